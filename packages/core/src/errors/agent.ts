@@ -1,0 +1,4 @@
+import { defineErrors } from './spec.js';
+
+/** Errors of the agent area. */
+export const agentErrors = defineErrors('agent', {});

@@ -1,0 +1,84 @@
+import { defineMachine, type EventOf, type StateOf } from './machine.js';
+
+/** A virtual machine as the server sees it; Running/Stopped are confirmed by the agent. */
+export const vmMachine = defineMachine('vm', {
+  Stopped: { Start: 'Starting', Destroy: 'Destroyed', Fail: 'Error' },
+  Starting: { Started: 'Running', Fail: 'Stopped' },
+  Running: { Stop: 'Stopping', Stopped: 'Stopped', Fail: 'Error' },
+  Stopping: { Stopped: 'Stopped', Fail: 'Running' },
+  Error: { Stopped: 'Stopped', Started: 'Running', Destroy: 'Destroyed' },
+  Destroyed: {},
+});
+
+export const volumeMachine = defineMachine('volume', {
+  Allocated: { Create: 'Creating', Destroy: 'Destroyed' },
+  Creating: { Created: 'Ready', Fail: 'Error' },
+  Ready: { Resize: 'Resizing', Revert: 'Reverting', Destroy: 'Destroying' },
+  Resizing: { Done: 'Ready', Fail: 'Ready' },
+  Reverting: { Done: 'Ready', Fail: 'Error' },
+  Destroying: { Destroyed: 'Destroyed', Fail: 'Error' },
+  Error: { Destroy: 'Destroying', Recover: 'Ready' },
+  Destroyed: {},
+});
+
+export const volumeSnapshotMachine = defineMachine('volume-snapshot', {
+  Creating: { Created: 'Ready', Fail: 'Error' },
+  Ready: { Delete: 'Deleting' },
+  Deleting: { Deleted: 'Deleted', Fail: 'Ready' },
+  Error: { Delete: 'Deleting' },
+  Deleted: {},
+});
+
+/** CloudStack's VM-snapshot lifecycle (states and event names kept for API compatibility). */
+export const vmSnapshotMachine = defineMachine('vm-snapshot', {
+  Allocated: { CreateRequested: 'Creating', OperationFailed: 'Error' },
+  Creating: { OperationSucceeded: 'Ready', OperationFailed: 'Error' },
+  Ready: { RevertRequested: 'Reverting', ExpungeRequested: 'Expunging', Hide: 'Hidden' },
+  Reverting: { OperationSucceeded: 'Ready', OperationFailed: 'Ready' },
+  Expunging: { ExpungeRequested: 'Expunging', OperationSucceeded: 'Removed', OperationFailed: 'Ready' },
+  Hidden: { ExpungeRequested: 'Expunging' },
+  Error: { ExpungeRequested: 'Expunging' },
+  Removed: {},
+});
+
+export const jobMachine = defineMachine('job', {
+  Queued: { Claim: 'Running', Cancel: 'Failed' },
+  Running: { Succeed: 'Succeeded', Fail: 'Failed', Compensate: 'Compensating', LeaseLost: 'Running' },
+  Compensating: { Compensated: 'Failed', LeaseLost: 'Compensating' },
+  Succeeded: {},
+  Failed: {},
+});
+
+export const hostMachine = defineMachine('host', {
+  Connecting: { Connected: 'Up', Disconnected: 'Disconnected', Remove: 'Removed' },
+  Up: { Disconnected: 'Disconnected', EnterMaintenance: 'Maintenance', Connected: 'Up' },
+  Disconnected: { Connected: 'Up', EnterMaintenance: 'Maintenance', Remove: 'Removed' },
+  Maintenance: { ExitMaintenance: 'Up', Disconnected: 'Maintenance', Connected: 'Maintenance', Remove: 'Removed' },
+  Removed: {},
+});
+
+export const storagePoolMachine = defineMachine('storage-pool', {
+  Up: { EnterMaintenance: 'Maintenance', Remove: 'Removed' },
+  Maintenance: { ExitMaintenance: 'Up', Remove: 'Removed' },
+  Removed: {},
+});
+
+export type VmState = StateOf<typeof vmMachine>;
+export type VmEvent = EventOf<typeof vmMachine>;
+export type VolumeState = StateOf<typeof volumeMachine>;
+export type VolumeSnapshotState = StateOf<typeof volumeSnapshotMachine>;
+export type VmSnapshotState = StateOf<typeof vmSnapshotMachine>;
+export type VmSnapshotEvent = EventOf<typeof vmSnapshotMachine>;
+export type JobState = StateOf<typeof jobMachine>;
+export type HostState = StateOf<typeof hostMachine>;
+export type StoragePoolState = StateOf<typeof storagePoolMachine>;
+
+export const allMachines = [
+  vmMachine,
+  volumeMachine,
+  volumeSnapshotMachine,
+  vmSnapshotMachine,
+  jobMachine,
+  hostMachine,
+  storagePoolMachine,
+] as const;

@@ -1,0 +1,3 @@
+export type { Database, Queryable } from './database.js';
+export { openDatabase } from './open.js';
+export { migrate } from './migrate.js';
