@@ -8,3 +8,4 @@ export * from './domain/entities.js';
 export * from './domain/qos.js';
 export * from './domain/names.js';
 export * from './domain/units.js';
+export * from './storage/index.js';
