@@ -1,4 +1,47 @@
 import { defineErrors } from './spec.js';
 
-/** Errors of the snapshot area. */
-export const snapshotErrors = defineErrors('snapshot', {});
+/** Errors of VM snapshots: selection, checks before work, and the tree. */
+export const snapshotErrors = defineErrors('snapshot', {
+  NO_SNAPSHOT_STRATEGY: {
+    status: 422,
+    retryable: false,
+    message: 'No VM-snapshot strategy can {operation} for VM {vm}: {reasons}',
+    recovery: 'Read the reasons (or call explain); change the request or the VM, or register a strategy that fits.',
+  },
+  SNAPSHOT_STRATEGY_MISSING: {
+    status: 409,
+    retryable: false,
+    message: 'VM snapshot {snapshot} was taken by strategy {strategy}, which is not registered here',
+    recovery: 'Register that strategy again; only the strategy that took a snapshot may revert or delete it.',
+  },
+  VM_STATE_INVALID: {
+    status: 409,
+    retryable: false,
+    message: 'VM {vm} is {state}; {operation} needs it {expected}',
+    recovery: 'Start or stop the VM, then retry.',
+  },
+  MEMORY_SNAPSHOT_NEEDS_RUNNING_VM: {
+    status: 409,
+    retryable: false,
+    message: 'A memory snapshot needs a running VM; VM {vm} is {state}',
+    recovery: 'Start the VM, or ask for a disk-only snapshot.',
+  },
+  VM_SNAPSHOT_NAME_TAKEN: {
+    status: 409,
+    retryable: false,
+    message: 'VM {vm} already has a snapshot named {name}',
+    recovery: 'Choose another name, or delete the existing snapshot.',
+  },
+  VM_SNAPSHOT_LIMIT: {
+    status: 409,
+    retryable: false,
+    message: 'VM {vm} has {count} snapshots; the maximum is {max}',
+    recovery: 'Delete older snapshots first.',
+  },
+  REVERT_NEEDS_STOP: {
+    status: 409,
+    retryable: false,
+    message: 'Reverting VM {vm} at the storage level needs it stopped; pass restart=true to let Strata stop and start it',
+    recovery: 'Stop the VM, or ask for the stop and restart explicitly.',
+  },
+});
