@@ -1,2 +1,3 @@
 export {};
 export * from './ceph/index.js';
+export * from './tgt/index.js';

@@ -1,0 +1,3 @@
+export * from './reflink-pool.js';
+export * from './tgtd.js';
+export * from './run.js';

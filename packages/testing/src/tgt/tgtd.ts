@@ -1,0 +1,37 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdir } from 'node:fs/promises';
+import { withDirLock } from './lock.js';
+import { succeeds } from './run.js';
+import { TEST_ROOT } from './reflink-pool.js';
+
+export interface Tgtd {
+  /** host:port of the iSCSI portal. */
+  readonly portal: string;
+}
+
+const alive = (): Promise<boolean> => succeeds('tgtadm', ['--lld', 'iscsi', '--op', 'show', '--mode', 'sys']);
+
+/**
+ * Starts tgtd directly (no systemd) unless one already answers, and leaves it running for the
+ * next test file: it holds no state a test depends on beyond the targets each test makes and
+ * removes. Safe to call from parallel processes.
+ */
+export async function ensureTgtd(): Promise<Tgtd> {
+  const portal = '127.0.0.1:3260';
+  if (await alive()) return { portal };
+  await mkdir(TEST_ROOT, { recursive: true });
+  return withDirLock(join(TEST_ROOT, '.tgtd.lock'), async () => {
+    if (await alive()) return { portal };
+    await mkdir('/var/run/tgtd', { recursive: true });
+    // -f keeps it in the foreground so we own the process; detached so it outlives this test file.
+    const child = spawn('tgtd', ['-f', '--iscsi', 'portal=0.0.0.0:3260'], { detached: true, stdio: 'ignore' });
+    child.unref();
+    for (let i = 0; i < 100; i++) {
+      if (await alive()) return { portal };
+      await sleep(100);
+    }
+    throw new Error('tgtd did not answer within 10 s');
+  });
+}
