@@ -1,8 +1,9 @@
 import { domainSchema } from './001-domain.js';
+import { jobsSchema } from './002-jobs.js';
 import type { Migration } from './migration.js';
 
 /**
  * Every migration, by version. Versions are reserved per area so parallel work does not collide:
  * 1 domain, 2 jobs, 3 api/auth, 4 agents; later ones take the next free number.
  */
-export const migrations: readonly Migration[] = [domainSchema];
+export const migrations: readonly Migration[] = [domainSchema, jobsSchema];
