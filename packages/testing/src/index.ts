@@ -1,3 +1,4 @@
 export {};
 export * from './ceph/index.js';
 export * from './tgt/index.js';
+export * from './postgres/index.js';

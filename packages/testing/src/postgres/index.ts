@@ -1,0 +1,2 @@
+export * from './ensure-postgres.js';
+export * from './test-database.js';
