@@ -2,3 +2,5 @@ export {};
 export * from './ceph/index.js';
 export * from './tgt/index.js';
 export * from './postgres/index.js';
+export * from './libvirt/index.js';
+export * from './guest/index.js';
