@@ -1,0 +1,387 @@
+import { access, rename, stat, statfs, truncate } from 'node:fs/promises';
+import {
+  StrataError, admitIops, notFound, provisionedBytes, validateOptionalQos, validateReserve, validateSize,
+  validateStorageId,
+  type AccessRequest, type AccessResult, type CapacityResult, type ConnectionInfo, type CreateSnapshotResult,
+  type CreateVolumeFromSnapshotRequest, type CreateVolumeFromTemplateRequest, type CreateVolumeRequest,
+  type CreateVolumeResult, type DeleteResult, type GroupSnapshotRequest, type GroupSnapshotResult,
+  type ResizeVolumeRequest, type ResizeVolumeResult, type RevertSnapshotResult, type SetQosRequest,
+  type SetQosResult, type SnapshotInfo, type SnapshotRequest, type StorageContext, type StorageDriver,
+  type VolumeIdRequest, type VolumeInfo, type VmSnapshotHookRequest, type TakeVmSnapshotResult,
+  type RevertVmSnapshotResult, type DeleteVmSnapshotResult,
+} from '@strata/core';
+import { tgtCapabilities } from './capabilities.js';
+import { chapCredentials, iqnSlug, type TgtDriverConfig } from './config.js';
+import { exec } from './exec.js';
+import { Mutex } from './mutex.js';
+import { PoolStore, type SnapshotMeta, type VolumeMeta } from './store.js';
+import { Targets, VOLUME_LUN } from './targets.js';
+import { VmSnapshots } from './vm-snapshots.js';
+
+/** Managed iSCSI on tgtd: one target + LUN per volume, raw backing files cloned by reflink. */
+export class TgtDriver implements StorageDriver {
+  readonly type = 'tgt';
+  readonly capabilities = tgtCapabilities;
+  readonly store: PoolStore;
+  readonly targets: Targets;
+  readonly #lock = new Mutex();
+  #ready: Promise<void> | null = null;
+  readonly #vm: VmSnapshots;
+
+  constructor(readonly name: string, readonly config: TgtDriverConfig) {
+    this.store = new PoolStore(config.root);
+    const base = `${config.iqnPrefix ?? 'iqn.2026-11.io.strata'}:${iqnSlug(name)}`;
+    this.targets = new Targets(base, config.chapKey, config.tgtadm);
+    this.#vm = new VmSnapshots(this);
+  }
+
+  /** Serialises mutations, after making tgtd match the pool directory once (recovery after restarts). */
+  mutate<T>(ctx: StorageContext, fn: () => Promise<T>): Promise<T> {
+    return this.#lock.run(async () => {
+      await this.ready(ctx);
+      return fn();
+    });
+  }
+
+  ready(ctx: StorageContext): Promise<void> {
+    this.#ready ??= (async () => {
+      await this.store.init();
+      for (const meta of await this.store.listVolumes()) await this.targets.ensure(ctx, meta, this.store.volumeRaw(meta.volumeId));
+    })().catch((e: unknown) => {
+      this.#ready = null;
+      throw e;
+    });
+    return this.#ready;
+  }
+
+  async info(meta: VolumeMeta): Promise<VolumeInfo> {
+    return {
+      volumeId: meta.volumeId,
+      sizeBytes: meta.sizeBytes,
+      provisionedBytes: provisionedBytes(meta.sizeBytes, meta.hypervisorSnapshotReserve),
+      allocatedBytes: await this.store.allocated(this.store.volumeRaw(meta.volumeId)),
+      qos: meta.qos,
+      hypervisorSnapshotReserve: meta.hypervisorSnapshotReserve,
+      backendRef: `${this.targets.iqn(meta.volumeId)}/${VOLUME_LUN}`,
+    };
+  }
+
+  async meta(volumeId: string): Promise<VolumeMeta> {
+    validateStorageId('volumeId', volumeId);
+    const meta = await this.store.getVolume(volumeId);
+    if (!meta) throw notFound('volume', volumeId);
+    return meta;
+  }
+
+  reflink(ctx: StorageContext, src: string, dst: string): Promise<string> {
+    return exec(ctx, 'cp', ['--reflink=always', src, dst], 'reflink');
+  }
+
+  async #totalBytes(): Promise<number> {
+    if (this.config.capacityBytes !== undefined) return this.config.capacityBytes;
+    const st = await statfs(this.config.root);
+    return st.blocks * st.bsize;
+  }
+
+  /** Validates a create request and checks bytes and min IOPS fit the pool. */
+  async #admit(req: CreateVolumeRequest): Promise<Omit<VolumeMeta, 'source' | 'grants' | 'createdAt'>> {
+    validateStorageId('volumeId', req.volumeId);
+    const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
+    const qos = validateOptionalQos(req.qos);
+    const reserve = validateReserve(req.hypervisorSnapshotReserve);
+    const vols = (await this.store.listVolumes()).filter((v) => v.volumeId !== req.volumeId);
+    const used = vols.reduce((s, v) => s + provisionedBytes(v.sizeBytes, v.hypervisorSnapshotReserve), 0);
+    const limit = (await this.#totalBytes()) * (this.config.overcommit ?? 4);
+    const wanted = provisionedBytes(sizeBytes, reserve);
+    if (used + wanted > limit) {
+      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: this.name, requested: wanted, available: Math.max(0, limit - used) });
+    }
+    const usedIops = vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0);
+    admitIops(this.name, this.config.capacityIops, usedIops, qos?.minIops ?? 0);
+    return { volumeId: req.volumeId, sizeBytes, qos, hypervisorSnapshotReserve: reserve };
+  }
+
+  /** Common path of the three creates: replay check, content, meta (commit point), target. */
+  async #create(
+    ctx: StorageContext,
+    req: CreateVolumeRequest,
+    source: VolumeMeta['source'],
+    fill: (tmp: string) => Promise<number>,
+  ): Promise<CreateVolumeResult> {
+    return this.mutate(ctx, async () => {
+      const base = await this.#admit(req);
+      const existing = await this.store.getVolume(req.volumeId);
+      if (existing) {
+        const same = existing.sizeBytes === base.sizeBytes && JSON.stringify(existing.source) === JSON.stringify(source);
+        if (!same) throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'volume', id: req.volumeId, reason: 'size or source differs' });
+        await this.targets.ensure(ctx, existing, this.store.volumeRaw(req.volumeId));
+        return { volume: await this.info(existing), created: false };
+      }
+      const raw = this.store.volumeRaw(req.volumeId);
+      const tmp = `${raw}.tmp`;
+      const contentBytes = await fill(tmp);
+      if (contentBytes > base.sizeBytes) {
+        throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: contentBytes, to: base.sizeBytes });
+      }
+      await truncate(tmp, base.sizeBytes);
+      await rename(tmp, raw);
+      const meta: VolumeMeta = { ...base, source, grants: {}, createdAt: new Date().toISOString() };
+      await this.store.putVolume(meta);
+      await this.targets.ensure(ctx, meta, raw);
+      return { volume: await this.info(meta), created: true };
+    });
+  }
+
+  createVolume(ctx: StorageContext, req: CreateVolumeRequest): Promise<CreateVolumeResult> {
+    return this.#create(ctx, req, { kind: 'empty' }, async (tmp) => {
+      await exec(ctx, 'truncate', ['-s', '0', tmp], 'create file');
+      return 0;
+    });
+  }
+
+  createVolumeFromSnapshot(ctx: StorageContext, req: CreateVolumeFromSnapshotRequest): Promise<CreateVolumeResult> {
+    validateStorageId('snapshotId', req.snapshotId);
+    return this.#create(ctx, req, { kind: 'snapshot', id: req.snapshotId }, async (tmp) => {
+      const snap = await this.store.getSnapshot(req.snapshotId);
+      if (!snap) throw notFound('snapshot', req.snapshotId);
+      await this.reflink(ctx, this.store.snapshotRaw(req.snapshotId), tmp);
+      return snap.sizeBytes;
+    });
+  }
+
+  createVolumeFromTemplate(ctx: StorageContext, req: CreateVolumeFromTemplateRequest): Promise<CreateVolumeResult> {
+    validateStorageId('template.id', req.template.id);
+    return this.#create(ctx, req, { kind: 'template', id: req.template.id }, async (tmp) => {
+      // The first clone converts the template to raw on the pool; later clones are reflinks of it.
+      const cached = this.store.templateRaw(req.template.id);
+      if (!(await exists(cached))) {
+        await exec(ctx, 'qemu-img', ['convert', '-f', req.template.format, '-O', 'raw', req.template.path, `${cached}.tmp`], 'template convert');
+        await rename(`${cached}.tmp`, cached);
+      }
+      await this.reflink(ctx, cached, tmp);
+      return (await stat(tmp)).size;
+    });
+  }
+
+  deleteVolume(ctx: StorageContext, req: VolumeIdRequest): Promise<DeleteResult> {
+    validateStorageId('volumeId', req.volumeId);
+    return this.mutate(ctx, async () => {
+      await this.targets.remove(ctx, req.volumeId);
+      const meta = await this.store.getVolume(req.volumeId);
+      // Reflink snapshots share no state with their volume: removing them is a choice (spec §2.9).
+      for (const s of await this.store.listSnapshots()) if (s.volumeId === req.volumeId) await this.store.removeSnapshot(s.snapshotId);
+      await this.store.removeVolume(req.volumeId);
+      return { deleted: meta !== null };
+    });
+  }
+
+  resizeVolume(ctx: StorageContext, req: ResizeVolumeRequest): Promise<ResizeVolumeResult> {
+    return this.mutate(ctx, async () => {
+      const meta = await this.meta(req.volumeId);
+      const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
+      if (sizeBytes < meta.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: meta.sizeBytes, to: sizeBytes });
+      if (sizeBytes === meta.sizeBytes) return { volume: await this.info(meta), resized: false };
+      await this.#admit({ volumeId: meta.volumeId, sizeBytes, qos: meta.qos, hypervisorSnapshotReserve: meta.hypervisorSnapshotReserve });
+      const target = await this.targets.find(ctx, meta.volumeId);
+      if (target && target.sessions.length > 0) {
+        throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: meta.volumeId, reason: 'grow needs every host logged out' });
+      }
+      const raw = this.store.volumeRaw(meta.volumeId);
+      await truncate(raw, sizeBytes);
+      const next = { ...meta, sizeBytes };
+      await this.store.putVolume(next);
+      await this.targets.reloadLun(ctx, meta.volumeId, raw);
+      return { volume: await this.info(next), resized: true };
+    });
+  }
+
+  async getVolume(ctx: StorageContext, req: VolumeIdRequest): Promise<VolumeInfo> {
+    await this.ready(ctx);
+    return this.info(await this.meta(req.volumeId));
+  }
+
+  async listVolumes(ctx: StorageContext): Promise<readonly VolumeInfo[]> {
+    await this.ready(ctx);
+    return Promise.all((await this.store.listVolumes()).map((m) => this.info(m)));
+  }
+
+  #initiator(req: AccessRequest): string {
+    const iqn = req.host.iscsiInitiator;
+    if (!iqn) throw new StrataError('STORAGE_ACCESS_REQUIRED', { host: req.host.id, what: 'an iSCSI initiator name', pool: this.name });
+    return iqn;
+  }
+
+  grantAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
+    return this.mutate(ctx, async () => {
+      const meta = await this.meta(req.volumeId);
+      const initiator = this.#initiator(req);
+      const changed = meta.grants[req.host.id] !== initiator;
+      const next = { ...meta, grants: { ...meta.grants, [req.host.id]: initiator } };
+      await this.store.putVolume(next);
+      await this.targets.ensure(ctx, next, this.store.volumeRaw(meta.volumeId));
+      return { changed, enforced: true };
+    });
+  }
+
+  revokeAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
+    validateStorageId('volumeId', req.volumeId);
+    return this.mutate(ctx, async () => {
+      const meta = await this.store.getVolume(req.volumeId);
+      const initiator = meta?.grants[req.host.id];
+      if (!meta || !initiator) return { changed: false, enforced: true };
+      const grants = Object.fromEntries(Object.entries(meta.grants).filter(([h]) => h !== req.host.id));
+      await this.store.putVolume({ ...meta, grants });
+      // Another host may share the initiator name (it should not): keep the ACL while one remains.
+      const target = await this.targets.find(ctx, meta.volumeId);
+      if (target?.acls.includes(initiator) && !Object.values(grants).includes(initiator)) {
+        await this.targets.adm.unbindInitiator(ctx, target.tid, initiator);
+      }
+      return { changed: true, enforced: true };
+    });
+  }
+
+  async connectionInfo(ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo> {
+    await this.ready(ctx);
+    const meta = await this.meta(req.volumeId);
+    const initiator = this.#initiator(req);
+    const chap = this.config.chapKey ? chapCredentials(this.config.chapKey, meta.volumeId) : null;
+    return {
+      volumeId: meta.volumeId,
+      sizeBytes: meta.sizeBytes,
+      connection: {
+        adaptor: 'iscsi',
+        portal: this.config.portal,
+        iqn: this.targets.iqn(meta.volumeId),
+        lun: VOLUME_LUN,
+        initiator,
+        ...(chap ? { chap: { username: chap.username, secret: { usage: `strata-chap-${meta.volumeId}`, value: chap.password } } } : {}),
+      },
+      frontendQos: meta.qos,
+    };
+  }
+
+  snapshotInfo(s: SnapshotMeta): SnapshotInfo {
+    return { snapshotId: s.snapshotId, volumeId: s.volumeId, sizeBytes: s.sizeBytes, backendRef: this.store.snapshotRaw(s.snapshotId), createdAt: s.createdAt };
+  }
+
+  /** Takes one reflink snapshot; used by createSnapshot, groupSnapshot and the VM hooks (inside the lock). */
+  async snapshotLocked(ctx: StorageContext, volumeId: string, snapshotId: string, vmSnapshotId: string | null): Promise<{ snap: SnapshotMeta; created: boolean }> {
+    const meta = await this.meta(volumeId);
+    const existing = await this.store.getSnapshot(snapshotId);
+    if (existing) {
+      if (existing.volumeId !== volumeId) throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'snapshot', id: snapshotId, reason: `belongs to volume ${existing.volumeId}` });
+      return { snap: existing, created: false };
+    }
+    const raw = this.store.snapshotRaw(snapshotId);
+    await this.reflink(ctx, this.store.volumeRaw(volumeId), `${raw}.tmp`);
+    await rename(`${raw}.tmp`, raw);
+    const snap: SnapshotMeta = { snapshotId, volumeId, sizeBytes: meta.sizeBytes, vmSnapshotId, createdAt: new Date().toISOString() };
+    await this.store.putSnapshot(snap);
+    return { snap, created: true };
+  }
+
+  createSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<CreateSnapshotResult> {
+    validateStorageId('snapshotId', req.snapshotId);
+    return this.mutate(ctx, async () => {
+      const t0 = performance.now();
+      const { snap, created } = await this.snapshotLocked(ctx, req.volumeId, req.snapshotId, null);
+      return { snapshot: this.snapshotInfo(snap), created, elapsedMs: performance.now() - t0 };
+    });
+  }
+
+  deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult> {
+    validateStorageId('snapshotId', req.snapshotId);
+    return this.mutate(ctx, async () => {
+      const snap = await this.store.getSnapshot(req.snapshotId);
+      await this.store.removeSnapshot(req.snapshotId);
+      return { deleted: snap !== null };
+    });
+  }
+
+  /** Reflinks a snapshot's content back over the volume's file, keeping the volume's size. */
+  async revertLocked(ctx: StorageContext, meta: VolumeMeta, snap: SnapshotMeta): Promise<void> {
+    const raw = this.store.volumeRaw(meta.volumeId);
+    // cp rewrites the same inode, so tgtd's open file sees the new content.
+    await this.reflink(ctx, this.store.snapshotRaw(snap.snapshotId), raw);
+    if (snap.sizeBytes < meta.sizeBytes) await truncate(raw, meta.sizeBytes);
+  }
+
+  revertSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<RevertSnapshotResult> {
+    validateStorageId('snapshotId', req.snapshotId);
+    return this.mutate(ctx, async () => {
+      const t0 = performance.now();
+      const meta = await this.meta(req.volumeId);
+      const snap = await this.store.getSnapshot(req.snapshotId);
+      if (!snap || snap.volumeId !== meta.volumeId) throw notFound('snapshot', req.snapshotId);
+      await this.revertLocked(ctx, meta, snap);
+      return { volume: await this.info(meta), elapsedMs: performance.now() - t0 };
+    });
+  }
+
+  async listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
+    await this.ready(ctx);
+    await this.meta(req.volumeId);
+    return (await this.store.listSnapshots()).filter((s) => s.volumeId === req.volumeId).map((s) => this.snapshotInfo(s));
+  }
+
+  groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
+    validateStorageId('groupId', req.groupId);
+    if (req.members.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'members', reason: 'must name at least one volume' });
+    for (const m of req.members) validateStorageId('snapshotId', m.snapshotId);
+    return this.mutate(ctx, async () => {
+      const t0 = performance.now();
+      for (const m of req.members) await this.meta(m.volumeId);
+      const cuts: number[] = [];
+      const snaps: SnapshotInfo[] = [];
+      for (const m of req.members) {
+        const { snap } = await this.snapshotLocked(ctx, m.volumeId, m.snapshotId, null);
+        cuts.push(performance.now());
+        snaps.push(this.snapshotInfo(snap));
+      }
+      const spread = cuts.length > 1 ? (cuts[cuts.length - 1] ?? 0) - (cuts[0] ?? 0) : 0;
+      return { groupId: req.groupId, snapshots: snaps, atomic: false, cutSpreadMs: spread, elapsedMs: performance.now() - t0 };
+    });
+  }
+
+  async capacity(ctx: StorageContext): Promise<CapacityResult> {
+    await this.ready(ctx);
+    const vols = await this.store.listVolumes();
+    let usedBytes = 0;
+    for (const v of vols) usedBytes += await this.store.allocated(this.store.volumeRaw(v.volumeId));
+    for (const s of await this.store.listSnapshots()) usedBytes += await this.store.allocated(this.store.snapshotRaw(s.snapshotId));
+    return {
+      totalBytes: await this.#totalBytes(),
+      usedBytes,
+      provisionedBytes: vols.reduce((s, v) => s + provisionedBytes(v.sizeBytes, v.hypervisorSnapshotReserve), 0),
+      totalIops: this.config.capacityIops,
+      usedIops: vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
+      volumeCount: vols.length,
+    };
+  }
+
+  setQos(ctx: StorageContext, req: SetQosRequest): Promise<SetQosResult> {
+    return this.mutate(ctx, async () => {
+      const meta = await this.meta(req.volumeId);
+      const qos = validateOptionalQos(req.qos);
+      const others = (await this.store.listVolumes()).filter((v) => v.volumeId !== meta.volumeId);
+      admitIops(this.name, this.config.capacityIops, others.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0), qos?.minIops ?? 0);
+      const next = { ...meta, qos };
+      await this.store.putVolume(next);
+      return { volume: await this.info(next), enforcedBy: 'frontend', frontendQos: qos };
+    });
+  }
+
+  takeVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest): Promise<TakeVmSnapshotResult> {
+    return this.#vm.take(ctx, req);
+  }
+  revertVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest): Promise<RevertVmSnapshotResult> {
+    return this.#vm.revert(ctx, req);
+  }
+  deleteVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest): Promise<DeleteVmSnapshotResult> {
+    return this.#vm.remove(ctx, req);
+  }
+}
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
