@@ -1,9 +1,10 @@
 import { domainSchema } from './001-domain.js';
 import { jobsSchema } from './002-jobs.js';
+import { agentsSchema } from './004-agents.js';
 import type { Migration } from './migration.js';
 
 /**
  * Every migration, by version. Versions are reserved per area so parallel work does not collide:
  * 1 domain, 2 jobs, 3 api/auth, 4 agents; later ones take the next free number.
  */
-export const migrations: readonly Migration[] = [domainSchema, jobsSchema];
+export const migrations: readonly Migration[] = [domainSchema, jobsSchema, agentsSchema];

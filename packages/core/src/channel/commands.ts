@@ -1,0 +1,139 @@
+import type { AgentStateReport, DomainReport, DomainRunState, HostFacts } from './facts.js';
+
+/** Where a disk's bytes live, as the host attaches them (DESIGN.md section 6). */
+export type DiskSource =
+  | { readonly kind: 'file'; readonly path: string; readonly format: 'qcow2' | 'raw' }
+  | {
+      readonly kind: 'iscsi';
+      readonly portal: string;
+      readonly iqn: string;
+      readonly lun: number;
+      readonly initiatorIqn?: string;
+      readonly chap?: { readonly username: string; readonly secretUuid: string };
+    }
+  | {
+      readonly kind: 'rbd';
+      readonly pool: string;
+      readonly image: string;
+      readonly monitors: readonly string[];
+      readonly auth?: { readonly username: string; readonly secretUuid: string };
+    };
+
+/** libvirt `<iotune>` as Strata sets it: max, burst and burst length (DESIGN.md section 5). */
+export interface IoTune {
+  readonly totalIopsSec: number;
+  readonly totalIopsSecMax?: number;
+  readonly totalIopsSecMaxLength?: number;
+  readonly totalBytesSec?: number;
+}
+
+export interface DiskSpec {
+  /** The volume id, written as the disk's serial so the guest and the agent can tell disks apart. */
+  readonly volumeId: string;
+  /** Guest device name (vda, vdb…). */
+  readonly target: string;
+  readonly source: DiskSource;
+  readonly iotune?: IoTune;
+}
+
+export interface VmSpec {
+  readonly name: string;
+  readonly cpus: number;
+  readonly memoryBytes: number;
+  readonly disks: readonly DiskSpec[];
+  /** Kernel boot for tiny guests (tests, demo); omitted: boot from the first disk. */
+  readonly kernel?: { readonly path: string; readonly initrd?: string; readonly cmdline?: string };
+}
+
+type Cmd<P, R> = { readonly params: P; readonly result: R };
+type VmRef = { readonly vm: string };
+
+/**
+ * Every command the server may send an agent, with its parameters and result. Both ends type-check
+ * against this map; a command name not in it (or not handled by that agent) answers
+ * AGENT_UNKNOWN_COMMAND. Every mutating command is idempotent on the names it carries.
+ */
+export interface AgentCommands {
+  /** Liveness through the whole path (server → agent → server). */
+  'agent.ping': Cmd<Record<string, never>, { readonly at: string; readonly pid: number; readonly uptimeMs: number }>;
+  'host.facts': Cmd<Record<string, never>, HostFacts>;
+  /** The agent's real state now (the same report it sends on every connection). */
+  'host.report': Cmd<Record<string, never>, AgentStateReport>;
+  'vm.define': Cmd<VmSpec, { readonly name: string; readonly uuid: string }>;
+  'vm.start': Cmd<VmRef, { readonly state: DomainRunState }>;
+  /** Graceful shutdown for `timeoutMs`, then forced. */
+  'vm.stop': Cmd<VmRef & { readonly timeoutMs?: number }, { readonly state: DomainRunState; readonly forced: boolean }>;
+  /** Stops at once and undefines; absent domains are fine (idempotent). */
+  'vm.destroy': Cmd<VmRef, { readonly existed: boolean }>;
+  'vm.list': Cmd<Record<string, never>, { readonly domains: readonly DomainReport[] }>;
+  'vm.state': Cmd<VmRef, DomainReport>;
+  'disk.attach': Cmd<VmRef & { readonly disk: DiskSpec; readonly live: boolean }, { readonly target: string }>;
+  'disk.detach': Cmd<VmRef & { readonly target: string; readonly live: boolean }, { readonly target: string }>;
+  /** fsfreeze with a deadline: the agent thaws on its own when it passes. */
+  'guest.freeze': Cmd<
+    VmRef & { readonly deadlineMs: number },
+    { readonly filesystems: number; readonly frozenAt: string; readonly deadlineAt: string; readonly freezeMs: number }
+  >;
+  'guest.thaw': Cmd<VmRef, { readonly filesystems: number; readonly frozenForMs: number }>;
+  /** Atomic disk-only external snapshot of the named disks, each onto a new overlay file. */
+  'snapshot.diskOnly': Cmd<
+    VmRef & {
+      readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }>;
+      readonly quiesce: boolean;
+    },
+    { readonly tookMs: number }
+  >;
+  /** Memory (and disk-only overlays of the named disks) to a file. */
+  'snapshot.memory': Cmd<
+    VmRef & { readonly memoryPath: string; readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }> },
+    { readonly tookMs: number }
+  >;
+  /** Active block commit of a disk's top overlay into its backing image, then pivot. */
+  'snapshot.blockCommit': Cmd<VmRef & { readonly target: string }, { readonly tookMs: number }>;
+  'snapshot.blockStream': Cmd<VmRef & { readonly target: string }, { readonly tookMs: number }>;
+  /** Internal qcow2 snapshots (create, revert, delete) for strategies that want them. */
+  'snapshot.internal': Cmd<
+    VmRef & { readonly op: 'create' | 'revert' | 'delete'; readonly name: string },
+    { readonly tookMs: number }
+  >;
+  /** Sets `<iotune>` live and answers what libvirt reads back (the agent fails if it differs). */
+  'iotune.set': Cmd<VmRef & { readonly target: string; readonly iotune: IoTune }, IoTune>;
+  'iotune.get': Cmd<VmRef & { readonly target: string }, IoTune>;
+}
+
+export type AgentCommand = keyof AgentCommands & string;
+export type CommandParams<C extends AgentCommand> = AgentCommands[C]['params'];
+export type CommandResult<C extends AgentCommand> = AgentCommands[C]['result'];
+
+/** Every command name, for capability lists and validation. */
+export const agentCommandNames = [
+  'agent.ping',
+  'host.facts',
+  'host.report',
+  'vm.define',
+  'vm.start',
+  'vm.stop',
+  'vm.destroy',
+  'vm.list',
+  'vm.state',
+  'disk.attach',
+  'disk.detach',
+  'guest.freeze',
+  'guest.thaw',
+  'snapshot.diskOnly',
+  'snapshot.memory',
+  'snapshot.blockCommit',
+  'snapshot.blockStream',
+  'snapshot.internal',
+  'iotune.set',
+  'iotune.get',
+] as const satisfies readonly AgentCommand[];
+
+// Compile-time check that the list above names every command of the map.
+type Missing = Exclude<AgentCommand, (typeof agentCommandNames)[number]>;
+const allNamed: [Missing] extends [never] ? true : Missing = true;
+void allNamed;
+
+export function isAgentCommand(name: string): name is AgentCommand {
+  return (agentCommandNames as readonly string[]).includes(name);
+}

@@ -1,0 +1,18 @@
+/** Events an agent streams to the server, by type. Payloads are JSON. */
+export interface AgentEventMap {
+  /** A libvirt lifecycle event (virsh event --all --loop: `lifecycle`). */
+  'vm.lifecycle': { readonly vm: string; readonly event: string; readonly detail: string };
+  /** A libvirt block-job event: progress ends in completed, failed, canceled or ready (mirror ready to pivot). */
+  'block.job': {
+    readonly vm: string;
+    readonly disk: string;
+    readonly jobType: string;
+    readonly status: 'completed' | 'failed' | 'canceled' | 'ready' | string;
+  };
+  /** A guest was thawed; `deadline` when the agent thawed it on its own. */
+  'guest.thawed': { readonly vm: string; readonly reason: 'requested' | 'deadline'; readonly frozenForMs: number };
+  /** Any other libvirt event line the agent forwards as is. */
+  'libvirt.raw': { readonly line: string };
+}
+
+export type AgentEventType = keyof AgentEventMap & string;

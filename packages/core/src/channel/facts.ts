@@ -1,0 +1,58 @@
+/** What an agent tells the server about its host at registration and on every connection. */
+export interface HostFacts {
+  readonly hostname: string;
+  /** Address the server may show or use to reach the host (the agent's own view). */
+  readonly address: string;
+  readonly arch: string;
+  readonly cpus: number;
+  readonly memoryBytes: number;
+  readonly libvirtVersion: string;
+  readonly qemuVersion: string;
+  /** The host's iSCSI initiator name (IQN) when it has one. */
+  readonly iscsiInitiator: string | null;
+  /** Storage adaptors this host can attach: e.g. `file`, `iscsi-qemu`, `iscsi-host`, `rbd`. */
+  readonly adaptors: readonly string[];
+  /** Agent software version. */
+  readonly agentVersion: string;
+}
+
+/** libvirt's domain states as `virsh domstate` names them. */
+export type DomainRunState = 'running' | 'paused' | 'shut off' | 'shutdown' | 'crashed' | 'pmsuspended' | 'blocked' | 'idle' | 'unknown';
+
+export interface DomainReport {
+  readonly name: string;
+  readonly uuid: string;
+  readonly state: DomainRunState;
+  /** Disk targets (vda, vdb…) with the volume id each carries as its serial. */
+  readonly disks: ReadonlyArray<{ readonly target: string; readonly serial: string | null; readonly source: string }>;
+}
+
+export interface FrozenGuestReport {
+  readonly vm: string;
+  readonly frozenAt: string;
+  /** When the agent thaws on its own if no thaw comes. */
+  readonly deadlineAt: string;
+}
+
+export interface BlockJobReport {
+  readonly vm: string;
+  readonly disk: string;
+  readonly type: 'commit' | 'active-commit' | 'pull' | 'copy' | 'backup' | 'unknown';
+  readonly cur: number;
+  readonly end: number;
+}
+
+/**
+ * The agent's real state, sent on every (re)connection and on demand (`host.report`): the server
+ * reconciles its database against it. Nothing here is the server's belief; all of it is read live.
+ */
+export interface AgentStateReport {
+  readonly at: string;
+  readonly domains: readonly DomainReport[];
+  readonly frozenGuests: readonly FrozenGuestReport[];
+  readonly blockJobs: readonly BlockJobReport[];
+}
+
+export function emptyStateReport(at = new Date().toISOString()): AgentStateReport {
+  return { at, domains: [], frozenGuests: [], blockJobs: [] };
+}

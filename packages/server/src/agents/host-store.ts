@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import {
+  hostMachine,
+  StrataError,
+  type AgentStateReport,
+  type HostFacts,
+  type HostState,
+} from '@strata/core';
+import type { Database, Queryable } from '../db/index.js';
+import { hashSecret, newSecret, secretMatches } from './secrets.js';
+
+export interface IssuedToken {
+  readonly id: string;
+  /** Shown once: only its hash is stored. */
+  readonly token: string;
+  readonly clusterId: string;
+  readonly expiresAt: string;
+}
+
+interface HostRow {
+  id: string;
+  cluster_id: string;
+  state: HostState;
+  credential_hash: string | null;
+  agent_report: AgentStateReport | null;
+}
+
+/** The channel's reads and writes of hosts, tokens and host events. */
+export class HostStore {
+  constructor(private readonly db: Database) {}
+
+  async issueToken(clusterId: string, ttlMs: number): Promise<IssuedToken> {
+    const clusters = await this.db.query('SELECT 1 FROM clusters WHERE id = $1', [clusterId]);
+    if (clusters.length === 0) throw new StrataError('NOT_FOUND', { kind: 'Cluster', id: clusterId });
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'ttlMs', reason: 'must be a whole number > 0' });
+    }
+    const id = randomUUID();
+    const token = newSecret('strata-reg');
+    const expiresAt = new Date(Date.now() + ttlMs).toISOString();
+    await this.db.query(
+      'INSERT INTO host_registration_tokens (id, token_hash, cluster_id, expires_at) VALUES ($1, $2, $3, $4)',
+      [id, hashSecret(token), clusterId, expiresAt],
+    );
+    return { id, token, clusterId, expiresAt };
+  }
+
+  /**
+   * Spends a registration token and gives the host its credentials, in one transaction. A host
+   * already known by that name in the same cluster (a reinstalled machine) keeps its id and gets a
+   * new secret; the old secret stops working.
+   */
+  async register(token: string, facts: HostFacts): Promise<{ hostId: string; secret: string }> {
+    const refuse = (reason: string): never => {
+      throw new StrataError('AGENT_REGISTRATION_REFUSED', { reason });
+    };
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<{ id: string; cluster_id: string; used_at: string | null; expired: boolean }>(
+        `SELECT id, cluster_id, used_at, expires_at < now() AS expired
+           FROM host_registration_tokens WHERE token_hash = $1 FOR UPDATE`,
+        [hashSecret(token)],
+      );
+      if (!row) return refuse('unknown registration token');
+      if (row.used_at !== null) return refuse('registration token already used');
+      if (row.expired) return refuse('registration token expired');
+      const secret = newSecret('strata-host');
+      const [existing] = await tx.query<{ id: string; cluster_id: string; state: HostState }>(
+        'SELECT id, cluster_id, state FROM hosts WHERE name = $1 FOR UPDATE',
+        [facts.hostname],
+      );
+      let hostId: string;
+      if (existing) {
+        if (existing.cluster_id !== row.cluster_id) return refuse(`host ${facts.hostname} belongs to another cluster`);
+        if (existing.state === 'Removed') return refuse(`host name ${facts.hostname} belongs to a removed host`);
+        hostId = existing.id;
+        await tx.query('UPDATE hosts SET credential_hash = $2, credential_issued_at = now() WHERE id = $1', [
+          hostId,
+          hashSecret(secret),
+        ]);
+      } else {
+        hostId = randomUUID();
+        await tx.query(
+          `INSERT INTO hosts (id, cluster_id, name, state, credential_hash, credential_issued_at)
+           VALUES ($1, $2, $3, 'Connecting', $4, now())`,
+          [hostId, row.cluster_id, facts.hostname, hashSecret(secret)],
+        );
+      }
+      await writeFacts(tx, hostId, facts);
+      await tx.query('UPDATE host_registration_tokens SET used_at = now(), host_id = $2 WHERE id = $1', [row.id, hostId]);
+      await recordEvent(tx, hostId, 'HOST.REGISTER', `host ${facts.hostname} registered`);
+      return { hostId, secret };
+    });
+  }
+
+  /** Checks a host's id and secret; AGENT_AUTH_FAILED when wrong, unknown or removed. */
+  async authenticate(hostId: string, secret: string): Promise<void> {
+    const [row] = await this.db.query<HostRow>('SELECT id, state, credential_hash FROM hosts WHERE id = $1', [hostId]);
+    // One reason for unknown id and wrong secret: the answer must not reveal which hosts exist.
+    if (!row || !secretMatches(secret, row.credential_hash)) {
+      throw new StrataError('AGENT_AUTH_FAILED', { hostId, reason: 'unknown host or wrong secret' });
+    }
+    if (row.state === 'Removed') throw new StrataError('AGENT_AUTH_FAILED', { hostId, reason: 'host was removed' });
+  }
+
+  async updateFacts(hostId: string, facts: HostFacts): Promise<void> {
+    await writeFacts(this.db, hostId, facts);
+  }
+
+  /**
+   * Applies a hostMachine event. Events the current state does not take are skipped (a heartbeat
+   * loss seen twice, a Removed host) rather than raised: the channel reports facts, it does not
+   * fight the admin's state changes. Returns the state before and after.
+   */
+  async transition(hostId: string, event: 'Connected' | 'Disconnected'): Promise<{ from: HostState; to: HostState } | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<HostRow>('SELECT id, state FROM hosts WHERE id = $1 FOR UPDATE', [hostId]);
+      if (!row || !hostMachine.can(row.state, event)) return undefined;
+      const to = hostMachine.next(row.state, event);
+      await tx.query('UPDATE hosts SET state = $2, last_seen_at = now() WHERE id = $1', [hostId, to]);
+      if (to !== row.state) await recordEvent(tx, hostId, `HOST.${to.toUpperCase()}`, `host ${row.state} → ${to} (${event})`);
+      return { from: row.state, to };
+    });
+  }
+
+  async state(hostId: string): Promise<HostState | undefined> {
+    const [row] = await this.db.query<HostRow>('SELECT state FROM hosts WHERE id = $1', [hostId]);
+    return row?.state;
+  }
+
+  async touch(hostId: string): Promise<void> {
+    await this.db.query('UPDATE hosts SET last_seen_at = now() WHERE id = $1', [hostId]);
+  }
+
+  /** Stores the new report and answers the one it replaces (null the first time). */
+  async swapReport(hostId: string, report: AgentStateReport): Promise<AgentStateReport | null> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<HostRow>('SELECT agent_report FROM hosts WHERE id = $1 FOR UPDATE', [hostId]);
+      await tx.query('UPDATE hosts SET agent_report = $2::text::jsonb WHERE id = $1', [hostId, JSON.stringify(report)]);
+      return row?.agent_report ?? null;
+    });
+  }
+
+  async recordEvent(hostId: string, type: string, description: string): Promise<void> {
+    await recordEvent(this.db, hostId, type, description);
+  }
+}
+
+async function writeFacts(q: Queryable, hostId: string, facts: HostFacts): Promise<void> {
+  await q.query(
+    `UPDATE hosts SET address = $2, iscsi_initiator = $3, cpus = $4, memory_bytes = $5, libvirt_version = $6,
+       qemu_version = $7, adaptors = $8::text::jsonb, facts = $9::text::jsonb WHERE id = $1`,
+    [
+      hostId,
+      facts.address,
+      facts.iscsiInitiator,
+      facts.cpus,
+      facts.memoryBytes,
+      facts.libvirtVersion,
+      facts.qemuVersion,
+      JSON.stringify(facts.adaptors),
+      JSON.stringify(facts),
+    ],
+  );
+}
+
+async function recordEvent(q: Queryable, hostId: string, type: string, description: string): Promise<void> {
+  await q.query(
+    `INSERT INTO events (type, resource_type, resource_id, description) VALUES ($1, 'host', $2, $3)`,
+    [type, hostId, description],
+  );
+}

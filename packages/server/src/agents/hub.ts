@@ -1,0 +1,303 @@
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import {
+  CHANNEL_PATH,
+  CHANNEL_PROTOCOL_VERSION,
+  CloseCode,
+  decodeMessage,
+  encodeMessage,
+  StrataError,
+  toWireError,
+  type AgentCommand,
+  type AgentStateReport,
+  type CommandParams,
+  type CommandResult,
+  type EventMessage,
+  type HelloMessage,
+  type RegisterMessage,
+} from '@strata/core';
+import type { Database } from '../db/index.js';
+import { HostStore, type IssuedToken } from './host-store.js';
+import { describeDifference, diffReports, type StateDifference } from './reconcile.js';
+import { AgentSession } from './session.js';
+import { ensureServerCertificate } from './tls.js';
+
+/** The part of a pino logger the hub uses. */
+export interface HubLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface AgentHubOptions {
+  readonly db: Database;
+  /** Where the channel's TLS certificate and key live (made on first start). */
+  readonly dataDir: string;
+  readonly host?: string;
+  /** 0 picks a free port (tests). Default 8843. */
+  readonly port?: number;
+  /** Agents heartbeat this often; default 5 s. */
+  readonly heartbeatMs?: number;
+  /** Heartbeats missed before a host is Disconnected; default 3. */
+  readonly missedHeartbeats?: number;
+  readonly defaultTimeoutMs?: number;
+  readonly logger?: HubLogger;
+}
+
+export interface ReconcileContext {
+  readonly hostId: string;
+  readonly report: AgentStateReport;
+  /** The last report stored before this one (null for a host's first). */
+  readonly previous: AgentStateReport | null;
+  readonly differences: readonly StateDifference[];
+  /** True when the report came with a (re)connection rather than mid-session. */
+  readonly onConnect: boolean;
+}
+
+export type ReconcileHook = (ctx: ReconcileContext) => Promise<void> | void;
+export type AgentEventListener = (hostId: string, event: EventMessage) => void;
+export type ConnectionListener = (hostId: string, connected: boolean) => void;
+
+const silent: HubLogger = { info: () => undefined, warn: () => undefined };
+
+/**
+ * The server's end of the agent channel: a TLS WebSocket endpoint agents connect to, the table of
+ * connected agents, commands with ids and timeouts, heartbeats, event fan-out and reconciliation.
+ */
+export class AgentHub {
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly eventListeners = new Set<AgentEventListener>();
+  private readonly connectionListeners = new Set<ConnectionListener>();
+  private readonly reconcileHooks = new Set<ReconcileHook>();
+  private readonly store: HostStore;
+  private readonly log: HubLogger;
+  private readonly heartbeatMs: number;
+  private readonly missAfterMs: number;
+  private readonly defaultTimeoutMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  private constructor(
+    options: AgentHubOptions,
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+    readonly fingerprint: string,
+  ) {
+    this.store = new HostStore(options.db);
+    this.log = options.logger ?? silent;
+    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.missAfterMs = this.heartbeatMs * (options.missedHeartbeats ?? 3);
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+  }
+
+  static async start(options: AgentHubOptions): Promise<AgentHub> {
+    const tls = await ensureServerCertificate(options.dataDir);
+    const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' });
+    const wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: 16 * 1024 * 1024 });
+    const hub = new AgentHub(options, server, wss, tls.fingerprint);
+    wss.on('connection', (socket) => hub.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8843, options.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    hub.sweeper = setInterval(() => hub.sweep(), Math.max(100, Math.floor(hub.heartbeatMs / 2)));
+    hub.sweeper.unref();
+    return hub;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** A one-time token an administrator hands to a new host, with what its agent must pin. */
+  async issueRegistrationToken(clusterId: string, ttlMs = 3_600_000): Promise<IssuedToken & { fingerprint: string }> {
+    return { ...(await this.store.issueToken(clusterId, ttlMs)), fingerprint: this.fingerprint };
+  }
+
+  /** Sends one command to a host's agent; TIMEOUT past `timeoutMs`, UNAVAILABLE when not connected. */
+  send<C extends AgentCommand>(
+    hostId: string,
+    command: C,
+    params: CommandParams<C>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<CommandResult<C>> {
+    const session = this.sessions.get(hostId);
+    if (!session) {
+      return Promise.reject(new StrataError('UNAVAILABLE', { what: `agent of host ${hostId}`, reason: 'not connected' }));
+    }
+    return session.request(command, params, options.timeoutMs ?? this.defaultTimeoutMs);
+  }
+
+  isConnected(hostId: string): boolean {
+    return this.sessions.has(hostId);
+  }
+
+  connectedHosts(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** For the `strata_connected_agents` gauge. */
+  connectedCount(): number {
+    return this.sessions.size;
+  }
+
+  onEvent(listener: AgentEventListener): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onConnection(listener: ConnectionListener): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  /** VM services register here to bring their rows in line with what an agent really runs. */
+  onReconcile(hook: ReconcileHook): () => void {
+    this.reconcileHooks.add(hook);
+    return () => this.reconcileHooks.delete(hook);
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const session of this.sessions.values()) session.close(CloseCode.ServerStopping, 'server stopping');
+    this.sessions.clear();
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: WebSocket): void {
+    let session: AgentSession | undefined;
+    // The first frame must come soon: a socket that never authenticates holds nothing for long.
+    const handshakeTimer = setTimeout(() => socket.close(CloseCode.ProtocolError, 'no hello'), 10_000);
+    const refuse = (error: unknown, code: number = CloseCode.Refused) => {
+      clearTimeout(handshakeTimer);
+      socket.send(encodeMessage({ kind: 'refused', error: toWireError(error) }));
+      socket.close(code, 'refused');
+    };
+    socket.on('message', (data: RawData) => {
+      let message;
+      try {
+        message = decodeMessage(rawText(data));
+      } catch (e) {
+        refuse(e, CloseCode.ProtocolError);
+        return;
+      }
+      if (!session) {
+        if (message.kind !== 'register' && message.kind !== 'hello') {
+          refuse(new StrataError('INVALID_ARGUMENT', { field: 'kind', reason: 'first message must be register or hello' }));
+          return;
+        }
+        socket.pause(); // hold later frames until the handshake's database work is done
+        this.handshake(socket, message).then(
+          (s) => {
+            clearTimeout(handshakeTimer);
+            session = s;
+            // closed while the handshake ran: the 'close' handler saw no session, so drop it here
+            if (socket.readyState !== socket.OPEN) void this.dropped(s, 'connection closed');
+            else socket.resume();
+          },
+          (e: unknown) => {
+            this.log.warn({ err: toWireError(e) }, 'agent refused');
+            refuse(e);
+          },
+        );
+        return;
+      }
+      session.lastSeen = Date.now();
+      switch (message.kind) {
+        case 'heartbeat':
+          session.post({ kind: 'heartbeat', at: new Date().toISOString() });
+          void this.store.touch(session.hostId).catch(() => undefined);
+          return;
+        case 'response':
+          session.settle(message);
+          return;
+        case 'event':
+          for (const l of this.eventListeners) l(session.hostId, message);
+          return;
+        case 'report':
+          void this.reconcile(session.hostId, message.report, false);
+          return;
+        default:
+          refuse(new StrataError('INVALID_ARGUMENT', { field: 'kind', reason: `${message.kind} not expected now` }), CloseCode.ProtocolError);
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(handshakeTimer);
+      if (session) void this.dropped(session, 'connection closed');
+    });
+    socket.on('error', () => undefined); // 'close' follows
+  }
+
+  private async handshake(socket: WebSocket, hello: RegisterMessage | HelloMessage): Promise<AgentSession> {
+    if (hello.version !== CHANNEL_PROTOCOL_VERSION) {
+      throw new StrataError('AGENT_PROTOCOL_MISMATCH', { version: hello.version, supported: CHANNEL_PROTOCOL_VERSION });
+    }
+    let hostId: string;
+    let credentials: { hostId: string; secret: string } | undefined;
+    if (hello.kind === 'register') {
+      credentials = await this.store.register(hello.token, hello.facts);
+      hostId = credentials.hostId;
+    } else {
+      await this.store.authenticate(hello.hostId, hello.secret);
+      hostId = hello.hostId;
+      await this.store.updateFacts(hostId, hello.facts);
+    }
+    const session = new AgentSession(hostId, socket, hello.commands);
+    // One connection per host: the newest wins (the old one is a half-dead socket of the same agent).
+    this.sessions.get(hostId)?.close(CloseCode.Replaced, 'replaced by a newer connection');
+    this.sessions.set(hostId, session);
+    await this.store.transition(hostId, 'Connected');
+    session.post({
+      kind: 'welcome',
+      version: CHANNEL_PROTOCOL_VERSION,
+      hostId,
+      heartbeatMs: this.heartbeatMs,
+      ...(credentials ? { credentials } : {}),
+    });
+    this.log.info({ hostId, registered: credentials !== undefined }, 'agent connected');
+    for (const l of this.connectionListeners) l(hostId, true);
+    void this.reconcile(hostId, hello.report, true);
+    return session;
+  }
+
+  private async dropped(session: AgentSession, reason: string): Promise<void> {
+    session.failAll(reason);
+    if (this.sessions.get(session.hostId) !== session) return; // replaced: the host is still connected
+    this.sessions.delete(session.hostId);
+    await this.store.transition(session.hostId, 'Disconnected').catch(() => undefined);
+    this.log.warn({ hostId: session.hostId, reason }, 'agent disconnected');
+    for (const l of this.connectionListeners) l(session.hostId, false);
+  }
+
+  /** Ends sessions whose heartbeats stopped: the socket may look open while the agent is gone. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const session of this.sessions.values()) {
+      if (now - session.lastSeen > this.missAfterMs) {
+        session.terminate('heartbeat lost');
+        void this.dropped(session, 'heartbeat lost');
+      }
+    }
+  }
+
+  private async reconcile(hostId: string, report: AgentStateReport, onConnect: boolean): Promise<void> {
+    try {
+      const previous = await this.store.swapReport(hostId, report);
+      const differences = diffReports(previous, report);
+      for (const d of differences) await this.store.recordEvent(hostId, 'HOST.RECONCILE', describeDifference(d));
+      const ctx: ReconcileContext = { hostId, report, previous, differences, onConnect };
+      for (const hook of this.reconcileHooks) await hook(ctx);
+    } catch (e) {
+      this.log.warn({ hostId, err: toWireError(e) }, 'reconcile failed');
+    }
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
