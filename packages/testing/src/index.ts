@@ -4,3 +4,4 @@ export * from './tgt/index.js';
 export * from './postgres/index.js';
 export * from './libvirt/index.js';
 export * from './guest/index.js';
+export * from './conformance/index.js';
