@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTargets } from './tgtadm.js';
+import { chapCredentials, iqnSlug } from './config.js';
+
+const sample = `Target 7: iqn.2026-11.io.strata:p.v1
+    System information:
+        Driver: iscsi
+        State: ready
+    I_T nexus information:
+        I_T nexus: 3
+            Initiator: iqn.2026-11.io.strata.test:h1 alias: none
+            Connection: 0
+                IP Address: 127.0.0.1
+    LUN information:
+        LUN: 0
+            Type: controller
+            Backing store path: None
+        LUN: 1
+            Type: disk
+            Backing store path: /pool/volumes/v1.raw
+            Backing store flags: 
+    Account information:
+        strata-v1
+    ACL information:
+        iqn.2026-11.io.strata.test:h1
+Target 9: iqn.2026-11.io.strata:p.v2
+    System information:
+        Driver: iscsi
+    I_T nexus information:
+    LUN information:
+        LUN: 0
+            Backing store path: None
+    Account information:
+    ACL information:
+`;
+
+test('parseTargets reads tids, LUN backing paths, sessions, accounts and ACLs', () => {
+  const [a, b] = parseTargets(sample);
+  assert.equal(a?.tid, 7);
+  assert.equal(a?.iqn, 'iqn.2026-11.io.strata:p.v1');
+  assert.deepEqual([...(a?.luns ?? [])], [[1, '/pool/volumes/v1.raw']]);
+  assert.deepEqual(a?.sessions, ['iqn.2026-11.io.strata.test:h1']);
+  assert.deepEqual(a?.accounts, ['strata-v1']);
+  assert.deepEqual(a?.acls, ['iqn.2026-11.io.strata.test:h1']);
+  assert.equal(b?.tid, 9);
+  assert.equal(b?.luns.size, 0);
+  assert.deepEqual(b?.acls, []);
+});
+
+test('iqnSlug keeps IQNs legal for any pool name; CHAP secrets are stable per volume', () => {
+  assert.equal(iqnSlug(`My Pool "x" <&> $; \``), 'my-pool-x');
+  assert.equal(iqnSlug('***'), 'pool');
+  assert.deepEqual(chapCredentials('k', 'v1'), chapCredentials('k', 'v1'));
+  assert.notEqual(chapCredentials('k', 'v1').password, chapCredentials('k', 'v2').password);
+});
