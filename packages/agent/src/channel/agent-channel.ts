@@ -1,0 +1,219 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import {
+  CHANNEL_PROTOCOL_VERSION,
+  CloseCode,
+  decodeMessage,
+  encodeMessage,
+  fromWireError,
+  StrataError,
+  toStrataError,
+  type AgentEventMap,
+  type AgentEventType,
+  type AgentStateReport,
+  type AgentToServer,
+  type EventMessage,
+  type HostFacts,
+  type RequestMessage,
+} from '@strata/core';
+import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
+import { loadCredentials, saveCredentials } from './credentials-file.js';
+import { dispatch, handledCommands, type CommandHandlers } from './dispatcher.js';
+import { checkPinnedCertificate } from './pinning.js';
+
+export interface AgentChannelOptions {
+  /** `wss://server:8843/agent/v1` */
+  readonly url: string;
+  /** SHA-256 fingerprint of the server's certificate, given with the registration token. */
+  readonly fingerprint: string;
+  /** Where the host's id and secret are kept (0600); written at registration. */
+  readonly credentialsFile: string;
+  /** One-time token, used only while the credentials file does not exist. */
+  readonly registrationToken?: string;
+  readonly facts: () => Promise<HostFacts>;
+  readonly report: () => Promise<AgentStateReport>;
+  readonly handlers: CommandHandlers;
+  readonly backoff?: BackoffOptions;
+  /** Events kept while disconnected (oldest dropped first); the next state report covers the rest. */
+  readonly maxQueuedEvents?: number;
+}
+
+export type ChannelState = 'idle' | 'connecting' | 'connected' | 'stopped';
+
+/**
+ * The agent's end of the channel. Emits `connected` (hostId), `disconnected` (reason), `fatal`
+ * (StrataError: a refusal that retrying cannot fix — wrong secret, bad token, pin mismatch — after
+ * which the channel stops) and `error` is never emitted: every failure is a reconnect or `fatal`.
+ */
+export class AgentChannel extends EventEmitter {
+  private socket: WebSocket | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+  private queue: EventMessage[] = [];
+  state: ChannelState = 'idle';
+  hostId: string | undefined;
+
+  constructor(private readonly options: AgentChannelOptions) {
+    super();
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close(1000, 'agent stopping');
+      setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2_000).unref();
+    });
+  }
+
+  /** Streams one event to the server (queued while disconnected). */
+  emitEvent<T extends AgentEventType>(type: T, payload: AgentEventMap[T]): void {
+    const message = { kind: 'event', type, payload, at: new Date().toISOString() } as EventMessage;
+    if (this.state === 'connected') this.post(message);
+    else {
+      this.queue.push(message);
+      const max = this.options.maxQueuedEvents ?? 1_000;
+      if (this.queue.length > max) this.queue.splice(0, this.queue.length - max);
+    }
+  }
+
+  /** Sends the host's real state now (the server reconciles against it). */
+  async sendReport(): Promise<void> {
+    if (this.state !== 'connected') return;
+    this.post({ kind: 'report', report: await this.options.report() });
+  }
+
+  /** Resolves at the next successful connection. */
+  waitConnected(): Promise<string> {
+    if (this.state === 'connected' && this.hostId) return Promise.resolve(this.hostId);
+    return new Promise((resolve) => this.once('connected', resolve));
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped') return;
+    this.state = 'connecting';
+    // The server's certificate is self-signed: it is checked by its pinned fingerprint, not by a CA.
+    const socket = new WebSocket(this.options.url, { rejectUnauthorized: false, handshakeTimeout: 10_000 });
+    this.socket = socket;
+    let failure: StrataError | undefined;
+    socket.on('upgrade', (response) => {
+      try {
+        checkPinnedCertificate(response, this.options.fingerprint);
+      } catch (e) {
+        failure = toStrataError(e);
+        socket.terminate();
+      }
+    });
+    socket.on('open', () => {
+      void this.greet(socket).catch((e: unknown) => {
+        failure = toStrataError(e);
+        socket.terminate();
+      });
+    });
+    socket.on('message', (data: WebSocket.RawData) => {
+      void this.receive(socket, data).catch((e: unknown) => {
+        failure = toStrataError(e);
+        socket.terminate();
+      });
+    });
+    socket.on('error', (e) => {
+      failure ??= new StrataError('UNAVAILABLE', { what: 'management server', reason: e.message });
+    });
+    socket.on('close', (code, reason) => {
+      clearInterval(this.heartbeatTimer);
+      const wasConnected = this.state === 'connected';
+      if (this.state !== 'stopped') this.state = 'connecting';
+      if (wasConnected) this.emit('disconnected', reason.toString() || `closed ${code}`);
+      if (failure && !failure.retryable) {
+        this.state = 'stopped';
+        this.emit('fatal', failure);
+        return;
+      }
+      this.scheduleReconnect();
+    });
+  }
+
+  private async greet(socket: WebSocket): Promise<void> {
+    const [facts, report, credentials] = await Promise.all([
+      this.options.facts(),
+      this.options.report(),
+      loadCredentials(this.options.credentialsFile),
+    ]);
+    const commands = handledCommands(this.options.handlers);
+    let first: AgentToServer;
+    if (credentials) {
+      first = { kind: 'hello', version: CHANNEL_PROTOCOL_VERSION, ...credentials, facts, report, commands };
+    } else if (this.options.registrationToken) {
+      first = { kind: 'register', version: CHANNEL_PROTOCOL_VERSION, token: this.options.registrationToken, facts, report, commands };
+    } else {
+      throw new StrataError('AGENT_REGISTRATION_REFUSED', {
+        reason: `no credentials in ${this.options.credentialsFile} and no registration token given`,
+      });
+    }
+    socket.send(encodeMessage(first));
+  }
+
+  private async receive(socket: WebSocket, data: WebSocket.RawData): Promise<void> {
+    this.lastHeard = Date.now();
+    const message = decodeMessage(data.toString());
+    switch (message.kind) {
+      case 'welcome':
+        if (message.credentials) await saveCredentials(this.options.credentialsFile, message.credentials);
+        this.welcomed(socket, message.hostId, message.heartbeatMs);
+        return;
+      case 'refused':
+        throw fromWireError(message.error);
+      case 'heartbeat':
+        return;
+      case 'request':
+        this.post(await dispatch(this.options.handlers, message as RequestMessage));
+        return;
+      default:
+        socket.close(CloseCode.ProtocolError, `unexpected ${message.kind}`);
+    }
+  }
+
+  private welcomed(socket: WebSocket, hostId: string, heartbeatMs: number): void {
+    this.hostId = hostId;
+    this.state = 'connected';
+    this.attempt = 0;
+    const queued = this.queue;
+    this.queue = [];
+    for (const event of queued) this.post(event);
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = setInterval(() => {
+      // The server answers every heartbeat: silence for three periods means the path is dead.
+      if (Date.now() - this.lastHeard > heartbeatMs * 3) {
+        socket.terminate();
+        return;
+      }
+      this.post({ kind: 'heartbeat', at: new Date().toISOString() });
+    }, heartbeatMs);
+    this.emit('connected', hostId);
+  }
+
+  private post(message: AgentToServer): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(encodeMessage(message));
+  }
+
+  private scheduleReconnect(): void {
+    if (this.state === 'stopped') return;
+    const delay = backoffDelay(this.attempt++, this.options.backoff ?? defaultBackoff);
+    this.emit('reconnecting', delay);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+}

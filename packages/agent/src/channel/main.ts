@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The host agent process: `node main.js [--config /etc/strata/agent.json]`. Exit codes: 0 on
+// SIGTERM/SIGINT, 78 (EX_CONFIG) when the server refuses in a way retrying cannot fix.
+import { parseArgs } from 'node:util';
+import { type StrataError } from '@strata/core';
+import { AgentChannel } from './agent-channel.js';
+import { readBasicHostFacts, readBasicStateReport } from './basic-host.js';
+import { credentialsPath, loadAgentConfig } from './config.js';
+import { basicHandlers } from './basic-handlers.js';
+
+function log(level: string, msg: string, fields: object = {}): void {
+  process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  const config = await loadAgentConfig(values.config ?? process.env['STRATA_AGENT_CONFIG']);
+  const channel = new AgentChannel({
+    url: config.serverUrl,
+    fingerprint: config.serverFingerprint,
+    credentialsFile: credentialsPath(config),
+    ...(config.registrationToken ? { registrationToken: config.registrationToken } : {}),
+    facts: readBasicHostFacts,
+    report: readBasicStateReport,
+    handlers: basicHandlers(),
+  });
+  channel.on('connected', (hostId: string) => log('info', 'connected', { hostId }));
+  channel.on('disconnected', (reason: string) => log('warn', 'disconnected', { reason }));
+  channel.on('reconnecting', (delayMs: number) => log('info', 'reconnecting', { delayMs }));
+  channel.on('fatal', (error: StrataError) => {
+    log('error', 'refused', { error: error.toJSON() });
+    process.exitCode = 78;
+  });
+  const shutdown = () => {
+    void channel.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  channel.start();
+}
+
+main().catch((e: unknown) => {
+  log('error', 'agent failed to start', { error: e instanceof Error ? e.message : String(e) });
+  process.exit(78);
+});
