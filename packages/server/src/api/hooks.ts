@@ -1,0 +1,51 @@
+import { StrataError } from '@strata/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Actor } from '../services/actor.js';
+import type { ApiDeps } from './context.js';
+
+/** Keeps the exact body text (the signature covers its hash), then parses it. */
+export function installJsonParser(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    req.rawBody = text;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch {
+      done(new StrataError('INVALID_ARGUMENT', { field: 'body', reason: 'is not valid JSON' }), undefined);
+    }
+  });
+}
+
+/**
+ * Authenticates before validation: the signature covers the query exactly as sent, and
+ * validation would coerce it. Routes marked `config.public` skip this.
+ */
+export function installAuth(app: FastifyInstance, deps: ApiDeps): void {
+  app.addHook('preValidation', async (req) => {
+    if (req.routeOptions.config.public) return;
+    req.actor = await deps.authenticator.authenticateRest({
+      method: req.method,
+      path: req.url.split('?')[0] ?? '/',
+      query: (req.query ?? {}) as Record<string, string>,
+      rawBody: req.rawBody,
+      authorization: req.headers.authorization,
+    });
+    req.log = req.log.child({ accountId: req.actor.accountId });
+  });
+}
+
+/** The caller of an authenticated route. */
+export function actorOf(req: FastifyRequest): Actor {
+  if (!req.actor) throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'no credentials were checked for this route' });
+  return req.actor;
+}
+
+/** Metrics per route template (not per URL, so ids do not explode the label set). */
+export function installMetrics(app: FastifyInstance, deps: ApiDeps): void {
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    deps.metrics.apiLatency.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+}

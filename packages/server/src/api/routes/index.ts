@@ -1,0 +1,15 @@
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from '../context.js';
+import { authRoutes } from './auth.js';
+import { catalogRoutes } from './catalog.js';
+import { computeRoutes } from './compute.js';
+import { infrastructureRoutes } from './infrastructure.js';
+import { jobRoutes } from './jobs.js';
+import { vmSnapshotRoutes } from './snapshots.js';
+import { storageRoutes } from './storage.js';
+
+export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  for (const routes of [authRoutes, infrastructureRoutes, catalogRoutes, computeRoutes, storageRoutes, vmSnapshotRoutes, jobRoutes]) {
+    routes(app, deps);
+  }
+}

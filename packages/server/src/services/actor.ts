@@ -1,0 +1,29 @@
+import { StrataError, type Role } from '@strata/core';
+
+/** Who is calling: every service method takes one. An admin sees all accounts; a user only its own. */
+export interface Actor {
+  readonly accountId: string;
+  readonly userId: string | null;
+  readonly role: Role;
+  /** How the caller proved who it is (for logs and audit). */
+  readonly via: 'api-key' | 'session' | 'system';
+}
+
+/** The server itself (bootstrap, jobs, agent channel). */
+export const SYSTEM_ACTOR: Actor = { accountId: 'system', userId: null, role: 'admin', via: 'system' };
+
+export function isAdmin(actor: Actor): boolean {
+  return actor.role === 'admin';
+}
+
+export function requireAdmin(actor: Actor, action: string): void {
+  if (!isAdmin(actor)) throw new StrataError('AUTH_FORBIDDEN', { action, role: 'admin' });
+}
+
+/**
+ * Another account's resource is answered as NOT_FOUND: the caller learns nothing about ids it
+ * does not own (docs/api.md, "Accounts and scope").
+ */
+export function ensureVisible(actor: Actor, kind: string, id: string, ownerAccountId: string): void {
+  if (!isAdmin(actor) && ownerAccountId !== actor.accountId) throw new StrataError('NOT_FOUND', { kind, id });
+}

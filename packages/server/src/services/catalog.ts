@@ -1,0 +1,147 @@
+import { MAX_VOLUME_BYTES, StrataError, validateName, validateQos, type DiskOffering, type Qos, type Template } from '@strata/core';
+import type { Database } from '../db/index.js';
+import { requireAdmin, type Actor } from './actor.js';
+import { newId } from './ids.js';
+import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+
+export function qosFromRow(r: Record<string, unknown>): Qos | null {
+  if (r['max_iops'] === null || r['max_iops'] === undefined) return null;
+  return {
+    minIops: num(r['min_iops'] ?? 0),
+    maxIops: num(r['max_iops']),
+    burstIops: num(r['burst_iops'] ?? r['max_iops']),
+    burstSeconds: num(r['burst_seconds'] ?? 0),
+  };
+}
+
+/** A QoS as given by a caller: burst and burst seconds may be left out (burst = max, 60 s). */
+export interface QosInput {
+  readonly minIops: number;
+  readonly maxIops: number;
+  readonly burstIops?: number;
+  readonly burstSeconds?: number;
+}
+
+export function completeQos(q: QosInput): Qos {
+  return validateQos({ minIops: q.minIops, maxIops: q.maxIops, burstIops: q.burstIops ?? q.maxIops, burstSeconds: q.burstSeconds ?? 60 });
+}
+
+/** Refuses zero, negative, fractional and absurd sizes with INVALID_ARGUMENT. */
+export function validateSize(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new StrataError('INVALID_ARGUMENT', { field, reason: 'must be a whole number of bytes greater than 0' });
+  }
+  if (value > MAX_VOLUME_BYTES) throw new StrataError('INVALID_ARGUMENT', { field, reason: `must be at most ${MAX_VOLUME_BYTES} bytes (64 TiB)` });
+  return value;
+}
+
+const toOffering = (r: Record<string, unknown>): DiskOffering => ({
+  id: String(r['id']),
+  name: String(r['name']),
+  sizeBytes: r['size_bytes'] === null ? null : num(r['size_bytes']),
+  customSize: Boolean(r['custom_size']),
+  qos: qosFromRow(r),
+  customIops: Boolean(r['custom_iops']),
+  hypervisorSnapshotReserve: num(r['hypervisor_snapshot_reserve']),
+  createdAt: iso(r['created_at']),
+});
+
+const toTemplate = (r: Record<string, unknown>): Template => ({
+  id: String(r['id']),
+  name: String(r['name']),
+  path: String(r['path']),
+  format: r['format'] as 'qcow2' | 'raw',
+  sizeBytes: num(r['size_bytes']),
+  createdAt: iso(r['created_at']),
+});
+
+export interface CreateOfferingInput {
+  readonly name: string;
+  /** Fixed size; omit with customSize=true to let each volume choose. */
+  readonly sizeBytes?: number | null;
+  readonly customSize?: boolean;
+  readonly qos?: QosInput | null;
+  /** CloudStack's customizediops: each volume gives its own min/max IOPS. */
+  readonly customIops?: boolean;
+  /** Percent of extra space kept for hypervisor snapshots (0–100). */
+  readonly hypervisorSnapshotReserve?: number;
+}
+
+/** Disk offerings and templates: an admin's catalogue, readable by every account. */
+export class DiskOfferingService {
+  constructor(private readonly db: Database) {}
+
+  async create(actor: Actor, input: CreateOfferingInput): Promise<DiskOffering> {
+    requireAdmin(actor, 'Creating a disk offering');
+    const name = validateName('name', input.name);
+    const customSize = Boolean(input.customSize);
+    const sizeBytes = input.sizeBytes === undefined || input.sizeBytes === null ? null : validateSize('sizeBytes', input.sizeBytes);
+    if (sizeBytes === null && !customSize) throw new StrataError('INVALID_ARGUMENT', { field: 'sizeBytes', reason: 'is required unless customSize is true' });
+    const qos = input.qos ? completeQos(input.qos) : null;
+    const reserve = input.hypervisorSnapshotReserve ?? 0;
+    if (!Number.isInteger(reserve) || reserve < 0 || reserve > 100) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'hypervisorSnapshotReserve', reason: 'must be a whole percent from 0 to 100' });
+    }
+    const rows = await this.db
+      .query(
+        `INSERT INTO disk_offerings (id, name, size_bytes, custom_size, min_iops, max_iops, burst_iops, burst_seconds, custom_iops, hypervisor_snapshot_reserve)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *`,
+        [newId('dofr'), name, sizeBytes, customSize, qos?.minIops ?? null, qos?.maxIops ?? null, qos?.burstIops ?? null, qos?.burstSeconds ?? null, Boolean(input.customIops), reserve],
+      )
+      .catch((e: unknown) => uniqueAsExists(e, 'disk offering', name));
+    return toOffering(rows[0] ?? {});
+  }
+
+  async get(_actor: Actor, id: string): Promise<DiskOffering> {
+    const row = (await this.db.query('SELECT * FROM disk_offerings WHERE id = $1', [id]))[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'disk offering', id });
+    return toOffering(row);
+  }
+
+  async list(_actor: Actor, f: ListQuery & { name?: string } = {}): Promise<Page<DiskOffering>> {
+    return listPage(this.db, { columns: 't.*', from: 'disk_offerings t', where: new Where().eq('t.name', f.name) }, f, toOffering);
+  }
+
+  async remove(actor: Actor, id: string): Promise<void> {
+    requireAdmin(actor, 'Removing a disk offering');
+    await this.get(actor, id);
+    const used = await this.db.query(`SELECT 1 FROM volumes WHERE offering_id = $1 AND state <> 'Destroyed' LIMIT 1`, [id]);
+    if (used.length) throw new StrataError('CONFLICT', { reason: `disk offering ${id} is used by live volumes` });
+    await this.db.query('DELETE FROM disk_offerings WHERE id = $1', [id]);
+  }
+}
+
+export class TemplateService {
+  constructor(private readonly db: Database) {}
+
+  async create(actor: Actor, input: { name: string; path: string; format: 'qcow2' | 'raw'; sizeBytes: number }): Promise<Template> {
+    requireAdmin(actor, 'Registering a template');
+    const name = validateName('name', input.name);
+    const path = validateName('path', input.path, 4096);
+    if (input.format !== 'qcow2' && input.format !== 'raw') throw new StrataError('INVALID_ARGUMENT', { field: 'format', reason: 'must be qcow2 or raw' });
+    const size = validateSize('sizeBytes', input.sizeBytes);
+    const rows = await this.db
+      .query('INSERT INTO templates (id, name, path, format, size_bytes) VALUES ($1,$2,$3,$4,$5) RETURNING *', [newId('tmpl'), name, path, input.format, size])
+      .catch((e: unknown) => uniqueAsExists(e, 'template', name));
+    return toTemplate(rows[0] ?? {});
+  }
+
+  async get(_actor: Actor, id: string): Promise<Template> {
+    const row = (await this.db.query('SELECT * FROM templates WHERE id = $1', [id]))[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'template', id });
+    return toTemplate(row);
+  }
+
+  async list(_actor: Actor, f: ListQuery & { name?: string; format?: string } = {}): Promise<Page<Template>> {
+    const where = new Where().eq('t.name', f.name).eq('t.format', f.format);
+    return listPage(this.db, { columns: 't.*', from: 'templates t', where }, f, toTemplate);
+  }
+
+  async remove(actor: Actor, id: string): Promise<void> {
+    requireAdmin(actor, 'Removing a template');
+    await this.get(actor, id);
+    const used = await this.db.query(`SELECT 1 FROM vms WHERE template_id = $1 AND state <> 'Destroyed' LIMIT 1`, [id]);
+    if (used.length) throw new StrataError('CONFLICT', { reason: `template ${id} is used by live VMs` });
+    await this.db.query('DELETE FROM templates WHERE id = $1', [id]);
+  }
+}

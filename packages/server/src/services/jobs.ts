@@ -1,0 +1,63 @@
+import { StrataError } from '@strata/core';
+import type { Job, JobEngine, JobFilter, Json, Page, SubmitOptions } from '../jobs/index.js';
+import type { Queryable } from '../db/index.js';
+import { isAdmin, type Actor } from './actor.js';
+
+/** Longest a caller may block on `wait` (keeps HTTP requests bounded). */
+export const MAX_WAIT_MS = 120_000;
+
+/**
+ * Jobs as an account sees them: scoped like every other resource (another account's job is
+ * NOT_FOUND), and unavailable with a coded error when this server runs without a job engine.
+ */
+export class JobService {
+  constructor(private readonly engine: JobEngine | null) {}
+
+  get available(): boolean {
+    return this.engine !== null;
+  }
+
+  private need(): JobEngine {
+    if (!this.engine) throw new StrataError('UNAVAILABLE', { what: 'the job engine', reason: 'this server runs without one' });
+    return this.engine;
+  }
+
+  async submit(
+    actor: Actor,
+    type: string,
+    input: Json,
+    opts: { lockKey?: string; resourceType?: string; resourceId?: string; tx?: Queryable },
+  ): Promise<Job> {
+    const options: SubmitOptions = { accountId: actor.accountId, ...opts };
+    return this.need().submit(type, input, options);
+  }
+
+  async get(actor: Actor, id: string): Promise<Job> {
+    const job = await this.need().get(id);
+    if (!isAdmin(actor) && job.accountId !== actor.accountId) throw new StrataError('NOT_FOUND', { kind: 'job', id });
+    return job;
+  }
+
+  async wait(actor: Actor, id: string, timeoutMs: number): Promise<Job> {
+    await this.get(actor, id);
+    return this.need().wait(id, Math.max(0, Math.min(timeoutMs, MAX_WAIT_MS)));
+  }
+
+  async list(actor: Actor, f: JobFilter & { limit?: number; cursor?: string } = {}): Promise<Page<Job>> {
+    const { limit, cursor } = f;
+    // Only known filters pass: request parameters such as apiKey must never reach the query.
+    const filter: JobFilter = { state: f.state, type: f.type, resourceType: f.resourceType, resourceId: f.resourceId, accountId: f.accountId };
+    const scoped: JobFilter = isAdmin(actor) ? filter : { ...filter, accountId: actor.accountId };
+    return this.need().list(scoped, { limit, cursor });
+  }
+
+  async steps(actor: Actor, id: string): Promise<unknown> {
+    await this.get(actor, id);
+    return this.need().steps(id);
+  }
+
+  async progress(actor: Actor, id: string, afterSeq?: number): Promise<unknown> {
+    await this.get(actor, id);
+    return this.need().progressEvents(id, afterSeq);
+  }
+}

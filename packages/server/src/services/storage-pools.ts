@@ -1,0 +1,144 @@
+import {
+  MAX_IOPS,
+  StrataError,
+  storagePoolMachine,
+  validateName,
+  type PoolScope,
+  type StoragePool,
+  type StoragePoolState,
+} from '@strata/core';
+import type { Database } from '../db/index.js';
+import { requireAdmin, type Actor } from './actor.js';
+import type { EventService } from './events.js';
+import { newId } from './ids.js';
+import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import { applyTransition } from './transition.js';
+
+/** A pool with what its live volumes use (admission reads the same sums). */
+export interface StoragePoolView extends StoragePool {
+  readonly usedBytes: number;
+  readonly usedMinIops: number;
+  readonly volumeCount: number;
+}
+
+export interface CreatePoolInput {
+  readonly name: string;
+  readonly zoneId: string;
+  readonly clusterId?: string | null;
+  readonly provider: string;
+  readonly scope: PoolScope;
+  readonly managed: boolean;
+  readonly capacityBytes: number;
+  readonly capacityIops: number;
+  readonly url: string;
+  readonly details?: Record<string, string>;
+}
+
+/** Volumes in these states hold space and IOPS in their pool. */
+export const LIVE_VOLUME = `state NOT IN ('Destroyed')`;
+
+const USAGE = `(SELECT coalesce(sum(v.size_bytes), 0) AS used_bytes, coalesce(sum(v.min_iops), 0) AS used_min_iops, count(*) AS volume_count
+  FROM volumes v WHERE v.pool_id = t.id AND v.${LIVE_VOLUME}) u`;
+
+export const toPool = (r: Record<string, unknown>): StoragePoolView => ({
+  id: String(r['id']),
+  zoneId: String(r['zone_id']),
+  clusterId: (r['cluster_id'] as string | null) ?? null,
+  name: String(r['name']),
+  provider: String(r['provider']),
+  scope: r['scope'] as PoolScope,
+  managed: Boolean(r['managed']),
+  state: r['state'] as StoragePoolState,
+  capacityBytes: num(r['capacity_bytes']),
+  capacityIops: num(r['capacity_iops']),
+  url: String(r['url']),
+  details: (r['details'] as Record<string, string> | null) ?? {},
+  usedBytes: num(r['used_bytes'] ?? 0),
+  usedMinIops: num(r['used_min_iops'] ?? 0),
+  volumeCount: num(r['volume_count'] ?? 0),
+  createdAt: iso(r['created_at']),
+});
+
+function whole(field: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new StrataError('INVALID_ARGUMENT', { field, reason: `must be a whole number from 0 to ${max}` });
+  }
+  return value;
+}
+
+export class StoragePoolService {
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventService,
+  ) {}
+
+  async create(actor: Actor, input: CreatePoolInput): Promise<StoragePoolView> {
+    requireAdmin(actor, 'Creating a storage pool');
+    const name = validateName('name', input.name);
+    const provider = validateName('provider', input.provider, 64);
+    if (!['host', 'cluster', 'zone'].includes(input.scope)) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'scope', reason: 'must be host, cluster or zone' });
+    }
+    if (input.scope !== 'zone' && !input.clusterId) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'clusterId', reason: `is required for scope ${input.scope}` });
+    }
+    const capacityBytes = whole('capacityBytes', input.capacityBytes, Number.MAX_SAFE_INTEGER);
+    const capacityIops = whole('capacityIops', input.capacityIops, MAX_IOPS * 1000);
+    const url = validateName('url', input.url, 2048);
+    const zone = await this.db.query('SELECT 1 FROM zones WHERE id = $1', [input.zoneId]);
+    if (!zone.length) throw new StrataError('NOT_FOUND', { kind: 'zone', id: input.zoneId });
+    if (input.clusterId) {
+      const c = await this.db.query('SELECT 1 FROM clusters WHERE id = $1 AND zone_id = $2', [input.clusterId, input.zoneId]);
+      if (!c.length) throw new StrataError('NOT_FOUND', { kind: 'cluster', id: input.clusterId });
+    }
+    const id = newId('pool');
+    await this.db
+      .query(
+        `INSERT INTO storage_pools (id, zone_id, cluster_id, name, provider, scope, managed, state, capacity_bytes, capacity_iops, url, details)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,'Up',$8,$9,$10,$11)`,
+        [id, input.zoneId, input.clusterId ?? null, name, provider, input.scope, Boolean(input.managed), capacityBytes, capacityIops, url, JSON.stringify(input.details ?? {})],
+      )
+      .catch((e: unknown) => uniqueAsExists(e, 'storage pool', name));
+    await this.events.record({ accountId: null, type: 'storage-pool.Created', resourceType: 'storage-pool', resourceId: id });
+    return this.get(actor, id);
+  }
+
+  async get(_actor: Actor, id: string): Promise<StoragePoolView> {
+    const row = (await this.db.query(`SELECT t.*, u.* FROM storage_pools t, LATERAL ${USAGE} WHERE t.id = $1`, [id]))[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'storage pool', id });
+    return toPool(row);
+  }
+
+  async list(
+    _actor: Actor,
+    f: ListQuery & { zoneId?: string; clusterId?: string; provider?: string; state?: string; name?: string } = {},
+  ): Promise<Page<StoragePoolView>> {
+    const where = new Where()
+      .eq('t.zone_id', f.zoneId)
+      .eq('t.cluster_id', f.clusterId)
+      .eq('t.provider', f.provider)
+      .eq('t.state', f.state)
+      .eq('t.name', f.name);
+    return listPage(this.db, { columns: 't.*, u.*', from: `storage_pools t, LATERAL ${USAGE}`, where }, f, toPool);
+  }
+
+  async apply(actor: Actor, id: string, event: 'EnterMaintenance' | 'ExitMaintenance'): Promise<StoragePoolView> {
+    requireAdmin(actor, `Storage pool ${event}`);
+    await this.db.transaction((tx) =>
+      applyTransition(tx, this.events, { table: 'storage_pools', kind: 'storage-pool', machine: storagePoolMachine, id, event }),
+    );
+    return this.get(actor, id);
+  }
+
+  /** Removal is refused while live volumes remain in the pool. */
+  async remove(actor: Actor, id: string): Promise<StoragePoolView> {
+    requireAdmin(actor, 'Removing a storage pool');
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT id FROM storage_pools WHERE id = $1 FOR UPDATE', [id]);
+      const live = await tx.query(`SELECT 1 FROM volumes WHERE pool_id = $1 AND ${LIVE_VOLUME} LIMIT 1`, [id]);
+      if (live.length) throw new StrataError('CONFLICT', { reason: `storage pool ${id} still holds volumes` });
+      await applyTransition(tx, this.events, { table: 'storage_pools', kind: 'storage-pool', machine: storagePoolMachine, id, event: 'Remove' });
+    });
+    return this.get(actor, id);
+  }
+}

@@ -1,0 +1,108 @@
+import { StrataError, validateName, vmMachine, type Vm, type VmEvent, type VmState } from '@strata/core';
+import type { Database } from '../db/index.js';
+import { ensureVisible, type Actor } from './actor.js';
+import type { EventService } from './events.js';
+import { newId } from './ids.js';
+import { Where, iso, type Within, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import { applyTransition } from './transition.js';
+
+export const toVm = (r: Record<string, unknown>): Vm => ({
+  id: String(r['id']),
+  accountId: String(r['account_id']),
+  name: String(r['name']),
+  state: r['state'] as VmState,
+  hostId: (r['host_id'] as string | null) ?? null,
+  templateId: (r['template_id'] as string | null) ?? null,
+  cpus: num(r['cpus']),
+  memoryBytes: num(r['memory_bytes']),
+  currentVmSnapshotId: (r['current_vm_snapshot_id'] as string | null) ?? null,
+  createdAt: iso(r['created_at']),
+});
+
+export interface CreateVmInput {
+  readonly name: string;
+  readonly templateId?: string | null;
+  readonly hostId?: string | null;
+  readonly cpus?: number;
+  readonly memoryBytes?: number;
+  /** Admins may create a VM for another account. */
+  readonly accountId?: string;
+}
+
+export interface VmFilter extends ListQuery {
+  readonly accountId?: string;
+  readonly state?: string;
+  readonly hostId?: string;
+  readonly name?: string;
+}
+
+/** VM records. Starting and stopping are jobs (the agent confirms); they move state through here. */
+export class VmService {
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventService,
+  ) {}
+
+  async create(actor: Actor, input: CreateVmInput, within?: Within<Vm>): Promise<Vm> {
+    const name = validateName('name', input.name);
+    const accountId = actor.role === 'admin' && input.accountId ? input.accountId : actor.accountId;
+    const cpus = input.cpus ?? 1;
+    const memoryBytes = input.memoryBytes ?? 128 * 1024 * 1024;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256) throw new StrataError('INVALID_ARGUMENT', { field: 'cpus', reason: 'must be 1 to 256' });
+    if (!Number.isInteger(memoryBytes) || memoryBytes < 32 * 1024 * 1024 || memoryBytes > 2 ** 42) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'memoryBytes', reason: 'must be from 32 MiB to 4 TiB' });
+    }
+    if (input.templateId && !(await this.db.query('SELECT 1 FROM templates WHERE id = $1', [input.templateId])).length) {
+      throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
+    }
+    if (input.hostId && !(await this.db.query('SELECT 1 FROM hosts WHERE id = $1', [input.hostId])).length) {
+      throw new StrataError('NOT_FOUND', { kind: 'host', id: input.hostId });
+    }
+    const id = newId('vm');
+    const row = await this.db
+      .transaction(async (tx) => {
+        const rows = await tx.query(
+          `INSERT INTO vms (id, account_id, name, state, host_id, template_id, cpus, memory_bytes) VALUES ($1,$2,$3,'Stopped',$4,$5,$6,$7) RETURNING *`,
+          [id, accountId, name, input.hostId ?? null, input.templateId ?? null, cpus, memoryBytes],
+        );
+        await this.events.record({ accountId, type: 'vm.Created', resourceType: 'vm', resourceId: id }, tx);
+        if (within) await within(tx, toVm(rows[0] ?? {}));
+        return rows[0] ?? {};
+      })
+      .catch((e: unknown) => uniqueAsExists(e, 'vm', name));
+    return toVm(row);
+  }
+
+  async get(actor: Actor, id: string): Promise<Vm> {
+    const row = (await this.db.query('SELECT * FROM vms WHERE id = $1', [id]))[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'vm', id });
+    ensureVisible(actor, 'vm', id, String(row['account_id']));
+    return toVm(row);
+  }
+
+  async list(actor: Actor, f: VmFilter = {}): Promise<Page<Vm>> {
+    const where = new Where().scope(actor, 't.account_id', f.accountId).eq('t.state', f.state).eq('t.host_id', f.hostId).eq('t.name', f.name);
+    return listPage(this.db, { columns: 't.*', from: 'vms t', where }, f, toVm);
+  }
+
+  /** Applies a lifecycle event (ILLEGAL_TRANSITION when the VM's state does not allow it). */
+  async apply(actor: Actor, id: string, event: VmEvent, opts: { jobId?: string; hostId?: string | null } = {}): Promise<Vm> {
+    await this.get(actor, id);
+    const set = opts.hostId !== undefined ? { host_id: opts.hostId } : undefined;
+    const { row } = await this.db.transaction((tx) =>
+      applyTransition(tx, this.events, { table: 'vms', kind: 'vm', machine: vmMachine, id, event, set, jobId: opts.jobId ?? null }),
+    );
+    return toVm(row);
+  }
+
+  /** Destroys a stopped VM record; its attached volumes are detached (kept) first. */
+  async destroy(actor: Actor, id: string): Promise<Vm> {
+    const vm = await this.get(actor, id);
+    vmMachine.next(vm.state, 'Destroy');
+    return this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE vm_id = $1 AND type = 'DATA'`, [id]);
+      const { row } = await applyTransition(tx, this.events, { table: 'vms', kind: 'vm', machine: vmMachine, id, event: 'Destroy' });
+      return toVm(row);
+    });
+  }
+}
