@@ -1,0 +1,130 @@
+import { EventEmitter } from 'node:events';
+import { isStrataError, StrataError, type FrozenGuestReport } from '@strata/core';
+import type { Virsh } from '../virsh/virsh.js';
+import { startThawWatchdog, type Watchdog } from './thaw-watchdog.js';
+
+export interface FreezeResult {
+  readonly filesystems: number;
+  readonly frozenAt: string;
+  readonly deadlineAt: string;
+  readonly freezeMs: number;
+}
+
+export interface ThawResult {
+  readonly filesystems: number;
+  readonly frozenForMs: number;
+  readonly thawMs: number;
+  readonly reason: 'requested' | 'deadline';
+}
+
+interface Frozen {
+  readonly frozenAt: number;
+  readonly deadlineAt: number;
+  readonly timer: NodeJS.Timeout;
+  readonly watchdog: Watchdog;
+}
+
+function count(text: string): number {
+  const m = /(\d+)/.exec(text);
+  return m?.[1] !== undefined ? Number(m[1]) : 0;
+}
+
+/**
+ * Freeze and thaw through libvirt's own commands (domfsfreeze/domfsthaw), with a deadline that
+ * holds even if this process dies: before freezing, a detached watchdog is started that thaws
+ * at the deadline unless cancelled, and this process also thaws on its own timer.
+ *
+ * Emits `thawed` ({ vm, reason, frozenForMs }) for every thaw it performs.
+ */
+export class FreezeManager extends EventEmitter {
+  private readonly frozen = new Map<string, Frozen>();
+
+  constructor(private readonly virsh: Virsh) {
+    super();
+  }
+
+  async freeze(vm: string, deadlineMs: number): Promise<FreezeResult> {
+    if (!(deadlineMs > 0 && deadlineMs <= 600_000)) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'deadlineMs', reason: 'must be in (0, 600000]' });
+    }
+    if (this.frozen.has(vm)) throw new StrataError('CONFLICT', { reason: `guest ${vm} is already frozen` });
+    const started = Date.now();
+    const deadlineAt = started + deadlineMs;
+    // the watchdog first: from here on the guest cannot stay frozen past the deadline
+    const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs);
+    let text: string;
+    const t0 = performance.now();
+    try {
+      text = await this.virsh.run(['domfsfreeze', '--domain', vm], { vm, timeoutMs: deadlineMs });
+    } catch (err) {
+      // a freeze that failed half-way may have frozen some filesystems: thaw them now
+      await this.virsh.run(['domfsthaw', '--domain', vm], { vm }).catch(() => undefined);
+      watchdog.cancel();
+      if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING') || isStrataError(err, 'GUEST_AGENT_UNAVAILABLE')) throw err;
+      throw new StrataError('GUEST_FREEZE_FAILED', { vm, reason: (err as Error).message }, { cause: err });
+    }
+    const freezeMs = performance.now() - t0;
+    const timer = setTimeout(() => {
+      this.thaw(vm, 'deadline').catch((err: unknown) => this.emit('thaw-error', { vm, err }));
+    }, Math.max(0, deadlineAt - Date.now()));
+    this.frozen.set(vm, { frozenAt: started, deadlineAt, timer, watchdog });
+    return {
+      filesystems: count(text),
+      frozenAt: new Date(started).toISOString(),
+      deadlineAt: new Date(deadlineAt).toISOString(),
+      freezeMs,
+    };
+  }
+
+  async thaw(vm: string, reason: 'requested' | 'deadline' = 'requested'): Promise<ThawResult> {
+    const entry = this.frozen.get(vm);
+    if (entry) clearTimeout(entry.timer);
+    const t0 = performance.now();
+    let text: string;
+    try {
+      text = await this.virsh.run(['domfsthaw', '--domain', vm], { vm, timeoutMs: 30_000 });
+    } catch (err) {
+      // the watchdog stays armed: it will keep trying at the deadline
+      if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) {
+        entry?.watchdog.cancel();
+        this.frozen.delete(vm);
+        throw err;
+      }
+      throw new StrataError('GUEST_THAW_FAILED', { vm, reason: (err as Error).message }, { cause: err });
+    }
+    const thawMs = performance.now() - t0;
+    entry?.watchdog.cancel();
+    this.frozen.delete(vm);
+    const frozenForMs = entry ? Date.now() - entry.frozenAt : 0;
+    const result: ThawResult = { filesystems: count(text), frozenForMs, thawMs, reason };
+    this.emit('thawed', { vm, reason, frozenForMs });
+    return result;
+  }
+
+  /** Guests this agent holds frozen now, with their deadlines. */
+  status(): FrozenGuestReport[] {
+    return [...this.frozen.entries()].map(([vm, f]) => ({
+      vm,
+      frozenAt: new Date(f.frozenAt).toISOString(),
+      deadlineAt: new Date(f.deadlineAt).toISOString(),
+    }));
+  }
+
+  isFrozen(vm: string): boolean {
+    return this.frozen.has(vm);
+  }
+
+  /** Drops a guest that no longer runs (stopped or destroyed): nothing is left to thaw. */
+  forget(vm: string): void {
+    const entry = this.frozen.get(vm);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    entry.watchdog.cancel();
+    this.frozen.delete(vm);
+  }
+
+  /** Thaws everything (agent shutdown). */
+  async thawAll(): Promise<void> {
+    await Promise.allSettled([...this.frozen.keys()].map((vm) => this.thaw(vm, 'requested')));
+  }
+}

@@ -1,0 +1,217 @@
+import { EventEmitter } from 'node:events';
+import type { AgentStateReport, DomainReport, DomainRunState, HostFacts, IoTune } from '@strata/core';
+import { attachDisk, detachDisk, type AttachOptions, type DiskOpResult } from './disks/attach.js';
+import { loginHostIscsi, logoutHostIscsi } from './disks/host-iscsi.js';
+import { EventStream } from './events/event-stream.js';
+import type { LibvirtEvent } from './events/parse-event.js';
+import { FreezeManager, type FreezeResult, type ThawResult } from './guest/fsfreeze.js';
+import { collectHostFacts } from './host/host-facts.js';
+import { DEFAULT_INITIATOR_FILE, ensureInitiatorName } from './host/initiator-name.js';
+import { defineSecret, undefineSecret, type SecretUsage } from './host/secrets.js';
+import { getIoTune, setIoTune, type IoTuneResult } from './qos/iotune.js';
+import { BlockJobs, type BlockJobResult } from './snapshots/block-jobs.js';
+import { diskOnlySnapshot, memorySnapshot, type DiskSnapshotResult, type MemorySnapshotResult } from './snapshots/external.js';
+import { internalSnapshot, type InternalSnapshotResult } from './snapshots/internal.js';
+import { revertExternal, type RevertDisk, type RevertResult } from './snapshots/revert.js';
+import type { OverlaySpec } from './snapshots/snapshot-xml.js';
+import type { AgentDiskSpec, AgentVmSpec, DomainOptions, HostIscsiDiskSource } from './types.js';
+import { Virsh, type VirshOptions } from './virsh/virsh.js';
+import { domainReport, parseBlockList } from './vm/domain-state.js';
+import { defineFromTemplate, defineVm, destroyVm, startVm, stopVm, type TemplateVmSpec } from './vm/lifecycle.js';
+
+export interface HostAgentOptions extends VirshOptions {
+  /** Domain settings of this host (TCG here: DESIGN.md section 6). */
+  readonly domain?: DomainOptions;
+  /** Where the host's iSCSI initiator name is read or persisted. */
+  readonly initiatorFile?: string;
+}
+
+/**
+ * The agent's KVM core: every libvirt and QEMU action the server can ask of a host, as a library
+ * the agent channel exposes. One virsh runner, ONE long-lived event stream, and the freeze
+ * manager whose deadline holds even if this process dies.
+ *
+ * Emits `event` (LibvirtEvent), `thawed` ({ vm, reason, frozenForMs }) and `block-job`
+ * (BlockJobProgress).
+ */
+export class HostAgent extends EventEmitter {
+  readonly virsh: Virsh;
+  readonly events: EventStream;
+  readonly freezes: FreezeManager;
+  readonly blockJobs: BlockJobs;
+  private readonly domainOptions: DomainOptions;
+  private readonly initiatorFile: string;
+  private initiator: string | undefined;
+
+  constructor(options: HostAgentOptions = {}) {
+    super();
+    this.virsh = new Virsh(options);
+    this.events = new EventStream({ uri: this.virsh.uri });
+    this.freezes = new FreezeManager(this.virsh);
+    this.blockJobs = new BlockJobs(this.virsh, this.events);
+    this.domainOptions = options.domain ?? { domainType: 'qemu', tbCacheMiB: 32 };
+    this.initiatorFile = options.initiatorFile ?? DEFAULT_INITIATOR_FILE;
+    this.events.on('event', (e: LibvirtEvent) => this.emit('event', e));
+    this.freezes.on('thawed', (t) => this.emit('thawed', t));
+    this.blockJobs.on('progress', (p) => this.emit('block-job', p));
+  }
+
+  /** Checks libvirt answers and opens the event stream. */
+  async start(): Promise<void> {
+    await this.virsh.run(['version'], { timeoutMs: 15_000 });
+    await this.events.start();
+  }
+
+  /** Thaws what this agent froze and closes the event stream. */
+  async close(): Promise<void> {
+    await this.freezes.thawAll();
+    this.events.stop();
+  }
+
+  // --- registration -------------------------------------------------------------------------
+
+  async initiatorName(): Promise<string> {
+    this.initiator ??= await ensureInitiatorName(this.initiatorFile);
+    return this.initiator;
+  }
+
+  async hostFacts(): Promise<HostFacts> {
+    return collectHostFacts(this.virsh, await this.initiatorName());
+  }
+
+  /** The real state now: domains, frozen guests, block jobs in flight. */
+  async stateReport(): Promise<AgentStateReport> {
+    const names = (await this.virsh.run(['list', '--all', '--name'])).split('\n').filter((n) => n.length > 0);
+    const domains = (await Promise.allSettled(names.map((n) => domainReport(this.virsh, n))))
+      .filter((r): r is PromiseFulfilledResult<DomainReport> => r.status === 'fulfilled')
+      .map((r) => r.value);
+    return {
+      at: new Date().toISOString(),
+      domains,
+      frozenGuests: this.freezes.status(),
+      blockJobs: this.blockJobs.list().map((j) => ({ vm: j.vm, disk: j.target, type: j.jobType === 'active-commit' ? 'active-commit' : j.jobType, cur: 0, end: 0 })),
+    };
+  }
+
+  // --- VMs ----------------------------------------------------------------------------------
+
+  defineVm(spec: AgentVmSpec): Promise<{ name: string; uuid: string }> {
+    return defineVm(this.virsh, spec, this.domainOptions);
+  }
+
+  defineFromTemplate(spec: TemplateVmSpec, options: Partial<DomainOptions> = {}): Promise<{ name: string; uuid: string; rootOverlay: string }> {
+    return defineFromTemplate(this.virsh, spec, { ...this.domainOptions, ...options });
+  }
+
+  startVm(vm: string): Promise<DomainRunState> {
+    return startVm(this.virsh, vm);
+  }
+
+  async stopVm(vm: string, timeoutMs = 60_000): Promise<{ state: DomainRunState; forced: boolean }> {
+    const result = await stopVm(this.virsh, this.events, vm, timeoutMs);
+    this.freezes.forget(vm);
+    return result;
+  }
+
+  async destroyVm(vm: string): Promise<{ existed: boolean }> {
+    const result = await destroyVm(this.virsh, vm);
+    this.freezes.forget(vm);
+    return result;
+  }
+
+  vmState(vm: string): Promise<DomainReport> {
+    return domainReport(this.virsh, vm);
+  }
+
+  async liveDisks(vm: string): Promise<Array<{ target: string; source: string }>> {
+    return parseBlockList(await this.virsh.run(['domblklist', '--domain', vm, '--details'], { vm }))
+      .filter((d) => d.device === 'disk')
+      .map((d) => ({ target: d.target, source: d.source }));
+  }
+
+  /**
+   * Waits for the guest agent to connect (the `agent-lifecycle` event), or returns at once when
+   * the domain is already up and its agent connected.
+   */
+  async waitForGuestAgent(vm: string, timeoutMs = 60_000): Promise<boolean> {
+    const connected = this.events.waitFor((e) => e.kind === 'agent-lifecycle' && e.vm === vm && e.state === 'connected', timeoutMs);
+    const xml = await this.virsh.run(['dumpxml', '--domain', vm], { vm });
+    if (/<target type='virtio' name='org\.qemu\.guest_agent\.0' state='connected'/.test(xml)) return true;
+    return (await connected) !== undefined;
+  }
+
+  // --- disks --------------------------------------------------------------------------------
+
+  /** Hot (or cold) attach of a file, iSCSI-through-QEMU, RBD, block or host-iSCSI disk. */
+  async attachDisk(vm: string, disk: AgentDiskSpec, options: AttachOptions = { live: true }): Promise<DiskOpResult> {
+    if (disk.source.kind === 'iscsi-host') {
+      const block = await loginHostIscsi(disk.source);
+      return attachDisk(this.virsh, vm, { ...disk, source: block }, options);
+    }
+    return attachDisk(this.virsh, vm, disk, options);
+  }
+
+  detachDisk(vm: string, target: string, options: AttachOptions & { timeoutMs?: number } = { live: true }): Promise<DiskOpResult> {
+    return detachDisk(this.virsh, this.events, vm, target, options);
+  }
+
+  /** Logs the host initiator out of a LUN after its disk was detached. */
+  releaseHostIscsi(source: HostIscsiDiskSource): Promise<void> {
+    return logoutHostIscsi(source);
+  }
+
+  /** A libvirt secret (CHAP password or cephx key), value passed through a 0600 file. */
+  defineSecret(usage: SecretUsage, usageName: string, value: Buffer): Promise<string> {
+    return defineSecret(this.virsh, usage, usageName, value);
+  }
+
+  undefineSecret(uuid: string): Promise<void> {
+    return undefineSecret(this.virsh, uuid);
+  }
+
+  // --- guest operations ---------------------------------------------------------------------
+
+  freeze(vm: string, deadlineMs: number): Promise<FreezeResult> {
+    return this.freezes.freeze(vm, deadlineMs);
+  }
+
+  thaw(vm: string): Promise<ThawResult> {
+    return this.freezes.thaw(vm, 'requested');
+  }
+
+  // --- snapshots ----------------------------------------------------------------------------
+
+  diskOnlySnapshot(vm: string, overlays: readonly OverlaySpec[], options: { quiesce?: boolean } = {}): Promise<DiskSnapshotResult> {
+    return diskOnlySnapshot(this.virsh, vm, overlays, options);
+  }
+
+  memorySnapshot(vm: string, memoryPath: string, overlays: readonly OverlaySpec[] = []): Promise<MemorySnapshotResult> {
+    return memorySnapshot(this.virsh, vm, memoryPath, overlays);
+  }
+
+  blockCommit(vm: string, target: string, timeoutMs?: number): Promise<BlockJobResult> {
+    return this.blockJobs.activeCommit(vm, target, timeoutMs);
+  }
+
+  blockStream(vm: string, target: string, timeoutMs?: number): Promise<BlockJobResult> {
+    return this.blockJobs.stream(vm, target, timeoutMs);
+  }
+
+  internalSnapshot(vm: string, op: 'create' | 'revert' | 'delete', name: string): Promise<InternalSnapshotResult> {
+    return internalSnapshot(this.virsh, vm, op, name);
+  }
+
+  revertExternal(vm: string, disks: readonly RevertDisk[], options: { memoryPath?: string; start?: boolean } = {}): Promise<RevertResult> {
+    return revertExternal(this.virsh, this.events, vm, disks, options);
+  }
+
+  // --- QoS ----------------------------------------------------------------------------------
+
+  setIoTune(vm: string, target: string, iotune: IoTune): Promise<IoTuneResult> {
+    return setIoTune(this.virsh, vm, target, iotune);
+  }
+
+  getIoTune(vm: string, target: string): Promise<IoTune> {
+    return getIoTune(this.virsh, vm, target);
+  }
+}

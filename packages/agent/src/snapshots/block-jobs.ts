@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import { StrataError } from '@strata/core';
+import type { EventStream } from '../events/event-stream.js';
+import type { BlockJobStatus, BlockJobType, LibvirtEvent } from '../events/parse-event.js';
+import type { Virsh } from '../virsh/virsh.js';
+
+export interface BlockJobResult {
+  readonly target: string;
+  /** From start to the job's end (commit: including the pivot). */
+  readonly tookMs: number;
+  /** Active commit: from start to the `ready` event (the mirror caught up). */
+  readonly readyMs?: number;
+  /** Active commit: the pivot call itself. */
+  readonly pivotMs?: number;
+}
+
+/** A phase of a running block job, as the event stream reported it. */
+export interface BlockJobProgress {
+  readonly vm: string;
+  readonly target: string;
+  readonly jobType: BlockJobType;
+  readonly phase: 'started' | BlockJobStatus;
+  readonly atMs: number;
+}
+
+function jobEvent(vm: string, target: string, types: readonly BlockJobType[], statuses: readonly BlockJobStatus[]) {
+  return (e: LibvirtEvent): boolean =>
+    e.kind === 'block-job' && e.byTarget && e.vm === vm && e.disk === target && types.includes(e.jobType) && statuses.includes(e.status);
+}
+
+const ENDS: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled'];
+
+/**
+ * Block commit and block stream, driven by the event stream (no `--wait` polling). Emits
+ * `progress` (BlockJobProgress) at each phase, for the agent to forward to the server.
+ */
+export class BlockJobs extends EventEmitter {
+  private readonly running = new Map<string, { vm: string; target: string; jobType: BlockJobType; startedAt: number }>();
+
+  constructor(
+    private readonly virsh: Virsh,
+    private readonly events: EventStream,
+  ) {
+    super();
+  }
+
+  private phase(vm: string, target: string, jobType: BlockJobType, phase: BlockJobProgress['phase'], t0: number): void {
+    this.emit('progress', { vm, target, jobType, phase, atMs: performance.now() - t0 } satisfies BlockJobProgress);
+  }
+
+  /** Jobs this agent started that have not ended. */
+  list(): Array<{ vm: string; target: string; jobType: BlockJobType; startedAt: string }> {
+    return [...this.running.values()].map((j) => ({ ...j, startedAt: new Date(j.startedAt).toISOString() }));
+  }
+
+  /**
+   * Active commit of the disk's top overlay into its immediate backing image (`--shallow`), then
+   * pivot: the disk runs on the backing image again, with a network source's initiator and auth
+   * kept by libvirt.
+   */
+  async activeCommit(vm: string, target: string, timeoutMs = 600_000): Promise<BlockJobResult> {
+    const key = `${vm}\u0000${target}`;
+    if (this.running.has(key)) throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
+    const t0 = performance.now();
+    this.running.set(key, { vm, target, jobType: 'active-commit', startedAt: Date.now() });
+    try {
+      const settled = this.events.waitFor(jobEvent(vm, target, ['active-commit'], ['ready', ...ENDS]), timeoutMs);
+      await this.virsh.run(['blockcommit', '--domain', vm, '--path', target, '--active', '--shallow'], { vm, target });
+      this.phase(vm, target, 'active-commit', 'started', t0);
+      const ev = await settled;
+      const readyMs = performance.now() - t0;
+      if (ev === undefined) throw new StrataError('TIMEOUT', { what: `block commit of ${vm} ${target}`, ms: timeoutMs });
+      if (ev.kind === 'block-job' && ev.status !== 'ready') {
+        throw new StrataError('BLOCK_JOB_FAILED', { job: 'active-commit', vm, target, status: ev.status });
+      }
+      this.phase(vm, target, 'active-commit', 'ready', t0);
+      const p0 = performance.now();
+      // without --async libvirt returns once the pivot is done
+      await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--pivot'], { vm, target, timeoutMs: 120_000 });
+      const pivotMs = performance.now() - p0;
+      this.phase(vm, target, 'active-commit', 'completed', t0);
+      return { target, tookMs: performance.now() - t0, readyMs, pivotMs };
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  /** Block stream (pull): copies the backing data into the top image, which then stands alone. */
+  async stream(vm: string, target: string, timeoutMs = 600_000): Promise<BlockJobResult> {
+    const key = `${vm}\u0000${target}`;
+    if (this.running.has(key)) throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
+    const t0 = performance.now();
+    this.running.set(key, { vm, target, jobType: 'pull', startedAt: Date.now() });
+    try {
+      const settled = this.events.waitFor(jobEvent(vm, target, ['pull'], ENDS), timeoutMs);
+      await this.virsh.run(['blockpull', '--domain', vm, '--path', target], { vm, target });
+      this.phase(vm, target, 'pull', 'started', t0);
+      const ev = await settled;
+      if (ev === undefined) throw new StrataError('TIMEOUT', { what: `block stream of ${vm} ${target}`, ms: timeoutMs });
+      if (ev.kind === 'block-job' && ev.status !== 'completed') {
+        throw new StrataError('BLOCK_JOB_FAILED', { job: 'pull', vm, target, status: ev.status });
+      }
+      this.phase(vm, target, 'pull', 'completed', t0);
+      return { target, tookMs: performance.now() - t0 };
+    } finally {
+      this.running.delete(key);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { StrataError } from '@strata/core';
+import { libvirtError, type VirshCallContext } from './libvirt-errors.js';
+
+export const DEFAULT_URI = 'qemu:///system';
+
+export interface VirshOptions {
+  readonly uri?: string;
+  /** Per-call timeout unless the call gives its own. */
+  readonly timeoutMs?: number;
+  /** Called after every call, for latency accounting and debugging. */
+  readonly onCall?: (args: readonly string[], ms: number, ok: boolean) => void;
+}
+
+export interface VirshCall {
+  readonly timeoutMs?: number;
+  readonly vm?: string;
+  readonly target?: string;
+}
+
+/**
+ * Runs virsh as a subprocess with an argument array: never a shell, so names with quotes, `$`,
+ * `;` or backticks reach libvirt untouched. Every call is bounded by a timeout (SIGKILL).
+ */
+export class Virsh {
+  readonly uri: string;
+  private readonly timeoutMs: number;
+  private readonly onCall: VirshOptions['onCall'];
+
+  constructor(options: VirshOptions = {}) {
+    this.uri = options.uri ?? DEFAULT_URI;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.onCall = options.onCall;
+  }
+
+  /** Runs `virsh -c <uri> <args...>` and returns its stdout; failures are coded StrataErrors. */
+  run(args: readonly string[], call: VirshCall = {}): Promise<string> {
+    const timeout = call.timeoutMs ?? this.timeoutMs;
+    const ctx: VirshCallContext = { command: args[0] ?? '', vm: call.vm, target: call.target };
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      execFile(
+        'virsh',
+        ['-q', '-c', this.uri, ...args],
+        { timeout, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
+        (err, stdout, stderr) => {
+          const ms = performance.now() - started;
+          this.onCall?.(args, ms, err === null);
+          if (err === null) return resolve(stdout);
+          const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
+          if (e.killed === true || e.signal === 'SIGKILL') {
+            return reject(new StrataError('LIBVIRT_TIMEOUT', { command: ctx.command, ms: timeout }, { cause: err }));
+          }
+          if (e.code === 'ENOENT') {
+            return reject(new StrataError('LIBVIRT_UNAVAILABLE', { reason: 'virsh is not installed' }, { cause: err }));
+          }
+          reject(libvirtError(stderr || e.message, ctx, err));
+        },
+      );
+    });
+  }
+}
