@@ -1,0 +1,133 @@
+import { errorRegistry, StrataError, type Qos } from '@strata/core';
+import type { Job } from '../jobs/types.js';
+import type { Actor, Services } from '../services/index.js';
+import type { Caller, JobInstanceType, JobView, ListQuery, Page, PartialServices, Started } from './deps.js';
+
+/**
+ * Builds the CloudStack port from the server's one service layer. Only renaming happens here:
+ * filters, pages and ids pass through; every rule (admission, states, locks) stays in the services.
+ */
+type Lister<T, F> = {
+  list(actor: Actor, f: F): Promise<{ items: readonly T[]; total?: number }>;
+  get(actor: Actor, id: string): Promise<T>;
+};
+type PageArgs = { page?: number; pageSize?: number; withTotal?: boolean };
+
+const actorOf = (c: Caller): Actor => ({ accountId: c.accountId, userId: c.userId, role: c.role, via: 'api-key' });
+
+/** A list, or with CloudStack's `id` filter the service's get (NOT_FOUND answers 431, as CloudStack does). */
+async function listOrGet<T, F>(svc: Lister<T, F>, c: Caller, q: ListQuery, filter: F): Promise<Page<T>> {
+  const id = q.filter['id'];
+  if (id) return { items: [await svc.get(actorOf(c), id)], total: 1 };
+  const page = await svc.list(actorOf(c), { ...filter, page: q.page, pageSize: q.pageSize, withTotal: true } as F & PageArgs);
+  return { items: page.items, total: page.total ?? page.items.length };
+}
+
+function missing(what: string): never {
+  throw new StrataError('UNAVAILABLE', { what, reason: 'the service layer has no such operation yet' });
+}
+
+const started = (a: { job: Job; resource: { id: string } }): Started => ({ jobId: a.job.id, resourceId: a.resource.id });
+
+const RESOURCE_TYPES: Readonly<Record<string, JobInstanceType>> = {
+  vm: 'VirtualMachine', volume: 'Volume', 'volume-snapshot': 'Snapshot', 'vm-snapshot': 'VmSnapshot', 'storage-pool': 'StoragePool',
+};
+
+export function jobView(j: Job): JobView {
+  const status = j.error ? (errorRegistry.get(j.error.code)?.status ?? 500) : 0;
+  return {
+    id: j.id, accountId: j.accountId, userId: null, kind: j.type, state: j.state, progress: j.progressPct,
+    resourceType: (j.resourceType ? RESOURCE_TYPES[j.resourceType] : undefined) ?? 'None', resourceId: j.resourceId,
+    error: j.error ? { code: j.error.code, message: j.error.message, status } : null, createdAt: j.createdAt, finishedAt: j.finishedAt,
+  };
+}
+
+/** The service's QoS input needs min and max; partial CloudStack IOPS fill in as the offering would. */
+function qosInput(q: Partial<Qos> | undefined): { minIops: number; maxIops: number; burstIops?: number; burstSeconds?: number } | undefined {
+  if (!q || (q.minIops === undefined && q.maxIops === undefined)) return undefined;
+  return {
+    minIops: q.minIops ?? 0, maxIops: q.maxIops ?? q.minIops ?? 0,
+    ...(q.burstIops !== undefined ? { burstIops: q.burstIops } : {}), ...(q.burstSeconds !== undefined ? { burstSeconds: q.burstSeconds } : {}),
+  };
+}
+
+const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
+
+export function cloudStackServices(s: Services): PartialServices {
+  const op = s.operations;
+  return {
+    zones: { list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }), get: (c, id) => s.zones.get(actorOf(c), id) },
+    hosts: { list: (c, q) => listOrGet(s.hosts, c, q, { clusterId: f(q, 'clusterId'), state: f(q, 'state'), name: f(q, 'name') }) },
+    pools: {
+      list: (c, q) => listOrGet(s.pools, c, q, { zoneId: f(q, 'zoneId'), clusterId: f(q, 'clusterId'), name: f(q, 'name') }),
+      get: (c, id) => s.pools.get(actorOf(c), id),
+      create: (c, i) =>
+        s.pools.create(actorOf(c), { ...i, clusterId: i.clusterId ?? null, capacityBytes: i.capacityBytes ?? 0, capacityIops: i.capacityIops ?? 0 }),
+    },
+    offerings: {
+      list: (c, q) => listOrGet(s.offerings, c, q, { name: f(q, 'name') }),
+      create: (c, i) => s.offerings.create(actorOf(c), { ...i, qos: qosInput(i.qos) ?? null }),
+    },
+    templates: { list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }) },
+    vms: {
+      list: (c, q) => listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
+      get: (c, id) => s.vms.get(actorOf(c), id),
+      deploy: () => missing('deploying a VM from a template'),
+      start: async (c, id) => started(await op.startVm(actorOf(c), id)),
+      stop: async (c, id, forced) => started(await op.stopVm(actorOf(c), id, forced)),
+      destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),
+    },
+    volumes: {
+      list: (c, q) => listOrGet(s.volumes, c, q, { poolId: f(q, 'poolId'), vmId: f(q, 'vmId'), type: f(q, 'type'), name: f(q, 'name') }),
+      get: (c, id) => s.volumes.get(actorOf(c), id),
+      create: async (c, i) => {
+        if (i.snapshotId) missing('creating a volume from a snapshot');
+        if (!i.poolId) throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'createvolume', param: 'storageid' });
+        const qos = qosInput(i.qos);
+        return started(await op.createVolume(actorOf(c), {
+          name: i.name, poolId: i.poolId, ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
+          offeringId: i.offeringId ?? null, qos: qos ?? null, vmId: i.vmId ?? null,
+        }));
+      },
+      attach: async (c, id, vm) => started(await op.attachVolume(actorOf(c), id, vm)),
+      detach: async (c, id) => started(await op.detachVolume(actorOf(c), id)),
+      resize: async (c, id, i) => {
+        if (i.sizeBytes === undefined) missing('changing a volume offering or IOPS through resizeVolume');
+        return started(await op.resizeVolume(actorOf(c), id, i.sizeBytes));
+      },
+      delete: async (c, id) => started(await op.deleteVolume(actorOf(c), id)),
+    },
+    snapshots: {
+      list: (c, q) => listOrGet(s.volumeSnapshots, c, q, { volumeId: f(q, 'volumeId'), name: f(q, 'name') }),
+      get: (c, id) => s.volumeSnapshots.get(actorOf(c), id),
+      create: async (c, v, i) =>
+        started(await op.createVolumeSnapshot(actorOf(c), v, { name: i.name ?? `snapshot-${Date.now().toString(36)}`, quiesce: i.quiesce })),
+      delete: async (c, id) => started(await op.deleteVolumeSnapshot(actorOf(c), id)),
+      revert: async (c, id) => started(await op.revertVolumeSnapshot(actorOf(c), id)),
+      fromVmSnapshot: () => missing('a volume snapshot from a VM snapshot'),
+    },
+    vmSnapshots: {
+      list: (c, q) => listOrGet(s.vmSnapshots, c, q, { vmId: f(q, 'vmId'), state: f(q, 'state'), name: f(q, 'name') }),
+      get: (c, id) => s.vmSnapshots.get(actorOf(c), id),
+      create: async (c, vmId, i) =>
+        started(await op.createVmSnapshot(actorOf(c), {
+          vmId, name: i.name ?? `vmsnapshot-${Date.now().toString(36)}`, ...(i.description ? { description: i.description } : {}),
+          snapshotMemory: i.memory, quiesce: i.quiesce ? 'guest' : 'none',
+        })),
+      revert: async (c, id) => started(await op.revertVmSnapshot(actorOf(c), id)),
+      delete: async (c, id) => started(await op.deleteVmSnapshot(actorOf(c), id)),
+    },
+    ...(s.jobs.available
+      ? {
+          jobs: {
+            get: async (c, id) => jobView(await s.jobs.get(actorOf(c), id)),
+            wait: async (c, id, ms) => jobView(await s.jobs.wait(actorOf(c), id, ms)),
+            list: async (c, q) => {
+              const page = await s.jobs.list(actorOf(c), { limit: q.pageSize });
+              return { items: page.items.map(jobView), total: page.items.length };
+            },
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,222 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SYSTEM_ACTOR } from '../services/index.js';
+import { signParams } from '../auth/signature.js';
+import { commandTable } from './commands/index.js';
+import { cloudstack, type CsRun } from './cs-client.js';
+import { startHarness, type Harness } from './test-harness.js';
+
+// Every call goes through Debian's real CloudStack client (`cloudstack`, package cs): it signs
+// with version 3 + expires and polls async jobs itself, exactly as operators' tools do.
+
+const suffix = Math.random().toString(36).slice(2, 8);
+const nasty = `z <&>"'$;\`(${suffix})`;
+let h: Harness;
+
+/** The one key under cs's one-key wrapper. */
+function inner(run: CsRun, wrapper: string): Record<string, unknown> {
+  assert.ok(run.json, `no JSON from cloudstack: ${run.stdout} ${run.stderr}`);
+  const body = run.json[wrapper];
+  assert.ok(body && typeof body === 'object', `expected ${wrapper} in ${run.stdout}`);
+  return body as Record<string, unknown>;
+}
+
+function ok(run: CsRun): Record<string, unknown> {
+  assert.equal(run.code, 0, `cloudstack failed: ${run.stdout} ${run.stderr}`);
+  assert.ok(run.json, `no JSON: ${run.stdout}`);
+  return run.json;
+}
+
+function csError(run: CsRun, wrapper = 'errorresponse'): { errorcode: number; cserrorcode: number; errortext: string; stratacode: string } {
+  assert.equal(run.code, 1, `expected a failure: ${run.stdout}`);
+  return inner(run, wrapper) as { errorcode: number; cserrorcode: number; errortext: string; stratacode: string };
+}
+
+/** A request signed the canonical way (auth/signature.ts), for what cs cannot send: XML, raw bodies. */
+async function signedGet(harness: Harness, params: Record<string, string>): Promise<Response> {
+  const expires = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, '+0000');
+  const all = { ...params, apiKey: harness.admin.key, signatureVersion: '3', expires };
+  const signature = signParams(all, harness.admin.secret);
+  return fetch(`${harness.admin.endpoint}?${new URLSearchParams({ ...all, signature }).toString()}`);
+}
+
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.close();
+});
+
+describe('catalogue and infrastructure through the cs client', () => {
+  let zoneId = '';
+
+  test('listApis describes every command of the table, with async flags and parameters', async () => {
+    const out = ok(await cloudstack(h.admin, 'listApis'));
+    const apis = out['api'] as Array<{ name: string; isasync: boolean; params: Array<{ name: string; required: boolean }> }>;
+    assert.equal(out['count'], commandTable.size);
+    assert.deepEqual(apis.map((a) => a.name).sort(), [...commandTable.keys()].sort());
+    const deploy = apis.find((a) => a.name === 'deployVirtualMachine');
+    assert.equal(deploy?.isasync, true);
+    assert.ok(deploy?.params.some((p) => p.name === 'templateid' && p.required));
+    assert.equal(apis.find((a) => a.name === 'listZones')?.isasync, false);
+  });
+
+  test('listCapabilities answers the capability object', async () => {
+    const out = ok(await cloudstack(h.admin, 'listCapabilities'));
+    const cap = out['capability'] as Record<string, unknown>;
+    assert.equal(cap['kvmsnapshotenabled'], true);
+    assert.equal(typeof cap['cloudstackversion'], 'string');
+  });
+
+  test('listZones answers count and zone, names with metacharacters intact', async () => {
+    const zone = await h.services.zones.create(SYSTEM_ACTOR, { name: nasty });
+    zoneId = zone.id;
+    const out = ok(await cloudstack(h.admin, 'listZones'));
+    assert.equal(out['count'], 1);
+    const zones = out['zone'] as Array<Record<string, unknown>>;
+    assert.equal(zones[0]?.['id'], zone.id);
+    assert.equal(zones[0]?.['name'], nasty);
+    const byName = ok(await cloudstack(h.admin, 'listZones', { name: nasty }));
+    assert.equal(byName['count'], 1);
+  });
+
+  test('createStoragePool creates, listStoragePools finds it with capacity and IOPS', async () => {
+    const out = ok(
+      await cloudstack(h.admin, 'createStoragePool', {
+        name: `pool-${suffix}`, url: `/var/lib/strata/test-${suffix}`, zoneid: zoneId, provider: 'qcow2', scope: 'zone',
+        managed: 'false', capacitybytes: String(10 * 1024 ** 3), capacityiops: '5000',
+      }),
+    );
+    const pool = out['storagepool'] as Record<string, unknown>;
+    assert.equal(pool['name'], `pool-${suffix}`);
+    assert.equal(pool['scope'], 'ZONE');
+    assert.equal(pool['capacityiops'], 5000);
+    assert.equal(pool['disksizetotal'], 10 * 1024 ** 3);
+    const list = ok(await cloudstack(h.admin, 'listStoragePools', { zoneid: zoneId }));
+    assert.equal(list['count'], 1);
+    assert.equal((list['storagepool'] as Array<Record<string, unknown>>)[0]?.['id'], pool['id']);
+  });
+
+  test('createDiskOffering keeps miniops/maxiops/hypervisorsnapshotreserve; listDiskOfferings finds it', async () => {
+    const out = ok(
+      await cloudstack(h.admin, 'createDiskOffering', {
+        name: `gold-${suffix}`, displaytext: 'Gold', disksize: '1', miniops: '100', maxiops: '400', hypervisorsnapshotreserve: '20',
+      }),
+    );
+    const off = out['diskoffering'] as Record<string, unknown>;
+    assert.equal(off['disksize'], 1);
+    assert.equal(off['miniops'], 100);
+    assert.equal(off['maxiops'], 400);
+    assert.equal(off['hypervisorsnapshotreserve'], 20);
+    const list = ok(await cloudstack(h.admin, 'listDiskOfferings', { id: String(off['id']) }));
+    assert.equal(list['count'], 1);
+  });
+
+  test('listTemplates lists registered base images', async () => {
+    const t = await h.services.templates.create(SYSTEM_ACTOR, { name: `tiny-${suffix}`, path: '/var/lib/strata/tiny.qcow2', format: 'qcow2', sizeBytes: 64 * 1024 ** 2 });
+    const out = ok(await cloudstack(h.admin, 'listTemplates', { templatefilter: 'all' }));
+    const items = out['template'] as Array<Record<string, unknown>>;
+    const mine = items.find((x) => x['id'] === t.id);
+    assert.equal(mine?.['format'], 'QCOW2');
+    assert.equal(mine?.['isready'], true);
+  });
+
+  test('lists with nothing in them answer an empty object, as CloudStack does', async () => {
+    for (const cmd of ['listHosts', 'listVolumes', 'listVirtualMachines', 'listSnapshots', 'listVMSnapshot']) {
+      const run = await cloudstack(h.user, cmd);
+      // cs prints nothing for an empty answer; the answer itself is {"<cmd>response":{}}.
+      assert.equal(run.code, 0, `${cmd}: ${run.stderr}`);
+      assert.equal(run.stdout.trim(), '', cmd);
+    }
+    const res = await signedGet(h, { command: 'listVolumes', response: 'json' });
+    assert.deepEqual(await res.json(), { listvolumesresponse: {} });
+  });
+
+  test('POST works like GET', async () => {
+    const out = ok(await cloudstack(h.admin, 'listZones', {}, { post: true }));
+    assert.equal(out['count'], 1);
+  });
+
+  test('an unversioned (v1) signature is accepted', async () => {
+    const out = ok(await cloudstack(h.admin, 'listZones', {}, { expiration: -1 }));
+    assert.equal(out['count'], 1);
+  });
+});
+
+describe("CloudStack's error codes", () => {
+  test('an unknown command answers 432', async () => {
+    const e = csError(await cloudstack(h.admin, 'listWidgets'));
+    assert.equal(e.errorcode, 432);
+    assert.equal(e.cserrorcode, 9999);
+    assert.equal(e.errortext, 'The given command does not exist or it is not available for user');
+  });
+
+  test('a missing parameter answers 431 with CloudStack\'s text', async () => {
+    const e = csError(await cloudstack(h.admin, 'createStoragePool', { name: 'x' }), 'createstoragepoolresponse');
+    assert.equal(e.errorcode, 431);
+    assert.equal(e.cserrorcode, 9999);
+    assert.match(e.errortext, /^Unable to execute API command createStoragePool due to missing parameter (url|zoneid)$/);
+  });
+
+  test('malformed parameters answer 431', async () => {
+    const badPage = csError(await cloudstack(h.admin, 'listVolumes', { page: 'abc' }), 'listvolumesresponse');
+    assert.equal(badPage.errorcode, 431);
+    assert.match(badPage.errortext, /Invalid parameter page value=abc/);
+    const badId = csError(await cloudstack(h.admin, 'listVolumes', { id: 'not an id!' }), 'listvolumesresponse');
+    assert.equal(badId.errorcode, 431);
+    const badBool = csError(await cloudstack(h.admin, 'createSnapshot', { volumeid: 'vol-1', quiescevm: 'maybe' }), 'createsnapshotresponse');
+    assert.equal(badBool.errorcode, 431);
+  });
+
+  test('an id that does not exist answers 431 with InvalidParameterValueException\'s 4350', async () => {
+    const e = csError(await cloudstack(h.admin, 'listVolumes', { id: `vol-missing${suffix}` }), 'listvolumesresponse');
+    assert.equal(e.errorcode, 431);
+    assert.equal(e.cserrorcode, 4350);
+    assert.equal(e.stratacode, 'NOT_FOUND');
+  });
+
+  test('a user may not do an admin\'s work: 531 with PermissionDeniedException\'s 4365', async () => {
+    const e = csError(await cloudstack(h.user, 'createDiskOffering', { name: `nope-${suffix}`, disksize: '1' }), 'creatediskofferingresponse');
+    assert.equal(e.errorcode, 531);
+    assert.equal(e.cserrorcode, 4365);
+  });
+
+  test('a bad signature answers 401 with CloudStack\'s text', async () => {
+    const e = csError(await cloudstack({ ...h.admin, secret: 'not-the-secret' }, 'listZones'));
+    assert.equal(e.errorcode, 401);
+    assert.equal(e.errortext, 'unable to verify user credentials and/or request signature');
+    assert.equal(e.stratacode, 'AUTH_BAD_SIGNATURE');
+  });
+
+  test('an unknown API key answers 401', async () => {
+    const e = csError(await cloudstack({ ...h.admin, key: 'no-such-key' }, 'listZones'));
+    assert.equal(e.errorcode, 401);
+  });
+
+  test('an expired v3 signature answers 401', async () => {
+    const run = await cloudstack(h.admin, 'listZones', { signatureVersion: '3', expires: '2020-01-01T00:00:00+0000' });
+    const e = csError(run);
+    assert.equal(e.errorcode, 401);
+    assert.equal(e.errortext, 'unable to verify user credentials and/or request signature');
+    assert.equal(e.stratacode, 'AUTH_SIGNATURE_EXPIRED');
+  });
+});
+
+describe('XML answers (CloudStack\'s default)', () => {
+  test('without response=json the answer is XML, every value escaped', async () => {
+    const res = await signedGet(h, { command: 'listZones' });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/xml/);
+    const text = await res.text();
+    assert.match(text, /^<\?xml version="1.0" encoding="UTF-8"\?><listzonesresponse cloud-stack-version="[^"]+"><count>1<\/count><zone>/);
+    assert.ok(text.includes('<name>z &lt;&amp;&gt;&quot;&apos;$;`('), text);
+  });
+
+  test('errors are XML too, with the HTTP status of errorcode', async () => {
+    const res = await signedGet(h, { command: 'listWidgets' });
+    assert.equal(res.status, 432);
+    const text = await res.text();
+    assert.match(text, /<errorresponse [^>]*><uuidList><\/uuidList>|<errorresponse [^>]*><errorcode>432<\/errorcode>/);
+    assert.ok(text.includes('<errorcode>432</errorcode>') && text.includes('<cserrorcode>9999</cserrorcode>'), text);
+  });
+});

@@ -1,0 +1,31 @@
+import type { Command } from '../command.js';
+import * as infra from './infra.js';
+import * as jobs from './jobs.js';
+import { listCapabilities, makeListApis } from './meta.js';
+import * as snapshots from './snapshots.js';
+import * as vmSnapshots from './vm-snapshots.js';
+import * as vms from './vms.js';
+import * as volumes from './volumes.js';
+
+const all: Command[] = [
+  infra.listZones, infra.listHosts, infra.listStoragePools, infra.createStoragePool, infra.listDiskOfferings,
+  infra.createDiskOffering, infra.listTemplates,
+  vms.deployVirtualMachine, vms.startVirtualMachine, vms.stopVirtualMachine, vms.destroyVirtualMachine, vms.listVirtualMachines,
+  volumes.createVolume, volumes.attachVolume, volumes.detachVolume, volumes.resizeVolume, volumes.deleteVolume, volumes.listVolumes,
+  snapshots.createSnapshot, snapshots.listSnapshots, snapshots.deleteSnapshot, snapshots.revertSnapshot,
+  snapshots.createSnapshotFromVMSnapshot,
+  vmSnapshots.createVMSnapshot, vmSnapshots.listVMSnapshot, vmSnapshots.revertToVMSnapshot, vmSnapshots.deleteVMSnapshot,
+  jobs.queryAsyncJobResult, jobs.listAsyncJobs, listCapabilities,
+];
+
+function build(): ReadonlyMap<string, Command> {
+  const table = new Map<string, Command>();
+  for (const cmd of [...all, makeListApis(() => commandTable)]) {
+    if (table.has(cmd.name)) throw new Error(`CloudStack command ${cmd.name} is defined twice`);
+    table.set(cmd.name, cmd);
+  }
+  return table;
+}
+
+/** The one table of CloudStack commands: dispatch and listApis both read it. Names are case-sensitive, as in CloudStack. */
+export const commandTable: ReadonlyMap<string, Command> = build();

@@ -1,0 +1,180 @@
+import type {
+  DiskOffering,
+  Host,
+  JobState,
+  PoolScope,
+  Qos,
+  Role,
+  StoragePool,
+  Template,
+  Vm,
+  VmSnapshot,
+  Volume,
+  VolumeSnapshot,
+  Zone,
+} from '@strata/core';
+
+/**
+ * What the CloudStack API needs from the rest of the server. It is a port: the handlers only
+ * translate CloudStack parameters and answers, every rule lives in the one service layer that the
+ * REST API uses too. `adapter.ts` builds this from the server's services.
+ */
+export interface Caller {
+  readonly accountId: string;
+  readonly userId: string;
+  readonly role: Role;
+}
+
+/** Verifies a CloudStack-signed request (signature v1 or v3); throws the AUTH_* StrataErrors. */
+export type Authenticate = (params: Readonly<Record<string, string>>) => Promise<Caller>;
+
+export interface ListQuery {
+  /** 1-based page, CloudStack's `page`. */
+  readonly page: number;
+  readonly pageSize: number;
+  readonly filter: Readonly<Record<string, string | undefined>>;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly total: number;
+}
+
+/** A job a service started: the CloudStack answer carries its id as `jobid`. */
+export interface Started {
+  /** Null when the service finished the work at once (the answer then carries the resource). */
+  readonly jobId: string | null;
+  /** The resource the job creates or works on (CloudStack's `id` beside `jobid`). */
+  readonly resourceId: string;
+}
+
+export type JobInstanceType = 'VirtualMachine' | 'Volume' | 'Snapshot' | 'VmSnapshot' | 'StoragePool' | 'None';
+
+export interface JobView {
+  readonly id: string;
+  readonly accountId: string;
+  readonly userId: string | null;
+  /** The service operation, e.g. `vm.deploy`, `volume.attach`. */
+  readonly kind: string;
+  readonly state: JobState;
+  readonly progress: number;
+  readonly resourceType: JobInstanceType;
+  readonly resourceId: string | null;
+  readonly error: { readonly code: string; readonly message: string; readonly status: number } | null;
+  readonly createdAt: string;
+  readonly finishedAt: string | null;
+}
+
+export interface VolumeCreate {
+  readonly name: string;
+  readonly zoneId?: string;
+  readonly poolId?: string;
+  readonly offeringId?: string;
+  readonly sizeBytes?: number;
+  readonly qos?: Partial<Qos>;
+  readonly snapshotId?: string;
+  readonly vmId?: string;
+}
+
+export interface PoolCreate {
+  readonly name: string;
+  readonly zoneId: string;
+  readonly clusterId?: string;
+  readonly provider: string;
+  readonly scope: PoolScope;
+  readonly managed: boolean;
+  readonly capacityBytes?: number;
+  readonly capacityIops?: number;
+  readonly url: string;
+  readonly details: Readonly<Record<string, string>>;
+}
+
+export interface OfferingCreate {
+  readonly name: string;
+  readonly sizeBytes?: number;
+  readonly customSize: boolean;
+  readonly qos?: Partial<Qos>;
+  readonly customIops: boolean;
+  readonly hypervisorSnapshotReserve: number;
+}
+
+export interface VmDeploy {
+  readonly name: string;
+  readonly templateId: string;
+  readonly zoneId?: string;
+  readonly hostId?: string;
+  readonly poolId?: string;
+  readonly cpus?: number;
+  readonly memoryBytes?: number;
+  readonly start: boolean;
+}
+
+export interface VmSnapshotCreate {
+  readonly name?: string;
+  readonly description?: string;
+  readonly memory: boolean;
+  readonly quiesce: boolean;
+}
+
+export interface CloudStackServices {
+  readonly zones: { list(c: Caller, q: ListQuery): Promise<Page<Zone>>; get(c: Caller, id: string): Promise<Zone> };
+  readonly hosts: { list(c: Caller, q: ListQuery): Promise<Page<Host>> };
+  readonly pools: {
+    list(c: Caller, q: ListQuery): Promise<Page<StoragePool>>;
+    get(c: Caller, id: string): Promise<StoragePool>;
+    create(c: Caller, input: PoolCreate): Promise<StoragePool>;
+  };
+  readonly offerings: {
+    list(c: Caller, q: ListQuery): Promise<Page<DiskOffering>>;
+    create(c: Caller, input: OfferingCreate): Promise<DiskOffering>;
+  };
+  readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<Template>> };
+  readonly vms: {
+    list(c: Caller, q: ListQuery): Promise<Page<Vm>>;
+    get(c: Caller, id: string): Promise<Vm>;
+    deploy(c: Caller, input: VmDeploy): Promise<Started>;
+    start(c: Caller, id: string): Promise<Started>;
+    stop(c: Caller, id: string, forced: boolean): Promise<Started>;
+    destroy(c: Caller, id: string, expunge: boolean): Promise<Started>;
+  };
+  readonly volumes: {
+    list(c: Caller, q: ListQuery): Promise<Page<Volume>>;
+    get(c: Caller, id: string): Promise<Volume>;
+    create(c: Caller, input: VolumeCreate): Promise<Started>;
+    attach(c: Caller, id: string, vmId: string): Promise<Started>;
+    detach(c: Caller, id: string): Promise<Started>;
+    resize(c: Caller, id: string, input: { sizeBytes?: number; offeringId?: string; qos?: Partial<Qos> }): Promise<Started>;
+    delete(c: Caller, id: string): Promise<Started>;
+  };
+  readonly snapshots: {
+    list(c: Caller, q: ListQuery): Promise<Page<VolumeSnapshot>>;
+    get(c: Caller, id: string): Promise<VolumeSnapshot>;
+    create(c: Caller, volumeId: string, input: { name?: string; quiesce: boolean }): Promise<Started>;
+    delete(c: Caller, id: string): Promise<Started>;
+    revert(c: Caller, id: string): Promise<Started>;
+    fromVmSnapshot(c: Caller, vmSnapshotId: string, volumeId: string, name?: string): Promise<Started>;
+  };
+  readonly vmSnapshots: {
+    list(c: Caller, q: ListQuery): Promise<Page<VmSnapshot>>;
+    get(c: Caller, id: string): Promise<VmSnapshot>;
+    create(c: Caller, vmId: string, input: VmSnapshotCreate): Promise<Started>;
+    revert(c: Caller, id: string): Promise<Started>;
+    delete(c: Caller, id: string): Promise<Started>;
+  };
+  readonly jobs: {
+    get(c: Caller, id: string): Promise<JobView>;
+    list(c: Caller, q: ListQuery): Promise<Page<JobView>>;
+    /** Resolves when the job has finished (either way), or at `timeoutMs`. */
+    wait(c: Caller, id: string, timeoutMs: number): Promise<JobView>;
+  };
+}
+
+/** Any group of services may be missing while the server grows: its commands answer 530 until then. */
+export type PartialServices = { readonly [K in keyof CloudStackServices]?: CloudStackServices[K] };
+
+export interface CloudStackDeps {
+  readonly authenticate: Authenticate;
+  readonly services: PartialServices;
+  /** Product version reported by listCapabilities. */
+  readonly version?: string;
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StrataError } from '@strata/core';
+import { responseNameOf, type Command, type CommandContext } from './command.js';
+import { commandTable } from './commands/index.js';
+import type { CloudStackDeps } from './deps.js';
+import { csErrorBody, toCsError } from './errors.js';
+import { parseParams } from './params.js';
+import { contentType, serialize, type CsObject, type ResponseFormat } from './serialize.js';
+
+export const CLOUDSTACK_PATH = '/client/api';
+const DEFAULT_VERSION = '4.19.0.0-strata';
+
+/** First value of each parameter, decoded as a servlet would ('+' is a space), as CloudStack reads them. */
+function firstValues(search: string, into: Record<string, string>): void {
+  for (const [k, v] of new URLSearchParams(search)) if (!(k in into)) into[k] = v;
+}
+
+function requestParams(req: FastifyRequest): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  const url = req.raw.url ?? '';
+  const q = url.indexOf('?');
+  if (q >= 0) firstValues(url.slice(q + 1), out);
+  if (typeof req.body === 'string') firstValues(req.body, out);
+  return out;
+}
+
+function formatOf(params: Readonly<Record<string, string>>): ResponseFormat {
+  const r = Object.entries(params).find(([k]) => k.toLowerCase() === 'response')?.[1];
+  return r?.toLowerCase() === 'json' ? 'json' : 'xml';
+}
+
+async function dispatch(deps: CloudStackDeps, cmd: Command, params: Readonly<Record<string, string>>): Promise<CsObject> {
+  const caller = await deps.authenticate(params);
+  const parsed = parseParams(cmd.name, cmd.params, params);
+  const ctx: CommandContext = { caller, params: parsed, services: deps.services, version: deps.version ?? DEFAULT_VERSION };
+  const result = await cmd.handler(ctx);
+  if (result.kind === 'body') return result.body;
+  if (result.started.jobId === null) return { id: result.started.resourceId, success: true };
+  return { id: result.started.resourceId, jobid: result.started.jobId };
+}
+
+/**
+ * Serves CloudStack's API at /client/api (GET and POST): one command table, CloudStack's
+ * signatures, answer shapes and error codes, over the same services as the REST API.
+ */
+export async function register(app: FastifyInstance, deps: CloudStackDeps): Promise<void> {
+  await app.register(async (scope) => {
+    // Form bodies stay raw here: parameters are read with servlet rules, not a JSON body parser.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, text, done) => done(null, text));
+    const version = deps.version ?? DEFAULT_VERSION;
+    const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<string> => {
+      const params = requestParams(req);
+      const format = formatOf(params);
+      const name = Object.entries(params).find(([k]) => k.toLowerCase() === 'command')?.[1];
+      const cmd = name === undefined ? undefined : commandTable.get(name);
+      let responseName = 'errorresponse';
+      let status = 200;
+      let payload: CsObject;
+      try {
+        if (!cmd) throw new StrataError('CLOUDSTACK_UNKNOWN_COMMAND', { command: name ?? '' });
+        responseName = responseNameOf(cmd);
+        payload = await dispatch(deps, cmd, params);
+      } catch (err) {
+        const e = toCsError(err);
+        if (e.errorcode >= 530) req.log.error({ err, command: name }, 'cloudstack command failed');
+        // CloudStack answers authentication failures under errorresponse, naming no command.
+        if (e.errorcode === 401) responseName = 'errorresponse';
+        status = e.errorcode;
+        payload = csErrorBody(e);
+      }
+      reply.code(status).header('content-type', contentType(format));
+      return serialize(format, responseName, payload, version);
+    };
+    scope.get(CLOUDSTACK_PATH, handle);
+    scope.post(CLOUDSTACK_PATH, handle);
+  });
+}
