@@ -75,6 +75,14 @@ export interface AgentCommands {
     { readonly filesystems: number; readonly frozenAt: string; readonly deadlineAt: string; readonly freezeMs: number }
   >;
   'guest.thaw': Cmd<VmRef, { readonly filesystems: number; readonly frozenForMs: number }>;
+  /** Pauses the vCPUs with a deadline: the agent resumes on its own when it passes (crash-consistent cut). */
+  'vm.pause': Cmd<VmRef & { readonly deadlineMs: number }, { readonly pausedAt: string; readonly deadlineAt: string }>;
+  'vm.resume': Cmd<VmRef, { readonly pausedForMs: number }>;
+  /** Defines (or updates) a libvirt secret a disk names: a CHAP password or a cephx key. Idempotent on `uuid`. */
+  'secret.set': Cmd<
+    { readonly uuid: string; readonly usage: string; readonly type: 'iscsi' | 'ceph'; readonly value: string },
+    { readonly uuid: string }
+  >;
   /** Atomic disk-only external snapshot of the named disks, each onto a new overlay file. */
   'snapshot.diskOnly': Cmd<
     VmRef & {
@@ -120,6 +128,9 @@ export const agentCommandNames = [
   'disk.detach',
   'guest.freeze',
   'guest.thaw',
+  'vm.pause',
+  'vm.resume',
+  'secret.set',
   'snapshot.diskOnly',
   'snapshot.memory',
   'snapshot.blockCommit',

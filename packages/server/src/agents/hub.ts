@@ -116,18 +116,21 @@ export class AgentHub {
     return { ...(await this.store.issueToken(clusterId, ttlMs)), fingerprint: this.fingerprint };
   }
 
-  /** Sends one command to a host's agent; TIMEOUT past `timeoutMs`, UNAVAILABLE when not connected. */
+  /**
+   * Sends one command to a host's agent; TIMEOUT past `timeoutMs`, UNAVAILABLE when not connected
+   * or when the connection drops first, the signal's reason when it aborts. Implements AgentPort.
+   */
   send<C extends AgentCommand>(
     hostId: string,
     command: C,
     params: CommandParams<C>,
-    options: { timeoutMs?: number } = {},
+    options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
   ): Promise<CommandResult<C>> {
     const session = this.sessions.get(hostId);
     if (!session) {
       return Promise.reject(new StrataError('UNAVAILABLE', { what: `agent of host ${hostId}`, reason: 'not connected' }));
     }
-    return session.request(command, params, options.timeoutMs ?? this.defaultTimeoutMs);
+    return session.request(command, params, options.timeoutMs ?? this.defaultTimeoutMs, options.signal);
   }
 
   isConnected(hostId: string): boolean {
@@ -161,8 +164,11 @@ export class AgentHub {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    for (const session of this.sessions.values()) session.close(CloseCode.ServerStopping, 'server stopping');
-    this.sessions.clear();
+    // Hosts go Disconnected: their agents reconnect to this server when it is back, or to another.
+    for (const session of [...this.sessions.values()]) {
+      session.close(CloseCode.ServerStopping, 'server stopping');
+      await this.dropped(session, 'server stopping');
+    }
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

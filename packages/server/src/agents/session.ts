@@ -4,6 +4,7 @@ import {
   encodeMessage,
   fromWireError,
   StrataError,
+  toStrataError,
   type AgentCommand,
   type CommandParams,
   type CommandResult,
@@ -35,17 +36,39 @@ export class AgentSession {
     this.socket.send(encodeMessage(message));
   }
 
-  request<C extends AgentCommand>(command: C, params: CommandParams<C>, timeoutMs: number): Promise<CommandResult<C>> {
+  request<C extends AgentCommand>(
+    command: C,
+    params: CommandParams<C>,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<CommandResult<C>> {
     if (this.closed) return Promise.reject(this.unavailable('connection closed'));
+    if (signal?.aborted) return Promise.reject(toStrataError(signal.reason));
     const id = randomUUID();
     return new Promise<CommandResult<C>>((resolve, reject) => {
+      const onAbort = () => this.abandon(id, toStrataError(signal?.reason));
       const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new StrataError('TIMEOUT', { what: `command ${command} on host ${this.hostId}`, ms: timeoutMs }));
+        this.abandon(id, new StrataError('TIMEOUT', { what: `command ${command} on host ${this.hostId}`, ms: timeoutMs }));
       }, timeoutMs);
-      this.pending.set(id, { command, resolve: resolve as (v: unknown) => void, reject, timer });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        command,
+        resolve: (v) => (done(), resolve(v as CommandResult<C>)),
+        reject: (e) => (done(), reject(e)),
+        timer,
+      });
       this.post({ kind: 'request', id, command, params, timeoutMs });
     });
+  }
+
+  /** The caller stops waiting (timeout or its signal); a late answer is then dropped. */
+  private abandon(id: string, error: StrataError): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.reject(error);
   }
 
   /** An answer from the agent; one that comes after its timeout is dropped (the caller has moved on). */

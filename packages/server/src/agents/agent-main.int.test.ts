@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CHANNEL_PATH } from '@strata/core';
+import { ensureLibvirt } from '@strata/testing';
+import { openDatabase, type Database } from '../db/index.js';
+import { AgentHub } from './hub.js';
+import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
+import { waitFor } from './testing/wait-for.js';
+
+// The shipped agent entry (main.js) against a real libvirtd: it registers with facts read from
+// libvirt and answers host.facts / host.report / vm.list through virsh.
+let db: Database;
+let hub: AgentHub;
+let dir: string;
+let proc: AgentProcess | undefined;
+const suffix = Math.random().toString(36).slice(2, 8);
+
+before(async () => {
+  await ensureLibvirt();
+  dir = await mkdtemp(join(tmpdir(), 'strata-agent-main-'));
+  db = await openDatabase('memory:');
+  await db.query(`INSERT INTO zones (id, name) VALUES ($1, $1)`, [`zone-${suffix}`]);
+  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [`cluster-${suffix}`, `zone-${suffix}`]);
+  hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port: 0, heartbeatMs: 500 });
+});
+
+after(async () => {
+  if (proc) await stopAgentProcess(proc);
+  await hub.stop();
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('the agent process registers with real libvirt facts and answers host commands through virsh', async () => {
+  const { token, fingerprint } = await hub.issueRegistrationToken(`cluster-${suffix}`);
+  const connected = new Promise<string>((resolve) => hub.onConnection((id, up) => up && resolve(id)));
+  proc = startAgentProcess('main', {
+    STRATA_SERVER_URL: `wss://127.0.0.1:${hub.port}${CHANNEL_PATH}`,
+    STRATA_SERVER_FINGERPRINT: fingerprint,
+    STRATA_REGISTRATION_TOKEN: token,
+    STRATA_AGENT_STATE_DIR: join(dir, 'agent'),
+  });
+  const hostId = await connected;
+  const facts = await hub.send(hostId, 'host.facts', {});
+  assert.match(facts.libvirtVersion, /^\d+\.\d+\.\d+$/, 'libvirt version read from libvirtd');
+  assert.match(facts.qemuVersion, /^\d+\.\d+/, 'QEMU version read from libvirtd');
+  assert.ok(facts.adaptors.includes('file'));
+  const [row] = await db.query<{ libvirt_version: string; state: string }>('SELECT libvirt_version, state FROM hosts WHERE id = $1', [hostId]);
+  assert.equal(row?.libvirt_version, facts.libvirtVersion, 'registration stored the same facts');
+  assert.equal(row?.state, 'Up');
+
+  const listed = await hub.send(hostId, 'vm.list', {});
+  const report = await hub.send(hostId, 'host.report', {});
+  assert.deepEqual(listed.domains.map((d) => d.name).sort(), report.domains.map((d) => d.name).sort());
+  for (const d of listed.domains) assert.ok(d.state.length > 0);
+
+  // SIGTERM: a clean exit, and the server sees the host go
+  proc.child.kill('SIGTERM');
+  assert.equal(await proc.exited, 0);
+  await waitFor('Disconnected', async () => {
+    const [r] = await db.query<{ state: string }>('SELECT state FROM hosts WHERE id = $1', [hostId]);
+    return r?.state === 'Disconnected' ? true : undefined;
+  });
+});
