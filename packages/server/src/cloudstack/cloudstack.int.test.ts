@@ -69,7 +69,7 @@ describe('catalogue and infrastructure through the cs client', () => {
   });
 
   test('listZones answers count and zone, names with metacharacters intact', async () => {
-    const zone = await h.services.zones.create(SYSTEM_ACTOR, { name: nasty });
+    const zone = await h.server.services.zones.create(SYSTEM_ACTOR, { name: nasty });
     zoneId = zone.id;
     const out = ok(await cloudstack(h.admin, 'listZones'));
     assert.equal(out['count'], 1);
@@ -113,7 +113,7 @@ describe('catalogue and infrastructure through the cs client', () => {
   });
 
   test('listTemplates lists registered base images', async () => {
-    const t = await h.services.templates.create(SYSTEM_ACTOR, { name: `tiny-${suffix}`, path: '/var/lib/strata/tiny.qcow2', format: 'qcow2', sizeBytes: 64 * 1024 ** 2 });
+    const t = await h.server.services.templates.create(SYSTEM_ACTOR, { name: `tiny-${suffix}`, path: '/var/lib/strata/tiny.qcow2', format: 'qcow2', sizeBytes: 64 * 1024 ** 2 });
     const out = ok(await cloudstack(h.admin, 'listTemplates', { templatefilter: 'all' }));
     const items = out['template'] as Array<Record<string, unknown>>;
     const mine = items.find((x) => x['id'] === t.id);

@@ -21,7 +21,7 @@ import type {
  */
 export interface Caller {
   readonly accountId: string;
-  readonly userId: string;
+  readonly userId: string | null;
   readonly role: Role;
 }
 

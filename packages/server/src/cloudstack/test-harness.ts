@@ -1,48 +1,45 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { openDatabase, type Database } from '../db/index.js';
-import { createServices, SYSTEM_ACTOR, type Actor, type Services } from '../services/index.js';
-import type { JobEngine } from '../jobs/types.js';
-import { cloudStackServices } from './adapter.js';
-import { cloudStackAuthenticator } from './authenticate.js';
-import { register, CLOUDSTACK_PATH } from './plugin.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '../observability/index.js';
+import { startServer, type RunningServer, type ServerExtension } from '../server.js';
+import { SYSTEM_ACTOR, type Actor } from '../services/index.js';
+import { CLOUDSTACK_PATH } from './plugin.js';
+import { cloudStackExtension } from './extension.js';
 import type { CsTarget } from './cs-client.js';
 
 /**
- * Test support: a real HTTP server with the CloudStack plugin over the real service layer on a
- * fresh in-memory PGlite database, an admin and a user account with API keys. (The server's own
- * startServer replaces the Fastify part once it exists; the services are the same.)
+ * Test support: the real server (startServer: services, job engine, REST API) with the CloudStack
+ * extension, listening on a free port over a fresh in-memory PGlite, plus a user account.
  */
 export interface Harness {
-  readonly db: Database;
-  readonly services: Services;
-  readonly app: FastifyInstance;
+  readonly server: RunningServer;
   readonly admin: CsTarget & { readonly actor: Actor };
   readonly user: CsTarget & { readonly actor: Actor };
   close(): Promise<void>;
 }
 
-async function account(services: Services, endpoint: string, name: string, role: 'admin' | 'user'): Promise<CsTarget & { actor: Actor }> {
-  const acct = await services.accounts.create(SYSTEM_ACTOR, { name, role });
-  const user = await services.accounts.createUser(SYSTEM_ACTOR, { accountId: acct.id, username: `${name}-user` });
-  const key = await services.accounts.createApiKey(SYSTEM_ACTOR, { userId: user.id });
-  return { endpoint, key: key.apiKey, secret: key.secretKey, actor: { accountId: acct.id, userId: user.id, role, via: 'api-key' } };
-}
-
-export async function startHarness(engine: JobEngine | null = null): Promise<Harness> {
-  const db = await openDatabase('memory:');
-  const services = createServices(db, engine);
-  const app = Fastify({ logger: false });
-  await register(app, { authenticate: cloudStackAuthenticator(services.accounts), services: cloudStackServices(services) });
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const endpoint = `${address}${CLOUDSTACK_PATH}`;
+export async function startHarness(extra: readonly ServerExtension[] = []): Promise<Harness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
+  const server = await startServer(
+    { dataDir, databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
+    { extensions: [cloudStackExtension(), ...extra], logger: createLogger({ level: 'warn' }) },
+  );
+  const endpoint = `${server.url}${CLOUDSTACK_PATH}`;
+  const boot = server.bootstrap;
+  if (!boot) throw new Error('a fresh database must bootstrap an admin');
+  const s = server.services;
   const suffix = Math.random().toString(36).slice(2, 8);
-  const admin = await account(services, endpoint, `cs-admin-${suffix}`, 'admin');
-  const user = await account(services, endpoint, `cs-user-${suffix}`, 'user');
+  const acct = await s.accounts.create(SYSTEM_ACTOR, { name: `cs-user-${suffix}`, role: 'user' });
+  const u = await s.accounts.createUser(SYSTEM_ACTOR, { accountId: acct.id, username: `cs-user-${suffix}` });
+  const key = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: u.id });
   return {
-    db, services, app, admin, user,
+    server,
+    admin: { endpoint, key: boot.apiKey, secret: boot.secretKey, actor: { accountId: boot.accountId, userId: null, role: 'admin', via: 'api-key' } },
+    user: { endpoint, key: key.apiKey, secret: key.secretKey, actor: { accountId: acct.id, userId: u.id, role: 'user', via: 'api-key' } },
     async close() {
-      await app.close();
-      await db.close();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
