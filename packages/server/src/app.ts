@@ -12,6 +12,8 @@ export interface AppOptions {
   /** Largest request body, bytes (default 1 MiB). */
   readonly bodyLimit?: number;
   readonly version?: string;
+  /** Extra route registrations (CloudStack API, agent endpoints), run before the app is sealed. */
+  readonly plugins?: ReadonlyArray<(app: FastifyInstance) => void | Promise<void>>;
 }
 
 /**
@@ -21,7 +23,6 @@ export interface AppOptions {
 export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -60,6 +61,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
     return reply.type(contentType).send(body);
   });
   registerRoutes(app, deps);
+  for (const plugin of options.plugins ?? []) await plugin(app);
   await app.ready();
   return app;
 }

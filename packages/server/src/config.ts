@@ -1,0 +1,63 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { StrataError } from '@strata/core';
+
+export interface ServerConfig {
+  /** Where the embedded database, the bootstrap credentials and other state live. */
+  readonly dataDir: string;
+  /** `postgres://…` for a PostgreSQL server; otherwise a PGlite data directory (or `memory:`). */
+  readonly databaseUrl: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly logLevel: string;
+  /** Run the durable job engine in this process (default true). */
+  readonly jobs: boolean;
+  /** This server's id among several on one database (default: host + pid + random). */
+  readonly serverId?: string;
+}
+
+const HELP = `strata-server [options]
+  --data-dir DIR        state directory (STRATA_DATA_DIR; default ~/.strata)
+  --database-url URL    postgres://… or a PGlite directory (STRATA_DATABASE_URL; default DIR/db)
+  --host HOST           listen address (STRATA_HOST; default 127.0.0.1)
+  --port PORT           listen port (STRATA_PORT; default 8080)
+  --log-level LEVEL     pino level (STRATA_LOG_LEVEL; default info)
+  --no-jobs             do not run jobs in this process (STRATA_JOBS=0)
+  --server-id ID        id among servers sharing a database (STRATA_SERVER_ID)`;
+
+export const USAGE = HELP;
+
+/** Reads flags first, then STRATA_* environment variables, then defaults. */
+export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'log-level': { type: 'string' },
+      'no-jobs': { type: 'boolean' },
+      'server-id': { type: 'string' },
+    },
+    strict: true,
+  });
+  const dataDir = resolve(values['data-dir'] ?? env['STRATA_DATA_DIR'] ?? join(homedir(), '.strata'));
+  const portText = values.port ?? env['STRATA_PORT'] ?? '8080';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new StrataError('INVALID_ARGUMENT', { field: 'port', reason: `"${portText}" is not a port number` });
+  }
+  const serverId = values['server-id'] ?? env['STRATA_SERVER_ID'];
+  return {
+    dataDir,
+    databaseUrl: values['database-url'] ?? env['STRATA_DATABASE_URL'] ?? join(dataDir, 'db'),
+    host: values.host ?? env['STRATA_HOST'] ?? '127.0.0.1',
+    port,
+    logLevel: values['log-level'] ?? env['STRATA_LOG_LEVEL'] ?? 'info',
+    jobs: !(values['no-jobs'] ?? env['STRATA_JOBS'] === '0'),
+    ...(serverId ? { serverId } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+import { mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { Authenticator, ReplayGuard, SessionStore, bootstrapAdmin, type BootstrapCredentials } from './auth/index.js';
+import type { ServerConfig } from './config.js';
+import { openDatabase, type Database } from './db/index.js';
+import { createJobEngine, registerJobMetrics, type JobEngine } from './jobs/index.js';
+import { Metrics, createLogger, type Logger } from './observability/index.js';
+import { createServices, type Services } from './services/index.js';
+
+/** What an extension (agent channel, orchestration jobs, CloudStack API) gets to work with. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly db: Database;
+  readonly services: Services;
+  /** Null when the server runs with jobs off. */
+  readonly engine: JobEngine | null;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly authenticator: Authenticator;
+}
+
+/**
+ * A part of the server that plugs in without editing this file: `routes` adds HTTP routes before
+ * the app is sealed; `start` runs before the job engine starts (register job definitions there)
+ * and may return what to close on shutdown. Closed in reverse order.
+ */
+export interface ServerExtension {
+  readonly name: string;
+  routes?(app: FastifyInstance, ctx: ServerContext): void | Promise<void>;
+  start?(ctx: ServerContext, app: FastifyInstance): Promise<{ close(): Promise<void> } | void>;
+}
+
+export interface StartOptions {
+  readonly extensions?: readonly ServerExtension[];
+  readonly logger?: Logger;
+  /** Listen (default true). Tests that only inject() may skip it. */
+  readonly listen?: boolean;
+}
+
+export interface RunningServer extends ServerContext {
+  /** Base URL, e.g. http://127.0.0.1:8080 (empty when not listening). */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  /** Set on the first start against an empty database: the admin's credentials (also in the data dir). */
+  readonly bootstrap: BootstrapCredentials | null;
+  close(): Promise<void>;
+}
+
+/** Composes database, services, jobs, API and extensions; answers once it is listening. */
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDatabase(config.databaseUrl);
+  const closers: Array<{ name: string; close(): Promise<void> }> = [{ name: 'database', close: () => db.close() }];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      await c.close().catch((e: unknown) => logger.error({ err: e, part: c.name }, 'close failed'));
+    }
+  };
+  try {
+    const bootstrap = await bootstrapAdmin(db, config.dataDir);
+    if (bootstrap) logger.info({ file: `${config.dataDir}/admin-credentials.json` }, 'created the admin account and its API key');
+    const engine = config.jobs ? createJobEngine({ db, logger, ...(config.serverId ? { serverId: config.serverId } : {}) }) : null;
+    const services = createServices(db, engine);
+    const metrics = new Metrics();
+    if (engine) registerJobMetrics(metrics.registry, engine);
+    const sessions = new SessionStore(db, services.accounts);
+    const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions);
+    const ctx: ServerContext = { config, db, services, engine, metrics, logger, authenticator };
+    const extensions = options.extensions ?? [];
+    const app = await buildApp({ services, authenticator, sessions, metrics }, {
+      logger,
+      plugins: extensions.filter((e) => e.routes).map((e) => (a: FastifyInstance) => e.routes?.(a, ctx)),
+    });
+    closers.push({ name: 'http', close: () => app.close() });
+    for (const ext of extensions) {
+      const started = await ext.start?.(ctx, app);
+      if (started) closers.push({ name: ext.name, close: () => started.close() });
+    }
+    if (engine) {
+      engine.start();
+      closers.push({ name: 'jobs', close: () => engine.stop() });
+    }
+    let url = '';
+    if (options.listen !== false) {
+      url = await app.listen({ host: config.host, port: config.port });
+      logger.info({ url }, 'strata server listening');
+    }
+    return { ...ctx, url, app, bootstrap, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
