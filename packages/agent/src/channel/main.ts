@@ -4,9 +4,10 @@
 import { parseArgs } from 'node:util';
 import { type StrataError } from '@strata/core';
 import { AgentChannel } from './agent-channel.js';
-import { readBasicHostFacts, readBasicStateReport } from './basic-host.js';
-import { credentialsPath, loadAgentConfig } from './config.js';
+import { HostAgent } from '../host-agent.js';
 import { basicHandlers } from './basic-handlers.js';
+import { credentialsPath, loadAgentConfig } from './config.js';
+import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 
 function log(level: string, msg: string, fields: object = {}): void {
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -15,24 +16,34 @@ function log(level: string, msg: string, fields: object = {}): void {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   const config = await loadAgentConfig(values.config ?? process.env['STRATA_AGENT_CONFIG']);
+  // The KVM core first: libvirt must answer and its one event stream must run before we connect.
+  const kvm = new HostAgent();
+  await kvm.start();
   const channel = new AgentChannel({
     url: config.serverUrl,
     fingerprint: config.serverFingerprint,
     credentialsFile: credentialsPath(config),
     ...(config.registrationToken ? { registrationToken: config.registrationToken } : {}),
-    facts: readBasicHostFacts,
-    report: readBasicStateReport,
-    handlers: basicHandlers(),
+    facts: () => kvm.hostFacts(),
+    report: () => kvm.stateReport(),
+    handlers: { ...basicHandlers(), ...kvmHandlers(kvm) },
   });
+  const stopForwarding = forwardKvmEvents(kvm, channel);
   channel.on('connected', (hostId: string) => log('info', 'connected', { hostId }));
   channel.on('disconnected', (reason: string) => log('warn', 'disconnected', { reason }));
   channel.on('reconnecting', (delayMs: number) => log('info', 'reconnecting', { delayMs }));
   channel.on('fatal', (error: StrataError) => {
     log('error', 'refused', { error: error.toJSON() });
-    process.exitCode = 78;
+    stopForwarding();
+    void kvm.close().finally(() => process.exit(78));
   });
+  // Stop: close the channel, then the core (which thaws any guest this agent still holds frozen).
   const shutdown = () => {
-    void channel.stop().then(() => process.exit(0));
+    stopForwarding();
+    void channel
+      .stop()
+      .then(() => kvm.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);

@@ -11,8 +11,10 @@ export interface AgentEventMap {
   };
   /** A guest was thawed; `deadline` when the agent thawed it on its own. */
   'guest.thawed': { readonly vm: string; readonly reason: 'requested' | 'deadline'; readonly frozenForMs: number };
-  /** Any other libvirt event line the agent forwards as is. */
-  'libvirt.raw': { readonly line: string };
+  /** The guest agent inside a VM connected or disconnected (libvirt `agent-lifecycle`). */
+  'guest.agent': { readonly vm: string; readonly state: string; readonly reason: string };
+  /** Any other libvirt domain event, forwarded as libvirt named it. */
+  'libvirt.other': { readonly vm: string; readonly name: string; readonly detail: string };
 }
 
 export type AgentEventType = keyof AgentEventMap & string;

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CHANNEL_PATH } from '@strata/core';
+import { CHANNEL_PATH, type EventMessage } from '@strata/core';
 import { ensureLibvirt } from '@strata/testing';
 import { openDatabase, type Database } from '../db/index.js';
-import { AgentHub } from './hub.js';
+import { AgentHub, type ReconcileContext } from './hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
 import { waitFor } from './testing/wait-for.js';
 
@@ -34,7 +34,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('the agent process registers with real libvirt facts and answers host commands through virsh', async () => {
+test('the agent process registers with real libvirt facts and answers commands through the KVM core, streaming libvirt events', async () => {
   const { token, fingerprint } = await hub.issueRegistrationToken(`cluster-${suffix}`);
   const connected = new Promise<string>((resolve) => hub.onConnection((id, up) => up && resolve(id)));
   proc = startAgentProcess('main', {
@@ -56,6 +56,34 @@ test('the agent process registers with real libvirt facts and answers host comma
   const report = await hub.send(hostId, 'host.report', {});
   assert.deepEqual(listed.domains.map((d) => d.name).sort(), report.domains.map((d) => d.name).sort());
   for (const d of listed.domains) assert.ok(d.state.length > 0);
+
+  // Commands reach the KVM core and libvirt's own events come back: define and destroy a domain
+  // whose name is full of XML and shell metacharacters.
+  const events: EventMessage[] = [];
+  const reconciled: ReconcileContext[] = [];
+  hub.onEvent((id, e) => id === hostId && events.push(e));
+  hub.onReconcile((ctx) => void reconciled.push(ctx));
+  const vm = `strata-chan-${suffix} <a href="x">&'$;\`b\``;
+  const defined = await hub.send(hostId, 'vm.define', { name: vm, cpus: 1, memoryBytes: 128 * 1024 * 1024, disks: [] });
+  assert.equal(defined.name, vm);
+  try {
+    const lifecycle = await waitFor('Defined event', () =>
+      events.find((e) => e.type === 'vm.lifecycle' && (e.payload as { vm: string }).vm === vm),
+    );
+    assert.match((lifecycle.payload as { event: string }).event, /Defined/);
+    // the agent follows a lifecycle change with a fresh report: the server sees the new domain
+    const seen = await waitFor('report with the new domain', () =>
+      reconciled.find((c) => c.differences.some((d) => d.kind === 'domain-appeared' && d.vm === vm)),
+    );
+    assert.equal(seen.onConnect, false);
+    assert.equal((await hub.send(hostId, 'vm.state', { vm })).state, 'shut off');
+  } finally {
+    const destroyed = await hub.send(hostId, 'vm.destroy', { vm });
+    assert.equal(destroyed.existed, true);
+  }
+  await waitFor('Undefined event', () =>
+    events.find((e) => e.type === 'vm.lifecycle' && (e.payload as { vm: string; event: string }).event === 'Undefined'),
+  );
 
   // SIGTERM: a clean exit, and the server sees the host go
   proc.child.kill('SIGTERM');

@@ -1,0 +1,77 @@
+import type { HostAgent } from '../host-agent.js';
+import type { LibvirtEvent } from '../events/parse-event.js';
+import type { CommandHandlers } from './dispatcher.js';
+import type { AgentChannel } from './agent-channel.js';
+
+/**
+ * The channel's commands mapped onto the KVM core. Results are the core's own result objects
+ * (a superset of the wire types). Commands the core does not offer yet (vm.pause, vm.resume) are
+ * left out, so they answer AGENT_UNKNOWN_COMMAND instead of pretending.
+ */
+export function kvmHandlers(kvm: HostAgent): CommandHandlers {
+  return {
+    'host.facts': () => kvm.hostFacts(),
+    'host.report': () => kvm.stateReport(),
+    'vm.define': (spec) => kvm.defineVm(spec),
+    'vm.start': async ({ vm }) => ({ state: await kvm.startVm(vm) }),
+    'vm.stop': ({ vm, timeoutMs }) => kvm.stopVm(vm, timeoutMs),
+    'vm.destroy': ({ vm }) => kvm.destroyVm(vm),
+    'vm.list': async () => ({ domains: (await kvm.stateReport()).domains }),
+    'vm.state': ({ vm }) => kvm.vmState(vm),
+    'disk.attach': ({ vm, disk, live }) => kvm.attachDisk(vm, disk, { live }),
+    'disk.detach': ({ vm, target, live }) => kvm.detachDisk(vm, target, { live }),
+    'guest.freeze': ({ vm, deadlineMs }) => kvm.freeze(vm, deadlineMs),
+    'guest.thaw': ({ vm }) => kvm.thaw(vm),
+    'snapshot.diskOnly': ({ vm, disks, quiesce }) => kvm.diskOnlySnapshot(vm, disks, { quiesce }),
+    'snapshot.memory': ({ vm, memoryPath, disks }) => kvm.memorySnapshot(vm, memoryPath, disks),
+    'snapshot.blockCommit': ({ vm, target }, ctx) => kvm.blockCommit(vm, target, ctx.timeoutMs),
+    'snapshot.blockStream': ({ vm, target }, ctx) => kvm.blockStream(vm, target, ctx.timeoutMs),
+    'snapshot.internal': ({ vm, op, name }) => kvm.internalSnapshot(vm, op, name),
+    'iotune.set': async ({ vm, target, iotune }) => (await kvm.setIoTune(vm, target, iotune)).iotune,
+    'iotune.get': ({ vm, target }) => kvm.getIoTune(vm, target),
+    // CHAP passwords travel as text, cephx keys as the base64 `ceph auth get-key` prints.
+    'secret.set': async ({ type, usage, value }) => ({
+      uuid: await kvm.defineSecret(type, usage, Buffer.from(value, type === 'ceph' ? 'base64' : 'utf8')),
+    }),
+  };
+}
+
+/**
+ * Streams the core's libvirt events to the server, and after any lifecycle or block-job change a
+ * fresh state report (debounced), so the server's last-known state stays close to the truth.
+ */
+export function forwardKvmEvents(kvm: HostAgent, channel: AgentChannel, reportDelayMs = 500): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const reportSoon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void channel.sendReport().catch(() => undefined), reportDelayMs);
+  };
+  const onEvent = (e: LibvirtEvent) => {
+    switch (e.kind) {
+      case 'lifecycle':
+        channel.emitEvent('vm.lifecycle', { vm: e.vm, event: e.event, detail: e.detail });
+        reportSoon();
+        return;
+      case 'block-job':
+        channel.emitEvent('block.job', { vm: e.vm, disk: e.disk, jobType: e.jobType, status: e.status });
+        reportSoon();
+        return;
+      case 'agent-lifecycle':
+        channel.emitEvent('guest.agent', { vm: e.vm, state: e.state, reason: e.reason });
+        return;
+      case 'other':
+        channel.emitEvent('libvirt.other', { vm: e.vm, name: e.name, detail: e.detail });
+    }
+  };
+  const onThawed = (t: { vm: string; reason: 'requested' | 'deadline'; frozenForMs: number }) => {
+    channel.emitEvent('guest.thawed', t);
+    reportSoon();
+  };
+  kvm.on('event', onEvent);
+  kvm.on('thawed', onThawed);
+  return () => {
+    clearTimeout(timer);
+    kvm.off('event', onEvent);
+    kvm.off('thawed', onThawed);
+  };
+}
