@@ -1,0 +1,291 @@
+import {
+  admitIops,
+  provisionedBytes,
+  StrataError,
+  validateOptionalQos,
+  validateReserve,
+  validateSize,
+  validateStorageId,
+  type AccessRequest,
+  type CapacityResult,
+  type CreateVolumeFromSnapshotRequest,
+  type CreateVolumeFromTemplateRequest,
+  type CreateVolumeRequest,
+  type CreateVolumeResult,
+  type DeleteResult,
+  type DriverCapabilities,
+  type GroupSnapshotRequest,
+  type ResizeVolumeRequest,
+  type SetQosRequest,
+  type SetQosResult,
+  type SnapshotRequest,
+  type StorageContext,
+  type StorageDriver,
+  type VmSnapshotHookRequest,
+  type VolumeIdRequest,
+} from '@strata/core';
+import * as access from './access.js';
+import { CephCli, errnoOf, EEXIST, unlessMissing } from './cli.js';
+import { cloneFromSnapshot, flatten, growTo, importTemplate } from './clone.js';
+import { rbdCapabilities } from './capabilities.js';
+import type { RbdDriverConfig } from './config.js';
+import { META_CREATE, META_QOS, parseCreation, removeMeta, sameSource, setMeta, type CreationRecord, type VolumeSource } from './meta.js';
+import { imageName, spec } from './names.js';
+import { PoolIndex, snapshotKey } from './pool-index.js';
+import { applyRbdQos } from './qos.js';
+import * as snaps from './snapshots.js';
+import * as vm from './vm-hooks.js';
+import { imageInfo, listAllVolumes, listSnaps, loadVolume } from './volumes.js';
+
+interface CephDf {
+  readonly pools: ReadonlyArray<{ readonly name: string; readonly stats: { readonly bytes_used: number; readonly max_avail: number } }>;
+}
+
+/** Ceph RBD: one image per volume in one pool, through the rbd/ceph CLIs (docs/spec/storage-driver.md). */
+export class RbdDriver implements StorageDriver {
+  readonly type = 'rbd';
+  readonly capabilities: DriverCapabilities = rbdCapabilities;
+  readonly cli: CephCli;
+  readonly pool: string;
+  readonly index: PoolIndex;
+  readonly monitors: readonly string[];
+  readonly #config: RbdDriverConfig;
+
+  constructor(
+    readonly name: string,
+    config: RbdDriverConfig,
+  ) {
+    this.#config = config;
+    this.pool = config.pool;
+    this.monitors = config.monitors;
+    this.cli = new CephCli({ confPath: config.confPath, keyringPath: config.keyringPath, clientId: config.clientId ?? 'admin', timeoutMs: config.timeoutMs });
+    this.index = new PoolIndex(this);
+  }
+
+  // ---- capacity and admission ----
+
+  async capacity(ctx: StorageContext): Promise<CapacityResult> {
+    const df = await this.cli.cephJson<CephDf>(ctx, ['df']);
+    const stats = df.pools.find((p) => p.name === this.pool)?.stats;
+    if (!stats) throw new StrataError('UNAVAILABLE', { what: `pool ${this.pool}`, reason: 'not in ceph df' });
+    const volumes = await listAllVolumes(ctx, this, false);
+    return {
+      totalBytes: stats.bytes_used + stats.max_avail,
+      usedBytes: stats.bytes_used,
+      provisionedBytes: volumes.reduce((s, v) => s + v.provisionedBytes, 0),
+      totalIops: this.#config.capacityIops ?? 0,
+      usedIops: volumes.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
+      volumeCount: volumes.length,
+    };
+  }
+
+  /** Thin pool: bytes are admitted up to the cluster's size times the overprovisioning factor. */
+  async #admit(ctx: StorageContext, addBytes: number, addMinIops: number): Promise<void> {
+    const cap = await this.capacity(ctx);
+    const limit = cap.totalBytes * (this.#config.overprovisionFactor ?? 4);
+    if (cap.provisionedBytes + addBytes > limit) {
+      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: this.pool, requested: addBytes, available: Math.max(0, limit - cap.provisionedBytes) });
+    }
+    admitIops(this.pool, cap.totalIops, cap.usedIops, addMinIops);
+  }
+
+  // ---- volumes ----
+
+  async #create(ctx: StorageContext, req: CreateVolumeRequest, source: VolumeSource, make: () => Promise<void>): Promise<CreateVolumeResult> {
+    validateStorageId('volumeId', req.volumeId);
+    const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
+    const reserve = validateReserve(req.hypervisorSnapshotReserve);
+    const qos = validateOptionalQos(req.qos);
+    const record: CreationRecord = { sizeBytes, reserve, source };
+    const existing = await loadVolume(ctx, this, req.volumeId);
+    if (existing) {
+      const prior = parseCreation(existing.meta);
+      if (prior && (prior.sizeBytes !== sizeBytes || prior.reserve !== reserve || !sameSource(prior.source, source))) {
+        throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'volume', id: req.volumeId, reason: 'size, reserve or source differ' });
+      }
+      if (!prior) await this.#finish(ctx, req.volumeId, record, qos); // a create cut short before its record
+      return { volume: (await this.getVolume(ctx, req)), created: false };
+    }
+    await this.#admit(ctx, provisionedBytes(sizeBytes, reserve), qos?.minIops ?? 0);
+    try {
+      await make();
+    } catch (err) {
+      if (errnoOf(err) !== EEXIST) throw err;
+      return this.#create(ctx, req, source, async () => undefined); // a concurrent twin made it
+    }
+    await this.#finish(ctx, req.volumeId, record, qos);
+    return { volume: await this.getVolume(ctx, req), created: true };
+  }
+
+  async #finish(ctx: StorageContext, volumeId: string, record: CreationRecord, qos: CreateVolumeRequest['qos']): Promise<void> {
+    await growTo(ctx, this, volumeId, record.sizeBytes);
+    const image = imageName(volumeId);
+    if (qos) {
+      await setMeta(ctx, this, image, META_QOS, JSON.stringify(qos));
+      await applyRbdQos(ctx, this, image, qos);
+    }
+    await setMeta(ctx, this, image, META_CREATE, JSON.stringify(record));
+  }
+
+  createVolume(ctx: StorageContext, req: CreateVolumeRequest): Promise<CreateVolumeResult> {
+    return this.#create(ctx, req, { kind: 'empty' }, async () => {
+      await this.cli.rbd(ctx, ['create', '--size', `${req.sizeBytes}B`, spec(this.pool, imageName(req.volumeId))]);
+    });
+  }
+
+  createVolumeFromSnapshot(ctx: StorageContext, req: CreateVolumeFromSnapshotRequest): Promise<CreateVolumeResult> {
+    validateStorageId('snapshotId', req.snapshotId);
+    return this.#create(ctx, req, { kind: 'snapshot', id: req.snapshotId }, () =>
+      cloneFromSnapshot(ctx, this, req.snapshotId, req.volumeId, req.sizeBytes),
+    );
+  }
+
+  createVolumeFromTemplate(ctx: StorageContext, req: CreateVolumeFromTemplateRequest): Promise<CreateVolumeResult> {
+    return this.#create(ctx, req, { kind: 'template', id: req.template.id }, () =>
+      importTemplate(ctx, this, req.template, req.volumeId, req.sizeBytes),
+    );
+  }
+
+  async getVolume(ctx: StorageContext, req: VolumeIdRequest) {
+    validateStorageId('volumeId', req.volumeId);
+    const loaded = await loadVolume(ctx, this, req.volumeId);
+    if (!loaded) throw new StrataError('NOT_FOUND', { kind: 'volume', id: req.volumeId });
+    return loaded.volume;
+  }
+
+  listVolumes(ctx: StorageContext) {
+    return listAllVolumes(ctx, this);
+  }
+
+  async deleteVolume(ctx: StorageContext, req: VolumeIdRequest): Promise<DeleteResult> {
+    validateStorageId('volumeId', req.volumeId);
+    const image = imageName(req.volumeId);
+    const info = await imageInfo(ctx, this, image);
+    if (!info) {
+      await access.revokeAll(ctx, this, req.volumeId);
+      return { deleted: false };
+    }
+    const children = await this.cli.rbdJson<Array<{ image: string }> | null>(ctx, ['children', '--all', spec(this.pool, image)]);
+    if (children && children.length > 0) {
+      throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: req.volumeId, reason: `clones depend on it (${children.length})` });
+    }
+    const all = await listSnaps(ctx, this, image);
+    await vm.leaveGroup(ctx, this, req.volumeId, all.filter((s) => s.namespace?.type === 'group').length, info.group);
+    await access.revokeAll(ctx, this, req.volumeId);
+    for (const s of await snaps.listSnapshots(ctx, this, req.volumeId)) {
+      await snaps.deleteSnapshot(ctx, this, { volumeId: req.volumeId, snapshotId: s.snapshotId });
+    }
+    try {
+      await this.cli.rbd(ctx, ['rm', '--no-progress', spec(this.pool, image)]);
+    } catch (err) {
+      if (errnoOf(err) === 16) throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: req.volumeId, reason: 'a client still has it open' }, { cause: err });
+      return unlessMissing(() => Promise.reject(err), { deleted: false });
+    }
+    return { deleted: true };
+  }
+
+  async resizeVolume(ctx: StorageContext, req: ResizeVolumeRequest) {
+    validateStorageId('volumeId', req.volumeId);
+    const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
+    const current = await this.getVolume(ctx, req);
+    if (sizeBytes < current.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: current.sizeBytes, to: sizeBytes });
+    if (sizeBytes === current.sizeBytes) return { volume: current, resized: false };
+    await this.#admit(ctx, provisionedBytes(sizeBytes, current.hypervisorSnapshotReserve) - current.provisionedBytes, 0);
+    // Grows under a running QEMU too; the guest sees it after the caller's block resize.
+    await this.cli.rbd(ctx, ['resize', '--no-progress', '--size', `${sizeBytes}B`, spec(this.pool, imageName(req.volumeId))]);
+    return { volume: await this.getVolume(ctx, req), resized: true };
+  }
+
+  /** rbd-specific: copies a clone's parent data into it so it no longer depends on the snapshot. */
+  async flattenVolume(ctx: StorageContext, req: VolumeIdRequest): Promise<{ flattened: boolean }> {
+    validateStorageId('volumeId', req.volumeId);
+    return { flattened: await flatten(ctx, this, req.volumeId) };
+  }
+
+  async setQos(ctx: StorageContext, req: SetQosRequest): Promise<SetQosResult> {
+    validateStorageId('volumeId', req.volumeId);
+    const qos = validateOptionalQos(req.qos);
+    const current = await this.getVolume(ctx, req);
+    const delta = (qos?.minIops ?? 0) - (current.qos?.minIops ?? 0);
+    if (delta > 0) await this.#admit(ctx, 0, delta);
+    const image = imageName(req.volumeId);
+    if (qos) await setMeta(ctx, this, image, META_QOS, JSON.stringify(qos));
+    else await removeMeta(ctx, this, image, META_QOS);
+    await applyRbdQos(ctx, this, image, qos);
+    return { volume: await this.getVolume(ctx, req), enforcedBy: 'backend', frontendQos: null };
+  }
+
+  // ---- access ----
+
+  grantAccess(ctx: StorageContext, req: AccessRequest) {
+    validateStorageId('volumeId', req.volumeId);
+    return access.grantAccess(ctx, this, req);
+  }
+
+  revokeAccess(ctx: StorageContext, req: AccessRequest) {
+    validateStorageId('volumeId', req.volumeId);
+    return access.revokeAccess(ctx, this, req);
+  }
+
+  connectionInfo(ctx: StorageContext, req: AccessRequest) {
+    validateStorageId('volumeId', req.volumeId);
+    return access.connectionInfo(ctx, this, req);
+  }
+
+  // ---- snapshots ----
+
+  #ids(req: SnapshotRequest): void {
+    validateStorageId('volumeId', req.volumeId);
+    validateStorageId('snapshotId', req.snapshotId);
+  }
+
+  createSnapshot(ctx: StorageContext, req: SnapshotRequest) {
+    this.#ids(req);
+    return snaps.createSnapshot(ctx, this, req);
+  }
+
+  deleteSnapshot(ctx: StorageContext, req: SnapshotRequest) {
+    this.#ids(req);
+    return snaps.deleteSnapshot(ctx, this, req);
+  }
+
+  revertSnapshot(ctx: StorageContext, req: SnapshotRequest) {
+    this.#ids(req);
+    return snaps.revertSnapshot(ctx, this, req);
+  }
+
+  listSnapshots(ctx: StorageContext, req: VolumeIdRequest) {
+    validateStorageId('volumeId', req.volumeId);
+    return snaps.listSnapshots(ctx, this, req.volumeId);
+  }
+
+  groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest) {
+    validateStorageId('groupId', req.groupId);
+    req.members.forEach((m) => this.#ids(m));
+    return snaps.groupSnapshot(ctx, this, req);
+  }
+
+  // ---- VM-snapshot hooks ----
+
+  #vmIds(req: VmSnapshotHookRequest): void {
+    req.volumeIds.forEach((id) => validateStorageId('volumeIds', id));
+    if (req.volumeIds.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'volumeIds', reason: 'must name at least one volume' });
+  }
+
+  takeVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
+    this.#vmIds(req);
+    return vm.takeVmSnapshot(ctx, this, req);
+  }
+
+  revertVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
+    this.#vmIds(req);
+    return vm.revertVmSnapshot(ctx, this, req);
+  }
+
+  deleteVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
+    this.#vmIds(req);
+    return vm.deleteVmSnapshot(ctx, this, req);
+  }
+}
+
+export { snapshotKey };

@@ -1,0 +1,6 @@
+export { RbdDriver } from './driver.js';
+export { createRbdDriver, type RbdDriverConfig } from './config.js';
+export { rbdCapabilities } from './capabilities.js';
+export { CephCli, type CephAccess } from './cli.js';
+export { imageName, snapName, hostUser } from './names.js';
+export { rbdQosSettings, readRbdQos } from './qos.js';

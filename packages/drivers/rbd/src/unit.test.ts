@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { summarize } from './cli.js';
+import { hostUser, imageName, snapName, snapshotIdOf, vmGroupName, volumeIdOf } from './names.js';
+import { rbdQosSettings } from './qos.js';
+
+test('backend names derive from ids only; host and VM names of any spelling become hex', () => {
+  assert.equal(imageName('abc-1'), 'vol-abc-1');
+  assert.equal(volumeIdOf('vol-abc-1'), 'abc-1');
+  assert.equal(volumeIdOf('strata.index'), null);
+  assert.equal(snapshotIdOf(snapName('s1')), 's1');
+  assert.match(hostUser('pool', `h "<&>" $(x); \``), /^strata-[0-9a-f]{20}$/);
+  assert.notEqual(hostUser('p1', 'h'), hostUser('p2', 'h'), 'one key per pool and host');
+  assert.match(vmGroupName('vm with spaces/&'), /^vm-[0-9a-f]{20}$/);
+});
+
+test('QoS maps max, burst and burst length to librbd settings; none means unlimited', () => {
+  assert.deepEqual(rbdQosSettings({ minIops: 10, maxIops: 200, burstIops: 300, burstSeconds: 4 }), {
+    rbd_qos_iops_limit: '200',
+    rbd_qos_iops_burst: '300',
+    rbd_qos_iops_burst_seconds: '4',
+    rbd_qos_bps_limit: '0',
+  });
+  assert.equal(rbdQosSettings(null)['rbd_qos_iops_limit'], '0');
+});
+
+test('error summaries keep the rbd line and drop start-up chatter', () => {
+  const stderr = '2026 -1 auth: unable to find a keyring on /etc/ceph\n\nrbd: error opening image x: (2) No such file or directory\n';
+  assert.equal(summarize(stderr), 'rbd: error opening image x: (2) No such file or directory');
+});
