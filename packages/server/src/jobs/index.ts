@@ -1,1 +1,3 @@
 export type * from './types.js';
+export { createJobEngine } from './engine.js';
+export { registerJobMetrics } from './metrics.js';

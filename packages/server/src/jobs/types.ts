@@ -2,8 +2,12 @@ import type { JobState } from '@strata/core';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
 
-/** A JSON value: what a job's input, a step's output and a job's result must be (they are journaled). */
-export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+/**
+ * A JSON value: what a job's input, a step's output and a job's result must be (they are journaled).
+ * Object members may be undefined (dropped when stored, as JSON.stringify does). Declare step
+ * outputs as type aliases, not interfaces: interfaces carry no index signature.
+ */
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json | undefined };
 
 /** Outputs of the steps that already completed, by step name (journaled, so they survive a crash). */
 export type PriorOutputs = Readonly<Record<string, Json | undefined>>;
@@ -200,5 +204,8 @@ export interface JobEngine {
   start(): void;
   /** Stops claiming, aborts running steps' signals, waits for them to settle and hands their leases back. */
   stop(): Promise<void>;
+  /** Number of jobs in each state, across all servers (metrics). */
+  countByState(): Promise<Record<JobState, number>>;
+  /** Calls `listener` whenever this server finishes a job; returns a function that unsubscribes. */
   onFinished(listener: JobFinishedListener): () => void;
 }

@@ -1,0 +1,286 @@
+import { isStrataError } from '@strata/core';
+import { createTestDatabase, dropTestDatabase } from '@strata/testing';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry } from 'prom-client';
+import type { Database } from '../db/database.js';
+import { openDatabase } from '../db/open.js';
+import { createJobEngine } from './engine.js';
+import { fenced } from './fence.js';
+import { registerJobMetrics } from './metrics.js';
+import { createTestTables, testJobTypes } from './testing/test-jobs.js';
+import type { JobDefinition, JobEngine, Json } from './types.js';
+
+/** One suite, run against the embedded database and a real PostgreSQL server. */
+const backends: Array<{ name: string; open: () => Promise<{ db: Database; cleanup: () => Promise<void> }> }> = [
+  {
+    name: 'PGlite',
+    open: async () => {
+      const db = await openDatabase('memory:');
+      return { db, cleanup: () => db.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const url = await createTestDatabase('jobs');
+      const db = await openDatabase(url);
+      return { db, cleanup: async () => (await db.close(), await dropTestDatabase(url)) };
+    },
+  },
+];
+
+const runs = async (db: Database, jobId: string, step: string) =>
+  Number((await db.query<{ n: number }>('SELECT n FROM test_step_runs WHERE job_id = $1 AND step = $2', [jobId, step]))[0]?.n ?? 0);
+const attempts = async (db: Database, jobId: string, step: string) =>
+  Number((await db.query<{ n: unknown }>('SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = $2', [jobId, step]))[0]?.n);
+
+function engineOn(db: Database, serverId: string, extra: JobDefinition[] = []): JobEngine {
+  const engine = createJobEngine({ db, serverId, leaseMs: 1000, pollMs: 20, concurrency: 4 });
+  for (const def of testJobTypes(db, serverId)) engine.register(def);
+  for (const def of extra) engine.register(def);
+  return engine;
+}
+
+/** Records each step's start and end so tests can check order and overlap. */
+function timeline(type: string, log: Array<{ job: string; at: 'start' | 'end' }>, ms = 40): JobDefinition {
+  return {
+    type,
+    steps: [
+      {
+        name: 'work',
+        run: async (ctx) => {
+          log.push({ job: ctx.jobId, at: 'start' });
+          await sleep(ms);
+          log.push({ job: ctx.jobId, at: 'end' });
+          return null;
+        },
+      },
+    ],
+  };
+}
+
+for (const backend of backends) {
+  describe(`job engine on ${backend.name}`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ db, cleanup } = await backend.open());
+      await createTestTables(db);
+    });
+    after(async () => cleanup());
+
+    test('steps run in order, are journaled, and the last output is the result', async () => {
+      const engine = engineOn(db, 'a');
+      engine.start();
+      try {
+        const job = await engine.submit('test.three', { sleepMs: 10 }, { accountId: 'acc', resourceType: 'vm', resourceId: 'vm-1' });
+        assert.equal(job.state, 'Queued');
+        const done = await engine.wait(job.id, 20_000);
+        assert.equal(done.state, 'Succeeded');
+        assert.deepEqual(done.result, { done: true });
+        assert.equal(done.progressPct, 100);
+        const journal = await engine.steps(job.id);
+        assert.deepEqual(
+          journal.map((r) => [r.phase, r.name, r.status]),
+          [['run', 'first', 'done'], ['run', 'slow', 'done'], ['run', 'last', 'done']],
+        );
+        assert.deepEqual(journal[1]?.output, { slept: 10 });
+        const progress = await engine.progressEvents(job.id);
+        assert.deepEqual(progress.map((p) => [p.pct, p.message]), [[50, 'sleeping']]);
+        assert.equal(await runs(db, job.id, 'first'), 1);
+        assert.equal(await runs(db, job.id, 'last'), 1);
+      } finally {
+        await engine.stop();
+      }
+    });
+
+    test('a job taken over after its server stopped resumes: done steps are not run again', async () => {
+      const first = engineOn(db, 'first');
+      first.start();
+      const job = await first.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
+      while ((await attempts(db, job.id, 'slow')) === 0) await sleep(20);
+      await first.stop(); // aborts the slow step and hands the lease back
+      assert.equal((await first.get(job.id)).state, 'Running');
+      // the next server runs the interrupted step again (with a shorter sleep) and finishes
+      await db.query(`UPDATE jobs SET input = '{"sleepMs": 10}'::jsonb WHERE id = $1`, [job.id]);
+      const second = engineOn(db, 'second');
+      second.start();
+      try {
+        const done = await second.wait(job.id, 20_000);
+        assert.equal(done.state, 'Succeeded');
+        assert.equal(done.epoch, 2);
+        assert.equal(await runs(db, job.id, 'first'), 1, 'the completed step did not run again');
+        assert.equal(await attempts(db, job.id, 'slow'), 2, 'the step in flight ran again');
+        assert.equal(await runs(db, job.id, 'last'), 1);
+      } finally {
+        await second.stop();
+      }
+    });
+
+    test('onInterrupted=compensate undoes the interrupted and completed steps in reverse, then fails', async () => {
+      const first = engineOn(db, 'c1');
+      first.start();
+      const job = await first.submit('test.three-compensating', { sleepMs: 60_000 }, { accountId: 'acc' });
+      while ((await attempts(db, job.id, 'slow')) === 0) await sleep(20);
+      await first.stop();
+      const second = engineOn(db, 'c2');
+      second.start();
+      try {
+        const done = await second.wait(job.id, 20_000);
+        assert.equal(done.state, 'Failed');
+        assert.equal(done.error?.code, 'JOB_INTERRUPTED');
+        assert.equal(await attempts(db, job.id, 'undo-slow-unfinished'), 1);
+        assert.equal(await runs(db, job.id, 'undo-first'), 1);
+        assert.equal(await runs(db, job.id, 'last'), 0, 'nothing after the interrupted step ran');
+        const journal = await second.steps(job.id);
+        assert.deepEqual(
+          journal.filter((r) => r.phase === 'compensate').map((r) => r.name),
+          ['slow', 'first'],
+        );
+      } finally {
+        await second.stop();
+      }
+    });
+
+    test('a failing step fails the job after compensating the completed steps newest first', async () => {
+      const undone: string[] = [];
+      const def: JobDefinition = {
+        type: `fail-${backend.name}`,
+        steps: [
+          { name: 'one', run: async () => 1, compensate: async (_c, _i, out) => void undone.push(`one:${JSON.stringify(out)}`) },
+          {
+            name: 'two',
+            transactional: true,
+            run: async (ctx) => (await ctx.tx.query<{ x: number }>('SELECT 2 AS x'))[0]?.x ?? null,
+            compensate: async () => void undone.push('two'),
+          },
+          { name: 'three', run: async () => Promise.reject(new Error('disk on fire')), compensate: async (_c, _i, out) => void undone.push(`three:${String(out)}`) },
+          { name: 'four', run: async () => 4 },
+        ],
+      };
+      const engine = engineOn(db, 'f', [def]);
+      engine.start();
+      try {
+        const job = await engine.submit(def.type, {}, { accountId: 'acc' });
+        const done = await engine.wait(job.id, 20_000);
+        assert.equal(done.state, 'Failed');
+        assert.equal(done.error?.code, 'INTERNAL');
+        assert.match(done.error?.message ?? '', /disk on fire/);
+        assert.deepEqual(undone, ['three:undefined', 'two', 'one:1']);
+        const journal = await engine.steps(job.id);
+        assert.deepEqual(
+          journal.map((r) => `${r.phase}:${r.name}:${r.status}`),
+          ['run:one:done', 'run:two:done', 'run:three:failed', 'compensate:three:done', 'compensate:two:done', 'compensate:one:done'],
+        );
+      } finally {
+        await engine.stop();
+      }
+    });
+
+    test('jobs with one lock key run one at a time in submit order; other keys run alongside', async () => {
+      const log: Array<{ job: string; at: 'start' | 'end' }> = [];
+      const def = timeline(`lock-${backend.name}`, log);
+      const a = engineOn(db, 'la', [def]);
+      const b = engineOn(db, 'lb', [def]);
+      const same = [];
+      for (let i = 0; i < 5; i++) same.push(await a.submit(def.type, {}, { accountId: 'acc', lockKey: 'vm:one' }));
+      const other = await a.submit(def.type, {}, { accountId: 'acc', lockKey: 'vm:two' });
+      a.start();
+      b.start();
+      try {
+        for (const j of [...same, other]) assert.equal((await a.wait(j.id, 20_000)).state, 'Succeeded');
+        const ids = new Set(same.map((j) => j.id));
+        const ours = log.filter((e) => ids.has(e.job));
+        for (let i = 0; i < ours.length; i += 2) {
+          assert.equal(ours[i]?.at, 'start');
+          assert.equal(ours[i + 1]?.at, 'end', 'no other job of the key started before this one ended');
+          assert.equal(ours[i]?.job, ours[i + 1]?.job);
+        }
+        assert.deepEqual(ours.filter((e) => e.at === 'start').map((e) => e.job), same.map((j) => j.id), 'submit order');
+        const otherStart = log.findIndex((e) => e.job === other.id);
+        const lastSameEnd = log.map((e) => e.job).lastIndexOf(same[4]?.id ?? '');
+        assert.ok(otherStart < lastSameEnd, 'a job on another key did not wait for the whole queue of vm:one');
+        assert.equal((await db.query('SELECT 1 FROM job_locks')).length, 0, 'every lock was released');
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+
+    test('a server whose lease was taken over is fenced: its write and the step effects roll back', async () => {
+      const engine = engineOn(db, 'fence');
+      const job = await engine.submit('test.three', { sleepMs: 1 }, { accountId: 'acc' });
+      await db.query(`UPDATE jobs SET state = 'Running', owner = 'old', epoch = 1 WHERE id = $1`, [job.id]);
+      // another server took it over: epoch 2
+      await db.query(`UPDATE jobs SET owner = 'new', epoch = 2 WHERE id = $1`, [job.id]);
+      await assert.rejects(
+        fenced(db, { jobId: job.id, owner: 'old', epoch: 1, leaseMs: 1000 }, async (tx) => {
+          await tx.query(`INSERT INTO test_step_runs (job_id, step, n) VALUES ($1, 'fenced', 1)`, [job.id]);
+        }),
+        (e: unknown) => isStrataError(e, 'JOB_LEASE_LOST'),
+      );
+      assert.equal(await runs(db, job.id, 'fenced'), 0);
+      assert.equal(
+        await fenced(db, { jobId: job.id, owner: 'new', epoch: 2, leaseMs: 1000 }, async () => 'ok'),
+        'ok',
+      );
+      await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [job.id]);
+    });
+
+    test('submit, get, list, wait and registration report coded errors and paginate', async () => {
+      const engine = engineOn(db, 'api');
+      await assert.rejects(engine.submit('no.such', {}, { accountId: 'acc' }), (e: unknown) => isStrataError(e, 'JOB_TYPE_UNKNOWN'));
+      await assert.rejects(engine.get('missing'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
+      assert.throws(() => engine.register(testJobTypes(db, 'x')[0] as JobDefinition), (e: unknown) => isStrataError(e, 'JOB_DEFINITION_INVALID'));
+      assert.throws(
+        () => engine.register({ type: 'dup', steps: [{ name: 's', run: async () => null }, { name: 's', run: async () => null }] }),
+        (e: unknown) => isStrataError(e, 'JOB_DEFINITION_INVALID'),
+      );
+      const account = `acct-${backend.name}`;
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await engine.submit('test.three', { sleepMs: 1 } as Json, { accountId: account, resourceType: 'vm', resourceId: `vm-${i % 2}` })).id);
+      const first = await engine.list({ accountId: account }, { limit: 2 });
+      assert.deepEqual(first.items.map((j) => j.id), [ids[4], ids[3]]);
+      assert.ok(first.nextCursor);
+      const second = await engine.list({ accountId: account }, { limit: 2, cursor: first.nextCursor });
+      assert.deepEqual(second.items.map((j) => j.id), [ids[2], ids[1]]);
+      const filtered = await engine.list({ accountId: account, resourceId: 'vm-1', state: 'Queued' });
+      assert.deepEqual(filtered.items.map((j) => j.id), [ids[3], ids[1]]);
+      assert.equal(filtered.nextCursor, null);
+      const waited = await engine.wait(ids[0] ?? '', 150);
+      assert.equal(waited.state, 'Queued', 'wait answers the current row when the timeout passes');
+      // submitting inside a caller's transaction that rolls back leaves no job
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await engine.submit('test.three', { sleepMs: 1 }, { accountId: account, tx, id: 'rolled-back' });
+          throw new Error('caller aborts');
+        }),
+      );
+      await assert.rejects(engine.get('rolled-back'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
+      engine.start();
+      for (const id of ids) assert.equal((await engine.wait(id, 20_000)).state, 'Succeeded');
+      await engine.stop();
+    });
+
+    test('metrics: jobs by state and job duration by type', async () => {
+      const engine = engineOn(db, 'metrics');
+      const registry = new Registry();
+      const unsubscribe = registerJobMetrics(registry, engine);
+      engine.start();
+      try {
+        const job = await engine.submit('test.three', { sleepMs: 1 }, { accountId: 'acc' });
+        await engine.wait(job.id, 20_000);
+        const text = await registry.metrics();
+        const succeeded = (await engine.countByState()).Succeeded;
+        assert.ok(succeeded >= 1);
+        assert.match(text, new RegExp(`strata_jobs\\{state="Succeeded"\\} ${succeeded}\\b`));
+        assert.match(text, /strata_jobs\{state="Queued"\} \d+/);
+        assert.match(text, /strata_job_duration_seconds_count\{type="test.three",state="Succeeded"\} 1\b/);
+      } finally {
+        unsubscribe();
+        await engine.stop();
+      }
+    });
+  });
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { pino } from 'pino';
+import { claimNext } from './claim.js';
+import { Definitions } from './definitions.js';
+import { JobRun } from './runner.js';
+import * as store from './store.js';
+import type { Job, JobEngine, JobEngineOptions, JobFinishedListener } from './types.js';
+
+const TERMINAL = new Set(['Succeeded', 'Failed']);
+
+/**
+ * The durable job engine (docs/jobs.md): jobs and their step journal live in the database, so any
+ * server on it can claim, run, take over and finish them.
+ */
+export function createJobEngine(options: JobEngineOptions): JobEngine {
+  const { db } = options;
+  const serverId = options.serverId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const log = (options.logger ?? pino({ level: 'warn' })).child({ serverId });
+  const concurrency = options.concurrency ?? 4;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 500;
+  const defs = new Definitions();
+  const active = new Map<string, Promise<void>>();
+  const listeners = new Set<JobFinishedListener>();
+  const waiters = new Set<() => void>();
+  let stopping = new AbortController();
+  let started = false;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+  let again = false;
+
+  const finished = (job: Job) => {
+    const start = job.startedAt ? Date.parse(job.startedAt) : Date.now();
+    const seconds = Math.max(0, (Date.parse(job.finishedAt ?? new Date().toISOString()) - start) / 1000);
+    for (const l of listeners) {
+      try {
+        l(job, seconds);
+      } catch (e) {
+        log.warn({ err: e }, 'job-finished listener threw');
+      }
+    }
+    for (const w of waiters) w();
+  };
+
+  const schedule = (ms: number) => {
+    if (!started) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void tick(), ms);
+  };
+
+  /** Claims while there is room; one tick at a time (a tick asked for meanwhile runs right after). */
+  const tick = (): Promise<void> => {
+    if (ticking) {
+      again = true;
+      return ticking;
+    }
+    const current = (async () => {
+      do {
+        again = false;
+        try {
+          while (started && active.size < concurrency) {
+            const claimed = await claimNext(db, serverId, defs.types(), leaseMs);
+            if (!claimed || !started) break;
+            launch(claimed.job, claimed.takeover);
+          }
+        } catch (e) {
+          log.warn({ err: e }, 'claiming jobs failed; retrying');
+        }
+      } while (again && started);
+    })();
+    ticking = current;
+    void current.finally(() => {
+      ticking = undefined;
+      schedule(pollMs);
+    });
+    return current;
+  };
+
+  const launch = (job: Job, takeover: boolean) => {
+    log.info({ jobId: job.id, jobType: job.type, epoch: job.epoch, takeover }, takeover ? 'took over job' : 'claimed job');
+    const run = new JobRun({ db, serverId, leaseMs, log, stopping: stopping.signal, finished }, defs.get(job.type), job)
+      .run()
+      .finally(() => {
+        active.delete(job.id);
+        schedule(0);
+      });
+    active.set(job.id, run);
+  };
+
+  return {
+    serverId,
+    register: (def) => defs.add(def),
+    async submit(type, input, opts) {
+      const def = defs.get(type);
+      def.validate?.(input);
+      const job = await store.insertJob(opts.tx ?? db, {
+        id: opts.id ?? randomUUID(),
+        type,
+        accountId: opts.accountId,
+        input,
+        lockKey: opts.lockKey ?? null,
+        resourceType: opts.resourceType ?? null,
+        resourceId: opts.resourceId ?? null,
+      });
+      if (!opts.tx) schedule(0);
+      return job;
+    },
+    get: (id) => store.getJob(db, id),
+    list: (filter, page) => store.listJobs(db, filter, page),
+    steps: (id) => store.journal(db, id),
+    progressEvents: (id, afterSeq) => store.progressEvents(db, id, afterSeq),
+    countByState: () => store.countByState(db),
+    async wait(id, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await store.getJob(db, id);
+        const left = deadline - Date.now();
+        if (TERMINAL.has(job.state) || left <= 0) return job;
+        // wake on a local finish, else poll: the job may run on another server
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t);
+            waiters.delete(wake);
+            resolve();
+          };
+          const t = setTimeout(wake, Math.min(left, 100));
+          waiters.add(wake);
+        });
+      }
+    },
+    start() {
+      if (started) return;
+      started = true;
+      stopping = new AbortController();
+      schedule(0);
+    },
+    async stop() {
+      started = false;
+      clearTimeout(timer);
+      stopping.abort();
+      await ticking;
+      await Promise.allSettled([...active.values()]);
+    },
+    onFinished(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
