@@ -2,12 +2,13 @@ import { agentErrors } from './agent.js';
 import { apiErrors } from './api.js';
 import { commonErrors } from './common.js';
 import { jobsErrors } from './jobs.js';
+import { orchestrationErrors } from './orchestration.js';
 import { snapshotErrors } from './snapshot.js';
 import type { ErrorSpec } from './spec.js';
 import { storageErrors } from './storage.js';
 
 /** Every area, in the order the generated docs list them. */
-export const errorAreas = [commonErrors, apiErrors, jobsErrors, storageErrors, agentErrors, snapshotErrors] as const;
+export const errorAreas = [commonErrors, apiErrors, jobsErrors, storageErrors, agentErrors, snapshotErrors, orchestrationErrors] as const;
 
 type Specs = (typeof errorAreas)[number]['specs'];
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;

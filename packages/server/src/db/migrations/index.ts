@@ -2,10 +2,11 @@ import { domainSchema } from './001-domain.js';
 import { jobsSchema } from './002-jobs.js';
 import { authSchema } from './003-auth.js';
 import { agentsSchema } from './004-agents.js';
+import { orchestrationSchema } from './005-orchestration.js';
 import type { Migration } from './migration.js';
 
 /**
  * Every migration, by version. Versions are reserved per area so parallel work does not collide:
- * 1 domain, 2 jobs, 3 api/auth, 4 agents; later ones take the next free number.
+ * 1 domain, 2 jobs, 3 api/auth, 4 agents, 5 orchestration; later ones take the next free number.
  */
-export const migrations: readonly Migration[] = [domainSchema, jobsSchema, authSchema, agentsSchema];
+export const migrations: readonly Migration[] = [domainSchema, jobsSchema, authSchema, agentsSchema, orchestrationSchema];

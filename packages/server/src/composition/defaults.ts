@@ -1,0 +1,14 @@
+import { cloudStackExtension } from '../cloudstack/extension.js';
+import type { ServerExtension } from '../server.js';
+import { agentsExtension, type AgentsOptions } from './agents-extension.js';
+import { orchestrationExtension } from './orchestration-extension.js';
+
+/** The full server: agent channel, orchestration jobs over it, and the CloudStack API. */
+export function defaultExtensions(options: { readonly agents?: AgentsOptions; readonly stateDir?: string } = {}): ServerExtension[] {
+  const agents = agentsExtension(options.agents);
+  return [
+    agents,
+    orchestrationExtension({ agent: () => agents.hub(), ...(options.stateDir && { stateDir: options.stateDir }) }),
+    cloudStackExtension(),
+  ];
+}

@@ -1,0 +1,120 @@
+import { StrataError, vmMachine, type Vm, type VmSpec } from '@strata/core';
+import type { Queryable } from '../../db/index.js';
+import type { JobDefinition, StepContext } from '../../jobs/index.js';
+import { JOB_TYPES } from '../../services/job-types.js';
+import { applyTransition } from '../../services/transition.js';
+import { hostRef, loadVm, pickHost, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
+import { diskSpecFor } from '../host-disks.js';
+import { domainName } from '../naming.js';
+
+type VmInput = { readonly vmId: string };
+type StopInput = { readonly vmId: string; readonly forced?: boolean };
+
+const transition = (deps: OrchestrationDeps, tx: Queryable, ctx: StepContext, id: string, event: Parameters<typeof vmMachine.next>[1], set?: Record<string, unknown>) =>
+  applyTransition(tx, deps.events, { table: 'vms', kind: 'vm', machine: vmMachine, id, event, jobId: ctx.jobId, ...(set && { set }) });
+
+/** Direct kernel boot, when the VM's template has a kernel (tiny guests without a boot loader). */
+async function kernelOf(q: Queryable, vm: Vm): Promise<VmSpec['kernel']> {
+  if (!vm.templateId) return undefined;
+  const t = (await q.query('SELECT kernel_path, initrd_path, cmdline FROM templates WHERE id = $1', [vm.templateId]))[0];
+  const path = t?.['kernel_path'];
+  if (typeof path !== 'string' || path === '') return undefined;
+  return {
+    path,
+    ...(typeof t?.['initrd_path'] === 'string' && { initrd: t['initrd_path'] }),
+    ...(typeof t?.['cmdline'] === 'string' && { cmdline: t['cmdline'] }),
+  };
+}
+
+/**
+ * Builds the VM's definition from its volumes (each granted to the host and connected) and
+ * starts it on a host. Every disk carries its volume id as serial.
+ */
+export async function defineAndStart(deps: OrchestrationDeps, ctx: StepContext, vmId: string): Promise<{ hostId: string }> {
+  const vm = await loadVm(deps.db, vmId);
+  const host = await pickHost(deps.db, vm);
+  const volumes = await vmVolumes(deps.db, vm.id);
+  if (!volumes.some((v) => v.type === 'ROOT')) {
+    throw new StrataError('TEMPLATE_NOT_BOOTABLE', { vm: vm.id, reason: 'it has no ROOT volume' });
+  }
+  const sctx = storageContext(ctx);
+  const disks = [];
+  for (const v of volumes) disks.push(await diskSpecFor(deps, sctx, v, hostRef(host)));
+  const kernel = await kernelOf(deps.db, vm);
+  const spec: VmSpec = { name: domainName(vm), cpus: vm.cpus, memoryBytes: vm.memoryBytes, disks, ...(kernel && { kernel }) };
+  await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
+  await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
+  return { hostId: host.id };
+}
+
+export function vmStartJob(deps: OrchestrationDeps): JobDefinition<VmInput> {
+  return {
+    type: JOB_TYPES.vmStart,
+    steps: [
+      {
+        name: 'mark-starting',
+        transactional: true,
+        run: async (ctx, input) => {
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Start');
+          return null;
+        },
+        compensate: async (ctx, input) => {
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Fail');
+        },
+      },
+      {
+        name: 'define-and-start',
+        run: async (ctx, input) => defineAndStart(deps, ctx, input.vmId),
+        compensate: async (ctx, input) => {
+          const vm = await loadVm(deps.db, input.vmId);
+          const host = await pickHost(deps.db, vm).catch(() => null);
+          if (host) await deps.agent.send(host.id, 'vm.stop', { vm: domainName(vm), timeoutMs: 0 }).catch(() => undefined);
+        },
+      },
+      {
+        name: 'mark-running',
+        transactional: true,
+        run: async (ctx, input, prior) => {
+          const { hostId } = prior['define-and-start'] as { hostId: string };
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Started', { host_id: hostId });
+          return { vmId: input.vmId, hostId };
+        },
+      },
+    ],
+  };
+}
+
+/** Stops a VM: graceful shutdown for a while, then forced (or forced at once when asked). */
+export async function stopOnHost(deps: OrchestrationDeps, ctx: StepContext, vm: Vm, forced: boolean): Promise<{ forced: boolean }> {
+  if (!vm.hostId) return { forced: false };
+  const r = await deps.agent.send(vm.hostId, 'vm.stop', { vm: domainName(vm), timeoutMs: forced ? 0 : 30_000 }, { signal: ctx.signal, timeoutMs: 60_000 });
+  return { forced: r.forced };
+}
+
+export function vmStopJob(deps: OrchestrationDeps): JobDefinition<StopInput> {
+  return {
+    type: JOB_TYPES.vmStop,
+    steps: [
+      {
+        name: 'mark-stopping',
+        transactional: true,
+        run: async (ctx, input) => {
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Stop');
+          return null;
+        },
+      },
+      {
+        name: 'stop-on-host',
+        run: async (ctx, input) => stopOnHost(deps, ctx, await loadVm(deps.db, input.vmId), Boolean(input.forced)),
+      },
+      {
+        name: 'mark-stopped',
+        transactional: true,
+        run: async (ctx, input) => {
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Stopped');
+          return { vmId: input.vmId };
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,121 @@
+import { StrataError } from '@strata/core';
+import type { JobDefinition, Json } from '../../jobs/index.js';
+import { JOB_TYPES } from '../../services/job-types.js';
+import { hostRef, loadHost, loadVm, loadVolume, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
+import { nextDeviceName, toIoTune } from '../disk-source.js';
+import { diskSpecFor } from '../host-disks.js';
+import { domainName } from '../naming.js';
+
+type AttachInput = { readonly volumeId: string; readonly vmId: string };
+type VolumeInput = { readonly volumeId: string };
+
+/**
+ * Attach: take a device slot (database), then on a running VM grant the host access, connect and
+ * hot-plug. A stopped VM gets the disk at its next start. Allowed on VMs with snapshots: each VM
+ * snapshot records the disks it covers.
+ */
+export function volumeAttachJob(deps: OrchestrationDeps): JobDefinition<AttachInput> {
+  return {
+    type: JOB_TYPES.volumeAttach,
+    steps: [
+      {
+        name: 'reserve-slot',
+        transactional: true,
+        run: async (ctx, input) => {
+          const v = await loadVolume(ctx.tx, input.volumeId);
+          if (v.vmId === input.vmId && v.deviceName) return { device: v.deviceName };
+          if (v.vmId) throw new StrataError('CONFLICT', { reason: `volume ${v.id} is already attached to vm ${v.vmId}` });
+          const device = nextDeviceName((await vmVolumes(ctx.tx, input.vmId)).map((x) => x.deviceName), input.vmId);
+          await ctx.tx.query('UPDATE volumes SET vm_id = $2, device_name = $3 WHERE id = $1', [v.id, input.vmId, device]);
+          await deps.events.record({ accountId: v.accountId, type: 'volume.Attach', resourceType: 'volume', resourceId: v.id, jobId: ctx.jobId, description: `${input.vmId} ${device}` }, ctx.tx);
+          return { device };
+        },
+        compensate: async (ctx, input) => {
+          await ctx.tx.query('UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE id = $1 AND vm_id = $2', [input.volumeId, input.vmId]);
+        },
+      },
+      {
+        name: 'hot-plug',
+        run: async (ctx, input) => {
+          const vm = await loadVm(deps.db, input.vmId);
+          if (vm.state !== 'Running' || !vm.hostId) return { live: false, target: null };
+          const host = await loadHost(deps.db, vm.hostId);
+          const disk = await diskSpecFor(deps, storageContext(ctx), await loadVolume(deps.db, input.volumeId), hostRef(host));
+          await deps.agent.send(host.id, 'disk.attach', { vm: domainName(vm), disk, live: true }, { signal: ctx.signal });
+          return { live: true, target: disk.target as string | null };
+        },
+        compensate: async (ctx, input) => {
+          await unplug(deps, storageContext(ctx), input.volumeId, input.vmId);
+        },
+      },
+    ],
+  };
+}
+
+/** Detach: hot-unplug from a running VM, revoke the host's access last, then free the slot. */
+export function volumeDetachJob(deps: OrchestrationDeps): JobDefinition<VolumeInput> {
+  return {
+    type: JOB_TYPES.volumeDetach,
+    steps: [
+      {
+        name: 'unplug',
+        run: async (ctx, input) => {
+          const v = await loadVolume(deps.db, input.volumeId);
+          if (!v.vmId) return { live: false };
+          return { live: await unplug(deps, storageContext(ctx), v.id, v.vmId) };
+        },
+      },
+      {
+        name: 'release-slot',
+        transactional: true,
+        run: async (ctx, input) => {
+          const v = await loadVolume(ctx.tx, input.volumeId);
+          await ctx.tx.query('UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE id = $1', [v.id]);
+          await deps.events.record({ accountId: v.accountId, type: 'volume.Detach', resourceType: 'volume', resourceId: v.id, jobId: ctx.jobId, description: v.vmId ?? '' }, ctx.tx);
+          return { volumeId: v.id };
+        },
+      },
+    ],
+  };
+}
+
+async function unplug(deps: OrchestrationDeps, sctx: ReturnType<typeof storageContext>, volumeId: string, vmId: string): Promise<boolean> {
+  const v = await loadVolume(deps.db, volumeId);
+  const vm = await loadVm(deps.db, vmId);
+  if (vm.state !== 'Running' || !vm.hostId || !v.deviceName) return false;
+  const host = await loadHost(deps.db, vm.hostId);
+  const report = await deps.agent.send(host.id, 'vm.state', { vm: domainName(vm) });
+  if (report.disks.some((d) => d.target === v.deviceName)) {
+    await deps.agent.send(host.id, 'disk.detach', { vm: domainName(vm), target: v.deviceName, live: true }, { signal: sctx.signal });
+  }
+  await (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host: hostRef(host) });
+  return true;
+}
+
+/**
+ * Applies a volume's recorded QoS: the backend takes what it can, QEMU the rest, and the
+ * hypervisor's limits are read back and compared: a mismatch fails the job, never a silent success.
+ */
+export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<VolumeInput> {
+  return {
+    type: JOB_TYPES.volumeSetQos,
+    steps: [
+      {
+        name: 'apply',
+        run: async (ctx, input) => {
+          const v = await loadVolume(deps.db, input.volumeId);
+          const r = await (await deps.drivers.forPool(v.poolId)).setQos(storageContext(ctx), { volumeId: v.id, qos: v.qos });
+          if (!v.vmId || !v.deviceName) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
+          const vm = await loadVm(deps.db, v.vmId);
+          if (vm.state !== 'Running' || !vm.hostId) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
+          const wanted = toIoTune(r.frontendQos) ?? { totalIopsSec: 0 };
+          const readBack = await deps.agent.send(vm.hostId, 'iotune.set', { vm: domainName(vm), target: v.deviceName, iotune: wanted });
+          if (readBack.totalIopsSec !== wanted.totalIopsSec || (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0)) {
+            throw new StrataError('QOS_NOT_APPLIED', { volume: v.id, wanted: JSON.stringify(wanted), got: JSON.stringify(readBack) });
+          }
+          return { enforcedBy: r.enforcedBy, live: true, iotune: JSON.parse(JSON.stringify(readBack)) as Json };
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,29 @@
+import type { StrategyCandidate } from '@strata/core';
+import type { JobEngine } from '../jobs/index.js';
+import { builtInStrategies } from '../vmsnapshots/strategies.js';
+import { vmSnapshotCreateJob } from '../vmsnapshots/create-job.js';
+import { vmSnapshotDeleteJob } from '../vmsnapshots/delete-job.js';
+import { vmSnapshotRevertJob } from '../vmsnapshots/revert-job.js';
+import type { OrchestrationDeps } from './deps.js';
+import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
+import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
+import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
+
+/** Registers every multi-step operation the API queues, on one job engine. */
+export function registerOrchestration(
+  engine: JobEngine,
+  deps: OrchestrationDeps,
+  strategies: readonly StrategyCandidate[] = builtInStrategies,
+): void {
+  engine.register(volumeCreateJob(deps));
+  engine.register(volumeDeleteJob(deps));
+  engine.register(volumeResizeJob(deps));
+  engine.register(volumeAttachJob(deps));
+  engine.register(volumeDetachJob(deps));
+  engine.register(volumeSetQosJob(deps));
+  engine.register(vmStartJob(deps));
+  engine.register(vmStopJob(deps));
+  engine.register(vmSnapshotCreateJob(deps, strategies));
+  engine.register(vmSnapshotRevertJob(deps));
+  engine.register(vmSnapshotDeleteJob(deps));
+}

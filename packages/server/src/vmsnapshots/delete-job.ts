@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
+import type { JobDefinition, Json } from '../jobs/index.js';
+import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
+import { domainName } from '../orchestration/naming.js';
+import { qemuImgOverlays } from '../orchestration/overlay-files.js';
+import { JOB_TYPES } from '../services/job-types.js';
+import { applyTransition } from '../services/transition.js';
+import { backingOf, loadSnapshot, poolsOf, storageGroups } from './shared.js';
+
+const run = promisify(execFile);
+
+type DeleteInput = { readonly vmSnapshotId: string };
+
+interface FileMerge {
+  readonly volumeId: string;
+  readonly frozenPath: string;
+  /** The active layer over the frozen file, merged down into it; null when the file is kept. */
+  readonly mergedActive: string | null;
+  readonly running: boolean;
+}
+
+/**
+ * Delete any node of the tree. Storage parts are deleted through the drivers' hooks. A qcow2 part
+ * whose frozen file lies right under the disk's active layer is merged: the active layer is
+ * committed into it (block commit with pivot on a running VM, qemu-img commit on a stopped one).
+ * A frozen file that other layers still build on is kept for them: nothing else in the tree
+ * breaks. Children of the node are re-parented to its parent. The database changes only after the
+ * merges on disk are confirmed.
+ */
+export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<DeleteInput> {
+  return {
+    type: JOB_TYPES.vmSnapshotDelete,
+    steps: [
+      {
+        name: 'mark-expunging',
+        transactional: true,
+        run: async (ctx, input) => {
+          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'ExpungeRequested', jobId: ctx.jobId });
+          return null;
+        },
+        compensate: async (ctx, input) => {
+          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationFailed', jobId: ctx.jobId });
+        },
+      },
+      {
+        name: 'delete-storage-parts',
+        run: async (ctx, input) => {
+          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const pools = await poolsOf(deps.db, s.parts.map((p) => p.volumeId));
+          const sctx = storageContext(ctx);
+          const deleted: string[] = [];
+          for (const [poolId, volumeIds] of storageGroups(s, pools)) {
+            const r = await (await deps.drivers.forPool(poolId)).deleteVmSnapshot(sctx, {
+              vmSnapshot: { id: s.id, vmId: s.vmId, name: s.name, type: s.type },
+              volumeIds,
+              callerConsistency: 'crash',
+            });
+            deleted.push(...r.deleted);
+          }
+          return { deleted };
+        },
+      },
+      {
+        name: 'merge-files',
+        run: async (ctx, input) => {
+          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const vm = await loadVm(deps.db, s.vmId);
+          const merges: FileMerge[] = [];
+          for (const part of s.parts.filter((p) => p.by === 'hypervisor')) {
+            const volume = await loadVolume(deps.db, part.volumeId);
+            const active = volume.backendRef;
+            // Replays after a crash: the merge already happened when the active layer IS the frozen file.
+            if (!active || active === part.ref) {
+              merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: null, running: false });
+              continue;
+            }
+            const onlyUnderActive = (await backingOf(active)) === part.ref && !(await othersBuildOn(deps, part.volumeId, part.ref, active, s.id));
+            if (!onlyUnderActive) {
+              merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: null, running: false });
+              continue;
+            }
+            const running = vm.state === 'Running' && vm.hostId !== null && volume.vmId === vm.id && volume.deviceName !== null;
+            if (running) {
+              // A replay after the pivot finds the disk already on the frozen file: committing again would go one layer too deep.
+              const live = await deps.agent.send(vm.hostId!, 'vm.state', { vm: domainName(vm) });
+              const onFrozen = live.disks.some((d) => d.target === volume.deviceName && d.source === part.ref);
+              if (!onFrozen) await deps.agent.send(vm.hostId!, 'snapshot.blockCommit', { vm: domainName(vm), target: volume.deviceName! }, { signal: ctx.signal, timeoutMs: 600_000 });
+            } else {
+              await run('qemu-img', ['commit', '-q', active], { signal: ctx.signal, timeout: 600_000 });
+            }
+            merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: active, running });
+          }
+          return { merges } as unknown as Json;
+        },
+      },
+      {
+        name: 'record',
+        transactional: true,
+        run: async (ctx, input, prior) => {
+          const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
+          const s = await loadSnapshot(ctx.tx, input.vmSnapshotId);
+          for (const m of merges) if (m.mergedActive) await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [m.volumeId, m.frozenPath]);
+          const parts = await ctx.tx.query(`SELECT id FROM volume_snapshots WHERE vm_snapshot_id = $1 AND state = 'Ready'`, [s.id]);
+          for (const p of parts) {
+            const id = String(p['id']);
+            await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id, event: 'Delete', jobId: ctx.jobId });
+            await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id, event: 'Deleted', jobId: ctx.jobId });
+          }
+          await ctx.tx.query('UPDATE vm_snapshots SET parent_id = $2 WHERE parent_id = $1', [s.id, s.parentId]);
+          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $3 WHERE id = $1 AND current_vm_snapshot_id = $2', [s.vmId, s.id, s.parentId]);
+          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: s.id, event: 'OperationSucceeded', jobId: ctx.jobId });
+          return { vmSnapshotId: s.id, merged: merges.filter((m) => m.mergedActive).length, kept: merges.filter((m) => !m.mergedActive).length };
+        },
+      },
+      {
+        name: 'drop-merged-layers',
+        run: async (_ctx, _input, prior) => {
+          const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
+          for (const m of merges) if (m.mergedActive) await qemuImgOverlays.remove(m.mergedActive);
+          return { removed: merges.filter((m) => m.mergedActive).map((m) => m.mergedActive) };
+        },
+      },
+    ],
+  };
+}
+
+/** Whether any layer other than `active` still names `frozen` as its backing (another snapshot, a revert branch). */
+async function othersBuildOn(deps: OrchestrationDeps, volumeId: string, frozen: string, active: string, exceptSnapshot: string): Promise<boolean> {
+  // A volume's layers are built only from its own files: its other snapshots' frozen files.
+  const rows = await deps.db.query(
+    `SELECT DISTINCT backend_ref FROM volume_snapshots WHERE volume_id = $1 AND taken_by = 'hypervisor' AND state = 'Ready' AND vm_snapshot_id <> $2`,
+    [volumeId, exceptSnapshot],
+  );
+  const candidates = rows.map((r) => String(r['backend_ref']));
+  for (const path of new Set(candidates)) {
+    if (path === active || path === frozen) continue;
+    if ((await backingOf(path).catch(() => null)) === frozen) return true;
+  }
+  return false;
+}

@@ -1,0 +1,162 @@
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StrataError, vmSnapshotMachine } from '@strata/core';
+import type { JobDefinition, Json } from '../jobs/index.js';
+import { loadVm, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
+import { qemuImgOverlays } from '../orchestration/overlay-files.js';
+import { defineAndStart, stopOnHost } from '../orchestration/jobs/vm-power.js';
+import { JOB_TYPES } from '../services/job-types.js';
+import { applyTransition } from '../services/transition.js';
+import { loadSnapshot, poolsOf, storageGroups, vmTransition } from './shared.js';
+
+type RevertInput = { readonly vmSnapshotId: string; readonly restart?: boolean };
+
+interface RevertPlan {
+  readonly vmId: string;
+  readonly wasRunning: boolean;
+  readonly groups: ReadonlyArray<{ readonly poolId: string; readonly volumeIds: readonly string[] }>;
+  /** qcow2 disks: a fresh overlay over the snapshot's frozen file becomes the active layer. */
+  readonly files: ReadonlyArray<{ readonly volumeId: string; readonly frozenPath: string; readonly newActive: string; readonly oldActive: string | null }>;
+}
+
+/**
+ * Revert to any node of the tree without losing newer ones: storage parts roll back through the
+ * drivers' hooks (backends keep later snapshots); qcow2 parts get a new overlay over the
+ * snapshot's frozen file, so the files of newer snapshots stay as they are. Disks attached after
+ * the snapshot are left untouched; disks it covers are reverted even if detached since. A running
+ * VM is stopped and started again only when the caller asks (restart=true).
+ */
+export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<RevertInput> {
+  const plan = (prior: Readonly<Record<string, Json | undefined>>) => prior['plan'] as unknown as RevertPlan;
+  return {
+    type: JOB_TYPES.vmSnapshotRevert,
+    steps: [
+      {
+        name: 'plan',
+        run: async (ctx, input) => {
+          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const vm = await loadVm(deps.db, s.vmId);
+          const wasRunning = vm.state === 'Running';
+          if (wasRunning && !input.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
+          if (vm.state !== 'Running' && vm.state !== 'Stopped') {
+            throw new StrataError('VM_STATE_INVALID', { vm: vm.id, state: vm.state, operation: 'a revert', expected: 'Running or Stopped' });
+          }
+          const pools = await poolsOf(deps.db, s.parts.map((p) => p.volumeId));
+          const groups = [...storageGroups(s, pools)].map(([poolId, volumeIds]) => ({ poolId, volumeIds }));
+          const active = new Map(
+            (await deps.db.query('SELECT id, backend_ref FROM volumes WHERE id = ANY($1)', [s.parts.map((p) => p.volumeId)])).map((r) => [
+              String(r['id']),
+              (r['backend_ref'] as string | null) ?? null,
+            ]),
+          );
+          const files = s.parts
+            .filter((p) => p.by === 'hypervisor')
+            .map((p) => ({
+              volumeId: p.volumeId,
+              frozenPath: p.ref,
+              newActive: `${dirname(p.ref)}/${p.volumeId}.revert-${ctx.jobId}.qcow2`,
+              oldActive: active.get(p.volumeId) ?? null,
+            }));
+          const out: RevertPlan = { vmId: vm.id, wasRunning, groups, files };
+          return out as unknown as Json;
+        },
+      },
+      {
+        name: 'mark-reverting',
+        transactional: true,
+        run: async (ctx, input, prior) => {
+          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'RevertRequested', jobId: ctx.jobId });
+          if (plan(prior).wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: plan(prior).vmId }, 'Stop');
+          return null;
+        },
+        compensate: async (ctx, input) => {
+          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationFailed', jobId: ctx.jobId });
+        },
+      },
+      {
+        name: 'stop-vm',
+        run: async (ctx, _input, prior) => {
+          if (!plan(prior).wasRunning) return { stopped: false };
+          await stopOnHost(deps, ctx, await loadVm(deps.db, plan(prior).vmId), false);
+          return { stopped: true };
+        },
+      },
+      {
+        name: 'vm-stopped',
+        transactional: true,
+        run: async (ctx, _input, prior) => {
+          if (plan(prior).wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: plan(prior).vmId }, 'Stopped');
+          return null;
+        },
+      },
+      {
+        name: 'revert-storage',
+        run: async (ctx, input, prior) => {
+          const p = plan(prior);
+          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const sctx = storageContext(ctx);
+          await Promise.all(
+            p.groups.map(async (g) =>
+              (await deps.drivers.forPool(g.poolId)).revertVmSnapshot(sctx, {
+                vmSnapshot: { id: s.id, vmId: s.vmId, name: s.name, type: s.type },
+                volumeIds: g.volumeIds,
+                callerConsistency: 'crash',
+              }),
+            ),
+          );
+          for (const f of p.files) {
+            const exists = await access(f.newActive).then(() => true, () => false);
+            if (!exists) await qemuImgOverlays.createOverlay(f.newActive, f.frozenPath, ctx.signal);
+          }
+          return { reverted: p.groups.reduce((n, g) => n + g.volumeIds.length, 0) + p.files.length };
+        },
+      },
+      {
+        name: 'record',
+        transactional: true,
+        run: async (ctx, input, prior) => {
+          const p = plan(prior);
+          for (const f of p.files) await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [f.volumeId, f.newActive]);
+          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationSucceeded', jobId: ctx.jobId });
+          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $2 WHERE id = $1', [p.vmId, input.vmSnapshotId]);
+          if (p.wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Start');
+          return null;
+        },
+      },
+      {
+        name: 'restart',
+        run: async (ctx, _input, prior) => {
+          if (!plan(prior).wasRunning) return { hostId: null };
+          return defineAndStart(deps, ctx, plan(prior).vmId);
+        },
+      },
+      {
+        name: 'vm-running',
+        transactional: true,
+        run: async (ctx, input, prior) => {
+          const p = plan(prior);
+          const started = prior['restart'] as { hostId: string | null };
+          if (p.wasRunning && started.hostId) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Started', { host_id: started.hostId });
+          return { vmSnapshotId: input.vmSnapshotId, restarted: p.wasRunning };
+        },
+      },
+      {
+        // The layer the VM wrote to before the revert holds only discarded writes, unless a
+        // snapshot froze it: then it stays, for that snapshot.
+        name: 'drop-discarded-layers',
+        run: async (_ctx, _input, prior) => {
+          const removed: string[] = [];
+          for (const f of plan(prior).files) {
+            if (!f.oldActive || f.oldActive === f.newActive) continue;
+            const used = await deps.db.query(`SELECT 1 FROM volume_snapshots WHERE backend_ref = $1 AND state <> 'Deleted' LIMIT 1`, [f.oldActive]);
+            if (used.length === 0) {
+              await qemuImgOverlays.remove(f.oldActive);
+              removed.push(f.oldActive);
+            }
+          }
+          return { removed };
+        },
+      },
+    ],
+  };
+}
