@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { volumeMachine } from '@strata/core';
 import { createTestDatabase, dropTestDatabase, ensurePostgres } from '@strata/testing';
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { formatExpires } from '../auth/rest-signing.js';
 import { signParams } from '../auth/signature.js';
 import type { JobDefinition } from '../jobs/index.js';
+import { createLogger } from '../observability/index.js';
 import { startServer, type RunningServer, type ServerExtension } from '../server.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
@@ -77,6 +78,13 @@ for (const variant of variants) {
     let anon: ApiClient;
     let poolId = '';
     let devUserId = '';
+    const logLines: string[] = [];
+    const logSink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
 
     before(async () => {
       dataDir = await mkdtemp(join(tmpdir(), 'strata-api-'));
@@ -84,7 +92,7 @@ for (const variant of variants) {
       drop = db.drop;
       server = await startServer(
         { dataDir, databaseUrl: db.url, host: '127.0.0.1', port: 0, logLevel: 'silent', jobs: true },
-        { extensions: [volumeCreateForTest], logger: pino({ level: 'silent' }), listen: variant.transport === 'http' },
+        { extensions: [volumeCreateForTest], logger: createLogger({ level: 'info', destination: logSink }), listen: variant.transport === 'http' },
       );
       const creds = server.bootstrap;
       assert.ok(creds, 'a fresh database bootstraps an admin');
@@ -299,6 +307,10 @@ for (const variant of variants) {
       assert.match(m.body, /strata_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/volumes"[^}]*status="202"/);
       assert.match(m.body, /strata_jobs\{state="Succeeded"\} [1-9]/);
       assert.match(m.body, /strata_agents_connected 0/);
+      // structured logs carry the request id, and never a signature, key or token
+      const lines = logLines.map((l) => JSON.parse(l) as { reqId?: string; msg?: string });
+      assert.ok(lines.some((l) => l.reqId === r.headers['x-request-id'] && l.msg === 'request completed'));
+      assert.ok(!logLines.some((l) => /signature=|apiKey=|Bearer /.test(l)), 'no credentials in logs');
     });
   });
 }

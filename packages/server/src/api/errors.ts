@@ -47,7 +47,7 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics): vo
     const err = toApiError(e);
     metrics.apiErrors.inc({ code: err.code });
     if (err.status >= 500) req.log.error({ err: e, code: err.code }, 'request failed');
-    else req.log.info({ code: err.code, msg: err.message }, 'request refused');
+    else req.log.info({ code: err.code, reason: err.message }, 'request refused');
     return sendError(reply, err);
   });
   app.setNotFoundHandler((req, reply) => {
