@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type RunningServer, type ServerExtension } from '@strata/server/server';
+import { createLogger } from '@strata/server/observability/index';
+
+// The CLI runs as a user runs it: a separate `node dist/bin.js` process, against a real server
+// (startServer: services, durable job engine, REST API) on a free port over in-memory PGlite.
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), 'bin.js');
+const suffix = Math.random().toString(36).slice(2, 8);
+let server: RunningServer;
+let dir = '';
+let configFile = '';
+
+/** A job type of this test only: five steps of progress, so the bar has something to show. */
+const slowJob: ServerExtension = {
+  name: 'cli-test-jobs',
+  async start(ctx) {
+    ctx.engine?.register({
+      type: 'test.cli-progress',
+      steps: [
+        {
+          name: 'work',
+          async run(sctx) {
+            for (let i = 1; i <= 5; i++) {
+              sctx.progress(i * 20, `part ${i} of 5`);
+              await new Promise((r) => setTimeout(r, 300));
+            }
+            return null;
+          },
+        },
+      ],
+    });
+  },
+};
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function strata(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, HOME: dir, STRATA_CONFIG: configFile, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
+    });
+  });
+}
+
+async function json<T>(args: readonly string[]): Promise<T> {
+  const r = await strata(['-o', 'json', ...args]);
+  assert.equal(r.code, 0, `strata ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'strata-cli-'));
+  configFile = join(dir, 'config', 'config.json');
+  server = await startServer(
+    { dataDir: join(dir, 'server'), databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
+    { extensions: [slowJob], logger: createLogger({ level: 'warn' }) },
+  );
+});
+
+after(async () => {
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('config', () => {
+  test('import-credentials makes a 0600 profile the CLI then signs with', async () => {
+    const r = await strata(['config', 'import-credentials', join(dir, 'server', 'admin-credentials.json'), '--endpoint', server.url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await stat(configFile)).mode & 0o777, 0o600);
+    const saved = JSON.parse(await readFile(configFile, 'utf8')) as { currentProfile: string; profiles: Record<string, { endpoint: string }> };
+    assert.equal(saved.currentProfile, 'default');
+    assert.equal(saved.profiles['default']?.endpoint, server.url);
+    const who = await json<{ role: string; via: string }>(['whoami']);
+    assert.equal(who.role, 'admin');
+    assert.equal(who.via, 'api-key');
+  });
+
+  test('show masks secrets; another profile is chosen with --profile', async () => {
+    const shown = await strata(['config', 'show']);
+    assert.equal(shown.code, 0);
+    assert.ok(!shown.stdout.includes(server.bootstrap?.secretKey ?? 'never'), 'the secret key must not be printed');
+    await strata(['config', 'set-profile', 'broken', '--endpoint', server.url, '--api-key', 'nope', '--secret-key', 'nope']);
+    const r = await strata(['--profile', 'broken', 'zones', 'list']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error AUTH_BAD_SIGNATURE \(HTTP 401\): /m);
+    assert.match(r.stderr, /^hint: /m);
+  });
+});
+
+describe('resources, tables and JSON', () => {
+  const zoneName = `zone <&> "q" $x;${suffix}`;
+  let zoneId = '';
+
+  test('zones create and list: a table for people, JSON for scripts', async () => {
+    const z = await json<{ id: string; name: string }>(['zones', 'create', '--name', zoneName]);
+    assert.equal(z.name, zoneName);
+    zoneId = z.id;
+    const t = await strata(['zones', 'list']);
+    assert.equal(t.code, 0, t.stderr);
+    const lines = t.stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^ID\s+NAME\s+CREATED$/);
+    assert.ok(lines.some((l) => l.startsWith(z.id) && l.includes(zoneName)), t.stdout);
+    const page = await json<{ items: Array<{ id: string }> }>(['zones', 'list', '--name', zoneName]);
+    assert.deepEqual(page.items.map((i) => i.id), [z.id]);
+  });
+
+  test('pools, offerings and templates are created and listed with sizes people read', async () => {
+    const pool = await json<{ id: string; capacityBytes: number; capacityIops: number }>([
+      'pools', 'create', '--name', `pool-${suffix}`, '--zone', zoneId, '--provider', 'qcow2', '--url', join(dir, 'pool'), '--capacity', '10G', '--capacity-iops', '5000',
+    ]);
+    assert.equal(pool.capacityBytes, 10 * 1024 ** 3);
+    assert.equal(pool.capacityIops, 5000);
+    const pools = await strata(['pools', 'list']);
+    assert.match(pools.stdout, new RegExp(`pool-${suffix}\\s+qcow2\\s+zone\\s+Up\\s+false\\s+10 GiB`));
+    const off = await json<{ qos: { minIops: number; maxIops: number } }>(['offerings', 'create', '--name', `gold-${suffix}`, '--size', '1G', '--min-iops', '100', '--max-iops', '400']);
+    assert.deepEqual([off.qos.minIops, off.qos.maxIops], [100, 400]);
+    const tpl = await json<{ sizeBytes: number }>(['templates', 'create', '--name', `tiny-${suffix}`, '--path', '/var/lib/strata/tiny.qcow2', '--size', '64M']);
+    assert.equal(tpl.sizeBytes, 64 * 1024 ** 2);
+    const tpls = await strata(['templates', 'list']);
+    assert.match(tpls.stdout, new RegExp(`tiny-${suffix}\\s+qcow2\\s+64 MiB`));
+  });
+
+  test('errors print their registry code, the HTTP status and a hint, and exit 1', async () => {
+    const r = await strata(['volumes', 'get', `vol-missing-${suffix}`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error NOT_FOUND \\(HTTP 404\\): volume vol-missing-${suffix} not found$`, 'm'));
+    assert.match(r.stderr, /^hint: Check the id/m);
+    const j = await strata(['-o', 'json', 'volumes', 'get', `vol-missing-${suffix}`]);
+    assert.equal((JSON.parse(j.stderr) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    const down = await strata(['--endpoint', 'http://127.0.0.1:9', 'zones', 'list']);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /^error CONNECTION_FAILED: cannot reach http:\/\/127\.0\.0\.1:9/m);
+    const usage = await strata(['volumes', 'create', '--name', 'x']);
+    assert.equal(usage.code, 1);
+    assert.match(usage.stderr, /required option '--pool <id>' not specified/);
+  });
+});
+
+describe('jobs', () => {
+  test('jobs wait draws the progress of a running job and ends with its final state', async () => {
+    const engine = server.engine;
+    assert.ok(engine, 'the server runs a job engine');
+    const job = await engine.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+    const r = await strata(['jobs', 'wait', job.id]);
+    assert.equal(r.code, 0, r.stderr);
+    // Not a terminal here, so the bar is redrawn as lines: it must have moved through the parts.
+    assert.match(r.stderr, /test\.cli-progress \[[^\]]*\] \d+% Running part [1-5] of 5/);
+    assert.match(r.stderr, /100% Succeeded/);
+    assert.match(r.stdout, /^state\s+Succeeded$/m);
+  });
+
+  test('jobs list shows it; --no-progress waits silently', async () => {
+    const job = await server.engine!.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+    const r = await strata(['--no-progress', 'jobs', 'wait', job.id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const list = await strata(['jobs', 'list', '--type', 'test.cli-progress']);
+    assert.ok(list.stdout.includes(job.id), list.stdout);
+  });
+});
+
+describe('completion', () => {
+  test('strata completion bash completes commands, subcommands and options in a real bash', async () => {
+    const script = (await strata(['completion', 'bash'])).stdout;
+    const probe = (line: string) =>
+      new Promise<string>((resolve, reject) => {
+        const words = line.split(' ');
+        const prog = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
+        execFile('bash', ['-c', prog], (err, out) => (err ? reject(err) : resolve(out)));
+      });
+    assert.match(await probe('strata vol'), /^volumes$/m);
+    assert.deepEqual((await probe('strata volumes at')).trim(), 'attach');
+    assert.match(await probe('strata volumes create --mi'), /^--min-iops$/m);
+    assert.match(await probe('strata vm-snapshots create --q'), /^--quiesce$/m);
+  });
+});
