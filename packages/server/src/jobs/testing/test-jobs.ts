@@ -47,6 +47,7 @@ function threeSteps(db: Database, type: string, server: string, onInterrupted: '
         run: async (ctx, input, _prior) => {
           await db.query('INSERT INTO test_attempts (job_id, step, epoch) VALUES ($1, $2, $3)', [ctx.jobId, 'slow', ctx.epoch]);
           ctx.progress(50, 'sleeping');
+          ctx.log.info({ marker: `slow-started ${ctx.jobId}` }, 'slow step started');
           await sleep(input.sleepMs, undefined, { signal: ctx.signal });
           return { slept: input.sleepMs };
         },

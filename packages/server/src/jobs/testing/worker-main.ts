@@ -3,6 +3,7 @@
  * `node worker-main.js <database-url> <server-id> [concurrency] [lease-ms]`. It opens the database,
  * registers the test job types and runs the engine until SIGTERM (or SIGKILL, which is the point).
  */
+import { pino } from 'pino';
 import { openDatabase } from '../../db/open.js';
 import { createJobEngine } from '../engine.js';
 import { testJobTypes } from './test-jobs.js';
@@ -13,7 +14,10 @@ if (!url || !serverId) {
   process.exit(2);
 }
 const db = await openDatabase(url);
-const engine = createJobEngine({ db, serverId, concurrency: Number(concurrency), leaseMs: Number(leaseMs), pollMs: 50 });
+const logger = pino({ level: 'info' });
+const engine = createJobEngine({ db, serverId, logger, concurrency: Number(concurrency), leaseMs: Number(leaseMs), pollMs: 50 });
+// markers the crash tests wait for
+engine.onFinished((job) => process.stdout.write(`finished ${job.id} ${job.state}\n`));
 for (const def of testJobTypes(db, serverId)) engine.register(def);
 engine.start();
 process.stdout.write(`ready ${serverId}\n`);
