@@ -52,8 +52,20 @@ const toTemplate = (r: Record<string, unknown>): Template => ({
   path: String(r['path']),
   format: r['format'] as 'qcow2' | 'raw',
   sizeBytes: num(r['size_bytes']),
+  kernel:
+    typeof r['kernel_path'] === 'string'
+      ? { path: r['kernel_path'], initrd: (r['initrd_path'] as string | null) ?? null, cmdline: (r['cmdline'] as string | null) ?? null }
+      : null,
   createdAt: iso(r['created_at']),
 });
+
+export interface CreateTemplateInput {
+  readonly name: string;
+  readonly path: string;
+  readonly format: 'qcow2' | 'raw';
+  readonly sizeBytes: number;
+  readonly kernel?: { readonly path: string; readonly initrd?: string | null; readonly cmdline?: string | null } | null;
+}
 
 export interface CreateOfferingInput {
   readonly name: string;
@@ -114,14 +126,27 @@ export class DiskOfferingService {
 export class TemplateService {
   constructor(private readonly db: Database) {}
 
-  async create(actor: Actor, input: { name: string; path: string; format: 'qcow2' | 'raw'; sizeBytes: number }): Promise<Template> {
+  async create(actor: Actor, input: CreateTemplateInput): Promise<Template> {
     requireAdmin(actor, 'Registering a template');
     const name = validateName('name', input.name);
     const path = validateName('path', input.path, 4096);
     if (input.format !== 'qcow2' && input.format !== 'raw') throw new StrataError('INVALID_ARGUMENT', { field: 'format', reason: 'must be qcow2 or raw' });
     const size = validateSize('sizeBytes', input.sizeBytes);
+    const k = input.kernel ?? null;
+    const kernel = k ? validateName('kernel.path', k.path, 4096) : null;
+    const initrd = k?.initrd ? validateName('kernel.initrd', k.initrd, 4096) : null;
+    const cmdline = k?.cmdline ? validateName('kernel.cmdline', k.cmdline, 4096) : null;
     const rows = await this.db
-      .query('INSERT INTO templates (id, name, path, format, size_bytes) VALUES ($1,$2,$3,$4,$5) RETURNING *', [newId('tmpl'), name, path, input.format, size])
+      .query('INSERT INTO templates (id, name, path, format, size_bytes, kernel_path, initrd_path, cmdline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *', [
+        newId('tmpl'),
+        name,
+        path,
+        input.format,
+        size,
+        kernel,
+        initrd,
+        cmdline,
+      ])
       .catch((e: unknown) => uniqueAsExists(e, 'template', name));
     return toTemplate(rows[0] ?? {});
   }

@@ -67,7 +67,7 @@ export type { Accepted } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
 export type { User, ApiKey, ApiKeyWithSecret, Principal } from './accounts.js';
 export type { StoragePoolView, CreatePoolInput } from './storage-pools.js';
-export type { CreateOfferingInput, QosInput } from './catalog.js';
+export type { CreateOfferingInput, CreateTemplateInput, QosInput } from './catalog.js';
 export type { CreateVmInput, VmFilter } from './vms.js';
 export type { CreateVolumeInput, VolumeFilter } from './volumes.js';
 export type { VolumeSnapshotView, VolumeSnapshotFilter } from './volume-snapshots.js';

@@ -80,6 +80,15 @@ for (const database of databases) {
       assert.deepEqual(types, ['volume.Allocated', 'volume.Create', 'volume.Created']);
       // pool removal is refused while the volume lives
       await assert.rejects(s.pools.remove(SYSTEM_ACTOR, poolId), (e) => isStrataError(e, 'CONFLICT'));
+      // the pool's usage counters (kept by a trigger) follow the volume's life
+      const before2 = await s.pools.get(user, poolId);
+      await s.volumes.apply(user, vol.id, 'Destroy');
+      await s.volumes.apply(user, vol.id, 'Destroyed');
+      const after2 = await s.pools.get(user, poolId);
+      assert.equal(after2.volumeCount, before2.volumeCount - 1);
+      assert.equal(after2.usedBytes, before2.usedBytes - GiB);
+      const counted = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM volumes WHERE pool_id = $1 AND state <> 'Destroyed'`, [poolId]);
+      assert.equal(after2.volumeCount, Number(counted[0]?.n));
     });
 
     test('VM snapshots form a tree; success and revert move the current pointer; removal moves it to the parent', async () => {

@@ -34,11 +34,11 @@ export interface CreatePoolInput {
   readonly details?: Record<string, string>;
 }
 
-/** Volumes in these states hold space and IOPS in their pool. */
+/**
+ * Volumes in these states hold space and IOPS in their pool. The pool's used_* counters are kept
+ * by a trigger on volumes (migration 003) with this same rule.
+ */
 export const LIVE_VOLUME = `state NOT IN ('Destroyed')`;
-
-const USAGE = `(SELECT coalesce(sum(v.size_bytes), 0) AS used_bytes, coalesce(sum(v.min_iops), 0) AS used_min_iops, count(*) AS volume_count
-  FROM volumes v WHERE v.pool_id = t.id AND v.${LIVE_VOLUME}) u`;
 
 export const toPool = (r: Record<string, unknown>): StoragePoolView => ({
   id: String(r['id']),
@@ -104,7 +104,7 @@ export class StoragePoolService {
   }
 
   async get(_actor: Actor, id: string): Promise<StoragePoolView> {
-    const row = (await this.db.query(`SELECT t.*, u.* FROM storage_pools t, LATERAL ${USAGE} WHERE t.id = $1`, [id]))[0];
+    const row = (await this.db.query('SELECT * FROM storage_pools WHERE id = $1', [id]))[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'storage pool', id });
     return toPool(row);
   }
@@ -119,7 +119,7 @@ export class StoragePoolService {
       .eq('t.provider', f.provider)
       .eq('t.state', f.state)
       .eq('t.name', f.name);
-    return listPage(this.db, { columns: 't.*, u.*', from: `storage_pools t, LATERAL ${USAGE}`, where }, f, toPool);
+    return listPage(this.db, { columns: 't.*', from: 'storage_pools t', where }, f, toPool);
   }
 
   async apply(actor: Actor, id: string, event: 'EnterMaintenance' | 'ExitMaintenance'): Promise<StoragePoolView> {
