@@ -46,8 +46,8 @@ export function csCodes(code: string, status: number): [number, number] {
     return [API_ERROR.PARAM_ERROR, CS_EXCEPTION.ServerApiException];
   }
   if (code === 'CONFLICT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.ConcurrentOperationException];
-  if (/IN_USE|ATTACHED|HAS_/.test(code)) return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
-  if (/CAPACITY|ADMISSION|IOPS_EXCEEDED|NO_SPACE/.test(code)) {
+  if (/_IN_USE$/.test(code)) return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
+  if (/_EXHAUSTED$|CAPACITY/.test(code)) {
     return [API_ERROR.INSUFFICIENT_CAPACITY_ERROR, CS_EXCEPTION.InsufficientStorageCapacityException];
   }
   switch (status) {

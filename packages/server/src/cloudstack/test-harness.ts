@@ -5,7 +5,7 @@ import { createLogger } from '../observability/index.js';
 import { startServer, type RunningServer, type ServerExtension } from '../server.js';
 import { SYSTEM_ACTOR, type Actor } from '../services/index.js';
 import { CLOUDSTACK_PATH } from './plugin.js';
-import { cloudStackExtension } from './extension.js';
+import { defaultExtensions } from '../composition/defaults.js';
 import type { CsTarget } from './cs-client.js';
 
 /**
@@ -19,11 +19,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(extra: readonly ServerExtension[] = []): Promise<Harness> {
+/** The server as it ships (defaultExtensions: agent channel, orchestration jobs, CloudStack API). */
+export async function startHarness(extra: readonly ServerExtension[] = []): Promise<Harness & { readonly dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
   const server = await startServer(
     { dataDir, databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
-    { extensions: [cloudStackExtension(), ...extra], logger: createLogger({ level: 'warn' }) },
+    {
+      extensions: [...defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } }), ...extra],
+      logger: createLogger({ level: 'warn' }),
+    },
   );
   const endpoint = `${server.url}${CLOUDSTACK_PATH}`;
   const boot = server.bootstrap;
@@ -34,6 +38,7 @@ export async function startHarness(extra: readonly ServerExtension[] = []): Prom
   const u = await s.accounts.createUser(SYSTEM_ACTOR, { accountId: acct.id, username: `cs-user-${suffix}` });
   const key = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: u.id });
   return {
+    dataDir,
     server,
     admin: { endpoint, key: boot.apiKey, secret: boot.secretKey, actor: { accountId: boot.accountId, userId: null, role: 'admin', via: 'api-key' } },
     user: { endpoint, key: key.apiKey, secret: key.secretKey, actor: { accountId: acct.id, userId: u.id, role: 'user', via: 'api-key' } },
