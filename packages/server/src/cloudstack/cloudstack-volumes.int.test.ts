@@ -1,6 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { StrataError } from '@strata/core';
+import type { ServerExtension } from '../server.js';
 import { SYSTEM_ACTOR } from '../services/index.js';
 import { cloudstack, type CsRun } from './cs-client.js';
 import { startHarness, type Harness } from './test-harness.js';
@@ -21,8 +23,19 @@ function ok(run: CsRun): Record<string, unknown> {
   return run.json;
 }
 
+/** A job type of this test only, that fails with a registry code, to see CloudStack's failure shape. */
+const failing: ServerExtension = {
+  name: 'cs-test-failing-job',
+  async start(ctx) {
+    ctx.engine?.register({
+      type: 'test.cs-fails',
+      steps: [{ name: 'fail', run: () => Promise.reject(new StrataError('CONFLICT', { reason: 'the test says no' })) }],
+    });
+  },
+};
+
 before(async () => {
-  h = await startHarness();
+  h = await startHarness([failing]);
   const zone = await h.server.services.zones.create(SYSTEM_ACTOR, { name: `zone-${suffix}` });
   const pool = ok(await cloudstack(h.admin, 'createStoragePool', {
     name: `files-${suffix}`, url: `file://${join(h.dataDir, 'pool')}`, zoneid: zone.id, provider: 'qcow2', scope: 'zone',
@@ -76,13 +89,23 @@ test('async answers carry jobid and id; queryAsyncJobResult and listAsyncJobs re
   assert.equal(foreign.code, 1);
 });
 
-test('a failed job answers jobstatus 2 with the error under jobresult', async () => {
-  // Shrinking is refused by the service before any job starts: CloudStack's 431 at once.
+test('a refused operation answers at once with its code: shrinking is 431', async () => {
+  // Shrinking is refused by the service before any job starts.
   const shrink = await cloudstack(h.user, 'resizeVolume', { id: volumeId, size: '1' });
   assert.equal(shrink.code, 1);
   const e = (shrink.json?.['resizevolumeresponse'] ?? {}) as { errorcode?: number; stratacode?: string };
   assert.equal(e.stratacode, 'STORAGE_SHRINK_REFUSED');
   assert.equal(e.errorcode, 431);
+});
+
+test('a failed job answers jobstatus 2, its error code as jobresultcode and under jobresult', async () => {
+  const job = await h.server.engine!.submit('test.cs-fails', {}, { accountId: h.user.actor.accountId, resourceType: 'volume', resourceId: volumeId });
+  await h.server.engine!.wait(job.id, 30_000);
+  const r = ok(await cloudstack(h.user, 'queryAsyncJobResult', { jobid: job.id }));
+  assert.equal(r['jobstatus'], 2);
+  assert.equal(r['jobresultcode'], 530);
+  assert.deepEqual(r['jobresult'], { errorcode: 530, cserrorcode: 4300, errortext: 'the test says no', stratacode: 'CONFLICT' });
+  assert.equal(r['jobinstancetype'], 'Volume');
 });
 
 test('deleteVolume is synchronous, as in CloudStack: success once the volume is gone', async () => {
