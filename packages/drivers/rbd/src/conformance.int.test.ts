@@ -11,6 +11,6 @@ runDriverConformance('rbd', async () => {
     confPath: ceph.confPath,
     keyringPath: ceph.adminKeyringPath,
     monitors: ceph.monitors,
-    capacityIops: 1_000_000,
+    capacityIops: 100_000,
   });
 });

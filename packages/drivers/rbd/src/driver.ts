@@ -23,6 +23,7 @@ import {
   type StorageDriver,
   type VmSnapshotHookRequest,
   type VolumeIdRequest,
+  type Qos,
 } from '@strata/core';
 import * as access from './access.js';
 import { CephCli, errnoOf, EEXIST, unlessMissing } from './cli.js';
@@ -31,7 +32,7 @@ import { rbdCapabilities } from './capabilities.js';
 import type { RbdDriverConfig } from './config.js';
 import { META_CREATE, META_QOS, parseCreation, removeMeta, sameSource, setMeta, type CreationRecord, type VolumeSource } from './meta.js';
 import { imageName, spec } from './names.js';
-import { PoolIndex, snapshotKey } from './pool-index.js';
+import { PoolIndex, snapshotKey, volumeKey, type VolumeSummary } from './pool-index.js';
 import { applyRbdQos } from './qos.js';
 import * as snaps from './snapshots.js';
 import * as vm from './vm-hooks.js';
@@ -68,7 +69,7 @@ export class RbdDriver implements StorageDriver {
     const df = await this.cli.cephJson<CephDf>(ctx, ['df']);
     const stats = df.pools.find((p) => p.name === this.pool)?.stats;
     if (!stats) throw new StrataError('UNAVAILABLE', { what: `pool ${this.pool}`, reason: 'not in ceph df' });
-    const volumes = await listAllVolumes(ctx, this, false);
+    const volumes = await listAllVolumes(ctx, this, this.index, false);
     return {
       totalBytes: stats.bytes_used + stats.max_avail,
       usedBytes: stats.bytes_used,
@@ -107,6 +108,7 @@ export class RbdDriver implements StorageDriver {
       return { volume: (await this.getVolume(ctx, req)), created: false };
     }
     await this.#admit(ctx, provisionedBytes(sizeBytes, reserve), qos?.minIops ?? 0);
+    await this.#summarize(ctx, req.volumeId, reserve, qos);
     try {
       await make();
     } catch (err) {
@@ -117,7 +119,14 @@ export class RbdDriver implements StorageDriver {
     return { volume: await this.getVolume(ctx, req), created: true };
   }
 
+  /** Index entry first, image after: an entry without an image is ignored, never the reverse. */
+  async #summarize(ctx: StorageContext, volumeId: string, reserve: number, qos: Qos | null | undefined): Promise<void> {
+    const summary: VolumeSummary = { reserve, qos: qos ?? null };
+    await this.index.set(ctx, volumeKey(volumeId), JSON.stringify(summary));
+  }
+
   async #finish(ctx: StorageContext, volumeId: string, record: CreationRecord, qos: CreateVolumeRequest['qos']): Promise<void> {
+    await this.#summarize(ctx, volumeId, record.reserve, qos);
     await growTo(ctx, this, volumeId, record.sizeBytes);
     const image = imageName(volumeId);
     if (qos) {
@@ -154,7 +163,7 @@ export class RbdDriver implements StorageDriver {
   }
 
   listVolumes(ctx: StorageContext) {
-    return listAllVolumes(ctx, this);
+    return listAllVolumes(ctx, this, this.index);
   }
 
   async deleteVolume(ctx: StorageContext, req: VolumeIdRequest): Promise<DeleteResult> {
@@ -163,6 +172,7 @@ export class RbdDriver implements StorageDriver {
     const info = await imageInfo(ctx, this, image);
     if (!info) {
       await access.revokeAll(ctx, this, req.volumeId);
+      await this.index.remove(ctx, volumeKey(req.volumeId));
       return { deleted: false };
     }
     const children = await this.cli.rbdJson<Array<{ image: string }> | null>(ctx, ['children', '--all', spec(this.pool, image)]);
@@ -181,6 +191,7 @@ export class RbdDriver implements StorageDriver {
       if (errnoOf(err) === 16) throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: req.volumeId, reason: 'a client still has it open' }, { cause: err });
       return unlessMissing(() => Promise.reject(err), { deleted: false });
     }
+    await this.index.remove(ctx, volumeKey(req.volumeId));
     return { deleted: true };
   }
 
@@ -209,6 +220,7 @@ export class RbdDriver implements StorageDriver {
     const delta = (qos?.minIops ?? 0) - (current.qos?.minIops ?? 0);
     if (delta > 0) await this.#admit(ctx, 0, delta);
     const image = imageName(req.volumeId);
+    await this.#summarize(ctx, req.volumeId, current.hypervisorSnapshotReserve, qos);
     if (qos) await setMeta(ctx, this, image, META_QOS, JSON.stringify(qos));
     else await removeMeta(ctx, this, image, META_QOS);
     await applyRbdQos(ctx, this, image, qos);

@@ -42,6 +42,16 @@ export class PoolIndex {
   }
 }
 
+/** `vol.<volumeId>` → the figures admission sums (reserve, QoS), so it never opens every image. */
+export function volumeKey(volumeId: string): string {
+  return `vol.${volumeId}`;
+}
+
+export interface VolumeSummary {
+  readonly reserve: number;
+  readonly qos: import('@strata/core').Qos | null;
+}
+
 export function snapshotKey(snapshotId: string): string {
   return `snap.${snapshotId}`;
 }

@@ -1,6 +1,7 @@
 import { provisionedBytes, type StorageContext, type VolumeInfo } from '@strata/core';
 import { unlessMissing } from './cli.js';
-import { parseCreation, parseQos, readMeta, type Pool } from './meta.js';
+import { META_CREATE, META_QOS, parseCreation, parseQos, readMeta, type Pool } from './meta.js';
+import { volumeKey, type PoolIndex, type VolumeSummary } from './pool-index.js';
 import { imageName, spec, volumeIdOf } from './names.js';
 
 /** `rbd info --format json`, the fields the driver reads. */
@@ -80,24 +81,29 @@ interface LsEntry {
   readonly snapshot?: string;
 }
 
-/** Every volume of the pool, read from the cluster (images named `vol-<id>`). */
-export async function listAllVolumes(ctx: StorageContext, p: Pool, withUsage = true): Promise<VolumeInfo[]> {
+/**
+ * Every volume of the pool in three calls whatever their number: `rbd ls -l` (which images exist,
+ * their sizes), the index (reserve and QoS of each), and optionally `rbd du`. A volume missing
+ * from the index (a create cut short) is read from its own metadata.
+ */
+export async function listAllVolumes(ctx: StorageContext, p: Pool, index: PoolIndex, withUsage = true): Promise<VolumeInfo[]> {
   const ls = (await p.cli.rbdJson<LsEntry[] | null>(ctx, ['ls', '-l', p.pool])) ?? [];
   const heads = ls.filter((e) => e.snapshot === undefined && volumeIdOf(e.image) !== null);
+  const entries = await index.entries(ctx);
   // `rbd du` opens every image: only worth it when the caller reads allocatedBytes.
   const used = withUsage ? await usedBytes(ctx, p) : new Map<string, number>();
   const out: VolumeInfo[] = [];
-  // A few at a time: each is one short CLI call, and the machine is shared.
-  for (let i = 0; i < heads.length; i += 4) {
-    const batch = heads.slice(i, i + 4);
-    const metas = await Promise.all(batch.map((e) => unlessMissing(() => readMeta(ctx, p, e.image), null)));
-    batch.forEach((e, j) => {
-      const meta = metas[j];
-      const volumeId = volumeIdOf(e.image);
-      if (meta !== null && meta !== undefined && volumeId !== null) {
-        out.push(toVolumeInfo(p, volumeId, e.size, meta, used.get(e.image) ?? 0));
-      }
-    });
+  for (const e of heads) {
+    const volumeId = volumeIdOf(e.image)!;
+    const raw = entries[volumeKey(volumeId)];
+    let meta: Record<string, string> | null;
+    if (raw !== undefined) {
+      const s = JSON.parse(raw) as VolumeSummary;
+      meta = { [META_CREATE]: JSON.stringify({ reserve: s.reserve }), ...(s.qos ? { [META_QOS]: JSON.stringify(s.qos) } : {}) };
+    } else {
+      meta = await unlessMissing(() => readMeta(ctx, p, e.image), null);
+    }
+    if (meta !== null) out.push(toVolumeInfo(p, volumeId, e.size, meta, used.get(e.image) ?? 0));
   }
   return out;
 }
