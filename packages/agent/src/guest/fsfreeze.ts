@@ -55,7 +55,7 @@ export class FreezeManager extends EventEmitter {
     let text: string;
     const t0 = performance.now();
     try {
-      text = await this.virsh.run(['domfsfreeze', '--domain', vm], { vm, timeoutMs: deadlineMs });
+      text = await this.virsh.run(['domfsfreeze', '--domain', vm], { vm, timeoutMs: deadlineMs, verbose: true });
     } catch (err) {
       // a freeze that failed half-way may have frozen some filesystems: thaw them now
       await this.virsh.run(['domfsthaw', '--domain', vm], { vm }).catch(() => undefined);
@@ -82,7 +82,7 @@ export class FreezeManager extends EventEmitter {
     const t0 = performance.now();
     let text: string;
     try {
-      text = await this.virsh.run(['domfsthaw', '--domain', vm], { vm, timeoutMs: 30_000 });
+      text = await this.virsh.run(['domfsthaw', '--domain', vm], { vm, timeoutMs: 30_000, verbose: true });
     } catch (err) {
       // the watchdog stays armed: it will keep trying at the deadline
       if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) {

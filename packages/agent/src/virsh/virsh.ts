@@ -16,6 +16,8 @@ export interface VirshCall {
   readonly timeoutMs?: number;
   readonly vm?: string;
   readonly target?: string;
+  /** Keep virsh's informational output (e.g. "Froze 1 filesystem(s)"), which -q drops. */
+  readonly verbose?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export class Virsh {
     return new Promise((resolve, reject) => {
       execFile(
         'virsh',
-        ['-q', '-c', this.uri, ...args],
+        [...(call.verbose === true ? [] : ['-q']), '-c', this.uri, ...args],
         { timeout, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
         (err, stdout, stderr) => {
           const ms = performance.now() - started;
