@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { isStrataError } from '@strata/core';
 import { USAGE, loadConfig } from './config.js';
-import { startServer } from './server.js';
+import { defaultExtensions } from './composition/defaults.js';
+import { loadExtensions, startServer } from './server.js';
 
 /** The process entry: `node packages/server/dist/main.js [--data-dir DIR] [--port N] ...`. */
 async function main(): Promise<void> {
@@ -9,7 +10,8 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  const server = await startServer(loadConfig());
+  const agentPort = Number(process.env['STRATA_AGENT_PORT'] ?? 8843);
+  const server = await startServer(loadConfig(), { extensions: defaultExtensions({ agents: { port: agentPort } }) });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -13,11 +13,13 @@ export interface ServerContext {
   readonly config: ServerConfig;
   readonly db: Database;
   readonly services: Services;
-  /** Null when the server runs with jobs off. */
-  readonly engine: JobEngine | null;
+  /** Always present (jobs can be queued); it claims and runs jobs only when `config.jobs`. */
+  readonly engine: JobEngine;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
+  /** What extensions share with each other (e.g. the agent hub for the orchestration jobs), by name. */
+  readonly shared: Map<string, unknown>;
 }
 
 /**
@@ -61,13 +63,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     const bootstrap = await bootstrapAdmin(db, config.dataDir);
     if (bootstrap) logger.info({ file: `${config.dataDir}/admin-credentials.json` }, 'created the admin account and its API key');
-    const engine = config.jobs ? createJobEngine({ db, logger, ...(config.serverId ? { serverId: config.serverId } : {}) }) : null;
+    const engine = createJobEngine({ db, logger, ...(config.serverId ? { serverId: config.serverId } : {}) });
     const services = createServices(db, engine);
     const metrics = new Metrics();
-    if (engine) registerJobMetrics(metrics.registry, engine);
+    registerJobMetrics(metrics.registry, engine);
     const sessions = new SessionStore(db, services.accounts);
     const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions);
-    const ctx: ServerContext = { config, db, services, engine, metrics, logger, authenticator };
+    const ctx: ServerContext = { config, db, services, engine, metrics, logger, authenticator, shared: new Map() };
     const extensions = options.extensions ?? [];
     const app = await buildApp({ services, authenticator, sessions, metrics }, {
       logger,
@@ -78,7 +80,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       const started = await ext.start?.(ctx, app);
       if (started) closers.push({ name: ext.name, close: () => started.close() });
     }
-    if (engine) {
+    if (config.jobs) {
       engine.start();
       closers.push({ name: 'jobs', close: () => engine.stop() });
     }
@@ -92,4 +94,43 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await closeAll();
     throw e;
   }
+}
+
+/**
+ * Parts of the server that plug in by convention: a module at one of these paths is loaded by
+ * `main.ts`, in this order (the agent channel first: the jobs use it; the CloudStack API last).
+ * It provides its extension as the default export (a ServerExtension, or a function returning
+ * one), or as an exported function named `…Extension` that takes no required argument.
+ * A missing module is skipped, so each part can land on its own.
+ */
+export const EXTENSION_MODULES = ['./agents/extension.js', './orchestration/extension.js', './cloudstack/extension.js'] as const;
+
+type ExtensionModule = Record<string, unknown>;
+
+function pickExtension(mod: ExtensionModule): ServerExtension | undefined {
+  const fromValue = (v: unknown): ServerExtension | undefined =>
+    typeof v === 'function' ? ((v as () => ServerExtension)() ?? undefined) : (v as ServerExtension | undefined);
+  if (mod['default'] !== undefined) return fromValue(mod['default']);
+  const factory = Object.entries(mod).find(([name, v]) => name.endsWith('Extension') && typeof v === 'function');
+  return factory ? fromValue(factory[1]) : undefined;
+}
+
+export async function loadExtensions(modules: readonly string[] = EXTENSION_MODULES): Promise<ServerExtension[]> {
+  const out: ServerExtension[] = [];
+  for (const path of modules) {
+    const url = new URL(path, import.meta.url);
+    let mod: ExtensionModule;
+    try {
+      mod = (await import(url.href)) as ExtensionModule;
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      // only the module itself being absent is skipped; an error inside it is a real failure
+      const missing = /Cannot find module '([^']+)'/.exec(err.message ?? '')?.[1];
+      if (err.code === 'ERR_MODULE_NOT_FOUND' && missing === url.pathname) continue;
+      throw e;
+    }
+    const ext = pickExtension(mod);
+    if (ext) out.push(ext);
+  }
+  return out;
 }
