@@ -14,7 +14,6 @@ import {
   type AgentToServer,
   type EventMessage,
   type HostFacts,
-  type RequestMessage,
 } from '@strata/core';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { loadCredentials, saveCredentials } from './credentials-file.js';
@@ -158,7 +157,14 @@ export class AgentChannel extends EventEmitter {
     if (credentials) {
       first = { kind: 'hello', version: CHANNEL_PROTOCOL_VERSION, ...credentials, facts, report, commands };
     } else if (this.options.registrationToken) {
-      first = { kind: 'register', version: CHANNEL_PROTOCOL_VERSION, token: this.options.registrationToken, facts, report, commands };
+      first = {
+        kind: 'register',
+        version: CHANNEL_PROTOCOL_VERSION,
+        token: this.options.registrationToken,
+        facts,
+        report,
+        commands,
+      };
     } else {
       throw new StrataError('AGENT_REGISTRATION_REFUSED', {
         reason: `no credentials in ${this.options.credentialsFile} and no registration token given`,
@@ -169,7 +175,7 @@ export class AgentChannel extends EventEmitter {
 
   private async receive(socket: WebSocket, data: WebSocket.RawData): Promise<void> {
     this.lastHeard = Date.now();
-    const message = decodeMessage(data.toString());
+    const message = decodeMessage(rawText(data));
     switch (message.kind) {
       case 'welcome':
         if (message.credentials) await saveCredentials(this.options.credentialsFile, message.credentials);
@@ -180,7 +186,7 @@ export class AgentChannel extends EventEmitter {
       case 'heartbeat':
         return;
       case 'request':
-        this.post(await dispatch(this.options.handlers, message as RequestMessage));
+        this.post(await dispatch(this.options.handlers, message));
         return;
       default:
         socket.close(CloseCode.ProtocolError, `unexpected ${message.kind}`);
@@ -216,4 +222,9 @@ export class AgentChannel extends EventEmitter {
     this.emit('reconnecting', delay);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+function rawText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
 }

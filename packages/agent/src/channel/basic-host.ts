@@ -62,12 +62,20 @@ export async function readBasicHostFacts(): Promise<HostFacts> {
 export async function readBasicStateReport(): Promise<AgentStateReport> {
   const at = new Date().toISOString();
   // One name per line (names cannot hold newlines: validateName refuses control characters).
-  const names = (await virsh(['list', '--all', '--name']).catch(() => '')).split('\n').filter((n) => n.length > 0);
+  const names = (await virsh(['list', '--all', '--name']).catch(() => ''))
+    .split('\n')
+    .filter((n) => n.length > 0);
   const domains = await Promise.all(
     names.map(async (name) => {
       const [state, uuid] = await Promise.all([
-        virsh(['domstate', '--', name]).then((s) => s.trim() as DomainRunState, () => 'unknown' as const),
-        virsh(['domuuid', '--', name]).then((s) => s.trim(), () => ''),
+        virsh(['domstate', '--', name]).then(
+          (s) => s.trim() as DomainRunState,
+          () => 'unknown' as const,
+        ),
+        virsh(['domuuid', '--', name]).then(
+          (s) => s.trim(),
+          () => '',
+        ),
       ]);
       return { name, uuid, state, disks: [] };
     }),

@@ -25,12 +25,19 @@ const ENV = {
  * Reads the JSON config file (when given), then lets environment variables override each field,
  * so a token can be passed once on the command line without touching the file.
  */
-export async function loadAgentConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<AgentConfig> {
+export async function loadAgentConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AgentConfig> {
   const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<AgentConfig>) : {};
   const pick = (key: keyof typeof ENV): string | undefined => env[ENV[key]] ?? fromFile[key];
   const need = (key: keyof typeof ENV): string => {
     const value = pick(key);
-    if (!value) throw new StrataError('INVALID_ARGUMENT', { field: key, reason: `set ${ENV[key]} or "${key}" in the config file` });
+    if (!value)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: key,
+        reason: `set ${ENV[key]} or "${key}" in the config file`,
+      });
     return value;
   };
   const token = pick('registrationToken');

@@ -19,7 +19,10 @@ export async function loadCredentials(path: string): Promise<AgentCredentials | 
   }
   const value = JSON.parse(text) as Partial<AgentCredentials>;
   if (typeof value.hostId !== 'string' || typeof value.secret !== 'string') {
-    throw new StrataError('INVALID_ARGUMENT', { field: path, reason: 'credentials file lacks hostId or secret' });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: path,
+      reason: 'credentials file lacks hostId or secret',
+    });
   }
   return { hostId: value.hostId, secret: value.secret };
 }

@@ -30,9 +30,16 @@ export type CommandHandlers = { readonly [C in AgentCommand]?: CommandHandler<C>
  */
 export async function dispatch(handlers: CommandHandlers, request: RequestMessage): Promise<ResponseMessage> {
   const { id, command, timeoutMs } = request;
-  const handler = isAgentCommand(command) ? (handlers[command] as CommandHandler<AgentCommand> | undefined) : undefined;
+  const handler = isAgentCommand(command)
+    ? (handlers[command] as CommandHandler<AgentCommand> | undefined)
+    : undefined;
   if (!handler) {
-    return { kind: 'response', id, ok: false, error: toWireError(new StrataError('AGENT_UNKNOWN_COMMAND', { command })) };
+    return {
+      kind: 'response',
+      id,
+      ok: false,
+      error: toWireError(new StrataError('AGENT_UNKNOWN_COMMAND', { command })),
+    };
   }
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -44,7 +51,11 @@ export async function dispatch(handlers: CommandHandlers, request: RequestMessag
   });
   try {
     const run = Promise.resolve().then(() =>
-      handler(request.params as CommandParams<AgentCommand>, { requestId: id, signal: controller.signal, timeoutMs }),
+      handler(request.params as CommandParams<AgentCommand>, {
+        requestId: id,
+        signal: controller.signal,
+        timeoutMs,
+      }),
     );
     const result = await Promise.race([run, timedOut]);
     return { kind: 'response', id, ok: true, result: result ?? null };
@@ -56,5 +67,7 @@ export async function dispatch(handlers: CommandHandlers, request: RequestMessag
 }
 
 export function handledCommands(handlers: CommandHandlers): AgentCommand[] {
-  return (Object.keys(handlers) as AgentCommand[]).filter((c) => isAgentCommand(c) && handlers[c] !== undefined);
+  return (Object.keys(handlers) as AgentCommand[]).filter(
+    (c) => isAgentCommand(c) && handlers[c] !== undefined,
+  );
 }

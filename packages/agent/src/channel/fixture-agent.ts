@@ -25,14 +25,20 @@ const channel = new AgentChannel({
   report,
   backoff: { initialMs: 100, maxMs: 500 },
   handlers: {
-    'agent.ping': () => ({ at: new Date().toISOString(), pid: process.pid, uptimeMs: Math.round(process.uptime() * 1000) }),
+    'agent.ping': () => ({
+      at: new Date().toISOString(),
+      pid: process.pid,
+      uptimeMs: Math.round(process.uptime() * 1000),
+    }),
     'host.report': report,
     'vm.state': async ({ vm }) => {
       const found = (await report()).domains.find((d) => d.name === vm);
       return found ?? { name: vm, uuid: '', state: 'unknown', disks: [] };
     },
     'vm.start': (_params, ctx) =>
-      new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+      ),
   },
 });
 channel.on('connected', (hostId: string) => {

@@ -14,8 +14,12 @@ export function normalizeFingerprint(value: string): string {
  */
 export function checkPinnedCertificate(response: IncomingMessage, pinned: string): void {
   const socket = response.socket as TLSSocket;
-  const actual = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().fingerprint256 : undefined;
+  const actual =
+    typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().fingerprint256 : undefined;
   if (!actual || normalizeFingerprint(actual) !== normalizeFingerprint(pinned)) {
-    throw new StrataError('AGENT_FINGERPRINT_MISMATCH', { actual: actual ?? 'none (no TLS)', expected: pinned });
+    throw new StrataError('AGENT_FINGERPRINT_MISMATCH', {
+      actual: actual ?? 'none (no TLS)',
+      expected: pinned,
+    });
   }
 }

@@ -55,32 +55,57 @@ type VmRef = { readonly vm: string };
  */
 export interface AgentCommands {
   /** Liveness through the whole path (server → agent → server). */
-  'agent.ping': Cmd<Record<string, never>, { readonly at: string; readonly pid: number; readonly uptimeMs: number }>;
+  'agent.ping': Cmd<
+    Record<string, never>,
+    { readonly at: string; readonly pid: number; readonly uptimeMs: number }
+  >;
   'host.facts': Cmd<Record<string, never>, HostFacts>;
   /** The agent's real state now (the same report it sends on every connection). */
   'host.report': Cmd<Record<string, never>, AgentStateReport>;
   'vm.define': Cmd<VmSpec, { readonly name: string; readonly uuid: string }>;
   'vm.start': Cmd<VmRef, { readonly state: DomainRunState }>;
   /** Graceful shutdown for `timeoutMs`, then forced. */
-  'vm.stop': Cmd<VmRef & { readonly timeoutMs?: number }, { readonly state: DomainRunState; readonly forced: boolean }>;
+  'vm.stop': Cmd<
+    VmRef & { readonly timeoutMs?: number },
+    { readonly state: DomainRunState; readonly forced: boolean }
+  >;
   /** Stops at once and undefines; absent domains are fine (idempotent). */
   'vm.destroy': Cmd<VmRef, { readonly existed: boolean }>;
   'vm.list': Cmd<Record<string, never>, { readonly domains: readonly DomainReport[] }>;
   'vm.state': Cmd<VmRef, DomainReport>;
-  'disk.attach': Cmd<VmRef & { readonly disk: DiskSpec; readonly live: boolean }, { readonly target: string }>;
-  'disk.detach': Cmd<VmRef & { readonly target: string; readonly live: boolean }, { readonly target: string }>;
+  'disk.attach': Cmd<
+    VmRef & { readonly disk: DiskSpec; readonly live: boolean },
+    { readonly target: string }
+  >;
+  'disk.detach': Cmd<
+    VmRef & { readonly target: string; readonly live: boolean },
+    { readonly target: string }
+  >;
   /** fsfreeze with a deadline: the agent thaws on its own when it passes. */
   'guest.freeze': Cmd<
     VmRef & { readonly deadlineMs: number },
-    { readonly filesystems: number; readonly frozenAt: string; readonly deadlineAt: string; readonly freezeMs: number }
+    {
+      readonly filesystems: number;
+      readonly frozenAt: string;
+      readonly deadlineAt: string;
+      readonly freezeMs: number;
+    }
   >;
   'guest.thaw': Cmd<VmRef, { readonly filesystems: number; readonly frozenForMs: number }>;
   /** Pauses the vCPUs with a deadline: the agent resumes on its own when it passes (crash-consistent cut). */
-  'vm.pause': Cmd<VmRef & { readonly deadlineMs: number }, { readonly pausedAt: string; readonly deadlineAt: string }>;
+  'vm.pause': Cmd<
+    VmRef & { readonly deadlineMs: number },
+    { readonly pausedAt: string; readonly deadlineAt: string }
+  >;
   'vm.resume': Cmd<VmRef, { readonly pausedForMs: number }>;
   /** Defines (or updates) a libvirt secret a disk names: a CHAP password or a cephx key. Idempotent on `uuid`. */
   'secret.set': Cmd<
-    { readonly uuid: string; readonly usage: string; readonly type: 'iscsi' | 'ceph'; readonly value: string },
+    {
+      readonly uuid: string;
+      readonly usage: string;
+      readonly type: 'iscsi' | 'ceph';
+      readonly value: string;
+    },
     { readonly uuid: string }
   >;
   /** Atomic disk-only external snapshot of the named disks, each onto a new overlay file. */
@@ -93,7 +118,10 @@ export interface AgentCommands {
   >;
   /** Memory (and disk-only overlays of the named disks) to a file. */
   'snapshot.memory': Cmd<
-    VmRef & { readonly memoryPath: string; readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }> },
+    VmRef & {
+      readonly memoryPath: string;
+      readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }>;
+    },
     { readonly tookMs: number }
   >;
   /** Active block commit of a disk's top overlay into its backing image, then pivot. */
@@ -109,7 +137,7 @@ export interface AgentCommands {
   'iotune.get': Cmd<VmRef & { readonly target: string }, IoTune>;
 }
 
-export type AgentCommand = keyof AgentCommands & string;
+export type AgentCommand = keyof AgentCommands;
 export type CommandParams<C extends AgentCommand> = AgentCommands[C]['params'];
 export type CommandResult<C extends AgentCommand> = AgentCommands[C]['result'];
 

@@ -7,14 +7,18 @@ export interface AgentEventMap {
     readonly vm: string;
     readonly disk: string;
     readonly jobType: string;
-    readonly status: 'completed' | 'failed' | 'canceled' | 'ready' | string;
+    readonly status: 'completed' | 'failed' | 'canceled' | 'ready' | 'unknown';
   };
   /** A guest was thawed; `deadline` when the agent thawed it on its own. */
-  'guest.thawed': { readonly vm: string; readonly reason: 'requested' | 'deadline'; readonly frozenForMs: number };
+  'guest.thawed': {
+    readonly vm: string;
+    readonly reason: 'requested' | 'deadline';
+    readonly frozenForMs: number;
+  };
   /** The guest agent inside a VM connected or disconnected (libvirt `agent-lifecycle`). */
   'guest.agent': { readonly vm: string; readonly state: string; readonly reason: string };
   /** Any other libvirt domain event, forwarded as libvirt named it. */
   'libvirt.other': { readonly vm: string; readonly name: string; readonly detail: string };
 }
 
-export type AgentEventType = keyof AgentEventMap & string;
+export type AgentEventType = keyof AgentEventMap;

@@ -17,14 +17,19 @@ export interface HostFacts {
 }
 
 /** libvirt's domain states as `virsh domstate` names them. */
-export type DomainRunState = 'running' | 'paused' | 'shut off' | 'shutdown' | 'crashed' | 'pmsuspended' | 'blocked' | 'idle' | 'unknown';
+export type DomainRunState =
+  'running' | 'paused' | 'shut off' | 'shutdown' | 'crashed' | 'pmsuspended' | 'blocked' | 'idle' | 'unknown';
 
 export interface DomainReport {
   readonly name: string;
   readonly uuid: string;
   readonly state: DomainRunState;
   /** Disk targets (vda, vdb…) with the volume id each carries as its serial. */
-  readonly disks: ReadonlyArray<{ readonly target: string; readonly serial: string | null; readonly source: string }>;
+  readonly disks: ReadonlyArray<{
+    readonly target: string;
+    readonly serial: string | null;
+    readonly source: string;
+  }>;
 }
 
 export interface FrozenGuestReport {

@@ -2,17 +2,32 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError, StrataError } from '../errors/strata-error.js';
 import { agentCommandNames, isAgentCommand } from './commands.js';
-import { decodeMessage, encodeMessage, toWireError, type RequestMessage } from './protocol.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  toWireError,
+  type RequestMessage,
+  type WireError,
+} from './protocol.js';
 import { fromWireError } from './wire-error.js';
 
 test('a request survives encode and decode unchanged', () => {
-  const request: RequestMessage = { kind: 'request', id: 'r1', command: 'vm.start', params: { vm: 'a "b" <c>' }, timeoutMs: 5 };
+  const request: RequestMessage = {
+    kind: 'request',
+    id: 'r1',
+    command: 'vm.start',
+    params: { vm: 'a "b" <c>' },
+    timeoutMs: 5,
+  };
   assert.deepEqual(decodeMessage(encodeMessage(request)), request);
 });
 
 test('malformed frames are INVALID_ARGUMENT naming what is wrong', () => {
   const bad = (text: string, field: string) =>
-    assert.throws(() => decodeMessage(text), (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === field);
+    assert.throws(
+      () => decodeMessage(text),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === field,
+    );
   bad('not json', 'frame');
   bad('[1]', 'frame');
   bad('{"kind":"shout"}', 'kind');
@@ -22,7 +37,7 @@ test('malformed frames are INVALID_ARGUMENT naming what is wrong', () => {
 
 test('a coded error crosses the wire with its code, params and retryable flag', () => {
   const original = new StrataError('TIMEOUT', { what: 'freeze', ms: 100 });
-  const back = fromWireError(JSON.parse(JSON.stringify(toWireError(original))));
+  const back = fromWireError(JSON.parse(JSON.stringify(toWireError(original))) as WireError);
   assert.equal(back.code, 'TIMEOUT');
   assert.equal(back.message, original.message);
   assert.equal(back.retryable, true);

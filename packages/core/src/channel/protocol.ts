@@ -94,7 +94,8 @@ export interface ReportMessage {
   readonly report: AgentStateReport;
 }
 
-export type AgentToServer = RegisterMessage | HelloMessage | HeartbeatMessage | ResponseMessage | EventMessage | ReportMessage;
+export type AgentToServer =
+  RegisterMessage | HelloMessage | HeartbeatMessage | ResponseMessage | EventMessage | ReportMessage;
 export type ServerToAgent = WelcomeMessage | RefusedMessage | HeartbeatMessage | RequestMessage;
 export type ChannelMessage = AgentToServer | ServerToAgent;
 
@@ -128,10 +129,14 @@ export function decodeMessage(text: string): ChannelMessage {
   const record = value as Record<string, unknown>;
   const kind = record['kind'];
   if (typeof kind !== 'string' || !Object.hasOwn(required, kind)) {
-    throw new StrataError('INVALID_ARGUMENT', { field: 'kind', reason: `unknown message kind ${String(kind)}` });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'kind',
+      reason: `unknown message kind ${String(kind)}`,
+    });
   }
   for (const field of required[kind as ChannelMessage['kind']]) {
-    if (record[field] === undefined) throw new StrataError('INVALID_ARGUMENT', { field, reason: `missing in ${kind}` });
+    if (record[field] === undefined)
+      throw new StrataError('INVALID_ARGUMENT', { field, reason: `missing in ${kind}` });
   }
   if (kind === 'response' && record['ok'] === false && typeof record['error'] !== 'object') {
     throw new StrataError('INVALID_ARGUMENT', { field: 'error', reason: 'missing in failed response' });
@@ -145,5 +150,10 @@ export function toWireError(error: unknown): WireError {
     return { code: error.code, message: error.message, retryable: error.retryable, details: error.params };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { code: 'INTERNAL', message: `Internal error: ${message}`, retryable: true, details: { reason: message } };
+  return {
+    code: 'INTERNAL',
+    message: `Internal error: ${message}`,
+    retryable: true,
+    details: { reason: message },
+  };
 }

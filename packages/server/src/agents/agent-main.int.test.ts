@@ -23,8 +23,17 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-agent-main-'));
   db = await openDatabase('memory:');
   await db.query(`INSERT INTO zones (id, name) VALUES ($1, $1)`, [`zone-${suffix}`]);
-  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [`cluster-${suffix}`, `zone-${suffix}`]);
-  hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port: 0, heartbeatMs: 500 });
+  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [
+    `cluster-${suffix}`,
+    `zone-${suffix}`,
+  ]);
+  hub = await AgentHub.start({
+    db,
+    dataDir: join(dir, 'server'),
+    host: '127.0.0.1',
+    port: 0,
+    heartbeatMs: 500,
+  });
 });
 
 after(async () => {
@@ -48,7 +57,10 @@ test('the agent process registers with real libvirt facts and answers commands t
   assert.match(facts.libvirtVersion, /^\d+\.\d+\.\d+$/, 'libvirt version read from libvirtd');
   assert.match(facts.qemuVersion, /^\d+\.\d+/, 'QEMU version read from libvirtd');
   assert.ok(facts.adaptors.includes('file'));
-  const [row] = await db.query<{ libvirt_version: string; state: string }>('SELECT libvirt_version, state FROM hosts WHERE id = $1', [hostId]);
+  const [row] = await db.query<{ libvirt_version: string; state: string }>(
+    'SELECT libvirt_version, state FROM hosts WHERE id = $1',
+    [hostId],
+  );
   assert.equal(row?.libvirt_version, facts.libvirtVersion, 'registration stored the same facts');
   assert.equal(row?.state, 'Up');
 
@@ -64,7 +76,12 @@ test('the agent process registers with real libvirt facts and answers commands t
   hub.onEvent((id, e) => id === hostId && events.push(e));
   hub.onReconcile((ctx) => void reconciled.push(ctx));
   const vm = `strata-chan-${suffix} <a href="x">&'$;\`b\``;
-  const defined = await hub.send(hostId, 'vm.define', { name: vm, cpus: 1, memoryBytes: 128 * 1024 * 1024, disks: [] });
+  const defined = await hub.send(hostId, 'vm.define', {
+    name: vm,
+    cpus: 1,
+    memoryBytes: 128 * 1024 * 1024,
+    disks: [],
+  });
   assert.equal(defined.name, vm);
   try {
     const lifecycle = await waitFor('Defined event', () =>
@@ -82,7 +99,9 @@ test('the agent process registers with real libvirt facts and answers commands t
     assert.equal(destroyed.existed, true);
   }
   await waitFor('Undefined event', () =>
-    events.find((e) => e.type === 'vm.lifecycle' && (e.payload as { vm: string; event: string }).event === 'Undefined'),
+    events.find(
+      (e) => e.type === 'vm.lifecycle' && (e.payload as { vm: string; event: string }).event === 'Undefined',
+    ),
   );
 
   // SIGTERM: a clean exit, and the server sees the host go

@@ -23,8 +23,17 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-channel-'));
   db = await openDatabase('memory:');
   await db.query(`INSERT INTO zones (id, name) VALUES ($1, $1)`, [`zone-${suffix}`]);
-  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [clusterId, `zone-${suffix}`]);
-  hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port: 0, heartbeatMs: 200 });
+  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [
+    clusterId,
+    `zone-${suffix}`,
+  ]);
+  hub = await AgentHub.start({
+    db,
+    dataDir: join(dir, 'server'),
+    host: '127.0.0.1',
+    port: 0,
+    heartbeatMs: 200,
+  });
 });
 
 after(async () => {
@@ -45,16 +54,27 @@ async function hostRow(id: string) {
 }
 
 function agent(env: Record<string, string>): AgentProcess {
-  const proc = startAgentProcess('fixture-agent', { STRATA_SERVER_URL: url(), STRATA_SERVER_FINGERPRINT: hub.fingerprint, ...env });
+  const proc = startAgentProcess('fixture-agent', {
+    STRATA_SERVER_URL: url(),
+    STRATA_SERVER_FINGERPRINT: hub.fingerprint,
+    ...env,
+  });
   agents.push(proc);
   return proc;
 }
 
-function report(domains: Array<[string, AgentStateReport['domains'][number]['state']]>, frozen: string[] = []): AgentStateReport {
+function report(
+  domains: Array<[string, AgentStateReport['domains'][number]['state']]>,
+  frozen: string[] = [],
+): AgentStateReport {
   return {
     at: new Date().toISOString(),
     domains: domains.map(([name, state]) => ({ name, uuid: '', state, disks: [] })),
-    frozenGuests: frozen.map((vm) => ({ vm, frozenAt: new Date().toISOString(), deadlineAt: new Date().toISOString() })),
+    frozenGuests: frozen.map((vm) => ({
+      vm,
+      frozenAt: new Date().toISOString(),
+      deadlineAt: new Date().toISOString(),
+    })),
     blockJobs: [],
   };
 }
@@ -80,19 +100,34 @@ test('registration: a one-time token gives the host a row (Up) and per-host cred
     STRATA_FIXTURE_HOSTNAME: `host-a-${suffix}`,
   });
   hostId = await connected;
-  const row = await waitFor('host Up', async () => ((await hostRow(hostId))?.state === 'Up' ? hostRow(hostId) : undefined));
+  const row = await waitFor('host Up', async () =>
+    (await hostRow(hostId))?.state === 'Up' ? hostRow(hostId) : undefined,
+  );
   assert.equal(row?.name, `host-a-${suffix}`);
   assert.ok((row?.cpus ?? 0) > 0, 'facts stored');
 
   const credsPath = join(stateDir, 'credentials.json');
-  const creds = await waitFor('credentials file', () => readFile(credsPath, 'utf8').then(JSON.parse, () => undefined));
+  const creds = await waitFor('credentials file', () =>
+    readFile(credsPath, 'utf8').then(
+      (t) => JSON.parse(t) as { hostId: string; secret: string },
+      () => undefined,
+    ),
+  );
   assert.equal((await stat(credsPath)).mode & 0o777, 0o600);
   assert.equal(creds.hostId, hostId);
-  assert.equal(row?.credential_hash, createHash('sha256').update(creds.secret).digest('hex'), 'only the hash is stored');
+  assert.equal(
+    row?.credential_hash,
+    createHash('sha256').update(creds.secret).digest('hex'),
+    'only the hash is stored',
+  );
   assert.equal(hub.connectedCount(), 1);
 
   // the same token again: refused, the second agent gives up with its coded error
-  const second = agent({ STRATA_REGISTRATION_TOKEN: token, STRATA_AGENT_STATE_DIR: join(dir, 'agent-b'), STRATA_FIXTURE_HOSTNAME: `host-b-${suffix}` });
+  const second = agent({
+    STRATA_REGISTRATION_TOKEN: token,
+    STRATA_AGENT_STATE_DIR: join(dir, 'agent-b'),
+    STRATA_FIXTURE_HOSTNAME: `host-b-${suffix}`,
+  });
   assert.equal(await second.exited, 78);
   assert.match(second.stderr, /AGENT_REGISTRATION_REFUSED/);
   assert.match(second.stderr, /already used/);
@@ -105,12 +140,19 @@ test('commands: round trip with ids, TIMEOUT past the deadline, unknown command 
   assert.equal(state.state, 'running');
   // several at once: each answer finds its own request
   const many = await Promise.all(['vm-a', 'nope', 'vm-a'].map((vm) => hub.send(hostId, 'vm.state', { vm })));
-  assert.deepEqual(many.map((s) => s.state), ['running', 'unknown', 'running']);
+  assert.deepEqual(
+    many.map((s) => s.state),
+    ['running', 'unknown', 'running'],
+  );
 
   const started = Date.now();
-  await assert.rejects(hub.send(hostId, 'vm.start', { vm: 'vm-a' }, { timeoutMs: 300 }), (e) => isStrataError(e, 'TIMEOUT'));
+  await assert.rejects(hub.send(hostId, 'vm.start', { vm: 'vm-a' }, { timeoutMs: 300 }), (e) =>
+    isStrataError(e, 'TIMEOUT'),
+  );
   assert.ok(Date.now() - started < 2_000);
-  await assert.rejects(hub.send(hostId, 'iotune.get', { vm: 'vm-a', target: 'vda' }), (e) => isStrataError(e, 'AGENT_UNKNOWN_COMMAND'));
+  await assert.rejects(hub.send(hostId, 'iotune.get', { vm: 'vm-a', target: 'vda' }), (e) =>
+    isStrataError(e, 'AGENT_UNKNOWN_COMMAND'),
+  );
   await assert.rejects(hub.send('no-such-host', 'agent.ping', {}), (e) => isStrataError(e, 'UNAVAILABLE'));
   // the channel still works after all that
   assert.equal((await hub.send(hostId, 'agent.ping', {})).pid, main.child.pid);
@@ -121,7 +163,9 @@ test('events from the agent reach subscribers', async () => {
   const off = hub.onEvent((id, e) => id === hostId && seen.push(e));
   // the fixture emits a lifecycle event on every connection: reconnect it by restarting the process
   await stopAgentProcess(main);
-  await waitFor('Disconnected', async () => ((await hostRow(hostId))?.state === 'Disconnected' ? true : undefined));
+  await waitFor('Disconnected', async () =>
+    (await hostRow(hostId))?.state === 'Disconnected' ? true : undefined,
+  );
   main = agent({ STRATA_AGENT_STATE_DIR: stateDir, STRATA_FIXTURE_REPORT: reportFile });
   const event = await waitFor('lifecycle event', () => seen.find((e) => e.type === 'vm.lifecycle'));
   off();
@@ -141,9 +185,22 @@ test('heartbeat loss marks the host Disconnected; the agent reconnects, reports,
   await assert.rejects(hub.send(hostId, 'agent.ping', {}), (e) => isStrataError(e, 'UNAVAILABLE'));
 
   // while it was away its VM stopped and a guest froze
-  await writeFile(reportFile, JSON.stringify(report([['vm-a', 'shut off'], ['vm-b', 'running']], ['vm-b'])));
+  await writeFile(
+    reportFile,
+    JSON.stringify(
+      report(
+        [
+          ['vm-a', 'shut off'],
+          ['vm-b', 'running'],
+        ],
+        ['vm-b'],
+      ),
+    ),
+  );
   main.child.kill('SIGCONT');
-  const ctx = await waitFor('reconcile on reconnect', () => reconciled.find((c) => c.hostId === hostId && c.onConnect));
+  const ctx = await waitFor('reconcile on reconnect', () =>
+    reconciled.find((c) => c.hostId === hostId && c.onConnect),
+  );
   off();
   assert.equal((await hostRow(hostId))?.state, 'Up');
   const kinds = ctx.differences.map((d) => `${d.kind}:${d.vm}`).sort();
@@ -153,7 +210,10 @@ test('heartbeat loss marks the host Disconnected; the agent reconnects, reports,
     [hostId],
   );
   assert.ok(events.some((e) => e.description === 'domain vm-a running → shut off'));
-  const states = await db.query<{ type: string }>(`SELECT type FROM events WHERE resource_id = $1 ORDER BY id`, [hostId]);
+  const states = await db.query<{ type: string }>(
+    `SELECT type FROM events WHERE resource_id = $1 ORDER BY id`,
+    [hostId],
+  );
   assert.ok(states.some((e) => e.type === 'HOST.DISCONNECTED') && states.some((e) => e.type === 'HOST.UP'));
   assert.equal((await hub.send(hostId, 'agent.ping', {})).pid, main.child.pid);
 });
@@ -188,7 +248,9 @@ test('the server keeps its certificate across restarts and agents reconnect to t
   const port = hub.port;
   const fingerprint = hub.fingerprint;
   await hub.stop();
-  await waitFor('Disconnected on server stop', async () => ((await hostRow(hostId))?.state === 'Disconnected' ? true : undefined));
+  await waitFor('Disconnected on server stop', async () =>
+    (await hostRow(hostId))?.state === 'Disconnected' ? true : undefined,
+  );
   hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port, heartbeatMs: 200 });
   assert.equal(hub.fingerprint, fingerprint);
   await waitFor('agent back', () => (hub.isConnected(hostId) ? true : undefined));

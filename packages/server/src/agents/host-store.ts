@@ -55,7 +55,12 @@ export class HostStore {
       throw new StrataError('AGENT_REGISTRATION_REFUSED', { reason });
     };
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<{ id: string; cluster_id: string; used_at: string | null; expired: boolean }>(
+      const [row] = await tx.query<{
+        id: string;
+        cluster_id: string;
+        used_at: string | null;
+        expired: boolean;
+      }>(
         `SELECT id, cluster_id, used_at, expires_at < now() AS expired
            FROM host_registration_tokens WHERE token_hash = $1 FOR UPDATE`,
         [hashSecret(token)],
@@ -70,8 +75,10 @@ export class HostStore {
       );
       let hostId: string;
       if (existing) {
-        if (existing.cluster_id !== row.cluster_id) return refuse(`host ${facts.hostname} belongs to another cluster`);
-        if (existing.state === 'Removed') return refuse(`host name ${facts.hostname} belongs to a removed host`);
+        if (existing.cluster_id !== row.cluster_id)
+          return refuse(`host ${facts.hostname} belongs to another cluster`);
+        if (existing.state === 'Removed')
+          return refuse(`host name ${facts.hostname} belongs to a removed host`);
         hostId = existing.id;
         await tx.query('UPDATE hosts SET credential_hash = $2, credential_issued_at = now() WHERE id = $1', [
           hostId,
@@ -86,7 +93,10 @@ export class HostStore {
         );
       }
       await writeFacts(tx, hostId, facts);
-      await tx.query('UPDATE host_registration_tokens SET used_at = now(), host_id = $2 WHERE id = $1', [row.id, hostId]);
+      await tx.query('UPDATE host_registration_tokens SET used_at = now(), host_id = $2 WHERE id = $1', [
+        row.id,
+        hostId,
+      ]);
       await recordEvent(tx, hostId, 'HOST.REGISTER', `host ${facts.hostname} registered`);
       return { hostId, secret };
     });
@@ -94,12 +104,15 @@ export class HostStore {
 
   /** Checks a host's id and secret; AGENT_AUTH_FAILED when wrong, unknown or removed. */
   async authenticate(hostId: string, secret: string): Promise<void> {
-    const [row] = await this.db.query<HostRow>('SELECT id, state, credential_hash FROM hosts WHERE id = $1', [hostId]);
+    const [row] = await this.db.query<HostRow>('SELECT id, state, credential_hash FROM hosts WHERE id = $1', [
+      hostId,
+    ]);
     // One reason for unknown id and wrong secret: the answer must not reveal which hosts exist.
     if (!row || !secretMatches(secret, row.credential_hash)) {
       throw new StrataError('AGENT_AUTH_FAILED', { hostId, reason: 'unknown host or wrong secret' });
     }
-    if (row.state === 'Removed') throw new StrataError('AGENT_AUTH_FAILED', { hostId, reason: 'host was removed' });
+    if (row.state === 'Removed')
+      throw new StrataError('AGENT_AUTH_FAILED', { hostId, reason: 'host was removed' });
   }
 
   async updateFacts(hostId: string, facts: HostFacts): Promise<void> {
@@ -111,13 +124,17 @@ export class HostStore {
    * loss seen twice, a Removed host) rather than raised: the channel reports facts, it does not
    * fight the admin's state changes. Returns the state before and after.
    */
-  async transition(hostId: string, event: 'Connected' | 'Disconnected'): Promise<{ from: HostState; to: HostState } | undefined> {
+  async transition(
+    hostId: string,
+    event: 'Connected' | 'Disconnected',
+  ): Promise<{ from: HostState; to: HostState } | undefined> {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<HostRow>('SELECT id, state FROM hosts WHERE id = $1 FOR UPDATE', [hostId]);
       if (!row || !hostMachine.can(row.state, event)) return undefined;
       const to = hostMachine.next(row.state, event);
       await tx.query('UPDATE hosts SET state = $2, last_seen_at = now() WHERE id = $1', [hostId, to]);
-      if (to !== row.state) await recordEvent(tx, hostId, `HOST.${to.toUpperCase()}`, `host ${row.state} → ${to} (${event})`);
+      if (to !== row.state)
+        await recordEvent(tx, hostId, `HOST.${to.toUpperCase()}`, `host ${row.state} → ${to} (${event})`);
       return { from: row.state, to };
     });
   }
@@ -134,8 +151,13 @@ export class HostStore {
   /** Stores the new report and answers the one it replaces (null the first time). */
   async swapReport(hostId: string, report: AgentStateReport): Promise<AgentStateReport | null> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<HostRow>('SELECT agent_report FROM hosts WHERE id = $1 FOR UPDATE', [hostId]);
-      await tx.query('UPDATE hosts SET agent_report = $2::text::jsonb WHERE id = $1', [hostId, JSON.stringify(report)]);
+      const [row] = await tx.query<HostRow>('SELECT agent_report FROM hosts WHERE id = $1 FOR UPDATE', [
+        hostId,
+      ]);
+      await tx.query('UPDATE hosts SET agent_report = $2::text::jsonb WHERE id = $1', [
+        hostId,
+        JSON.stringify(report),
+      ]);
       return row?.agent_report ?? null;
     });
   }

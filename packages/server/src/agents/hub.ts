@@ -112,7 +112,10 @@ export class AgentHub {
   }
 
   /** A one-time token an administrator hands to a new host, with what its agent must pin. */
-  async issueRegistrationToken(clusterId: string, ttlMs = 3_600_000): Promise<IssuedToken & { fingerprint: string }> {
+  async issueRegistrationToken(
+    clusterId: string,
+    ttlMs = 3_600_000,
+  ): Promise<IssuedToken & { fingerprint: string }> {
     return { ...(await this.store.issueToken(clusterId, ttlMs)), fingerprint: this.fingerprint };
   }
 
@@ -128,7 +131,9 @@ export class AgentHub {
   ): Promise<CommandResult<C>> {
     const session = this.sessions.get(hostId);
     if (!session) {
-      return Promise.reject(new StrataError('UNAVAILABLE', { what: `agent of host ${hostId}`, reason: 'not connected' }));
+      return Promise.reject(
+        new StrataError('UNAVAILABLE', { what: `agent of host ${hostId}`, reason: 'not connected' }),
+      );
     }
     return session.request(command, params, options.timeoutMs ?? this.defaultTimeoutMs, options.signal);
   }
@@ -193,7 +198,12 @@ export class AgentHub {
       }
       if (!session) {
         if (message.kind !== 'register' && message.kind !== 'hello') {
-          refuse(new StrataError('INVALID_ARGUMENT', { field: 'kind', reason: 'first message must be register or hello' }));
+          refuse(
+            new StrataError('INVALID_ARGUMENT', {
+              field: 'kind',
+              reason: 'first message must be register or hello',
+            }),
+          );
           return;
         }
         socket.pause(); // hold later frames until the handshake's database work is done
@@ -228,7 +238,13 @@ export class AgentHub {
           void this.reconcile(session.hostId, message.report, false);
           return;
         default:
-          refuse(new StrataError('INVALID_ARGUMENT', { field: 'kind', reason: `${message.kind} not expected now` }), CloseCode.ProtocolError);
+          refuse(
+            new StrataError('INVALID_ARGUMENT', {
+              field: 'kind',
+              reason: `${message.kind} not expected now`,
+            }),
+            CloseCode.ProtocolError,
+          );
       }
     });
     socket.on('close', () => {
@@ -240,7 +256,10 @@ export class AgentHub {
 
   private async handshake(socket: WebSocket, hello: RegisterMessage | HelloMessage): Promise<AgentSession> {
     if (hello.version !== CHANNEL_PROTOCOL_VERSION) {
-      throw new StrataError('AGENT_PROTOCOL_MISMATCH', { version: hello.version, supported: CHANNEL_PROTOCOL_VERSION });
+      throw new StrataError('AGENT_PROTOCOL_MISMATCH', {
+        version: hello.version,
+        supported: CHANNEL_PROTOCOL_VERSION,
+      });
     }
     let hostId: string;
     let credentials: { hostId: string; secret: string } | undefined;
@@ -294,7 +313,8 @@ export class AgentHub {
     try {
       const previous = await this.store.swapReport(hostId, report);
       const differences = diffReports(previous, report);
-      for (const d of differences) await this.store.recordEvent(hostId, 'HOST.RECONCILE', describeDifference(d));
+      for (const d of differences)
+        await this.store.recordEvent(hostId, 'HOST.RECONCILE', describeDifference(d));
       const ctx: ReconcileContext = { hostId, report, previous, differences, onConnect };
       for (const hook of this.reconcileHooks) await hook(ctx);
     } catch (e) {

@@ -1,4 +1,17 @@
-export { AgentHub, type AgentHubOptions, type AgentEventListener, type ConnectionListener, type HubLogger, type ReconcileContext, type ReconcileHook } from './hub.js';
+export {
+  AgentHub,
+  type AgentHubOptions,
+  type AgentEventListener,
+  type ConnectionListener,
+  type HubLogger,
+  type ReconcileContext,
+  type ReconcileHook,
+} from './hub.js';
 export { HostStore, type IssuedToken } from './host-store.js';
 export { diffReports, describeDifference, type StateDifference } from './reconcile.js';
-export { ensureServerCertificate, certificateFingerprint, normalizeFingerprint, type ServerCertificate } from './tls.js';
+export {
+  ensureServerCertificate,
+  certificateFingerprint,
+  normalizeFingerprint,
+  type ServerCertificate,
+} from './tls.js';

@@ -4,7 +4,12 @@ import type { AgentStateReport } from '@strata/core';
 import { describeDifference, diffReports } from './reconcile.js';
 
 const at = '2026-01-01T00:00:00.000Z';
-const domain = (name: string, state: 'running' | 'shut off' | 'paused') => ({ name, uuid: '', state, disks: [] });
+const domain = (name: string, state: 'running' | 'shut off' | 'paused') => ({
+  name,
+  uuid: '',
+  state,
+  disks: [],
+});
 
 test('first report: every domain, frozen guest and block job is new', () => {
   const now: AgentStateReport = {
@@ -26,7 +31,12 @@ test('state changes, vanished domains, thaws and finished jobs are each reported
     frozenGuests: [{ vm: 'a', frozenAt: at, deadlineAt: at }],
     blockJobs: [{ vm: 'b', disk: 'vdb', type: 'commit', cur: 0, end: 1 }],
   };
-  const now: AgentStateReport = { at, domains: [domain('a', 'shut off'), domain('c', 'paused')], frozenGuests: [], blockJobs: [] };
+  const now: AgentStateReport = {
+    at,
+    domains: [domain('a', 'shut off'), domain('c', 'paused')],
+    frozenGuests: [],
+    blockJobs: [],
+  };
   const diffs = diffReports(before, now);
   assert.deepEqual(diffs, [
     { kind: 'domain-state', vm: 'a', was: 'running', now: 'shut off' },

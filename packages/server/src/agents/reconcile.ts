@@ -4,7 +4,12 @@ import type { AgentStateReport, DomainRunState } from '@strata/core';
 export type StateDifference =
   | { readonly kind: 'domain-appeared'; readonly vm: string; readonly state: DomainRunState }
   | { readonly kind: 'domain-vanished'; readonly vm: string; readonly was: DomainRunState }
-  | { readonly kind: 'domain-state'; readonly vm: string; readonly was: DomainRunState; readonly now: DomainRunState }
+  | {
+      readonly kind: 'domain-state';
+      readonly vm: string;
+      readonly was: DomainRunState;
+      readonly now: DomainRunState;
+    }
   | { readonly kind: 'guest-frozen'; readonly vm: string; readonly deadlineAt: string }
   | { readonly kind: 'guest-thawed'; readonly vm: string }
   | { readonly kind: 'block-job-started'; readonly vm: string; readonly disk: string; readonly type: string }
@@ -22,9 +27,11 @@ export function diffReports(previous: AgentStateReport | null, current: AgentSta
   for (const [name, d] of after) {
     const was = before.get(name);
     if (!was) out.push({ kind: 'domain-appeared', vm: name, state: d.state });
-    else if (was.state !== d.state) out.push({ kind: 'domain-state', vm: name, was: was.state, now: d.state });
+    else if (was.state !== d.state)
+      out.push({ kind: 'domain-state', vm: name, was: was.state, now: d.state });
   }
-  for (const [name, d] of before) if (!after.has(name)) out.push({ kind: 'domain-vanished', vm: name, was: d.state });
+  for (const [name, d] of before)
+    if (!after.has(name)) out.push({ kind: 'domain-vanished', vm: name, was: d.state });
 
   const frozenBefore = new Set((previous?.frozenGuests ?? []).map((f) => f.vm));
   const frozenNow = new Set(current.frozenGuests.map((f) => f.vm));

@@ -48,7 +48,10 @@ export class AgentSession {
     return new Promise<CommandResult<C>>((resolve, reject) => {
       const onAbort = () => this.abandon(id, toStrataError(signal?.reason));
       const timer = setTimeout(() => {
-        this.abandon(id, new StrataError('TIMEOUT', { what: `command ${command} on host ${this.hostId}`, ms: timeoutMs }));
+        this.abandon(
+          id,
+          new StrataError('TIMEOUT', { what: `command ${command} on host ${this.hostId}`, ms: timeoutMs }),
+        );
       }, timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);

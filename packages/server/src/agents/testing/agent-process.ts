@@ -10,7 +10,10 @@ export interface AgentProcess {
 }
 
 /** Starts `@strata/agent`'s `channel/<entry>.js` (main or fixture-agent) with the given environment. */
-export function startAgentProcess(entry: 'main' | 'fixture-agent', env: Record<string, string>): AgentProcess {
+export function startAgentProcess(
+  entry: 'main' | 'fixture-agent',
+  env: Record<string, string>,
+): AgentProcess {
   const script = fileURLToPath(import.meta.resolve(`@strata/agent/channel/${entry}`));
   const child = spawn(process.execPath, [script], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
