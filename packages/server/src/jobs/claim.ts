@@ -14,7 +14,12 @@ const TAKE = (columns: string) => `UPDATE jobs SET state = $2, owner = $3, epoch
   WHERE id = $1 RETURNING ${columns}`;
 
 /** A Running or Compensating job whose owner's lease expired: that server is dead or cut off. */
-async function takeOverExpired(tx: Queryable, serverId: string, types: readonly string[], leaseMs: number): Promise<Claimed | undefined> {
+async function takeOverExpired(
+  tx: Queryable,
+  serverId: string,
+  types: readonly string[],
+  leaseMs: number,
+): Promise<Claimed | undefined> {
   const rows = await tx.query<{ id: string; state: 'Running' | 'Compensating' }>(
     `SELECT id, state FROM jobs WHERE state IN ('Running','Compensating') AND lease_expires_at < now()
        AND type = ANY($1::text[]) ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
@@ -32,7 +37,12 @@ async function takeOverExpired(tx: Queryable, serverId: string, types: readonly 
  * key's queue (jobs on one key run in submit order). SKIP LOCKED lets servers claim side by side;
  * the job_locks primary key makes the per-key lock exclusive across servers.
  */
-async function claimQueued(tx: Queryable, serverId: string, types: readonly string[], leaseMs: number): Promise<Claimed | undefined> {
+async function claimQueued(
+  tx: Queryable,
+  serverId: string,
+  types: readonly string[],
+  leaseMs: number,
+): Promise<Claimed | undefined> {
   const rows = await tx.query<{ id: string; lock_key: string | null }>(
     `SELECT j.id, j.lock_key FROM jobs j
       WHERE j.state = 'Queued' AND j.type = ANY($1::text[])
@@ -51,14 +61,26 @@ async function claimQueued(tx: Queryable, serverId: string, types: readonly stri
     );
     if (locked.length === 0) return undefined; // another server's job took the key a moment ago
   }
-  const taken = await tx.query<Row>(TAKE(JOB_COLUMNS), [row.id, jobMachine.next('Queued', 'Claim'), serverId, leaseMs]);
+  const taken = await tx.query<Row>(TAKE(JOB_COLUMNS), [
+    row.id,
+    jobMachine.next('Queued', 'Claim'),
+    serverId,
+    leaseMs,
+  ]);
   return { job: toJob(taken[0] as Row), takeover: false };
 }
 
 /** Claims one job for this server: an abandoned one first (recovery), else the next queued one. */
-export async function claimNext(db: Database, serverId: string, types: readonly string[], leaseMs: number): Promise<Claimed | undefined> {
+export async function claimNext(
+  db: Database,
+  serverId: string,
+  types: readonly string[],
+  leaseMs: number,
+): Promise<Claimed | undefined> {
   if (types.length === 0) return undefined;
   return db.transaction(
-    async (tx) => (await takeOverExpired(tx, serverId, types, leaseMs)) ?? (await claimQueued(tx, serverId, types, leaseMs)),
+    async (tx) =>
+      (await takeOverExpired(tx, serverId, types, leaseMs)) ??
+      (await claimQueued(tx, serverId, types, leaseMs)),
   );
 }

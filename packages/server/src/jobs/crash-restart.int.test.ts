@@ -20,19 +20,28 @@ async function until(done: () => boolean, output: () => string, timeoutMs = 90_0
   }
 }
 
-const count = async (db: Database, sql: string, params: unknown[]) => Number((await db.query<{ n: unknown }>(sql, params))[0]?.n ?? 0);
+const count = async (db: Database, sql: string, params: unknown[]) =>
+  Number((await db.query<{ n: unknown }>(sql, params))[0]?.n ?? 0);
 
 /**
  * Kills a server process with SIGKILL while a three-step job is inside its second (external) step,
  * restarts a server on the same database and reads the outcome. PGlite is single-process, so there
  * the database is closed while the server runs and reopened by the test afterwards.
  */
-async function crashAndRestart(url: string, type: string, exclusive: boolean): Promise<{ job: Job; db: Database }> {
+async function crashAndRestart(
+  url: string,
+  type: string,
+  exclusive: boolean,
+): Promise<{ job: Job; db: Database }> {
   let db = await openDatabase(url);
   await createTestTables(db);
   const engine = createJobEngine({ db, serverId: 'test' });
   for (const def of testJobTypes(db, 'test')) engine.register(def);
-  const submitted = await engine.submit(type, { sleepMs: 600_000 }, { accountId: 'acc', lockKey: 'vm:crash' });
+  const submitted = await engine.submit(
+    type,
+    { sleepMs: 600_000 },
+    { accountId: 'acc', lockKey: 'vm:crash' },
+  );
   if (exclusive) await db.close();
 
   const first = await startWorker(url, 'first-life', 2, 1000);
@@ -82,12 +91,29 @@ for (const backend of backends) {
         try {
           assert.equal(job.state, 'Succeeded');
           assert.ok(job.epoch >= 2, 'the restarted server took the job over');
-          const runs = (step: string) => count(db, 'SELECT n AS n FROM test_step_runs WHERE job_id = $1 AND step = $2', [job.id, step]);
+          const runs = (step: string) =>
+            count(db, 'SELECT n AS n FROM test_step_runs WHERE job_id = $1 AND step = $2', [job.id, step]);
           assert.equal(await runs('first'), 1, 'the step done before the crash did not run again');
           assert.equal(await runs('last'), 1);
-          assert.equal(await count(db, `SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = 'slow'`, [job.id]), 2);
-          assert.equal(await count(db, `SELECT count(*) AS n FROM test_done WHERE job_id = $1 AND server = 'second-life'`, [job.id]), 1);
-          assert.equal(await count(db, 'SELECT count(*) AS n FROM job_locks', []), 0, 'the per-VM lock was released');
+          assert.equal(
+            await count(db, `SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = 'slow'`, [
+              job.id,
+            ]),
+            2,
+          );
+          assert.equal(
+            await count(
+              db,
+              `SELECT count(*) AS n FROM test_done WHERE job_id = $1 AND server = 'second-life'`,
+              [job.id],
+            ),
+            1,
+          );
+          assert.equal(
+            await count(db, 'SELECT count(*) AS n FROM job_locks', []),
+            0,
+            'the per-VM lock was released',
+          );
         } finally {
           await db.close();
         }
@@ -103,12 +129,26 @@ for (const backend of backends) {
         try {
           assert.equal(job.state, 'Failed');
           assert.equal(job.error?.code, 'JOB_INTERRUPTED');
-          const runs = (step: string) => count(db, 'SELECT n AS n FROM test_step_runs WHERE job_id = $1 AND step = $2', [job.id, step]);
+          const runs = (step: string) =>
+            count(db, 'SELECT n AS n FROM test_step_runs WHERE job_id = $1 AND step = $2', [job.id, step]);
           assert.equal(await runs('first'), 1);
           assert.equal(await runs('undo-first'), 1, 'the completed step was undone once');
           assert.equal(await runs('last'), 0, 'the step after the crash never ran');
-          assert.equal(await count(db, `SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = 'undo-slow-unfinished'`, [job.id]), 1);
-          assert.equal(await count(db, `SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = 'slow'`, [job.id]), 1, 'the interrupted step was not re-run');
+          assert.equal(
+            await count(
+              db,
+              `SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = 'undo-slow-unfinished'`,
+              [job.id],
+            ),
+            1,
+          );
+          assert.equal(
+            await count(db, `SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = 'slow'`, [
+              job.id,
+            ]),
+            1,
+            'the interrupted step was not re-run',
+          );
         } finally {
           await db.close();
         }

@@ -16,7 +16,7 @@ export class Definitions {
       if (names.has(step.name)) throw invalid(`step ${step.name} appears twice`);
       names.add(step.name);
     }
-    this.byType.set(def.type, def as unknown as JobDefinition);
+    this.byType.set(def.type, def);
   }
 
   get(type: string): JobDefinition {

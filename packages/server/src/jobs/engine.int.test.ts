@@ -10,31 +10,46 @@ import { createJobEngine } from './engine.js';
 import { fenced } from './fence.js';
 import { registerJobMetrics } from './metrics.js';
 import { createTestTables, testJobTypes } from './testing/test-jobs.js';
-import type { JobDefinition, JobEngine, Json } from './types.js';
+import type { JobDefinition, JobEngine } from './types.js';
 
 /** One suite, run against the embedded database and a real PostgreSQL server. */
-const backends: Array<{ name: string; open: () => Promise<{ db: Database; cleanup: () => Promise<void> }> }> = [
-  {
-    name: 'PGlite',
-    open: async () => {
-      const db = await openDatabase('memory:');
-      return { db, cleanup: () => db.close() };
+const backends: Array<{ name: string; open: () => Promise<{ db: Database; cleanup: () => Promise<void> }> }> =
+  [
+    {
+      name: 'PGlite',
+      open: async () => {
+        const db = await openDatabase('memory:');
+        return { db, cleanup: () => db.close() };
+      },
     },
-  },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      const url = await createTestDatabase('jobs');
-      const db = await openDatabase(url);
-      return { db, cleanup: async () => (await db.close(), await dropTestDatabase(url)) };
+    {
+      name: 'PostgreSQL',
+      open: async () => {
+        const url = await createTestDatabase('jobs');
+        const db = await openDatabase(url);
+        return { db, cleanup: async () => (await db.close(), await dropTestDatabase(url)) };
+      },
     },
-  },
-];
+  ];
 
 const runs = async (db: Database, jobId: string, step: string) =>
-  Number((await db.query<{ n: number }>('SELECT n FROM test_step_runs WHERE job_id = $1 AND step = $2', [jobId, step]))[0]?.n ?? 0);
+  Number(
+    (
+      await db.query<{ n: number }>('SELECT n FROM test_step_runs WHERE job_id = $1 AND step = $2', [
+        jobId,
+        step,
+      ])
+    )[0]?.n ?? 0,
+  );
 const attempts = async (db: Database, jobId: string, step: string) =>
-  Number((await db.query<{ n: unknown }>('SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = $2', [jobId, step]))[0]?.n);
+  Number(
+    (
+      await db.query<{ n: unknown }>(
+        'SELECT count(*) AS n FROM test_attempts WHERE job_id = $1 AND step = $2',
+        [jobId, step],
+      )
+    )[0]?.n,
+  );
 
 function engineOn(db: Database, serverId: string, extra: JobDefinition[] = []): JobEngine {
   const engine = createJobEngine({ db, serverId, leaseMs: 1000, pollMs: 20, concurrency: 4 });
@@ -75,7 +90,11 @@ for (const backend of backends) {
       const engine = engineOn(db, 'a');
       engine.start();
       try {
-        const job = await engine.submit('test.three', { sleepMs: 10 }, { accountId: 'acc', resourceType: 'vm', resourceId: 'vm-1' });
+        const job = await engine.submit(
+          'test.three',
+          { sleepMs: 10 },
+          { accountId: 'acc', resourceType: 'vm', resourceId: 'vm-1' },
+        );
         assert.equal(job.state, 'Queued');
         const done = await engine.wait(job.id, 20_000);
         assert.equal(done.state, 'Succeeded');
@@ -84,11 +103,18 @@ for (const backend of backends) {
         const journal = await engine.steps(job.id);
         assert.deepEqual(
           journal.map((r) => [r.phase, r.name, r.status]),
-          [['run', 'first', 'done'], ['run', 'slow', 'done'], ['run', 'last', 'done']],
+          [
+            ['run', 'first', 'done'],
+            ['run', 'slow', 'done'],
+            ['run', 'last', 'done'],
+          ],
         );
         assert.deepEqual(journal[1]?.output, { slept: 10 });
         const progress = await engine.progressEvents(job.id);
-        assert.deepEqual(progress.map((p) => [p.pct, p.message]), [[50, 'sleeping']]);
+        assert.deepEqual(
+          progress.map((p) => [p.pct, p.message]),
+          [[50, 'sleeping']],
+        );
         assert.equal(await runs(db, job.id, 'first'), 1);
         assert.equal(await runs(db, job.id, 'last'), 1);
       } finally {
@@ -146,18 +172,31 @@ for (const backend of backends) {
 
     test('a failing step fails the job after compensating the completed steps newest first', async () => {
       const undone: string[] = [];
+      const done = (what: string) => {
+        undone.push(what);
+        return Promise.resolve();
+      };
       const def: JobDefinition = {
         type: `fail-${backend.name}`,
         steps: [
-          { name: 'one', run: async () => 1, compensate: async (_c, _i, out) => void undone.push(`one:${JSON.stringify(out)}`) },
+          {
+            name: 'one',
+            run: () => Promise.resolve(1),
+            compensate: (_c, _i, out) => done(`one:${JSON.stringify(out)}`),
+          },
           {
             name: 'two',
             transactional: true,
             run: async (ctx) => (await ctx.tx.query<{ x: number }>('SELECT 2 AS x'))[0]?.x ?? null,
-            compensate: async () => void undone.push('two'),
+            compensate: () => done('two'),
           },
-          { name: 'three', run: async () => Promise.reject(new Error('disk on fire')), compensate: async (_c, _i, out) => void undone.push(`three:${String(out)}`) },
-          { name: 'four', run: async () => 4 },
+          {
+            name: 'three',
+            run: () => Promise.reject(new Error('disk on fire')),
+            compensate: (_c, _i, out) =>
+              done(`three:${out === undefined ? 'undefined' : JSON.stringify(out)}`),
+          },
+          { name: 'four', run: () => Promise.resolve(4) },
         ],
       };
       const engine = engineOn(db, 'f', [def]);
@@ -172,7 +211,14 @@ for (const backend of backends) {
         const journal = await engine.steps(job.id);
         assert.deepEqual(
           journal.map((r) => `${r.phase}:${r.name}:${r.status}`),
-          ['run:one:done', 'run:two:done', 'run:three:failed', 'compensate:three:done', 'compensate:two:done', 'compensate:one:done'],
+          [
+            'run:one:done',
+            'run:two:done',
+            'run:three:failed',
+            'compensate:three:done',
+            'compensate:two:done',
+            'compensate:one:done',
+          ],
         );
       } finally {
         await engine.stop();
@@ -185,7 +231,8 @@ for (const backend of backends) {
       const a = engineOn(db, 'la', [def]);
       const b = engineOn(db, 'lb', [def]);
       const same = [];
-      for (let i = 0; i < 5; i++) same.push(await a.submit(def.type, {}, { accountId: 'acc', lockKey: 'vm:one' }));
+      for (let i = 0; i < 5; i++)
+        same.push(await a.submit(def.type, {}, { accountId: 'acc', lockKey: 'vm:one' }));
       const other = await a.submit(def.type, {}, { accountId: 'acc', lockKey: 'vm:two' });
       a.start();
       b.start();
@@ -198,10 +245,17 @@ for (const backend of backends) {
           assert.equal(ours[i + 1]?.at, 'end', 'no other job of the key started before this one ended');
           assert.equal(ours[i]?.job, ours[i + 1]?.job);
         }
-        assert.deepEqual(ours.filter((e) => e.at === 'start').map((e) => e.job), same.map((j) => j.id), 'submit order');
+        assert.deepEqual(
+          ours.filter((e) => e.at === 'start').map((e) => e.job),
+          same.map((j) => j.id),
+          'submit order',
+        );
         const otherStart = log.findIndex((e) => e.job === other.id);
         const lastSameEnd = log.map((e) => e.job).lastIndexOf(same[4]?.id ?? '');
-        assert.ok(otherStart < lastSameEnd, 'a job on another key did not wait for the whole queue of vm:one');
+        assert.ok(
+          otherStart < lastSameEnd,
+          'a job on another key did not wait for the whole queue of vm:one',
+        );
         assert.equal((await db.query('SELECT 1 FROM job_locks')).length, 0, 'every lock was released');
       } finally {
         await Promise.all([a.stop(), b.stop()]);
@@ -222,7 +276,9 @@ for (const backend of backends) {
       );
       assert.equal(await runs(db, job.id, 'fenced'), 0);
       assert.equal(
-        await fenced(db, { jobId: job.id, owner: 'new', epoch: 2, leaseMs: 1000 }, async () => 'ok'),
+        await fenced(db, { jobId: job.id, owner: 'new', epoch: 2, leaseMs: 1000 }, () =>
+          Promise.resolve('ok'),
+        ),
         'ok',
       );
       await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [job.id]);
@@ -230,23 +286,53 @@ for (const backend of backends) {
 
     test('submit, get, list, wait and registration report coded errors and paginate', async () => {
       const engine = engineOn(db, 'api');
-      await assert.rejects(engine.submit('no.such', {}, { accountId: 'acc' }), (e: unknown) => isStrataError(e, 'JOB_TYPE_UNKNOWN'));
+      await assert.rejects(engine.submit('no.such', {}, { accountId: 'acc' }), (e: unknown) =>
+        isStrataError(e, 'JOB_TYPE_UNKNOWN'),
+      );
       await assert.rejects(engine.get('missing'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
-      assert.throws(() => engine.register(testJobTypes(db, 'x')[0] as JobDefinition), (e: unknown) => isStrataError(e, 'JOB_DEFINITION_INVALID'));
       assert.throws(
-        () => engine.register({ type: 'dup', steps: [{ name: 's', run: async () => null }, { name: 's', run: async () => null }] }),
+        () => engine.register(testJobTypes(db, 'x')[0] as JobDefinition),
+        (e: unknown) => isStrataError(e, 'JOB_DEFINITION_INVALID'),
+      );
+      assert.throws(
+        () =>
+          engine.register({
+            type: 'dup',
+            steps: [
+              { name: 's', run: () => Promise.resolve(null) },
+              { name: 's', run: () => Promise.resolve(null) },
+            ],
+          }),
         (e: unknown) => isStrataError(e, 'JOB_DEFINITION_INVALID'),
       );
       const account = `acct-${backend.name}`;
       const ids: string[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await engine.submit('test.three', { sleepMs: 1 } as Json, { accountId: account, resourceType: 'vm', resourceId: `vm-${i % 2}` })).id);
+      for (let i = 0; i < 5; i++)
+        ids.push(
+          (
+            await engine.submit(
+              'test.three',
+              { sleepMs: 1 },
+              { accountId: account, resourceType: 'vm', resourceId: `vm-${i % 2}` },
+            )
+          ).id,
+        );
       const first = await engine.list({ accountId: account }, { limit: 2 });
-      assert.deepEqual(first.items.map((j) => j.id), [ids[4], ids[3]]);
+      assert.deepEqual(
+        first.items.map((j) => j.id),
+        [ids[4], ids[3]],
+      );
       assert.ok(first.nextCursor);
       const second = await engine.list({ accountId: account }, { limit: 2, cursor: first.nextCursor });
-      assert.deepEqual(second.items.map((j) => j.id), [ids[2], ids[1]]);
+      assert.deepEqual(
+        second.items.map((j) => j.id),
+        [ids[2], ids[1]],
+      );
       const filtered = await engine.list({ accountId: account, resourceId: 'vm-1', state: 'Queued' });
-      assert.deepEqual(filtered.items.map((j) => j.id), [ids[3], ids[1]]);
+      assert.deepEqual(
+        filtered.items.map((j) => j.id),
+        [ids[3], ids[1]],
+      );
       assert.equal(filtered.nextCursor, null);
       const waited = await engine.wait(ids[0] ?? '', 150);
       assert.equal(waited.state, 'Queued', 'wait answers the current row when the timeout passes');

@@ -78,8 +78,15 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   };
 
   const launch = (job: Job, takeover: boolean) => {
-    log.info({ jobId: job.id, jobType: job.type, epoch: job.epoch, takeover }, takeover ? 'took over job' : 'claimed job');
-    const run = new JobRun({ db, serverId, leaseMs, log, stopping: stopping.signal, finished }, defs.get(job.type), job)
+    log.info(
+      { jobId: job.id, jobType: job.type, epoch: job.epoch, takeover },
+      takeover ? 'took over job' : 'claimed job',
+    );
+    const run = new JobRun(
+      { db, serverId, leaseMs, log, stopping: stopping.signal, finished },
+      defs.get(job.type),
+      job,
+    )
       .run()
       .finally(() => {
         active.delete(job.id);

@@ -15,7 +15,11 @@ export interface Lease {
  * transaction (journal record and any step effects in it) rolls back: that is the fence.
  * Every fenced write also renews the lease.
  */
-export async function fenced<T>(db: Database, lease: Lease, fn: (tx: Queryable, state: JobState) => Promise<T>): Promise<T> {
+export async function fenced<T>(
+  db: Database,
+  lease: Lease,
+  fn: (tx: Queryable, state: JobState) => Promise<T>,
+): Promise<T> {
   return db.transaction(async (tx) => {
     const rows = await tx.query<{ owner: string | null; epoch: number; state: JobState }>(
       'SELECT owner, epoch, state FROM jobs WHERE id = $1 FOR UPDATE',
@@ -25,10 +29,10 @@ export async function fenced<T>(db: Database, lease: Lease, fn: (tx: Queryable, 
     if (!row || row.owner !== lease.owner || Number(row.epoch) !== lease.epoch) {
       throw new StrataError('JOB_LEASE_LOST', { jobId: lease.jobId, owner: lease.owner, epoch: lease.epoch });
     }
-    await tx.query(`UPDATE jobs SET lease_expires_at = now() + ($2::int * interval '1 millisecond') WHERE id = $1`, [
-      lease.jobId,
-      lease.leaseMs,
-    ]);
+    await tx.query(
+      `UPDATE jobs SET lease_expires_at = now() + ($2::int * interval '1 millisecond') WHERE id = $1`,
+      [lease.jobId, lease.leaseMs],
+    );
     return fn(tx, row.state);
   });
 }

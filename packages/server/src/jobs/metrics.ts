@@ -6,7 +6,10 @@ import type { JobEngine } from './types.js';
  * scrape time, so every server reports the shared truth) and `strata_job_duration_seconds` (by
  * type and final state, for the jobs this server finished). Returns a function that stops observing.
  */
-export function registerJobMetrics(registry: Registry, engine: Pick<JobEngine, 'countByState' | 'onFinished'>): () => void {
+export function registerJobMetrics(
+  registry: Registry,
+  engine: Pick<JobEngine, 'countByState' | 'onFinished'>,
+): () => void {
   new Gauge({
     name: 'strata_jobs',
     help: 'Jobs by state',

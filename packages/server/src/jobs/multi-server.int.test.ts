@@ -17,11 +17,13 @@ test('two server processes on one PostgreSQL run 500 jobs exactly once; SIGKILL 
   const submitter = createJobEngine({ db, serverId: 'submitter' });
   for (const def of testJobTypes(db, 'submitter')) submitter.register(def);
   const ids: string[] = [];
-  for (let i = 0; i < JOBS; i++) ids.push((await submitter.submit('test.three', { sleepMs: 25 }, { accountId: 'acc' })).id);
+  for (let i = 0; i < JOBS; i++)
+    ids.push((await submitter.submit('test.three', { sleepMs: 25 }, { accountId: 'acc' })).id);
 
   const a = await startWorker(url, 'server-a', 4, 1500);
   const b = await startWorker(url, 'server-b', 4, 1500);
-  const count = async (sql: string, params: unknown[] = []) => Number((await db.query<{ n: unknown }>(sql, params))[0]?.n);
+  const count = async (sql: string, params: unknown[] = []) =>
+    Number((await db.query<{ n: unknown }>(sql, params))[0]?.n);
   try {
     // let both servers work, then kill one without warning while it holds jobs
     while ((await count('SELECT count(*) AS n FROM test_done')) < JOBS / 4) await sleep(50);
@@ -38,10 +40,21 @@ test('two server processes on one PostgreSQL run 500 jobs exactly once; SIGKILL 
       assert.ok(Date.now() < deadline, `not every job finished: ${b.output().slice(-2000)}`);
       await sleep(200);
     }
-    assert.equal(await count(`SELECT count(*) AS n FROM jobs WHERE state = 'Succeeded'`), JOBS, 'every job succeeded');
+    assert.equal(
+      await count(`SELECT count(*) AS n FROM jobs WHERE state = 'Succeeded'`),
+      JOBS,
+      'every job succeeded',
+    );
     // exactly once: each transactional step's counter is 1 for every job, and one server finished each job
-    assert.equal(await count(`SELECT count(*) AS n FROM test_step_runs WHERE step = 'first' AND n = 1`), JOBS);
-    assert.equal(await count(`SELECT count(*) AS n FROM test_step_runs WHERE n <> 1`), 0, 'no step ran twice');
+    assert.equal(
+      await count(`SELECT count(*) AS n FROM test_step_runs WHERE step = 'first' AND n = 1`),
+      JOBS,
+    );
+    assert.equal(
+      await count(`SELECT count(*) AS n FROM test_step_runs WHERE n <> 1`),
+      0,
+      'no step ran twice',
+    );
     assert.equal(await count(`SELECT count(*) AS n FROM test_step_runs WHERE step = 'last' AND n = 1`), JOBS);
     assert.equal(await count('SELECT count(*) AS n FROM test_done'), JOBS);
     // the jobs A held when it died were taken over by B (a higher epoch) and finished from their
@@ -52,9 +65,16 @@ test('two server processes on one PostgreSQL run 500 jobs exactly once; SIGKILL 
       assert.equal(job.state, 'Succeeded');
       assert.ok(job.epoch > held.epoch, `job ${held.id} was taken over`);
       const journal = await submitter.steps(held.id);
-      assert.deepEqual(journal.map((r) => `${r.phase}:${r.name}:${r.status}`), ['run:first:done', 'run:slow:done', 'run:last:done']);
+      assert.deepEqual(
+        journal.map((r) => `${r.phase}:${r.name}:${r.status}`),
+        ['run:first:done', 'run:slow:done', 'run:last:done'],
+      );
     }
-    assert.equal(await count(`SELECT count(*) AS n FROM test_done WHERE server = 'server-a'`), doneByABeforeKill, 'A finished nothing after its death');
+    assert.equal(
+      await count(`SELECT count(*) AS n FROM test_done WHERE server = 'server-a'`),
+      doneByABeforeKill,
+      'A finished nothing after its death',
+    );
     assert.ok((await count(`SELECT count(*) AS n FROM test_done WHERE server = 'server-b'`)) > JOBS / 2);
     assert.equal(await count('SELECT count(*) AS n FROM job_locks'), 0);
   } finally {

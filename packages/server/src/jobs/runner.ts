@@ -32,7 +32,9 @@ function asJson(value: unknown, step: string): Json {
   try {
     return JSON.parse(JSON.stringify(value ?? null)) as Json;
   } catch (e) {
-    throw new StrataError('INTERNAL', { reason: `step ${step} returned a value that is not JSON: ${String(e)}` });
+    throw new StrataError('INTERNAL', {
+      reason: `step ${step} returned a value that is not JSON: ${String(e)}`,
+    });
   }
 }
 
@@ -71,7 +73,8 @@ export class JobRun {
   }
 
   async run(): Promise<void> {
-    const onStop = () => this.abort.abort(new StrataError('JOB_ENGINE_STOPPED', { serverId: this.env.serverId }));
+    const onStop = () =>
+      this.abort.abort(new StrataError('JOB_ENGINE_STOPPED', { serverId: this.env.serverId }));
     this.env.stopping.addEventListener('abort', onStop, { once: true });
     if (this.env.stopping.aborted) onStop();
     const beat = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.env.leaseMs / 3)));
@@ -96,7 +99,13 @@ export class JobRun {
     try {
       if (!(await heartbeat(this.env.db, this.lease))) {
         this.lost = true;
-        this.abort.abort(new StrataError('JOB_LEASE_LOST', { jobId: this.job.id, owner: this.lease.owner, epoch: this.lease.epoch }));
+        this.abort.abort(
+          new StrataError('JOB_LEASE_LOST', {
+            jobId: this.job.id,
+            owner: this.lease.owner,
+            epoch: this.lease.epoch,
+          }),
+        );
       }
     } catch (e) {
       this.log.warn({ err: e }, 'lease renewal failed; retrying');
@@ -119,7 +128,11 @@ export class JobRun {
         last = rec.output ?? null;
         continue;
       }
-      if (rec?.status === 'started' && rec.epoch < this.lease.epoch && this.def.onInterrupted === 'compensate') {
+      if (
+        rec?.status === 'started' &&
+        rec.epoch < this.lease.epoch &&
+        this.def.onInterrupted === 'compensate'
+      ) {
         const error = toJobError(new StrataError('JOB_INTERRUPTED', { jobId: this.job.id, step: step.name }));
         await this.toCompensating(error);
         return this.compensateAll();
@@ -128,7 +141,8 @@ export class JobRun {
         last = await this.execute(step, index, 'run', prior, undefined);
         prior[step.name] = last;
       } catch (e) {
-        if (e instanceof Interrupted || isStrataError(e, 'JOB_LEASE_LOST') || this.abort.signal.aborted) throw e;
+        if (e instanceof Interrupted || isStrataError(e, 'JOB_LEASE_LOST') || this.abort.signal.aborted)
+          throw e;
         return this.failStep(step, index, e);
       }
     }
@@ -140,11 +154,31 @@ export class JobRun {
   }
 
   /** Runs a step (or its compensation) with its journal record: in one transaction if transactional. */
-  private async execute(step: JobStep<Json>, index: number, phase: Phase, prior: PriorOutputs, output: Json | undefined): Promise<Json> {
+  private async execute(
+    step: JobStep<Json>,
+    index: number,
+    phase: Phase,
+    prior: PriorOutputs,
+    output: Json | undefined,
+  ): Promise<Json> {
     const ctx = stepContext(this.parts, step.name, phase);
     const input = this.job.input;
-    const record = (tx: Queryable, status: 'started' | 'done' | 'failed', out: Json | null, error: JobError | null) =>
-      tx.query(UPSERT_STEP, [this.job.id, phase, index, step.name, status, jsonParam(out), jsonParam(error), this.lease.epoch]);
+    const record = (
+      tx: Queryable,
+      status: 'started' | 'done' | 'failed',
+      out: Json | null,
+      error: JobError | null,
+    ) =>
+      tx.query(UPSERT_STEP, [
+        this.job.id,
+        phase,
+        index,
+        step.name,
+        status,
+        jsonParam(out),
+        jsonParam(error),
+        this.lease.epoch,
+      ]);
     if (step.transactional === true) {
       return fenced(this.env.db, this.lease, async (tx) => {
         const txCtx = { ...ctx, tx };
@@ -170,17 +204,30 @@ export class JobRun {
     this.log.warn({ err: e, step: step.name }, 'job step failed');
     const undoable = this.def.steps.slice(0, index + 1).some((s) => s.compensate !== undefined);
     await fenced(this.env.db, this.lease, async (tx, state) => {
-      await tx.query(UPSERT_STEP, [this.job.id, 'run', index, step.name, 'failed', null, jsonParam(error), this.lease.epoch]);
+      await tx.query(UPSERT_STEP, [
+        this.job.id,
+        'run',
+        index,
+        step.name,
+        'failed',
+        null,
+        jsonParam(error),
+        this.lease.epoch,
+      ]);
       if (undoable) await this.setState(tx, jobMachine.next(state, 'Compensate'), error);
     });
     if (undoable) return this.compensateAll();
     await this.progress.flush();
-    const done = await fenced(this.env.db, this.lease, (tx, state) => this.finish(tx, jobMachine.next(state, 'Fail'), { error }));
+    const done = await fenced(this.env.db, this.lease, (tx, state) =>
+      this.finish(tx, jobMachine.next(state, 'Fail'), { error }),
+    );
     this.env.finished(done);
   }
 
   private async toCompensating(error: JobError): Promise<void> {
-    await fenced(this.env.db, this.lease, (tx, state) => this.setState(tx, jobMachine.next(state, 'Compensate'), error));
+    await fenced(this.env.db, this.lease, (tx, state) =>
+      this.setState(tx, jobMachine.next(state, 'Compensate'), error),
+    );
   }
 
   /** Undoes, newest first, every step that started (completed or not) and is not yet undone. */
@@ -210,23 +257,40 @@ export class JobRun {
   }
 
   /** Retries a compensation a few times; answers the error when it could not be done. */
-  private async compensateOne(step: JobStep<Json>, i: number, prior: PriorOutputs, output: Json | undefined): Promise<JobError | undefined> {
+  private async compensateOne(
+    step: JobStep<Json>,
+    i: number,
+    prior: PriorOutputs,
+    output: Json | undefined,
+  ): Promise<JobError | undefined> {
     for (let attempt = 1; ; attempt++) {
       this.checkAbort();
       try {
         await this.execute(step, i, 'compensate', prior, output);
         return undefined;
       } catch (e) {
-        if (e instanceof Interrupted || isStrataError(e, 'JOB_LEASE_LOST') || this.abort.signal.aborted) throw e;
+        if (e instanceof Interrupted || isStrataError(e, 'JOB_LEASE_LOST') || this.abort.signal.aborted)
+          throw e;
         this.log.warn({ err: e, step: step.name, attempt }, 'compensation failed');
         if (attempt < COMPENSATION_ATTEMPTS) {
           await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
           continue;
         }
         const reason = toStrataError(e).message;
-        const error = toJobError(new StrataError('JOB_COMPENSATION_FAILED', { jobId: this.job.id, step: step.name, reason }));
+        const error = toJobError(
+          new StrataError('JOB_COMPENSATION_FAILED', { jobId: this.job.id, step: step.name, reason }),
+        );
         await fenced(this.env.db, this.lease, (tx) =>
-          tx.query(UPSERT_STEP, [this.job.id, 'compensate', i, step.name, 'failed', null, jsonParam(error), this.lease.epoch]),
+          tx.query(UPSERT_STEP, [
+            this.job.id,
+            'compensate',
+            i,
+            step.name,
+            'failed',
+            null,
+            jsonParam(error),
+            this.lease.epoch,
+          ]),
         );
         return error;
       }
@@ -242,7 +306,11 @@ export class JobRun {
   }
 
   /** The final write: state, result or error, lease and per-key lock released, in one transaction. */
-  private async finish(tx: Queryable, state: JobState, end: { result?: Json; error?: JobError }): Promise<Job> {
+  private async finish(
+    tx: Queryable,
+    state: JobState,
+    end: { result?: Json; error?: JobError },
+  ): Promise<Job> {
     const rows = await tx.query<Row>(
       `UPDATE jobs SET state = $2, result = $3::text::jsonb, error = coalesce($4::text::jsonb, error),
          progress_pct = CASE WHEN $2 = 'Succeeded' THEN 100 ELSE progress_pct END,

@@ -19,7 +19,11 @@ export class ProgressWriter {
     const clamped = Math.min(100, Math.max(0, Number.isFinite(pct) ? pct : 0));
     this.chain = this.chain
       .then(async () => {
-        await this.db.query('INSERT INTO job_progress (job_id, pct, message) VALUES ($1, $2, $3)', [this.jobId, clamped, message]);
+        await this.db.query('INSERT INTO job_progress (job_id, pct, message) VALUES ($1, $2, $3)', [
+          this.jobId,
+          clamped,
+          message,
+        ]);
         await this.db.query(
           `UPDATE jobs SET progress_pct = $2, progress_message = $3, updated_at = now() WHERE id = $1 AND state IN ('Running','Compensating')`,
           [this.jobId, clamped, message],

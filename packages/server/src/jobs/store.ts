@@ -1,6 +1,15 @@
 import { StrataError, type JobState } from '@strata/core';
 import type { Queryable } from '../db/database.js';
-import type { Job, JobError, JobFilter, JobProgressEvent, JobStepRecord, Json, Page, PageRequest } from './types.js';
+import type {
+  Job,
+  JobError,
+  JobFilter,
+  JobProgressEvent,
+  JobStepRecord,
+  Json,
+  Page,
+  PageRequest,
+} from './types.js';
 
 /** SQL of the journal tables (migration 002-jobs); the only place that knows their columns. */
 
@@ -9,11 +18,14 @@ export const JOB_COLUMNS = `id, seq, type, account_id, state, input, result, err
 
 export type Row = Record<string, unknown>;
 
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(v as string).toISOString());
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : new Date(v as string).toISOString();
+const str = (v: unknown): string | null =>
+  typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v);
 
 /** JSON parameters go in as text and are cast in SQL: both drivers then pass them verbatim. */
-export const jsonParam = (v: Json | JobError | null | undefined): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+export const jsonParam = (v: Json | JobError | null | undefined): string | null =>
+  v === undefined || v === null ? null : JSON.stringify(v);
 
 export function toJob(row: Row): Job {
   return {
@@ -28,7 +40,7 @@ export function toJob(row: Row): Job {
     resourceType: str(row['resource_type']),
     resourceId: str(row['resource_id']),
     progressPct: Number(row['progress_pct'] ?? 0),
-    progressMessage: String(row['progress_message'] ?? ''),
+    progressMessage: typeof row['progress_message'] === 'string' ? row['progress_message'] : '',
     owner: str(row['owner']),
     epoch: Number(row['epoch'] ?? 0),
     createdAt: iso(row['created_at']) ?? '',
@@ -85,7 +97,11 @@ export async function getJob(q: Queryable, id: string): Promise<Job> {
 
 const MAX_PAGE = 500;
 
-export async function listJobs(q: Queryable, filter: JobFilter = {}, page: PageRequest = {}): Promise<Page<Job>> {
+export async function listJobs(
+  q: Queryable,
+  filter: JobFilter = {},
+  page: PageRequest = {},
+): Promise<Page<Job>> {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (column: string, value: string | undefined) => {
@@ -99,7 +115,11 @@ export async function listJobs(q: Queryable, filter: JobFilter = {}, page: PageR
   add('resource_type', filter.resourceType);
   add('resource_id', filter.resourceId);
   if (page.cursor !== undefined) {
-    if (!/^\d+$/.test(page.cursor)) throw new StrataError('INVALID_ARGUMENT', { field: 'cursor', reason: 'not a cursor from a previous page' });
+    if (!/^\d+$/.test(page.cursor))
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'cursor',
+        reason: 'not a cursor from a previous page',
+      });
     params.push(page.cursor);
     where.push(`seq < $${params.length}::bigint`);
   }
@@ -141,8 +161,16 @@ export async function progressEvents(q: Queryable, jobId: string, afterSeq = 0):
 }
 
 export async function countByState(q: Queryable): Promise<Record<JobState, number>> {
-  const counts: Record<JobState, number> = { Queued: 0, Running: 0, Compensating: 0, Succeeded: 0, Failed: 0 };
-  const rows = await q.query<{ state: JobState; n: unknown }>('SELECT state, count(*) AS n FROM jobs GROUP BY state');
+  const counts: Record<JobState, number> = {
+    Queued: 0,
+    Running: 0,
+    Compensating: 0,
+    Succeeded: 0,
+    Failed: 0,
+  };
+  const rows = await q.query<{ state: JobState; n: unknown }>(
+    'SELECT state, count(*) AS n FROM jobs GROUP BY state',
+  );
   for (const r of rows) counts[r.state] = Number(r.n);
   return counts;
 }

@@ -7,7 +7,8 @@ import type { Database, Queryable } from '../db/database.js';
  * Object members may be undefined (dropped when stored, as JSON.stringify does). Declare step
  * outputs as type aliases, not interfaces: interfaces carry no index signature.
  */
-export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json | undefined };
+export type Json =
+  null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json | undefined };
 
 /** Outputs of the steps that already completed, by step name (journaled, so they survive a crash). */
 export type PriorOutputs = Readonly<Record<string, Json | undefined>>;

@@ -50,7 +50,9 @@ async function freePort(): Promise<number> {
 
 async function answering(port: number): Promise<boolean> {
   try {
-    await run(join(POSTGRES_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-t', '3'], { timeout: 10_000 });
+    await run(join(POSTGRES_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-t', '3'], {
+      timeout: 10_000,
+    });
     return true;
   } catch {
     return false;
@@ -66,13 +68,24 @@ async function readState(): Promise<State | undefined> {
 }
 
 /** Runs a binary as the `postgres` OS user: initdb and postgres refuse to run as root. */
-async function runAsPostgres(binary: string, args: readonly string[], ids: { uid: number; gid: number }): Promise<void> {
+async function runAsPostgres(
+  binary: string,
+  args: readonly string[],
+  ids: { uid: number; gid: number },
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(join(POSTGRES_BIN, binary), [...args], { uid: ids.uid, gid: ids.gid, stdio: ['ignore', 'ignore', 'pipe'], cwd: BASE });
+    const child = spawn(join(POSTGRES_BIN, binary), [...args], {
+      uid: ids.uid,
+      gid: ids.gid,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: BASE,
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${binary} exited with ${code}: ${stderr.trim()}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${binary} exited with ${code}: ${stderr.trim()}`)),
+    );
   });
 }
 
@@ -101,10 +114,17 @@ async function start(): Promise<{ port: number; started: boolean }> {
   if (known && (await answering(known.port))) return { port: known.port, started: false };
   const ids = await osUser();
   await chown(BASE, ids.uid, ids.gid);
-  const initialised = await stat(join(DATA, 'PG_VERSION')).then(() => true, () => false);
+  const initialised = await stat(join(DATA, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
   if (!initialised) {
     await rm(DATA, { recursive: true, force: true });
-    await runAsPostgres('initdb', ['-D', DATA, '-U', OS_USER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], ids);
+    await runAsPostgres(
+      'initdb',
+      ['-D', DATA, '-U', OS_USER, '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
+      ids,
+    );
   }
   const port = await freePort();
   // Throwaway test data: durability off, enough connections for several servers' pools.
@@ -118,7 +138,11 @@ async function start(): Promise<{ port: number; started: boolean }> {
     '-c max_connections=300',
     '-c shared_buffers=64MB',
   ].join(' ');
-  await runAsPostgres('pg_ctl', ['-D', DATA, '-l', join(BASE, 'server.log'), '-o', options, '-w', '-t', '60', 'start'], ids);
+  await runAsPostgres(
+    'pg_ctl',
+    ['-D', DATA, '-l', join(BASE, 'server.log'), '-o', options, '-w', '-t', '60', 'start'],
+    ids,
+  );
   if (!(await answering(port))) throw new Error(`PostgreSQL started but does not answer on port ${port}`);
   await writeFile(STATE, JSON.stringify({ port } satisfies State));
   return { port, started: true };
@@ -152,7 +176,12 @@ export async function stopPostgres(): Promise<void> {
   pending = undefined;
   const ids = await osUser();
   await withLock(async () => {
-    if (await stat(join(DATA, 'postmaster.pid')).then(() => true, () => false)) {
+    if (
+      await stat(join(DATA, 'postmaster.pid')).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await runAsPostgres('pg_ctl', ['-D', DATA, '-m', 'fast', '-w', 'stop'], ids);
     }
     await rm(STATE, { force: true });

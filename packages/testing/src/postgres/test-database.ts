@@ -13,7 +13,15 @@ const run = promisify(execFile);
 export async function createTestDatabase(prefix = 't'): Promise<string> {
   const server = await ensurePostgres();
   const name = `${prefix.replace(/[^a-z0-9_]/g, '_')}_${randomBytes(6).toString('hex')}`;
-  await run(join(POSTGRES_BIN, 'createdb'), ['-h', server.host, '-p', String(server.port), '-U', server.user, name]);
+  await run(join(POSTGRES_BIN, 'createdb'), [
+    '-h',
+    server.host,
+    '-p',
+    String(server.port),
+    '-U',
+    server.user,
+    name,
+  ]);
   return `postgres://${server.user}@${server.host}:${server.port}/${name}`;
 }
 
@@ -21,5 +29,15 @@ export async function createTestDatabase(prefix = 't'): Promise<string> {
 export async function dropTestDatabase(url: string): Promise<void> {
   const server = await ensurePostgres();
   const name = new URL(url).pathname.slice(1);
-  await run(join(POSTGRES_BIN, 'dropdb'), ['-h', server.host, '-p', String(server.port), '-U', server.user, '--force', '--if-exists', name]);
+  await run(join(POSTGRES_BIN, 'dropdb'), [
+    '-h',
+    server.host,
+    '-p',
+    String(server.port),
+    '-U',
+    server.user,
+    '--force',
+    '--if-exists',
+    name,
+  ]);
 }

@@ -28,7 +28,12 @@ export interface SlowInput {
  * Three steps: a transactional counter, an external step that records each attempt and sleeps
  * (where a crash lands), and a transactional counter that also records which server finished.
  */
-function threeSteps(db: Database, type: string, server: string, onInterrupted: 'resume' | 'compensate'): JobDefinition<SlowInput> {
+function threeSteps(
+  db: Database,
+  type: string,
+  server: string,
+  onInterrupted: 'resume' | 'compensate',
+): JobDefinition<SlowInput> {
   return {
     type,
     onInterrupted,
@@ -36,7 +41,8 @@ function threeSteps(db: Database, type: string, server: string, onInterrupted: '
       {
         name: 'first',
         transactional: true,
-        run: async (ctx, _input) => (await ctx.tx.query<{ n: number }>(BUMP, [ctx.jobId, 'first']))[0]?.n ?? 0,
+        run: async (ctx, _input) =>
+          (await ctx.tx.query<{ n: number }>(BUMP, [ctx.jobId, 'first']))[0]?.n ?? 0,
         compensate: async (ctx) => {
           await ctx.tx.query(BUMP, [ctx.jobId, 'undo-first']);
         },
@@ -45,7 +51,11 @@ function threeSteps(db: Database, type: string, server: string, onInterrupted: '
         name: 'slow',
         // external: its attempts are recorded outside the journal transaction, then it sleeps
         run: async (ctx, input, _prior) => {
-          await db.query('INSERT INTO test_attempts (job_id, step, epoch) VALUES ($1, $2, $3)', [ctx.jobId, 'slow', ctx.epoch]);
+          await db.query('INSERT INTO test_attempts (job_id, step, epoch) VALUES ($1, $2, $3)', [
+            ctx.jobId,
+            'slow',
+            ctx.epoch,
+          ]);
           ctx.progress(50, 'sleeping');
           ctx.log.info({ marker: `slow-started ${ctx.jobId}` }, 'slow step started');
           await sleep(input.sleepMs, undefined, { signal: ctx.signal });
@@ -74,5 +84,8 @@ function threeSteps(db: Database, type: string, server: string, onInterrupted: '
 
 /** The external step writes through `db` outside any transaction, as a real side effect would. */
 export function testJobTypes(db: Database, server: string): JobDefinition<SlowInput>[] {
-  return [threeSteps(db, 'test.three', server, 'resume'), threeSteps(db, 'test.three-compensating', server, 'compensate')];
+  return [
+    threeSteps(db, 'test.three', server, 'resume'),
+    threeSteps(db, 'test.three-compensating', server, 'compensate'),
+  ];
 }

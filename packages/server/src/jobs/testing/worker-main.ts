@@ -15,7 +15,14 @@ if (!url || !serverId) {
 }
 const db = await openDatabase(url);
 const logger = pino({ level: 'info' });
-const engine = createJobEngine({ db, serverId, logger, concurrency: Number(concurrency), leaseMs: Number(leaseMs), pollMs: 50 });
+const engine = createJobEngine({
+  db,
+  serverId,
+  logger,
+  concurrency: Number(concurrency),
+  leaseMs: Number(leaseMs),
+  pollMs: 50,
+});
 // markers the crash tests wait for
 engine.onFinished((job) => process.stdout.write(`finished ${job.id} ${job.state}\n`));
 for (const def of testJobTypes(db, serverId)) engine.register(def);

@@ -6,13 +6,18 @@ const MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 export interface WorkerProcess {
   readonly child: ChildProcess;
   readonly serverId: string;
-  /** Output so far (for failure messages). */
-  output(): string;
-  kill(signal: NodeJS.Signals): Promise<void>;
+  /** Output so far (markers and failure messages). */
+  readonly output: () => string;
+  readonly kill: (signal: NodeJS.Signals) => Promise<void>;
 }
 
 /** Starts a worker process (a management server's job engine) and resolves once it runs. */
-export async function startWorker(url: string, serverId: string, concurrency = 4, leaseMs = 1500): Promise<WorkerProcess> {
+export async function startWorker(
+  url: string,
+  serverId: string,
+  concurrency = 4,
+  leaseMs = 1500,
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [MAIN, url, serverId, String(concurrency), String(leaseMs)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
