@@ -5,8 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { StrataError } from '@strata/core';
 import { startServer, type RunningServer, type ServerExtension } from '@strata/server/server';
 import { createLogger } from '@strata/server/observability/index';
+import { defaultExtensions } from '@strata/server/composition/defaults';
 
 // The CLI runs as a user runs it: a separate `node dist/bin.js` process, against a real server
 // (startServer: services, durable job engine, REST API) on a free port over in-memory PGlite.
@@ -35,6 +37,10 @@ const slowJob: ServerExtension = {
           },
         },
       ],
+    });
+    ctx.engine?.register({
+      type: 'test.cli-fails',
+      steps: [{ name: 'fail', run: () => Promise.reject(new StrataError('STORAGE_IOPS_EXHAUSTED', { pool: 'p1', requested: 5000, available: 10 })) }],
     });
   },
 };
@@ -65,7 +71,7 @@ before(async () => {
   configFile = join(dir, 'config', 'config.json');
   server = await startServer(
     { dataDir: join(dir, 'server'), databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
-    { extensions: [slowJob], logger: createLogger({ level: 'warn' }) },
+    { extensions: [...defaultExtensions({ stateDir: join(dir, 'host-state'), agents: { port: 0 } }), slowJob], logger: createLogger({ level: 'warn' }) },
   );
 });
 
@@ -118,7 +124,7 @@ describe('resources, tables and JSON', () => {
 
   test('pools, offerings and templates are created and listed with sizes people read', async () => {
     const pool = await json<{ id: string; capacityBytes: number; capacityIops: number }>([
-      'pools', 'create', '--name', `pool-${suffix}`, '--zone', zoneId, '--provider', 'qcow2', '--url', join(dir, 'pool'), '--capacity', '10G', '--capacity-iops', '5000',
+      'pools', 'create', '--name', `pool-${suffix}`, '--zone', zoneId, '--provider', 'qcow2', '--url', `file://${join(dir, 'pool')}`, '--capacity', '10G', '--capacity-iops', '5000',
     ]);
     assert.equal(pool.capacityBytes, 10 * 1024 ** 3);
     assert.equal(pool.capacityIops, 5000);
@@ -130,6 +136,32 @@ describe('resources, tables and JSON', () => {
     assert.equal(tpl.sizeBytes, 64 * 1024 ** 2);
     const tpls = await strata(['templates', 'list']);
     assert.match(tpls.stdout, new RegExp(`tiny-${suffix}\\s+qcow2\\s+64 MiB`));
+  });
+
+  test('a volume\'s life through jobs: create, resize, QoS, delete; --no-wait answers with the job', async () => {
+    const pools = await json<{ items: Array<{ id: string }> }>(['pools', 'list', '--name', `pool-${suffix}`]);
+    const poolId = pools.items[0]?.id ?? '';
+    const name = `data "${suffix}" <&> $HOME`;
+    const created = await strata(['volumes', 'create', '--name', name, '--pool', poolId, '--size', '1G', '--min-iops', '100', '--max-iops', '200']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^state\s+Ready$/m);
+    assert.match(created.stderr, /volume\.create \[[^\]]*\] 100% Succeeded/);
+    const id = /^id\s+(\S+)$/m.exec(created.stdout)?.[1] ?? '';
+    assert.ok(id, created.stdout);
+    const resized = await json<{ sizeBytes: number }>(['volumes', 'resize', id, '--size', '2G']);
+    assert.equal(resized.sizeBytes, 2 * 1024 ** 3);
+    const qos = await json<{ qos: { minIops: number; maxIops: number } }>(['volumes', 'qos', id, '--min-iops', '150', '--max-iops', '300']);
+    assert.deepEqual([qos.qos.minIops, qos.qos.maxIops], [150, 300]);
+    const listed = await strata(['volumes', 'list', '--pool', poolId]);
+    assert.ok(listed.stdout.split('\n').some((l) => l.startsWith(id) && l.includes(name) && l.includes('2 GiB') && l.includes('150/300/')), listed.stdout);
+    const queued = await strata(['--no-wait', 'volumes', 'delete', id]);
+    assert.equal(queued.code, 0, queued.stderr);
+    assert.match(queued.stdout, /^ID\s+TYPE\s+STATE\s+PROGRESS/m);
+    const jobId = /^(\S+)\s+volume\.delete\s/m.exec(queued.stdout)?.[1] ?? '';
+    const waited = await strata(['--no-progress', 'jobs', 'wait', jobId]);
+    assert.match(waited.stdout, /^state\s+Succeeded$/m);
+    const gone = await json<{ state: string }>(['volumes', 'get', id]);
+    assert.equal(gone.state, 'Destroyed');
   });
 
   test('errors print their registry code, the HTTP status and a hint, and exit 1', async () => {
@@ -168,6 +200,16 @@ describe('jobs', () => {
     assert.equal(r.stderr, '');
     const list = await strata(['jobs', 'list', '--type', 'test.cli-progress']);
     assert.ok(list.stdout.includes(job.id), list.stdout);
+  });
+});
+
+describe('failed jobs', () => {
+  test('a failed job exits 1 and prints the job\'s own error code and a hint', async () => {
+    const job = await server.engine!.submit('test.cli-fails', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+    const r = await strata(['--no-progress', 'jobs', 'wait', job.id]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error STORAGE_IOPS_EXHAUSTED: job ${job.id} \\(test\\.cli-fails\\) failed: `, 'm'));
+    assert.match(r.stderr, /^hint: /m);
   });
 });
 
