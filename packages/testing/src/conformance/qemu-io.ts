@@ -12,7 +12,9 @@ const q = (v: string | number): string => String(v).replace(/,/g, ',,');
  * guest's disk uses (file, libiscsi with initiator name and CHAP, librbd with cephx). Secrets go
  * through a 0600 file, never the command line.
  */
-export async function qemuImageArgs(conn: ConnectionDetails, dir: string): Promise<string[]> {
+export async function qemuImageArgs(conn: ConnectionDetails, dir: string, prefix = ''): Promise<string[]> {
+  // `prefix` nests the image under another block driver (e.g. 'file.' below a throttle node).
+  const nest = (opts: readonly string[]): string => opts.map((o) => prefix + o).join(',');
   const secret = async (value: string): Promise<string[]> => {
     const path = join(dir, 'secret');
     await writeFile(path, value, { mode: 0o600 });
@@ -20,7 +22,7 @@ export async function qemuImageArgs(conn: ConnectionDetails, dir: string): Promi
   };
   switch (conn.adaptor) {
     case 'file':
-      return ['--image-opts', `driver=${conn.format},file.driver=file,file.filename=${q(conn.path)}`];
+      return ['--image-opts', nest([`driver=${conn.format}`, 'file.driver=file', `file.filename=${q(conn.path)}`])];
     case 'iscsi': {
       const [host, port] = conn.portal.split(':');
       const opts = [
@@ -29,7 +31,7 @@ export async function qemuImageArgs(conn: ConnectionDetails, dir: string): Promi
       ];
       const pre = conn.chap ? await secret(conn.chap.secret.value) : [];
       if (conn.chap) opts.push(`file.user=${q(conn.chap.username)}`, 'file.password-secret=sec0');
-      return [...pre, '--image-opts', opts.join(',')];
+      return [...pre, '--image-opts', nest(opts)];
     }
     case 'rbd': {
       const opts = ['driver=raw', 'file.driver=rbd', `file.pool=${q(conn.pool)}`, `file.image=${q(conn.image)}`, `file.user=${q(conn.user)}`, 'file.key-secret=sec0'];
@@ -37,7 +39,7 @@ export async function qemuImageArgs(conn: ConnectionDetails, dir: string): Promi
         const at = m.lastIndexOf(':');
         opts.push(`file.server.${i}.host=${q(m.slice(0, at))}`, `file.server.${i}.port=${q(m.slice(at + 1))}`);
       });
-      return [...(await secret(conn.secret.value)), '--image-opts', opts.join(',')];
+      return [...(await secret(conn.secret.value)), '--image-opts', nest(opts)];
     }
   }
 }
