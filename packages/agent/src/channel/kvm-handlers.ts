@@ -2,14 +2,17 @@ import type { HostAgent } from '../host-agent.js';
 import type { LibvirtEvent } from '../events/parse-event.js';
 import type { CommandHandlers } from './dispatcher.js';
 import type { AgentChannel } from './agent-channel.js';
+import type { PauseGuard } from './pause-guard.js';
 
 /**
  * The channel's commands mapped onto the KVM core. Results are the core's own result objects
- * (a superset of the wire types). Commands the core does not offer yet (vm.pause, vm.resume) are
- * left out, so they answer AGENT_UNKNOWN_COMMAND instead of pretending.
+ * (a superset of the wire types). `vm.pause`/`vm.resume` go through the channel's PauseGuard
+ * (deadline-bounded) until the core offers its own.
  */
-export function kvmHandlers(kvm: HostAgent): CommandHandlers {
+export function kvmHandlers(kvm: HostAgent, pauses: PauseGuard): CommandHandlers {
   return {
+    'vm.pause': ({ vm, deadlineMs }) => pauses.pause(vm, deadlineMs),
+    'vm.resume': ({ vm }) => pauses.resume(vm),
     'host.facts': () => kvm.hostFacts(),
     'host.report': () => kvm.stateReport(),
     'vm.define': (spec) => kvm.defineVm(spec),

@@ -8,6 +8,7 @@ import { HostAgent } from '../host-agent.js';
 import { basicHandlers } from './basic-handlers.js';
 import { credentialsPath, loadAgentConfig } from './config.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
+import { PauseGuard } from './pause-guard.js';
 
 function log(level: string, msg: string, fields: object = {}): void {
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   // The KVM core first: libvirt must answer and its one event stream must run before we connect.
   const kvm = new HostAgent();
   await kvm.start();
+  const pauses = new PauseGuard(kvm.virsh);
   const channel = new AgentChannel({
     url: config.serverUrl,
     fingerprint: config.serverFingerprint,
@@ -26,22 +28,29 @@ async function main(): Promise<void> {
     ...(config.registrationToken ? { registrationToken: config.registrationToken } : {}),
     facts: () => kvm.hostFacts(),
     report: () => kvm.stateReport(),
-    handlers: { ...basicHandlers(), ...kvmHandlers(kvm) },
+    handlers: { ...basicHandlers(), ...kvmHandlers(kvm, pauses) },
   });
   const stopForwarding = forwardKvmEvents(kvm, channel);
+  pauses.on('resumed', (r: { vm: string; reason: 'requested' | 'deadline'; pausedForMs: number }) =>
+    channel.emitEvent('vm.resumed', r),
+  );
   channel.on('connected', (hostId: string) => log('info', 'connected', { hostId }));
   channel.on('disconnected', (reason: string) => log('warn', 'disconnected', { reason }));
   channel.on('reconnecting', (delayMs: number) => log('info', 'reconnecting', { delayMs }));
   channel.on('fatal', (error: StrataError) => {
     log('error', 'refused', { error: error.toJSON() });
     stopForwarding();
-    void kvm.close().finally(() => process.exit(78));
+    void pauses
+      .resumeAll()
+      .then(() => kvm.close())
+      .finally(() => process.exit(78));
   });
   // Stop: close the channel, then the core (which thaws any guest this agent still holds frozen).
   const shutdown = () => {
     stopForwarding();
     void channel
       .stop()
+      .then(() => pauses.resumeAll())
       .then(() => kvm.close())
       .then(() => process.exit(0));
   };

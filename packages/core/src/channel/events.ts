@@ -15,6 +15,12 @@ export interface AgentEventMap {
     readonly reason: 'requested' | 'deadline';
     readonly frozenForMs: number;
   };
+  /** A paused VM was resumed; `deadline` when the agent resumed it on its own. */
+  'vm.resumed': {
+    readonly vm: string;
+    readonly reason: 'requested' | 'deadline';
+    readonly pausedForMs: number;
+  };
   /** The guest agent inside a VM connected or disconnected (libvirt `agent-lifecycle`). */
   'guest.agent': { readonly vm: string; readonly state: string; readonly reason: string };
   /** Any other libvirt domain event, forwarded as libvirt named it. */

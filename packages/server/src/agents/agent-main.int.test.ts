@@ -16,6 +16,7 @@ let db: Database;
 let hub: AgentHub;
 let dir: string;
 let proc: AgentProcess | undefined;
+let hostId = '';
 const suffix = Math.random().toString(36).slice(2, 8);
 
 before(async () => {
@@ -52,7 +53,7 @@ test('the agent process registers with real libvirt facts and answers commands t
     STRATA_REGISTRATION_TOKEN: token,
     STRATA_AGENT_STATE_DIR: join(dir, 'agent'),
   });
-  const hostId = await connected;
+  hostId = await connected;
   const facts = await hub.send(hostId, 'host.facts', {});
   assert.match(facts.libvirtVersion, /^\d+\.\d+\.\d+$/, 'libvirt version read from libvirtd');
   assert.match(facts.qemuVersion, /^\d+\.\d+/, 'QEMU version read from libvirtd');
@@ -103,8 +104,38 @@ test('the agent process registers with real libvirt facts and answers commands t
       (e) => e.type === 'vm.lifecycle' && (e.payload as { vm: string; event: string }).event === 'Undefined',
     ),
   );
+});
 
-  // SIGTERM: a clean exit, and the server sees the host go
+test('vm.pause holds a running VM paused until vm.resume, or until its deadline when no resume comes', async () => {
+  const events: EventMessage[] = [];
+  const off = hub.onEvent((id, e) => id === hostId && events.push(e));
+  const vm = `strata-pause-${suffix}`;
+  // No disk and no kernel: the firmware finds nothing to boot and idles, which is all a pause needs.
+  await hub.send(hostId, 'vm.define', { name: vm, cpus: 1, memoryBytes: 128 * 1024 * 1024, disks: [] });
+  try {
+    assert.equal((await hub.send(hostId, 'vm.start', { vm })).state, 'running');
+    await hub.send(hostId, 'vm.pause', { vm, deadlineMs: 60_000 });
+    assert.equal((await hub.send(hostId, 'vm.state', { vm })).state, 'paused');
+    const resumed = await hub.send(hostId, 'vm.resume', { vm });
+    assert.ok(resumed.pausedForMs > 0);
+    assert.equal((await hub.send(hostId, 'vm.state', { vm })).state, 'running');
+
+    // no resume: the agent resumes on its own at the deadline and says so
+    await hub.send(hostId, 'vm.pause', { vm, deadlineMs: 700 });
+    assert.equal((await hub.send(hostId, 'vm.state', { vm })).state, 'paused');
+    const byDeadline = await waitFor('vm.resumed event', () =>
+      events.find((e) => e.type === 'vm.resumed' && (e.payload as { reason: string }).reason === 'deadline'),
+    );
+    assert.ok((byDeadline.payload as { pausedForMs: number }).pausedForMs >= 700);
+    assert.equal((await hub.send(hostId, 'vm.state', { vm })).state, 'running');
+  } finally {
+    off();
+    await hub.send(hostId, 'vm.destroy', { vm });
+  }
+});
+
+test('SIGTERM stops the agent cleanly and the server marks the host Disconnected', async () => {
+  assert.ok(proc);
   proc.child.kill('SIGTERM');
   assert.equal(await proc.exited, 0);
   await waitFor('Disconnected', async () => {
