@@ -12,9 +12,19 @@ export function rbdQosSettings(qos: Qos | null): Record<string, string> {
   return {
     rbd_qos_iops_limit: String(qos?.maxIops ?? 0),
     rbd_qos_iops_burst: String(qos?.burstIops ?? 0),
-    rbd_qos_iops_burst_seconds: String(qos ? Math.max(1, qos.burstSeconds) : 1),
+    rbd_qos_iops_burst_seconds: String(qos ? rbdBurstSeconds(qos) : 1),
     rbd_qos_bps_limit: String(qos?.maxBytesPerSec ?? 0),
   };
+}
+
+/**
+ * librbd's bucket holds burst × burst_seconds tokens and refills at the limit, so a full-speed
+ * burst lasts burst × s / (burst − max) seconds. Our burstSeconds is how long the burst lasts
+ * (libvirt's total_iops_sec_max_length), hence s = T × (burst − max) / burst, a whole number ≥ 1.
+ */
+export function rbdBurstSeconds(qos: Qos): number {
+  if (qos.burstIops <= qos.maxIops || qos.burstSeconds <= 0) return 1;
+  return Math.max(1, Math.round((qos.burstSeconds * (qos.burstIops - qos.maxIops)) / qos.burstIops));
 }
 
 interface ConfigEntry {

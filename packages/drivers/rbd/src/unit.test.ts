@@ -15,13 +15,15 @@ test('backend names derive from ids only; host and VM names of any spelling beco
 });
 
 test('QoS maps max, burst and burst length to librbd settings; none means unlimited', () => {
-  assert.deepEqual(rbdQosSettings({ minIops: 10, maxIops: 200, burstIops: 300, burstSeconds: 4 }), {
+  // A 300-IOPS burst over a 200 limit lasting 6 s: librbd's bucket holds 300 × 2 tokens.
+  assert.deepEqual(rbdQosSettings({ minIops: 10, maxIops: 200, burstIops: 300, burstSeconds: 6 }), {
     rbd_qos_iops_limit: '200',
     rbd_qos_iops_burst: '300',
-    rbd_qos_iops_burst_seconds: '4',
+    rbd_qos_iops_burst_seconds: '2',
     rbd_qos_bps_limit: '0',
   });
   assert.equal(rbdQosSettings(null)['rbd_qos_iops_limit'], '0');
+  assert.equal(rbdQosSettings({ minIops: 0, maxIops: 200, burstIops: 200, burstSeconds: 60 })['rbd_qos_iops_burst_seconds'], '1');
 });
 
 test('error summaries keep the rbd line and drop start-up chatter', () => {
