@@ -108,6 +108,26 @@ test('a failed job answers jobstatus 2, its error code as jobresultcode and unde
   assert.equal(r['jobinstancetype'], 'Volume');
 });
 
+test('attachVolume and detachVolume on a stopped VM; VM commands refuse what its state forbids', async () => {
+  const vm = await h.server.services.vms.create(h.user.actor, { name: `stopped-${suffix}`, cpus: 1, memoryBytes: 128 * 1024 ** 2 });
+  const listed = ok(await cloudstack(h.user, 'listVirtualMachines', { id: vm.id }));
+  const row = (listed['virtualmachine'] as Array<Record<string, unknown>>)[0] ?? {};
+  assert.deepEqual([row['state'], row['memory'], row['cpunumber']], ['Stopped', 128, 1]);
+  const attached = (ok(await cloudstack(h.user, 'attachVolume', { id: volumeId, virtualmachineid: vm.id }))['volume'] ?? {}) as Record<string, unknown>;
+  assert.equal(attached['virtualmachineid'], vm.id);
+  assert.equal(typeof attached['deviceid'], 'number');
+  const onVm = ok(await cloudstack(h.user, 'listVolumes', { virtualmachineid: vm.id }));
+  assert.equal(onVm['count'], 1);
+  const detached = (ok(await cloudstack(h.user, 'detachVolume', { id: volumeId }))['volume'] ?? {}) as Record<string, unknown>;
+  assert.equal(detached['virtualmachineid'], undefined);
+  // Stopping a stopped VM is an illegal transition: CloudStack's 431 with 4350.
+  const stop = await cloudstack(h.user, 'stopVirtualMachine', { id: vm.id });
+  const e = (stop.json?.['stopvirtualmachineresponse'] ?? {}) as { errorcode?: number; cserrorcode?: number; stratacode?: string };
+  assert.deepEqual([stop.code, e.errorcode, e.cserrorcode, e.stratacode], [1, 431, 4350, 'ILLEGAL_TRANSITION']);
+  const destroyed = (ok(await cloudstack(h.user, 'destroyVirtualMachine', { id: vm.id }))['virtualmachine'] ?? {}) as Record<string, unknown>;
+  assert.equal(destroyed['state'], 'Destroyed');
+});
+
 test('deleteVolume is synchronous, as in CloudStack: success once the volume is gone', async () => {
   const out = ok(await cloudstack(h.user, 'deleteVolume', { id: volumeId }));
   assert.deepEqual(out, { success: true });
