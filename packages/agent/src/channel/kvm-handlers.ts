@@ -3,6 +3,7 @@ import type { LibvirtEvent } from '../events/parse-event.js';
 import type { CommandHandlers } from './dispatcher.js';
 import type { AgentChannel } from './agent-channel.js';
 import type { PauseGuard } from './pause-guard.js';
+import { setSecret } from './secret-set.js';
 
 /**
  * The channel's commands mapped onto the KVM core. Results are the core's own result objects
@@ -32,10 +33,7 @@ export function kvmHandlers(kvm: HostAgent, pauses: PauseGuard): CommandHandlers
     'snapshot.internal': ({ vm, op, name }) => kvm.internalSnapshot(vm, op, name),
     'iotune.set': async ({ vm, target, iotune }) => (await kvm.setIoTune(vm, target, iotune)).iotune,
     'iotune.get': ({ vm, target }) => kvm.getIoTune(vm, target),
-    // CHAP passwords travel as text, cephx keys as the base64 `ceph auth get-key` prints.
-    'secret.set': async ({ type, usage, value }) => ({
-      uuid: await kvm.defineSecret(type, usage, Buffer.from(value, type === 'ceph' ? 'base64' : 'utf8')),
-    }),
+    'secret.set': (params) => setSecret(kvm.virsh, params),
   };
 }
 

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CHANNEL_PATH, type EventMessage } from '@strata/core';
+import { CHANNEL_PATH, isStrataError, type EventMessage } from '@strata/core';
 import { ensureLibvirt } from '@strata/testing';
 import { openDatabase, type Database } from '../db/index.js';
 import { AgentHub, type ReconcileContext } from './hub.js';
@@ -17,6 +20,7 @@ let hub: AgentHub;
 let dir: string;
 let proc: AgentProcess | undefined;
 let hostId = '';
+const run = promisify(execFile);
 const suffix = Math.random().toString(36).slice(2, 8);
 
 before(async () => {
@@ -131,6 +135,33 @@ test('vm.pause holds a running VM paused until vm.resume, or until its deadline 
   } finally {
     off();
     await hub.send(hostId, 'vm.destroy', { vm });
+  }
+});
+
+test('secret.set defines the secret under the uuid the server chose, replacing one of the same usage', async () => {
+  const usage = `strata-chan-${suffix} <iqn> & 'q'`;
+  const uuids = [randomUUID(), randomUUID()];
+  const list = async () => (await run('virsh', ['-c', 'qemu:///system', 'secret-list'])).stdout;
+  try {
+    assert.deepEqual(
+      await hub.send(hostId, 'secret.set', { uuid: uuids[0]!, usage, type: 'iscsi', value: "p@ss 'w'" }),
+      {
+        uuid: uuids[0],
+      },
+    );
+    await hub.send(hostId, 'secret.set', { uuid: uuids[0]!, usage, type: 'iscsi', value: 'again' }); // idempotent
+    assert.match(await list(), new RegExp(uuids[0]!));
+    await hub.send(hostId, 'secret.set', { uuid: uuids[1]!, usage, type: 'iscsi', value: 'new' });
+    const after = await list();
+    assert.match(after, new RegExp(uuids[1]!));
+    assert.doesNotMatch(after, new RegExp(uuids[0]!), 'the old uuid of that usage is gone');
+    await assert.rejects(
+      hub.send(hostId, 'secret.set', { uuid: 'not-a-uuid', usage, type: 'iscsi', value: 'x' }),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT'),
+    );
+  } finally {
+    for (const u of uuids)
+      await run('virsh', ['-c', 'qemu:///system', 'secret-undefine', '--secret', u]).catch(() => undefined);
   }
 });
 
