@@ -31,6 +31,7 @@ import { cloneFromSnapshot, flatten, growTo, importTemplate } from './clone.js';
 import { rbdCapabilities } from './capabilities.js';
 import type { RbdDriverConfig } from './config.js';
 import { META_CREATE, META_QOS, parseCreation, removeMeta, sameSource, setMeta, type CreationRecord, type VolumeSource } from './meta.js';
+import { KeyedLock } from './keyed-lock.js';
 import { imageName, spec } from './names.js';
 import { PoolIndex, snapshotKey, volumeKey, type VolumeSummary } from './pool-index.js';
 import { applyRbdQos } from './qos.js';
@@ -51,6 +52,8 @@ export class RbdDriver implements StorageDriver {
   readonly index: PoolIndex;
   readonly monitors: readonly string[];
   readonly #config: RbdDriverConfig;
+  readonly #lock = new KeyedLock();
+  #df: { at: number; stats: CephDf['pools'][number]['stats'] } | null = null;
 
   constructor(
     readonly name: string,
@@ -65,10 +68,22 @@ export class RbdDriver implements StorageDriver {
 
   // ---- capacity and admission ----
 
-  async capacity(ctx: StorageContext): Promise<CapacityResult> {
+  /** `ceph df` for this pool; admission may reuse a reading up to 10 s old (the mon call is slow). */
+  async #poolStats(ctx: StorageContext, maxAgeMs: number) {
+    if (this.#df && Date.now() - this.#df.at <= maxAgeMs) return this.#df.stats;
     const df = await this.cli.cephJson<CephDf>(ctx, ['df']);
     const stats = df.pools.find((p) => p.name === this.pool)?.stats;
     if (!stats) throw new StrataError('UNAVAILABLE', { what: `pool ${this.pool}`, reason: 'not in ceph df' });
+    this.#df = { at: Date.now(), stats };
+    return stats;
+  }
+
+  capacity(ctx: StorageContext): Promise<CapacityResult> {
+    return this.#capacity(ctx, 0);
+  }
+
+  async #capacity(ctx: StorageContext, maxAgeMs: number): Promise<CapacityResult> {
+    const stats = await this.#poolStats(ctx, maxAgeMs);
     const volumes = await listAllVolumes(ctx, this, this.index, false);
     return {
       totalBytes: stats.bytes_used + stats.max_avail,
@@ -82,7 +97,7 @@ export class RbdDriver implements StorageDriver {
 
   /** Thin pool: bytes are admitted up to the cluster's size times the overprovisioning factor. */
   async #admit(ctx: StorageContext, addBytes: number, addMinIops: number): Promise<void> {
-    const cap = await this.capacity(ctx);
+    const cap = await this.#capacity(ctx, 10_000);
     const limit = cap.totalBytes * (this.#config.overprovisionFactor ?? 4);
     if (cap.provisionedBytes + addBytes > limit) {
       throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: this.pool, requested: addBytes, available: Math.max(0, limit - cap.provisionedBytes) });
@@ -107,8 +122,11 @@ export class RbdDriver implements StorageDriver {
       if (!prior) await this.#finish(ctx, req.volumeId, record, qos); // a create cut short before its record
       return { volume: (await this.getVolume(ctx, req)), created: false };
     }
-    await this.#admit(ctx, provisionedBytes(sizeBytes, reserve), qos?.minIops ?? 0);
-    await this.#summarize(ctx, req.volumeId, reserve, qos);
+    // Admission and the index entry it counts run one create at a time.
+    await this.#lock.run('admission', async () => {
+      await this.#admit(ctx, provisionedBytes(sizeBytes, reserve), qos?.minIops ?? 0);
+      await this.#summarize(ctx, req.volumeId, reserve, qos);
+    });
     try {
       await make();
     } catch (err) {
@@ -218,9 +236,11 @@ export class RbdDriver implements StorageDriver {
     const qos = validateOptionalQos(req.qos);
     const current = await this.getVolume(ctx, req);
     const delta = (qos?.minIops ?? 0) - (current.qos?.minIops ?? 0);
-    if (delta > 0) await this.#admit(ctx, 0, delta);
     const image = imageName(req.volumeId);
-    await this.#summarize(ctx, req.volumeId, current.hypervisorSnapshotReserve, qos);
+    await this.#lock.run('admission', async () => {
+      if (delta > 0) await this.#admit(ctx, 0, delta);
+      await this.#summarize(ctx, req.volumeId, current.hypervisorSnapshotReserve, qos);
+    });
     if (qos) await setMeta(ctx, this, image, META_QOS, JSON.stringify(qos));
     else await removeMeta(ctx, this, image, META_QOS);
     await applyRbdQos(ctx, this, image, qos);
@@ -231,17 +251,17 @@ export class RbdDriver implements StorageDriver {
 
   grantAccess(ctx: StorageContext, req: AccessRequest) {
     validateStorageId('volumeId', req.volumeId);
-    return access.grantAccess(ctx, this, req);
+    return this.#lock.run(`host:${req.host.id}`, () => access.grantAccess(ctx, this, req));
   }
 
   revokeAccess(ctx: StorageContext, req: AccessRequest) {
     validateStorageId('volumeId', req.volumeId);
-    return access.revokeAccess(ctx, this, req);
+    return this.#lock.run(`host:${req.host.id}`, () => access.revokeAccess(ctx, this, req));
   }
 
   connectionInfo(ctx: StorageContext, req: AccessRequest) {
     validateStorageId('volumeId', req.volumeId);
-    return access.connectionInfo(ctx, this, req);
+    return this.#lock.run(`host:${req.host.id}`, () => access.connectionInfo(ctx, this, req));
   }
 
   // ---- snapshots ----
@@ -284,19 +304,20 @@ export class RbdDriver implements StorageDriver {
     if (req.volumeIds.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'volumeIds', reason: 'must name at least one volume' });
   }
 
+  // One VM's group changes one call at a time (membership is synced before each cut).
   takeVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
     this.#vmIds(req);
-    return vm.takeVmSnapshot(ctx, this, req);
+    return this.#lock.run(`vm:${req.vmSnapshot.vmId}`, () => vm.takeVmSnapshot(ctx, this, req));
   }
 
   revertVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
     this.#vmIds(req);
-    return vm.revertVmSnapshot(ctx, this, req);
+    return this.#lock.run(`vm:${req.vmSnapshot.vmId}`, () => vm.revertVmSnapshot(ctx, this, req));
   }
 
   deleteVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
     this.#vmIds(req);
-    return vm.deleteVmSnapshot(ctx, this, req);
+    return this.#lock.run(`vm:${req.vmSnapshot.vmId}`, () => vm.deleteVmSnapshot(ctx, this, req));
   }
 }
 

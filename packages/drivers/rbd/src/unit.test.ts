@@ -30,3 +30,19 @@ test('error summaries keep the rbd line and drop start-up chatter', () => {
   const stderr = '2026 -1 auth: unable to find a keyring on /etc/ceph\n\nrbd: error opening image x: (2) No such file or directory\n';
   assert.equal(summarize(stderr), 'rbd: error opening image x: (2) No such file or directory');
 });
+
+test('calls sharing a key run one at a time; other keys do not wait', async () => {
+  const { KeyedLock } = await import('./keyed-lock.js');
+  const lock = new KeyedLock();
+  const order: string[] = [];
+  const slow = (name: string, ms: number) => async () => {
+    order.push(`${name}+`);
+    await new Promise((r) => setTimeout(r, ms));
+    order.push(`${name}-`);
+  };
+  await Promise.all([lock.run('h', slow('a', 30)), lock.run('h', slow('b', 1)), lock.run('other', slow('c', 1))]);
+  assert.ok(order.indexOf('a-') < order.indexOf('b+'), 'b waits for a');
+  assert.ok(order.indexOf('c-') < order.indexOf('a-'), 'c does not wait for a');
+  await assert.rejects(lock.run('h', () => Promise.reject(new Error('x'))));
+  assert.equal(await lock.run('h', async () => 1), 1, 'a failure does not block the key');
+});
