@@ -6,13 +6,15 @@ export const jobsErrors = defineErrors('jobs', {
     status: 400,
     retryable: false,
     message: 'No job type {type} is registered',
-    recovery: 'Use one of the job types this server registers; this is a programming error if it comes from the server itself.',
+    recovery:
+      'Use one of the job types this server registers; this is a programming error if it comes from the server itself.',
   },
   JOB_DEFINITION_INVALID: {
     status: 500,
     retryable: false,
     message: 'Job definition {type} is invalid: {reason}',
-    recovery: 'Fix the job definition: a non-empty unique type, at least one step, unique non-empty step names.',
+    recovery:
+      'Fix the job definition: a non-empty unique type, at least one step, unique non-empty step names.',
   },
   JOB_LEASE_LOST: {
     status: 409,
@@ -30,7 +32,14 @@ export const jobsErrors = defineErrors('jobs', {
     status: 500,
     retryable: false,
     message: 'Job {jobId} could not undo step {step}: {reason}',
-    recovery: 'Inspect the job journal (GET the job steps); the orphan collector or an operator must clean up what the step left.',
+    recovery:
+      'Inspect the job journal (GET the job steps); the orphan collector or an operator must clean up what the step left.',
+  },
+  JOB_CANCELLED: {
+    status: 409,
+    retryable: false,
+    message: 'Job {jobId} was cancelled before it started',
+    recovery: 'Nothing ran; submit the operation again if it is still wanted.',
   },
   JOB_ENGINE_STOPPED: {
     status: 503,

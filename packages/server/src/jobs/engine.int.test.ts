@@ -1,8 +1,9 @@
-import { isStrataError } from '@strata/core';
+import { isStrataError, StrataError } from '@strata/core';
 import { createTestDatabase, dropTestDatabase } from '@strata/testing';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { Database } from '../db/database.js';
 import { openDatabase } from '../db/open.js';
@@ -41,6 +42,8 @@ const runs = async (db: Database, jobId: string, step: string) =>
       ])
     )[0]?.n ?? 0,
   );
+const BUMP_COUNT = `INSERT INTO test_step_runs (job_id, step, n) VALUES ($1, $2, 1)
+  ON CONFLICT (job_id, step) DO UPDATE SET n = test_step_runs.n + 1 RETURNING n`;
 const attempts = async (db: Database, jobId: string, step: string) =>
   Number(
     (
@@ -51,8 +54,10 @@ const attempts = async (db: Database, jobId: string, step: string) =>
     )[0]?.n,
   );
 
+const quiet = pino({ level: 'silent' });
+
 function engineOn(db: Database, serverId: string, extra: JobDefinition[] = []): JobEngine {
-  const engine = createJobEngine({ db, serverId, leaseMs: 1000, pollMs: 20, concurrency: 4 });
+  const engine = createJobEngine({ db, serverId, leaseMs: 1000, pollMs: 20, concurrency: 4, logger: quiet });
   for (const def of testJobTypes(db, serverId)) engine.register(def);
   for (const def of extra) engine.register(def);
   return engine;
@@ -347,6 +352,127 @@ for (const backend of backends) {
       engine.start();
       for (const id of ids) assert.equal((await engine.wait(id, 20_000)).state, 'Succeeded');
       await engine.stop();
+    });
+
+    test('a server that lost its lease mid-step is fenced: its late result is not journaled, the new owner finishes', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const def: JobDefinition = {
+        type: `stubborn-${backend.name}`,
+        steps: [
+          {
+            name: 'hold',
+            run: async (ctx) => {
+              await db.query('INSERT INTO test_attempts (job_id, step, epoch) VALUES ($1, $2, $3)', [
+                ctx.jobId,
+                'hold',
+                ctx.epoch,
+              ]);
+              if (ctx.epoch === 1) await gate; // the first owner ignores its signal: a wedged server
+              return { by: ctx.epoch };
+            },
+          },
+          {
+            name: 'count',
+            transactional: true,
+            run: async (ctx) =>
+              (await ctx.tx.query<{ n: number }>(BUMP_COUNT, [ctx.jobId, 'count']))[0]?.n ?? 0,
+          },
+        ],
+      };
+      const a = engineOn(db, 'wedged', [def]);
+      a.start();
+      let jobId = '';
+      try {
+        const job = await a.submit(def.type, {}, { accountId: 'acc' });
+        jobId = job.id;
+        while ((await attempts(db, job.id, 'hold')) === 0) await sleep(20);
+        // another server took the job over (as after A's lease ran out) while A is still inside the step
+        await db.query(
+          `UPDATE jobs SET owner = 'other', epoch = epoch + 1, lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
+          [job.id],
+        );
+        release();
+        await sleep(300);
+        const journal = await a.steps(job.id);
+        assert.deepEqual(
+          journal.map((r) => [r.name, r.status, r.epoch]),
+          [['hold', 'started', 1]],
+          'the fenced server wrote nothing after losing the job',
+        );
+      } finally {
+        await a.stop();
+      }
+      // the other server dies too; a third one takes over and finishes
+      await db.query(`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [jobId]);
+      const b = engineOn(db, 'rescuer', [def]);
+      b.start();
+      try {
+        const done = await b.wait(jobId, 20_000);
+        assert.equal(done.state, 'Succeeded');
+        assert.deepEqual(done.result, 1);
+        assert.equal(done.epoch, 3);
+        assert.deepEqual(
+          (await b.steps(jobId)).map((r) => [r.name, r.status, r.epoch]),
+          [
+            ['hold', 'done', 3],
+            ['count', 'done', 3],
+          ],
+        );
+        assert.equal(await runs(db, jobId, 'count'), 1);
+      } finally {
+        await b.stop();
+      }
+    });
+
+    test('cancel ends a queued job; a running or finished one answers ILLEGAL_TRANSITION', async () => {
+      const engine = engineOn(db, 'cancel');
+      const queued = await engine.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
+      const cancelled = await engine.cancel(queued.id);
+      assert.equal(cancelled.state, 'Failed');
+      assert.equal(cancelled.error?.code, 'JOB_CANCELLED');
+      await assert.rejects(engine.cancel(queued.id), (e: unknown) => isStrataError(e, 'ILLEGAL_TRANSITION'));
+      const running = await engine.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
+      engine.start();
+      while ((await attempts(db, running.id, 'slow')) === 0) await sleep(20);
+      await assert.rejects(engine.cancel(running.id), (e: unknown) => isStrataError(e, 'ILLEGAL_TRANSITION'));
+      await assert.rejects(engine.cancel('missing'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
+      await engine.stop();
+      await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [running.id]);
+    });
+
+    test('a step is retried on retryable errors as its policy allows, never on others', async () => {
+      const tries = { flaky: 0, broken: 0 };
+      const def = (name: 'flaky' | 'broken', code: 'UNAVAILABLE' | 'INVALID_ARGUMENT'): JobDefinition => ({
+        type: `${name}-${backend.name}`,
+        steps: [
+          {
+            name,
+            retry: { attempts: 3, delayMs: 10 },
+            run: () => {
+              tries[name]++;
+              if (tries[name] < 3)
+                return Promise.reject(new StrataError(code, { what: 'agent', reason: 'x', field: 'f' }));
+              return Promise.resolve(tries[name]);
+            },
+          },
+        ],
+      });
+      const engine = engineOn(db, 'retry', [def('flaky', 'UNAVAILABLE'), def('broken', 'INVALID_ARGUMENT')]);
+      engine.start();
+      try {
+        const flaky = await engine.submit(`flaky-${backend.name}`, {}, { accountId: 'acc' });
+        const broken = await engine.submit(`broken-${backend.name}`, {}, { accountId: 'acc' });
+        const f = await engine.wait(flaky.id, 20_000);
+        const b = await engine.wait(broken.id, 20_000);
+        assert.equal(f.state, 'Succeeded');
+        assert.equal(f.result, 3);
+        assert.equal(b.state, 'Failed');
+        assert.equal(b.error?.code, 'INVALID_ARGUMENT');
+        assert.deepEqual(tries, { flaky: 3, broken: 1 });
+      } finally {
+        await engine.stop();
+      }
     });
 
     test('metrics: jobs by state and job duration by type', async () => {

@@ -118,6 +118,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     steps: (id) => store.journal(db, id),
     progressEvents: (id, afterSeq) => store.progressEvents(db, id, afterSeq),
     countByState: () => store.countByState(db),
+    cancel: (id) => store.cancelJob(db, id),
     async wait(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

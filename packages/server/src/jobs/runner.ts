@@ -1,4 +1,5 @@
 import { isStrataError, jobMachine, StrataError, toStrataError, type JobState } from '@strata/core';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
 import { fenced, heartbeat, releaseLease, type Lease } from './fence.js';
@@ -138,7 +139,7 @@ export class JobRun {
         return this.compensateAll();
       }
       try {
-        last = await this.execute(step, index, 'run', prior, undefined);
+        last = await this.runWithRetry(step, index, prior);
         prior[step.name] = last;
       } catch (e) {
         if (e instanceof Interrupted || isStrataError(e, 'JOB_LEASE_LOST') || this.abort.signal.aborted)
@@ -151,6 +152,28 @@ export class JobRun {
       this.finish(tx, jobMachine.next(state, 'Succeed'), { result: last }),
     );
     this.env.finished(done);
+  }
+
+  /** Runs a step again while it fails with a retryable StrataError, as its `retry` policy allows. */
+  private async runWithRetry(step: JobStep<Json>, index: number, prior: PriorOutputs): Promise<Json> {
+    const attempts = Math.max(1, step.retry?.attempts ?? 1);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.execute(step, index, 'run', prior, undefined);
+      } catch (e) {
+        const err = isStrataError(e) ? e : undefined;
+        if (
+          !err?.retryable ||
+          err.code === 'JOB_LEASE_LOST' ||
+          attempt >= attempts ||
+          this.abort.signal.aborted
+        )
+          throw e;
+        const delay = (step.retry?.delayMs ?? 200) * 2 ** (attempt - 1);
+        this.log.info({ step: step.name, attempt, delay, code: err.code }, 'retrying step');
+        await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+      }
+    }
   }
 
   /** Runs a step (or its compensation) with its journal record: in one transaction if transactional. */

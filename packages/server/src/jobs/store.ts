@@ -1,5 +1,5 @@
-import { StrataError, type JobState } from '@strata/core';
-import type { Queryable } from '../db/database.js';
+import { jobMachine, StrataError, type JobState } from '@strata/core';
+import type { Database, Queryable } from '../db/database.js';
 import type {
   Job,
   JobError,
@@ -158,6 +158,23 @@ export async function progressEvents(q: Queryable, jobId: string, afterSeq = 0):
     message: String(r['message']),
     at: iso(r['at']) ?? '',
   }));
+}
+
+/** Queued → Failed (event Cancel), checked by jobMachine under the row lock. */
+export async function cancelJob(db: Database, id: string): Promise<Job> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ state: JobState }>('SELECT state FROM jobs WHERE id = $1 FOR UPDATE', [id]);
+    const row = rows[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'job', id });
+    const next = jobMachine.next(row.state, 'Cancel');
+    const error = new StrataError('JOB_CANCELLED', { jobId: id }).toJSON();
+    const updated = await tx.query<Row>(
+      `UPDATE jobs SET state = $2, error = $3::text::jsonb, finished_at = now(), updated_at = now()
+       WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
+      [id, next, JSON.stringify({ code: error.code, message: error.message, details: error.details })],
+    );
+    return toJob(updated[0] as Row);
+  });
 }
 
 export async function countByState(q: Queryable): Promise<Record<JobState, number>> {

@@ -41,6 +41,11 @@ export interface TxStepContext extends StepContext {
 interface StepBase {
   /** Unique within the job definition; the key of this step's output in `prior`. */
   readonly name: string;
+  /**
+   * Runs the step again when it throws a retryable StrataError (TIMEOUT, UNAVAILABLE, ...): up to
+   * `attempts` runs in all, waiting `delayMs` (default 200) doubled after each. Default: one run.
+   */
+  readonly retry?: { readonly attempts: number; readonly delayMs?: number };
 }
 
 /**
@@ -201,6 +206,11 @@ export interface JobEngine {
    * `timeoutMs` passes first (the caller checks `state`). Works for jobs run by any server.
    */
   wait(id: string, timeoutMs: number): Promise<Job>;
+  /**
+   * Cancels a job that has not started (Queued → Failed with JOB_CANCELLED). A job already running
+   * or finished answers ILLEGAL_TRANSITION: it must finish or compensate on its own.
+   */
+  cancel(id: string): Promise<Job>;
   /** Starts claiming and running jobs (and taking over jobs whose lease expired). */
   start(): void;
   /** Stops claiming, aborts running steps' signals, waits for them to settle and hands their leases back. */
