@@ -118,6 +118,11 @@ export class AgentChannel extends EventEmitter {
       }
     });
     socket.on('open', () => {
+      // A server that takes the hello but never answers must not hold the agent forever.
+      const welcomeTimer = setTimeout(() => {
+        if (this.state !== 'connected') socket.terminate();
+      }, 30_000);
+      socket.once('close', () => clearTimeout(welcomeTimer));
       void this.greet(socket).catch((e: unknown) => {
         failure = toStrataError(e);
         socket.terminate();

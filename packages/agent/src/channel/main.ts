@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The host agent process: `node main.js [--config /etc/strata/agent.json]`. Exit codes: 0 on
-// SIGTERM/SIGINT, 78 (EX_CONFIG) when the server refuses in a way retrying cannot fix.
+// SIGTERM/SIGINT, 78 (EX_CONFIG) for a bad config or when the server refuses in a way retrying
+// cannot fix, 1 when the KVM core cannot start (libvirt not answering).
 import { parseArgs } from 'node:util';
-import { type StrataError } from '@strata/core';
+import { isStrataError, type StrataError } from '@strata/core';
 import { AgentChannel } from './agent-channel.js';
 import { HostAgent } from '../host-agent.js';
 import { basicHandlers } from './basic-handlers.js';
@@ -61,5 +62,6 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   log('error', 'agent failed to start', { error: e instanceof Error ? e.message : String(e) });
-  process.exit(78);
+  // a bad config will not fix itself (78); anything else (libvirt not answering yet) may (1)
+  process.exit(isStrataError(e, 'INVALID_ARGUMENT') ? 78 : 1);
 });
