@@ -142,6 +142,14 @@ export class AgentChannel extends EventEmitter {
       const wasConnected = this.state === 'connected';
       if (this.state !== 'stopped') this.state = 'connecting';
       if (wasConnected) this.emit('disconnected', reason.toString() || `closed ${code}`);
+      if (code === CloseCode.Replaced) {
+        // A live socket replaced by a newer one of the same host: another agent holds our
+        // credentials. Reconnecting would make the two evict each other forever.
+        failure = new StrataError('AGENT_AUTH_FAILED', {
+          hostId: this.hostId,
+          reason: 'another agent connected with the same host credentials',
+        });
+      }
       if (failure && !failure.retryable) {
         this.state = 'stopped';
         this.emit('fatal', failure);
