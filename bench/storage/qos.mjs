@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 // QoS accuracy through QEMU's own throttling (the code behind libvirt's <iotune>), on the real
 // volume path (file for qcow2, libiscsi for tgt): achieved IOPS per 1-second window over the
 // configured figure. All 4 KiB overwrites are queued at once (aio), so the throttle alone paces them.
@@ -13,7 +14,13 @@ async function windows(conn, throttle, ops, expectSeconds) {
   try {
     const args = await qemuImageArgs(conn, dir, 'file.');
     const i = args.indexOf('--image-opts');
-    const image = ['--object', `throttle-group,id=tg0,${throttle}`, ...args.slice(0, i), '--image-opts', `driver=throttle,throttle-group=tg0,${args[i + 1]}`];
+    const image = [
+      '--object',
+      `throttle-group,id=tg0,${throttle}`,
+      ...args.slice(0, i),
+      '--image-opts',
+      `driver=throttle,throttle-group=tg0,${args[i + 1]}`,
+    ];
     const p = spawn('stdbuf', ['-oL', 'qemu-io', ...image], { stdio: ['pipe', 'pipe', 'inherit'] });
     const t0 = performance.now();
     const per = new Map();
@@ -31,7 +38,9 @@ async function windows(conn, throttle, ops, expectSeconds) {
     for (let k = 0; k < ops; k++) cmds += `aio_write -P 7 ${(k % 1024) * 4096} 4k\n`;
     // Not aio_flush: a drain lifts the throttle. `sleep` runs QEMU's loop while the queue empties.
     p.stdin.end(`${cmds}sleep ${Math.ceil(expectSeconds * 1000) + 1500}\nquit\n`);
-    await new Promise((resolve, reject) => p.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`qemu-io exit ${c}`)))));
+    await new Promise((resolve, reject) =>
+      p.on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`qemu-io exit ${c}`)))),
+    );
     const last = Math.max(...per.keys());
     return [...Array(last + 1).keys()].map((s) => per.get(s) ?? 0);
   } finally {
@@ -49,7 +58,12 @@ export async function qosAccuracy(conn, { max = 200, burst = 400, burstSeconds =
   // Touch the region first so measured writes are overwrites, not allocations.
   await windows(conn, 'x-iops-total=100000', 1024, 1);
   const m = await windows(conn, `x-iops-total=${max}`, max * 6, 6);
-  const b = await windows(conn, `x-iops-total=${max},x-iops-total-max=${burst},x-iops-total-max-length=${burstSeconds}`, burst * burstSeconds, burstSeconds + 2);
+  const b = await windows(
+    conn,
+    `x-iops-total=${max},x-iops-total-max=${burst},x-iops-total-max-length=${burstSeconds}`,
+    burst * burstSeconds,
+    burstSeconds + 2,
+  );
   // Whole seconds only: the first (queue filling) and last (queue draining) windows are partial.
   const full = m.slice(1, 5);
   const inBurst = b.slice(1, burstSeconds - 1);

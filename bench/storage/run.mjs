@@ -15,7 +15,7 @@ import { qosAccuracy } from './qos.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'results', 'storage.json');
-const ctx = { signal: new AbortController().signal };
+const ctx = { signal: new globalThis.AbortController().signal };
 const tag = randomBytes(3).toString('hex');
 const host = { id: `bench-${tag}`, iscsiInitiator: `iqn.2026-11.io.strata.test:bench-${tag}` };
 
@@ -29,7 +29,15 @@ const makers = {
     const pool = await ensureReflinkPool();
     const { portal } = await ensureTgtd();
     const root = join(pool.mountPoint, `bench-${tag}`);
-    return { driver: new TgtDriver(`bench-${tag}`, { root, portal, capacityIops: 0, chapKey: randomBytes(8).toString('hex') }), root };
+    return {
+      driver: new TgtDriver(`bench-${tag}`, {
+        root,
+        portal,
+        capacityIops: 0,
+        chapKey: randomBytes(8).toString('hex'),
+      }),
+      root,
+    };
   },
 };
 
@@ -68,8 +76,14 @@ for (const d of names) {
       [`snapshot_ratio_64_1_${d}`]: { value: big.snapshotMs / one.snapshotMs, unit: 'ratio' },
       [`revert_ratio_64_1_${d}`]: { value: big.revertMs / one.revertMs, unit: 'ratio' },
       [`clone_ratio_64_1_${d}`]: { value: big.cloneMs / one.cloneMs, unit: 'ratio' },
-      [`snapshot_ratio_64_1_proportional_data_${d}`]: { value: bigDense.snapshotMs / one.snapshotMs, unit: 'ratio' },
-      [`revert_ratio_64_1_proportional_data_${d}`]: { value: bigDense.revertMs / one.revertMs, unit: 'ratio' },
+      [`snapshot_ratio_64_1_proportional_data_${d}`]: {
+        value: bigDense.snapshotMs / one.snapshotMs,
+        unit: 'ratio',
+      },
+      [`revert_ratio_64_1_proportional_data_${d}`]: {
+        value: bigDense.revertMs / one.revertMs,
+        unit: 'ratio',
+      },
       [`clone_ratio_64_1_proportional_data_${d}`]: { value: bigDense.cloneMs / one.cloneMs, unit: 'ratio' },
       [`qos_max_accuracy_${d}`]: { value: q.maxAccuracy, unit: 'ratio' },
       [`qos_burst_accuracy_${d}`]: { value: q.burstAccuracy, unit: 'ratio' },
@@ -82,5 +96,8 @@ for (const d of names) {
 }
 const machine = `${hostname()} ${cpus().length}x ${cpus()[0]?.model ?? ''}`.trim();
 await mkdir(dirname(out), { recursive: true });
-await writeFile(out, `${JSON.stringify({ name: 'storage', when: new Date().toISOString(), machine, metrics }, null, 2)}\n`);
+await writeFile(
+  out,
+  `${JSON.stringify({ name: 'storage', when: new Date().toISOString(), machine, metrics }, null, 2)}\n`,
+);
 console.log(`wrote ${out}`);

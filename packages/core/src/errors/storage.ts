@@ -12,7 +12,8 @@ export const storageErrors = defineErrors('storage', {
     status: 501,
     retryable: false,
     message: 'Storage driver {driver} does not support {operation}',
-    recovery: 'Read the driver capabilities first; use another path (e.g. hypervisor snapshots) or another pool.',
+    recovery:
+      'Read the driver capabilities first; use another path (e.g. hypervisor snapshots) or another pool.',
   },
   STORAGE_ID_CONFLICT: {
     status: 409,

@@ -59,8 +59,14 @@ export interface StorageDriver {
   deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult>;
   revertSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<RevertSnapshotResult>;
   listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]>;
-  createVolumeFromSnapshot(ctx: StorageContext, req: CreateVolumeFromSnapshotRequest): Promise<CreateVolumeResult>;
-  createVolumeFromTemplate(ctx: StorageContext, req: CreateVolumeFromTemplateRequest): Promise<CreateVolumeResult>;
+  createVolumeFromSnapshot(
+    ctx: StorageContext,
+    req: CreateVolumeFromSnapshotRequest,
+  ): Promise<CreateVolumeResult>;
+  createVolumeFromTemplate(
+    ctx: StorageContext,
+    req: CreateVolumeFromTemplateRequest,
+  ): Promise<CreateVolumeResult>;
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult>;
 
   capacity(ctx: StorageContext): Promise<CapacityResult>;

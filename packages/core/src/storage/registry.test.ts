@@ -7,20 +7,20 @@ function fake(type: string, name: string): StorageDriver {
   return { type, name } as unknown as StorageDriver;
 }
 
-test('registry rejects empty names with INVALID_ARGUMENT', () => {
+void test('registry rejects empty names with INVALID_ARGUMENT', () => {
   const r = new DriverRegistry();
   assert.throws(() => r.register(fake('tgt', '')), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => r.register(fake('tgt', '  ')), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => r.register(fake('', 'p1')), { code: 'INVALID_ARGUMENT' });
 });
 
-test('registry rejects duplicate names with ALREADY_EXISTS', () => {
+void test('registry rejects duplicate names with ALREADY_EXISTS', () => {
   const r = new DriverRegistry();
   r.register(fake('tgt', 'p1'));
   assert.throws(() => r.register(fake('rbd', 'p1')), { code: 'ALREADY_EXISTS' });
 });
 
-test('registry selects by name and by type', () => {
+void test('registry selects by name and by type', () => {
   const r = new DriverRegistry();
   const a = r.register(fake('tgt', 'a'));
   const b = r.register(fake('rbd', 'b'));

@@ -10,10 +10,16 @@ export class DriverRegistry {
 
   register(driver: StorageDriver): StorageDriver {
     if (typeof driver.name !== 'string' || driver.name.trim() === '') {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'driver.name', reason: 'must be a non-empty string' });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'driver.name',
+        reason: 'must be a non-empty string',
+      });
     }
     if (typeof driver.type !== 'string' || driver.type.trim() === '') {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'driver.type', reason: 'must be a non-empty string' });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'driver.type',
+        reason: 'must be a non-empty string',
+      });
     }
     if (this.#byName.has(driver.name)) {
       throw new StrataError('ALREADY_EXISTS', { kind: 'storage driver', name: driver.name });

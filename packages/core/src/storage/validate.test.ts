@@ -2,28 +2,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { admitIops, provisionedBytes, validateReserve, validateSize, validateStorageId } from './validate.js';
 
-test('sizes: zero, negative, fractional, absurd and unaligned are INVALID_ARGUMENT', () => {
+void test('sizes: zero, negative, fractional, absurd and unaligned are INVALID_ARGUMENT', () => {
   for (const bad of [0, -1, 1.5, 2 ** 60, 1000, Number.NaN, '1']) {
     assert.throws(() => validateSize('sizeBytes', bad), { code: 'INVALID_ARGUMENT' }, String(bad));
   }
   assert.equal(validateSize('sizeBytes', 1024 * 1024), 1024 * 1024);
 });
 
-test('ids hold to a small alphabet', () => {
+void test('ids hold to a small alphabet', () => {
   assert.equal(validateStorageId('volumeId', 'a0-b1'), 'a0-b1');
   for (const bad of ['', 'A', '-a', 'a b', 'a;b', "a'b", 'x'.repeat(65), 7]) {
     assert.throws(() => validateStorageId('volumeId', bad), { code: 'INVALID_ARGUMENT' }, String(bad));
   }
 });
 
-test('reserve adds to provisioned bytes; bad reserve refused', () => {
+void test('reserve adds to provisioned bytes; bad reserve refused', () => {
   assert.equal(provisionedBytes(1000, 20), 1200);
   assert.equal(validateReserve(undefined), 0);
   assert.throws(() => validateReserve(-1), { code: 'INVALID_ARGUMENT' });
   assert.throws(() => validateReserve(101), { code: 'INVALID_ARGUMENT' });
 });
 
-test('admission refuses min IOPS beyond the pool with STORAGE_IOPS_EXHAUSTED', () => {
+void test('admission refuses min IOPS beyond the pool with STORAGE_IOPS_EXHAUSTED', () => {
   admitIops('p', 1000, 500, 500);
   assert.throws(() => admitIops('p', 1000, 500, 501), { code: 'STORAGE_IOPS_EXHAUSTED' });
   admitIops('p', 0, 10 ** 6, 10 ** 6); // 0 = unlimited

@@ -1,19 +1,46 @@
 import { rename, statfs } from 'node:fs/promises';
 import {
-  StrataError, admitIops, notFound, provisionedBytes, validateOptionalQos, validateReserve, validateSize,
+  StrataError,
+  admitIops,
+  notFound,
+  provisionedBytes,
+  validateOptionalQos,
+  validateReserve,
+  validateSize,
   validateStorageId,
-  type AccessRequest, type AccessResult, type CapacityResult, type ConnectionInfo, type CreateSnapshotResult,
-  type CreateVolumeFromSnapshotRequest, type CreateVolumeFromTemplateRequest, type CreateVolumeRequest,
-  type CreateVolumeResult, type DeleteResult, type DeleteVmSnapshotResult, type GroupSnapshotRequest,
-  type GroupSnapshotResult, type ResizeVolumeRequest, type ResizeVolumeResult, type RevertSnapshotResult,
-  type RevertVmSnapshotResult, type SetQosRequest, type SetQosResult, type SnapshotInfo, type SnapshotRequest,
-  type StorageContext, type StorageDriver, type TakeVmSnapshotResult, type VmSnapshotHookRequest,
-  type VolumeIdRequest, type VolumeInfo,
+  type AccessRequest,
+  type AccessResult,
+  type CapacityResult,
+  type ConnectionInfo,
+  type CreateSnapshotResult,
+  type CreateVolumeFromSnapshotRequest,
+  type CreateVolumeFromTemplateRequest,
+  type CreateVolumeRequest,
+  type CreateVolumeResult,
+  type DeleteResult,
+  type DeleteVmSnapshotResult,
+  type GroupSnapshotRequest,
+  type GroupSnapshotResult,
+  type ResizeVolumeRequest,
+  type ResizeVolumeResult,
+  type RevertSnapshotResult,
+  type RevertVmSnapshotResult,
+  type SetQosRequest,
+  type SetQosResult,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  type StorageContext,
+  type StorageDriver,
+  type TakeVmSnapshotResult,
+  type VmSnapshotHookRequest,
+  type VolumeIdRequest,
+  type VolumeInfo,
 } from '@strata/core';
 import { qcow2Capabilities } from './capabilities.js';
 import { Mutex } from './mutex.js';
+import { Qcow2Snapshots } from './snapshots.js';
 import { QemuImg } from './qemu-img.js';
-import { Qcow2Store, type Qcow2SnapshotIndex, type Qcow2VolumeMeta } from './store.js';
+import { Qcow2Store, type Qcow2VolumeMeta } from './store.js';
 
 export interface Qcow2DriverConfig {
   /** Pool directory every host of the pool mounts at the same path (local, NFS, shared mount). */
@@ -31,31 +58,38 @@ export class Qcow2Driver implements StorageDriver {
   readonly type = 'qcow2';
   readonly capabilities = qcow2Capabilities;
   readonly store: Qcow2Store;
-  readonly #img: QemuImg;
+  readonly img: QemuImg;
   readonly #lock = new Mutex();
 
-  constructor(readonly name: string, readonly config: Qcow2DriverConfig) {
+  constructor(
+    readonly name: string,
+    readonly config: Qcow2DriverConfig,
+  ) {
     this.store = new Qcow2Store(config.root);
-    this.#img = new QemuImg(config.qemuImg);
+    this.img = new QemuImg(config.qemuImg);
   }
 
-  #mutate<T>(fn: () => Promise<T>): Promise<T> {
+  mutate<T>(fn: () => Promise<T>): Promise<T> {
     return this.#lock.run(async () => {
       await this.store.init();
       return fn();
     });
   }
 
-  async #info(m: Qcow2VolumeMeta): Promise<VolumeInfo> {
+  async info(m: Qcow2VolumeMeta): Promise<VolumeInfo> {
     const path = this.store.image(m.volumeId);
     return {
-      volumeId: m.volumeId, sizeBytes: m.sizeBytes, qos: m.qos, hypervisorSnapshotReserve: m.hypervisorSnapshotReserve,
+      volumeId: m.volumeId,
+      sizeBytes: m.sizeBytes,
+      qos: m.qos,
+      hypervisorSnapshotReserve: m.hypervisorSnapshotReserve,
       provisionedBytes: provisionedBytes(m.sizeBytes, m.hypervisorSnapshotReserve),
-      allocatedBytes: await this.store.allocated(path), backendRef: path,
+      allocatedBytes: await this.store.allocated(path),
+      backendRef: path,
     };
   }
 
-  async #meta(volumeId: string): Promise<Qcow2VolumeMeta> {
+  async meta(volumeId: string): Promise<Qcow2VolumeMeta> {
     validateStorageId('volumeId', volumeId);
     const m = await this.store.getVolume(volumeId);
     if (!m) throw notFound('volume', volumeId);
@@ -68,7 +102,9 @@ export class Qcow2Driver implements StorageDriver {
     return st.blocks * st.bsize;
   }
 
-  async #admit(req: CreateVolumeRequest): Promise<Pick<Qcow2VolumeMeta, 'volumeId' | 'sizeBytes' | 'qos' | 'hypervisorSnapshotReserve'>> {
+  async #admit(
+    req: CreateVolumeRequest,
+  ): Promise<Pick<Qcow2VolumeMeta, 'volumeId' | 'sizeBytes' | 'qos' | 'hypervisorSnapshotReserve'>> {
     validateStorageId('volumeId', req.volumeId);
     const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
     const qos = validateOptionalQos(req.qos);
@@ -79,91 +115,132 @@ export class Qcow2Driver implements StorageDriver {
     const limit = (await this.#totalBytes()) * (this.config.overcommit ?? 4);
     const wanted = provisionedBytes(sizeBytes, reserve);
     if (used + wanted > limit) {
-      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: this.name, requested: wanted, available: Math.max(0, limit - used) });
+      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', {
+        pool: this.name,
+        requested: wanted,
+        available: Math.max(0, limit - used),
+      });
     }
-    admitIops(this.name, this.config.capacityIops, vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0), qos?.minIops ?? 0);
+    admitIops(
+      this.name,
+      this.config.capacityIops,
+      vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
+      qos?.minIops ?? 0,
+    );
     return { volumeId: req.volumeId, sizeBytes, qos, hypervisorSnapshotReserve: reserve };
   }
 
-  async #create(ctx: StorageContext, req: CreateVolumeRequest, source: Qcow2VolumeMeta['source'], fill: (tmp: string) => Promise<void>): Promise<CreateVolumeResult> {
-    return this.#mutate(async () => {
+  async #create(
+    ctx: StorageContext,
+    req: CreateVolumeRequest,
+    source: Qcow2VolumeMeta['source'],
+    fill: (tmp: string) => Promise<void>,
+  ): Promise<CreateVolumeResult> {
+    return this.mutate(async () => {
       const base = await this.#admit(req);
       const existing = await this.store.getVolume(req.volumeId);
       if (existing) {
-        if (existing.sizeBytes !== base.sizeBytes || JSON.stringify(existing.source) !== JSON.stringify(source)) {
-          throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'volume', id: req.volumeId, reason: 'size or source differs' });
+        if (
+          existing.sizeBytes !== base.sizeBytes ||
+          JSON.stringify(existing.source) !== JSON.stringify(source)
+        ) {
+          throw new StrataError('STORAGE_ID_CONFLICT', {
+            kind: 'volume',
+            id: req.volumeId,
+            reason: 'size or source differs',
+          });
         }
-        return { volume: await this.#info(existing), created: false };
+        return { volume: await this.info(existing), created: false };
       }
       const path = this.store.image(req.volumeId);
       const tmp = `${path}.tmp`;
       await fill(tmp);
-      const { virtualSize } = await this.#img.info(ctx, tmp);
-      if (virtualSize > base.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: virtualSize, to: base.sizeBytes });
-      if (virtualSize < base.sizeBytes) await this.#img.resize(ctx, tmp, base.sizeBytes);
+      const { virtualSize } = await this.img.info(ctx, tmp);
+      if (virtualSize > base.sizeBytes)
+        throw new StrataError('STORAGE_SHRINK_REFUSED', {
+          id: req.volumeId,
+          from: virtualSize,
+          to: base.sizeBytes,
+        });
+      if (virtualSize < base.sizeBytes) await this.img.resize(ctx, tmp, base.sizeBytes);
       await rename(tmp, path);
       const meta: Qcow2VolumeMeta = { ...base, source, grants: [], createdAt: new Date().toISOString() };
       await this.store.putVolume(meta);
-      return { volume: await this.#info(meta), created: true };
+      return { volume: await this.info(meta), created: true };
     });
   }
 
   createVolume(ctx: StorageContext, req: CreateVolumeRequest): Promise<CreateVolumeResult> {
-    return this.#create(ctx, req, { kind: 'empty' }, (tmp) => this.#img.create(ctx, tmp, req.sizeBytes).then(() => undefined));
+    return this.#create(ctx, req, { kind: 'empty' }, (tmp) =>
+      this.img.create(ctx, tmp, req.sizeBytes).then(() => undefined),
+    );
   }
 
-  createVolumeFromSnapshot(ctx: StorageContext, req: CreateVolumeFromSnapshotRequest): Promise<CreateVolumeResult> {
+  createVolumeFromSnapshot(
+    ctx: StorageContext,
+    req: CreateVolumeFromSnapshotRequest,
+  ): Promise<CreateVolumeResult> {
     validateStorageId('snapshotId', req.snapshotId);
     return this.#create(ctx, req, { kind: 'snapshot', id: req.snapshotId }, async (tmp) => {
       const s = await this.store.getSnapshot(req.snapshotId);
       if (!s) throw notFound('snapshot', req.snapshotId);
-      await this.#img.convert(ctx, this.store.image(s.volumeId), 'qcow2', tmp, s.snapshotId);
+      await this.img.convert(ctx, this.store.image(s.volumeId), 'qcow2', tmp, s.snapshotId);
     });
   }
 
-  createVolumeFromTemplate(ctx: StorageContext, req: CreateVolumeFromTemplateRequest): Promise<CreateVolumeResult> {
+  createVolumeFromTemplate(
+    ctx: StorageContext,
+    req: CreateVolumeFromTemplateRequest,
+  ): Promise<CreateVolumeResult> {
     validateStorageId('template.id', req.template.id);
     return this.#create(ctx, req, { kind: 'template', id: req.template.id }, async (tmp) => {
-      await this.#img.convert(ctx, req.template.path, req.template.format, tmp);
+      await this.img.convert(ctx, req.template.path, req.template.format, tmp);
     });
   }
 
   deleteVolume(_ctx: StorageContext, req: VolumeIdRequest): Promise<DeleteResult> {
     validateStorageId('volumeId', req.volumeId);
-    return this.#mutate(async () => {
+    return this.mutate(async () => {
       const m = await this.store.getVolume(req.volumeId);
-      for (const s of await this.store.listSnapshots()) if (s.volumeId === req.volumeId) await this.store.removeSnapshot(s.snapshotId);
+      for (const s of await this.store.listSnapshots())
+        if (s.volumeId === req.volumeId) await this.store.removeSnapshot(s.snapshotId);
       await this.store.removeVolume(req.volumeId);
       return { deleted: m !== null };
     });
   }
 
   resizeVolume(ctx: StorageContext, req: ResizeVolumeRequest): Promise<ResizeVolumeResult> {
-    return this.#mutate(async () => {
-      const m = await this.#meta(req.volumeId);
+    return this.mutate(async () => {
+      const m = await this.meta(req.volumeId);
       const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
-      if (sizeBytes < m.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id: m.volumeId, from: m.sizeBytes, to: sizeBytes });
-      if (sizeBytes === m.sizeBytes) return { volume: await this.#info(m), resized: false };
-      await this.#admit({ volumeId: m.volumeId, sizeBytes, qos: m.qos, hypervisorSnapshotReserve: m.hypervisorSnapshotReserve });
-      await this.#img.resize(ctx, this.store.image(m.volumeId), sizeBytes);
+      if (sizeBytes < m.sizeBytes)
+        throw new StrataError('STORAGE_SHRINK_REFUSED', { id: m.volumeId, from: m.sizeBytes, to: sizeBytes });
+      if (sizeBytes === m.sizeBytes) return { volume: await this.info(m), resized: false };
+      await this.#admit({
+        volumeId: m.volumeId,
+        sizeBytes,
+        qos: m.qos,
+        hypervisorSnapshotReserve: m.hypervisorSnapshotReserve,
+      });
+      await this.img.resize(ctx, this.store.image(m.volumeId), sizeBytes);
       const next = { ...m, sizeBytes };
       await this.store.putVolume(next);
-      return { volume: await this.#info(next), resized: true };
+      return { volume: await this.info(next), resized: true };
     });
   }
 
   async getVolume(_ctx: StorageContext, req: VolumeIdRequest): Promise<VolumeInfo> {
-    return this.#info(await this.#meta(req.volumeId));
+    return this.info(await this.meta(req.volumeId));
   }
 
   async listVolumes(): Promise<readonly VolumeInfo[]> {
     await this.store.init();
-    return Promise.all((await this.store.listVolumes()).map((m) => this.#info(m)));
+    return Promise.all((await this.store.listVolumes()).map((m) => this.info(m)));
   }
 
   grantAccess(_ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
-    return this.#mutate(async () => {
-      const m = await this.#meta(req.volumeId);
+    return this.mutate(async () => {
+      const m = await this.meta(req.volumeId);
       if (m.grants.includes(req.host.id)) return { changed: false, enforced: false };
       await this.store.putVolume({ ...m, grants: [...m.grants, req.host.id] });
       return { changed: true, enforced: false };
@@ -172,7 +249,7 @@ export class Qcow2Driver implements StorageDriver {
 
   revokeAccess(_ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
     validateStorageId('volumeId', req.volumeId);
-    return this.#mutate(async () => {
+    return this.mutate(async () => {
       const m = await this.store.getVolume(req.volumeId);
       if (!m || !m.grants.includes(req.host.id)) return { changed: false, enforced: false };
       await this.store.putVolume({ ...m, grants: m.grants.filter((h) => h !== req.host.id) });
@@ -181,88 +258,31 @@ export class Qcow2Driver implements StorageDriver {
   }
 
   async connectionInfo(_ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo> {
-    const m = await this.#meta(req.volumeId);
+    const m = await this.meta(req.volumeId);
     return {
-      volumeId: m.volumeId, sizeBytes: m.sizeBytes, frontendQos: m.qos,
+      volumeId: m.volumeId,
+      sizeBytes: m.sizeBytes,
+      frontendQos: m.qos,
       connection: { adaptor: 'file', path: this.store.image(m.volumeId), format: 'qcow2' },
     };
   }
 
-  #snapInfo(s: Qcow2SnapshotIndex): SnapshotInfo {
-    return { snapshotId: s.snapshotId, volumeId: s.volumeId, sizeBytes: s.sizeBytes, createdAt: s.createdAt, backendRef: `${this.store.image(s.volumeId)}@${s.snapshotId}` };
-  }
-
-  async #snapshotLocked(ctx: StorageContext, volumeId: string, snapshotId: string): Promise<{ s: Qcow2SnapshotIndex; created: boolean }> {
-    const m = await this.#meta(volumeId);
-    const existing = await this.store.getSnapshot(snapshotId);
-    if (existing) {
-      if (existing.volumeId !== volumeId) throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'snapshot', id: snapshotId, reason: `belongs to volume ${existing.volumeId}` });
-      return { s: existing, created: false };
-    }
-    const path = this.store.image(volumeId);
-    // A replay after a crash between the two steps finds the internal snapshot already there.
-    if (!(await this.#img.info(ctx, path)).snapshots.includes(snapshotId)) await this.#img.snapshot(ctx, '-c', snapshotId, path);
-    const s: Qcow2SnapshotIndex = { snapshotId, volumeId, sizeBytes: m.sizeBytes, createdAt: new Date().toISOString() };
-    await this.store.putSnapshot(s);
-    return { s, created: true };
-  }
+  readonly snapshots = new Qcow2Snapshots(this);
 
   createSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<CreateSnapshotResult> {
-    validateStorageId('snapshotId', req.snapshotId);
-    return this.#mutate(async () => {
-      const t0 = performance.now();
-      const { s, created } = await this.#snapshotLocked(ctx, req.volumeId, req.snapshotId);
-      return { snapshot: this.#snapInfo(s), created, elapsedMs: performance.now() - t0 };
-    });
+    return this.snapshots.createSnapshot(ctx, req);
   }
-
   deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult> {
-    validateStorageId('snapshotId', req.snapshotId);
-    return this.#mutate(async () => {
-      const s = await this.store.getSnapshot(req.snapshotId);
-      if (!s) return { deleted: false };
-      const path = this.store.image(s.volumeId);
-      if ((await this.#img.info(ctx, path)).snapshots.includes(s.snapshotId)) await this.#img.snapshot(ctx, '-d', s.snapshotId, path);
-      await this.store.removeSnapshot(s.snapshotId);
-      return { deleted: true };
-    });
+    return this.snapshots.deleteSnapshot(ctx, req);
   }
-
   revertSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<RevertSnapshotResult> {
-    validateStorageId('snapshotId', req.snapshotId);
-    return this.#mutate(async () => {
-      const t0 = performance.now();
-      const m = await this.#meta(req.volumeId);
-      const s = await this.store.getSnapshot(req.snapshotId);
-      if (!s || s.volumeId !== m.volumeId) throw notFound('snapshot', req.snapshotId);
-      const path = this.store.image(m.volumeId);
-      await this.#img.snapshot(ctx, '-a', s.snapshotId, path);
-      // Applying a snapshot restores its virtual size too; volumes never shrink.
-      if (s.sizeBytes < m.sizeBytes) await this.#img.resize(ctx, path, m.sizeBytes);
-      return { volume: await this.#info(m), elapsedMs: performance.now() - t0 };
-    });
+    return this.snapshots.revertSnapshot(ctx, req);
   }
-
-  async listSnapshots(_ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
-    await this.#meta(req.volumeId);
-    return (await this.store.listSnapshots()).filter((s) => s.volumeId === req.volumeId).map((s) => this.#snapInfo(s));
+  listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
+    return this.snapshots.listSnapshots(ctx, req);
   }
-
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
-    validateStorageId('groupId', req.groupId);
-    if (req.members.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'members', reason: 'must name at least one volume' });
-    for (const mem of req.members) validateStorageId('snapshotId', mem.snapshotId);
-    return this.#mutate(async () => {
-      const t0 = performance.now();
-      for (const mem of req.members) await this.#meta(mem.volumeId);
-      const cuts: number[] = [];
-      const snaps: SnapshotInfo[] = [];
-      for (const mem of req.members) {
-        snaps.push(this.#snapInfo((await this.#snapshotLocked(ctx, mem.volumeId, mem.snapshotId)).s));
-        cuts.push(performance.now());
-      }
-      return { groupId: req.groupId, snapshots: snaps, atomic: false, cutSpreadMs: (cuts.at(-1) ?? 0) - (cuts[0] ?? 0), elapsedMs: performance.now() - t0 };
-    });
+    return this.snapshots.groupSnapshot(ctx, req);
   }
 
   async capacity(): Promise<CapacityResult> {
@@ -271,26 +291,42 @@ export class Qcow2Driver implements StorageDriver {
     let usedBytes = 0;
     for (const v of vols) usedBytes += await this.store.allocated(this.store.image(v.volumeId));
     return {
-      totalBytes: await this.#totalBytes(), usedBytes,
-      provisionedBytes: vols.reduce((s, v) => s + provisionedBytes(v.sizeBytes, v.hypervisorSnapshotReserve), 0),
-      totalIops: this.config.capacityIops, usedIops: vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0), volumeCount: vols.length,
+      totalBytes: await this.#totalBytes(),
+      usedBytes,
+      provisionedBytes: vols.reduce(
+        (s, v) => s + provisionedBytes(v.sizeBytes, v.hypervisorSnapshotReserve),
+        0,
+      ),
+      totalIops: this.config.capacityIops,
+      usedIops: vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
+      volumeCount: vols.length,
     };
   }
 
   setQos(_ctx: StorageContext, req: SetQosRequest): Promise<SetQosResult> {
-    return this.#mutate(async () => {
-      const m = await this.#meta(req.volumeId);
+    return this.mutate(async () => {
+      const m = await this.meta(req.volumeId);
       const qos = validateOptionalQos(req.qos);
       const others = (await this.store.listVolumes()).filter((v) => v.volumeId !== m.volumeId);
-      admitIops(this.name, this.config.capacityIops, others.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0), qos?.minIops ?? 0);
+      admitIops(
+        this.name,
+        this.config.capacityIops,
+        others.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
+        qos?.minIops ?? 0,
+      );
       const next = { ...m, qos };
       await this.store.putVolume(next);
-      return { volume: await this.#info(next), enforcedBy: 'frontend', frontendQos: qos };
+      return { volume: await this.info(next), enforcedBy: 'frontend', frontendQos: qos };
     });
   }
 
   #hypervisorOnly(operation: string): Promise<never> {
-    return Promise.reject(new StrataError('STORAGE_UNSUPPORTED', { driver: this.name, operation: `${operation} (qcow2 VM snapshots are taken by the hypervisor)` }));
+    return Promise.reject(
+      new StrataError('STORAGE_UNSUPPORTED', {
+        driver: this.name,
+        operation: `${operation} (qcow2 VM snapshots are taken by the hypervisor)`,
+      }),
+    );
   }
   takeVmSnapshot(_ctx: StorageContext, _req: VmSnapshotHookRequest): Promise<TakeVmSnapshotResult> {
     return this.#hypervisorOnly('takeVmSnapshot');

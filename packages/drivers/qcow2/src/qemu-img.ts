@@ -16,7 +16,11 @@ export class QemuImg {
     } catch (e) {
       // A guest holding the image open: the caller must go through the hypervisor instead.
       if (e instanceof StrataError && /lock/i.test(String(e.params['reason']))) {
-        throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: args[args.length - 1] ?? '', reason: 'a running guest holds the image' }, { cause: e });
+        throw new StrataError(
+          'STORAGE_IN_USE',
+          { kind: 'volume', id: args[args.length - 1] ?? '', reason: 'a running guest holds the image' },
+          { cause: e },
+        );
       }
       throw e;
     }
@@ -31,7 +35,11 @@ export class QemuImg {
   }
 
   create(ctx: StorageContext, path: string, sizeBytes: number): Promise<string> {
-    return this.#run(ctx, ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=off', path, String(sizeBytes)], 'create');
+    return this.#run(
+      ctx,
+      ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=off', path, String(sizeBytes)],
+      'create',
+    );
   }
 
   resize(ctx: StorageContext, path: string, sizeBytes: number): Promise<string> {
@@ -45,7 +53,13 @@ export class QemuImg {
   }
 
   /** Full, independent copy; `snapshot` copies that internal snapshot's content. */
-  convert(ctx: StorageContext, src: string, srcFormat: string, dst: string, snapshot?: string): Promise<string> {
+  convert(
+    ctx: StorageContext,
+    src: string,
+    srcFormat: string,
+    dst: string,
+    snapshot?: string,
+  ): Promise<string> {
     const args = ['convert', '-q', '-f', srcFormat, '-O', 'qcow2'];
     if (snapshot) args.push('-l', `snapshot.name=${snapshot}`);
     return this.#run(ctx, [...args, src, dst], 'convert');

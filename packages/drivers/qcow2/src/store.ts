@@ -8,7 +8,8 @@ export interface Qcow2VolumeMeta {
   readonly sizeBytes: number;
   readonly qos: Qos | null;
   readonly hypervisorSnapshotReserve: number;
-  readonly source: { readonly kind: 'empty' } | { readonly kind: 'snapshot' | 'template'; readonly id: string };
+  readonly source:
+    { readonly kind: 'empty' } | { readonly kind: 'snapshot' | 'template'; readonly id: string };
   /** Hosts granted (kept for the contract's idempotency answers; the mount itself is shared). */
   readonly grants: readonly string[];
   readonly createdAt: string;

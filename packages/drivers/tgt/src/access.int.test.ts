@@ -19,8 +19,8 @@ let driver: TgtDriver;
 
 async function iscsi(d: TgtDriver, host: HostRef): Promise<IscsiConnection> {
   const c = (await d.connectionInfo(ctx, { volumeId, host })).connection;
-  assert.equal(c.adaptor, 'iscsi');
-  return c as IscsiConnection;
+  if (c.adaptor !== 'iscsi') throw new Error(`expected an iscsi connection, got ${c.adaptor}`);
+  return c;
 }
 
 before(async () => {
@@ -36,7 +36,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-test('a host not granted cannot open the LUN with QEMU; it can after the grant, and not after revoke', async () => {
+void test('a host not granted cannot open the LUN with QEMU; it can after the grant, and not after revoke', async () => {
   await driver.grantAccess(ctx, { volumeId, host: hostA });
   assert.equal(await openError(await iscsi(driver, hostA)), null);
   const refused = await openError(await iscsi(driver, hostB));
@@ -48,17 +48,20 @@ test('a host not granted cannot open the LUN with QEMU; it can after the grant, 
   assert.equal(await openError(await iscsi(driver, hostA)), null, 'the other grant is untouched');
 });
 
-test('CHAP: the right secret opens, a wrong one gives Authentication failure', async () => {
+void test('CHAP: the right secret opens, a wrong one gives Authentication failure', async () => {
   const good = await iscsi(driver, hostA);
   assert.ok(good.chap, 'CHAP details are given');
   assert.equal(await openError(good), null);
-  const bad: IscsiConnection = { ...good, chap: { username: good.chap.username, secret: { ...good.chap.secret, value: 'wrong-secret-123' } } };
+  const bad: IscsiConnection = {
+    ...good,
+    chap: { username: good.chap.username, secret: { ...good.chap.secret, value: 'wrong-secret-123' } },
+  };
   assert.match((await openError(bad)) ?? '', /Authentication failure\(513\)/);
   const { chap: _omit, ...noChap } = good;
   assert.notEqual(await openError(noChap), null, 'no CHAP at all is refused too');
 });
 
-test('after tgtd loses the target (as on a restart), a new driver instance rebuilds it with its ACLs from the pool', async () => {
+void test('after tgtd loses the target (as on a restart), a new driver instance rebuilds it with its ACLs from the pool', async () => {
   await writePattern(await iscsi(driver, hostA), 0x3c, 0, 65536);
   const t = await driver.targets.find(ctx, volumeId);
   assert.ok(t);
@@ -72,6 +75,8 @@ test('after tgtd loses the target (as on a restart), a new driver instance rebui
   driver = again;
 });
 
-test('a host with no initiator name is refused with STORAGE_ACCESS_REQUIRED', async () => {
-  await assert.rejects(driver.grantAccess(ctx, { volumeId, host: { id: 'nameless' } }), { code: 'STORAGE_ACCESS_REQUIRED' });
+void test('a host with no initiator name is refused with STORAGE_ACCESS_REQUIRED', async () => {
+  await assert.rejects(driver.grantAccess(ctx, { volumeId, host: { id: 'nameless' } }), {
+    code: 'STORAGE_ACCESS_REQUIRED',
+  });
 });

@@ -20,7 +20,10 @@ export interface TgtDriverConfig {
 
 /** IQN-safe form of a free-form instance name (lower-case a-z, 0-9, '-'). */
 export function iqnSlug(name: string): string {
-  const s = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return (s || 'pool').slice(0, 48);
 }
 

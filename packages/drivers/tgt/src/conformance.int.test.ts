@@ -13,7 +13,12 @@ runDriverConformance('tgt', async () => {
   const pool = await ensureReflinkPool();
   const { portal } = await ensureTgtd();
   root = join(pool.mountPoint, `cf-${tag}`);
-  return new TgtDriver(`cf-${tag}`, { root, portal, capacityIops: 10_000, chapKey: randomBytes(16).toString('hex') });
+  return new TgtDriver(`cf-${tag}`, {
+    root,
+    portal,
+    capacityIops: 10_000,
+    chapKey: randomBytes(16).toString('hex'),
+  });
 });
 
 after(async () => {

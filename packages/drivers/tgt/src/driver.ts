@@ -1,22 +1,49 @@
 import { access, rename, stat, statfs, truncate } from 'node:fs/promises';
 import {
-  StrataError, admitIops, notFound, provisionedBytes, validateOptionalQos, validateReserve, validateSize,
+  StrataError,
+  admitIops,
+  notFound,
+  provisionedBytes,
+  validateOptionalQos,
+  validateReserve,
+  validateSize,
   validateStorageId,
-  type AccessRequest, type AccessResult, type CapacityResult, type ConnectionInfo, type CreateSnapshotResult,
-  type CreateVolumeFromSnapshotRequest, type CreateVolumeFromTemplateRequest, type CreateVolumeRequest,
-  type CreateVolumeResult, type DeleteResult, type GroupSnapshotRequest, type GroupSnapshotResult,
-  type ResizeVolumeRequest, type ResizeVolumeResult, type RevertSnapshotResult, type SetQosRequest,
-  type SetQosResult, type SnapshotInfo, type SnapshotRequest, type StorageContext, type StorageDriver,
-  type VolumeIdRequest, type VolumeInfo, type VmSnapshotHookRequest, type TakeVmSnapshotResult,
-  type RevertVmSnapshotResult, type DeleteVmSnapshotResult,
+  type AccessRequest,
+  type AccessResult,
+  type CapacityResult,
+  type ConnectionInfo,
+  type CreateSnapshotResult,
+  type CreateVolumeFromSnapshotRequest,
+  type CreateVolumeFromTemplateRequest,
+  type CreateVolumeRequest,
+  type CreateVolumeResult,
+  type DeleteResult,
+  type GroupSnapshotRequest,
+  type GroupSnapshotResult,
+  type ResizeVolumeRequest,
+  type ResizeVolumeResult,
+  type RevertSnapshotResult,
+  type SetQosRequest,
+  type SetQosResult,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  type StorageContext,
+  type StorageDriver,
+  type VolumeIdRequest,
+  type VolumeInfo,
+  type VmSnapshotHookRequest,
+  type TakeVmSnapshotResult,
+  type RevertVmSnapshotResult,
+  type DeleteVmSnapshotResult,
 } from '@strata/core';
 import { tgtCapabilities } from './capabilities.js';
 import { chapCredentials, iqnSlug, type TgtDriverConfig } from './config.js';
 import { exec } from './exec.js';
 import { Mutex } from './mutex.js';
-import { PoolStore, type SnapshotMeta, type VolumeMeta } from './store.js';
+import { PoolStore, type VolumeMeta } from './store.js';
 import { Targets, VOLUME_LUN } from './targets.js';
 import { VmSnapshots } from './vm-snapshots.js';
+import { VolumeSnapshots } from './snapshots.js';
 
 /** Managed iSCSI on tgtd: one target + LUN per volume, raw backing files cloned by reflink. */
 export class TgtDriver implements StorageDriver {
@@ -28,7 +55,10 @@ export class TgtDriver implements StorageDriver {
   #ready: Promise<void> | null = null;
   readonly #vm: VmSnapshots;
 
-  constructor(readonly name: string, readonly config: TgtDriverConfig) {
+  constructor(
+    readonly name: string,
+    readonly config: TgtDriverConfig,
+  ) {
     this.store = new PoolStore(config.root);
     const base = `${config.iqnPrefix ?? 'iqn.2026-11.io.strata'}:${iqnSlug(name)}`;
     this.targets = new Targets(base, config.chapKey, config.tgtadm);
@@ -46,7 +76,8 @@ export class TgtDriver implements StorageDriver {
   ready(ctx: StorageContext): Promise<void> {
     this.#ready ??= (async () => {
       await this.store.init();
-      for (const meta of await this.store.listVolumes()) await this.targets.ensure(ctx, meta, this.store.volumeRaw(meta.volumeId));
+      for (const meta of await this.store.listVolumes())
+        await this.targets.ensure(ctx, meta, this.store.volumeRaw(meta.volumeId));
     })().catch((e: unknown) => {
       this.#ready = null;
       throw e;
@@ -94,7 +125,11 @@ export class TgtDriver implements StorageDriver {
     const limit = (await this.#totalBytes()) * (this.config.overcommit ?? 4);
     const wanted = provisionedBytes(sizeBytes, reserve);
     if (used + wanted > limit) {
-      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: this.name, requested: wanted, available: Math.max(0, limit - used) });
+      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', {
+        pool: this.name,
+        requested: wanted,
+        available: Math.max(0, limit - used),
+      });
     }
     const usedIops = vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0);
     admitIops(this.name, this.config.capacityIops, usedIops, qos?.minIops ?? 0);
@@ -112,8 +147,14 @@ export class TgtDriver implements StorageDriver {
       const base = await this.#admit(req);
       const existing = await this.store.getVolume(req.volumeId);
       if (existing) {
-        const same = existing.sizeBytes === base.sizeBytes && JSON.stringify(existing.source) === JSON.stringify(source);
-        if (!same) throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'volume', id: req.volumeId, reason: 'size or source differs' });
+        const same =
+          existing.sizeBytes === base.sizeBytes && JSON.stringify(existing.source) === JSON.stringify(source);
+        if (!same)
+          throw new StrataError('STORAGE_ID_CONFLICT', {
+            kind: 'volume',
+            id: req.volumeId,
+            reason: 'size or source differs',
+          });
         await this.targets.ensure(ctx, existing, this.store.volumeRaw(req.volumeId));
         return { volume: await this.info(existing), created: false };
       }
@@ -121,7 +162,11 @@ export class TgtDriver implements StorageDriver {
       const tmp = `${raw}.tmp`;
       const contentBytes = await fill(tmp);
       if (contentBytes > base.sizeBytes) {
-        throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: contentBytes, to: base.sizeBytes });
+        throw new StrataError('STORAGE_SHRINK_REFUSED', {
+          id: req.volumeId,
+          from: contentBytes,
+          to: base.sizeBytes,
+        });
       }
       await truncate(tmp, base.sizeBytes);
       await rename(tmp, raw);
@@ -139,7 +184,10 @@ export class TgtDriver implements StorageDriver {
     });
   }
 
-  createVolumeFromSnapshot(ctx: StorageContext, req: CreateVolumeFromSnapshotRequest): Promise<CreateVolumeResult> {
+  createVolumeFromSnapshot(
+    ctx: StorageContext,
+    req: CreateVolumeFromSnapshotRequest,
+  ): Promise<CreateVolumeResult> {
     validateStorageId('snapshotId', req.snapshotId);
     return this.#create(ctx, req, { kind: 'snapshot', id: req.snapshotId }, async (tmp) => {
       const snap = await this.store.getSnapshot(req.snapshotId);
@@ -149,13 +197,21 @@ export class TgtDriver implements StorageDriver {
     });
   }
 
-  createVolumeFromTemplate(ctx: StorageContext, req: CreateVolumeFromTemplateRequest): Promise<CreateVolumeResult> {
+  createVolumeFromTemplate(
+    ctx: StorageContext,
+    req: CreateVolumeFromTemplateRequest,
+  ): Promise<CreateVolumeResult> {
     validateStorageId('template.id', req.template.id);
     return this.#create(ctx, req, { kind: 'template', id: req.template.id }, async (tmp) => {
       // The first clone converts the template to raw on the pool; later clones are reflinks of it.
       const cached = this.store.templateRaw(req.template.id);
       if (!(await exists(cached))) {
-        await exec(ctx, 'qemu-img', ['convert', '-f', req.template.format, '-O', 'raw', req.template.path, `${cached}.tmp`], 'template convert');
+        await exec(
+          ctx,
+          'qemu-img',
+          ['convert', '-f', req.template.format, '-O', 'raw', req.template.path, `${cached}.tmp`],
+          'template convert',
+        );
         await rename(`${cached}.tmp`, cached);
       }
       await this.reflink(ctx, cached, tmp);
@@ -169,7 +225,8 @@ export class TgtDriver implements StorageDriver {
       await this.targets.remove(ctx, req.volumeId);
       const meta = await this.store.getVolume(req.volumeId);
       // Reflink snapshots share no state with their volume: removing them is a choice (spec §2.9).
-      for (const s of await this.store.listSnapshots()) if (s.volumeId === req.volumeId) await this.store.removeSnapshot(s.snapshotId);
+      for (const s of await this.store.listSnapshots())
+        if (s.volumeId === req.volumeId) await this.store.removeSnapshot(s.snapshotId);
       await this.store.removeVolume(req.volumeId);
       return { deleted: meta !== null };
     });
@@ -179,12 +236,26 @@ export class TgtDriver implements StorageDriver {
     return this.mutate(ctx, async () => {
       const meta = await this.meta(req.volumeId);
       const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
-      if (sizeBytes < meta.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: meta.sizeBytes, to: sizeBytes });
+      if (sizeBytes < meta.sizeBytes)
+        throw new StrataError('STORAGE_SHRINK_REFUSED', {
+          id: req.volumeId,
+          from: meta.sizeBytes,
+          to: sizeBytes,
+        });
       if (sizeBytes === meta.sizeBytes) return { volume: await this.info(meta), resized: false };
-      await this.#admit({ volumeId: meta.volumeId, sizeBytes, qos: meta.qos, hypervisorSnapshotReserve: meta.hypervisorSnapshotReserve });
+      await this.#admit({
+        volumeId: meta.volumeId,
+        sizeBytes,
+        qos: meta.qos,
+        hypervisorSnapshotReserve: meta.hypervisorSnapshotReserve,
+      });
       const target = await this.targets.find(ctx, meta.volumeId);
       if (target && target.sessions.length > 0) {
-        throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: meta.volumeId, reason: 'grow needs every host logged out' });
+        throw new StrataError('STORAGE_IN_USE', {
+          kind: 'volume',
+          id: meta.volumeId,
+          reason: 'grow needs every host logged out',
+        });
       }
       const raw = this.store.volumeRaw(meta.volumeId);
       await truncate(raw, sizeBytes);
@@ -207,7 +278,12 @@ export class TgtDriver implements StorageDriver {
 
   #initiator(req: AccessRequest): string {
     const iqn = req.host.iscsiInitiator;
-    if (!iqn) throw new StrataError('STORAGE_ACCESS_REQUIRED', { host: req.host.id, what: 'an iSCSI initiator name', pool: this.name });
+    if (!iqn)
+      throw new StrataError('STORAGE_ACCESS_REQUIRED', {
+        host: req.host.id,
+        what: 'an iSCSI initiator name',
+        pool: this.name,
+      });
     return iqn;
   }
 
@@ -254,93 +330,35 @@ export class TgtDriver implements StorageDriver {
         iqn: this.targets.iqn(meta.volumeId),
         lun: VOLUME_LUN,
         initiator,
-        ...(chap ? { chap: { username: chap.username, secret: { usage: `strata-chap-${meta.volumeId}`, value: chap.password } } } : {}),
+        ...(chap
+          ? {
+              chap: {
+                username: chap.username,
+                secret: { usage: `strata-chap-${meta.volumeId}`, value: chap.password },
+              },
+            }
+          : {}),
       },
       frontendQos: meta.qos,
     };
   }
 
-  snapshotInfo(s: SnapshotMeta): SnapshotInfo {
-    return { snapshotId: s.snapshotId, volumeId: s.volumeId, sizeBytes: s.sizeBytes, backendRef: this.store.snapshotRaw(s.snapshotId), createdAt: s.createdAt };
-  }
-
-  /** Takes one reflink snapshot; used by createSnapshot, groupSnapshot and the VM hooks (inside the lock). */
-  async snapshotLocked(ctx: StorageContext, volumeId: string, snapshotId: string, vmSnapshotId: string | null): Promise<{ snap: SnapshotMeta; created: boolean }> {
-    const meta = await this.meta(volumeId);
-    const existing = await this.store.getSnapshot(snapshotId);
-    if (existing) {
-      if (existing.volumeId !== volumeId) throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'snapshot', id: snapshotId, reason: `belongs to volume ${existing.volumeId}` });
-      return { snap: existing, created: false };
-    }
-    const raw = this.store.snapshotRaw(snapshotId);
-    await this.reflink(ctx, this.store.volumeRaw(volumeId), `${raw}.tmp`);
-    await rename(`${raw}.tmp`, raw);
-    const snap: SnapshotMeta = { snapshotId, volumeId, sizeBytes: meta.sizeBytes, vmSnapshotId, createdAt: new Date().toISOString() };
-    await this.store.putSnapshot(snap);
-    return { snap, created: true };
-  }
+  readonly snapshots = new VolumeSnapshots(this);
 
   createSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<CreateSnapshotResult> {
-    validateStorageId('snapshotId', req.snapshotId);
-    return this.mutate(ctx, async () => {
-      const t0 = performance.now();
-      const { snap, created } = await this.snapshotLocked(ctx, req.volumeId, req.snapshotId, null);
-      return { snapshot: this.snapshotInfo(snap), created, elapsedMs: performance.now() - t0 };
-    });
+    return this.snapshots.createSnapshot(ctx, req);
   }
-
   deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult> {
-    validateStorageId('snapshotId', req.snapshotId);
-    return this.mutate(ctx, async () => {
-      const snap = await this.store.getSnapshot(req.snapshotId);
-      await this.store.removeSnapshot(req.snapshotId);
-      return { deleted: snap !== null };
-    });
+    return this.snapshots.deleteSnapshot(ctx, req);
   }
-
-  /** Reflinks a snapshot's content back over the volume's file, keeping the volume's size. */
-  async revertLocked(ctx: StorageContext, meta: VolumeMeta, snap: SnapshotMeta): Promise<void> {
-    const raw = this.store.volumeRaw(meta.volumeId);
-    // cp rewrites the same inode, so tgtd's open file sees the new content.
-    await this.reflink(ctx, this.store.snapshotRaw(snap.snapshotId), raw);
-    if (snap.sizeBytes < meta.sizeBytes) await truncate(raw, meta.sizeBytes);
-  }
-
   revertSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<RevertSnapshotResult> {
-    validateStorageId('snapshotId', req.snapshotId);
-    return this.mutate(ctx, async () => {
-      const t0 = performance.now();
-      const meta = await this.meta(req.volumeId);
-      const snap = await this.store.getSnapshot(req.snapshotId);
-      if (!snap || snap.volumeId !== meta.volumeId) throw notFound('snapshot', req.snapshotId);
-      await this.revertLocked(ctx, meta, snap);
-      return { volume: await this.info(meta), elapsedMs: performance.now() - t0 };
-    });
+    return this.snapshots.revertSnapshot(ctx, req);
   }
-
-  async listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
-    await this.ready(ctx);
-    await this.meta(req.volumeId);
-    return (await this.store.listSnapshots()).filter((s) => s.volumeId === req.volumeId).map((s) => this.snapshotInfo(s));
+  listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
+    return this.snapshots.listSnapshots(ctx, req);
   }
-
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
-    validateStorageId('groupId', req.groupId);
-    if (req.members.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'members', reason: 'must name at least one volume' });
-    for (const m of req.members) validateStorageId('snapshotId', m.snapshotId);
-    return this.mutate(ctx, async () => {
-      const t0 = performance.now();
-      for (const m of req.members) await this.meta(m.volumeId);
-      const cuts: number[] = [];
-      const snaps: SnapshotInfo[] = [];
-      for (const m of req.members) {
-        const { snap } = await this.snapshotLocked(ctx, m.volumeId, m.snapshotId, null);
-        cuts.push(performance.now());
-        snaps.push(this.snapshotInfo(snap));
-      }
-      const spread = cuts.length > 1 ? (cuts[cuts.length - 1] ?? 0) - (cuts[0] ?? 0) : 0;
-      return { groupId: req.groupId, snapshots: snaps, atomic: false, cutSpreadMs: spread, elapsedMs: performance.now() - t0 };
-    });
+    return this.snapshots.groupSnapshot(ctx, req);
   }
 
   async capacity(ctx: StorageContext): Promise<CapacityResult> {
@@ -348,11 +366,15 @@ export class TgtDriver implements StorageDriver {
     const vols = await this.store.listVolumes();
     let usedBytes = 0;
     for (const v of vols) usedBytes += await this.store.allocated(this.store.volumeRaw(v.volumeId));
-    for (const s of await this.store.listSnapshots()) usedBytes += await this.store.allocated(this.store.snapshotRaw(s.snapshotId));
+    for (const s of await this.store.listSnapshots())
+      usedBytes += await this.store.allocated(this.store.snapshotRaw(s.snapshotId));
     return {
       totalBytes: await this.#totalBytes(),
       usedBytes,
-      provisionedBytes: vols.reduce((s, v) => s + provisionedBytes(v.sizeBytes, v.hypervisorSnapshotReserve), 0),
+      provisionedBytes: vols.reduce(
+        (s, v) => s + provisionedBytes(v.sizeBytes, v.hypervisorSnapshotReserve),
+        0,
+      ),
       totalIops: this.config.capacityIops,
       usedIops: vols.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
       volumeCount: vols.length,
@@ -364,7 +386,12 @@ export class TgtDriver implements StorageDriver {
       const meta = await this.meta(req.volumeId);
       const qos = validateOptionalQos(req.qos);
       const others = (await this.store.listVolumes()).filter((v) => v.volumeId !== meta.volumeId);
-      admitIops(this.name, this.config.capacityIops, others.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0), qos?.minIops ?? 0);
+      admitIops(
+        this.name,
+        this.config.capacityIops,
+        others.reduce((s, v) => s + (v.qos?.minIops ?? 0), 0),
+        qos?.minIops ?? 0,
+      );
       const next = { ...meta, qos };
       await this.store.putVolume(next);
       return { volume: await this.info(next), enforcedBy: 'frontend', frontendQos: qos };
@@ -383,5 +410,8 @@ export class TgtDriver implements StorageDriver {
 }
 
 function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

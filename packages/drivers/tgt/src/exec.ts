@@ -6,7 +6,12 @@ import { StrataError, type StorageContext } from '@strata/core';
  * A failure becomes STORAGE_BACKEND_FAILED carrying the command's stderr; an abort becomes
  * STORAGE_CANCELLED.
  */
-export function exec(ctx: StorageContext, cmd: string, args: readonly string[], operation: string): Promise<string> {
+export function exec(
+  ctx: StorageContext,
+  cmd: string,
+  args: readonly string[],
+  operation: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,

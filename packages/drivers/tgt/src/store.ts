@@ -9,7 +9,8 @@ export interface VolumeMeta {
   readonly qos: Qos | null;
   readonly hypervisorSnapshotReserve: number;
   /** Where the content came from: the idempotency check for clones. */
-  readonly source: { readonly kind: 'empty' } | { readonly kind: 'snapshot' | 'template'; readonly id: string };
+  readonly source:
+    { readonly kind: 'empty' } | { readonly kind: 'snapshot' | 'template'; readonly id: string };
   /** Initiator names granted, by host id: re-bound after a tgtd restart. */
   readonly grants: Readonly<Record<string, string>>;
   readonly createdAt: string;
@@ -42,7 +43,8 @@ export class PoolStore {
   }
 
   async init(): Promise<void> {
-    for (const d of ['volumes', 'snapshots', 'templates']) await mkdir(join(this.root, d), { recursive: true });
+    for (const d of ['volumes', 'snapshots', 'templates'])
+      await mkdir(join(this.root, d), { recursive: true });
   }
 
   async #readJson<T>(path: string): Promise<T | null> {

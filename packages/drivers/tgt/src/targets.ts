@@ -37,7 +37,8 @@ export class Targets {
     if (!target.luns.has(VOLUME_LUN)) await this.adm.newLun(ctx, target.tid, VOLUME_LUN, rawPath);
     if (this.chapKey) {
       const { username, password } = chapCredentials(this.chapKey, meta.volumeId);
-      if (!(await this.adm.accounts(ctx)).includes(username)) await this.adm.newAccount(ctx, username, password);
+      if (!(await this.adm.accounts(ctx)).includes(username))
+        await this.adm.newAccount(ctx, username, password);
       if (!target.accounts.includes(username)) await this.adm.bindAccount(ctx, target.tid, username);
     }
     for (const initiator of new Set(Object.values(meta.grants))) {
@@ -61,7 +62,11 @@ export class Targets {
         if (attempt === 7) throw e;
       }
     }
-    throw new StrataError('STORAGE_BACKEND_FAILED', { backend: 'tgtd', operation: 'new target', reason: 'no free tid' });
+    throw new StrataError('STORAGE_BACKEND_FAILED', {
+      backend: 'tgtd',
+      operation: 'new target',
+      reason: 'no free tid',
+    });
   }
 
   /** Removes the target and its account. A host still logged in makes this STORAGE_IN_USE. */

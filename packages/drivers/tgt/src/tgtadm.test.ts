@@ -35,7 +35,7 @@ Target 9: iqn.2026-11.io.strata:p.v2
     ACL information:
 `;
 
-test('parseTargets reads tids, LUN backing paths, sessions, accounts and ACLs', () => {
+void test('parseTargets reads tids, LUN backing paths, sessions, accounts and ACLs', () => {
   const [a, b] = parseTargets(sample);
   assert.equal(a?.tid, 7);
   assert.equal(a?.iqn, 'iqn.2026-11.io.strata:p.v1');
@@ -48,7 +48,7 @@ test('parseTargets reads tids, LUN backing paths, sessions, accounts and ACLs', 
   assert.deepEqual(b?.acls, []);
 });
 
-test('iqnSlug keeps IQNs legal for any pool name; CHAP secrets are stable per volume', () => {
+void test('iqnSlug keeps IQNs legal for any pool name; CHAP secrets are stable per volume', () => {
   assert.equal(iqnSlug(`My Pool "x" <&> $; \``), 'my-pool-x');
   assert.equal(iqnSlug('***'), 'pool');
   assert.deepEqual(chapCredentials('k', 'v1'), chapCredentials('k', 'v1'));

@@ -14,13 +14,27 @@ export interface TargetState {
 
 /** Parses `tgtadm --op show --mode target`. */
 export function parseTargets(text: string): TargetState[] {
-  const out: { tid: number; iqn: string; luns: Map<number, string>; acls: string[]; accounts: string[]; sessions: string[] }[] = [];
+  const out: {
+    tid: number;
+    iqn: string;
+    luns: Map<number, string>;
+    acls: string[];
+    accounts: string[];
+    sessions: string[];
+  }[] = [];
   let section = '';
   let lun = -1;
   for (const raw of text.split('\n')) {
     const target = /^Target (\d+): (\S+)/.exec(raw);
     if (target) {
-      out.push({ tid: Number(target[1]), iqn: target[2] ?? '', luns: new Map(), acls: [], accounts: [], sessions: [] });
+      out.push({
+        tid: Number(target[1]),
+        iqn: target[2] ?? '',
+        luns: new Map(),
+        acls: [],
+        accounts: [],
+        sessions: [],
+      });
       section = '';
       continue;
     }
@@ -60,11 +74,24 @@ export class Tgtadm {
 
   async accounts(ctx: StorageContext): Promise<string[]> {
     const text = await this.#run(ctx, 'show account', ['--op', 'show', '--mode', 'account']);
-    return text.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+    return text
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter(Boolean);
   }
 
   newTarget(ctx: StorageContext, tid: number, iqn: string): Promise<string> {
-    return this.#run(ctx, 'new target', ['--op', 'new', '--mode', 'target', '--tid', String(tid), '--targetname', iqn]);
+    return this.#run(ctx, 'new target', [
+      '--op',
+      'new',
+      '--mode',
+      'target',
+      '--tid',
+      String(tid),
+      '--targetname',
+      iqn,
+    ]);
   }
 
   deleteTarget(ctx: StorageContext, tid: number): Promise<string> {
@@ -73,26 +100,74 @@ export class Tgtadm {
 
   newLun(ctx: StorageContext, tid: number, lun: number, path: string): Promise<string> {
     return this.#run(ctx, 'new lun', [
-      '--op', 'new', '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun),
-      '--backing-store', path, '--bstype', 'rdwr', '--device-type', 'disk',
+      '--op',
+      'new',
+      '--mode',
+      'logicalunit',
+      '--tid',
+      String(tid),
+      '--lun',
+      String(lun),
+      '--backing-store',
+      path,
+      '--bstype',
+      'rdwr',
+      '--device-type',
+      'disk',
     ]);
   }
 
   deleteLun(ctx: StorageContext, tid: number, lun: number): Promise<string> {
-    return this.#run(ctx, 'delete lun', ['--op', 'delete', '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun)]);
+    return this.#run(ctx, 'delete lun', [
+      '--op',
+      'delete',
+      '--mode',
+      'logicalunit',
+      '--tid',
+      String(tid),
+      '--lun',
+      String(lun),
+    ]);
   }
 
   /** ACL on the initiator NAME (`--initiator-name`); `--initiator-address` would be an IP ACL. */
   bindInitiator(ctx: StorageContext, tid: number, initiator: string): Promise<string> {
-    return this.#run(ctx, 'bind', ['--op', 'bind', '--mode', 'target', '--tid', String(tid), '--initiator-name', initiator]);
+    return this.#run(ctx, 'bind', [
+      '--op',
+      'bind',
+      '--mode',
+      'target',
+      '--tid',
+      String(tid),
+      '--initiator-name',
+      initiator,
+    ]);
   }
 
   unbindInitiator(ctx: StorageContext, tid: number, initiator: string): Promise<string> {
-    return this.#run(ctx, 'unbind', ['--op', 'unbind', '--mode', 'target', '--tid', String(tid), '--initiator-name', initiator]);
+    return this.#run(ctx, 'unbind', [
+      '--op',
+      'unbind',
+      '--mode',
+      'target',
+      '--tid',
+      String(tid),
+      '--initiator-name',
+      initiator,
+    ]);
   }
 
   newAccount(ctx: StorageContext, user: string, password: string): Promise<string> {
-    return this.#run(ctx, 'new account', ['--op', 'new', '--mode', 'account', '--user', user, '--password', password]);
+    return this.#run(ctx, 'new account', [
+      '--op',
+      'new',
+      '--mode',
+      'account',
+      '--user',
+      user,
+      '--password',
+      password,
+    ]);
   }
 
   deleteAccount(ctx: StorageContext, user: string): Promise<string> {
@@ -100,6 +175,15 @@ export class Tgtadm {
   }
 
   bindAccount(ctx: StorageContext, tid: number, user: string): Promise<string> {
-    return this.#run(ctx, 'bind account', ['--op', 'bind', '--mode', 'account', '--tid', String(tid), '--user', user]);
+    return this.#run(ctx, 'bind account', [
+      '--op',
+      'bind',
+      '--mode',
+      'account',
+      '--tid',
+      String(tid),
+      '--user',
+      user,
+    ]);
   }
 }

@@ -1,7 +1,14 @@
 import {
-  StrataError, notFound, validateStorageId,
-  type DeleteVmSnapshotResult, type RevertVmSnapshotResult, type StorageContext, type TakeVmSnapshotResult,
-  type VmSnapshotHookRequest, type VmSnapshotTimings, type VmSnapshotVolumeRef,
+  StrataError,
+  notFound,
+  validateStorageId,
+  type DeleteVmSnapshotResult,
+  type RevertVmSnapshotResult,
+  type StorageContext,
+  type TakeVmSnapshotResult,
+  type VmSnapshotHookRequest,
+  type VmSnapshotTimings,
+  type VmSnapshotVolumeRef,
 } from '@strata/core';
 import type { TgtDriver } from './driver.js';
 
@@ -12,7 +19,11 @@ export function partId(vmSnapshotId: string, volumeId: string): string {
 
 function validate(req: VmSnapshotHookRequest): void {
   validateStorageId('vmSnapshot.id', req.vmSnapshot.id);
-  if (req.volumeIds.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'volumeIds', reason: 'must name at least one volume' });
+  if (req.volumeIds.length === 0)
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'volumeIds',
+      reason: 'must name at least one volume',
+    });
   for (const v of req.volumeIds) validateStorageId('volumeIds', v);
 }
 
@@ -39,7 +50,12 @@ export class VmSnapshots {
       const cuts: number[] = [];
       try {
         for (const v of req.volumeIds) {
-          const { snap, created } = await this.d.snapshotLocked(ctx, v, partId(req.vmSnapshot.id, v), req.vmSnapshot.id);
+          const { snap, created } = await this.d.snapshots.snapshotLocked(
+            ctx,
+            v,
+            partId(req.vmSnapshot.id, v),
+            req.vmSnapshot.id,
+          );
           cuts.push(performance.now());
           if (created) made.push(snap.snapshotId);
           refs.push({ volumeId: v, snapshotRef: snap.snapshotId });
@@ -49,7 +65,12 @@ export class VmSnapshots {
         for (const id of made) await this.d.store.removeSnapshot(id);
         throw e;
       }
-      return { volumes: refs, consistency: req.callerConsistency, holdVm: false, timings: timings(startedAt, t0, cuts) };
+      return {
+        volumes: refs,
+        consistency: req.callerConsistency,
+        holdVm: false,
+        timings: timings(startedAt, t0, cuts),
+      };
     });
   }
 
@@ -67,7 +88,7 @@ export class VmSnapshots {
       }
       const cuts: number[] = [];
       for (const { meta, snap } of parts) {
-        await this.d.revertLocked(ctx, meta, snap);
+        await this.d.snapshots.revertLocked(ctx, meta, snap);
         cuts.push(performance.now());
       }
       const refs = parts.map(({ snap }) => ({ volumeId: snap.volumeId, snapshotRef: snap.snapshotId }));

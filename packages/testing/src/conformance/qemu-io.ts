@@ -22,22 +22,40 @@ export async function qemuImageArgs(conn: ConnectionDetails, dir: string, prefix
   };
   switch (conn.adaptor) {
     case 'file':
-      return ['--image-opts', nest([`driver=${conn.format}`, 'file.driver=file', `file.filename=${q(conn.path)}`])];
+      return [
+        '--image-opts',
+        nest([`driver=${conn.format}`, 'file.driver=file', `file.filename=${q(conn.path)}`]),
+      ];
     case 'iscsi': {
       const [host, port] = conn.portal.split(':');
       const opts = [
-        'driver=raw', 'file.driver=iscsi', 'file.transport=tcp', `file.portal=${q(`${host ?? ''}:${port ?? '3260'}`)}`,
-        `file.target=${q(conn.iqn)}`, `file.lun=${conn.lun}`, `file.initiator-name=${q(conn.initiator)}`,
+        'driver=raw',
+        'file.driver=iscsi',
+        'file.transport=tcp',
+        `file.portal=${q(`${host ?? ''}:${port ?? '3260'}`)}`,
+        `file.target=${q(conn.iqn)}`,
+        `file.lun=${conn.lun}`,
+        `file.initiator-name=${q(conn.initiator)}`,
       ];
       const pre = conn.chap ? await secret(conn.chap.secret.value) : [];
       if (conn.chap) opts.push(`file.user=${q(conn.chap.username)}`, 'file.password-secret=sec0');
       return [...pre, '--image-opts', nest(opts)];
     }
     case 'rbd': {
-      const opts = ['driver=raw', 'file.driver=rbd', `file.pool=${q(conn.pool)}`, `file.image=${q(conn.image)}`, `file.user=${q(conn.user)}`, 'file.key-secret=sec0'];
+      const opts = [
+        'driver=raw',
+        'file.driver=rbd',
+        `file.pool=${q(conn.pool)}`,
+        `file.image=${q(conn.image)}`,
+        `file.user=${q(conn.user)}`,
+        'file.key-secret=sec0',
+      ];
       conn.monitors.forEach((m, i) => {
         const at = m.lastIndexOf(':');
-        opts.push(`file.server.${i}.host=${q(m.slice(0, at))}`, `file.server.${i}.port=${q(m.slice(at + 1))}`);
+        opts.push(
+          `file.server.${i}.host=${q(m.slice(0, at))}`,
+          `file.server.${i}.port=${q(m.slice(at + 1))}`,
+        );
       });
       return [...(await secret(conn.secret.value)), '--image-opts', nest(opts)];
     }
@@ -54,14 +72,24 @@ async function withArgs<T>(conn: ConnectionDetails, fn: (args: string[]) => Prom
 }
 
 /** Writes `len` bytes of `pattern` at `offset` through QEMU's client. */
-export function writePattern(conn: ConnectionDetails, pattern: number, offset: number, len: number): Promise<void> {
+export function writePattern(
+  conn: ConnectionDetails,
+  pattern: number,
+  offset: number,
+  len: number,
+): Promise<void> {
   return withArgs(conn, async (args) => {
     await run('qemu-io', [...args, '-c', `write -P ${pattern} ${offset} ${len}`]);
   });
 }
 
 /** True when the bytes at offset all equal `pattern` (qemu-io's own verification). */
-export function hasPattern(conn: ConnectionDetails, pattern: number, offset: number, len: number): Promise<boolean> {
+export function hasPattern(
+  conn: ConnectionDetails,
+  pattern: number,
+  offset: number,
+  len: number,
+): Promise<boolean> {
   return withArgs(conn, async (args) => {
     try {
       const out = await run('qemu-io', [...args, '-c', `read -P ${pattern} ${offset} ${len}`]);

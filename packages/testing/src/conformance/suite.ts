@@ -16,7 +16,10 @@ export interface ConformanceOptions {
 }
 
 const qos = (minIops: number, maxIops = Math.max(minIops, 500), burstIops = maxIops * 2): Qos => ({
-  minIops, maxIops, burstIops, burstSeconds: 10,
+  minIops,
+  maxIops,
+  burstIops,
+  burstSeconds: 10,
 });
 
 /**
@@ -24,10 +27,17 @@ const qos = (minIops: number, maxIops = Math.max(minIops, 500), burstIops = maxI
  * Capability-gated tests are skipped by name with the reason. Data checks go through QEMU's own
  * client with the driver's connection details, so they also prove the volume opens for a host.
  */
-export function runDriverConformance(name: string, makeDriver: () => Promise<StorageDriver>, options: ConformanceOptions = {}): void {
+export function runDriverConformance(
+  name: string,
+  makeDriver: () => Promise<StorageDriver>,
+  options: ConformanceOptions = {},
+): void {
   const size = options.sizeBytes ?? 16 * MiB;
   const tag = randomBytes(3).toString('hex');
-  const host: HostRef = options.host ?? { id: `cf-host-${tag}`, iscsiInitiator: `iqn.2026-11.io.strata.test:cf-${tag}` };
+  const host: HostRef = options.host ?? {
+    id: `cf-host-${tag}`,
+    iscsiInitiator: `iqn.2026-11.io.strata.test:cf-${tag}`,
+  };
   const ctx: StorageContext = { signal: new AbortController().signal };
   const made = new Set<string>();
   let n = 0;
@@ -37,7 +47,12 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
   const newVolume = async (extra: { qos?: Qos; reserve?: number } = {}): Promise<string> => {
     const volumeId = id('v');
     made.add(volumeId);
-    await d.createVolume(ctx, { volumeId, sizeBytes: size, qos: extra.qos ?? null, hypervisorSnapshotReserve: extra.reserve ?? 0 });
+    await d.createVolume(ctx, {
+      volumeId,
+      sizeBytes: size,
+      qos: extra.qos ?? null,
+      hypervisorSnapshotReserve: extra.reserve ?? 0,
+    });
     return volumeId;
   };
   const conn = async (volumeId: string) => {
@@ -47,7 +62,7 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
   const write = async (v: string, p: number) => writePattern(await conn(v), p, 0, 64 * 1024);
   const holds = async (v: string, p: number) => hasPattern(await conn(v), p, 0, 64 * 1024);
 
-  describe(`storage driver conformance: ${name}`, () => {
+  void describe(`storage driver conformance: ${name}`, () => {
     before(async () => {
       d = await makeDriver();
     });
@@ -56,13 +71,13 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       await d.close?.();
     });
 
-    test('identity: type and name are non-empty; capabilities are typed', () => {
+    void test('identity: type and name are non-empty; capabilities are typed', () => {
       assert.ok(d.type.length > 0 && d.name.length > 0);
       assert.equal(typeof d.capabilities.volumeSnapshot, 'boolean');
       assert.ok(['storage', 'hypervisor'].includes(d.capabilities.vmSnapshotHook));
     });
 
-    test('createVolume is idempotent on its id; other parameters conflict', async () => {
+    void test('createVolume is idempotent on its id; other parameters conflict', async () => {
       const volumeId = id('v');
       made.add(volumeId);
       const a = await d.createVolume(ctx, { volumeId, sizeBytes: size });
@@ -70,29 +85,48 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.equal(a.created, true);
       assert.equal(b.created, false);
       assert.equal(b.volume.sizeBytes, size);
-      await assert.rejects(d.createVolume(ctx, { volumeId, sizeBytes: size * 2 }), { code: 'STORAGE_ID_CONFLICT' });
+      await assert.rejects(d.createVolume(ctx, { volumeId, sizeBytes: size * 2 }), {
+        code: 'STORAGE_ID_CONFLICT',
+      });
     });
 
-    test('deleteVolume is idempotent; the volume is gone after', async () => {
+    void test('deleteVolume is idempotent; the volume is gone after', async () => {
       const v = await newVolume();
       assert.deepEqual(await d.deleteVolume(ctx, { volumeId: v }), { deleted: true });
       assert.deepEqual(await d.deleteVolume(ctx, { volumeId: v }), { deleted: false });
       await assert.rejects(d.getVolume(ctx, { volumeId: v }), { code: 'NOT_FOUND' });
     });
 
-    test('bad input: zero, negative, absurd size; bad ids; min>max; max>burst', async () => {
+    void test('bad input: zero, negative, absurd size; bad ids; min>max; max>burst', async () => {
       for (const sizeBytes of [0, -size, 2 ** 62, 1000]) {
-        await assert.rejects(d.createVolume(ctx, { volumeId: id('bad'), sizeBytes }), { code: 'INVALID_ARGUMENT' }, String(sizeBytes));
+        await assert.rejects(
+          d.createVolume(ctx, { volumeId: id('bad'), sizeBytes }),
+          { code: 'INVALID_ARGUMENT' },
+          String(sizeBytes),
+        );
       }
       for (const volumeId of ['', 'Has Upper', "x';rm -rf /", '../etc']) {
-        await assert.rejects(d.createVolume(ctx, { volumeId, sizeBytes: size }), { code: 'INVALID_ARGUMENT' }, volumeId);
+        await assert.rejects(
+          d.createVolume(ctx, { volumeId, sizeBytes: size }),
+          { code: 'INVALID_ARGUMENT' },
+          volumeId,
+        );
       }
-      await assert.rejects(d.createVolume(ctx, { volumeId: id('bad'), sizeBytes: size, qos: qos(600, 500, 1000) }), { code: 'INVALID_ARGUMENT' });
-      await assert.rejects(d.createVolume(ctx, { volumeId: id('bad'), sizeBytes: size, qos: qos(100, 500, 400) }), { code: 'INVALID_ARGUMENT' });
-      await assert.rejects(d.createVolume(ctx, { volumeId: id('bad'), sizeBytes: size, hypervisorSnapshotReserve: -5 }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(
+        d.createVolume(ctx, { volumeId: id('bad'), sizeBytes: size, qos: qos(600, 500, 1000) }),
+        { code: 'INVALID_ARGUMENT' },
+      );
+      await assert.rejects(
+        d.createVolume(ctx, { volumeId: id('bad'), sizeBytes: size, qos: qos(100, 500, 400) }),
+        { code: 'INVALID_ARGUMENT' },
+      );
+      await assert.rejects(
+        d.createVolume(ctx, { volumeId: id('bad'), sizeBytes: size, hypervisorSnapshotReserve: -5 }),
+        { code: 'INVALID_ARGUMENT' },
+      );
     });
 
-    test('unknown ids answer NOT_FOUND (deletes succeed with deleted: false)', async () => {
+    void test('unknown ids answer NOT_FOUND (deletes succeed with deleted: false)', async () => {
       const ghost = id('ghost');
       await assert.rejects(d.getVolume(ctx, { volumeId: ghost }), { code: 'NOT_FOUND' });
       await assert.rejects(d.resizeVolume(ctx, { volumeId: ghost, sizeBytes: size }), { code: 'NOT_FOUND' });
@@ -101,27 +135,36 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       await assert.rejects(d.grantAccess(ctx, { volumeId: ghost, host }), { code: 'NOT_FOUND' });
       assert.equal((await d.revokeAccess(ctx, { volumeId: ghost, host })).changed, false);
       if (d.capabilities.volumeSnapshot) {
-        await assert.rejects(d.createSnapshot(ctx, { volumeId: ghost, snapshotId: id('s') }), { code: 'NOT_FOUND' });
-        await assert.rejects(d.createVolumeFromSnapshot(ctx, { volumeId: id('v'), sizeBytes: size, snapshotId: id('nos') }), { code: 'NOT_FOUND' });
+        await assert.rejects(d.createSnapshot(ctx, { volumeId: ghost, snapshotId: id('s') }), {
+          code: 'NOT_FOUND',
+        });
+        await assert.rejects(
+          d.createVolumeFromSnapshot(ctx, { volumeId: id('v'), sizeBytes: size, snapshotId: id('nos') }),
+          { code: 'NOT_FOUND' },
+        );
         const v = await newVolume();
-        await assert.rejects(d.revertSnapshot(ctx, { volumeId: v, snapshotId: id('nos') }), { code: 'NOT_FOUND' });
+        await assert.rejects(d.revertSnapshot(ctx, { volumeId: v, snapshotId: id('nos') }), {
+          code: 'NOT_FOUND',
+        });
         assert.equal((await d.deleteSnapshot(ctx, { volumeId: v, snapshotId: id('nos') })).deleted, false);
       }
     });
 
-    test('resize grows, refuses to shrink with STORAGE_SHRINK_REFUSED, and a same-size resize is a no-op', async () => {
+    void test('resize grows, refuses to shrink with STORAGE_SHRINK_REFUSED, and a same-size resize is a no-op', async () => {
       const v = await newVolume();
       const grown = await d.resizeVolume(ctx, { volumeId: v, sizeBytes: size * 2 });
       assert.equal(grown.resized, true);
       assert.equal(grown.volume.sizeBytes, size * 2);
       assert.equal((await d.getVolume(ctx, { volumeId: v })).sizeBytes, size * 2);
       assert.equal((await d.resizeVolume(ctx, { volumeId: v, sizeBytes: size * 2 })).resized, false);
-      await assert.rejects(d.resizeVolume(ctx, { volumeId: v, sizeBytes: size }), { code: 'STORAGE_SHRINK_REFUSED' });
+      await assert.rejects(d.resizeVolume(ctx, { volumeId: v, sizeBytes: size }), {
+        code: 'STORAGE_SHRINK_REFUSED',
+      });
       const info = await d.connectionInfo(ctx, { volumeId: v, host });
       assert.equal(info.sizeBytes, size * 2);
     });
 
-    test('access: grant and revoke are idempotent', async () => {
+    void test('access: grant and revoke are idempotent', async () => {
       const v = await newVolume();
       assert.equal((await d.grantAccess(ctx, { volumeId: v, host })).changed, true);
       assert.equal((await d.grantAccess(ctx, { volumeId: v, host })).changed, false);
@@ -129,9 +172,12 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.equal((await d.revokeAccess(ctx, { volumeId: v, host })).changed, false);
     });
 
-    const snapSkip = (): string | false => (d.capabilities.volumeSnapshot && d.capabilities.revert ? false : 'driver has no volume snapshot + revert');
+    const snapSkip = (): string | false =>
+      d.capabilities.volumeSnapshot && d.capabilities.revert
+        ? false
+        : 'driver has no volume snapshot + revert';
 
-    test('snapshot, overwrite, revert: the data comes back; newer snapshots are kept', async (t) => {
+    void test('snapshot, overwrite, revert: the data comes back; newer snapshots are kept', async (t) => {
       if (snapSkip()) return t.skip(String(snapSkip()));
       const v = await newVolume();
       await write(v, 0xa1);
@@ -153,8 +199,9 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.equal((await d.deleteSnapshot(ctx, { volumeId: v, snapshotId: s1 })).deleted, false);
     });
 
-    test('volume from snapshot holds the snapshot data and is independent of its source', async (t) => {
-      if (!d.capabilities.volumeSnapshot || !d.capabilities.clone.supported) return t.skip('driver has no snapshot clone');
+    void test('volume from snapshot holds the snapshot data and is independent of its source', async (t) => {
+      if (!d.capabilities.volumeSnapshot || !d.capabilities.clone.supported)
+        return t.skip('driver has no snapshot clone');
       const v = await newVolume();
       await write(v, 0xc3);
       const s = id('s');
@@ -163,7 +210,10 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       made.add(c);
       const r = await d.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: size, snapshotId: s });
       assert.equal(r.created, true);
-      assert.equal((await d.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: size, snapshotId: s })).created, false);
+      assert.equal(
+        (await d.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: size, snapshotId: s })).created,
+        false,
+      );
       assert.equal(await holds(c, 0xc3), true);
       await write(c, 0xd4);
       await write(v, 0xe5);
@@ -171,7 +221,7 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.equal(await holds(v, 0xe5), true);
     });
 
-    test('volume from template holds the template data', async (t) => {
+    void test('volume from template holds the template data', async (t) => {
       if (!d.capabilities.clone.supported) return t.skip('driver has no clone');
       const dir = await mkdtemp(join(tmpdir(), 'strata-tpl-'));
       try {
@@ -180,22 +230,33 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
         await writePattern({ adaptor: 'file', path, format: 'qcow2' }, 0x5a, 0, 64 * 1024);
         const c = id('v');
         made.add(c);
-        await d.createVolumeFromTemplate(ctx, { volumeId: c, sizeBytes: size, template: { id: id('t'), path, format: 'qcow2' } });
+        await d.createVolumeFromTemplate(ctx, {
+          volumeId: c,
+          sizeBytes: size,
+          template: { id: id('t'), path, format: 'qcow2' },
+        });
         assert.equal(await holds(c, 0x5a), true);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     });
 
-    test('group snapshot cuts every member; each reverts to its own data', async (t) => {
-      if (!d.capabilities.groupSnapshot.supported || snapSkip()) return t.skip('driver has no group snapshot + revert');
+    void test('group snapshot cuts every member; each reverts to its own data', async (t) => {
+      if (!d.capabilities.groupSnapshot.supported || snapSkip())
+        return t.skip('driver has no group snapshot + revert');
       const a = await newVolume();
       const b = await newVolume();
       await write(a, 0x11);
       await write(b, 0x22);
       const sa = id('s');
       const sb = id('s');
-      const g = await d.groupSnapshot(ctx, { groupId: id('g'), members: [{ volumeId: a, snapshotId: sa }, { volumeId: b, snapshotId: sb }] });
+      const g = await d.groupSnapshot(ctx, {
+        groupId: id('g'),
+        members: [
+          { volumeId: a, snapshotId: sa },
+          { volumeId: b, snapshotId: sb },
+        ],
+      });
       assert.equal(g.snapshots.length, 2);
       assert.equal(g.atomic, d.capabilities.groupSnapshot.atomic);
       await write(a, 0x33);
@@ -206,7 +267,7 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.equal(await holds(b, 0x22), true);
     });
 
-    test('capacity counts bytes with the hypervisor snapshot reserve and the sum of min IOPS', async () => {
+    void test('capacity counts bytes with the hypervisor snapshot reserve and the sum of min IOPS', async () => {
       const before = await d.capacity(ctx);
       await newVolume({ qos: qos(100), reserve: 50 });
       const after = await d.capacity(ctx);
@@ -216,7 +277,7 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.ok(after.totalBytes > 0);
     });
 
-    test('setQos stores min/max/burst, answers what the caller must enforce, and validates', async () => {
+    void test('setQos stores min/max/burst, answers what the caller must enforce, and validates', async () => {
       const v = await newVolume();
       const want = qos(50, 300, 600);
       const r = await d.setQos(ctx, { volumeId: v, qos: want });
@@ -224,12 +285,19 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       assert.deepEqual((await d.getVolume(ctx, { volumeId: v })).qos, want);
       const bq = d.capabilities.backendQos;
       if (!bq.max || !bq.burst) assert.deepEqual(r.frontendQos, want);
-      assert.equal((await d.connectionInfo(ctx, { volumeId: v, host })).frontendQos !== null, !bq.max || !bq.burst);
-      await assert.rejects(d.setQos(ctx, { volumeId: v, qos: qos(400, 300, 600) }), { code: 'INVALID_ARGUMENT' });
-      await assert.rejects(d.setQos(ctx, { volumeId: v, qos: qos(50, 700, 600) }), { code: 'INVALID_ARGUMENT' });
+      assert.equal(
+        (await d.connectionInfo(ctx, { volumeId: v, host })).frontendQos !== null,
+        !bq.max || !bq.burst,
+      );
+      await assert.rejects(d.setQos(ctx, { volumeId: v, qos: qos(400, 300, 600) }), {
+        code: 'INVALID_ARGUMENT',
+      });
+      await assert.rejects(d.setQos(ctx, { volumeId: v, qos: qos(50, 700, 600) }), {
+        code: 'INVALID_ARGUMENT',
+      });
     });
 
-    test('admission refuses min IOPS beyond the pool with STORAGE_IOPS_EXHAUSTED', async (t) => {
+    void test('admission refuses min IOPS beyond the pool with STORAGE_IOPS_EXHAUSTED', async (t) => {
       if (!d.capabilities.iopsAdmission) return t.skip('driver does no IOPS admission');
       const cap = await d.capacity(ctx);
       if (cap.totalIops === 0) return t.skip('pool has no IOPS capacity set');
@@ -237,15 +305,23 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       const volumeId = id('v');
       made.add(volumeId);
       const over = Math.min(free + 1, 200_000);
-      await assert.rejects(d.createVolume(ctx, { volumeId, sizeBytes: size, qos: qos(over, over, over) }), { code: 'STORAGE_IOPS_EXHAUSTED' });
+      await assert.rejects(d.createVolume(ctx, { volumeId, sizeBytes: size, qos: qos(over, over, over) }), {
+        code: 'STORAGE_IOPS_EXHAUSTED',
+      });
       const v = await newVolume({ qos: qos(1) });
-      await assert.rejects(d.setQos(ctx, { volumeId: v, qos: qos(over, over, over) }), { code: 'STORAGE_IOPS_EXHAUSTED' });
+      await assert.rejects(d.setQos(ctx, { volumeId: v, qos: qos(over, over, over) }), {
+        code: 'STORAGE_IOPS_EXHAUSTED',
+      });
     });
 
-    test('VM-snapshot hooks: take, overwrite, revert, delete (or STORAGE_UNSUPPORTED)', async () => {
+    void test('VM-snapshot hooks: take, overwrite, revert, delete (or STORAGE_UNSUPPORTED)', async () => {
       const a = await newVolume();
       const b = await newVolume();
-      const req = { vmSnapshot: { id: id('vms'), vmId: 'vm-1', name: 'cf', type: 'Disk' as const }, volumeIds: [a, b], callerConsistency: 'filesystem' as const };
+      const req = {
+        vmSnapshot: { id: id('vms'), vmId: 'vm-1', name: 'cf', type: 'Disk' as const },
+        volumeIds: [a, b],
+        callerConsistency: 'filesystem' as const,
+      };
       if (d.capabilities.vmSnapshotHook === 'hypervisor') {
         await assert.rejects(d.takeVmSnapshot(ctx, req), { code: 'STORAGE_UNSUPPORTED' });
         await assert.rejects(d.revertVmSnapshot(ctx, req), { code: 'STORAGE_UNSUPPORTED' });
@@ -255,11 +331,18 @@ export function runDriverConformance(name: string, makeDriver: () => Promise<Sto
       await write(a, 0x61);
       await write(b, 0x62);
       const taken = await d.takeVmSnapshot(ctx, req);
-      assert.deepEqual(taken.volumes.map((x) => x.volumeId), [a, b]);
+      assert.deepEqual(
+        taken.volumes.map((x) => x.volumeId),
+        [a, b],
+      );
       assert.equal(taken.consistency, 'filesystem');
       assert.equal(typeof taken.holdVm, 'boolean');
       assert.ok(taken.timings.totalMs >= 0);
-      assert.deepEqual(await d.takeVmSnapshot(ctx, req).then((r) => r.volumes), taken.volumes, 'replay answers the same parts');
+      assert.deepEqual(
+        await d.takeVmSnapshot(ctx, req).then((r) => r.volumes),
+        taken.volumes,
+        'replay answers the same parts',
+      );
       await write(a, 0x71);
       await write(b, 0x72);
       await d.revertVmSnapshot(ctx, req);

@@ -6,7 +6,7 @@ import { ensureReflinkPool } from './reflink-pool.js';
 import { ensureTgtd } from './tgtd.js';
 import { run } from './run.js';
 
-test('reflink pool is XFS with reflink, mounted once and reused', async () => {
+void test('reflink pool is XFS with reflink, mounted once and reused', async () => {
   const a = await ensureReflinkPool();
   const b = await ensureReflinkPool();
   assert.equal(a.mountPoint, b.mountPoint);
@@ -20,7 +20,7 @@ test('reflink pool is XFS with reflink, mounted once and reused', async () => {
   await rm(`${src}.clone`);
 });
 
-test('tgtd answers and a second call reuses it', async () => {
+void test('tgtd answers and a second call reuses it', async () => {
   const a = await ensureTgtd();
   const b = await ensureTgtd();
   assert.equal(a.portal, b.portal);

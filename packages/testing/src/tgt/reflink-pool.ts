@@ -21,7 +21,9 @@ async function isMounted(mountPoint: string): Promise<boolean> {
  * Makes (once) and mounts (once) an XFS filesystem with reflink on a sparse loop file, and
  * reuses it across test files and runs. Idempotent and safe to call from parallel processes.
  */
-export async function ensureReflinkPool(options: { name?: string; sizeBytes?: number } = {}): Promise<ReflinkPool> {
+export async function ensureReflinkPool(
+  options: { name?: string; sizeBytes?: number } = {},
+): Promise<ReflinkPool> {
   const name = options.name ?? 'tgt';
   const sizeBytes = options.sizeBytes ?? 256 * 1024 ** 3;
   await mkdir(TEST_ROOT, { recursive: true });

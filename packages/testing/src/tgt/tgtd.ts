@@ -26,7 +26,10 @@ export async function ensureTgtd(): Promise<Tgtd> {
     if (await alive()) return { portal };
     await mkdir('/var/run/tgtd', { recursive: true });
     // -f keeps it in the foreground so we own the process; detached so it outlives this test file.
-    const child = spawn('tgtd', ['-f', '--iscsi', 'portal=0.0.0.0:3260'], { detached: true, stdio: 'ignore' });
+    const child = spawn('tgtd', ['-f', '--iscsi', 'portal=0.0.0.0:3260'], {
+      detached: true,
+      stdio: 'ignore',
+    });
     child.unref();
     for (let i = 0; i < 100; i++) {
       if (await alive()) return { portal };
