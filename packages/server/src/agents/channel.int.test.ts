@@ -257,3 +257,21 @@ test('the server keeps its certificate across restarts and agents reconnect to t
   assert.equal((await hub.send(hostId, 'agent.ping', {})).pid, main.child.pid);
   assert.equal((await hostRow(hostId))?.state, 'Up');
 });
+
+test('a second agent with the same credentials takes over; the replaced one stops instead of fighting back', async () => {
+  const copyDir = join(dir, 'agent-copy');
+  const { loadCredentials, saveCredentials } = await import('@strata/agent/channel/credentials-file');
+  const creds = await loadCredentials(join(stateDir, 'credentials.json'));
+  assert.ok(creds);
+  await saveCredentials(join(copyDir, 'credentials.json'), creds);
+  const copy = agent({ STRATA_AGENT_STATE_DIR: copyDir, STRATA_FIXTURE_REPORT: reportFile });
+  assert.equal(await main.exited, 78, 'the replaced agent gives up');
+  assert.match(main.stderr, /AGENT_AUTH_FAILED/);
+  assert.match(main.stderr, /same host credentials/);
+  await waitFor('copy connected', async () =>
+    (await hub.send(hostId, 'agent.ping', {}).catch(() => undefined))?.pid === copy.child.pid
+      ? true
+      : undefined,
+  );
+  assert.equal(hub.connectedCount(), 1);
+});
