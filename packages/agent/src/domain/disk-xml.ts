@@ -25,13 +25,24 @@ function validTarget(target: string): string {
 }
 
 /**
+ * The volume id becomes the disk serial, which libvirt limits to letters, digits and `_ .+-`
+ * (and the guest sees the first 20 characters): ids are ours (UUIDs), names are not used here.
+ */
+function validSerial(volumeId: string): string {
+  if (!/^[A-Za-z0-9_ .+-]{1,64}$/.test(volumeId)) {
+    throw new StrataError('INVALID_ARGUMENT', { field: 'volumeId', reason: 'a disk serial takes letters, digits and _ .+- only' });
+  }
+  return volumeId;
+}
+
+/**
  * One <disk> element from typed data. Every user string goes through escapeXml; the volume id is
  * the disk's serial. Network disks carry their initiator name and secrets by reference only.
  */
 export function diskXml(disk: AgentDiskSpec): string {
   const s = disk.source;
   const tail =
-    `<target dev='${validTarget(disk.target)}' bus='virtio'/><serial>${x(disk.volumeId)}</serial>` +
+    `<target dev='${validTarget(disk.target)}' bus='virtio'/><serial>${x(validSerial(disk.volumeId))}</serial>` +
     (disk.readonly === true ? '<readonly/>' : '') +
     iotuneXml(disk.iotune);
   switch (s.kind) {
