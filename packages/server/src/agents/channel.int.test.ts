@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CHANNEL_PATH, isStrataError, type AgentStateReport, type EventMessage } from '@strata/core';
 import { openDatabase, type Database } from '../db/index.js';
+import { HostStore } from './host-store.js';
 import { AgentHub, type ReconcileContext } from './hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
 import { waitFor } from './testing/wait-for.js';
@@ -274,4 +275,30 @@ test('a second agent with the same credentials takes over; the replaced one stop
       : undefined,
   );
   assert.equal(hub.connectedCount(), 1);
+});
+
+test('a host left Up by a server that died is marked Disconnected by any running server', async () => {
+  const { hostId: orphan } = await new HostStore(db).register(
+    (await hub.issueRegistrationToken(clusterId)).token,
+    {
+      hostname: `orphan-${suffix}`,
+      address: '127.0.0.1',
+      arch: 'x64',
+      cpus: 1,
+      memoryBytes: 1,
+      libvirtVersion: '',
+      qemuVersion: '',
+      iscsiInitiator: null,
+      adaptors: [],
+      agentVersion: 'test',
+    },
+  );
+  // as a SIGKILLed server leaves it: Up, last heard from long ago, connected to nobody here
+  await db.query(`UPDATE hosts SET state = 'Up', last_seen_at = now() - interval '1 hour' WHERE id = $1`, [
+    orphan,
+  ]);
+  await waitFor('orphan Disconnected', async () =>
+    (await hostRow(orphan))?.state === 'Disconnected' ? true : undefined,
+  );
+  assert.equal((await hostRow(hostId))?.state, 'Up', 'a connected host is untouched');
 });

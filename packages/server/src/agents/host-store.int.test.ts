@@ -91,3 +91,21 @@ test('host states follow hostMachine; a removed host is refused', async () => {
     isStrataError(e, 'AGENT_AUTH_FAILED'),
   );
 });
+
+test('silent hosts: only those no server heard from within the window, re-checked under the lock', async () => {
+  const { hostId } = await store.register(
+    (await store.issueToken('c1', 60_000)).token,
+    facts(`h-silent-${suffix}`),
+  );
+  await store.transition(hostId, 'Connected');
+  assert.ok(!(await store.silentHosts(60_000)).includes(hostId), 'just seen');
+  await db.query(`UPDATE hosts SET last_seen_at = now() - interval '10 minutes' WHERE id = $1`, [hostId]);
+  assert.ok((await store.silentHosts(60_000)).includes(hostId));
+  await store.touch(hostId); // a heartbeat lands on some server in between
+  assert.equal(await store.transition(hostId, 'Disconnected', { ifSilentMs: 60_000 }), undefined);
+  await db.query(`UPDATE hosts SET last_seen_at = now() - interval '10 minutes' WHERE id = $1`, [hostId]);
+  assert.deepEqual(await store.transition(hostId, 'Disconnected', { ifSilentMs: 60_000 }), {
+    from: 'Up',
+    to: 'Disconnected',
+  });
+});

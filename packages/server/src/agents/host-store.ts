@@ -127,12 +127,21 @@ export class HostStore {
   async transition(
     hostId: string,
     event: 'Connected' | 'Disconnected',
+    options: { readonly ifSilentMs?: number } = {},
   ): Promise<{ from: HostState; to: HostState } | undefined> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.query<HostRow>('SELECT id, state FROM hosts WHERE id = $1 FOR UPDATE', [hostId]);
+      const [row] = await tx.query<HostRow & { silent: boolean }>(
+        `SELECT id, state, COALESCE(last_seen_at, created_at) < now() - ($2::text || ' milliseconds')::interval AS silent
+           FROM hosts WHERE id = $1 FOR UPDATE`,
+        [hostId, String(options.ifSilentMs ?? 0)],
+      );
       if (!row || !hostMachine.can(row.state, event)) return undefined;
+      // re-checked under the row lock: another server may have just welcomed this host
+      if (options.ifSilentMs !== undefined && !row.silent) return undefined;
       const to = hostMachine.next(row.state, event);
-      await tx.query('UPDATE hosts SET state = $2, last_seen_at = now() WHERE id = $1', [hostId, to]);
+      if (options.ifSilentMs !== undefined)
+        await tx.query('UPDATE hosts SET state = $2 WHERE id = $1', [hostId, to]);
+      else await tx.query('UPDATE hosts SET state = $2, last_seen_at = now() WHERE id = $1', [hostId, to]);
       if (to !== row.state)
         await recordEvent(tx, hostId, `HOST.${to.toUpperCase()}`, `host ${row.state} → ${to} (${event})`);
       return { from: row.state, to };
@@ -142,6 +151,16 @@ export class HostStore {
   async state(hostId: string): Promise<HostState | undefined> {
     const [row] = await this.db.query<HostRow>('SELECT state FROM hosts WHERE id = $1', [hostId]);
     return row?.state;
+  }
+
+  /** Hosts Up (or Connecting) whose agent no server has heard from for `silentMs`. */
+  async silentHosts(silentMs: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `SELECT id FROM hosts WHERE state IN ('Up', 'Connecting')
+         AND COALESCE(last_seen_at, created_at) < now() - ($1::text || ' milliseconds')::interval`,
+      [String(silentMs)],
+    );
+    return rows.map((r) => r.id);
   }
 
   async touch(hostId: string): Promise<void> {

@@ -75,6 +75,7 @@ export class AgentHub {
   private readonly missAfterMs: number;
   private readonly defaultTimeoutMs: number;
   private sweeper: NodeJS.Timeout | undefined;
+  private lastSilentSweep = 0;
 
   private constructor(
     options: AgentHubOptions,
@@ -298,9 +299,30 @@ export class AgentHub {
     for (const l of this.connectionListeners) l(session.hostId, false);
   }
 
+  /**
+   * Hosts no server hears from: a server that died (SIGKILL, power) never marked its agents
+   * Disconnected, and its agents may not have found another server. Any server sweeps them, by
+   * `last_seen_at` (every server touches it on each heartbeat it receives).
+   */
+  private async sweepSilent(): Promise<void> {
+    // twice the per-connection limit, so a live agent between two heartbeats is never caught
+    const silentMs = this.missAfterMs * 2;
+    for (const hostId of await this.store.silentHosts(silentMs)) {
+      if (this.sessions.has(hostId)) continue;
+      const moved = await this.store.transition(hostId, 'Disconnected', { ifSilentMs: silentMs });
+      if (moved) this.log.warn({ hostId, from: moved.from }, 'host silent: marked Disconnected');
+    }
+  }
+
   /** Ends sessions whose heartbeats stopped: the socket may look open while the agent is gone. */
   private sweep(): void {
     const now = Date.now();
+    if (now - this.lastSilentSweep >= this.missAfterMs) {
+      this.lastSilentSweep = now;
+      void this.sweepSilent().catch((e: unknown) =>
+        this.log.warn({ err: toWireError(e) }, 'silent-host sweep failed'),
+      );
+    }
     for (const session of this.sessions.values()) {
       if (now - session.lastSeen > this.missAfterMs) {
         session.terminate('heartbeat lost');
