@@ -17,12 +17,14 @@ export function parseIoTune(text: string): IoTune {
     const n = v.get(k);
     return n === undefined || n === 0 ? undefined : n;
   };
-  return {
-    totalIopsSec: v.get('total_iops_sec') ?? 0,
-    totalIopsSecMax: opt('total_iops_sec_max'),
-    totalIopsSecMaxLength: opt('total_iops_sec_max_length'),
-    totalBytesSec: opt('total_bytes_sec'),
-  };
+  const out: { -readonly [K in keyof IoTune]: IoTune[K] } = { totalIopsSec: v.get('total_iops_sec') ?? 0 };
+  const max = opt('total_iops_sec_max');
+  const length = opt('total_iops_sec_max_length');
+  const bytes = opt('total_bytes_sec');
+  if (max !== undefined) out.totalIopsSecMax = max;
+  if (length !== undefined) out.totalIopsSecMaxLength = length;
+  if (bytes !== undefined) out.totalBytesSec = bytes;
+  return out;
 }
 
 function same(a: IoTune, b: IoTune): boolean {
