@@ -1,4 +1,5 @@
-import { access, rename, stat, statfs, truncate } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, copyFile, rename, stat, statfs, truncate } from 'node:fs/promises';
 import {
   StrataError,
   admitIops,
@@ -8,6 +9,7 @@ import {
   validateReserve,
   validateSize,
   validateStorageId,
+  throwIfAborted,
   type AccessRequest,
   type AccessResult,
   type CapacityResult,
@@ -37,13 +39,14 @@ import {
   type DeleteVmSnapshotResult,
 } from '@strata/core';
 import { tgtCapabilities } from './capabilities.js';
-import { chapCredentials, iqnSlug, type TgtDriverConfig } from './config.js';
+import { iqnSlug, type TgtDriverConfig } from './config.js';
 import { exec } from './exec.js';
 import { Mutex } from './mutex.js';
 import { PoolStore, type VolumeMeta } from './store.js';
 import { Targets, VOLUME_LUN } from './targets.js';
 import { VmSnapshots } from './vm-snapshots.js';
 import { VolumeSnapshots } from './snapshots.js';
+import { HostAccess } from './access.js';
 
 /** Managed iSCSI on tgtd: one target + LUN per volume, raw backing files cloned by reflink. */
 export class TgtDriver implements StorageDriver {
@@ -104,8 +107,22 @@ export class TgtDriver implements StorageDriver {
     return meta;
   }
 
-  reflink(ctx: StorageContext, src: string, dst: string): Promise<string> {
-    return exec(ctx, 'cp', ['--reflink=always', src, dst], 'reflink');
+  /**
+   * FICLONE through libuv (no subprocess): the destination shares the source's extents, so the
+   * cost follows the extent count, not the size. An existing destination keeps its inode, which
+   * is what lets tgtd's open file see a revert.
+   */
+  async reflink(ctx: StorageContext, src: string, dst: string): Promise<void> {
+    throwIfAborted(ctx.signal, 'reflink');
+    try {
+      await copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
+    } catch (e) {
+      throw new StrataError(
+        'STORAGE_BACKEND_FAILED',
+        { backend: 'reflink', operation: 'FICLONE', reason: (e as Error).message },
+        { cause: e },
+      );
+    }
   }
 
   async #totalBytes(): Promise<number> {
@@ -276,71 +293,16 @@ export class TgtDriver implements StorageDriver {
     return Promise.all((await this.store.listVolumes()).map((m) => this.info(m)));
   }
 
-  #initiator(req: AccessRequest): string {
-    const iqn = req.host.iscsiInitiator;
-    if (!iqn)
-      throw new StrataError('STORAGE_ACCESS_REQUIRED', {
-        host: req.host.id,
-        what: 'an iSCSI initiator name',
-        pool: this.name,
-      });
-    return iqn;
-  }
+  readonly access = new HostAccess(this);
 
   grantAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
-    return this.mutate(ctx, async () => {
-      const meta = await this.meta(req.volumeId);
-      const initiator = this.#initiator(req);
-      const changed = meta.grants[req.host.id] !== initiator;
-      const next = { ...meta, grants: { ...meta.grants, [req.host.id]: initiator } };
-      await this.store.putVolume(next);
-      await this.targets.ensure(ctx, next, this.store.volumeRaw(meta.volumeId));
-      return { changed, enforced: true };
-    });
+    return this.access.grantAccess(ctx, req);
   }
-
   revokeAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
-    validateStorageId('volumeId', req.volumeId);
-    return this.mutate(ctx, async () => {
-      const meta = await this.store.getVolume(req.volumeId);
-      const initiator = meta?.grants[req.host.id];
-      if (!meta || !initiator) return { changed: false, enforced: true };
-      const grants = Object.fromEntries(Object.entries(meta.grants).filter(([h]) => h !== req.host.id));
-      await this.store.putVolume({ ...meta, grants });
-      // Another host may share the initiator name (it should not): keep the ACL while one remains.
-      const target = await this.targets.find(ctx, meta.volumeId);
-      if (target?.acls.includes(initiator) && !Object.values(grants).includes(initiator)) {
-        await this.targets.adm.unbindInitiator(ctx, target.tid, initiator);
-      }
-      return { changed: true, enforced: true };
-    });
+    return this.access.revokeAccess(ctx, req);
   }
-
-  async connectionInfo(ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo> {
-    await this.ready(ctx);
-    const meta = await this.meta(req.volumeId);
-    const initiator = this.#initiator(req);
-    const chap = this.config.chapKey ? chapCredentials(this.config.chapKey, meta.volumeId) : null;
-    return {
-      volumeId: meta.volumeId,
-      sizeBytes: meta.sizeBytes,
-      connection: {
-        adaptor: 'iscsi',
-        portal: this.config.portal,
-        iqn: this.targets.iqn(meta.volumeId),
-        lun: VOLUME_LUN,
-        initiator,
-        ...(chap
-          ? {
-              chap: {
-                username: chap.username,
-                secret: { usage: `strata-chap-${meta.volumeId}`, value: chap.password },
-              },
-            }
-          : {}),
-      },
-      frontendQos: meta.qos,
-    };
+  connectionInfo(ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo> {
+    return this.access.connectionInfo(ctx, req);
   }
 
   readonly snapshots = new VolumeSnapshots(this);

@@ -15,10 +15,11 @@ const q = (v: string | number): string => String(v).replace(/,/g, ',,');
 export async function qemuImageArgs(conn: ConnectionDetails, dir: string, prefix = ''): Promise<string[]> {
   // `prefix` nests the image under another block driver (e.g. 'file.' below a throttle node).
   const nest = (opts: readonly string[]): string => opts.map((o) => prefix + o).join(',');
-  const secret = async (value: string): Promise<string[]> => {
+  // A cephx key is already base64 (as libvirt's ceph secrets hold it): QEMU must decode it.
+  const secret = async (value: string, format: 'raw' | 'base64' = 'raw'): Promise<string[]> => {
     const path = join(dir, 'secret');
     await writeFile(path, value, { mode: 0o600 });
-    return ['--object', `secret,id=sec0,file=${q(path)}`];
+    return ['--object', `secret,id=sec0,file=${q(path)},format=${format}`];
   };
   switch (conn.adaptor) {
     case 'file':
@@ -57,7 +58,7 @@ export async function qemuImageArgs(conn: ConnectionDetails, dir: string, prefix
           `file.server.${i}.port=${q(m.slice(at + 1))}`,
         );
       });
-      return [...(await secret(conn.secret.value)), '--image-opts', nest(opts)];
+      return [...(await secret(conn.secret.value, 'base64')), '--image-opts', nest(opts)];
     }
   }
 }
