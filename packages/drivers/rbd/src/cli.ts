@@ -30,12 +30,11 @@ export const EINVAL = 22;
 
 /** Keeps the lines that say what went wrong; drops librados start-up chatter. */
 export function summarize(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/keyring|AuthRegistry|did not load config|complete\.\.\./.test(l));
-  const pick = lines.filter((l) => l.startsWith('rbd:') || l.startsWith('Error'));
-  const text = (pick.length > 0 ? pick : lines).slice(-2).join(' | ');
+  const all = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  // The tools' own verdicts first (`rbd: ...`, `Error ENOENT: ...`), then anything but log chatter.
+  const pick = all.filter((l) => l.startsWith('rbd:') || /^Error E[A-Z]+/.test(l));
+  const rest = all.filter((l) => !/^\d{4}-\d\d-\d\dT\S+ \S+ -1 |did not load config|complete\.\.\./.test(l));
+  const text = (pick.length > 0 ? pick : rest.length > 0 ? rest : all).slice(-2).join(' | ');
   return text.length > 400 ? `${text.slice(0, 400)}…` : text;
 }
 

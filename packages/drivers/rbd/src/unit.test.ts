@@ -29,6 +29,8 @@ test('QoS maps max, burst and burst length to librbd settings; none means unlimi
 test('error summaries keep the rbd line and drop start-up chatter', () => {
   const stderr = '2026 -1 auth: unable to find a keyring on /etc/ceph\n\nrbd: error opening image x: (2) No such file or directory\n';
   assert.equal(summarize(stderr), 'rbd: error opening image x: (2) No such file or directory');
+  const ceph = "2026-11-21T12:00:15.100+0000 7ff4 -1 asok: failed to bind '/x/client.admin.asok': (17) File exists\nError ENOENT: failed to find client.y in keyring\n";
+  assert.equal(summarize(ceph), 'Error ENOENT: failed to find client.y in keyring', 'the verdict wins even when it names the keyring');
 });
 
 test('calls sharing a key run one at a time; other keys do not wait', async () => {

@@ -20,6 +20,13 @@ test('the Ceph conf holds the settings a single node needs to reach HEALTH_OK fa
   }
 });
 
+test('only daemons get admin sockets and log files: parallel clients must not collide', () => {
+  const conf = renderCephConf({ dir: '/d', fsid: 'f', osdBytes: 1024 });
+  const globalSection = conf.split('\n\n')[0] ?? '';
+  assert.ok(!/admin socket|log file/.test(globalSection));
+  assert.ok(/\[mon\]\n[^[]*admin socket = \/d\/run\/\$name\.asok/.test(conf));
+});
+
 test('the Ceph conf never names the admin keyring', () => {
   const conf = renderCephConf({ dir: '/d', fsid: 'f', osdBytes: 1024 });
   assert.ok(!conf.includes('admin.keyring'));

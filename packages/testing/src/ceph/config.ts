@@ -37,6 +37,10 @@ export function renderCephConf({ dir, fsid, osdBytes }: CephConfOptions): string
     'mon data avail warn': 2,
     'osd crush chooseleaf type': 0,
     'rbd default clone format': 2,
+  };
+  // Daemons only: in [global] every client (rbd, ceph, QEMU) would bind the same admin socket and
+  // parallel commands would collide on it.
+  const daemon = {
     'run dir': `${dir}/run`,
     'admin socket': `${dir}/run/$name.asok`,
     'pid file': `${dir}/run/$name.pid`,
@@ -44,6 +48,9 @@ export function renderCephConf({ dir, fsid, osdBytes }: CephConfOptions): string
   };
   const sections: Record<string, Record<string, string | number | boolean>> = {
     global,
+    mon: daemon,
+    mgr: daemon,
+    osd: daemon,
     'mon.a': { 'mon data': `${dir}/mon`, keyring: `${dir}/mon.keyring` },
     'mgr.x': { 'mgr data': `${dir}/mgr`, keyring: `${dir}/mgr/keyring` },
     'osd.0': {

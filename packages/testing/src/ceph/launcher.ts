@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MON_ADDR, renderCephConf } from './config.js';
 import { run, startDaemon, type RunResult } from './exec.js';
@@ -97,6 +97,15 @@ export async function ensurePool(cluster: Pick<CephCluster, 'confPath' | 'adminK
   await cephAdmin(cluster, ['osd', 'pool', 'set', pool, 'size', '1', '--yes-i-really-mean-it']);
   await cephAdmin(cluster, ['osd', 'pool', 'application', 'enable', pool, 'rbd']);
   await waitHealthy(cluster);
+  // `ceph df` reads the mgr's stats, which learn of a new pool a few seconds late: callers that
+  // size the pool right away (drivers' capacity) must find it there.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const df = JSON.parse((await cephAdmin(cluster, ['df', '--format', 'json'])).stdout) as { pools: Array<{ name: string }> };
+    if (df.pools.some((p) => p.name === pool)) return;
+    if (Date.now() > deadline) throw new Error(`pool ${pool} never appeared in ceph df`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 async function bootstrap(dir: string, osdBytes: number): Promise<void> {
@@ -153,6 +162,17 @@ async function describe(dir: string, pool: string): Promise<CephCluster> {
   };
 }
 
+/** A reused cluster gets the current conf: clients read it at every command (daemons at start). */
+async function refreshConf(dir: string, osdBytes: number): Promise<void> {
+  const confPath = join(dir, 'ceph.conf');
+  const fsid = (await readFile(join(dir, 'fsid'), 'utf8')).trim();
+  const want = renderCephConf({ dir, fsid, osdBytes });
+  if ((await readFile(confPath, 'utf8').catch(() => '')) !== want) {
+    await writeFile(`${confPath}.new`, want);
+    await rename(`${confPath}.new`, confPath);
+  }
+}
+
 const running = new Map<string, Promise<CephCluster>>();
 
 /**
@@ -170,6 +190,8 @@ export function ensureCeph(options: EnsureCephOptions = {}): Promise<CephCluster
       if (!reusable) {
         await stopCeph(dir);
         await bootstrap(dir, options.osdBytes ?? 64 * 1024 ** 3);
+      } else {
+        await refreshConf(dir, options.osdBytes ?? 64 * 1024 ** 3);
       }
       await ensurePool(conf, DEFAULT_TEST_POOL);
       return describe(dir, DEFAULT_TEST_POOL);
