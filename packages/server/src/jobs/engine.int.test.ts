@@ -134,8 +134,7 @@ for (const backend of backends) {
       while ((await attempts(db, job.id, 'slow')) === 0) await sleep(20);
       await first.stop(); // aborts the slow step and hands the lease back
       assert.equal((await first.get(job.id)).state, 'Running');
-      // the next server runs the interrupted step again (with a shorter sleep) and finishes
-      await db.query(`UPDATE jobs SET input = '{"sleepMs": 10}'::jsonb WHERE id = $1`, [job.id]);
+      // the next server runs the interrupted step again (quickly: test-jobs.ts) and finishes
       const second = engineOn(db, 'second');
       second.start();
       try {
@@ -473,6 +472,31 @@ for (const backend of backends) {
       } finally {
         await engine.stop();
       }
+    });
+
+    test('stop does not wait past its grace for a step that ignores its signal', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      let started = false;
+      const def: JobDefinition = {
+        type: `deaf-${backend.name}`,
+        steps: [{ name: 'deaf', run: async () => ((started = true), await gate, null) }],
+      };
+      const engine = engineOn(db, 'deaf', [def]);
+      engine.start();
+      const job = await engine.submit(def.type, {}, { accountId: 'acc' });
+      while (!started) await sleep(20);
+      const t0 = Date.now();
+      await engine.stop(200);
+      assert.ok(Date.now() - t0 < 5_000, 'stop returned after its grace');
+      release();
+      await sleep(100);
+      assert.equal(
+        (await engine.get(job.id)).state,
+        'Running',
+        'the job stays for another server to take over',
+      );
+      await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [job.id]);
     });
 
     test('metrics: jobs by state and job duration by type', async () => {

@@ -143,12 +143,18 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       stopping = new AbortController();
       schedule(0);
     },
-    async stop() {
+    async stop(graceMs = 10_000) {
       started = false;
       clearTimeout(timer);
       stopping.abort();
       await ticking;
-      await Promise.allSettled([...active.values()]);
+      // a step that ignores its signal must not hold shutdown forever: its lease then just lapses
+      let timeout: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timeout = setTimeout(resolve, graceMs)));
+      await Promise.race([Promise.allSettled([...active.values()]), grace]);
+      clearTimeout(timeout);
+      if (active.size > 0)
+        log.warn({ jobs: [...active.keys()] }, 'stopped with steps still running; their leases will lapse');
     },
     onFinished(listener) {
       listeners.add(listener);

@@ -213,8 +213,12 @@ export interface JobEngine {
   cancel(id: string): Promise<Job>;
   /** Starts claiming and running jobs (and taking over jobs whose lease expired). */
   start(): void;
-  /** Stops claiming, aborts running steps' signals, waits for them to settle and hands their leases back. */
-  stop(): Promise<void>;
+  /**
+   * Stops claiming, aborts running steps' signals, waits (up to `graceMs`, default 10 s) for them
+   * to settle and hands their leases back; a step still running after that keeps its lease until
+   * it lapses, and its late writes are fenced.
+   */
+  stop(graceMs?: number): Promise<void>;
   /** Number of jobs in each state, across all servers (metrics). */
   countByState(): Promise<Record<JobState, number>>;
   /** Calls `listener` whenever this server finishes a job; returns a function that unsubscribes. */
