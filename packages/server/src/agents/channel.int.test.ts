@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CHANNEL_PATH, isStrataError, type AgentStateReport, type EventMessage } from '@strata/core';
 import { openDatabase, type Database } from '../db/index.js';
+import { EventService } from '../services/events.js';
+import { VmService } from '../services/vms.js';
 import { HostStore } from './host-store.js';
+import { vmReconciler } from './vm-reconciler.js';
 import { AgentHub, type ReconcileContext } from './hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
 import { waitFor } from './testing/wait-for.js';
@@ -33,7 +36,7 @@ before(async () => {
     dataDir: join(dir, 'server'),
     host: '127.0.0.1',
     port: 0,
-    heartbeatMs: 200,
+    heartbeatMs: 500,
   });
 });
 
@@ -231,8 +234,6 @@ test('a wrong secret is refused with AGENT_AUTH_FAILED and the host stays as it 
 });
 
 test('a server certificate that does not match the pinned fingerprint is refused before any secret is sent', async () => {
-  let connections = 0;
-  const off = hub.onConnection(() => connections++);
   const proc = startAgentProcess('fixture-agent', {
     STRATA_SERVER_URL: url(),
     STRATA_SERVER_FINGERPRINT: 'AA:'.repeat(31) + 'AA',
@@ -240,9 +241,11 @@ test('a server certificate that does not match the pinned fingerprint is refused
   });
   agents.push(proc);
   assert.equal(await proc.exited, 78);
-  off();
   assert.match(proc.stderr, /AGENT_FINGERPRINT_MISMATCH/);
-  assert.equal(connections, 0);
+  // had it sent its hello, the server would have replaced the real agent's connection with it
+  // and the real agent would have stopped (see the duplicate-credentials test below)
+  assert.equal(main.child.exitCode, null, 'the real agent was never replaced');
+  assert.equal((await hub.send(hostId, 'agent.ping', {})).pid, main.child.pid);
 });
 
 test('the server keeps its certificate across restarts and agents reconnect to the new instance', async () => {
@@ -252,7 +255,7 @@ test('the server keeps its certificate across restarts and agents reconnect to t
   await waitFor('Disconnected on server stop', async () =>
     (await hostRow(hostId))?.state === 'Disconnected' ? true : undefined,
   );
-  hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port, heartbeatMs: 200 });
+  hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port, heartbeatMs: 500 });
   assert.equal(hub.fingerprint, fingerprint);
   await waitFor('agent back', () => (hub.isConnected(hostId) ? true : undefined));
   assert.equal((await hub.send(hostId, 'agent.ping', {})).pid, main.child.pid);
@@ -301,4 +304,23 @@ test('a host left Up by a server that died is marked Disconnected by any running
     (await hostRow(orphan))?.state === 'Disconnected' ? true : undefined,
   );
   assert.equal((await hostRow(hostId))?.state, 'Up', 'a connected host is untouched');
+});
+
+test('on reconnect the VM reconciler brings VM rows in line with what the host really runs', async () => {
+  const vmId = `vm-r-${suffix}`;
+  await db.query(`INSERT INTO accounts (id, name, role) VALUES ($1, $1, 'user')`, [`acct-${suffix}`]);
+  await db.query(
+    `INSERT INTO vms (id, account_id, name, state, host_id, cpus, memory_bytes) VALUES ($1, $2, 'web', 'Running', $3, 1, 1)`,
+    [vmId, `acct-${suffix}`, hostId],
+  );
+  // while the server is away the VM's domain shuts off
+  await writeFile(reportFile, JSON.stringify(report([[vmId, 'shut off']])));
+  const port = hub.port;
+  await hub.stop();
+  hub = await AgentHub.start({ db, dataDir: join(dir, 'server'), host: '127.0.0.1', port, heartbeatMs: 500 });
+  hub.onReconcile(vmReconciler(new VmService(db, new EventService(db))));
+  await waitFor('VM row Stopped', async () => {
+    const [row] = await db.query<{ state: string }>('SELECT state FROM vms WHERE id = $1', [vmId]);
+    return row?.state === 'Stopped' ? true : undefined;
+  });
 });

@@ -15,3 +15,4 @@ export {
   normalizeFingerprint,
   type ServerCertificate,
 } from './tls.js';
+export { planVmReconcile, vmReconciler, type VmCorrection } from './vm-reconciler.js';
