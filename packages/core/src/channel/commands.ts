@@ -176,3 +176,33 @@ void allNamed;
 export function isAgentCommand(name: string): name is AgentCommand {
   return (agentCommandNames as readonly string[]).includes(name);
 }
+
+/**
+ * How long the server waits for each command when the caller names no timeout: long enough for
+ * the slow libvirt operations (a graceful stop, a block commit of a big disk), short for reads.
+ */
+export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } = {
+  'agent.ping': 10_000,
+  'host.facts': 30_000,
+  'host.report': 30_000,
+  'vm.define': 60_000,
+  'vm.start': 120_000,
+  'vm.stop': 180_000,
+  'vm.destroy': 60_000,
+  'vm.list': 30_000,
+  'vm.state': 30_000,
+  'vm.pause': 30_000,
+  'vm.resume': 30_000,
+  'disk.attach': 60_000,
+  'disk.detach': 90_000,
+  'guest.freeze': 30_000,
+  'guest.thaw': 30_000,
+  'secret.set': 30_000,
+  'snapshot.diskOnly': 120_000,
+  'snapshot.memory': 600_000,
+  'snapshot.blockCommit': 1_800_000,
+  'snapshot.blockStream': 1_800_000,
+  'snapshot.internal': 600_000,
+  'iotune.set': 30_000,
+  'iotune.get': 30_000,
+};

@@ -6,6 +6,7 @@ import {
   CHANNEL_PROTOCOL_VERSION,
   CloseCode,
   decodeMessage,
+  defaultCommandTimeoutsMs,
   encodeMessage,
   StrataError,
   toWireError,
@@ -40,6 +41,7 @@ export interface AgentHubOptions {
   readonly heartbeatMs?: number;
   /** Heartbeats missed before a host is Disconnected; default 3. */
   readonly missedHeartbeats?: number;
+  /** One timeout for every command; unset: each command's own (defaultCommandTimeoutsMs). */
   readonly defaultTimeoutMs?: number;
   readonly logger?: HubLogger;
 }
@@ -73,7 +75,7 @@ export class AgentHub {
   private readonly log: HubLogger;
   private readonly heartbeatMs: number;
   private readonly missAfterMs: number;
-  private readonly defaultTimeoutMs: number;
+  private readonly defaultTimeoutMs: number | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private lastSilentSweep = 0;
 
@@ -87,7 +89,7 @@ export class AgentHub {
     this.log = options.logger ?? silent;
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.missAfterMs = this.heartbeatMs * (options.missedHeartbeats ?? 3);
-    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.defaultTimeoutMs = options.defaultTimeoutMs;
   }
 
   static async start(options: AgentHubOptions): Promise<AgentHub> {
@@ -136,7 +138,8 @@ export class AgentHub {
         new StrataError('UNAVAILABLE', { what: `agent of host ${hostId}`, reason: 'not connected' }),
       );
     }
-    return session.request(command, params, options.timeoutMs ?? this.defaultTimeoutMs, options.signal);
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs ?? defaultCommandTimeoutsMs[command];
+    return session.request(command, params, timeoutMs, options.signal);
   }
 
   isConnected(hostId: string): boolean {
