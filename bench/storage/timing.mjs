@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 // Snapshot, revert and clone times for a 1 GiB and a 64 GiB volume, data written through QEMU's
 // own client as 1 MiB chunks spread evenly over the volume. `one` and `big` hold 16 chunks each
 // (does the cost grow with the volume's size?); `bigDense` holds 1 MiB in every 64 MiB (1,024
-// chunks: does it grow with the data?). The volumes are measured in turn, round after round, so
-// the shared machine's noise falls on all of them alike (DESIGN §7: side by side, same run).
+// chunks: does it grow with the data?). Each comparison is measured side by side in one run,
+// alternating order round by round, so the shared machine's noise falls on both alike (DESIGN §7).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,54 +36,61 @@ async function timed(fn) {
   return performance.now() - t0;
 }
 
-/** Answers, per case, the medians {snapshotMs, revertMs, cloneMs} over `reps` interleaved rounds. */
-export async function measureDriver(driver, ctx, host, reps = 7) {
+/** Lets background writeback finish so one case's flush is not charged to the next (not timed). */
+async function settle(driver) {
+  const root = driver.config?.root;
+  if (root) await run('sync', ['-f', root]);
+}
+
+async function prepare(driver, ctx, host, volumeId, sizeBytes, chunks) {
+  await driver.createVolume(ctx, { volumeId, sizeBytes });
+  await driver.grantAccess(ctx, { volumeId, host });
+  await fill((await driver.connectionInfo(ctx, { volumeId, host })).connection, sizeBytes, chunks);
+  return { volumeId, sizeBytes, snap: [], revert: [], clone: [] };
+}
+
+/** Measures two volumes side by side, alternating which goes first each round (A B, B A, ...). */
+async function pair(driver, ctx, a, b, reps) {
+  for (let r = 0; r < reps; r++) {
+    const order = r % 2 === 0 ? [a, b] : [b, a];
+    for (const t of order) {
+      const snapshotId = `${t.volumeId}-s${r}`;
+      await settle(driver);
+      t.snap.push(await timed(() => driver.createSnapshot(ctx, { volumeId: t.volumeId, snapshotId })));
+      await settle(driver);
+      t.revert.push(await timed(() => driver.revertSnapshot(ctx, { volumeId: t.volumeId, snapshotId })));
+      const c = `${t.volumeId}-c${r}`;
+      await settle(driver);
+      t.clone.push(
+        await timed(() =>
+          driver.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: t.sizeBytes, snapshotId }),
+        ),
+      );
+      await driver.deleteVolume(ctx, { volumeId: c });
+      await driver.deleteSnapshot(ctx, { volumeId: t.volumeId, snapshotId });
+    }
+  }
+  const med = (t) => ({ snapshotMs: median(t.snap), revertMs: median(t.revert), cloneMs: median(t.clone) });
+  return [med(a), med(b)];
+}
+
+/**
+ * Answers medians {snapshotMs, revertMs, cloneMs} for `one` (1 GiB, 16 chunks) against `big`
+ * (64 GiB, 16 chunks), and again for `oneB` against `bigDense` (64 GiB, 1,024 chunks).
+ */
+export async function measureDriver(driver, ctx, host, reps = 9) {
   const tag = randomBytes(3).toString('hex');
-  const cases = { one: [GiB, 16], big: [64 * GiB, 16], bigDense: [64 * GiB, 1024] };
-  const made = [];
-  const times = {};
+  const ids = ['one', 'big', 'oneb', 'dense'].map((n) => `bench-${tag}-${n}`);
   try {
-    for (const [name, [sizeBytes, chunks]] of Object.entries(cases)) {
-      const volumeId = `bench-${tag}-${name.toLowerCase()}`;
-      made.push(volumeId);
-      await driver.createVolume(ctx, { volumeId, sizeBytes });
-      await driver.grantAccess(ctx, { volumeId, host });
-      await fill((await driver.connectionInfo(ctx, { volumeId, host })).connection, sizeBytes, chunks);
-      times[name] = { volumeId, sizeBytes, snap: [], revert: [], clone: [] };
-    }
-    for (let r = 0; r < reps; r++) {
-      for (const t of Object.values(times)) {
-        const snapshotId = `${t.volumeId}-s${r}`;
-        t.snap.push(await timed(() => driver.createSnapshot(ctx, { volumeId: t.volumeId, snapshotId })));
-      }
-      for (const t of Object.values(times)) {
-        t.revert.push(
-          await timed(() =>
-            driver.revertSnapshot(ctx, { volumeId: t.volumeId, snapshotId: `${t.volumeId}-s${r}` }),
-          ),
-        );
-      }
-      for (const t of Object.values(times)) {
-        const c = `${t.volumeId}-c${r}`;
-        made.push(c);
-        t.clone.push(
-          await timed(() =>
-            driver.createVolumeFromSnapshot(ctx, {
-              volumeId: c,
-              sizeBytes: t.sizeBytes,
-              snapshotId: `${t.volumeId}-s${r}`,
-            }),
-          ),
-        );
-        await driver.deleteVolume(ctx, { volumeId: c });
-      }
-    }
+    const one = await prepare(driver, ctx, host, ids[0], GiB, 16);
+    const big = await prepare(driver, ctx, host, ids[1], 64 * GiB, 16);
+    const [mOne, mBig] = await pair(driver, ctx, one, big, reps);
+    await driver.deleteVolume(ctx, { volumeId: ids[1] });
+    const oneB = await prepare(driver, ctx, host, ids[2], GiB, 16);
+    const dense = await prepare(driver, ctx, host, ids[3], 64 * GiB, 1024);
+    const [mOneB, mDense] = await pair(driver, ctx, oneB, dense, Math.min(reps, 5));
+    return { one: mOne, big: mBig, oneB: mOneB, bigDense: mDense };
   } finally {
-    for (const v of made) await driver.deleteVolume(ctx, { volumeId: v }).catch(() => undefined);
+    for (const v of ids) await driver.deleteVolume(ctx, { volumeId: v }).catch(() => undefined);
   }
-  const out = {};
-  for (const [name, t] of Object.entries(times)) {
-    out[name] = { snapshotMs: median(t.snap), revertMs: median(t.revert), cloneMs: median(t.clone) };
-  }
-  return out;
 }

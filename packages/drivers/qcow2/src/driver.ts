@@ -8,6 +8,7 @@ import {
   validateReserve,
   validateSize,
   validateStorageId,
+  throwIfAborted,
   type AccessRequest,
   type AccessResult,
   type CapacityResult,
@@ -69,8 +70,10 @@ export class Qcow2Driver implements StorageDriver {
     this.img = new QemuImg(config.qemuImg);
   }
 
-  mutate<T>(fn: () => Promise<T>): Promise<T> {
+  /** Serialises mutations (admission sums must not interleave); refuses a cancelled caller first. */
+  mutate<T>(ctx: StorageContext, fn: () => Promise<T>): Promise<T> {
     return this.#lock.run(async () => {
+      throwIfAborted(ctx.signal, 'storage call');
       await this.store.init();
       return fn();
     });
@@ -136,7 +139,7 @@ export class Qcow2Driver implements StorageDriver {
     source: Qcow2VolumeMeta['source'],
     fill: (tmp: string) => Promise<void>,
   ): Promise<CreateVolumeResult> {
-    return this.mutate(async () => {
+    return this.mutate(ctx, async () => {
       const base = await this.#admit(req);
       const existing = await this.store.getVolume(req.volumeId);
       if (existing) {
@@ -198,9 +201,9 @@ export class Qcow2Driver implements StorageDriver {
     });
   }
 
-  deleteVolume(_ctx: StorageContext, req: VolumeIdRequest): Promise<DeleteResult> {
+  deleteVolume(ctx: StorageContext, req: VolumeIdRequest): Promise<DeleteResult> {
     validateStorageId('volumeId', req.volumeId);
-    return this.mutate(async () => {
+    return this.mutate(ctx, async () => {
       const m = await this.store.getVolume(req.volumeId);
       for (const s of await this.store.listSnapshots())
         if (s.volumeId === req.volumeId) await this.store.removeSnapshot(s.snapshotId);
@@ -210,7 +213,7 @@ export class Qcow2Driver implements StorageDriver {
   }
 
   resizeVolume(ctx: StorageContext, req: ResizeVolumeRequest): Promise<ResizeVolumeResult> {
-    return this.mutate(async () => {
+    return this.mutate(ctx, async () => {
       const m = await this.meta(req.volumeId);
       const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
       if (sizeBytes < m.sizeBytes)
@@ -238,8 +241,8 @@ export class Qcow2Driver implements StorageDriver {
     return Promise.all((await this.store.listVolumes()).map((m) => this.info(m)));
   }
 
-  grantAccess(_ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
-    return this.mutate(async () => {
+  grantAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
+    return this.mutate(ctx, async () => {
       const m = await this.meta(req.volumeId);
       if (m.grants.includes(req.host.id)) return { changed: false, enforced: false };
       await this.store.putVolume({ ...m, grants: [...m.grants, req.host.id] });
@@ -247,9 +250,9 @@ export class Qcow2Driver implements StorageDriver {
     });
   }
 
-  revokeAccess(_ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
+  revokeAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
     validateStorageId('volumeId', req.volumeId);
-    return this.mutate(async () => {
+    return this.mutate(ctx, async () => {
       const m = await this.store.getVolume(req.volumeId);
       if (!m || !m.grants.includes(req.host.id)) return { changed: false, enforced: false };
       await this.store.putVolume({ ...m, grants: m.grants.filter((h) => h !== req.host.id) });
@@ -303,8 +306,8 @@ export class Qcow2Driver implements StorageDriver {
     };
   }
 
-  setQos(_ctx: StorageContext, req: SetQosRequest): Promise<SetQosResult> {
-    return this.mutate(async () => {
+  setQos(ctx: StorageContext, req: SetQosRequest): Promise<SetQosResult> {
+    return this.mutate(ctx, async () => {
       const m = await this.meta(req.volumeId);
       const qos = validateOptionalQos(req.qos);
       const others = (await this.store.listVolumes()).filter((v) => v.volumeId !== m.volumeId);

@@ -61,7 +61,7 @@ export class Qcow2Snapshots {
 
   createSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<CreateSnapshotResult> {
     validateStorageId('snapshotId', req.snapshotId);
-    return this.d.mutate(async () => {
+    return this.d.mutate(ctx, async () => {
       const t0 = performance.now();
       const { s, created } = await this.snapshotLocked(ctx, req.volumeId, req.snapshotId);
       return { snapshot: this.snapInfo(s), created, elapsedMs: performance.now() - t0 };
@@ -70,7 +70,7 @@ export class Qcow2Snapshots {
 
   deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult> {
     validateStorageId('snapshotId', req.snapshotId);
-    return this.d.mutate(async () => {
+    return this.d.mutate(ctx, async () => {
       const s = await this.d.store.getSnapshot(req.snapshotId);
       if (!s) return { deleted: false };
       const path = this.d.store.image(s.volumeId);
@@ -83,7 +83,7 @@ export class Qcow2Snapshots {
 
   revertSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<RevertSnapshotResult> {
     validateStorageId('snapshotId', req.snapshotId);
-    return this.d.mutate(async () => {
+    return this.d.mutate(ctx, async () => {
       const t0 = performance.now();
       const m = await this.d.meta(req.volumeId);
       const s = await this.d.store.getSnapshot(req.snapshotId);
@@ -111,7 +111,7 @@ export class Qcow2Snapshots {
         reason: 'must name at least one volume',
       });
     for (const mem of req.members) validateStorageId('snapshotId', mem.snapshotId);
-    return this.d.mutate(async () => {
+    return this.d.mutate(ctx, async () => {
       const t0 = performance.now();
       for (const mem of req.members) await this.d.meta(mem.volumeId);
       const cuts: number[] = [];

@@ -71,6 +71,7 @@ export class TgtDriver implements StorageDriver {
   /** Serialises mutations, after making tgtd match the pool directory once (recovery after restarts). */
   mutate<T>(ctx: StorageContext, fn: () => Promise<T>): Promise<T> {
     return this.#lock.run(async () => {
+      throwIfAborted(ctx.signal, 'storage call');
       await this.ready(ctx);
       return fn();
     });

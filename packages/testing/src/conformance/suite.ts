@@ -126,6 +126,17 @@ export function runDriverConformance(
       );
     });
 
+    void test('a cancelled context is refused with STORAGE_CANCELLED and leaves nothing behind', async () => {
+      const aborted = new AbortController();
+      aborted.abort();
+      const volumeId = id('v');
+      made.add(volumeId);
+      await assert.rejects(d.createVolume({ signal: aborted.signal }, { volumeId, sizeBytes: size }), {
+        code: 'STORAGE_CANCELLED',
+      });
+      await assert.rejects(d.getVolume(ctx, { volumeId }), { code: 'NOT_FOUND' });
+    });
+
     void test('unknown ids answer NOT_FOUND (deletes succeed with deleted: false)', async () => {
       const ghost = id('ghost');
       await assert.rejects(d.getVolume(ctx, { volumeId: ghost }), { code: 'NOT_FOUND' });
