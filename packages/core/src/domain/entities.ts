@@ -64,11 +64,19 @@ export interface DiskOffering extends Resource {
   readonly hypervisorSnapshotReserve: number;
 }
 
+/** Direct kernel boot, for tiny guests that carry no boot loader. */
+export interface KernelBoot {
+  readonly path: string;
+  readonly initrd: string | null;
+  readonly cmdline: string | null;
+}
+
 export interface Template extends Resource {
   readonly name: string;
   readonly path: string;
   readonly format: 'qcow2' | 'raw';
   readonly sizeBytes: number;
+  readonly kernel: KernelBoot | null;
 }
 
 export interface Vm extends Resource {

@@ -38,6 +38,12 @@ export const snapshotErrors = defineErrors('snapshot', {
     message: 'VM {vm} has {count} snapshots; the maximum is {max}',
     recovery: 'Delete older snapshots first.',
   },
+  HOLD_EXPIRED: {
+    status: 503,
+    retryable: true,
+    message: 'The guest hold for VM {vm} ended at its {deadlineMs} ms deadline before every disk was cut ({holdMs} ms): the cut is not consistent and was undone',
+    recovery: 'Retry when the storage answers faster, or use quiesce=hypervisor (the guest is held only for the atomic overlay).',
+  },
   REVERT_NEEDS_STOP: {
     status: 409,
     retryable: false,

@@ -135,7 +135,15 @@ export const schemas = {
     hypervisorSnapshotReserve: int,
     ...created,
   }),
-  template: entity('Template', { id: str, name: str, path: str, format: str, sizeBytes: int, ...created }),
+  template: entity('Template', {
+    id: str,
+    name: str,
+    path: str,
+    format: str,
+    sizeBytes: int,
+    kernel: { anyOf: [{ type: 'object', properties: { path: str, initrd: nstr, cmdline: nstr } }, { type: 'null' }] },
+    ...created,
+  }),
   vm: entity('Vm', {
     id: str,
     accountId: str,

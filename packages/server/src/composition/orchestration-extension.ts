@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { StrategyCandidate } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { builtInDriverFactories } from '../orchestration/driver-factories.js';
@@ -12,7 +11,10 @@ export interface OrchestrationOptions {
   readonly agent: () => AgentPort;
   readonly factories?: Readonly<Record<string, PoolDriverFactory>>;
   readonly strategies?: readonly StrategyCandidate[];
-  /** Host-local state (transient overlays, memory snapshots); default <dataDir>/state. */
+  /**
+   * Host-local state (transient overlays, memory snapshots): a path every host has, where QEMU may
+   * write; default STRATA_HOST_STATE_DIR or /var/lib/strata/state.
+   */
   readonly stateDir?: string;
 }
 
@@ -25,7 +27,7 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
       const drivers = new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories);
       registerOrchestration(
         ctx.engine,
-        { db: ctx.db, events: ctx.services.events, agent: options.agent(), drivers, stateDir: options.stateDir ?? join(ctx.config.dataDir, 'state') },
+        { db: ctx.db, events: ctx.services.events, agent: options.agent(), drivers, stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state' },
         options.strategies ?? builtInStrategies,
       );
       return Promise.resolve({ close: () => drivers.close() });

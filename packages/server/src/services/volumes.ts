@@ -110,8 +110,10 @@ export class VolumeService {
     const pool = (await tx.query('SELECT * FROM storage_pools WHERE id = $1 FOR UPDATE', [poolId]))[0];
     if (!pool) throw new StrataError('NOT_FOUND', { kind: 'storage pool', id: poolId });
     if (pool['state'] !== 'Up') throw new StrataError('CONFLICT', { reason: `storage pool ${poolId} is ${String(pool['state'])}, not Up` });
-    const freeIops = num(pool['capacity_iops']) - num(pool['used_min_iops']);
-    if (addMinIops > 0 && addMinIops > freeIops) {
+    // capacityIops 0 means the pool promises no IOPS budget (the driver contract's "unlimited").
+    const capacityIops = num(pool['capacity_iops']);
+    const freeIops = capacityIops - num(pool['used_min_iops']);
+    if (capacityIops > 0 && addMinIops > 0 && addMinIops > freeIops) {
       throw new StrataError('STORAGE_IOPS_EXHAUSTED', { pool: poolId, requested: addMinIops, available: Math.max(0, freeIops) });
     }
     const freeBytes = num(pool['capacity_bytes']) - num(pool['used_bytes']);

@@ -93,6 +93,11 @@ async function cutUnderHold(
   } finally {
     holdMs = await hold.release();
   }
+  // Past the deadline the agent released the guest on its own: parts cut after that instant are
+  // not consistent with the others, whatever each reports.
+  if (plan.vmRunning && plan.quiesce !== 'none' && holdMs >= plan.holdDeadlineMs) {
+    throw new StrataError('HOLD_EXPIRED', { vm: plan.vmName, deadlineMs: plan.holdDeadlineMs, holdMs: Math.round(holdMs) });
+  }
   return holdMs;
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { CreateOfferingInput } from '../../services/index.js';
+import type { CreateOfferingInput, CreateTemplateInput } from '../../services/index.js';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, spec } from '../route-kit.js';
@@ -58,13 +58,24 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
     { schema: spec('templates', 'List templates (base images)', { querystring: listQuery({ name: str, format: str }), response: { 200: pageOf(schemas.template) } }) },
     async (req) => templates.list(actorOf(req), listArgs(req.query)),
   );
-  app.post<{ Body: { name: string; path: string; format: 'qcow2' | 'raw'; sizeBytes: number } }>(
+  app.post<{ Body: CreateTemplateInput }>(
     '/v1/templates',
     {
       schema: spec('templates', 'Register a template (admin)', {
         querystring: query(),
         body: obj(
-          { name, path: { type: 'string', minLength: 1, maxLength: 4096 }, format: { type: 'string', enum: ['qcow2', 'raw'] }, sizeBytes: { type: 'integer' } },
+          {
+            name,
+            path: { type: 'string', minLength: 1, maxLength: 4096 },
+            format: { type: 'string', enum: ['qcow2', 'raw'] },
+            sizeBytes: { type: 'integer' },
+            kernel: {
+              anyOf: [
+                obj({ path: { type: 'string', minLength: 1, maxLength: 4096 }, initrd: { type: ['string', 'null'] }, cmdline: { type: ['string', 'null'] } }, ['path']),
+                { type: 'null' },
+              ],
+            },
+          },
           ['name', 'path', 'format', 'sizeBytes'],
         ),
         response: { 201: schemas.template },

@@ -1,4 +1,4 @@
-import { StrataError, volumeMachine } from '@strata/core';
+import { StrataError, volumeMachine, type TemplateRef } from '@strata/core';
 import type { JobDefinition } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
@@ -17,6 +17,8 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         transactional: true,
         run: async (ctx, input) => {
           await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Create', jobId: ctx.jobId });
+          // A VM's ROOT volume is its first disk.
+          await ctx.tx.query(`UPDATE volumes SET device_name = 'vda' WHERE id = $1 AND type = 'ROOT' AND vm_id IS NOT NULL AND device_name IS NULL`, [input.volumeId]);
           return null;
         },
         compensate: async (ctx, input) => {
@@ -31,9 +33,12 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           const reserve = await hypervisorReserve(deps.db, volume.offeringId);
           const req = { volumeId: volume.id, sizeBytes: volume.sizeBytes, qos: volume.qos, hypervisorSnapshotReserve: reserve };
           const sctx = storageContext(ctx);
+          const template = volume.type === 'ROOT' ? await templateOf(deps, volume.vmId) : null;
           const made = input.snapshotId
             ? await driver.createVolumeFromSnapshot(sctx, { ...req, snapshotId: input.snapshotId })
-            : await driver.createVolume(sctx, req);
+            : template
+              ? await driver.createVolumeFromTemplate(sctx, { ...req, template })
+              : await driver.createVolume(sctx, req);
           return { backendRef: made.volume.backendRef };
         },
         compensate: async (ctx, input) => {
@@ -137,4 +142,12 @@ async function hypervisorReserve(q: { query: (s: string, p?: readonly unknown[])
   if (!offeringId) return 0;
   const row = (await q.query('SELECT hypervisor_snapshot_reserve FROM disk_offerings WHERE id = $1', [offeringId]))[0];
   return Number(row?.['hypervisor_snapshot_reserve'] ?? 0);
+}
+
+/** The template a ROOT volume is cloned from: its VM's. */
+async function templateOf(deps: OrchestrationDeps, vmId: string | null): Promise<TemplateRef | null> {
+  if (!vmId) return null;
+  const row = (await deps.db.query('SELECT t.id, t.path, t.format FROM vms v JOIN templates t ON t.id = v.template_id WHERE v.id = $1', [vmId]))[0];
+  if (!row) return null;
+  return { id: String(row['id']), path: String(row['path']), format: row['format'] === 'raw' ? 'raw' : 'qcow2' };
 }

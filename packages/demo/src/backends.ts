@@ -1,0 +1,57 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  buildTestGuest,
+  ensureCeph,
+  ensureLibvirt,
+  ensureReflinkPool,
+  ensureTgtd,
+  type CephCluster,
+  type TestGuestImages,
+} from '@strata/testing';
+
+/** The local storage and hypervisor the demo runs on: all real, all on this machine. */
+export interface Backends {
+  readonly qcow2Dir: string;
+  readonly tgtDir: string;
+  readonly tgtPortal: string;
+  /** Null when Ceph could not start here; the reason is in cephSkipped. */
+  readonly ceph: CephCluster | null;
+  readonly cephSkipped: string | null;
+  readonly guest: TestGuestImages;
+}
+
+/**
+ * Brings up libvirtd + virtlogd, tgtd with an XFS reflink pool, a single-node Ceph, and builds
+ * the tiny guest. Each step is idempotent: a second run finds them up and reuses them.
+ */
+export async function prepareBackends(root: string, log: (line: string) => void): Promise<Backends> {
+  log('starting libvirtd and virtlogd');
+  await ensureLibvirt();
+  log('starting tgtd on an XFS reflink pool');
+  const tgtd = await ensureTgtd();
+  const reflink = await ensureReflinkPool({ name: 'demo' });
+  const tgtDir = join(reflink.mountPoint, 'strata-demo-tgt');
+  // QEMU runs as its own user: it must be able to walk down to the pool's files.
+  await mkdir(root, { recursive: true });
+  await chmod(root, 0o755);
+  const qcow2Dir = join(root, 'pools', 'qcow2');
+  await mkdir(tgtDir, { recursive: true, mode: 0o755 });
+  await mkdir(qcow2Dir, { recursive: true, mode: 0o755 });
+  let ceph: CephCluster | null = null;
+  let cephSkipped: string | null = null;
+  if (process.env['STRATA_DEMO_CEPH'] === '0') {
+    cephSkipped = 'STRATA_DEMO_CEPH=0';
+  } else {
+    log('starting a single-node Ceph');
+    try {
+      ceph = await ensureCeph();
+    } catch (e) {
+      cephSkipped = (e as Error).message.split('\n')[0] ?? 'Ceph did not start';
+      log(`Ceph is not available (${cephSkipped}); the demo goes on with qcow2 and iSCSI`);
+    }
+  }
+  log('building the tiny test guest (cached after the first run)');
+  const guest = await buildTestGuest();
+  return { qcow2Dir, tgtDir, tgtPortal: tgtd.portal, ceph, cephSkipped, guest };
+}

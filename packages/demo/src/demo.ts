@@ -1,0 +1,66 @@
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { prepareBackends } from './backends.js';
+import { setupCloud } from './cloud.js';
+import { readAdminCredentials, startServerProcess, type ServerProcess } from './processes.js';
+import { Rest } from './rest.js';
+import { runStory, type StoryResult } from './story.js';
+
+export interface DemoOptions {
+  /** Where the server's data, the agent's state and the qcow2 pool live. */
+  readonly root: string;
+  readonly port: number;
+  readonly agentPort: number;
+  /** Leave the server and agent running after the demo (the README's bring-up). */
+  readonly detached: boolean;
+  readonly log: (line: string) => void;
+  /** Told of every process the demo starts, as soon as it starts (tests stop them even on failure). */
+  readonly track?: (child: ChildProcess) => void;
+}
+
+export interface DemoRun {
+  readonly server: ServerProcess | null;
+  readonly url: string;
+  readonly result: StoryResult;
+  /** Every check the demo makes, with whether it held. */
+  readonly verdicts: ReadonlyArray<{ readonly check: string; readonly ok: boolean }>;
+  /** Stops the demo VM and the processes this run started (tests; the README leaves them up). */
+  cleanup(): Promise<void>;
+}
+
+/** Starts (or reuses) Strata on this machine and runs the VM-snapshot story through its API. */
+export async function runDemo(o: DemoOptions): Promise<DemoRun> {
+  const backends = await prepareBackends(o.root, o.log);
+  const dataDir = join(o.root, 'server');
+  const url = `http://127.0.0.1:${o.port}`;
+  const running = await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false);
+  let server: ServerProcess | null = null;
+  if (!running) {
+    o.log(`starting the management server on ${url} (embedded PGlite in ${dataDir})`);
+    server = await startServerProcess({ dataDir, port: o.port, agentPort: o.agentPort, detached: o.detached, track: o.track ?? (() => undefined) });
+  } else {
+    o.log(`a management server already answers on ${url}; reusing it`);
+  }
+  const creds = await readAdminCredentials(dataDir);
+  const rest = new Rest(url, creds.apiKey, creds.secretKey);
+  const cloud = await setupCloud(rest, backends, {
+    serverAgentUrl: `wss://127.0.0.1:${o.agentPort}/agent/v1`,
+    agentStateDir: join(o.root, 'agent'),
+    detached: o.detached,
+    log: o.log,
+    track: o.track ?? (() => undefined),
+  });
+  const result = await runStory(rest, backends, cloud, o.log);
+  const verdicts = [
+    { check: 'the snapshot is Ready and filesystem-consistent', ok: result.snapshot.state === 'Ready' && result.snapshot.consistency === 'filesystem' },
+    { check: 'cross-disk order kept after the revert', ok: result.orderOk },
+    { check: 'no write before the cut is missing on any disk', ok: result.missingBelowCut === 0 },
+    { check: 'every disk went back: its last write after the revert precedes its last before', ok: result.disks.every((d) => d.records > 0 && d.lastSeqAfterRevert < d.lastSeqBefore) },
+  ];
+  const cleanup = async () => {
+    await rest.run(`/v1/vms/${result.vmId}/stop`, { forced: true }).catch(() => undefined);
+    cloud.agent?.kill('SIGTERM');
+    server?.child.kill('SIGTERM');
+  };
+  return { server, url, result, verdicts, cleanup };
+}

@@ -1,0 +1,1 @@
+export { runDemo, type DemoOptions, type DemoRun } from './demo.js';

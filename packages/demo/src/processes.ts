@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const repo = new URL('../../../', import.meta.url).pathname;
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly agentUrl: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+}
+
+export interface AdminCredentials {
+  readonly apiKey: string;
+  readonly secretKey: string;
+}
+
+async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * Starts the management server as its own process (the shipped main.js) on the embedded
+ * database, logs to <dataDir>/server.log; `detached` keeps it running after the demo exits.
+ */
+export async function startServerProcess(opts: {
+  dataDir: string;
+  port: number;
+  agentPort: number;
+  detached: boolean;
+  track: (child: ChildProcess) => void;
+}): Promise<ServerProcess> {
+  await mkdir(opts.dataDir, { recursive: true });
+  const log = openSync(join(opts.dataDir, 'server.log'), 'a');
+  const child = spawn(process.execPath, [join(repo, 'packages/server/dist/main.js'), '--data-dir', opts.dataDir, '--port', String(opts.port)], {
+    env: { ...process.env, STRATA_AGENT_PORT: String(opts.agentPort), STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info' },
+    stdio: ['ignore', log, log],
+    detached: opts.detached,
+  });
+  opts.track(child);
+  if (opts.detached) child.unref();
+  const url = `http://127.0.0.1:${opts.port}`;
+  await waitUntil('the management server', 60_000, async () => ((await fetch(`${url}/openapi.json`)).ok ? true : undefined));
+  return { url, agentUrl: `wss://127.0.0.1:${opts.agentPort}/agent/v1`, dataDir: opts.dataDir, child };
+}
+
+export async function readAdminCredentials(dataDir: string): Promise<AdminCredentials> {
+  const c = JSON.parse(await readFile(join(dataDir, 'admin-credentials.json'), 'utf8')) as AdminCredentials;
+  return { apiKey: c.apiKey, secretKey: c.secretKey };
+}
+
+/** Starts a host agent process (the shipped agent entry) that registers with the server once. */
+export function startAgentProcess(opts: {
+  serverUrl: string;
+  fingerprint: string;
+  token: string | null;
+  stateDir: string;
+  detached: boolean;
+}): ChildProcess {
+  const log = openSync(`${opts.stateDir}.log`, 'a');
+  const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
+    env: {
+      ...process.env,
+      STRATA_SERVER_URL: opts.serverUrl,
+      STRATA_SERVER_FINGERPRINT: opts.fingerprint,
+      ...(opts.token ? { STRATA_REGISTRATION_TOKEN: opts.token } : {}),
+      STRATA_AGENT_STATE_DIR: opts.stateDir,
+    },
+    stdio: ['ignore', log, log],
+    detached: opts.detached,
+  });
+  if (opts.detached) child.unref();
+  return child;
+}
+
+export { waitUntil };
