@@ -22,7 +22,7 @@ let configFile = '';
 /** A job type of this test only: five steps of progress, so the bar has something to show. */
 const slowJob: ServerExtension = {
   name: 'cli-test-jobs',
-  async start(ctx) {
+  start(ctx) {
     ctx.engine?.register({
       type: 'test.cli-progress',
       steps: [
@@ -42,6 +42,7 @@ const slowJob: ServerExtension = {
       type: 'test.cli-fails',
       steps: [{ name: 'fail', run: () => Promise.reject(new StrataError('STORAGE_IOPS_EXHAUSTED', { pool: 'p1', requested: 5000, available: 10 })) }],
     });
+    return Promise.resolve();
   },
 };
 
@@ -54,7 +55,7 @@ interface Run {
 function strata(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [BIN, ...args], { env: { ...process.env, HOME: dir, STRATA_CONFIG: configFile, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
+      if (err && typeof err.code !== 'number') return reject(err instanceof Error ? err : new Error('process failed'));
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
   });
@@ -80,8 +81,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('config', () => {
-  test('import-credentials makes a 0600 profile the CLI then signs with', async () => {
+void describe('config', () => {
+  void test('import-credentials makes a 0600 profile the CLI then signs with', async () => {
     const r = await strata(['config', 'import-credentials', join(dir, 'server', 'admin-credentials.json'), '--endpoint', server.url]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await stat(configFile)).mode & 0o777, 0o600);
@@ -93,7 +94,7 @@ describe('config', () => {
     assert.equal(who.via, 'api-key');
   });
 
-  test('show masks secrets; another profile is chosen with --profile', async () => {
+  void test('show masks secrets; another profile is chosen with --profile', async () => {
     const shown = await strata(['config', 'show']);
     assert.equal(shown.code, 0);
     assert.ok(!shown.stdout.includes(server.bootstrap?.secretKey ?? 'never'), 'the secret key must not be printed');
@@ -105,11 +106,11 @@ describe('config', () => {
   });
 });
 
-describe('resources, tables and JSON', () => {
+void describe('resources, tables and JSON', () => {
   const zoneName = `zone <&> "q" $x;${suffix}`;
   let zoneId = '';
 
-  test('zones create and list: a table for people, JSON for scripts', async () => {
+  void test('zones create and list: a table for people, JSON for scripts', async () => {
     const z = await json<{ id: string; name: string }>(['zones', 'create', '--name', zoneName]);
     assert.equal(z.name, zoneName);
     zoneId = z.id;
@@ -122,7 +123,7 @@ describe('resources, tables and JSON', () => {
     assert.deepEqual(page.items.map((i) => i.id), [z.id]);
   });
 
-  test('pools, offerings and templates are created and listed with sizes people read', async () => {
+  void test('pools, offerings and templates are created and listed with sizes people read', async () => {
     const pool = await json<{ id: string; capacityBytes: number; capacityIops: number }>([
       'pools', 'create', '--name', `pool-${suffix}`, '--zone', zoneId, '--provider', 'qcow2', '--url', `file://${join(dir, 'pool')}`, '--capacity', '10G', '--capacity-iops', '5000',
     ]);
@@ -138,7 +139,7 @@ describe('resources, tables and JSON', () => {
     assert.match(tpls.stdout, new RegExp(`tiny-${suffix}\\s+qcow2\\s+64 MiB`));
   });
 
-  test('a volume\'s life through jobs: create, resize, QoS, delete; --no-wait answers with the job', async () => {
+  void test('a volume\'s life through jobs: create, resize, QoS, delete; --no-wait answers with the job', async () => {
     const pools = await json<{ items: Array<{ id: string }> }>(['pools', 'list', '--name', `pool-${suffix}`]);
     const poolId = pools.items[0]?.id ?? '';
     const name = `data "${suffix}" <&> $HOME`;
@@ -164,7 +165,7 @@ describe('resources, tables and JSON', () => {
     assert.equal(gone.state, 'Destroyed');
   });
 
-  test('errors print their registry code, the HTTP status and a hint, and exit 1', async () => {
+  void test('errors print their registry code, the HTTP status and a hint, and exit 1', async () => {
     const r = await strata(['volumes', 'get', `vol-missing-${suffix}`]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^error NOT_FOUND \\(HTTP 404\\): volume vol-missing-${suffix} not found$`, 'm'));
@@ -180,8 +181,8 @@ describe('resources, tables and JSON', () => {
   });
 });
 
-describe('jobs', () => {
-  test('jobs wait draws the progress of a running job and ends with its final state', async () => {
+void describe('jobs', () => {
+  void test('jobs wait draws the progress of a running job and ends with its final state', async () => {
     const engine = server.engine;
     assert.ok(engine, 'the server runs a job engine');
     const job = await engine.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
@@ -193,8 +194,8 @@ describe('jobs', () => {
     assert.match(r.stdout, /^state\s+Succeeded$/m);
   });
 
-  test('jobs list shows it; --no-progress waits silently', async () => {
-    const job = await server.engine!.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+  void test('jobs list shows it; --no-progress waits silently', async () => {
+    const job = await server.engine.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
     const r = await strata(['--no-progress', 'jobs', 'wait', job.id]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
@@ -203,9 +204,9 @@ describe('jobs', () => {
   });
 });
 
-describe('failed jobs', () => {
-  test('a failed job exits 1 and prints the job\'s own error code and a hint', async () => {
-    const job = await server.engine!.submit('test.cli-fails', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+void describe('failed jobs', () => {
+  void test('a failed job exits 1 and prints the job\'s own error code and a hint', async () => {
+    const job = await server.engine.submit('test.cli-fails', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
     const r = await strata(['--no-progress', 'jobs', 'wait', job.id]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^error STORAGE_IOPS_EXHAUSTED: job ${job.id} \\(test\\.cli-fails\\) failed: `, 'm'));
@@ -213,14 +214,14 @@ describe('failed jobs', () => {
   });
 });
 
-describe('completion', () => {
-  test('strata completion bash completes commands, subcommands and options in a real bash', async () => {
+void describe('completion', () => {
+  void test('strata completion bash completes commands, subcommands and options in a real bash', async () => {
     const script = (await strata(['completion', 'bash'])).stdout;
     const probe = (line: string) =>
       new Promise<string>((resolve, reject) => {
         const words = line.split(' ');
         const prog = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
-        execFile('bash', ['-c', prog], (err, out) => (err ? reject(err) : resolve(out)));
+        execFile('bash', ['-c', prog], (err, out) => (err ? reject(err instanceof Error ? err : new Error('process failed')) : resolve(out)));
       });
     assert.match(await probe('strata vol'), /^volumes$/m);
     assert.deepEqual((await probe('strata volumes at')).trim(), 'attach');

@@ -18,8 +18,8 @@ export interface Globals {
 }
 
 export const JOB_COLUMNS: readonly Column[] = [
-  col('id'), col('type'), col('state'), col('progress', (j) => `${String(j['progressPct'] ?? 0)}%`),
-  col('resource', (j) => (j['resourceId'] ? `${String(j['resourceType'])}/${String(j['resourceId'])}` : null)),
+  col('id'), col('type'), col('state'), col('progress', (j) => `${Number(j['progressPct'] ?? 0)}%`),
+  col('resource', (j) => (typeof j['resourceId'] === 'string' ? `${typeof j['resourceType'] === 'string' ? j['resourceType'] : '?'}/${j['resourceId']}` : null)),
   col('error', (j) => (j['error'] as { code?: string } | null)?.code),
 ];
 

@@ -12,9 +12,10 @@ export const col = (header: string, get: Column['get'] = header): Column => ({ h
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '-';
   if (typeof value === 'object') return JSON.stringify(value);
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
   // One line per row: control characters in user-given names must not break the table.
   // eslint-disable-next-line no-control-regex
-  return String(value).replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 
 export function table(rows: readonly Record<string, unknown>[], columns: readonly Column[]): string {

@@ -55,10 +55,11 @@ export function configCommand(): Command {
         process.stdout.write(`using profile ${name}\n`);
       })());
   cmd.command('show').description('show the profiles (secrets masked)')
-    .action(async () =>
-      run(async (path, config) => {
+    .action(() =>
+      run((path, config) => {
         const profiles = Object.fromEntries(Object.entries(config.profiles).map(([n, p]) => [n, { ...p, secretKey: mask(p.secretKey) }]));
         process.stdout.write(JSON.stringify({ path, currentProfile: config.currentProfile ?? null, profiles }, null, 2) + '\n');
+        return Promise.resolve();
       })());
   cmd.command('path').description('print the config file path').action(() => {
     process.stdout.write(configPath() + '\n');

@@ -37,7 +37,7 @@ export function pools(): Command {
     columns: [
       col('id'), col('name'), col('provider'), col('scope'), col('state'), col('managed'),
       col('capacity', (p) => humanBytes(p['capacityBytes'])), col('used', (p) => humanBytes(p['usedBytes'])),
-      col('iops', (p) => `${String(p['usedMinIops'] ?? 0)}/${String(p['capacityIops'] ?? 0)}`),
+      col('iops', (p) => `${Number(p['usedMinIops'] ?? 0)}/${Number(p['capacityIops'] ?? 0)}`),
     ],
     filters: [['--zone <id>', 'zoneId', 'in this zone'], ['--cluster <id>', 'clusterId', 'in this cluster'], ['--provider <type>', 'provider', 'qcow2, tgt or rbd'], ['--state <state>', 'state', 'in this state'], ['--name <name>', 'name', 'by name']],
   });

@@ -33,11 +33,11 @@ export function resource(def: ResourceDef): Command {
   for (const [flags, , description] of def.filters ?? []) list.option(flags, description);
   list.action(
     action(async (ctx, opts: Record<string, string | number | boolean | undefined>) => {
-      const query: Record<string, string | number | boolean | undefined> = { limit: opts['limit'], cursor: opts['cursor'] as string | undefined };
+      const query: Record<string, string | number | boolean | undefined> = { limit: opts['limit'], cursor: opts['cursor'] };
       if (opts['total']) query['total'] = true;
       for (const [flags, param] of def.filters ?? []) {
         const key = camel(/--([a-z-]+)/.exec(flags)?.[1] ?? param);
-        query[param] = opts[key] as string | undefined;
+        query[param] = opts[key];
       }
       ctx.list(await ctx.client.get(def.path, query), def.columns);
     }),

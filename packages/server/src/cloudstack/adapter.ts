@@ -11,7 +11,6 @@ type Lister<T, F> = {
   list(actor: Actor, f: F): Promise<{ items: readonly T[]; total?: number }>;
   get(actor: Actor, id: string): Promise<T>;
 };
-type PageArgs = { page?: number; pageSize?: number; withTotal?: boolean };
 
 const actorOf = (c: Caller): Actor => ({ accountId: c.accountId, userId: c.userId, role: c.role, via: 'api-key' });
 
@@ -19,7 +18,7 @@ const actorOf = (c: Caller): Actor => ({ accountId: c.accountId, userId: c.userI
 async function listOrGet<T, F>(svc: Lister<T, F>, c: Caller, q: ListQuery, filter: F): Promise<Page<T>> {
   const id = q.filter['id'];
   if (id) return { items: [await svc.get(actorOf(c), id)], total: 1 };
-  const page = await svc.list(actorOf(c), { ...filter, page: q.page, pageSize: q.pageSize, withTotal: true } as F & PageArgs);
+  const page = await svc.list(actorOf(c), { ...filter, page: q.page, pageSize: q.pageSize, withTotal: true });
   return { items: page.items, total: page.total ?? page.items.length };
 }
 

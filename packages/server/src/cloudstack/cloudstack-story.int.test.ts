@@ -42,7 +42,7 @@ after(async () => {
   await h?.close();
 });
 
-test('the CloudStack story, end to end with the cs client', { skip: missing.length ? `pending: ${missing.join('; ')}` : false }, async () => {
+void test('the CloudStack story, end to end with the cs client', { skip: missing.length ? `pending: ${missing.join('; ')}` : false }, async () => {
   const admin: CsTarget = h.admin;
   const zoneid = (await h.server.services.zones.create(SYSTEM_ACTOR, { name: `story-${suffix}` })).id;
   assert.equal(ok(await cloudstack(admin, 'listZones', { id: zoneid }))['count'], 1);

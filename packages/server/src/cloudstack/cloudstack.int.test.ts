@@ -47,10 +47,10 @@ after(async () => {
   await h?.close();
 });
 
-describe('catalogue and infrastructure through the cs client', () => {
+void describe('catalogue and infrastructure through the cs client', () => {
   let zoneId = '';
 
-  test('listApis describes every command of the table, with async flags and parameters', async () => {
+  void test('listApis describes every command of the table, with async flags and parameters', async () => {
     const out = ok(await cloudstack(h.admin, 'listApis'));
     const apis = out['api'] as Array<{ name: string; isasync: boolean; params: Array<{ name: string; required: boolean }> }>;
     assert.equal(out['count'], commandTable.size);
@@ -61,14 +61,14 @@ describe('catalogue and infrastructure through the cs client', () => {
     assert.equal(apis.find((a) => a.name === 'listZones')?.isasync, false);
   });
 
-  test('listCapabilities answers the capability object', async () => {
+  void test('listCapabilities answers the capability object', async () => {
     const out = ok(await cloudstack(h.admin, 'listCapabilities'));
     const cap = out['capability'] as Record<string, unknown>;
     assert.equal(cap['kvmsnapshotenabled'], true);
     assert.equal(typeof cap['cloudstackversion'], 'string');
   });
 
-  test('listZones answers count and zone, names with metacharacters intact', async () => {
+  void test('listZones answers count and zone, names with metacharacters intact', async () => {
     const zone = await h.server.services.zones.create(SYSTEM_ACTOR, { name: nasty });
     zoneId = zone.id;
     const out = ok(await cloudstack(h.admin, 'listZones'));
@@ -80,7 +80,7 @@ describe('catalogue and infrastructure through the cs client', () => {
     assert.equal(byName['count'], 1);
   });
 
-  test('createStoragePool creates, listStoragePools finds it with capacity and IOPS', async () => {
+  void test('createStoragePool creates, listStoragePools finds it with capacity and IOPS', async () => {
     const out = ok(
       await cloudstack(h.admin, 'createStoragePool', {
         name: `pool-${suffix}`, url: `/var/lib/strata/test-${suffix}`, zoneid: zoneId, provider: 'qcow2', scope: 'zone',
@@ -97,7 +97,7 @@ describe('catalogue and infrastructure through the cs client', () => {
     assert.equal((list['storagepool'] as Array<Record<string, unknown>>)[0]?.['id'], pool['id']);
   });
 
-  test('createDiskOffering keeps miniops/maxiops/hypervisorsnapshotreserve; listDiskOfferings finds it', async () => {
+  void test('createDiskOffering keeps miniops/maxiops/hypervisorsnapshotreserve; listDiskOfferings finds it', async () => {
     const out = ok(
       await cloudstack(h.admin, 'createDiskOffering', {
         name: `gold-${suffix}`, displaytext: 'Gold', disksize: '1', miniops: '100', maxiops: '400', hypervisorsnapshotreserve: '20',
@@ -112,7 +112,7 @@ describe('catalogue and infrastructure through the cs client', () => {
     assert.equal(list['count'], 1);
   });
 
-  test('listTemplates lists registered base images', async () => {
+  void test('listTemplates lists registered base images', async () => {
     const t = await h.server.services.templates.create(SYSTEM_ACTOR, { name: `tiny-${suffix}`, path: '/var/lib/strata/tiny.qcow2', format: 'qcow2', sizeBytes: 64 * 1024 ** 2 });
     const out = ok(await cloudstack(h.admin, 'listTemplates', { templatefilter: 'all' }));
     const items = out['template'] as Array<Record<string, unknown>>;
@@ -121,7 +121,7 @@ describe('catalogue and infrastructure through the cs client', () => {
     assert.equal(mine?.['isready'], true);
   });
 
-  test('lists with nothing in them answer an empty object, as CloudStack does', async () => {
+  void test('lists with nothing in them answer an empty object, as CloudStack does', async () => {
     for (const cmd of ['listHosts', 'listVolumes', 'listVirtualMachines', 'listSnapshots', 'listVMSnapshot']) {
       const run = await cloudstack(h.user, cmd);
       // cs prints nothing for an empty answer; the answer itself is {"<cmd>response":{}}.
@@ -132,33 +132,33 @@ describe('catalogue and infrastructure through the cs client', () => {
     assert.deepEqual(await res.json(), { listvolumesresponse: {} });
   });
 
-  test('POST works like GET', async () => {
+  void test('POST works like GET', async () => {
     const out = ok(await cloudstack(h.admin, 'listZones', {}, { post: true }));
     assert.equal(out['count'], 1);
   });
 
-  test('an unversioned (v1) signature is accepted', async () => {
+  void test('an unversioned (v1) signature is accepted', async () => {
     const out = ok(await cloudstack(h.admin, 'listZones', {}, { expiration: -1 }));
     assert.equal(out['count'], 1);
   });
 });
 
-describe("CloudStack's error codes", () => {
-  test('an unknown command answers 432', async () => {
+void describe("CloudStack's error codes", () => {
+  void test('an unknown command answers 432', async () => {
     const e = csError(await cloudstack(h.admin, 'listWidgets'));
     assert.equal(e.errorcode, 432);
     assert.equal(e.cserrorcode, 9999);
     assert.equal(e.errortext, 'The given command does not exist or it is not available for user');
   });
 
-  test('a missing parameter answers 431 with CloudStack\'s text', async () => {
+  void test('a missing parameter answers 431 with CloudStack\'s text', async () => {
     const e = csError(await cloudstack(h.admin, 'createStoragePool', { name: 'x' }), 'createstoragepoolresponse');
     assert.equal(e.errorcode, 431);
     assert.equal(e.cserrorcode, 9999);
     assert.match(e.errortext, /^Unable to execute API command createStoragePool due to missing parameter (url|zoneid)$/);
   });
 
-  test('malformed parameters answer 431', async () => {
+  void test('malformed parameters answer 431', async () => {
     const badPage = csError(await cloudstack(h.admin, 'listVolumes', { page: 'abc' }), 'listvolumesresponse');
     assert.equal(badPage.errorcode, 431);
     assert.match(badPage.errortext, /Invalid parameter page value=abc/);
@@ -168,32 +168,32 @@ describe("CloudStack's error codes", () => {
     assert.equal(badBool.errorcode, 431);
   });
 
-  test('an id that does not exist answers 431 with InvalidParameterValueException\'s 4350', async () => {
+  void test('an id that does not exist answers 431 with InvalidParameterValueException\'s 4350', async () => {
     const e = csError(await cloudstack(h.admin, 'listVolumes', { id: `vol-missing${suffix}` }), 'listvolumesresponse');
     assert.equal(e.errorcode, 431);
     assert.equal(e.cserrorcode, 4350);
     assert.equal(e.stratacode, 'NOT_FOUND');
   });
 
-  test('a user may not do an admin\'s work: 531 with PermissionDeniedException\'s 4365', async () => {
+  void test('a user may not do an admin\'s work: 531 with PermissionDeniedException\'s 4365', async () => {
     const e = csError(await cloudstack(h.user, 'createDiskOffering', { name: `nope-${suffix}`, disksize: '1' }), 'creatediskofferingresponse');
     assert.equal(e.errorcode, 531);
     assert.equal(e.cserrorcode, 4365);
   });
 
-  test('a bad signature answers 401 with CloudStack\'s text', async () => {
+  void test('a bad signature answers 401 with CloudStack\'s text', async () => {
     const e = csError(await cloudstack({ ...h.admin, secret: 'not-the-secret' }, 'listZones'));
     assert.equal(e.errorcode, 401);
     assert.equal(e.errortext, 'unable to verify user credentials and/or request signature');
     assert.equal(e.stratacode, 'AUTH_BAD_SIGNATURE');
   });
 
-  test('an unknown API key answers 401', async () => {
+  void test('an unknown API key answers 401', async () => {
     const e = csError(await cloudstack({ ...h.admin, key: 'no-such-key' }, 'listZones'));
     assert.equal(e.errorcode, 401);
   });
 
-  test('an expired v3 signature answers 401', async () => {
+  void test('an expired v3 signature answers 401', async () => {
     const run = await cloudstack(h.admin, 'listZones', { signatureVersion: '3', expires: '2020-01-01T00:00:00+0000' });
     const e = csError(run);
     assert.equal(e.errorcode, 401);
@@ -202,8 +202,8 @@ describe("CloudStack's error codes", () => {
   });
 });
 
-describe('XML answers (CloudStack\'s default)', () => {
-  test('without response=json the answer is XML, every value escaped', async () => {
+void describe('XML answers (CloudStack\'s default)', () => {
+  void test('without response=json the answer is XML, every value escaped', async () => {
     const res = await signedGet(h, { command: 'listZones' });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/xml/);
@@ -212,7 +212,7 @@ describe('XML answers (CloudStack\'s default)', () => {
     assert.ok(text.includes('<name>z &lt;&amp;&gt;&quot;&apos;$;`('), text);
   });
 
-  test('errors are XML too, with the HTTP status of errorcode', async () => {
+  void test('errors are XML too, with the HTTP status of errorcode', async () => {
     const res = await signedGet(h, { command: 'listWidgets' });
     assert.equal(res.status, 432);
     const text = await res.text();

@@ -37,7 +37,7 @@ export function responseNameOf(cmd: Command): string {
 export function need<K extends keyof CloudStackServices>(ctx: CommandContext, key: K): CloudStackServices[K] {
   const svc = ctx.services[key];
   if (!svc) throw new StrataError('UNAVAILABLE', { what: `the ${key} service`, reason: 'not part of this server yet' });
-  return svc as CloudStackServices[K];
+  return svc;
 }
 
 export const PAGE_PARAMS: ParamSchema = {

@@ -41,7 +41,7 @@ export function cloudstack(target: CsTarget, command: string, args: Readonly<Rec
   delete env['CLOUDSTACK_REGION'];
   return new Promise((resolve, reject) => {
     execFile('cloudstack', argv, { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
+      if (err && typeof err.code !== 'number') return reject(err instanceof Error ? err : new Error('process failed'));
       let json: Record<string, unknown> | null = null;
       try {
         json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : null;

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { StrataError } from '@strata/core';
 import { csCodes, toCsError, UNAUTHORIZED_TEXT } from './errors.js';
 
-test('every authentication failure is 401 with CloudStack\'s one text, whatever the cause', () => {
+void test('every authentication failure is 401 with CloudStack\'s one text, whatever the cause', () => {
   for (const code of ['AUTH_BAD_SIGNATURE', 'AUTH_SIGNATURE_EXPIRED', 'AUTH_UNAUTHENTICATED'] as const) {
     const e = toCsError(new StrataError(code, { reason: 'x', expires: 'then' }));
     assert.deepEqual([e.errorcode, e.cserrorcode, e.errortext, e.stratacode], [401, 9999, UNAUTHORIZED_TEXT, code]);
   }
 });
 
-test('registry codes map to CloudStack\'s ApiErrorCode and CSExceptionErrorCode pairs', () => {
+void test('registry codes map to CloudStack\'s ApiErrorCode and CSExceptionErrorCode pairs', () => {
   assert.deepEqual(csCodes('CLOUDSTACK_UNKNOWN_COMMAND', 432), [432, 9999]);
   assert.deepEqual(csCodes('CLOUDSTACK_MISSING_PARAMETER', 431), [431, 9999]);
   assert.deepEqual(csCodes('INVALID_ARGUMENT', 400), [431, 4350]);
@@ -26,7 +26,7 @@ test('registry codes map to CloudStack\'s ApiErrorCode and CSExceptionErrorCode 
   assert.deepEqual(csCodes('DISK_NOT_ATTACHED', 409), [431, 4350]);
 });
 
-test('anything thrown that is not a StrataError is an internal error, its text kept', () => {
+void test('anything thrown that is not a StrataError is an internal error, its text kept', () => {
   const e = toCsError(new Error('boom'));
   assert.equal(e.errorcode, 530);
   assert.equal(e.stratacode, 'INTERNAL');

@@ -11,17 +11,17 @@ const schema: ParamSchema = {
   details: { type: 'map', description: '' },
 };
 
-test('names match without regard to case; values are typed', () => {
+void test('names match without regard to case; values are typed', () => {
   const p = parseParams('cmd', schema, { ID: 'vol-1', Size: '10', quiesceVM: 'TRUE', name: 'a <b> & "c"' });
   assert.deepEqual(p, { id: 'vol-1', size: 10, quiescevm: true, name: 'a <b> & "c"' });
 });
 
-test('maps arrive as name[i].key=value, in index order, in both CloudStack shapes', () => {
+void test('maps arrive as name[i].key=value, in index order, in both CloudStack shapes', () => {
   const p = parseParams('cmd', schema, { id: 'x', 'details[1].key': 'b', 'details[1].value': '2', 'details[0].a': '1' });
   assert.deepEqual(read.map(p, 'details'), { a: '1', b: '2' });
 });
 
-test('a missing required parameter and malformed values are CloudStack\'s 431 errors', () => {
+void test('a missing required parameter and malformed values are CloudStack\'s 431 errors', () => {
   assert.throws(() => parseParams('attachVolume', schema, {}), (e: unknown) => isStrataError(e, 'CLOUDSTACK_MISSING_PARAMETER') && e.message === 'Unable to execute API command attachVolume due to missing parameter id');
   const bads: Record<string, string>[] = [{ size: '1.5' }, { size: 'ten' }, { quiescevm: 'yes' }, { size: '99999999999999999999' }];
   for (const bad of bads) {
@@ -31,6 +31,6 @@ test('a missing required parameter and malformed values are CloudStack\'s 431 er
   assert.throws(() => parseParams('c', schema, { id: 'x', name: 'a\u0001b' }), (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'));
 });
 
-test('an empty value counts as absent, as CloudStack treats it', () => {
+void test('an empty value counts as absent, as CloudStack treats it', () => {
   assert.deepEqual(parseParams('c', schema, { id: 'x', size: '' }), { id: 'x' });
 });

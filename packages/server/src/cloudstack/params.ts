@@ -99,9 +99,9 @@ function collectMap(name: string, lower: ReadonlyMap<string, string>): Record<st
 
 /** Typed readers over a parsed record: the schema already checked the types. */
 export const read = {
-  str: (p: Parsed, k: string): string | undefined => (typeof p[k] === 'string' ? (p[k] as string) : undefined),
-  num: (p: Parsed, k: string): number | undefined => (typeof p[k] === 'number' ? (p[k] as number) : undefined),
-  bool: (p: Parsed, k: string, dflt: boolean): boolean => (typeof p[k] === 'boolean' ? (p[k] as boolean) : dflt),
+  str: (p: Parsed, k: string): string | undefined => (typeof p[k] === 'string' ? (p[k]) : undefined),
+  num: (p: Parsed, k: string): number | undefined => (typeof p[k] === 'number' ? (p[k]) : undefined),
+  bool: (p: Parsed, k: string, dflt: boolean): boolean => (typeof p[k] === 'boolean' ? (p[k]) : dflt),
   map: (p: Parsed, k: string): Record<string, string> => {
     const v = p[k];
     const out: Record<string, string> = {};

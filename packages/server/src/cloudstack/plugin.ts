@@ -44,7 +44,7 @@ async function dispatch(deps: CloudStackDeps, cmd: Command, params: Readonly<Rec
  * signatures, answer shapes and error codes, over the same services as the REST API.
  */
 export async function register(app: FastifyInstance, deps: CloudStackDeps): Promise<void> {
-  await app.register(async (scope) => {
+  await app.register((scope, _opts, done) => {
     // Form bodies stay raw here: parameters are read with servlet rules, not a JSON body parser.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, text, done) => done(null, text));
     const version = deps.version ?? DEFAULT_VERSION;
@@ -76,5 +76,6 @@ export async function register(app: FastifyInstance, deps: CloudStackDeps): Prom
     const opts = { config: { public: true }, schema: { hide: true } };
     scope.get(CLOUDSTACK_PATH, opts, handle);
     scope.post(CLOUDSTACK_PATH, opts, handle);
+    done();
   });
 }

@@ -4,15 +4,15 @@ import type { CsObject } from '../serialize.js';
 
 export const listCapabilities: Command = {
   name: 'listCapabilities', description: 'Lists what this cloud supports', isAsync: false, params: {},
-  handler: async (ctx) =>
-    body({
+  handler: (ctx) =>
+    Promise.resolve(body({
       capability: {
         cloudstackversion: ctx.version, product: 'Strata', kvmsnapshotenabled: true, securitygroupsenabled: false,
         userpublictemplateenabled: false, allowusercreateprojects: false, kubernetesserviceenabled: false,
         customdiskofferingminsize: 1, customdiskofferingmaxsize: 65536, apilimitinterval: 0, apilimitmax: 0,
         dynamicrolesenabled: false, vmsnapshotenabled: true, vmsnapshotquiesce: true, managedstorage: true,
       },
-    }),
+    })),
 };
 
 /** listApis is built from the command table it describes, so the two never disagree. */
@@ -20,7 +20,7 @@ export function makeListApis(table: () => ReadonlyMap<string, Command>): Command
   return {
     name: 'listApis', description: 'Lists the commands this server offers, with their parameters', isAsync: false, entity: 'api',
     params: { name: { type: 'string', description: 'one command' } },
-    async handler(ctx) {
+    handler(ctx) {
       const only = read.str(ctx.params, 'name');
       const apis: CsObject[] = [];
       for (const cmd of table().values()) {
@@ -31,7 +31,7 @@ export function makeListApis(table: () => ReadonlyMap<string, Command>): Command
           response: cmd.entity ? [{ name: cmd.entity, type: 'object', description: `the ${cmd.entity}` }] : [],
         });
       }
-      return body({ count: apis.length, api: apis });
+      return Promise.resolve(body({ count: apis.length, api: apis }));
     },
   };
 }
