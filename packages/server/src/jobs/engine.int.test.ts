@@ -229,6 +229,42 @@ for (const backend of backends) {
       }
     });
 
+    test('a transactional step that fails rolls back whole and is not compensated; earlier steps are', async () => {
+      const undone: string[] = [];
+      const def: JobDefinition = {
+        type: `txfail-${backend.name}`,
+        steps: [
+          {
+            name: 'before',
+            run: () => Promise.resolve('ok'),
+            compensate: () => (undone.push('before'), Promise.resolve()),
+          },
+          {
+            name: 'write',
+            transactional: true,
+            run: async (ctx) => {
+              await ctx.tx.query(BUMP_COUNT, [ctx.jobId, 'partial']);
+              await ctx.tx.query('SELECT * FROM no_such_table');
+              return null;
+            },
+            compensate: () => (undone.push('write'), Promise.resolve()),
+          },
+        ],
+      };
+      const engine = engineOn(db, 'txfail', [def]);
+      engine.start();
+      try {
+        const job = await engine.submit(def.type, {}, { accountId: 'acc' });
+        const done = await engine.wait(job.id, 20_000);
+        assert.equal(done.state, 'Failed');
+        assert.match(done.error?.message ?? '', /no_such_table/);
+        assert.deepEqual(undone, ['before']);
+        assert.equal(await runs(db, job.id, 'partial'), 0, 'the failed step left no partial write');
+      } finally {
+        await engine.stop();
+      }
+    });
+
     test('jobs with one lock key run one at a time in submit order; other keys run alongside', async () => {
       const log: Array<{ job: string; at: 'start' | 'end' }> = [];
       const def = timeline(`lock-${backend.name}`, log);

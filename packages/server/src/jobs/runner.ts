@@ -5,7 +5,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { fenced, heartbeat, releaseLease, type Lease } from './fence.js';
 import { ProgressWriter, stepContext, type ContextParts } from './step-context.js';
 import { jsonParam, journal, JOB_COLUMNS, toJob, type Row } from './store.js';
-import type { Job, JobDefinition, JobError, JobStep, Json, PriorOutputs } from './types.js';
+import type { Job, JobDefinition, JobError, JobStep, Json, PriorOutputs, TxStepContext } from './types.js';
 
 export interface RunEnv {
   readonly db: Database;
@@ -22,6 +22,21 @@ const COMPENSATION_ATTEMPTS = 3;
 
 /** Ends the run quietly: the lease was lost or the engine is stopping; the journal lets another run resume. */
 class Interrupted extends Error {}
+
+/** Wraps what a step itself threw, to tell it from a failure of the engine's own journal writes. */
+class StepFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super('step failed');
+  }
+}
+
+async function ownError<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new StepFailed(e);
+  }
+}
 
 function toJobError(e: unknown): JobError {
   const err = toStrataError(e);
@@ -202,23 +217,41 @@ export class JobRun {
         jsonParam(error),
         this.lease.epoch,
       ]);
-    if (step.transactional === true) {
-      return fenced(this.env.db, this.lease, async (tx) => {
-        const txCtx = { ...ctx, tx };
-        let out: Json = null;
-        if (phase === 'run') out = asJson(await step.run(txCtx, input, prior), step.name);
-        else await step.compensate?.(txCtx, input, output, prior);
-        await record(tx, 'done', out, null);
-        return out;
+    const call = (tx?: Queryable): Promise<Json> =>
+      ownError(async () => {
+        let out: unknown = null;
+        if (step.transactional === true) {
+          const txCtx: TxStepContext = { ...ctx, tx: tx as Queryable };
+          if (phase === 'run') out = await step.run(txCtx, input, prior);
+          else await step.compensate?.(txCtx, input, output, prior);
+        } else if (phase === 'run') out = await step.run(ctx, input, prior);
+        else await step.compensate?.(ctx, input, output, prior);
+        return asJson(out, step.name);
       });
+    try {
+      if (step.transactional === true) {
+        return await fenced(this.env.db, this.lease, async (tx) => {
+          const out = await call(tx);
+          await record(tx, 'done', out, null);
+          return out;
+        });
+      }
+      await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
+      const out = await call();
+      this.checkAbort();
+      await fenced(this.env.db, this.lease, (tx) => record(tx, 'done', out, null));
+      return out;
+    } catch (e) {
+      if (e instanceof StepFailed) throw e.failure;
+      if (e instanceof Interrupted || isStrataError(e, 'JOB_LEASE_LOST')) throw e;
+      // the journal could not be written (database down?): stop here; the lease lapses and the
+      // job resumes from its journal, rather than failing a step that may well have worked
+      this.log.warn(
+        { err: e, step: step.name, phase },
+        'journal write failed; leaving the job to be resumed',
+      );
+      throw new Interrupted();
     }
-    await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
-    let out: Json = null;
-    if (phase === 'run') out = asJson(await step.run(ctx, input, prior), step.name);
-    else await step.compensate?.(ctx, input, output, prior);
-    this.checkAbort();
-    await fenced(this.env.db, this.lease, (tx) => record(tx, 'done', out, null));
-    return out;
   }
 
   /** A step threw: journal it, then compensate what was done (or fail at once if nothing can be undone). */
@@ -267,6 +300,8 @@ export class JobRun {
       const step = this.def.steps[i] as JobStep<Json>;
       const r = ran(i);
       if (!r || !step.compensate) continue;
+      // a transactional step that did not complete rolled back as a whole: nothing to undo
+      if (step.transactional === true && r.status !== 'done') continue;
       if (records.some((c) => c.phase === 'compensate' && c.index === i && c.status === 'done')) continue;
       const output = r.status === 'done' ? (r.output ?? null) : undefined;
       failure = (await this.compensateOne(step, i, prior, output)) ?? failure;
