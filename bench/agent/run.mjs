@@ -9,6 +9,8 @@ import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HostAgent, diskXml } from '@strata/agent';
 import { buildTestGuest, ensureLibvirt, makeGuestDir, uniqueName, waitForGuestAgent } from '@strata/testing';
 
@@ -53,7 +55,9 @@ try {
         memoryBytes: 128 * 1024 * 1024,
         kernel: { path: images.kernel, initrd: images.initrd, cmdline: images.cmdline },
         root: { volumeId: 'root', baseImage: images.baseImage, overlayPath: join(dir, 'root.qcow2') },
-        dataDisks: [{ volumeId: 'data', target: 'vdb', source: { kind: 'file', path: data, format: 'qcow2' } }],
+        dataDisks: [
+          { volumeId: 'data', target: 'vdb', source: { kind: 'file', path: data, format: 'qcow2' } },
+        ],
       },
       { consoleLogPath: join(dir, 'console.log') },
     );
@@ -61,13 +65,22 @@ try {
     await agent.startVm(name);
   }
   for (const g of guests) await waitForGuestAgent(g.name, 120_000);
-  await new Promise((r) => setTimeout(r, 2000));
+  await sleep(2000);
 
   const vm = guests[0];
-  const samples = { freeze_thaw: [[], []], disk_snapshot: [[], []], block_commit: [[], []], hot_attach: [[], []] };
+  const samples = {
+    freeze_thaw: [[], []],
+    disk_snapshot: [[], []],
+    block_commit: [[], []],
+    hot_attach: [[], []],
+  };
   const attachImage = join(vm.dir, 'attach.raw');
   await run('qemu-img', ['create', '-q', '-f', 'raw', attachImage, '16M']);
-  const attachSpec = { volumeId: 'attach', target: 'vdc', source: { kind: 'file', path: attachImage, format: 'raw' } };
+  const attachSpec = {
+    volumeId: 'attach',
+    target: 'vdc',
+    source: { kind: 'file', path: attachImage, format: 'raw' },
+  };
   const attachXml = join(vm.dir, 'attach.xml');
   await writeFile(attachXml, diskXml(attachSpec));
 
@@ -95,9 +108,22 @@ try {
     const cOurs = await timed(() => agent.blockCommit(vm.name, 'vdb'));
     const o2 = join(vm.dir, `plain-${i}.qcow2`);
     const sPlain = await timed(() =>
-      virsh('snapshot-create-as', '--domain', vm.name, '--disk-only', '--atomic', '--no-metadata', '--diskspec', 'vda,snapshot=no', '--diskspec', `vdb,file=${o2}`),
+      virsh(
+        'snapshot-create-as',
+        '--domain',
+        vm.name,
+        '--disk-only',
+        '--atomic',
+        '--no-metadata',
+        '--diskspec',
+        'vda,snapshot=no',
+        '--diskspec',
+        `vdb,file=${o2}`,
+      ),
     );
-    const cPlain = await timed(() => virsh('blockcommit', '--domain', vm.name, '--path', 'vdb', '--active', '--shallow', '--pivot'));
+    const cPlain = await timed(() =>
+      virsh('blockcommit', '--domain', vm.name, '--path', 'vdb', '--active', '--shallow', '--pivot'),
+    );
     add('disk_snapshot', sOurs, sPlain);
     add('block_commit', cOurs, cPlain);
     await rm(o1, { force: true });
@@ -106,7 +132,9 @@ try {
     // hot attach (detach between, not measured)
     const aOurs = await timed(() => agent.attachDisk(vm.name, attachSpec, { live: true, persist: false }));
     await agent.detachDisk(vm.name, 'vdc', { live: true, persist: false });
-    const aPlain = await timed(() => virsh('attach-device', '--domain', vm.name, '--file', attachXml, '--live'));
+    const aPlain = await timed(() =>
+      virsh('attach-device', '--domain', vm.name, '--file', attachXml, '--live'),
+    );
     await agent.detachDisk(vm.name, 'vdc', { live: true, persist: false });
     add('hot_attach', aOurs, aPlain);
   }

@@ -10,14 +10,26 @@ import { DEFAULT_INITIATOR_FILE, ensureInitiatorName } from './host/initiator-na
 import { defineSecret, undefineSecret, type SecretUsage } from './host/secrets.js';
 import { getIoTune, setIoTune, type IoTuneResult } from './qos/iotune.js';
 import { BlockJobs, type BlockJobResult } from './snapshots/block-jobs.js';
-import { diskOnlySnapshot, memorySnapshot, type DiskSnapshotResult, type MemorySnapshotResult } from './snapshots/external.js';
+import {
+  diskOnlySnapshot,
+  memorySnapshot,
+  type DiskSnapshotResult,
+  type MemorySnapshotResult,
+} from './snapshots/external.js';
 import { internalSnapshot, type InternalSnapshotResult } from './snapshots/internal.js';
 import { revertExternal, type RevertDisk, type RevertResult } from './snapshots/revert.js';
 import type { OverlaySpec } from './snapshots/snapshot-xml.js';
 import type { AgentDiskSpec, AgentVmSpec, DomainOptions, HostIscsiDiskSource } from './types.js';
 import { Virsh, type VirshOptions } from './virsh/virsh.js';
 import { domainReport, parseBlockList } from './vm/domain-state.js';
-import { defineFromTemplate, defineVm, destroyVm, startVm, stopVm, type TemplateVmSpec } from './vm/lifecycle.js';
+import {
+  defineFromTemplate,
+  defineVm,
+  destroyVm,
+  startVm,
+  stopVm,
+  type TemplateVmSpec,
+} from './vm/lifecycle.js';
 
 export interface HostAgentOptions extends VirshOptions {
   /** Domain settings of this host (TCG here: DESIGN.md section 6). */
@@ -89,7 +101,15 @@ export class HostAgent extends EventEmitter {
       at: new Date().toISOString(),
       domains,
       frozenGuests: this.freezes.status(),
-      blockJobs: this.blockJobs.list().map((j) => ({ vm: j.vm, disk: j.target, type: j.jobType === 'active-commit' ? 'active-commit' : j.jobType, cur: 0, end: 0 })),
+      blockJobs: this.blockJobs
+        .list()
+        .map((j) => ({
+          vm: j.vm,
+          disk: j.target,
+          type: j.jobType === 'active-commit' ? 'active-commit' : j.jobType,
+          cur: 0,
+          end: 0,
+        })),
     };
   }
 
@@ -99,7 +119,10 @@ export class HostAgent extends EventEmitter {
     return defineVm(this.virsh, spec, this.domainOptions);
   }
 
-  defineFromTemplate(spec: TemplateVmSpec, options: Partial<DomainOptions> = {}): Promise<{ name: string; uuid: string; rootOverlay: string }> {
+  defineFromTemplate(
+    spec: TemplateVmSpec,
+    options: Partial<DomainOptions> = {},
+  ): Promise<{ name: string; uuid: string; rootOverlay: string }> {
     return defineFromTemplate(this.virsh, spec, { ...this.domainOptions, ...options });
   }
 
@@ -134,7 +157,10 @@ export class HostAgent extends EventEmitter {
    * the domain is already up and its agent connected.
    */
   async waitForGuestAgent(vm: string, timeoutMs = 60_000): Promise<boolean> {
-    const connected = this.events.waitFor((e) => e.kind === 'agent-lifecycle' && e.vm === vm && e.state === 'connected', timeoutMs);
+    const connected = this.events.waitFor(
+      (e) => e.kind === 'agent-lifecycle' && e.vm === vm && e.state === 'connected',
+      timeoutMs,
+    );
     const xml = await this.virsh.run(['dumpxml', '--domain', vm], { vm });
     if (/<target type='virtio' name='org\.qemu\.guest_agent\.0' state='connected'/.test(xml)) return true;
     return (await connected) !== undefined;
@@ -143,7 +169,11 @@ export class HostAgent extends EventEmitter {
   // --- disks --------------------------------------------------------------------------------
 
   /** Hot (or cold) attach of a file, iSCSI-through-QEMU, RBD, block or host-iSCSI disk. */
-  async attachDisk(vm: string, disk: AgentDiskSpec, options: AttachOptions = { live: true }): Promise<DiskOpResult> {
+  async attachDisk(
+    vm: string,
+    disk: AgentDiskSpec,
+    options: AttachOptions = { live: true },
+  ): Promise<DiskOpResult> {
     if (disk.source.kind === 'iscsi-host') {
       const block = await loginHostIscsi(disk.source);
       return attachDisk(this.virsh, vm, { ...disk, source: block }, options);
@@ -151,7 +181,11 @@ export class HostAgent extends EventEmitter {
     return attachDisk(this.virsh, vm, disk, options);
   }
 
-  detachDisk(vm: string, target: string, options: AttachOptions & { timeoutMs?: number } = { live: true }): Promise<DiskOpResult> {
+  detachDisk(
+    vm: string,
+    target: string,
+    options: AttachOptions & { timeoutMs?: number } = { live: true },
+  ): Promise<DiskOpResult> {
     return detachDisk(this.virsh, this.events, vm, target, options);
   }
 
@@ -181,11 +215,19 @@ export class HostAgent extends EventEmitter {
 
   // --- snapshots ----------------------------------------------------------------------------
 
-  diskOnlySnapshot(vm: string, overlays: readonly OverlaySpec[], options: { quiesce?: boolean } = {}): Promise<DiskSnapshotResult> {
+  diskOnlySnapshot(
+    vm: string,
+    overlays: readonly OverlaySpec[],
+    options: { quiesce?: boolean } = {},
+  ): Promise<DiskSnapshotResult> {
     return diskOnlySnapshot(this.virsh, vm, overlays, options);
   }
 
-  memorySnapshot(vm: string, memoryPath: string, overlays: readonly OverlaySpec[] = []): Promise<MemorySnapshotResult> {
+  memorySnapshot(
+    vm: string,
+    memoryPath: string,
+    overlays: readonly OverlaySpec[] = [],
+  ): Promise<MemorySnapshotResult> {
     return memorySnapshot(this.virsh, vm, memoryPath, overlays);
   }
 
@@ -197,11 +239,19 @@ export class HostAgent extends EventEmitter {
     return this.blockJobs.stream(vm, target, timeoutMs);
   }
 
-  internalSnapshot(vm: string, op: 'create' | 'revert' | 'delete', name: string): Promise<InternalSnapshotResult> {
+  internalSnapshot(
+    vm: string,
+    op: 'create' | 'revert' | 'delete',
+    name: string,
+  ): Promise<InternalSnapshotResult> {
     return internalSnapshot(this.virsh, vm, op, name);
   }
 
-  revertExternal(vm: string, disks: readonly RevertDisk[], options: { memoryPath?: string; start?: boolean } = {}): Promise<RevertResult> {
+  revertExternal(
+    vm: string,
+    disks: readonly RevertDisk[],
+    options: { memoryPath?: string; start?: boolean } = {},
+  ): Promise<RevertResult> {
     return revertExternal(this.virsh, this.events, vm, disks, options);
   }
 

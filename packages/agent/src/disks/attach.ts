@@ -28,13 +28,22 @@ function flags(o: AttachOptions): string[] {
 }
 
 /** Attaches one disk (file, iSCSI through QEMU, RBD, or a host block device). */
-export async function attachDisk(virsh: Virsh, vm: string, disk: AgentDiskSpec, options: AttachOptions): Promise<DiskOpResult> {
+export async function attachDisk(
+  virsh: Virsh,
+  vm: string,
+  disk: AgentDiskSpec,
+  options: AttachOptions,
+): Promise<DiskOpResult> {
   const xml = diskXml(disk);
   const started = performance.now();
   await withPrivateDir(async (dir) => {
     const path = join(dir, 'disk.xml');
     await writeFile(path, xml, { mode: 0o600 });
-    await virsh.run(['attach-device', '--domain', vm, '--file', path, ...flags(options)], { vm, target: disk.target, timeoutMs: 60_000 });
+    await virsh.run(['attach-device', '--domain', vm, '--file', path, ...flags(options)], {
+      vm,
+      target: disk.target,
+      timeoutMs: 60_000,
+    });
   });
   return { target: disk.target, tookMs: performance.now() - started };
 }
@@ -53,17 +62,29 @@ export async function detachDisk(
 ): Promise<DiskOpResult> {
   const started = performance.now();
   const live = options.live ? await blockList(virsh, vm) : [];
-  if (options.live && !live.some((d) => d.target === target)) throw new StrataError('DISK_NOT_ATTACHED', { vm, target });
+  if (options.live && !live.some((d) => d.target === target))
+    throw new StrataError('DISK_NOT_ATTACHED', { vm, target });
   const removed = options.live
-    ? events.waitFor((e) => e.kind === 'other' && e.name === 'device-removed' && e.vm === vm, options.timeoutMs ?? 30_000)
+    ? events.waitFor(
+        (e) => e.kind === 'other' && e.name === 'device-removed' && e.vm === vm,
+        options.timeoutMs ?? 30_000,
+      )
     : Promise.resolve(undefined);
-  await virsh.run(['detach-disk', '--domain', vm, '--target', target, ...flags(options)], { vm, target, timeoutMs: 60_000 });
+  await virsh.run(['detach-disk', '--domain', vm, '--target', target, ...flags(options)], {
+    vm,
+    target,
+    timeoutMs: 60_000,
+  });
   if (options.live) {
-    const stillThere = async (): Promise<boolean> => (await blockList(virsh, vm)).some((d) => d.target === target);
+    const stillThere = async (): Promise<boolean> =>
+      (await blockList(virsh, vm)).some((d) => d.target === target);
     if (await stillThere()) {
       await removed;
       if (await stillThere()) {
-        throw new StrataError('TIMEOUT', { what: `detach of ${target} from ${vm}`, ms: options.timeoutMs ?? 30_000 });
+        throw new StrataError('TIMEOUT', {
+          what: `detach of ${target} from ${vm}`,
+          ms: options.timeoutMs ?? 30_000,
+        });
       }
     }
   }

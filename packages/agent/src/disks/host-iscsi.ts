@@ -20,9 +20,16 @@ async function iscsiadm(args: readonly string[]): Promise<string> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {
-      throw new StrataError('DISK_ADAPTOR_UNAVAILABLE', { adaptor: 'iscsi-host', reason: 'iscsiadm (open-iscsi) is not installed' });
+      throw new StrataError('DISK_ADAPTOR_UNAVAILABLE', {
+        adaptor: 'iscsi-host',
+        reason: 'iscsiadm (open-iscsi) is not installed',
+      });
     }
-    throw new StrataError('LIBVIRT_FAILED', { command: `iscsiadm ${args[0] ?? ''}`, reason: (e.stderr ?? e.message).trim() }, { cause: err });
+    throw new StrataError(
+      'LIBVIRT_FAILED',
+      { command: `iscsiadm ${args[0] ?? ''}`, reason: (e.stderr ?? e.message).trim() },
+      { cause: err },
+    );
   }
 }
 
@@ -68,7 +75,8 @@ export async function loginHostIscsi(s: HostIscsiDiskSource, waitMs = 30_000): P
       await access(path);
       return { kind: 'block', path };
     } catch {
-      if (Date.now() > deadline) throw new StrataError('TIMEOUT', { what: `block device ${path}`, ms: waitMs });
+      if (Date.now() > deadline)
+        throw new StrataError('TIMEOUT', { what: `block device ${path}`, ms: waitMs });
       await new Promise((r) => setTimeout(r, 100));
     }
   }

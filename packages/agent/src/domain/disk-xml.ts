@@ -6,7 +6,8 @@ const x = escapeXml;
 /** Splits "host:port" (port defaulting) for a network disk's <host>. */
 export function hostPort(address: string, defaultPort: number): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address);
-  if (!m?.[1]) throw new StrataError('INVALID_ARGUMENT', { field: 'portal', reason: `not host[:port]: ${address}` });
+  if (!m?.[1])
+    throw new StrataError('INVALID_ARGUMENT', { field: 'portal', reason: `not host[:port]: ${address}` });
   return { host: m[1], port: m[2] !== undefined ? Number(m[2]) : defaultPort };
 }
 
@@ -14,13 +15,16 @@ export function iotuneXml(t: IoTune | undefined): string {
   if (!t) return '';
   const parts = [`<total_iops_sec>${t.totalIopsSec}</total_iops_sec>`];
   if (t.totalBytesSec !== undefined) parts.push(`<total_bytes_sec>${t.totalBytesSec}</total_bytes_sec>`);
-  if (t.totalIopsSecMax !== undefined) parts.push(`<total_iops_sec_max>${t.totalIopsSecMax}</total_iops_sec_max>`);
-  if (t.totalIopsSecMaxLength !== undefined) parts.push(`<total_iops_sec_max_length>${t.totalIopsSecMaxLength}</total_iops_sec_max_length>`);
+  if (t.totalIopsSecMax !== undefined)
+    parts.push(`<total_iops_sec_max>${t.totalIopsSecMax}</total_iops_sec_max>`);
+  if (t.totalIopsSecMaxLength !== undefined)
+    parts.push(`<total_iops_sec_max_length>${t.totalIopsSecMaxLength}</total_iops_sec_max_length>`);
   return `<iotune>${parts.join('')}</iotune>`;
 }
 
 function validTarget(target: string): string {
-  if (!/^vd[a-z]{1,2}$/.test(target)) throw new StrataError('INVALID_ARGUMENT', { field: 'target', reason: `must be vd[a-z]: ${target}` });
+  if (!/^vd[a-z]{1,2}$/.test(target))
+    throw new StrataError('INVALID_ARGUMENT', { field: 'target', reason: `must be vd[a-z]: ${target}` });
   return target;
 }
 
@@ -30,7 +34,10 @@ function validTarget(target: string): string {
  */
 function validSerial(volumeId: string): string {
   if (!/^[A-Za-z0-9_ .+-]{1,64}$/.test(volumeId)) {
-    throw new StrataError('INVALID_ARGUMENT', { field: 'volumeId', reason: 'a disk serial takes letters, digits and _ .+- only' });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'volumeId',
+      reason: 'a disk serial takes letters, digits and _ .+- only',
+    });
   }
   return volumeId;
 }
@@ -58,7 +65,8 @@ export function diskXml(disk: AgentDiskSpec): string {
       );
     case 'iscsi': {
       const { host, port } = hostPort(s.portal, 3260);
-      const initiator = s.initiatorIqn !== undefined ? `<initiator><iqn name='${x(s.initiatorIqn)}'/></initiator>` : '';
+      const initiator =
+        s.initiatorIqn !== undefined ? `<initiator><iqn name='${x(s.initiatorIqn)}'/></initiator>` : '';
       const auth =
         s.chap !== undefined
           ? `<auth username='${x(s.chap.username)}'><secret type='iscsi' uuid='${x(s.chap.secretUuid)}'/></auth>`
@@ -75,7 +83,9 @@ export function diskXml(disk: AgentDiskSpec): string {
         .map((h) => `<host name='${x(h.host)}' port='${h.port}'/>`)
         .join('');
       const auth =
-        s.auth !== undefined ? `<auth username='${x(s.auth.username)}'><secret type='ceph' uuid='${x(s.auth.secretUuid)}'/></auth>` : '';
+        s.auth !== undefined
+          ? `<auth username='${x(s.auth.username)}'><secret type='ceph' uuid='${x(s.auth.secretUuid)}'/></auth>`
+          : '';
       return (
         `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none' discard='unmap'/>` +
         `<source protocol='rbd' name='${x(`${s.pool}/${s.image}`)}'>${hosts}${auth}</source>${tail}</disk>`

@@ -13,12 +13,15 @@ export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
  */
 export function domainXml(spec: AgentVmSpec, options: DomainOptions = {}): string {
   validateName('name', spec.name);
-  if (!Number.isInteger(spec.cpus) || spec.cpus < 1) throw new StrataError('INVALID_ARGUMENT', { field: 'cpus', reason: 'must be ≥ 1' });
+  if (!Number.isInteger(spec.cpus) || spec.cpus < 1)
+    throw new StrataError('INVALID_ARGUMENT', { field: 'cpus', reason: 'must be ≥ 1' });
   const memKiB = Math.floor(spec.memoryBytes / 1024);
-  if (memKiB < 16 * 1024) throw new StrataError('INVALID_ARGUMENT', { field: 'memoryBytes', reason: 'must be at least 16 MiB' });
+  if (memKiB < 16 * 1024)
+    throw new StrataError('INVALID_ARGUMENT', { field: 'memoryBytes', reason: 'must be at least 16 MiB' });
   const targets = new Set<string>();
   for (const d of spec.disks) {
-    if (targets.has(d.target)) throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: `target ${d.target} used twice` });
+    if (targets.has(d.target))
+      throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: `target ${d.target} used twice` });
     targets.add(d.target);
   }
   const type = options.domainType ?? 'qemu';

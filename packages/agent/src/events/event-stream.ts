@@ -89,7 +89,11 @@ export class EventStream extends EventEmitter {
    * Resolves with the first event that matches, or undefined after `timeoutMs`. Register BEFORE
    * starting the operation whose event you wait for.
    */
-  waitFor(match: (e: LibvirtEvent) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<LibvirtEvent | undefined> {
+  waitFor(
+    match: (e: LibvirtEvent) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<LibvirtEvent | undefined> {
     return new Promise((resolve) => {
       const done = (e: LibvirtEvent | undefined): void => {
         clearTimeout(timer);

@@ -1,6 +1,12 @@
 /** A libvirt event as `virsh event --all --loop --timestamp` prints it, typed. */
 export type LibvirtEvent =
-  | { readonly kind: 'lifecycle'; readonly at: Date; readonly vm: string; readonly event: string; readonly detail: string }
+  | {
+      readonly kind: 'lifecycle';
+      readonly at: Date;
+      readonly vm: string;
+      readonly event: string;
+      readonly detail: string;
+    }
   | {
       readonly kind: 'block-job';
       readonly at: Date;
@@ -11,8 +17,20 @@ export type LibvirtEvent =
       readonly jobType: BlockJobType;
       readonly status: BlockJobStatus;
     }
-  | { readonly kind: 'agent-lifecycle'; readonly at: Date; readonly vm: string; readonly state: string; readonly reason: string }
-  | { readonly kind: 'other'; readonly at: Date; readonly vm: string; readonly name: string; readonly detail: string };
+  | {
+      readonly kind: 'agent-lifecycle';
+      readonly at: Date;
+      readonly vm: string;
+      readonly state: string;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'other';
+      readonly at: Date;
+      readonly vm: string;
+      readonly name: string;
+      readonly detail: string;
+    };
 
 export type BlockJobType = 'pull' | 'copy' | 'commit' | 'active-commit' | 'backup' | 'unknown';
 export type BlockJobStatus = 'completed' | 'failed' | 'canceled' | 'ready' | 'unknown';
@@ -27,7 +45,8 @@ const JOB_TYPES: Record<string, BlockJobType> = {
 
 // "2026-11-21 11:40:01.123+0000: event 'lifecycle' for domain 'vm': Started Booted"
 // The domain name may hold quotes: the greedy group runs to the last "': ".
-const LINE = /^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4}): )?event '([\w-]+)' for domain '(.*)':(?: (.*))?$/;
+const LINE =
+  /^(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?[+-]\d{4}): )?event '([\w-]+)' for domain '(.*)':(?: (.*))?$/;
 
 function parseTime(stamp: string | undefined): Date {
   if (stamp === undefined) return new Date();

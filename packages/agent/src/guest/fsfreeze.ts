@@ -55,18 +55,30 @@ export class FreezeManager extends EventEmitter {
     let text: string;
     const t0 = performance.now();
     try {
-      text = await this.virsh.run(['domfsfreeze', '--domain', vm], { vm, timeoutMs: deadlineMs, verbose: true });
+      text = await this.virsh.run(['domfsfreeze', '--domain', vm], {
+        vm,
+        timeoutMs: deadlineMs,
+        verbose: true,
+      });
     } catch (err) {
       // a freeze that failed half-way may have frozen some filesystems: thaw them now
       await this.virsh.run(['domfsthaw', '--domain', vm], { vm }).catch(() => undefined);
       watchdog.cancel();
-      if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING') || isStrataError(err, 'GUEST_AGENT_UNAVAILABLE')) throw err;
+      if (
+        isStrataError(err, 'VM_NOT_FOUND') ||
+        isStrataError(err, 'VM_NOT_RUNNING') ||
+        isStrataError(err, 'GUEST_AGENT_UNAVAILABLE')
+      )
+        throw err;
       throw new StrataError('GUEST_FREEZE_FAILED', { vm, reason: (err as Error).message }, { cause: err });
     }
     const freezeMs = performance.now() - t0;
-    const timer = setTimeout(() => {
-      this.thaw(vm, 'deadline').catch((err: unknown) => this.emit('thaw-error', { vm, err }));
-    }, Math.max(0, deadlineAt - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.thaw(vm, 'deadline').catch((err: unknown) => this.emit('thaw-error', { vm, err }));
+      },
+      Math.max(0, deadlineAt - Date.now()),
+    );
     this.frozen.set(vm, { frozenAt: started, deadlineAt, timer, watchdog });
     return {
       filesystems: count(text),

@@ -37,7 +37,8 @@ async function onPath(binary: string): Promise<boolean> {
 export async function supportedAdaptors(): Promise<string[]> {
   const out = ['file'];
   if (await present(`${QEMU_MODULES}/block-iscsi.so`)) out.push('iscsi-qemu');
-  if ((await onPath('iscsiadm')) && (await present('/sys/module/iscsi_tcp').catch(() => false))) out.push('iscsi-host');
+  if ((await onPath('iscsiadm')) && (await present('/sys/module/iscsi_tcp').catch(() => false)))
+    out.push('iscsi-host');
   if (await present(`${QEMU_MODULES}/block-rbd.so`)) out.push('rbd');
   return out;
 }

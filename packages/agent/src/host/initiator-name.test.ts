@@ -5,14 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureInitiatorName, parseInitiatorFile } from './initiator-name.js';
 
-test('an existing initiator file is read, comments ignored', async () => {
-  assert.equal(parseInitiatorFile('## c\nInitiatorName=iqn.1993-08.org.debian:01:abc\n'), 'iqn.1993-08.org.debian:01:abc');
+void test('an existing initiator file is read, comments ignored', async () => {
+  assert.equal(
+    parseInitiatorFile('## c\nInitiatorName=iqn.1993-08.org.debian:01:abc\n'),
+    'iqn.1993-08.org.debian:01:abc',
+  );
   const dir = await mkdtemp(join(tmpdir(), 'iqn-'));
   await writeFile(join(dir, 'f'), '# x\nInitiatorName=iqn.2000-01.com.example:h1\n');
   assert.equal(await ensureInitiatorName(join(dir, 'f')), 'iqn.2000-01.com.example:h1');
 });
 
-test('a missing initiator file is generated once and persisted', async () => {
+void test('a missing initiator file is generated once and persisted', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'iqn-'));
   const path = join(dir, 'iscsi', 'initiatorname.iscsi');
   const first = await ensureInitiatorName(path);

@@ -31,14 +31,26 @@ async function findByUsage(virsh: Virsh, usage: SecretUsage, usageName: string):
  * file: CHAP passwords (usage iscsi) and cephx keys (usage ceph). Returns the secret's uuid.
  * `value` is the raw secret (for cephx: the key's base64 decoded).
  */
-export async function defineSecret(virsh: Virsh, usage: SecretUsage, usageName: string, value: Buffer): Promise<string> {
-  if (usageName.trim() === '') throw new StrataError('INVALID_ARGUMENT', { field: 'usageName', reason: 'must not be empty' });
+export async function defineSecret(
+  virsh: Virsh,
+  usage: SecretUsage,
+  usageName: string,
+  value: Buffer,
+): Promise<string> {
+  if (usageName.trim() === '')
+    throw new StrataError('INVALID_ARGUMENT', { field: 'usageName', reason: 'must not be empty' });
   const uuid = (await findByUsage(virsh, usage, usageName)) ?? randomUUID();
   const usageXml =
-    usage === 'iscsi' ? `<usage type='iscsi'><target>${escapeXml(usageName)}</target></usage>` : `<usage type='ceph'><name>${escapeXml(usageName)}</name></usage>`;
+    usage === 'iscsi'
+      ? `<usage type='iscsi'><target>${escapeXml(usageName)}</target></usage>`
+      : `<usage type='ceph'><name>${escapeXml(usageName)}</name></usage>`;
   await withPrivateDir(async (dir) => {
     const xmlPath = join(dir, 'secret.xml');
-    await writeFile(xmlPath, `<secret ephemeral='no' private='yes'><uuid>${uuid}</uuid>${usageXml}</secret>`, { mode: 0o600 });
+    await writeFile(
+      xmlPath,
+      `<secret ephemeral='no' private='yes'><uuid>${uuid}</uuid>${usageXml}</secret>`,
+      { mode: 0o600 },
+    );
     await virsh.run(['secret-define', '--file', xmlPath]);
     const valuePath = join(dir, 'value');
     await writeFile(valuePath, value.toString('base64'), { mode: 0o600 });

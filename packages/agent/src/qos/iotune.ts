@@ -43,15 +43,27 @@ function validate(t: IoTune): void {
     }
   }
   if (t.totalIopsSecMax !== undefined && t.totalIopsSecMax > 0 && t.totalIopsSecMax < t.totalIopsSec) {
-    throw new StrataError('INVALID_ARGUMENT', { field: 'totalIopsSecMax', reason: 'burst must not be below the max' });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'totalIopsSecMax',
+      reason: 'burst must not be below the max',
+    });
   }
-  if (t.totalIopsSecMaxLength !== undefined && t.totalIopsSecMaxLength > 0 && !(t.totalIopsSecMax !== undefined && t.totalIopsSecMax > 0)) {
-    throw new StrataError('INVALID_ARGUMENT', { field: 'totalIopsSecMaxLength', reason: 'needs a burst (totalIopsSecMax)' });
+  if (
+    t.totalIopsSecMaxLength !== undefined &&
+    t.totalIopsSecMaxLength > 0 &&
+    !(t.totalIopsSecMax !== undefined && t.totalIopsSecMax > 0)
+  ) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'totalIopsSecMaxLength',
+      reason: 'needs a burst (totalIopsSecMax)',
+    });
   }
 }
 
 export async function getIoTune(virsh: Virsh, vm: string, target: string): Promise<IoTune> {
-  return parseIoTune(await virsh.run(['blkdeviotune', '--domain', vm, '--device', target, '--live'], { vm, target }));
+  return parseIoTune(
+    await virsh.run(['blkdeviotune', '--domain', vm, '--device', target, '--live'], { vm, target }),
+  );
 }
 
 /**
@@ -59,7 +71,13 @@ export async function getIoTune(virsh: Virsh, vm: string, target: string): Promi
  * total_iops_sec_max_length = burst seconds, bytes optional), reads it back, and fails with
  * IOTUNE_MISMATCH when what is in force differs from what was asked.
  */
-export async function setIoTune(virsh: Virsh, vm: string, target: string, t: IoTune, persist = true): Promise<IoTuneResult> {
+export async function setIoTune(
+  virsh: Virsh,
+  vm: string,
+  target: string,
+  t: IoTune,
+  persist = true,
+): Promise<IoTuneResult> {
   validate(t);
   const args = ['blkdeviotune', '--domain', vm, '--device', target, '--live'];
   if (persist) args.push('--config');
@@ -78,7 +96,12 @@ export async function setIoTune(virsh: Virsh, vm: string, target: string, t: IoT
     totalBytesSec: t.totalBytesSec || undefined,
   };
   if (!same(actual, expected)) {
-    throw new StrataError('IOTUNE_MISMATCH', { vm, target, actual: JSON.stringify(actual), expected: JSON.stringify(expected) });
+    throw new StrataError('IOTUNE_MISMATCH', {
+      vm,
+      target,
+      actual: JSON.stringify(actual),
+      expected: JSON.stringify(expected),
+    });
   }
   return { iotune: actual, setMs };
 }

@@ -23,9 +23,19 @@ export interface BlockJobProgress {
   readonly atMs: number;
 }
 
-function jobEvent(vm: string, target: string, types: readonly BlockJobType[], statuses: readonly BlockJobStatus[]) {
+function jobEvent(
+  vm: string,
+  target: string,
+  types: readonly BlockJobType[],
+  statuses: readonly BlockJobStatus[],
+) {
   return (e: LibvirtEvent): boolean =>
-    e.kind === 'block-job' && e.byTarget && e.vm === vm && e.disk === target && types.includes(e.jobType) && statuses.includes(e.status);
+    e.kind === 'block-job' &&
+    e.byTarget &&
+    e.vm === vm &&
+    e.disk === target &&
+    types.includes(e.jobType) &&
+    statuses.includes(e.status);
 }
 
 const ENDS: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled'];
@@ -35,7 +45,10 @@ const ENDS: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled'];
  * `progress` (BlockJobProgress) at each phase, for the agent to forward to the server.
  */
 export class BlockJobs extends EventEmitter {
-  private readonly running = new Map<string, { vm: string; target: string; jobType: BlockJobType; startedAt: number }>();
+  private readonly running = new Map<
+    string,
+    { vm: string; target: string; jobType: BlockJobType; startedAt: number }
+  >();
 
   constructor(
     private readonly virsh: Virsh,
@@ -44,8 +57,20 @@ export class BlockJobs extends EventEmitter {
     super();
   }
 
-  private phase(vm: string, target: string, jobType: BlockJobType, phase: BlockJobProgress['phase'], t0: number): void {
-    this.emit('progress', { vm, target, jobType, phase, atMs: performance.now() - t0 } satisfies BlockJobProgress);
+  private phase(
+    vm: string,
+    target: string,
+    jobType: BlockJobType,
+    phase: BlockJobProgress['phase'],
+    t0: number,
+  ): void {
+    this.emit('progress', {
+      vm,
+      target,
+      jobType,
+      phase,
+      atMs: performance.now() - t0,
+    } satisfies BlockJobProgress);
   }
 
   /** Jobs this agent started that have not ended. */
@@ -60,23 +85,35 @@ export class BlockJobs extends EventEmitter {
    */
   async activeCommit(vm: string, target: string, timeoutMs = 600_000): Promise<BlockJobResult> {
     const key = `${vm}\u0000${target}`;
-    if (this.running.has(key)) throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
+    if (this.running.has(key))
+      throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
     const t0 = performance.now();
     this.running.set(key, { vm, target, jobType: 'active-commit', startedAt: Date.now() });
     try {
-      const settled = this.events.waitFor(jobEvent(vm, target, ['active-commit'], ['ready', ...ENDS]), timeoutMs);
-      await this.virsh.run(['blockcommit', '--domain', vm, '--path', target, '--active', '--shallow'], { vm, target });
+      const settled = this.events.waitFor(
+        jobEvent(vm, target, ['active-commit'], ['ready', ...ENDS]),
+        timeoutMs,
+      );
+      await this.virsh.run(['blockcommit', '--domain', vm, '--path', target, '--active', '--shallow'], {
+        vm,
+        target,
+      });
       this.phase(vm, target, 'active-commit', 'started', t0);
       const ev = await settled;
       const readyMs = performance.now() - t0;
-      if (ev === undefined) throw new StrataError('TIMEOUT', { what: `block commit of ${vm} ${target}`, ms: timeoutMs });
+      if (ev === undefined)
+        throw new StrataError('TIMEOUT', { what: `block commit of ${vm} ${target}`, ms: timeoutMs });
       if (ev.kind === 'block-job' && ev.status !== 'ready') {
         throw new StrataError('BLOCK_JOB_FAILED', { job: 'active-commit', vm, target, status: ev.status });
       }
       this.phase(vm, target, 'active-commit', 'ready', t0);
       const p0 = performance.now();
       // without --async libvirt returns once the pivot is done
-      await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--pivot'], { vm, target, timeoutMs: 120_000 });
+      await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--pivot'], {
+        vm,
+        target,
+        timeoutMs: 120_000,
+      });
       const pivotMs = performance.now() - p0;
       this.phase(vm, target, 'active-commit', 'completed', t0);
       return { target, tookMs: performance.now() - t0, readyMs, pivotMs };
@@ -88,7 +125,8 @@ export class BlockJobs extends EventEmitter {
   /** Block stream (pull): copies the backing data into the top image, which then stands alone. */
   async stream(vm: string, target: string, timeoutMs = 600_000): Promise<BlockJobResult> {
     const key = `${vm}\u0000${target}`;
-    if (this.running.has(key)) throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
+    if (this.running.has(key))
+      throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
     const t0 = performance.now();
     this.running.set(key, { vm, target, jobType: 'pull', startedAt: Date.now() });
     try {
@@ -96,7 +134,8 @@ export class BlockJobs extends EventEmitter {
       await this.virsh.run(['blockpull', '--domain', vm, '--path', target], { vm, target });
       this.phase(vm, target, 'pull', 'started', t0);
       const ev = await settled;
-      if (ev === undefined) throw new StrataError('TIMEOUT', { what: `block stream of ${vm} ${target}`, ms: timeoutMs });
+      if (ev === undefined)
+        throw new StrataError('TIMEOUT', { what: `block stream of ${vm} ${target}`, ms: timeoutMs });
       if (ev.kind === 'block-job' && ev.status !== 'completed') {
         throw new StrataError('BLOCK_JOB_FAILED', { job: 'pull', vm, target, status: ev.status });
       }

@@ -28,7 +28,10 @@ async function createSnapshot(virsh: Virsh, vm: string, xml: string, flags: stri
     const path = join(dir, 'snapshot.xml');
     await writeFile(path, xml, { mode: 0o600 });
     const t0 = performance.now();
-    await virsh.run(['snapshot-create', '--domain', vm, '--xmlfile', path, ...flags], { vm, timeoutMs: 120_000 });
+    await virsh.run(['snapshot-create', '--domain', vm, '--xmlfile', path, ...flags], {
+      vm,
+      timeoutMs: 120_000,
+    });
     return performance.now() - t0;
   });
 }
@@ -38,7 +41,10 @@ function disksOnly(list: readonly BlockListEntry[]): BlockListEntry[] {
 }
 
 function results(before: readonly BlockListEntry[], overlays: readonly OverlaySpec[]): OverlayResult[] {
-  return overlays.map((o) => ({ ...o, previousSource: before.find((d) => d.target === o.target)?.source ?? '' }));
+  return overlays.map((o) => ({
+    ...o,
+    previousSource: before.find((d) => d.target === o.target)?.source ?? '',
+  }));
 }
 
 /**
@@ -52,11 +58,16 @@ export async function diskOnlySnapshot(
   overlays: readonly OverlaySpec[],
   options: { readonly quiesce?: boolean } = {},
 ): Promise<DiskSnapshotResult> {
-  if (overlays.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: 'name at least one disk' });
+  if (overlays.length === 0)
+    throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: 'name at least one disk' });
   const started = performance.now();
   const before = disksOnly(await blockList(virsh, vm));
   const name = `strata-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const xml = snapshotXml(name, before.map((d) => d.target), overlays);
+  const xml = snapshotXml(
+    name,
+    before.map((d) => d.target),
+    overlays,
+  );
   const flags = ['--disk-only', '--atomic', '--no-metadata'];
   if (options.quiesce === true) flags.push('--quiesce');
   const snapshotMs = await createSnapshot(virsh, vm, xml, flags);
@@ -76,7 +87,12 @@ export async function memorySnapshot(
   const started = performance.now();
   const before = disksOnly(await blockList(virsh, vm));
   const name = `strata-mem-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const xml = snapshotXml(name, before.map((d) => d.target), overlays, memoryPath);
+  const xml = snapshotXml(
+    name,
+    before.map((d) => d.target),
+    overlays,
+    memoryPath,
+  );
   const snapshotMs = await createSnapshot(virsh, vm, xml, ['--atomic', '--no-metadata']);
   return { overlays: results(before, overlays), memoryPath, snapshotMs, tookMs: performance.now() - started };
 }

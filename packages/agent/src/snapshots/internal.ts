@@ -14,7 +14,12 @@ export interface InternalSnapshotResult {
  * Internal qcow2 snapshots through libvirt (memory and every disk inside the qcow2 files; all
  * disks must be qcow2). For strategies that want them; external snapshots are the default.
  */
-export async function internalSnapshot(virsh: Virsh, vm: string, op: 'create' | 'revert' | 'delete', name: string): Promise<InternalSnapshotResult> {
+export async function internalSnapshot(
+  virsh: Virsh,
+  vm: string,
+  op: 'create' | 'revert' | 'delete',
+  name: string,
+): Promise<InternalSnapshotResult> {
   const t0 = performance.now();
   const args =
     op === 'create'
@@ -27,7 +32,11 @@ export async function internalSnapshot(virsh: Virsh, vm: string, op: 'create' | 
 }
 
 /** Offline internal snapshot of one qcow2 file (VM stopped), through qemu-img. */
-export async function offlineInternalSnapshot(path: string, op: 'create' | 'revert' | 'delete', name: string): Promise<InternalSnapshotResult> {
+export async function offlineInternalSnapshot(
+  path: string,
+  op: 'create' | 'revert' | 'delete',
+  name: string,
+): Promise<InternalSnapshotResult> {
   const t0 = performance.now();
   const flag = op === 'create' ? '-c' : op === 'revert' ? '-a' : '-d';
   await run('qemu-img', ['snapshot', flag, name, path], { timeout: 300_000 });

@@ -52,7 +52,21 @@ export async function revertExternal(
   const r0 = performance.now();
   for (const d of disks) {
     await rm(d.overlayPath, { force: true });
-    await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', d.snapshotFormat ?? 'qcow2', '-b', d.snapshotImage, d.overlayPath], { timeout: 60_000 });
+    await run(
+      'qemu-img',
+      [
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        '-F',
+        d.snapshotFormat ?? 'qcow2',
+        '-b',
+        d.snapshotImage,
+        d.overlayPath,
+      ],
+      { timeout: 60_000 },
+    );
   }
   const resetMs = performance.now() - r0;
   const s0 = performance.now();

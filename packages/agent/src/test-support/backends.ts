@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cleanEnv, createCephClient, deleteCephClient, ensureCeph, ensureTgtd, type CephCluster } from '@strata/testing';
+import {
+  cleanEnv,
+  createCephClient,
+  deleteCephClient,
+  ensureCeph,
+  ensureTgtd,
+  type CephCluster,
+} from '@strata/testing';
 import type { HostAgent } from '../host-agent.js';
 import type { DiskSource } from '../types.js';
 
@@ -24,7 +31,11 @@ async function tgtadm(args: string[]): Promise<void> {
  * A tgt target with one LUN over a raw file, bound to ONE initiator name (no ALL binding), with
  * CHAP when asked; the CHAP password goes into a libvirt secret of usage type iscsi.
  */
-export async function makeIscsiLun(agent: HostAgent, dir: string, options: { chap?: boolean } = {}): Promise<TestLun> {
+export async function makeIscsiLun(
+  agent: HostAgent,
+  dir: string,
+  options: { chap?: boolean } = {},
+): Promise<TestLun> {
   const { portal } = await ensureTgtd();
   const suffix = randomBytes(4).toString('hex');
   const iqn = `iqn.2026-01.io.strata.test:${suffix}`;
@@ -45,7 +56,18 @@ export async function makeIscsiLun(agent: HostAgent, dir: string, options: { cha
   const user = `u${suffix}`;
   const password = `p${randomBytes(6).toString('hex')}`;
   let secretUuid: string | undefined;
-  await tgtadm(['--op', 'new', '--mode', 'logicalunit', '--tid', String(tid), '--lun', '1', '--backing-store', backingFile]);
+  await tgtadm([
+    '--op',
+    'new',
+    '--mode',
+    'logicalunit',
+    '--tid',
+    String(tid),
+    '--lun',
+    '1',
+    '--backing-store',
+    backingFile,
+  ]);
   await tgtadm(['--op', 'bind', '--mode', 'target', '--tid', String(tid), '--initiator-name', initiator]);
   if (options.chap === true) {
     await tgtadm(['--op', 'new', '--mode', 'account', '--user', user, '--password', password]);
@@ -63,8 +85,11 @@ export async function makeIscsiLun(agent: HostAgent, dir: string, options: { cha
     },
     backingFile,
     cleanup: async () => {
-      await tgtadm(['--op', 'delete', '--mode', 'target', '--tid', String(tid), '--force']).catch(() => undefined);
-      if (options.chap === true) await tgtadm(['--op', 'delete', '--mode', 'account', '--user', user]).catch(() => undefined);
+      await tgtadm(['--op', 'delete', '--mode', 'target', '--tid', String(tid), '--force']).catch(
+        () => undefined,
+      );
+      if (options.chap === true)
+        await tgtadm(['--op', 'delete', '--mode', 'account', '--user', user]).catch(() => undefined);
       if (secretUuid !== undefined) await agent.undefineSecret(secretUuid).catch(() => undefined);
       await rm(backingFile, { force: true });
     },
@@ -80,10 +105,14 @@ export interface TestRbdImage {
 }
 
 async function rbd(cluster: CephCluster, args: string[]): Promise<void> {
-  await run('rbd', ['--conf', cluster.confPath, '--keyring', cluster.adminKeyringPath, '--name', 'client.admin', ...args], {
-    timeout: 60_000,
-    env: cleanEnv(),
-  });
+  await run(
+    'rbd',
+    ['--conf', cluster.confPath, '--keyring', cluster.adminKeyringPath, '--name', 'client.admin', ...args],
+    {
+      timeout: 60_000,
+      env: cleanEnv(),
+    },
+  );
 }
 
 /** An RBD image and a cephx user limited to its pool, whose key is a libvirt secret of usage ceph. */
@@ -93,9 +122,19 @@ export async function makeRbdImage(agent: HostAgent): Promise<TestRbdImage> {
   const image = `agent-test-${suffix}`;
   await rbd(cluster, ['create', '--size', '16', `${cluster.pool}/${image}`]);
   const client = await createCephClient(cluster, `strata-agent-${suffix}`, cluster.pool);
-  const secretUuid = await agent.defineSecret('ceph', `client.${client.id} ${suffix}`, Buffer.from(client.key, 'base64'));
+  const secretUuid = await agent.defineSecret(
+    'ceph',
+    `client.${client.id} ${suffix}`,
+    Buffer.from(client.key, 'base64'),
+  );
   return {
-    source: { kind: 'rbd', pool: cluster.pool, image, monitors: cluster.monitors, auth: { username: client.id, secretUuid } },
+    source: {
+      kind: 'rbd',
+      pool: cluster.pool,
+      image,
+      monitors: cluster.monitors,
+      auth: { username: client.id, secretUuid },
+    },
     cluster,
     exportTo: async (path) => {
       await rm(path, { force: true });

@@ -25,7 +25,9 @@ export interface GuestVm {
  * template through the agent (overlay over the cached base image), started and with its guest
  * agent answering. Unique names keep parallel runs apart; dispose() removes everything.
  */
-export async function startGuestVm(options: { name?: string; dataDisks?: readonly AgentDiskSpec[]; agent?: HostAgent; start?: boolean } = {}): Promise<GuestVm> {
+export async function startGuestVm(
+  options: { name?: string; dataDisks?: readonly AgentDiskSpec[]; agent?: HostAgent; start?: boolean } = {},
+): Promise<GuestVm> {
   await ensureLibvirt();
   const images = await buildTestGuest();
   const name = options.name ?? uniqueName('agent-test');
@@ -81,7 +83,8 @@ export async function waitForConsole(vm: GuestVm, pattern: RegExp, timeoutMs = 2
   for (;;) {
     const text = await vm.console();
     if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`console never matched ${pattern}; tail:\n${text.slice(-1500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`console never matched ${pattern}; tail:\n${text.slice(-1500)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -51,10 +51,14 @@ export class Virsh {
           if (err === null) return resolve(stdout);
           const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string };
           if (e.killed === true || e.signal === 'SIGKILL') {
-            return reject(new StrataError('LIBVIRT_TIMEOUT', { command: ctx.command, ms: timeout }, { cause: err }));
+            return reject(
+              new StrataError('LIBVIRT_TIMEOUT', { command: ctx.command, ms: timeout }, { cause: err }),
+            );
           }
           if (e.code === 'ENOENT') {
-            return reject(new StrataError('LIBVIRT_UNAVAILABLE', { reason: 'virsh is not installed' }, { cause: err }));
+            return reject(
+              new StrataError('LIBVIRT_UNAVAILABLE', { reason: 'virsh is not installed' }, { cause: err }),
+            );
           }
           reject(libvirtError(stderr || e.message, ctx, err));
         },

@@ -1,7 +1,16 @@
 import type { DomainReport, DomainRunState } from '@strata/core';
 import type { Virsh } from '../virsh/virsh.js';
 
-const STATES: readonly DomainRunState[] = ['running', 'paused', 'shut off', 'shutdown', 'crashed', 'pmsuspended', 'blocked', 'idle'];
+const STATES: readonly DomainRunState[] = [
+  'running',
+  'paused',
+  'shut off',
+  'shutdown',
+  'crashed',
+  'pmsuspended',
+  'blocked',
+  'idle',
+];
 
 export function parseDomState(text: string): DomainRunState {
   const s = text.trim().split('\n')[0]?.trim() ?? '';
@@ -67,6 +76,8 @@ export async function domainReport(virsh: Virsh, vm: string): Promise<DomainRepo
     name: vm,
     uuid: uuid.trim(),
     state,
-    disks: disks.filter((d) => d.device === 'disk').map((d) => ({ target: d.target, serial: serials.get(d.target) ?? null, source: d.source })),
+    disks: disks
+      .filter((d) => d.device === 'disk')
+      .map((d) => ({ target: d.target, serial: serials.get(d.target) ?? null, source: d.source })),
   };
 }

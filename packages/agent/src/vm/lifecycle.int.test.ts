@@ -6,7 +6,7 @@ import type { LibvirtEvent } from '../events/parse-event.js';
 import { HostAgent } from '../host-agent.js';
 import { NASTY, startGuestVm } from '../test-support/guest-vm.js';
 
-test('host facts report CPU, memory, versions, initiator name and adaptors', async () => {
+void test('host facts report CPU, memory, versions, initiator name and adaptors', async () => {
   await ensureLibvirt();
   const agent = new HostAgent({ initiatorFile: `/tmp/strata-iqn-${process.pid}` });
   await agent.start();
@@ -26,33 +26,45 @@ test('host facts report CPU, memory, versions, initiator name and adaptors', asy
   }
 });
 
-test('a VM with a metacharacter name is defined from a template, started, stopped, destroyed; events stream', { timeout: 180_000 }, async () => {
-  const name = uniqueName(`vm ${NASTY}`);
-  const seen: LibvirtEvent[] = [];
-  const vm = await startGuestVm({ name });
-  vm.agent.on('event', (e: LibvirtEvent) => seen.push(e));
-  try {
-    const report = await vm.agent.vmState(name);
-    assert.equal(report.name, name);
-    assert.equal(report.state, 'running');
-    assert.deepEqual(report.disks.map((d) => [d.target, d.serial]), [['vda', 'root']]);
-    await assert.rejects(vm.agent.defineVm({ name, cpus: 1, memoryBytes: 128 << 20, disks: [] }), (e) => isStrataError(e, 'VM_EXISTS'));
-    const stopped = await vm.agent.stopVm(name, 30_000);
-    assert.equal(stopped.state, 'shut off');
-    assert.equal(stopped.forced, false, 'the guest agent shut the guest down');
-    assert.ok(seen.some((e) => e.kind === 'lifecycle' && e.vm === name && e.event === 'Stopped'), 'Stopped event seen');
-    assert.equal(await vm.agent.startVm(name), 'running');
-    assert.ok(await vm.agent.waitForGuestAgent(name, 60_000));
-    assert.ok(seen.some((e) => e.kind === 'lifecycle' && e.vm === name && e.event === 'Started'));
-    assert.deepEqual(await vm.agent.destroyVm(name), { existed: true });
-    assert.deepEqual(await vm.agent.destroyVm(name), { existed: false });
-    await assert.rejects(vm.agent.vmState(name), (e) => isStrataError(e, 'VM_NOT_FOUND'));
-  } finally {
-    await vm.dispose();
-  }
-});
+void test(
+  'a VM with a metacharacter name is defined from a template, started, stopped, destroyed; events stream',
+  { timeout: 180_000 },
+  async () => {
+    const name = uniqueName(`vm ${NASTY}`);
+    const seen: LibvirtEvent[] = [];
+    const vm = await startGuestVm({ name });
+    vm.agent.on('event', (e: LibvirtEvent) => seen.push(e));
+    try {
+      const report = await vm.agent.vmState(name);
+      assert.equal(report.name, name);
+      assert.equal(report.state, 'running');
+      assert.deepEqual(
+        report.disks.map((d) => [d.target, d.serial]),
+        [['vda', 'root']],
+      );
+      await assert.rejects(vm.agent.defineVm({ name, cpus: 1, memoryBytes: 128 << 20, disks: [] }), (e) =>
+        isStrataError(e, 'VM_EXISTS'),
+      );
+      const stopped = await vm.agent.stopVm(name, 30_000);
+      assert.equal(stopped.state, 'shut off');
+      assert.equal(stopped.forced, false, 'the guest agent shut the guest down');
+      assert.ok(
+        seen.some((e) => e.kind === 'lifecycle' && e.vm === name && e.event === 'Stopped'),
+        'Stopped event seen',
+      );
+      assert.equal(await vm.agent.startVm(name), 'running');
+      assert.ok(await vm.agent.waitForGuestAgent(name, 60_000));
+      assert.ok(seen.some((e) => e.kind === 'lifecycle' && e.vm === name && e.event === 'Started'));
+      assert.deepEqual(await vm.agent.destroyVm(name), { existed: true });
+      assert.deepEqual(await vm.agent.destroyVm(name), { existed: false });
+      await assert.rejects(vm.agent.vmState(name), (e) => isStrataError(e, 'VM_NOT_FOUND'));
+    } finally {
+      await vm.dispose();
+    }
+  },
+);
 
-test('a stop the guest ignores is forced after the timeout', { timeout: 120_000 }, async () => {
+void test('a stop the guest ignores is forced after the timeout', { timeout: 120_000 }, async () => {
   const vm = await startGuestVm({ name: uniqueName('agent-force') });
   try {
     // freeze makes the guest agent refuse the shutdown; ACPI is ignored by the test guest

@@ -26,13 +26,19 @@ export interface TemplateVmSpec extends Omit<AgentVmSpec, 'disks'> {
 }
 
 /** Defines a persistent domain from typed data (XML written to a private file, never argv). */
-export async function defineVm(virsh: Virsh, spec: AgentVmSpec, options: DomainOptions): Promise<{ name: string; uuid: string }> {
+export async function defineVm(
+  virsh: Virsh,
+  spec: AgentVmSpec,
+  options: DomainOptions,
+): Promise<{ name: string; uuid: string }> {
   const xml = domainXml(spec, options);
   await withPrivateDir(async (dir) => {
     const path = join(dir, 'domain.xml');
     await writeFile(path, xml, { mode: 0o600 });
     // libvirt's define replaces a same-named definition: refuse, to stay idempotent on the name
-    const existing = await virsh.run(['domuuid', '--domain', spec.name], { vm: spec.name }).catch(() => undefined);
+    const existing = await virsh
+      .run(['domuuid', '--domain', spec.name], { vm: spec.name })
+      .catch(() => undefined);
     if (existing !== undefined) throw new StrataError('VM_EXISTS', { vm: spec.name });
     await virsh.run(['define', '--file', path], { vm: spec.name });
   });
@@ -47,10 +53,24 @@ export async function defineFromTemplate(
   options: DomainOptions,
 ): Promise<{ name: string; uuid: string; rootOverlay: string }> {
   const r = spec.root;
-  const args = ['create', '-q', '-f', 'qcow2', '-F', r.baseFormat ?? 'qcow2', '-b', r.baseImage, r.overlayPath];
+  const args = [
+    'create',
+    '-q',
+    '-f',
+    'qcow2',
+    '-F',
+    r.baseFormat ?? 'qcow2',
+    '-b',
+    r.baseImage,
+    r.overlayPath,
+  ];
   if (r.sizeBytes !== undefined) args.push(String(r.sizeBytes));
   await run('qemu-img', args, { timeout: 60_000 });
-  const root: AgentDiskSpec = { volumeId: r.volumeId, target: 'vda', source: { kind: 'file', path: r.overlayPath, format: 'qcow2' } };
+  const root: AgentDiskSpec = {
+    volumeId: r.volumeId,
+    target: 'vda',
+    source: { kind: 'file', path: r.overlayPath, format: 'qcow2' },
+  };
   const { root: _root, dataDisks, ...rest } = spec;
   void _root;
   const defined = await defineVm(virsh, { ...rest, disks: [root, ...(dataDisks ?? [])] }, options);
@@ -58,7 +78,8 @@ export async function defineFromTemplate(
 }
 
 export async function startVm(virsh: Virsh, vm: string): Promise<DomainRunState> {
-  if ((await domState(virsh, vm)) !== 'running') await virsh.run(['start', '--domain', vm], { vm, timeoutMs: 120_000 });
+  if ((await domState(virsh, vm)) !== 'running')
+    await virsh.run(['start', '--domain', vm], { vm, timeoutMs: 120_000 });
   return domState(virsh, vm);
 }
 
@@ -66,11 +87,22 @@ export async function startVm(virsh: Virsh, vm: string): Promise<DomainRunState>
  * Graceful stop (guest agent, else ACPI) for `timeoutMs`, then forced. Waits on the lifecycle
  * event, not by polling.
  */
-export async function stopVm(virsh: Virsh, events: EventStream, vm: string, timeoutMs: number): Promise<{ state: DomainRunState; forced: boolean }> {
+export async function stopVm(
+  virsh: Virsh,
+  events: EventStream,
+  vm: string,
+  timeoutMs: number,
+): Promise<{ state: DomainRunState; forced: boolean }> {
   if ((await domState(virsh, vm)) === 'shut off') return { state: 'shut off', forced: false };
-  const stopped = events.waitFor((e) => e.kind === 'lifecycle' && e.vm === vm && e.event === 'Stopped', timeoutMs);
+  const stopped = events.waitFor(
+    (e) => e.kind === 'lifecycle' && e.vm === vm && e.event === 'Stopped',
+    timeoutMs,
+  );
   try {
-    await virsh.run(['shutdown', '--domain', vm, '--mode', 'agent,acpi'], { vm, timeoutMs: Math.max(timeoutMs, 10_000) });
+    await virsh.run(['shutdown', '--domain', vm, '--mode', 'agent,acpi'], {
+      vm,
+      timeoutMs: Math.max(timeoutMs, 10_000),
+    });
   } catch (err) {
     if (!isStrataError(err, 'VM_NOT_RUNNING')) throw err;
   }
@@ -98,7 +130,10 @@ export async function destroyVm(virsh: Virsh, vm: string): Promise<{ existed: bo
   }
   await destroyRunning(virsh, vm);
   try {
-    await virsh.run(['undefine', '--domain', vm, '--managed-save', '--snapshots-metadata', '--checkpoints-metadata'], { vm });
+    await virsh.run(
+      ['undefine', '--domain', vm, '--managed-save', '--snapshots-metadata', '--checkpoints-metadata'],
+      { vm },
+    );
   } catch (err) {
     // a transient domain is gone once destroyed
     if (!isStrataError(err, 'VM_NOT_FOUND') && !/transient/i.test((err as Error).message)) throw err;

@@ -39,7 +39,10 @@ export interface TestGuest {
 
 /** Creates a fresh directory for a guest's files, readable by QEMU. */
 export async function makeGuestDir(name: string): Promise<string> {
-  const dir = join('/var/lib/strata-test/guests', `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomBytes(3).toString('hex')}`);
+  const dir = join(
+    '/var/lib/strata-test/guests',
+    `${name.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomBytes(3).toString('hex')}`,
+  );
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   return dir;

@@ -85,7 +85,10 @@ async function listTree(root: string, dir = root, out: string[] = []): Promise<s
 /** Packs a directory as a gzip'd newc cpio archive (an initramfs). */
 async function packInitramfs(root: string, target: string): Promise<void> {
   const files = await listTree(root);
-  const cpio = spawn('cpio', ['-o', '-H', 'newc', '--quiet', '-R', '0:0'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const cpio = spawn('cpio', ['-o', '-H', 'newc', '--quiet', '-R', '0:0'], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   cpio.stdin.end(files.join('\n') + '\n');
   const done = new Promise<void>((resolve, reject) => {
     cpio.on('error', reject);
@@ -95,7 +98,11 @@ async function packInitramfs(root: string, target: string): Promise<void> {
   await done;
 }
 
-async function buildInto(dir: string, kernel: { path: string; version: string }, script: string): Promise<void> {
+async function buildInto(
+  dir: string,
+  kernel: { path: string; version: string },
+  script: string,
+): Promise<void> {
   const root = join(dir, 'initramfs');
   await mkdir(join(root, 'bin'), { recursive: true });
   await copyFile('/bin/busybox', join(root, 'bin/busybox'));
@@ -114,8 +121,27 @@ async function buildInto(dir: string, kernel: { path: string; version: string },
   await mkdir(rootfs, { recursive: true });
   await writeFile(join(rootfs, 'strata-root'), 'Strata test guest root filesystem\n');
   // no journal: debugfs reads the image without replaying one, and fsync'd data must be in place
-  await run('mkfs.ext4', ['-q', '-F', '-L', 'strata-root', '-O', '^has_journal', '-d', rootfs, join(dir, 'root.raw'), '64M']);
-  await run('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', join(dir, 'root.raw'), join(dir, 'base.qcow2')]);
+  await run('mkfs.ext4', [
+    '-q',
+    '-F',
+    '-L',
+    'strata-root',
+    '-O',
+    '^has_journal',
+    '-d',
+    rootfs,
+    join(dir, 'root.raw'),
+    '64M',
+  ]);
+  await run('qemu-img', [
+    'convert',
+    '-f',
+    'raw',
+    '-O',
+    'qcow2',
+    join(dir, 'root.raw'),
+    join(dir, 'base.qcow2'),
+  ]);
   await rm(join(dir, 'root.raw'));
   await rm(root, { recursive: true });
   await rm(rootfs, { recursive: true });
@@ -133,7 +159,14 @@ export async function buildTestGuest(options: BuildGuestOptions = {}): Promise<T
   const kernel = await findKernel();
   const script = initScript(options.writerIntervalSeconds ?? 0.05);
   const key = createHash('sha256')
-    .update(JSON.stringify({ GUEST_FORMAT, kernel: kernel.path, script, qga: (await stat('/usr/sbin/qemu-ga')).size }))
+    .update(
+      JSON.stringify({
+        GUEST_FORMAT,
+        kernel: kernel.path,
+        script,
+        qga: (await stat('/usr/sbin/qemu-ga')).size,
+      }),
+    )
     .digest('hex')
     .slice(0, 16);
   const dir = join(cacheDir, key);
@@ -161,4 +194,3 @@ export async function buildTestGuest(options: BuildGuestOptions = {}): Promise<T
   }
   return images;
 }
-

@@ -11,7 +11,16 @@ const run = promisify(execFile);
 export async function agentCommand(domain: string, command: object, timeoutSeconds = 10): Promise<unknown> {
   const { stdout } = await run(
     'virsh',
-    ['-c', LIBVIRT_URI, 'qemu-agent-command', '--timeout', String(timeoutSeconds), '--', domain, JSON.stringify(command)],
+    [
+      '-c',
+      LIBVIRT_URI,
+      'qemu-agent-command',
+      '--timeout',
+      String(timeoutSeconds),
+      '--',
+      domain,
+      JSON.stringify(command),
+    ],
     { timeout: (timeoutSeconds + 5) * 1000 },
   );
   return (JSON.parse(stdout) as { return?: unknown }).return;
@@ -25,7 +34,8 @@ export async function waitForGuestAgent(domain: string, timeoutMs = 60_000): Pro
       await agentCommand(domain, { execute: 'guest-ping' }, 2);
       return Date.now() - start;
     } catch (err) {
-      if (Date.now() - start > timeoutMs) throw new Error(`guest agent of ${domain} did not answer in ${timeoutMs} ms`, { cause: err });
+      if (Date.now() - start > timeoutMs)
+        throw new Error(`guest agent of ${domain} did not answer in ${timeoutMs} ms`, { cause: err });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -38,14 +48,21 @@ export interface GuestExecResult {
 }
 
 /** Runs a command in the guest through the agent (busybox sh), waiting for it to end. */
-export async function guestExec(domain: string, script: string, timeoutMs = 30_000): Promise<GuestExecResult> {
+export async function guestExec(
+  domain: string,
+  script: string,
+  timeoutMs = 30_000,
+): Promise<GuestExecResult> {
   const started = (await agentCommand(domain, {
     execute: 'guest-exec',
     arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true },
   })) as { pid: number };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = (await agentCommand(domain, { execute: 'guest-exec-status', arguments: { pid: started.pid } })) as {
+    const status = (await agentCommand(domain, {
+      execute: 'guest-exec-status',
+      arguments: { pid: started.pid },
+    })) as {
       exited: boolean;
       exitcode?: number;
       'out-data'?: string;
@@ -65,7 +82,10 @@ export async function guestExec(domain: string, script: string, timeoutMs = 30_0
 
 /** The serials of the virtio disks the guest sees now, by device name. */
 export async function guestDisks(domain: string): Promise<Map<string, string>> {
-  const out = await guestExec(domain, 'cd /sys/block && for d in vd*; do [ -e "$d" ] || continue; s=""; [ -e "$d/serial" ] && read s < "$d/serial"; echo "$d $s"; done');
+  const out = await guestExec(
+    domain,
+    'cd /sys/block && for d in vd*; do [ -e "$d" ] || continue; s=""; [ -e "$d/serial" ] && read s < "$d/serial"; echo "$d $s"; done',
+  );
   const disks = new Map<string, string>();
   for (const line of out.stdout.split('\n')) {
     const [dev, ...rest] = line.split(' ');

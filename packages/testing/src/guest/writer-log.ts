@@ -30,11 +30,18 @@ export interface ReadWriterLogOptions {
 
 /** Decodes one 512-byte block; undefined when it is not a writer record. */
 export function decodeRecord(block: Buffer): WriterRecord | undefined {
-  if (block.length < WRITER_RECORD_SIZE || block.toString('latin1', 0, WRITER_MAGIC.length) !== WRITER_MAGIC) return undefined;
+  if (block.length < WRITER_RECORD_SIZE || block.toString('latin1', 0, WRITER_MAGIC.length) !== WRITER_MAGIC)
+    return undefined;
   const text = block.toString('utf8', 0, WRITER_RECORD_SIZE).trimEnd();
   const m = /^\S+ (\d+) (\d+) (\d+) (\S+) ?(.*)$/.exec(text);
   if (!m) return undefined;
-  return { seq: Number(m[1]), timeUs: Number(m[2]), slot: Number(m[3]), device: m[4] ?? '', serial: (m[5] ?? '').trim() };
+  return {
+    seq: Number(m[1]),
+    timeUs: Number(m[2]),
+    slot: Number(m[3]),
+    device: m[4] ?? '',
+    serial: (m[5] ?? '').trim(),
+  };
 }
 
 /** Decodes every record in a buffer. */
@@ -76,7 +83,10 @@ async function withRawCopy<T>(image: string, fn: (raw: string) => Promise<T>): P
 }
 
 /** Reads the writer's raw records from an image, block device or file, sorted by sequence. */
-export async function readWriterLog(path: string, options: ReadWriterLogOptions = {}): Promise<WriterRecord[]> {
+export async function readWriterLog(
+  path: string,
+  options: ReadWriterLogOptions = {},
+): Promise<WriterRecord[]> {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const read = async (raw: string): Promise<WriterRecord[]> => decodeRecords(await readRaw(raw, maxBytes));
   const records = options.format === 'qcow2' ? await withRawCopy(path, read) : await read(path);
@@ -84,7 +94,10 @@ export async function readWriterLog(path: string, options: ReadWriterLogOptions 
 }
 
 /** Reads the writer's log file from an ext4 image (the root disk), via debugfs: no mount needed. */
-export async function readWriterFsLog(image: string, format: 'raw' | 'qcow2' = 'qcow2'): Promise<WriterRecord[]> {
+export async function readWriterFsLog(
+  image: string,
+  format: 'raw' | 'qcow2' = 'qcow2',
+): Promise<WriterRecord[]> {
   const read = async (raw: string): Promise<WriterRecord[]> => {
     const { stdout } = await run('debugfs', ['-R', `cat /${WRITER_FS_LOG}`, raw], {
       encoding: 'buffer',

@@ -6,7 +6,7 @@ import { ensureLibvirt, LIBVIRT_URI } from './ensure-libvirt.js';
 
 const run = promisify(execFile);
 
-test('ensureLibvirt starts libvirtd and virtlogd once and is idempotent', async () => {
+void test('ensureLibvirt starts libvirtd and virtlogd once and is idempotent', async () => {
   const first = await ensureLibvirt();
   assert.match(first.libvirtVersion, /^\d+\.\d+/);
   const second = await ensureLibvirt();

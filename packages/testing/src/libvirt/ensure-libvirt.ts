@@ -36,7 +36,9 @@ async function startDaemon(binary: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const child = spawn(binary, ['-d'], { stdio: 'ignore' });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${binary} -d exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${binary} -d exited with ${code}`)),
+    );
   });
 }
 
