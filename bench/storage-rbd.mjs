@@ -4,6 +4,7 @@
 // as the host sees it (its own cephx user, 4 KiB random writes, 16 in flight) over 1-second windows.
 // Run: node bench/storage-rbd.mjs   (after `npx tsc -b`); writes bench/results/storage-rbd.json.
 import { execFile } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -14,11 +15,13 @@ import { ensureCeph } from '@strata/testing';
 
 const GiB = 1024 ** 3;
 const REPS = 5;
-const ctx = { signal: new AbortController().signal };
+const ctx = { signal: new globalThis.AbortController().signal };
 
 function run(cmd, args, timeout = 300_000) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(stdout)));
+    execFile(cmd, args, { timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(stdout),
+    );
   });
 }
 
@@ -35,7 +38,22 @@ async function timed(fn) {
 async function asHost(conn, dir) {
   const keyring = join(dir, 'keyring');
   await writeFile(keyring, `[client.${conn.user}]\n\tkey = ${conn.secret.value}\n`, { mode: 0o600 });
-  return (args, timeout) => run('rbd', ['--conf', '/dev/null', '-m', conn.monitors.join(','), '--id', conn.user, '--keyring', keyring, ...args], timeout);
+  return (args, timeout) =>
+    run(
+      'rbd',
+      [
+        '--conf',
+        '/dev/null',
+        '-m',
+        conn.monitors.join(','),
+        '--id',
+        conn.user,
+        '--keyring',
+        keyring,
+        ...args,
+      ],
+      timeout,
+    );
 }
 
 /** Completed ops per 1-second window from `rbd bench` (its OPS column is cumulative). */
@@ -55,7 +73,13 @@ export async function benchRbd() {
   const ceph = await ensureCeph();
   const tag = randomBytes(3).toString('hex');
   // Five 64 GiB clones on a 64 GiB test cluster: thin, so admit far past the raw size.
-  const d = new RbdDriver(`bench-${tag}`, { pool: ceph.pool, confPath: ceph.confPath, keyringPath: ceph.adminKeyringPath, monitors: ceph.monitors, overprovisionFactor: 64 });
+  const d = new RbdDriver(`bench-${tag}`, {
+    pool: ceph.pool,
+    confPath: ceph.confPath,
+    keyringPath: ceph.adminKeyringPath,
+    monitors: ceph.monitors,
+    overprovisionFactor: 64,
+  });
   const host = { id: `bench-host-${tag}` };
   const dir = await mkdtemp(join(tmpdir(), 'strata-bench-rbd-'));
   const made = [];
@@ -63,14 +87,28 @@ export async function benchRbd() {
   const put = (key, value, unit) => (metrics[key] = { value: Math.round(value * 1000) / 1000, unit });
   try {
     const times = {};
-    for (const [label, size] of [['1g', GiB], ['64g', 64 * GiB]]) {
+    for (const [label, size] of [
+      ['1g', GiB],
+      ['64g', 64 * GiB],
+    ]) {
       const v = `bench-${tag}-${label}`;
       made.push(v);
       await d.createVolume(ctx, { volumeId: v, sizeBytes: size });
       await d.grantAccess(ctx, { volumeId: v, host });
       const rbd = await asHost((await d.connectionInfo(ctx, { volumeId: v, host })).connection, dir);
       // The same 256 MiB in both, spread over the whole volume.
-      await rbd(['bench', '--io-type', 'write', '--io-size', '4M', '--io-total', '256M', '--io-pattern', 'rand', `${ceph.pool}/vol-${v}`]);
+      await rbd([
+        'bench',
+        '--io-type',
+        'write',
+        '--io-size',
+        '4M',
+        '--io-total',
+        '256M',
+        '--io-pattern',
+        'rand',
+        `${ceph.pool}/vol-${v}`,
+      ]);
       const t = { snap: [], native: [], revert: [], clone: [] };
       for (let i = 0; i < REPS; i++) {
         const s = `${v}-s${i}`;
@@ -78,8 +116,23 @@ export async function benchRbd() {
         t.revert.push(await timed(() => d.revertSnapshot(ctx, { volumeId: v, snapshotId: s })));
         const c = `${v}-c${i}`;
         made.unshift(c);
-        t.clone.push(await timed(() => d.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: size, snapshotId: s })));
-        t.native.push(await timed(() => run('rbd', ['--conf', ceph.confPath, '--keyring', ceph.adminKeyringPath, 'snap', 'create', '--no-progress', `${ceph.pool}/vol-${v}@native${i}`])));
+        t.clone.push(
+          await timed(() => d.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: size, snapshotId: s })),
+        );
+        t.native.push(
+          await timed(() =>
+            run('rbd', [
+              '--conf',
+              ceph.confPath,
+              '--keyring',
+              ceph.adminKeyringPath,
+              'snap',
+              'create',
+              '--no-progress',
+              `${ceph.pool}/vol-${v}@native${i}`,
+            ]),
+          ),
+        );
       }
       times[label] = Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, median(xs)]));
       put(`snapshot_ms_${label}_rbd`, times[label].snap, 'ms');
@@ -101,7 +154,21 @@ export async function benchRbd() {
     await d.createVolume(ctx, { volumeId: q, sizeBytes: GiB });
     await d.grantAccess(ctx, { volumeId: q, host });
     const rbd = await asHost((await d.connectionInfo(ctx, { volumeId: q, host })).connection, dir);
-    const bench = (ops) => rbd(['bench', '--io-type', 'write', '--io-size', '4K', '--io-threads', '16', '--io-pattern', 'rand', '--io-total', String(ops * 4096), `${ceph.pool}/vol-${q}`]);
+    const bench = (ops) =>
+      rbd([
+        'bench',
+        '--io-type',
+        'write',
+        '--io-size',
+        '4K',
+        '--io-threads',
+        '16',
+        '--io-pattern',
+        'rand',
+        '--io-total',
+        String(ops * 4096),
+        `${ceph.pool}/vol-${q}`,
+      ]);
     await bench(4096); // allocate first: measured writes are overwrites
     await d.setQos(ctx, { volumeId: q, qos: { minIops: 0, maxIops: max, burstIops: max, burstSeconds: 1 } });
     const m = perSecond(await bench(max * 7));
@@ -118,7 +185,16 @@ export async function benchRbd() {
       for (const s of await d.listSnapshots(ctx, { volumeId: v }).catch(() => [])) {
         await d.deleteSnapshot(ctx, { volumeId: v, snapshotId: s.snapshotId }).catch(() => undefined);
       }
-      await run('rbd', ['--conf', ceph.confPath, '--keyring', ceph.adminKeyringPath, 'snap', 'purge', '--no-progress', `${ceph.pool}/vol-${v}`]).catch(() => undefined);
+      await run('rbd', [
+        '--conf',
+        ceph.confPath,
+        '--keyring',
+        ceph.adminKeyringPath,
+        'snap',
+        'purge',
+        '--no-progress',
+        `${ceph.pool}/vol-${v}`,
+      ]).catch(() => undefined);
       await d.deleteVolume(ctx, { volumeId: v }).catch((e) => console.error(`cleanup ${v}: ${e.message}`));
     }
     await d.revokeAccess(ctx, { volumeId: made[0] ?? 'none', host }).catch(() => undefined);

@@ -1,4 +1,10 @@
-import { StrataError, type AccessRequest, type AccessResult, type ConnectionInfo, type StorageContext } from '@strata/core';
+import {
+  StrataError,
+  type AccessRequest,
+  type AccessResult,
+  type ConnectionInfo,
+  type StorageContext,
+} from '@strata/core';
 import { EINVAL, ENOENT, errnoOf, unlessMissing } from './cli.js';
 import type { Pool } from './meta.js';
 import { hostHash, hostUser, imageName } from './names.js';
@@ -17,10 +23,13 @@ export interface AccessDeps extends Pool {
  */
 async function osdCaps(ctx: StorageContext, d: AccessDeps, volumeIds: readonly string[]): Promise<string> {
   const pool = d.pool;
-  const caps = ['rbd_id.', 'rbd_directory', 'rbd_info', 'rbd_mirroring'].map((o) => `allow rx pool=${pool} object_prefix ${o}`);
+  const caps = ['rbd_id.', 'rbd_directory', 'rbd_info', 'rbd_mirroring'].map(
+    (o) => `allow rx pool=${pool} object_prefix ${o}`,
+  );
   const seen = new Set<string>();
   const add = (id: string, mode: 'rwx' | 'rx'): void => {
-    for (const kind of ['rbd_header', 'rbd_data', 'rbd_object_map']) caps.push(`allow ${mode} pool=${pool} object_prefix ${kind}.${id}`);
+    for (const kind of ['rbd_header', 'rbd_data', 'rbd_object_map'])
+      caps.push(`allow ${mode} pool=${pool} object_prefix ${kind}.${id}`);
   };
   for (const volumeId of volumeIds) {
     let info = await imageInfo(ctx, d, imageName(volumeId));
@@ -29,7 +38,11 @@ async function osdCaps(ctx: StorageContext, d: AccessDeps, volumeIds: readonly s
     // Walk the clone chain (clones of clones) to the base image.
     while (info?.parent && !seen.has(info.parent.image)) {
       seen.add(info.parent.image);
-      const parent: Awaited<ReturnType<typeof imageInfo>> = await imageInfo(ctx, { ...d, pool: info.parent.pool }, info.parent.image);
+      const parent: Awaited<ReturnType<typeof imageInfo>> = await imageInfo(
+        ctx,
+        { ...d, pool: info.parent.pool },
+        info.parent.image,
+      );
       if (!parent) break;
       add(parent.id, 'rx');
       info = parent;
@@ -44,7 +57,10 @@ interface AuthEntry {
 }
 
 async function hostKey(ctx: StorageContext, d: AccessDeps, user: string): Promise<string | null> {
-  const got = await unlessMissing(() => d.cli.cephJson<AuthEntry[]>(ctx, ['auth', 'get', `client.${user}`]), null);
+  const got = await unlessMissing(
+    () => d.cli.cephJson<AuthEntry[]>(ctx, ['auth', 'get', `client.${user}`]),
+    null,
+  );
   return got?.[0]?.key ?? null;
 }
 
@@ -60,7 +76,12 @@ async function grantedVolumes(ctx: StorageContext, d: AccessDeps, hostId: string
  * Brings the host's cephx user in line with its grants: caps for exactly its volumes, or no
  * user at all when none is left (unless `keep`: a user that opens nothing). Answers the key.
  */
-export async function syncHostUser(ctx: StorageContext, d: AccessDeps, hostId: string, keep = false): Promise<string | null> {
+export async function syncHostUser(
+  ctx: StorageContext,
+  d: AccessDeps,
+  hostId: string,
+  keep = false,
+): Promise<string | null> {
   const user = hostUser(d.pool, hostId);
   const volumes = await grantedVolumes(ctx, d, hostId);
   if (volumes.length === 0 && !keep) {
@@ -78,7 +99,12 @@ export async function syncHostUser(ctx: StorageContext, d: AccessDeps, hostId: s
   }
   await d.cli.run(ctx, 'ceph', ['auth', 'caps', `client.${user}`, ...caps], 'auth caps');
   const key = await hostKey(ctx, d, user);
-  if (!key) throw new StrataError('STORAGE_BACKEND_FAILED', { backend: 'ceph', operation: 'auth get', reason: `no key for client.${user}` });
+  if (!key)
+    throw new StrataError('STORAGE_BACKEND_FAILED', {
+      backend: 'ceph',
+      operation: 'auth get',
+      reason: `no key for client.${user}`,
+    });
   return key;
 }
 
@@ -88,7 +114,11 @@ async function requireVolume(ctx: StorageContext, d: AccessDeps, volumeId: strin
   return info;
 }
 
-export async function grantAccess(ctx: StorageContext, d: AccessDeps, req: AccessRequest): Promise<AccessResult> {
+export async function grantAccess(
+  ctx: StorageContext,
+  d: AccessDeps,
+  req: AccessRequest,
+): Promise<AccessResult> {
   await requireVolume(ctx, d, req.volumeId);
   const key = grantIndexKey(req.volumeId, hostHash(req.host.id));
   const changed = (await d.index.entries(ctx))[key] === undefined;
@@ -97,7 +127,11 @@ export async function grantAccess(ctx: StorageContext, d: AccessDeps, req: Acces
   return { changed, enforced: true };
 }
 
-export async function revokeAccess(ctx: StorageContext, d: AccessDeps, req: AccessRequest): Promise<AccessResult> {
+export async function revokeAccess(
+  ctx: StorageContext,
+  d: AccessDeps,
+  req: AccessRequest,
+): Promise<AccessResult> {
   const key = grantIndexKey(req.volumeId, hostHash(req.host.id));
   const changed = (await d.index.entries(ctx))[key] !== undefined;
   if (changed) await d.index.remove(ctx, key);
@@ -115,7 +149,11 @@ export async function revokeAll(ctx: StorageContext, d: AccessDeps, volumeId: st
   }
 }
 
-export async function connectionInfo(ctx: StorageContext, d: AccessDeps, req: AccessRequest): Promise<ConnectionInfo> {
+export async function connectionInfo(
+  ctx: StorageContext,
+  d: AccessDeps,
+  req: AccessRequest,
+): Promise<ConnectionInfo> {
   const info = await requireVolume(ctx, d, req.volumeId);
   const user = hostUser(d.pool, req.host.id);
   let key = await hostKey(ctx, d, user).catch((err: unknown) => {
@@ -125,7 +163,12 @@ export async function connectionInfo(ctx: StorageContext, d: AccessDeps, req: Ac
   // Details for a host not (yet) granted: its key exists but its caps open none of this pool's
   // volumes until grantAccess; the caps, not the details, are the access control.
   key ??= await syncHostUser(ctx, d, req.host.id, true);
-  if (key === null) throw new StrataError('STORAGE_ACCESS_REQUIRED', { host: req.host.id, what: 'a cephx key', pool: d.pool });
+  if (key === null)
+    throw new StrataError('STORAGE_ACCESS_REQUIRED', {
+      host: req.host.id,
+      what: 'a cephx key',
+      pool: d.pool,
+    });
   return {
     volumeId: req.volumeId,
     sizeBytes: info.size,

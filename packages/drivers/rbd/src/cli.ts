@@ -20,7 +20,14 @@ export function errnoOf(err: unknown): number | undefined {
 }
 
 /** The `ceph` tool says `Error ENOENT: ...` where rbd says `(2) ...`. */
-const CEPH_ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, EACCES: 13, EBUSY: 16, EEXIST: 17, EINVAL: 22 };
+const CEPH_ERRNO: Record<string, number> = {
+  EPERM: 1,
+  ENOENT: 2,
+  EACCES: 13,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+};
 
 export const ENOENT = 2;
 export const EEXIST = 17;
@@ -30,7 +37,10 @@ export const EINVAL = 22;
 
 /** Keeps the lines that say what went wrong; drops librados start-up chatter. */
 export function summarize(stderr: string): string {
-  const all = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const all = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   // The tools' own verdicts first (`rbd: ...`, `Error ENOENT: ...`), then anything but log chatter.
   const pick = all.filter((l) => l.startsWith('rbd:') || /^Error E[A-Z]+/.test(l));
   const rest = all.filter((l) => !/^\d{4}-\d\d-\d\dT\S+ \S+ -1 |did not load config|complete\.\.\./.test(l));
@@ -61,19 +71,37 @@ export class CephCli {
     return ['--conf', confPath, '--keyring', keyringPath, '--id', clientId, ...connect];
   }
 
-  run(ctx: StorageContext, tool: 'rbd' | 'ceph' | 'rados', args: readonly string[], operation: string, timeoutMs?: number): Promise<string> {
+  run(
+    ctx: StorageContext,
+    tool: 'rbd' | 'ceph' | 'rados',
+    args: readonly string[],
+    operation: string,
+    timeoutMs?: number,
+  ): Promise<string> {
     return this.exec(ctx, tool, [...this.#common(tool), ...args], operation, timeoutMs);
   }
 
   /** Any command (qemu-img for templates), with the same deadline, abort and error mapping. */
-  exec(ctx: StorageContext, tool: string, args: readonly string[], operation: string, timeout?: number): Promise<string> {
+  exec(
+    ctx: StorageContext,
+    tool: string,
+    args: readonly string[],
+    operation: string,
+    timeout?: number,
+  ): Promise<string> {
     const timeoutMs = timeout ?? this.access.timeoutMs ?? 60_000;
     if (ctx.signal.aborted) return Promise.reject(new StrataError('STORAGE_CANCELLED', { what: operation }));
     return new Promise((resolve, reject) => {
       execFile(
         tool,
         [...args],
-        { timeout: timeoutMs, killSignal: 'SIGKILL', signal: ctx.signal, env: env(), maxBuffer: 64 * 1024 * 1024 },
+        {
+          timeout: timeoutMs,
+          killSignal: 'SIGKILL',
+          signal: ctx.signal,
+          env: env(),
+          maxBuffer: 64 * 1024 * 1024,
+        },
         (error, stdout, stderr) => {
           if (!error) return resolve(stdout);
           const e = error as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
@@ -81,13 +109,23 @@ export class CephCli {
             return reject(new StrataError('STORAGE_CANCELLED', { what: operation }, { cause: error }));
           }
           if (e.code === 'ENOENT') {
-            return reject(new StrataError('UNAVAILABLE', { what: `${tool} command`, reason: 'not installed' }, { cause: error }));
+            return reject(
+              new StrataError(
+                'UNAVAILABLE',
+                { what: `${tool} command`, reason: 'not installed' },
+                { cause: error },
+              ),
+            );
           }
           if (e.killed) {
-            return reject(new StrataError('TIMEOUT', { what: `${tool} ${operation}`, ms: timeoutMs }, { cause: error }));
+            return reject(
+              new StrataError('TIMEOUT', { what: `${tool} ${operation}`, ms: timeoutMs }, { cause: error }),
+            );
           }
           const reason = summarize(stderr) || e.message;
-          const errno = Number(ERRNO.exec(reason)?.[1] ?? CEPH_ERRNO[/Error (E[A-Z]+)/.exec(reason)?.[1] ?? ''] ?? NaN);
+          const errno = Number(
+            ERRNO.exec(reason)?.[1] ?? CEPH_ERRNO[/Error (E[A-Z]+)/.exec(reason)?.[1] ?? ''] ?? NaN,
+          );
           if (errno === 110) {
             return reject(new StrataError('UNAVAILABLE', { what: 'Ceph cluster', reason }, { cause: error }));
           }
@@ -107,12 +145,20 @@ export class CephCli {
     return this.run(ctx, 'rbd', args, operation);
   }
 
-  async rbdJson<T>(ctx: StorageContext, args: readonly string[], operation = args.slice(0, 2).join(' ')): Promise<T> {
+  async rbdJson<T>(
+    ctx: StorageContext,
+    args: readonly string[],
+    operation = args.slice(0, 2).join(' '),
+  ): Promise<T> {
     const out = await this.rbd(ctx, [...args, '--format', 'json'], operation);
     return (out.trim() === '' ? null : JSON.parse(out)) as T;
   }
 
-  async cephJson<T>(ctx: StorageContext, args: readonly string[], operation = args.slice(0, 2).join(' ')): Promise<T> {
+  async cephJson<T>(
+    ctx: StorageContext,
+    args: readonly string[],
+    operation = args.slice(0, 2).join(' '),
+  ): Promise<T> {
     const out = await this.run(ctx, 'ceph', [...args, '--format', 'json'], operation);
     return (out.trim() === '' ? null : JSON.parse(out)) as T;
   }

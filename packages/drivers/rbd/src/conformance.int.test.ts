@@ -4,7 +4,7 @@ import { RbdDriver } from './driver.js';
 
 // Real single-node Ceph 16; the suite opens every image with QEMU's librbd client as the host's
 // own cephx user, so the data checks also prove the per-host caps.
-runDriverConformance('rbd', async () => {
+void runDriverConformance('rbd', async () => {
   const ceph = await ensureCeph();
   return new RbdDriver(`cf-rbd-${randomBytes(3).toString('hex')}`, {
     pool: ceph.pool,

@@ -26,21 +26,34 @@ import {
   type Qos,
 } from '@strata/core';
 import * as access from './access.js';
-import { CephCli, errnoOf, EEXIST, unlessMissing } from './cli.js';
+import { CephCli, errnoOf, EEXIST, ENOENT, unlessMissing } from './cli.js';
 import { cloneFromSnapshot, flatten, growTo, importTemplate } from './clone.js';
 import { rbdCapabilities } from './capabilities.js';
 import type { RbdDriverConfig } from './config.js';
-import { META_CREATE, META_QOS, parseCreation, removeMeta, sameSource, setMeta, type CreationRecord, type VolumeSource } from './meta.js';
+import {
+  META_CREATE,
+  META_QOS,
+  parseCreation,
+  readMeta,
+  removeMeta,
+  sameSource,
+  setMeta,
+  type CreationRecord,
+  type VolumeSource,
+} from './meta.js';
 import { KeyedLock } from './keyed-lock.js';
 import { imageName, spec } from './names.js';
 import { PoolIndex, snapshotKey, volumeKey, type VolumeSummary } from './pool-index.js';
 import { applyRbdQos } from './qos.js';
 import * as snaps from './snapshots.js';
 import * as vm from './vm-hooks.js';
-import { imageInfo, listAllVolumes, listSnaps, loadVolume } from './volumes.js';
+import { imageInfo, listAllVolumes, listSnaps, loadVolume, toVolumeInfo } from './volumes.js';
 
 interface CephDf {
-  readonly pools: ReadonlyArray<{ readonly name: string; readonly stats: { readonly bytes_used: number; readonly max_avail: number } }>;
+  readonly pools: ReadonlyArray<{
+    readonly name: string;
+    readonly stats: { readonly bytes_used: number; readonly max_avail: number };
+  }>;
 }
 
 /** Ceph RBD: one image per volume in one pool, through the rbd/ceph CLIs (docs/spec/storage-driver.md). */
@@ -62,7 +75,12 @@ export class RbdDriver implements StorageDriver {
     this.#config = config;
     this.pool = config.pool;
     this.monitors = config.monitors;
-    this.cli = new CephCli({ confPath: config.confPath, keyringPath: config.keyringPath, clientId: config.clientId ?? 'admin', timeoutMs: config.timeoutMs });
+    this.cli = new CephCli({
+      confPath: config.confPath,
+      keyringPath: config.keyringPath,
+      clientId: config.clientId ?? 'admin',
+      timeoutMs: config.timeoutMs,
+    });
     this.index = new PoolIndex(this);
   }
 
@@ -100,27 +118,45 @@ export class RbdDriver implements StorageDriver {
     const cap = await this.#capacity(ctx, 10_000);
     const limit = cap.totalBytes * (this.#config.overprovisionFactor ?? 4);
     if (cap.provisionedBytes + addBytes > limit) {
-      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: this.pool, requested: addBytes, available: Math.max(0, limit - cap.provisionedBytes) });
+      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', {
+        pool: this.pool,
+        requested: addBytes,
+        available: Math.max(0, limit - cap.provisionedBytes),
+      });
     }
     admitIops(this.pool, cap.totalIops, cap.usedIops, addMinIops);
   }
 
   // ---- volumes ----
 
-  async #create(ctx: StorageContext, req: CreateVolumeRequest, source: VolumeSource, make: () => Promise<void>): Promise<CreateVolumeResult> {
+  async #create(
+    ctx: StorageContext,
+    req: CreateVolumeRequest,
+    source: VolumeSource,
+    make: () => Promise<void>,
+  ): Promise<CreateVolumeResult> {
     validateStorageId('volumeId', req.volumeId);
     const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
     const reserve = validateReserve(req.hypervisorSnapshotReserve);
     const qos = validateOptionalQos(req.qos);
     const record: CreationRecord = { sizeBytes, reserve, source };
-    const existing = await loadVolume(ctx, this, req.volumeId);
+    const existing = await imageInfo(ctx, this, imageName(req.volumeId));
     if (existing) {
-      const prior = parseCreation(existing.meta);
-      if (prior && (prior.sizeBytes !== sizeBytes || prior.reserve !== reserve || !sameSource(prior.source, source))) {
-        throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'volume', id: req.volumeId, reason: 'size, reserve or source differ' });
+      const prior = parseCreation(
+        await unlessMissing(() => readMeta(ctx, this, imageName(req.volumeId)), {}),
+      );
+      if (
+        prior &&
+        (prior.sizeBytes !== sizeBytes || prior.reserve !== reserve || !sameSource(prior.source, source))
+      ) {
+        throw new StrataError('STORAGE_ID_CONFLICT', {
+          kind: 'volume',
+          id: req.volumeId,
+          reason: 'size, reserve or source differ',
+        });
       }
-      if (!prior) await this.#finish(ctx, req.volumeId, record, qos); // a create cut short before its record
-      return { volume: (await this.getVolume(ctx, req)), created: false };
+      if (!prior) await this.#finish(ctx, req.volumeId, record, qos, false); // a create cut short before its record
+      return { volume: await this.getVolume(ctx, req), created: false };
     }
     // Admission and the index entry it counts run one create at a time.
     await this.#lock.run('admission', async () => {
@@ -131,21 +167,41 @@ export class RbdDriver implements StorageDriver {
       await make();
     } catch (err) {
       if (errnoOf(err) !== EEXIST) throw err;
-      return this.#create(ctx, req, source, async () => undefined); // a concurrent twin made it
+      return this.#create(ctx, req, source, () => Promise.resolve()); // a concurrent twin made it
     }
-    await this.#finish(ctx, req.volumeId, record, qos);
+    await this.#finish(ctx, req.volumeId, record, qos, true);
+    if (source.kind === 'empty') {
+      // Nothing to read back: a fresh empty image has the asked size and holds no data.
+      const meta = {
+        [META_CREATE]: JSON.stringify(record),
+        ...(qos ? { [META_QOS]: JSON.stringify(qos) } : {}),
+      };
+      return { volume: toVolumeInfo(this, req.volumeId, sizeBytes, meta, 0), created: true };
+    }
     return { volume: await this.getVolume(ctx, req), created: true };
   }
 
   /** Index entry first, image after: an entry without an image is ignored, never the reverse. */
-  async #summarize(ctx: StorageContext, volumeId: string, reserve: number, qos: Qos | null | undefined): Promise<void> {
+  async #summarize(
+    ctx: StorageContext,
+    volumeId: string,
+    reserve: number,
+    qos: Qos | null | undefined,
+  ): Promise<void> {
     const summary: VolumeSummary = { reserve, qos: qos ?? null };
     await this.index.set(ctx, volumeKey(volumeId), JSON.stringify(summary));
   }
 
-  async #finish(ctx: StorageContext, volumeId: string, record: CreationRecord, qos: CreateVolumeRequest['qos']): Promise<void> {
-    await this.#summarize(ctx, volumeId, record.reserve, qos);
-    await growTo(ctx, this, volumeId, record.sizeBytes);
+  /** `fresh`: this call just made the image (index entry written, empty images already sized). */
+  async #finish(
+    ctx: StorageContext,
+    volumeId: string,
+    record: CreationRecord,
+    qos: CreateVolumeRequest['qos'],
+    fresh: boolean,
+  ): Promise<void> {
+    if (!fresh) await this.#summarize(ctx, volumeId, record.reserve, qos);
+    if (!fresh || record.source.kind !== 'empty') await growTo(ctx, this, volumeId, record.sizeBytes);
     const image = imageName(volumeId);
     if (qos) {
       await setMeta(ctx, this, image, META_QOS, JSON.stringify(qos));
@@ -156,18 +212,29 @@ export class RbdDriver implements StorageDriver {
 
   createVolume(ctx: StorageContext, req: CreateVolumeRequest): Promise<CreateVolumeResult> {
     return this.#create(ctx, req, { kind: 'empty' }, async () => {
-      await this.cli.rbd(ctx, ['create', '--size', `${req.sizeBytes}B`, spec(this.pool, imageName(req.volumeId))]);
+      await this.cli.rbd(ctx, [
+        'create',
+        '--size',
+        `${req.sizeBytes}B`,
+        spec(this.pool, imageName(req.volumeId)),
+      ]);
     });
   }
 
-  createVolumeFromSnapshot(ctx: StorageContext, req: CreateVolumeFromSnapshotRequest): Promise<CreateVolumeResult> {
+  createVolumeFromSnapshot(
+    ctx: StorageContext,
+    req: CreateVolumeFromSnapshotRequest,
+  ): Promise<CreateVolumeResult> {
     validateStorageId('snapshotId', req.snapshotId);
     return this.#create(ctx, req, { kind: 'snapshot', id: req.snapshotId }, () =>
       cloneFromSnapshot(ctx, this, req.snapshotId, req.volumeId, req.sizeBytes),
     );
   }
 
-  createVolumeFromTemplate(ctx: StorageContext, req: CreateVolumeFromTemplateRequest): Promise<CreateVolumeResult> {
+  createVolumeFromTemplate(
+    ctx: StorageContext,
+    req: CreateVolumeFromTemplateRequest,
+  ): Promise<CreateVolumeResult> {
     return this.#create(ctx, req, { kind: 'template', id: req.template.id }, () =>
       importTemplate(ctx, this, req.template, req.volumeId, req.sizeBytes),
     );
@@ -193,12 +260,26 @@ export class RbdDriver implements StorageDriver {
       await this.index.remove(ctx, volumeKey(req.volumeId));
       return { deleted: false };
     }
-    const children = await this.cli.rbdJson<Array<{ image: string }> | null>(ctx, ['children', '--all', spec(this.pool, image)]);
+    const children = await this.cli.rbdJson<Array<{ image: string }> | null>(ctx, [
+      'children',
+      '--all',
+      spec(this.pool, image),
+    ]);
     if (children && children.length > 0) {
-      throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: req.volumeId, reason: `clones depend on it (${children.length})` });
+      throw new StrataError('STORAGE_IN_USE', {
+        kind: 'volume',
+        id: req.volumeId,
+        reason: `clones depend on it (${children.length})`,
+      });
     }
     const all = await listSnaps(ctx, this, image);
-    await vm.leaveGroup(ctx, this, req.volumeId, all.filter((s) => s.namespace?.type === 'group').length, info.group);
+    await vm.leaveGroup(
+      ctx,
+      this,
+      req.volumeId,
+      all.filter((s) => s.namespace?.type === 'group').length,
+      info.group,
+    );
     await access.revokeAll(ctx, this, req.volumeId);
     for (const s of await snaps.listSnapshots(ctx, this, req.volumeId)) {
       await snaps.deleteSnapshot(ctx, this, { volumeId: req.volumeId, snapshotId: s.snapshotId });
@@ -206,8 +287,14 @@ export class RbdDriver implements StorageDriver {
     try {
       await this.cli.rbd(ctx, ['rm', '--no-progress', spec(this.pool, image)]);
     } catch (err) {
-      if (errnoOf(err) === 16) throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: req.volumeId, reason: 'a client still has it open' }, { cause: err });
-      return unlessMissing(() => Promise.reject(err), { deleted: false });
+      if (errnoOf(err) === 16)
+        throw new StrataError(
+          'STORAGE_IN_USE',
+          { kind: 'volume', id: req.volumeId, reason: 'a client still has it open' },
+          { cause: err },
+        );
+      if (errnoOf(err) === ENOENT) return { deleted: false }; // a concurrent delete won
+      throw err;
     }
     await this.index.remove(ctx, volumeKey(req.volumeId));
     return { deleted: true };
@@ -217,11 +304,26 @@ export class RbdDriver implements StorageDriver {
     validateStorageId('volumeId', req.volumeId);
     const sizeBytes = validateSize('sizeBytes', req.sizeBytes);
     const current = await this.getVolume(ctx, req);
-    if (sizeBytes < current.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id: req.volumeId, from: current.sizeBytes, to: sizeBytes });
+    if (sizeBytes < current.sizeBytes)
+      throw new StrataError('STORAGE_SHRINK_REFUSED', {
+        id: req.volumeId,
+        from: current.sizeBytes,
+        to: sizeBytes,
+      });
     if (sizeBytes === current.sizeBytes) return { volume: current, resized: false };
-    await this.#admit(ctx, provisionedBytes(sizeBytes, current.hypervisorSnapshotReserve) - current.provisionedBytes, 0);
+    await this.#admit(
+      ctx,
+      provisionedBytes(sizeBytes, current.hypervisorSnapshotReserve) - current.provisionedBytes,
+      0,
+    );
     // Grows under a running QEMU too; the guest sees it after the caller's block resize.
-    await this.cli.rbd(ctx, ['resize', '--no-progress', '--size', `${sizeBytes}B`, spec(this.pool, imageName(req.volumeId))]);
+    await this.cli.rbd(ctx, [
+      'resize',
+      '--no-progress',
+      '--size',
+      `${sizeBytes}B`,
+      spec(this.pool, imageName(req.volumeId)),
+    ]);
     return { volume: await this.getVolume(ctx, req), resized: true };
   }
 
@@ -301,7 +403,11 @@ export class RbdDriver implements StorageDriver {
 
   #vmIds(req: VmSnapshotHookRequest): void {
     req.volumeIds.forEach((id) => validateStorageId('volumeIds', id));
-    if (req.volumeIds.length === 0) throw new StrataError('INVALID_ARGUMENT', { field: 'volumeIds', reason: 'must name at least one volume' });
+    if (req.volumeIds.length === 0)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'volumeIds',
+        reason: 'must name at least one volume',
+      });
   }
 
   // One VM's group changes one call at a time (membership is synced before each cut).

@@ -25,11 +25,21 @@ export interface Pool {
 }
 
 export async function readMeta(ctx: StorageContext, p: Pool, image: string): Promise<Record<string, string>> {
-  const meta = await p.cli.rbdJson<Record<string, string> | null>(ctx, ['image-meta', 'list', spec(p.pool, image)]);
+  const meta = await p.cli.rbdJson<Record<string, string> | null>(ctx, [
+    'image-meta',
+    'list',
+    spec(p.pool, image),
+  ]);
   return meta ?? {};
 }
 
-export async function setMeta(ctx: StorageContext, p: Pool, image: string, key: string, value: string): Promise<void> {
+export async function setMeta(
+  ctx: StorageContext,
+  p: Pool,
+  image: string,
+  key: string,
+  value: string,
+): Promise<void> {
   await p.cli.rbd(ctx, ['image-meta', 'set', spec(p.pool, image), key, value]);
 }
 

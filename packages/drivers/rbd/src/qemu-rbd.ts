@@ -9,18 +9,33 @@ import type { RbdConnection } from '@strata/core';
  * its key through a 0600 secret file (format=base64: a cephx key is already base64, as libvirt's
  * ceph secrets hold it), and the msgr v2 monitors. For tests and diagnostics.
  */
-export async function withRbdImageOpts<T>(conn: RbdConnection, fn: (args: string[]) => Promise<T>): Promise<T> {
+export async function withRbdImageOpts<T>(
+  conn: RbdConnection,
+  fn: (args: string[]) => Promise<T>,
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-rbd-'));
   try {
     const keyFile = join(dir, 'key');
     await writeFile(keyFile, conn.secret.value, { mode: 0o600 });
     const q = (v: string): string => v.replace(/,/g, ',,');
-    const opts = ['driver=raw', 'file.driver=rbd', `file.pool=${q(conn.pool)}`, `file.image=${q(conn.image)}`, `file.user=${q(conn.user)}`, 'file.key-secret=sec0'];
+    const opts = [
+      'driver=raw',
+      'file.driver=rbd',
+      `file.pool=${q(conn.pool)}`,
+      `file.image=${q(conn.image)}`,
+      `file.user=${q(conn.user)}`,
+      'file.key-secret=sec0',
+    ];
     conn.monitors.forEach((m, i) => {
       const at = m.lastIndexOf(':');
       opts.push(`file.server.${i}.host=${q(m.slice(0, at))}`, `file.server.${i}.port=${q(m.slice(at + 1))}`);
     });
-    return await fn(['--object', `secret,id=sec0,file=${q(keyFile)},format=base64`, '--image-opts', opts.join(',')]);
+    return await fn([
+      '--object',
+      `secret,id=sec0,file=${q(keyFile)},format=base64`,
+      '--image-opts',
+      opts.join(','),
+    ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -28,7 +43,9 @@ export async function withRbdImageOpts<T>(conn: RbdConnection, fn: (args: string
 
 function qemuIo(args: string[]): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {
-    execFile('qemu-io', args, { timeout: 60_000 }, (error, stdout, stderr) => resolve({ ok: !error, out: `${stdout}${stderr}` }));
+    execFile('qemu-io', args, { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ ok: !error, out: `${stdout}${stderr}` }),
+    );
   });
 }
 
@@ -39,7 +56,12 @@ export async function rbdWrite(conn: RbdConnection, pattern: number, offset = 0,
 }
 
 /** True when every byte in the range equals `pattern`. */
-export async function rbdHolds(conn: RbdConnection, pattern: number, offset = 0, len = 65536): Promise<boolean> {
+export async function rbdHolds(
+  conn: RbdConnection,
+  pattern: number,
+  offset = 0,
+  len = 65536,
+): Promise<boolean> {
   const r = await withRbdImageOpts(conn, (a) => qemuIo([...a, '-c', `read -P ${pattern} ${offset} ${len}`]));
   if (/verification failed/i.test(r.out)) return false;
   if (!r.ok) throw new Error(r.out.trim());

@@ -34,14 +34,23 @@ interface ConfigEntry {
 }
 
 /** The QoS settings as librbd will apply them to this image (image level over pool/global). */
-export async function readRbdQos(ctx: StorageContext, p: Pool, image: string): Promise<Record<string, string>> {
+export async function readRbdQos(
+  ctx: StorageContext,
+  p: Pool,
+  image: string,
+): Promise<Record<string, string>> {
   const list = await p.cli.rbdJson<ConfigEntry[]>(ctx, ['config', 'image', 'list', spec(p.pool, image)]);
   const wanted = Object.keys(rbdQosSettings(null));
   return Object.fromEntries(list.filter((c) => wanted.includes(c.name)).map((c) => [c.name, c.value]));
 }
 
 /** Sets the image's QoS (or clears it back to unlimited), then reads it back and checks it. */
-export async function applyRbdQos(ctx: StorageContext, p: Pool, image: string, qos: Qos | null): Promise<void> {
+export async function applyRbdQos(
+  ctx: StorageContext,
+  p: Pool,
+  image: string,
+  qos: Qos | null,
+): Promise<void> {
   const want = rbdQosSettings(qos);
   for (const [key, value] of Object.entries(want)) {
     if (qos === null) {

@@ -28,14 +28,19 @@ async function volume(): Promise<string> {
 
 async function conn(volumeId: string, host = hostA): Promise<RbdConnection> {
   const c = (await d.connectionInfo(ctx, { volumeId, host })).connection;
-  assert.equal(c.adaptor, 'rbd');
-  return c as RbdConnection;
+  if (c.adaptor !== 'rbd') throw new Error(`expected an rbd connection, got ${c.adaptor}`);
+  return c;
 }
 
-describe('rbd driver on a real Ceph', () => {
+void describe('rbd driver on a real Ceph', () => {
   before(async () => {
     ceph = await ensureCeph();
-    d = new RbdDriver(`rb-${tag}`, { pool: ceph.pool, confPath: ceph.confPath, keyringPath: ceph.adminKeyringPath, monitors: ceph.monitors });
+    d = new RbdDriver(`rb-${tag}`, {
+      pool: ceph.pool,
+      confPath: ceph.confPath,
+      keyringPath: ceph.adminKeyringPath,
+      monitors: ceph.monitors,
+    });
   });
   after(async () => {
     // Clones first: a parent with clones refuses deletion.
@@ -43,7 +48,7 @@ describe('rbd driver on a real Ceph', () => {
     await d.revokeAccess(ctx, { volumeId: 'none', host: hostA }).catch(() => undefined);
   });
 
-  test('a host opens exactly the volumes granted to it, with its own cephx user, and nothing after revoke', async () => {
+  void test('a host opens exactly the volumes granted to it, with its own cephx user, and nothing after revoke', async () => {
     const x = await volume();
     const y = await volume();
     await d.grantAccess(ctx, { volumeId: x, host: hostA });
@@ -52,7 +57,11 @@ describe('rbd driver on a real Ceph', () => {
     assert.notEqual(cx.user, 'admin');
     assert.equal(await rbdOpenError(cx), null, 'granted volume opens');
     const cy = await conn(y);
-    assert.match((await rbdOpenError(cy)) ?? '', /not permitted|denied/i, 'ungranted volume of the same pool is refused');
+    assert.match(
+      (await rbdOpenError(cy)) ?? '',
+      /not permitted|denied/i,
+      'ungranted volume of the same pool is refused',
+    );
     const bx = await conn(x, hostB);
     assert.notEqual(bx.user, cx.user, 'hosts never share a key');
     assert.match((await rbdOpenError(bx)) ?? '', /not permitted|denied/i, 'another host is refused');
@@ -60,13 +69,17 @@ describe('rbd driver on a real Ceph', () => {
     assert.notEqual(await rbdOpenError(cx), null, 'the revoked key opens nothing');
   });
 
-  test('VM-snapshot hooks cut all of a VM\'s volumes in one rbd group snapshot and revert them together', async () => {
+  void test("VM-snapshot hooks cut all of a VM's volumes in one rbd group snapshot and revert them together", async () => {
     const a = await volume();
     const b = await volume();
     for (const v of [a, b]) await d.grantAccess(ctx, { volumeId: v, host: hostA });
     await rbdWrite(await conn(a), 0x31);
     await rbdWrite(await conn(b), 0x32);
-    const req = { vmSnapshot: { id: id('vms'), vmId: `vm "${tag}"`, name: 'n', type: 'Disk' as const }, volumeIds: [a, b], callerConsistency: 'crash' as const };
+    const req = {
+      vmSnapshot: { id: id('vms'), vmId: `vm "${tag}"`, name: 'n', type: 'Disk' as const },
+      volumeIds: [a, b],
+      callerConsistency: 'crash' as const,
+    };
     const taken = await d.takeVmSnapshot(ctx, req);
     assert.equal(taken.holdVm, false, 'rbd fixes the point in time itself');
     assert.equal(taken.timings.cutSpreadMs, 0, 'one cut for all volumes');
@@ -74,7 +87,9 @@ describe('rbd driver on a real Ceph', () => {
     assert.equal(refs.size, 1, 'both parts are one group snapshot');
     // The backend shows one group snapshot whose parts sit on both images.
     for (const v of [a, b]) {
-      const snaps = JSON.parse(await d.cli.rbd(ctx, ['snap', 'ls', '--all', '--format', 'json', spec(ceph.pool, imageName(v))])) as Array<{ namespace?: { type: string } }>;
+      const snaps = JSON.parse(
+        await d.cli.rbd(ctx, ['snap', 'ls', '--all', '--format', 'json', spec(ceph.pool, imageName(v))]),
+      ) as Array<{ namespace?: { type: string } }>;
       assert.equal(snaps.filter((s) => s.namespace?.type === 'group').length, 1);
     }
     await rbdWrite(await conn(a), 0x41);
@@ -86,7 +101,7 @@ describe('rbd driver on a real Ceph', () => {
     assert.deepEqual((await d.deleteVmSnapshot(ctx, req)).deleted, [a, b]);
   });
 
-  test('clone (format 2) then flatten: the clone keeps its data and frees its source', async () => {
+  void test('clone (format 2) then flatten: the clone keeps its data and frees its source', async () => {
     const src = await volume();
     await d.grantAccess(ctx, { volumeId: src, host: hostA });
     await rbdWrite(await conn(src), 0x51);
@@ -95,35 +110,58 @@ describe('rbd driver on a real Ceph', () => {
     const c = id('v');
     made.push(c);
     await d.createVolumeFromSnapshot(ctx, { volumeId: c, sizeBytes: size * 2, snapshotId: s });
-    assert.equal((await d.getVolume(ctx, { volumeId: c })).sizeBytes, size * 2, 'a clone may be larger than its snapshot');
+    assert.equal(
+      (await d.getVolume(ctx, { volumeId: c })).sizeBytes,
+      size * 2,
+      'a clone may be larger than its snapshot',
+    );
     await assert.rejects(d.deleteVolume(ctx, { volumeId: src }), { code: 'STORAGE_IN_USE' });
     assert.deepEqual(await d.flattenVolume(ctx, { volumeId: c }), { flattened: true });
     assert.deepEqual(await d.flattenVolume(ctx, { volumeId: c }), { flattened: false });
-    assert.equal((await d.deleteVolume(ctx, { volumeId: src })).deleted, true, 'the source goes once the clone is flat');
+    assert.equal(
+      (await d.deleteVolume(ctx, { volumeId: src })).deleted,
+      true,
+      'the source goes once the clone is flat',
+    );
     await d.grantAccess(ctx, { volumeId: c, host: hostA });
     assert.equal(await rbdHolds(await conn(c), 0x51), true);
   });
 
-  test('QoS is set in librbd and read back; clearing it restores no limit', async () => {
+  void test('QoS is set in librbd and read back; clearing it restores no limit', async () => {
     const v = await volume();
-    await d.setQos(ctx, { volumeId: v, qos: { minIops: 100, maxIops: 200, burstIops: 400, burstSeconds: 6 } });
+    await d.setQos(ctx, {
+      volumeId: v,
+      qos: { minIops: 100, maxIops: 200, burstIops: 400, burstSeconds: 6 },
+    });
     const got = await readRbdQos(ctx, d, imageName(v));
     assert.equal(got['rbd_qos_iops_limit'], '200');
     assert.equal(got['rbd_qos_iops_burst'], '400');
     assert.equal(got['rbd_qos_iops_burst_seconds'], '3', 'bucket of 400 × 3 drains in 6 s at 200 net');
     // A restarted driver reads the figures (min too) back from the cluster.
-    const again = new RbdDriver('other', { pool: ceph.pool, confPath: ceph.confPath, keyringPath: ceph.adminKeyringPath, monitors: ceph.monitors });
-    assert.deepEqual((await again.getVolume(ctx, { volumeId: v })).qos, { minIops: 100, maxIops: 200, burstIops: 400, burstSeconds: 6 });
+    const again = new RbdDriver('other', {
+      pool: ceph.pool,
+      confPath: ceph.confPath,
+      keyringPath: ceph.adminKeyringPath,
+      monitors: ceph.monitors,
+    });
+    assert.deepEqual((await again.getVolume(ctx, { volumeId: v })).qos, {
+      minIops: 100,
+      maxIops: 200,
+      burstIops: 400,
+      burstSeconds: 6,
+    });
     await d.setQos(ctx, { volumeId: v, qos: null });
     assert.equal((await readRbdQos(ctx, d, imageName(v)))['rbd_qos_iops_limit'], '0');
   });
 
-  test('a cancelled call answers STORAGE_CANCELLED and a replay finishes it', async () => {
+  void test('a cancelled call answers STORAGE_CANCELLED and a replay finishes it', async () => {
     const ac = new AbortController();
     ac.abort();
     const volumeId = id('v');
     made.push(volumeId);
-    await assert.rejects(d.createVolume({ signal: ac.signal }, { volumeId, sizeBytes: size }), { code: 'STORAGE_CANCELLED' });
+    await assert.rejects(d.createVolume({ signal: ac.signal }, { volumeId, sizeBytes: size }), {
+      code: 'STORAGE_CANCELLED',
+    });
     assert.equal((await d.createVolume(ctx, { volumeId, sizeBytes: size })).created, true);
   });
 });

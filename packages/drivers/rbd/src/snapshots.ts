@@ -34,7 +34,12 @@ export function toSnapshotInfo(p: Pool, volumeId: string, s: RbdSnap): SnapshotI
   };
 }
 
-export async function findSnap(ctx: StorageContext, p: Pool, volumeId: string, snapshotId: string): Promise<RbdSnap | null> {
+export async function findSnap(
+  ctx: StorageContext,
+  p: Pool,
+  volumeId: string,
+  snapshotId: string,
+): Promise<RbdSnap | null> {
   const snaps = await listSnaps(ctx, p, imageName(volumeId)).catch((err: unknown) => {
     if (errnoOf(err) === ENOENT) return [];
     throw err;
@@ -43,44 +48,82 @@ export async function findSnap(ctx: StorageContext, p: Pool, volumeId: string, s
 }
 
 export async function listSnapshots(ctx: StorageContext, p: Pool, volumeId: string): Promise<SnapshotInfo[]> {
-  if (!(await imageInfo(ctx, p, imageName(volumeId)))) throw new StrataError('NOT_FOUND', { kind: 'volume', id: volumeId });
+  if (!(await imageInfo(ctx, p, imageName(volumeId))))
+    throw new StrataError('NOT_FOUND', { kind: 'volume', id: volumeId });
   const snaps = await listSnaps(ctx, p, imageName(volumeId));
-  return snaps.filter((s) => isUserSnap(s) && snapshotIdOf(s.name) !== null).map((s) => toSnapshotInfo(p, volumeId, s));
+  return snaps
+    .filter((s) => isUserSnap(s) && snapshotIdOf(s.name) !== null)
+    .map((s) => toSnapshotInfo(p, volumeId, s));
 }
 
 /** Where a snapshot id lives: the index first, the volume named in the request as a fallback. */
-export async function locateSnapshot(ctx: StorageContext, d: SnapshotDeps, snapshotId: string): Promise<{ volumeId: string; snap: RbdSnap } | null> {
+export async function locateSnapshot(
+  ctx: StorageContext,
+  d: SnapshotDeps,
+  snapshotId: string,
+): Promise<{ volumeId: string; snap: RbdSnap } | null> {
   const volumeId = await d.index.volumeOfSnapshot(ctx, snapshotId);
   if (volumeId === null) return null;
   const snap = await findSnap(ctx, d, volumeId, snapshotId);
   return snap ? { volumeId, snap } : null;
 }
 
-export async function createSnapshot(ctx: StorageContext, d: SnapshotDeps, req: SnapshotRequest): Promise<CreateSnapshotResult> {
+export async function createSnapshot(
+  ctx: StorageContext,
+  d: SnapshotDeps,
+  req: SnapshotRequest,
+): Promise<CreateSnapshotResult> {
   const started = performance.now();
-  if (!(await imageInfo(ctx, d, imageName(req.volumeId)))) throw new StrataError('NOT_FOUND', { kind: 'volume', id: req.volumeId });
+  if (!(await imageInfo(ctx, d, imageName(req.volumeId))))
+    throw new StrataError('NOT_FOUND', { kind: 'volume', id: req.volumeId });
   const elsewhere = await locateSnapshot(ctx, d, req.snapshotId);
   if (elsewhere && elsewhere.volumeId !== req.volumeId) {
-    throw new StrataError('STORAGE_ID_CONFLICT', { kind: 'snapshot', id: req.snapshotId, reason: `it belongs to volume ${elsewhere.volumeId}` });
+    throw new StrataError('STORAGE_ID_CONFLICT', {
+      kind: 'snapshot',
+      id: req.snapshotId,
+      reason: `it belongs to volume ${elsewhere.volumeId}`,
+    });
   }
   const existing = elsewhere?.snap ?? (await findSnap(ctx, d, req.volumeId, req.snapshotId));
   if (existing) {
     await d.index.set(ctx, snapshotKey(req.snapshotId), req.volumeId);
-    return { snapshot: toSnapshotInfo(d, req.volumeId, existing), created: false, elapsedMs: performance.now() - started };
+    return {
+      snapshot: toSnapshotInfo(d, req.volumeId, existing),
+      created: false,
+      elapsedMs: performance.now() - started,
+    };
   }
   // Index first: a snapshot never exists without its entry; a stale entry is harmless.
   await d.index.set(ctx, snapshotKey(req.snapshotId), req.volumeId);
   try {
-    await d.cli.rbd(ctx, ['snap', 'create', '--no-progress', spec(d.pool, imageName(req.volumeId), snapName(req.snapshotId))]);
+    await d.cli.rbd(ctx, [
+      'snap',
+      'create',
+      '--no-progress',
+      spec(d.pool, imageName(req.volumeId), snapName(req.snapshotId)),
+    ]);
   } catch (err) {
     if (errnoOf(err) !== EEXIST) throw err;
   }
   const snap = await findSnap(ctx, d, req.volumeId, req.snapshotId);
-  if (!snap) throw new StrataError('STORAGE_BACKEND_FAILED', { backend: 'rbd', operation: 'snap create', reason: 'snapshot missing after create' });
-  return { snapshot: toSnapshotInfo(d, req.volumeId, snap), created: true, elapsedMs: performance.now() - started };
+  if (!snap)
+    throw new StrataError('STORAGE_BACKEND_FAILED', {
+      backend: 'rbd',
+      operation: 'snap create',
+      reason: 'snapshot missing after create',
+    });
+  return {
+    snapshot: toSnapshotInfo(d, req.volumeId, snap),
+    created: true,
+    elapsedMs: performance.now() - started,
+  };
 }
 
-export async function deleteSnapshot(ctx: StorageContext, d: SnapshotDeps, req: SnapshotRequest): Promise<DeleteResult> {
+export async function deleteSnapshot(
+  ctx: StorageContext,
+  d: SnapshotDeps,
+  req: SnapshotRequest,
+): Promise<DeleteResult> {
   const snap = await findSnap(ctx, d, req.volumeId, req.snapshotId);
   let deleted = false;
   if (snap) {
@@ -92,17 +135,28 @@ export async function deleteSnapshot(ctx: StorageContext, d: SnapshotDeps, req: 
       if (errnoOf(err) !== ENOENT) throw err;
     }
   }
-  if ((await d.index.volumeOfSnapshot(ctx, req.snapshotId)) === req.volumeId) await d.index.remove(ctx, snapshotKey(req.snapshotId));
+  if ((await d.index.volumeOfSnapshot(ctx, req.snapshotId)) === req.volumeId)
+    await d.index.remove(ctx, snapshotKey(req.snapshotId));
   return { deleted };
 }
 
-export async function revertSnapshot(ctx: StorageContext, d: SnapshotDeps, req: SnapshotRequest): Promise<RevertSnapshotResult> {
+export async function revertSnapshot(
+  ctx: StorageContext,
+  d: SnapshotDeps,
+  req: SnapshotRequest,
+): Promise<RevertSnapshotResult> {
   const started = performance.now();
-  if (!(await imageInfo(ctx, d, imageName(req.volumeId)))) throw new StrataError('NOT_FOUND', { kind: 'volume', id: req.volumeId });
+  if (!(await imageInfo(ctx, d, imageName(req.volumeId))))
+    throw new StrataError('NOT_FOUND', { kind: 'volume', id: req.volumeId });
   const snap = await findSnap(ctx, d, req.volumeId, req.snapshotId);
   if (!snap) throw new StrataError('NOT_FOUND', { kind: 'snapshot', id: req.snapshotId });
   // Rollback rewrites the head only; every snapshot, newer ones included, is kept.
-  await d.cli.rbd(ctx, ['snap', 'rollback', '--no-progress', spec(d.pool, imageName(req.volumeId), snap.name)]);
+  await d.cli.rbd(ctx, [
+    'snap',
+    'rollback',
+    '--no-progress',
+    spec(d.pool, imageName(req.volumeId), snap.name),
+  ]);
   const loaded = await loadVolume(ctx, d, req.volumeId);
   if (!loaded) throw new StrataError('NOT_FOUND', { kind: 'volume', id: req.volumeId });
   return { volume: loaded.volume, elapsedMs: performance.now() - started };
@@ -114,10 +168,15 @@ export async function revertSnapshot(ctx: StorageContext, d: SnapshotDeps, req: 
  * one, so member snapshots are ordinary ones and the caller holds I/O for a consistent cut.
  * The VM-snapshot hooks, whose parts are reverted together, do use rbd groups.
  */
-export async function groupSnapshot(ctx: StorageContext, d: SnapshotDeps, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
+export async function groupSnapshot(
+  ctx: StorageContext,
+  d: SnapshotDeps,
+  req: GroupSnapshotRequest,
+): Promise<GroupSnapshotResult> {
   const started = performance.now();
   for (const m of req.members) {
-    if (!(await imageInfo(ctx, d, imageName(m.volumeId)))) throw new StrataError('NOT_FOUND', { kind: 'volume', id: m.volumeId });
+    if (!(await imageInfo(ctx, d, imageName(m.volumeId))))
+      throw new StrataError('NOT_FOUND', { kind: 'volume', id: m.volumeId });
   }
   const cuts: number[] = [];
   const results = await Promise.all(

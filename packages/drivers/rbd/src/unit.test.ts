@@ -4,7 +4,7 @@ import { summarize } from './cli.js';
 import { hostUser, imageName, snapName, snapshotIdOf, vmGroupName, volumeIdOf } from './names.js';
 import { rbdQosSettings } from './qos.js';
 
-test('backend names derive from ids only; host and VM names of any spelling become hex', () => {
+void test('backend names derive from ids only; host and VM names of any spelling become hex', () => {
   assert.equal(imageName('abc-1'), 'vol-abc-1');
   assert.equal(volumeIdOf('vol-abc-1'), 'abc-1');
   assert.equal(volumeIdOf('strata.index'), null);
@@ -14,7 +14,7 @@ test('backend names derive from ids only; host and VM names of any spelling beco
   assert.match(vmGroupName('vm with spaces/&'), /^vm-[0-9a-f]{20}$/);
 });
 
-test('QoS maps max, burst and burst length to librbd settings; none means unlimited', () => {
+void test('QoS maps max, burst and burst length to librbd settings; none means unlimited', () => {
   // A 300-IOPS burst over a 200 limit lasting 6 s: librbd's bucket holds 300 × 2 tokens.
   assert.deepEqual(rbdQosSettings({ minIops: 10, maxIops: 200, burstIops: 300, burstSeconds: 6 }), {
     rbd_qos_iops_limit: '200',
@@ -23,17 +23,28 @@ test('QoS maps max, burst and burst length to librbd settings; none means unlimi
     rbd_qos_bps_limit: '0',
   });
   assert.equal(rbdQosSettings(null)['rbd_qos_iops_limit'], '0');
-  assert.equal(rbdQosSettings({ minIops: 0, maxIops: 200, burstIops: 200, burstSeconds: 60 })['rbd_qos_iops_burst_seconds'], '1');
+  assert.equal(
+    rbdQosSettings({ minIops: 0, maxIops: 200, burstIops: 200, burstSeconds: 60 })[
+      'rbd_qos_iops_burst_seconds'
+    ],
+    '1',
+  );
 });
 
-test('error summaries keep the rbd line and drop start-up chatter', () => {
-  const stderr = '2026 -1 auth: unable to find a keyring on /etc/ceph\n\nrbd: error opening image x: (2) No such file or directory\n';
+void test('error summaries keep the rbd line and drop start-up chatter', () => {
+  const stderr =
+    '2026 -1 auth: unable to find a keyring on /etc/ceph\n\nrbd: error opening image x: (2) No such file or directory\n';
   assert.equal(summarize(stderr), 'rbd: error opening image x: (2) No such file or directory');
-  const ceph = "2026-11-21T12:00:15.100+0000 7ff4 -1 asok: failed to bind '/x/client.admin.asok': (17) File exists\nError ENOENT: failed to find client.y in keyring\n";
-  assert.equal(summarize(ceph), 'Error ENOENT: failed to find client.y in keyring', 'the verdict wins even when it names the keyring');
+  const ceph =
+    "2026-11-21T12:00:15.100+0000 7ff4 -1 asok: failed to bind '/x/client.admin.asok': (17) File exists\nError ENOENT: failed to find client.y in keyring\n";
+  assert.equal(
+    summarize(ceph),
+    'Error ENOENT: failed to find client.y in keyring',
+    'the verdict wins even when it names the keyring',
+  );
 });
 
-test('calls sharing a key run one at a time; other keys do not wait', async () => {
+void test('calls sharing a key run one at a time; other keys do not wait', async () => {
   const { KeyedLock } = await import('./keyed-lock.js');
   const lock = new KeyedLock();
   const order: string[] = [];
@@ -42,9 +53,13 @@ test('calls sharing a key run one at a time; other keys do not wait', async () =
     await new Promise((r) => setTimeout(r, ms));
     order.push(`${name}-`);
   };
-  await Promise.all([lock.run('h', slow('a', 30)), lock.run('h', slow('b', 1)), lock.run('other', slow('c', 1))]);
+  await Promise.all([
+    lock.run('h', slow('a', 30)),
+    lock.run('h', slow('b', 1)),
+    lock.run('other', slow('c', 1)),
+  ]);
   assert.ok(order.indexOf('a-') < order.indexOf('b+'), 'b waits for a');
   assert.ok(order.indexOf('c-') < order.indexOf('a-'), 'c does not wait for a');
   await assert.rejects(lock.run('h', () => Promise.reject(new Error('x'))));
-  assert.equal(await lock.run('h', async () => 1), 1, 'a failure does not block the key');
+  assert.equal(await lock.run('h', () => Promise.resolve(1)), 1, 'a failure does not block the key');
 });

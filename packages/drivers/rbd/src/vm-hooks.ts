@@ -35,7 +35,11 @@ function groupSpec(p: Pool, vmId: string, vmSnapshotId?: string): string {
 }
 
 async function groupSnaps(ctx: StorageContext, p: Pool, vmId: string): Promise<GroupSnap[]> {
-  return unlessMissing(async () => (await p.cli.rbdJson<GroupSnap[] | null>(ctx, ['group', 'snap', 'ls', groupSpec(p, vmId)])) ?? [], []);
+  return unlessMissing(
+    async () =>
+      (await p.cli.rbdJson<GroupSnap[] | null>(ctx, ['group', 'snap', 'ls', groupSpec(p, vmId)])) ?? [],
+    [],
+  );
 }
 
 function refs(p: Pool, req: VmSnapshotHookRequest): VmSnapshotVolumeRef[] {
@@ -44,7 +48,12 @@ function refs(p: Pool, req: VmSnapshotHookRequest): VmSnapshotVolumeRef[] {
 }
 
 /** Makes the VM's group hold exactly these volumes, moving a volume out of another VM's group. */
-async function syncMembers(ctx: StorageContext, p: Pool, vmId: string, volumeIds: readonly string[]): Promise<void> {
+async function syncMembers(
+  ctx: StorageContext,
+  p: Pool,
+  vmId: string,
+  volumeIds: readonly string[],
+): Promise<void> {
   const group = groupSpec(p, vmId);
   try {
     await p.cli.rbd(ctx, ['group', 'create', group]);
@@ -54,14 +63,16 @@ async function syncMembers(ctx: StorageContext, p: Pool, vmId: string, volumeIds
   const wanted = new Set(volumeIds.map(imageName));
   const members = (await p.cli.rbdJson<GroupImage[] | null>(ctx, ['group', 'image', 'list', group])) ?? [];
   for (const m of members) {
-    if (m.pool === p.pool && !wanted.has(m.image)) await p.cli.rbd(ctx, ['group', 'image', 'remove', group, spec(p.pool, m.image)]);
+    if (m.pool === p.pool && !wanted.has(m.image))
+      await p.cli.rbd(ctx, ['group', 'image', 'remove', group, spec(p.pool, m.image)]);
   }
   for (const volumeId of volumeIds) {
     const image = imageName(volumeId);
     const info = await imageInfo(ctx, p, image);
     if (!info) throw new StrataError('NOT_FOUND', { kind: 'volume', id: volumeId });
     if (info.group === `${p.pool}/${vmGroupName(vmId)}`) continue;
-    if (info.group !== undefined) await p.cli.rbd(ctx, ['group', 'image', 'remove', info.group, spec(p.pool, image)]);
+    if (info.group !== undefined)
+      await p.cli.rbd(ctx, ['group', 'image', 'remove', info.group, spec(p.pool, image)]);
     await p.cli.rbd(ctx, ['group', 'image', 'add', group, spec(p.pool, image)]);
   }
 }
@@ -70,13 +81,22 @@ function timings(startedAt: Date, started: number, cutSpreadMs: number) {
   return { startedAt: startedAt.toISOString(), cutSpreadMs, totalMs: performance.now() - started };
 }
 
-export async function takeVmSnapshot(ctx: StorageContext, p: Pool, req: VmSnapshotHookRequest): Promise<TakeVmSnapshotResult> {
+export async function takeVmSnapshot(
+  ctx: StorageContext,
+  p: Pool,
+  req: VmSnapshotHookRequest,
+): Promise<TakeVmSnapshotResult> {
   const startedAt = new Date();
   const started = performance.now();
   const { vmId, id } = req.vmSnapshot;
   const done = (await groupSnaps(ctx, p, vmId)).find((s) => s.snapshot === vmGroupSnapName(id));
   if (done?.state === 'ok') {
-    return { volumes: refs(p, req), consistency: req.callerConsistency, holdVm: false, timings: timings(startedAt, started, 0) };
+    return {
+      volumes: refs(p, req),
+      consistency: req.callerConsistency,
+      holdVm: false,
+      timings: timings(startedAt, started, 0),
+    };
   }
   if (done) await p.cli.rbd(ctx, ['group', 'snap', 'rm', groupSpec(p, vmId, id)]); // an incomplete earlier try
   await syncMembers(ctx, p, vmId, req.volumeIds);
@@ -84,14 +104,25 @@ export async function takeVmSnapshot(ctx: StorageContext, p: Pool, req: VmSnapsh
     await p.cli.rbd(ctx, ['group', 'snap', 'create', groupSpec(p, vmId, id)]);
   } catch (err) {
     // All or nothing: leave no partial group snapshot behind.
-    await unlessMissing(() => p.cli.rbd(ctx, ['group', 'snap', 'rm', groupSpec(p, vmId, id)]), '').catch(() => undefined);
+    await unlessMissing(() => p.cli.rbd(ctx, ['group', 'snap', 'rm', groupSpec(p, vmId, id)]), '').catch(
+      () => undefined,
+    );
     throw err;
   }
   // One cut for every volume: spread 0. The caller's cut (freeze, pause) sets the consistency.
-  return { volumes: refs(p, req), consistency: req.callerConsistency, holdVm: false, timings: timings(startedAt, started, 0) };
+  return {
+    volumes: refs(p, req),
+    consistency: req.callerConsistency,
+    holdVm: false,
+    timings: timings(startedAt, started, 0),
+  };
 }
 
-export async function revertVmSnapshot(ctx: StorageContext, p: Pool, req: VmSnapshotHookRequest): Promise<RevertVmSnapshotResult> {
+export async function revertVmSnapshot(
+  ctx: StorageContext,
+  p: Pool,
+  req: VmSnapshotHookRequest,
+): Promise<RevertVmSnapshotResult> {
   const startedAt = new Date();
   const started = performance.now();
   const { vmId, id } = req.vmSnapshot;
@@ -101,7 +132,11 @@ export async function revertVmSnapshot(ctx: StorageContext, p: Pool, req: VmSnap
   return { volumes: refs(p, req), timings: timings(startedAt, started, 0) };
 }
 
-export async function deleteVmSnapshot(ctx: StorageContext, p: Pool, req: VmSnapshotHookRequest): Promise<DeleteVmSnapshotResult> {
+export async function deleteVmSnapshot(
+  ctx: StorageContext,
+  p: Pool,
+  req: VmSnapshotHookRequest,
+): Promise<DeleteVmSnapshotResult> {
   const startedAt = new Date();
   const started = performance.now();
   const { vmId, id } = req.vmSnapshot;
@@ -116,11 +151,24 @@ export async function deleteVmSnapshot(ctx: StorageContext, p: Pool, req: VmSnap
 }
 
 /** Takes a volume out of its VM group before it is deleted; refuses while VM snapshots hold parts of it. */
-export async function leaveGroup(ctx: StorageContext, p: Pool, volumeId: string, groupSnapParts: number, group?: string): Promise<void> {
+export async function leaveGroup(
+  ctx: StorageContext,
+  p: Pool,
+  volumeId: string,
+  groupSnapParts: number,
+  group?: string,
+): Promise<void> {
   if (groupSnapParts > 0) {
-    throw new StrataError('STORAGE_IN_USE', { kind: 'volume', id: volumeId, reason: `${groupSnapParts} VM snapshot(s) hold a part of it; delete them first` });
+    throw new StrataError('STORAGE_IN_USE', {
+      kind: 'volume',
+      id: volumeId,
+      reason: `${groupSnapParts} VM snapshot(s) hold a part of it; delete them first`,
+    });
   }
   if (group !== undefined) {
-    await unlessMissing(() => p.cli.rbd(ctx, ['group', 'image', 'remove', group, spec(p.pool, imageName(volumeId))]), '');
+    await unlessMissing(
+      () => p.cli.rbd(ctx, ['group', 'image', 'remove', group, spec(p.pool, imageName(volumeId))]),
+      '',
+    );
   }
 }

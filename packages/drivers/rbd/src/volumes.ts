@@ -10,7 +10,12 @@ export interface RbdImageInfo {
   readonly id: string;
   readonly size: number;
   readonly snapshot_count: number;
-  readonly parent?: { readonly pool: string; readonly image: string; readonly id?: string; readonly snapshot: string };
+  readonly parent?: {
+    readonly pool: string;
+    readonly image: string;
+    readonly id?: string;
+    readonly snapshot: string;
+  };
   /** `pool/group` when the image belongs to an rbd group. */
   readonly group?: string;
 }
@@ -34,20 +39,30 @@ export async function listSnaps(ctx: StorageContext, p: Pool, image: string): Pr
 }
 
 interface DuReport {
-  readonly images: ReadonlyArray<{ readonly name: string; readonly snapshot?: string; readonly used_size: number }>;
+  readonly images: ReadonlyArray<{
+    readonly name: string;
+    readonly snapshot?: string;
+    readonly used_size: number;
+  }>;
 }
 
 /** Bytes the cluster holds for each image head (fast-diff), by image name. */
 export async function usedBytes(ctx: StorageContext, p: Pool, image?: string): Promise<Map<string, number>> {
   const target = image === undefined ? ['--pool', p.pool] : [spec(p.pool, image)];
   // du is a report, not a decision: a failure (Ceph 16 aborts on zero-sized images) reads as 0.
-  const du = await p.cli.rbdJson<DuReport>(ctx, ['du', ...target]).catch(() => ({ images: [] }) as DuReport);
+  const du = await p.cli.rbdJson<DuReport>(ctx, ['du', ...target]).catch((): DuReport => ({ images: [] }));
   const out = new Map<string, number>();
   for (const row of du.images) if (row.snapshot === undefined) out.set(row.name, row.used_size);
   return out;
 }
 
-export function toVolumeInfo(p: Pool, volumeId: string, size: number, meta: Record<string, string>, allocated: number): VolumeInfo {
+export function toVolumeInfo(
+  p: Pool,
+  volumeId: string,
+  size: number,
+  meta: Record<string, string>,
+  allocated: number,
+): VolumeInfo {
   const reserve = parseCreation(meta)?.reserve ?? 0;
   return {
     volumeId,
@@ -66,7 +81,11 @@ export interface LoadedVolume {
   readonly volume: VolumeInfo;
 }
 
-export async function loadVolume(ctx: StorageContext, p: Pool, volumeId: string): Promise<LoadedVolume | null> {
+export async function loadVolume(
+  ctx: StorageContext,
+  p: Pool,
+  volumeId: string,
+): Promise<LoadedVolume | null> {
   const image = imageName(volumeId);
   const info = await imageInfo(ctx, p, image);
   if (!info) return null;
@@ -86,7 +105,12 @@ interface LsEntry {
  * their sizes), the index (reserve and QoS of each), and optionally `rbd du`. A volume missing
  * from the index (a create cut short) is read from its own metadata.
  */
-export async function listAllVolumes(ctx: StorageContext, p: Pool, index: PoolIndex, withUsage = true): Promise<VolumeInfo[]> {
+export async function listAllVolumes(
+  ctx: StorageContext,
+  p: Pool,
+  index: PoolIndex,
+  withUsage = true,
+): Promise<VolumeInfo[]> {
   const ls = (await p.cli.rbdJson<LsEntry[] | null>(ctx, ['ls', '-l', p.pool])) ?? [];
   const heads = ls.filter((e) => e.snapshot === undefined && volumeIdOf(e.image) !== null);
   const entries = await index.entries(ctx);
@@ -99,7 +123,10 @@ export async function listAllVolumes(ctx: StorageContext, p: Pool, index: PoolIn
     let meta: Record<string, string> | null;
     if (raw !== undefined) {
       const s = JSON.parse(raw) as VolumeSummary;
-      meta = { [META_CREATE]: JSON.stringify({ reserve: s.reserve }), ...(s.qos ? { [META_QOS]: JSON.stringify(s.qos) } : {}) };
+      meta = {
+        [META_CREATE]: JSON.stringify({ reserve: s.reserve }),
+        ...(s.qos ? { [META_QOS]: JSON.stringify(s.qos) } : {}),
+      };
     } else {
       meta = await unlessMissing(() => readMeta(ctx, p, e.image), null);
     }

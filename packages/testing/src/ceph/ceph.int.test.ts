@@ -7,18 +7,23 @@ import { clientKeyring, createCephClient, deleteCephClient } from './clients.js'
 import { run } from './exec.js';
 import { cephAdmin, ensureCeph } from './launcher.js';
 
-test('ensureCeph brings up a cluster at HEALTH_OK, and a second call reuses it', async () => {
+void test('ensureCeph brings up a cluster at HEALTH_OK, and a second call reuses it', async () => {
   const first = await ensureCeph();
   const { stdout } = await cephAdmin(first, ['health', '--format', 'json']);
   assert.equal((JSON.parse(stdout) as { status: string }).status, 'HEALTH_OK');
   assert.deepEqual(first.monitors, ['127.0.0.1:3300']);
-  const df = JSON.parse((await cephAdmin(first, ['df', '--format', 'json'])).stdout) as { pools: Array<{ name: string }> };
-  assert.ok(df.pools.some((p) => p.name === first.pool), 'test pool exists');
+  const df = JSON.parse((await cephAdmin(first, ['df', '--format', 'json'])).stdout) as {
+    pools: Array<{ name: string }>;
+  };
+  assert.ok(
+    df.pools.some((p) => p.name === first.pool),
+    'test pool exists',
+  );
   const again = await ensureCeph();
   assert.equal(again.fsid, first.fsid);
 });
 
-test('a limited cephx client can use rbd in its pool and cannot read the admin key', async () => {
+void test('a limited cephx client can use rbd in its pool and cannot read the admin key', async () => {
   const cluster = await ensureCeph();
   const id = `strata-test-${randomBytes(4).toString('hex')}`;
   const client = await createCephClient(cluster, id, cluster.pool);
@@ -30,11 +35,23 @@ test('a limited cephx client can use rbd in its pool and cannot read the admin k
   const image = `img-${randomBytes(4).toString('hex')}`;
   try {
     await run('rbd', [...as, 'create', '--size', '4M', `${cluster.pool}/${image}`]);
-    const info = JSON.parse((await run('rbd', [...as, 'info', '--format', 'json', `${cluster.pool}/${image}`])).stdout) as { size: number };
+    const info = JSON.parse(
+      (await run('rbd', [...as, 'info', '--format', 'json', `${cluster.pool}/${image}`])).stdout,
+    ) as { size: number };
     assert.equal(info.size, 4 * 1024 * 1024);
-    await assert.rejects(run('ceph', [...as, 'auth', 'get', 'client.admin']), /access denied|EACCES|permission/i);
+    await assert.rejects(
+      run('ceph', [...as, 'auth', 'get', 'client.admin']),
+      /access denied|EACCES|permission/i,
+    );
   } finally {
-    await run('rbd', ['--conf', cluster.confPath, '--keyring', cluster.adminKeyringPath, 'rm', `${cluster.pool}/${image}`]).catch(() => undefined);
+    await run('rbd', [
+      '--conf',
+      cluster.confPath,
+      '--keyring',
+      cluster.adminKeyringPath,
+      'rm',
+      `${cluster.pool}/${image}`,
+    ]).catch(() => undefined);
     await deleteCephClient(cluster, id);
     await rm(keyring, { force: true });
   }

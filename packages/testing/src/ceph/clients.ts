@@ -18,11 +18,17 @@ type Admin = Pick<CephCluster, 'confPath' | 'adminKeyringPath'>;
 export async function createCephClient(cluster: Admin, id: string, pool: string): Promise<CephClient> {
   const entity = `client.${id}`;
   const { stdout } = await cephAdmin(cluster, [
-    'auth', 'get-or-create', entity,
-    'mon', 'profile rbd',
-    'osd', `profile rbd pool=${pool}`,
-    'mgr', `profile rbd pool=${pool}`,
-    '--format', 'json',
+    'auth',
+    'get-or-create',
+    entity,
+    'mon',
+    'profile rbd',
+    'osd',
+    `profile rbd pool=${pool}`,
+    'mgr',
+    `profile rbd pool=${pool}`,
+    '--format',
+    'json',
   ]);
   const parsed = JSON.parse(stdout) as Array<{ entity: string; key: string }>;
   const key = parsed[0]?.key;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { renderCephConf } from './config.js';
 
-test('the Ceph conf holds the settings a single node needs to reach HEALTH_OK fast', () => {
+void test('the Ceph conf holds the settings a single node needs to reach HEALTH_OK fast', () => {
   const conf = renderCephConf({ dir: '/d', fsid: 'f', osdBytes: 1024 });
   for (const line of [
     'mon host = v2:127.0.0.1:3300',
@@ -20,14 +20,14 @@ test('the Ceph conf holds the settings a single node needs to reach HEALTH_OK fa
   }
 });
 
-test('only daemons get admin sockets and log files: parallel clients must not collide', () => {
+void test('only daemons get admin sockets and log files: parallel clients must not collide', () => {
   const conf = renderCephConf({ dir: '/d', fsid: 'f', osdBytes: 1024 });
   const globalSection = conf.split('\n\n')[0] ?? '';
   assert.ok(!/admin socket|log file/.test(globalSection));
   assert.ok(/\[mon\]\n[^[]*admin socket = \/d\/run\/\$name\.asok/.test(conf));
 });
 
-test('the Ceph conf never names the admin keyring', () => {
+void test('the Ceph conf never names the admin keyring', () => {
   const conf = renderCephConf({ dir: '/d', fsid: 'f', osdBytes: 1024 });
   assert.ok(!conf.includes('admin.keyring'));
   const globalSection = conf.split('\n\n')[0] ?? '';

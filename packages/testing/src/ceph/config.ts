@@ -65,7 +65,12 @@ export function renderCephConf({ dir, fsid, osdBytes }: CephConfOptions): string
   };
   return (
     Object.entries(sections)
-      .map(([name, kv]) => `[${name}]\n${Object.entries(kv).map(([k, v]) => `${k} = ${String(v)}`).join('\n')}`)
+      .map(
+        ([name, kv]) =>
+          `[${name}]\n${Object.entries(kv)
+            .map(([k, v]) => `${k} = ${String(v)}`)
+            .join('\n')}`,
+      )
       .join('\n\n') + '\n'
   );
 }

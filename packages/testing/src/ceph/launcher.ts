@@ -37,10 +37,24 @@ function defaultDir(): string {
 }
 
 /** Runs the `ceph` CLI as admin with the conf and keyring named explicitly. */
-export function cephAdmin(cluster: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>, args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+export function cephAdmin(
+  cluster: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>,
+  args: readonly string[],
+  timeoutMs = 30_000,
+): Promise<RunResult> {
   return run(
     'ceph',
-    ['--conf', cluster.confPath, '--keyring', cluster.adminKeyringPath, '--name', 'client.admin', '--connect-timeout', '10', ...args],
+    [
+      '--conf',
+      cluster.confPath,
+      '--keyring',
+      cluster.adminKeyringPath,
+      '--name',
+      'client.admin',
+      '--connect-timeout',
+      '10',
+      ...args,
+    ],
     timeoutMs,
   );
 }
@@ -77,7 +91,10 @@ async function health(conf: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>):
 }
 
 /** Polls until HEALTH_OK; a cluster still settling (pgs peering) says WARN for a moment. */
-export async function waitHealthy(conf: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>, timeoutMs = 60_000): Promise<void> {
+export async function waitHealthy(
+  conf: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'unknown';
   while (Date.now() < deadline) {
@@ -85,12 +102,18 @@ export async function waitHealthy(conf: Pick<CephCluster, 'confPath' | 'adminKey
     if (last === 'HEALTH_OK') return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  const detail = await cephAdmin(conf, ['health', 'detail'], 15_000).then((r) => r.stdout, (e: unknown) => String(e));
+  const detail = await cephAdmin(conf, ['health', 'detail'], 15_000).then(
+    (r) => r.stdout,
+    (e: unknown) => String(e),
+  );
   throw new Error(`Ceph did not reach HEALTH_OK within ${timeoutMs} ms (last: ${last}): ${detail}`);
 }
 
 /** Creates a size-1 rbd pool if it does not exist (idempotent). */
-export async function ensurePool(cluster: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>, pool: string): Promise<void> {
+export async function ensurePool(
+  cluster: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>,
+  pool: string,
+): Promise<void> {
   const { stdout } = await cephAdmin(cluster, ['osd', 'pool', 'ls', '--format', 'json']);
   if ((JSON.parse(stdout) as string[]).includes(pool)) return;
   await cephAdmin(cluster, ['osd', 'pool', 'create', pool, '8', '8']);
@@ -101,7 +124,9 @@ export async function ensurePool(cluster: Pick<CephCluster, 'confPath' | 'adminK
   // size the pool right away (drivers' capacity) must find it there.
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const df = JSON.parse((await cephAdmin(cluster, ['df', '--format', 'json'])).stdout) as { pools: Array<{ name: string }> };
+    const df = JSON.parse((await cephAdmin(cluster, ['df', '--format', 'json'])).stdout) as {
+      pools: Array<{ name: string }>;
+    };
     if (df.pools.some((p) => p.name === pool)) return;
     if (Date.now() > deadline) throw new Error(`pool ${pool} never appeared in ceph df`);
     await new Promise((r) => setTimeout(r, 500));
@@ -119,18 +144,64 @@ async function bootstrap(dir: string, osdBytes: number): Promise<void> {
   await writeFile(join(dir, 'fsid'), fsid);
   const conf = { confPath, adminKeyringPath };
 
-  await run('ceph-authtool', ['--create-keyring', monKeyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
   await run('ceph-authtool', [
-    '--create-keyring', adminKeyringPath, '--gen-key', '-n', 'client.admin',
-    '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mds', 'allow *', '--cap', 'mgr', 'allow *',
+    '--create-keyring',
+    monKeyring,
+    '--gen-key',
+    '-n',
+    'mon.',
+    '--cap',
+    'mon',
+    'allow *',
+  ]);
+  await run('ceph-authtool', [
+    '--create-keyring',
+    adminKeyringPath,
+    '--gen-key',
+    '-n',
+    'client.admin',
+    '--cap',
+    'mon',
+    'allow *',
+    '--cap',
+    'osd',
+    'allow *',
+    '--cap',
+    'mds',
+    'allow *',
+    '--cap',
+    'mgr',
+    'allow *',
   ]);
   await run('ceph-authtool', [monKeyring, '--import-keyring', adminKeyringPath]);
   const monmap = join(dir, 'monmap');
   await run('monmaptool', ['--create', '--addv', 'a', `[v2:${MON_ADDR}]`, '--fsid', fsid, monmap]);
-  await run('ceph-mon', ['--conf', confPath, '--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', monKeyring]);
+  await run('ceph-mon', [
+    '--conf',
+    confPath,
+    '--mkfs',
+    '-i',
+    'a',
+    '--monmap',
+    monmap,
+    '--keyring',
+    monKeyring,
+  ]);
   await startDaemon('ceph-mon', ['--conf', confPath, '-i', 'a']);
 
-  await cephAdmin(conf, ['auth', 'get-or-create', 'mgr.x', 'mon', 'allow profile mgr', 'osd', 'allow *', 'mds', 'allow *', '-o', join(dir, 'mgr', 'keyring')]);
+  await cephAdmin(conf, [
+    'auth',
+    'get-or-create',
+    'mgr.x',
+    'mon',
+    'allow profile mgr',
+    'osd',
+    'allow *',
+    'mds',
+    'allow *',
+    '-o',
+    join(dir, 'mgr', 'keyring'),
+  ]);
   await startDaemon('ceph-mgr', ['--conf', confPath, '-i', 'x']);
 
   const osdUuid = randomUUID();
@@ -139,7 +210,14 @@ async function bootstrap(dir: string, osdBytes: number): Promise<void> {
   await writeFile(secrets, JSON.stringify({ cephx_secret: osdKey }));
   await cephAdmin(conf, ['osd', 'new', osdUuid, '0', '-i', secrets]);
   await rm(secrets);
-  await run('ceph-authtool', ['--create-keyring', join(dir, 'osd', 'keyring'), '--name', 'osd.0', '--add-key', osdKey]);
+  await run('ceph-authtool', [
+    '--create-keyring',
+    join(dir, 'osd', 'keyring'),
+    '--name',
+    'osd.0',
+    '--add-key',
+    osdKey,
+  ]);
   await run('ceph-osd', ['--conf', confPath, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], 60_000);
   await startDaemon('ceph-osd', ['--conf', confPath, '-i', '0']);
   await waitHealthy(conf);
@@ -186,7 +264,13 @@ export function ensureCeph(options: EnsureCephOptions = {}): Promise<CephCluster
   if (!pending) {
     pending = withFileLock(`${dir}.lock`, async () => {
       const conf = { confPath: join(dir, 'ceph.conf'), adminKeyringPath: join(dir, 'admin.keyring') };
-      const reusable = existsSync(join(dir, 'fsid')) && (await monAlive(dir)) && (await waitHealthy(conf, 20_000).then(() => true, () => false));
+      const reusable =
+        existsSync(join(dir, 'fsid')) &&
+        (await monAlive(dir)) &&
+        (await waitHealthy(conf, 20_000).then(
+          () => true,
+          () => false,
+        ));
       if (!reusable) {
         await stopCeph(dir);
         await bootstrap(dir, options.osdBytes ?? 64 * 1024 ** 3);

@@ -13,7 +13,12 @@ function alive(pid: number): boolean {
  * A file lock between test processes (several engineers run tests at once). A lock whose owner
  * died, or that is older than `staleMs`, is taken over.
  */
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs = 180_000, staleMs = 300_000): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  waitMs = 180_000,
+  staleMs = 300_000,
+): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -24,7 +29,11 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, waitMs
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
+      const age =
+        Date.now() -
+        (await stat(path)
+          .then((s) => s.mtimeMs)
+          .catch(() => Date.now()));
       if ((owner > 0 && !alive(owner)) || age > staleMs) {
         await rm(path, { force: true });
         continue;
