@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { access, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiB, type HostRef, type IscsiConnection, type StorageContext } from '@strata/core';
 import { ensureReflinkPool, ensureTgtd, hasPattern, openError, writePattern } from '@strata/testing';
@@ -79,4 +79,13 @@ void test('a host with no initiator name is refused with STORAGE_ACCESS_REQUIRED
   await assert.rejects(driver.grantAccess(ctx, { volumeId, host: { id: 'nameless' } }), {
     code: 'STORAGE_ACCESS_REQUIRED',
   });
+});
+
+void test('a copy left half-done by a crash is removed when a driver instance starts', async () => {
+  const leftover = `${driver.store.snapshotRaw(`crashed-${tag}`)}.tmp`;
+  await writeFile(leftover, 'partial');
+  const again = new TgtDriver(`acc-${tag}`, { root, portal, capacityIops: 0, chapKey });
+  await again.capacity(ctx);
+  await assert.rejects(access(leftover), { code: 'ENOENT' });
+  driver = again;
 });

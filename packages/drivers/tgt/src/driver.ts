@@ -80,6 +80,8 @@ export class TgtDriver implements StorageDriver {
   ready(ctx: StorageContext): Promise<void> {
     this.#ready ??= (async () => {
       await this.store.init();
+      const leftovers = await this.store.removeLeftovers();
+      if (leftovers.length > 0) ctx.log?.('removed leftovers of interrupted copies', { leftovers });
       for (const meta of await this.store.listVolumes())
         await this.targets.ensure(ctx, meta, this.store.volumeRaw(meta.volumeId));
     })().catch((e: unknown) => {

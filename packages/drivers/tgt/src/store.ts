@@ -47,6 +47,19 @@ export class PoolStore {
       await mkdir(join(this.root, d), { recursive: true });
   }
 
+  /** Removes `.tmp` files a crash left mid-copy: nothing refers to them (no JSON commits them). */
+  async removeLeftovers(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const d of ['volumes', 'snapshots', 'templates']) {
+      for (const n of await readdir(join(this.root, d))) {
+        if (!n.endsWith('.tmp')) continue;
+        await rm(join(this.root, d, n), { force: true });
+        removed.push(join(d, n));
+      }
+    }
+    return removed;
+  }
+
   async #readJson<T>(path: string): Promise<T | null> {
     try {
       return JSON.parse(await readFile(path, 'utf8')) as T;
