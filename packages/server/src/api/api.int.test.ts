@@ -298,6 +298,18 @@ for (const variant of variants) {
       expectError(await session.get('/v1/auth/whoami'), 401, 'AUTH_UNAUTHENTICATED');
     });
 
+    test('a revoked API key is refused at once', async () => {
+      const key = await admin.post('/v1/api-keys', { userId: devUserId });
+      const holder = admin.as({ apiKey: key.body.apiKey, secretKey: key.body.secretKey });
+      assert.equal((await holder.get('/v1/auth/whoami')).status, 200);
+      const listed = await dev.get('/v1/api-keys');
+      assert.ok(listed.body.items.some((k: { apiKey: string; secretKey?: string }) => k.apiKey === key.body.apiKey && k.secretKey === undefined));
+      const revoked = await dev.delete(`/v1/api-keys/${key.body.apiKey}`);
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      assert.ok(revoked.body.revokedAt);
+      expectError(await holder.get('/v1/auth/whoami'), 401, 'AUTH_BAD_SIGNATURE');
+    });
+
     test('unknown routes, request ids and /metrics', async () => {
       const r = await admin.get('/v1/nothing-here');
       expectError(r, 404, 'API_ROUTE_NOT_FOUND');

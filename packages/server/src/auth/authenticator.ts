@@ -23,11 +23,30 @@ export const MAX_SIGNATURE_VALIDITY_MS = 3600_000;
  * through `authenticateSigned`), one for session tokens.
  */
 export class Authenticator {
+  /** Recently used keys: saves a database round trip per request; a revocation on another server takes effect within `keyCacheMs`. */
+  private readonly keyCache = new Map<string, { key: Awaited<ReturnType<AccountService['lookupApiKey']>>; until: number }>();
+
   constructor(
     private readonly accounts: AccountService,
     private readonly replay: ReplayGuard,
     private readonly sessions: SessionStore,
+    private readonly keyCacheMs = 5_000,
   ) {}
+
+  private async lookupKey(apiKey: string): Promise<Awaited<ReturnType<AccountService['lookupApiKey']>>> {
+    const now = Date.now();
+    const hit = this.keyCache.get(apiKey);
+    if (hit && hit.until > now) return hit.key;
+    const key = await this.accounts.lookupApiKey(apiKey);
+    if (this.keyCache.size >= 10_000) this.keyCache.clear();
+    if (key) this.keyCache.set(apiKey, { key, until: now + this.keyCacheMs });
+    return key;
+  }
+
+  /** Drops a key from the cache at once (revocation on this server). */
+  forgetKey(apiKey: string): void {
+    this.keyCache.delete(apiKey);
+  }
 
   /**
    * A request signed CloudStack's way. `params` are exactly the signed parameters (for REST,
@@ -36,7 +55,7 @@ export class Authenticator {
    */
   async authenticateSigned(params: SignedParams, options: VerifyOptions & { replayProtection?: boolean } = {}): Promise<Actor> {
     const { apiKey } = readSignedRequest(params);
-    const key = await this.accounts.lookupApiKey(apiKey);
+    const key = await this.lookupKey(apiKey);
     if (!key) throw new StrataError('AUTH_BAD_SIGNATURE', { reason: 'unknown or revoked API key' });
     const verified = verifySignature(params, key.secretKey, options);
     if (options.replayProtection !== false) await this.replay.check(verified.signature, verified.expiresAt);

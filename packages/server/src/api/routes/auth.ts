@@ -5,7 +5,7 @@ import { listArgs, spec } from '../route-kit.js';
 import { id, listQuery, nstr, obj, pageOf, query, schemas, str } from '../schemas.js';
 
 /** Login, logout, who am I; accounts, users and API keys. */
-export function authRoutes(app: FastifyInstance, { services, sessions }: ApiDeps): void {
+export function authRoutes(app: FastifyInstance, { services, sessions, authenticator }: ApiDeps): void {
   const { accounts } = services;
   app.post<{ Body: { username: string; password: string } }>(
     '/v1/auth/login',
@@ -95,6 +95,10 @@ export function authRoutes(app: FastifyInstance, { services, sessions }: ApiDeps
   app.delete<{ Params: { apiKey: string } }>(
     '/v1/api-keys/:apiKey',
     { schema: spec('accounts', 'Revoke an API key', { params: obj({ apiKey: id }, ['apiKey']), querystring: query(), response: { 200: schemas.apiKey } }) },
-    async (req) => accounts.revokeApiKey(actorOf(req), req.params.apiKey),
+    async (req) => {
+      const revoked = await accounts.revokeApiKey(actorOf(req), req.params.apiKey);
+      authenticator.forgetKey(revoked.apiKey);
+      return revoked;
+    },
   );
 }

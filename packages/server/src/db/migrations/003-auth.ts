@@ -27,24 +27,36 @@ export const authSchema: Migration = {
     // instead of summing a pool's volumes on every create.
     `ALTER TABLE storage_pools ADD COLUMN used_bytes BIGINT NOT NULL DEFAULT 0,
       ADD COLUMN used_min_iops BIGINT NOT NULL DEFAULT 0, ADD COLUMN volume_count BIGINT NOT NULL DEFAULT 0`,
+    // Statement-level with transition tables: one UPDATE of a pool row per statement, however
+    // many volumes it touched (a row-level trigger makes a bulk insert quadratic: every row would
+    // add a version of the same pool row).
     `CREATE FUNCTION strata_pool_usage() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF TG_OP = 'UPDATE' AND (OLD.state = 'Destroyed') = (NEW.state = 'Destroyed') AND OLD.size_bytes = NEW.size_bytes
-         AND OLD.min_iops IS NOT DISTINCT FROM NEW.min_iops AND OLD.pool_id = NEW.pool_id THEN
-        RETURN NULL;
-      END IF;
-      IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state <> 'Destroyed' THEN
-        UPDATE storage_pools SET used_bytes = used_bytes - OLD.size_bytes,
-          used_min_iops = used_min_iops - coalesce(OLD.min_iops, 0), volume_count = volume_count - 1 WHERE id = OLD.pool_id;
-      END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state <> 'Destroyed' THEN
-        UPDATE storage_pools SET used_bytes = used_bytes + NEW.size_bytes,
-          used_min_iops = used_min_iops + coalesce(NEW.min_iops, 0), volume_count = volume_count + 1 WHERE id = NEW.pool_id;
+      IF TG_OP = 'INSERT' THEN
+        UPDATE storage_pools p SET used_bytes = p.used_bytes + d.bytes, used_min_iops = p.used_min_iops + d.iops, volume_count = p.volume_count + d.n
+        FROM (SELECT pool_id, sum(size_bytes) AS bytes, coalesce(sum(min_iops), 0) AS iops, count(*) AS n
+              FROM new_rows WHERE state <> 'Destroyed' GROUP BY pool_id) d WHERE p.id = d.pool_id;
+      ELSIF TG_OP = 'DELETE' THEN
+        UPDATE storage_pools p SET used_bytes = p.used_bytes - d.bytes, used_min_iops = p.used_min_iops - d.iops, volume_count = p.volume_count - d.n
+        FROM (SELECT pool_id, sum(size_bytes) AS bytes, coalesce(sum(min_iops), 0) AS iops, count(*) AS n
+              FROM old_rows WHERE state <> 'Destroyed' GROUP BY pool_id) d WHERE p.id = d.pool_id;
+      ELSE
+        UPDATE storage_pools p SET used_bytes = p.used_bytes + d.bytes, used_min_iops = p.used_min_iops + d.iops, volume_count = p.volume_count + d.n
+        FROM (SELECT pool_id, sum(b) AS bytes, sum(i) AS iops, sum(n) AS n FROM (
+                SELECT pool_id, size_bytes AS b, coalesce(min_iops, 0) AS i, 1 AS n FROM new_rows WHERE state <> 'Destroyed'
+                UNION ALL
+                SELECT pool_id, -size_bytes, -coalesce(min_iops, 0), -1 FROM old_rows WHERE state <> 'Destroyed') x
+              GROUP BY pool_id) d
+        WHERE p.id = d.pool_id AND (d.bytes <> 0 OR d.iops <> 0 OR d.n <> 0);
       END IF;
       RETURN NULL;
     END $$`,
-    `CREATE TRIGGER volumes_pool_usage AFTER INSERT OR DELETE OR UPDATE OF state, size_bytes, min_iops, pool_id
-      ON volumes FOR EACH ROW EXECUTE FUNCTION strata_pool_usage()`,
+    `CREATE TRIGGER volumes_pool_usage_insert AFTER INSERT ON volumes REFERENCING NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION strata_pool_usage()`,
+    `CREATE TRIGGER volumes_pool_usage_update AFTER UPDATE ON volumes REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION strata_pool_usage()`,
+    `CREATE TRIGGER volumes_pool_usage_delete AFTER DELETE ON volumes REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION strata_pool_usage()`,
     `UPDATE storage_pools p SET used_bytes = u.bytes, used_min_iops = u.iops, volume_count = u.n
       FROM (SELECT pool_id, sum(size_bytes) AS bytes, coalesce(sum(min_iops), 0) AS iops, count(*) AS n
             FROM volumes WHERE state <> 'Destroyed' GROUP BY pool_id) u WHERE u.pool_id = p.id`,
