@@ -4,7 +4,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CHANNEL_PATH, isStrataError, type AgentStateReport, type EventMessage } from '@strata/core';
+import WebSocket from 'ws';
+import {
+  CHANNEL_PATH,
+  CloseCode,
+  isStrataError,
+  type AgentStateReport,
+  type EventMessage,
+} from '@strata/core';
 import { openDatabase, type Database } from '../db/index.js';
 import { EventService } from '../services/events.js';
 import { VmService } from '../services/vms.js';
@@ -160,6 +167,32 @@ test('commands: round trip with ids, TIMEOUT past the deadline, unknown command 
   await assert.rejects(hub.send('no-such-host', 'agent.ping', {}), (e) => isStrataError(e, 'UNAVAILABLE'));
   // the channel still works after all that
   assert.equal((await hub.send(hostId, 'agent.ping', {})).pid, main.child.pid);
+});
+
+test('protocol violations are refused with a coded error and a close code', async () => {
+  const exchange = (first: string) =>
+    new Promise<{ refused: { code: string }; code: number }>((resolve, reject) => {
+      const ws = new WebSocket(url(), { rejectUnauthorized: false });
+      let refused: { code: string } | undefined;
+      ws.on('open', () => ws.send(first));
+      ws.on('message', (d: Buffer) => {
+        const m = JSON.parse(d.toString()) as { kind: string; error: { code: string } };
+        if (m.kind === 'refused') refused = m.error;
+      });
+      ws.on('close', (code) =>
+        refused ? resolve({ refused, code }) : reject(new Error(`closed ${code} without refusal`)),
+      );
+      ws.on('error', reject);
+    });
+  const garbage = await exchange('not json');
+  assert.deepEqual([garbage.refused.code, garbage.code], ['INVALID_ARGUMENT', CloseCode.ProtocolError]);
+  const early = await exchange(JSON.stringify({ kind: 'heartbeat', at: 'now' }));
+  assert.deepEqual([early.refused.code, early.code], ['INVALID_ARGUMENT', CloseCode.Refused]);
+  const future = await exchange(
+    JSON.stringify({ kind: 'hello', version: 99, hostId, secret: 'x', facts: {}, report: {}, commands: [] }),
+  );
+  assert.deepEqual([future.refused.code, future.code], ['AGENT_PROTOCOL_MISMATCH', CloseCode.Refused]);
+  assert.equal((await hostRow(hostId))?.state, 'Up', 'the real agent is unaffected');
 });
 
 test('events from the agent reach subscribers', async () => {

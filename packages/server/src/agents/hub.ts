@@ -185,6 +185,7 @@ export class AgentHub {
 
   private accept(socket: WebSocket): void {
     let session: AgentSession | undefined;
+    let handshaking = false;
     // The first frame must come soon: a socket that never authenticates holds nothing for long.
     const handshakeTimer = setTimeout(() => socket.close(CloseCode.ProtocolError, 'no hello'), 10_000);
     const refuse = (error: unknown, code: number = CloseCode.Refused) => {
@@ -201,15 +202,16 @@ export class AgentHub {
         return;
       }
       if (!session) {
-        if (message.kind !== 'register' && message.kind !== 'hello') {
+        if (handshaking || (message.kind !== 'register' && message.kind !== 'hello')) {
           refuse(
             new StrataError('INVALID_ARGUMENT', {
               field: 'kind',
-              reason: 'first message must be register or hello',
+              reason: 'the first message must be one register or hello, then wait for welcome',
             }),
           );
           return;
         }
+        handshaking = true;
         socket.pause(); // hold later frames until the handshake's database work is done
         this.handshake(socket, message).then(
           (s) => {
@@ -221,6 +223,7 @@ export class AgentHub {
           },
           (e: unknown) => {
             this.log.warn({ err: toWireError(e) }, 'agent refused');
+            socket.resume(); // else the peer's close frame is never read and closing stalls
             refuse(e);
           },
         );
@@ -275,11 +278,12 @@ export class AgentHub {
       hostId = hello.hostId;
       await this.store.updateFacts(hostId, hello.facts);
     }
+    // The last await: past it nothing can fail, so a session is never left behind half-made.
+    await this.store.transition(hostId, 'Connected');
     const session = new AgentSession(hostId, socket, hello.commands);
     // One connection per host: the newest wins (the old one is a half-dead socket of the same agent).
     this.sessions.get(hostId)?.close(CloseCode.Replaced, 'replaced by a newer connection');
     this.sessions.set(hostId, session);
-    await this.store.transition(hostId, 'Connected');
     session.post({
       kind: 'welcome',
       version: CHANNEL_PROTOCOL_VERSION,
