@@ -5,6 +5,7 @@ import { loginHostIscsi, logoutHostIscsi } from './disks/host-iscsi.js';
 import { EventStream } from './events/event-stream.js';
 import type { LibvirtEvent } from './events/parse-event.js';
 import { FreezeManager, type FreezeResult, type ThawResult } from './guest/fsfreeze.js';
+import { PauseManager, type PauseResult, type ResumeResult } from './guest/pause.js';
 import { collectHostFacts } from './host/host-facts.js';
 import { DEFAULT_INITIATOR_FILE, ensureInitiatorName } from './host/initiator-name.js';
 import { defineSecret, undefineSecret, type SecretUsage } from './host/secrets.js';
@@ -43,13 +44,15 @@ export interface HostAgentOptions extends VirshOptions {
  * the agent channel exposes. One virsh runner, ONE long-lived event stream, and the freeze
  * manager whose deadline holds even if this process dies.
  *
- * Emits `event` (LibvirtEvent), `thawed` ({ vm, reason, frozenForMs }) and `block-job`
+ * Emits `event` (LibvirtEvent), `thawed` ({ vm, reason, frozenForMs }), `resumed`
+ * ({ vm, reason, pausedForMs }) and `block-job`
  * (BlockJobProgress).
  */
 export class HostAgent extends EventEmitter {
   readonly virsh: Virsh;
   readonly events: EventStream;
   readonly freezes: FreezeManager;
+  readonly pauses: PauseManager;
   readonly blockJobs: BlockJobs;
   private readonly domainOptions: DomainOptions;
   private readonly initiatorFile: string;
@@ -60,11 +63,13 @@ export class HostAgent extends EventEmitter {
     this.virsh = new Virsh(options);
     this.events = new EventStream({ uri: this.virsh.uri });
     this.freezes = new FreezeManager(this.virsh);
+    this.pauses = new PauseManager(this.virsh);
     this.blockJobs = new BlockJobs(this.virsh, this.events);
     this.domainOptions = options.domain ?? { domainType: 'qemu', tbCacheMiB: 32 };
     this.initiatorFile = options.initiatorFile ?? DEFAULT_INITIATOR_FILE;
     this.events.on('event', (e: LibvirtEvent) => this.emit('event', e));
     this.freezes.on('thawed', (t) => this.emit('thawed', t));
+    this.pauses.on('resumed', (t) => this.emit('resumed', t));
     this.blockJobs.on('progress', (p) => this.emit('block-job', p));
   }
 
@@ -77,6 +82,7 @@ export class HostAgent extends EventEmitter {
   /** Thaws what this agent froze and closes the event stream. */
   async close(): Promise<void> {
     await this.freezes.thawAll();
+    await this.pauses.resumeAll();
     this.events.stop();
   }
 
@@ -101,15 +107,13 @@ export class HostAgent extends EventEmitter {
       at: new Date().toISOString(),
       domains,
       frozenGuests: this.freezes.status(),
-      blockJobs: this.blockJobs
-        .list()
-        .map((j) => ({
-          vm: j.vm,
-          disk: j.target,
-          type: j.jobType === 'active-commit' ? 'active-commit' : j.jobType,
-          cur: 0,
-          end: 0,
-        })),
+      blockJobs: this.blockJobs.list().map((j) => ({
+        vm: j.vm,
+        disk: j.target,
+        type: j.jobType === 'active-commit' ? 'active-commit' : j.jobType,
+        cur: 0,
+        end: 0,
+      })),
     };
   }
 
@@ -133,12 +137,14 @@ export class HostAgent extends EventEmitter {
   async stopVm(vm: string, timeoutMs = 60_000): Promise<{ state: DomainRunState; forced: boolean }> {
     const result = await stopVm(this.virsh, this.events, vm, timeoutMs);
     this.freezes.forget(vm);
+    this.pauses.forget(vm);
     return result;
   }
 
   async destroyVm(vm: string): Promise<{ existed: boolean }> {
     const result = await destroyVm(this.virsh, vm);
     this.freezes.forget(vm);
+    this.pauses.forget(vm);
     return result;
   }
 
@@ -211,6 +217,15 @@ export class HostAgent extends EventEmitter {
 
   thaw(vm: string): Promise<ThawResult> {
     return this.freezes.thaw(vm, 'requested');
+  }
+
+  /** Pauses the vCPUs with a deadline (the `pause` quiesce mode); resumed at the deadline regardless. */
+  pause(vm: string, deadlineMs: number): Promise<PauseResult> {
+    return this.pauses.pause(vm, deadlineMs);
+  }
+
+  resume(vm: string): Promise<ResumeResult> {
+    return this.pauses.resume(vm, 'requested');
   }
 
   // --- snapshots ----------------------------------------------------------------------------

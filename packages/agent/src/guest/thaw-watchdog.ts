@@ -1,20 +1,28 @@
 import { spawn } from 'node:child_process';
 
 /**
- * The detached thaw watchdog: a tiny `sh` in its own session and process group (setsid via
- * `detached`), so it outlives the agent. It sleeps until the deadline, then thaws, retrying for
- * a while if libvirt is briefly unavailable. Names reach it as positional parameters ("$3"),
- * never spliced into the script.
+ * The detached deadline watchdog: a tiny `sh` in its own session and process group (setsid via
+ * `detached`), so it outlives the agent. It sleeps until the deadline, then undoes the hold
+ * (thaws the filesystems, or resumes a paused VM), retrying for ten seconds if libvirt is
+ * briefly unavailable. Names reach it as positional parameters ("$3"), never spliced into the
+ * script.
  */
 const SCRIPT = [
   'sleep "$1"',
   'i=0',
   'while [ "$i" -lt 40 ]; do',
-  '  virsh -q -c "$2" domfsthaw --domain "$3" >/dev/null 2>&1 && exit 0',
+  '  if [ "$4" = resume ]; then',
+  '    s=$(virsh -q -c "$2" domstate --domain "$3" 2>/dev/null) || s=unknown',
+  '    [ "$s" = paused ] || [ "$s" = unknown ] || exit 0',
+  '  fi',
+  '  virsh -q -c "$2" "$4" --domain "$3" >/dev/null 2>&1 && exit 0',
   '  i=$((i+1)); sleep 0.25',
   'done',
   'exit 1',
 ].join('\n');
+
+/** What the watchdog runs at the deadline. */
+export type WatchdogAction = 'domfsthaw' | 'resume';
 
 export interface Watchdog {
   readonly pid: number;
@@ -22,9 +30,14 @@ export interface Watchdog {
   cancel(): void;
 }
 
-export function startThawWatchdog(uri: string, vm: string, afterMs: number): Watchdog {
+export function startThawWatchdog(
+  uri: string,
+  vm: string,
+  afterMs: number,
+  action: WatchdogAction = 'domfsthaw',
+): Watchdog {
   const seconds = Math.max(0, afterMs / 1000).toFixed(3);
-  const child = spawn('sh', ['-c', SCRIPT, 'strata-thaw-watchdog', seconds, uri, vm], {
+  const child = spawn('sh', ['-c', SCRIPT, 'strata-deadline-watchdog', seconds, uri, vm, action], {
     detached: true,
     stdio: 'ignore',
   });
