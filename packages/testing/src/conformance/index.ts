@@ -1,2 +1,3 @@
 export * from './suite.js';
 export * from './qemu-io.js';
+export * from './fake-driver.js';
