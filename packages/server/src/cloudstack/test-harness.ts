@@ -6,6 +6,7 @@ import { startServer, type RunningServer, type ServerExtension } from '../server
 import { SYSTEM_ACTOR, type Actor } from '../services/index.js';
 import { CLOUDSTACK_PATH } from './plugin.js';
 import { defaultExtensions } from '../composition/defaults.js';
+import type { HubHandle } from '../composition/agents-extension.js';
 import type { CsTarget } from './cs-client.js';
 
 /**
@@ -16,16 +17,21 @@ export interface Harness {
   readonly server: RunningServer;
   readonly admin: CsTarget & { readonly actor: Actor };
   readonly user: CsTarget & { readonly actor: Actor };
+  /** The agent channel's hub (registration tokens, channel port) for tests that start an agent. */
+  readonly agents: HubHandle;
   close(): Promise<void>;
 }
 
 /** The server as it ships (defaultExtensions: agent channel, orchestration jobs, CloudStack API). */
 export async function startHarness(extra: readonly ServerExtension[] = []): Promise<Harness & { readonly dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
+  const shipped = defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } });
+  const agents = shipped.find((e): e is ServerExtension & HubHandle => e.name === 'agents' && 'hub' in e);
+  if (!agents) throw new Error('defaultExtensions has no agent channel');
   const server = await startServer(
     { dataDir, databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
     {
-      extensions: [...defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } }), ...extra],
+      extensions: [...shipped, ...extra],
       logger: createLogger({ level: 'warn' }),
     },
   );
@@ -39,6 +45,7 @@ export async function startHarness(extra: readonly ServerExtension[] = []): Prom
   const key = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: u.id });
   return {
     dataDir,
+    agents,
     server,
     admin: { endpoint, key: boot.apiKey, secret: boot.secretKey, actor: { accountId: boot.accountId, userId: null, role: 'admin', via: 'api-key' } },
     user: { endpoint, key: key.apiKey, secret: key.secretKey, actor: { accountId: acct.id, userId: u.id, role: 'user', via: 'api-key' } },
