@@ -80,8 +80,8 @@ const backends = [
 ];
 
 for (const backend of backends) {
-  describe(`a server killed with SIGKILL mid-job and restarted (${backend.name})`, () => {
-    test('finishes the job: done steps are not repeated, the interrupted step runs again', async () => {
+  void describe(`a server killed with SIGKILL mid-job and restarted (${backend.name})`, () => {
+    void test('finishes the job: done steps are not repeated, the interrupted step runs again', async () => {
       const { url, drop } = await backend.make();
       try {
         const { job, db } = await crashAndRestart(url, 'test.three', backend.exclusive);
@@ -119,7 +119,7 @@ for (const backend of backends) {
       }
     });
 
-    test('or compensates it when its definition says so: nothing is left half-done', async () => {
+    void test('or compensates it when its definition says so: nothing is left half-done', async () => {
       const { url, drop } = await backend.make();
       try {
         const { job, db } = await crashAndRestart(url, 'test.three-compensating', backend.exclusive);

@@ -82,7 +82,7 @@ function timeline(type: string, log: Array<{ job: string; at: 'start' | 'end' }>
 }
 
 for (const backend of backends) {
-  describe(`job engine on ${backend.name}`, () => {
+  void describe(`job engine on ${backend.name}`, () => {
     let db: Database;
     let cleanup: () => Promise<void>;
     before(async () => {
@@ -91,7 +91,7 @@ for (const backend of backends) {
     });
     after(async () => cleanup());
 
-    test('steps run in order, are journaled, and the last output is the result', async () => {
+    void test('steps run in order, are journaled, and the last output is the result', async () => {
       const engine = engineOn(db, 'a');
       engine.start();
       try {
@@ -127,7 +127,7 @@ for (const backend of backends) {
       }
     });
 
-    test('a job taken over after its server stopped resumes: done steps are not run again', async () => {
+    void test('a job taken over after its server stopped resumes: done steps are not run again', async () => {
       const first = engineOn(db, 'first');
       first.start();
       const job = await first.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
@@ -149,7 +149,7 @@ for (const backend of backends) {
       }
     });
 
-    test('onInterrupted=compensate undoes the interrupted and completed steps in reverse, then fails', async () => {
+    void test('onInterrupted=compensate undoes the interrupted and completed steps in reverse, then fails', async () => {
       const first = engineOn(db, 'c1');
       first.start();
       const job = await first.submit('test.three-compensating', { sleepMs: 60_000 }, { accountId: 'acc' });
@@ -174,7 +174,7 @@ for (const backend of backends) {
       }
     });
 
-    test('a failing step fails the job after compensating the completed steps newest first', async () => {
+    void test('a failing step fails the job after compensating the completed steps newest first', async () => {
       const undone: string[] = [];
       const done = (what: string) => {
         undone.push(what);
@@ -229,7 +229,7 @@ for (const backend of backends) {
       }
     });
 
-    test('a transactional step that fails rolls back whole and is not compensated; earlier steps are', async () => {
+    void test('a transactional step that fails rolls back whole and is not compensated; earlier steps are', async () => {
       const undone: string[] = [];
       const def: JobDefinition = {
         type: `txfail-${backend.name}`,
@@ -265,7 +265,7 @@ for (const backend of backends) {
       }
     });
 
-    test('jobs with one lock key run one at a time in submit order; other keys run alongside', async () => {
+    void test('jobs with one lock key run one at a time in submit order; other keys run alongside', async () => {
       const log: Array<{ job: string; at: 'start' | 'end' }> = [];
       const def = timeline(`lock-${backend.name}`, log);
       const a = engineOn(db, 'la', [def]);
@@ -302,7 +302,7 @@ for (const backend of backends) {
       }
     });
 
-    test('a server whose lease was taken over is fenced: its write and the step effects roll back', async () => {
+    void test('a server whose lease was taken over is fenced: its write and the step effects roll back', async () => {
       const engine = engineOn(db, 'fence');
       const job = await engine.submit('test.three', { sleepMs: 1 }, { accountId: 'acc' });
       await db.query(`UPDATE jobs SET state = 'Running', owner = 'old', epoch = 1 WHERE id = $1`, [job.id]);
@@ -324,7 +324,7 @@ for (const backend of backends) {
       await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [job.id]);
     });
 
-    test('submit, get, list, wait and registration report coded errors and paginate', async () => {
+    void test('submit, get, list, wait and registration report coded errors and paginate', async () => {
       const engine = engineOn(db, 'api');
       await assert.rejects(engine.submit('no.such', {}, { accountId: 'acc' }), (e: unknown) =>
         isStrataError(e, 'JOB_TYPE_UNKNOWN'),
@@ -389,7 +389,7 @@ for (const backend of backends) {
       await engine.stop();
     });
 
-    test('a server that lost its lease mid-step is fenced: its late result is not journaled, the new owner finishes', async () => {
+    void test('a server that lost its lease mid-step is fenced: its late result is not journaled, the new owner finishes', async () => {
       let release: () => void = () => undefined;
       const gate = new Promise<void>((r) => (release = r));
       const def: JobDefinition = {
@@ -460,7 +460,7 @@ for (const backend of backends) {
       }
     });
 
-    test('cancel ends a queued job; a running or finished one answers ILLEGAL_TRANSITION', async () => {
+    void test('cancel ends a queued job; a running or finished one answers ILLEGAL_TRANSITION', async () => {
       const engine = engineOn(db, 'cancel');
       const queued = await engine.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
       const cancelled = await engine.cancel(queued.id);
@@ -476,7 +476,7 @@ for (const backend of backends) {
       await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [running.id]);
     });
 
-    test('a step is retried on retryable errors as its policy allows, never on others', async () => {
+    void test('a step is retried on retryable errors as its policy allows, never on others', async () => {
       const tries = { flaky: 0, broken: 0 };
       const def = (name: 'flaky' | 'broken', code: 'UNAVAILABLE' | 'INVALID_ARGUMENT'): JobDefinition => ({
         type: `${name}-${backend.name}`,
@@ -510,7 +510,7 @@ for (const backend of backends) {
       }
     });
 
-    test('stop does not wait past its grace for a step that ignores its signal', async () => {
+    void test('stop does not wait past its grace for a step that ignores its signal', async () => {
       let release: () => void = () => undefined;
       const gate = new Promise<void>((r) => (release = r));
       let started = false;
@@ -535,7 +535,7 @@ for (const backend of backends) {
       await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [job.id]);
     });
 
-    test('metrics: jobs by state and job duration by type', async () => {
+    void test('metrics: jobs by state and job duration by type', async () => {
       const engine = engineOn(db, 'metrics');
       const registry = new Registry();
       const unsubscribe = registerJobMetrics(registry, engine);

@@ -9,7 +9,7 @@ import { startWorker } from './testing/worker-process.js';
 
 const JOBS = 500;
 
-test('two server processes on one PostgreSQL run 500 jobs exactly once; SIGKILL of one leaves every job finished by the other', async () => {
+void test('two server processes on one PostgreSQL run 500 jobs exactly once; SIGKILL of one leaves every job finished by the other', async () => {
   const url = await createTestDatabase('multi');
   const db = await openDatabase(url);
   await createTestTables(db);

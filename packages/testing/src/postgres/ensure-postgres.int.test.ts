@@ -9,7 +9,7 @@ import { createTestDatabase, dropTestDatabase } from './test-database.js';
 const run = promisify(execFile);
 const psql = (url: string, sql: string) => run('psql', [url, '-Atc', sql]).then((r) => r.stdout.trim());
 
-test('ensurePostgres starts a PostgreSQL 15 server on loopback once and reuses it', async () => {
+void test('ensurePostgres starts a PostgreSQL 15 server on loopback once and reuses it', async () => {
   const first = await ensurePostgres();
   assert.equal(first.host, '127.0.0.1');
   assert.match(await psql(first.url, 'SHOW server_version'), /^15\./);
@@ -28,7 +28,7 @@ test('ensurePostgres starts a PostgreSQL 15 server on loopback once and reuses i
   await run(join(POSTGRES_BIN, 'pg_isready'), ['-h', first.host, '-p', String(first.port)]);
 });
 
-test('createTestDatabase returns a fresh empty database each time', async () => {
+void test('createTestDatabase returns a fresh empty database each time', async () => {
   const a = await createTestDatabase();
   const b = await createTestDatabase();
   assert.notEqual(a, b);
