@@ -32,10 +32,14 @@ export function volumes(): Command {
     filters: [['--pool <id>', 'poolId', 'on this pool'], ['--vm <id>', 'vmId', 'attached to this VM'], ['--state <state>', 'state', 'in this state'], ['--type <type>', 'type', 'ROOT or DATA'], ['--name <name>', 'name', 'by name']],
   });
   qosOptions(cmd.command('create').description('create a volume (job)').requiredOption('--name <name>', 'volume name').requiredOption('--pool <id>', 'storage pool')
-    .option('--size <size>', 'size (10G); needed unless the offering fixes it', parseSize).option('--offering <id>', 'disk offering'))
-    .action(action(async (ctx, o: QosOpts & { name: string; pool: string; size?: number; offering?: string }) => {
+    .option('--size <size>', 'size (10G); needed unless the offering fixes it', parseSize).option('--offering <id>', 'disk offering')
+    .option('--type <type>', "DATA, or ROOT for a VM's boot disk made from its template", 'DATA').option('--vm <id>', 'the VM it belongs to (ROOT)'))
+    .action(action(async (ctx, o: QosOpts & { name: string; pool: string; size?: number; offering?: string; type: string; vm?: string }) => {
       const a = await ctx.client.request<Accepted>('POST', '/v1/volumes', {
-        body: { name: o.name, poolId: o.pool, ...(o.size !== undefined ? { sizeBytes: o.size } : {}), offeringId: o.offering ?? null, qos: qosBody(o) },
+        body: {
+          name: o.name, poolId: o.pool, ...(o.size !== undefined ? { sizeBytes: o.size } : {}), offeringId: o.offering ?? null, qos: qosBody(o),
+          type: o.type.toUpperCase(), ...(o.vm ? { vmId: o.vm } : {}),
+        },
       });
       await ctx.accepted(a, `/v1/volumes/${enc(String(a.resource['id']))}`);
     }));
