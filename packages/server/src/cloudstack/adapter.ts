@@ -81,17 +81,22 @@ export function cloudStackServices(s: Services): PartialServices {
       get: (c, id) => s.volumes.get(actorOf(c), id),
       create: async (c, i) => {
         if (i.snapshotId) missing('creating a volume from a snapshot');
-        if (!i.poolId) throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'createvolume', param: 'storageid' });
+        if (i.vmId) missing('attaching at creation (createVolume with virtualmachineid); call attachVolume once it is Ready');
+        if (!i.poolId) throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'createVolume', param: 'storageid' });
         const qos = qosInput(i.qos);
         return started(await op.createVolume(actorOf(c), {
           name: i.name, poolId: i.poolId, ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
-          offeringId: i.offeringId ?? null, qos: qos ?? null, vmId: i.vmId ?? null,
+          offeringId: i.offeringId ?? null, qos: qos ?? null,
         }));
       },
       attach: async (c, id, vm) => started(await op.attachVolume(actorOf(c), id, vm)),
       detach: async (c, id) => started(await op.detachVolume(actorOf(c), id)),
       resize: async (c, id, i) => {
-        if (i.sizeBytes === undefined) missing('changing a volume offering or IOPS through resizeVolume');
+        if (i.offeringId) missing('changing the disk offering of a volume');
+        const qos = qosInput(i.qos);
+        if (qos && i.sizeBytes !== undefined) missing('a new size and new IOPS in one resizeVolume (send them one at a time)');
+        if (qos) return started(await op.setVolumeQos(actorOf(c), id, qos));
+        if (i.sizeBytes === undefined) throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'resizeVolume', param: 'size' });
         return started(await op.resizeVolume(actorOf(c), id, i.sizeBytes));
       },
       delete: async (c, id) => started(await op.deleteVolume(actorOf(c), id)),

@@ -90,7 +90,13 @@ void test('async answers carry jobid and id; queryAsyncJobResult and listAsyncJo
   assert.equal(foreign.code, 1);
 });
 
-void test('a refused operation answers at once with its code: shrinking is 431', async () => {
+void test('resizeVolume with IOPS changes QoS live through the service (read back by its job)', async () => {
+  const out = ok(await cloudstack(h.user, 'resizeVolume', { id: volumeId, miniops: '150', maxiops: '300' }));
+  const vol = out['volume'] as Record<string, unknown>;
+  assert.deepEqual([vol['miniops'], vol['maxiops']], [150, 300]);
+});
+
+test('a refused operation answers at once with its code: shrinking is 431', async () => {
   // Shrinking is refused by the service before any job starts.
   const shrink = await cloudstack(h.user, 'resizeVolume', { id: volumeId, size: '1' });
   assert.equal(shrink.code, 1);
