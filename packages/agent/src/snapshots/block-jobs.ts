@@ -40,6 +40,13 @@ function jobEvent(
 
 const ENDS: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled'];
 
+/** Parses `virsh blockjob --info`: undefined when no job runs, else the percentage done. */
+export function parseJobInfo(text: string): number | undefined {
+  if (/No current block job/i.test(text)) return undefined;
+  const m = /\[\s*(\d+(?:\.\d+)?)\s*%\s*\]/.exec(text);
+  return m?.[1] !== undefined ? Number(m[1]) : 0;
+}
+
 /**
  * Block commit and block stream, driven by the event stream (no `--wait` polling). Emits
  * `progress` (BlockJobProgress) at each phase, for the agent to forward to the server.
@@ -55,6 +62,42 @@ export class BlockJobs extends EventEmitter {
     private readonly events: EventStream,
   ) {
     super();
+  }
+
+  /**
+   * Waits for the job's event. If the event stream restarts meanwhile (libvirtd restarted) the
+   * event may be lost: then one look at `blockjob --info` decides (a pull that no longer runs
+   * completed; an active commit at 100 % is ready); a job still running is waited for again.
+   */
+  private async settle(
+    vm: string,
+    target: string,
+    jobType: BlockJobType,
+    statuses: readonly BlockJobStatus[],
+    timeoutMs: number,
+  ): Promise<BlockJobStatus | undefined> {
+    const controller = new AbortController();
+    const waiting = this.events
+      .waitFor(jobEvent(vm, target, [jobType], statuses), timeoutMs, controller.signal)
+      .then((e) => (e?.kind === 'block-job' ? e.status : undefined));
+    let onRestart: (() => void) | undefined;
+    const restarted = new Promise<'restarted'>((resolve) => {
+      onRestart = () => resolve('restarted');
+      this.events.once('restarted', onRestart);
+    });
+    try {
+      const first = await Promise.race([waiting, restarted]);
+      if (first !== 'restarted') return first;
+      const info = parseJobInfo(
+        await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--info'], { vm, target }),
+      );
+      if (info === undefined) return jobType === 'pull' ? 'completed' : 'failed';
+      if (jobType === 'active-commit' && info >= 100) return 'ready';
+      return await waiting;
+    } finally {
+      controller.abort();
+      if (onRestart) this.events.off('restarted', onRestart);
+    }
   }
 
   private phase(
@@ -90,22 +133,18 @@ export class BlockJobs extends EventEmitter {
     const t0 = performance.now();
     this.running.set(key, { vm, target, jobType: 'active-commit', startedAt: Date.now() });
     try {
-      const settled = this.events.waitFor(
-        jobEvent(vm, target, ['active-commit'], ['ready', ...ENDS]),
-        timeoutMs,
-      );
+      const settled = this.settle(vm, target, 'active-commit', ['ready', ...ENDS], timeoutMs);
       await this.virsh.run(['blockcommit', '--domain', vm, '--path', target, '--active', '--shallow'], {
         vm,
         target,
       });
       this.phase(vm, target, 'active-commit', 'started', t0);
-      const ev = await settled;
+      const status = await settled;
       const readyMs = performance.now() - t0;
-      if (ev === undefined)
+      if (status === undefined)
         throw new StrataError('TIMEOUT', { what: `block commit of ${vm} ${target}`, ms: timeoutMs });
-      if (ev.kind === 'block-job' && ev.status !== 'ready') {
-        throw new StrataError('BLOCK_JOB_FAILED', { job: 'active-commit', vm, target, status: ev.status });
-      }
+      if (status !== 'ready')
+        throw new StrataError('BLOCK_JOB_FAILED', { job: 'active-commit', vm, target, status });
       this.phase(vm, target, 'active-commit', 'ready', t0);
       const p0 = performance.now();
       // without --async libvirt returns once the pivot is done
@@ -130,15 +169,14 @@ export class BlockJobs extends EventEmitter {
     const t0 = performance.now();
     this.running.set(key, { vm, target, jobType: 'pull', startedAt: Date.now() });
     try {
-      const settled = this.events.waitFor(jobEvent(vm, target, ['pull'], ENDS), timeoutMs);
+      const settled = this.settle(vm, target, 'pull', ENDS, timeoutMs);
       await this.virsh.run(['blockpull', '--domain', vm, '--path', target], { vm, target });
       this.phase(vm, target, 'pull', 'started', t0);
-      const ev = await settled;
-      if (ev === undefined)
+      const status = await settled;
+      if (status === undefined)
         throw new StrataError('TIMEOUT', { what: `block stream of ${vm} ${target}`, ms: timeoutMs });
-      if (ev.kind === 'block-job' && ev.status !== 'completed') {
-        throw new StrataError('BLOCK_JOB_FAILED', { job: 'pull', vm, target, status: ev.status });
-      }
+      if (status !== 'completed')
+        throw new StrataError('BLOCK_JOB_FAILED', { job: 'pull', vm, target, status });
       this.phase(vm, target, 'pull', 'completed', t0);
       return { target, tookMs: performance.now() - t0 };
     } finally {
