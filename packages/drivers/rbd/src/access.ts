@@ -14,6 +14,17 @@ import { imageInfo } from './volumes.js';
 export interface AccessDeps extends Pool {
   readonly index: PoolIndex;
   readonly monitors: readonly string[];
+  /** Keys and caps this process last wrote, per cephx user: spares the slow mon commands. */
+  readonly authCache: Map<string, { key: string; caps: string; at: number }>;
+}
+
+/** How long a cached key/caps pair is trusted; another server may have changed the user since. */
+const AUTH_CACHE_MS = 30_000;
+
+function cached(d: AccessDeps, user: string, caps?: string): string | null {
+  const hit = d.authCache.get(user);
+  if (!hit || Date.now() - hit.at > AUTH_CACHE_MS || (caps !== undefined && hit.caps !== caps)) return null;
+  return hit.key;
 }
 
 /**
@@ -85,15 +96,24 @@ export async function syncHostUser(
   const user = hostUser(d.pool, hostId);
   const volumes = await grantedVolumes(ctx, d, hostId);
   if (volumes.length === 0 && !keep) {
+    d.authCache.delete(user);
     await unlessMissing(() => d.cli.run(ctx, 'ceph', ['auth', 'rm', `client.${user}`], 'auth rm'), '');
     return null;
   }
   const caps = ['mon', 'profile rbd', 'osd', await osdCaps(ctx, d, volumes)];
+  const capsText = caps.join('\n');
+  const hit = cached(d, user, capsText);
+  if (hit !== null) return hit;
+  d.authCache.delete(user);
+  const remember = (key: string): string => {
+    d.authCache.set(user, { key, caps: capsText, at: Date.now() });
+    return key;
+  };
   try {
     // One mon command in the common case (caps unchanged): get-or-create answers the key.
     const made = await d.cli.cephJson<AuthEntry[]>(ctx, ['auth', 'get-or-create', `client.${user}`, ...caps]);
     const key = made[0]?.key;
-    if (key) return key;
+    if (key) return remember(key);
   } catch (err) {
     if (errnoOf(err) !== EINVAL) throw err; // EINVAL: the user exists with other caps
   }
@@ -105,7 +125,7 @@ export async function syncHostUser(
       operation: 'auth get',
       reason: `no key for client.${user}`,
     });
-  return key;
+  return remember(key);
 }
 
 async function requireVolume(ctx: StorageContext, d: AccessDeps, volumeId: string) {
@@ -156,10 +176,12 @@ export async function connectionInfo(
 ): Promise<ConnectionInfo> {
   const info = await requireVolume(ctx, d, req.volumeId);
   const user = hostUser(d.pool, req.host.id);
-  let key = await hostKey(ctx, d, user).catch((err: unknown) => {
-    if (errnoOf(err) === ENOENT) return null;
-    throw err;
-  });
+  let key =
+    cached(d, user) ??
+    (await hostKey(ctx, d, user).catch((err: unknown) => {
+      if (errnoOf(err) === ENOENT) return null;
+      throw err;
+    }));
   // Details for a host not (yet) granted: its key exists but its caps open none of this pool's
   // volumes until grantAccess; the caps, not the details, are the access control.
   key ??= await syncHostUser(ctx, d, req.host.id, true);

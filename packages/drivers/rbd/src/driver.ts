@@ -66,6 +66,7 @@ export class RbdDriver implements StorageDriver {
   readonly monitors: readonly string[];
   readonly #config: RbdDriverConfig;
   readonly #lock = new KeyedLock();
+  readonly authCache = new Map<string, { key: string; caps: string; at: number }>();
   #df: { at: number; stats: CephDf['pools'][number]['stats'] } | null = null;
 
   constructor(

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { MiB, type RbdConnection, type StorageContext } from '@strata/core';
-import { ensureCeph, type CephCluster } from '@strata/testing';
+import { ensureCeph, ensurePool, type CephCluster } from '@strata/testing';
 import { RbdDriver } from './driver.js';
 import { imageName, spec } from './names.js';
 import { rbdHolds, rbdOpenError, rbdWrite } from './qemu-rbd.js';
 import { readRbdQos } from './qos.js';
 
+/** A pool of its own: other tests share the cluster's default pool. */
+const POOL = 'strata-rbd-driver';
 const ctx: StorageContext = { signal: new AbortController().signal };
 const tag = randomBytes(3).toString('hex');
 const size = 16 * MiB;
@@ -35,8 +37,9 @@ async function conn(volumeId: string, host = hostA): Promise<RbdConnection> {
 void describe('rbd driver on a real Ceph', () => {
   before(async () => {
     ceph = await ensureCeph();
+    await ensurePool(ceph, POOL);
     d = new RbdDriver(`rb-${tag}`, {
-      pool: ceph.pool,
+      pool: POOL,
       confPath: ceph.confPath,
       keyringPath: ceph.adminKeyringPath,
       monitors: ceph.monitors,
@@ -88,7 +91,7 @@ void describe('rbd driver on a real Ceph', () => {
     // The backend shows one group snapshot whose parts sit on both images.
     for (const v of [a, b]) {
       const snaps = JSON.parse(
-        await d.cli.rbd(ctx, ['snap', 'ls', '--all', '--format', 'json', spec(ceph.pool, imageName(v))]),
+        await d.cli.rbd(ctx, ['snap', 'ls', '--all', '--format', 'json', spec(POOL, imageName(v))]),
       ) as Array<{ namespace?: { type: string } }>;
       assert.equal(snaps.filter((s) => s.namespace?.type === 'group').length, 1);
     }
@@ -139,7 +142,7 @@ void describe('rbd driver on a real Ceph', () => {
     assert.equal(got['rbd_qos_iops_burst_seconds'], '3', 'bucket of 400 × 3 drains in 6 s at 200 net');
     // A restarted driver reads the figures (min too) back from the cluster.
     const again = new RbdDriver('other', {
-      pool: ceph.pool,
+      pool: POOL,
       confPath: ceph.confPath,
       keyringPath: ceph.adminKeyringPath,
       monitors: ceph.monitors,

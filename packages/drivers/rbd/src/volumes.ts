@@ -1,5 +1,5 @@
 import { provisionedBytes, type StorageContext, type VolumeInfo } from '@strata/core';
-import { unlessMissing } from './cli.js';
+import { ENOENT, errnoOf, unlessMissing } from './cli.js';
 import { META_CREATE, META_QOS, parseCreation, parseQos, readMeta, type Pool } from './meta.js';
 import { volumeKey, type PoolIndex, type VolumeSummary } from './pool-index.js';
 import { imageName, spec, volumeIdOf } from './names.js';
@@ -101,6 +101,27 @@ interface LsEntry {
 }
 
 /**
+ * `rbd ls -l` opens each image and fails whole when one is deleted meanwhile (other clients work
+ * in the pool too): retry, then fall back to names and one `rbd info` each.
+ */
+async function listLong(ctx: StorageContext, p: Pool): Promise<LsEntry[]> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return (await p.cli.rbdJson<LsEntry[] | null>(ctx, ['ls', '-l', p.pool])) ?? [];
+    } catch (err) {
+      if (errnoOf(err) !== ENOENT) throw err;
+    }
+  }
+  const names = (await p.cli.rbdJson<string[] | null>(ctx, ['ls', p.pool])) ?? [];
+  const out: LsEntry[] = [];
+  for (const image of names.filter((n) => volumeIdOf(n) !== null)) {
+    const info = await imageInfo(ctx, p, image);
+    if (info) out.push({ image, size: info.size });
+  }
+  return out;
+}
+
+/**
  * Every volume of the pool in three calls whatever their number: `rbd ls -l` (which images exist,
  * their sizes), the index (reserve and QoS of each), and optionally `rbd du`. A volume missing
  * from the index (a create cut short) is read from its own metadata.
@@ -111,7 +132,7 @@ export async function listAllVolumes(
   index: PoolIndex,
   withUsage = true,
 ): Promise<VolumeInfo[]> {
-  const ls = (await p.cli.rbdJson<LsEntry[] | null>(ctx, ['ls', '-l', p.pool])) ?? [];
+  const ls = await listLong(ctx, p);
   const heads = ls.filter((e) => e.snapshot === undefined && volumeIdOf(e.image) !== null);
   const entries = await index.entries(ctx);
   // `rbd du` opens every image: only worth it when the caller reads allocatedBytes.
