@@ -2,7 +2,7 @@
 import { isStrataError } from '@strata/core';
 import { USAGE, loadConfig } from './config.js';
 import { defaultExtensions } from './composition/defaults.js';
-import { loadExtensions, startServer } from './server.js';
+import { startServer } from './server.js';
 
 /** The process entry: `node packages/server/dist/main.js [--data-dir DIR] [--port N] ...`. */
 async function main(): Promise<void> {
