@@ -12,6 +12,8 @@ export interface AgentConfig {
   readonly registrationToken?: string;
   /** Where the agent keeps its credentials (credentials.json, mode 0600). */
   readonly stateDir: string;
+  /** The host's iSCSI initiator name file (default: open-iscsi's /etc/iscsi/initiatorname.iscsi). */
+  readonly initiatorFile?: string;
 }
 
 const ENV = {
@@ -19,6 +21,7 @@ const ENV = {
   serverFingerprint: 'STRATA_SERVER_FINGERPRINT',
   registrationToken: 'STRATA_REGISTRATION_TOKEN',
   stateDir: 'STRATA_AGENT_STATE_DIR',
+  initiatorFile: 'STRATA_AGENT_INITIATOR_FILE',
 } as const;
 
 /**
@@ -41,11 +44,13 @@ export async function loadAgentConfig(
     return value;
   };
   const token = pick('registrationToken');
+  const initiatorFile = pick('initiatorFile');
   return {
     serverUrl: need('serverUrl'),
     serverFingerprint: need('serverFingerprint'),
     stateDir: pick('stateDir') ?? '/var/lib/strata-agent',
     ...(token ? { registrationToken: token } : {}),
+    ...(initiatorFile ? { initiatorFile } : {}),
   };
 }
 

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   const config = await loadAgentConfig(values.config ?? process.env['STRATA_AGENT_CONFIG']);
   // The KVM core first: libvirt must answer and its one event stream must run before we connect.
-  const kvm = new HostAgent();
+  const kvm = new HostAgent(config.initiatorFile ? { initiatorFile: config.initiatorFile } : {});
   await kvm.start();
   const pauses = new PauseGuard(kvm.virsh);
   const channel = new AgentChannel({

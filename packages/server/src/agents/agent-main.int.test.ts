@@ -56,12 +56,14 @@ test('the agent process registers with real libvirt facts and answers commands t
     STRATA_SERVER_FINGERPRINT: fingerprint,
     STRATA_REGISTRATION_TOKEN: token,
     STRATA_AGENT_STATE_DIR: join(dir, 'agent'),
+    STRATA_AGENT_INITIATOR_FILE: join(dir, 'agent', 'initiatorname.iscsi'),
   });
   hostId = await connected;
   const facts = await hub.send(hostId, 'host.facts', {});
   assert.match(facts.libvirtVersion, /^\d+\.\d+\.\d+$/, 'libvirt version read from libvirtd');
   assert.match(facts.qemuVersion, /^\d+\.\d+/, 'QEMU version read from libvirtd');
   assert.ok(facts.adaptors.includes('file'));
+  assert.match(facts.iscsiInitiator ?? '', /^iqn\./, 'an initiator name, kept in the configured file');
   const [row] = await db.query<{ libvirt_version: string; state: string }>(
     'SELECT libvirt_version, state FROM hosts WHERE id = $1',
     [hostId],

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isStrataError } from '@strata/core';
+import { credentialsPath, loadAgentConfig } from './config.js';
+
+test('config: file values, environment overrides, defaults, and a coded error naming what is missing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-agent-config-'));
+  try {
+    const file = join(dir, 'agent.json');
+    await writeFile(
+      file,
+      JSON.stringify({ serverUrl: 'wss://a:1/agent/v1', serverFingerprint: 'AA', registrationToken: 't' }),
+    );
+    const fromFile = await loadAgentConfig(file, {});
+    assert.deepEqual(fromFile, {
+      serverUrl: 'wss://a:1/agent/v1',
+      serverFingerprint: 'AA',
+      stateDir: '/var/lib/strata-agent',
+      registrationToken: 't',
+    });
+    assert.equal(credentialsPath(fromFile), '/var/lib/strata-agent/credentials.json');
+    const overridden = await loadAgentConfig(file, {
+      STRATA_SERVER_URL: 'wss://b:2/agent/v1',
+      STRATA_AGENT_STATE_DIR: dir,
+    });
+    assert.equal(overridden.serverUrl, 'wss://b:2/agent/v1');
+    assert.equal(overridden.stateDir, dir);
+    await assert.rejects(
+      loadAgentConfig(undefined, { STRATA_SERVER_URL: 'wss://x' }),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'serverFingerprint',
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
