@@ -63,7 +63,7 @@ void test('the CloudStack story, end to end with the cs client', { timeout: 600_
   const root = await h.server.services.operations.createVolume(actor, {
     name: `root of ${vm.name}`, poolId: String(files['id']), sizeBytes: await virtualSize(story.guest.baseImage), type: 'ROOT', vmId: vm.id,
   });
-  assert.equal((await h.server.engine!.wait(root.job.id, 120_000)).state, 'Succeeded');
+  assert.equal((await h.server.engine.wait(root.job.id, 120_000)).state, 'Succeeded');
   const started = field(ok(await cloudstack(admin, 'startVirtualMachine', { id: vm.id })), 'virtualmachine');
   assert.equal(started['state'], 'Running');
 

@@ -43,15 +43,13 @@ export function need<K extends keyof CloudStackServices>(ctx: CommandContext, ke
 export const PAGE_PARAMS: ParamSchema = {
   page: { type: 'integer', description: 'page number, from 1' },
   pagesize: { type: 'integer', description: 'items per page (at most 500)' },
-  keyword: { type: 'string', description: 'list by keyword (matches the name)' },
 };
 
 /** Builds the service list query from CloudStack's page/pagesize and the given filters. */
 export function listQuery(p: Parsed, filter: Record<string, string | undefined>): ListQuery {
   const page = typeof p['page'] === 'number' ? Math.max(1, p['page']) : 1;
   const size = typeof p['pagesize'] === 'number' ? p['pagesize'] : 500;
-  const keyword = typeof p['keyword'] === 'string' ? p['keyword'] : undefined;
-  return { page, pageSize: Math.min(Math.max(size, 1), 500), filter: { ...filter, ...(keyword ? { keyword } : {}) } };
+  return { page, pageSize: Math.min(Math.max(size, 1), 500), filter };
 }
 
 /** CloudStack's list answer: `{count, <entity>: [...]}`, and `{}` when nothing matched, as CloudStack does. */

@@ -72,7 +72,10 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
     zoneId: zone.id, templateId: template.id, guest, agent,
     qcow2Url: `file://${qcow2Dir}`, tgtUrl: `iscsi://${tgtd.portal}${tgtDir}`,
     async stop() {
+      if (agent.exitCode !== null || agent.signalCode !== null) return;
+      const exited = new Promise((r) => agent.once('exit', r));
       agent.kill('SIGTERM');
+      await exited;
     },
   };
 }

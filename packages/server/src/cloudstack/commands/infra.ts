@@ -33,13 +33,11 @@ export const listStoragePools: Command = {
   params: {
     ...PAGE_PARAMS, id: { type: 'uuid', description: 'the pool' }, name: { type: 'string', description: 'the pool name' },
     zoneid: { type: 'uuid', description: 'pools of this zone' }, clusterid: { type: 'uuid', description: 'pools of this cluster' },
-    scope: { type: 'string', description: 'HOST, CLUSTER or ZONE' },
   },
   async handler(ctx) {
     const p = ctx.params;
     const q = listQuery(p, {
       id: read.str(p, 'id'), name: read.str(p, 'name'), zoneId: read.str(p, 'zoneid'), clusterId: read.str(p, 'clusterid'),
-      scope: read.str(p, 'scope')?.toLowerCase(),
     });
     const page = await need(ctx, 'pools').list(ctx.caller, q);
     return listBody('storagepool', page.total, page.items.map(r.storagePool));

@@ -57,9 +57,9 @@ export const queryAsyncJobResult: Command = {
 
 export const listAsyncJobs: Command = {
   name: 'listAsyncJobs', description: 'Lists asynchronous jobs', isAsync: false, entity: 'asyncjobs',
-  params: { ...PAGE_PARAMS, startdate: { type: 'string', description: 'jobs created at or after this date' } },
+  params: { ...PAGE_PARAMS },
   async handler(ctx) {
-    const q = listQuery(ctx.params, { since: read.str(ctx.params, 'startdate') });
+    const q = listQuery(ctx.params, {});
     const page = await need(ctx, 'jobs').list(ctx.caller, q);
     const items = await Promise.all(page.items.map((j) => renderJob(ctx, j)));
     return listBody('asyncjobs', page.total, items);
