@@ -13,6 +13,7 @@ export * from './vm/lifecycle.js';
 export * from './disks/attach.js';
 export * from './disks/host-iscsi.js';
 export * from './guest/fsfreeze.js';
+export * from './guest/hold-records.js';
 export * from './guest/pause.js';
 export * from './guest/thaw-watchdog.js';
 export * from './snapshots/snapshot-xml.js';

@@ -10,6 +10,7 @@ import {
   uniqueName,
   type WriterRecord,
 } from '@strata/testing';
+import { HostAgent } from '../host-agent.js';
 import { startGuestVm, type GuestVm } from '../test-support/guest-vm.js';
 
 const DEADLINE_MS = 3000;
@@ -92,6 +93,17 @@ void test(
       });
       child.kill('SIGKILL');
       assert.match(line, /^frozen /);
+      // a new agent process takes the recorded freeze over and reports it until the deadline
+      const successor = new HostAgent();
+      await successor.start();
+      try {
+        assert.ok(
+          successor.freezes.status().some((f) => f.vm === vm.name),
+          'the restarted agent reports the freeze',
+        );
+      } finally {
+        successor.events.stop();
+      }
       assert.equal((JSON.parse(line.slice('frozen '.length)) as { filesystems: number }).filesystems, 1);
       await new Promise((r) => setTimeout(r, DEADLINE_MS + 2500));
       // the guest agent answers again: it refuses commands while frozen

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { isStrataError, StrataError, type FrozenGuestReport } from '@strata/core';
 import type { Virsh } from '../virsh/virsh.js';
+import { adoptWatchdog, DEFAULT_HOLD_DIR, readHolds, removeHold, writeHold } from './hold-records.js';
 import { startThawWatchdog, type Watchdog } from './thaw-watchdog.js';
 
 export interface FreezeResult {
@@ -39,7 +40,10 @@ function count(text: string): number {
 export class FreezeManager extends EventEmitter {
   private readonly frozen = new Map<string, Frozen>();
 
-  constructor(private readonly virsh: Virsh) {
+  constructor(
+    private readonly virsh: Virsh,
+    private readonly holdDir: string = DEFAULT_HOLD_DIR,
+  ) {
     super();
   }
 
@@ -80,6 +84,9 @@ export class FreezeManager extends EventEmitter {
       Math.max(0, deadlineAt - Date.now()),
     );
     this.frozen.set(vm, { frozenAt: started, deadlineAt, timer, watchdog });
+    await writeHold(this.holdDir, { vm, frozenAt: started, deadlineAt, watchdogPid: watchdog.pid }).catch(
+      (err: unknown) => this.emit('thaw-error', { vm, err }),
+    );
     return {
       filesystems: count(text),
       frozenAt: new Date(started).toISOString(),
@@ -100,6 +107,7 @@ export class FreezeManager extends EventEmitter {
       if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) {
         entry?.watchdog.cancel();
         this.frozen.delete(vm);
+        await removeHold(this.holdDir, vm);
         throw err;
       }
       throw new StrataError('GUEST_THAW_FAILED', { vm, reason: (err as Error).message }, { cause: err });
@@ -107,6 +115,7 @@ export class FreezeManager extends EventEmitter {
     const thawMs = performance.now() - t0;
     entry?.watchdog.cancel();
     this.frozen.delete(vm);
+    await removeHold(this.holdDir, vm);
     const frozenForMs = entry ? Date.now() - entry.frozenAt : 0;
     const result: ThawResult = { filesystems: count(text), frozenForMs, thawMs, reason };
     this.emit('thawed', { vm, reason, frozenForMs });
@@ -133,6 +142,31 @@ export class FreezeManager extends EventEmitter {
     clearTimeout(entry.timer);
     entry.watchdog.cancel();
     this.frozen.delete(vm);
+    void removeHold(this.holdDir, vm);
+  }
+
+  /**
+   * Takes over the freezes an earlier agent process recorded (it crashed or was restarted before
+   * their deadlines): they are reported again and thawed at their deadline by this process too,
+   * besides their still-running watchdogs. Freezes already past their deadline are thawed now.
+   */
+  async adopt(): Promise<string[]> {
+    const adopted: string[] = [];
+    for (const hold of await readHolds(this.holdDir)) {
+      if (this.frozen.has(hold.vm)) continue;
+      const watchdog = adoptWatchdog(hold.watchdogPid);
+      const timer = setTimeout(
+        () => {
+          this.thaw(hold.vm, 'deadline').catch((err: unknown) =>
+            this.emit('thaw-error', { vm: hold.vm, err }),
+          );
+        },
+        Math.max(0, hold.deadlineAt - Date.now()),
+      );
+      this.frozen.set(hold.vm, { frozenAt: hold.frozenAt, deadlineAt: hold.deadlineAt, timer, watchdog });
+      adopted.push(hold.vm);
+    }
+    return adopted;
   }
 
   /** Thaws everything (agent shutdown). */

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Watchdog } from './thaw-watchdog.js';
+
+/** Where holds (freezes) are recorded: tmpfs, since a reboot ends every freeze anyway. */
+export const DEFAULT_HOLD_DIR = '/run/strata-agent/holds';
+
+/** A freeze recorded on disk, so an agent restarted before the deadline still knows it. */
+export interface HoldRecord {
+  readonly vm: string;
+  readonly frozenAt: number;
+  readonly deadlineAt: number;
+  readonly watchdogPid: number;
+}
+
+function fileFor(dir: string, vm: string): string {
+  return join(dir, `freeze-${createHash('sha256').update(vm).digest('hex').slice(0, 32)}.json`);
+}
+
+export async function writeHold(dir: string, record: HoldRecord): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(fileFor(dir, record.vm), JSON.stringify(record), { mode: 0o600 });
+}
+
+export async function removeHold(dir: string, vm: string): Promise<void> {
+  await rm(fileFor(dir, vm), { force: true });
+}
+
+export async function readHolds(dir: string): Promise<HoldRecord[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: HoldRecord[] = [];
+  for (const name of names.filter((n) => n.startsWith('freeze-') && n.endsWith('.json'))) {
+    try {
+      out.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as HoldRecord);
+    } catch {
+      await rm(join(dir, name), { force: true });
+    }
+  }
+  return out;
+}
+
+/**
+ * A handle on a watchdog started by an earlier agent process. It is killed only if that pid is
+ * still our watchdog (its command line names it), so a reused pid is never touched.
+ */
+export function adoptWatchdog(pid: number): Watchdog {
+  return {
+    pid,
+    cancel: () => {
+      void readFile(`/proc/${pid}/cmdline`, 'utf8')
+        .then((cmd) => {
+          if (cmd.includes('strata-deadline-watchdog')) process.kill(-pid, 'SIGKILL');
+        })
+        .catch(() => undefined);
+    },
+  };
+}
