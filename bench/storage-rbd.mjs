@@ -11,7 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RbdDriver } from '@strata/driver-rbd';
-import { ensureCeph } from '@strata/testing';
+import { ensureCeph, ensurePool } from '@strata/testing';
 
 const GiB = 1024 ** 3;
 const REPS = 5;
@@ -70,7 +70,8 @@ function perSecond(out) {
 }
 
 export async function benchRbd() {
-  const ceph = await ensureCeph();
+  const ceph = { ...(await ensureCeph()), pool: 'strata-rbd-bench' }; // a pool of its own
+  await ensurePool(ceph, ceph.pool);
   const tag = randomBytes(3).toString('hex');
   // Five 64 GiB clones on a 64 GiB test cluster: thin, so admit far past the raw size.
   const d = new RbdDriver(`bench-${tag}`, {
