@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bench/storage: per driver, snapshot/revert/clone times at 1 GiB and 64 GiB (ratio 64/1) and QoS
 // accuracy (achieved / configured IOPS per 1-second window). Writes bench/results/storage.json,
-// keeping metrics of drivers not run this time. Usage: node bench/storage/run.mjs [qcow2] [tgt]
+// keeping metrics of drivers not run this time. Usage: node bench/storage/run.mjs [qcow2] [tgt] [rbd]
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname } from 'node:os';
@@ -25,6 +25,20 @@ const makers = {
     await mkdir(root, { recursive: true });
     return { driver: new Qcow2Driver(`bench-${tag}`, { root, capacityIops: 0 }), root };
   },
+  async rbd() {
+    const { RbdDriver } = await import('@strata/driver-rbd');
+    const { ensureCeph } = await import('@strata/testing');
+    const ceph = await ensureCeph();
+    const config = {
+      pool: ceph.pool,
+      confPath: ceph.confPath,
+      keyringPath: ceph.adminKeyringPath,
+      monitors: ceph.monitors,
+      capacityIops: 0,
+    };
+    const rbdArgs = ['--conf', ceph.confPath, '--keyring', ceph.adminKeyringPath, '--id', 'admin'];
+    return { driver: new RbdDriver(`bench-${tag}`, config), root: null, rbdArgs };
+  },
   async tgt() {
     const pool = await ensureReflinkPool();
     const { portal } = await ensureTgtd();
@@ -41,12 +55,24 @@ const makers = {
   },
 };
 
-async function qos(driver) {
+async function qos(driver, rbdArgs) {
   const volumeId = `bench-${tag}-qos`;
   try {
     await driver.createVolume(ctx, { volumeId, sizeBytes: 64 * 1024 ** 2 });
     await driver.grantAccess(ctx, { volumeId, host });
-    return await qosAccuracy((await driver.connectionInfo(ctx, { volumeId, host })).connection);
+    const conn = (await driver.connectionInfo(ctx, { volumeId, host })).connection;
+    const bq = driver.capabilities.backendQos;
+    // Where the backend enforces max and burst, measure its limits; otherwise QEMU's, as the
+    // agent would set them from frontendQos.
+    const backend =
+      bq.max && bq.burst && conn.adaptor === 'rbd'
+        ? {
+            setQos: (qos) => driver.setQos(ctx, { volumeId, qos }),
+            rbdArgs,
+            spec: `${conn.pool}/${conn.image}`,
+          }
+        : null;
+    return await qosAccuracy(conn, { backend });
   } finally {
     await driver.deleteVolume(ctx, { volumeId }).catch(() => undefined);
   }
@@ -61,11 +87,20 @@ try {
   // first run
 }
 const metrics = { ...previous };
+const failed = [];
 for (const d of names) {
-  const { driver, root } = await makers[d]();
+  let made;
+  try {
+    made = await makers[d]();
+  } catch (e) {
+    console.error(`${d}: backend not available: ${e.message}`);
+    failed.push(d);
+    continue;
+  }
+  const { driver, root, rbdArgs } = made;
   try {
     const { one, big, oneB, bigDense } = await measureDriver(driver, ctx, host);
-    const q = await qos(driver);
+    const q = await qos(driver, rbdArgs);
     Object.assign(metrics, {
       [`snapshot_ms_1g_${d}`]: { value: one.snapshotMs, unit: 'ms' },
       [`snapshot_ms_64g_${d}`]: { value: big.snapshotMs, unit: 'ms' },
@@ -89,9 +124,12 @@ for (const d of names) {
       [`qos_burst_accuracy_${d}`]: { value: q.burstAccuracy, unit: 'ratio' },
     });
     console.log(d, JSON.stringify({ one, big, oneB, bigDense, qos: q }));
+  } catch (e) {
+    console.error(`${d}: ${e.stack ?? e}`);
+    failed.push(d);
   } finally {
     await driver.close?.();
-    await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true });
   }
 }
 const machine = `${hostname()} ${cpus().length}x ${cpus()[0]?.model ?? ''}`.trim();
@@ -101,3 +139,4 @@ await writeFile(
   `${JSON.stringify({ name: 'storage', when: new Date().toISOString(), machine, metrics }, null, 2)}\n`,
 );
 console.log(`wrote ${out}`);
+if (failed.length > 0) process.exitCode = 1;
