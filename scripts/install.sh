@@ -39,5 +39,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "strata: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# host-local state of VM snapshots (transient overlays, memory files), readable by QEMU
+mkdir -p /var/lib/strata/state && chmod 0755 /var/lib/strata /var/lib/strata/state
 echo "strata: building"
 npx tsc -b

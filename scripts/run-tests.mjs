@@ -13,7 +13,13 @@ function walk(dir, out) {
   for (const name of readdirSync(dir)) {
     if (name === 'node_modules') continue;
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) walk(path, out);
+    let isDir;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      continue; // removed while we scanned (a concurrent build)
+    }
+    if (isDir) walk(path, out);
     else if (name.endsWith('.test.js')) out.push(path);
   }
   return out;
@@ -22,7 +28,9 @@ function walk(dir, out) {
 const files = [];
 for (const pkg of ['packages', 'bench']) {
   try {
-    walk(pkg, []).filter((f) => f.includes('/dist/')).forEach((f) => files.push(f));
+    walk(pkg, [])
+      .filter((f) => f.includes('/dist/'))
+      .forEach((f) => files.push(f));
   } catch {
     // a folder that does not exist yet holds no tests
   }
@@ -32,6 +40,12 @@ const selected = files
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   // unit tests first: they fail fast and need nothing started
   .sort((a, b) => Number(a.endsWith('.int.test.js')) - Number(b.endsWith('.int.test.js')) || a.localeCompare(b));
+
+// node --test with no file runs every test it can find: never let an empty selection do that.
+if (selected.length === 0) {
+  console.error(`no test file matched ${filters.length ? filters.join(', ') : '(all)'}; build first (npm run build)`);
+  process.exit(1);
+}
 
 const result = spawnSync(
   process.execPath,

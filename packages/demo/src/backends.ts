@@ -37,6 +37,8 @@ export async function prepareBackends(root: string, log: (line: string) => void)
   await chmod(root, 0o755);
   const qcow2Dir = join(root, 'pools', 'qcow2');
   await mkdir(tgtDir, { recursive: true, mode: 0o755 });
+  // Host-local state of VM snapshots (scripts/install.sh makes it too).
+  await mkdir('/var/lib/strata/state', { recursive: true, mode: 0o755 });
   await mkdir(qcow2Dir, { recursive: true, mode: 0o755 });
   let ceph: CephCluster | null = null;
   let cephSkipped: string | null = null;

@@ -9,7 +9,7 @@ import { runDemo, type DemoRun } from './demo.js';
 // The README's main job, end to end through real processes: the management server (main.js on
 // PGlite), a host agent (its entry, over the TLS channel), libvirtd + QEMU running the tiny
 // guest, a qcow2 pool, tgtd on an XFS reflink pool and a single-node Ceph.
-test('the VM-snapshot demo: one snapshot across qcow2, iSCSI and RBD while the guest writes, reverted and checked', { timeout: 900_000 }, async () => {
+test('the VM-snapshot demo: one snapshot across qcow2, iSCSI and RBD while the guest writes, reverted and checked', { timeout: 900_000 }, async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'strata-demo-'));
   const lines: string[] = [];
   let run: DemoRun | undefined;
@@ -30,6 +30,7 @@ test('the VM-snapshot demo: one snapshot across qcow2, iSCSI and RBD while the g
     assert.equal(result.missingBelowCut, 0, 'no write before the cut is missing');
     assert.ok(result.tree.some((l) => l.includes('<- current')), 'the tree marks the current snapshot');
     for (const v of run.verdicts) assert.ok(v.ok, v.check);
+    for (const l of lines) t.diagnostic(l);
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- demo log ---\n${lines.join('\n')}`, { cause: e });
   } finally {

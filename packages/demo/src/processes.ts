@@ -29,7 +29,7 @@ async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promis
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 /**
@@ -53,7 +53,15 @@ export async function startServerProcess(opts: {
   opts.track(child);
   if (opts.detached) child.unref();
   const url = `http://127.0.0.1:${opts.port}`;
-  await waitUntil('the management server', 60_000, async () => ((await fetch(`${url}/openapi.json`)).ok ? true : undefined));
+  try {
+    await waitUntil('the management server', 240_000, async () => {
+      if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
+      return (await fetch(`${url}/openapi.json`)).ok ? true : undefined;
+    });
+  } catch (e) {
+    const tail = (await readFile(join(opts.dataDir, 'server.log'), 'utf8').catch(() => '')).slice(-3000);
+    throw new Error(`${(e as Error).message}\n--- server.log ---\n${tail}`, { cause: e });
+  }
   return { url, agentUrl: `wss://127.0.0.1:${opts.agentPort}/agent/v1`, dataDir: opts.dataDir, child };
 }
 

@@ -66,7 +66,13 @@ async function virtualSize(image: string): Promise<number> {
  * an RBD image, writing ordered records to all of them; one VM snapshot taken while it writes;
  * more writes; the VM stopped and reverted; every disk read back and checked as of the snapshot.
  */
-export async function runStory(rest: Rest, b: Backends, cloud: Cloud, log: (line: string) => void): Promise<StoryResult> {
+export async function runStory(
+  rest: Rest,
+  b: Backends,
+  cloud: Cloud,
+  log: (line: string) => void,
+  quiesce: 'guest' | 'hypervisor' = 'hypervisor',
+): Promise<StoryResult> {
   const suffix = Math.random().toString(36).slice(2, 6);
   const vm = await rest.post<Named>('/v1/vms', { name: `demo vm "${suffix}" <&> $(whoami); x`, templateId: cloud.templateId, memoryBytes: 128 * MiB });
   log(`VM ${vm.id} named ${JSON.stringify(vm.name)}`);
@@ -99,7 +105,7 @@ export async function runStory(rest: Rest, b: Backends, cloud: Cloud, log: (line
   log('waiting for the guest agent, then letting the guest write to every disk for 6 s');
   await waitForGuestAgent(vm.id);
   await sleep(6_000);
-  const taken = await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: `before the change <${suffix}>`, quiesce: 'guest' });
+  const taken = await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: `before the change <${suffix}>`, quiesce });
   const snap = await rest.get<SnapshotView>(`/v1/vm-snapshots/${taken.resource.id}`);
   log(`VM snapshot ${snap.id}: strategy ${snap.strategy}, ${snap.consistency}-consistent, guest held ${snap.freezeMs?.toFixed(1)} ms, cut spread ${snap.cutSpreadMs?.toFixed(1)} ms`);
   log('the guest keeps writing; waiting 4 s, then stopping the VM');

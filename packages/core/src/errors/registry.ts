@@ -12,7 +12,7 @@ export const errorAreas = [commonErrors, apiErrors, jobsErrors, storageErrors, a
 
 type Specs = (typeof errorAreas)[number]['specs'];
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;
-export type ErrorCode = KeysOfUnion<Specs> & string;
+export type ErrorCode = Extract<KeysOfUnion<Specs>, string>;
 
 function merge(): ReadonlyMap<string, ErrorSpec & { area: string }> {
   const all = new Map<string, ErrorSpec & { area: string }>();

@@ -37,7 +37,7 @@ export function defineMachine<const T extends Table>(
     },
     transitions: () =>
       states.flatMap((from) =>
-        Object.entries(table[from] ?? {}).map(([event, to]) => ({ from, event: event as E, to: to as S })),
+        Object.entries(table[from] ?? {}).map(([event, to]) => ({ from, event: event, to: to })),
       ),
   };
 }

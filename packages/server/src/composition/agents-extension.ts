@@ -1,5 +1,5 @@
 import { CHANNEL_PATH } from '@strata/core';
-import { AgentHub } from '../agents/index.js';
+import { AgentHub, vmReconciler } from '../agents/index.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
 import { obj, query, str } from '../api/schemas.js';
@@ -61,6 +61,8 @@ export function agentsExtension(options: AgentsOptions = {}): ServerExtension & 
       });
       const h = started;
       h.onConnection(() => ctx.metrics.setConnectedAgents(h.connectedCount()));
+      // On reconnect, VM rows follow what the host really runs (a Running VM whose domain is gone is Stopped).
+      h.onReconcile(vmReconciler(ctx.services.vms));
       return { close: () => h.stop() };
     },
   };

@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { Database, Queryable } from './database.js';
+import type { Database } from './database.js';
 
 /**
  * The embedded default: PostgreSQL compiled to WASM, in a data directory (or memory).
@@ -12,7 +12,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   return {
     kind: 'pglite',
     query: (sql, params) => query(pg, sql, params),
-    transaction: (fn) => pg.transaction((tx) => fn({ query: (sql, params) => query(tx, sql, params) } as Queryable)),
+    transaction: (fn) => pg.transaction((tx) => fn({ query: (sql, params) => query(tx, sql, params) })),
     exec: async (sql) => {
       await pg.exec(sql);
     },

@@ -8,7 +8,10 @@ export function domainName(vm: Pick<Vm, 'id'>): string {
   return vm.id;
 }
 
-/** Host-local file for a transient overlay or memory state of one VM snapshot. */
+/**
+ * Host-local file for a transient overlay or memory state of one VM snapshot. One flat directory
+ * (made at install on every host) so QEMU never needs a directory created on the fly.
+ */
 export function snapshotFile(stateDir: string, vmId: string, snapshotId: string, part: string): string {
-  return `${stateDir}/vm-snapshots/${vmId}/${snapshotId}.${part}`;
+  return `${stateDir}/${vmId}.${snapshotId}.${part}`;
 }

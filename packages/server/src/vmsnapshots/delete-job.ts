@@ -84,9 +84,9 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
             const running = vm.state === 'Running' && vm.hostId !== null && volume.vmId === vm.id && volume.deviceName !== null;
             if (running) {
               // A replay after the pivot finds the disk already on the frozen file: committing again would go one layer too deep.
-              const live = await deps.agent.send(vm.hostId!, 'vm.state', { vm: domainName(vm) });
+              const live = await deps.agent.send(vm.hostId, 'vm.state', { vm: domainName(vm) });
               const onFrozen = live.disks.some((d) => d.target === volume.deviceName && d.source === part.ref);
-              if (!onFrozen) await deps.agent.send(vm.hostId!, 'snapshot.blockCommit', { vm: domainName(vm), target: volume.deviceName! }, { signal: ctx.signal, timeoutMs: 600_000 });
+              if (!onFrozen) await deps.agent.send(vm.hostId, 'snapshot.blockCommit', { vm: domainName(vm), target: volume.deviceName }, { signal: ctx.signal, timeoutMs: 600_000 });
             } else {
               await run('qemu-img', ['commit', '-q', active], { signal: ctx.signal, timeout: 600_000 });
             }

@@ -42,6 +42,12 @@ export async function defineAndStart(deps: OrchestrationDeps, ctx: StepContext, 
   for (const v of volumes) disks.push(await diskSpecFor(deps, sctx, v, hostRef(host)));
   const kernel = await kernelOf(deps.db, vm);
   const spec: VmSpec = { name: domainName(vm), cpus: vm.cpus, memoryBytes: vm.memoryBytes, disks, ...(kernel && { kernel }) };
+  // A stopped VM keeps its old definition on the host: it is rebuilt from the volumes as they are
+  // now (a revert moves qcow2 disks to new layers). A domain that still runs is left alone.
+  const existing = await deps.agent.send(host.id, 'vm.list', {}, { signal: ctx.signal });
+  const old = existing.domains.find((d) => d.name === spec.name);
+  if (old && old.state === 'running') return { hostId: host.id };
+  if (old) await deps.agent.send(host.id, 'vm.destroy', { vm: spec.name }, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
   return { hostId: host.id };
