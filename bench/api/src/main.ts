@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- API answers are JSON read field by field */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -25,10 +26,14 @@ interface Child {
 }
 
 function startServerProcess(databaseUrl: string, dataDir: string): Child {
-  const proc = spawn(process.execPath, [new URL('./server-process.js', import.meta.url).pathname, databaseUrl, dataDir], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: proc.stdout! });
+  const proc = spawn(
+    process.execPath,
+    [new URL('./server-process.js', import.meta.url).pathname, databaseUrl, dataDir],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: proc.stdout });
   const queue: string[] = [];
   const waiting: Array<(l: string) => void> = [];
   lines.on('line', (l) => {
@@ -90,7 +95,12 @@ async function run(label: string, databaseUrl: string): Promise<Record<string, n
         while (made + failed < API_CREATES) {
           const i = made + failed;
           made++;
-          const r = await tenant.post('/v1/volumes', { name: `api-${i}`, poolId: pool.body.id, sizeBytes: GiB, qos: { minIops: 50, maxIops: 100 } });
+          const r = await tenant.post('/v1/volumes', {
+            name: `api-${i}`,
+            poolId: pool.body.id,
+            sizeBytes: GiB,
+            qos: { minIops: 50, maxIops: 100 },
+          });
           if (r.status !== 202) {
             made--;
             failed++;
@@ -101,7 +111,9 @@ async function run(label: string, databaseUrl: string): Promise<Record<string, n
     );
     const createSeconds = (performance.now() - t0) / 1000;
     const createPerS = made / createSeconds;
-    process.stderr.write(`${label}: ${made} API creates in ${createSeconds.toFixed(1)} s (${createPerS.toFixed(0)}/s), ${failed} failed\n`);
+    process.stderr.write(
+      `${label}: ${made} API creates in ${createSeconds.toFixed(1)} s (${createPerS.toFixed(0)}/s), ${failed} failed\n`,
+    );
 
     child.proc.stdin!.write(`seed ${TOTAL} ${pool.body.id} ${account.body.id}\n`);
     const seeded = await child.next();
@@ -114,7 +126,8 @@ async function run(label: string, databaseUrl: string): Promise<Record<string, n
       const start = performance.now();
       const r = await tenant.get('/v1/volumes', { limit: '50', ...(cursor ? { cursor } : {}) });
       latencies.push(performance.now() - start);
-      if (r.status !== 200 || r.body.items.length !== 50) throw new Error(`list failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      if (r.status !== 200 || r.body.items.length !== 50)
+        throw new Error(`list failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
       cursor = r.body.nextCursor;
     }
     // filtered lists (state + pool) at the same size
@@ -128,7 +141,9 @@ async function run(label: string, databaseUrl: string): Promise<Record<string, n
     latencies.sort((a, b) => a - b);
     filtered.sort((a, b) => a - b);
     const rss = await rssMb(child.proc.pid!);
-    process.stderr.write(`${label}: list p50 ${percentile(latencies, 50).toFixed(2)} ms p99 ${percentile(latencies, 99).toFixed(2)} ms; rss ${rss} MB\n`);
+    process.stderr.write(
+      `${label}: list p50 ${percentile(latencies, 50).toFixed(2)} ms p99 ${percentile(latencies, 99).toFixed(2)} ms; rss ${rss} MB\n`,
+    );
     return {
       createPerS,
       listP50: percentile(latencies, 50),

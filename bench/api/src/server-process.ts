@@ -16,15 +16,25 @@ const server = await startServer(
     extensions: [
       {
         name: 'bench-jobs',
-        async start(ctx) {
-          const def: JobDefinition = { type: 'volume.create', steps: [{ name: 'noop', run: async () => null }] };
+        start(ctx) {
+          const def: JobDefinition = {
+            type: 'volume.create',
+            steps: [{ name: 'noop', run: () => Promise.resolve(null) }],
+          };
           ctx.engine.register(def);
+          return Promise.resolve();
         },
       },
     ],
   },
 );
-process.stdout.write(JSON.stringify({ url: server.url, apiKey: server.bootstrap?.apiKey, secretKey: server.bootstrap?.secretKey }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    url: server.url,
+    apiKey: server.bootstrap?.apiKey,
+    secretKey: server.bootstrap?.secretKey,
+  }) + '\n',
+);
 
 /** Tops the volumes table up to `total` rows in one pool with set-based SQL (the API made the first ones). */
 async function seed(total: number, poolId: string, accountId: string): Promise<number> {

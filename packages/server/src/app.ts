@@ -27,7 +27,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Unknown parameters are refused (INVALID_ARGUMENT), not silently dropped.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
   }) as unknown as FastifyInstance;
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -40,11 +42,17 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
       info: {
         title: 'Strata API',
         version: options.version ?? '0.1.0',
-        description: 'Storage control plane for KVM clouds. Authentication, paging, errors and jobs: docs/api.md.',
+        description:
+          'Storage control plane for KVM clouds. Authentication, paging, errors and jobs: docs/api.md.',
       },
       components: {
         securitySchemes: {
-          signedRequest: { type: 'apiKey', in: 'query', name: 'signature', description: 'CloudStack-style HMAC-SHA1 signature (docs/api.md)' },
+          signedRequest: {
+            type: 'apiKey',
+            in: 'query',
+            name: 'signature',
+            description: 'CloudStack-style HMAC-SHA1 signature (docs/api.md)',
+          },
           sessionToken: { type: 'http', scheme: 'bearer' },
         },
       },
@@ -54,8 +62,12 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   installAuth(app, deps);
   installMetrics(app, deps);
 
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, () =>
+    Promise.resolve(app.swagger()),
+  );
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, () =>
+    Promise.resolve({ ok: true }),
+  );
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     const { contentType, body } = await deps.metrics.render();
     return reply.type(contentType).send(body);

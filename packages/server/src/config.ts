@@ -30,7 +30,10 @@ const HELP = `strata-server [options]
 export const USAGE = HELP;
 
 /** Reads flags first, then STRATA_* environment variables, then defaults. */
-export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function loadConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): ServerConfig {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -48,7 +51,10 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
   const portText = values.port ?? env['STRATA_PORT'] ?? '8080';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new StrataError('INVALID_ARGUMENT', { field: 'port', reason: `"${portText}" is not a port number` });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'port',
+      reason: `"${portText}" is not a port number`,
+    });
   }
   const serverId = values['server-id'] ?? env['STRATA_SERVER_ID'];
   return {

@@ -1,4 +1,10 @@
-export { startServer, type RunningServer, type ServerContext, type ServerExtension, type StartOptions } from './server.js';
+export {
+  startServer,
+  type RunningServer,
+  type ServerContext,
+  type ServerExtension,
+  type StartOptions,
+} from './server.js';
 export { loadConfig, type ServerConfig } from './config.js';
 export { buildApp, type AppOptions } from './app.js';
 export type { ApiDeps } from './api/context.js';

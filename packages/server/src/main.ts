@@ -11,7 +11,9 @@ async function main(): Promise<void> {
     return;
   }
   const agentPort = Number(process.env['STRATA_AGENT_PORT'] ?? 8843);
-  const server = await startServer(loadConfig(), { extensions: defaultExtensions({ agents: { port: agentPort } }) });
+  const server = await startServer(loadConfig(), {
+    extensions: defaultExtensions({ agents: { port: agentPort } }),
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

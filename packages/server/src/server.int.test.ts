@@ -12,15 +12,22 @@ const MAIN = new URL('./main.js', import.meta.url).pathname;
 
 /** Starts the real process entry; resolves with its URL once it logs that it listens. */
 async function startMain(dataDir: string): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
-  const child = spawn(process.execPath, [MAIN, '--data-dir', dataDir, '--port', '0', '--log-level', 'info', '--no-jobs'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // the agent channel listens too: a free port, so parallel runs do not collide
-    env: { ...process.env, STRATA_AGENT_PORT: '0' },
-  });
+  const child = spawn(
+    process.execPath,
+    [MAIN, '--data-dir', dataDir, '--port', '0', '--log-level', 'info', '--no-jobs'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // the agent channel listens too: a free port, so parallel runs do not collide
+      env: { ...process.env, STRATA_AGENT_PORT: '0' },
+    },
+  );
   const lines: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line in 150 s: ${lines.join('\n')}`)), 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line in 150 s: ${lines.join('\n')}`)),
+      150_000,
+    );
+    createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
       const parsed = JSON.parse(line) as { msg?: string; url?: string };
       if (parsed.msg === 'strata server listening' && parsed.url) {
@@ -39,30 +46,41 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return exited;
 }
 
-test('main.js: first start bootstraps on PGlite, credentials work, SIGTERM exits 0, a restart keeps them', { timeout: 400_000 }, async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'strata-main-'));
-  try {
-    const first = await startMain(dataDir);
-    const creds = JSON.parse(await readFile(join(dataDir, 'admin-credentials.json'), 'utf8')) as { apiKey: string; secretKey: string };
-    const client = new ApiClient({ url: first.url }, creds);
-    assert.equal((await client.as(null).get('/healthz')).status, 200);
-    const zone = await client.post('/v1/zones', { name: 'persisted' });
-    assert.equal(zone.status, 201, JSON.stringify(zone.body));
-    assert.equal(await stop(first.child), 0);
+void test(
+  'main.js: first start bootstraps on PGlite, credentials work, SIGTERM exits 0, a restart keeps them',
+  { timeout: 400_000 },
+  async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'strata-main-'));
+    try {
+      const first = await startMain(dataDir);
+      const creds = JSON.parse(await readFile(join(dataDir, 'admin-credentials.json'), 'utf8')) as {
+        apiKey: string;
+        secretKey: string;
+      };
+      const client = new ApiClient({ url: first.url }, creds);
+      assert.equal((await client.as(null).get('/healthz')).status, 200);
+      const zone = await client.post('/v1/zones', { name: 'persisted' });
+      assert.equal(zone.status, 201, JSON.stringify(zone.body));
+      assert.equal(await stop(first.child), 0);
 
-    const second = await startMain(dataDir);
-    assert.ok(!second.lines.some((l) => l.includes('created the admin account')), 'no second bootstrap');
-    const again = new ApiClient({ url: second.url }, creds);
-    const zones = await again.get('/v1/zones', { name: 'persisted' });
-    assert.equal(zones.body.items.length, 1, 'the data directory kept the zone');
-    assert.equal(await stop(second.child), 0);
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-  }
-});
+      const second = await startMain(dataDir);
+      assert.ok(!second.lines.some((l) => l.includes('created the admin account')), 'no second bootstrap');
+      const again = new ApiClient({ url: second.url }, creds);
+      const zones = await again.get('/v1/zones', { name: 'persisted' });
+      assert.equal(zones.body.items.length, 1, 'the data directory kept the zone');
+      assert.equal(await stop(second.child), 0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  },
+);
 
-test('config reads flags over environment over defaults', () => {
-  const c = loadConfig(['--port', '9000', '--no-jobs'], { STRATA_DATA_DIR: '/tmp/sd', STRATA_PORT: '1', STRATA_DATABASE_URL: 'postgres://x/y' });
+void test('config reads flags over environment over defaults', () => {
+  const c = loadConfig(['--port', '9000', '--no-jobs'], {
+    STRATA_DATA_DIR: '/tmp/sd',
+    STRATA_PORT: '1',
+    STRATA_DATABASE_URL: 'postgres://x/y',
+  });
   assert.equal(c.port, 9000);
   assert.equal(c.dataDir, '/tmp/sd');
   assert.equal(c.databaseUrl, 'postgres://x/y');

@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { Authenticator, ReplayGuard, SessionStore, bootstrapAdmin, type BootstrapCredentials } from './auth/index.js';
+import {
+  Authenticator,
+  ReplayGuard,
+  SessionStore,
+  bootstrapAdmin,
+  type BootstrapCredentials,
+} from './auth/index.js';
 import type { ServerConfig } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createJobEngine, registerJobMetrics, type JobEngine } from './jobs/index.js';
@@ -54,7 +60,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDatabase(config.databaseUrl);
-  const closers: Array<{ name: string; close(): Promise<void> }> = [{ name: 'database', close: () => db.close() }];
+  const closers: Array<{ name: string; close(): Promise<void> }> = [
+    { name: 'database', close: () => db.close() },
+  ];
   const closeAll = async () => {
     for (const c of closers.reverse()) {
       await c.close().catch((e: unknown) => logger.error({ err: e, part: c.name }, 'close failed'));
@@ -62,19 +70,35 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
   try {
     const bootstrap = await bootstrapAdmin(db, config.dataDir);
-    if (bootstrap) logger.info({ file: `${config.dataDir}/admin-credentials.json` }, 'created the admin account and its API key');
+    if (bootstrap)
+      logger.info(
+        { file: `${config.dataDir}/admin-credentials.json` },
+        'created the admin account and its API key',
+      );
     const engine = createJobEngine({ db, logger, ...(config.serverId ? { serverId: config.serverId } : {}) });
     const services = createServices(db, engine);
     const metrics = new Metrics();
     registerJobMetrics(metrics.registry, engine);
     const sessions = new SessionStore(db, services.accounts);
     const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions);
-    const ctx: ServerContext = { config, db, services, engine, metrics, logger, authenticator, shared: new Map() };
-    const extensions = options.extensions ?? [];
-    const app = await buildApp({ services, authenticator, sessions, metrics }, {
+    const ctx: ServerContext = {
+      config,
+      db,
+      services,
+      engine,
+      metrics,
       logger,
-      plugins: extensions.filter((e) => e.routes).map((e) => (a: FastifyInstance) => e.routes?.(a, ctx)),
-    });
+      authenticator,
+      shared: new Map(),
+    };
+    const extensions = options.extensions ?? [];
+    const app = await buildApp(
+      { services, authenticator, sessions, metrics },
+      {
+        logger,
+        plugins: extensions.map((e) => (a: FastifyInstance) => (e.routes ? e.routes(a, ctx) : undefined)),
+      },
+    );
     closers.push({ name: 'http', close: () => app.close() });
     for (const ext of extensions) {
       const started = await ext.start?.(ctx, app);

@@ -9,13 +9,15 @@ export const apiErrors = defineErrors('api', {
     status: 401,
     retryable: false,
     message: 'Authentication required: {reason}',
-    recovery: 'Sign the request with an API key (apiKey, signature, signatureVersion=3, expires) or send a session token.',
+    recovery:
+      'Sign the request with an API key (apiKey, signature, signatureVersion=3, expires) or send a session token.',
   },
   AUTH_BAD_SIGNATURE: {
     status: 401,
     retryable: false,
     message: 'The request signature does not match: {reason}',
-    recovery: 'Sign the sorted, URL-encoded, lower-cased parameters with HMAC-SHA1 and the secret key of this API key (docs/api.md).',
+    recovery:
+      'Sign the sorted, URL-encoded, lower-cased parameters with HMAC-SHA1 and the secret key of this API key (docs/api.md).',
   },
   AUTH_SIGNATURE_EXPIRED: {
     status: 401,
@@ -69,7 +71,8 @@ export const apiErrors = defineErrors('api', {
   CLOUDSTACK_INVALID_PARAMETER: {
     status: 431,
     retryable: false,
-    message: 'Unable to execute API command {command} due to invalid value. Invalid parameter {param} value={value} due to {reason}',
+    message:
+      'Unable to execute API command {command} due to invalid value. Invalid parameter {param} value={value} due to {reason}',
     recovery: 'Fix the named parameter and send the request again.',
   },
   // cloudstack: end

@@ -20,7 +20,7 @@ const GiB = 1024 ** 3;
 /** A real job for the real engine: moves the volume Allocated -> Creating -> Ready in one transaction. */
 const volumeCreateForTest: ServerExtension = {
   name: 'test-volume-create',
-  async start(ctx) {
+  start(ctx) {
     const def: JobDefinition<{ volumeId: string }> = {
       type: JOB_TYPES.volumeCreate,
       steps: [
@@ -28,15 +28,26 @@ const volumeCreateForTest: ServerExtension = {
           name: 'mark-ready',
           transactional: true,
           async run(step, input) {
-            const base = { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, jobId: step.jobId };
+            const base = {
+              table: 'volumes',
+              kind: 'volume',
+              machine: volumeMachine,
+              id: input.volumeId,
+              jobId: step.jobId,
+            };
             await applyTransition(step.tx, ctx.services.events, { ...base, event: 'Create' });
-            await applyTransition(step.tx, ctx.services.events, { ...base, event: 'Created', set: { backend_ref: `test/${input.volumeId}` } });
+            await applyTransition(step.tx, ctx.services.events, {
+              ...base,
+              event: 'Created',
+              set: { backend_ref: `test/${input.volumeId}` },
+            });
             return { ok: true };
           },
         },
       ],
     };
-    ctx.engine?.register(def as unknown as JobDefinition);
+    ctx.engine.register(def);
+    return Promise.resolve();
   },
 };
 
@@ -56,7 +67,7 @@ interface Variant {
   readonly skip?: string | false;
 }
 
-const pglite = async () => ({ url: 'memory:', drop: async () => undefined });
+const pglite = () => Promise.resolve({ url: 'memory:', drop: () => Promise.resolve() });
 const postgres = async () => {
   await ensurePostgres();
   const url = await createTestDatabase('api');
@@ -69,7 +80,7 @@ const variants: Variant[] = [
 ];
 
 for (const variant of variants) {
-  describe(`REST API on ${variant.name}`, { skip: variant.skip ?? false }, () => {
+  void describe(`REST API on ${variant.name}`, { skip: variant.skip ?? false }, () => {
     let server: RunningServer;
     let dataDir: string;
     let drop: () => Promise<void>;
@@ -92,7 +103,11 @@ for (const variant of variants) {
       drop = db.drop;
       server = await startServer(
         { dataDir, databaseUrl: db.url, host: '127.0.0.1', port: 0, logLevel: 'silent', jobs: true },
-        { extensions: [volumeCreateForTest], logger: createLogger({ level: 'info', destination: logSink }), listen: variant.transport === 'http' },
+        {
+          extensions: [volumeCreateForTest],
+          logger: createLogger({ level: 'info', destination: logSink }),
+          listen: variant.transport === 'http',
+        },
       );
       const creds = server.bootstrap;
       assert.ok(creds, 'a fresh database bootstraps an admin');
@@ -107,7 +122,7 @@ for (const variant of variants) {
       await rm(dataDir, { recursive: true, force: true });
     });
 
-    test('bootstrap writes the admin credentials to a 0600 file and they work', async () => {
+    void test('bootstrap writes the admin credentials to a 0600 file and they work', async () => {
       const file = join(dataDir, 'admin-credentials.json');
       assert.equal((await stat(file)).mode & 0o777, 0o600);
       const saved = JSON.parse(await readFile(file, 'utf8')) as { apiKey: string };
@@ -118,16 +133,22 @@ for (const variant of variants) {
       assert.equal(me.body.via, 'api-key');
     });
 
-    test('the OpenAPI 3.1 document lists the resources', async () => {
+    void test('the OpenAPI 3.1 document lists the resources', async () => {
       const r = await anon.get('/openapi.json');
       assert.equal(r.status, 200);
       assert.equal(r.body.openapi, '3.1.0');
-      for (const p of ['/v1/volumes', '/v1/storage-pools', '/v1/vm-snapshots/{id}/revert', '/v1/jobs/{id}', '/v1/api-keys']) {
+      for (const p of [
+        '/v1/volumes',
+        '/v1/storage-pools',
+        '/v1/vm-snapshots/{id}/revert',
+        '/v1/jobs/{id}',
+        '/v1/api-keys',
+      ]) {
         assert.ok(r.body.paths[p], `missing ${p}`);
       }
     });
 
-    test('unsigned, badly signed, expired and replayed requests get their coded errors', async () => {
+    void test('unsigned, badly signed, expired and replayed requests get their coded errors', async () => {
       expectError(await anon.get('/v1/zones'), 401, 'AUTH_UNAUTHENTICATED');
       const creds = server.bootstrap!;
       const wrong = admin.as({ apiKey: creds.apiKey, secretKey: 'not-the-secret' });
@@ -136,10 +157,26 @@ for (const variant of variants) {
       expectError(await unknown.get('/v1/zones'), 401, 'AUTH_BAD_SIGNATURE');
 
       // a correctly signed request whose expiry has passed
-      const past = { apiKey: creds.apiKey, signatureVersion: '3', expires: formatExpires(new Date(Date.now() - 60_000)) };
-      const base = { ...past, requestMethod: 'GET', requestPath: '/v1/zones', contentHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' };
-      const expired = new URLSearchParams({ ...past, signature: signParams(base, creds.secretKey) }).toString();
-      expectError(await anon.request('GET', '/v1/zones', { rawQuery: expired }), 401, 'AUTH_SIGNATURE_EXPIRED');
+      const past = {
+        apiKey: creds.apiKey,
+        signatureVersion: '3',
+        expires: formatExpires(new Date(Date.now() - 60_000)),
+      };
+      const base = {
+        ...past,
+        requestMethod: 'GET',
+        requestPath: '/v1/zones',
+        contentHash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      };
+      const expired = new URLSearchParams({
+        ...past,
+        signature: signParams(base, creds.secretKey),
+      }).toString();
+      expectError(
+        await anon.request('GET', '/v1/zones', { rawQuery: expired }),
+        401,
+        'AUTH_SIGNATURE_EXPIRED',
+      );
 
       // the same signed request twice: the first passes, the second is a replay
       const once = admin.sign('GET', '/v1/zones');
@@ -149,10 +186,14 @@ for (const variant of variants) {
       // a signed body that was changed on the way
       const body = { name: 'zone-a' };
       const signed = admin.sign('POST', '/v1/zones', {}, JSON.stringify(body));
-      expectError(await anon.request('POST', '/v1/zones', { rawQuery: signed, body: { name: 'zone-b' } }), 401, 'AUTH_BAD_SIGNATURE');
+      expectError(
+        await anon.request('POST', '/v1/zones', { rawQuery: signed, body: { name: 'zone-b' } }),
+        401,
+        'AUTH_BAD_SIGNATURE',
+      );
     });
 
-    test('admin builds zone, cluster, pool and a user account with its own key', async () => {
+    void test('admin builds zone, cluster, pool and a user account with its own key', async () => {
       const zone = await admin.post('/v1/zones', { name: 'zone "1" <a&b>' });
       assert.equal(zone.status, 201, JSON.stringify(zone.body));
       assert.equal(zone.body.name, 'zone "1" <a&b>');
@@ -178,7 +219,10 @@ for (const variant of variants) {
 
       const account = await admin.post('/v1/accounts', { name: 'dev', role: 'user' });
       assert.equal(account.status, 201);
-      const user = await admin.post(`/v1/accounts/${account.body.id}/users`, { username: 'dev-user', password: 'correct horse battery' });
+      const user = await admin.post(`/v1/accounts/${account.body.id}/users`, {
+        username: 'dev-user',
+        password: 'correct horse battery',
+      });
       assert.equal(user.status, 201);
       devUserId = user.body.id;
       const key = await admin.post('/v1/api-keys', { userId: devUserId });
@@ -191,10 +235,21 @@ for (const variant of variants) {
       expectError(await dev.post('/v1/zones', { name: 'mine' }), 403, 'AUTH_FORBIDDEN');
     });
 
-    test('volume validation: QoS order, sizes, unknown pool, unknown fields, admission', async () => {
-      const vol = (extra: Record<string, unknown>) => dev.post('/v1/volumes', { name: 'v', poolId, sizeBytes: GiB, ...extra });
-      expectError(await vol({ qos: { minIops: 500, maxIops: 100, burstIops: 200 } }), 400, 'INVALID_ARGUMENT', 'minIops');
-      expectError(await vol({ qos: { minIops: 50, maxIops: 300, burstIops: 200 } }), 400, 'INVALID_ARGUMENT', 'maxIops');
+    void test('volume validation: QoS order, sizes, unknown pool, unknown fields, admission', async () => {
+      const vol = (extra: Record<string, unknown>) =>
+        dev.post('/v1/volumes', { name: 'v', poolId, sizeBytes: GiB, ...extra });
+      expectError(
+        await vol({ qos: { minIops: 500, maxIops: 100, burstIops: 200 } }),
+        400,
+        'INVALID_ARGUMENT',
+        'minIops',
+      );
+      expectError(
+        await vol({ qos: { minIops: 50, maxIops: 300, burstIops: 200 } }),
+        400,
+        'INVALID_ARGUMENT',
+        'maxIops',
+      );
       expectError(await vol({ sizeBytes: 0 }), 400, 'INVALID_ARGUMENT', 'sizeBytes');
       expectError(await vol({ sizeBytes: -5 }), 400, 'INVALID_ARGUMENT', 'sizeBytes');
       expectError(await vol({ sizeBytes: 2 ** 52 }), 400, 'INVALID_ARGUMENT', 'sizeBytes');
@@ -207,7 +262,11 @@ for (const variant of variants) {
       assert.equal(first.body.resource.state, 'Allocated');
       assert.equal(first.body.job.type, 'volume.create');
       assert.equal(first.headers['location'], `/v1/jobs/${first.body.job.id}`);
-      expectError(await vol({ name: 'fast-2', qos: { minIops: 600, maxIops: 800 } }), 409, 'STORAGE_IOPS_EXHAUSTED');
+      expectError(
+        await vol({ name: 'fast-2', qos: { minIops: 600, maxIops: 800 } }),
+        409,
+        'STORAGE_IOPS_EXHAUSTED',
+      );
       expectError(await vol({ name: 'huge', sizeBytes: 200 * GiB }), 507, 'STORAGE_CAPACITY_EXHAUSTED');
       const pool = await admin.get(`/v1/storage-pools/${poolId}`);
       assert.equal(pool.body.usedMinIops, 600, 'the refused volumes took nothing');
@@ -223,14 +282,16 @@ for (const variant of variants) {
       assert.deepEqual(ready.body.qos, { minIops: 600, maxIops: 800, burstIops: 1000, burstSeconds: 60 });
     });
 
-    test("another account's resources are NOT_FOUND and never listed", async () => {
+    void test("another account's resources are NOT_FOUND and never listed", async () => {
       const mine = await admin.post('/v1/vms', { name: 'admin-vm' });
       assert.equal(mine.status, 201);
       expectError(await dev.get(`/v1/vms/${mine.body.id}`), 404, 'NOT_FOUND');
       expectError(await dev.post(`/v1/vms/${mine.body.id}/start`), 404, 'NOT_FOUND');
       const listed = await dev.get('/v1/vms');
       assert.ok(!listed.body.items.some((v: { id: string }) => v.id === mine.body.id));
-      const devVolumes = await admin.get('/v1/volumes', { accountId: (await dev.get('/v1/auth/whoami')).body.accountId });
+      const devVolumes = await admin.get('/v1/volumes', {
+        accountId: (await dev.get('/v1/auth/whoami')).body.accountId,
+      });
       const theirs = devVolumes.body.items[0].id as string;
       const other = await admin.post('/v1/accounts', { name: 'other' });
       const otherUser = await admin.post(`/v1/accounts/${other.body.id}/users`, { username: 'other-user' });
@@ -242,27 +303,36 @@ for (const variant of variants) {
       assert.equal((await admin.get(`/v1/volumes/${theirs}`)).status, 200, 'an admin sees every account');
     });
 
-    test('an illegal state transition is a coded error and changes nothing', async () => {
+    void test('an illegal state transition is a coded error and changes nothing', async () => {
       const vm = await dev.post('/v1/vms', { name: 'stopped-vm' });
       expectError(await dev.post(`/v1/vms/${vm.body.id}/stop`), 409, 'ILLEGAL_TRANSITION');
       assert.equal((await dev.get(`/v1/vms/${vm.body.id}`)).body.state, 'Stopped');
       expectError(await admin.delete(`/v1/storage-pools/${poolId}/maintenance`), 409, 'ILLEGAL_TRANSITION');
       const entered = await admin.post(`/v1/storage-pools/${poolId}/maintenance`);
       assert.equal(entered.body.state, 'Maintenance');
-      expectError(await dev.post('/v1/volumes', { name: 'in-maint', poolId, sizeBytes: GiB }), 409, 'CONFLICT');
+      expectError(
+        await dev.post('/v1/volumes', { name: 'in-maint', poolId, sizeBytes: GiB }),
+        409,
+        'CONFLICT',
+      );
       assert.equal((await admin.delete(`/v1/storage-pools/${poolId}/maintenance`)).body.state, 'Up');
       const destroyed = await dev.delete(`/v1/vms/${vm.body.id}`);
       assert.equal(destroyed.body.state, 'Destroyed');
       expectError(await dev.delete(`/v1/vms/${vm.body.id}`), 409, 'ILLEGAL_TRANSITION');
     });
 
-    test('lists page by cursor and by page number, and filter', async () => {
-      for (let i = 0; i < 7; i++) assert.equal((await dev.post('/v1/vms', { name: `page-${i}`, cpus: 1 + (i % 2) })).status, 201);
+    void test('lists page by cursor and by page number, and filter', async () => {
+      for (let i = 0; i < 7; i++)
+        assert.equal((await dev.post('/v1/vms', { name: `page-${i}`, cpus: 1 + (i % 2) })).status, 201);
       const seen: string[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const r: ApiAnswer = await dev.get('/v1/vms', { limit: '3', name: '', ...(cursor ? { cursor } : {}) });
+        const r: ApiAnswer = await dev.get('/v1/vms', {
+          limit: '3',
+          name: '',
+          ...(cursor ? { cursor } : {}),
+        });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         assert.ok(r.body.items.length <= 3);
         seen.push(...r.body.items.map((v: { name: string }) => v.name));
@@ -277,7 +347,10 @@ for (const variant of variants) {
       assert.equal(p2.body.items.length, 2);
       assert.equal(p2.body.total, 7, 'seven Stopped VMs of this account');
       const one = await dev.get('/v1/vms', { name: 'page-4' });
-      assert.deepEqual(one.body.items.map((v: { name: string }) => v.name), ['page-4']);
+      assert.deepEqual(
+        one.body.items.map((v: { name: string }) => v.name),
+        ['page-4'],
+      );
       expectError(await dev.get('/v1/vms', { cursor: 'garbage' }), 400, 'INVALID_ARGUMENT', 'cursor');
       expectError(await dev.get('/v1/vms', { limit: '100000' }), 400, 'INVALID_ARGUMENT');
       expectError(await dev.get('/v1/vms', { colour: 'red' }), 400, 'INVALID_ARGUMENT', 'colour');
@@ -285,10 +358,21 @@ for (const variant of variants) {
       assert.ok(events.body.items.some((e: { type: string }) => e.type === 'vm.Destroy'));
     });
 
-    test('session tokens: login, use, wrong password, logout', async () => {
-      expectError(await anon.post('/v1/auth/login', { username: 'dev-user', password: 'wrong password!' }), 401, 'AUTH_BAD_CREDENTIALS');
-      expectError(await anon.post('/v1/auth/login', { username: 'nobody', password: 'whatever123' }), 401, 'AUTH_BAD_CREDENTIALS');
-      const login = await anon.post('/v1/auth/login', { username: 'dev-user', password: 'correct horse battery' });
+    void test('session tokens: login, use, wrong password, logout', async () => {
+      expectError(
+        await anon.post('/v1/auth/login', { username: 'dev-user', password: 'wrong password!' }),
+        401,
+        'AUTH_BAD_CREDENTIALS',
+      );
+      expectError(
+        await anon.post('/v1/auth/login', { username: 'nobody', password: 'whatever123' }),
+        401,
+        'AUTH_BAD_CREDENTIALS',
+      );
+      const login = await anon.post('/v1/auth/login', {
+        username: 'dev-user',
+        password: 'correct horse battery',
+      });
       assert.equal(login.status, 200, JSON.stringify(login.body));
       const session = anon.as({ token: login.body.token });
       const me = await session.get('/v1/auth/whoami');
@@ -298,25 +382,33 @@ for (const variant of variants) {
       expectError(await session.get('/v1/auth/whoami'), 401, 'AUTH_UNAUTHENTICATED');
     });
 
-    test('a revoked API key is refused at once', async () => {
+    void test('a revoked API key is refused at once', async () => {
       const key = await admin.post('/v1/api-keys', { userId: devUserId });
       const holder = admin.as({ apiKey: key.body.apiKey, secretKey: key.body.secretKey });
       assert.equal((await holder.get('/v1/auth/whoami')).status, 200);
       const listed = await dev.get('/v1/api-keys');
-      assert.ok(listed.body.items.some((k: { apiKey: string; secretKey?: string }) => k.apiKey === key.body.apiKey && k.secretKey === undefined));
+      assert.ok(
+        listed.body.items.some(
+          (k: { apiKey: string; secretKey?: string }) =>
+            k.apiKey === key.body.apiKey && k.secretKey === undefined,
+        ),
+      );
       const revoked = await dev.delete(`/v1/api-keys/${key.body.apiKey}`);
       assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
       assert.ok(revoked.body.revokedAt);
       expectError(await holder.get('/v1/auth/whoami'), 401, 'AUTH_BAD_SIGNATURE');
     });
 
-    test('unknown routes, request ids and /metrics', async () => {
+    void test('unknown routes, request ids and /metrics', async () => {
       const r = await admin.get('/v1/nothing-here');
       expectError(r, 404, 'API_ROUTE_NOT_FOUND');
       assert.ok(r.headers['x-request-id']);
       const m = await anon.get('/metrics');
       assert.equal(m.status, 200);
-      assert.match(m.body, /strata_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/volumes"[^}]*status="202"/);
+      assert.match(
+        m.body,
+        /strata_api_request_duration_seconds_bucket\{[^}]*route="\/v1\/volumes"[^}]*status="202"/,
+      );
       assert.match(m.body, /strata_jobs\{state="Succeeded"\} [1-9]/);
       assert.match(m.body, /strata_agents_connected 0/);
       // structured logs carry the request id, and never a signature, key or token

@@ -14,8 +14,11 @@ function fromValidation(e: FastifyError): StrataError {
   const params = first.params ?? {};
   const missing = params['missingProperty'] ?? params['additionalProperty'];
   const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-  const field = [path, typeof missing === 'string' ? missing : ''].filter(Boolean).join('.') || (e.validationContext ?? 'request');
-  const reason = params['additionalProperty'] !== undefined ? 'is not a known parameter' : (first.message ?? 'is invalid');
+  const field =
+    [path, typeof missing === 'string' ? missing : ''].filter(Boolean).join('.') ||
+    (e.validationContext ?? 'request');
+  const reason =
+    params['additionalProperty'] !== undefined ? 'is not a known parameter' : (first.message ?? 'is invalid');
   return new StrataError('INVALID_ARGUMENT', { field, reason, in: e.validationContext });
 }
 
@@ -28,12 +31,16 @@ export function toApiError(e: unknown): StrataError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new StrataError('API_PAYLOAD_TOO_LARGE', { reason: fe.message ?? '' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new StrataError('INVALID_ARGUMENT', { field: 'content-type', reason: 'must be application/json' });
+      return new StrataError('INVALID_ARGUMENT', {
+        field: 'content-type',
+        reason: 'must be application/json',
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new StrataError('INVALID_ARGUMENT', { field: 'body', reason: fe.message ?? 'is invalid' });
     default:
-      if (fe.statusCode === 400) return new StrataError('INVALID_ARGUMENT', { field: 'body', reason: fe.message ?? 'is malformed' });
+      if (fe.statusCode === 400)
+        return new StrataError('INVALID_ARGUMENT', { field: 'body', reason: fe.message ?? 'is malformed' });
       return toStrataError(e);
   }
 }
@@ -51,7 +58,10 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics): vo
     return sendError(reply, err);
   });
   app.setNotFoundHandler((req, reply) => {
-    const err = new StrataError('API_ROUTE_NOT_FOUND', { method: req.method, path: req.url.split('?')[0] ?? '' });
+    const err = new StrataError('API_ROUTE_NOT_FOUND', {
+      method: req.method,
+      path: req.url.split('?')[0] ?? '',
+    });
     metrics.apiErrors.inc({ code: err.code });
     return sendError(reply, err);
   });

@@ -38,7 +38,8 @@ export function installAuth(app: FastifyInstance, deps: ApiDeps): void {
 
 /** The caller of an authenticated route. */
 export function actorOf(req: FastifyRequest): Actor {
-  if (!req.actor) throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'no credentials were checked for this route' });
+  if (!req.actor)
+    throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'no credentials were checked for this route' });
   return req.actor;
 }
 
@@ -46,6 +47,9 @@ export function actorOf(req: FastifyRequest): Actor {
 export function installMetrics(app: FastifyInstance, deps: ApiDeps): void {
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    deps.metrics.apiLatency.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    deps.metrics.apiLatency.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 }

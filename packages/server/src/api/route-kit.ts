@@ -12,7 +12,11 @@ export function listArgs<Q extends Record<string, unknown>>(q: Q): ListQuery & Q
 }
 
 /** Route schema with the shared error answers and a tag for the OpenAPI document. */
-export function spec(tag: string, summary: string, s: { params?: Schema; querystring?: Schema; body?: Schema; response: Record<number, Schema> }): Schema {
+export function spec(
+  tag: string,
+  summary: string,
+  s: { params?: Schema; querystring?: Schema; body?: Schema; response: Record<number, Schema> },
+): Schema {
   return { tags: [tag], summary, ...s, response: { ...errorResponses, ...s.response } };
 }
 

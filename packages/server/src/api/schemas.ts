@@ -28,7 +28,13 @@ export const errorSchema: Schema = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: str, message: str, status: int, retryable: bool, details: { type: 'object', additionalProperties: true } },
+      properties: {
+        code: str,
+        message: str,
+        status: int,
+        retryable: bool,
+        details: { type: 'object', additionalProperties: true },
+      },
       required: ['code', 'message', 'status', 'retryable', 'details'],
     },
   },
@@ -41,11 +47,20 @@ export const authQuery: Record<string, Schema> = {
   signature: { type: 'string', description: 'base64 HMAC-SHA1 of the canonical parameters (docs/api.md)' },
   signatureVersion: { type: 'string', enum: ['3'] },
   expires: { type: 'string', description: 'ISO 8601 time with zone after which the signature is refused' },
-  nonce: { type: 'string', maxLength: 128, description: 'any value, to sign two otherwise identical requests' },
+  nonce: {
+    type: 'string',
+    maxLength: 128,
+    description: 'any value, to sign two otherwise identical requests',
+  },
 };
 
 export const pageQuery: Record<string, Schema> = {
-  limit: { type: 'integer', minimum: 1, maximum: 500, description: 'page size for cursor paging (default 50)' },
+  limit: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 500,
+    description: 'page size for cursor paging (default 50)',
+  },
   cursor: { type: 'string', maxLength: 512, description: 'nextCursor of the previous page' },
   page: { type: 'integer', minimum: 1, description: '1-based page number (offset paging)' },
   pageSize: { type: 'integer', minimum: 1, maximum: 500 },
@@ -89,7 +104,14 @@ export const schemas = {
   account: entity('Account', { id: str, name: str, role: str, ...created }),
   user: entity('User', { id: str, accountId: str, username: str, ...created }),
   apiKey: entity('ApiKey', { apiKey: str, userId: str, accountId: str, revokedAt: nstr, ...created }),
-  apiKeyWithSecret: entity('ApiKeyWithSecret', { apiKey: str, secretKey: str, userId: str, accountId: str, revokedAt: nstr, ...created }),
+  apiKeyWithSecret: entity('ApiKeyWithSecret', {
+    apiKey: str,
+    secretKey: str,
+    userId: str,
+    accountId: str,
+    revokedAt: nstr,
+    ...created,
+  }),
   zone: entity('Zone', { id: str, name: str, ...created }),
   cluster: entity('Cluster', { id: str, zoneId: str, name: str, ...created }),
   host: entity('Host', {
@@ -141,7 +163,9 @@ export const schemas = {
     path: str,
     format: str,
     sizeBytes: int,
-    kernel: { anyOf: [{ type: 'object', properties: { path: str, initrd: nstr, cmdline: nstr } }, { type: 'null' }] },
+    kernel: {
+      anyOf: [{ type: 'object', properties: { path: str, initrd: nstr, cmdline: nstr } }, { type: 'null' }],
+    },
     ...created,
   }),
   vm: entity('Vm', {

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { signRestRequest } from '../auth/rest-signing.js';
 
-export type Credentials = { readonly apiKey: string; readonly secretKey: string } | { readonly token: string };
+export type Credentials =
+  { readonly apiKey: string; readonly secretKey: string } | { readonly token: string };
 
 export interface ApiAnswer {
   readonly status: number;
@@ -36,7 +37,14 @@ export class ApiClient {
   /** The query string this client would send (signed when it holds an API key). */
   sign(method: string, path: string, query: Record<string, string> = {}, body?: string): string {
     if (this.creds && 'apiKey' in this.creds) {
-      return signRestRequest({ method, path, query, body, apiKey: this.creds.apiKey, secretKey: this.creds.secretKey });
+      return signRestRequest({
+        method,
+        path,
+        query,
+        body,
+        apiKey: this.creds.apiKey,
+        secretKey: this.creds.secretKey,
+      });
     }
     return new URLSearchParams(query).toString();
   }
@@ -49,12 +57,25 @@ export class ApiClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.creds && 'token' in this.creds) headers['authorization'] = `Bearer ${this.creds.token}`;
     if ('app' in this.target) {
-      const r = await this.target.app.inject({ method: method as 'GET', url, headers, ...(body !== undefined ? { payload: body } : {}) });
+      const r = await this.target.app.inject({
+        method: method as 'GET',
+        url,
+        headers,
+        ...(body !== undefined ? { payload: body } : {}),
+      });
       const text = r.body;
       const h = r.headers as Record<string, string | string[] | undefined>;
-      return { status: r.statusCode, body: text && String(h['content-type'] ?? '').includes('json') ? JSON.parse(text) : text, headers: h };
+      return {
+        status: r.statusCode,
+        body: text && String(h['content-type'] ?? '').includes('json') ? JSON.parse(text) : text,
+        headers: h,
+      };
     }
-    const r = await fetch(this.target.url + url, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const r = await fetch(this.target.url + url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+    });
     const text = await r.text();
     return {
       status: r.status,

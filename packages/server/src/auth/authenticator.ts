@@ -24,7 +24,10 @@ export const MAX_SIGNATURE_VALIDITY_MS = 3600_000;
  */
 export class Authenticator {
   /** Recently used keys: saves a database round trip per request; a revocation on another server takes effect within `keyCacheMs`. */
-  private readonly keyCache = new Map<string, { key: Awaited<ReturnType<AccountService['lookupApiKey']>>; until: number }>();
+  private readonly keyCache = new Map<
+    string,
+    { key: Awaited<ReturnType<AccountService['lookupApiKey']>>; until: number }
+  >();
 
   constructor(
     private readonly accounts: AccountService,
@@ -53,7 +56,10 @@ export class Authenticator {
    * including the implied ones). Unknown key and bad signature both answer AUTH_BAD_SIGNATURE
    * with no hint which it was.
    */
-  async authenticateSigned(params: SignedParams, options: VerifyOptions & { replayProtection?: boolean } = {}): Promise<Actor> {
+  async authenticateSigned(
+    params: SignedParams,
+    options: VerifyOptions & { replayProtection?: boolean } = {},
+  ): Promise<Actor> {
     const { apiKey } = readSignedRequest(params);
     const key = await this.lookupKey(apiKey);
     if (!key) throw new StrataError('AUTH_BAD_SIGNATURE', { reason: 'unknown or revoked API key' });
@@ -66,14 +72,22 @@ export class Authenticator {
     const auth = req.authorization;
     if (auth) {
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
-      if (!m?.[1]) throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'Authorization must be "Bearer <session token>"' });
+      if (!m?.[1])
+        throw new StrataError('AUTH_UNAUTHENTICATED', {
+          reason: 'Authorization must be "Bearer <session token>"',
+        });
       const p = await this.sessions.resolve(m[1]);
       return { ...p, via: 'session' };
     }
     if (!('signature' in req.query) && !('apiKey' in req.query)) {
-      throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'send a signed request (apiKey + signature) or a session token' });
+      throw new StrataError('AUTH_UNAUTHENTICATED', {
+        reason: 'send a signed request (apiKey + signature) or a session token',
+      });
     }
     const params = restSignedParams(req.method, req.path, req.query, req.rawBody);
-    return this.authenticateSigned(params, { requireExpires: true, maxValidityMs: MAX_SIGNATURE_VALIDITY_MS });
+    return this.authenticateSigned(params, {
+      requireExpires: true,
+      maxValidityMs: MAX_SIGNATURE_VALIDITY_MS,
+    });
   }
 }

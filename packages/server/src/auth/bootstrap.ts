@@ -22,7 +22,10 @@ export interface BootstrapCredentials {
  * password, and an API key, and writes them to `<dataDir>/admin-credentials.json` (mode 0600).
  * Returns the credentials when it created them, null when an admin already existed.
  */
-export async function bootstrapAdmin(db: Database, dataDir: string | null): Promise<BootstrapCredentials | null> {
+export async function bootstrapAdmin(
+  db: Database,
+  dataDir: string | null,
+): Promise<BootstrapCredentials | null> {
   const password = randomSecret(18);
   const passwordHash = await hashPassword(password);
   const created = await db.transaction(async (tx) => {
@@ -38,8 +41,17 @@ export async function bootstrapAdmin(db: Database, dataDir: string | null): Prom
     };
     const userId = newId('user');
     await tx.query(`INSERT INTO accounts (id, name, role) VALUES ($1, 'admin', 'admin')`, [creds.accountId]);
-    await tx.query('INSERT INTO users (id, account_id, username, password_hash) VALUES ($1,$2,$3,$4)', [userId, creds.accountId, creds.username, passwordHash]);
-    await tx.query('INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3)', [creds.apiKey, userId, creds.secretKey]);
+    await tx.query('INSERT INTO users (id, account_id, username, password_hash) VALUES ($1,$2,$3,$4)', [
+      userId,
+      creds.accountId,
+      creds.username,
+      passwordHash,
+    ]);
+    await tx.query('INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3)', [
+      creds.apiKey,
+      userId,
+      creds.secretKey,
+    ]);
     return creds;
   });
   if (created && dataDir) {

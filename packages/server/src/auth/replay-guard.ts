@@ -30,7 +30,10 @@ export class ReplayGuard {
 
   /** Forgets signatures that have expired: they can no longer pass verification anyway. */
   async prune(now = new Date()): Promise<number> {
-    const rows = await this.db.query('DELETE FROM seen_signatures WHERE expires_at < $1 RETURNING signature', [now.toISOString()]);
+    const rows = await this.db.query(
+      'DELETE FROM seen_signatures WHERE expires_at < $1 RETURNING signature',
+      [now.toISOString()],
+    );
     return rows.length;
   }
 }

@@ -11,7 +11,9 @@ import { encodeValue, signParams, type SignedParams } from './signature.js';
  * A changed body, method or path therefore fails as AUTH_BAD_SIGNATURE.
  */
 export function contentHash(body: string | Buffer | undefined): string {
-  return createHash('sha256').update(body ?? '').digest('hex');
+  return createHash('sha256')
+    .update(body ?? '')
+    .digest('hex');
 }
 
 export function restSignedParams(
@@ -54,7 +56,10 @@ export function signRestRequest(input: RestSigningInput): string {
     expires: formatExpires(new Date(now.getTime() + (input.ttlSeconds ?? 300) * 1000)),
     nonce: Math.random().toString(36).slice(2, 12),
   };
-  const signature = signParams(restSignedParams(input.method, input.path, query, input.body), input.secretKey);
+  const signature = signParams(
+    restSignedParams(input.method, input.path, query, input.body),
+    input.secretKey,
+  );
   return Object.entries({ ...query, signature })
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeValue(v)}`)
     .join('&');

@@ -22,12 +22,26 @@ export class SessionStore {
   async login(username: string, password: string): Promise<Session> {
     const user = await this.accounts.lookupUser(username);
     // A missing user costs the same scrypt as a wrong password: no timing hint of which it was.
-    const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    const ok = await verifyPassword(
+      password,
+      user?.passwordHash ??
+        'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+    );
     if (!user || !user.passwordHash || !ok) throw new StrataError('AUTH_BAD_CREDENTIALS');
     const token = randomSecret(32);
     const expiresAt = new Date(Date.now() + this.ttlMs);
-    await this.db.query('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1,$2,$3)', [hashToken(token), user.userId, expiresAt.toISOString()]);
-    return { token, expiresAt: expiresAt.toISOString(), userId: user.userId, accountId: user.accountId, role: user.role };
+    await this.db.query('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1,$2,$3)', [
+      hashToken(token),
+      user.userId,
+      expiresAt.toISOString(),
+    ]);
+    return {
+      token,
+      expiresAt: expiresAt.toISOString(),
+      userId: user.userId,
+      accountId: user.accountId,
+      role: user.role,
+    };
   }
 
   async resolve(token: string): Promise<Principal> {
@@ -38,8 +52,13 @@ export class SessionStore {
         [hashToken(token)],
       )
     )[0];
-    if (!row) throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'the session token is unknown or expired' });
-    return { userId: String(row['user_id']), accountId: String(row['account_id']), role: row['role'] as Principal['role'] };
+    if (!row)
+      throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'the session token is unknown or expired' });
+    return {
+      userId: String(row['user_id']),
+      accountId: String(row['account_id']),
+      role: row['role'] as Principal['role'],
+    };
   }
 
   async logout(token: string): Promise<void> {

@@ -40,7 +40,9 @@ export function canonicalString(params: SignedParams): string {
 
 function sortPairs(list: Array<[string, string]>, caseInsensitive: boolean): Array<[string, string]> {
   const key = (k: string) => (caseInsensitive ? k.toLowerCase() : k);
-  return [...list].sort(([a, av], [b, bv]) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+  return [...list].sort(([a, av], [b, bv]) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : av < bv ? -1 : av > bv ? 1 : 0,
+  );
 }
 
 /**
@@ -51,7 +53,8 @@ function sortPairs(list: Array<[string, string]>, caseInsensitive: boolean): Arr
 function candidateStrings(params: SignedParams): string[] {
   const list = pairs(params);
   const out = new Set<string>();
-  for (const ci of [true, false]) for (const tilde of [false, true]) out.add(join(sortPairs(list, ci), tilde));
+  for (const ci of [true, false])
+    for (const tilde of [false, true]) out.add(join(sortPairs(list, ci), tilde));
   return [...out];
 }
 
@@ -77,7 +80,10 @@ export function param(params: SignedParams, name: string): string | undefined {
 export function parseExpires(value: string): Date {
   const normal = value.trim().replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   const ms = /T.*(Z|[+-]\d{2}:\d{2})$/.test(normal) ? Date.parse(normal) : Number.NaN;
-  if (Number.isNaN(ms)) throw new StrataError('AUTH_BAD_SIGNATURE', { reason: `expires "${value}" is not an ISO 8601 time with a zone` });
+  if (Number.isNaN(ms))
+    throw new StrataError('AUTH_BAD_SIGNATURE', {
+      reason: `expires "${value}" is not an ISO 8601 time with a zone`,
+    });
   return new Date(ms);
 }
 
@@ -100,7 +106,8 @@ export interface VerifiedSignature {
 export function readSignedRequest(params: SignedParams): { apiKey: string; signature: string } {
   const apiKey = param(params, 'apiKey');
   const signature = param(params, 'signature');
-  if (!apiKey || !signature) throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'apiKey and signature are required' });
+  if (!apiKey || !signature)
+    throw new StrataError('AUTH_UNAUTHENTICATED', { reason: 'apiKey and signature are required' });
   return { apiKey, signature };
 }
 
@@ -109,7 +116,11 @@ export function readSignedRequest(params: SignedParams): { apiKey: string; signa
  * AUTH_SIGNATURE_EXPIRED or AUTH_UNAUTHENTICATED. Replays are a separate check (ReplayGuard):
  * it needs storage, this function needs none.
  */
-export function verifySignature(params: SignedParams, secret: string, options: VerifyOptions = {}): VerifiedSignature {
+export function verifySignature(
+  params: SignedParams,
+  secret: string,
+  options: VerifyOptions = {},
+): VerifiedSignature {
   const { apiKey, signature } = readSignedRequest(params);
   const now = options.now ?? new Date();
   const version = param(params, 'signatureVersion');
@@ -124,12 +135,16 @@ export function verifySignature(params: SignedParams, secret: string, options: V
     const expected = Buffer.from(hmacSignature(s, secret), 'base64');
     return expected.length === given.length && timingSafeEqual(expected, given);
   });
-  if (!ok) throw new StrataError('AUTH_BAD_SIGNATURE', { reason: 'HMAC-SHA1 of the canonical parameters differs' });
+  if (!ok)
+    throw new StrataError('AUTH_BAD_SIGNATURE', { reason: 'HMAC-SHA1 of the canonical parameters differs' });
   // Checked after the HMAC so an attacker cannot probe expiry rules with unsigned requests.
   if (expiresAt) {
-    if (expiresAt.getTime() <= now.getTime()) throw new StrataError('AUTH_SIGNATURE_EXPIRED', { expires: expiresAt.toISOString() });
+    if (expiresAt.getTime() <= now.getTime())
+      throw new StrataError('AUTH_SIGNATURE_EXPIRED', { expires: expiresAt.toISOString() });
     if (options.maxValidityMs !== undefined && expiresAt.getTime() - now.getTime() > options.maxValidityMs) {
-      throw new StrataError('AUTH_BAD_SIGNATURE', { reason: `expires is more than ${options.maxValidityMs / 1000} s ahead` });
+      throw new StrataError('AUTH_BAD_SIGNATURE', {
+        reason: `expires is more than ${options.maxValidityMs / 1000} s ahead`,
+      });
     }
   }
   return { apiKey, signature, expiresAt };

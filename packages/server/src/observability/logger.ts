@@ -12,10 +12,21 @@ export function createLogger(options: { level?: string; destination?: NodeJS.Wri
     base: { service: 'strata-server' },
     serializers: {
       // Paths only: query strings carry signatures and API keys.
-      req: (req: { method?: string; url?: string; id?: string }) => ({ method: req.method, path: (req.url ?? '').split('?')[0] }),
+      req: (req: { method?: string; url?: string; id?: string }) => ({
+        method: req.method,
+        path: (req.url ?? '').split('?')[0],
+      }),
     },
     redact: {
-      paths: ['req.headers.authorization', 'password', 'secretKey', 'token', '*.password', '*.secretKey', '*.token'],
+      paths: [
+        'req.headers.authorization',
+        'password',
+        'secretKey',
+        'token',
+        '*.password',
+        '*.secretKey',
+        '*.token',
+      ],
       censor: '[redacted]',
     },
   };

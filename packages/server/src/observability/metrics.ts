@@ -29,7 +29,8 @@ export class Metrics {
       help: 'Host agents connected to this server',
       registers: [this.registry],
     });
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'strata_' });
+    if (options.defaultMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'strata_' });
   }
 
   /** Hook for the agent channel: call with the number of connected agents whenever it changes. */

@@ -66,12 +66,18 @@ export class AccountService {
     requireAdmin(actor, 'Creating an account');
     const name = validateName('name', input.name, 128);
     const role = input.role ?? 'user';
-    if (role !== 'admin' && role !== 'user') throw new StrataError('INVALID_ARGUMENT', { field: 'role', reason: 'must be admin or user' });
+    if (role !== 'admin' && role !== 'user')
+      throw new StrataError('INVALID_ARGUMENT', { field: 'role', reason: 'must be admin or user' });
     const id = newId('acct');
     const rows = await this.db
       .query('INSERT INTO accounts (id, name, role) VALUES ($1, $2, $3) RETURNING *', [id, name, role])
       .catch((e: unknown) => uniqueAsExists(e, 'account', name));
-    await this.events.record({ accountId: id, type: 'account.Created', resourceType: 'account', resourceId: id });
+    await this.events.record({
+      accountId: id,
+      type: 'account.Created',
+      resourceType: 'account',
+      resourceId: id,
+    });
     return toAccount(rows[0] ?? {});
   }
 
@@ -87,12 +93,18 @@ export class AccountService {
     return listPage(this.db, { columns: 't.*', from: 'accounts t', where }, f, toAccount);
   }
 
-  async createUser(actor: Actor, input: { accountId: string; username: string; password?: string }): Promise<User> {
+  async createUser(
+    actor: Actor,
+    input: { accountId: string; username: string; password?: string },
+  ): Promise<User> {
     await this.get(actor, input.accountId);
     if (actor.accountId !== input.accountId) requireAdmin(actor, "Creating another account's user");
     const username = validateName('username', input.username, 128);
     if (input.password !== undefined && (typeof input.password !== 'string' || input.password.length < 8)) {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'password', reason: 'must be at least 8 characters' });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'password',
+        reason: 'must be at least 8 characters',
+      });
     }
     const hash = input.password === undefined ? null : await hashPassword(input.password);
     const rows = await this.db
@@ -127,21 +139,36 @@ export class AccountService {
     return { ...toKey(rows[0] ?? {}), secretKey };
   }
 
-  async listApiKeys(actor: Actor, f: ListQuery & { accountId?: string; userId?: string } = {}): Promise<Page<ApiKey>> {
+  async listApiKeys(
+    actor: Actor,
+    f: ListQuery & { accountId?: string; userId?: string } = {},
+  ): Promise<Page<ApiKey>> {
     const where = new Where().scope(actor, 'u.account_id', f.accountId).eq('t.user_id', f.userId);
     return listPage(
       this.db,
-      { columns: 't.*, u.account_id', from: 'api_keys t JOIN users u ON u.id = t.user_id', where, idColumn: 't.api_key' },
+      {
+        columns: 't.*, u.account_id',
+        from: 'api_keys t JOIN users u ON u.id = t.user_id',
+        where,
+        idColumn: 't.api_key',
+      },
       f,
       toKey,
     );
   }
 
   async revokeApiKey(actor: Actor, apiKey: string): Promise<ApiKey> {
-    const row = (await this.db.query('SELECT k.*, u.account_id FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.api_key = $1', [apiKey]))[0];
+    const row = (
+      await this.db.query(
+        'SELECT k.*, u.account_id FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.api_key = $1',
+        [apiKey],
+      )
+    )[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'api key', id: apiKey });
     ensureVisible(actor, 'api key', apiKey, String(row['account_id']));
-    await this.db.query('UPDATE api_keys SET revoked_at = now() WHERE api_key = $1 AND revoked_at IS NULL', [apiKey]);
+    await this.db.query('UPDATE api_keys SET revoked_at = now() WHERE api_key = $1 AND revoked_at IS NULL', [
+      apiKey,
+    ]);
     return { ...toKey(row), revokedAt: new Date().toISOString() };
   }
 
@@ -156,7 +183,12 @@ export class AccountService {
       )
     )[0];
     if (!row) return null;
-    return { secretKey: String(row['secret']), userId: String(row['user_id']), accountId: String(row['account_id']), role: row['role'] as Role };
+    return {
+      secretKey: String(row['secret']),
+      userId: String(row['user_id']),
+      accountId: String(row['account_id']),
+      role: row['role'] as Role,
+    };
   }
 
   /** For login: the password hash and principal of a user, or null. */

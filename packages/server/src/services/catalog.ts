@@ -1,4 +1,12 @@
-import { MAX_VOLUME_BYTES, StrataError, validateName, validateQos, type DiskOffering, type Qos, type Template } from '@strata/core';
+import {
+  MAX_VOLUME_BYTES,
+  StrataError,
+  validateName,
+  validateQos,
+  type DiskOffering,
+  type Qos,
+  type Template,
+} from '@strata/core';
 import type { Database } from '../db/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
@@ -23,15 +31,27 @@ export interface QosInput {
 }
 
 export function completeQos(q: QosInput): Qos {
-  return validateQos({ minIops: q.minIops, maxIops: q.maxIops, burstIops: q.burstIops ?? q.maxIops, burstSeconds: q.burstSeconds ?? 60 });
+  return validateQos({
+    minIops: q.minIops,
+    maxIops: q.maxIops,
+    burstIops: q.burstIops ?? q.maxIops,
+    burstSeconds: q.burstSeconds ?? 60,
+  });
 }
 
 /** Refuses zero, negative, fractional and absurd sizes with INVALID_ARGUMENT. */
 export function validateSize(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new StrataError('INVALID_ARGUMENT', { field, reason: 'must be a whole number of bytes greater than 0' });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field,
+      reason: 'must be a whole number of bytes greater than 0',
+    });
   }
-  if (value > MAX_VOLUME_BYTES) throw new StrataError('INVALID_ARGUMENT', { field, reason: `must be at most ${MAX_VOLUME_BYTES} bytes (64 TiB)` });
+  if (value > MAX_VOLUME_BYTES)
+    throw new StrataError('INVALID_ARGUMENT', {
+      field,
+      reason: `must be at most ${MAX_VOLUME_BYTES} bytes (64 TiB)`,
+    });
   return value;
 }
 
@@ -54,7 +74,11 @@ const toTemplate = (r: Record<string, unknown>): Template => ({
   sizeBytes: num(r['size_bytes']),
   kernel:
     typeof r['kernel_path'] === 'string'
-      ? { path: r['kernel_path'], initrd: (r['initrd_path'] as string | null) ?? null, cmdline: (r['cmdline'] as string | null) ?? null }
+      ? {
+          path: r['kernel_path'],
+          initrd: (r['initrd_path'] as string | null) ?? null,
+          cmdline: (r['cmdline'] as string | null) ?? null,
+        }
       : null,
   createdAt: iso(r['created_at']),
 });
@@ -64,7 +88,11 @@ export interface CreateTemplateInput {
   readonly path: string;
   readonly format: 'qcow2' | 'raw';
   readonly sizeBytes: number;
-  readonly kernel?: { readonly path: string; readonly initrd?: string | null; readonly cmdline?: string | null } | null;
+  readonly kernel?: {
+    readonly path: string;
+    readonly initrd?: string | null;
+    readonly cmdline?: string | null;
+  } | null;
 }
 
 export interface CreateOfferingInput {
@@ -87,18 +115,39 @@ export class DiskOfferingService {
     requireAdmin(actor, 'Creating a disk offering');
     const name = validateName('name', input.name);
     const customSize = Boolean(input.customSize);
-    const sizeBytes = input.sizeBytes === undefined || input.sizeBytes === null ? null : validateSize('sizeBytes', input.sizeBytes);
-    if (sizeBytes === null && !customSize) throw new StrataError('INVALID_ARGUMENT', { field: 'sizeBytes', reason: 'is required unless customSize is true' });
+    const sizeBytes =
+      input.sizeBytes === undefined || input.sizeBytes === null
+        ? null
+        : validateSize('sizeBytes', input.sizeBytes);
+    if (sizeBytes === null && !customSize)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'sizeBytes',
+        reason: 'is required unless customSize is true',
+      });
     const qos = input.qos ? completeQos(input.qos) : null;
     const reserve = input.hypervisorSnapshotReserve ?? 0;
     if (!Number.isInteger(reserve) || reserve < 0 || reserve > 100) {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'hypervisorSnapshotReserve', reason: 'must be a whole percent from 0 to 100' });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'hypervisorSnapshotReserve',
+        reason: 'must be a whole percent from 0 to 100',
+      });
     }
     const rows = await this.db
       .query(
         `INSERT INTO disk_offerings (id, name, size_bytes, custom_size, min_iops, max_iops, burst_iops, burst_seconds, custom_iops, hypervisor_snapshot_reserve)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *`,
-        [newId('dofr'), name, sizeBytes, customSize, qos?.minIops ?? null, qos?.maxIops ?? null, qos?.burstIops ?? null, qos?.burstSeconds ?? null, Boolean(input.customIops), reserve],
+        [
+          newId('dofr'),
+          name,
+          sizeBytes,
+          customSize,
+          qos?.minIops ?? null,
+          qos?.maxIops ?? null,
+          qos?.burstIops ?? null,
+          qos?.burstSeconds ?? null,
+          Boolean(input.customIops),
+          reserve,
+        ],
       )
       .catch((e: unknown) => uniqueAsExists(e, 'disk offering', name));
     return toOffering(rows[0] ?? {});
@@ -111,14 +160,23 @@ export class DiskOfferingService {
   }
 
   async list(_actor: Actor, f: ListQuery & { name?: string } = {}): Promise<Page<DiskOffering>> {
-    return listPage(this.db, { columns: 't.*', from: 'disk_offerings t', where: new Where().eq('t.name', f.name) }, f, toOffering);
+    return listPage(
+      this.db,
+      { columns: 't.*', from: 'disk_offerings t', where: new Where().eq('t.name', f.name) },
+      f,
+      toOffering,
+    );
   }
 
   async remove(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor, 'Removing a disk offering');
     await this.get(actor, id);
-    const used = await this.db.query(`SELECT 1 FROM volumes WHERE offering_id = $1 AND state <> 'Destroyed' LIMIT 1`, [id]);
-    if (used.length) throw new StrataError('CONFLICT', { reason: `disk offering ${id} is used by live volumes` });
+    const used = await this.db.query(
+      `SELECT 1 FROM volumes WHERE offering_id = $1 AND state <> 'Destroyed' LIMIT 1`,
+      [id],
+    );
+    if (used.length)
+      throw new StrataError('CONFLICT', { reason: `disk offering ${id} is used by live volumes` });
     await this.db.query('DELETE FROM disk_offerings WHERE id = $1', [id]);
   }
 }
@@ -130,23 +188,18 @@ export class TemplateService {
     requireAdmin(actor, 'Registering a template');
     const name = validateName('name', input.name);
     const path = validateName('path', input.path, 4096);
-    if (input.format !== 'qcow2' && input.format !== 'raw') throw new StrataError('INVALID_ARGUMENT', { field: 'format', reason: 'must be qcow2 or raw' });
+    if (input.format !== 'qcow2' && input.format !== 'raw')
+      throw new StrataError('INVALID_ARGUMENT', { field: 'format', reason: 'must be qcow2 or raw' });
     const size = validateSize('sizeBytes', input.sizeBytes);
     const k = input.kernel ?? null;
     const kernel = k ? validateName('kernel.path', k.path, 4096) : null;
     const initrd = k?.initrd ? validateName('kernel.initrd', k.initrd, 4096) : null;
     const cmdline = k?.cmdline ? validateName('kernel.cmdline', k.cmdline, 4096) : null;
     const rows = await this.db
-      .query('INSERT INTO templates (id, name, path, format, size_bytes, kernel_path, initrd_path, cmdline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *', [
-        newId('tmpl'),
-        name,
-        path,
-        input.format,
-        size,
-        kernel,
-        initrd,
-        cmdline,
-      ])
+      .query(
+        'INSERT INTO templates (id, name, path, format, size_bytes, kernel_path, initrd_path, cmdline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *',
+        [newId('tmpl'), name, path, input.format, size, kernel, initrd, cmdline],
+      )
       .catch((e: unknown) => uniqueAsExists(e, 'template', name));
     return toTemplate(rows[0] ?? {});
   }
@@ -165,7 +218,10 @@ export class TemplateService {
   async remove(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor, 'Removing a template');
     await this.get(actor, id);
-    const used = await this.db.query(`SELECT 1 FROM vms WHERE template_id = $1 AND state <> 'Destroyed' LIMIT 1`, [id]);
+    const used = await this.db.query(
+      `SELECT 1 FROM vms WHERE template_id = $1 AND state <> 'Destroyed' LIMIT 1`,
+      [id],
+    );
     if (used.length) throw new StrataError('CONFLICT', { reason: `template ${id} is used by live VMs` });
     await this.db.query('DELETE FROM templates WHERE id = $1', [id]);
   }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/index.js';
 import type { Actor } from './actor.js';
-import { Where, iso, listPage, type ListQuery, type Page } from './sql.js';
+import { Where, iso, text, listPage, type ListQuery, type Page } from './sql.js';
 
 export interface StrataEvent {
   readonly id: string;
@@ -39,7 +39,7 @@ function toEvent(r: Record<string, unknown>): StrataEvent {
     resourceType: String(r['resource_type']),
     resourceId: String(r['resource_id']),
     jobId: (r['job_id'] as string | null) ?? null,
-    description: String(r['description'] ?? ''),
+    description: text(r['description']),
     createdAt: iso(r['created_at']),
   };
 }
@@ -51,7 +51,14 @@ export class EventService {
   async record(input: EventInput, q: Queryable = this.db): Promise<void> {
     await q.query(
       `INSERT INTO events (account_id, type, resource_type, resource_id, job_id, description) VALUES ($1,$2,$3,$4,$5,$6)`,
-      [input.accountId, input.type, input.resourceType, input.resourceId, input.jobId ?? null, input.description ?? ''],
+      [
+        input.accountId,
+        input.type,
+        input.resourceType,
+        input.resourceId,
+        input.jobId ?? null,
+        input.description ?? '',
+      ],
     );
   }
 

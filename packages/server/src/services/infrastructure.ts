@@ -1,12 +1,34 @@
-import { StrataError, hostMachine, validateName, type Cluster, type Host, type HostState, type Zone } from '@strata/core';
+import {
+  StrataError,
+  hostMachine,
+  validateName,
+  type Cluster,
+  type Host,
+  type HostState,
+  type Zone,
+} from '@strata/core';
 import type { Database } from '../db/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
-import { Where, iso, isoOrNull, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import {
+  Where,
+  iso,
+  text,
+  isoOrNull,
+  listPage,
+  num,
+  uniqueAsExists,
+  type ListQuery,
+  type Page,
+} from './sql.js';
 import { applyTransition } from './transition.js';
 
-const toZone = (r: Record<string, unknown>): Zone => ({ id: String(r['id']), name: String(r['name']), createdAt: iso(r['created_at']) });
+const toZone = (r: Record<string, unknown>): Zone => ({
+  id: String(r['id']),
+  name: String(r['name']),
+  createdAt: iso(r['created_at']),
+});
 const toCluster = (r: Record<string, unknown>): Cluster => ({
   id: String(r['id']),
   zoneId: String(r['zone_id']),
@@ -18,18 +40,24 @@ export const toHost = (r: Record<string, unknown>): Host => ({
   clusterId: String(r['cluster_id']),
   name: String(r['name']),
   state: r['state'] as HostState,
-  address: String(r['address'] ?? ''),
+  address: text(r['address']),
   iscsiInitiator: (r['iscsi_initiator'] as string | null) ?? null,
   cpus: num(r['cpus']),
   memoryBytes: num(r['memory_bytes']),
-  libvirtVersion: String(r['libvirt_version'] ?? ''),
-  qemuVersion: String(r['qemu_version'] ?? ''),
+  libvirtVersion: text(r['libvirt_version']),
+  qemuVersion: text(r['qemu_version']),
   adaptors: (r['adaptors'] as string[] | null) ?? [],
   lastSeenAt: isoOrNull(r['last_seen_at']),
   createdAt: iso(r['created_at']),
 });
 
-async function one(db: Database, sql: string, params: unknown[], kind: string, id: string): Promise<Record<string, unknown>> {
+async function one(
+  db: Database,
+  sql: string,
+  params: unknown[],
+  kind: string,
+  id: string,
+): Promise<Record<string, unknown>> {
   const row = (await db.query(sql, params))[0];
   if (!row) throw new StrataError('NOT_FOUND', { kind, id });
   return row;
@@ -53,14 +81,23 @@ export class ZoneService {
   }
 
   async list(_actor: Actor, f: ListQuery & { name?: string } = {}): Promise<Page<Zone>> {
-    return listPage(this.db, { columns: 't.*', from: 'zones t', where: new Where().eq('t.name', f.name) }, f, toZone);
+    return listPage(
+      this.db,
+      { columns: 't.*', from: 'zones t', where: new Where().eq('t.name', f.name) },
+      f,
+      toZone,
+    );
   }
 
   async remove(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor, 'Removing a zone');
     await this.get(actor, id);
-    const used = await this.db.query('SELECT 1 FROM clusters WHERE zone_id = $1 UNION ALL SELECT 1 FROM storage_pools WHERE zone_id = $1 LIMIT 1', [id]);
-    if (used.length) throw new StrataError('CONFLICT', { reason: `zone ${id} still holds clusters or storage pools` });
+    const used = await this.db.query(
+      'SELECT 1 FROM clusters WHERE zone_id = $1 UNION ALL SELECT 1 FROM storage_pools WHERE zone_id = $1 LIMIT 1',
+      [id],
+    );
+    if (used.length)
+      throw new StrataError('CONFLICT', { reason: `zone ${id} still holds clusters or storage pools` });
     await this.db.query('DELETE FROM zones WHERE id = $1', [id]);
   }
 }
@@ -73,7 +110,11 @@ export class ClusterService {
     const name = validateName('name', input.name);
     await one(this.db, 'SELECT id FROM zones WHERE id = $1', [input.zoneId], 'zone', input.zoneId);
     const rows = await this.db
-      .query('INSERT INTO clusters (id, zone_id, name) VALUES ($1,$2,$3) RETURNING *', [newId('clus'), input.zoneId, name])
+      .query('INSERT INTO clusters (id, zone_id, name) VALUES ($1,$2,$3) RETURNING *', [
+        newId('clus'),
+        input.zoneId,
+        name,
+      ])
       .catch((e: unknown) => uniqueAsExists(e, 'cluster', name));
     return toCluster(rows[0] ?? {});
   }
@@ -94,7 +135,8 @@ export class ClusterService {
       `SELECT 1 FROM hosts WHERE cluster_id = $1 AND state <> 'Removed' UNION ALL SELECT 1 FROM storage_pools WHERE cluster_id = $1 AND state <> 'Removed' LIMIT 1`,
       [id],
     );
-    if (used.length) throw new StrataError('CONFLICT', { reason: `cluster ${id} still holds hosts or storage pools` });
+    if (used.length)
+      throw new StrataError('CONFLICT', { reason: `cluster ${id} still holds hosts or storage pools` });
     await this.db.query('DELETE FROM clusters WHERE id = $1', [id]);
   }
 }
@@ -112,7 +154,10 @@ export class HostService {
     return toHost(await one(this.db, 'SELECT * FROM hosts WHERE id = $1', [id], 'host', id));
   }
 
-  async list(_actor: Actor, f: ListQuery & { clusterId?: string; state?: string; name?: string } = {}): Promise<Page<Host>> {
+  async list(
+    _actor: Actor,
+    f: ListQuery & { clusterId?: string; state?: string; name?: string } = {},
+  ): Promise<Page<Host>> {
     const where = new Where().eq('t.cluster_id', f.clusterId).eq('t.state', f.state).eq('t.name', f.name);
     return listPage(this.db, { columns: 't.*', from: 'hosts t', where }, f, toHost);
   }

@@ -18,7 +18,11 @@ export class JobService {
   }
 
   private need(): JobEngine {
-    if (!this.engine) throw new StrataError('UNAVAILABLE', { what: 'the job engine', reason: 'this server runs without one' });
+    if (!this.engine)
+      throw new StrataError('UNAVAILABLE', {
+        what: 'the job engine',
+        reason: 'this server runs without one',
+      });
     return this.engine;
   }
 
@@ -34,7 +38,8 @@ export class JobService {
 
   async get(actor: Actor, id: string): Promise<Job> {
     const job = await this.need().get(id);
-    if (!isAdmin(actor) && job.accountId !== actor.accountId) throw new StrataError('NOT_FOUND', { kind: 'job', id });
+    if (!isAdmin(actor) && job.accountId !== actor.accountId)
+      throw new StrataError('NOT_FOUND', { kind: 'job', id });
     return job;
   }
 
@@ -46,7 +51,13 @@ export class JobService {
   async list(actor: Actor, f: JobFilter & { limit?: number; cursor?: string } = {}): Promise<Page<Job>> {
     const { limit, cursor } = f;
     // Only known filters pass: request parameters such as apiKey must never reach the query.
-    const filter: JobFilter = { state: f.state, type: f.type, resourceType: f.resourceType, resourceId: f.resourceId, accountId: f.accountId };
+    const filter: JobFilter = {
+      state: f.state,
+      type: f.type,
+      resourceType: f.resourceType,
+      resourceId: f.resourceId,
+      accountId: f.accountId,
+    };
     const scoped: JobFilter = isAdmin(actor) ? filter : { ...filter, accountId: actor.accountId };
     return this.need().list(scoped, { limit, cursor });
   }

@@ -1,4 +1,13 @@
-import { StrataError, vmMachine, vmSnapshotMachine, volumeMachine, volumeSnapshotMachine, type Vm, type VmSnapshot, type Volume } from '@strata/core';
+import {
+  StrataError,
+  vmMachine,
+  vmSnapshotMachine,
+  volumeMachine,
+  volumeSnapshotMachine,
+  type Vm,
+  type VmSnapshot,
+  type Volume,
+} from '@strata/core';
 import type { Job } from '../jobs/index.js';
 import type { Actor } from './actor.js';
 import type { QosInput } from './catalog.js';
@@ -32,14 +41,22 @@ export class Operations {
   async createVolume(actor: Actor, input: CreateVolumeInput): Promise<Accepted<Volume>> {
     let job: Job | undefined;
     const resource = await this.volumes.create(actor, input, async (tx, v) => {
-      job = await this.jobs.submit(actor, JOB_TYPES.volumeCreate, { volumeId: v.id }, { tx, lockKey: volumeLock(v.id), resourceType: 'volume', resourceId: v.id });
+      job = await this.jobs.submit(
+        actor,
+        JOB_TYPES.volumeCreate,
+        { volumeId: v.id },
+        { tx, lockKey: volumeLock(v.id), resourceType: 'volume', resourceId: v.id },
+      );
     });
     return { job: must(job), resource };
   }
 
   async deleteVolume(actor: Actor, id: string): Promise<Accepted<Volume>> {
     const v = await this.volumes.get(actor, id);
-    if (v.vmId) throw new StrataError('CONFLICT', { reason: `volume ${id} is attached to vm ${v.vmId}; detach it first` });
+    if (v.vmId)
+      throw new StrataError('CONFLICT', {
+        reason: `volume ${id} is attached to vm ${v.vmId}; detach it first`,
+      });
     volumeMachine.next(v.state, 'Destroy');
     return this.queued(actor, JOB_TYPES.volumeDelete, { volumeId: id }, volumeLock(id), 'volume', id, v);
   }
@@ -47,30 +64,55 @@ export class Operations {
   async attachVolume(actor: Actor, id: string, vmId: string): Promise<Accepted<Volume>> {
     const v = await this.volumes.get(actor, id);
     const vm = await this.vms.get(actor, vmId);
-    if (v.state !== 'Ready') throw new StrataError('ILLEGAL_TRANSITION', { machine: 'volume', state: v.state, event: 'Attach' });
-    if (v.vmId) throw new StrataError('CONFLICT', { reason: `volume ${id} is already attached to vm ${v.vmId}` });
-    if (vm.state === 'Destroyed' || vm.state === 'Error') throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', state: vm.state, event: 'Attach' });
+    if (v.state !== 'Ready')
+      throw new StrataError('ILLEGAL_TRANSITION', { machine: 'volume', state: v.state, event: 'Attach' });
+    if (v.vmId)
+      throw new StrataError('CONFLICT', { reason: `volume ${id} is already attached to vm ${v.vmId}` });
+    if (vm.state === 'Destroyed' || vm.state === 'Error')
+      throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', state: vm.state, event: 'Attach' });
     return this.queued(actor, JOB_TYPES.volumeAttach, { volumeId: id, vmId }, vmLock(vmId), 'volume', id, v);
   }
 
   async detachVolume(actor: Actor, id: string): Promise<Accepted<Volume>> {
     const v = await this.volumes.get(actor, id);
-    if (!v.vmId) throw new StrataError('ILLEGAL_TRANSITION', { machine: 'volume', state: 'Detached', event: 'Detach' });
-    if (v.type === 'ROOT') throw new StrataError('INVALID_ARGUMENT', { field: 'volumeId', reason: 'a ROOT volume cannot be detached' });
+    if (!v.vmId)
+      throw new StrataError('ILLEGAL_TRANSITION', { machine: 'volume', state: 'Detached', event: 'Detach' });
+    if (v.type === 'ROOT')
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'volumeId',
+        reason: 'a ROOT volume cannot be detached',
+      });
     return this.queued(actor, JOB_TYPES.volumeDetach, { volumeId: id }, vmLock(v.vmId), 'volume', id, v);
   }
 
   async resizeVolume(actor: Actor, id: string, sizeBytes: number): Promise<Accepted<Volume>> {
     const v = await this.volumes.get(actor, id);
     volumeMachine.next(v.state, 'Resize');
-    if (sizeBytes < v.sizeBytes) throw new StrataError('STORAGE_SHRINK_REFUSED', { id, from: v.sizeBytes, to: sizeBytes });
-    return this.queued(actor, JOB_TYPES.volumeResize, { volumeId: id, sizeBytes }, v.vmId ? vmLock(v.vmId) : volumeLock(id), 'volume', id, v);
+    if (sizeBytes < v.sizeBytes)
+      throw new StrataError('STORAGE_SHRINK_REFUSED', { id, from: v.sizeBytes, to: sizeBytes });
+    return this.queued(
+      actor,
+      JOB_TYPES.volumeResize,
+      { volumeId: id, sizeBytes },
+      v.vmId ? vmLock(v.vmId) : volumeLock(id),
+      'volume',
+      id,
+      v,
+    );
   }
 
   /** Admits and records the new QoS at once, then queues the job that applies and reads it back. */
   async setVolumeQos(actor: Actor, id: string, qos: QosInput): Promise<Accepted<Volume>> {
     const v = await this.volumes.setQos(actor, id, qos);
-    return this.queued(actor, JOB_TYPES.volumeSetQos, { volumeId: id }, v.vmId ? vmLock(v.vmId) : volumeLock(id), 'volume', id, v);
+    return this.queued(
+      actor,
+      JOB_TYPES.volumeSetQos,
+      { volumeId: id },
+      v.vmId ? vmLock(v.vmId) : volumeLock(id),
+      'volume',
+      id,
+      v,
+    );
   }
 
   async startVm(actor: Actor, id: string): Promise<Accepted<Vm>> {
@@ -85,32 +127,66 @@ export class Operations {
     return this.queued(actor, JOB_TYPES.vmStop, { vmId: id, forced }, vmLock(id), 'vm', id, vm);
   }
 
-  async createVolumeSnapshot(actor: Actor, volumeId: string, input: { name: string; quiesce?: boolean }): Promise<Accepted<VolumeSnapshotView>> {
+  async createVolumeSnapshot(
+    actor: Actor,
+    volumeId: string,
+    input: { name: string; quiesce?: boolean },
+  ): Promise<Accepted<VolumeSnapshotView>> {
     const v = await this.volumes.get(actor, volumeId);
     let job: Job | undefined;
-    const resource = await this.volumeSnapshots.create(actor, { volumeId, name: input.name }, async (tx, s) => {
-      job = await this.jobs.submit(actor, JOB_TYPES.volumeSnapshotCreate, { snapshotId: s.id, quiesce: Boolean(input.quiesce) }, {
-        tx,
-        lockKey: v.vmId ? vmLock(v.vmId) : volumeLock(volumeId),
-        resourceType: 'volume-snapshot',
-        resourceId: s.id,
-      });
-    });
+    const resource = await this.volumeSnapshots.create(
+      actor,
+      { volumeId, name: input.name },
+      async (tx, s) => {
+        job = await this.jobs.submit(
+          actor,
+          JOB_TYPES.volumeSnapshotCreate,
+          { snapshotId: s.id, quiesce: Boolean(input.quiesce) },
+          {
+            tx,
+            lockKey: v.vmId ? vmLock(v.vmId) : volumeLock(volumeId),
+            resourceType: 'volume-snapshot',
+            resourceId: s.id,
+          },
+        );
+      },
+    );
     return { job: must(job), resource };
   }
 
   async deleteVolumeSnapshot(actor: Actor, id: string): Promise<Accepted<VolumeSnapshotView>> {
     const s = await this.volumeSnapshots.get(actor, id);
     volumeSnapshotMachine.next(s.state, 'Delete');
-    return this.queued(actor, JOB_TYPES.volumeSnapshotDelete, { snapshotId: id }, volumeLock(s.volumeId), 'volume-snapshot', id, s);
+    return this.queued(
+      actor,
+      JOB_TYPES.volumeSnapshotDelete,
+      { snapshotId: id },
+      volumeLock(s.volumeId),
+      'volume-snapshot',
+      id,
+      s,
+    );
   }
 
   async revertVolumeSnapshot(actor: Actor, id: string): Promise<Accepted<VolumeSnapshotView>> {
     const s = await this.volumeSnapshots.get(actor, id);
-    if (s.state !== 'Ready') throw new StrataError('ILLEGAL_TRANSITION', { machine: 'volume-snapshot', state: s.state, event: 'Revert' });
+    if (s.state !== 'Ready')
+      throw new StrataError('ILLEGAL_TRANSITION', {
+        machine: 'volume-snapshot',
+        state: s.state,
+        event: 'Revert',
+      });
     const v = await this.volumes.get(actor, s.volumeId);
     volumeMachine.next(v.state, 'Revert');
-    return this.queued(actor, JOB_TYPES.volumeSnapshotRevert, { snapshotId: id }, v.vmId ? vmLock(v.vmId) : volumeLock(v.id), 'volume-snapshot', id, s);
+    return this.queued(
+      actor,
+      JOB_TYPES.volumeSnapshotRevert,
+      { snapshotId: id },
+      v.vmId ? vmLock(v.vmId) : volumeLock(v.id),
+      'volume-snapshot',
+      id,
+      s,
+    );
   }
 
   async createVmSnapshot(actor: Actor, input: CreateVmSnapshotInput): Promise<Accepted<VmSnapshot>> {
@@ -129,13 +205,29 @@ export class Operations {
   async revertVmSnapshot(actor: Actor, id: string): Promise<Accepted<VmSnapshot>> {
     const s = await this.vmSnapshots.get(actor, id);
     vmSnapshotMachine.next(s.state, 'RevertRequested');
-    return this.queued(actor, JOB_TYPES.vmSnapshotRevert, { vmSnapshotId: id }, vmLock(s.vmId), 'vm-snapshot', id, s);
+    return this.queued(
+      actor,
+      JOB_TYPES.vmSnapshotRevert,
+      { vmSnapshotId: id },
+      vmLock(s.vmId),
+      'vm-snapshot',
+      id,
+      s,
+    );
   }
 
   async deleteVmSnapshot(actor: Actor, id: string): Promise<Accepted<VmSnapshot>> {
     const s = await this.vmSnapshots.get(actor, id);
     vmSnapshotMachine.next(s.state, 'ExpungeRequested');
-    return this.queued(actor, JOB_TYPES.vmSnapshotDelete, { vmSnapshotId: id }, vmLock(s.vmId), 'vm-snapshot', id, s);
+    return this.queued(
+      actor,
+      JOB_TYPES.vmSnapshotDelete,
+      { vmSnapshotId: id },
+      vmLock(s.vmId),
+      'vm-snapshot',
+      id,
+      s,
+    );
   }
 
   private async queued<T>(

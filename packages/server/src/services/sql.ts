@@ -62,19 +62,30 @@ export const MAX_LIMIT = 500;
 function decodeCursor(cursor: string): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string'
+    ) {
       return [value[0], value[1]];
     }
   } catch {
     // fall through to the coded error
   }
-  throw new StrataError('INVALID_ARGUMENT', { field: 'cursor', reason: 'is not a cursor this server issued' });
+  throw new StrataError('INVALID_ARGUMENT', {
+    field: 'cursor',
+    reason: 'is not a cursor this server issued',
+  });
 }
 
 function checkLimit(field: string, value: number | undefined): number {
   if (value === undefined) return DEFAULT_LIMIT;
   if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT) {
-    throw new StrataError('INVALID_ARGUMENT', { field, reason: `must be a whole number from 1 to ${MAX_LIMIT}` });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field,
+      reason: `must be a whole number from 1 to ${MAX_LIMIT}`,
+    });
   }
   return value;
 }
@@ -108,7 +119,8 @@ export async function listPage<R>(
   let limit: number;
   if (q.page !== undefined) {
     limit = checkLimit('pageSize', q.pageSize);
-    if (!Number.isInteger(q.page) || q.page < 1) throw new StrataError('INVALID_ARGUMENT', { field: 'page', reason: 'must be a whole number ≥ 1' });
+    if (!Number.isInteger(q.page) || q.page < 1)
+      throw new StrataError('INVALID_ARGUMENT', { field: 'page', reason: 'must be a whole number ≥ 1' });
     offset = (q.page - 1) * limit;
   } else {
     limit = checkLimit('limit', q.limit);
@@ -125,14 +137,21 @@ export async function listPage<R>(
   const last = pageRows[pageRows.length - 1];
   const nextCursor =
     more && last && q.page === undefined
-      ? Buffer.from(JSON.stringify([String(last['cursor_ts']), String(last['cursor_id'])])).toString('base64url')
+      ? Buffer.from(JSON.stringify([String(last['cursor_ts']), String(last['cursor_id'])])).toString(
+          'base64url',
+        )
       : null;
-  return total === undefined ? { items: pageRows.map(map), nextCursor } : { items: pageRows.map(map), nextCursor, total };
+  return total === undefined
+    ? { items: pageRows.map(map), nextCursor }
+    : { items: pageRows.map(map), nextCursor, total };
 }
 
 /** Counts rows matching a filter (CloudStack's `count`); separate so lists stay cheap. */
 export async function countRows(db: Queryable, from: string, where: Where): Promise<number> {
-  const rows = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${from} ${where.sql()}`, where.params);
+  const rows = await db.query<{ n: number | string }>(
+    `SELECT count(*) AS n FROM ${from} ${where.sql()}`,
+    where.params,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -142,6 +161,15 @@ export function iso(value: unknown): string {
 
 export function isoOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : iso(value);
+}
+
+/** A text column, '' when NULL. */
+export function text(value: unknown): string {
+  return typeof value === 'string'
+    ? value
+    : value === null || value === undefined
+      ? ''
+      : JSON.stringify(value);
 }
 
 export function num(value: unknown): number {

@@ -80,7 +80,10 @@ export class StoragePoolService {
       throw new StrataError('INVALID_ARGUMENT', { field: 'scope', reason: 'must be host, cluster or zone' });
     }
     if (input.scope !== 'zone' && !input.clusterId) {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'clusterId', reason: `is required for scope ${input.scope}` });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'clusterId',
+        reason: `is required for scope ${input.scope}`,
+      });
     }
     const capacityBytes = whole('capacityBytes', input.capacityBytes, Number.MAX_SAFE_INTEGER);
     const capacityIops = whole('capacityIops', input.capacityIops, MAX_IOPS * 1000);
@@ -88,7 +91,10 @@ export class StoragePoolService {
     const zone = await this.db.query('SELECT 1 FROM zones WHERE id = $1', [input.zoneId]);
     if (!zone.length) throw new StrataError('NOT_FOUND', { kind: 'zone', id: input.zoneId });
     if (input.clusterId) {
-      const c = await this.db.query('SELECT 1 FROM clusters WHERE id = $1 AND zone_id = $2', [input.clusterId, input.zoneId]);
+      const c = await this.db.query('SELECT 1 FROM clusters WHERE id = $1 AND zone_id = $2', [
+        input.clusterId,
+        input.zoneId,
+      ]);
       if (!c.length) throw new StrataError('NOT_FOUND', { kind: 'cluster', id: input.clusterId });
     }
     const id = newId('pool');
@@ -96,10 +102,27 @@ export class StoragePoolService {
       .query(
         `INSERT INTO storage_pools (id, zone_id, cluster_id, name, provider, scope, managed, state, capacity_bytes, capacity_iops, url, details)
          VALUES ($1,$2,$3,$4,$5,$6,$7,'Up',$8,$9,$10,$11)`,
-        [id, input.zoneId, input.clusterId ?? null, name, provider, input.scope, Boolean(input.managed), capacityBytes, capacityIops, url, JSON.stringify(input.details ?? {})],
+        [
+          id,
+          input.zoneId,
+          input.clusterId ?? null,
+          name,
+          provider,
+          input.scope,
+          Boolean(input.managed),
+          capacityBytes,
+          capacityIops,
+          url,
+          JSON.stringify(input.details ?? {}),
+        ],
       )
       .catch((e: unknown) => uniqueAsExists(e, 'storage pool', name));
-    await this.events.record({ accountId: null, type: 'storage-pool.Created', resourceType: 'storage-pool', resourceId: id });
+    await this.events.record({
+      accountId: null,
+      type: 'storage-pool.Created',
+      resourceType: 'storage-pool',
+      resourceId: id,
+    });
     return this.get(actor, id);
   }
 
@@ -111,7 +134,13 @@ export class StoragePoolService {
 
   async list(
     _actor: Actor,
-    f: ListQuery & { zoneId?: string; clusterId?: string; provider?: string; state?: string; name?: string } = {},
+    f: ListQuery & {
+      zoneId?: string;
+      clusterId?: string;
+      provider?: string;
+      state?: string;
+      name?: string;
+    } = {},
   ): Promise<Page<StoragePoolView>> {
     const where = new Where()
       .eq('t.zone_id', f.zoneId)
@@ -122,10 +151,20 @@ export class StoragePoolService {
     return listPage(this.db, { columns: 't.*', from: 'storage_pools t', where }, f, toPool);
   }
 
-  async apply(actor: Actor, id: string, event: 'EnterMaintenance' | 'ExitMaintenance'): Promise<StoragePoolView> {
+  async apply(
+    actor: Actor,
+    id: string,
+    event: 'EnterMaintenance' | 'ExitMaintenance',
+  ): Promise<StoragePoolView> {
     requireAdmin(actor, `Storage pool ${event}`);
     await this.db.transaction((tx) =>
-      applyTransition(tx, this.events, { table: 'storage_pools', kind: 'storage-pool', machine: storagePoolMachine, id, event }),
+      applyTransition(tx, this.events, {
+        table: 'storage_pools',
+        kind: 'storage-pool',
+        machine: storagePoolMachine,
+        id,
+        event,
+      }),
     );
     return this.get(actor, id);
   }
@@ -135,9 +174,18 @@ export class StoragePoolService {
     requireAdmin(actor, 'Removing a storage pool');
     await this.db.transaction(async (tx) => {
       await tx.query('SELECT id FROM storage_pools WHERE id = $1 FOR UPDATE', [id]);
-      const live = await tx.query(`SELECT 1 FROM volumes WHERE pool_id = $1 AND ${LIVE_VOLUME} LIMIT 1`, [id]);
-      if (live.length) throw new StrataError('CONFLICT', { reason: `storage pool ${id} still holds volumes` });
-      await applyTransition(tx, this.events, { table: 'storage_pools', kind: 'storage-pool', machine: storagePoolMachine, id, event: 'Remove' });
+      const live = await tx.query(`SELECT 1 FROM volumes WHERE pool_id = $1 AND ${LIVE_VOLUME} LIMIT 1`, [
+        id,
+      ]);
+      if (live.length)
+        throw new StrataError('CONFLICT', { reason: `storage pool ${id} still holds volumes` });
+      await applyTransition(tx, this.events, {
+        table: 'storage_pools',
+        kind: 'storage-pool',
+        machine: storagePoolMachine,
+        id,
+        event: 'Remove',
+      });
     });
     return this.get(actor, id);
   }

@@ -24,21 +24,25 @@ export async function applyTransition<S extends string, E extends string>(
   events: EventService,
   t: TransitionInput<S, E>,
 ): Promise<{ from: S; to: S; row: Record<string, unknown> }> {
-  const rows = await db.query(`SELECT state, ${accountColumn(t.table)} AS owner FROM ${t.table} WHERE id = $1`, [t.id]);
+  const rows = await db.query(
+    `SELECT state, ${accountColumn(t.table)} AS owner FROM ${t.table} WHERE id = $1`,
+    [t.id],
+  );
   const current = rows[0];
   if (!current) throw new StrataError('NOT_FOUND', { kind: t.kind, id: t.id });
   const from = current['state'] as S;
   const to = t.machine.next(from, t.event);
   const sets = Object.entries(t.set ?? {});
   const assignments = ['state = $3', ...sets.map(([col], i) => `${col} = $${i + 4}`)].join(', ');
-  const updated = await db.query(`UPDATE ${t.table} SET ${assignments} WHERE id = $1 AND state = $2 RETURNING *`, [
-    t.id,
-    from,
-    to,
-    ...sets.map(([, v]) => v),
-  ]);
+  const updated = await db.query(
+    `UPDATE ${t.table} SET ${assignments} WHERE id = $1 AND state = $2 RETURNING *`,
+    [t.id, from, to, ...sets.map(([, v]) => v)],
+  );
   const row = updated[0];
-  if (!row) throw new StrataError('CONFLICT', { reason: `${t.kind} ${t.id} changed state while ${t.event} was applied` });
+  if (!row)
+    throw new StrataError('CONFLICT', {
+      reason: `${t.kind} ${t.id} changed state while ${t.event} was applied`,
+    });
   await events.record(
     {
       accountId: (current['owner'] as string | null) ?? null,

@@ -12,7 +12,7 @@ import type { Database } from '../db/index.js';
 import { ensureVisible, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
-import { Where, iso, type Within, listPage, type ListQuery, type Page } from './sql.js';
+import { Where, iso, text, type Within, listPage, type ListQuery, type Page } from './sql.js';
 import { applyTransition } from './transition.js';
 
 export interface VmSnapshotNode extends VmSnapshot {
@@ -26,7 +26,7 @@ export const toVmSnapshot = (r: Record<string, unknown>): VmSnapshot => ({
   accountId: String(r['account_id']),
   vmId: String(r['vm_id']),
   name: String(r['name']),
-  description: String(r['description'] ?? ''),
+  description: text(r['description']),
   state: r['state'] as VmSnapshotState,
   type: r['type'] as VmSnapshotType,
   parentId: (r['parent_id'] as string | null) ?? null,
@@ -86,25 +86,52 @@ export class VmSnapshotService {
         throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', state, event: 'Snapshot' });
       }
       if (input.snapshotMemory && state !== 'Running') {
-        throw new StrataError('INVALID_ARGUMENT', { field: 'snapshotMemory', reason: 'a memory snapshot needs a Running VM' });
+        throw new StrataError('INVALID_ARGUMENT', {
+          field: 'snapshotMemory',
+          reason: 'a memory snapshot needs a Running VM',
+        });
       }
       const existing = await tx.query(
         `SELECT name, state FROM vm_snapshots WHERE vm_id = $1 AND state NOT IN ('Removed','Error')`,
         [input.vmId],
       );
-      if (existing.some((r) => r['name'] === name)) throw new StrataError('ALREADY_EXISTS', { kind: 'vm snapshot', name });
+      if (existing.some((r) => r['name'] === name))
+        throw new StrataError('ALREADY_EXISTS', { kind: 'vm snapshot', name });
       if (existing.length >= MAX_VM_SNAPSHOTS) {
-        throw new StrataError('CONFLICT', { reason: `vm ${input.vmId} already has ${MAX_VM_SNAPSHOTS} snapshots` });
+        throw new StrataError('CONFLICT', {
+          reason: `vm ${input.vmId} already has ${MAX_VM_SNAPSHOTS} snapshots`,
+        });
       }
-      if (existing.some((r) => ['Allocated', 'Creating', 'Reverting', 'Expunging'].includes(String(r['state'])))) {
-        throw new StrataError('CONFLICT', { reason: `another snapshot operation is in flight on vm ${input.vmId}` });
+      if (
+        existing.some((r) => ['Allocated', 'Creating', 'Reverting', 'Expunging'].includes(String(r['state'])))
+      ) {
+        throw new StrataError('CONFLICT', {
+          reason: `another snapshot operation is in flight on vm ${input.vmId}`,
+        });
       }
       const rows = await tx.query(
         `INSERT INTO vm_snapshots (id, account_id, vm_id, name, description, state, type, parent_id, quiesce)
          VALUES ($1,$2,$3,$4,$5,'Allocated',$6,$7,$8) RETURNING *, false AS is_current`,
-        [id, vm['account_id'], input.vmId, name, description, input.snapshotMemory ? 'DiskAndMemory' : 'Disk', vm['current_vm_snapshot_id'] ?? null, input.quiesce ?? null],
+        [
+          id,
+          vm['account_id'],
+          input.vmId,
+          name,
+          description,
+          input.snapshotMemory ? 'DiskAndMemory' : 'Disk',
+          vm['current_vm_snapshot_id'] ?? null,
+          input.quiesce ?? null,
+        ],
       );
-      await this.events.record({ accountId: String(vm['account_id']), type: 'vm-snapshot.Allocated', resourceType: 'vm-snapshot', resourceId: id }, tx);
+      await this.events.record(
+        {
+          accountId: String(vm['account_id']),
+          type: 'vm-snapshot.Allocated',
+          resourceType: 'vm-snapshot',
+          resourceId: id,
+        },
+        tx,
+      );
       if (within) await within(tx, toVmSnapshot(rows[0] ?? {}));
       return rows[0] ?? {};
     });
@@ -129,11 +156,19 @@ export class VmSnapshotService {
   }
 
   /** One VM's snapshots as a forest (removed ones left out; their children hang from the nearest kept ancestor). */
-  async tree(actor: Actor, vmId: string): Promise<{ vmId: string; currentId: string | null; roots: VmSnapshotNode[] }> {
-    const vm = (await this.db.query('SELECT account_id, current_vm_snapshot_id FROM vms WHERE id = $1', [vmId]))[0];
+  async tree(
+    actor: Actor,
+    vmId: string,
+  ): Promise<{ vmId: string; currentId: string | null; roots: VmSnapshotNode[] }> {
+    const vm = (
+      await this.db.query('SELECT account_id, current_vm_snapshot_id FROM vms WHERE id = $1', [vmId])
+    )[0];
     if (!vm) throw new StrataError('NOT_FOUND', { kind: 'vm', id: vmId });
     ensureVisible(actor, 'vm', vmId, String(vm['account_id']));
-    const rows = await this.db.query(`SELECT ${COLUMNS} FROM ${FROM} WHERE t.vm_id = $1 ORDER BY t.created_at, t.id`, [vmId]);
+    const rows = await this.db.query(
+      `SELECT ${COLUMNS} FROM ${FROM} WHERE t.vm_id = $1 ORDER BY t.created_at, t.id`,
+      [vmId],
+    );
     const all = new Map(rows.map((r) => [String(r['id']), toVmSnapshot(r)]));
     const nodes = new Map<string, VmSnapshotNode>();
     for (const s of all.values()) if (s.state !== 'Removed') nodes.set(s.id, { ...s, children: [] });
@@ -155,7 +190,10 @@ export class VmSnapshotService {
     actor: Actor,
     id: string,
     event: VmSnapshotEvent,
-    opts: { jobId?: string; result?: { strategy?: string; consistency?: Consistency; freezeMs?: number; cutSpreadMs?: number } } = {},
+    opts: {
+      jobId?: string;
+      result?: { strategy?: string; consistency?: Consistency; freezeMs?: number; cutSpreadMs?: number };
+    } = {},
   ): Promise<VmSnapshot> {
     await this.get(actor, id);
     await this.db.transaction(async (tx) => {
@@ -179,7 +217,10 @@ export class VmSnapshotService {
         await tx.query('UPDATE vms SET current_vm_snapshot_id = $2 WHERE id = $1', [vmId, id]);
       }
       if (to === 'Removed') {
-        await tx.query('UPDATE vms SET current_vm_snapshot_id = $3 WHERE id = $1 AND current_vm_snapshot_id = $2', [vmId, id, row['parent_id'] ?? null]);
+        await tx.query(
+          'UPDATE vms SET current_vm_snapshot_id = $3 WHERE id = $1 AND current_vm_snapshot_id = $2',
+          [vmId, id, row['parent_id'] ?? null],
+        );
       }
     });
     return this.get(actor, id);

@@ -48,11 +48,18 @@ export class VmService {
     const accountId = actor.role === 'admin' && input.accountId ? input.accountId : actor.accountId;
     const cpus = input.cpus ?? 1;
     const memoryBytes = input.memoryBytes ?? 128 * 1024 * 1024;
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256) throw new StrataError('INVALID_ARGUMENT', { field: 'cpus', reason: 'must be 1 to 256' });
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256)
+      throw new StrataError('INVALID_ARGUMENT', { field: 'cpus', reason: 'must be 1 to 256' });
     if (!Number.isInteger(memoryBytes) || memoryBytes < 32 * 1024 * 1024 || memoryBytes > 2 ** 42) {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'memoryBytes', reason: 'must be from 32 MiB to 4 TiB' });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'memoryBytes',
+        reason: 'must be from 32 MiB to 4 TiB',
+      });
     }
-    if (input.templateId && !(await this.db.query('SELECT 1 FROM templates WHERE id = $1', [input.templateId])).length) {
+    if (
+      input.templateId &&
+      !(await this.db.query('SELECT 1 FROM templates WHERE id = $1', [input.templateId])).length
+    ) {
       throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
     }
     if (input.hostId && !(await this.db.query('SELECT 1 FROM hosts WHERE id = $1', [input.hostId])).length) {
@@ -81,16 +88,33 @@ export class VmService {
   }
 
   async list(actor: Actor, f: VmFilter = {}): Promise<Page<Vm>> {
-    const where = new Where().scope(actor, 't.account_id', f.accountId).eq('t.state', f.state).eq('t.host_id', f.hostId).eq('t.name', f.name);
+    const where = new Where()
+      .scope(actor, 't.account_id', f.accountId)
+      .eq('t.state', f.state)
+      .eq('t.host_id', f.hostId)
+      .eq('t.name', f.name);
     return listPage(this.db, { columns: 't.*', from: 'vms t', where }, f, toVm);
   }
 
   /** Applies a lifecycle event (ILLEGAL_TRANSITION when the VM's state does not allow it). */
-  async apply(actor: Actor, id: string, event: VmEvent, opts: { jobId?: string; hostId?: string | null } = {}): Promise<Vm> {
+  async apply(
+    actor: Actor,
+    id: string,
+    event: VmEvent,
+    opts: { jobId?: string; hostId?: string | null } = {},
+  ): Promise<Vm> {
     await this.get(actor, id);
     const set = opts.hostId !== undefined ? { host_id: opts.hostId } : undefined;
     const { row } = await this.db.transaction((tx) =>
-      applyTransition(tx, this.events, { table: 'vms', kind: 'vm', machine: vmMachine, id, event, set, jobId: opts.jobId ?? null }),
+      applyTransition(tx, this.events, {
+        table: 'vms',
+        kind: 'vm',
+        machine: vmMachine,
+        id,
+        event,
+        set,
+        jobId: opts.jobId ?? null,
+      }),
     );
     return toVm(row);
   }
@@ -100,8 +124,17 @@ export class VmService {
     const vm = await this.get(actor, id);
     vmMachine.next(vm.state, 'Destroy');
     return this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE vm_id = $1 AND type = 'DATA'`, [id]);
-      const { row } = await applyTransition(tx, this.events, { table: 'vms', kind: 'vm', machine: vmMachine, id, event: 'Destroy' });
+      await tx.query(
+        `UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE vm_id = $1 AND type = 'DATA'`,
+        [id],
+      );
+      const { row } = await applyTransition(tx, this.events, {
+        table: 'vms',
+        kind: 'vm',
+        machine: vmMachine,
+        id,
+        event: 'Destroy',
+      });
       return toVm(row);
     });
   }

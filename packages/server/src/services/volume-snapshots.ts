@@ -1,4 +1,10 @@
-import { StrataError, validateName, volumeSnapshotMachine, type VolumeSnapshot, type VolumeSnapshotState } from '@strata/core';
+import {
+  StrataError,
+  validateName,
+  volumeSnapshotMachine,
+  type VolumeSnapshot,
+  type VolumeSnapshotState,
+} from '@strata/core';
 import type { Database } from '../db/index.js';
 import { ensureVisible, type Actor } from './actor.js';
 import type { EventService } from './events.js';
@@ -47,7 +53,11 @@ export class VolumeSnapshotService {
     if (!vol) throw new StrataError('NOT_FOUND', { kind: 'volume', id: input.volumeId });
     ensureVisible(actor, 'volume', input.volumeId, String(vol['account_id']));
     if (vol['state'] !== 'Ready') {
-      throw new StrataError('ILLEGAL_TRANSITION', { machine: 'volume', state: String(vol['state']), event: 'Snapshot' });
+      throw new StrataError('ILLEGAL_TRANSITION', {
+        machine: 'volume',
+        state: String(vol['state']),
+        event: 'Snapshot',
+      });
     }
     const id = newId('vsnap');
     const accountId = String(vol['account_id']);
@@ -57,7 +67,10 @@ export class VolumeSnapshotService {
          VALUES ($1,$2,$3,$4,'Creating',$5,$6) RETURNING *`,
         [id, accountId, input.volumeId, name, input.vmSnapshotId ?? null, vol['size_bytes']],
       );
-      await this.events.record({ accountId, type: 'volume-snapshot.Creating', resourceType: 'volume-snapshot', resourceId: id }, tx);
+      await this.events.record(
+        { accountId, type: 'volume-snapshot.Creating', resourceType: 'volume-snapshot', resourceId: id },
+        tx,
+      );
       if (within) await within(tx, toVolumeSnapshot(rows[0] ?? {}));
       return rows[0] ?? {};
     });

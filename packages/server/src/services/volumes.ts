@@ -1,4 +1,12 @@
-import { StrataError, validateName, volumeMachine, type Qos, type Volume, type VolumeState, type VolumeType } from '@strata/core';
+import {
+  StrataError,
+  validateName,
+  volumeMachine,
+  type Qos,
+  type Volume,
+  type VolumeState,
+  type VolumeType,
+} from '@strata/core';
 import type { Database, Queryable } from '../db/index.js';
 import { ensureVisible, type Actor } from './actor.js';
 import { completeQos, qosFromRow, validateSize, type QosInput } from './catalog.js';
@@ -61,7 +69,8 @@ export class VolumeService {
   async create(actor: Actor, input: CreateVolumeInput, within?: Within<Volume>): Promise<Volume> {
     const name = validateName('name', input.name);
     const type = input.type ?? 'DATA';
-    if (type !== 'ROOT' && type !== 'DATA') throw new StrataError('INVALID_ARGUMENT', { field: 'type', reason: 'must be ROOT or DATA' });
+    if (type !== 'ROOT' && type !== 'DATA')
+      throw new StrataError('INVALID_ARGUMENT', { field: 'type', reason: 'must be ROOT or DATA' });
     const accountId = actor.role === 'admin' && input.accountId ? input.accountId : actor.accountId;
     const { sizeBytes, qos } = await this.resolveShape(input);
     if (input.vmId) await this.visibleVm(actor, input.vmId);
@@ -71,9 +80,25 @@ export class VolumeService {
       const rows = await tx.query(
         `INSERT INTO volumes (id, account_id, name, type, state, pool_id, vm_id, size_bytes, min_iops, max_iops, burst_iops, burst_seconds, offering_id)
          VALUES ($1,$2,$3,$4,'Allocated',$5,$6,$7,$8,$9,$10,$11,$12) RETURNING *`,
-        [id, accountId, name, type, input.poolId, input.vmId ?? null, sizeBytes, qos?.minIops ?? null, qos?.maxIops ?? null, qos?.burstIops ?? null, qos?.burstSeconds ?? null, input.offeringId ?? null],
+        [
+          id,
+          accountId,
+          name,
+          type,
+          input.poolId,
+          input.vmId ?? null,
+          sizeBytes,
+          qos?.minIops ?? null,
+          qos?.maxIops ?? null,
+          qos?.burstIops ?? null,
+          qos?.burstSeconds ?? null,
+          input.offeringId ?? null,
+        ],
       );
-      await this.events.record({ accountId, type: 'volume.Allocated', resourceType: 'volume', resourceId: id }, tx);
+      await this.events.record(
+        { accountId, type: 'volume.Allocated', resourceType: 'volume', resourceId: id },
+        tx,
+      );
       if (within) await within(tx, toVolume(rows[0] ?? {}));
       return rows[0] ?? {};
     });
@@ -82,22 +107,33 @@ export class VolumeService {
 
   private async resolveShape(input: CreateVolumeInput): Promise<{ sizeBytes: number; qos: Qos | null }> {
     if (!input.offeringId) {
-      return { sizeBytes: validateSize('sizeBytes', input.sizeBytes), qos: input.qos ? completeQos(input.qos) : null };
+      return {
+        sizeBytes: validateSize('sizeBytes', input.sizeBytes),
+        qos: input.qos ? completeQos(input.qos) : null,
+      };
     }
     const o = (await this.db.query('SELECT * FROM disk_offerings WHERE id = $1', [input.offeringId]))[0];
     if (!o) throw new StrataError('NOT_FOUND', { kind: 'disk offering', id: input.offeringId });
     const fixedSize = o['size_bytes'] === null ? null : num(o['size_bytes']);
     let sizeBytes: number;
-    if (o['custom_size'] || fixedSize === null) sizeBytes = validateSize('sizeBytes', input.sizeBytes ?? fixedSize);
+    if (o['custom_size'] || fixedSize === null)
+      sizeBytes = validateSize('sizeBytes', input.sizeBytes ?? fixedSize);
     else {
       if (input.sizeBytes !== undefined && input.sizeBytes !== fixedSize) {
-        throw new StrataError('INVALID_ARGUMENT', { field: 'sizeBytes', reason: `offering ${input.offeringId} fixes the size at ${fixedSize} bytes` });
+        throw new StrataError('INVALID_ARGUMENT', {
+          field: 'sizeBytes',
+          reason: `offering ${input.offeringId} fixes the size at ${fixedSize} bytes`,
+        });
       }
       sizeBytes = fixedSize;
     }
     let qos = qosFromRow(o);
     if (o['custom_iops']) qos = input.qos ? completeQos(input.qos) : qos;
-    else if (input.qos) throw new StrataError('INVALID_ARGUMENT', { field: 'qos', reason: `offering ${input.offeringId} does not allow custom IOPS` });
+    else if (input.qos)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'qos',
+        reason: `offering ${input.offeringId} does not allow custom IOPS`,
+      });
     return { sizeBytes, qos };
   }
 
@@ -109,16 +145,27 @@ export class VolumeService {
   private async admit(tx: Queryable, poolId: string, addBytes: number, addMinIops: number): Promise<void> {
     const pool = (await tx.query('SELECT * FROM storage_pools WHERE id = $1 FOR UPDATE', [poolId]))[0];
     if (!pool) throw new StrataError('NOT_FOUND', { kind: 'storage pool', id: poolId });
-    if (pool['state'] !== 'Up') throw new StrataError('CONFLICT', { reason: `storage pool ${poolId} is ${String(pool['state'])}, not Up` });
+    if (pool['state'] !== 'Up')
+      throw new StrataError('CONFLICT', {
+        reason: `storage pool ${poolId} is ${String(pool['state'])}, not Up`,
+      });
     // capacityIops 0 means the pool promises no IOPS budget (the driver contract's "unlimited").
     const capacityIops = num(pool['capacity_iops']);
     const freeIops = capacityIops - num(pool['used_min_iops']);
     if (capacityIops > 0 && addMinIops > 0 && addMinIops > freeIops) {
-      throw new StrataError('STORAGE_IOPS_EXHAUSTED', { pool: poolId, requested: addMinIops, available: Math.max(0, freeIops) });
+      throw new StrataError('STORAGE_IOPS_EXHAUSTED', {
+        pool: poolId,
+        requested: addMinIops,
+        available: Math.max(0, freeIops),
+      });
     }
     const freeBytes = num(pool['capacity_bytes']) - num(pool['used_bytes']);
     if (addBytes > 0 && addBytes > freeBytes) {
-      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', { pool: poolId, requested: addBytes, available: Math.max(0, freeBytes) });
+      throw new StrataError('STORAGE_CAPACITY_EXHAUSTED', {
+        pool: poolId,
+        requested: addBytes,
+        available: Math.max(0, freeBytes),
+      });
     }
   }
 
@@ -159,7 +206,15 @@ export class VolumeService {
     if (opts.backendRef !== undefined) set['backend_ref'] = opts.backendRef;
     if (opts.sizeBytes !== undefined) set['size_bytes'] = validateSize('sizeBytes', opts.sizeBytes);
     const { row } = await this.db.transaction((tx) =>
-      applyTransition(tx, this.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id, event, set, jobId: opts.jobId ?? null }),
+      applyTransition(tx, this.events, {
+        table: 'volumes',
+        kind: 'volume',
+        machine: volumeMachine,
+        id,
+        event,
+        set,
+        jobId: opts.jobId ?? null,
+      }),
     );
     return toVolume(row);
   }
@@ -174,19 +229,36 @@ export class VolumeService {
         'UPDATE volumes SET min_iops = $2, max_iops = $3, burst_iops = $4, burst_seconds = $5 WHERE id = $1 RETURNING *',
         [id, qos.minIops, qos.maxIops, qos.burstIops, qos.burstSeconds],
       );
-      await this.events.record({ accountId: vol.accountId, type: 'volume.QosChanged', resourceType: 'volume', resourceId: id }, tx);
+      await this.events.record(
+        { accountId: vol.accountId, type: 'volume.QosChanged', resourceType: 'volume', resourceId: id },
+        tx,
+      );
       return rows[0] ?? {};
     });
     return toVolume(row);
   }
 
   /** Records an attachment (the attach job calls this after the hypervisor confirmed it). */
-  async setAttachment(actor: Actor, id: string, vmId: string | null, deviceName: string | null): Promise<Volume> {
+  async setAttachment(
+    actor: Actor,
+    id: string,
+    vmId: string | null,
+    deviceName: string | null,
+  ): Promise<Volume> {
     const vol = await this.get(actor, id);
     if (vmId) await this.visibleVm(actor, vmId);
-    if (vmId && vol.vmId && vol.vmId !== vmId) throw new StrataError('CONFLICT', { reason: `volume ${id} is attached to ${vol.vmId}` });
-    const rows = await this.db.query('UPDATE volumes SET vm_id = $2, device_name = $3 WHERE id = $1 RETURNING *', [id, vmId, deviceName]);
-    await this.events.record({ accountId: vol.accountId, type: vmId ? 'volume.Attached' : 'volume.Detached', resourceType: 'volume', resourceId: id });
+    if (vmId && vol.vmId && vol.vmId !== vmId)
+      throw new StrataError('CONFLICT', { reason: `volume ${id} is attached to ${vol.vmId}` });
+    const rows = await this.db.query(
+      'UPDATE volumes SET vm_id = $2, device_name = $3 WHERE id = $1 RETURNING *',
+      [id, vmId, deviceName],
+    );
+    await this.events.record({
+      accountId: vol.accountId,
+      type: vmId ? 'volume.Attached' : 'volume.Detached',
+      resourceType: 'volume',
+      resourceId: id,
+    });
     return toVolume(rows[0] ?? {});
   }
 }

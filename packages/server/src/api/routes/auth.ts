@@ -12,15 +12,34 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
     {
       config: { public: true },
       schema: spec('auth', 'Log in with username and password; returns a bearer session token', {
-        body: obj({ username: { type: 'string', minLength: 1, maxLength: 128 }, password: { type: 'string', minLength: 1, maxLength: 1024 } }, ['username', 'password']),
-        response: { 200: obj({ token: str, expiresAt: str, userId: str, accountId: str, role: str }, ['token', 'expiresAt', 'userId', 'accountId', 'role']) },
+        body: obj(
+          {
+            username: { type: 'string', minLength: 1, maxLength: 128 },
+            password: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
+          ['username', 'password'],
+        ),
+        response: {
+          200: obj({ token: str, expiresAt: str, userId: str, accountId: str, role: str }, [
+            'token',
+            'expiresAt',
+            'userId',
+            'accountId',
+            'role',
+          ]),
+        },
       }),
     },
     async (req) => sessions.login(req.body.username, req.body.password),
   );
   app.post(
     '/v1/auth/logout',
-    { schema: spec('auth', 'End the session of the bearer token', { querystring: query(), response: { 204: { type: 'null' } } }) },
+    {
+      schema: spec('auth', 'End the session of the bearer token', {
+        querystring: query(),
+        response: { 204: { type: 'null' } },
+      }),
+    },
     async (req, reply) => {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
       if (m?.[1]) await sessions.logout(m[1]);
@@ -32,15 +51,27 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
     {
       schema: spec('auth', 'The caller as the server sees it', {
         querystring: query(),
-        response: { 200: obj({ accountId: str, userId: nstr, role: str, via: str }, ['accountId', 'userId', 'role', 'via']) },
+        response: {
+          200: obj({ accountId: str, userId: nstr, role: str, via: str }, [
+            'accountId',
+            'userId',
+            'role',
+            'via',
+          ]),
+        },
       }),
     },
-    async (req) => actorOf(req),
+    (req) => Promise.resolve(actorOf(req)),
   );
 
   app.get<{ Querystring: { name?: string; role?: string } }>(
     '/v1/accounts',
-    { schema: spec('accounts', 'List accounts (an admin sees all, a user its own)', { querystring: listQuery({ name: str, role: str }), response: { 200: pageOf(schemas.account) } }) },
+    {
+      schema: spec('accounts', 'List accounts (an admin sees all, a user its own)', {
+        querystring: listQuery({ name: str, role: str }),
+        response: { 200: pageOf(schemas.account) },
+      }),
+    },
     async (req) => accounts.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: { name: string; role?: 'admin' | 'user' } }>(
@@ -56,7 +87,13 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
   );
   app.get<{ Params: { id: string } }>(
     '/v1/accounts/:id',
-    { schema: spec('accounts', 'Read an account', { params: obj({ id }, ['id']), querystring: query(), response: { 200: schemas.account } }) },
+    {
+      schema: spec('accounts', 'Read an account', {
+        params: obj({ id }, ['id']),
+        querystring: query(),
+        response: { 200: schemas.account },
+      }),
+    },
     async (req) => accounts.get(actorOf(req), req.params.id),
   );
   app.post<{ Params: { id: string }; Body: { username: string; password?: string } }>(
@@ -69,16 +106,29 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
         response: { 201: schemas.user },
       }),
     },
-    async (req, reply) => reply.code(201).send(await accounts.createUser(actorOf(req), { accountId: req.params.id, ...req.body })),
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send(await accounts.createUser(actorOf(req), { accountId: req.params.id, ...req.body })),
   );
   app.get<{ Querystring: { accountId?: string } }>(
     '/v1/users',
-    { schema: spec('accounts', 'List users', { querystring: listQuery({ accountId: str }), response: { 200: pageOf(schemas.user) } }) },
+    {
+      schema: spec('accounts', 'List users', {
+        querystring: listQuery({ accountId: str }),
+        response: { 200: pageOf(schemas.user) },
+      }),
+    },
     async (req) => accounts.listUsers(actorOf(req), listArgs(req.query)),
   );
   app.get<{ Querystring: { accountId?: string; userId?: string } }>(
     '/v1/api-keys',
-    { schema: spec('accounts', 'List API keys (secrets are never listed)', { querystring: listQuery({ accountId: str, userId: str }), response: { 200: pageOf(schemas.apiKey) } }) },
+    {
+      schema: spec('accounts', 'List API keys (secrets are never listed)', {
+        querystring: listQuery({ accountId: str, userId: str }),
+        response: { 200: pageOf(schemas.apiKey) },
+      }),
+    },
     async (req) => accounts.listApiKeys(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: { userId?: string } | undefined }>(
@@ -94,7 +144,13 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
   );
   app.delete<{ Params: { apiKey: string } }>(
     '/v1/api-keys/:apiKey',
-    { schema: spec('accounts', 'Revoke an API key', { params: obj({ apiKey: id }, ['apiKey']), querystring: query(), response: { 200: schemas.apiKey } }) },
+    {
+      schema: spec('accounts', 'Revoke an API key', {
+        params: obj({ apiKey: id }, ['apiKey']),
+        querystring: query(),
+        response: { 200: schemas.apiKey },
+      }),
+    },
     async (req) => {
       const revoked = await accounts.revokeApiKey(actorOf(req), req.params.apiKey);
       authenticator.forgetKey(revoked.apiKey);

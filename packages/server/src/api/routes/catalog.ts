@@ -15,7 +15,12 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
 
   app.get<Filter>(
     '/v1/disk-offerings',
-    { schema: spec('disk-offerings', 'List disk offerings', { querystring: listQuery({ name: str }), response: { 200: pageOf(schemas.offering) } }) },
+    {
+      schema: spec('disk-offerings', 'List disk offerings', {
+        querystring: listQuery({ name: str }),
+        response: { 200: pageOf(schemas.offering) },
+      }),
+    },
     async (req) => offerings.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: CreateOfferingInput }>(
@@ -41,12 +46,24 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
   );
   app.get<IdReq>(
     '/v1/disk-offerings/:id',
-    { schema: spec('disk-offerings', 'Read a disk offering', { params: idParams, querystring: query(), response: { 200: schemas.offering } }) },
+    {
+      schema: spec('disk-offerings', 'Read a disk offering', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.offering },
+      }),
+    },
     async (req) => offerings.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/disk-offerings/:id',
-    { schema: spec('disk-offerings', 'Remove an unused disk offering (admin)', { params: idParams, querystring: query(), response: noContent }) },
+    {
+      schema: spec('disk-offerings', 'Remove an unused disk offering (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: noContent,
+      }),
+    },
     async (req, reply) => {
       await offerings.remove(actorOf(req), req.params.id);
       return reply.code(204).send();
@@ -55,7 +72,12 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
 
   app.get<Filter>(
     '/v1/templates',
-    { schema: spec('templates', 'List templates (base images)', { querystring: listQuery({ name: str, format: str }), response: { 200: pageOf(schemas.template) } }) },
+    {
+      schema: spec('templates', 'List templates (base images)', {
+        querystring: listQuery({ name: str, format: str }),
+        response: { 200: pageOf(schemas.template) },
+      }),
+    },
     async (req) => templates.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: CreateTemplateInput }>(
@@ -71,7 +93,14 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
             sizeBytes: { type: 'integer' },
             kernel: {
               anyOf: [
-                obj({ path: { type: 'string', minLength: 1, maxLength: 4096 }, initrd: { type: ['string', 'null'] }, cmdline: { type: ['string', 'null'] } }, ['path']),
+                obj(
+                  {
+                    path: { type: 'string', minLength: 1, maxLength: 4096 },
+                    initrd: { type: ['string', 'null'] },
+                    cmdline: { type: ['string', 'null'] },
+                  },
+                  ['path'],
+                ),
                 { type: 'null' },
               ],
             },
@@ -83,12 +112,26 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req, reply) => reply.code(201).send(await templates.create(actorOf(req), req.body)),
   );
-  app.get<IdReq>('/v1/templates/:id', { schema: spec('templates', 'Read a template', { params: idParams, querystring: query(), response: { 200: schemas.template } }) }, async (req) =>
-    templates.get(actorOf(req), req.params.id),
+  app.get<IdReq>(
+    '/v1/templates/:id',
+    {
+      schema: spec('templates', 'Read a template', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.template },
+      }),
+    },
+    async (req) => templates.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/templates/:id',
-    { schema: spec('templates', 'Remove an unused template (admin)', { params: idParams, querystring: query(), response: noContent }) },
+    {
+      schema: spec('templates', 'Remove an unused template (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: noContent,
+      }),
+    },
     async (req, reply) => {
       await templates.remove(actorOf(req), req.params.id);
       return reply.code(204).send();

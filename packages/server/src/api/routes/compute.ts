@@ -3,7 +3,21 @@ import type { CreateVmInput } from '../../services/index.js';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, sendAccepted, spec } from '../route-kit.js';
-import { accepted, anyJson, bool, id, idParams, listQuery, name, nstr, obj, pageOf, query, schemas, str } from '../schemas.js';
+import {
+  accepted,
+  anyJson,
+  bool,
+  id,
+  idParams,
+  listQuery,
+  name,
+  nstr,
+  obj,
+  pageOf,
+  query,
+  schemas,
+  str,
+} from '../schemas.js';
 
 type IdReq = { Params: { id: string } };
 type Filter = { Querystring: Record<string, string | undefined> };
@@ -14,7 +28,12 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
 
   app.get<Filter>(
     '/v1/vms',
-    { schema: spec('vms', 'List VMs', { querystring: listQuery({ accountId: str, state: str, hostId: str, name: str }), response: { 200: pageOf(schemas.vm) } }) },
+    {
+      schema: spec('vms', 'List VMs', {
+        querystring: listQuery({ accountId: str, state: str, hostId: str, name: str }),
+        response: { 200: pageOf(schemas.vm) },
+      }),
+    },
     async (req) => vms.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: CreateVmInput }>(
@@ -38,23 +57,51 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req, reply) => reply.code(201).send(await vms.create(actorOf(req), req.body)),
   );
-  app.get<IdReq>('/v1/vms/:id', { schema: spec('vms', 'Read a VM', { params: idParams, querystring: query(), response: { 200: schemas.vm } }) }, async (req) =>
-    vms.get(actorOf(req), req.params.id),
+  app.get<IdReq>(
+    '/v1/vms/:id',
+    {
+      schema: spec('vms', 'Read a VM', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.vm },
+      }),
+    },
+    async (req) => vms.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/vms/:id',
-    { schema: spec('vms', 'Destroy a stopped VM (DATA volumes are detached and kept)', { params: idParams, querystring: query(), response: { 200: schemas.vm } }) },
+    {
+      schema: spec('vms', 'Destroy a stopped VM (DATA volumes are detached and kept)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.vm },
+      }),
+    },
     async (req) => vms.destroy(actorOf(req), req.params.id),
   );
   app.post<IdReq>(
     '/v1/vms/:id/start',
-    { schema: spec('vms', 'Start a VM (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.vm) } }) },
+    {
+      schema: spec('vms', 'Start a VM (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.vm) },
+      }),
+    },
     async (req, reply) => sendAccepted(reply, await operations.startVm(actorOf(req), req.params.id)),
   );
   app.post<IdReq & { Body: { forced?: boolean } | undefined }>(
     '/v1/vms/:id/stop',
-    { schema: spec('vms', 'Stop a VM (job)', { params: idParams, querystring: query(), body: obj({ forced: bool }), response: { 202: accepted(schemas.vm) } }) },
-    async (req, reply) => sendAccepted(reply, await operations.stopVm(actorOf(req), req.params.id, req.body?.forced ?? false)),
+    {
+      schema: spec('vms', 'Stop a VM (job)', {
+        params: idParams,
+        querystring: query(),
+        body: obj({ forced: bool }),
+        response: { 202: accepted(schemas.vm) },
+      }),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.stopVm(actorOf(req), req.params.id, req.body?.forced ?? false)),
   );
   app.get<IdReq>(
     '/v1/vms/:id/snapshot-tree',
@@ -62,7 +109,13 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
       schema: spec('vm-snapshots', "A VM's snapshots as a tree, with the current pointer", {
         params: idParams,
         querystring: query(),
-        response: { 200: obj({ vmId: str, currentId: nstr, roots: { type: 'array', items: anyJson } }, ['vmId', 'currentId', 'roots']) },
+        response: {
+          200: obj({ vmId: str, currentId: nstr, roots: { type: 'array', items: anyJson } }, [
+            'vmId',
+            'currentId',
+            'roots',
+          ]),
+        },
       }),
     },
     async (req) => vmSnapshots.tree(actorOf(req), req.params.id),

@@ -9,7 +9,15 @@ import { vmSnapshotRoutes } from './snapshots.js';
 import { storageRoutes } from './storage.js';
 
 export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  for (const routes of [authRoutes, infrastructureRoutes, catalogRoutes, computeRoutes, storageRoutes, vmSnapshotRoutes, jobRoutes]) {
+  for (const routes of [
+    authRoutes,
+    infrastructureRoutes,
+    catalogRoutes,
+    computeRoutes,
+    storageRoutes,
+    vmSnapshotRoutes,
+    jobRoutes,
+  ]) {
     routes(app, deps);
   }
 }

@@ -13,20 +13,47 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
   const { zones, clusters, hosts, pools } = services;
   const noContent = { 204: { type: 'null' } };
 
-  app.get<Filter>('/v1/zones', { schema: spec('zones', 'List zones', { querystring: listQuery({ name: str }), response: { 200: pageOf(schemas.zone) } }) }, async (req) =>
-    zones.list(actorOf(req), listArgs(req.query)),
+  app.get<Filter>(
+    '/v1/zones',
+    {
+      schema: spec('zones', 'List zones', {
+        querystring: listQuery({ name: str }),
+        response: { 200: pageOf(schemas.zone) },
+      }),
+    },
+    async (req) => zones.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: { name: string } }>(
     '/v1/zones',
-    { schema: spec('zones', 'Create a zone (admin)', { querystring: query(), body: obj({ name }, ['name']), response: { 201: schemas.zone } }) },
+    {
+      schema: spec('zones', 'Create a zone (admin)', {
+        querystring: query(),
+        body: obj({ name }, ['name']),
+        response: { 201: schemas.zone },
+      }),
+    },
     async (req, reply) => reply.code(201).send(await zones.create(actorOf(req), req.body)),
   );
-  app.get<IdReq>('/v1/zones/:id', { schema: spec('zones', 'Read a zone', { params: idParams, querystring: query(), response: { 200: schemas.zone } }) }, async (req) =>
-    zones.get(actorOf(req), req.params.id),
+  app.get<IdReq>(
+    '/v1/zones/:id',
+    {
+      schema: spec('zones', 'Read a zone', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.zone },
+      }),
+    },
+    async (req) => zones.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/zones/:id',
-    { schema: spec('zones', 'Remove an empty zone (admin)', { params: idParams, querystring: query(), response: noContent }) },
+    {
+      schema: spec('zones', 'Remove an empty zone (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: noContent,
+      }),
+    },
     async (req, reply) => {
       await zones.remove(actorOf(req), req.params.id);
       return reply.code(204).send();
@@ -35,20 +62,45 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
 
   app.get<Filter>(
     '/v1/clusters',
-    { schema: spec('clusters', 'List clusters', { querystring: listQuery({ zoneId: str, name: str }), response: { 200: pageOf(schemas.cluster) } }) },
+    {
+      schema: spec('clusters', 'List clusters', {
+        querystring: listQuery({ zoneId: str, name: str }),
+        response: { 200: pageOf(schemas.cluster) },
+      }),
+    },
     async (req) => clusters.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: { zoneId: string; name: string } }>(
     '/v1/clusters',
-    { schema: spec('clusters', 'Create a cluster (admin)', { querystring: query(), body: obj({ zoneId: id, name }, ['zoneId', 'name']), response: { 201: schemas.cluster } }) },
+    {
+      schema: spec('clusters', 'Create a cluster (admin)', {
+        querystring: query(),
+        body: obj({ zoneId: id, name }, ['zoneId', 'name']),
+        response: { 201: schemas.cluster },
+      }),
+    },
     async (req, reply) => reply.code(201).send(await clusters.create(actorOf(req), req.body)),
   );
-  app.get<IdReq>('/v1/clusters/:id', { schema: spec('clusters', 'Read a cluster', { params: idParams, querystring: query(), response: { 200: schemas.cluster } }) }, async (req) =>
-    clusters.get(actorOf(req), req.params.id),
+  app.get<IdReq>(
+    '/v1/clusters/:id',
+    {
+      schema: spec('clusters', 'Read a cluster', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.cluster },
+      }),
+    },
+    async (req) => clusters.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/clusters/:id',
-    { schema: spec('clusters', 'Remove an empty cluster (admin)', { params: idParams, querystring: query(), response: noContent }) },
+    {
+      schema: spec('clusters', 'Remove an empty cluster (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: noContent,
+      }),
+    },
     async (req, reply) => {
       await clusters.remove(actorOf(req), req.params.id);
       return reply.code(204).send();
@@ -65,32 +117,62 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
     },
     async (req) => hosts.list(actorOf(req), listArgs(req.query)),
   );
-  app.get<IdReq>('/v1/hosts/:id', { schema: spec('hosts', 'Read a host', { params: idParams, querystring: query(), response: { 200: schemas.host } }) }, async (req) =>
-    hosts.get(actorOf(req), req.params.id),
+  app.get<IdReq>(
+    '/v1/hosts/:id',
+    {
+      schema: spec('hosts', 'Read a host', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.host },
+      }),
+    },
+    async (req) => hosts.get(actorOf(req), req.params.id),
   );
   app.post<IdReq>(
     '/v1/hosts/:id/maintenance',
-    { schema: spec('hosts', 'Put a host into maintenance (admin)', { params: idParams, querystring: query(), response: { 200: schemas.host } }) },
+    {
+      schema: spec('hosts', 'Put a host into maintenance (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.host },
+      }),
+    },
     async (req) => hosts.apply(actorOf(req), req.params.id, 'EnterMaintenance'),
   );
   app.delete<IdReq>(
     '/v1/hosts/:id/maintenance',
-    { schema: spec('hosts', 'Take a host out of maintenance (admin)', { params: idParams, querystring: query(), response: { 200: schemas.host } }) },
+    {
+      schema: spec('hosts', 'Take a host out of maintenance (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.host },
+      }),
+    },
     async (req) => hosts.apply(actorOf(req), req.params.id, 'ExitMaintenance'),
   );
   app.delete<IdReq>(
     '/v1/hosts/:id',
-    { schema: spec('hosts', 'Remove a host (admin)', { params: idParams, querystring: query(), response: { 200: schemas.host } }) },
+    {
+      schema: spec('hosts', 'Remove a host (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.host },
+      }),
+    },
     async (req) => hosts.apply(actorOf(req), req.params.id, 'Remove'),
   );
 
   app.get<Filter>(
     '/v1/storage-pools',
     {
-      schema: spec('storage-pools', 'List storage pools with the capacity and minimum IOPS their volumes use', {
-        querystring: listQuery({ zoneId: str, clusterId: str, provider: str, state: str, name: str }),
-        response: { 200: pageOf(schemas.pool) },
-      }),
+      schema: spec(
+        'storage-pools',
+        'List storage pools with the capacity and minimum IOPS their volumes use',
+        {
+          querystring: listQuery({ zoneId: str, clusterId: str, provider: str, state: str, name: str }),
+          response: { 200: pageOf(schemas.pool) },
+        },
+      ),
     },
     async (req) => pools.list(actorOf(req), listArgs(req.query)),
   );
@@ -121,22 +203,46 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
   );
   app.get<IdReq>(
     '/v1/storage-pools/:id',
-    { schema: spec('storage-pools', 'Read a storage pool', { params: idParams, querystring: query(), response: { 200: schemas.pool } }) },
+    {
+      schema: spec('storage-pools', 'Read a storage pool', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.pool },
+      }),
+    },
     async (req) => pools.get(actorOf(req), req.params.id),
   );
   app.post<IdReq>(
     '/v1/storage-pools/:id/maintenance',
-    { schema: spec('storage-pools', 'Put a pool into maintenance (admin)', { params: idParams, querystring: query(), response: { 200: schemas.pool } }) },
+    {
+      schema: spec('storage-pools', 'Put a pool into maintenance (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.pool },
+      }),
+    },
     async (req) => pools.apply(actorOf(req), req.params.id, 'EnterMaintenance'),
   );
   app.delete<IdReq>(
     '/v1/storage-pools/:id/maintenance',
-    { schema: spec('storage-pools', 'Take a pool out of maintenance (admin)', { params: idParams, querystring: query(), response: { 200: schemas.pool } }) },
+    {
+      schema: spec('storage-pools', 'Take a pool out of maintenance (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.pool },
+      }),
+    },
     async (req) => pools.apply(actorOf(req), req.params.id, 'ExitMaintenance'),
   );
   app.delete<IdReq>(
     '/v1/storage-pools/:id',
-    { schema: spec('storage-pools', 'Remove a pool that holds no live volumes (admin)', { params: idParams, querystring: query(), response: { 200: schemas.pool } }) },
+    {
+      schema: spec('storage-pools', 'Remove a pool that holds no live volumes (admin)', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.pool },
+      }),
+    },
     async (req) => pools.remove(actorOf(req), req.params.id),
   );
 }

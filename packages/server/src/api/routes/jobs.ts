@@ -10,7 +10,17 @@ type IdReq = { Params: { id: string } };
 /** Jobs (poll or wait) and the event log. */
 export function jobRoutes(app: FastifyInstance, { services }: ApiDeps): void {
   const { jobs, events } = services;
-  app.get<{ Querystring: { limit?: number; cursor?: string; state?: JobState; type?: string; resourceType?: string; resourceId?: string; accountId?: string } }>(
+  app.get<{
+    Querystring: {
+      limit?: number;
+      cursor?: string;
+      state?: JobState;
+      type?: string;
+      resourceType?: string;
+      resourceId?: string;
+      accountId?: string;
+    };
+  }>(
     '/v1/jobs',
     {
       schema: spec('jobs', 'List jobs, newest first', {
@@ -36,11 +46,20 @@ export function jobRoutes(app: FastifyInstance, { services }: ApiDeps): void {
         response: { 200: schemas.job },
       }),
     },
-    async (req) => (req.query.wait ? jobs.wait(actorOf(req), req.params.id, req.query.wait * 1000) : jobs.get(actorOf(req), req.params.id)),
+    async (req) =>
+      req.query.wait
+        ? jobs.wait(actorOf(req), req.params.id, req.query.wait * 1000)
+        : jobs.get(actorOf(req), req.params.id),
   );
   app.get<IdReq>(
     '/v1/jobs/:id/steps',
-    { schema: spec('jobs', "A job's journal", { params: idParams, querystring: query(), response: { 200: { type: 'array', items: anyJson } } }) },
+    {
+      schema: spec('jobs', "A job's journal", {
+        params: idParams,
+        querystring: query(),
+        response: { 200: { type: 'array', items: anyJson } },
+      }),
+    },
     async (req) => jobs.steps(actorOf(req), req.params.id),
   );
   app.get<IdReq & { Querystring: { after?: number } }>(

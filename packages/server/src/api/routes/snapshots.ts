@@ -3,7 +3,19 @@ import type { CreateVmSnapshotInput } from '../../services/index.js';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, sendAccepted, spec } from '../route-kit.js';
-import { accepted, bool, id, idParams, listQuery, name, obj, pageOf, query, schemas, str } from '../schemas.js';
+import {
+  accepted,
+  bool,
+  id,
+  idParams,
+  listQuery,
+  name,
+  obj,
+  pageOf,
+  query,
+  schemas,
+  str,
+} from '../schemas.js';
 
 type IdReq = { Params: { id: string } };
 type Filter = { Querystring: Record<string, string | undefined> };
@@ -43,17 +55,35 @@ export function vmSnapshotRoutes(app: FastifyInstance, { services }: ApiDeps): v
   );
   app.get<IdReq>(
     '/v1/vm-snapshots/:id',
-    { schema: spec('vm-snapshots', 'Read a VM snapshot', { params: idParams, querystring: query(), response: { 200: schemas.vmSnapshot } }) },
+    {
+      schema: spec('vm-snapshots', 'Read a VM snapshot', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.vmSnapshot },
+      }),
+    },
     async (req) => vmSnapshots.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/vm-snapshots/:id',
-    { schema: spec('vm-snapshots', 'Delete a VM snapshot (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.vmSnapshot) } }) },
+    {
+      schema: spec('vm-snapshots', 'Delete a VM snapshot (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.vmSnapshot) },
+      }),
+    },
     async (req, reply) => sendAccepted(reply, await operations.deleteVmSnapshot(actorOf(req), req.params.id)),
   );
   app.post<IdReq>(
     '/v1/vm-snapshots/:id/revert',
-    { schema: spec('vm-snapshots', 'Revert the VM to this snapshot (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.vmSnapshot) } }) },
+    {
+      schema: spec('vm-snapshots', 'Revert the VM to this snapshot (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.vmSnapshot) },
+      }),
+    },
     async (req, reply) => sendAccepted(reply, await operations.revertVmSnapshot(actorOf(req), req.params.id)),
   );
 }

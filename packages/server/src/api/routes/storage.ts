@@ -3,7 +3,20 @@ import type { CreateVolumeInput, QosInput } from '../../services/index.js';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, sendAccepted, spec } from '../route-kit.js';
-import { accepted, bool, id, idParams, listQuery, name, obj, pageOf, qosInput, query, schemas, str } from '../schemas.js';
+import {
+  accepted,
+  bool,
+  id,
+  idParams,
+  listQuery,
+  name,
+  obj,
+  pageOf,
+  qosInput,
+  query,
+  schemas,
+  str,
+} from '../schemas.js';
 
 type IdReq = { Params: { id: string } };
 type Filter = { Querystring: Record<string, string | undefined> };
@@ -16,7 +29,14 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     '/v1/volumes',
     {
       schema: spec('volumes', 'List volumes', {
-        querystring: listQuery({ accountId: str, state: str, poolId: str, vmId: str, type: { type: 'string', enum: ['ROOT', 'DATA'] }, name: str }),
+        querystring: listQuery({
+          accountId: str,
+          state: str,
+          poolId: str,
+          vmId: str,
+          type: { type: 'string', enum: ['ROOT', 'DATA'] },
+          name: str,
+        }),
         response: { 200: pageOf(schemas.volume) },
       }),
     },
@@ -45,30 +65,64 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req, reply) => sendAccepted(reply, await operations.createVolume(actorOf(req), req.body)),
   );
-  app.get<IdReq>('/v1/volumes/:id', { schema: spec('volumes', 'Read a volume', { params: idParams, querystring: query(), response: { 200: schemas.volume } }) }, async (req) =>
-    volumes.get(actorOf(req), req.params.id),
+  app.get<IdReq>(
+    '/v1/volumes/:id',
+    {
+      schema: spec('volumes', 'Read a volume', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.volume },
+      }),
+    },
+    async (req) => volumes.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/volumes/:id',
-    { schema: spec('volumes', 'Delete a detached volume (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.volume) } }) },
+    {
+      schema: spec('volumes', 'Delete a detached volume (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.volume) },
+      }),
+    },
     async (req, reply) => sendAccepted(reply, await operations.deleteVolume(actorOf(req), req.params.id)),
   );
   app.post<IdReq & { Body: { vmId: string } }>(
     '/v1/volumes/:id/attach',
-    { schema: spec('volumes', 'Attach to a VM (job)', { params: idParams, querystring: query(), body: obj({ vmId: id }, ['vmId']), response: { 202: accepted(schemas.volume) } }) },
-    async (req, reply) => sendAccepted(reply, await operations.attachVolume(actorOf(req), req.params.id, req.body.vmId)),
+    {
+      schema: spec('volumes', 'Attach to a VM (job)', {
+        params: idParams,
+        querystring: query(),
+        body: obj({ vmId: id }, ['vmId']),
+        response: { 202: accepted(schemas.volume) },
+      }),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.attachVolume(actorOf(req), req.params.id, req.body.vmId)),
   );
   app.post<IdReq>(
     '/v1/volumes/:id/detach',
-    { schema: spec('volumes', 'Detach from its VM (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.volume) } }) },
+    {
+      schema: spec('volumes', 'Detach from its VM (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.volume) },
+      }),
+    },
     async (req, reply) => sendAccepted(reply, await operations.detachVolume(actorOf(req), req.params.id)),
   );
   app.post<IdReq & { Body: { sizeBytes: number } }>(
     '/v1/volumes/:id/resize',
     {
-      schema: spec('volumes', 'Grow a volume (job)', { params: idParams, querystring: query(), body: obj({ sizeBytes: { type: 'integer' } }, ['sizeBytes']), response: { 202: accepted(schemas.volume) } }),
+      schema: spec('volumes', 'Grow a volume (job)', {
+        params: idParams,
+        querystring: query(),
+        body: obj({ sizeBytes: { type: 'integer' } }, ['sizeBytes']),
+        response: { 202: accepted(schemas.volume) },
+      }),
     },
-    async (req, reply) => sendAccepted(reply, await operations.resizeVolume(actorOf(req), req.params.id, req.body.sizeBytes)),
+    async (req, reply) =>
+      sendAccepted(reply, await operations.resizeVolume(actorOf(req), req.params.id, req.body.sizeBytes)),
   );
   app.put<IdReq & { Body: QosInput }>(
     '/v1/volumes/:id/qos',
@@ -80,7 +134,8 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
         response: { 202: accepted(schemas.volume) },
       }),
     },
-    async (req, reply) => sendAccepted(reply, await operations.setVolumeQos(actorOf(req), req.params.id, req.body)),
+    async (req, reply) =>
+      sendAccepted(reply, await operations.setVolumeQos(actorOf(req), req.params.id, req.body)),
   );
 
   app.get<Filter>(
@@ -102,21 +157,42 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
         response: { 202: accepted(schemas.volumeSnapshot) },
       }),
     },
-    async (req, reply) => sendAccepted(reply, await operations.createVolumeSnapshot(actorOf(req), req.body.volumeId, req.body)),
+    async (req, reply) =>
+      sendAccepted(reply, await operations.createVolumeSnapshot(actorOf(req), req.body.volumeId, req.body)),
   );
   app.get<IdReq>(
     '/v1/volume-snapshots/:id',
-    { schema: spec('volume-snapshots', 'Read a volume snapshot', { params: idParams, querystring: query(), response: { 200: schemas.volumeSnapshot } }) },
+    {
+      schema: spec('volume-snapshots', 'Read a volume snapshot', {
+        params: idParams,
+        querystring: query(),
+        response: { 200: schemas.volumeSnapshot },
+      }),
+    },
     async (req) => volumeSnapshots.get(actorOf(req), req.params.id),
   );
   app.delete<IdReq>(
     '/v1/volume-snapshots/:id',
-    { schema: spec('volume-snapshots', 'Delete a volume snapshot (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.volumeSnapshot) } }) },
-    async (req, reply) => sendAccepted(reply, await operations.deleteVolumeSnapshot(actorOf(req), req.params.id)),
+    {
+      schema: spec('volume-snapshots', 'Delete a volume snapshot (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.volumeSnapshot) },
+      }),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.deleteVolumeSnapshot(actorOf(req), req.params.id)),
   );
   app.post<IdReq>(
     '/v1/volume-snapshots/:id/revert',
-    { schema: spec('volume-snapshots', 'Revert its volume to this snapshot (job)', { params: idParams, querystring: query(), response: { 202: accepted(schemas.volumeSnapshot) } }) },
-    async (req, reply) => sendAccepted(reply, await operations.revertVolumeSnapshot(actorOf(req), req.params.id)),
+    {
+      schema: spec('volume-snapshots', 'Revert its volume to this snapshot (job)', {
+        params: idParams,
+        querystring: query(),
+        response: { 202: accepted(schemas.volumeSnapshot) },
+      }),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.revertVolumeSnapshot(actorOf(req), req.params.id)),
   );
 }
