@@ -9,4 +9,5 @@ export * from './domain/qos.js';
 export * from './domain/names.js';
 export * from './domain/units.js';
 export * from './storage/index.js';
+export * from './snapshot/index.js';
 export * from './channel/index.js';

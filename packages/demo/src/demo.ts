@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { prepareBackends } from './backends.js';
-import { setupCloud } from './cloud.js';
+import { prepareBackends, type Backends } from './backends.js';
+import { setupCloud, type Cloud } from './cloud.js';
 import { readAdminCredentials, startServerProcess, type ServerProcess } from './processes.js';
 import { Rest } from './rest.js';
 import { runStory, type StoryResult } from './story.js';
@@ -28,8 +28,16 @@ export interface DemoRun {
   cleanup(): Promise<void>;
 }
 
-/** Starts (or reuses) Strata on this machine and runs the VM-snapshot story through its API. */
-export async function runDemo(o: DemoOptions): Promise<DemoRun> {
+export interface Environment {
+  readonly server: ServerProcess | null;
+  readonly url: string;
+  readonly rest: Rest;
+  readonly backends: Backends;
+  readonly cloud: Cloud;
+}
+
+/** Starts (or reuses) Strata on this machine: backends, server, agent, pools and template. */
+export async function bringUp(o: DemoOptions): Promise<Environment> {
   const backends = await prepareBackends(o.root, o.log);
   const dataDir = join(o.root, 'server');
   const url = `http://127.0.0.1:${o.port}`;
@@ -50,6 +58,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
     log: o.log,
     track: o.track ?? (() => undefined),
   });
+  return { server, url, rest, backends, cloud };
+}
+
+/** Starts (or reuses) Strata on this machine and runs the VM-snapshot story through its API. */
+export async function runDemo(o: DemoOptions): Promise<DemoRun> {
+  const { server, url, rest, backends, cloud } = await bringUp(o);
   const result = await runStory(rest, backends, cloud, o.log);
   const verdicts = [
     { check: 'the snapshot is Ready and filesystem-consistent', ok: result.snapshot.state === 'Ready' && result.snapshot.consistency === 'filesystem' },

@@ -1,1 +1,1 @@
-export { runDemo, type DemoOptions, type DemoRun } from './demo.js';
+export { bringUp, runDemo, type DemoOptions, type DemoRun, type Environment } from './demo.js';

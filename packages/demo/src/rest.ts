@@ -50,6 +50,12 @@ export class Rest {
     return { resource: a.resource, job: await this.waitJob(a.job) };
   }
 
+  /** Deletes through an asynchronous operation and waits for its job. */
+  async runDelete(path: string): Promise<JobView> {
+    const a = await this.api.request<Accepted<unknown>>('DELETE', path);
+    return this.waitJob(a.job);
+  }
+
   /** The first item of a list filtered by name, if any: setup steps are idempotent by name. */
   async findByName<T>(path: string, name: string): Promise<T | undefined> {
     return (await this.get<Page<T>>(path, { name })).items[0];

@@ -11,13 +11,13 @@ const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
 
-interface VolumeView extends Named {
+export interface VolumeView extends Named {
   readonly poolId: string;
   readonly type: string;
   readonly deviceName: string | null;
   readonly backendRef: string | null;
 }
-interface SnapshotView extends Named {
+export interface SnapshotView extends Named {
   readonly parentId: string | null;
   readonly state: string;
   readonly consistency: string | null;
@@ -25,12 +25,12 @@ interface SnapshotView extends Named {
   readonly cutSpreadMs: number | null;
   readonly strategy: string | null;
 }
-interface TreeNode extends SnapshotView {
+export interface TreeNode extends SnapshotView {
   readonly children: TreeNode[];
 }
 
 /** One disk of the demo VM, with what is needed to read it back. */
-interface DemoDisk {
+export interface DemoDisk {
   readonly label: string;
   readonly volume: VolumeView;
   readonly conn: (v: VolumeView) => ConnectionDetails | RbdExport;
@@ -61,18 +61,13 @@ async function virtualSize(image: string): Promise<number> {
   return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
 }
 
-/**
- * The main job: a VM whose disks sit on qcow2 files, an iSCSI LUN on tgtd and (when Ceph runs)
- * an RBD image, writing ordered records to all of them; one VM snapshot taken while it writes;
- * more writes; the VM stopped and reverted; every disk read back and checked as of the snapshot.
- */
-export async function runStory(
+/** A VM from the tiny-guest template with a data disk on every backend, started. */
+export async function buildDemoVm(
   rest: Rest,
   b: Backends,
   cloud: Cloud,
   log: (line: string) => void,
-  quiesce: 'guest' | 'hypervisor' = 'hypervisor',
-): Promise<StoryResult> {
+): Promise<{ vm: Named; disks: DemoDisk[]; suffix: string }> {
   const suffix = Math.random().toString(36).slice(2, 6);
   const vm = await rest.post<Named>('/v1/vms', { name: `demo vm "${suffix}" <&> $(whoami); x`, templateId: cloud.templateId, memoryBytes: 128 * MiB });
   log(`VM ${vm.id} named ${JSON.stringify(vm.name)}`);
@@ -102,6 +97,22 @@ export async function runStory(
     { label: 'root (qcow2, ext4 log)', volume: root.resource, kind: 'root-fs', conn: (v) => ({ adaptor: 'file', path: v.backendRef ?? '', format: 'qcow2' }) },
     ...volumes.map((v, i): DemoDisk => ({ label: data[i]!.label, volume: v, kind: 'raw-records', conn: connectionFor(b, cloud, data[i]!.pool) })),
   ];
+  return { vm, disks, suffix };
+}
+
+/**
+ * The main job: a VM whose disks sit on qcow2 files, an iSCSI LUN on tgtd and (when Ceph runs)
+ * an RBD image, writing ordered records to all of them; one VM snapshot taken while it writes;
+ * more writes; the VM stopped and reverted; every disk read back and checked as of the snapshot.
+ */
+export async function runStory(
+  rest: Rest,
+  b: Backends,
+  cloud: Cloud,
+  log: (line: string) => void,
+  quiesce: 'guest' | 'hypervisor' = 'hypervisor',
+): Promise<StoryResult> {
+  const { vm, disks, suffix } = await buildDemoVm(rest, b, cloud, log);
   log('waiting for the guest agent, then letting the guest write to every disk for 6 s');
   await waitForGuestAgent(vm.id);
   await sleep(6_000);
@@ -138,7 +149,7 @@ export async function runStory(
  * The guest agent answers once the tiny guest has booted (seconds under TCG). Asked through
  * libvirt's own guest-info call on this machine, which does not taint the domain.
  */
-async function waitForGuestAgent(domain: string, timeoutMs = 180_000): Promise<void> {
+export async function waitForGuestAgent(domain: string, timeoutMs = 180_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -151,11 +162,11 @@ async function waitForGuestAgent(domain: string, timeoutMs = 180_000): Promise<v
   }
 }
 
-function flatten(nodes: readonly TreeNode[]): SnapshotView[] {
+export function flatten(nodes: readonly TreeNode[]): SnapshotView[] {
   return nodes.flatMap((n) => [n, ...flatten(n.children)]);
 }
 
-async function readAll(rest: Rest, disks: readonly DemoDisk[]): Promise<Map<string, WriterRecord[]>> {
+export async function readAll(rest: Rest, disks: readonly DemoDisk[]): Promise<Map<string, WriterRecord[]>> {
   const out = new Map<string, WriterRecord[]>();
   for (const d of disks) {
     const v = await rest.get<VolumeView>(`/v1/volumes/${d.volume.id}`);

@@ -1,9 +1,13 @@
-import type { StrategyCandidate } from '@strata/core';
+import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { builtInDriverFactories } from '../orchestration/driver-factories.js';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
 import { registerOrchestration } from '../orchestration/register.js';
-import type { ServerExtension } from '../server.js';
+import { actorOf } from '../api/hooks.js';
+import { spec } from '../api/route-kit.js';
+import { idParams, query, str } from '../api/schemas.js';
+import type { ServerContext, ServerExtension } from '../server.js';
+import { explainForVm } from '../vmsnapshots/explain.js';
 import { builtInStrategies } from '../vmsnapshots/strategies.js';
 
 export interface OrchestrationOptions {
@@ -18,17 +22,50 @@ export interface OrchestrationOptions {
   readonly stateDir?: string;
 }
 
-/** Registers the multi-step operations (volumes, VMs, VM snapshots) on the server's job engine. */
+/**
+ * Registers the multi-step operations (volumes, VMs, VM snapshots) on the server's job engine,
+ * and the route that explains VM-snapshot strategy selection.
+ */
 export function orchestrationExtension(options: OrchestrationOptions): ServerExtension {
+  let pools: PoolDrivers | null = null;
+  const driversFor = (ctx: ServerContext): PoolDrivers => (pools ??= new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories));
+  const strategies = options.strategies ?? builtInStrategies;
   return {
     name: 'orchestration',
+    routes(app, ctx) {
+      app.get<{ Params: { id: string }; Querystring: { operation?: 'take' | 'revert' | 'delete'; quiesce?: QuiesceMode; memory?: boolean; takenBy?: string } }>(
+        '/v1/vms/:id/snapshot-strategies',
+        {
+          schema: spec('vm-snapshots', "Explain VM-snapshot strategy selection: every strategy's priority and reason for this VM", {
+            params: idParams,
+            querystring: query({
+              operation: { type: 'string', enum: ['take', 'revert', 'delete'] },
+              quiesce: { type: 'string', enum: [...QUIESCE_MODES] },
+              memory: { type: 'boolean' },
+              takenBy: str,
+            }),
+            response: { 200: { type: 'object', additionalProperties: true } },
+          }),
+        },
+        async (req) => {
+          await ctx.services.vms.get(actorOf(req), req.params.id);
+          return explainForVm({ db: ctx.db, drivers: driversFor(ctx) }, strategies, {
+            vmId: req.params.id,
+            operation: req.query.operation ?? 'take',
+            quiesce: req.query.quiesce ?? 'auto',
+            memory: req.query.memory ?? false,
+            ...(req.query.takenBy && { takenBy: req.query.takenBy }),
+          });
+        },
+      );
+    },
     start(ctx) {
       if (!ctx.engine) return Promise.resolve();
-      const drivers = new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories);
+      const drivers = driversFor(ctx);
       registerOrchestration(
         ctx.engine,
         { db: ctx.db, events: ctx.services.events, agent: options.agent(), drivers, stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state' },
-        options.strategies ?? builtInStrategies,
+        strategies,
       );
       return Promise.resolve({ close: () => drivers.close() });
     },

@@ -8,6 +8,7 @@ import type { OrchestrationDeps } from './deps.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
+import { volumeSnapshotCreateJob, volumeSnapshotDeleteJob, volumeSnapshotRevertJob } from './jobs/volume-snapshots.js';
 
 /** Registers every multi-step operation the API queues, on one job engine. */
 export function registerOrchestration(
@@ -21,6 +22,9 @@ export function registerOrchestration(
   engine.register(volumeAttachJob(deps));
   engine.register(volumeDetachJob(deps));
   engine.register(volumeSetQosJob(deps));
+  engine.register(volumeSnapshotCreateJob(deps));
+  engine.register(volumeSnapshotDeleteJob(deps));
+  engine.register(volumeSnapshotRevertJob(deps));
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
