@@ -39,11 +39,15 @@ const selected = files
   .filter((f) => !unitOnly || !f.endsWith('.int.test.js'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   // unit tests first: they fail fast and need nothing started
-  .sort((a, b) => Number(a.endsWith('.int.test.js')) - Number(b.endsWith('.int.test.js')) || a.localeCompare(b));
+  .sort(
+    (a, b) => Number(a.endsWith('.int.test.js')) - Number(b.endsWith('.int.test.js')) || a.localeCompare(b),
+  );
 
 // node --test with no file runs every test it can find: never let an empty selection do that.
 if (selected.length === 0) {
-  console.error(`no test file matched ${filters.length ? filters.join(', ') : '(all)'}; build first (npm run build)`);
+  console.error(
+    `no test file matched ${filters.length ? filters.join(', ') : '(all)'}; build first (npm run build)`,
+  );
   process.exit(1);
 }
 

@@ -7,7 +7,12 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '@strata/server/cloudstack/test-harness';
-import { prepareStoryHost, virtualSize, waitForGuestAgent, type StoryHost } from '@strata/server/cloudstack/story-host';
+import {
+  prepareStoryHost,
+  virtualSize,
+  waitForGuestAgent,
+  type StoryHost,
+} from '@strata/server/cloudstack/story-host';
 
 // The CLI through a VM's life with a real host agent, libvirt guest and job progress: the
 // progress bars here come from real start, attach and VM-snapshot jobs.
@@ -27,10 +32,18 @@ interface Run {
 }
 
 function strata(args: readonly string[]): Promise<Run> {
-  const env = { ...process.env, HOME: home, STRATA_CONFIG: join(home, 'config.json'), STRATA_ENDPOINT: h.server.url, STRATA_API_KEY: h.admin.key, STRATA_SECRET_KEY: h.admin.secret };
+  const env = {
+    ...process.env,
+    HOME: home,
+    STRATA_CONFIG: join(home, 'config.json'),
+    STRATA_ENDPOINT: h.server.url,
+    STRATA_API_KEY: h.admin.key,
+    STRATA_SECRET_KEY: h.admin.secret,
+  };
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [BIN, ...args], { env, timeout: 300_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err instanceof Error ? err : new Error('process failed'));
+      if (err && typeof err.code !== 'number')
+        return reject(err instanceof Error ? err : new Error('process failed'));
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
   });
@@ -58,47 +71,136 @@ after(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-void test('a VM with disks on two backends, a quiesced VM snapshot, the tree, revert and clean-up, all with strata', { timeout: 600_000 }, async () => {
-  const story = host!;
-  const files = idOf(await ok(['pools', 'create', '--name', `files-${suffix}`, '--zone', story.zoneId, '--provider', 'qcow2', '--url', story.qcow2Url, '--capacity', '16G']));
-  const iscsi = idOf(await ok(['pools', 'create', '--name', `iscsi-${suffix}`, '--zone', story.zoneId, '--provider', 'tgt', '--managed', '--url', story.tgtUrl, '--capacity', '16G', '--capacity-iops', '20000']));
-  vmId = idOf(await ok(['vms', 'create', '--name', `cli vm <${suffix}>`, '--template', story.templateId, '--memory', '128M']));
-  const root = await ok(['volumes', 'create', '--name', `root-${suffix}`, '--pool', files, '--size', String(await virtualSize(story.guest.baseImage)), '--type', 'ROOT', '--vm', vmId]);
-  assert.match(root.stdout, /^type\s+ROOT$/m);
+void test(
+  'a VM with disks on two backends, a quiesced VM snapshot, the tree, revert and clean-up, all with strata',
+  { timeout: 600_000 },
+  async () => {
+    const story = host!;
+    const files = idOf(
+      await ok([
+        'pools',
+        'create',
+        '--name',
+        `files-${suffix}`,
+        '--zone',
+        story.zoneId,
+        '--provider',
+        'qcow2',
+        '--url',
+        story.qcow2Url,
+        '--capacity',
+        '16G',
+      ]),
+    );
+    const iscsi = idOf(
+      await ok([
+        'pools',
+        'create',
+        '--name',
+        `iscsi-${suffix}`,
+        '--zone',
+        story.zoneId,
+        '--provider',
+        'tgt',
+        '--managed',
+        '--url',
+        story.tgtUrl,
+        '--capacity',
+        '16G',
+        '--capacity-iops',
+        '20000',
+      ]),
+    );
+    vmId = idOf(
+      await ok([
+        'vms',
+        'create',
+        '--name',
+        `cli vm <${suffix}>`,
+        '--template',
+        story.templateId,
+        '--memory',
+        '128M',
+      ]),
+    );
+    const root = await ok([
+      'volumes',
+      'create',
+      '--name',
+      `root-${suffix}`,
+      '--pool',
+      files,
+      '--size',
+      String(await virtualSize(story.guest.baseImage)),
+      '--type',
+      'ROOT',
+      '--vm',
+      vmId,
+    ]);
+    assert.match(root.stdout, /^type\s+ROOT$/m);
 
-  const started = await ok(['vms', 'start', vmId]);
-  assert.match(started.stderr, /vm\.start \[[^\]]*\] 100% Succeeded/);
-  assert.match(started.stdout, /^state\s+Running$/m);
+    const started = await ok(['vms', 'start', vmId]);
+    assert.match(started.stderr, /vm\.start \[[^\]]*\] 100% Succeeded/);
+    assert.match(started.stdout, /^state\s+Running$/m);
 
-  for (const pool of [files, iscsi]) {
-    const v = idOf(await ok(['volumes', 'create', '--name', `data-${pool.slice(-4)}`, '--pool', pool, '--size', '64M', '--min-iops', '100', '--max-iops', '1000']));
-    const attached = await ok(['volumes', 'attach', v, '--vm', vmId]);
-    assert.match(attached.stdout, new RegExp(`^vmId\\s+${vmId}$`, 'm'));
-  }
+    for (const pool of [files, iscsi]) {
+      const v = idOf(
+        await ok([
+          'volumes',
+          'create',
+          '--name',
+          `data-${pool.slice(-4)}`,
+          '--pool',
+          pool,
+          '--size',
+          '64M',
+          '--min-iops',
+          '100',
+          '--max-iops',
+          '1000',
+        ]),
+      );
+      const attached = await ok(['volumes', 'attach', v, '--vm', vmId]);
+      assert.match(attached.stdout, new RegExp(`^vmId\\s+${vmId}$`, 'm'));
+    }
 
-  await waitForGuestAgent(vmId);
-  const snap = await ok(['vm-snapshots', 'create', '--vm', vmId, '--name', `before <${suffix}>`, '--quiesce', 'guest']);
-  assert.match(snap.stderr, /vm-snapshot\.create \[[^\]]*\] 100% Succeeded/);
-  assert.match(snap.stdout, /^state\s+Ready$/m);
-  assert.match(snap.stdout, /^consistency\s+filesystem$/m);
-  const snapId = idOf(snap);
+    await waitForGuestAgent(vmId);
+    const snap = await ok([
+      'vm-snapshots',
+      'create',
+      '--vm',
+      vmId,
+      '--name',
+      `before <${suffix}>`,
+      '--quiesce',
+      'guest',
+    ]);
+    assert.match(snap.stderr, /vm-snapshot\.create \[[^\]]*\] 100% Succeeded/);
+    assert.match(snap.stdout, /^state\s+Ready$/m);
+    assert.match(snap.stdout, /^consistency\s+filesystem$/m);
+    const snapId = idOf(snap);
 
-  const tree = await ok(['vms', 'tree', vmId]);
-  assert.match(tree.stdout, new RegExp(`^\\* before <${suffix}> \\(${snapId}\\) Ready filesystem$`, 'm'));
+    const tree = await ok(['vms', 'tree', vmId]);
+    assert.match(tree.stdout, new RegExp(`^\\* before <${suffix}> \\(${snapId}\\) Ready filesystem$`, 'm'));
 
-  await ok(['vms', 'stop', vmId, '--force']);
-  const reverted = await ok(['vm-snapshots', 'revert', snapId]);
-  assert.match(reverted.stdout, /^state\s+Ready$/m);
-  await ok(['vm-snapshots', 'delete', snapId]);
-  const listed = JSON.parse((await ok(['-o', 'json', 'vm-snapshots', 'list', '--vm', vmId, '--state', 'Ready'])).stdout) as { items: unknown[] };
-  assert.equal(listed.items.length, 0);
+    await ok(['vms', 'stop', vmId, '--force']);
+    const reverted = await ok(['vm-snapshots', 'revert', snapId]);
+    assert.match(reverted.stdout, /^state\s+Ready$/m);
+    await ok(['vm-snapshots', 'delete', snapId]);
+    const listed = JSON.parse(
+      (await ok(['-o', 'json', 'vm-snapshots', 'list', '--vm', vmId, '--state', 'Ready'])).stdout,
+    ) as { items: unknown[] };
+    assert.equal(listed.items.length, 0);
 
-  const vols = JSON.parse((await ok(['-o', 'json', 'volumes', 'list', '--vm', vmId, '--type', 'DATA'])).stdout) as { items: Array<{ id: string }> };
-  assert.equal(vols.items.length, 2);
-  for (const v of vols.items) {
-    await ok(['volumes', 'detach', v.id]);
-    await ok(['volumes', 'delete', v.id]);
-  }
-  const destroyed = await ok(['vms', 'delete', vmId]);
-  assert.match(destroyed.stdout, /^state\s+Destroyed$/m);
-});
+    const vols = JSON.parse(
+      (await ok(['-o', 'json', 'volumes', 'list', '--vm', vmId, '--type', 'DATA'])).stdout,
+    ) as { items: Array<{ id: string }> };
+    assert.equal(vols.items.length, 2);
+    for (const v of vols.items) {
+      await ok(['volumes', 'detach', v.id]);
+      await ok(['volumes', 'delete', v.id]);
+    }
+    const destroyed = await ok(['vms', 'delete', vmId]);
+    assert.match(destroyed.stdout, /^state\s+Destroyed$/m);
+  },
+);

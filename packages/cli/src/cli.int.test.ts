@@ -40,7 +40,15 @@ const slowJob: ServerExtension = {
     });
     ctx.engine?.register({
       type: 'test.cli-fails',
-      steps: [{ name: 'fail', run: () => Promise.reject(new StrataError('STORAGE_IOPS_EXHAUSTED', { pool: 'p1', requested: 5000, available: 10 })) }],
+      steps: [
+        {
+          name: 'fail',
+          run: () =>
+            Promise.reject(
+              new StrataError('STORAGE_IOPS_EXHAUSTED', { pool: 'p1', requested: 5000, available: 10 }),
+            ),
+        },
+      ],
     });
     return Promise.resolve();
   },
@@ -54,10 +62,16 @@ interface Run {
 
 function strata(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, HOME: dir, STRATA_CONFIG: configFile, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err instanceof Error ? err : new Error('process failed'));
-      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, HOME: dir, STRATA_CONFIG: configFile, ...env }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number')
+          return reject(err instanceof Error ? err : new Error('process failed'));
+        resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -71,8 +85,18 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-cli-'));
   configFile = join(dir, 'config', 'config.json');
   server = await startServer(
-    { dataDir: join(dir, 'server'), databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
-    { extensions: [...defaultExtensions({ stateDir: join(dir, 'host-state'), agents: { port: 0 } }), slowJob], logger: createLogger({ level: 'warn' }) },
+    {
+      dataDir: join(dir, 'server'),
+      databaseUrl: 'memory:',
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'warn',
+      jobs: true,
+    },
+    {
+      extensions: [...defaultExtensions({ stateDir: join(dir, 'host-state'), agents: { port: 0 } }), slowJob],
+      logger: createLogger({ level: 'warn' }),
+    },
   );
 });
 
@@ -83,10 +107,19 @@ after(async () => {
 
 void describe('config', () => {
   void test('import-credentials makes a 0600 profile the CLI then signs with', async () => {
-    const r = await strata(['config', 'import-credentials', join(dir, 'server', 'admin-credentials.json'), '--endpoint', server.url]);
+    const r = await strata([
+      'config',
+      'import-credentials',
+      join(dir, 'server', 'admin-credentials.json'),
+      '--endpoint',
+      server.url,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await stat(configFile)).mode & 0o777, 0o600);
-    const saved = JSON.parse(await readFile(configFile, 'utf8')) as { currentProfile: string; profiles: Record<string, { endpoint: string }> };
+    const saved = JSON.parse(await readFile(configFile, 'utf8')) as {
+      currentProfile: string;
+      profiles: Record<string, { endpoint: string }>;
+    };
     assert.equal(saved.currentProfile, 'default');
     assert.equal(saved.profiles['default']?.endpoint, server.url);
     const who = await json<{ role: string; via: string }>(['whoami']);
@@ -97,8 +130,21 @@ void describe('config', () => {
   void test('show masks secrets; another profile is chosen with --profile', async () => {
     const shown = await strata(['config', 'show']);
     assert.equal(shown.code, 0);
-    assert.ok(!shown.stdout.includes(server.bootstrap?.secretKey ?? 'never'), 'the secret key must not be printed');
-    await strata(['config', 'set-profile', 'broken', '--endpoint', server.url, '--api-key', 'nope', '--secret-key', 'nope']);
+    assert.ok(
+      !shown.stdout.includes(server.bootstrap?.secretKey ?? 'never'),
+      'the secret key must not be printed',
+    );
+    await strata([
+      'config',
+      'set-profile',
+      'broken',
+      '--endpoint',
+      server.url,
+      '--api-key',
+      'nope',
+      '--secret-key',
+      'nope',
+    ]);
     const r = await strata(['--profile', 'broken', 'zones', 'list']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error AUTH_BAD_SIGNATURE \(HTTP 401\): /m);
@@ -118,32 +164,84 @@ void describe('resources, tables and JSON', () => {
     assert.equal(t.code, 0, t.stderr);
     const lines = t.stdout.trim().split('\n');
     assert.match(lines[0] ?? '', /^ID\s+NAME\s+CREATED$/);
-    assert.ok(lines.some((l) => l.startsWith(z.id) && l.includes(zoneName)), t.stdout);
+    assert.ok(
+      lines.some((l) => l.startsWith(z.id) && l.includes(zoneName)),
+      t.stdout,
+    );
     const page = await json<{ items: Array<{ id: string }> }>(['zones', 'list', '--name', zoneName]);
-    assert.deepEqual(page.items.map((i) => i.id), [z.id]);
+    assert.deepEqual(
+      page.items.map((i) => i.id),
+      [z.id],
+    );
   });
 
   void test('pools, offerings and templates are created and listed with sizes people read', async () => {
     const pool = await json<{ id: string; capacityBytes: number; capacityIops: number }>([
-      'pools', 'create', '--name', `pool-${suffix}`, '--zone', zoneId, '--provider', 'qcow2', '--url', `file://${join(dir, 'pool')}`, '--capacity', '10G', '--capacity-iops', '5000',
+      'pools',
+      'create',
+      '--name',
+      `pool-${suffix}`,
+      '--zone',
+      zoneId,
+      '--provider',
+      'qcow2',
+      '--url',
+      `file://${join(dir, 'pool')}`,
+      '--capacity',
+      '10G',
+      '--capacity-iops',
+      '5000',
     ]);
     assert.equal(pool.capacityBytes, 10 * 1024 ** 3);
     assert.equal(pool.capacityIops, 5000);
     const pools = await strata(['pools', 'list']);
     assert.match(pools.stdout, new RegExp(`pool-${suffix}\\s+qcow2\\s+zone\\s+Up\\s+false\\s+10 GiB`));
-    const off = await json<{ qos: { minIops: number; maxIops: number } }>(['offerings', 'create', '--name', `gold-${suffix}`, '--size', '1G', '--min-iops', '100', '--max-iops', '400']);
+    const off = await json<{ qos: { minIops: number; maxIops: number } }>([
+      'offerings',
+      'create',
+      '--name',
+      `gold-${suffix}`,
+      '--size',
+      '1G',
+      '--min-iops',
+      '100',
+      '--max-iops',
+      '400',
+    ]);
     assert.deepEqual([off.qos.minIops, off.qos.maxIops], [100, 400]);
-    const tpl = await json<{ sizeBytes: number }>(['templates', 'create', '--name', `tiny-${suffix}`, '--path', '/var/lib/strata/tiny.qcow2', '--size', '64M']);
+    const tpl = await json<{ sizeBytes: number }>([
+      'templates',
+      'create',
+      '--name',
+      `tiny-${suffix}`,
+      '--path',
+      '/var/lib/strata/tiny.qcow2',
+      '--size',
+      '64M',
+    ]);
     assert.equal(tpl.sizeBytes, 64 * 1024 ** 2);
     const tpls = await strata(['templates', 'list']);
     assert.match(tpls.stdout, new RegExp(`tiny-${suffix}\\s+qcow2\\s+64 MiB`));
   });
 
-  void test('a volume\'s life through jobs: create, resize, QoS, delete; --no-wait answers with the job', async () => {
+  void test("a volume's life through jobs: create, resize, QoS, delete; --no-wait answers with the job", async () => {
     const pools = await json<{ items: Array<{ id: string }> }>(['pools', 'list', '--name', `pool-${suffix}`]);
     const poolId = pools.items[0]?.id ?? '';
     const name = `data "${suffix}" <&> $HOME`;
-    const created = await strata(['volumes', 'create', '--name', name, '--pool', poolId, '--size', '1G', '--min-iops', '100', '--max-iops', '200']);
+    const created = await strata([
+      'volumes',
+      'create',
+      '--name',
+      name,
+      '--pool',
+      poolId,
+      '--size',
+      '1G',
+      '--min-iops',
+      '100',
+      '--max-iops',
+      '200',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /^state\s+Ready$/m);
     assert.match(created.stderr, /volume\.create \[[^\]]*\] 100% Succeeded/);
@@ -151,10 +249,23 @@ void describe('resources, tables and JSON', () => {
     assert.ok(id, created.stdout);
     const resized = await json<{ sizeBytes: number }>(['volumes', 'resize', id, '--size', '2G']);
     assert.equal(resized.sizeBytes, 2 * 1024 ** 3);
-    const qos = await json<{ qos: { minIops: number; maxIops: number } }>(['volumes', 'qos', id, '--min-iops', '150', '--max-iops', '300']);
+    const qos = await json<{ qos: { minIops: number; maxIops: number } }>([
+      'volumes',
+      'qos',
+      id,
+      '--min-iops',
+      '150',
+      '--max-iops',
+      '300',
+    ]);
     assert.deepEqual([qos.qos.minIops, qos.qos.maxIops], [150, 300]);
     const listed = await strata(['volumes', 'list', '--pool', poolId]);
-    assert.ok(listed.stdout.split('\n').some((l) => l.startsWith(id) && l.includes(name) && l.includes('2 GiB') && l.includes('150/300/')), listed.stdout);
+    assert.ok(
+      listed.stdout
+        .split('\n')
+        .some((l) => l.startsWith(id) && l.includes(name) && l.includes('2 GiB') && l.includes('150/300/')),
+      listed.stdout,
+    );
     const queued = await strata(['--no-wait', 'volumes', 'delete', id]);
     assert.equal(queued.code, 0, queued.stderr);
     assert.match(queued.stdout, /^ID\s+TYPE\s+STATE\s+PROGRESS/m);
@@ -168,7 +279,10 @@ void describe('resources, tables and JSON', () => {
   void test('errors print their registry code, the HTTP status and a hint, and exit 1', async () => {
     const r = await strata(['volumes', 'get', `vol-missing-${suffix}`]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^error NOT_FOUND \\(HTTP 404\\): volume vol-missing-${suffix} not found$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error NOT_FOUND \\(HTTP 404\\): volume vol-missing-${suffix} not found$`, 'm'),
+    );
     assert.match(r.stderr, /^hint: Check the id/m);
     const j = await strata(['-o', 'json', 'volumes', 'get', `vol-missing-${suffix}`]);
     assert.equal((JSON.parse(j.stderr) as { error: { code: string } }).error.code, 'NOT_FOUND');
@@ -185,7 +299,11 @@ void describe('jobs', () => {
   void test('jobs wait draws the progress of a running job and ends with its final state', async () => {
     const engine = server.engine;
     assert.ok(engine, 'the server runs a job engine');
-    const job = await engine.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+    const job = await engine.submit(
+      'test.cli-progress',
+      {},
+      { accountId: server.bootstrap?.accountId ?? 'none' },
+    );
     const r = await strata(['jobs', 'wait', job.id]);
     assert.equal(r.code, 0, r.stderr);
     // Not a terminal here, so the bar is redrawn as lines: it must have moved through the parts.
@@ -195,7 +313,11 @@ void describe('jobs', () => {
   });
 
   void test('jobs list shows it; --no-progress waits silently', async () => {
-    const job = await server.engine.submit('test.cli-progress', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+    const job = await server.engine.submit(
+      'test.cli-progress',
+      {},
+      { accountId: server.bootstrap?.accountId ?? 'none' },
+    );
     const r = await strata(['--no-progress', 'jobs', 'wait', job.id]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
@@ -205,11 +327,18 @@ void describe('jobs', () => {
 });
 
 void describe('failed jobs', () => {
-  void test('a failed job exits 1 and prints the job\'s own error code and a hint', async () => {
-    const job = await server.engine.submit('test.cli-fails', {}, { accountId: server.bootstrap?.accountId ?? 'none' });
+  void test("a failed job exits 1 and prints the job's own error code and a hint", async () => {
+    const job = await server.engine.submit(
+      'test.cli-fails',
+      {},
+      { accountId: server.bootstrap?.accountId ?? 'none' },
+    );
     const r = await strata(['--no-progress', 'jobs', 'wait', job.id]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^error STORAGE_IOPS_EXHAUSTED: job ${job.id} \\(test\\.cli-fails\\) failed: `, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error STORAGE_IOPS_EXHAUSTED: job ${job.id} \\(test\\.cli-fails\\) failed: `, 'm'),
+    );
     assert.match(r.stderr, /^hint: /m);
   });
 });
@@ -221,7 +350,9 @@ void describe('completion', () => {
       new Promise<string>((resolve, reject) => {
         const words = line.split(' ');
         const prog = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _strata; printf '%s\\n' "\${COMPREPLY[@]}"`;
-        execFile('bash', ['-c', prog], (err, out) => (err ? reject(err instanceof Error ? err : new Error('process failed')) : resolve(out)));
+        execFile('bash', ['-c', prog], (err, out) =>
+          err ? reject(err instanceof Error ? err : new Error('process failed')) : resolve(out),
+        );
       });
     assert.match(await probe('strata vol'), /^volumes$/m);
     assert.deepEqual((await probe('strata volumes at')).trim(), 'attach');

@@ -33,12 +33,23 @@ export class ApiClient {
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const { apiKey, secretKey } = this.profile;
     if (!apiKey || !secretKey) {
-      throw new CliError('NO_CREDENTIALS', 'no API key: run `strata config set-profile default --endpoint URL --api-key KEY --secret-key SECRET` or set STRATA_API_KEY and STRATA_SECRET_KEY');
+      throw new CliError(
+        'NO_CREDENTIALS',
+        'no API key: run `strata config set-profile default --endpoint URL --api-key KEY --secret-key SECRET` or set STRATA_API_KEY and STRATA_SECRET_KEY',
+      );
     }
     const query: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') query[k] = String(v);
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined && v !== '') query[k] = String(v);
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const qs = signRestRequest({ method, path, query, ...(body !== undefined ? { body } : {}), apiKey, secretKey });
+    const qs = signRestRequest({
+      method,
+      path,
+      query,
+      ...(body !== undefined ? { body } : {}),
+      apiKey,
+      secretKey,
+    });
     let res: Response;
     try {
       res = await fetch(`${this.profile.endpoint}${path}?${qs}`, {
@@ -47,7 +58,10 @@ export class ApiClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError('CONNECTION_FAILED', `cannot reach ${this.profile.endpoint}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      throw new CliError(
+        'CONNECTION_FAILED',
+        `cannot reach ${this.profile.endpoint}: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+      );
     }
     const text = await res.text();
     let json: unknown = undefined;
@@ -59,8 +73,14 @@ export class ApiClient {
       }
     }
     if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      throw new CliError(err?.code ?? `HTTP_${res.status}`, err?.message ?? (text.slice(0, 200) || res.statusText), res.status, err?.details);
+      const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)
+        ?.error;
+      throw new CliError(
+        err?.code ?? `HTTP_${res.status}`,
+        err?.message ?? (text.slice(0, 200) || res.statusText),
+        res.status,
+        err?.details,
+      );
     }
     return json as T;
   }

@@ -17,7 +17,12 @@ void test('the file path: STRATA_CONFIG, then XDG_CONFIG_HOME, then ~/.config', 
 });
 
 void test('flags win over the environment, which wins over the profile; the current profile is the default', () => {
-  assert.deepEqual(resolveProfile(config, {}, {}), { name: 'lab', endpoint: 'http://lab:8080', apiKey: 'kl', secretKey: 'sl' });
+  assert.deepEqual(resolveProfile(config, {}, {}), {
+    name: 'lab',
+    endpoint: 'http://lab:8080',
+    apiKey: 'kl',
+    secretKey: 'sl',
+  });
   assert.equal(resolveProfile(config, { profile: 'default' }, {}).apiKey, 'ka');
   assert.equal(resolveProfile(config, {}, { STRATA_PROFILE: 'default' }).endpoint, 'http://a:8080');
   assert.equal(resolveProfile(config, {}, { STRATA_API_KEY: 'env' }).apiKey, 'env');

@@ -34,10 +34,18 @@ export async function loadConfig(path: string): Promise<ConfigFile> {
     throw e;
   }
   const parsed = JSON.parse(text) as Partial<ConfigFile>;
-  if (typeof parsed !== 'object' || parsed === null || typeof parsed.profiles !== 'object' || parsed.profiles === null) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    typeof parsed.profiles !== 'object' ||
+    parsed.profiles === null
+  ) {
     throw new Error(`${path} is not a strata config file (it needs a "profiles" object)`);
   }
-  return { ...(parsed.currentProfile ? { currentProfile: parsed.currentProfile } : {}), profiles: parsed.profiles };
+  return {
+    ...(parsed.currentProfile ? { currentProfile: parsed.currentProfile } : {}),
+    profiles: parsed.profiles,
+  };
 }
 
 /** Written 0600: it holds secret keys. */
@@ -58,17 +66,31 @@ export interface Overrides {
  * The profile to use: command-line flags win, then STRATA_* variables, then the named (or
  * current, or "default") profile of the config file.
  */
-export function resolveProfile(config: ConfigFile, flags: Overrides, env: Env = process.env): Profile & { readonly name: string } {
+export function resolveProfile(
+  config: ConfigFile,
+  flags: Overrides,
+  env: Env = process.env,
+): Profile & { readonly name: string } {
   const name = flags.profile ?? env['STRATA_PROFILE'] ?? config.currentProfile ?? 'default';
-  if ((flags.profile ?? env['STRATA_PROFILE']) && !config.profiles[name] && !flags.endpoint && !env['STRATA_ENDPOINT']) {
-    throw new Error(`no profile "${name}" in the config file (strata config set-profile ${name} --endpoint URL ...)`);
+  if (
+    (flags.profile ?? env['STRATA_PROFILE']) &&
+    !config.profiles[name] &&
+    !flags.endpoint &&
+    !env['STRATA_ENDPOINT']
+  ) {
+    throw new Error(
+      `no profile "${name}" in the config file (strata config set-profile ${name} --endpoint URL ...)`,
+    );
   }
   const p = config.profiles[name];
   const apiKey = flags.apiKey ?? env['STRATA_API_KEY'] ?? p?.apiKey;
   const secretKey = flags.secretKey ?? env['STRATA_SECRET_KEY'] ?? p?.secretKey;
   return {
     name,
-    endpoint: (flags.endpoint ?? env['STRATA_ENDPOINT'] ?? p?.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, ''),
+    endpoint: (flags.endpoint ?? env['STRATA_ENDPOINT'] ?? p?.endpoint ?? DEFAULT_ENDPOINT).replace(
+      /\/+$/,
+      '',
+    ),
     ...(apiKey ? { apiKey } : {}),
     ...(secretKey ? { secretKey } : {}),
   };

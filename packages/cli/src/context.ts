@@ -18,8 +18,15 @@ export interface Globals {
 }
 
 export const JOB_COLUMNS: readonly Column[] = [
-  col('id'), col('type'), col('state'), col('progress', (j) => `${Number(j['progressPct'] ?? 0)}%`),
-  col('resource', (j) => (typeof j['resourceId'] === 'string' ? `${typeof j['resourceType'] === 'string' ? j['resourceType'] : '?'}/${j['resourceId']}` : null)),
+  col('id'),
+  col('type'),
+  col('state'),
+  col('progress', (j) => `${Number(j['progressPct'] ?? 0)}%`),
+  col('resource', (j) =>
+    typeof j['resourceId'] === 'string'
+      ? `${typeof j['resourceType'] === 'string' ? j['resourceType'] : '?'}/${j['resourceId']}`
+      : null,
+  ),
   col('error', (j) => (j['error'] as { code?: string } | null)?.code),
 ];
 
@@ -44,7 +51,10 @@ export class Context {
     this.out(JSON.stringify(value, null, 2));
   }
 
-  list(page: { items: readonly Record<string, unknown>[]; nextCursor?: string | null; total?: number }, columns: readonly Column[]): void {
+  list(
+    page: { items: readonly Record<string, unknown>[]; nextCursor?: string | null; total?: number },
+    columns: readonly Column[],
+  ): void {
     if (this.json) return this.print(page);
     this.out(page.items.length ? table(page.items, columns) : '(none)');
     if (page.nextCursor) this.out(`(more: --cursor ${page.nextCursor})`);
@@ -74,9 +84,16 @@ export class Context {
 }
 
 /** Prints a failure with its code (and the registry's recovery hint); returns the exit code. */
-export function reportError(e: unknown, json: boolean, err: (t: string) => void = (t) => process.stderr.write(t + '\n')): number {
+export function reportError(
+  e: unknown,
+  json: boolean,
+  err: (t: string) => void = (t) => process.stderr.write(t + '\n'),
+): number {
   if (e instanceof CliError) {
-    if (json) err(JSON.stringify({ error: { code: e.code, message: e.message, status: e.status, details: e.details } }));
+    if (json)
+      err(
+        JSON.stringify({ error: { code: e.code, message: e.message, status: e.status, details: e.details } }),
+      );
     else {
       err(`error ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`);
       const hint = errorRegistry.get(e.code)?.recovery;
@@ -89,7 +106,9 @@ export function reportError(e: unknown, json: boolean, err: (t: string) => void 
 }
 
 /** Wraps an action: builds the context from the inherited options, prints failures with their codes. */
-export function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>): (...args: unknown[]) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (ctx: Context, ...args: A) => Promise<void>,
+): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const globals = cmd.optsWithGlobals<Globals>();

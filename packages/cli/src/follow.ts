@@ -42,18 +42,29 @@ export async function followJob(client: ApiClient, job: JobRow, opts: FollowOpti
   let current = job;
   try {
     while (!finished(current)) {
-      if (Date.now() > deadline) throw new CliError('TIMEOUT', `job ${job.id} is still ${current.state} after ${opts.timeoutMs / 1000} s (strata jobs wait ${job.id})`);
+      if (Date.now() > deadline)
+        throw new CliError(
+          'TIMEOUT',
+          `job ${job.id} is still ${current.state} after ${opts.timeoutMs / 1000} s (strata jobs wait ${job.id})`,
+        );
       current = await client.get<JobRow>(`/v1/jobs/${encodeURIComponent(job.id)}`, { wait: 1 });
-      bar?.update(Math.round(current.progressPct), { state: current.state, message: current.progressMessage });
+      bar?.update(Math.round(current.progressPct), {
+        state: current.state,
+        message: current.progressMessage,
+      });
     }
   } finally {
     if (bar) {
-      if (current.state === 'Succeeded') bar.update(100, { state: current.state, message: current.progressMessage });
+      if (current.state === 'Succeeded')
+        bar.update(100, { state: current.state, message: current.progressMessage });
       bar.stop();
     }
   }
   if (current.state === 'Failed') {
-    throw new CliError(current.error?.code ?? 'JOB_FAILED', `job ${current.id} (${current.type}) failed: ${current.error?.message ?? 'no reason recorded'}`);
+    throw new CliError(
+      current.error?.code ?? 'JOB_FAILED',
+      `job ${current.id} (${current.type}) failed: ${current.error?.message ?? 'no reason recorded'}`,
+    );
   }
   return current;
 }

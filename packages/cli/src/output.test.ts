@@ -13,6 +13,12 @@ void test('sizes people write become bytes; anything else is refused', () => {
 });
 
 void test('tables align columns, show missing values as -, and keep one row per line', () => {
-  const out = table([{ id: 'a', name: 'x\ny' }, { id: 'bbbb', name: null }], [col('id'), col('name')]);
+  const out = table(
+    [
+      { id: 'a', name: 'x\ny' },
+      { id: 'bbbb', name: null },
+    ],
+    [col('id'), col('name')],
+  );
   assert.equal(out, 'ID    NAME\na     x y\nbbbb  -');
 });

@@ -22,7 +22,8 @@ export function table(rows: readonly Record<string, unknown>[], columns: readonl
   const cells = rows.map((r) => columns.map((c) => cell(typeof c.get === 'string' ? r[c.get] : c.get(r))));
   const headers = columns.map((c) => c.header.toUpperCase());
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((line) => (line[i] ?? '').length)));
-  const fmt = (line: readonly string[]) => line.map((v, i) => (i === line.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ');
+  const fmt = (line: readonly string[]) =>
+    line.map((v, i) => (i === line.length - 1 ? v : v.padEnd(widths[i] ?? 0))).join('  ');
   return [fmt(headers), ...cells.map(fmt)].join('\n');
 }
 
@@ -49,7 +50,9 @@ export function humanBytes(n: unknown): string {
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   if (!m?.[1]) throw new Error(`"${text}" is not a size (examples: 10G, 512M, 1073741824)`);
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(m[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[
+    (m[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'
+  ];
   return Math.round(Number(m[1]) * mult);
 }
 

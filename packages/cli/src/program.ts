@@ -20,15 +20,33 @@ export function buildProgram(): Command {
     .option('--endpoint <url>', 'server URL, overrides the profile (STRATA_ENDPOINT)')
     .option('--api-key <key>', 'API key, overrides the profile (STRATA_API_KEY)')
     .option('--secret-key <secret>', 'secret key (prefer STRATA_SECRET_KEY or the config file)')
-    .addOption(new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'table or json').choices(['table', 'json']).default('table'),
+    )
     .option('--no-wait', 'return at once with the job instead of waiting for it')
     .option('--no-progress', 'no progress bar while waiting')
     .option('--timeout <seconds>', 'longest wait for a job', '1800')
     .showHelpAfterError()
     .enablePositionalOptions(false);
   for (const c of [
-    zones(), clusters(), hosts(), pools(), offerings(), templates(), vms(), volumes(), volumeSnapshots(), vmSnapshots(),
-    jobs(), events(), accounts(), users(), apiKeys(), whoami(), configCommand(), completionCommand(() => program),
+    zones(),
+    clusters(),
+    hosts(),
+    pools(),
+    offerings(),
+    templates(),
+    vms(),
+    volumes(),
+    volumeSnapshots(),
+    vmSnapshots(),
+    jobs(),
+    events(),
+    accounts(),
+    users(),
+    apiKeys(),
+    whoami(),
+    configCommand(),
+    completionCommand(() => program),
   ]) {
     program.addCommand(c);
   }

@@ -26,7 +26,12 @@ export interface Cloud {
   readonly agent: ChildProcess | null;
 }
 
-async function ensure<T extends Named>(rest: Rest, path: string, name: string, body: Record<string, unknown>): Promise<T> {
+async function ensure<T extends Named>(
+  rest: Rest,
+  path: string,
+  name: string,
+  body: Record<string, unknown>,
+): Promise<T> {
   return (await rest.findByName<T>(path, name)) ?? (await rest.post<T>(path, { name, ...body }));
 }
 
@@ -38,7 +43,13 @@ async function ensure<T extends Named>(rest: Rest, path: string, name: string, b
 export async function setupCloud(
   rest: Rest,
   b: Backends,
-  opts: { serverAgentUrl: string; agentStateDir: string; detached: boolean; log: (line: string) => void; track: (child: ChildProcess) => void },
+  opts: {
+    serverAgentUrl: string;
+    agentStateDir: string;
+    detached: boolean;
+    log: (line: string) => void;
+    track: (child: ChildProcess) => void;
+  },
 ): Promise<Cloud> {
   const zone = await ensure<Named>(rest, '/v1/zones', 'demo-zone', {});
   const cluster = await ensure<Named>(rest, '/v1/clusters', 'demo-cluster', { zoneId: zone.id });
@@ -46,8 +57,13 @@ export async function setupCloud(
   let host = await upHost();
   let agent: ChildProcess | null = null;
   if (!host) {
-    const hasCredentials = await stat(`${opts.agentStateDir}/credentials.json`).then(() => true, () => false);
-    const issued = await rest.post<{ token: string; fingerprint: string }>('/v1/hosts/registration-tokens', { clusterId: cluster.id });
+    const hasCredentials = await stat(`${opts.agentStateDir}/credentials.json`).then(
+      () => true,
+      () => false,
+    );
+    const issued = await rest.post<{ token: string; fingerprint: string }>('/v1/hosts/registration-tokens', {
+      clusterId: cluster.id,
+    });
     await mkdir(opts.agentStateDir, { recursive: true, mode: 0o700 });
     opts.log('starting the host agent on this machine');
     agent = startAgentProcess({
@@ -61,8 +77,19 @@ export async function setupCloud(
     host = await waitUntil('the host agent to connect', 60_000, upHost);
   }
   const pool = (name: string, body: Record<string, unknown>) =>
-    ensure<Named>(rest, '/v1/storage-pools', name, { zoneId: zone.id, clusterId: cluster.id, scope: 'cluster', ...body });
-  const qcow2 = await pool('demo qcow2 <files>', { provider: 'qcow2', managed: false, capacityBytes: 64 * GiB, capacityIops: 0, url: `file://${b.qcow2Dir}` });
+    ensure<Named>(rest, '/v1/storage-pools', name, {
+      zoneId: zone.id,
+      clusterId: cluster.id,
+      scope: 'cluster',
+      ...body,
+    });
+  const qcow2 = await pool('demo qcow2 <files>', {
+    provider: 'qcow2',
+    managed: false,
+    capacityBytes: 64 * GiB,
+    capacityIops: 0,
+    url: `file://${b.qcow2Dir}`,
+  });
   const tgt = await pool('demo iSCSI "tgt"', {
     provider: 'tgt',
     managed: true,
@@ -77,7 +104,11 @@ export async function setupCloud(
         capacityBytes: 64 * GiB,
         capacityIops: 20_000,
         url: `rbd://${b.ceph.pool}`,
-        details: { confPath: b.ceph.confPath, keyringPath: b.ceph.adminKeyringPath, monitors: b.ceph.monitors.join(',') },
+        details: {
+          confPath: b.ceph.confPath,
+          keyringPath: b.ceph.adminKeyringPath,
+          monitors: b.ceph.monitors.join(','),
+        },
       })
     : null;
   const template = await ensure<Named>(rest, '/v1/templates', 'tiny guest', {
@@ -86,5 +117,12 @@ export async function setupCloud(
     sizeBytes: (await stat(b.guest.baseImage)).size,
     kernel: { path: b.guest.kernel, initrd: b.guest.initrd, cmdline: b.guest.cmdline },
   });
-  return { zoneId: zone.id, clusterId: cluster.id, host, pools: { qcow2: qcow2.id, tgt: tgt.id, rbd: rbd?.id ?? null }, templateId: template.id, agent };
+  return {
+    zoneId: zone.id,
+    clusterId: cluster.id,
+    host,
+    pools: { qcow2: qcow2.id, tgt: tgt.id, rbd: rbd?.id ?? null },
+    templateId: template.id,
+    agent,
+  };
 }

@@ -9,34 +9,51 @@ import { runDemo, type DemoRun } from './demo.js';
 // The README's main job, end to end through real processes: the management server (main.js on
 // PGlite), a host agent (its entry, over the TLS channel), libvirtd + QEMU running the tiny
 // guest, a qcow2 pool, tgtd on an XFS reflink pool and a single-node Ceph.
-test('the VM-snapshot demo: one snapshot across qcow2, iSCSI and RBD while the guest writes, reverted and checked', { timeout: 900_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'strata-demo-'));
-  const lines: string[] = [];
-  let run: DemoRun | undefined;
-  const children: ChildProcess[] = [];
-  try {
-    const port = 18_000 + Math.floor(Math.random() * 1000);
-    run = await runDemo({ root, port, agentPort: port + 1000, detached: false, log: (l) => lines.push(l), track: (c) => children.push(c) });
-    const { result } = run;
-    assert.equal(result.snapshot.state, 'Ready');
-    assert.equal(result.snapshot.consistency, 'filesystem');
-    assert.ok((result.snapshot.freezeMs ?? -1) >= 0, 'the hold was measured');
-    assert.ok(result.disks.length >= 3, 'root plus at least a qcow2 and an iSCSI data disk');
-    for (const d of result.disks) {
-      assert.ok(d.records > 0, `${d.label} holds writer records`);
-      assert.ok(d.lastSeqAfterRevert < d.lastSeqBefore, `${d.label} went back in time (${d.lastSeqAfterRevert} < ${d.lastSeqBefore})`);
+test(
+  'the VM-snapshot demo: one snapshot across qcow2, iSCSI and RBD while the guest writes, reverted and checked',
+  { timeout: 900_000 },
+  async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'strata-demo-'));
+    const lines: string[] = [];
+    let run: DemoRun | undefined;
+    const children: ChildProcess[] = [];
+    try {
+      const port = 18_000 + Math.floor(Math.random() * 1000);
+      run = await runDemo({
+        root,
+        port,
+        agentPort: port + 1000,
+        detached: false,
+        log: (l) => lines.push(l),
+        track: (c) => children.push(c),
+      });
+      const { result } = run;
+      assert.equal(result.snapshot.state, 'Ready');
+      assert.equal(result.snapshot.consistency, 'filesystem');
+      assert.ok((result.snapshot.freezeMs ?? -1) >= 0, 'the hold was measured');
+      assert.ok(result.disks.length >= 3, 'root plus at least a qcow2 and an iSCSI data disk');
+      for (const d of result.disks) {
+        assert.ok(d.records > 0, `${d.label} holds writer records`);
+        assert.ok(
+          d.lastSeqAfterRevert < d.lastSeqBefore,
+          `${d.label} went back in time (${d.lastSeqAfterRevert} < ${d.lastSeqBefore})`,
+        );
+      }
+      assert.equal(result.orderOk, true, 'cross-disk order kept');
+      assert.equal(result.missingBelowCut, 0, 'no write before the cut is missing');
+      assert.ok(
+        result.tree.some((l) => l.includes('<- current')),
+        'the tree marks the current snapshot',
+      );
+      for (const v of run.verdicts) assert.ok(v.ok, v.check);
+      for (const l of lines) t.diagnostic(l);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- demo log ---\n${lines.join('\n')}`, { cause: e });
+    } finally {
+      await run?.cleanup().catch(() => undefined);
+      for (const c of children) c.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+      await rm(root, { recursive: true, force: true }).catch(() => undefined);
     }
-    assert.equal(result.orderOk, true, 'cross-disk order kept');
-    assert.equal(result.missingBelowCut, 0, 'no write before the cut is missing');
-    assert.ok(result.tree.some((l) => l.includes('<- current')), 'the tree marks the current snapshot');
-    for (const v of run.verdicts) assert.ok(v.ok, v.check);
-    for (const l of lines) t.diagnostic(l);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n--- demo log ---\n${lines.join('\n')}`, { cause: e });
-  } finally {
-    await run?.cleanup().catch(() => undefined);
-    for (const c of children) c.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1000));
-    await rm(root, { recursive: true, force: true }).catch(() => undefined);
-  }
-});
+  },
+);

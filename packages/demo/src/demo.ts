@@ -41,11 +41,20 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   const backends = await prepareBackends(o.root, o.log);
   const dataDir = join(o.root, 'server');
   const url = `http://127.0.0.1:${o.port}`;
-  const running = await fetch(`${url}/openapi.json`).then((r) => r.ok, () => false);
+  const running = await fetch(`${url}/openapi.json`).then(
+    (r) => r.ok,
+    () => false,
+  );
   let server: ServerProcess | null = null;
   if (!running) {
     o.log(`starting the management server on ${url} (embedded PGlite in ${dataDir})`);
-    server = await startServerProcess({ dataDir, port: o.port, agentPort: o.agentPort, detached: o.detached, track: o.track ?? (() => undefined) });
+    server = await startServerProcess({
+      dataDir,
+      port: o.port,
+      agentPort: o.agentPort,
+      detached: o.detached,
+      track: o.track ?? (() => undefined),
+    });
   } else {
     o.log(`a management server already answers on ${url}; reusing it`);
   }
@@ -66,10 +75,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   const { server, url, rest, backends, cloud } = await bringUp(o);
   const result = await runStory(rest, backends, cloud, o.log);
   const verdicts = [
-    { check: 'the snapshot is Ready and filesystem-consistent', ok: result.snapshot.state === 'Ready' && result.snapshot.consistency === 'filesystem' },
+    {
+      check: 'the snapshot is Ready and filesystem-consistent',
+      ok: result.snapshot.state === 'Ready' && result.snapshot.consistency === 'filesystem',
+    },
     { check: 'cross-disk order kept after the revert', ok: result.orderOk },
     { check: 'no write before the cut is missing on any disk', ok: result.missingBelowCut === 0 },
-    { check: 'every disk went back: its last write after the revert precedes its last before', ok: result.disks.every((d) => d.records > 0 && d.lastSeqAfterRevert < d.lastSeqBefore) },
+    {
+      check: 'every disk went back: its last write after the revert precedes its last before',
+      ok: result.disks.every((d) => d.records > 0 && d.lastSeqAfterRevert < d.lastSeqBefore),
+    },
   ];
   const cleanup = async () => {
     await rest.run(`/v1/vms/${result.vmId}/stop`, { forced: true }).catch(() => undefined);

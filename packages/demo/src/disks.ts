@@ -21,16 +21,27 @@ export interface RbdExport {
  * of a file volume, an iSCSI LUN through QEMU's own client with the host's initiator name, an RBD
  * image through librbd. Only for a stopped VM (nothing writes while it reads).
  */
-export async function readDisk(conn: ConnectionDetails | RbdExport, kind: 'raw-records' | 'root-fs'): Promise<WriterRecord[]> {
+export async function readDisk(
+  conn: ConnectionDetails | RbdExport,
+  kind: 'raw-records' | 'root-fs',
+): Promise<WriterRecord[]> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-demo-disk-'));
   try {
     const raw = join(dir, 'disk.raw');
     if (conn.adaptor === 'rbd-export') {
-      await run('rbd', ['--conf', conn.confPath, '--keyring', conn.keyringPath, '--id', 'admin', 'export', conn.spec, raw], { timeout: 300_000 });
+      await run(
+        'rbd',
+        ['--conf', conn.confPath, '--keyring', conn.keyringPath, '--id', 'admin', 'export', conn.spec, raw],
+        { timeout: 300_000 },
+      );
     } else {
-      await run('qemu-img', ['convert', ...(await qemuImageArgs(conn, dir)), '-O', 'raw', raw], { timeout: 300_000 });
+      await run('qemu-img', ['convert', ...(await qemuImageArgs(conn, dir)), '-O', 'raw', raw], {
+        timeout: 300_000,
+      });
     }
-    return kind === 'root-fs' ? await readWriterFsLog(raw, 'raw') : await readWriterLog(raw, { format: 'raw' });
+    return kind === 'root-fs'
+      ? await readWriterFsLog(raw, 'raw')
+      : await readWriterLog(raw, { format: 'raw' });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -15,7 +15,9 @@ runDemo({
 }).then(
   (run) => {
     for (const v of run.verdicts) log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.check}`);
-    log(`Strata keeps running: API ${run.url} (OpenAPI at ${run.url}/openapi.json); admin credentials in var/server/admin-credentials.json`);
+    log(
+      `Strata keeps running: API ${run.url} (OpenAPI at ${run.url}/openapi.json); admin credentials in var/server/admin-credentials.json`,
+    );
     process.exit(run.verdicts.every((v) => v.ok) ? 0 : 1);
   },
   (e: unknown) => {

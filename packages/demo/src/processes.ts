@@ -17,7 +17,11 @@ export interface AdminCredentials {
   readonly secretKey: string;
 }
 
-async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -45,11 +49,19 @@ export async function startServerProcess(opts: {
 }): Promise<ServerProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const log = openSync(join(opts.dataDir, 'server.log'), 'a');
-  const child = spawn(process.execPath, [join(repo, 'packages/server/dist/main.js'), '--data-dir', opts.dataDir, '--port', String(opts.port)], {
-    env: { ...process.env, STRATA_AGENT_PORT: String(opts.agentPort), STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info' },
-    stdio: ['ignore', log, log],
-    detached: opts.detached,
-  });
+  const child = spawn(
+    process.execPath,
+    [join(repo, 'packages/server/dist/main.js'), '--data-dir', opts.dataDir, '--port', String(opts.port)],
+    {
+      env: {
+        ...process.env,
+        STRATA_AGENT_PORT: String(opts.agentPort),
+        STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
+      },
+      stdio: ['ignore', log, log],
+      detached: opts.detached,
+    },
+  );
   opts.track(child);
   if (opts.detached) child.unref();
   const url = `http://127.0.0.1:${opts.port}`;

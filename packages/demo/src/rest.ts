@@ -39,7 +39,8 @@ export class Rest {
     for (;;) {
       const j = await this.get<JobView>(`/v1/jobs/${job.id}`, { wait: 5 });
       if (j.state === 'Succeeded') return j;
-      if (j.state === 'Failed') throw new Error(`job ${j.type} ${j.id} failed: ${j.error?.code}: ${j.error?.message}`);
+      if (j.state === 'Failed')
+        throw new Error(`job ${j.type} ${j.id} failed: ${j.error?.code}: ${j.error?.message}`);
       if (Date.now() > end) throw new Error(`job ${j.type} ${j.id} still ${j.state} after ${timeoutMs} ms`);
     }
   }

@@ -69,7 +69,11 @@ export async function buildDemoVm(
   log: (line: string) => void,
 ): Promise<{ vm: Named; disks: DemoDisk[]; suffix: string }> {
   const suffix = Math.random().toString(36).slice(2, 6);
-  const vm = await rest.post<Named>('/v1/vms', { name: `demo vm "${suffix}" <&> $(whoami); x`, templateId: cloud.templateId, memoryBytes: 128 * MiB });
+  const vm = await rest.post<Named>('/v1/vms', {
+    name: `demo vm "${suffix}" <&> $(whoami); x`,
+    templateId: cloud.templateId,
+    memoryBytes: 128 * MiB,
+  });
   log(`VM ${vm.id} named ${JSON.stringify(vm.name)}`);
   const root = await rest.run<VolumeView>('/v1/volumes', {
     name: `${vm.name} root`,
@@ -86,7 +90,12 @@ export async function buildDemoVm(
   ];
   const volumes: VolumeView[] = [];
   for (const d of data) {
-    const made = await rest.run<VolumeView>('/v1/volumes', { name: `${d.label} of ${vm.name}`, poolId: d.pool, sizeBytes: 64 * MiB, qos });
+    const made = await rest.run<VolumeView>('/v1/volumes', {
+      name: `${d.label} of ${vm.name}`,
+      poolId: d.pool,
+      sizeBytes: 64 * MiB,
+      qos,
+    });
     await rest.run(`/v1/volumes/${made.resource.id}/attach`, { vmId: vm.id });
     volumes.push(await rest.get<VolumeView>(`/v1/volumes/${made.resource.id}`));
     log(`volume on ${d.label}: ${made.resource.id}`);
@@ -94,8 +103,18 @@ export async function buildDemoVm(
   log('starting the VM');
   await rest.run(`/v1/vms/${vm.id}/start`);
   const disks: DemoDisk[] = [
-    { label: 'root (qcow2, ext4 log)', volume: root.resource, kind: 'root-fs', conn: (v) => ({ adaptor: 'file', path: v.backendRef ?? '', format: 'qcow2' }) },
-    ...volumes.map((v, i): DemoDisk => ({ label: data[i]!.label, volume: v, kind: 'raw-records', conn: connectionFor(b, cloud, data[i]!.pool) })),
+    {
+      label: 'root (qcow2, ext4 log)',
+      volume: root.resource,
+      kind: 'root-fs',
+      conn: (v) => ({ adaptor: 'file', path: v.backendRef ?? '', format: 'qcow2' }),
+    },
+    ...volumes.map((v, i): DemoDisk => ({
+      label: data[i]!.label,
+      volume: v,
+      kind: 'raw-records',
+      conn: connectionFor(b, cloud, data[i]!.pool),
+    })),
   ];
   return { vm, disks, suffix };
 }
@@ -116,9 +135,15 @@ export async function runStory(
   log('waiting for the guest agent, then letting the guest write to every disk for 6 s');
   await waitForGuestAgent(vm.id);
   await sleep(6_000);
-  const taken = await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: `before the change <${suffix}>`, quiesce });
+  const taken = await rest.run<SnapshotView>('/v1/vm-snapshots', {
+    vmId: vm.id,
+    name: `before the change <${suffix}>`,
+    quiesce,
+  });
   const snap = await rest.get<SnapshotView>(`/v1/vm-snapshots/${taken.resource.id}`);
-  log(`VM snapshot ${snap.id}: strategy ${snap.strategy}, ${snap.consistency}-consistent, guest held ${snap.freezeMs?.toFixed(1)} ms, cut spread ${snap.cutSpreadMs?.toFixed(1)} ms`);
+  log(
+    `VM snapshot ${snap.id}: strategy ${snap.strategy}, ${snap.consistency}-consistent, guest held ${snap.freezeMs?.toFixed(1)} ms, cut spread ${snap.cutSpreadMs?.toFixed(1)} ms`,
+  );
   log('the guest keeps writing; waiting 4 s, then stopping the VM');
   await sleep(4_000);
   await rest.run(`/v1/vms/${vm.id}/stop`);
@@ -135,14 +160,31 @@ export async function runStory(
     lastSeqAfterRevert: after.get(d.label)?.at(-1)?.seq ?? 0,
     records: after.get(d.label)?.length ?? 0,
   }));
-  for (const c of checks) log(`  ${c.label}: last write ${c.lastSeqBefore} before the revert, ${c.lastSeqAfterRevert} after`);
-  log(`cross-disk order ${order.ok ? 'kept' : 'BROKEN'}; writes up to #${cutSeq} present, ${order.missing.length} missing below it`);
+  for (const c of checks)
+    log(`  ${c.label}: last write ${c.lastSeqBefore} before the revert, ${c.lastSeqAfterRevert} after`);
+  log(
+    `cross-disk order ${order.ok ? 'kept' : 'BROKEN'}; writes up to #${cutSeq} present, ${order.missing.length} missing below it`,
+  );
   await rest.run(`/v1/vms/${vm.id}/start`);
-  const tree = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(`/v1/vms/${vm.id}/snapshot-tree`);
-  const lines = renderTree(buildTree(flatten(tree.roots)), (n) => `${n.name} (${n.state}, ${n.consistency ?? '?'}, held ${n.freezeMs?.toFixed(1) ?? '?'} ms)`, tree.currentId);
+  const tree = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(
+    `/v1/vms/${vm.id}/snapshot-tree`,
+  );
+  const lines = renderTree(
+    buildTree(flatten(tree.roots)),
+    (n) => `${n.name} (${n.state}, ${n.consistency ?? '?'}, held ${n.freezeMs?.toFixed(1) ?? '?'} ms)`,
+    tree.currentId,
+  );
   log('snapshot tree:');
   for (const l of lines) log(`  ${l}`);
-  return { vmId: vm.id, snapshot: snap, disks: checks, orderOk: order.ok, cutSeq, missingBelowCut: order.missing.length, tree: lines };
+  return {
+    vmId: vm.id,
+    snapshot: snap,
+    disks: checks,
+    orderOk: order.ok,
+    cutSeq,
+    missingBelowCut: order.missing.length,
+    tree: lines,
+  };
 }
 
 /**
@@ -156,7 +198,8 @@ export async function waitForGuestAgent(domain: string, timeoutMs = 180_000): Pr
       await run('virsh', ['-c', 'qemu:///system', 'guestinfo', '--hostname', domain], { timeout: 10_000 });
       return;
     } catch (e) {
-      if (Date.now() > end) throw new Error(`the guest agent of ${domain} did not answer within ${timeoutMs} ms`, { cause: e });
+      if (Date.now() > end)
+        throw new Error(`the guest agent of ${domain} did not answer within ${timeoutMs} ms`, { cause: e });
       await sleep(500);
     }
   }
@@ -176,13 +219,29 @@ export async function readAll(rest: Rest, disks: readonly DemoDisk[]): Promise<M
 }
 
 /** How the demo reads a data volume back: as the host sees it. */
-function connectionFor(b: Backends, cloud: Cloud, poolId: string): (v: VolumeView) => ConnectionDetails | RbdExport {
-  if (poolId === cloud.pools.qcow2) return (v) => ({ adaptor: 'file', path: v.backendRef ?? '', format: 'qcow2' });
+function connectionFor(
+  b: Backends,
+  cloud: Cloud,
+  poolId: string,
+): (v: VolumeView) => ConnectionDetails | RbdExport {
+  if (poolId === cloud.pools.qcow2)
+    return (v) => ({ adaptor: 'file', path: v.backendRef ?? '', format: 'qcow2' });
   if (poolId === cloud.pools.tgt) {
     return (v) => {
       const [iqn, lun] = (v.backendRef ?? '').split('/');
-      return { adaptor: 'iscsi', portal: b.tgtPortal, iqn: iqn ?? '', lun: Number(lun ?? 1), initiator: cloud.host.iscsiInitiator ?? '' };
+      return {
+        adaptor: 'iscsi',
+        portal: b.tgtPortal,
+        iqn: iqn ?? '',
+        lun: Number(lun ?? 1),
+        initiator: cloud.host.iscsiInitiator ?? '',
+      };
     };
   }
-  return (v) => ({ adaptor: 'rbd-export', spec: v.backendRef ?? '', confPath: b.ceph?.confPath ?? '', keyringPath: b.ceph?.adminKeyringPath ?? '' });
+  return (v) => ({
+    adaptor: 'rbd-export',
+    spec: v.backendRef ?? '',
+    confPath: b.ceph?.confPath ?? '',
+    keyringPath: b.ceph?.adminKeyringPath ?? '',
+  });
 }

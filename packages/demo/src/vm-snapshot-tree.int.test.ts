@@ -8,68 +8,103 @@ import { bringUp, type Environment } from './demo.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView, type TreeNode } from './story.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const lastSeq = (m: Map<string, Array<{ seq: number }>>) => Math.max(...[...m.values()].map((r) => r.at(-1)?.seq ?? 0));
+const lastSeq = (m: Map<string, Array<{ seq: number }>>) =>
+  Math.max(...[...m.values()].map((r) => r.at(-1)?.seq ?? 0));
 
 // VM snapshots as a tree, through the REST API on real processes and storage: explain, two
 // snapshots, revert to the older one without losing the newer, revert forward, delete with merge.
-test('snapshot tree: explain, revert backward and forward, delete merges, a running VM is not reverted silently', { timeout: 900_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'strata-tree-'));
-  const children: ChildProcess[] = [];
-  const lines: string[] = [];
-  let env: Environment | undefined;
-  let vmId: string | undefined;
-  try {
-    const port = 19_000 + Math.floor(Math.random() * 1000);
-    env = await bringUp({ root, port, agentPort: port + 1000, detached: false, log: (l) => lines.push(l), track: (c) => children.push(c) });
-    const { rest } = env;
-    const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, (l) => lines.push(l));
-    vmId = vm.id;
+test(
+  'snapshot tree: explain, revert backward and forward, delete merges, a running VM is not reverted silently',
+  { timeout: 900_000 },
+  async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'strata-tree-'));
+    const children: ChildProcess[] = [];
+    const lines: string[] = [];
+    let env: Environment | undefined;
+    let vmId: string | undefined;
+    try {
+      const port = 19_000 + Math.floor(Math.random() * 1000);
+      env = await bringUp({
+        root,
+        port,
+        agentPort: port + 1000,
+        detached: false,
+        log: (l) => lines.push(l),
+        track: (c) => children.push(c),
+      });
+      const { rest } = env;
+      const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, (l) => lines.push(l));
+      vmId = vm.id;
 
-    const explained = await rest.get<{ chosen: string; explanation: Array<{ strategy: string; priority: string; reason: string }> }>(
-      `/v1/vms/${vm.id}/snapshot-strategies`,
-      { quiesce: 'hypervisor' },
-    );
-    assert.equal(explained.chosen, 'storage');
-    const hyp = explained.explanation.find((e) => e.strategy === 'hypervisor');
-    assert.equal(hyp?.priority, 'CANT_HANDLE');
-    assert.match(hyp?.reason ?? '', /tgt/, 'the hypervisor strategy says which disk it cannot take');
+      const explained = await rest.get<{
+        chosen: string;
+        explanation: Array<{ strategy: string; priority: string; reason: string }>;
+      }>(`/v1/vms/${vm.id}/snapshot-strategies`, { quiesce: 'hypervisor' });
+      assert.equal(explained.chosen, 'storage');
+      const hyp = explained.explanation.find((e) => e.strategy === 'hypervisor');
+      assert.equal(hyp?.priority, 'CANT_HANDLE');
+      assert.match(hyp?.reason ?? '', /tgt/, 'the hypervisor strategy says which disk it cannot take');
 
-    await waitForGuestAgent(vm.id);
-    await sleep(3_000);
-    const s1 = (await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: 's1 <first>', quiesce: 'hypervisor' })).resource;
-    await sleep(3_000);
-    const s2 = (await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: "s2 'second'", quiesce: 'hypervisor' })).resource;
-    await sleep(2_000);
+      await waitForGuestAgent(vm.id);
+      await sleep(3_000);
+      const s1 = (
+        await rest.run<SnapshotView>('/v1/vm-snapshots', {
+          vmId: vm.id,
+          name: 's1 <first>',
+          quiesce: 'hypervisor',
+        })
+      ).resource;
+      await sleep(3_000);
+      const s2 = (
+        await rest.run<SnapshotView>('/v1/vm-snapshots', {
+          vmId: vm.id,
+          name: "s2 'second'",
+          quiesce: 'hypervisor',
+        })
+      ).resource;
+      await sleep(2_000);
 
-    // A storage-level revert of a running VM is refused with its code: never a silent no-op.
-    await assert.rejects(rest.run(`/v1/vm-snapshots/${s1.id}/revert`), /REVERT_NEEDS_STOP/);
-    await rest.run(`/v1/vms/${vm.id}/stop`);
-    const atStop = lastSeq(await readAll(rest, disks));
+      // A storage-level revert of a running VM is refused with its code: never a silent no-op.
+      await assert.rejects(rest.run(`/v1/vm-snapshots/${s1.id}/revert`), /REVERT_NEEDS_STOP/);
+      await rest.run(`/v1/vms/${vm.id}/stop`);
+      const atStop = lastSeq(await readAll(rest, disks));
 
-    await rest.run(`/v1/vm-snapshots/${s1.id}/revert`);
-    const atS1 = await readAll(rest, disks);
-    await rest.run(`/v1/vm-snapshots/${s2.id}/revert`);
-    const atS2 = await readAll(rest, disks);
-    t.diagnostic(`last write: ${lastSeq(atS1)} at s1, ${lastSeq(atS2)} at s2, ${atStop} at stop`);
-    assert.ok(lastSeq(atS1) < lastSeq(atS2), 'reverting to s1 did not lose s2: its later writes come back');
-    assert.ok(lastSeq(atS2) < atStop, 'writes after s2 are gone');
+      await rest.run(`/v1/vm-snapshots/${s1.id}/revert`);
+      const atS1 = await readAll(rest, disks);
+      await rest.run(`/v1/vm-snapshots/${s2.id}/revert`);
+      const atS2 = await readAll(rest, disks);
+      t.diagnostic(`last write: ${lastSeq(atS1)} at s1, ${lastSeq(atS2)} at s2, ${atStop} at stop`);
+      assert.ok(lastSeq(atS1) < lastSeq(atS2), 'reverting to s1 did not lose s2: its later writes come back');
+      assert.ok(lastSeq(atS2) < atStop, 'writes after s2 are gone');
 
-    const tree = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(`/v1/vms/${vm.id}/snapshot-tree`);
-    assert.equal(tree.currentId, s2.id);
-    assert.equal(tree.roots[0]?.id, s1.id);
-    assert.equal(tree.roots[0]?.children[0]?.id, s2.id);
+      const tree = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(
+        `/v1/vms/${vm.id}/snapshot-tree`,
+      );
+      assert.equal(tree.currentId, s2.id);
+      assert.equal(tree.roots[0]?.id, s1.id);
+      assert.equal(tree.roots[0]?.children[0]?.id, s2.id);
 
-    await rest.runDelete(`/v1/vm-snapshots/${s2.id}`);
-    const afterDelete = await readAll(rest, disks);
-    assert.equal(lastSeq(afterDelete), lastSeq(atS2), 'deleting s2 merged its layer: the disks still read as at s2');
-    const tree2 = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(`/v1/vms/${vm.id}/snapshot-tree`);
-    assert.deepEqual(tree2.roots.map((r) => r.id), [s1.id]);
-    assert.equal(tree2.currentId, s1.id, 'the current pointer moved to the parent');
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n--- log ---\n${lines.join('\n')}`, { cause: e });
-  } finally {
-    if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
-    for (const c of children) c.kill('SIGKILL');
-    await rm(root, { recursive: true, force: true }).catch(() => undefined);
-  }
-});
+      await rest.runDelete(`/v1/vm-snapshots/${s2.id}`);
+      const afterDelete = await readAll(rest, disks);
+      assert.equal(
+        lastSeq(afterDelete),
+        lastSeq(atS2),
+        'deleting s2 merged its layer: the disks still read as at s2',
+      );
+      const tree2 = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(
+        `/v1/vms/${vm.id}/snapshot-tree`,
+      );
+      assert.deepEqual(
+        tree2.roots.map((r) => r.id),
+        [s1.id],
+      );
+      assert.equal(tree2.currentId, s1.id, 'the current pointer moved to the parent');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- log ---\n${lines.join('\n')}`, { cause: e });
+    } finally {
+      if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
+      for (const c of children) c.kill('SIGKILL');
+      await rm(root, { recursive: true, force: true }).catch(() => undefined);
+    }
+  },
+);

@@ -58,7 +58,9 @@ export function completionCommand(program: () => Command): Command {
     .argument('[shell]', 'bash', 'bash')
     .action((shell: string) => {
       if (shell !== 'bash') {
-        process.stderr.write(`error: only bash completion is generated (zsh users: autoload bashcompinit && bashcompinit, then source it)\n`);
+        process.stderr.write(
+          `error: only bash completion is generated (zsh users: autoload bashcompinit && bashcompinit, then source it)\n`,
+        );
         process.exitCode = 2;
         return;
       }

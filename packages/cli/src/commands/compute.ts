@@ -5,34 +5,98 @@ import { enc, resource } from './resource.js';
 
 export function vms(): Command {
   const cmd = resource({
-    name: 'vms', description: 'virtual machines', path: '/v1/vms', remove: 'sync',
-    columns: [col('id'), col('name'), col('state'), col('host', 'hostId'), col('cpus'), col('memory', (v) => humanBytes(v['memoryBytes'])), col('current snapshot', 'currentVmSnapshotId')],
-    filters: [['--state <state>', 'state', 'in this state'], ['--host <id>', 'hostId', 'on this host'], ['--name <name>', 'name', 'by name']],
+    name: 'vms',
+    description: 'virtual machines',
+    path: '/v1/vms',
+    remove: 'sync',
+    columns: [
+      col('id'),
+      col('name'),
+      col('state'),
+      col('host', 'hostId'),
+      col('cpus'),
+      col('memory', (v) => humanBytes(v['memoryBytes'])),
+      col('current snapshot', 'currentVmSnapshotId'),
+    ],
+    filters: [
+      ['--state <state>', 'state', 'in this state'],
+      ['--host <id>', 'hostId', 'on this host'],
+      ['--name <name>', 'name', 'by name'],
+    ],
   });
-  cmd.command('create').description('create a VM (Stopped) from a template').requiredOption('--name <name>', 'VM name')
-    .option('--template <id>', 'template (base image)').option('--host <id>', 'host to run on').option('--cpus <n>', 'vCPUs', parseIntArg)
+  cmd
+    .command('create')
+    .description('create a VM (Stopped) from a template')
+    .requiredOption('--name <name>', 'VM name')
+    .option('--template <id>', 'template (base image)')
+    .option('--host <id>', 'host to run on')
+    .option('--cpus <n>', 'vCPUs', parseIntArg)
     .option('--memory <size>', 'memory (128M, 1G)', parseSize)
-    .action(action(async (ctx, o: { name: string; template?: string; host?: string; cpus?: number; memory?: number }) =>
-      ctx.one(await ctx.client.request('POST', '/v1/vms', {
-        body: { name: o.name, templateId: o.template ?? null, hostId: o.host ?? null, ...(o.cpus !== undefined ? { cpus: o.cpus } : {}), ...(o.memory !== undefined ? { memoryBytes: o.memory } : {}) },
-      }))));
-  cmd.command('start').description('start a VM (job)').argument('<id>')
-    .action(action(async (ctx, id: string) => ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/start`), `/v1/vms/${enc(id)}`)));
-  cmd.command('stop').description('stop a VM: graceful, then forced (job)').argument('<id>').option('--force', 'power off at once')
-    .action(action(async (ctx, id: string, o: { force?: boolean }) =>
-      ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/stop`, { body: { forced: Boolean(o.force) } }), `/v1/vms/${enc(id)}`)));
-  cmd.command('snapshot-tree').alias('tree').description("show a VM's snapshot tree, marking the current one").argument('<id>')
-    .action(action(async (ctx, id: string) => {
-      const tree = await ctx.client.get<{ currentId: string | null; roots: Node[] }>(`/v1/vms/${enc(id)}/snapshot-tree`);
-      if (ctx.json) return ctx.print(tree);
-      const lines: string[] = [];
-      const walk = (n: Node, depth: number) => {
-        lines.push(`${'  '.repeat(depth)}${n.id === tree.currentId ? '* ' : '- '}${n.name} (${n.id}) ${n.state}${n.consistency ? ` ${n.consistency}` : ''}`);
-        for (const c of n.children ?? []) walk(c, depth + 1);
-      };
-      for (const r of tree.roots) walk(r, 0);
-      process.stdout.write((lines.length ? lines.join('\n') : '(no snapshots)') + '\n');
-    }));
+    .action(
+      action(
+        async (ctx, o: { name: string; template?: string; host?: string; cpus?: number; memory?: number }) =>
+          ctx.one(
+            await ctx.client.request('POST', '/v1/vms', {
+              body: {
+                name: o.name,
+                templateId: o.template ?? null,
+                hostId: o.host ?? null,
+                ...(o.cpus !== undefined ? { cpus: o.cpus } : {}),
+                ...(o.memory !== undefined ? { memoryBytes: o.memory } : {}),
+              },
+            }),
+          ),
+      ),
+    );
+  cmd
+    .command('start')
+    .description('start a VM (job)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/start`),
+          `/v1/vms/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
+    .command('stop')
+    .description('stop a VM: graceful, then forced (job)')
+    .argument('<id>')
+    .option('--force', 'power off at once')
+    .action(
+      action(async (ctx, id: string, o: { force?: boolean }) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/stop`, {
+            body: { forced: Boolean(o.force) },
+          }),
+          `/v1/vms/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
+    .command('snapshot-tree')
+    .alias('tree')
+    .description("show a VM's snapshot tree, marking the current one")
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) => {
+        const tree = await ctx.client.get<{ currentId: string | null; roots: Node[] }>(
+          `/v1/vms/${enc(id)}/snapshot-tree`,
+        );
+        if (ctx.json) return ctx.print(tree);
+        const lines: string[] = [];
+        const walk = (n: Node, depth: number) => {
+          lines.push(
+            `${'  '.repeat(depth)}${n.id === tree.currentId ? '* ' : '- '}${n.name} (${n.id}) ${n.state}${n.consistency ? ` ${n.consistency}` : ''}`,
+          );
+          for (const c of n.children ?? []) walk(c, depth + 1);
+        };
+        for (const r of tree.roots) walk(r, 0);
+        process.stdout.write((lines.length ? lines.join('\n') : '(no snapshots)') + '\n');
+      }),
+    );
   return cmd;
 }
 

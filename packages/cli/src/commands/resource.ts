@@ -33,7 +33,10 @@ export function resource(def: ResourceDef): Command {
   for (const [flags, , description] of def.filters ?? []) list.option(flags, description);
   list.action(
     action(async (ctx, opts: Record<string, string | number | boolean | undefined>) => {
-      const query: Record<string, string | number | boolean | undefined> = { limit: opts['limit'], cursor: opts['cursor'] };
+      const query: Record<string, string | number | boolean | undefined> = {
+        limit: opts['limit'],
+        cursor: opts['cursor'],
+      };
       if (opts['total']) query['total'] = true;
       for (const [flags, param] of def.filters ?? []) {
         const key = camel(/--([a-z-]+)/.exec(flags)?.[1] ?? param);
@@ -58,7 +61,8 @@ export function resource(def: ResourceDef): Command {
       .action(
         action(async (ctx, id: string) => {
           const res = await ctx.client.request<unknown>('DELETE', `${def.path}/${enc(id)}`);
-          if (remove === 'job' && res && typeof res === 'object' && 'job' in res) return ctx.accepted(res as never, null);
+          if (remove === 'job' && res && typeof res === 'object' && 'job' in res)
+            return ctx.accepted(res as never, null);
           if (ctx.json) ctx.print(res ?? { deleted: id });
           else ctx.one(res && typeof res === 'object' ? (res as Record<string, unknown>) : { deleted: id });
         }),

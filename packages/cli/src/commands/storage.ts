@@ -8,70 +8,198 @@ const qosText = (q: unknown): string | null => {
   return qos ? `${String(qos.minIops)}/${String(qos.maxIops)}/${String(qos.burstIops)}` : null;
 };
 
-interface QosOpts { minIops?: number; maxIops?: number; burstIops?: number; burstSeconds?: number }
+interface QosOpts {
+  minIops?: number;
+  maxIops?: number;
+  burstIops?: number;
+  burstSeconds?: number;
+}
 function qosBody(o: QosOpts): Record<string, number> | null {
   if (o.minIops === undefined && o.maxIops === undefined) return null;
   return {
-    minIops: o.minIops ?? 0, maxIops: o.maxIops ?? o.minIops ?? 0,
-    ...(o.burstIops !== undefined ? { burstIops: o.burstIops } : {}), ...(o.burstSeconds !== undefined ? { burstSeconds: o.burstSeconds } : {}),
+    minIops: o.minIops ?? 0,
+    maxIops: o.maxIops ?? o.minIops ?? 0,
+    ...(o.burstIops !== undefined ? { burstIops: o.burstIops } : {}),
+    ...(o.burstSeconds !== undefined ? { burstSeconds: o.burstSeconds } : {}),
   };
 }
 
 function qosOptions(c: Command): Command {
-  return c.option('--min-iops <n>', 'minimum IOPS', parseIntArg).option('--max-iops <n>', 'maximum IOPS', parseIntArg)
-    .option('--burst-iops <n>', 'burst IOPS', parseIntArg).option('--burst-seconds <n>', 'burst length in seconds', parseIntArg);
+  return c
+    .option('--min-iops <n>', 'minimum IOPS', parseIntArg)
+    .option('--max-iops <n>', 'maximum IOPS', parseIntArg)
+    .option('--burst-iops <n>', 'burst IOPS', parseIntArg)
+    .option('--burst-seconds <n>', 'burst length in seconds', parseIntArg);
 }
 
 export function volumes(): Command {
   const cmd = resource({
-    name: 'volumes', description: 'volumes (virtual disks)', path: '/v1/volumes', remove: 'job',
+    name: 'volumes',
+    description: 'volumes (virtual disks)',
+    path: '/v1/volumes',
+    remove: 'job',
     columns: [
-      col('id'), col('name'), col('type'), col('state'), col('size', (v) => humanBytes(v['sizeBytes'])), col('pool', 'poolId'),
-      col('vm', 'vmId'), col('device', 'deviceName'), col('iops min/max/burst', (v) => qosText(v['qos'])),
+      col('id'),
+      col('name'),
+      col('type'),
+      col('state'),
+      col('size', (v) => humanBytes(v['sizeBytes'])),
+      col('pool', 'poolId'),
+      col('vm', 'vmId'),
+      col('device', 'deviceName'),
+      col('iops min/max/burst', (v) => qosText(v['qos'])),
     ],
-    filters: [['--pool <id>', 'poolId', 'on this pool'], ['--vm <id>', 'vmId', 'attached to this VM'], ['--state <state>', 'state', 'in this state'], ['--type <type>', 'type', 'ROOT or DATA'], ['--name <name>', 'name', 'by name']],
+    filters: [
+      ['--pool <id>', 'poolId', 'on this pool'],
+      ['--vm <id>', 'vmId', 'attached to this VM'],
+      ['--state <state>', 'state', 'in this state'],
+      ['--type <type>', 'type', 'ROOT or DATA'],
+      ['--name <name>', 'name', 'by name'],
+    ],
   });
-  qosOptions(cmd.command('create').description('create a volume (job)').requiredOption('--name <name>', 'volume name').requiredOption('--pool <id>', 'storage pool')
-    .option('--size <size>', 'size (10G); needed unless the offering fixes it', parseSize).option('--offering <id>', 'disk offering')
-    .option('--type <type>', "DATA, or ROOT for a VM's boot disk made from its template", 'DATA').option('--vm <id>', 'the VM it belongs to (ROOT)'))
-    .action(action(async (ctx, o: QosOpts & { name: string; pool: string; size?: number; offering?: string; type: string; vm?: string }) => {
-      const a = await ctx.client.request<Accepted>('POST', '/v1/volumes', {
-        body: {
-          name: o.name, poolId: o.pool, ...(o.size !== undefined ? { sizeBytes: o.size } : {}), offeringId: o.offering ?? null, qos: qosBody(o),
-          type: o.type.toUpperCase(), ...(o.vm ? { vmId: o.vm } : {}),
+  qosOptions(
+    cmd
+      .command('create')
+      .description('create a volume (job)')
+      .requiredOption('--name <name>', 'volume name')
+      .requiredOption('--pool <id>', 'storage pool')
+      .option('--size <size>', 'size (10G); needed unless the offering fixes it', parseSize)
+      .option('--offering <id>', 'disk offering')
+      .option('--type <type>', "DATA, or ROOT for a VM's boot disk made from its template", 'DATA')
+      .option('--vm <id>', 'the VM it belongs to (ROOT)'),
+  ).action(
+    action(
+      async (
+        ctx,
+        o: QosOpts & {
+          name: string;
+          pool: string;
+          size?: number;
+          offering?: string;
+          type: string;
+          vm?: string;
         },
-      });
-      await ctx.accepted(a, `/v1/volumes/${enc(String(a.resource['id']))}`);
-    }));
-  cmd.command('attach').description('attach to a VM, running or stopped (job)').argument('<id>').requiredOption('--vm <id>', 'the VM')
-    .action(action(async (ctx, id: string, o: { vm: string }) =>
-      ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/attach`, { body: { vmId: o.vm } }), `/v1/volumes/${enc(id)}`)));
-  cmd.command('detach').description('detach from its VM (job)').argument('<id>')
-    .action(action(async (ctx, id: string) => ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/detach`), `/v1/volumes/${enc(id)}`)));
-  cmd.command('resize').description('grow a volume (job)').argument('<id>').requiredOption('--size <size>', 'new size (20G)', parseSize)
-    .action(action(async (ctx, id: string, o: { size: number }) =>
-      ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/resize`, { body: { sizeBytes: o.size } }), `/v1/volumes/${enc(id)}`)));
-  qosOptions(cmd.command('qos').description('change QoS live; applied and read back (job)').argument('<id>'))
-    .action(action(async (ctx, id: string, o: QosOpts) => {
+      ) => {
+        const a = await ctx.client.request<Accepted>('POST', '/v1/volumes', {
+          body: {
+            name: o.name,
+            poolId: o.pool,
+            ...(o.size !== undefined ? { sizeBytes: o.size } : {}),
+            offeringId: o.offering ?? null,
+            qos: qosBody(o),
+            type: o.type.toUpperCase(),
+            ...(o.vm ? { vmId: o.vm } : {}),
+          },
+        });
+        await ctx.accepted(a, `/v1/volumes/${enc(String(a.resource['id']))}`);
+      },
+    ),
+  );
+  cmd
+    .command('attach')
+    .description('attach to a VM, running or stopped (job)')
+    .argument('<id>')
+    .requiredOption('--vm <id>', 'the VM')
+    .action(
+      action(async (ctx, id: string, o: { vm: string }) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/attach`, {
+            body: { vmId: o.vm },
+          }),
+          `/v1/volumes/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
+    .command('detach')
+    .description('detach from its VM (job)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/detach`),
+          `/v1/volumes/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
+    .command('resize')
+    .description('grow a volume (job)')
+    .argument('<id>')
+    .requiredOption('--size <size>', 'new size (20G)', parseSize)
+    .action(
+      action(async (ctx, id: string, o: { size: number }) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/resize`, {
+            body: { sizeBytes: o.size },
+          }),
+          `/v1/volumes/${enc(id)}`,
+        ),
+      ),
+    );
+  qosOptions(
+    cmd.command('qos').description('change QoS live; applied and read back (job)').argument('<id>'),
+  ).action(
+    action(async (ctx, id: string, o: QosOpts) => {
       const body = qosBody(o);
       if (!body) throw new Error('give --min-iops and/or --max-iops');
-      await ctx.accepted(await ctx.client.request<Accepted>('PUT', `/v1/volumes/${enc(id)}/qos`, { body }), `/v1/volumes/${enc(id)}`);
-    }));
+      await ctx.accepted(
+        await ctx.client.request<Accepted>('PUT', `/v1/volumes/${enc(id)}/qos`, { body }),
+        `/v1/volumes/${enc(id)}`,
+      );
+    }),
+  );
   return cmd;
 }
 
 export function volumeSnapshots(): Command {
   const cmd = resource({
-    name: 'volume-snapshots', aliases: ['snapshots'], description: 'snapshots of single volumes', path: '/v1/volume-snapshots', remove: 'job',
-    columns: [col('id'), col('name'), col('state'), col('volume', 'volumeId'), col('vm snapshot', 'vmSnapshotId'), col('size', (s) => humanBytes(s['sizeBytes'])), col('created', 'createdAt')],
-    filters: [['--volume <id>', 'volumeId', 'of this volume'], ['--vm-snapshot <id>', 'vmSnapshotId', 'part of this VM snapshot'], ['--state <state>', 'state', 'in this state'], ['--name <name>', 'name', 'by name']],
+    name: 'volume-snapshots',
+    aliases: ['snapshots'],
+    description: 'snapshots of single volumes',
+    path: '/v1/volume-snapshots',
+    remove: 'job',
+    columns: [
+      col('id'),
+      col('name'),
+      col('state'),
+      col('volume', 'volumeId'),
+      col('vm snapshot', 'vmSnapshotId'),
+      col('size', (s) => humanBytes(s['sizeBytes'])),
+      col('created', 'createdAt'),
+    ],
+    filters: [
+      ['--volume <id>', 'volumeId', 'of this volume'],
+      ['--vm-snapshot <id>', 'vmSnapshotId', 'part of this VM snapshot'],
+      ['--state <state>', 'state', 'in this state'],
+      ['--name <name>', 'name', 'by name'],
+    ],
   });
-  cmd.command('create').description('snapshot a volume (job)').requiredOption('--volume <id>', 'the volume').requiredOption('--name <name>', 'snapshot name').option('--quiesce', 'freeze the guest filesystems for the cut')
-    .action(action(async (ctx, o: { volume: string; name: string; quiesce?: boolean }) => {
-      const a = await ctx.client.request<Accepted>('POST', '/v1/volume-snapshots', { body: { volumeId: o.volume, name: o.name, quiesce: Boolean(o.quiesce) } });
-      await ctx.accepted(a, `/v1/volume-snapshots/${enc(String(a.resource['id']))}`);
-    }));
-  cmd.command('revert').description('revert its volume to this snapshot (job; refused on a running VM)').argument('<id>')
-    .action(action(async (ctx, id: string) => ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/volume-snapshots/${enc(id)}/revert`), `/v1/volume-snapshots/${enc(id)}`)));
+  cmd
+    .command('create')
+    .description('snapshot a volume (job)')
+    .requiredOption('--volume <id>', 'the volume')
+    .requiredOption('--name <name>', 'snapshot name')
+    .option('--quiesce', 'freeze the guest filesystems for the cut')
+    .action(
+      action(async (ctx, o: { volume: string; name: string; quiesce?: boolean }) => {
+        const a = await ctx.client.request<Accepted>('POST', '/v1/volume-snapshots', {
+          body: { volumeId: o.volume, name: o.name, quiesce: Boolean(o.quiesce) },
+        });
+        await ctx.accepted(a, `/v1/volume-snapshots/${enc(String(a.resource['id']))}`);
+      }),
+    );
+  cmd
+    .command('revert')
+    .description('revert its volume to this snapshot (job; refused on a running VM)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/volume-snapshots/${enc(id)}/revert`),
+          `/v1/volume-snapshots/${enc(id)}`,
+        ),
+      ),
+    );
   return cmd;
 }

@@ -5,23 +5,67 @@ import { enc, resource } from './resource.js';
 
 export function vmSnapshots(): Command {
   const cmd = resource({
-    name: 'vm-snapshots', description: 'VM snapshots: every disk of a VM at one consistent point', path: '/v1/vm-snapshots', remove: 'job',
+    name: 'vm-snapshots',
+    description: 'VM snapshots: every disk of a VM at one consistent point',
+    path: '/v1/vm-snapshots',
+    remove: 'job',
     columns: [
-      col('id'), col('name'), col('vm', 'vmId'), col('state'), col('type'), col('current'), col('consistency'),
-      col('freeze ms', 'freezeMs'), col('strategy'), col('parent', 'parentId'),
+      col('id'),
+      col('name'),
+      col('vm', 'vmId'),
+      col('state'),
+      col('type'),
+      col('current'),
+      col('consistency'),
+      col('freeze ms', 'freezeMs'),
+      col('strategy'),
+      col('parent', 'parentId'),
     ],
-    filters: [['--vm <id>', 'vmId', 'of this VM'], ['--state <state>', 'state', 'in this state'], ['--name <name>', 'name', 'by name'], ['--parent <id>', 'parentId', 'children of this snapshot']],
+    filters: [
+      ['--vm <id>', 'vmId', 'of this VM'],
+      ['--state <state>', 'state', 'in this state'],
+      ['--name <name>', 'name', 'by name'],
+      ['--parent <id>', 'parentId', 'children of this snapshot'],
+    ],
   });
-  cmd.command('create').description('snapshot a VM across all its disks (job)').requiredOption('--vm <id>', 'the VM').requiredOption('--name <name>', 'snapshot name (unique per VM)')
-    .option('--description <text>', 'free text').option('--memory', 'include memory (running VMs)')
+  cmd
+    .command('create')
+    .description('snapshot a VM across all its disks (job)')
+    .requiredOption('--vm <id>', 'the VM')
+    .requiredOption('--name <name>', 'snapshot name (unique per VM)')
+    .option('--description <text>', 'free text')
+    .option('--memory', 'include memory (running VMs)')
     .option('--quiesce <mode>', 'auto, guest, hypervisor, pause or none', 'auto')
-    .action(action(async (ctx, o: { vm: string; name: string; description?: string; memory?: boolean; quiesce: string }) => {
-      const a = await ctx.client.request<Accepted>('POST', '/v1/vm-snapshots', {
-        body: { vmId: o.vm, name: o.name, ...(o.description ? { description: o.description } : {}), snapshotMemory: Boolean(o.memory), quiesce: o.quiesce },
-      });
-      await ctx.accepted(a, `/v1/vm-snapshots/${enc(String(a.resource['id']))}`);
-    }));
-  cmd.command('revert').description('revert the VM to this snapshot (job)').argument('<id>')
-    .action(action(async (ctx, id: string) => ctx.accepted(await ctx.client.request<Accepted>('POST', `/v1/vm-snapshots/${enc(id)}/revert`), `/v1/vm-snapshots/${enc(id)}`)));
+    .action(
+      action(
+        async (
+          ctx,
+          o: { vm: string; name: string; description?: string; memory?: boolean; quiesce: string },
+        ) => {
+          const a = await ctx.client.request<Accepted>('POST', '/v1/vm-snapshots', {
+            body: {
+              vmId: o.vm,
+              name: o.name,
+              ...(o.description ? { description: o.description } : {}),
+              snapshotMemory: Boolean(o.memory),
+              quiesce: o.quiesce,
+            },
+          });
+          await ctx.accepted(a, `/v1/vm-snapshots/${enc(String(a.resource['id']))}`);
+        },
+      ),
+    );
+  cmd
+    .command('revert')
+    .description('revert the VM to this snapshot (job)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/vm-snapshots/${enc(id)}/revert`),
+          `/v1/vm-snapshots/${enc(id)}`,
+        ),
+      ),
+    );
   return cmd;
 }

@@ -7,7 +7,8 @@ export const agentErrors = defineErrors('agent', {
     status: 401,
     retryable: false,
     message: 'Agent authentication failed for host {hostId}: {reason}',
-    recovery: 'Check the agent credentials file; if the host was removed or its secret revoked, register it again with a new registration token.',
+    recovery:
+      'Check the agent credentials file; if the host was removed or its secret revoked, register it again with a new registration token.',
   },
   AGENT_REGISTRATION_REFUSED: {
     status: 401,
@@ -19,7 +20,8 @@ export const agentErrors = defineErrors('agent', {
     status: 502,
     retryable: false,
     message: 'Server certificate fingerprint {actual} does not match the pinned fingerprint {expected}',
-    recovery: 'Do not connect: either the server certificate was replaced (pin the fingerprint the administrator gives) or something intercepts the connection.',
+    recovery:
+      'Do not connect: either the server certificate was replaced (pin the fingerprint the administrator gives) or something intercepts the connection.',
   },
   AGENT_PROTOCOL_MISMATCH: {
     status: 400,
@@ -50,7 +52,8 @@ export const agentErrors = defineErrors('agent', {
     status: 504,
     retryable: true,
     message: 'virsh {command} did not finish within {ms} ms',
-    recovery: 'The host is overloaded or QEMU hangs: retry with back-off; check the domain log if it persists.',
+    recovery:
+      'The host is overloaded or QEMU hangs: retry with back-off; check the domain log if it persists.',
   },
   VM_NOT_FOUND: {
     status: 404,
@@ -74,13 +77,15 @@ export const agentErrors = defineErrors('agent', {
     status: 503,
     retryable: true,
     message: 'The guest agent of {vm} does not answer: {reason}',
-    recovery: 'Wait for the guest to boot and qemu-guest-agent to start, then retry; or snapshot without guest quiesce.',
+    recovery:
+      'Wait for the guest to boot and qemu-guest-agent to start, then retry; or snapshot without guest quiesce.',
   },
   GUEST_FREEZE_FAILED: {
     status: 502,
     retryable: true,
     message: 'Could not freeze the filesystems of {vm}: {reason}',
-    recovery: 'The guest was thawed again; retry, or fall back to a crash-consistent (pause or hypervisor) snapshot.',
+    recovery:
+      'The guest was thawed again; retry, or fall back to a crash-consistent (pause or hypervisor) snapshot.',
   },
   GUEST_THAW_FAILED: {
     status: 502,
@@ -104,7 +109,8 @@ export const agentErrors = defineErrors('agent', {
     status: 501,
     retryable: false,
     message: 'Storage adaptor {adaptor} is not available on this host: {reason}',
-    recovery: 'Use an adaptor the host reports in its facts (e.g. iscsi through QEMU instead of the host initiator).',
+    recovery:
+      'Use an adaptor the host reports in its facts (e.g. iscsi through QEMU instead of the host initiator).',
   },
   BLOCK_JOB_FAILED: {
     status: 502,
@@ -116,6 +122,7 @@ export const agentErrors = defineErrors('agent', {
     status: 502,
     retryable: false,
     message: 'iotune of {vm} disk {target} reads back {actual}, not the {expected} that was set',
-    recovery: 'The hypervisor refused or changed the limits: check QEMU throttle bounds; the limits in force are the ones read back.',
+    recovery:
+      'The hypervisor refused or changed the limits: check QEMU throttle bounds; the limits in force are the ones read back.',
   },
 });

@@ -13,9 +13,16 @@ export function renderErrorDocs(): string {
   for (const { area, specs } of errorAreas) {
     const entries = Object.entries(specs as Record<string, ErrorSpec>);
     if (entries.length === 0) continue;
-    lines.push(`## ${area}`, '', '| code | HTTP | retryable | message | recovery |', '| --- | --- | --- | --- | --- |');
+    lines.push(
+      `## ${area}`,
+      '',
+      '| code | HTTP | retryable | message | recovery |',
+      '| --- | --- | --- | --- | --- |',
+    );
     for (const [code, s] of entries) {
-      lines.push(`| \`${code}\` | ${s.status} | ${s.retryable ? 'yes' : 'no'} | ${s.message} | ${s.recovery} |`);
+      lines.push(
+        `| \`${code}\` | ${s.status} | ${s.retryable ? 'yes' : 'no'} | ${s.message} | ${s.recovery} |`,
+      );
     }
     lines.push('');
   }

@@ -12,7 +12,8 @@ export const orchestrationErrors = defineErrors('orchestration', {
     status: 422,
     retryable: false,
     message: 'VM {vm} cannot start: {reason}',
-    recovery: 'Give the VM a template with a root image (and a kernel for direct boot), or attach a ROOT volume.',
+    recovery:
+      'Give the VM a template with a root image (and a kernel for direct boot), or attach a ROOT volume.',
   },
   NO_FREE_DEVICE: {
     status: 409,

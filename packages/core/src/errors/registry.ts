@@ -8,7 +8,15 @@ import type { ErrorSpec } from './spec.js';
 import { storageErrors } from './storage.js';
 
 /** Every area, in the order the generated docs list them. */
-export const errorAreas = [commonErrors, apiErrors, jobsErrors, storageErrors, agentErrors, snapshotErrors, orchestrationErrors] as const;
+export const errorAreas = [
+  commonErrors,
+  apiErrors,
+  jobsErrors,
+  storageErrors,
+  agentErrors,
+  snapshotErrors,
+  orchestrationErrors,
+] as const;
 
 type Specs = (typeof errorAreas)[number]['specs'];
 type KeysOfUnion<T> = T extends unknown ? keyof T : never;

@@ -6,7 +6,8 @@ export const snapshotErrors = defineErrors('snapshot', {
     status: 422,
     retryable: false,
     message: 'No VM-snapshot strategy can {operation} for VM {vm}: {reasons}',
-    recovery: 'Read the reasons (or call explain); change the request or the VM, or register a strategy that fits.',
+    recovery:
+      'Read the reasons (or call explain); change the request or the VM, or register a strategy that fits.',
   },
   SNAPSHOT_STRATEGY_MISSING: {
     status: 409,
@@ -41,13 +42,16 @@ export const snapshotErrors = defineErrors('snapshot', {
   HOLD_EXPIRED: {
     status: 503,
     retryable: true,
-    message: 'The guest hold for VM {vm} ended at its {deadlineMs} ms deadline before every disk was cut ({holdMs} ms): the cut is not consistent and was undone',
-    recovery: 'Retry when the storage answers faster, or use quiesce=hypervisor (the guest is held only for the atomic overlay).',
+    message:
+      'The guest hold for VM {vm} ended at its {deadlineMs} ms deadline before every disk was cut ({holdMs} ms): the cut is not consistent and was undone',
+    recovery:
+      'Retry when the storage answers faster, or use quiesce=hypervisor (the guest is held only for the atomic overlay).',
   },
   REVERT_NEEDS_STOP: {
     status: 409,
     retryable: false,
-    message: 'Reverting VM {vm} at the storage level needs it stopped; pass restart=true to let Strata stop and start it',
+    message:
+      'Reverting VM {vm} at the storage level needs it stopped; pass restart=true to let Strata stop and start it',
     recovery: 'Stop the VM, or ask for the stop and restart explicitly.',
   },
 });

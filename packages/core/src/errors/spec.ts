@@ -8,7 +8,10 @@ export interface ErrorSpec {
 }
 
 /** Declares the errors of one area; the registry merges areas and rejects duplicate codes. */
-export function defineErrors<const T extends Record<string, ErrorSpec>>(area: string, specs: T): AreaErrors<T> {
+export function defineErrors<const T extends Record<string, ErrorSpec>>(
+  area: string,
+  specs: T,
+): AreaErrors<T> {
   return { area, specs };
 }
 

@@ -27,7 +27,13 @@ export class StrataError extends Error {
   }
 
   toJSON(): { code: string; message: string; status: number; retryable: boolean; details: ErrorParams } {
-    return { code: this.code, message: this.message, status: this.status, retryable: this.retryable, details: this.params };
+    return {
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      retryable: this.retryable,
+      details: this.params,
+    };
   }
 }
 

@@ -20,7 +20,10 @@ export function resolveQuiesce(
  * The consistency a cut reaches. A stopped VM's disks are at rest: filesystem-consistent.
  * `hypervisor` freezes the guest only for the atomic overlay when it has an agent.
  */
-export function consistencyOf(mode: ResolvedQuiesce, vm: { readonly state: string; readonly guestAgent: boolean }): Consistency {
+export function consistencyOf(
+  mode: ResolvedQuiesce,
+  vm: { readonly state: string; readonly guestAgent: boolean },
+): Consistency {
   if (vm.state !== 'Running') return 'filesystem';
   switch (mode) {
     case 'guest':

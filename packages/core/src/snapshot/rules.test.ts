@@ -25,13 +25,18 @@ test('create checks: state, memory, unique live name, per-VM maximum', () => {
       return isStrataError(e) ? e.code : 'not coded';
     }
   };
-  assert.equal(codeOf(() => checkCreate({ vm, name: 's1', type: 'Disk', existing: [] })), 'ok');
+  assert.equal(
+    codeOf(() => checkCreate({ vm, name: 's1', type: 'Disk', existing: [] })),
+    'ok',
+  );
   assert.equal(
     codeOf(() => checkCreate({ vm: { id: 'v', state: 'Starting' }, name: 's', type: 'Disk', existing: [] })),
     'VM_STATE_INVALID',
   );
   assert.equal(
-    codeOf(() => checkCreate({ vm: { id: 'v', state: 'Stopped' }, name: 's', type: 'DiskAndMemory', existing: [] })),
+    codeOf(() =>
+      checkCreate({ vm: { id: 'v', state: 'Stopped' }, name: 's', type: 'DiskAndMemory', existing: [] }),
+    ),
     'MEMORY_SNAPSHOT_NEEDS_RUNNING_VM',
   );
   assert.equal(
@@ -47,8 +52,14 @@ test('create checks: state, memory, unique live name, per-VM maximum', () => {
     { name: 'a', state: 'Ready' },
     { name: 'b', state: 'Ready' },
   ];
-  assert.equal(codeOf(() => checkCreate({ vm, name: 'c', type: 'Disk', existing: two, max: 2 })), 'VM_SNAPSHOT_LIMIT');
-  assert.equal(codeOf(() => checkCreate({ vm, name: '', type: 'Disk', existing: [] })), 'INVALID_ARGUMENT');
+  assert.equal(
+    codeOf(() => checkCreate({ vm, name: 'c', type: 'Disk', existing: two, max: 2 })),
+    'VM_SNAPSHOT_LIMIT',
+  );
+  assert.equal(
+    codeOf(() => checkCreate({ vm, name: '', type: 'Disk', existing: [] })),
+    'INVALID_ARGUMENT',
+  );
 });
 
 test('the tree: build, ancestry, delete re-parents children, render marks current', () => {
@@ -65,5 +76,8 @@ test('the tree: build, ancestry, delete re-parents children, render marks curren
     { id: 'c', parentId: 'a' },
     { id: 'd', parentId: 'a' },
   ]);
-  assert.deepEqual(renderTree(roots, (n) => n.id, 'c'), ['a', '└─ b', '   ├─ c <- current', '   └─ d']);
+  assert.deepEqual(
+    renderTree(roots, (n) => n.id, 'c'),
+    ['a', '└─ b', '   ├─ c <- current', '   └─ d'],
+  );
 });

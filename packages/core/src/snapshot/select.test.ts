@@ -20,7 +20,10 @@ const fixed = (name: string, priority: Priority, reason = `${name} says ${priori
 });
 
 test('the highest priority wins and every answer is explained', () => {
-  const s = explainSelection([fixed('hyp', 'HYPERVISOR'), fixed('plug', 'PLUGIN'), fixed('def', 'DEFAULT')], request());
+  const s = explainSelection(
+    [fixed('hyp', 'HYPERVISOR'), fixed('plug', 'PLUGIN'), fixed('def', 'DEFAULT')],
+    request(),
+  );
   assert.equal(s.chosen, 'plug');
   assert.deepEqual(
     s.explanation.map((e) => [e.strategy, e.priority, e.chosen]),
@@ -56,9 +59,15 @@ test('CANT_HANDLE never wins; when all refuse, the error carries every reason', 
 
 test('revert and delete go only to the strategy that took the snapshot', () => {
   const cands = [fixed('hypervisor', 'HYPERVISOR'), fixed('storage', 'HIGHEST')];
-  const s = explainSelection(cands, request({ operation: 'revert', takenBy: 'hypervisor', snapshotId: 's1' }));
+  const s = explainSelection(
+    cands,
+    request({ operation: 'revert', takenBy: 'hypervisor', snapshotId: 's1' }),
+  );
   assert.equal(s.chosen, 'hypervisor');
-  assert.equal(s.explanation.find((e) => e.strategy === 'storage')?.reason, 'snapshot was taken by hypervisor');
+  assert.equal(
+    s.explanation.find((e) => e.strategy === 'storage')?.reason,
+    'snapshot was taken by hypervisor',
+  );
   assert.throws(
     () => selectStrategy(cands, request({ operation: 'delete', takenBy: 'gone', snapshotId: 's1' })),
     (e: unknown) => isStrataError(e, 'SNAPSHOT_STRATEGY_MISSING') && e.message.includes('s1'),

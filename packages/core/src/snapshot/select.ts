@@ -25,12 +25,19 @@ export interface Selection {
  * the answer never depends on registration order. For revert and delete only the strategy that
  * took the snapshot may answer: the others are listed with that reason.
  */
-export function explainSelection(candidates: readonly StrategyCandidate[], request: VmSnapshotRequest): Selection {
+export function explainSelection(
+  candidates: readonly StrategyCandidate[],
+  request: VmSnapshotRequest,
+): Selection {
   const answers = [...candidates]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((c) => {
       if (request.takenBy !== undefined && c.name !== request.takenBy) {
-        return { strategy: c.name, priority: 'CANT_HANDLE' as const, reason: `snapshot was taken by ${request.takenBy}` };
+        return {
+          strategy: c.name,
+          priority: 'CANT_HANDLE' as const,
+          reason: `snapshot was taken by ${request.takenBy}`,
+        };
       }
       const v = c.canHandle(request);
       return { strategy: c.name, priority: v.priority, reason: v.reason };
@@ -49,12 +56,20 @@ export function explainSelection(candidates: readonly StrategyCandidate[], reque
 /** Like explainSelection, but a request no strategy takes is a coded error carrying every reason. */
 export function selectStrategy(candidates: readonly StrategyCandidate[], request: VmSnapshotRequest): string {
   if (request.takenBy !== undefined && !candidates.some((c) => c.name === request.takenBy)) {
-    throw new StrataError('SNAPSHOT_STRATEGY_MISSING', { snapshot: request.snapshotId ?? '(unknown)', strategy: request.takenBy });
+    throw new StrataError('SNAPSHOT_STRATEGY_MISSING', {
+      snapshot: request.snapshotId ?? '(unknown)',
+      strategy: request.takenBy,
+    });
   }
   const { chosen, explanation } = explainSelection(candidates, request);
   if (chosen === null) {
-    const reasons = explanation.map((e) => `${e.strategy}: ${e.reason}`).join('; ') || 'no strategy is registered';
-    throw new StrataError('NO_SNAPSHOT_STRATEGY', { operation: request.operation, vm: request.vm.id, reasons });
+    const reasons =
+      explanation.map((e) => `${e.strategy}: ${e.reason}`).join('; ') || 'no strategy is registered';
+    throw new StrataError('NO_SNAPSHOT_STRATEGY', {
+      operation: request.operation,
+      vm: request.vm.id,
+      reasons,
+    });
   }
   return chosen;
 }

@@ -25,7 +25,11 @@ export function buildTree<N extends TreeNode>(nodes: readonly N[]): TreeView<N>[
 export function ancestry(nodes: readonly TreeNode[], id: string): string[] {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const path: string[] = [];
-  for (let cur = byId.get(id); cur && !path.includes(cur.id); cur = cur.parentId ? byId.get(cur.parentId) : undefined) {
+  for (
+    let cur = byId.get(id);
+    cur && !path.includes(cur.id);
+    cur = cur.parentId ? byId.get(cur.parentId) : undefined
+  ) {
     path.push(cur.id);
   }
   return path;
@@ -35,7 +39,10 @@ export function ancestry(nodes: readonly TreeNode[], id: string): string[] {
  * What deleting a node does to the tree: its children are re-parented to its parent, so no other
  * node is broken and every newer snapshot stays reachable.
  */
-export function reparentOnDelete(nodes: readonly TreeNode[], id: string): Array<{ id: string; parentId: string | null }> {
+export function reparentOnDelete(
+  nodes: readonly TreeNode[],
+  id: string,
+): Array<{ id: string; parentId: string | null }> {
   const gone = nodes.find((n) => n.id === id);
   if (!gone) return [];
   return nodes.filter((n) => n.parentId === id).map((n) => ({ id: n.id, parentId: gone.parentId }));

@@ -24,7 +24,8 @@ export function defineMachine<const T extends Table>(
   type E = EventsOf<T>;
   const states = Object.keys(table) as S[];
   const events = [...new Set(states.flatMap((s) => Object.keys(table[s] ?? {})))] as E[];
-  const lookup = (state: S, event: E): S | undefined => (table[state] as Record<string, S> | undefined)?.[event];
+  const lookup = (state: S, event: E): S | undefined =>
+    (table[state] as Record<string, S> | undefined)?.[event];
   return {
     name,
     states,

@@ -53,7 +53,12 @@ export const hostMachine = defineMachine('host', {
   Connecting: { Connected: 'Up', Disconnected: 'Disconnected', Remove: 'Removed' },
   Up: { Disconnected: 'Disconnected', EnterMaintenance: 'Maintenance', Connected: 'Up' },
   Disconnected: { Connected: 'Up', EnterMaintenance: 'Maintenance', Remove: 'Removed' },
-  Maintenance: { ExitMaintenance: 'Up', Disconnected: 'Maintenance', Connected: 'Maintenance', Remove: 'Removed' },
+  Maintenance: {
+    ExitMaintenance: 'Up',
+    Disconnected: 'Maintenance',
+    Connected: 'Maintenance',
+    Remove: 'Removed',
+  },
   Removed: {},
 });
 

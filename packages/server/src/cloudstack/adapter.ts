@@ -12,7 +12,12 @@ type Lister<T, F> = {
   get(actor: Actor, id: string): Promise<T>;
 };
 
-const actorOf = (c: Caller): Actor => ({ accountId: c.accountId, userId: c.userId, role: c.role, via: 'api-key' });
+const actorOf = (c: Caller): Actor => ({
+  accountId: c.accountId,
+  userId: c.userId,
+  role: c.role,
+  via: 'api-key',
+});
 
 /** A list, or with CloudStack's `id` filter the service's get (NOT_FOUND answers 431, as CloudStack does). */
 async function listOrGet<T, F>(svc: Lister<T, F>, c: Caller, q: ListQuery, filter: F): Promise<Page<T>> {
@@ -26,27 +31,46 @@ function missing(what: string): never {
   throw new StrataError('UNAVAILABLE', { what, reason: 'the service layer has no such operation yet' });
 }
 
-const started = (a: { job: Job; resource: { id: string } }): Started => ({ jobId: a.job.id, resourceId: a.resource.id });
+const started = (a: { job: Job; resource: { id: string } }): Started => ({
+  jobId: a.job.id,
+  resourceId: a.resource.id,
+});
 
 const RESOURCE_TYPES: Readonly<Record<string, JobInstanceType>> = {
-  vm: 'VirtualMachine', volume: 'Volume', 'volume-snapshot': 'Snapshot', 'vm-snapshot': 'VmSnapshot', 'storage-pool': 'StoragePool',
+  vm: 'VirtualMachine',
+  volume: 'Volume',
+  'volume-snapshot': 'Snapshot',
+  'vm-snapshot': 'VmSnapshot',
+  'storage-pool': 'StoragePool',
 };
 
 export function jobView(j: Job): JobView {
   const status = j.error ? (errorRegistry.get(j.error.code)?.status ?? 500) : 0;
   return {
-    id: j.id, accountId: j.accountId, userId: null, kind: j.type, state: j.state, progress: j.progressPct,
-    resourceType: (j.resourceType ? RESOURCE_TYPES[j.resourceType] : undefined) ?? 'None', resourceId: j.resourceId,
-    error: j.error ? { code: j.error.code, message: j.error.message, status } : null, createdAt: j.createdAt, finishedAt: j.finishedAt,
+    id: j.id,
+    accountId: j.accountId,
+    userId: null,
+    kind: j.type,
+    state: j.state,
+    progress: j.progressPct,
+    resourceType: (j.resourceType ? RESOURCE_TYPES[j.resourceType] : undefined) ?? 'None',
+    resourceId: j.resourceId,
+    error: j.error ? { code: j.error.code, message: j.error.message, status } : null,
+    createdAt: j.createdAt,
+    finishedAt: j.finishedAt,
   };
 }
 
 /** The service's QoS input needs min and max; partial CloudStack IOPS fill in as the offering would. */
-function qosInput(q: Partial<Qos> | undefined): { minIops: number; maxIops: number; burstIops?: number; burstSeconds?: number } | undefined {
+function qosInput(
+  q: Partial<Qos> | undefined,
+): { minIops: number; maxIops: number; burstIops?: number; burstSeconds?: number } | undefined {
   if (!q || (q.minIops === undefined && q.maxIops === undefined)) return undefined;
   return {
-    minIops: q.minIops ?? 0, maxIops: q.maxIops ?? q.minIops ?? 0,
-    ...(q.burstIops !== undefined ? { burstIops: q.burstIops } : {}), ...(q.burstSeconds !== undefined ? { burstSeconds: q.burstSeconds } : {}),
+    minIops: q.minIops ?? 0,
+    maxIops: q.maxIops ?? q.minIops ?? 0,
+    ...(q.burstIops !== undefined ? { burstIops: q.burstIops } : {}),
+    ...(q.burstSeconds !== undefined ? { burstSeconds: q.burstSeconds } : {}),
   };
 }
 
@@ -55,13 +79,29 @@ const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
 export function cloudStackServices(s: Services): PartialServices {
   const op = s.operations;
   return {
-    zones: { list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }), get: (c, id) => s.zones.get(actorOf(c), id) },
-    hosts: { list: (c, q) => listOrGet(s.hosts, c, q, { clusterId: f(q, 'clusterId'), state: f(q, 'state'), name: f(q, 'name') }) },
+    zones: {
+      list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }),
+      get: (c, id) => s.zones.get(actorOf(c), id),
+    },
+    hosts: {
+      list: (c, q) =>
+        listOrGet(s.hosts, c, q, { clusterId: f(q, 'clusterId'), state: f(q, 'state'), name: f(q, 'name') }),
+    },
     pools: {
-      list: (c, q) => listOrGet(s.pools, c, q, { zoneId: f(q, 'zoneId'), clusterId: f(q, 'clusterId'), name: f(q, 'name') }),
+      list: (c, q) =>
+        listOrGet(s.pools, c, q, {
+          zoneId: f(q, 'zoneId'),
+          clusterId: f(q, 'clusterId'),
+          name: f(q, 'name'),
+        }),
       get: (c, id) => s.pools.get(actorOf(c), id),
       create: (c, i) =>
-        s.pools.create(actorOf(c), { ...i, clusterId: i.clusterId ?? null, capacityBytes: i.capacityBytes ?? 0, capacityIops: i.capacityIops ?? 0 }),
+        s.pools.create(actorOf(c), {
+          ...i,
+          clusterId: i.clusterId ?? null,
+          capacityBytes: i.capacityBytes ?? 0,
+          capacityIops: i.capacityIops ?? 0,
+        }),
     },
     offerings: {
       list: (c, q) => listOrGet(s.offerings, c, q, { name: f(q, 'name') }),
@@ -69,7 +109,8 @@ export function cloudStackServices(s: Services): PartialServices {
     },
     templates: { list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }) },
     vms: {
-      list: (c, q) => listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
+      list: (c, q) =>
+        listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
       get: (c, id) => s.vms.get(actorOf(c), id),
       deploy: () => missing('deploying a VM from a template'),
       start: async (c, id) => started(await op.startVm(actorOf(c), id)),
@@ -77,26 +118,46 @@ export function cloudStackServices(s: Services): PartialServices {
       destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),
     },
     volumes: {
-      list: (c, q) => listOrGet(s.volumes, c, q, { poolId: f(q, 'poolId'), vmId: f(q, 'vmId'), type: f(q, 'type'), name: f(q, 'name') }),
+      list: (c, q) =>
+        listOrGet(s.volumes, c, q, {
+          poolId: f(q, 'poolId'),
+          vmId: f(q, 'vmId'),
+          type: f(q, 'type'),
+          name: f(q, 'name'),
+        }),
       get: (c, id) => s.volumes.get(actorOf(c), id),
       create: async (c, i) => {
         if (i.snapshotId) missing('creating a volume from a snapshot');
-        if (i.vmId) missing('attaching at creation (createVolume with virtualmachineid); call attachVolume once it is Ready');
-        if (!i.poolId) throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'createVolume', param: 'storageid' });
+        if (i.vmId)
+          missing(
+            'attaching at creation (createVolume with virtualmachineid); call attachVolume once it is Ready',
+          );
+        if (!i.poolId)
+          throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', {
+            command: 'createVolume',
+            param: 'storageid',
+          });
         const qos = qosInput(i.qos);
-        return started(await op.createVolume(actorOf(c), {
-          name: i.name, poolId: i.poolId, ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
-          offeringId: i.offeringId ?? null, qos: qos ?? null,
-        }));
+        return started(
+          await op.createVolume(actorOf(c), {
+            name: i.name,
+            poolId: i.poolId,
+            ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
+            offeringId: i.offeringId ?? null,
+            qos: qos ?? null,
+          }),
+        );
       },
       attach: async (c, id, vm) => started(await op.attachVolume(actorOf(c), id, vm)),
       detach: async (c, id) => started(await op.detachVolume(actorOf(c), id)),
       resize: async (c, id, i) => {
         if (i.offeringId) missing('changing the disk offering of a volume');
         const qos = qosInput(i.qos);
-        if (qos && i.sizeBytes !== undefined) missing('a new size and new IOPS in one resizeVolume (send them one at a time)');
+        if (qos && i.sizeBytes !== undefined)
+          missing('a new size and new IOPS in one resizeVolume (send them one at a time)');
         if (qos) return started(await op.setVolumeQos(actorOf(c), id, qos));
-        if (i.sizeBytes === undefined) throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'resizeVolume', param: 'size' });
+        if (i.sizeBytes === undefined)
+          throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'resizeVolume', param: 'size' });
         return started(await op.resizeVolume(actorOf(c), id, i.sizeBytes));
       },
       delete: async (c, id) => started(await op.deleteVolume(actorOf(c), id)),
@@ -105,19 +166,30 @@ export function cloudStackServices(s: Services): PartialServices {
       list: (c, q) => listOrGet(s.volumeSnapshots, c, q, { volumeId: f(q, 'volumeId'), name: f(q, 'name') }),
       get: (c, id) => s.volumeSnapshots.get(actorOf(c), id),
       create: async (c, v, i) =>
-        started(await op.createVolumeSnapshot(actorOf(c), v, { name: i.name ?? `snapshot-${Date.now().toString(36)}`, quiesce: i.quiesce })),
+        started(
+          await op.createVolumeSnapshot(actorOf(c), v, {
+            name: i.name ?? `snapshot-${Date.now().toString(36)}`,
+            quiesce: i.quiesce,
+          }),
+        ),
       delete: async (c, id) => started(await op.deleteVolumeSnapshot(actorOf(c), id)),
       revert: async (c, id) => started(await op.revertVolumeSnapshot(actorOf(c), id)),
       fromVmSnapshot: () => missing('a volume snapshot from a VM snapshot'),
     },
     vmSnapshots: {
-      list: (c, q) => listOrGet(s.vmSnapshots, c, q, { vmId: f(q, 'vmId'), state: f(q, 'state'), name: f(q, 'name') }),
+      list: (c, q) =>
+        listOrGet(s.vmSnapshots, c, q, { vmId: f(q, 'vmId'), state: f(q, 'state'), name: f(q, 'name') }),
       get: (c, id) => s.vmSnapshots.get(actorOf(c), id),
       create: async (c, vmId, i) =>
-        started(await op.createVmSnapshot(actorOf(c), {
-          vmId, name: i.name ?? `vmsnapshot-${Date.now().toString(36)}`, ...(i.description ? { description: i.description } : {}),
-          snapshotMemory: i.memory, quiesce: i.quiesce ? 'guest' : 'none',
-        })),
+        started(
+          await op.createVmSnapshot(actorOf(c), {
+            vmId,
+            name: i.name ?? `vmsnapshot-${Date.now().toString(36)}`,
+            ...(i.description ? { description: i.description } : {}),
+            snapshotMemory: i.memory,
+            quiesce: i.quiesce ? 'guest' : 'none',
+          }),
+        ),
       revert: async (c, id) => started(await op.revertVmSnapshot(actorOf(c), id)),
       delete: async (c, id) => started(await op.deleteVmSnapshot(actorOf(c), id)),
     },

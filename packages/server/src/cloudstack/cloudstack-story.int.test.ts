@@ -47,21 +47,62 @@ void test('the CloudStack story, end to end with the cs client', { timeout: 600_
   const zoneid = ststory.zoneId;
 
   // Two backends, created with CloudStack's createStoragePool: qcow2 files, managed iSCSI on tgt.
-  const files = field(ok(await cloudstack(admin, 'createStoragePool', {
-    name: `files-${suffix}`, url: story.qcow2Url, zoneid, provider: 'qcow2', scope: 'zone', capacitybytes: String(16 * 1024 ** 3), capacityiops: '0',
-  })), 'storagepool');
-  const iscsi = field(ok(await cloudstack(admin, 'createStoragePool', {
-    name: `iscsi-${suffix}`, url: story.tgtUrl, zoneid, provider: 'tgt', scope: 'zone', managed: 'true', capacitybytes: String(16 * 1024 ** 3), capacityiops: '20000',
-  })), 'storagepool');
+  const files = field(
+    ok(
+      await cloudstack(admin, 'createStoragePool', {
+        name: `files-${suffix}`,
+        url: story.qcow2Url,
+        zoneid,
+        provider: 'qcow2',
+        scope: 'zone',
+        capacitybytes: String(16 * 1024 ** 3),
+        capacityiops: '0',
+      }),
+    ),
+    'storagepool',
+  );
+  const iscsi = field(
+    ok(
+      await cloudstack(admin, 'createStoragePool', {
+        name: `iscsi-${suffix}`,
+        url: story.tgtUrl,
+        zoneid,
+        provider: 'tgt',
+        scope: 'zone',
+        managed: 'true',
+        capacitybytes: String(16 * 1024 ** 3),
+        capacityiops: '20000',
+      }),
+    ),
+    'storagepool',
+  );
   assert.deepEqual([files['type'], iscsi['type'], iscsi['managed']], ['Filesystem', 'Iscsi', true]);
-  const offering = field(ok(await cloudstack(admin, 'createDiskOffering', { name: `story-${suffix}`, disksize: '1', miniops: '100', maxiops: '2000' })), 'diskoffering');
+  const offering = field(
+    ok(
+      await cloudstack(admin, 'createDiskOffering', {
+        name: `story-${suffix}`,
+        disksize: '1',
+        miniops: '100',
+        maxiops: '2000',
+      }),
+    ),
+    'diskoffering',
+  );
 
   // VM from the template (through the services until deploy-from-template exists), started with cs.
   const actor = h.admin.actor;
-  const vm = await h.server.services.vms.create(actor, { name: `story vm <${suffix}> "x"`, templateId: story.templateId, memoryBytes: 128 * 1024 ** 2 });
+  const vm = await h.server.services.vms.create(actor, {
+    name: `story vm <${suffix}> "x"`,
+    templateId: story.templateId,
+    memoryBytes: 128 * 1024 ** 2,
+  });
   vmId = vm.id;
   const root = await h.server.services.operations.createVolume(actor, {
-    name: `root of ${vm.name}`, poolId: String(files['id']), sizeBytes: await virtualSize(story.guest.baseImage), type: 'ROOT', vmId: vm.id,
+    name: `root of ${vm.name}`,
+    poolId: String(files['id']),
+    sizeBytes: await virtualSize(story.guest.baseImage),
+    type: 'ROOT',
+    vmId: vm.id,
   });
   assert.equal((await h.server.engine.wait(root.job.id, 120_000)).state, 'Succeeded');
   const started = field(ok(await cloudstack(admin, 'startVirtualMachine', { id: vm.id })), 'virtualmachine');
@@ -70,9 +111,21 @@ void test('the CloudStack story, end to end with the cs client', { timeout: 600_
   // Two data volumes on two backends, hot-attached to the running guest.
   const volumes: Record<string, unknown>[] = [];
   for (const pool of [files, iscsi]) {
-    const v = field(ok(await cloudstack(admin, 'createVolume', { name: `data on ${String(pool['provider'])} ${suffix}`, diskofferingid: String(offering['id']), storageid: String(pool['id']) })), 'volume');
+    const v = field(
+      ok(
+        await cloudstack(admin, 'createVolume', {
+          name: `data on ${String(pool['provider'])} ${suffix}`,
+          diskofferingid: String(offering['id']),
+          storageid: String(pool['id']),
+        }),
+      ),
+      'volume',
+    );
     assert.equal(v['state'], 'Ready');
-    const attached = field(ok(await cloudstack(admin, 'attachVolume', { id: String(v['id']), virtualmachineid: vm.id })), 'volume');
+    const attached = field(
+      ok(await cloudstack(admin, 'attachVolume', { id: String(v['id']), virtualmachineid: vm.id })),
+      'volume',
+    );
     assert.equal(attached['virtualmachineid'], vm.id);
     volumes.push(attached);
   }
@@ -81,7 +134,16 @@ void test('the CloudStack story, end to end with the cs client', { timeout: 600_
 
   // A quiesced VM snapshot across both backends (and the ROOT disk).
   await waitForGuestAgent(vm.id);
-  const snap = field(ok(await cloudstack(admin, 'createVMSnapshot', { virtualmachineid: vm.id, name: `cut <${suffix}>`, quiescevm: 'true' })), 'vmsnapshot');
+  const snap = field(
+    ok(
+      await cloudstack(admin, 'createVMSnapshot', {
+        virtualmachineid: vm.id,
+        name: `cut <${suffix}>`,
+        quiescevm: 'true',
+      }),
+    ),
+    'vmsnapshot',
+  );
   assert.equal(snap['state'], 'Ready', JSON.stringify(snap));
   assert.equal(snap['type'], 'Disk');
   assert.equal(snap['current'], true);
@@ -97,7 +159,9 @@ void test('the CloudStack story, end to end with the cs client', { timeout: 600_
   const reverted = ok(await cloudstack(admin, 'revertToVMSnapshot', { vmsnapshotid: String(snap['id']) }));
   assert.equal(field(reverted, 'vmsnapshot')['state'], 'Ready', JSON.stringify(reverted));
 
-  assert.deepEqual(ok(await cloudstack(admin, 'deleteVMSnapshot', { vmsnapshotid: String(snap['id']) })), { success: true });
+  assert.deepEqual(ok(await cloudstack(admin, 'deleteVMSnapshot', { vmsnapshotid: String(snap['id']) })), {
+    success: true,
+  });
   const left = await cloudstack(admin, 'listVMSnapshot', { virtualmachineid: vm.id, state: 'Ready' });
   assert.equal(left.stdout.trim(), '', 'no Ready VM snapshot is left');
 
@@ -106,6 +170,9 @@ void test('the CloudStack story, end to end with the cs client', { timeout: 600_
     assert.equal(detached['virtualmachineid'], undefined);
     assert.deepEqual(ok(await cloudstack(admin, 'deleteVolume', { id: String(v['id']) })), { success: true });
   }
-  const destroyed = field(ok(await cloudstack(admin, 'destroyVirtualMachine', { id: vm.id })), 'virtualmachine');
+  const destroyed = field(
+    ok(await cloudstack(admin, 'destroyVirtualMachine', { id: vm.id })),
+    'virtualmachine',
+  );
   assert.equal(destroyed['state'], 'Destroyed');
 });

@@ -27,9 +27,17 @@ function ok(run: CsRun): Record<string, unknown> {
   return run.json;
 }
 
-function csError(run: CsRun, wrapper = 'errorresponse'): { errorcode: number; cserrorcode: number; errortext: string; stratacode: string } {
+function csError(
+  run: CsRun,
+  wrapper = 'errorresponse',
+): { errorcode: number; cserrorcode: number; errortext: string; stratacode: string } {
   assert.equal(run.code, 1, `expected a failure: ${run.stdout}`);
-  return inner(run, wrapper) as { errorcode: number; cserrorcode: number; errortext: string; stratacode: string };
+  return inner(run, wrapper) as {
+    errorcode: number;
+    cserrorcode: number;
+    errortext: string;
+    stratacode: string;
+  };
 }
 
 /** A request signed the canonical way (auth/signature.ts), for what cs cannot send: XML, raw bodies. */
@@ -52,7 +60,11 @@ void describe('catalogue and infrastructure through the cs client', () => {
 
   void test('listApis describes every command of the table, with async flags and parameters', async () => {
     const out = ok(await cloudstack(h.admin, 'listApis'));
-    const apis = out['api'] as Array<{ name: string; isasync: boolean; params: Array<{ name: string; required: boolean }> }>;
+    const apis = out['api'] as Array<{
+      name: string;
+      isasync: boolean;
+      params: Array<{ name: string; required: boolean }>;
+    }>;
     assert.equal(out['count'], commandTable.size);
     assert.deepEqual(apis.map((a) => a.name).sort(), [...commandTable.keys()].sort());
     const deploy = apis.find((a) => a.name === 'deployVirtualMachine');
@@ -83,8 +95,14 @@ void describe('catalogue and infrastructure through the cs client', () => {
   void test('createStoragePool creates, listStoragePools finds it with capacity and IOPS', async () => {
     const out = ok(
       await cloudstack(h.admin, 'createStoragePool', {
-        name: `pool-${suffix}`, url: `/var/lib/strata/test-${suffix}`, zoneid: zoneId, provider: 'qcow2', scope: 'zone',
-        managed: 'false', capacitybytes: String(10 * 1024 ** 3), capacityiops: '5000',
+        name: `pool-${suffix}`,
+        url: `/var/lib/strata/test-${suffix}`,
+        zoneid: zoneId,
+        provider: 'qcow2',
+        scope: 'zone',
+        managed: 'false',
+        capacitybytes: String(10 * 1024 ** 3),
+        capacityiops: '5000',
       }),
     );
     const pool = out['storagepool'] as Record<string, unknown>;
@@ -100,7 +118,12 @@ void describe('catalogue and infrastructure through the cs client', () => {
   void test('createDiskOffering keeps miniops/maxiops/hypervisorsnapshotreserve; listDiskOfferings finds it', async () => {
     const out = ok(
       await cloudstack(h.admin, 'createDiskOffering', {
-        name: `gold-${suffix}`, displaytext: 'Gold', disksize: '1', miniops: '100', maxiops: '400', hypervisorsnapshotreserve: '20',
+        name: `gold-${suffix}`,
+        displaytext: 'Gold',
+        disksize: '1',
+        miniops: '100',
+        maxiops: '400',
+        hypervisorsnapshotreserve: '20',
       }),
     );
     const off = out['diskoffering'] as Record<string, unknown>;
@@ -113,7 +136,12 @@ void describe('catalogue and infrastructure through the cs client', () => {
   });
 
   void test('listTemplates lists registered base images', async () => {
-    const t = await h.server.services.templates.create(SYSTEM_ACTOR, { name: `tiny-${suffix}`, path: '/var/lib/strata/tiny.qcow2', format: 'qcow2', sizeBytes: 64 * 1024 ** 2 });
+    const t = await h.server.services.templates.create(SYSTEM_ACTOR, {
+      name: `tiny-${suffix}`,
+      path: '/var/lib/strata/tiny.qcow2',
+      format: 'qcow2',
+      sizeBytes: 64 * 1024 ** 2,
+    });
     const out = ok(await cloudstack(h.admin, 'listTemplates', { templatefilter: 'all' }));
     const items = out['template'] as Array<Record<string, unknown>>;
     const mine = items.find((x) => x['id'] === t.id);
@@ -122,7 +150,13 @@ void describe('catalogue and infrastructure through the cs client', () => {
   });
 
   void test('lists with nothing in them answer an empty object, as CloudStack does', async () => {
-    for (const cmd of ['listHosts', 'listVolumes', 'listVirtualMachines', 'listSnapshots', 'listVMSnapshot']) {
+    for (const cmd of [
+      'listHosts',
+      'listVolumes',
+      'listVirtualMachines',
+      'listSnapshots',
+      'listVMSnapshot',
+    ]) {
       const run = await cloudstack(h.user, cmd);
       // cs prints nothing for an empty answer; the answer itself is {"<cmd>response":{}}.
       assert.equal(run.code, 0, `${cmd}: ${run.stderr}`);
@@ -151,37 +185,55 @@ void describe("CloudStack's error codes", () => {
     assert.equal(e.errortext, 'The given command does not exist or it is not available for user');
   });
 
-  void test('a missing parameter answers 431 with CloudStack\'s text', async () => {
-    const e = csError(await cloudstack(h.admin, 'createStoragePool', { name: 'x' }), 'createstoragepoolresponse');
+  void test("a missing parameter answers 431 with CloudStack's text", async () => {
+    const e = csError(
+      await cloudstack(h.admin, 'createStoragePool', { name: 'x' }),
+      'createstoragepoolresponse',
+    );
     assert.equal(e.errorcode, 431);
     assert.equal(e.cserrorcode, 9999);
-    assert.match(e.errortext, /^Unable to execute API command createStoragePool due to missing parameter (url|zoneid)$/);
+    assert.match(
+      e.errortext,
+      /^Unable to execute API command createStoragePool due to missing parameter (url|zoneid)$/,
+    );
   });
 
   void test('malformed parameters answer 431', async () => {
     const badPage = csError(await cloudstack(h.admin, 'listVolumes', { page: 'abc' }), 'listvolumesresponse');
     assert.equal(badPage.errorcode, 431);
     assert.match(badPage.errortext, /Invalid parameter page value=abc/);
-    const badId = csError(await cloudstack(h.admin, 'listVolumes', { id: 'not an id!' }), 'listvolumesresponse');
+    const badId = csError(
+      await cloudstack(h.admin, 'listVolumes', { id: 'not an id!' }),
+      'listvolumesresponse',
+    );
     assert.equal(badId.errorcode, 431);
-    const badBool = csError(await cloudstack(h.admin, 'createSnapshot', { volumeid: 'vol-1', quiescevm: 'maybe' }), 'createsnapshotresponse');
+    const badBool = csError(
+      await cloudstack(h.admin, 'createSnapshot', { volumeid: 'vol-1', quiescevm: 'maybe' }),
+      'createsnapshotresponse',
+    );
     assert.equal(badBool.errorcode, 431);
   });
 
-  void test('an id that does not exist answers 431 with InvalidParameterValueException\'s 4350', async () => {
-    const e = csError(await cloudstack(h.admin, 'listVolumes', { id: `vol-missing${suffix}` }), 'listvolumesresponse');
+  void test("an id that does not exist answers 431 with InvalidParameterValueException's 4350", async () => {
+    const e = csError(
+      await cloudstack(h.admin, 'listVolumes', { id: `vol-missing${suffix}` }),
+      'listvolumesresponse',
+    );
     assert.equal(e.errorcode, 431);
     assert.equal(e.cserrorcode, 4350);
     assert.equal(e.stratacode, 'NOT_FOUND');
   });
 
-  void test('a user may not do an admin\'s work: 531 with PermissionDeniedException\'s 4365', async () => {
-    const e = csError(await cloudstack(h.user, 'createDiskOffering', { name: `nope-${suffix}`, disksize: '1' }), 'creatediskofferingresponse');
+  void test("a user may not do an admin's work: 531 with PermissionDeniedException's 4365", async () => {
+    const e = csError(
+      await cloudstack(h.user, 'createDiskOffering', { name: `nope-${suffix}`, disksize: '1' }),
+      'creatediskofferingresponse',
+    );
     assert.equal(e.errorcode, 531);
     assert.equal(e.cserrorcode, 4365);
   });
 
-  void test('a bad signature answers 401 with CloudStack\'s text', async () => {
+  void test("a bad signature answers 401 with CloudStack's text", async () => {
     const e = csError(await cloudstack({ ...h.admin, secret: 'not-the-secret' }, 'listZones'));
     assert.equal(e.errorcode, 401);
     assert.equal(e.errortext, 'unable to verify user credentials and/or request signature');
@@ -194,7 +246,10 @@ void describe("CloudStack's error codes", () => {
   });
 
   void test('an expired v3 signature answers 401', async () => {
-    const run = await cloudstack(h.admin, 'listZones', { signatureVersion: '3', expires: '2020-01-01T00:00:00+0000' });
+    const run = await cloudstack(h.admin, 'listZones', {
+      signatureVersion: '3',
+      expires: '2020-01-01T00:00:00+0000',
+    });
     const e = csError(run);
     assert.equal(e.errorcode, 401);
     assert.equal(e.errortext, 'unable to verify user credentials and/or request signature');
@@ -202,13 +257,16 @@ void describe("CloudStack's error codes", () => {
   });
 });
 
-void describe('XML answers (CloudStack\'s default)', () => {
+void describe("XML answers (CloudStack's default)", () => {
   void test('without response=json the answer is XML, every value escaped', async () => {
     const res = await signedGet(h, { command: 'listZones' });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/xml/);
     const text = await res.text();
-    assert.match(text, /^<\?xml version="1.0" encoding="UTF-8"\?><listzonesresponse cloud-stack-version="[^"]+"><count>1<\/count><zone>/);
+    assert.match(
+      text,
+      /^<\?xml version="1.0" encoding="UTF-8"\?><listzonesresponse cloud-stack-version="[^"]+"><count>1<\/count><zone>/,
+    );
     assert.ok(text.includes('<name>z &lt;&amp;&gt;&quot;&apos;$;`('), text);
   });
 
@@ -216,7 +274,13 @@ void describe('XML answers (CloudStack\'s default)', () => {
     const res = await signedGet(h, { command: 'listWidgets' });
     assert.equal(res.status, 432);
     const text = await res.text();
-    assert.match(text, /<errorresponse [^>]*><uuidList><\/uuidList>|<errorresponse [^>]*><errorcode>432<\/errorcode>/);
-    assert.ok(text.includes('<errorcode>432</errorcode>') && text.includes('<cserrorcode>9999</cserrorcode>'), text);
+    assert.match(
+      text,
+      /<errorresponse [^>]*><uuidList><\/uuidList>|<errorresponse [^>]*><errorcode>432<\/errorcode>/,
+    );
+    assert.ok(
+      text.includes('<errorcode>432</errorcode>') && text.includes('<cserrorcode>9999</cserrorcode>'),
+      text,
+    );
   });
 });

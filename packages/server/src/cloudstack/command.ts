@@ -11,7 +11,8 @@ export interface CommandContext {
 }
 
 /** What a handler answers: a plain body, or a started job (CloudStack replies `{jobid, id}`). */
-export type CommandResult = { readonly kind: 'body'; readonly body: CsObject } | { readonly kind: 'job'; readonly started: Started };
+export type CommandResult =
+  { readonly kind: 'body'; readonly body: CsObject } | { readonly kind: 'job'; readonly started: Started };
 
 /**
  * One CloudStack command: its parameters, whether it is asynchronous, and the handler that
@@ -36,7 +37,11 @@ export function responseNameOf(cmd: Command): string {
 /** The service group a handler needs, or UNAVAILABLE naming it when this server has none. */
 export function need<K extends keyof CloudStackServices>(ctx: CommandContext, key: K): CloudStackServices[K] {
   const svc = ctx.services[key];
-  if (!svc) throw new StrataError('UNAVAILABLE', { what: `the ${key} service`, reason: 'not part of this server yet' });
+  if (!svc)
+    throw new StrataError('UNAVAILABLE', {
+      what: `the ${key} service`,
+      reason: 'not part of this server yet',
+    });
   return svc;
 }
 

@@ -25,7 +25,12 @@ export interface CsOptions {
   readonly timeoutMs?: number;
 }
 
-export function cloudstack(target: CsTarget, command: string, args: Readonly<Record<string, string>> = {}, opts: CsOptions = {}): Promise<CsRun> {
+export function cloudstack(
+  target: CsTarget,
+  command: string,
+  args: Readonly<Record<string, string>> = {},
+  opts: CsOptions = {},
+): Promise<CsRun> {
   const argv = [...(opts.post ? ['--post'] : []), ...(opts.noWait ? ['--async'] : []), '--quiet', command];
   for (const [k, v] of Object.entries(args)) argv.push(`${k}=${v}`);
   const env: NodeJS.ProcessEnv = {
@@ -40,15 +45,21 @@ export function cloudstack(target: CsTarget, command: string, args: Readonly<Rec
   delete env['CLOUDSTACK_CONFIG'];
   delete env['CLOUDSTACK_REGION'];
   return new Promise((resolve, reject) => {
-    execFile('cloudstack', argv, { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err instanceof Error ? err : new Error('process failed'));
-      let json: Record<string, unknown> | null = null;
-      try {
-        json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : null;
-      } catch {
-        json = null;
-      }
-      resolve({ code: typeof err?.code === 'number' ? err.code : 0, json, stdout, stderr });
-    });
+    execFile(
+      'cloudstack',
+      argv,
+      { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number')
+          return reject(err instanceof Error ? err : new Error('process failed'));
+        let json: Record<string, unknown> | null = null;
+        try {
+          json = stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : null;
+        } catch {
+          json = null;
+        }
+        resolve({ code: typeof err?.code === 'number' ? err.code : 0, json, stdout, stderr });
+      },
+    );
   });
 }

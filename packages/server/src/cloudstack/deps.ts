@@ -48,7 +48,8 @@ export interface Started {
   readonly resourceId: string;
 }
 
-export type JobInstanceType = 'VirtualMachine' | 'Volume' | 'Snapshot' | 'VmSnapshot' | 'StoragePool' | 'None';
+export type JobInstanceType =
+  'VirtualMachine' | 'Volume' | 'Snapshot' | 'VmSnapshot' | 'StoragePool' | 'None';
 
 export interface JobView {
   readonly id: string;
@@ -117,7 +118,10 @@ export interface VmSnapshotCreate {
 }
 
 export interface CloudStackServices {
-  readonly zones: { list(c: Caller, q: ListQuery): Promise<Page<Zone>>; get(c: Caller, id: string): Promise<Zone> };
+  readonly zones: {
+    list(c: Caller, q: ListQuery): Promise<Page<Zone>>;
+    get(c: Caller, id: string): Promise<Zone>;
+  };
   readonly hosts: { list(c: Caller, q: ListQuery): Promise<Page<Host>> };
   readonly pools: {
     list(c: Caller, q: ListQuery): Promise<Page<StoragePool>>;
@@ -143,7 +147,11 @@ export interface CloudStackServices {
     create(c: Caller, input: VolumeCreate): Promise<Started>;
     attach(c: Caller, id: string, vmId: string): Promise<Started>;
     detach(c: Caller, id: string): Promise<Started>;
-    resize(c: Caller, id: string, input: { sizeBytes?: number; offeringId?: string; qos?: Partial<Qos> }): Promise<Started>;
+    resize(
+      c: Caller,
+      id: string,
+      input: { sizeBytes?: number; offeringId?: string; qos?: Partial<Qos> },
+    ): Promise<Started>;
     delete(c: Caller, id: string): Promise<Started>;
   };
   readonly snapshots: {

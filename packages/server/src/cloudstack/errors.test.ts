@@ -3,14 +3,17 @@ import assert from 'node:assert/strict';
 import { StrataError } from '@strata/core';
 import { csCodes, toCsError, UNAUTHORIZED_TEXT } from './errors.js';
 
-void test('every authentication failure is 401 with CloudStack\'s one text, whatever the cause', () => {
+void test("every authentication failure is 401 with CloudStack's one text, whatever the cause", () => {
   for (const code of ['AUTH_BAD_SIGNATURE', 'AUTH_SIGNATURE_EXPIRED', 'AUTH_UNAUTHENTICATED'] as const) {
     const e = toCsError(new StrataError(code, { reason: 'x', expires: 'then' }));
-    assert.deepEqual([e.errorcode, e.cserrorcode, e.errortext, e.stratacode], [401, 9999, UNAUTHORIZED_TEXT, code]);
+    assert.deepEqual(
+      [e.errorcode, e.cserrorcode, e.errortext, e.stratacode],
+      [401, 9999, UNAUTHORIZED_TEXT, code],
+    );
   }
 });
 
-void test('registry codes map to CloudStack\'s ApiErrorCode and CSExceptionErrorCode pairs', () => {
+void test("registry codes map to CloudStack's ApiErrorCode and CSExceptionErrorCode pairs", () => {
   assert.deepEqual(csCodes('CLOUDSTACK_UNKNOWN_COMMAND', 432), [432, 9999]);
   assert.deepEqual(csCodes('CLOUDSTACK_MISSING_PARAMETER', 431), [431, 9999]);
   assert.deepEqual(csCodes('INVALID_ARGUMENT', 400), [431, 4350]);

@@ -40,8 +40,10 @@ export const UNAUTHORIZED_TEXT = 'unable to verify user credentials and/or reque
 
 /** CloudStack's (errorcode, cserrorcode) for a registry code and its HTTP status. */
 export function csCodes(code: string, status: number): [number, number] {
-  if (code.startsWith('AUTH_') && status === 401) return [API_ERROR.UNAUTHORIZED, CS_EXCEPTION.ServerApiException];
-  if (code === 'CLOUDSTACK_UNKNOWN_COMMAND') return [API_ERROR.UNSUPPORTED_ACTION_ERROR, CS_EXCEPTION.ServerApiException];
+  if (code.startsWith('AUTH_') && status === 401)
+    return [API_ERROR.UNAUTHORIZED, CS_EXCEPTION.ServerApiException];
+  if (code === 'CLOUDSTACK_UNKNOWN_COMMAND')
+    return [API_ERROR.UNSUPPORTED_ACTION_ERROR, CS_EXCEPTION.ServerApiException];
   if (code === 'CLOUDSTACK_MISSING_PARAMETER' || code === 'CLOUDSTACK_INVALID_PARAMETER') {
     return [API_ERROR.PARAM_ERROR, CS_EXCEPTION.ServerApiException];
   }
@@ -78,5 +80,11 @@ export function toCsError(thrown: unknown): CsError {
 
 /** The body CloudStack puts under `<command>response` (or `errorresponse`). */
 export function csErrorBody(e: CsError): CsObject {
-  return { uuidList: [], errorcode: e.errorcode, cserrorcode: e.cserrorcode, errortext: e.errortext, stratacode: e.stratacode };
+  return {
+    uuidList: [],
+    errorcode: e.errorcode,
+    cserrorcode: e.cserrorcode,
+    errortext: e.errortext,
+    stratacode: e.stratacode,
+  };
 }

@@ -19,7 +19,10 @@ export function cloudStackExtension(options: CloudStackOptions = {}): ServerExte
     routes: (app, ctx: ServerContext) =>
       register(app, {
         authenticate: (params) =>
-          ctx.authenticator.authenticateSigned(params, { replayProtection: false, maxValidityMs: options.maxValidityMs ?? 24 * 3600_000 }),
+          ctx.authenticator.authenticateSigned(params, {
+            replayProtection: false,
+            maxValidityMs: options.maxValidityMs ?? 24 * 3600_000,
+          }),
         services: cloudStackServices(ctx.services),
       }),
   };

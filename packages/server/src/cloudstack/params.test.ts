@@ -17,18 +17,42 @@ void test('names match without regard to case; values are typed', () => {
 });
 
 void test('maps arrive as name[i].key=value, in index order, in both CloudStack shapes', () => {
-  const p = parseParams('cmd', schema, { id: 'x', 'details[1].key': 'b', 'details[1].value': '2', 'details[0].a': '1' });
+  const p = parseParams('cmd', schema, {
+    id: 'x',
+    'details[1].key': 'b',
+    'details[1].value': '2',
+    'details[0].a': '1',
+  });
   assert.deepEqual(read.map(p, 'details'), { a: '1', b: '2' });
 });
 
-void test('a missing required parameter and malformed values are CloudStack\'s 431 errors', () => {
-  assert.throws(() => parseParams('attachVolume', schema, {}), (e: unknown) => isStrataError(e, 'CLOUDSTACK_MISSING_PARAMETER') && e.message === 'Unable to execute API command attachVolume due to missing parameter id');
-  const bads: Record<string, string>[] = [{ size: '1.5' }, { size: 'ten' }, { quiescevm: 'yes' }, { size: '99999999999999999999' }];
+void test("a missing required parameter and malformed values are CloudStack's 431 errors", () => {
+  assert.throws(
+    () => parseParams('attachVolume', schema, {}),
+    (e: unknown) =>
+      isStrataError(e, 'CLOUDSTACK_MISSING_PARAMETER') &&
+      e.message === 'Unable to execute API command attachVolume due to missing parameter id',
+  );
+  const bads: Record<string, string>[] = [
+    { size: '1.5' },
+    { size: 'ten' },
+    { quiescevm: 'yes' },
+    { size: '99999999999999999999' },
+  ];
   for (const bad of bads) {
-    assert.throws(() => parseParams('c', schema, { id: 'x', ...bad }), (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'));
+    assert.throws(
+      () => parseParams('c', schema, { id: 'x', ...bad }),
+      (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'),
+    );
   }
-  assert.throws(() => parseParams('c', schema, { id: 'has space' }), (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'));
-  assert.throws(() => parseParams('c', schema, { id: 'x', name: 'a\u0001b' }), (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'));
+  assert.throws(
+    () => parseParams('c', schema, { id: 'has space' }),
+    (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'),
+  );
+  assert.throws(
+    () => parseParams('c', schema, { id: 'x', name: 'a\u0001b' }),
+    (e: unknown) => isStrataError(e, 'CLOUDSTACK_INVALID_PARAMETER'),
+  );
 });
 
 void test('an empty value counts as absent, as CloudStack treats it', () => {

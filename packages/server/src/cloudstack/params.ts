@@ -12,7 +12,8 @@ export interface ParamSpec {
 export type ParamSchema = Readonly<Record<string, ParamSpec>>;
 
 /** A parsed value: maps come as `name[0].key=value` and arrive as a list of records. */
-export type ParamValue = string | number | boolean | readonly string[] | readonly Readonly<Record<string, string>>[];
+export type ParamValue =
+  string | number | boolean | readonly string[] | readonly Readonly<Record<string, string>>[];
 
 export type Parsed = Readonly<Record<string, ParamValue | undefined>>;
 
@@ -21,11 +22,23 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** Parameters CloudStack accepts on every command; never checked against a schema. */
 export const COMMON_PARAMS = new Set([
-  'command', 'response', 'apikey', 'signature', 'signatureversion', 'expires', 'sessionkey', '_',
+  'command',
+  'response',
+  'apikey',
+  'signature',
+  'signatureversion',
+  'expires',
+  'sessionkey',
+  '_',
 ]);
 
 function invalid(command: string, param: string, value: string, reason: string): StrataError {
-  return new StrataError('CLOUDSTACK_INVALID_PARAMETER', { command, param, value: value.slice(0, 200), reason });
+  return new StrataError('CLOUDSTACK_INVALID_PARAMETER', {
+    command,
+    param,
+    value: value.slice(0, 200),
+    reason,
+  });
 }
 
 function parseOne(command: string, name: string, spec: ParamSpec, raw: string): ParamValue {
@@ -38,7 +51,8 @@ function parseOne(command: string, name: string, spec: ParamSpec, raw: string): 
       if (!/^-?\d+$/.test(raw)) throw invalid(command, name, raw, `incorrect ${spec.type} value format`);
       const n = Number(raw);
       if (!Number.isSafeInteger(n)) throw invalid(command, name, raw, 'value out of range');
-      if (spec.type === 'integer' && Math.abs(n) > 2 ** 31 - 1) throw invalid(command, name, raw, 'value out of range');
+      if (spec.type === 'integer' && Math.abs(n) > 2 ** 31 - 1)
+        throw invalid(command, name, raw, 'value out of range');
       return n;
     }
     case 'boolean': {
@@ -47,10 +61,14 @@ function parseOne(command: string, name: string, spec: ParamSpec, raw: string): 
       return v === 'true';
     }
     case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
     case 'string':
       // eslint-disable-next-line no-control-regex
-      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(raw)) throw invalid(command, name, raw, 'control characters');
+      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(raw))
+        throw invalid(command, name, raw, 'control characters');
       return raw;
     case 'map':
       throw invalid(command, name, raw, 'a map is given as name[0].key=value');
@@ -61,7 +79,11 @@ function parseOne(command: string, name: string, spec: ParamSpec, raw: string): 
  * Checks and converts request parameters against a command's schema. Names are matched without
  * regard to case, as CloudStack does. Unknown parameters are ignored (CloudStack ignores them too).
  */
-export function parseParams(command: string, schema: ParamSchema, raw: Readonly<Record<string, string>>): Parsed {
+export function parseParams(
+  command: string,
+  schema: ParamSchema,
+  raw: Readonly<Record<string, string>>,
+): Parsed {
   const lower = new Map<string, string>();
   for (const [k, v] of Object.entries(raw)) lower.set(k.toLowerCase(), v);
   const out: Record<string, ParamValue> = {};
@@ -99,9 +121,9 @@ function collectMap(name: string, lower: ReadonlyMap<string, string>): Record<st
 
 /** Typed readers over a parsed record: the schema already checked the types. */
 export const read = {
-  str: (p: Parsed, k: string): string | undefined => (typeof p[k] === 'string' ? (p[k]) : undefined),
-  num: (p: Parsed, k: string): number | undefined => (typeof p[k] === 'number' ? (p[k]) : undefined),
-  bool: (p: Parsed, k: string, dflt: boolean): boolean => (typeof p[k] === 'boolean' ? (p[k]) : dflt),
+  str: (p: Parsed, k: string): string | undefined => (typeof p[k] === 'string' ? p[k] : undefined),
+  num: (p: Parsed, k: string): number | undefined => (typeof p[k] === 'number' ? p[k] : undefined),
+  bool: (p: Parsed, k: string, dflt: boolean): boolean => (typeof p[k] === 'boolean' ? p[k] : dflt),
   map: (p: Parsed, k: string): Record<string, string> => {
     const v = p[k];
     const out: Record<string, string> = {};

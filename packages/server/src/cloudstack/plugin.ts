@@ -29,10 +29,19 @@ function formatOf(params: Readonly<Record<string, string>>): ResponseFormat {
   return r?.toLowerCase() === 'json' ? 'json' : 'xml';
 }
 
-async function dispatch(deps: CloudStackDeps, cmd: Command, params: Readonly<Record<string, string>>): Promise<CsObject> {
+async function dispatch(
+  deps: CloudStackDeps,
+  cmd: Command,
+  params: Readonly<Record<string, string>>,
+): Promise<CsObject> {
   const caller = await deps.authenticate(params);
   const parsed = parseParams(cmd.name, cmd.params, params);
-  const ctx: CommandContext = { caller, params: parsed, services: deps.services, version: deps.version ?? DEFAULT_VERSION };
+  const ctx: CommandContext = {
+    caller,
+    params: parsed,
+    services: deps.services,
+    version: deps.version ?? DEFAULT_VERSION,
+  };
   const result = await cmd.handler(ctx);
   if (result.kind === 'body') return result.body;
   if (result.started.jobId === null) return { id: result.started.resourceId, success: true };
@@ -46,7 +55,11 @@ async function dispatch(deps: CloudStackDeps, cmd: Command, params: Readonly<Rec
 export async function register(app: FastifyInstance, deps: CloudStackDeps): Promise<void> {
   await app.register((scope, _opts, done) => {
     // Form bodies stay raw here: parameters are read with servlet rules, not a JSON body parser.
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, text, done) => done(null, text));
+    scope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_req, text, done) => done(null, text),
+    );
     const version = deps.version ?? DEFAULT_VERSION;
     const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<string> => {
       const params = requestParams(req);

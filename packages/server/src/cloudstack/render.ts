@@ -1,4 +1,14 @@
-import type { DiskOffering, Host, StoragePool, Template, Vm, VmSnapshot, Volume, VolumeSnapshot, Zone } from '@strata/core';
+import type {
+  DiskOffering,
+  Host,
+  StoragePool,
+  Template,
+  Vm,
+  VmSnapshot,
+  Volume,
+  VolumeSnapshot,
+  Zone,
+} from '@strata/core';
 import type { JobView } from './deps.js';
 import type { CsObject } from './serialize.js';
 
@@ -22,15 +32,35 @@ export function deviceId(deviceName: string | null): number | undefined {
 }
 
 export function zone(z: Zone): CsObject {
-  return { id: z.id, name: z.name, allocationstate: 'Enabled', networktype: 'Advanced', localstorageenabled: true, securitygroupsenabled: false, created: csDate(z.createdAt) };
+  return {
+    id: z.id,
+    name: z.name,
+    allocationstate: 'Enabled',
+    networktype: 'Advanced',
+    localstorageenabled: true,
+    securitygroupsenabled: false,
+    created: csDate(z.createdAt),
+  };
 }
 
 export function host(h: Host): CsObject {
   return {
-    id: h.id, name: h.name, state: h.state, type: 'Routing', hypervisor: 'KVM', ipaddress: h.address, clusterid: h.clusterId,
-    cpunumber: h.cpus, memorytotal: h.memoryBytes, hypervisorversion: h.qemuVersion, version: h.libvirtVersion,
-    resourcestate: h.state === 'Maintenance' ? 'Maintenance' : 'Enabled', iscsiinitiator: h.iscsiInitiator ?? undefined,
-    storageadaptors: h.adaptors.join(','), lastpinged: csDate(h.lastSeenAt), created: csDate(h.createdAt),
+    id: h.id,
+    name: h.name,
+    state: h.state,
+    type: 'Routing',
+    hypervisor: 'KVM',
+    ipaddress: h.address,
+    clusterid: h.clusterId,
+    cpunumber: h.cpus,
+    memorytotal: h.memoryBytes,
+    hypervisorversion: h.qemuVersion,
+    version: h.libvirtVersion,
+    resourcestate: h.state === 'Maintenance' ? 'Maintenance' : 'Enabled',
+    iscsiinitiator: h.iscsiInitiator ?? undefined,
+    storageadaptors: h.adaptors.join(','),
+    lastpinged: csDate(h.lastSeenAt),
+    created: csDate(h.createdAt),
   };
 }
 
@@ -38,62 +68,140 @@ const POOL_TYPE: Readonly<Record<string, string>> = { qcow2: 'Filesystem', tgt: 
 
 export function storagePool(p: StoragePool): CsObject {
   return {
-    id: p.id, name: p.name, zoneid: p.zoneId, clusterid: p.clusterId ?? undefined, state: p.state, provider: p.provider,
-    type: POOL_TYPE[p.provider] ?? p.provider, scope: p.scope.toUpperCase(), managed: p.managed, hypervisor: 'KVM',
-    disksizetotal: p.capacityBytes, capacityiops: p.capacityIops, path: p.url, created: csDate(p.createdAt),
+    id: p.id,
+    name: p.name,
+    zoneid: p.zoneId,
+    clusterid: p.clusterId ?? undefined,
+    state: p.state,
+    provider: p.provider,
+    type: POOL_TYPE[p.provider] ?? p.provider,
+    scope: p.scope.toUpperCase(),
+    managed: p.managed,
+    hypervisor: 'KVM',
+    disksizetotal: p.capacityBytes,
+    capacityiops: p.capacityIops,
+    path: p.url,
+    created: csDate(p.createdAt),
   };
 }
 
 export function diskOffering(o: DiskOffering): CsObject {
   return {
-    id: o.id, name: o.name, displaytext: o.name, disksize: o.sizeBytes === null ? 0 : Math.round(o.sizeBytes / GiB),
-    iscustomized: o.customSize, iscustomizediops: o.customIops, miniops: o.qos?.minIops, maxiops: o.qos?.maxIops,
-    burstiops: o.qos?.burstIops, burstseconds: o.qos?.burstSeconds, hypervisorsnapshotreserve: o.hypervisorSnapshotReserve,
-    storagetype: 'shared', provisioningtype: 'thin', created: csDate(o.createdAt),
+    id: o.id,
+    name: o.name,
+    displaytext: o.name,
+    disksize: o.sizeBytes === null ? 0 : Math.round(o.sizeBytes / GiB),
+    iscustomized: o.customSize,
+    iscustomizediops: o.customIops,
+    miniops: o.qos?.minIops,
+    maxiops: o.qos?.maxIops,
+    burstiops: o.qos?.burstIops,
+    burstseconds: o.qos?.burstSeconds,
+    hypervisorsnapshotreserve: o.hypervisorSnapshotReserve,
+    storagetype: 'shared',
+    provisioningtype: 'thin',
+    created: csDate(o.createdAt),
   };
 }
 
 export function template(t: Template): CsObject {
   return {
-    id: t.id, name: t.name, displaytext: t.name, format: t.format.toUpperCase(), size: t.sizeBytes, hypervisor: 'KVM',
-    isready: true, ispublic: true, isfeatured: true, templatetype: 'USER', status: 'Download Complete', created: csDate(t.createdAt),
+    id: t.id,
+    name: t.name,
+    displaytext: t.name,
+    format: t.format.toUpperCase(),
+    size: t.sizeBytes,
+    hypervisor: 'KVM',
+    isready: true,
+    ispublic: true,
+    isfeatured: true,
+    templatetype: 'USER',
+    status: 'Download Complete',
+    created: csDate(t.createdAt),
   };
 }
 
 export function virtualMachine(v: Vm): CsObject {
   return {
-    id: v.id, name: v.name, displayname: v.name, state: v.state, hostid: v.hostId ?? undefined, templateid: v.templateId ?? undefined,
-    cpunumber: v.cpus, memory: Math.round(v.memoryBytes / MiB), hypervisor: 'KVM', accountid: v.accountId,
-    vmsnapshotid: v.currentVmSnapshotId ?? undefined, created: csDate(v.createdAt),
+    id: v.id,
+    name: v.name,
+    displayname: v.name,
+    state: v.state,
+    hostid: v.hostId ?? undefined,
+    templateid: v.templateId ?? undefined,
+    cpunumber: v.cpus,
+    memory: Math.round(v.memoryBytes / MiB),
+    hypervisor: 'KVM',
+    accountid: v.accountId,
+    vmsnapshotid: v.currentVmSnapshotId ?? undefined,
+    created: csDate(v.createdAt),
   };
 }
 
 export function volume(v: Volume): CsObject {
   return {
-    id: v.id, name: v.name, type: v.type === 'DATA' ? 'DATADISK' : 'ROOT', state: v.state, storageid: v.poolId,
-    virtualmachineid: v.vmId ?? undefined, deviceid: deviceId(v.deviceName), size: v.sizeBytes,
-    miniops: v.qos?.minIops, maxiops: v.qos?.maxIops, burstiops: v.qos?.burstIops, burstseconds: v.qos?.burstSeconds,
-    diskofferingid: v.offeringId ?? undefined, path: v.backendRef ?? undefined, storagetype: 'shared',
-    hypervisor: 'KVM', provisioningtype: 'thin', accountid: v.accountId, created: csDate(v.createdAt),
+    id: v.id,
+    name: v.name,
+    type: v.type === 'DATA' ? 'DATADISK' : 'ROOT',
+    state: v.state,
+    storageid: v.poolId,
+    virtualmachineid: v.vmId ?? undefined,
+    deviceid: deviceId(v.deviceName),
+    size: v.sizeBytes,
+    miniops: v.qos?.minIops,
+    maxiops: v.qos?.maxIops,
+    burstiops: v.qos?.burstIops,
+    burstseconds: v.qos?.burstSeconds,
+    diskofferingid: v.offeringId ?? undefined,
+    path: v.backendRef ?? undefined,
+    storagetype: 'shared',
+    hypervisor: 'KVM',
+    provisioningtype: 'thin',
+    accountid: v.accountId,
+    created: csDate(v.createdAt),
   };
 }
 
-const SNAPSHOT_STATE: Readonly<Record<string, string>> = { Ready: 'BackedUp', Deleting: 'Destroying', Deleted: 'Destroyed' };
+const SNAPSHOT_STATE: Readonly<Record<string, string>> = {
+  Ready: 'BackedUp',
+  Deleting: 'Destroying',
+  Deleted: 'Destroyed',
+};
 
 export function snapshot(s: VolumeSnapshot): CsObject {
   return {
-    id: s.id, name: s.name, volumeid: s.volumeId, state: SNAPSHOT_STATE[s.state] ?? s.state, snapshottype: 'MANUAL',
-    intervaltype: 'MANUAL', locationtype: 'PRIMARY', revertable: s.state === 'Ready', vmsnapshotid: s.vmSnapshotId ?? undefined,
-    accountid: s.accountId, created: csDate(s.createdAt),
+    id: s.id,
+    name: s.name,
+    volumeid: s.volumeId,
+    state: SNAPSHOT_STATE[s.state] ?? s.state,
+    snapshottype: 'MANUAL',
+    intervaltype: 'MANUAL',
+    locationtype: 'PRIMARY',
+    revertable: s.state === 'Ready',
+    vmsnapshotid: s.vmSnapshotId ?? undefined,
+    accountid: s.accountId,
+    created: csDate(s.createdAt),
   };
 }
 
 export function vmSnapshot(s: VmSnapshot): CsObject {
   return {
-    id: s.id, name: s.name, displayname: s.name, description: s.description, state: s.state, type: s.type, current: s.current,
-    parent: s.parentId ?? undefined, virtualmachineid: s.vmId, hypervisor: 'KVM', accountid: s.accountId,
-    strategy: s.strategy ?? undefined, consistency: s.consistency ?? undefined, freezems: s.freezeMs ?? undefined,
-    cutspreadms: s.cutSpreadMs ?? undefined, created: csDate(s.createdAt),
+    id: s.id,
+    name: s.name,
+    displayname: s.name,
+    description: s.description,
+    state: s.state,
+    type: s.type,
+    current: s.current,
+    parent: s.parentId ?? undefined,
+    virtualmachineid: s.vmId,
+    hypervisor: 'KVM',
+    accountid: s.accountId,
+    strategy: s.strategy ?? undefined,
+    consistency: s.consistency ?? undefined,
+    freezems: s.freezeMs ?? undefined,
+    cutspreadms: s.cutSpreadMs ?? undefined,
+    created: csDate(s.createdAt),
   };
 }
 
@@ -108,9 +216,18 @@ export function jobStatus(j: JobView): 0 | 1 | 2 {
 export function asyncJob(j: JobView, cmd: string): CsObject {
   const status = jobStatus(j);
   return {
-    jobid: j.id, accountid: j.accountId, userid: j.userId ?? undefined, cmd, jobstatus: status, jobprocstatus: 0,
-    jobresultcode: status === 2 ? 530 : 0, jobresulttype: 'object', jobinstancetype: j.resourceType,
-    jobinstanceid: j.resourceId ?? undefined, progress: j.progress, created: csDate(j.createdAt),
+    jobid: j.id,
+    accountid: j.accountId,
+    userid: j.userId ?? undefined,
+    cmd,
+    jobstatus: status,
+    jobprocstatus: 0,
+    jobresultcode: status === 2 ? 530 : 0,
+    jobresulttype: 'object',
+    jobinstancetype: j.resourceType,
+    jobinstanceid: j.resourceId ?? undefined,
+    progress: j.progress,
+    created: csDate(j.createdAt),
     completed: csDate(j.finishedAt),
   };
 }

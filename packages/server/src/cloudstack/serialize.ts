@@ -23,7 +23,8 @@ function prune(value: CsValue): CsValue {
   if (Array.isArray(value)) return value.map(prune);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, CsValue> = {};
-    for (const [k, v] of Object.entries(value as CsObject)) if (v !== null && v !== undefined) out[k] = prune(v);
+    for (const [k, v] of Object.entries(value as CsObject))
+      if (v !== null && v !== undefined) out[k] = prune(v);
     return out;
   }
   return value;

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CHANNEL_PATH } from '@strata/core';
-import { buildTestGuest, ensureLibvirt, ensureReflinkPool, ensureTgtd, type TestGuestImages } from '@strata/testing';
+import {
+  buildTestGuest,
+  ensureLibvirt,
+  ensureReflinkPool,
+  ensureTgtd,
+  type TestGuestImages,
+} from '@strata/testing';
 import { SYSTEM_ACTOR } from '../services/index.js';
 import type { Harness } from './test-harness.js';
 
@@ -63,14 +69,25 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await until('the host agent to connect', 60_000, async () => (await s.hosts.list(SYSTEM_ACTOR, { state: 'Up' })).items[0]);
+  await until(
+    'the host agent to connect',
+    60_000,
+    async () => (await s.hosts.list(SYSTEM_ACTOR, { state: 'Up' })).items[0],
+  );
   const template = await s.templates.create(SYSTEM_ACTOR, {
-    name: `tiny-${suffix}`, path: guest.baseImage, format: 'qcow2', sizeBytes: (await stat(guest.baseImage)).size,
+    name: `tiny-${suffix}`,
+    path: guest.baseImage,
+    format: 'qcow2',
+    sizeBytes: (await stat(guest.baseImage)).size,
     kernel: { path: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline },
   });
   return {
-    zoneId: zone.id, templateId: template.id, guest, agent,
-    qcow2Url: `file://${qcow2Dir}`, tgtUrl: `iscsi://${tgtd.portal}${tgtDir}`,
+    zoneId: zone.id,
+    templateId: template.id,
+    guest,
+    agent,
+    qcow2Url: `file://${qcow2Dir}`,
+    tgtUrl: `iscsi://${tgtd.portal}${tgtDir}`,
     async stop() {
       if (agent.exitCode !== null || agent.signalCode !== null) return;
       const exited = new Promise((r) => agent.once('exit', r));

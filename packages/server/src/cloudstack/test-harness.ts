@@ -23,7 +23,9 @@ export interface Harness {
 }
 
 /** The server as it ships (defaultExtensions: agent channel, orchestration jobs, CloudStack API). */
-export async function startHarness(extra: readonly ServerExtension[] = []): Promise<Harness & { readonly dataDir: string }> {
+export async function startHarness(
+  extra: readonly ServerExtension[] = [],
+): Promise<Harness & { readonly dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
   const shipped = defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } });
   const agents = shipped.find((e): e is ServerExtension & HubHandle => e.name === 'agents' && 'hub' in e);
@@ -47,8 +49,18 @@ export async function startHarness(extra: readonly ServerExtension[] = []): Prom
     dataDir,
     agents,
     server,
-    admin: { endpoint, key: boot.apiKey, secret: boot.secretKey, actor: { accountId: boot.accountId, userId: null, role: 'admin', via: 'api-key' } },
-    user: { endpoint, key: key.apiKey, secret: key.secretKey, actor: { accountId: acct.id, userId: u.id, role: 'user', via: 'api-key' } },
+    admin: {
+      endpoint,
+      key: boot.apiKey,
+      secret: boot.secretKey,
+      actor: { accountId: boot.accountId, userId: null, role: 'admin', via: 'api-key' },
+    },
+    user: {
+      endpoint,
+      key: key.apiKey,
+      secret: key.secretKey,
+      actor: { accountId: acct.id, userId: u.id, role: 'user', via: 'api-key' },
+    },
     async close() {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -37,15 +37,24 @@ export function agentsExtension(options: AgentsOptions = {}): ServerExtension & 
         {
           schema: spec('hosts', 'Issue a one-time registration token for a new host agent (admin)', {
             querystring: query(),
-            body: obj({ clusterId: str, ttlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 86400 } }, ['clusterId']),
+            body: obj({ clusterId: str, ttlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 86400 } }, [
+              'clusterId',
+            ]),
             response: {
-              201: obj({ token: str, fingerprint: str, channelPath: str, channelPort: { type: 'integer' } }, [], { additionalProperties: true }),
+              201: obj(
+                { token: str, fingerprint: str, channelPath: str, channelPort: { type: 'integer' } },
+                [],
+                { additionalProperties: true },
+              ),
             },
           }),
         },
         async (req, reply) => {
           requireAdmin(actorOf(req), 'Issuing a host registration token');
-          const issued = await hub().issueRegistrationToken(req.body.clusterId, (req.body.ttlSeconds ?? 3600) * 1000);
+          const issued = await hub().issueRegistrationToken(
+            req.body.clusterId,
+            (req.body.ttlSeconds ?? 3600) * 1000,
+          );
           return reply.code(201).send({ ...issued, channelPath: CHANNEL_PATH, channelPort: hub().port });
         },
       );

@@ -4,11 +4,16 @@ import { agentsExtension, type AgentsOptions } from './agents-extension.js';
 import { orchestrationExtension } from './orchestration-extension.js';
 
 /** The full server: agent channel, orchestration jobs over it, and the CloudStack API. */
-export function defaultExtensions(options: { readonly agents?: AgentsOptions; readonly stateDir?: string } = {}): ServerExtension[] {
+export function defaultExtensions(
+  options: { readonly agents?: AgentsOptions; readonly stateDir?: string } = {},
+): ServerExtension[] {
   const agents = agentsExtension(options.agents);
   return [
     agents,
-    orchestrationExtension({ agent: () => agents.hub(), ...(options.stateDir && { stateDir: options.stateDir }) }),
+    orchestrationExtension({
+      agent: () => agents.hub(),
+      ...(options.stateDir && { stateDir: options.stateDir }),
+    }),
     cloudStackExtension(),
   ];
 }

@@ -28,24 +28,37 @@ export interface OrchestrationOptions {
  */
 export function orchestrationExtension(options: OrchestrationOptions): ServerExtension {
   let pools: PoolDrivers | null = null;
-  const driversFor = (ctx: ServerContext): PoolDrivers => (pools ??= new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories));
+  const driversFor = (ctx: ServerContext): PoolDrivers =>
+    (pools ??= new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories));
   const strategies = options.strategies ?? builtInStrategies;
   return {
     name: 'orchestration',
     routes(app, ctx) {
-      app.get<{ Params: { id: string }; Querystring: { operation?: 'take' | 'revert' | 'delete'; quiesce?: QuiesceMode; memory?: boolean; takenBy?: string } }>(
+      app.get<{
+        Params: { id: string };
+        Querystring: {
+          operation?: 'take' | 'revert' | 'delete';
+          quiesce?: QuiesceMode;
+          memory?: boolean;
+          takenBy?: string;
+        };
+      }>(
         '/v1/vms/:id/snapshot-strategies',
         {
-          schema: spec('vm-snapshots', "Explain VM-snapshot strategy selection: every strategy's priority and reason for this VM", {
-            params: idParams,
-            querystring: query({
-              operation: { type: 'string', enum: ['take', 'revert', 'delete'] },
-              quiesce: { type: 'string', enum: [...QUIESCE_MODES] },
-              memory: { type: 'boolean' },
-              takenBy: str,
-            }),
-            response: { 200: { type: 'object', additionalProperties: true } },
-          }),
+          schema: spec(
+            'vm-snapshots',
+            "Explain VM-snapshot strategy selection: every strategy's priority and reason for this VM",
+            {
+              params: idParams,
+              querystring: query({
+                operation: { type: 'string', enum: ['take', 'revert', 'delete'] },
+                quiesce: { type: 'string', enum: [...QUIESCE_MODES] },
+                memory: { type: 'boolean' },
+                takenBy: str,
+              }),
+              response: { 200: { type: 'object', additionalProperties: true } },
+            },
+          ),
         },
         async (req) => {
           await ctx.services.vms.get(actorOf(req), req.params.id);
@@ -64,7 +77,13 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
       const drivers = driversFor(ctx);
       registerOrchestration(
         ctx.engine,
-        { db: ctx.db, events: ctx.services.events, agent: options.agent(), drivers, stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state' },
+        {
+          db: ctx.db,
+          events: ctx.services.events,
+          agent: options.agent(),
+          drivers,
+          stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state',
+        },
         strategies,
       );
       return Promise.resolve({ close: () => drivers.close() });

@@ -16,7 +16,10 @@ test('PGlite in memory: migrations apply once, transactions commit and roll back
       /abort/,
     );
     const rows = await db.query<{ id: string }>('SELECT id FROM accounts ORDER BY id');
-    assert.deepEqual(rows.map((r) => r.id), ['a1']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['a1'],
+    );
   } finally {
     await db.close();
   }

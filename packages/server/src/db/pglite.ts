@@ -7,8 +7,11 @@ import type { Database } from './database.js';
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
-  const query = async <T extends object>(q: Pick<PGlite, 'query'>, sql: string, params?: readonly unknown[]) =>
-    (await q.query<T>(sql, params ? [...params] : undefined)).rows;
+  const query = async <T extends object>(
+    q: Pick<PGlite, 'query'>,
+    sql: string,
+    params?: readonly unknown[],
+  ) => (await q.query<T>(sql, params ? [...params] : undefined)).rows;
   return {
     kind: 'pglite',
     query: (sql, params) => query(pg, sql, params),

@@ -1,4 +1,11 @@
-import { StrataError, type Host, type HostRef, type StorageContext, type Vm, type Volume } from '@strata/core';
+import {
+  StrataError,
+  type Host,
+  type HostRef,
+  type StorageContext,
+  type Vm,
+  type Volume,
+} from '@strata/core';
 import type { Database, Queryable } from '../db/index.js';
 import type { StepContext } from '../jobs/index.js';
 import type { EventService } from '../services/events.js';
@@ -35,17 +42,25 @@ async function one(q: Queryable, sql: string, id: string, kind: string): Promise
 export const loadVolume = async (q: Queryable, id: string): Promise<Volume> =>
   toVolume(await one(q, 'SELECT * FROM volumes WHERE id = $1', id, 'volume'));
 
-export const loadVm = async (q: Queryable, id: string): Promise<Vm> => toVm(await one(q, 'SELECT * FROM vms WHERE id = $1', id, 'vm'));
+export const loadVm = async (q: Queryable, id: string): Promise<Vm> =>
+  toVm(await one(q, 'SELECT * FROM vms WHERE id = $1', id, 'vm'));
 
 export const loadHost = async (q: Queryable, id: string): Promise<Host> =>
   toHost(await one(q, 'SELECT * FROM hosts WHERE id = $1', id, 'host'));
 
 export async function vmVolumes(q: Queryable, vmId: string): Promise<Volume[]> {
-  const rows = await q.query(`SELECT * FROM volumes WHERE vm_id = $1 AND state <> 'Destroyed' ORDER BY device_name`, [vmId]);
+  const rows = await q.query(
+    `SELECT * FROM volumes WHERE vm_id = $1 AND state <> 'Destroyed' ORDER BY device_name`,
+    [vmId],
+  );
   return rows.map(toVolume);
 }
 
-export const hostRef = (h: Host): HostRef => ({ id: h.id, iscsiInitiator: h.iscsiInitiator, address: h.address });
+export const hostRef = (h: Host): HostRef => ({
+  id: h.id,
+  iscsiInitiator: h.iscsiInitiator,
+  address: h.address,
+});
 
 /** The host a VM runs on, or the first connected host for a VM that has none yet. */
 export async function pickHost(q: Queryable, vm: Vm): Promise<Host> {

@@ -24,7 +24,14 @@ export function toDiskSource(
         ? { username: c.chap.username, secretUuid: secretUuid(c.chap.secret.usage) }
         : undefined;
       return {
-        source: { kind: 'iscsi', portal: c.portal, iqn: c.iqn, lun: c.lun, initiatorIqn: c.initiator, ...(chap && { chap }) },
+        source: {
+          kind: 'iscsi',
+          portal: c.portal,
+          iqn: c.iqn,
+          lun: c.lun,
+          initiatorIqn: c.initiator,
+          ...(chap && { chap }),
+        },
         secret: c.chap ? { usage: c.chap.secret.usage, type: 'iscsi', value: c.chap.secret.value } : null,
       };
     }

@@ -12,7 +12,10 @@ function parseUrl(pool: StoragePool, schemes: readonly string[]): URL {
     throw new StrataError('INVALID_ARGUMENT', { field: 'url', reason: `not a URL: ${pool.url}` });
   }
   if (!schemes.includes(url.protocol.replace(/:$/, ''))) {
-    throw new StrataError('INVALID_ARGUMENT', { field: 'url', reason: `a ${pool.provider} pool takes ${schemes.join(' or ')}:// URLs` });
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'url',
+      reason: `a ${pool.provider} pool takes ${schemes.join(' or ')}:// URLs`,
+    });
   }
   return url;
 }
@@ -24,7 +27,11 @@ function detail(pool: StoragePool, key: string): string | undefined {
 
 function required(pool: StoragePool, key: string): string {
   const value = detail(pool, key);
-  if (!value) throw new StrataError('INVALID_ARGUMENT', { field: `details.${key}`, reason: `a ${pool.provider} pool needs it` });
+  if (!value)
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: `details.${key}`,
+      reason: `a ${pool.provider} pool needs it`,
+    });
   return value;
 }
 
@@ -63,7 +70,10 @@ export const builtInDriverFactories: Readonly<Record<string, PoolDriverFactory>>
       pool: decodeURIComponent(url.hostname || url.pathname.replace(/^\/+/, '')),
       confPath: required(pool, 'confPath'),
       keyringPath: required(pool, 'keyringPath'),
-      monitors: required(pool, 'monitors').split(',').map((m) => m.trim()).filter(Boolean),
+      monitors: required(pool, 'monitors')
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean),
       capacityIops: pool.capacityIops,
       ...(clientId && { clientId }),
     });

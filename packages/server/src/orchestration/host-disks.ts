@@ -21,7 +21,8 @@ export async function diskSpecFor(
   volume: Volume,
   host: HostRef,
 ): Promise<DiskSpec> {
-  if (!volume.deviceName) throw new StrataError('INTERNAL', { reason: `volume ${volume.id} has no device slot` });
+  if (!volume.deviceName)
+    throw new StrataError('INTERNAL', { reason: `volume ${volume.id} has no device slot` });
   const driver = await deps.drivers.forPool(volume.poolId);
   await driver.grantAccess(ctx, { volumeId: volume.id, host });
   const info = await driver.connectionInfo(ctx, { volumeId: volume.id, host });
@@ -29,7 +30,12 @@ export async function diskSpecFor(
   // A qcow2 volume's active layer moves as the hypervisor takes snapshots: the database knows it.
   const source = given.kind === 'file' && volume.backendRef ? { ...given, path: volume.backendRef } : given;
   if (secret) {
-    await deps.agent.send(host.id, 'secret.set', { uuid: secretUuid(secret.usage), usage: secret.usage, type: secret.type, value: secret.value });
+    await deps.agent.send(host.id, 'secret.set', {
+      uuid: secretUuid(secret.usage),
+      usage: secret.usage,
+      type: secret.type,
+      value: secret.value,
+    });
   }
   const iotune = toIoTune(info.frontendQos);
   return { volumeId: volume.id, target: volume.deviceName, source, ...(iotune && { iotune }) };

@@ -13,9 +13,16 @@ const run = promisify(execFile);
 export const qemuImgOverlays: OverlayFiles & { remove(path: string): Promise<void> } = {
   async createOverlay(overlayPath, backingPath, signal) {
     try {
-      await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', backingPath, overlayPath], { signal, timeout: 60_000 });
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', backingPath, overlayPath], {
+        signal,
+        timeout: 60_000,
+      });
     } catch (e) {
-      throw new StrataError('INTERNAL', { reason: `qemu-img create overlay ${overlayPath}: ${(e as Error).message}` }, { cause: e });
+      throw new StrataError(
+        'INTERNAL',
+        { reason: `qemu-img create overlay ${overlayPath}: ${(e as Error).message}` },
+        { cause: e },
+      );
     }
   },
   async remove(path) {

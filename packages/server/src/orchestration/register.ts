@@ -8,7 +8,11 @@ import type { OrchestrationDeps } from './deps.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
-import { volumeSnapshotCreateJob, volumeSnapshotDeleteJob, volumeSnapshotRevertJob } from './jobs/volume-snapshots.js';
+import {
+  volumeSnapshotCreateJob,
+  volumeSnapshotDeleteJob,
+  volumeSnapshotRevertJob,
+} from './jobs/volume-snapshots.js';
 
 /** Registers every multi-step operation the API queues, on one job engine. */
 export function registerOrchestration(

@@ -1,4 +1,12 @@
-import { StrataError, explainSelection, resolveQuiesce, vmSnapshotMachine, type QuiesceMode, type ResolvedQuiesce, type VmSnapshotType } from '@strata/core';
+import {
+  StrataError,
+  explainSelection,
+  resolveQuiesce,
+  vmSnapshotMachine,
+  type QuiesceMode,
+  type ResolvedQuiesce,
+  type VmSnapshotType,
+} from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName, snapshotFile } from '../orchestration/naming.js';
@@ -15,7 +23,12 @@ type CreateInput = { readonly vmSnapshotId: string; readonly quiesce: string; re
 /** The journaled plan of one VM snapshot: what the cut will do, decided once. */
 export interface StoredPlan {
   readonly strategy: string;
-  readonly explanation: ReadonlyArray<{ strategy: string; priority: string; reason: string; chosen: boolean }>;
+  readonly explanation: ReadonlyArray<{
+    strategy: string;
+    priority: string;
+    reason: string;
+    chosen: boolean;
+  }>;
   readonly quiesce: ResolvedQuiesce;
   readonly type: VmSnapshotType;
   readonly vmId: string;
@@ -30,8 +43,15 @@ export interface StoredPlan {
 /** Guests stay frozen or paused at most this long, whatever else fails (the agent enforces it). */
 export const HOLD_DEADLINE_MS = 5_000;
 
-export async function cutPlanOf(deps: OrchestrationDeps, plan: StoredPlan, vmSnapshotId: string, name: string): Promise<CutPlan> {
-  const transient = Object.fromEntries(plan.disks.filter((d) => d.transientPath).map((d) => [d.target, d.transientPath!]));
+export async function cutPlanOf(
+  deps: OrchestrationDeps,
+  plan: StoredPlan,
+  vmSnapshotId: string,
+  name: string,
+): Promise<CutPlan> {
+  const transient = Object.fromEntries(
+    plan.disks.filter((d) => d.transientPath).map((d) => [d.target, d.transientPath!]),
+  );
   return {
     hostId: plan.hostId,
     vmName: plan.vmName,
@@ -58,7 +78,10 @@ async function snapshotRow(deps: OrchestrationDeps, id: string): Promise<Record<
   return row;
 }
 
-export function vmSnapshotCreateJob(deps: OrchestrationDeps, strategies: readonly StrategyCandidate[]): JobDefinition<CreateInput> {
+export function vmSnapshotCreateJob(
+  deps: OrchestrationDeps,
+  strategies: readonly StrategyCandidate[],
+): JobDefinition<CreateInput> {
   return {
     type: JOB_TYPES.vmSnapshotCreate,
     // A cut interrupted by a crash is undone rather than guessed at: the guest's hold has its own deadline.
@@ -71,8 +94,17 @@ export function vmSnapshotCreateJob(deps: OrchestrationDeps, strategies: readonl
           const disks = await loadVmDisks(deps, String(row['vm_id']));
           const running = disks.vm.state === 'Running';
           const type: VmSnapshotType = input.memory ? 'DiskAndMemory' : 'Disk';
-          const quiesce = resolveQuiesce(input.quiesce as QuiesceMode, { state: disks.vm.state, guestAgent: running });
-          const request = { operation: 'take' as const, vm: { id: disks.vm.id, state: disks.vm.state, guestAgent: running }, disks: diskFacts(disks), type, quiesce };
+          const quiesce = resolveQuiesce(input.quiesce as QuiesceMode, {
+            state: disks.vm.state,
+            guestAgent: running,
+          });
+          const request = {
+            operation: 'take' as const,
+            vm: { id: disks.vm.id, state: disks.vm.state, guestAgent: running },
+            disks: diskFacts(disks),
+            type,
+            quiesce,
+          };
           const selection = explainSelection(strategies, request);
           if (!selection.chosen) {
             const reasons = selection.explanation.map((e) => `${e.strategy}: ${e.reason}`).join('; ');
@@ -88,7 +120,10 @@ export function vmSnapshotCreateJob(deps: OrchestrationDeps, strategies: readonl
             vmRunning: running,
             hostId: disks.vm.hostId,
             disks: planDisks(deps, disks, input.vmSnapshotId),
-            memoryPath: type === 'DiskAndMemory' ? snapshotFile(deps.stateDir, disks.vm.id, input.vmSnapshotId, 'memory') : null,
+            memoryPath:
+              type === 'DiskAndMemory'
+                ? snapshotFile(deps.stateDir, disks.vm.id, input.vmSnapshotId, 'memory')
+                : null,
             holdDeadlineMs: HOLD_DEADLINE_MS,
           };
           return plan as unknown as Json;
@@ -100,13 +135,31 @@ export function vmSnapshotCreateJob(deps: OrchestrationDeps, strategies: readonl
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as unknown as StoredPlan;
           await applyTransition(ctx.tx, deps.events, {
-            table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'CreateRequested', jobId: ctx.jobId,
-            set: { strategy: plan.strategy, quiesce: plan.quiesce, type: plan.type, plan: JSON.stringify(plan), memory_path: plan.memoryPath },
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'CreateRequested',
+            jobId: ctx.jobId,
+            set: {
+              strategy: plan.strategy,
+              quiesce: plan.quiesce,
+              type: plan.type,
+              plan: JSON.stringify(plan),
+              memory_path: plan.memoryPath,
+            },
           });
           return null;
         },
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationFailed', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'OperationFailed',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
@@ -131,22 +184,54 @@ export function vmSnapshotCreateJob(deps: OrchestrationDeps, strategies: readonl
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as unknown as StoredPlan;
           const cut = prior['cut'] as unknown as CutResult;
-          const snap = (await ctx.tx.query('SELECT account_id, name FROM vm_snapshots WHERE id = $1', [input.vmSnapshotId]))[0]!;
+          const snap = (
+            await ctx.tx.query('SELECT account_id, name FROM vm_snapshots WHERE id = $1', [
+              input.vmSnapshotId,
+            ])
+          )[0]!;
           for (const v of cut.volumes) {
             await ctx.tx.query(
               `INSERT INTO volume_snapshots (id, account_id, volume_id, name, state, backend_ref, vm_snapshot_id, taken_by)
                VALUES ($1,$2,$3,$4,'Ready',$5,$6,$7) ON CONFLICT (id) DO NOTHING`,
-              [`${input.vmSnapshotId}:${v.volumeId}`, snap['account_id'], v.volumeId, snap['name'], v.snapshotRef, input.vmSnapshotId, v.by],
+              [
+                `${input.vmSnapshotId}:${v.volumeId}`,
+                snap['account_id'],
+                v.volumeId,
+                snap['name'],
+                v.snapshotRef,
+                input.vmSnapshotId,
+                v.by,
+              ],
             );
           }
           // qcow2 disks now write to their new overlay: it is the volume's active layer.
-          for (const d of plan.disks) if (d.overlayPath) await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [d.volumeId, d.overlayPath]);
+          for (const d of plan.disks)
+            if (d.overlayPath)
+              await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [
+                d.volumeId,
+                d.overlayPath,
+              ]);
           await applyTransition(ctx.tx, deps.events, {
-            table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationSucceeded', jobId: ctx.jobId,
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'OperationSucceeded',
+            jobId: ctx.jobId,
             set: { consistency: cut.consistency, freeze_ms: cut.holdMs, cut_spread_ms: cut.cutSpreadMs },
           });
-          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $2 WHERE id = $1', [plan.vmId, input.vmSnapshotId]);
-          return { vmSnapshotId: input.vmSnapshotId, strategy: plan.strategy, consistency: cut.consistency, holdMs: cut.holdMs, cutSpreadMs: cut.cutSpreadMs, totalMs: cut.totalMs };
+          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $2 WHERE id = $1', [
+            plan.vmId,
+            input.vmSnapshotId,
+          ]);
+          return {
+            vmSnapshotId: input.vmSnapshotId,
+            strategy: plan.strategy,
+            consistency: cut.consistency,
+            holdMs: cut.holdMs,
+            cutSpreadMs: cut.cutSpreadMs,
+            totalMs: cut.totalMs,
+          };
         },
       },
     ],

@@ -22,7 +22,8 @@ interface Part {
 }
 
 const WEAKEST: Consistency[] = ['crash', 'filesystem', 'application'];
-const weaker = (a: Consistency, b: Consistency): Consistency => (WEAKEST.indexOf(a) <= WEAKEST.indexOf(b) ? a : b);
+const weaker = (a: Consistency, b: Consistency): Consistency =>
+  WEAKEST.indexOf(a) <= WEAKEST.indexOf(b) ? a : b;
 
 /**
  * Takes one VM snapshot across every disk of the VM, whatever storage each sits on: each driver
@@ -70,7 +71,13 @@ async function cutUnderHold(
   const { groups, hypervisorDisks } = splitDisks(plan.disks);
   const hold =
     plan.vmRunning && plan.hostId
-      ? await acquireHold(deps.agent, { hostId: plan.hostId, vm: plan.vmName }, plan.quiesce, plan.holdDeadlineMs, ctx.signal)
+      ? await acquireHold(
+          deps.agent,
+          { hostId: plan.hostId, vm: plan.vmName },
+          plan.quiesce,
+          plan.holdDeadlineMs,
+          ctx.signal,
+        )
       : { release: () => Promise.resolve(0) };
   let holdMs = 0;
   try {
@@ -81,7 +88,11 @@ async function cutUnderHold(
         callerConsistency,
       });
       parts.push({
-        refs: r.volumes.map((v) => ({ volumeId: v.volumeId, snapshotRef: v.snapshotRef, by: 'storage' as const })),
+        refs: r.volumes.map((v) => ({
+          volumeId: v.volumeId,
+          snapshotRef: v.snapshotRef,
+          by: 'storage' as const,
+        })),
         doneAt: performance.now(),
         consistency: r.consistency,
       });
@@ -96,7 +107,11 @@ async function cutUnderHold(
   // Past the deadline the agent released the guest on its own: parts cut after that instant are
   // not consistent with the others, whatever each reports.
   if (plan.vmRunning && plan.quiesce !== 'none' && holdMs >= plan.holdDeadlineMs) {
-    throw new StrataError('HOLD_EXPIRED', { vm: plan.vmName, deadlineMs: plan.holdDeadlineMs, holdMs: Math.round(holdMs) });
+    throw new StrataError('HOLD_EXPIRED', {
+      vm: plan.vmName,
+      deadlineMs: plan.holdDeadlineMs,
+      holdMs: Math.round(holdMs),
+    });
   }
   return holdMs;
 }
@@ -109,15 +124,26 @@ async function overlayFiles(
   ctx: StorageContext,
   parts: Part[],
 ): Promise<void> {
-  const refs = disks.map((d) => ({ volumeId: d.volumeId, snapshotRef: deps.activePath(d.volumeId), by: 'hypervisor' as const }));
+  const refs = disks.map((d) => ({
+    volumeId: d.volumeId,
+    snapshotRef: deps.activePath(d.volumeId),
+    by: 'hypervisor' as const,
+  }));
   const overlays = disks.map((d) => {
-    if (!d.overlayPath) throw new StrataError('INTERNAL', { reason: `no overlay path planned for ${d.target}` });
+    if (!d.overlayPath)
+      throw new StrataError('INTERNAL', { reason: `no overlay path planned for ${d.target}` });
     return { target: d.target, overlayPath: d.overlayPath };
   });
   if (plan.vmRunning && plan.hostId) {
-    await deps.agent.send(plan.hostId, 'snapshot.diskOnly', { vm: plan.vmName, disks: overlays, quiesce: false }, { signal: ctx.signal });
+    await deps.agent.send(
+      plan.hostId,
+      'snapshot.diskOnly',
+      { vm: plan.vmName, disks: overlays, quiesce: false },
+      { signal: ctx.signal },
+    );
   } else {
-    for (const [i, o] of overlays.entries()) await deps.files.createOverlay(o.overlayPath, refs[i]!.snapshotRef, ctx.signal);
+    for (const [i, o] of overlays.entries())
+      await deps.files.createOverlay(o.overlayPath, refs[i]!.snapshotRef, ctx.signal);
   }
   parts.push({ refs, doneAt: performance.now() });
 }
@@ -142,31 +168,63 @@ async function cutUnderOverlay(
     ...hypervisorDisks.map((d) => ({ target: d.target, overlayPath: d.overlayPath! })),
     ...networkDisks.map((d) => {
       const overlayPath = transient[d.target];
-      if (!overlayPath) throw new StrataError('INTERNAL', { reason: `no transient overlay planned for ${d.target}` });
+      if (!overlayPath)
+        throw new StrataError('INTERNAL', { reason: `no transient overlay planned for ${d.target}` });
       return { target: d.target, overlayPath };
     }),
   ];
-  const fileRefs = hypervisorDisks.map((d) => ({ volumeId: d.volumeId, snapshotRef: deps.activePath(d.volumeId), by: 'hypervisor' as const }));
+  const fileRefs = hypervisorDisks.map((d) => ({
+    volumeId: d.volumeId,
+    snapshotRef: deps.activePath(d.volumeId),
+    by: 'hypervisor' as const,
+  }));
   const taken =
     plan.type === 'DiskAndMemory'
-      ? await deps.agent.send(hostId, 'snapshot.memory', { vm: plan.vmName, memoryPath: plan.memoryPath!, disks: overlays }, { signal: ctx.signal })
-      : await deps.agent.send(hostId, 'snapshot.diskOnly', { vm: plan.vmName, disks: overlays, quiesce: plan.guestAgent }, { signal: ctx.signal });
+      ? await deps.agent.send(
+          hostId,
+          'snapshot.memory',
+          { vm: plan.vmName, memoryPath: plan.memoryPath!, disks: overlays },
+          { signal: ctx.signal },
+        )
+      : await deps.agent.send(
+          hostId,
+          'snapshot.diskOnly',
+          { vm: plan.vmName, disks: overlays, quiesce: plan.guestAgent },
+          { signal: ctx.signal },
+        );
   const cutAt = performance.now();
   parts.push({ refs: fileRefs, doneAt: cutAt });
   const results = await Promise.all(
     groups.map((g) =>
-      g.driver.takeVmSnapshot(ctx, { vmSnapshot: plan.snapshot, volumeIds: g.disks.map((d) => d.volumeId), callerConsistency }),
+      g.driver.takeVmSnapshot(ctx, {
+        vmSnapshot: plan.snapshot,
+        volumeIds: g.disks.map((d) => d.volumeId),
+        callerConsistency,
+      }),
     ),
   );
   // Every network disk was cut by the atomic overlay: its part's point in time is cutAt.
   for (const r of results) {
     parts.push({
-      refs: r.volumes.map((v) => ({ volumeId: v.volumeId, snapshotRef: v.snapshotRef, by: 'storage' as const })),
+      refs: r.volumes.map((v) => ({
+        volumeId: v.volumeId,
+        snapshotRef: v.snapshotRef,
+        by: 'storage' as const,
+      })),
       doneAt: cutAt,
       consistency: r.consistency,
     });
   }
-  await Promise.all(networkDisks.map((d) => deps.agent.send(hostId, 'snapshot.blockCommit', { vm: plan.vmName, target: d.target }, { signal: ctx.signal })));
+  await Promise.all(
+    networkDisks.map((d) =>
+      deps.agent.send(
+        hostId,
+        'snapshot.blockCommit',
+        { vm: plan.vmName, target: d.target },
+        { signal: ctx.signal },
+      ),
+    ),
+  );
   return taken.tookMs;
 }
 
@@ -178,8 +236,10 @@ export async function undoCut(deps: CutDeps, plan: CutPlan, ctx: StorageContext)
   const { groups } = splitDisks(plan.disks);
   if (plan.vmRunning && plan.hostId) {
     const hostId = plan.hostId;
-    if (plan.quiesce === 'guest') await deps.agent.send(hostId, 'guest.thaw', { vm: plan.vmName }).catch(() => undefined);
-    if (plan.quiesce === 'pause') await deps.agent.send(hostId, 'vm.resume', { vm: plan.vmName }).catch(() => undefined);
+    if (plan.quiesce === 'guest')
+      await deps.agent.send(hostId, 'guest.thaw', { vm: plan.vmName }).catch(() => undefined);
+    if (plan.quiesce === 'pause')
+      await deps.agent.send(hostId, 'vm.resume', { vm: plan.vmName }).catch(() => undefined);
     const state = await deps.agent.send(hostId, 'vm.state', { vm: plan.vmName });
     const overlayByTarget = new Map<string, string>();
     for (const d of plan.disks) if (d.overlayPath) overlayByTarget.set(d.target, d.overlayPath);

@@ -37,22 +37,41 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
         name: 'mark-expunging',
         transactional: true,
         run: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'ExpungeRequested', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'ExpungeRequested',
+            jobId: ctx.jobId,
+          });
           return null;
         },
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationFailed', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'OperationFailed',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
         name: 'delete-storage-parts',
         run: async (ctx, input) => {
           const s = await loadSnapshot(deps.db, input.vmSnapshotId);
-          const pools = await poolsOf(deps.db, s.parts.map((p) => p.volumeId));
+          const pools = await poolsOf(
+            deps.db,
+            s.parts.map((p) => p.volumeId),
+          );
           const sctx = storageContext(ctx);
           const deleted: string[] = [];
           for (const [poolId, volumeIds] of storageGroups(s, pools)) {
-            const r = await (await deps.drivers.forPool(poolId)).deleteVmSnapshot(sctx, {
+            const r = await (
+              await deps.drivers.forPool(poolId)
+            ).deleteVmSnapshot(sctx, {
               vmSnapshot: { id: s.id, vmId: s.vmId, name: s.name, type: s.type },
               volumeIds,
               callerConsistency: 'crash',
@@ -73,20 +92,44 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
             const active = volume.backendRef;
             // Replays after a crash: the merge already happened when the active layer IS the frozen file.
             if (!active || active === part.ref) {
-              merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: null, running: false });
+              merges.push({
+                volumeId: part.volumeId,
+                frozenPath: part.ref,
+                mergedActive: null,
+                running: false,
+              });
               continue;
             }
-            const onlyUnderActive = (await backingOf(active)) === part.ref && !(await othersBuildOn(deps, part.volumeId, part.ref, active, s.id));
+            const onlyUnderActive =
+              (await backingOf(active)) === part.ref &&
+              !(await othersBuildOn(deps, part.volumeId, part.ref, active, s.id));
             if (!onlyUnderActive) {
-              merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: null, running: false });
+              merges.push({
+                volumeId: part.volumeId,
+                frozenPath: part.ref,
+                mergedActive: null,
+                running: false,
+              });
               continue;
             }
-            const running = vm.state === 'Running' && vm.hostId !== null && volume.vmId === vm.id && volume.deviceName !== null;
+            const running =
+              vm.state === 'Running' &&
+              vm.hostId !== null &&
+              volume.vmId === vm.id &&
+              volume.deviceName !== null;
             if (running) {
               // A replay after the pivot finds the disk already on the frozen file: committing again would go one layer too deep.
               const live = await deps.agent.send(vm.hostId, 'vm.state', { vm: domainName(vm) });
-              const onFrozen = live.disks.some((d) => d.target === volume.deviceName && d.source === part.ref);
-              if (!onFrozen) await deps.agent.send(vm.hostId, 'snapshot.blockCommit', { vm: domainName(vm), target: volume.deviceName }, { signal: ctx.signal, timeoutMs: 600_000 });
+              const onFrozen = live.disks.some(
+                (d) => d.target === volume.deviceName && d.source === part.ref,
+              );
+              if (!onFrozen)
+                await deps.agent.send(
+                  vm.hostId,
+                  'snapshot.blockCommit',
+                  { vm: domainName(vm), target: volume.deviceName },
+                  { signal: ctx.signal, timeoutMs: 600_000 },
+                );
             } else {
               await run('qemu-img', ['commit', '-q', active], { signal: ctx.signal, timeout: 600_000 });
             }
@@ -101,17 +144,56 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
         run: async (ctx, input, prior) => {
           const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
           const s = await loadSnapshot(ctx.tx, input.vmSnapshotId);
-          for (const m of merges) if (m.mergedActive) await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [m.volumeId, m.frozenPath]);
-          const parts = await ctx.tx.query(`SELECT id FROM volume_snapshots WHERE vm_snapshot_id = $1 AND state = 'Ready'`, [s.id]);
+          for (const m of merges)
+            if (m.mergedActive)
+              await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [
+                m.volumeId,
+                m.frozenPath,
+              ]);
+          const parts = await ctx.tx.query(
+            `SELECT id FROM volume_snapshots WHERE vm_snapshot_id = $1 AND state = 'Ready'`,
+            [s.id],
+          );
           for (const p of parts) {
             const id = String(p['id']);
-            await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id, event: 'Delete', jobId: ctx.jobId });
-            await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id, event: 'Deleted', jobId: ctx.jobId });
+            await applyTransition(ctx.tx, deps.events, {
+              table: 'volume_snapshots',
+              kind: 'volume-snapshot',
+              machine: volumeSnapshotMachine,
+              id,
+              event: 'Delete',
+              jobId: ctx.jobId,
+            });
+            await applyTransition(ctx.tx, deps.events, {
+              table: 'volume_snapshots',
+              kind: 'volume-snapshot',
+              machine: volumeSnapshotMachine,
+              id,
+              event: 'Deleted',
+              jobId: ctx.jobId,
+            });
           }
-          await ctx.tx.query('UPDATE vm_snapshots SET parent_id = $2 WHERE parent_id = $1', [s.id, s.parentId]);
-          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $3 WHERE id = $1 AND current_vm_snapshot_id = $2', [s.vmId, s.id, s.parentId]);
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: s.id, event: 'OperationSucceeded', jobId: ctx.jobId });
-          return { vmSnapshotId: s.id, merged: merges.filter((m) => m.mergedActive).length, kept: merges.filter((m) => !m.mergedActive).length };
+          await ctx.tx.query('UPDATE vm_snapshots SET parent_id = $2 WHERE parent_id = $1', [
+            s.id,
+            s.parentId,
+          ]);
+          await ctx.tx.query(
+            'UPDATE vms SET current_vm_snapshot_id = $3 WHERE id = $1 AND current_vm_snapshot_id = $2',
+            [s.vmId, s.id, s.parentId],
+          );
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: s.id,
+            event: 'OperationSucceeded',
+            jobId: ctx.jobId,
+          });
+          return {
+            vmSnapshotId: s.id,
+            merged: merges.filter((m) => m.mergedActive).length,
+            kept: merges.filter((m) => !m.mergedActive).length,
+          };
         },
       },
       {
@@ -127,7 +209,13 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
 }
 
 /** Whether any layer other than `active` still names `frozen` as its backing (another snapshot, a revert branch). */
-async function othersBuildOn(deps: OrchestrationDeps, volumeId: string, frozen: string, active: string, exceptSnapshot: string): Promise<boolean> {
+async function othersBuildOn(
+  deps: OrchestrationDeps,
+  volumeId: string,
+  frozen: string,
+  active: string,
+  exceptSnapshot: string,
+): Promise<boolean> {
   // A volume's layers are built only from its own files: its other snapshots' frozen files.
   const rows = await deps.db.query(
     `SELECT DISTINCT backend_ref FROM volume_snapshots WHERE volume_id = $1 AND taken_by = 'hypervisor' AND state = 'Ready' AND vm_snapshot_id <> $2`,

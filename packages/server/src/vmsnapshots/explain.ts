@@ -1,4 +1,10 @@
-import { explainSelection, resolveQuiesce, type QuiesceMode, type Selection, type StrategyCandidate } from '@strata/core';
+import {
+  explainSelection,
+  resolveQuiesce,
+  type QuiesceMode,
+  type Selection,
+  type StrategyCandidate,
+} from '@strata/core';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { diskFacts, loadVmDisks } from './facts.js';
 

@@ -19,7 +19,8 @@ export async function loadVmDisks(deps: OrchestrationDeps, vmId: string): Promis
   return { vm, volumes, drivers };
 }
 
-const isFile = (d: StorageDriver): boolean => d.capabilities.vmSnapshotHook === 'hypervisor' && d.capabilities.adaptors.includes('file');
+const isFile = (d: StorageDriver): boolean =>
+  d.capabilities.vmSnapshotHook === 'hypervisor' && d.capabilities.adaptors.includes('file');
 
 export function diskFacts(disks: VmDisks): DiskFacts[] {
   return disks.volumes.map((v) => {
@@ -57,7 +58,9 @@ export function planDisks(deps: OrchestrationDeps, disks: VmDisks, snapshotId: s
       poolId: v.poolId,
       frozenPath: file ? active : null,
       overlayPath: file ? `${dirname(active)}/${v.id}.${snapshotId}.qcow2` : null,
-      transientPath: file ? null : snapshotFile(deps.stateDir, disks.vm.id, snapshotId, `${v.deviceName}.qcow2`),
+      transientPath: file
+        ? null
+        : snapshotFile(deps.stateDir, disks.vm.id, snapshotId, `${v.deviceName}.qcow2`),
     };
   });
 }
@@ -66,7 +69,12 @@ export function planDisks(deps: OrchestrationDeps, disks: VmDisks, snapshotId: s
 export async function hydrate(deps: OrchestrationDeps, planned: readonly PlannedDisk[]): Promise<CutDisk[]> {
   const out: CutDisk[] = [];
   for (const p of planned) {
-    out.push({ volumeId: p.volumeId, target: p.target, driver: await deps.drivers.forPool(p.poolId), ...(p.overlayPath && { overlayPath: p.overlayPath }) });
+    out.push({
+      volumeId: p.volumeId,
+      target: p.target,
+      driver: await deps.drivers.forPool(p.poolId),
+      ...(p.overlayPath && { overlayPath: p.overlayPath }),
+    });
   }
   return out;
 }

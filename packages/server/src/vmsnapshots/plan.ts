@@ -1,4 +1,10 @@
-import type { Consistency, ResolvedQuiesce, StorageDriver, VmSnapshotRef, VmSnapshotType } from '@strata/core';
+import type {
+  Consistency,
+  ResolvedQuiesce,
+  StorageDriver,
+  VmSnapshotRef,
+  VmSnapshotType,
+} from '@strata/core';
 
 /** One disk of the VM, as the cut sees it. */
 export interface CutDisk {

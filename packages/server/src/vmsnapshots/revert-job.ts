@@ -16,7 +16,12 @@ interface RevertPlan {
   readonly wasRunning: boolean;
   readonly groups: ReadonlyArray<{ readonly poolId: string; readonly volumeIds: readonly string[] }>;
   /** qcow2 disks: a fresh overlay over the snapshot's frozen file becomes the active layer. */
-  readonly files: ReadonlyArray<{ readonly volumeId: string; readonly frozenPath: string; readonly newActive: string; readonly oldActive: string | null }>;
+  readonly files: ReadonlyArray<{
+    readonly volumeId: string;
+    readonly frozenPath: string;
+    readonly newActive: string;
+    readonly oldActive: string | null;
+  }>;
 }
 
 /**
@@ -39,15 +44,24 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           const wasRunning = vm.state === 'Running';
           if (wasRunning && !input.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
           if (vm.state !== 'Running' && vm.state !== 'Stopped') {
-            throw new StrataError('VM_STATE_INVALID', { vm: vm.id, state: vm.state, operation: 'a revert', expected: 'Running or Stopped' });
+            throw new StrataError('VM_STATE_INVALID', {
+              vm: vm.id,
+              state: vm.state,
+              operation: 'a revert',
+              expected: 'Running or Stopped',
+            });
           }
-          const pools = await poolsOf(deps.db, s.parts.map((p) => p.volumeId));
+          const pools = await poolsOf(
+            deps.db,
+            s.parts.map((p) => p.volumeId),
+          );
           const groups = [...storageGroups(s, pools)].map(([poolId, volumeIds]) => ({ poolId, volumeIds }));
           const active = new Map(
-            (await deps.db.query('SELECT id, backend_ref FROM volumes WHERE id = ANY($1)', [s.parts.map((p) => p.volumeId)])).map((r) => [
-              String(r['id']),
-              (r['backend_ref'] as string | null) ?? null,
-            ]),
+            (
+              await deps.db.query('SELECT id, backend_ref FROM volumes WHERE id = ANY($1)', [
+                s.parts.map((p) => p.volumeId),
+              ])
+            ).map((r) => [String(r['id']), (r['backend_ref'] as string | null) ?? null]),
           );
           const files = s.parts
             .filter((p) => p.by === 'hypervisor')
@@ -65,12 +79,26 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         name: 'mark-reverting',
         transactional: true,
         run: async (ctx, input, prior) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'RevertRequested', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'RevertRequested',
+            jobId: ctx.jobId,
+          });
           if (plan(prior).wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: plan(prior).vmId }, 'Stop');
           return null;
         },
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationFailed', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'OperationFailed',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
@@ -85,7 +113,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         name: 'vm-stopped',
         transactional: true,
         run: async (ctx, _input, prior) => {
-          if (plan(prior).wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: plan(prior).vmId }, 'Stopped');
+          if (plan(prior).wasRunning)
+            await vmTransition(deps, ctx.tx, ctx, { id: plan(prior).vmId }, 'Stopped');
           return null;
         },
       },
@@ -105,7 +134,10 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
             ),
           );
           for (const f of p.files) {
-            const exists = await access(f.newActive).then(() => true, () => false);
+            const exists = await access(f.newActive).then(
+              () => true,
+              () => false,
+            );
             if (!exists) await qemuImgOverlays.createOverlay(f.newActive, f.frozenPath, ctx.signal);
           }
           return { reverted: p.groups.reduce((n, g) => n + g.volumeIds.length, 0) + p.files.length };
@@ -116,9 +148,23 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         transactional: true,
         run: async (ctx, input, prior) => {
           const p = plan(prior);
-          for (const f of p.files) await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [f.volumeId, f.newActive]);
-          await applyTransition(ctx.tx, deps.events, { table: 'vm_snapshots', kind: 'vm-snapshot', machine: vmSnapshotMachine, id: input.vmSnapshotId, event: 'OperationSucceeded', jobId: ctx.jobId });
-          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $2 WHERE id = $1', [p.vmId, input.vmSnapshotId]);
+          for (const f of p.files)
+            await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [
+              f.volumeId,
+              f.newActive,
+            ]);
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'vm_snapshots',
+            kind: 'vm-snapshot',
+            machine: vmSnapshotMachine,
+            id: input.vmSnapshotId,
+            event: 'OperationSucceeded',
+            jobId: ctx.jobId,
+          });
+          await ctx.tx.query('UPDATE vms SET current_vm_snapshot_id = $2 WHERE id = $1', [
+            p.vmId,
+            input.vmSnapshotId,
+          ]);
           if (p.wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Start');
           return null;
         },
@@ -136,7 +182,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         run: async (ctx, input, prior) => {
           const p = plan(prior);
           const started = prior['restart'] as { hostId: string | null };
-          if (p.wasRunning && started.hostId) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Started', { host_id: started.hostId });
+          if (p.wasRunning && started.hostId)
+            await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Started', { host_id: started.hostId });
           return { vmSnapshotId: input.vmSnapshotId, restarted: p.wasRunning };
         },
       },
@@ -148,7 +195,10 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           const removed: string[] = [];
           for (const f of plan(prior).files) {
             if (!f.oldActive || f.oldActive === f.newActive) continue;
-            const used = await deps.db.query(`SELECT 1 FROM volume_snapshots WHERE backend_ref = $1 AND state <> 'Deleted' LIMIT 1`, [f.oldActive]);
+            const used = await deps.db.query(
+              `SELECT 1 FROM volume_snapshots WHERE backend_ref = $1 AND state <> 'Deleted' LIMIT 1`,
+              [f.oldActive],
+            );
             if (used.length === 0) {
               await qemuImgOverlays.remove(f.oldActive);
               removed.push(f.oldActive);

@@ -19,7 +19,11 @@ export interface SnapshotRecord {
   readonly strategy: string | null;
   readonly plan: StoredPlan | null;
   /** Per covered volume: the reference of its part and who took it. */
-  readonly parts: ReadonlyArray<{ readonly volumeId: string; readonly ref: string; readonly by: 'storage' | 'hypervisor' }>;
+  readonly parts: ReadonlyArray<{
+    readonly volumeId: string;
+    readonly ref: string;
+    readonly by: 'storage' | 'hypervisor';
+  }>;
 }
 
 export async function loadSnapshot(q: Queryable, id: string): Promise<SnapshotRecord> {
@@ -39,12 +43,31 @@ export async function loadSnapshot(q: Queryable, id: string): Promise<SnapshotRe
     parentId: (row['parent_id'] as string | null) ?? null,
     strategy: (row['strategy'] as string | null) ?? null,
     plan: (typeof rawPlan === 'string' ? JSON.parse(rawPlan) : rawPlan) as StoredPlan | null,
-    parts: parts.map((p) => ({ volumeId: String(p['volume_id']), ref: String(p['backend_ref']), by: p['taken_by'] === 'hypervisor' ? 'hypervisor' : 'storage' })),
+    parts: parts.map((p) => ({
+      volumeId: String(p['volume_id']),
+      ref: String(p['backend_ref']),
+      by: p['taken_by'] === 'hypervisor' ? 'hypervisor' : 'storage',
+    })),
   };
 }
 
-export function vmTransition(deps: OrchestrationDeps, tx: Queryable, ctx: StepContext, vm: Pick<Vm, 'id'>, event: Parameters<typeof vmMachine.next>[1], set?: Record<string, unknown>) {
-  return applyTransition(tx, deps.events, { table: 'vms', kind: 'vm', machine: vmMachine, id: vm.id, event, jobId: ctx.jobId, ...(set && { set }) });
+export function vmTransition(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  ctx: StepContext,
+  vm: Pick<Vm, 'id'>,
+  event: Parameters<typeof vmMachine.next>[1],
+  set?: Record<string, unknown>,
+) {
+  return applyTransition(tx, deps.events, {
+    table: 'vms',
+    kind: 'vm',
+    machine: vmMachine,
+    id: vm.id,
+    event,
+    jobId: ctx.jobId,
+    ...(set && { set }),
+  });
 }
 
 /** The backing file a qcow2 layer names (read with -U: the file may be open by a running QEMU). */

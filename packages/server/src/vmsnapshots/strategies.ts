@@ -11,7 +11,9 @@ export const hypervisorStrategy: StrategyCandidate = {
     if (req.disks.length === 0) return cantHandle('the VM has no disks');
     const network = req.disks.filter((d) => !d.hypervisorManaged);
     if (network.length > 0) {
-      return cantHandle(`${network.map((d) => `${d.device} (${d.driverType})`).join(', ')} not a file the hypervisor can overlay`);
+      return cantHandle(
+        `${network.map((d) => `${d.device} (${d.driverType})`).join(', ')} not a file the hypervisor can overlay`,
+      );
     }
     return { priority: 'DEFAULT', reason: `all ${req.disks.length} disks are qcow2 files` };
   },
@@ -29,10 +31,15 @@ export const storageOffloadStrategy: StrategyCandidate = {
     if (hooked.length === 0) return cantHandle('no disk is on storage with a VM-snapshot hook');
     const stranded = req.disks.filter((d) => !d.vmSnapshotHook && !d.hypervisorManaged);
     if (stranded.length > 0) {
-      return cantHandle(`${stranded.map((d) => `${d.device} (${d.driverType})`).join(', ')} has neither a hook nor a file to overlay`);
+      return cantHandle(
+        `${stranded.map((d) => `${d.device} (${d.driverType})`).join(', ')} has neither a hook nor a file to overlay`,
+      );
     }
     const drivers = [...new Set(hooked.map((d) => d.driverType))].join(', ');
-    return { priority: 'PLUGIN', reason: `${hooked.length} of ${req.disks.length} disks on storage with VM-snapshot hooks (${drivers})` };
+    return {
+      priority: 'PLUGIN',
+      reason: `${hooked.length} of ${req.disks.length} disks on storage with VM-snapshot hooks (${drivers})`,
+    };
   },
 };
 

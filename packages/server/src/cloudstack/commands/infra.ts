@@ -6,38 +6,68 @@ import * as r from '../render.js';
 const GiB = 1024 ** 3;
 
 export const listZones: Command = {
-  name: 'listZones', description: 'Lists zones', isAsync: false, entity: 'zone',
-  params: { ...PAGE_PARAMS, id: { type: 'uuid', description: 'the zone' }, name: { type: 'string', description: 'the zone name' } },
+  name: 'listZones',
+  description: 'Lists zones',
+  isAsync: false,
+  entity: 'zone',
+  params: {
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the zone' },
+    name: { type: 'string', description: 'the zone name' },
+  },
   async handler(ctx) {
-    const page = await need(ctx, 'zones').list(ctx.caller, listQuery(ctx.params, { id: read.str(ctx.params, 'id'), name: read.str(ctx.params, 'name') }));
+    const page = await need(ctx, 'zones').list(
+      ctx.caller,
+      listQuery(ctx.params, { id: read.str(ctx.params, 'id'), name: read.str(ctx.params, 'name') }),
+    );
     return listBody('zone', page.total, page.items.map(r.zone));
   },
 };
 
 export const listHosts: Command = {
-  name: 'listHosts', description: 'Lists hosts', isAsync: false, entity: 'host',
+  name: 'listHosts',
+  description: 'Lists hosts',
+  isAsync: false,
+  entity: 'host',
   params: {
-    ...PAGE_PARAMS, id: { type: 'uuid', description: 'the host' }, name: { type: 'string', description: 'the host name' },
-    clusterid: { type: 'uuid', description: 'hosts of this cluster' }, state: { type: 'string', description: 'hosts in this state' },
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the host' },
+    name: { type: 'string', description: 'the host name' },
+    clusterid: { type: 'uuid', description: 'hosts of this cluster' },
+    state: { type: 'string', description: 'hosts in this state' },
   },
   async handler(ctx) {
     const p = ctx.params;
-    const q = listQuery(p, { id: read.str(p, 'id'), name: read.str(p, 'name'), clusterId: read.str(p, 'clusterid'), state: read.str(p, 'state') });
+    const q = listQuery(p, {
+      id: read.str(p, 'id'),
+      name: read.str(p, 'name'),
+      clusterId: read.str(p, 'clusterid'),
+      state: read.str(p, 'state'),
+    });
     const page = await need(ctx, 'hosts').list(ctx.caller, q);
     return listBody('host', page.total, page.items.map(r.host));
   },
 };
 
 export const listStoragePools: Command = {
-  name: 'listStoragePools', description: 'Lists storage pools', isAsync: false, entity: 'storagepool',
+  name: 'listStoragePools',
+  description: 'Lists storage pools',
+  isAsync: false,
+  entity: 'storagepool',
   params: {
-    ...PAGE_PARAMS, id: { type: 'uuid', description: 'the pool' }, name: { type: 'string', description: 'the pool name' },
-    zoneid: { type: 'uuid', description: 'pools of this zone' }, clusterid: { type: 'uuid', description: 'pools of this cluster' },
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the pool' },
+    name: { type: 'string', description: 'the pool name' },
+    zoneid: { type: 'uuid', description: 'pools of this zone' },
+    clusterid: { type: 'uuid', description: 'pools of this cluster' },
   },
   async handler(ctx) {
     const p = ctx.params;
     const q = listQuery(p, {
-      id: read.str(p, 'id'), name: read.str(p, 'name'), zoneId: read.str(p, 'zoneid'), clusterId: read.str(p, 'clusterid'),
+      id: read.str(p, 'id'),
+      name: read.str(p, 'name'),
+      zoneId: read.str(p, 'zoneid'),
+      clusterId: read.str(p, 'clusterid'),
     });
     const page = await need(ctx, 'pools').list(ctx.caller, q);
     return listBody('storagepool', page.total, page.items.map(r.storagePool));
@@ -45,17 +75,26 @@ export const listStoragePools: Command = {
 };
 
 export const createStoragePool: Command = {
-  name: 'createStoragePool', description: 'Creates a storage pool', isAsync: false, entity: 'storagepool',
+  name: 'createStoragePool',
+  description: 'Creates a storage pool',
+  isAsync: false,
+  entity: 'storagepool',
   params: {
     name: { type: 'string', required: true, description: 'the pool name' },
     url: { type: 'string', required: true, description: 'where the storage is (path, iscsi://, rbd://)' },
     zoneid: { type: 'uuid', required: true, description: 'the zone' },
     clusterid: { type: 'uuid', description: 'the cluster, for CLUSTER scope' },
     provider: { type: 'string', description: 'the driver: qcow2 (default), tgt or rbd' },
-    scope: { type: 'string', description: 'HOST, CLUSTER or ZONE (default CLUSTER with clusterid, else ZONE)' },
+    scope: {
+      type: 'string',
+      description: 'HOST, CLUSTER or ZONE (default CLUSTER with clusterid, else ZONE)',
+    },
     managed: { type: 'boolean', description: 'one backend volume per virtual disk' },
     capacitybytes: { type: 'long', description: 'capacity in bytes' },
-    capacityiops: { type: 'long', description: 'IOPS the pool can guarantee (admission on the sum of min IOPS)' },
+    capacityiops: {
+      type: 'long',
+      description: 'IOPS the pool can guarantee (admission on the sum of min IOPS)',
+    },
     details: { type: 'map', description: 'driver details, details[0].key=value' },
     tags: { type: 'string', description: 'accepted for compatibility; not used' },
     hypervisor: { type: 'string', description: 'accepted for compatibility; KVM only' },
@@ -65,9 +104,15 @@ export const createStoragePool: Command = {
     const clusterId = read.str(p, 'clusterid');
     const scope = (read.str(p, 'scope')?.toLowerCase() ?? (clusterId ? 'cluster' : 'zone')) as PoolScope;
     const pool = await need(ctx, 'pools').create(ctx.caller, {
-      name: read.required(read.str(p, 'name')), url: read.required(read.str(p, 'url')), zoneId: read.required(read.str(p, 'zoneid')),
-      ...(clusterId ? { clusterId } : {}), provider: read.str(p, 'provider') ?? 'qcow2', scope, managed: read.bool(p, 'managed', false),
-      ...opt('capacityBytes', read.num(p, 'capacitybytes')), ...opt('capacityIops', read.num(p, 'capacityiops')),
+      name: read.required(read.str(p, 'name')),
+      url: read.required(read.str(p, 'url')),
+      zoneId: read.required(read.str(p, 'zoneid')),
+      ...(clusterId ? { clusterId } : {}),
+      provider: read.str(p, 'provider') ?? 'qcow2',
+      scope,
+      managed: read.bool(p, 'managed', false),
+      ...opt('capacityBytes', read.num(p, 'capacitybytes')),
+      ...opt('capacityIops', read.num(p, 'capacityiops')),
       details: read.map(p, 'details'),
     });
     return body({ storagepool: r.storagePool(pool) });
@@ -75,8 +120,15 @@ export const createStoragePool: Command = {
 };
 
 export const listDiskOfferings: Command = {
-  name: 'listDiskOfferings', description: 'Lists disk offerings', isAsync: false, entity: 'diskoffering',
-  params: { ...PAGE_PARAMS, id: { type: 'uuid', description: 'the offering' }, name: { type: 'string', description: 'the offering name' } },
+  name: 'listDiskOfferings',
+  description: 'Lists disk offerings',
+  isAsync: false,
+  entity: 'diskoffering',
+  params: {
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the offering' },
+    name: { type: 'string', description: 'the offering name' },
+  },
   async handler(ctx) {
     const q = listQuery(ctx.params, { id: read.str(ctx.params, 'id'), name: read.str(ctx.params, 'name') });
     const page = await need(ctx, 'offerings').list(ctx.caller, q);
@@ -85,7 +137,10 @@ export const listDiskOfferings: Command = {
 };
 
 export const createDiskOffering: Command = {
-  name: 'createDiskOffering', description: 'Creates a disk offering', isAsync: false, entity: 'diskoffering',
+  name: 'createDiskOffering',
+  description: 'Creates a disk offering',
+  isAsync: false,
+  entity: 'diskoffering',
   params: {
     name: { type: 'string', required: true, description: 'the offering name' },
     displaytext: { type: 'string', description: 'accepted for compatibility; the name is shown' },
@@ -96,7 +151,10 @@ export const createDiskOffering: Command = {
     maxiops: { type: 'long', description: 'maximum IOPS' },
     burstiops: { type: 'long', description: 'burst IOPS (default: maxiops)' },
     burstseconds: { type: 'long', description: 'how long a burst may last (default 60)' },
-    hypervisorsnapshotreserve: { type: 'integer', description: 'percent of extra space for hypervisor snapshots' },
+    hypervisorsnapshotreserve: {
+      type: 'integer',
+      description: 'percent of extra space for hypervisor snapshots',
+    },
     storagetype: { type: 'string', description: 'accepted for compatibility; shared only' },
   },
   async handler(ctx) {
@@ -104,23 +162,37 @@ export const createDiskOffering: Command = {
     const size = read.num(p, 'disksize');
     // Defaults (burst, burst length) belong to the service, which the REST API shares.
     const qos = {
-      ...opt('minIops', read.num(p, 'miniops')), ...opt('maxIops', read.num(p, 'maxiops')),
-      ...opt('burstIops', read.num(p, 'burstiops')), ...opt('burstSeconds', read.num(p, 'burstseconds')),
+      ...opt('minIops', read.num(p, 'miniops')),
+      ...opt('maxIops', read.num(p, 'maxiops')),
+      ...opt('burstIops', read.num(p, 'burstiops')),
+      ...opt('burstSeconds', read.num(p, 'burstseconds')),
     };
     const offering = await need(ctx, 'offerings').create(ctx.caller, {
-      name: read.required(read.str(p, 'name')), ...opt('sizeBytes', size === undefined ? undefined : size * GiB),
-      customSize: read.bool(p, 'customized', size === undefined), ...(Object.keys(qos).length > 0 ? { qos } : {}),
-      customIops: read.bool(p, 'customizediops', false), hypervisorSnapshotReserve: read.num(p, 'hypervisorsnapshotreserve') ?? 0,
+      name: read.required(read.str(p, 'name')),
+      ...opt('sizeBytes', size === undefined ? undefined : size * GiB),
+      customSize: read.bool(p, 'customized', size === undefined),
+      ...(Object.keys(qos).length > 0 ? { qos } : {}),
+      customIops: read.bool(p, 'customizediops', false),
+      hypervisorSnapshotReserve: read.num(p, 'hypervisorsnapshotreserve') ?? 0,
     });
     return body({ diskoffering: r.diskOffering(offering) });
   },
 };
 
 export const listTemplates: Command = {
-  name: 'listTemplates', description: 'Lists templates (base images)', isAsync: false, entity: 'template',
+  name: 'listTemplates',
+  description: 'Lists templates (base images)',
+  isAsync: false,
+  entity: 'template',
   params: {
-    ...PAGE_PARAMS, templatefilter: { type: 'string', required: true, description: 'CloudStack filter (featured, self, all, ...); every template is listed' },
-    id: { type: 'uuid', description: 'the template' }, name: { type: 'string', description: 'the template name' },
+    ...PAGE_PARAMS,
+    templatefilter: {
+      type: 'string',
+      required: true,
+      description: 'CloudStack filter (featured, self, all, ...); every template is listed',
+    },
+    id: { type: 'uuid', description: 'the template' },
+    name: { type: 'string', description: 'the template name' },
     zoneid: { type: 'uuid', description: 'accepted for compatibility' },
   },
   async handler(ctx) {

@@ -1,5 +1,13 @@
 import { isStrataError } from '@strata/core';
-import { body, listBody, listQuery, need, PAGE_PARAMS, type Command, type CommandContext } from '../command.js';
+import {
+  body,
+  listBody,
+  listQuery,
+  need,
+  PAGE_PARAMS,
+  type Command,
+  type CommandContext,
+} from '../command.js';
 import type { JobView } from '../deps.js';
 import { csCodes } from '../errors.js';
 import { read } from '../params.js';
@@ -41,13 +49,19 @@ export async function renderJob(ctx: CommandContext, j: JobView): Promise<CsObje
   if (status === 2) {
     const error = j.error ?? { code: 'INTERNAL', status: 500, message: `job ${j.id} failed` };
     const [errorcode, cserrorcode] = csCodes(error.code, error.status);
-    return { ...base, jobresultcode: errorcode, jobresult: { errorcode, cserrorcode, errortext: error.message, stratacode: error.code } };
+    return {
+      ...base,
+      jobresultcode: errorcode,
+      jobresult: { errorcode, cserrorcode, errortext: error.message, stratacode: error.code },
+    };
   }
   return { ...base, jobresult: await jobResult(ctx, j) };
 }
 
 export const queryAsyncJobResult: Command = {
-  name: 'queryAsyncJobResult', description: 'Answers the state and result of an asynchronous job', isAsync: false,
+  name: 'queryAsyncJobResult',
+  description: 'Answers the state and result of an asynchronous job',
+  isAsync: false,
   params: { jobid: { type: 'uuid', required: true, description: 'the job' } },
   async handler(ctx) {
     const j = await need(ctx, 'jobs').get(ctx.caller, read.required(read.str(ctx.params, 'jobid')));
@@ -56,7 +70,10 @@ export const queryAsyncJobResult: Command = {
 };
 
 export const listAsyncJobs: Command = {
-  name: 'listAsyncJobs', description: 'Lists asynchronous jobs', isAsync: false, entity: 'asyncjobs',
+  name: 'listAsyncJobs',
+  description: 'Lists asynchronous jobs',
+  isAsync: false,
+  entity: 'asyncjobs',
   params: { ...PAGE_PARAMS },
   async handler(ctx) {
     const q = listQuery(ctx.params, {});

@@ -6,49 +6,77 @@ import { opt } from './infra.js';
 const SNAPSHOT_ID = { id: { type: 'uuid', required: true, description: 'the volume snapshot' } } as const;
 
 export const listSnapshots: Command = {
-  name: 'listSnapshots', description: 'Lists volume snapshots', isAsync: false, entity: 'snapshot',
+  name: 'listSnapshots',
+  description: 'Lists volume snapshots',
+  isAsync: false,
+  entity: 'snapshot',
   params: {
-    ...PAGE_PARAMS, id: { type: 'uuid', description: 'the snapshot' }, name: { type: 'string', description: 'the snapshot name' },
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the snapshot' },
+    name: { type: 'string', description: 'the snapshot name' },
     volumeid: { type: 'uuid', description: 'snapshots of this volume' },
   },
   async handler(ctx) {
     const p = ctx.params;
-    const q = listQuery(p, { id: read.str(p, 'id'), name: read.str(p, 'name'), volumeId: read.str(p, 'volumeid') });
+    const q = listQuery(p, {
+      id: read.str(p, 'id'),
+      name: read.str(p, 'name'),
+      volumeId: read.str(p, 'volumeid'),
+    });
     const page = await need(ctx, 'snapshots').list(ctx.caller, q);
     return listBody('snapshot', page.total, page.items.map(r.snapshot));
   },
 };
 
 export const createSnapshot: Command = {
-  name: 'createSnapshot', description: 'Takes a snapshot of one volume', isAsync: true, entity: 'snapshot',
+  name: 'createSnapshot',
+  description: 'Takes a snapshot of one volume',
+  isAsync: true,
+  entity: 'snapshot',
   params: {
     volumeid: { type: 'uuid', required: true, description: 'the volume' },
     name: { type: 'string', description: 'the snapshot name' },
     quiescevm: { type: 'boolean', description: 'freeze the guest filesystems for the cut (default false)' },
-    locationtype: { type: 'string', description: 'PRIMARY (kept on the volume\'s storage); SECONDARY is not offered' },
+    locationtype: {
+      type: 'string',
+      description: "PRIMARY (kept on the volume's storage); SECONDARY is not offered",
+    },
   },
   async handler(ctx) {
     const p = ctx.params;
     const started = await need(ctx, 'snapshots').create(ctx.caller, read.required(read.str(p, 'volumeid')), {
-      ...opt('name', read.str(p, 'name')), quiesce: read.bool(p, 'quiescevm', false),
+      ...opt('name', read.str(p, 'name')),
+      quiesce: read.bool(p, 'quiescevm', false),
     });
     return job(started);
   },
 };
 
 export const deleteSnapshot: Command = {
-  name: 'deleteSnapshot', description: 'Deletes a volume snapshot', isAsync: true, entity: 'snapshot', params: SNAPSHOT_ID,
-  handler: async (ctx) => job(await need(ctx, 'snapshots').delete(ctx.caller, read.required(read.str(ctx.params, 'id')))),
+  name: 'deleteSnapshot',
+  description: 'Deletes a volume snapshot',
+  isAsync: true,
+  entity: 'snapshot',
+  params: SNAPSHOT_ID,
+  handler: async (ctx) =>
+    job(await need(ctx, 'snapshots').delete(ctx.caller, read.required(read.str(ctx.params, 'id')))),
 };
 
 export const revertSnapshot: Command = {
-  name: 'revertSnapshot', description: 'Reverts a volume to a snapshot (refused on a volume of a running VM)', isAsync: true, entity: 'snapshot',
+  name: 'revertSnapshot',
+  description: 'Reverts a volume to a snapshot (refused on a volume of a running VM)',
+  isAsync: true,
+  entity: 'snapshot',
   params: SNAPSHOT_ID,
-  handler: async (ctx) => job(await need(ctx, 'snapshots').revert(ctx.caller, read.required(read.str(ctx.params, 'id')))),
+  handler: async (ctx) =>
+    job(await need(ctx, 'snapshots').revert(ctx.caller, read.required(read.str(ctx.params, 'id')))),
 };
 
 export const createSnapshotFromVMSnapshot: Command = {
-  name: 'createSnapshotFromVMSnapshot', description: 'Makes a volume snapshot from one disk of a VM snapshot', isAsync: true, entity: 'snapshot',
+  name: 'createSnapshotFromVMSnapshot',
+  description: 'Makes a volume snapshot from one disk of a VM snapshot',
+  isAsync: true,
+  entity: 'snapshot',
   params: {
     volumeid: { type: 'uuid', required: true, description: 'the volume' },
     vmsnapshotid: { type: 'uuid', required: true, description: 'the VM snapshot' },
@@ -57,7 +85,10 @@ export const createSnapshotFromVMSnapshot: Command = {
   async handler(ctx) {
     const p = ctx.params;
     const started = await need(ctx, 'snapshots').fromVmSnapshot(
-      ctx.caller, read.required(read.str(p, 'vmsnapshotid')), read.required(read.str(p, 'volumeid')), read.str(p, 'name'),
+      ctx.caller,
+      read.required(read.str(p, 'vmsnapshotid')),
+      read.required(read.str(p, 'volumeid')),
+      read.str(p, 'name'),
     );
     return job(started);
   },

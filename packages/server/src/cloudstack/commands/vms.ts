@@ -7,25 +7,42 @@ const MiB = 1024 ** 2;
 const VM_ID = { id: { type: 'uuid', required: true, description: 'the virtual machine' } } as const;
 
 export const listVirtualMachines: Command = {
-  name: 'listVirtualMachines', description: 'Lists virtual machines', isAsync: false, entity: 'virtualmachine',
+  name: 'listVirtualMachines',
+  description: 'Lists virtual machines',
+  isAsync: false,
+  entity: 'virtualmachine',
   params: {
-    ...PAGE_PARAMS, id: { type: 'uuid', description: 'the virtual machine' }, name: { type: 'string', description: 'the VM name' },
-    state: { type: 'string', description: 'VMs in this state' }, hostid: { type: 'uuid', description: 'VMs on this host' },
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the virtual machine' },
+    name: { type: 'string', description: 'the VM name' },
+    state: { type: 'string', description: 'VMs in this state' },
+    hostid: { type: 'uuid', description: 'VMs on this host' },
   },
   async handler(ctx) {
     const p = ctx.params;
-    const q = listQuery(p, { id: read.str(p, 'id'), name: read.str(p, 'name'), state: read.str(p, 'state'), hostId: read.str(p, 'hostid') });
+    const q = listQuery(p, {
+      id: read.str(p, 'id'),
+      name: read.str(p, 'name'),
+      state: read.str(p, 'state'),
+      hostId: read.str(p, 'hostid'),
+    });
     const page = await need(ctx, 'vms').list(ctx.caller, q);
     return listBody('virtualmachine', page.total, page.items.map(r.virtualMachine));
   },
 };
 
 export const deployVirtualMachine: Command = {
-  name: 'deployVirtualMachine', description: 'Creates a virtual machine from a template and starts it', isAsync: true, entity: 'virtualmachine',
+  name: 'deployVirtualMachine',
+  description: 'Creates a virtual machine from a template and starts it',
+  isAsync: true,
+  entity: 'virtualmachine',
   params: {
     templateid: { type: 'uuid', required: true, description: 'the template (base image)' },
     zoneid: { type: 'uuid', required: true, description: 'the zone' },
-    serviceofferingid: { type: 'string', description: 'accepted for compatibility; use cpunumber and memory' },
+    serviceofferingid: {
+      type: 'string',
+      description: 'accepted for compatibility; use cpunumber and memory',
+    },
     name: { type: 'string', description: 'the VM name' },
     displayname: { type: 'string', description: 'used as the name when name is absent' },
     hostid: { type: 'uuid', description: 'the host to run on' },
@@ -39,31 +56,64 @@ export const deployVirtualMachine: Command = {
     const memory = read.num(p, 'memory');
     const started = await need(ctx, 'vms').deploy(ctx.caller, {
       name: read.str(p, 'name') ?? read.str(p, 'displayname') ?? `vm-${Date.now().toString(36)}`,
-      templateId: read.required(read.str(p, 'templateid')), zoneId: read.required(read.str(p, 'zoneid')),
-      ...opt('hostId', read.str(p, 'hostid')), ...opt('poolId', read.str(p, 'storageid')), ...opt('cpus', read.num(p, 'cpunumber')),
-      ...opt('memoryBytes', memory === undefined ? undefined : memory * MiB), start: read.bool(p, 'startvm', true),
+      templateId: read.required(read.str(p, 'templateid')),
+      zoneId: read.required(read.str(p, 'zoneid')),
+      ...opt('hostId', read.str(p, 'hostid')),
+      ...opt('poolId', read.str(p, 'storageid')),
+      ...opt('cpus', read.num(p, 'cpunumber')),
+      ...opt('memoryBytes', memory === undefined ? undefined : memory * MiB),
+      start: read.bool(p, 'startvm', true),
     });
-    return started.jobId ? job(started) : body({ virtualmachine: r.virtualMachine(await need(ctx, 'vms').get(ctx.caller, started.resourceId)) });
+    return started.jobId
+      ? job(started)
+      : body({
+          virtualmachine: r.virtualMachine(await need(ctx, 'vms').get(ctx.caller, started.resourceId)),
+        });
   },
 };
 
 export const startVirtualMachine: Command = {
-  name: 'startVirtualMachine', description: 'Starts a virtual machine', isAsync: true, entity: 'virtualmachine', params: VM_ID,
-  handler: async (ctx) => job(await need(ctx, 'vms').start(ctx.caller, read.required(read.str(ctx.params, 'id')))),
+  name: 'startVirtualMachine',
+  description: 'Starts a virtual machine',
+  isAsync: true,
+  entity: 'virtualmachine',
+  params: VM_ID,
+  handler: async (ctx) =>
+    job(await need(ctx, 'vms').start(ctx.caller, read.required(read.str(ctx.params, 'id')))),
 };
 
 export const stopVirtualMachine: Command = {
-  name: 'stopVirtualMachine', description: 'Stops a virtual machine (graceful, then forced)', isAsync: true, entity: 'virtualmachine',
+  name: 'stopVirtualMachine',
+  description: 'Stops a virtual machine (graceful, then forced)',
+  isAsync: true,
+  entity: 'virtualmachine',
   params: { ...VM_ID, forced: { type: 'boolean', description: 'power off at once' } },
-  handler: async (ctx) => job(await need(ctx, 'vms').stop(ctx.caller, read.required(read.str(ctx.params, 'id')), read.bool(ctx.params, 'forced', false))),
+  handler: async (ctx) =>
+    job(
+      await need(ctx, 'vms').stop(
+        ctx.caller,
+        read.required(read.str(ctx.params, 'id')),
+        read.bool(ctx.params, 'forced', false),
+      ),
+    ),
 };
 
 export const destroyVirtualMachine: Command = {
-  name: 'destroyVirtualMachine', description: 'Destroys a virtual machine', isAsync: true, entity: 'virtualmachine',
+  name: 'destroyVirtualMachine',
+  description: 'Destroys a virtual machine',
+  isAsync: true,
+  entity: 'virtualmachine',
   params: { ...VM_ID, expunge: { type: 'boolean', description: 'remove at once' } },
   async handler(ctx) {
-    const started = await need(ctx, 'vms').destroy(ctx.caller, read.required(read.str(ctx.params, 'id')), read.bool(ctx.params, 'expunge', false));
-    return started.jobId ? job(started) : body({ virtualmachine: r.virtualMachine(await need(ctx, 'vms').get(ctx.caller, started.resourceId)) });
+    const started = await need(ctx, 'vms').destroy(
+      ctx.caller,
+      read.required(read.str(ctx.params, 'id')),
+      read.bool(ctx.params, 'expunge', false),
+    );
+    return started.jobId
+      ? job(started)
+      : body({
+          virtualmachine: r.virtualMachine(await need(ctx, 'vms').get(ctx.caller, started.resourceId)),
+        });
   },
 };
-

@@ -8,10 +8,14 @@ import { opt } from './infra.js';
 const GiB = 1024 ** 3;
 const VOLUME_ID = { id: { type: 'uuid', required: true, description: 'the volume' } } as const;
 
-function qosOf(p: Parsed): { minIops?: number; maxIops?: number; burstIops?: number; burstSeconds?: number } | undefined {
+function qosOf(
+  p: Parsed,
+): { minIops?: number; maxIops?: number; burstIops?: number; burstSeconds?: number } | undefined {
   const q = {
-    ...opt('minIops', read.num(p, 'miniops')), ...opt('maxIops', read.num(p, 'maxiops')),
-    ...opt('burstIops', read.num(p, 'burstiops')), ...opt('burstSeconds', read.num(p, 'burstseconds')),
+    ...opt('minIops', read.num(p, 'miniops')),
+    ...opt('maxIops', read.num(p, 'maxiops')),
+    ...opt('burstIops', read.num(p, 'burstiops')),
+    ...opt('burstSeconds', read.num(p, 'burstseconds')),
   };
   return Object.keys(q).length > 0 ? q : undefined;
 }
@@ -24,17 +28,26 @@ const QOS_PARAMS = {
 } as const;
 
 export const listVolumes: Command = {
-  name: 'listVolumes', description: 'Lists volumes', isAsync: false, entity: 'volume',
+  name: 'listVolumes',
+  description: 'Lists volumes',
+  isAsync: false,
+  entity: 'volume',
   params: {
-    ...PAGE_PARAMS, id: { type: 'uuid', description: 'the volume' }, name: { type: 'string', description: 'the volume name' },
-    virtualmachineid: { type: 'uuid', description: 'volumes of this VM' }, storageid: { type: 'uuid', description: 'volumes on this pool' },
+    ...PAGE_PARAMS,
+    id: { type: 'uuid', description: 'the volume' },
+    name: { type: 'string', description: 'the volume name' },
+    virtualmachineid: { type: 'uuid', description: 'volumes of this VM' },
+    storageid: { type: 'uuid', description: 'volumes on this pool' },
     type: { type: 'string', description: 'ROOT or DATADISK' },
   },
   async handler(ctx) {
     const p = ctx.params;
     const type = read.str(p, 'type')?.toUpperCase();
     const q = listQuery(p, {
-      id: read.str(p, 'id'), name: read.str(p, 'name'), vmId: read.str(p, 'virtualmachineid'), poolId: read.str(p, 'storageid'),
+      id: read.str(p, 'id'),
+      name: read.str(p, 'name'),
+      vmId: read.str(p, 'virtualmachineid'),
+      poolId: read.str(p, 'storageid'),
       type: type === 'DATADISK' ? 'DATA' : type,
     });
     const page = await need(ctx, 'volumes').list(ctx.caller, q);
@@ -43,7 +56,10 @@ export const listVolumes: Command = {
 };
 
 export const createVolume: Command = {
-  name: 'createVolume', description: 'Creates a volume from an offering, a custom size or a snapshot', isAsync: true, entity: 'volume',
+  name: 'createVolume',
+  description: 'Creates a volume from an offering, a custom size or a snapshot',
+  isAsync: true,
+  entity: 'volume',
   params: {
     name: { type: 'string', description: 'the volume name' },
     zoneid: { type: 'uuid', description: 'the zone' },
@@ -59,35 +75,59 @@ export const createVolume: Command = {
     const size = read.num(p, 'size');
     const qos = qosOf(p);
     const started = await need(ctx, 'volumes').create(ctx.caller, {
-      name: read.str(p, 'name') ?? `volume-${Date.now().toString(36)}`, ...opt('zoneId', read.str(p, 'zoneid')),
-      ...opt('offeringId', read.str(p, 'diskofferingid')), ...opt('sizeBytes', size === undefined ? undefined : size * GiB),
-      ...opt('snapshotId', read.str(p, 'snapshotid')), ...opt('poolId', read.str(p, 'storageid')),
-      ...opt('vmId', read.str(p, 'virtualmachineid')), ...(qos ? { qos } : {}),
+      name: read.str(p, 'name') ?? `volume-${Date.now().toString(36)}`,
+      ...opt('zoneId', read.str(p, 'zoneid')),
+      ...opt('offeringId', read.str(p, 'diskofferingid')),
+      ...opt('sizeBytes', size === undefined ? undefined : size * GiB),
+      ...opt('snapshotId', read.str(p, 'snapshotid')),
+      ...opt('poolId', read.str(p, 'storageid')),
+      ...opt('vmId', read.str(p, 'virtualmachineid')),
+      ...(qos ? { qos } : {}),
     });
     return job(started);
   },
 };
 
 export const attachVolume: Command = {
-  name: 'attachVolume', description: 'Attaches a volume to a VM (running or stopped)', isAsync: true, entity: 'volume',
+  name: 'attachVolume',
+  description: 'Attaches a volume to a VM (running or stopped)',
+  isAsync: true,
+  entity: 'volume',
   params: {
-    ...VOLUME_ID, virtualmachineid: { type: 'uuid', required: true, description: 'the VM' },
+    ...VOLUME_ID,
+    virtualmachineid: { type: 'uuid', required: true, description: 'the VM' },
     deviceid: { type: 'long', description: 'accepted for compatibility; the next free slot is used' },
   },
   handler: async (ctx) =>
-    job(await need(ctx, 'volumes').attach(ctx.caller, read.required(read.str(ctx.params, 'id')), read.required(read.str(ctx.params, 'virtualmachineid')))),
+    job(
+      await need(ctx, 'volumes').attach(
+        ctx.caller,
+        read.required(read.str(ctx.params, 'id')),
+        read.required(read.str(ctx.params, 'virtualmachineid')),
+      ),
+    ),
 };
 
 export const detachVolume: Command = {
-  name: 'detachVolume', description: 'Detaches a volume from its VM', isAsync: true, entity: 'volume', params: VOLUME_ID,
-  handler: async (ctx) => job(await need(ctx, 'volumes').detach(ctx.caller, read.required(read.str(ctx.params, 'id')))),
+  name: 'detachVolume',
+  description: 'Detaches a volume from its VM',
+  isAsync: true,
+  entity: 'volume',
+  params: VOLUME_ID,
+  handler: async (ctx) =>
+    job(await need(ctx, 'volumes').detach(ctx.caller, read.required(read.str(ctx.params, 'id')))),
 };
 
 export const resizeVolume: Command = {
-  name: 'resizeVolume', description: 'Grows a volume, or changes its offering or IOPS', isAsync: true, entity: 'volume',
+  name: 'resizeVolume',
+  description: 'Grows a volume, or changes its offering or IOPS',
+  isAsync: true,
+  entity: 'volume',
   params: {
-    ...VOLUME_ID, size: { type: 'long', description: 'new size in GiB' },
-    diskofferingid: { type: 'uuid', description: 'new disk offering' }, shrinkok: { type: 'boolean', description: 'refused: volumes never shrink' },
+    ...VOLUME_ID,
+    size: { type: 'long', description: 'new size in GiB' },
+    diskofferingid: { type: 'uuid', description: 'new disk offering' },
+    shrinkok: { type: 'boolean', description: 'refused: volumes never shrink' },
     ...QOS_PARAMS,
   },
   async handler(ctx) {
@@ -95,7 +135,8 @@ export const resizeVolume: Command = {
     const size = read.num(p, 'size');
     const qos = qosOf(p);
     const started = await need(ctx, 'volumes').resize(ctx.caller, read.required(read.str(p, 'id')), {
-      ...opt('sizeBytes', size === undefined ? undefined : size * GiB), ...opt('offeringId', read.str(p, 'diskofferingid')),
+      ...opt('sizeBytes', size === undefined ? undefined : size * GiB),
+      ...opt('offeringId', read.str(p, 'diskofferingid')),
       ...(qos ? { qos } : {}),
     });
     return job(started);
@@ -104,7 +145,10 @@ export const resizeVolume: Command = {
 
 /** Synchronous in CloudStack: the answer waits for the deletion. */
 export const deleteVolume: Command = {
-  name: 'deleteVolume', description: 'Deletes a detached volume', isAsync: false, params: VOLUME_ID,
+  name: 'deleteVolume',
+  description: 'Deletes a detached volume',
+  isAsync: false,
+  params: VOLUME_ID,
   async handler(ctx) {
     const started = await need(ctx, 'volumes').delete(ctx.caller, read.required(read.str(ctx.params, 'id')));
     if (started.jobId === null) return body({ success: true });

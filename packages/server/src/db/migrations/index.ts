@@ -9,4 +9,10 @@ import type { Migration } from './migration.js';
  * Every migration, by version. Versions are reserved per area so parallel work does not collide:
  * 1 domain, 2 jobs, 3 api/auth, 4 agents, 5 orchestration; later ones take the next free number.
  */
-export const migrations: readonly Migration[] = [domainSchema, jobsSchema, authSchema, agentsSchema, orchestrationSchema];
+export const migrations: readonly Migration[] = [
+  domainSchema,
+  jobsSchema,
+  authSchema,
+  agentsSchema,
+  orchestrationSchema,
+];

@@ -10,13 +10,30 @@ import { domainName } from '../naming.js';
 type VmInput = { readonly vmId: string };
 type StopInput = { readonly vmId: string; readonly forced?: boolean };
 
-const transition = (deps: OrchestrationDeps, tx: Queryable, ctx: StepContext, id: string, event: Parameters<typeof vmMachine.next>[1], set?: Record<string, unknown>) =>
-  applyTransition(tx, deps.events, { table: 'vms', kind: 'vm', machine: vmMachine, id, event, jobId: ctx.jobId, ...(set && { set }) });
+const transition = (
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  ctx: StepContext,
+  id: string,
+  event: Parameters<typeof vmMachine.next>[1],
+  set?: Record<string, unknown>,
+) =>
+  applyTransition(tx, deps.events, {
+    table: 'vms',
+    kind: 'vm',
+    machine: vmMachine,
+    id,
+    event,
+    jobId: ctx.jobId,
+    ...(set && { set }),
+  });
 
 /** Direct kernel boot, when the VM's template has a kernel (tiny guests without a boot loader). */
 async function kernelOf(q: Queryable, vm: Vm): Promise<VmSpec['kernel']> {
   if (!vm.templateId) return undefined;
-  const t = (await q.query('SELECT kernel_path, initrd_path, cmdline FROM templates WHERE id = $1', [vm.templateId]))[0];
+  const t = (
+    await q.query('SELECT kernel_path, initrd_path, cmdline FROM templates WHERE id = $1', [vm.templateId])
+  )[0];
   const path = t?.['kernel_path'];
   if (typeof path !== 'string' || path === '') return undefined;
   return {
@@ -30,7 +47,11 @@ async function kernelOf(q: Queryable, vm: Vm): Promise<VmSpec['kernel']> {
  * Builds the VM's definition from its volumes (each granted to the host and connected) and
  * starts it on a host. Every disk carries its volume id as serial.
  */
-export async function defineAndStart(deps: OrchestrationDeps, ctx: StepContext, vmId: string): Promise<{ hostId: string }> {
+export async function defineAndStart(
+  deps: OrchestrationDeps,
+  ctx: StepContext,
+  vmId: string,
+): Promise<{ hostId: string }> {
   const vm = await loadVm(deps.db, vmId);
   const host = await pickHost(deps.db, vm);
   const volumes = await vmVolumes(deps.db, vm.id);
@@ -41,7 +62,13 @@ export async function defineAndStart(deps: OrchestrationDeps, ctx: StepContext, 
   const disks = [];
   for (const v of volumes) disks.push(await diskSpecFor(deps, sctx, v, hostRef(host)));
   const kernel = await kernelOf(deps.db, vm);
-  const spec: VmSpec = { name: domainName(vm), cpus: vm.cpus, memoryBytes: vm.memoryBytes, disks, ...(kernel && { kernel }) };
+  const spec: VmSpec = {
+    name: domainName(vm),
+    cpus: vm.cpus,
+    memoryBytes: vm.memoryBytes,
+    disks,
+    ...(kernel && { kernel }),
+  };
   // A stopped VM keeps its old definition on the host: it is rebuilt from the volumes as they are
   // now (a revert moves qcow2 disks to new layers). A domain that still runs is left alone.
   const existing = await deps.agent.send(host.id, 'vm.list', {}, { signal: ctx.signal });
@@ -74,7 +101,10 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<VmInput> {
         compensate: async (ctx, input) => {
           const vm = await loadVm(deps.db, input.vmId);
           const host = await pickHost(deps.db, vm).catch(() => null);
-          if (host) await deps.agent.send(host.id, 'vm.stop', { vm: domainName(vm), timeoutMs: 0 }).catch(() => undefined);
+          if (host)
+            await deps.agent
+              .send(host.id, 'vm.stop', { vm: domainName(vm), timeoutMs: 0 })
+              .catch(() => undefined);
         },
       },
       {
@@ -91,9 +121,19 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<VmInput> {
 }
 
 /** Stops a VM: graceful shutdown for a while, then forced (or forced at once when asked). */
-export async function stopOnHost(deps: OrchestrationDeps, ctx: StepContext, vm: Vm, forced: boolean): Promise<{ forced: boolean }> {
+export async function stopOnHost(
+  deps: OrchestrationDeps,
+  ctx: StepContext,
+  vm: Vm,
+  forced: boolean,
+): Promise<{ forced: boolean }> {
   if (!vm.hostId) return { forced: false };
-  const r = await deps.agent.send(vm.hostId, 'vm.stop', { vm: domainName(vm), timeoutMs: forced ? 0 : 30_000 }, { signal: ctx.signal, timeoutMs: 60_000 });
+  const r = await deps.agent.send(
+    vm.hostId,
+    'vm.stop',
+    { vm: domainName(vm), timeoutMs: forced ? 0 : 30_000 },
+    { signal: ctx.signal, timeoutMs: 60_000 },
+  );
   return { forced: r.forced };
 }
 
@@ -111,7 +151,8 @@ export function vmStopJob(deps: OrchestrationDeps): JobDefinition<StopInput> {
       },
       {
         name: 'stop-on-host',
-        run: async (ctx, input) => stopOnHost(deps, ctx, await loadVm(deps.db, input.vmId), Boolean(input.forced)),
+        run: async (ctx, input) =>
+          stopOnHost(deps, ctx, await loadVm(deps.db, input.vmId), Boolean(input.forced)),
       },
       {
         name: 'mark-stopped',

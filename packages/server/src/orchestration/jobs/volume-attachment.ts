@@ -1,7 +1,15 @@
 import { StrataError } from '@strata/core';
 import type { JobDefinition, Json } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
-import { hostRef, loadHost, loadVm, loadVolume, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
+import {
+  hostRef,
+  loadHost,
+  loadVm,
+  loadVolume,
+  storageContext,
+  vmVolumes,
+  type OrchestrationDeps,
+} from '../deps.js';
 import { nextDeviceName, toIoTune } from '../disk-source.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
@@ -24,14 +32,37 @@ export function volumeAttachJob(deps: OrchestrationDeps): JobDefinition<AttachIn
         run: async (ctx, input) => {
           const v = await loadVolume(ctx.tx, input.volumeId);
           if (v.vmId === input.vmId && v.deviceName) return { device: v.deviceName };
-          if (v.vmId) throw new StrataError('CONFLICT', { reason: `volume ${v.id} is already attached to vm ${v.vmId}` });
-          const device = nextDeviceName((await vmVolumes(ctx.tx, input.vmId)).map((x) => x.deviceName), input.vmId);
-          await ctx.tx.query('UPDATE volumes SET vm_id = $2, device_name = $3 WHERE id = $1', [v.id, input.vmId, device]);
-          await deps.events.record({ accountId: v.accountId, type: 'volume.Attach', resourceType: 'volume', resourceId: v.id, jobId: ctx.jobId, description: `${input.vmId} ${device}` }, ctx.tx);
+          if (v.vmId)
+            throw new StrataError('CONFLICT', {
+              reason: `volume ${v.id} is already attached to vm ${v.vmId}`,
+            });
+          const device = nextDeviceName(
+            (await vmVolumes(ctx.tx, input.vmId)).map((x) => x.deviceName),
+            input.vmId,
+          );
+          await ctx.tx.query('UPDATE volumes SET vm_id = $2, device_name = $3 WHERE id = $1', [
+            v.id,
+            input.vmId,
+            device,
+          ]);
+          await deps.events.record(
+            {
+              accountId: v.accountId,
+              type: 'volume.Attach',
+              resourceType: 'volume',
+              resourceId: v.id,
+              jobId: ctx.jobId,
+              description: `${input.vmId} ${device}`,
+            },
+            ctx.tx,
+          );
           return { device };
         },
         compensate: async (ctx, input) => {
-          await ctx.tx.query('UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE id = $1 AND vm_id = $2', [input.volumeId, input.vmId]);
+          await ctx.tx.query(
+            'UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE id = $1 AND vm_id = $2',
+            [input.volumeId, input.vmId],
+          );
         },
       },
       {
@@ -40,8 +71,18 @@ export function volumeAttachJob(deps: OrchestrationDeps): JobDefinition<AttachIn
           const vm = await loadVm(deps.db, input.vmId);
           if (vm.state !== 'Running' || !vm.hostId) return { live: false, target: null };
           const host = await loadHost(deps.db, vm.hostId);
-          const disk = await diskSpecFor(deps, storageContext(ctx), await loadVolume(deps.db, input.volumeId), hostRef(host));
-          await deps.agent.send(host.id, 'disk.attach', { vm: domainName(vm), disk, live: true }, { signal: ctx.signal });
+          const disk = await diskSpecFor(
+            deps,
+            storageContext(ctx),
+            await loadVolume(deps.db, input.volumeId),
+            hostRef(host),
+          );
+          await deps.agent.send(
+            host.id,
+            'disk.attach',
+            { vm: domainName(vm), disk, live: true },
+            { signal: ctx.signal },
+          );
           return { live: true, target: disk.target as string | null };
         },
         compensate: async (ctx, input) => {
@@ -71,7 +112,17 @@ export function volumeDetachJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         run: async (ctx, input) => {
           const v = await loadVolume(ctx.tx, input.volumeId);
           await ctx.tx.query('UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE id = $1', [v.id]);
-          await deps.events.record({ accountId: v.accountId, type: 'volume.Detach', resourceType: 'volume', resourceId: v.id, jobId: ctx.jobId, description: v.vmId ?? '' }, ctx.tx);
+          await deps.events.record(
+            {
+              accountId: v.accountId,
+              type: 'volume.Detach',
+              resourceType: 'volume',
+              resourceId: v.id,
+              jobId: ctx.jobId,
+              description: v.vmId ?? '',
+            },
+            ctx.tx,
+          );
           return { volumeId: v.id };
         },
       },
@@ -79,14 +130,24 @@ export function volumeDetachJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
   };
 }
 
-async function unplug(deps: OrchestrationDeps, sctx: ReturnType<typeof storageContext>, volumeId: string, vmId: string): Promise<boolean> {
+async function unplug(
+  deps: OrchestrationDeps,
+  sctx: ReturnType<typeof storageContext>,
+  volumeId: string,
+  vmId: string,
+): Promise<boolean> {
   const v = await loadVolume(deps.db, volumeId);
   const vm = await loadVm(deps.db, vmId);
   if (vm.state !== 'Running' || !vm.hostId || !v.deviceName) return false;
   const host = await loadHost(deps.db, vm.hostId);
   const report = await deps.agent.send(host.id, 'vm.state', { vm: domainName(vm) });
   if (report.disks.some((d) => d.target === v.deviceName)) {
-    await deps.agent.send(host.id, 'disk.detach', { vm: domainName(vm), target: v.deviceName, live: true }, { signal: sctx.signal });
+    await deps.agent.send(
+      host.id,
+      'disk.detach',
+      { vm: domainName(vm), target: v.deviceName, live: true },
+      { signal: sctx.signal },
+    );
   }
   await (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host: hostRef(host) });
   return true;
@@ -104,16 +165,34 @@ export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         name: 'apply',
         run: async (ctx, input) => {
           const v = await loadVolume(deps.db, input.volumeId);
-          const r = await (await deps.drivers.forPool(v.poolId)).setQos(storageContext(ctx), { volumeId: v.id, qos: v.qos });
+          const r = await (
+            await deps.drivers.forPool(v.poolId)
+          ).setQos(storageContext(ctx), { volumeId: v.id, qos: v.qos });
           if (!v.vmId || !v.deviceName) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
           const vm = await loadVm(deps.db, v.vmId);
-          if (vm.state !== 'Running' || !vm.hostId) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
+          if (vm.state !== 'Running' || !vm.hostId)
+            return { enforcedBy: r.enforcedBy, live: false, iotune: null };
           const wanted = toIoTune(r.frontendQos) ?? { totalIopsSec: 0 };
-          const readBack = await deps.agent.send(vm.hostId, 'iotune.set', { vm: domainName(vm), target: v.deviceName, iotune: wanted });
-          if (readBack.totalIopsSec !== wanted.totalIopsSec || (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0)) {
-            throw new StrataError('QOS_NOT_APPLIED', { volume: v.id, wanted: JSON.stringify(wanted), got: JSON.stringify(readBack) });
+          const readBack = await deps.agent.send(vm.hostId, 'iotune.set', {
+            vm: domainName(vm),
+            target: v.deviceName,
+            iotune: wanted,
+          });
+          if (
+            readBack.totalIopsSec !== wanted.totalIopsSec ||
+            (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0)
+          ) {
+            throw new StrataError('QOS_NOT_APPLIED', {
+              volume: v.id,
+              wanted: JSON.stringify(wanted),
+              got: JSON.stringify(readBack),
+            });
           }
-          return { enforcedBy: r.enforcedBy, live: true, iotune: JSON.parse(JSON.stringify(readBack)) as Json };
+          return {
+            enforcedBy: r.enforcedBy,
+            live: true,
+            iotune: JSON.parse(JSON.stringify(readBack)) as Json,
+          };
         },
       },
     ],

@@ -16,13 +16,30 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         name: 'mark-creating',
         transactional: true,
         run: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Create', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: input.volumeId,
+            event: 'Create',
+            jobId: ctx.jobId,
+          });
           // A VM's ROOT volume is its first disk.
-          await ctx.tx.query(`UPDATE volumes SET device_name = 'vda' WHERE id = $1 AND type = 'ROOT' AND vm_id IS NOT NULL AND device_name IS NULL`, [input.volumeId]);
+          await ctx.tx.query(
+            `UPDATE volumes SET device_name = 'vda' WHERE id = $1 AND type = 'ROOT' AND vm_id IS NOT NULL AND device_name IS NULL`,
+            [input.volumeId],
+          );
           return null;
         },
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Fail', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: input.volumeId,
+            event: 'Fail',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
@@ -31,7 +48,12 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           const volume = await loadVolume(deps.db, input.volumeId);
           const driver = await deps.drivers.forPool(volume.poolId);
           const reserve = await hypervisorReserve(deps.db, volume.offeringId);
-          const req = { volumeId: volume.id, sizeBytes: volume.sizeBytes, qos: volume.qos, hypervisorSnapshotReserve: reserve };
+          const req = {
+            volumeId: volume.id,
+            sizeBytes: volume.sizeBytes,
+            qos: volume.qos,
+            hypervisorSnapshotReserve: reserve,
+          };
           const sctx = storageContext(ctx);
           const template = volume.type === 'ROOT' ? await templateOf(deps, volume.vmId) : null;
           const made = input.snapshotId
@@ -43,7 +65,9 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         },
         compensate: async (ctx, input) => {
           const volume = await loadVolume(deps.db, input.volumeId);
-          await (await deps.drivers.forPool(volume.poolId)).deleteVolume(storageContext(ctx), { volumeId: volume.id });
+          await (
+            await deps.drivers.forPool(volume.poolId)
+          ).deleteVolume(storageContext(ctx), { volumeId: volume.id });
         },
       },
       {
@@ -52,7 +76,13 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         run: async (ctx, input, prior) => {
           const made = prior['create-on-backend'] as { backendRef: string };
           await applyTransition(ctx.tx, deps.events, {
-            table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Created', set: { backend_ref: made.backendRef }, jobId: ctx.jobId,
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: input.volumeId,
+            event: 'Created',
+            set: { backend_ref: made.backendRef },
+            jobId: ctx.jobId,
           });
           return { volumeId: input.volumeId, backendRef: made.backendRef };
         },
@@ -71,8 +101,16 @@ export function volumeDeleteJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         transactional: true,
         run: async (ctx, input) => {
           const v = await loadVolume(ctx.tx, input.volumeId);
-          if (v.vmId) throw new StrataError('CONFLICT', { reason: `volume ${v.id} is attached to vm ${v.vmId}` });
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: v.id, event: 'Destroy', jobId: ctx.jobId });
+          if (v.vmId)
+            throw new StrataError('CONFLICT', { reason: `volume ${v.id} is attached to vm ${v.vmId}` });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: v.id,
+            event: 'Destroy',
+            jobId: ctx.jobId,
+          });
           return { backendRef: v.backendRef };
         },
       },
@@ -81,7 +119,9 @@ export function volumeDeleteJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
         run: async (ctx, input) => {
           const v = await loadVolume(deps.db, input.volumeId);
           if (v.backendRef === null) return { deleted: false };
-          const r = await (await deps.drivers.forPool(v.poolId)).deleteVolume(storageContext(ctx), { volumeId: v.id });
+          const r = await (
+            await deps.drivers.forPool(v.poolId)
+          ).deleteVolume(storageContext(ctx), { volumeId: v.id });
           return { deleted: r.deleted };
         },
       },
@@ -92,7 +132,14 @@ export function volumeDeleteJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           const v = await loadVolume(ctx.tx, input.volumeId);
           // A volume that never reached its backend goes straight from Allocated to Destroyed.
           if (v.state !== 'Destroyed') {
-            await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: v.id, event: 'Destroyed', jobId: ctx.jobId });
+            await applyTransition(ctx.tx, deps.events, {
+              table: 'volumes',
+              kind: 'volume',
+              machine: volumeMachine,
+              id: v.id,
+              event: 'Destroyed',
+              jobId: ctx.jobId,
+            });
           }
           return { volumeId: v.id };
         },
@@ -110,18 +157,34 @@ export function volumeResizeJob(deps: OrchestrationDeps): JobDefinition<ResizeIn
         name: 'mark-resizing',
         transactional: true,
         run: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Resize', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: input.volumeId,
+            event: 'Resize',
+            jobId: ctx.jobId,
+          });
           return null;
         },
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Fail', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: input.volumeId,
+            event: 'Fail',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
         name: 'resize-on-backend',
         run: async (ctx, input) => {
           const v = await loadVolume(deps.db, input.volumeId);
-          const r = await (await deps.drivers.forPool(v.poolId)).resizeVolume(storageContext(ctx), { volumeId: v.id, sizeBytes: input.sizeBytes });
+          const r = await (
+            await deps.drivers.forPool(v.poolId)
+          ).resizeVolume(storageContext(ctx), { volumeId: v.id, sizeBytes: input.sizeBytes });
           return { sizeBytes: r.volume.sizeBytes };
         },
       },
@@ -130,7 +193,15 @@ export function volumeResizeJob(deps: OrchestrationDeps): JobDefinition<ResizeIn
         transactional: true,
         run: async (ctx, input, prior) => {
           const { sizeBytes } = prior['resize-on-backend'] as { sizeBytes: number };
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: input.volumeId, event: 'Done', set: { size_bytes: sizeBytes }, jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: input.volumeId,
+            event: 'Done',
+            set: { size_bytes: sizeBytes },
+            jobId: ctx.jobId,
+          });
           return { volumeId: input.volumeId, sizeBytes };
         },
       },
@@ -138,16 +209,30 @@ export function volumeResizeJob(deps: OrchestrationDeps): JobDefinition<ResizeIn
   };
 }
 
-async function hypervisorReserve(q: { query: (s: string, p?: readonly unknown[]) => Promise<Record<string, unknown>[]> }, offeringId: string | null): Promise<number> {
+async function hypervisorReserve(
+  q: { query: (s: string, p?: readonly unknown[]) => Promise<Record<string, unknown>[]> },
+  offeringId: string | null,
+): Promise<number> {
   if (!offeringId) return 0;
-  const row = (await q.query('SELECT hypervisor_snapshot_reserve FROM disk_offerings WHERE id = $1', [offeringId]))[0];
+  const row = (
+    await q.query('SELECT hypervisor_snapshot_reserve FROM disk_offerings WHERE id = $1', [offeringId])
+  )[0];
   return Number(row?.['hypervisor_snapshot_reserve'] ?? 0);
 }
 
 /** The template a ROOT volume is cloned from: its VM's. */
 async function templateOf(deps: OrchestrationDeps, vmId: string | null): Promise<TemplateRef | null> {
   if (!vmId) return null;
-  const row = (await deps.db.query('SELECT t.id, t.path, t.format FROM vms v JOIN templates t ON t.id = v.template_id WHERE v.id = $1', [vmId]))[0];
+  const row = (
+    await deps.db.query(
+      'SELECT t.id, t.path, t.format FROM vms v JOIN templates t ON t.id = v.template_id WHERE v.id = $1',
+      [vmId],
+    )
+  )[0];
   if (!row) return null;
-  return { id: String(row['id']), path: String(row['path']), format: row['format'] === 'raw' ? 'raw' : 'qcow2' };
+  return {
+    id: String(row['id']),
+    path: String(row['path']),
+    format: row['format'] === 'raw' ? 'raw' : 'qcow2',
+  };
 }

@@ -7,7 +7,10 @@ import { domainName } from '../naming.js';
 
 type SnapshotInput = { readonly snapshotId: string; readonly quiesce?: boolean };
 
-async function snapshotRow(deps: OrchestrationDeps, id: string): Promise<{ volumeId: string; state: string }> {
+async function snapshotRow(
+  deps: OrchestrationDeps,
+  id: string,
+): Promise<{ volumeId: string; state: string }> {
   const row = (await deps.db.query('SELECT volume_id, state FROM volume_snapshots WHERE id = $1', [id]))[0];
   if (!row) throw new StrataError('NOT_FOUND', { kind: 'volume snapshot', id });
   return { volumeId: String(row['volume_id']), state: String(row['state']) };
@@ -28,7 +31,14 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
         transactional: true,
         run: () => Promise.resolve(null),
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id: input.snapshotId, event: 'Fail', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volume_snapshots',
+            kind: 'volume-snapshot',
+            machine: volumeSnapshotMachine,
+            id: input.snapshotId,
+            event: 'Fail',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
@@ -37,25 +47,43 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
           const { volumeId } = await snapshotRow(deps, input.snapshotId);
           const volume = await loadVolume(deps.db, volumeId);
           const driver = await deps.drivers.forPool(volume.poolId);
-          if (!driver.capabilities.volumeSnapshot) throw new StrataError('STORAGE_UNSUPPORTED', { driver: driver.type, operation: 'volume snapshots' });
+          if (!driver.capabilities.volumeSnapshot)
+            throw new StrataError('STORAGE_UNSUPPORTED', {
+              driver: driver.type,
+              operation: 'volume snapshots',
+            });
           const vm = volume.vmId ? await loadVm(deps.db, volume.vmId) : null;
           const running = vm?.state === 'Running' && vm.hostId !== null;
           if (running && driver.capabilities.vmSnapshotHook === 'hypervisor') {
-            throw new StrataError('STORAGE_UNSUPPORTED', { driver: driver.type, operation: 'a volume snapshot of a disk a running VM writes to (take a VM snapshot)' });
+            throw new StrataError('STORAGE_UNSUPPORTED', {
+              driver: driver.type,
+              operation: 'a volume snapshot of a disk a running VM writes to (take a VM snapshot)',
+            });
           }
           const freeze = running && input.quiesce === true;
-          if (freeze) await deps.agent.send(vm.hostId!, 'guest.freeze', { vm: domainName(vm), deadlineMs: 5_000 }, { signal: ctx.signal });
+          if (freeze)
+            await deps.agent.send(
+              vm.hostId,
+              'guest.freeze',
+              { vm: domainName(vm), deadlineMs: 5_000 },
+              { signal: ctx.signal },
+            );
           try {
-            const r = await driver.createSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
+            const r = await driver.createSnapshot(storageContext(ctx), {
+              volumeId,
+              snapshotId: input.snapshotId,
+            });
             return { backendRef: r.snapshot.backendRef, sizeBytes: r.snapshot.sizeBytes };
           } finally {
-            if (freeze) await deps.agent.send(vm.hostId!, 'guest.thaw', { vm: domainName(vm) });
+            if (freeze) await deps.agent.send(vm.hostId, 'guest.thaw', { vm: domainName(vm) });
           }
         },
         compensate: async (ctx, input) => {
           const { volumeId } = await snapshotRow(deps, input.snapshotId);
           const volume = await loadVolume(deps.db, volumeId);
-          await (await deps.drivers.forPool(volume.poolId)).deleteSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
+          await (
+            await deps.drivers.forPool(volume.poolId)
+          ).deleteSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
         },
       },
       {
@@ -64,7 +92,12 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
         run: async (ctx, input, prior) => {
           const taken = prior['take'] as { backendRef: string; sizeBytes: number };
           await applyTransition(ctx.tx, deps.events, {
-            table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id: input.snapshotId, event: 'Created', jobId: ctx.jobId,
+            table: 'volume_snapshots',
+            kind: 'volume-snapshot',
+            machine: volumeSnapshotMachine,
+            id: input.snapshotId,
+            event: 'Created',
+            jobId: ctx.jobId,
             set: { backend_ref: taken.backendRef, size_bytes: taken.sizeBytes, taken_by: 'storage' },
           });
           return { snapshotId: input.snapshotId, backendRef: taken.backendRef };
@@ -82,11 +115,25 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
         name: 'mark-deleting',
         transactional: true,
         run: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id: input.snapshotId, event: 'Delete', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volume_snapshots',
+            kind: 'volume-snapshot',
+            machine: volumeSnapshotMachine,
+            id: input.snapshotId,
+            event: 'Delete',
+            jobId: ctx.jobId,
+          });
           return null;
         },
         compensate: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id: input.snapshotId, event: 'Fail', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volume_snapshots',
+            kind: 'volume-snapshot',
+            machine: volumeSnapshotMachine,
+            id: input.snapshotId,
+            event: 'Fail',
+            jobId: ctx.jobId,
+          });
         },
       },
       {
@@ -94,7 +141,9 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
         run: async (ctx, input) => {
           const { volumeId } = await snapshotRow(deps, input.snapshotId);
           const volume = await loadVolume(deps.db, volumeId);
-          const r = await (await deps.drivers.forPool(volume.poolId)).deleteSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
+          const r = await (
+            await deps.drivers.forPool(volume.poolId)
+          ).deleteSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
           return { deleted: r.deleted };
         },
       },
@@ -102,7 +151,14 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
         name: 'mark-deleted',
         transactional: true,
         run: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, { table: 'volume_snapshots', kind: 'volume-snapshot', machine: volumeSnapshotMachine, id: input.snapshotId, event: 'Deleted', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volume_snapshots',
+            kind: 'volume-snapshot',
+            machine: volumeSnapshotMachine,
+            id: input.snapshotId,
+            event: 'Deleted',
+            jobId: ctx.jobId,
+          });
           return { snapshotId: input.snapshotId };
         },
       },
@@ -122,19 +178,36 @@ export function volumeSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<
         name: 'mark-reverting',
         transactional: true,
         run: async (ctx, input) => {
-          const row = (await ctx.tx.query('SELECT volume_id FROM volume_snapshots WHERE id = $1', [input.snapshotId]))[0];
+          const row = (
+            await ctx.tx.query('SELECT volume_id FROM volume_snapshots WHERE id = $1', [input.snapshotId])
+          )[0];
           if (!row) throw new StrataError('NOT_FOUND', { kind: 'volume snapshot', id: input.snapshotId });
           const volume = await loadVolume(ctx.tx, String(row['volume_id']));
           if (volume.vmId) {
             const vm = await loadVm(ctx.tx, volume.vmId);
             if (vm.state !== 'Stopped') throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
           }
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: volume.id, event: 'Revert', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: volume.id,
+            event: 'Revert',
+            jobId: ctx.jobId,
+          });
           return { volumeId: volume.id };
         },
         compensate: async (ctx, _input, output) => {
           const volumeId = (output as { volumeId?: string } | undefined)?.volumeId;
-          if (volumeId) await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: volumeId, event: 'Fail', jobId: ctx.jobId });
+          if (volumeId)
+            await applyTransition(ctx.tx, deps.events, {
+              table: 'volumes',
+              kind: 'volume',
+              machine: volumeMachine,
+              id: volumeId,
+              event: 'Fail',
+              jobId: ctx.jobId,
+            });
         },
       },
       {
@@ -142,7 +215,9 @@ export function volumeSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<
         run: async (ctx, input, prior) => {
           const { volumeId } = prior['mark-reverting'] as { volumeId: string };
           const volume = await loadVolume(deps.db, volumeId);
-          const r = await (await deps.drivers.forPool(volume.poolId)).revertSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
+          const r = await (
+            await deps.drivers.forPool(volume.poolId)
+          ).revertSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
           return { elapsedMs: r.elapsedMs };
         },
       },
@@ -151,7 +226,14 @@ export function volumeSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<
         transactional: true,
         run: async (ctx, _input, prior) => {
           const { volumeId } = prior['mark-reverting'] as { volumeId: string };
-          await applyTransition(ctx.tx, deps.events, { table: 'volumes', kind: 'volume', machine: volumeMachine, id: volumeId, event: 'Done', jobId: ctx.jobId });
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: volumeId,
+            event: 'Done',
+            jobId: ctx.jobId,
+          });
           return { volumeId };
         },
       },
