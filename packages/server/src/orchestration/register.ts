@@ -5,6 +5,7 @@ import { vmSnapshotCreateJob } from '../vmsnapshots/create-job.js';
 import { vmSnapshotDeleteJob } from '../vmsnapshots/delete-job.js';
 import { vmSnapshotRevertJob } from '../vmsnapshots/revert-job.js';
 import type { OrchestrationDeps } from './deps.js';
+import { vmDeployJob } from './jobs/vm-deploy.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
@@ -31,6 +32,7 @@ export function registerOrchestration(
   engine.register(volumeSnapshotRevertJob(deps));
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
+  engine.register(vmDeployJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
   engine.register(vmSnapshotRevertJob(deps));
   engine.register(vmSnapshotDeleteJob(deps));
