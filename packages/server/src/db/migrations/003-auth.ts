@@ -22,6 +22,9 @@ export const authSchema: Migration = {
     `CREATE INDEX vms_account_created ON vms (account_id, created_at, id)`,
     `CREATE INDEX vm_snapshots_vm ON vm_snapshots (vm_id, created_at, id)`,
     `CREATE INDEX events_created ON events (created_at, id)`,
+    // Filtered volume lists walk an index in page order instead of sorting every match.
+    `CREATE INDEX volumes_pool_created ON volumes (pool_id, created_at, id)`,
+    `CREATE INDEX volumes_account_state_created ON volumes (account_id, state, created_at, id)`,
     // What live (not Destroyed) volumes hold in each pool. A trigger keeps the counters whoever
     // writes the volumes (services, jobs, repair tools), so admission reads one locked row
     // instead of summing a pool's volumes on every create.
