@@ -123,8 +123,12 @@ export class CephCli {
             );
           }
           const reason = summarize(stderr) || e.message;
+          // The errno line ("(17) File exists") is often not the line the summary keeps.
           const errno = Number(
-            ERRNO.exec(reason)?.[1] ?? CEPH_ERRNO[/Error (E[A-Z]+)/.exec(reason)?.[1] ?? ''] ?? NaN,
+            ERRNO.exec(reason)?.[1] ??
+              ERRNO.exec(stderr)?.[1] ??
+              CEPH_ERRNO[/Error (E[A-Z]+)/.exec(stderr)?.[1] ?? ''] ??
+              NaN,
           );
           if (errno === 110) {
             return reject(new StrataError('UNAVAILABLE', { what: 'Ceph cluster', reason }, { cause: error }));

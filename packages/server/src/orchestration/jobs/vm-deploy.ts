@@ -11,11 +11,17 @@ type DeployInput = { readonly vmId: string; readonly volumeId: string; readonly 
 function onlyIf(step: JobStep<DeployInput>, when: (input: DeployInput) => boolean): JobStep<DeployInput> {
   if (step.transactional === true) {
     const tx: TxStep<DeployInput> = step;
-    const gated: TxStep<DeployInput> = { ...tx, run: (ctx, input, prior) => (when(input) ? tx.run(ctx, input, prior) : Promise.resolve(null)) };
+    const gated: TxStep<DeployInput> = {
+      ...tx,
+      run: (ctx, input, prior) => (when(input) ? tx.run(ctx, input, prior) : Promise.resolve(null)),
+    };
     return gated;
   }
   const ext: ExternalStep<DeployInput> = step;
-  const gated: ExternalStep<DeployInput> = { ...ext, run: (ctx, input, prior) => (when(input) ? ext.run(ctx, input, prior) : Promise.resolve(null)) };
+  const gated: ExternalStep<DeployInput> = {
+    ...ext,
+    run: (ctx, input, prior) => (when(input) ? ext.run(ctx, input, prior) : Promise.resolve(null)),
+  };
   return gated;
 }
 
@@ -25,6 +31,8 @@ function onlyIf(step: JobStep<DeployInput>, when: (input: DeployInput) => boolea
  */
 export function vmDeployJob(deps: OrchestrationDeps): JobDefinition<DeployInput> {
   const volume = volumeCreateJob(deps).steps as ReadonlyArray<JobStep<DeployInput>>;
-  const start = (vmStartJob(deps).steps as ReadonlyArray<JobStep<DeployInput>>).map((s) => onlyIf(s, (i) => i.start));
+  const start = (vmStartJob(deps).steps as ReadonlyArray<JobStep<DeployInput>>).map((s) =>
+    onlyIf(s, (i) => i.start),
+  );
   return { type: VM_DEPLOY_JOB, steps: [...volume, ...start] };
 }
