@@ -1,10 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { startAgentProcess, waitUntil } from './processes.js';
 import type { Backends } from './backends.js';
 import type { Page, Rest } from './rest.js';
 
 const GiB = 1024 ** 3;
+const run = promisify(execFile);
 
 export interface Named {
   readonly id: string;
@@ -24,6 +27,12 @@ export interface Cloud {
   readonly templateId: string;
   /** The agent process this run started (null when one was already connected). */
   readonly agent: ChildProcess | null;
+}
+
+/** A template's size is its disk's virtual size (what a clone of it holds), not the file's. */
+async function virtualSize(image: string): Promise<number> {
+  const { stdout } = await run('qemu-img', ['info', '--output=json', image]);
+  return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
 }
 
 async function ensure<T extends Named>(
@@ -114,7 +123,7 @@ export async function setupCloud(
   const template = await ensure<Named>(rest, '/v1/templates', 'tiny guest', {
     path: b.guest.baseImage,
     format: 'qcow2',
-    sizeBytes: (await stat(b.guest.baseImage)).size,
+    sizeBytes: await virtualSize(b.guest.baseImage),
     kernel: { path: b.guest.kernel, initrd: b.guest.initrd, cmdline: b.guest.cmdline },
   });
   return {

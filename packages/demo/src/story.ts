@@ -5,7 +5,7 @@ import { checkOrder, mergeBySeq, type WriterRecord } from '@strata/testing';
 import type { Backends } from './backends.js';
 import type { Cloud, Named } from './cloud.js';
 import { readDisk, type RbdExport } from './disks.js';
-import type { Rest } from './rest.js';
+import type { Page, Rest } from './rest.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,11 +56,6 @@ export interface StoryResult {
   readonly tree: readonly string[];
 }
 
-async function virtualSize(image: string): Promise<number> {
-  const { stdout } = await run('qemu-img', ['info', '--output=json', image]);
-  return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
-}
-
 /** A VM from the tiny-guest template with a data disk on every backend, started. */
 export async function buildDemoVm(
   rest: Rest,
@@ -69,19 +64,19 @@ export async function buildDemoVm(
   log: (line: string) => void,
 ): Promise<{ vm: Named; disks: DemoDisk[]; suffix: string }> {
   const suffix = Math.random().toString(36).slice(2, 6);
-  const vm = await rest.post<Named>('/v1/vms', {
+  // One job: the ROOT volume is cloned from the template in the qcow2 pool; started later.
+  const { resource: vm } = await rest.run<Named>('/v1/vms/deploy', {
     name: `demo vm "${suffix}" <&> $(whoami); x`,
     templateId: cloud.templateId,
+    poolId: cloud.pools.qcow2,
     memoryBytes: 128 * MiB,
+    start: false,
   });
   log(`VM ${vm.id} named ${JSON.stringify(vm.name)}`);
-  const root = await rest.run<VolumeView>('/v1/volumes', {
-    name: `${vm.name} root`,
-    poolId: cloud.pools.qcow2,
-    sizeBytes: await virtualSize(b.guest.baseImage),
-    type: 'ROOT',
-    vmId: vm.id,
-  });
+  const rootVolume = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId: vm.id, type: 'ROOT' }))
+    .items[0];
+  if (!rootVolume) throw new Error(`deploy left VM ${vm.id} without a ROOT volume`);
+  const root = { resource: rootVolume };
   const qos = { minIops: 100, maxIops: 2000, burstIops: 4000, burstSeconds: 10 };
   const data: Array<{ label: string; pool: string }> = [
     { label: 'qcow2 file', pool: cloud.pools.qcow2 },

@@ -112,7 +112,18 @@ export function cloudStackServices(s: Services): PartialServices {
       list: (c, q) =>
         listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
       get: (c, id) => s.vms.get(actorOf(c), id),
-      deploy: () => missing('deploying a VM from a template'),
+      deploy: async (c, i) =>
+        started(
+          await op.deployVm(actorOf(c), {
+            name: i.name,
+            templateId: i.templateId,
+            ...(i.poolId ? { poolId: i.poolId } : {}),
+            ...(i.hostId ? { hostId: i.hostId } : {}),
+            ...(i.cpus ? { cpus: i.cpus } : {}),
+            ...(i.memoryBytes ? { memoryBytes: i.memoryBytes } : {}),
+            start: i.start,
+          }),
+        ),
       start: async (c, id) => started(await op.startVm(actorOf(c), id)),
       stop: async (c, id, forced) => started(await op.stopVm(actorOf(c), id, forced)),
       destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),

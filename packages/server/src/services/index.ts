@@ -56,14 +56,14 @@ export function createServices(db: Database, engine: JobEngine | null = null): S
     volumeSnapshots,
     vmSnapshots,
     jobs,
-    operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots),
+    operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
   };
 }
 
 export * from './actor.js';
 export * from './sql.js';
 export * from './job-types.js';
-export type { Accepted } from './operations.js';
+export type { Accepted, DeployVmInput } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
 export type { User, ApiKey, ApiKeyWithSecret, Principal } from './accounts.js';
 export type { StoragePoolView, CreatePoolInput } from './storage-pools.js';

@@ -8,6 +8,7 @@ import {
   type VmSnapshot,
   type Volume,
 } from '@strata/core';
+import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
 import type { Actor } from './actor.js';
 import type { QosInput } from './catalog.js';
@@ -17,6 +18,23 @@ import type { VmSnapshotService, CreateVmSnapshotInput } from './vm-snapshots.js
 import type { VmService } from './vms.js';
 import type { VolumeSnapshotService, VolumeSnapshotView } from './volume-snapshots.js';
 import type { CreateVolumeInput, VolumeService } from './volumes.js';
+
+/** The `vm.deploy` job (registered by orchestration): ROOT volume from the template, then start. */
+export const VM_DEPLOY_JOB = 'vm.deploy';
+
+export interface DeployVmInput {
+  readonly name: string;
+  readonly templateId: string;
+  /** Pool of the ROOT volume; default: the first qcow2 pool that is Up. */
+  readonly poolId?: string;
+  readonly hostId?: string;
+  readonly cpus?: number;
+  readonly memoryBytes?: number;
+  /** Default: the template's size. */
+  readonly rootSizeBytes?: number;
+  /** Default true. */
+  readonly start?: boolean;
+}
 
 /** An accepted asynchronous operation: the job doing it and the resource it works on. */
 export interface Accepted<T> {
@@ -36,6 +54,7 @@ export class Operations {
     private readonly vms: VmService,
     private readonly volumeSnapshots: VolumeSnapshotService,
     private readonly vmSnapshots: VmSnapshotService,
+    private readonly db: Queryable,
   ) {}
 
   async createVolume(actor: Actor, input: CreateVolumeInput): Promise<Accepted<Volume>> {
@@ -113,6 +132,65 @@ export class Operations {
       id,
       v,
     );
+  }
+
+  /**
+   * Deploys a VM from a template: the VM record and its ROOT volume (admitted in the pool, sized as
+   * the template) are written now; one `vm.deploy` job clones the template and, when asked, starts it.
+   */
+  async deployVm(actor: Actor, input: DeployVmInput): Promise<Accepted<Vm>> {
+    const template = (
+      await this.db.query('SELECT size_bytes FROM templates WHERE id = $1', [input.templateId])
+    )[0];
+    if (!template) throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
+    const poolId = input.poolId ?? (await this.defaultRootPool());
+    const vm = await this.vms.create(actor, {
+      name: input.name,
+      templateId: input.templateId,
+      ...(input.hostId ? { hostId: input.hostId } : {}),
+      ...(input.cpus ? { cpus: input.cpus } : {}),
+      ...(input.memoryBytes ? { memoryBytes: input.memoryBytes } : {}),
+    });
+    try {
+      let job: Job | undefined;
+      await this.volumes.create(
+        actor,
+        {
+          name: `${input.name} ROOT`,
+          poolId,
+          sizeBytes: input.rootSizeBytes ?? Number(template['size_bytes']),
+          type: 'ROOT',
+          vmId: vm.id,
+        },
+        async (tx, v) => {
+          job = await this.jobs.submit(
+            actor,
+            VM_DEPLOY_JOB,
+            { vmId: vm.id, volumeId: v.id, start: input.start ?? true },
+            { tx, lockKey: vmLock(vm.id), resourceType: 'vm', resourceId: vm.id },
+          );
+        },
+      );
+      return { job: must(job), resource: vm };
+    } catch (e) {
+      // Nothing was queued: the VM record alone would be an orphan.
+      await this.vms.destroy(actor, vm.id).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async defaultRootPool(): Promise<string> {
+    const row = (
+      await this.db.query(
+        `SELECT id FROM storage_pools WHERE state = 'Up' AND provider = 'qcow2' ORDER BY created_at, id LIMIT 1`,
+      )
+    )[0];
+    if (!row)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'poolId',
+        reason: 'no qcow2 pool is Up to hold the ROOT volume; name a pool',
+      });
+    return String(row['id']);
   }
 
   async startVm(actor: Actor, id: string): Promise<Accepted<Vm>> {
@@ -202,13 +280,23 @@ export class Operations {
     return { job: must(job), resource };
   }
 
-  async revertVmSnapshot(actor: Actor, id: string): Promise<Accepted<VmSnapshot>> {
+  /**
+   * A storage-level revert of a running VM stops and restarts it only when asked (`restart`);
+   * otherwise REVERT_NEEDS_STOP at once, before anything is queued.
+   */
+  async revertVmSnapshot(
+    actor: Actor,
+    id: string,
+    opts: { restart?: boolean } = {},
+  ): Promise<Accepted<VmSnapshot>> {
     const s = await this.vmSnapshots.get(actor, id);
     vmSnapshotMachine.next(s.state, 'RevertRequested');
+    const vm = await this.vms.get(actor, s.vmId);
+    if (vm.state === 'Running' && !opts.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
     return this.queued(
       actor,
       JOB_TYPES.vmSnapshotRevert,
-      { vmSnapshotId: id },
+      { vmSnapshotId: id, restart: Boolean(opts.restart) },
       vmLock(s.vmId),
       'vm-snapshot',
       id,

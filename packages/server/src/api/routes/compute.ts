@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { CreateVmInput } from '../../services/index.js';
+import type { CreateVmInput, DeployVmInput } from '../../services/index.js';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, sendAccepted, spec } from '../route-kit.js';
@@ -78,6 +78,33 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
       }),
     },
     async (req) => vms.destroy(actorOf(req), req.params.id),
+  );
+  app.post<{ Body: DeployVmInput }>(
+    '/v1/vms/deploy',
+    {
+      schema: spec(
+        'vms',
+        'Deploy a VM from a template: ROOT volume cloned by the pool, then started (one job)',
+        {
+          querystring: query(),
+          body: obj(
+            {
+              name,
+              templateId: id,
+              poolId: id,
+              hostId: id,
+              cpus: { type: 'integer' },
+              memoryBytes: { type: 'integer' },
+              rootSizeBytes: { type: 'integer' },
+              start: bool,
+            },
+            ['name', 'templateId'],
+          ),
+          response: { 202: accepted(schemas.vm) },
+        },
+      ),
+    },
+    async (req, reply) => sendAccepted(reply, await operations.deployVm(actorOf(req), req.body)),
   );
   app.post<IdReq>(
     '/v1/vms/:id/start',

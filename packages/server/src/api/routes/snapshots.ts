@@ -75,15 +75,22 @@ export function vmSnapshotRoutes(app: FastifyInstance, { services }: ApiDeps): v
     },
     async (req, reply) => sendAccepted(reply, await operations.deleteVmSnapshot(actorOf(req), req.params.id)),
   );
-  app.post<IdReq>(
+  app.post<IdReq & { Body: { restart?: boolean } | undefined }>(
     '/v1/vm-snapshots/:id/revert',
     {
-      schema: spec('vm-snapshots', 'Revert the VM to this snapshot (job)', {
+      schema: spec('vm-snapshots', 'Revert the VM to this snapshot (job); a running VM needs restart=true', {
         params: idParams,
         querystring: query(),
+        body: obj({ restart: bool }),
         response: { 202: accepted(schemas.vmSnapshot) },
       }),
     },
-    async (req, reply) => sendAccepted(reply, await operations.revertVmSnapshot(actorOf(req), req.params.id)),
+    async (req, reply) =>
+      sendAccepted(
+        reply,
+        await operations.revertVmSnapshot(actorOf(req), req.params.id, {
+          restart: req.body?.restart ?? false,
+        }),
+      ),
   );
 }

@@ -3,7 +3,8 @@ import type { OrchestrationDeps } from '../deps.js';
 import { vmStartJob } from './vm-power.js';
 import { volumeCreateJob } from './volume-lifecycle.js';
 
-export const VM_DEPLOY_JOB = 'vm.deploy';
+export { VM_DEPLOY_JOB } from '../../services/operations.js';
+import { VM_DEPLOY_JOB } from '../../services/operations.js';
 
 type DeployInput = { readonly vmId: string; readonly volumeId: string; readonly start: boolean };
 
