@@ -64,8 +64,11 @@ test(
       ).resource;
       await sleep(2_000);
 
-      // A storage-level revert of a running VM is refused with its code: never a silent no-op.
-      await assert.rejects(rest.run(`/v1/vm-snapshots/${s1.id}/revert`), /REVERT_NEEDS_STOP/);
+      // A storage-level revert of a running VM is refused at once with its code: never a silent no-op.
+      await assert.rejects(
+        rest.post(`/v1/vm-snapshots/${s1.id}/revert`),
+        (e: unknown) => (e as { code?: string }).code === 'REVERT_NEEDS_STOP',
+      );
       await rest.run(`/v1/vms/${vm.id}/stop`);
       const atStop = lastSeq(await readAll(rest, disks));
 

@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -78,7 +78,8 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
     name: `tiny-${suffix}`,
     path: guest.baseImage,
     format: 'qcow2',
-    sizeBytes: (await stat(guest.baseImage)).size,
+    // A template's size is what a clone holds: the disk's virtual size.
+    sizeBytes: await virtualSize(guest.baseImage),
     kernel: { path: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline },
   });
   return {
