@@ -29,6 +29,18 @@ const CEPH_ERRNO: Record<string, number> = {
   EINVAL: 22,
 };
 
+/**
+ * The errno of a failed rbd/ceph call: from its summary line ("(17) ..." or "Error EINVAL: ..."),
+ * else from its exit status, which both tools set to the errno.
+ */
+export function errnoFrom(summary: string, exitCode: unknown): number | undefined {
+  const text = ERRNO.exec(summary)?.[1];
+  if (text !== undefined) return Number(text);
+  const named = CEPH_ERRNO[/Error (E[A-Z]+)/.exec(summary)?.[1] ?? ''];
+  if (named !== undefined) return named;
+  return typeof exitCode === 'number' && exitCode > 1 && exitCode < 256 ? exitCode : undefined;
+}
+
 export const ENOENT = 2;
 export const EEXIST = 17;
 export const EBUSY = 16;
@@ -123,13 +135,10 @@ export class CephCli {
             );
           }
           const reason = summarize(stderr) || e.message;
-          // The errno line ("(17) File exists") is often not the line the summary keeps.
-          const errno = Number(
-            ERRNO.exec(reason)?.[1] ??
-              ERRNO.exec(stderr)?.[1] ??
-              CEPH_ERRNO[/Error (E[A-Z]+)/.exec(stderr)?.[1] ?? ''] ??
-              NaN,
-          );
+          // The summary line carries the errno ("(17) ..." or "Error EINVAL: ..."); failing that,
+          // rbd and ceph exit with it. Never the rest of stderr: its start-up chatter has errnos
+          // of its own (a missing default keyring is "(2) No such file or directory").
+          const errno = errnoFrom(reason, e.code) ?? NaN;
           if (errno === 110) {
             return reject(new StrataError('UNAVAILABLE', { what: 'Ceph cluster', reason }, { cause: error }));
           }

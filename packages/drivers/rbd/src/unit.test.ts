@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from './cli.js';
+import { errnoFrom, summarize } from './cli.js';
 import { hostUser, imageName, snapName, snapshotIdOf, vmGroupName, volumeIdOf } from './names.js';
 import { rbdQosSettings } from './qos.js';
 
@@ -62,4 +62,17 @@ void test('calls sharing a key run one at a time; other keys do not wait', async
   assert.ok(order.indexOf('c-') < order.indexOf('a-'), 'c does not wait for a');
   await assert.rejects(lock.run('h', () => Promise.reject(new Error('x'))));
   assert.equal(await lock.run('h', () => Promise.resolve(1)), 1, 'a failure does not block the key');
+});
+
+test('errno comes from the summary line or the exit status, never from start-up chatter', () => {
+  // ceph with no default keyring prints "(2) No such file or directory" before the real error.
+  const ceph = [
+    '2026-11-21T13:17:34.956+0000 7fd3 -1 auth: unable to find a keyring on /etc/ceph/ceph.keyring: (2) No such file or directory',
+    'Error EINVAL: key for client.strata-x exists but cap osd does not match',
+  ].join('\n');
+  assert.equal(errnoFrom(summarize(ceph), 22), 22);
+  // rbd's summary can drop the "(17) File exists" line: the exit status still says EEXIST.
+  assert.equal(errnoFrom('rbd: create error: librbd: rbd image strata.index already exists', 17), 17);
+  assert.equal(errnoFrom('rbd: error opening image x: (2) No such file or directory', 2), 2);
+  assert.equal(errnoFrom('something odd', 1), undefined, 'exit status 1 is a generic failure, not EPERM');
 });
