@@ -138,12 +138,11 @@ export function cloudStackServices(s: Services): PartialServices {
         }),
       get: (c, id) => s.volumes.get(actorOf(c), id),
       create: async (c, i) => {
-        if (i.snapshotId) missing('creating a volume from a snapshot');
         if (i.vmId)
           missing(
             'attaching at creation (createVolume with virtualmachineid); call attachVolume once it is Ready',
           );
-        if (!i.poolId)
+        if (!i.poolId && !i.snapshotId)
           throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', {
             command: 'createVolume',
             param: 'storageid',
@@ -152,7 +151,8 @@ export function cloudStackServices(s: Services): PartialServices {
         return started(
           await op.createVolume(actorOf(c), {
             name: i.name,
-            poolId: i.poolId,
+            poolId: i.poolId ?? '',
+            ...(i.snapshotId ? { snapshotId: i.snapshotId } : {}),
             ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
             offeringId: i.offeringId ?? null,
             qos: qos ?? null,

@@ -208,13 +208,36 @@ void test("createVolume beyond the pool's IOPS is refused with CloudStack's capa
   assert.match(e.errortext ?? '', /IOPS/);
 });
 
-void test(
-  'createSnapshot and createVolume from a snapshot',
-  {
-    skip: 'pending: the service layer has no volume-snapshot.create job registered and no volume-from-snapshot operation yet (orchestration registers volume, VM power and VM-snapshot jobs only)',
-  },
-  async () => {
-    const snap = ok(await cloudstack(h.user, 'createSnapshot', { volumeid: volumeId, name: `s-${suffix}` }));
-    assert.ok(snap['snapshot']);
-  },
-);
+void test('createSnapshot, listSnapshots, revertSnapshot, createVolume from the snapshot, deleteSnapshot', async () => {
+  const made = ok(
+    await cloudstack(h.user, 'createVolume', {
+      name: `src-${suffix}`,
+      diskofferingid: offeringId,
+      storageid: poolId,
+    }),
+  );
+  const source = made['volume'] as Record<string, unknown>;
+  const taken = ok(
+    await cloudstack(h.user, 'createSnapshot', { volumeid: String(source['id']), name: `s <${suffix}>` }),
+  );
+  const snap = taken['snapshot'] as Record<string, unknown>;
+  assert.equal(snap['volumeid'], source['id']);
+  assert.equal(snap['revertable'], true, 'the storage took it: Ready');
+  const listed = ok(await cloudstack(h.user, 'listSnapshots', { volumeid: String(source['id']) }));
+  assert.equal(listed['count'], 1);
+  // A detached volume reverts in place through the storage.
+  ok(await cloudstack(h.user, 'revertSnapshot', { id: String(snap['id']) }));
+  const fromSnap = ok(
+    await cloudstack(h.user, 'createVolume', { name: `from-${suffix}`, snapshotid: String(snap['id']) }),
+  );
+  const clone = fromSnap['volume'] as Record<string, unknown>;
+  assert.equal(clone['state'], 'Ready');
+  assert.equal(clone['storageid'], poolId, "made in the snapshot's pool");
+  assert.equal(clone['size'], source['size']);
+  ok(await cloudstack(h.user, 'deleteSnapshot', { id: String(snap['id']) }));
+  const after = ok(await cloudstack(h.user, 'listSnapshots', { volumeid: String(source['id']) }));
+  const left = ((after['snapshot'] as Array<Record<string, unknown>> | undefined) ?? []).filter(
+    (x) => x['state'] !== 'Destroyed',
+  );
+  assert.equal(left.length, 0, 'the snapshot is gone');
+});

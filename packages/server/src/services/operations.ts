@@ -57,13 +57,42 @@ export class Operations {
     private readonly db: Queryable,
   ) {}
 
-  async createVolume(actor: Actor, input: CreateVolumeInput): Promise<Accepted<Volume>> {
+  /**
+   * Creates a volume; with `snapshotId`, from that volume snapshot, made by the storage in the
+   * snapshot's own pool (sized as its volume unless a size is given).
+   */
+  async createVolume(
+    actor: Actor,
+    input: CreateVolumeInput & { readonly snapshotId?: string | null },
+  ): Promise<Accepted<Volume>> {
+    let shaped: CreateVolumeInput = input;
+    if (input.snapshotId) {
+      const snap = await this.volumeSnapshots.get(actor, input.snapshotId);
+      if (snap.state !== 'Ready')
+        throw new StrataError('ILLEGAL_TRANSITION', {
+          machine: 'volume-snapshot',
+          state: snap.state,
+          event: 'CreateVolume',
+        });
+      const source = await this.volumes.get(actor, snap.volumeId);
+      if (input.poolId && input.poolId !== source.poolId) {
+        throw new StrataError('INVALID_ARGUMENT', {
+          field: 'poolId',
+          reason: `a volume from a snapshot is made in the snapshot's pool (${source.poolId})`,
+        });
+      }
+      shaped = {
+        ...input,
+        poolId: source.poolId,
+        ...(input.sizeBytes === undefined && !input.offeringId ? { sizeBytes: source.sizeBytes } : {}),
+      };
+    }
     let job: Job | undefined;
-    const resource = await this.volumes.create(actor, input, async (tx, v) => {
+    const resource = await this.volumes.create(actor, shaped, async (tx, v) => {
       job = await this.jobs.submit(
         actor,
         JOB_TYPES.volumeCreate,
-        { volumeId: v.id },
+        input.snapshotId ? { volumeId: v.id, snapshotId: input.snapshotId } : { volumeId: v.id },
         { tx, lockKey: volumeLock(v.id), resourceType: 'volume', resourceId: v.id },
       );
     });
