@@ -75,13 +75,12 @@ export function vmSnapshotRoutes(app: FastifyInstance, { services }: ApiDeps): v
     },
     async (req, reply) => sendAccepted(reply, await operations.deleteVmSnapshot(actorOf(req), req.params.id)),
   );
-  app.post<IdReq & { Body: { restart?: boolean } | undefined }>(
+  app.post<IdReq & { Querystring: { restart?: boolean } }>(
     '/v1/vm-snapshots/:id/revert',
     {
-      schema: spec('vm-snapshots', 'Revert the VM to this snapshot (job); a running VM needs restart=true', {
+      schema: spec('vm-snapshots', 'Revert the VM to this snapshot (job); a running VM needs ?restart=true', {
         params: idParams,
-        querystring: query(),
-        body: obj({ restart: bool }),
+        querystring: query({ restart: bool }),
         response: { 202: accepted(schemas.vmSnapshot) },
       }),
     },
@@ -89,7 +88,7 @@ export function vmSnapshotRoutes(app: FastifyInstance, { services }: ApiDeps): v
       sendAccepted(
         reply,
         await operations.revertVmSnapshot(actorOf(req), req.params.id, {
-          restart: req.body?.restart ?? false,
+          restart: req.query.restart ?? false,
         }),
       ),
   );
