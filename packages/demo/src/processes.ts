@@ -46,6 +46,8 @@ export async function startServerProcess(opts: {
   agentPort: number;
   detached: boolean;
   track: (child: ChildProcess) => void;
+  /** Extra environment for the server (tests: a stable server id, a fault hook). */
+  env?: Readonly<Record<string, string>>;
 }): Promise<ServerProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const log = openSync(join(opts.dataDir, 'server.log'), 'a');
@@ -57,6 +59,7 @@ export async function startServerProcess(opts: {
         ...process.env,
         STRATA_AGENT_PORT: String(opts.agentPort),
         STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
+        ...opts.env,
       },
       stdio: ['ignore', log, log],
       detached: opts.detached,

@@ -84,3 +84,16 @@ export async function claimNext(
       (await claimQueued(tx, serverId, types, leaseMs)),
   );
 }
+
+/**
+ * A server restarting under the same explicit id is the next life of one that died: the jobs its
+ * previous life held are abandoned, so their leases end now rather than at their expiry.
+ */
+export async function expireOwnLeases(db: Database, serverId: string): Promise<number> {
+  const rows = await db.query(
+    `UPDATE jobs SET lease_expires_at = now() - interval '1 millisecond'
+      WHERE owner = $1 AND state IN ('Running','Compensating') RETURNING id`,
+    [serverId],
+  );
+  return rows.length;
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
-import { claimNext } from './claim.js';
+import { claimNext, expireOwnLeases } from './claim.js';
 import { Definitions } from './definitions.js';
 import { JobRun } from './runner.js';
 import * as store from './store.js';
@@ -29,6 +29,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let again = false;
+  let reclaim: Promise<void> | undefined;
 
   const finished = (job: Job) => {
     const start = job.startedAt ? Date.parse(job.startedAt) : Date.now();
@@ -59,6 +60,8 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       do {
         again = false;
         try {
+          if (reclaim) await reclaim;
+          reclaim = undefined;
           while (started && active.size < concurrency) {
             const claimed = await claimNext(db, serverId, defs.types(), leaseMs);
             if (!claimed || !started) break;
@@ -141,6 +144,13 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
       if (started) return;
       started = true;
       stopping = new AbortController();
+      // Only an explicit id can name a previous life of this server (the default one is unique).
+      if (options.serverId)
+        reclaim = expireOwnLeases(db, serverId).then(
+          (n) =>
+            void (n > 0 && log.info({ jobs: n }, "took back the jobs of this server id's previous life")),
+          (e: unknown) => log.warn({ err: e }, 'could not expire the leases of a previous life'),
+        );
       schedule(0);
     },
     async stop(graceMs = 10_000) {

@@ -2,6 +2,7 @@ import { isStrataError, jobMachine, StrataError, toStrataError, type JobState } 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
+import { faultPoint } from './fault.js';
 import { fenced, heartbeat, releaseLease, type Lease } from './fence.js';
 import { ProgressWriter, stepContext, type ContextParts } from './step-context.js';
 import { jsonParam, journal, JOB_COLUMNS, toJob, type Row } from './store.js';
@@ -228,18 +229,22 @@ export class JobRun {
         else await step.compensate?.(ctx, input, output, prior);
         return asJson(out, step.name);
       });
+    if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
     try {
+      let out: Json;
       if (step.transactional === true) {
-        return await fenced(this.env.db, this.lease, async (tx) => {
-          const out = await call(tx);
-          await record(tx, 'done', out, null);
-          return out;
+        out = await fenced(this.env.db, this.lease, async (tx) => {
+          const result = await call(tx);
+          await record(tx, 'done', result, null);
+          return result;
         });
+      } else {
+        await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
+        out = await call();
+        this.checkAbort();
+        await fenced(this.env.db, this.lease, (tx) => record(tx, 'done', out, null));
       }
-      await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
-      const out = await call();
-      this.checkAbort();
-      await fenced(this.env.db, this.lease, (tx) => record(tx, 'done', out, null));
+      if (phase === 'run') faultPoint(this.job.type, step.name, 'after');
       return out;
     } catch (e) {
       if (e instanceof StepFailed) throw e.failure;

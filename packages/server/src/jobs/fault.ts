@@ -1,0 +1,33 @@
+/**
+ * Test hook, off unless STRATA_FAULT_KILL_AT is set: `<jobType>:<step>:<before|after>` makes this
+ * process SIGKILL itself at that step boundary of a job's run, so crash tests can stop the server
+ * at exactly one point. "before" is ahead of the step's journal record, "after" is once its done
+ * record committed. Never set it in production.
+ */
+export type FaultBoundary = 'before' | 'after';
+
+interface FaultPoint {
+  readonly jobType: string;
+  readonly step: string;
+  readonly boundary: FaultBoundary;
+}
+
+function parse(spec: string | undefined): FaultPoint | null {
+  if (!spec) return null;
+  // Job types hold dots and steps hyphens, never colons: split from the right.
+  const parts = spec.split(':');
+  const boundary = parts.pop();
+  const step = parts.pop();
+  const jobType = parts.join(':');
+  if ((boundary !== 'before' && boundary !== 'after') || !step || !jobType) return null;
+  return { jobType, step, boundary };
+}
+
+const point = parse(process.env['STRATA_FAULT_KILL_AT']);
+
+/** Kills this process with SIGKILL when (jobType, step, boundary) is the configured fault point. */
+export function faultPoint(jobType: string, step: string, boundary: FaultBoundary): void {
+  if (!point || point.jobType !== jobType || point.step !== step || point.boundary !== boundary) return;
+  process.stderr.write(`STRATA_FAULT_KILL_AT ${jobType}:${step}:${boundary}: killing this process\n`);
+  process.kill(process.pid, 'SIGKILL');
+}
