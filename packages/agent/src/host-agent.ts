@@ -19,6 +19,8 @@ import {
 } from './snapshots/external.js';
 import { internalSnapshot, type InternalSnapshotResult } from './snapshots/internal.js';
 import { revertExternal, type RevertDisk, type RevertResult } from './snapshots/revert.js';
+import { restoreFromMemory, type RestoreResult } from './snapshots/restore.js';
+import type { RestoreFile } from './snapshots/restore-xml.js';
 import type { OverlaySpec } from './snapshots/snapshot-xml.js';
 import type { AgentDiskSpec, AgentVmSpec, DomainOptions, HostIscsiDiskSource } from './types.js';
 import { Virsh, type VirshOptions } from './virsh/virsh.js';
@@ -253,8 +255,8 @@ export class HostAgent extends EventEmitter {
     return this.blockJobs.activeCommit(vm, target, timeoutMs);
   }
 
-  blockStream(vm: string, target: string, timeoutMs?: number): Promise<BlockJobResult> {
-    return this.blockJobs.stream(vm, target, timeoutMs);
+  blockStream(vm: string, target: string, timeoutMs?: number, base?: string): Promise<BlockJobResult> {
+    return this.blockJobs.stream(vm, target, timeoutMs, base);
   }
 
   internalSnapshot(
@@ -271,6 +273,10 @@ export class HostAgent extends EventEmitter {
     options: { memoryPath?: string; start?: boolean } = {},
   ): Promise<RevertResult> {
     return revertExternal(this.virsh, this.events, vm, disks, options);
+  }
+
+  restoreFromMemory(vm: string, memoryPath: string, files: readonly RestoreFile[]): Promise<RestoreResult> {
+    return restoreFromMemory(this.virsh, vm, memoryPath, files);
   }
 
   // --- QoS ----------------------------------------------------------------------------------

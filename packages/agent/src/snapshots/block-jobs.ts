@@ -161,8 +161,12 @@ export class BlockJobs extends EventEmitter {
     }
   }
 
-  /** Block stream (pull): copies the backing data into the top image, which then stands alone. */
-  async stream(vm: string, target: string, timeoutMs = 600_000): Promise<BlockJobResult> {
+  /**
+   * Block stream (pull): copies the backing data into the top image, which then stands alone; with
+   * `base`, only the layers above `base` are copied and the top image then backs onto `base` (the
+   * skipped layers stay untouched, for whatever else builds on them).
+   */
+  async stream(vm: string, target: string, timeoutMs = 600_000, base?: string): Promise<BlockJobResult> {
     const key = `${vm}\u0000${target}`;
     if (this.running.has(key))
       throw new StrataError('CONFLICT', { reason: `a block job runs on ${vm} ${target}` });
@@ -170,7 +174,8 @@ export class BlockJobs extends EventEmitter {
     this.running.set(key, { vm, target, jobType: 'pull', startedAt: Date.now() });
     try {
       const settled = this.settle(vm, target, 'pull', ENDS, timeoutMs);
-      await this.virsh.run(['blockpull', '--domain', vm, '--path', target], { vm, target });
+      const baseArgs = base ? ['--base', base] : [];
+      await this.virsh.run(['blockpull', '--domain', vm, '--path', target, ...baseArgs], { vm, target });
       this.phase(vm, target, 'pull', 'started', t0);
       const status = await settled;
       if (status === undefined)

@@ -124,9 +124,24 @@ export interface AgentCommands {
     },
     { readonly tookMs: number }
   >;
+  /**
+   * Runs a stopped VM again from the memory state saved with a snapshot (no reboot); its file
+   * disks, found by serial (volume id), are pointed at their new active layers first.
+   */
+  'vm.restore': Cmd<
+    VmRef & {
+      readonly memoryPath: string;
+      readonly files: ReadonlyArray<{ readonly volumeId: string; readonly path: string }>;
+    },
+    { readonly state: DomainRunState; readonly tookMs: number }
+  >;
   /** Active block commit of a disk's top overlay into its backing image, then pivot. */
   'snapshot.blockCommit': Cmd<VmRef & { readonly target: string }, { readonly tookMs: number }>;
-  'snapshot.blockStream': Cmd<VmRef & { readonly target: string }, { readonly tookMs: number }>;
+  /** Block stream into the disk's top image: everything, or with `base` only the layers above it. */
+  'snapshot.blockStream': Cmd<
+    VmRef & { readonly target: string; readonly base?: string },
+    { readonly tookMs: number }
+  >;
   /** Internal qcow2 snapshots (create, revert, delete) for strategies that want them. */
   'snapshot.internal': Cmd<
     VmRef & { readonly op: 'create' | 'revert' | 'delete'; readonly name: string },
@@ -161,6 +176,7 @@ export const agentCommandNames = [
   'secret.set',
   'snapshot.diskOnly',
   'snapshot.memory',
+  'vm.restore',
   'snapshot.blockCommit',
   'snapshot.blockStream',
   'snapshot.internal',
@@ -200,6 +216,7 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'secret.set': 30_000,
   'snapshot.diskOnly': 120_000,
   'snapshot.memory': 600_000,
+  'vm.restore': 600_000,
   'snapshot.blockCommit': 1_800_000,
   'snapshot.blockStream': 1_800_000,
   'snapshot.internal': 600_000,

@@ -54,4 +54,12 @@ export const snapshotErrors = defineErrors('snapshot', {
       'Reverting VM {vm} at the storage level needs it stopped; pass restart=true to let Strata stop and start it',
     recovery: 'Stop the VM, or ask for the stop and restart explicitly.',
   },
+  CHAIN_DEPTH_NOT_REDUCED: {
+    status: 502,
+    retryable: false,
+    message:
+      'Disk {target} of VM {vm} is still {depth} layers deep after streaming onto {base}; the bound is {maxDepth}',
+    recovery:
+      'Nothing the guest reads changed (a stream only copies data); check the chain with qemu-img info -U --backing-chain and retry the snapshot.',
+  },
 });

@@ -13,6 +13,7 @@ import { domainName, snapshotFile } from '../orchestration/naming.js';
 import { qemuImgOverlays } from '../orchestration/overlay-files.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
+import { keepChainsShallow } from './chain-depth.js';
 import { executeCut, undoCut, type CutDeps } from './cut.js';
 import { diskFacts, hydrate, loadVmDisks, planDisks, type PlannedDisk } from './facts.js';
 import type { CutPlan, CutResult } from './plan.js';
@@ -163,12 +164,20 @@ export function vmSnapshotCreateJob(
         },
       },
       {
+        // Before the cut, so the new overlay never makes a chain deeper than the bound (chain-depth.ts).
+        name: 'chain-depth',
+        run: async (ctx, _input, prior) =>
+          keepChainsShallow(deps, prior['plan'] as unknown as StoredPlan, ctx),
+      },
+      {
         name: 'cut',
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as unknown as StoredPlan;
           const row = await snapshotRow(deps, input.vmSnapshotId);
           const cut = await cutPlanOf(deps, plan, input.vmSnapshotId, String(row['name']));
           const result = await executeCut(cutDeps(deps, plan), cut, storageContext(ctx));
+          // The transient overlays were committed back: no disk uses them any more.
+          for (const d of plan.disks) if (d.transientPath) await qemuImgOverlays.remove(d.transientPath);
           return result as unknown as Json;
         },
         compensate: async (ctx, input, _output, prior) => {
@@ -176,6 +185,12 @@ export function vmSnapshotCreateJob(
           if (!plan) return;
           const cut = await cutPlanOf(deps, plan, input.vmSnapshotId, '');
           await undoCut(cutDeps(deps, plan), cut, storageContext(ctx));
+          // Undone: every disk is back on its old layer, so the cut's new files hold nothing needed.
+          for (const d of plan.disks) {
+            if (d.transientPath) await qemuImgOverlays.remove(d.transientPath);
+            if (d.overlayPath) await qemuImgOverlays.remove(d.overlayPath);
+          }
+          if (plan.memoryPath) await qemuImgOverlays.remove(plan.memoryPath);
         },
       },
       {
