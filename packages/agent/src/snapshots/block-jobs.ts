@@ -67,7 +67,8 @@ export class BlockJobs extends EventEmitter {
   /**
    * Waits for the job's event. If the event stream restarts meanwhile (libvirtd restarted) the
    * event may be lost: then one look at `blockjob --info` decides (a pull that no longer runs
-   * completed; an active commit at 100 % is ready); a job still running is waited for again.
+   * completed; an active commit at 100 % is ready); a job still running is waited for again. A
+   * domain that stops meanwhile ends the wait as `failed`.
    */
   private async settle(
     vm: string,
@@ -85,8 +86,16 @@ export class BlockJobs extends EventEmitter {
       onRestart = () => resolve('restarted');
       this.events.once('restarted', onRestart);
     });
+    // A domain that stops (QEMU crashed, destroyed) never reports its job's end: fail at once.
+    const stopped = this.events
+      .waitFor(
+        (e) => e.kind === 'lifecycle' && e.vm === vm && e.event === 'Stopped',
+        timeoutMs,
+        controller.signal,
+      )
+      .then((e) => (e ? ('failed' as const) : undefined));
     try {
-      const first = await Promise.race([waiting, restarted]);
+      const first = await Promise.race([waiting, restarted, stopped]);
       if (first !== 'restarted') return first;
       const info = parseJobInfo(
         await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--info'], { vm, target }),
