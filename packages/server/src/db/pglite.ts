@@ -1,12 +1,17 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { Database } from './database.js';
+import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
 
 /**
  * The embedded default: PostgreSQL compiled to WASM, in a data directory (or memory).
- * PGlite has a single connection and serialises transactions itself.
+ * PGlite has a single connection and serialises transactions itself. A new data directory is
+ * initialised in a child process first (pglite-init.ts), which keeps initdb's memory out of ours.
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  if (dataDir && !(await isInitialised(dataDir))) await initialiseInChild(dataDir);
+  const pg = dataDir
+    ? await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF })
+    : await PGlite.create({ postgresqlconf: PGLITE_CONF });
   const query = async <T extends object>(
     q: Pick<PGlite, 'query'>,
     sql: string,
