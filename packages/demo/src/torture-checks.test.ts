@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { WriterRecord } from '@strata/testing';
+import { checkRevert, shuffled, stallInWindow } from './torture-checks.js';
+
+// Writes #1..#n round-robin over disks a and b, 10 ms apart, with a 300 ms stall after #6.
+function history(n: number): Map<string, WriterRecord[]> {
+  const out = new Map<string, WriterRecord[]>([
+    ['a', []],
+    ['b', []],
+  ]);
+  for (let seq = 1; seq <= n; seq++) {
+    const device = seq % 2 ? 'a' : 'b';
+    const timeUs = seq * 10_000 + (seq > 6 ? 300_000 : 0);
+    out.get(device)!.push({ seq, timeUs, slot: seq, device, serial: device });
+  }
+  return out;
+}
+const upTo = (h: Map<string, WriterRecord[]>, last: number) =>
+  new Map([...h].map(([k, v]) => [k, v.filter((r) => r.seq <= last)]));
+
+test('a consistent cut passes; a later write kept past a lost one, or a disk not gone back, fails', () => {
+  const h = history(12);
+  assert.deepEqual(checkRevert(upTo(h, 7), h), { lastSeq: 7, problems: [] });
+  // disk b lost #6 but a kept #7: cross-disk order broken
+  const torn = new Map([
+    ['a', h.get('a')!.filter((r) => r.seq <= 7)],
+    ['b', h.get('b')!.filter((r) => r.seq <= 4)],
+  ]);
+  assert.match(checkRevert(torn, h).problems.join(), /missing below #7/);
+  // disk b still holds everything: it did not go back
+  const stale = new Map([
+    ['a', h.get('a')!.filter((r) => r.seq <= 7)],
+    ['b', h.get('b')!],
+  ]);
+  assert.ok(checkRevert(stale, h).problems.length > 0);
+  // a write the guest never made
+  const alien = upTo(h, 3);
+  alien.get('a')!.push({ seq: 4, timeUs: 1, slot: 9, device: 'a', serial: 'a' });
+  assert.ok(checkRevert(alien, h).problems.length > 0);
+});
+
+test('the stall of a freeze is found in its window only; shuffles replay from their seed', () => {
+  const h = history(12);
+  assert.equal(stallInWindow(h, { fromUs: 50_000, toUs: 400_000 }, 100)?.afterSeq, 6);
+  assert.equal(stallInWindow(h, { fromUs: 0, toUs: 40_000 }, 100), undefined);
+  const items = [...Array(20).keys()];
+  assert.deepEqual(shuffled(items, 7), shuffled(items, 7));
+  assert.deepEqual(
+    [...shuffled(items, 7)].sort((x, y) => x - y),
+    items,
+  );
+  assert.notDeepEqual(shuffled(items, 7), items);
+});
