@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { isStrataError } from '@strata/core';
-import { createTestDatabase, dropTestDatabase, ensurePostgres } from '@strata/testing';
 import { openDatabase, type Database } from '../db/index.js';
+import { TEST_DATABASES } from '../db/test-databases.js';
 import { SYSTEM_ACTOR, type Actor } from './actor.js';
 import { createServices, type Services } from './index.js';
 
 const GiB = 1024 ** 3;
 
-const databases = [
-  { name: 'PGlite', open: () => Promise.resolve({ url: 'memory:', drop: () => Promise.resolve() }) },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      await ensurePostgres();
-      const url = await createTestDatabase('svc');
-      return { url, drop: () => dropTestDatabase(url) };
-    },
-  },
-];
-
-for (const database of databases) {
+for (const database of TEST_DATABASES) {
   void describe(`services on ${database.name}`, () => {
     let db: Database;
     let drop: () => Promise<void>;
