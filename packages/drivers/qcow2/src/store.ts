@@ -58,9 +58,16 @@ export class Qcow2Store {
   putVolume(m: Qcow2VolumeMeta): Promise<void> {
     return this.#write(join(this.root, `${m.volumeId}.json`), m);
   }
+  /**
+   * Removes the volume's files: its image, its metadata, and the layers VM snapshots and reverts
+   * put over it (`<id>.<anything>.qcow2`; ids hold no dot, so no other volume's file matches).
+   */
   async removeVolume(id: string): Promise<void> {
     await rm(join(this.root, `${id}.json`), { force: true });
     await rm(this.image(id), { force: true });
+    for (const name of await readdir(this.root))
+      if (name.startsWith(`${id}.`) && name.endsWith('.qcow2'))
+        await rm(join(this.root, name), { force: true });
   }
   async listVolumes(): Promise<Qcow2VolumeMeta[]> {
     const out: Qcow2VolumeMeta[] = [];

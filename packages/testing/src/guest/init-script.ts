@@ -69,6 +69,10 @@ while :; do
       cap=131072; [ "$sectors" -lt "$cap" ] && cap=$sectors
       target=/dev/$n
       case "$FSDISKS" in *" $n"*) target=/mnt/$n/${WRITER_FS_LOG}; cap=8192 ;; esac
+      # a write that raced an unplug left a plain file where the node belongs: put the node back
+      if [ "$target" = "/dev/$n" ] && [ ! -b "$target" ]; then
+        IFS=: read ma mi < "$n/dev"; rm -f "$target"; mknod "$target" b $ma $mi
+      fi
       eval "serial_$n=\\$serial; cap_$n=\\$cap; target_$n=\\$target; slot_$n=0"
       log "disk-added $n serial=$serial"
       ;;
@@ -85,6 +89,8 @@ while :; do
       case "$k" in time.tv_sec:) s=$v ;; time.tv_usec:) u=$v ;; esac
     done < /run/adj
     ts=$((s*1000000+u))
+    # an unplugged disk's node is gone: dd would create a plain file in its place
+    case "$target" in /dev/*) [ -b "$target" ] || continue ;; esac
     printf '%-511s\\n' "${WRITER_MAGIC} $((seq+1)) $ts $slot $n $serial" > /run/rec
     if dd if=/run/rec of="$target" bs=512 seek=$slot count=1 conv=notrunc,fsync 2>/dev/null; then
       seq=$((seq+1))

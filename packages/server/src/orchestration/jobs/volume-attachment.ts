@@ -1,4 +1,4 @@
-import { StrataError } from '@strata/core';
+import { StrataError, type Qos } from '@strata/core';
 import type { JobDefinition, Json } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import {
@@ -168,6 +168,14 @@ export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           const r = await (
             await deps.drivers.forPool(v.poolId)
           ).setQos(storageContext(ctx), { volumeId: v.id, qos: v.qos });
+          // The driver answers the volume as its backend now holds it: the figures it enforces must match.
+          if (r.enforcedBy !== 'frontend' && !sameBackendQos(r.volume.qos, v.qos)) {
+            throw new StrataError('QOS_NOT_APPLIED', {
+              volume: v.id,
+              wanted: JSON.stringify(v.qos),
+              got: JSON.stringify(r.volume.qos),
+            });
+          }
           if (!v.vmId || !v.deviceName) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
           const vm = await loadVm(deps.db, v.vmId);
           if (vm.state !== 'Running' || !vm.hostId)
@@ -180,7 +188,9 @@ export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           });
           if (
             readBack.totalIopsSec !== wanted.totalIopsSec ||
-            (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0)
+            (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0) ||
+            (wanted.totalIopsSecMaxLength !== undefined &&
+              readBack.totalIopsSecMaxLength !== wanted.totalIopsSecMaxLength)
           ) {
             throw new StrataError('QOS_NOT_APPLIED', {
               volume: v.id,
@@ -197,4 +207,12 @@ export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
       },
     ],
   };
+}
+
+function sameBackendQos(got: Qos | null, wanted: Qos | null): boolean {
+  return (
+    (got?.maxIops ?? 0) === (wanted?.maxIops ?? 0) &&
+    (got?.burstIops ?? 0) === (wanted?.burstIops ?? 0) &&
+    (got?.burstSeconds ?? 0) === (wanted?.burstSeconds ?? 0)
+  );
 }
