@@ -3,8 +3,8 @@ import { StrataError, type StorageContext } from '@strata/core';
 
 /**
  * Runs a backend command with an argument array (never a shell), under the caller's signal.
- * A failure becomes STORAGE_BACKEND_FAILED carrying the command's stderr; an abort becomes
- * STORAGE_CANCELLED.
+ * A failure becomes STORAGE_BACKEND_FAILED carrying the command's stderr (never its arguments);
+ * an abort becomes STORAGE_CANCELLED.
  */
 export function exec(
   ctx: StorageContext,
@@ -20,12 +20,14 @@ export function exec(
       (error, stdout, stderr) => {
         if (!error) return resolve(stdout);
         if (ctx.signal.aborted) return reject(new StrataError('STORAGE_CANCELLED', { what: operation }));
+        // Never the command line (error.message, error.cmd): it may hold a CHAP password.
+        const exit = error.code ?? error.signal ?? 'unknown';
         reject(
-          new StrataError(
-            'STORAGE_BACKEND_FAILED',
-            { backend: cmd, operation, reason: (stderr || error.message).trim().slice(0, 500) },
-            { cause: error },
-          ),
+          new StrataError('STORAGE_BACKEND_FAILED', {
+            backend: cmd,
+            operation,
+            reason: (stderr.trim() || `exited with ${String(exit)}`).slice(0, 500),
+          }),
         );
       },
     );

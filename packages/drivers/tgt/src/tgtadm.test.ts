@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTargets } from './tgtadm.js';
+import { parseTargets, Tgtadm } from './tgtadm.js';
 import { chapCredentials, iqnSlug } from './config.js';
 
 const sample = `Target 7: iqn.2026-11.io.strata:p.v1
@@ -53,4 +53,19 @@ void test('iqnSlug keeps IQNs legal for any pool name; CHAP secrets are stable p
   assert.equal(iqnSlug('***'), 'pool');
   assert.deepEqual(chapCredentials('k', 'v1'), chapCredentials('k', 'v1'));
   assert.notEqual(chapCredentials('k', 'v1').password, chapCredentials('k', 'v2').password);
+});
+
+void test('a failed tgtadm call reports neither the password nor the command line', async () => {
+  // `false` fails with no stderr: the error then used to carry "Command failed: <argv>".
+  const secret = 'Chap-Secret-9f3';
+  const err: unknown = await new Tgtadm('false')
+    .newAccount({ signal: new AbortController().signal }, 'strata-v1', secret)
+    .then(
+      () => assert.fail('false must fail'),
+      (e: unknown) => e,
+    );
+  assert.equal((err as { code?: string }).code, 'STORAGE_BACKEND_FAILED');
+  const seen = JSON.stringify({ m: (err as Error).message, e: err, c: (err as Error).cause ?? null });
+  assert.ok(!seen.includes(secret), `the error leaks the password: ${seen}`);
+  assert.match(seen, /tgtadm new account/);
 });

@@ -157,6 +157,10 @@ export class Tgtadm {
     ]);
   }
 
+  /**
+   * tgtadm takes the password only on its command line, where local users can read it while it
+   * runs: the exposure and its mitigations are in docs/spec/storage-driver.md section 4.
+   */
   newAccount(ctx: StorageContext, user: string, password: string): Promise<string> {
     return this.#run(ctx, 'new account', [
       '--op',
