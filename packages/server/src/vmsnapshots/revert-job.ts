@@ -7,6 +7,7 @@ import { qemuImgOverlays } from '../orchestration/overlay-files.js';
 import { defineAndStart, stopOnHost } from '../orchestration/jobs/vm-power.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
+import { memoryRestoreOf, restoreOnHost, type MemoryRestore } from './memory-restore.js';
 import { loadSnapshot, poolsOf, storageGroups, vmTransition } from './shared.js';
 
 type RevertInput = { readonly vmSnapshotId: string; readonly restart?: boolean };
@@ -14,6 +15,8 @@ type RevertInput = { readonly vmSnapshotId: string; readonly restart?: boolean }
 interface RevertPlan {
   readonly vmId: string;
   readonly wasRunning: boolean;
+  /** A DiskAndMemory snapshot brings the VM back running from its memory file (absent in older plans). */
+  readonly memory?: MemoryRestore;
   readonly groups: ReadonlyArray<{ readonly poolId: string; readonly volumeIds: readonly string[] }>;
   /** qcow2 disks: a fresh overlay over the snapshot's frozen file becomes the active layer. */
   readonly files: ReadonlyArray<{
@@ -24,12 +27,16 @@ interface RevertPlan {
   }>;
 }
 
+/** A VM runs after the revert when it ran before, or when the snapshot's memory brings it back. */
+const runsAfter = (p: RevertPlan): boolean => p.wasRunning || Boolean(p.memory?.path);
+
 /**
  * Revert to any node of the tree without losing newer ones: storage parts roll back through the
  * drivers' hooks (backends keep later snapshots); qcow2 parts get a new overlay over the
  * snapshot's frozen file, so the files of newer snapshots stay as they are. Disks attached after
  * the snapshot are left untouched; disks it covers are reverted even if detached since. A running
- * VM is stopped and started again only when the caller asks (restart=true).
+ * VM is stopped and started again only when the caller asks (restart=true). A DiskAndMemory
+ * snapshot brings the VM back running from its saved memory (no reboot), whether it ran or not.
  */
 export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<RevertInput> {
   const plan = (prior: Readonly<Record<string, Json | undefined>>) => prior['plan'] as unknown as RevertPlan;
@@ -71,7 +78,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
               newActive: `${dirname(p.ref)}/${p.volumeId}.revert-${ctx.jobId}.qcow2`,
               oldActive: active.get(p.volumeId) ?? null,
             }));
-          const out: RevertPlan = { vmId: vm.id, wasRunning, groups, files };
+          const memory = await memoryRestoreOf(deps, s);
+          const out: RevertPlan = { vmId: vm.id, wasRunning, memory, groups, files };
           return out as unknown as Json;
         },
       },
@@ -165,15 +173,20 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
             p.vmId,
             input.vmSnapshotId,
           ]);
-          if (p.wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Start');
+          if (runsAfter(p)) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Start');
           return null;
         },
       },
       {
         name: 'restart',
         run: async (ctx, _input, prior) => {
-          if (!plan(prior).wasRunning) return { hostId: null };
-          return defineAndStart(deps, ctx, plan(prior).vmId);
+          const p = plan(prior);
+          if (!runsAfter(p)) return { hostId: null };
+          if (p.memory?.path) {
+            const files = p.files.map((f) => ({ volumeId: f.volumeId, path: f.newActive }));
+            return { ...(await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files)), resumed: 'restored' };
+          }
+          return { ...(await defineAndStart(deps, ctx, p.vmId)), resumed: 'booted' };
         },
       },
       {
@@ -181,10 +194,15 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         transactional: true,
         run: async (ctx, input, prior) => {
           const p = plan(prior);
-          const started = prior['restart'] as { hostId: string | null };
-          if (p.wasRunning && started.hostId)
+          const started = prior['restart'] as { hostId: string | null; resumed?: string };
+          if (runsAfter(p) && started.hostId)
             await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Started', { host_id: started.hostId });
-          return { vmSnapshotId: input.vmSnapshotId, restarted: p.wasRunning };
+          return {
+            vmSnapshotId: input.vmSnapshotId,
+            restarted: runsAfter(p),
+            resumed: started.resumed ?? 'stopped',
+            ...(p.memory && !p.memory.path && p.memory.reason && { memoryNotRestored: p.memory.reason }),
+          };
         },
       },
       {
@@ -204,7 +222,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
               removed.push(f.oldActive);
             }
           }
-          return { removed };
+          // the job's result: how the VM came back (vm-running's answer) and what was removed
+          return { ...(prior['vm-running'] as Record<string, Json>), removed };
         },
       },
     ],

@@ -1,5 +1,9 @@
 import { cantHandle, type StrategyCandidate, type Verdict, type VmSnapshotRequest } from '@strata/core';
 
+/** Both strategies take memory: it goes to a file with the one libvirt operation that cuts every disk. */
+const withMemory = (req: VmSnapshotRequest): string =>
+  req.type === 'DiskAndMemory' ? '; memory state to a file, restored on revert' : '';
+
 /**
  * hypervisor (the default): libvirt disk-only external snapshots of every disk at once. It needs
  * every disk to be a file the hypervisor can overlay and merge (qcow2); a network disk would be
@@ -15,7 +19,7 @@ export const hypervisorStrategy: StrategyCandidate = {
         `${network.map((d) => `${d.device} (${d.driverType})`).join(', ')} not a file the hypervisor can overlay`,
       );
     }
-    return { priority: 'DEFAULT', reason: `all ${req.disks.length} disks are qcow2 files` };
+    return { priority: 'DEFAULT', reason: `all ${req.disks.length} disks are qcow2 files${withMemory(req)}` };
   },
 };
 
@@ -38,7 +42,7 @@ export const storageOffloadStrategy: StrategyCandidate = {
     const drivers = [...new Set(hooked.map((d) => d.driverType))].join(', ');
     return {
       priority: 'PLUGIN',
-      reason: `${hooked.length} of ${req.disks.length} disks on storage with VM-snapshot hooks (${drivers})`,
+      reason: `${hooked.length} of ${req.disks.length} disks on storage with VM-snapshot hooks (${drivers})${withMemory(req)}`,
     };
   },
 };
