@@ -6,6 +6,7 @@ import { vms } from './commands/compute.js';
 import { configCommand } from './commands/config.js';
 import { clusters, hosts, pools, zones } from './commands/infra.js';
 import { jobs } from './commands/jobs.js';
+import { orphans } from './commands/orphans.js';
 import { volumeSnapshots, volumes } from './commands/storage.js';
 import { vmSnapshots } from './commands/vm-snapshots.js';
 
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     volumeSnapshots(),
     vmSnapshots(),
     jobs(),
+    orphans(),
     events(),
     accounts(),
     users(),

@@ -301,6 +301,11 @@ export class TgtDriver implements StorageDriver {
   grantAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
     return this.access.grantAccess(ctx, req);
   }
+  /** Ids of the hosts holding a grant on the volume (the orphan collector compares them with attachments). */
+  async listAccess(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly string[]> {
+    await this.ready(ctx);
+    return Object.keys((await this.meta(req.volumeId)).grants);
+  }
   revokeAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
     return this.access.revokeAccess(ctx, req);
   }

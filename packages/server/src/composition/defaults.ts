@@ -2,8 +2,9 @@ import { cloudStackExtension } from '../cloudstack/extension.js';
 import type { ServerExtension } from '../server.js';
 import { agentsExtension, type AgentsOptions } from './agents-extension.js';
 import { orchestrationExtension } from './orchestration-extension.js';
+import { orphansExtension } from './orphans-extension.js';
 
-/** The full server: agent channel, orchestration jobs over it, and the CloudStack API. */
+/** The full server: agent channel, orchestration jobs over it, the orphan collector and the CloudStack API. */
 export function defaultExtensions(
   options: { readonly agents?: AgentsOptions; readonly stateDir?: string } = {},
 ): ServerExtension[] {
@@ -14,6 +15,7 @@ export function defaultExtensions(
       agent: () => agents.hub(),
       ...(options.stateDir && { stateDir: options.stateDir }),
     }),
+    orphansExtension(),
     cloudStackExtension(),
   ];
 }

@@ -1,5 +1,7 @@
 import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
+import { waitingForReconnect } from '../orchestration/agent-reconnect.js';
+import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { builtInDriverFactories } from '../orchestration/driver-factories.js';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
 import { registerOrchestration } from '../orchestration/register.js';
@@ -9,6 +11,9 @@ import { idParams, query, str } from '../api/schemas.js';
 import type { ServerContext, ServerExtension } from '../server.js';
 import { explainForVm } from '../vmsnapshots/explain.js';
 import { builtInStrategies } from '../vmsnapshots/strategies.js';
+
+/** Key of the orchestration's dependencies in ServerContext.shared, once it started. */
+export const ORCHESTRATION_DEPS = 'orchestration.deps';
 
 export interface OrchestrationOptions {
   /** How commands reach host agents (the hub, normally). Resolved at start. */
@@ -75,17 +80,17 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
     start(ctx) {
       if (!ctx.engine) return Promise.resolve();
       const drivers = driversFor(ctx);
-      registerOrchestration(
-        ctx.engine,
-        {
-          db: ctx.db,
-          events: ctx.services.events,
-          agent: options.agent(),
-          drivers,
-          stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state',
-        },
-        strategies,
-      );
+      const deps: OrchestrationDeps = {
+        db: ctx.db,
+        events: ctx.services.events,
+        // Jobs taken back after a restart run before the agents reconnect: they wait for them.
+        agent: waitingForReconnect(options.agent()),
+        drivers,
+        stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state',
+      };
+      // Shared with the extensions that work on what orchestration made (the orphan collector).
+      ctx.shared.set(ORCHESTRATION_DEPS, deps);
+      registerOrchestration(ctx.engine, deps, strategies);
       return Promise.resolve({ close: () => drivers.close() });
     },
   };

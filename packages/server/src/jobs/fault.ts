@@ -1,8 +1,9 @@
 /**
  * Test hook, off unless STRATA_FAULT_KILL_AT is set: `<jobType>:<step>:<before|after>` makes this
  * process SIGKILL itself at that step boundary of a job's run, so crash tests can stop the server
- * at exactly one point. "before" is ahead of the step's journal record, "after" is once its done
- * record committed. Never set it in production.
+ * at exactly one point. "before": nothing of the step has run (an external step is already
+ * journaled as started, so a restart treats it as interrupted); "after": its done record
+ * committed. Never set it in production.
  */
 export type FaultBoundary = 'before' | 'after';
 

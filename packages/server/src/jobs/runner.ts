@@ -229,10 +229,10 @@ export class JobRun {
         else await step.compensate?.(ctx, input, output, prior);
         return asJson(out, step.name);
       });
-    if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
     try {
       let out: Json;
       if (step.transactional === true) {
+        if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
         out = await fenced(this.env.db, this.lease, async (tx) => {
           const result = await call(tx);
           await record(tx, 'done', result, null);
@@ -240,6 +240,7 @@ export class JobRun {
         });
       } else {
         await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
+        if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
         out = await call();
         this.checkAbort();
         await fenced(this.env.db, this.lease, (tx) => record(tx, 'done', out, null));

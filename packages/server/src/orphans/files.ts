@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { orphan, type Orphan } from './types.js';
+import type { References } from './references.js';
+
+const run = promisify(execFile);
+
+/** Every file a qcow2 layer stands on, itself included (-U: QEMU may hold the file open). */
+async function chainOf(path: string): Promise<string[]> {
+  try {
+    const { stdout } = await run('qemu-img', ['info', '-U', '--backing-chain', '--output=json', path], {
+      timeout: 30_000,
+    });
+    return (JSON.parse(stdout) as Array<{ filename: string }>).map((i) => i.filename);
+  } catch {
+    return [path];
+  }
+}
+
+async function listDir(dir: string, warnings: string[]): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warnings.push(`cannot read ${dir}: ${String(e)}`);
+    return [];
+  }
+}
+
+/** The directory of a qcow2 pool (`file:///srv/pool`), where this server reaches it. */
+export function poolDir(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'file:' ? decodeURIComponent(u.pathname) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Layers in qcow2 pools named `<volume>.<anything>.qcow2` that no volume, no live snapshot part
+ * and no layer built on them references. The volume's own `<volume>.qcow2` is the driver's and
+ * is judged with the backend's volumes.
+ */
+export async function strayLayers(refs: References, warnings: string[]): Promise<Orphan[]> {
+  const out: Orphan[] = [];
+  const volumes = new Map(refs.volumes.map((v) => [v.id, v]));
+  for (const pool of refs.pools.filter((p) => p.provider === 'qcow2')) {
+    const dir = poolDir(pool.url);
+    if (!dir) continue;
+    const names = await listDir(dir, warnings);
+    const candidates = names.filter((n) => /^[^.]+\..+\.qcow2$/.test(n));
+    if (candidates.length === 0) continue;
+    const used = new Set<string>();
+    const roots = [
+      ...refs.volumes
+        .filter((v) => v.poolId === pool.id)
+        .flatMap((v) => (v.backendRef ? [v.backendRef] : [])),
+      ...[...refs.snapshotFiles].filter((f) => f.startsWith(`${dir}/`)),
+    ];
+    for (const r of new Set(roots)) for (const f of await chainOf(r)) used.add(f);
+    for (const name of candidates) {
+      const path = join(dir, name);
+      const volumeId = name.slice(0, name.indexOf('.'));
+      if (used.has(path) || refs.busyVolumes.has(volumeId)) continue;
+      const known = volumes.get(volumeId);
+      out.push(
+        orphan(
+          'file',
+          path,
+          known
+            ? 'a layer of this volume that no active layer, snapshot or other layer uses'
+            : 'a layer of a volume the database does not have',
+          { poolId: pool.id, volumeId },
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Files in the host state directory (`<vm>.<snapshot>.<part>`: transient overlays, memory state)
+ * that no VM snapshot and no running disk uses. Files of VMs this database does not know are left
+ * alone: another installation may share the directory. `inUse` holds the sources the hosts'
+ * domains have open.
+ */
+export async function strayStateFiles(
+  refs: References,
+  stateDir: string,
+  inUse: ReadonlySet<string>,
+  warnings: string[],
+): Promise<Orphan[]> {
+  const out: Orphan[] = [];
+  for (const name of await listDir(stateDir, warnings)) {
+    const [vmId, snapshotId] = name.split('.');
+    if (!vmId || !snapshotId || !refs.knownVms.has(vmId) || refs.busyVms.has(vmId)) continue;
+    const path = join(stateDir, basename(name));
+    if (refs.memoryFiles.has(path) || inUse.has(path)) continue;
+    out.push(
+      orphan('file', path, 'a transient overlay or memory file no VM snapshot or running disk uses', {
+        vmSnapshotId: snapshotId,
+      }),
+    );
+  }
+  return out;
+}
