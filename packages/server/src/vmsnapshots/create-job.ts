@@ -129,6 +129,24 @@ export function vmSnapshotCreateJob(
           };
           return plan as unknown as Json;
         },
+        // A create that fails or is interrupted before mark-creating leaves no Allocated snapshot
+        // behind (it would block every later snapshot operation on the VM).
+        compensate: async (ctx, input) => {
+          await deps.db.transaction(async (tx) => {
+            const row = (
+              await tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [input.vmSnapshotId])
+            )[0];
+            if (row?.['state'] !== 'Allocated') return;
+            await applyTransition(tx, deps.events, {
+              table: 'vm_snapshots',
+              kind: 'vm-snapshot',
+              machine: vmSnapshotMachine,
+              id: input.vmSnapshotId,
+              event: 'OperationFailed',
+              jobId: ctx.jobId,
+            });
+          });
+        },
       },
       {
         name: 'mark-creating',
