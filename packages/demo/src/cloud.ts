@@ -83,7 +83,7 @@ export async function setupCloud(
       detached: opts.detached,
     });
     opts.track(agent);
-    host = await waitUntil('the host agent to connect', 60_000, upHost);
+    host = await waitUntil('the host agent to connect', 180_000, upHost);
   }
   const pool = (name: string, body: Record<string, unknown>) =>
     ensure<Named>(rest, '/v1/storage-pools', name, {

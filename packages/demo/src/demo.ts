@@ -16,6 +16,8 @@ export interface DemoOptions {
   readonly log: (line: string) => void;
   /** Told of every process the demo starts, as soon as it starts (tests stop them even on failure). */
   readonly track?: (child: ChildProcess) => void;
+  /** `postgres://…` to run the server on PostgreSQL; default the embedded PGlite in root/server. */
+  readonly databaseUrl?: string;
 }
 
 export interface DemoRun {
@@ -47,13 +49,15 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   );
   let server: ServerProcess | null = null;
   if (!running) {
-    o.log(`starting the management server on ${url} (embedded PGlite in ${dataDir})`);
+    const db = o.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${dataDir}`;
+    o.log(`starting the management server on ${url} (${db})`);
     server = await startServerProcess({
       dataDir,
       port: o.port,
       agentPort: o.agentPort,
       detached: o.detached,
       track: o.track ?? (() => undefined),
+      ...(o.databaseUrl && { env: { STRATA_DATABASE_URL: o.databaseUrl } }),
     });
   } else {
     o.log(`a management server already answers on ${url}; reusing it`);

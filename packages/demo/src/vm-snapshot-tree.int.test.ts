@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { createTestDatabase, dropTestDatabase } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView, type TreeNode } from './story.js';
 
@@ -13,6 +14,7 @@ const lastSeq = (m: Map<string, Array<{ seq: number }>>) =>
 
 // VM snapshots as a tree, through the REST API on real processes and storage: explain, two
 // snapshots, revert to the older one without losing the newer, revert forward, delete with merge.
+// The server runs on PostgreSQL here (the demo test runs the same stack on PGlite).
 test(
   'snapshot tree: explain, revert backward and forward, delete merges, a running VM is not reverted silently',
   { timeout: 900_000 },
@@ -22,6 +24,7 @@ test(
     const lines: string[] = [];
     let env: Environment | undefined;
     let vmId: string | undefined;
+    const databaseUrl = await createTestDatabase('tree');
     try {
       const port = 19_000 + Math.floor(Math.random() * 1000);
       env = await bringUp({
@@ -29,6 +32,7 @@ test(
         port,
         agentPort: port + 1000,
         detached: false,
+        databaseUrl,
         log: (l) => lines.push(l),
         track: (c) => children.push(c),
       });
@@ -108,6 +112,7 @@ test(
       if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
       for (const c of children) c.kill('SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
+      await dropTestDatabase(databaseUrl).catch(() => undefined);
     }
   },
 );
