@@ -15,6 +15,7 @@ import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { keepChainsShallow } from './chain-depth.js';
 import { executeCut, undoCut, type CutDeps } from './cut.js';
+import { holdDeadlineMs } from './hold-deadline.js';
 import { diskFacts, hydrate, loadVmDisks, planDisks, type PlannedDisk } from './facts.js';
 import type { CutPlan, CutResult } from './plan.js';
 import type { StrategyCandidate } from '@strata/core';
@@ -41,8 +42,7 @@ export interface StoredPlan {
   readonly holdDeadlineMs: number;
 }
 
-/** Guests stay frozen or paused at most this long, whatever else fails (the agent enforces it). */
-export const HOLD_DEADLINE_MS = 5_000;
+export { HOLD_DEADLINE_MS } from './hold-deadline.js';
 
 export async function cutPlanOf(
   deps: OrchestrationDeps,
@@ -125,7 +125,7 @@ export function vmSnapshotCreateJob(
               type === 'DiskAndMemory'
                 ? snapshotFile(deps.stateDir, disks.vm.id, input.vmSnapshotId, 'memory')
                 : null,
-            holdDeadlineMs: HOLD_DEADLINE_MS,
+            holdDeadlineMs: holdDeadlineMs(),
           };
           return plan as unknown as Json;
         },
