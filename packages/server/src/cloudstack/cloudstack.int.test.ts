@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createTestDatabase, dropTestDatabase } from '@strata/testing';
 import { SYSTEM_ACTOR } from '../services/index.js';
 import { signParams } from '../auth/signature.js';
 import { commandTable } from './commands/index.js';
@@ -7,11 +8,13 @@ import { cloudstack, type CsRun } from './cs-client.js';
 import { startHarness, type Harness } from './test-harness.js';
 
 // Every call goes through Debian's real CloudStack client (`cloudstack`, package cs): it signs
-// with version 3 + expires and polls async jobs itself, exactly as operators' tools do.
+// with version 3 + expires and polls async jobs itself, exactly as operators' tools do. The server
+// runs on PostgreSQL here; the CloudStack story runs on PGlite.
 
 const suffix = Math.random().toString(36).slice(2, 8);
 const nasty = `z <&>"'$;\`(${suffix})`;
 let h: Harness;
+let databaseUrl = '';
 
 /** The one key under cs's one-key wrapper. */
 function inner(run: CsRun, wrapper: string): Record<string, unknown> {
@@ -49,10 +52,12 @@ async function signedGet(harness: Harness, params: Record<string, string>): Prom
 }
 
 before(async () => {
-  h = await startHarness();
+  databaseUrl = await createTestDatabase('cs');
+  h = await startHarness([], databaseUrl);
 });
 after(async () => {
   await h?.close();
+  if (databaseUrl) await dropTestDatabase(databaseUrl);
 });
 
 void describe('catalogue and infrastructure through the cs client', () => {

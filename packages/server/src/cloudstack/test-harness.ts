@@ -11,7 +11,7 @@ import type { CsTarget } from './cs-client.js';
 
 /**
  * Test support: the real server (startServer: services, job engine, REST API) with the CloudStack
- * extension, listening on a free port over a fresh in-memory PGlite, plus a user account.
+ * extension, listening on a free port, plus a user account.
  */
 export interface Harness {
   readonly server: RunningServer;
@@ -22,16 +22,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The server as it ships (defaultExtensions: agent channel, orchestration jobs, CloudStack API). */
+/**
+ * The server as it ships (defaultExtensions: agent channel, orchestration jobs, CloudStack API),
+ * on a fresh in-memory PGlite, or on the database at `databaseUrl` (a fresh PostgreSQL database).
+ */
 export async function startHarness(
   extra: readonly ServerExtension[] = [],
+  databaseUrl = 'memory:',
 ): Promise<Harness & { readonly dataDir: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
   const shipped = defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } });
   const agents = shipped.find((e): e is ServerExtension & HubHandle => e.name === 'agents' && 'hub' in e);
   if (!agents) throw new Error('defaultExtensions has no agent channel');
   const server = await startServer(
-    { dataDir, databaseUrl: 'memory:', host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
+    { dataDir, databaseUrl, host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
     {
       extensions: [...shipped, ...extra],
       logger: createLogger({ level: 'warn' }),
