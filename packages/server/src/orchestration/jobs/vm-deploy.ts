@@ -1,10 +1,8 @@
 import type { ExternalStep, JobDefinition, JobStep, TxStep } from '../../jobs/index.js';
 import type { OrchestrationDeps } from '../deps.js';
 import { vmStartJob } from './vm-power.js';
-import { volumeCreateJob } from './volume-lifecycle.js';
-
-export { VM_DEPLOY_JOB } from '../../services/operations.js';
 import { VM_DEPLOY_JOB } from '../../services/operations.js';
+import { volumeCreateJob } from './volume-lifecycle.js';
 
 type DeployInput = { readonly vmId: string; readonly volumeId: string; readonly start: boolean };
 
