@@ -38,7 +38,10 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
   const parts: Part[] = [];
   let holdMs = 0;
   try {
-    if (plan.vmRunning && (plan.quiesce === 'hypervisor' || plan.type === 'DiskAndMemory')) {
+    if (
+      plan.vmRunning &&
+      (plan.quiesce === 'hypervisor' || plan.type === 'DiskAndMemory' || guestQuiescedFilesOnly(plan))
+    ) {
       holdMs = await cutUnderOverlay(deps, plan, ctx, parts, baseConsistency);
     } else {
       holdMs = await cutUnderHold(deps, plan, ctx, parts, baseConsistency);
@@ -58,6 +61,16 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
     cutSpreadMs: done.length > 1 ? Math.max(...done) - Math.min(...done) : 0,
     totalMs: performance.now() - t0,
   };
+}
+
+/**
+ * A running VM whose every disk is a qcow2 file, quiesced by the guest: the freeze, the atomic
+ * overlay and the thaw are one libvirt operation (`--quiesce`), as plain virsh does it. Freezing
+ * through the agent first would keep the guest frozen across two more agent calls and their
+ * virsh processes for the same filesystem-consistent cut.
+ */
+function guestQuiescedFilesOnly(plan: CutPlan): boolean {
+  return plan.quiesce === 'guest' && plan.guestAgent && splitDisks(plan.disks).groups.length === 0;
 }
 
 /** guest, pause, none (and stopped VMs): every part runs in parallel inside one hold. */
