@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isStrataError } from '@strata/core';
 import type { EventStream } from '../events/event-stream.js';
+import { withPrivateDir } from '../host/secrets.js';
 import type { Virsh } from '../virsh/virsh.js';
 import { domState } from '../vm/domain-state.js';
 import { startVm, stopVm } from '../vm/lifecycle.js';
+import { pointFileSources } from './restore-xml.js';
 
 const run = promisify(execFile);
 
@@ -30,7 +33,9 @@ export interface RevertResult {
  * Revert to an external snapshot by orchestration (libvirt 9.0 cannot snapshot-revert external
  * snapshots): stop the VM, replace each overlay with an empty one over the snapshot image (the
  * domain keeps pointing at the same overlay paths), then either `virsh restore` the memory file
- * taken with the snapshot (whose saved XML names those overlays) or boot the VM again.
+ * taken with the snapshot or boot the VM again. The memory file's saved XML names the disks as
+ * they were before the snapshot (the snapshot images): it is re-pointed at the overlays, so the
+ * restored guest never writes to a snapshot image.
  */
 export async function revertExternal(
   virsh: Virsh,
@@ -72,7 +77,18 @@ export async function revertExternal(
   const s0 = performance.now();
   let resumed: RevertResult['resumed'] = 'stopped';
   if (options.memoryPath !== undefined) {
-    await virsh.run(['restore', '--file', options.memoryPath, '--running'], { vm, timeoutMs: 300_000 });
+    const saved = await virsh.run(['save-image-dumpxml', '--file', options.memoryPath, '--security-info'], {
+      vm,
+    });
+    const xml = pointFileSources(saved, new Map(disks.map((d) => [d.snapshotImage, d.overlayPath])));
+    await withPrivateDir(async (dir) => {
+      const path = join(dir, 'domain.xml');
+      await writeFile(path, xml, { mode: 0o600 });
+      await virsh.run(['restore', '--file', options.memoryPath!, '--xml', path, '--running'], {
+        vm,
+        timeoutMs: 300_000,
+      });
+    });
     resumed = 'restored';
   } else if (options.start ?? true) {
     await startVm(virsh, vm);

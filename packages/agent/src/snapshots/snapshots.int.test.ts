@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
@@ -137,6 +138,11 @@ void test(
       const atSnapshot = maxSeq(await readWriterLog(data, { format: 'qcow2' }));
       await sleep(2000);
       const before = recordsForSerial(await readWriterLog(dataTop, { format: 'qcow2' }), 'vol-data');
+      const digest = async (path: string) =>
+        createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
+      const frozen = await digest(data);
       assert.ok(maxSeq(before) > atSnapshot);
 
       // revert to the memory snapshot: overlays reset over the still images, memory restored
@@ -158,6 +164,8 @@ void test(
         `seq ${maxSeq(rightAfter)} after revert, ${maxSeq(before)} before`,
       );
       await waitForGuestAgent(vm.name, 30_000);
+      // the saved XML named the snapshot image: the restore was pointed at the overlay instead
+      assert.equal(await digest(data), frozen, 'the restored guest never wrote to the snapshot image');
 
       // disk-only revert: the same orchestration, then a fresh boot
       const booted = await vm.agent.revertExternal(vm.name, [{ overlayPath: dataTop, snapshotImage: data }], {
