@@ -1,0 +1,185 @@
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { CrashEnv } from './crash-env.js';
+import type { JobView, Page, Rest } from './rest.js';
+import { flatten, waitForGuestAgent, type SnapshotView, type TreeNode, type VolumeView } from './story.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+const virsh = async (...args: string[]) =>
+  (await run('virsh', ['-c', 'qemu:///system', ...args], { timeout: 30_000 })).stdout.trim();
+
+/** Waits until a job is Succeeded or Failed (the server may be restarting meanwhile). */
+export async function waitJobEnd(rest: Rest, jobId: string, timeoutMs = 240_000): Promise<JobView> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const j = await rest.get<JobView>(`/v1/jobs/${jobId}`, { wait: 5 }).catch(() => null);
+    if (j && (j.state === 'Succeeded' || j.state === 'Failed')) return j;
+    if (Date.now() > end)
+      throw new Error(`job ${jobId} still ${j?.state ?? 'unreadable'} after ${timeoutMs} ms`);
+    if (!j) await sleep(500);
+  }
+}
+
+/** The guest's filesystem freeze state through its agent: 'frozen', 'thawed', or 'unknown'. */
+export async function fsfreezeStatus(vm: string): Promise<string> {
+  try {
+    const out = await virsh('qemu-agent-command', vm, '{"execute":"guest-fsfreeze-status"}');
+    return (JSON.parse(out) as { return: string }).return;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function domState(vm: string): Promise<string> {
+  return virsh('domstate', vm).catch(() => 'absent');
+}
+
+/** Disk target → source of a running domain, as libvirt says it runs. */
+async function domblklist(vm: string): Promise<Map<string, string>> {
+  const out = await virsh('domblklist', vm);
+  const map = new Map<string, string>();
+  for (const line of out.split('\n').slice(2)) {
+    const [target, source] = line.trim().split(/\s+/);
+    if (target && source) map.set(target, source);
+  }
+  return map;
+}
+
+const rbdArgs = (cx: CrashEnv) => [
+  '--conf',
+  cx.backends.ceph?.confPath ?? '',
+  '--keyring',
+  cx.backends.ceph?.adminKeyringPath ?? '',
+  '--id',
+  'admin',
+];
+
+async function rbdOk(cx: CrashEnv, args: string[]): Promise<string | null> {
+  try {
+    return (await run('rbd', [...rbdArgs(cx), ...args], { timeout: 60_000 })).stdout;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a volume's recorded backend reference names something its backend really holds. */
+async function volumeExists(cx: CrashEnv, v: VolumeView): Promise<boolean> {
+  const ref = v.backendRef ?? '';
+  if (v.poolId === cx.cloud.pools.qcow2) return exists(ref);
+  if (v.poolId === cx.cloud.pools.tgt) {
+    const targets = (await run('tgtadm', ['--lld', 'iscsi', '--mode', 'target', '--op', 'show'])).stdout;
+    return (
+      (await exists(join(cx.tgtDir, 'volumes', `${v.id}.raw`))) && targets.includes(ref.split('/')[0] ?? '?')
+    );
+  }
+  return (await rbdOk(cx, ['info', ref])) !== null;
+}
+
+/** Whether one part of a VM snapshot is on its backend (rbd group listings cached per check). */
+async function partExists(
+  cx: CrashEnv,
+  poolId: string,
+  ref: string,
+  groups: Map<string, Promise<string[]>>,
+): Promise<boolean> {
+  if (poolId === cx.cloud.pools.qcow2) return exists(ref);
+  if (poolId === cx.cloud.pools.tgt) return exists(join(cx.tgtDir, 'snapshots', `${ref}.raw`));
+  const [group = '', snap] = ref.split('@');
+  let listed = groups.get(group);
+  if (!listed) {
+    listed = rbdOk(cx, ['group', 'snap', 'ls', '--format', 'json', group]).then((out) =>
+      (JSON.parse(out || '[]') as Array<{ snapshot: string }>).map((s) => s.snapshot),
+    );
+    groups.set(group, listed);
+  }
+  return (await listed).includes(snap ?? '');
+}
+
+export type Orphans = { orphans: Array<{ kind: string; ref: string; reason: string }>; warnings: string[] };
+
+/**
+ * Issue 4's crash-safety invariants for one VM, as problems found (empty when all hold): no guest
+ * frozen or paused; the collector finds no orphan; every volume's backend reference exists and is
+ * the disk the domain runs; every Ready snapshot's parts exist; the tree and its current pointer
+ * are sane and no snapshot is left in a transitional state.
+ */
+export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<string[]> {
+  const rest = cx.env.rest;
+  const problems: string[] = [];
+  const vm = await rest.get<{ state: string }>(`/v1/vms/${vmId}`);
+  const dom = await domState(vmId);
+  if (dom === 'paused') problems.push('the guest is paused');
+  if (vm.state === 'Running') {
+    if (dom !== 'running') problems.push(`the VM is Running in the database but libvirt says ${dom}`);
+    let freeze = await fsfreezeStatus(vmId);
+    if (freeze === 'unknown') {
+      // A VM the job just restarted is still booting: its guest agent answers shortly.
+      await waitForGuestAgent(vmId, 120_000).catch(() => undefined);
+      freeze = await fsfreezeStatus(vmId);
+    }
+    if (freeze !== 'thawed') problems.push(`the guest's filesystems are ${freeze}`);
+  } else if (dom === 'running') problems.push(`the VM is ${vm.state} in the database but runs`);
+
+  const orphans = await rest.get<Orphans>('/v1/orphans');
+  for (const o of orphans.orphans) problems.push(`orphan ${o.kind} ${o.ref}: ${o.reason}`);
+  for (const w of orphans.warnings) problems.push(`collector warning: ${w}`);
+
+  const volumes = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId })).items;
+  const live = vm.state === 'Running' ? await domblklist(vmId) : null;
+  for (const v of volumes) {
+    if (!(await volumeExists(cx, v))) problems.push(`volume ${v.id}: ${v.backendRef} is not on its backend`);
+    const source = live?.get(v.deviceName ?? '');
+    if (live && source !== v.backendRef)
+      problems.push(
+        `volume ${v.id} (${v.deviceName}): the domain runs ${source}, the database says ${v.backendRef}`,
+      );
+  }
+  const pools = new Map(volumes.map((v) => [v.id, v.poolId]));
+  const groups = new Map<string, Promise<string[]>>();
+
+  const snaps = (
+    await rest.get<Page<SnapshotView & { current: boolean }>>('/v1/vm-snapshots', { vmId, limit: 500 })
+  ).items;
+  for (const s of snaps) {
+    if (!['Ready', 'Error', 'Removed', 'Hidden'].includes(s.state))
+      problems.push(`snapshot ${s.id} is left ${s.state}`);
+    if (s.state !== 'Ready') continue;
+    const parts = (
+      await rest.get<Page<{ volumeId: string; backendRef: string | null; state: string }>>(
+        '/v1/volume-snapshots',
+        {
+          vmSnapshotId: s.id,
+          state: 'Ready',
+        },
+      )
+    ).items;
+    if (parts.length !== volumes.length)
+      problems.push(`snapshot ${s.id} has ${parts.length} parts for ${volumes.length} disks`);
+    for (const p of parts) {
+      const pool = pools.get(p.volumeId);
+      if (!pool || !(await partExists(cx, pool, p.backendRef ?? '', groups)))
+        problems.push(`snapshot ${s.id}: part ${p.backendRef} of volume ${p.volumeId} is not on its backend`);
+    }
+  }
+  const tree = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(
+    `/v1/vms/${vmId}/snapshot-tree`,
+  );
+  const nodes = flatten(tree.roots);
+  const ids = new Set(nodes.map((n) => n.id));
+  for (const s of snaps.filter((x) => x.state === 'Ready'))
+    if (!ids.has(s.id)) problems.push(`Ready snapshot ${s.id} is missing from the tree`);
+  for (const n of nodes)
+    if (n.parentId && !ids.has(n.parentId)) problems.push(`tree node ${n.id} names a parent not in the tree`);
+  if (tree.currentId !== null && !nodes.some((n) => n.id === tree.currentId && n.state === 'Ready'))
+    problems.push(`the current pointer ${tree.currentId} is not a Ready node of the tree`);
+  return problems;
+}

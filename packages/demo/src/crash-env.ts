@@ -1,0 +1,221 @@
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensurePool } from '@strata/testing';
+import type { Backends } from './backends.js';
+import type { Cloud, Named } from './cloud.js';
+import { bringUp, type Environment } from './demo.js';
+import { startAgentProcess, startServerProcess, type ServerProcess } from './processes.js';
+
+const run = promisify(execFile);
+const GiB = 1024 ** 3;
+
+/** One Ceph pool for the crash tests: emptied at the start of each run (see purgeRbdPool). */
+export const CRASH_RBD_POOL = 'strata-crash';
+/** The server restarts under this id, so it takes its previous life's jobs back at once. */
+const SERVER_ID = 'crash-server';
+
+/**
+ * bringUp with what crash tests need on top: a server process they can kill and restart (fixed
+ * server id, private host state dir, a fault point), an agent they can kill and restart, and pools
+ * of their own (tgt directory, Ceph pool) so the orphan collector sees nothing of other tests.
+ */
+export interface CrashEnv {
+  readonly env: Environment;
+  readonly root: string;
+  readonly stateDir: string;
+  readonly tgtDir: string;
+  /** The cloud with this run's private pools in place of the shared ones. */
+  readonly cloud: Cloud;
+  readonly backends: Backends;
+  server(): ServerProcess;
+  /** SIGKILLs the server if it runs and starts it again, with `faultAt` (STRATA_FAULT_KILL_AT) or none. */
+  restartServer(faultAt?: string): Promise<ServerProcess>;
+  /** SIGKILLs the server and waits for it to be gone (its data directory is then free). */
+  stopServer(): Promise<void>;
+  readonly dataDir: string;
+  readonly url: string;
+  /** Resolves once the server process has exited (a fault point killed it). */
+  serverExited(timeoutMs: number): Promise<NodeJS.Signals | number | null>;
+  killAgent(): void;
+  startAgent(): Promise<void>;
+  tail(): Promise<string>;
+  /**
+   * Stops the VMs named (forced), kills every process this run started, removes its files (kept
+   * for a look when `keep`, e.g. after a failure: logs are in the root).
+   */
+  close(vmIds?: readonly string[], keep?: boolean): Promise<void>;
+}
+
+async function waitExit(child: ChildProcess, timeoutMs: number): Promise<NodeJS.Signals | number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(t);
+      resolve(signal ?? code);
+    };
+    const t = setTimeout(() => {
+      child.off('exit', onExit);
+      reject(new Error(`the server did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.once('exit', onExit);
+  });
+}
+
+/** Removes every group, snapshot and image of the crash tests' own Ceph pool (left by earlier runs). */
+async function purgeRbdPool(b: Backends): Promise<void> {
+  if (!b.ceph) return;
+  const rbd = (args: string[]) =>
+    run(
+      'rbd',
+      ['--conf', b.ceph!.confPath, '--keyring', b.ceph!.adminKeyringPath, '--id', 'admin', ...args],
+      {
+        timeout: 60_000,
+      },
+    );
+  const groups = JSON.parse(
+    (await rbd(['group', 'ls', '--format', 'json', CRASH_RBD_POOL])).stdout || '[]',
+  ) as string[];
+  for (const g of groups) await rbd(['group', 'rm', `${CRASH_RBD_POOL}/${g}`]);
+  const images = JSON.parse(
+    (await rbd(['ls', '--format', 'json', CRASH_RBD_POOL])).stdout || '[]',
+  ) as string[];
+  for (const i of images) {
+    await rbd(['snap', 'purge', `${CRASH_RBD_POOL}/${i}`]).catch(() => undefined);
+    await rbd(['rm', '--no-progress', `${CRASH_RBD_POOL}/${i}`]);
+  }
+}
+
+async function ensure(rest: Environment['rest'], path: string, name: string, body: object): Promise<Named> {
+  return (await rest.findByName<Named>(path, name)) ?? (await rest.post<Named>(path, { name, ...body }));
+}
+
+export async function crashEnvironment(log: (line: string) => void): Promise<CrashEnv> {
+  const root = await mkdtemp('/var/tmp/strata-crash-');
+  const children: ChildProcess[] = [];
+  const track = (c: ChildProcess) => void children.push(c);
+  const stateDir = join(root, 'state');
+  await mkdir(stateDir, { recursive: true, mode: 0o755 });
+  try {
+    return await setUp(root, stateDir, children, track, log);
+  } catch (e) {
+    // Nothing is handed back to close: stop what was started here.
+    for (const c of children) c.kill('SIGKILL');
+    throw new Error(`${(e as Error).message} (files kept in ${root})`, { cause: e });
+  }
+}
+
+async function setUp(
+  root: string,
+  stateDir: string,
+  children: ChildProcess[],
+  track: (c: ChildProcess) => void,
+  log: (line: string) => void,
+): Promise<CrashEnv> {
+  const port = 21_000 + Math.floor(Math.random() * 1000);
+  const agentPort = port + 1000;
+  const dataDir = join(root, 'server');
+  const start = (faultAt?: string) =>
+    startServerProcess({
+      dataDir,
+      port,
+      agentPort,
+      detached: false,
+      track,
+      env: {
+        STRATA_SERVER_ID: SERVER_ID,
+        STRATA_HOST_STATE_DIR: stateDir,
+        ...(faultAt ? { STRATA_FAULT_KILL_AT: faultAt } : {}),
+      },
+    });
+  // QEMU runs as its own user: it walks down to the state dir.
+  await run('chmod', ['0755', root]);
+  let server = await start();
+  const env = await bringUp({ root, port, agentPort, detached: false, log, track });
+  const b = env.backends;
+  const tgtDir = await mkdtemp(join(dirname(b.tgtDir), 'strata-crash-tgt-'));
+  await run('chmod', ['0755', tgtDir]);
+  const cloud0 = env.cloud;
+  const pool = (name: string, body: object) =>
+    ensure(env.rest, '/v1/storage-pools', name, {
+      zoneId: cloud0.zoneId,
+      clusterId: cloud0.clusterId,
+      scope: 'cluster',
+      managed: true,
+      capacityBytes: 64 * GiB,
+      capacityIops: 20_000,
+      ...body,
+    });
+  const tgt = await pool('crash tgt', { provider: 'tgt', url: `iscsi://${b.tgtPortal}${tgtDir}` });
+  let rbd: Named | null = null;
+  if (b.ceph) {
+    await ensurePool(b.ceph, CRASH_RBD_POOL);
+    await purgeRbdPool(b);
+    rbd = await pool('crash rbd', {
+      provider: 'rbd',
+      url: `rbd://${CRASH_RBD_POOL}`,
+      details: {
+        confPath: b.ceph.confPath,
+        keyringPath: b.ceph.adminKeyringPath,
+        monitors: b.ceph.monitors.join(','),
+      },
+    });
+  }
+  // The shared pools hold other tests' volumes: out of this database, so the collector judges only ours.
+  await env.rest.api.request('DELETE', `/v1/storage-pools/${cloud0.pools.tgt}`);
+  if (cloud0.pools.rbd) await env.rest.api.request('DELETE', `/v1/storage-pools/${cloud0.pools.rbd}`);
+  const cloud: Cloud = { ...cloud0, pools: { ...cloud0.pools, tgt: tgt.id, rbd: rbd?.id ?? null } };
+  let agent = cloud0.agent;
+  const stopServer = async () => {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGKILL');
+      await waitExit(server.child, 30_000);
+    }
+  };
+  const agentStateDir = join(root, 'agent');
+  return {
+    env,
+    root,
+    stateDir,
+    tgtDir,
+    cloud,
+    backends: b,
+    server: () => server,
+    stopServer,
+    async restartServer(faultAt) {
+      await stopServer();
+      server = await start(faultAt);
+      return server;
+    },
+    dataDir,
+    url: env.url,
+    serverExited: (timeoutMs) => waitExit(server.child, timeoutMs),
+    killAgent() {
+      agent?.kill('SIGKILL');
+    },
+    async startAgent() {
+      const issued = await env.rest.post<{ fingerprint: string }>('/v1/hosts/registration-tokens', {
+        clusterId: cloud0.clusterId,
+      });
+      agent = startAgentProcess({
+        serverUrl: `wss://127.0.0.1:${agentPort}/agent/v1`,
+        fingerprint: issued.fingerprint,
+        token: null,
+        stateDir: agentStateDir,
+        detached: false,
+      });
+      track(agent);
+    },
+    tail: async () => (await readFile(join(dataDir, 'server.log'), 'utf8').catch(() => '')).slice(-6000),
+    async close(vmIds = [], keep = false) {
+      for (const id of vmIds)
+        await env.rest.run(`/v1/vms/${id}/stop`, { forced: true }).catch(() => undefined);
+      for (const c of children) c.kill('SIGKILL');
+      if (keep) return;
+      await rm(root, { recursive: true, force: true }).catch(() => undefined);
+      await rm(tgtDir, { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
+}
