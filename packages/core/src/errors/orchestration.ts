@@ -5,7 +5,8 @@ export const orchestrationErrors = defineErrors('orchestration', {
   QOS_NOT_APPLIED: {
     status: 502,
     retryable: true,
-    message: 'QoS of volume {volume} was not applied: wanted {wanted}, the hypervisor reads back {got}',
+    message:
+      'QoS of volume {volume} was not applied: wanted {wanted}, the hypervisor or the backend reads back {got}',
     recovery: 'Retry the QoS change; if it persists, check the host agent and libvirt logs.',
   },
   TEMPLATE_NOT_BOOTABLE: {
@@ -14,6 +15,12 @@ export const orchestrationErrors = defineErrors('orchestration', {
     message: 'VM {vm} cannot start: {reason}',
     recovery:
       'Give the VM a template with a root image (and a kernel for direct boot), or attach a ROOT volume.',
+  },
+  SNAPSHOT_GROUP_SPANS_VMS: {
+    status: 400,
+    retryable: false,
+    message: 'One consistent snapshot covers the volumes of one VM at most; these are attached to {vms}',
+    recovery: "Snapshot each VM's volumes in a request of its own (or take a VM snapshot of each VM).",
   },
   NO_FREE_DEVICE: {
     status: 409,

@@ -185,7 +185,11 @@ export function cloudStackServices(s: Services): PartialServices {
         ),
       delete: async (c, id) => started(await op.deleteVolumeSnapshot(actorOf(c), id)),
       revert: async (c, id) => started(await op.revertVolumeSnapshot(actorOf(c), id)),
-      fromVmSnapshot: () => missing('a volume snapshot from a VM snapshot'),
+      // The disk's part of the VM snapshot is already a volume snapshot: answered at once.
+      fromVmSnapshot: async (c, vmSnapshotId, volumeId) => ({
+        jobId: null,
+        resourceId: (await s.volumeSnapshots.partOf(actorOf(c), vmSnapshotId, volumeId)).id,
+      }),
     },
     vmSnapshots: {
       list: (c, q) =>

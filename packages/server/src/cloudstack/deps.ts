@@ -160,7 +160,7 @@ export interface CloudStackServices {
     create(c: Caller, volumeId: string, input: { name?: string; quiesce: boolean }): Promise<Started>;
     delete(c: Caller, id: string): Promise<Started>;
     revert(c: Caller, id: string): Promise<Started>;
-    fromVmSnapshot(c: Caller, vmSnapshotId: string, volumeId: string, name?: string): Promise<Started>;
+    fromVmSnapshot(c: Caller, vmSnapshotId: string, volumeId: string): Promise<Started>;
   };
   readonly vmSnapshots: {
     list(c: Caller, q: ListQuery): Promise<Page<VmSnapshot>>;

@@ -9,6 +9,7 @@ import { vmDeployJob } from './jobs/vm-deploy.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
+import { volumeSnapshotGroupJob } from './jobs/volume-snapshot-group.js';
 import {
   volumeSnapshotCreateJob,
   volumeSnapshotDeleteJob,
@@ -30,6 +31,7 @@ export function registerOrchestration(
   engine.register(volumeSnapshotCreateJob(deps));
   engine.register(volumeSnapshotDeleteJob(deps));
   engine.register(volumeSnapshotRevertJob(deps));
+  engine.register(volumeSnapshotGroupJob(deps));
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
   engine.register(vmDeployJob(deps));

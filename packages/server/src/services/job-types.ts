@@ -12,6 +12,7 @@ export const JOB_TYPES = {
   volumeSnapshotCreate: 'volume-snapshot.create', // { snapshotId, quiesce }
   volumeSnapshotDelete: 'volume-snapshot.delete', // { snapshotId }
   volumeSnapshotRevert: 'volume-snapshot.revert', // { snapshotId }
+  volumeSnapshotGroup: 'volume-snapshot.group', // { snapshotIds, vmId }
   vmStart: 'vm.start', // { vmId }
   vmStop: 'vm.stop', // { vmId, forced }
   vmSnapshotCreate: 'vm-snapshot.create', // { vmSnapshotId, quiesce, memory }

@@ -58,14 +58,20 @@ export class Operations {
   ) {}
 
   /**
-   * Creates a volume; with `snapshotId`, from that volume snapshot, made by the storage in the
-   * snapshot's own pool (sized as its volume unless a size is given).
+   * Creates a volume; with `snapshotId`, from that volume snapshot (or from one disk's part of a
+   * VM snapshot, listed with its vmSnapshotId), made by the storage in the snapshot's own pool
+   * (sized as its volume unless a size is given).
    */
   async createVolume(
     actor: Actor,
     input: CreateVolumeInput & { readonly snapshotId?: string | null },
   ): Promise<Accepted<Volume>> {
     let shaped: CreateVolumeInput = input;
+    if (!input.snapshotId && !input.poolId)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'poolId',
+        reason: 'required unless snapshotId is given',
+      });
     if (input.snapshotId) {
       const snap = await this.volumeSnapshots.get(actor, input.snapshotId);
       if (snap.state !== 'Ready')
@@ -259,6 +265,34 @@ export class Operations {
       },
     );
     return { job: must(job), resource };
+  }
+
+  /**
+   * One consistent snapshot of several volumes: one record per volume now, and one job that takes
+   * one group snapshot per backend, all under one guest freeze when the volumes belong to a
+   * running VM. Runs under the VM's lock (or, for detached volumes, the first volume's).
+   */
+  async createVolumeSnapshotGroup(
+    actor: Actor,
+    input: { volumeIds: readonly string[]; name: string },
+  ): Promise<Accepted<{ id: string; vmId: string | null; snapshots: VolumeSnapshotView[] }>> {
+    let job: Job | undefined;
+    const group = await this.volumeSnapshots.createGroup(actor, input, async (tx, g) => {
+      const first = g.snapshots[0]!;
+      job = await this.jobs.submit(
+        actor,
+        JOB_TYPES.volumeSnapshotGroup,
+        { snapshotIds: g.snapshots.map((s) => s.id), vmId: g.vmId },
+        {
+          tx,
+          lockKey: g.vmId ? vmLock(g.vmId) : volumeLock(first.volumeId),
+          resourceType: 'volume-snapshot',
+          resourceId: first.id,
+        },
+      );
+    });
+    const j = must(job);
+    return { job: j, resource: { id: j.id, vmId: group.vmId, snapshots: group.snapshots } };
   }
 
   async deleteVolumeSnapshot(actor: Actor, id: string): Promise<Accepted<VolumeSnapshotView>> {

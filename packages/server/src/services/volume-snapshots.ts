@@ -77,6 +77,84 @@ export class VolumeSnapshotService {
     return toVolumeSnapshot(row);
   }
 
+  /**
+   * Records for one consistent snapshot of several volumes, in one transaction: every volume known
+   * and visible, Ready, listed once, and attached to one VM at most (the one the cut may freeze).
+   * Answers the records (in the order asked) and that VM.
+   */
+  async createGroup(
+    actor: Actor,
+    input: { volumeIds: readonly string[]; name: string },
+    within?: Within<{ snapshots: VolumeSnapshotView[]; vmId: string | null }>,
+  ): Promise<{ snapshots: VolumeSnapshotView[]; vmId: string | null }> {
+    const name = validateName('name', input.name);
+    if (input.volumeIds.length === 0)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'volumeIds',
+        reason: 'must name at least one volume',
+      });
+    if (new Set(input.volumeIds).size !== input.volumeIds.length)
+      throw new StrataError('INVALID_ARGUMENT', { field: 'volumeIds', reason: 'names a volume twice' });
+    const rows = await this.db.query('SELECT * FROM volumes WHERE id = ANY($1)', [input.volumeIds]);
+    const byId = new Map(rows.map((r) => [String(r['id']), r]));
+    const vms = new Set<string>();
+    for (const id of input.volumeIds) {
+      const vol = byId.get(id);
+      if (!vol) throw new StrataError('NOT_FOUND', { kind: 'volume', id });
+      ensureVisible(actor, 'volume', id, String(vol['account_id']));
+      if (vol['state'] !== 'Ready')
+        throw new StrataError('ILLEGAL_TRANSITION', {
+          machine: 'volume',
+          state: String(vol['state']),
+          event: 'Snapshot',
+        });
+      const vmId = vol['vm_id'] as string | null;
+      if (vmId) vms.add(vmId);
+    }
+    if (vms.size > 1) throw new StrataError('SNAPSHOT_GROUP_SPANS_VMS', { vms: [...vms].sort().join(', ') });
+    const vmId = vms.size === 1 ? [...vms][0]! : null;
+    return this.db.transaction(async (tx) => {
+      const snapshots: VolumeSnapshotView[] = [];
+      for (const volumeId of input.volumeIds) {
+        const vol = byId.get(volumeId)!;
+        const id = newId('vsnap');
+        const accountId = String(vol['account_id']);
+        const made = await tx.query(
+          `INSERT INTO volume_snapshots (id, account_id, volume_id, name, state, size_bytes)
+           VALUES ($1,$2,$3,$4,'Creating',$5) RETURNING *`,
+          [id, accountId, volumeId, name, vol['size_bytes']],
+        );
+        await this.events.record(
+          { accountId, type: 'volume-snapshot.Creating', resourceType: 'volume-snapshot', resourceId: id },
+          tx,
+        );
+        snapshots.push(toVolumeSnapshot(made[0] ?? {}));
+      }
+      const group = { snapshots, vmId };
+      if (within) await within(tx, group);
+      return group;
+    });
+  }
+
+  /** The volume snapshot holding one disk of a VM snapshot (its part, listed with vmSnapshotId). */
+  async partOf(actor: Actor, vmSnapshotId: string, volumeId: string): Promise<VolumeSnapshotView> {
+    const vs = (await this.db.query('SELECT account_id FROM vm_snapshots WHERE id = $1', [vmSnapshotId]))[0];
+    if (!vs) throw new StrataError('NOT_FOUND', { kind: 'vm snapshot', id: vmSnapshotId });
+    ensureVisible(actor, 'vm snapshot', vmSnapshotId, String(vs['account_id']));
+    const row = (
+      await this.db.query(
+        `SELECT * FROM volume_snapshots WHERE vm_snapshot_id = $1 AND volume_id = $2 AND state = 'Ready'`,
+        [vmSnapshotId, volumeId],
+      )
+    )[0];
+    if (!row)
+      throw new StrataError('NOT_FOUND', {
+        kind: 'volume of vm snapshot',
+        id: `${vmSnapshotId}/${volumeId}`,
+      });
+    return toVolumeSnapshot(row);
+  }
+
   async get(actor: Actor, id: string): Promise<VolumeSnapshotView> {
     const row = (await this.db.query('SELECT * FROM volume_snapshots WHERE id = $1', [id]))[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'volume snapshot', id });

@@ -42,26 +42,31 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req) => volumes.list(actorOf(req), listArgs(req.query)),
   );
-  app.post<{ Body: CreateVolumeInput }>(
+  app.post<{ Body: CreateVolumeInput & { snapshotId?: string } }>(
     '/v1/volumes',
     {
-      schema: spec('volumes', 'Create a volume: validated and admitted at once, built by a job', {
-        querystring: query(),
-        body: obj(
-          {
-            name,
-            poolId: id,
-            sizeBytes: { type: 'integer' },
-            offeringId: { type: ['string', 'null'] },
-            qos: { anyOf: [qosInput, { type: 'null' }] },
-            type: { type: 'string', enum: ['ROOT', 'DATA'] },
-            vmId: { type: ['string', 'null'] },
-            accountId: id,
-          },
-          ['name', 'poolId'],
-        ),
-        response: { 202: accepted(schemas.volume) },
-      }),
+      schema: spec(
+        'volumes',
+        'Create a volume (empty, or from a volume snapshot or one disk of a VM snapshot): validated and admitted at once, built by a job',
+        {
+          querystring: query(),
+          body: obj(
+            {
+              name,
+              poolId: id,
+              sizeBytes: { type: 'integer' },
+              offeringId: { type: ['string', 'null'] },
+              qos: { anyOf: [qosInput, { type: 'null' }] },
+              type: { type: 'string', enum: ['ROOT', 'DATA'] },
+              vmId: { type: ['string', 'null'] },
+              accountId: id,
+              snapshotId: { type: 'string', minLength: 1, maxLength: 200 },
+            },
+            ['name'],
+          ),
+          response: { 202: accepted(schemas.volume) },
+        },
+      ),
     },
     async (req, reply) => sendAccepted(reply, await operations.createVolume(actorOf(req), req.body)),
   );
@@ -159,6 +164,32 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req, reply) =>
       sendAccepted(reply, await operations.createVolumeSnapshot(actorOf(req), req.body.volumeId, req.body)),
+  );
+  app.post<{ Body: { volumeIds: string[]; name: string } }>(
+    '/v1/volume-snapshots/group',
+    {
+      schema: spec(
+        'volume-snapshots',
+        'One consistent snapshot of several volumes (job): one group snapshot per backend, one guest freeze',
+        {
+          querystring: query(),
+          body: obj({ volumeIds: { type: 'array', items: id, maxItems: 64 }, name }, ['volumeIds', 'name']),
+          response: {
+            202: accepted({
+              type: 'object',
+              properties: {
+                id: str,
+                vmId: { type: ['string', 'null'] },
+                snapshots: { type: 'array', items: schemas.volumeSnapshot },
+              },
+              required: ['id', 'vmId', 'snapshots'],
+            }),
+          },
+        },
+      ),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.createVolumeSnapshotGroup(actorOf(req), req.body)),
   );
   app.get<IdReq>(
     '/v1/volume-snapshots/:id',

@@ -1,4 +1,4 @@
-import { job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { body, job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render.js';
 import { opt } from './infra.js';
@@ -74,22 +74,23 @@ export const revertSnapshot: Command = {
 
 export const createSnapshotFromVMSnapshot: Command = {
   name: 'createSnapshotFromVMSnapshot',
-  description: 'Makes a volume snapshot from one disk of a VM snapshot',
+  description:
+    'Answers the volume snapshot holding one disk of a VM snapshot (createVolume with it makes an independent volume)',
   isAsync: true,
   entity: 'snapshot',
   params: {
     volumeid: { type: 'uuid', required: true, description: 'the volume' },
     vmsnapshotid: { type: 'uuid', required: true, description: 'the VM snapshot' },
-    name: { type: 'string', description: 'the snapshot name' },
   },
   async handler(ctx) {
     const p = ctx.params;
-    const started = await need(ctx, 'snapshots').fromVmSnapshot(
+    const snapshots = need(ctx, 'snapshots');
+    const found = await snapshots.fromVmSnapshot(
       ctx.caller,
       read.required(read.str(p, 'vmsnapshotid')),
       read.required(read.str(p, 'volumeid')),
-      read.str(p, 'name'),
     );
-    return job(started);
+    // Nothing to wait for: the answer carries the snapshot, as a finished job's result would.
+    return body({ snapshot: r.snapshot(await snapshots.get(ctx.caller, found.resourceId)) });
   },
 };

@@ -3,6 +3,7 @@ import type { JobDefinition } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { loadVolume, storageContext, type OrchestrationDeps } from '../deps.js';
+import { createFromSnapshot } from './volume-from-snapshot.js';
 
 type VolumeInput = { readonly volumeId: string; readonly snapshotId?: string };
 type ResizeInput = { readonly volumeId: string; readonly sizeBytes: number };
@@ -57,7 +58,7 @@ export function volumeCreateJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           const sctx = storageContext(ctx);
           const template = volume.type === 'ROOT' ? await templateOf(deps, volume.vmId) : null;
           const made = input.snapshotId
-            ? await driver.createVolumeFromSnapshot(sctx, { ...req, snapshotId: input.snapshotId })
+            ? await createFromSnapshot(deps, driver, sctx, req, input.snapshotId)
             : template
               ? await driver.createVolumeFromTemplate(sctx, { ...req, template })
               : await driver.createVolume(sctx, req);
