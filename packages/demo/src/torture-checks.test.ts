@@ -44,6 +44,12 @@ test('the stall of a freeze is found in its window only; shuffles replay from th
   const h = history(12);
   assert.equal(stallInWindow(h, { fromUs: 50_000, toUs: 400_000 }, 100)?.afterSeq, 6);
   assert.equal(stallInWindow(h, { fromUs: 0, toUs: 40_000 }, 100), undefined);
+  // two stalls in the window: the one as long as the recorded hold is the freeze
+  const two = history(12);
+  for (const r of two.get('a')!) if (r.seq >= 11) Object.assign(r, { timeUs: r.timeUs + 1_000_000 });
+  for (const r of two.get('b')!) if (r.seq >= 11) Object.assign(r, { timeUs: r.timeUs + 1_000_000 });
+  assert.equal(stallInWindow(two, { fromUs: 0, toUs: 2_000_000 }, 100)?.afterSeq, 10);
+  assert.equal(stallInWindow(two, { fromUs: 0, toUs: 2_000_000 }, 100, 320)?.afterSeq, 6);
   const items = [...Array(20).keys()];
   assert.deepEqual(shuffled(items, 7), shuffled(items, 7));
   assert.deepEqual(

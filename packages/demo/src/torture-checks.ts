@@ -64,17 +64,20 @@ export function checkHistory(history: DiskRecords): string[] {
 /**
  * The writer's stall that matches a guest freeze: of the gaps in the history longer than
  * `thresholdMs` that overlap the window in which the snapshot's job ran (guest clock, µs), the
- * longest. Undefined when the writer did not stall then.
+ * one closest in length to the hold the snapshot recorded (`holdMs`; the longest without it: a
+ * loaded machine stalls the writer for other reasons too). Undefined when the writer did not stall.
  */
 export function stallInWindow(
   history: DiskRecords,
   window: { readonly fromUs: number; readonly toUs: number },
   thresholdMs: number,
+  holdMs?: number,
 ): Stall | undefined {
   const stalls = findStalls(mergeBySeq(...history.values()), thresholdMs).filter(
     (s) => s.toUs >= window.fromUs && s.fromUs <= window.toUs,
   );
-  return stalls.sort((a, b) => b.gapMs - a.gapMs)[0];
+  const score = (s: Stall) => (holdMs === undefined ? -s.gapMs : Math.abs(s.gapMs - holdMs));
+  return stalls.sort((a, b) => score(a) - score(b))[0];
 }
 
 /** A deterministic shuffle (mulberry32), so a failing order can be replayed from its seed. */
