@@ -210,8 +210,11 @@ async function setUp(
     },
     tail: async () => (await readFile(join(dataDir, 'server.log'), 'utf8').catch(() => '')).slice(-6000),
     async close(vmIds = [], keep = false) {
-      for (const id of vmIds)
+      for (const id of vmIds) {
         await env.rest.run(`/v1/vms/${id}/stop`, { forced: true }).catch(() => undefined);
+        // The stop may fail (agent gone): the domain, named by the VM id, must not outlive the test.
+        await run('virsh', ['-c', 'qemu:///system', 'destroy', id]).catch(() => undefined);
+      }
       for (const c of children) c.kill('SIGKILL');
       if (keep) return;
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
