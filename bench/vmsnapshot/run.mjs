@@ -15,7 +15,7 @@ import { bringUp } from '@strata/demo';
 import { buildQcow2Vm } from '@strata/demo/qcow2-vm';
 import { waitForGuestAgent } from '@strata/demo/story';
 import { ioPhase } from './io-phase.mjs';
-import { Native, StrataSnapshots, median, sleep, virsh } from './snapshotters.mjs';
+import { Native, StrataSnapshots, median, retrying, sleep, virsh } from './snapshotters.mjs';
 import { stallRound } from './stall.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -61,15 +61,17 @@ try {
     ['64g', 64 * GiB],
   ]) {
     const made = await buildQcow2Vm(rest, cloud, log, {
+      start: false,
       name: `bench ${label}`,
       poolId: pool.id,
       dataSizeBytes: size,
     });
     vms.push({ label, vm: made.vm, disks: made.disks });
   }
+  const strata = new StrataSnapshots(rest);
+  for (const v of vms) await retrying(strata, () => rest.run(`/v1/vms/${v.vm.id}/start`));
   for (const v of vms) await waitForGuestAgent(v.vm.id);
   await sleep(3_000);
-  const strata = new StrataSnapshots(rest);
   const native = new Native(poolDir, rest);
   const loadStart = load();
   log(`load at start ${loadStart.join(' ')}`);
@@ -178,7 +180,9 @@ try {
 } finally {
   for (const v of vms) {
     await env?.rest.run(`/v1/vms/${v.vm.id}/stop`, { forced: true }).catch(() => undefined);
-    await virsh('undefine', v.vm.id).catch(() => undefined); // its files go with the run's directory
+    // its files go with the run's directory: leave no domain naming them (also when the stop failed)
+    await virsh('destroy', v.vm.id).catch(() => undefined);
+    await virsh('undefine', v.vm.id).catch(() => undefined);
   }
   for (const c of children) c.kill('SIGKILL');
   await rm(root, { recursive: true, force: true }).catch(() => undefined);

@@ -25,6 +25,22 @@ export async function chainDepth(path) {
 
 const activeOf = async (rest, volumeId) => (await rest.get(`/v1/volumes/${volumeId}`)).backendRef;
 
+/**
+ * Runs a REST operation again when it failed with UNAVAILABLE (the host agent was reconnecting:
+ * on a loaded shared machine its heartbeats can lapse), at most twice; counts the retries.
+ */
+export async function retrying(counter, fn) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 3 || !/UNAVAILABLE/.test(String(e))) throw e;
+      counter.retries++;
+      await sleep(5_000);
+    }
+  }
+}
+
 /** Strata: POST /v1/vm-snapshots with quiesce=guest; e2e is the request to the job's end. */
 export class StrataSnapshots {
   kind = 'strata';
@@ -32,23 +48,18 @@ export class StrataSnapshots {
   constructor(rest) {
     this.rest = rest;
   }
-  /** Snapshots that failed because the agent was reconnecting (a loaded shared machine); retried. */
+  /** Requests that failed because the agent was reconnecting, and were retried. */
   retries = 0;
-  async take(v) {
-    for (let attempt = 1; ; attempt++) {
+  take(v) {
+    return retrying(this, async () => {
       const t0 = performance.now();
-      try {
-        const { resource } = await this.rest.run('/v1/vm-snapshots', {
-          vmId: v.vm.id,
-          name: `bench ${++this.#n}`,
-          quiesce: 'guest',
-        });
-        return { id: resource.id, e2eMs: performance.now() - t0 };
-      } catch (e) {
-        if (attempt >= 3 || !/UNAVAILABLE/.test(String(e))) throw e;
-        this.retries++;
-      }
-    }
+      const { resource } = await this.rest.run('/v1/vm-snapshots', {
+        vmId: v.vm.id,
+        name: `bench ${++this.#n}`,
+        quiesce: 'guest',
+      });
+      return { id: resource.id, e2eMs: performance.now() - t0 };
+    });
   }
   dataActive(v) {
     return activeOf(this.rest, v.disks[1].volume.id);
@@ -57,7 +68,7 @@ export class StrataSnapshots {
     return Promise.all(v.disks.map((d) => activeOf(this.rest, d.volume.id)));
   }
   async undo(_v, ref) {
-    await this.rest.runDelete(`/v1/vm-snapshots/${ref.id}`);
+    await retrying(this, () => this.rest.runDelete(`/v1/vm-snapshots/${ref.id}`));
   }
 }
 

@@ -13,7 +13,13 @@ export async function buildQcow2Vm(
   rest: Rest,
   cloud: Cloud,
   log: (line: string) => void,
-  opts: { readonly name: string; readonly poolId?: string; readonly dataSizeBytes?: number },
+  opts: {
+    readonly name: string;
+    readonly poolId?: string;
+    readonly dataSizeBytes?: number;
+    /** Start it (default true). */
+    readonly start?: boolean;
+  },
 ): Promise<{ vm: Named; disks: DemoDisk[] }> {
   const poolId = opts.poolId ?? cloud.pools.qcow2;
   const { resource: vm } = await rest.run<Named>('/v1/vms/deploy', {
@@ -33,7 +39,7 @@ export async function buildQcow2Vm(
   await rest.run(`/v1/volumes/${made.resource.id}/attach`, { vmId: vm.id });
   const data = await rest.get<VolumeView>(`/v1/volumes/${made.resource.id}`);
   log(`VM ${vm.id}: ROOT ${root.id}, data ${data.id} (${opts.dataSizeBytes ?? 64 * MiB} bytes)`);
-  await rest.run(`/v1/vms/${vm.id}/start`);
+  if (opts.start ?? true) await rest.run(`/v1/vms/${vm.id}/start`);
   const file = (v: VolumeView) => ({
     adaptor: 'file' as const,
     path: v.backendRef ?? '',
