@@ -57,12 +57,15 @@ export function vmSnapshots(): Command {
     );
   cmd
     .command('revert')
-    .description('revert the VM to this snapshot (job)')
+    .description('revert the VM to this snapshot (job); a running VM needs --restart')
     .argument('<id>')
+    .option('--restart', 'stop a running VM for the revert and start it again afterwards')
     .action(
-      action(async (ctx, id: string) =>
+      action(async (ctx, id: string, o: { restart?: boolean }) =>
         ctx.accepted(
-          await ctx.client.request<Accepted>('POST', `/v1/vm-snapshots/${enc(id)}/revert`),
+          await ctx.client.request<Accepted>('POST', `/v1/vm-snapshots/${enc(id)}/revert`, {
+            ...(o.restart ? { query: { restart: true } } : {}),
+          }),
           `/v1/vm-snapshots/${enc(id)}`,
         ),
       ),
