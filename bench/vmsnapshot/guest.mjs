@@ -77,11 +77,17 @@ export function normalGapMs(records, fromMs, toMs, offsetMs) {
 const REGION_MIB = 128;
 const CHUNKS = 32;
 
-/** busybox dd's summary: "N bytes (..) copied, S seconds, ..." */
-function ddSeconds(text) {
-  const m = /(\d+) bytes .*copied, ([\d.]+) seconds/.exec(text);
-  if (!m) throw new Error(`no dd summary in: ${text}`);
-  return { bytes: Number(m[1]), seconds: Number(m[2]) };
+// busybox dd prints no timing: the script reads the guest's clock (adjtimex, as the writer does)
+// around the dd and prints the microseconds it took.
+const CLOCK =
+  'now() { adjtimex > /run/bench-adj; while read k v r; do case "$k" in time.tv_sec:) s=$v ;; time.tv_usec:) u=$v ;; esac; done < /run/bench-adj; echo $((s*1000000+u)); }';
+
+async function timedDd(domain, dd, bytes) {
+  const out = (await exec(domain, `${CLOCK}; t0=$(now); ${dd} 2>/dev/null; t1=$(now); echo $((t1-t0))`))
+    .stdout;
+  const us = Number(out.trim().split('\n').at(-1));
+  if (!(us > 0)) throw new Error(`no timing from the guest: ${out}`);
+  return { bytes, seconds: us / 1e6 };
 }
 
 async function exec(domain, script, timeoutMs = 300_000) {
@@ -112,21 +118,15 @@ export async function fillRegion(domain, disk) {
  * 2 MiB for the writes, so every sample copies up the same amount. MiB/s over both.
  */
 export async function ioSample(domain, disk, pass) {
-  const read = ddSeconds(
-    (
-      await exec(
-        domain,
-        `dd if=/dev/${disk} of=/dev/null bs=64k skip=${REGION_MIB * 16} count=${CHUNKS * 16} iflag=direct`,
-      )
-    ).stderr,
+  const read = await timedDd(
+    domain,
+    `dd if=/dev/${disk} of=/dev/null bs=64k skip=${REGION_MIB * 16} count=${CHUNKS * 16} iflag=direct`,
+    CHUNKS * 2 ** 20,
   );
-  const write = ddSeconds(
-    (
-      await exec(
-        domain,
-        `dd if=/dev/zero of=/dev/${disk} bs=4k seek=${(REGION_MIB + 2 * pass) * 256} count=512 oflag=direct`,
-      )
-    ).stderr,
+  const write = await timedDd(
+    domain,
+    `dd if=/dev/zero of=/dev/${disk} bs=4k seek=${(REGION_MIB + 2 * pass) * 256} count=512 oflag=direct`,
+    2 * 2 ** 20,
   );
   const mib = (read.bytes + write.bytes) / 2 ** 20;
   return {

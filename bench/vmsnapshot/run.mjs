@@ -97,8 +97,17 @@ try {
   // chain is committed back afterwards), then Strata on the same VM.
   const v1 = vms[0];
   const io = {};
+  let ioError = null;
   for (const who of [native, strata]) {
-    io[who.kind] = await ioPhase(who, v1, DEPTH_ROUNDS, log);
+    try {
+      io[who.kind] = await ioPhase(who, v1, DEPTH_ROUNDS, log);
+    } catch (e) {
+      // keep the stall and e2e results: the I/O metrics come out NaN, with the reason
+      ioError = `${who.kind}: ${String(e)}`;
+      log(`I/O phase failed: ${ioError}`);
+      io[who.kind] = { none: NaN, after: NaN, noneRead: NaN, afterRead: NaN, e2e: [NaN], depth: NaN };
+      continue;
+    }
     log(
       `${who.kind}: I/O ${io[who.kind].after.toFixed(2)} MiB/s after ${DEPTH_ROUNDS} vs ${io[who.kind].none.toFixed(2)} with none`,
     );
@@ -157,6 +166,7 @@ try {
     repetitions: reps,
     depth_rounds: DEPTH_ROUNDS,
     strata_retries_agent_unavailable: strata.retries,
+    io_phase_error: ioError,
     loadavg: { start: loadStart, after_stall_reps: loadAfterStall, end: loadEnd },
     notes:
       'Tiny TCG guest, 128 MiB, disks ROOT (ext4, writer log) + data (raw writer records), all qcow2 in one thin pool. ' +
