@@ -110,6 +110,8 @@ void describe('volume lifecycle on a running guest', { timeout: 1_200_000 }, () 
 
   after(async () => {
     if (env && vm) await env.rest.run(`/v1/vms/${vm.id}/stop`, { forced: true }).catch(() => undefined);
+    // A stopped domain stays defined in libvirt: every agent on this machine would keep reporting it.
+    if (vm) await run('virsh', ['-c', 'qemu:///system', 'undefine', vm.id]).catch(() => undefined);
     for (const c of children) c.kill('SIGKILL');
     if (root.dir) await rm(root.dir, { recursive: true, force: true }).catch(() => undefined);
   });

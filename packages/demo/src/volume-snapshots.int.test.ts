@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { readWriterLog, type WriterRecord } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import type { Named } from './cloud.js';
@@ -11,6 +13,7 @@ import { readDisk } from './disks.js';
 import type { JobView, Page } from './rest.js';
 import { waitForGuestAgent, type VolumeView } from './story.js';
 
+const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
 
@@ -96,6 +99,8 @@ void describe('volume snapshots across backends', { timeout: 1_200_000 }, () => 
 
   after(async () => {
     if (env && vm) await env.rest.run(`/v1/vms/${vm.id}/stop`, { forced: true }).catch(() => undefined);
+    // A stopped domain stays defined in libvirt: every agent on this machine would keep reporting it.
+    if (vm) await run('virsh', ['-c', 'qemu:///system', 'undefine', vm.id]).catch(() => undefined);
     for (const c of children) c.kill('SIGKILL');
     if (root) await rm(root, { recursive: true, force: true }).catch(() => undefined);
   });

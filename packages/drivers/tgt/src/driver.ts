@@ -44,7 +44,7 @@ import { exec } from './exec.js';
 import { Mutex } from './mutex.js';
 import { PoolStore, type VolumeMeta } from './store.js';
 import { Targets, VOLUME_LUN } from './targets.js';
-import { VmSnapshots } from './vm-snapshots.js';
+import { isPartId, VmSnapshots } from './vm-snapshots.js';
 import { VolumeSnapshots } from './snapshots.js';
 import { HostAccess } from './access.js';
 
@@ -208,7 +208,7 @@ export class TgtDriver implements StorageDriver {
     ctx: StorageContext,
     req: CreateVolumeFromSnapshotRequest,
   ): Promise<CreateVolumeResult> {
-    validateStorageId('snapshotId', req.snapshotId);
+    if (!isPartId(req.snapshotId)) validateStorageId('snapshotId', req.snapshotId);
     return this.#create(ctx, req, { kind: 'snapshot', id: req.snapshotId }, async (tmp) => {
       const snap = await this.store.getSnapshot(req.snapshotId);
       if (!snap) throw notFound('snapshot', req.snapshotId);

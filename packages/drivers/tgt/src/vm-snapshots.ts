@@ -17,6 +17,11 @@ export function partId(vmSnapshotId: string, volumeId: string): string {
   return `vm-${vmSnapshotId}--${volumeId}`;
 }
 
+/** A part's id is longer than a caller's id may be (two ids in one): clones from it accept it. */
+export function isPartId(id: string): boolean {
+  return /^vm-[a-z0-9][a-z0-9-]{0,63}--[a-z0-9][a-z0-9-]{0,63}$/.test(id);
+}
+
 function validate(req: VmSnapshotHookRequest): void {
   validateStorageId('vmSnapshot.id', req.vmSnapshot.id);
   if (req.volumeIds.length === 0)

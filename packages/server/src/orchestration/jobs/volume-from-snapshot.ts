@@ -8,8 +8,11 @@ import {
 } from '@strata/core';
 import type { OrchestrationDeps } from '../deps.js';
 
-/** What drivers accept as a snapshot id (docs/spec/storage-driver.md section 2, rule 1). */
-const STORAGE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/**
+ * A reference a driver answered that names one snapshot of its own (a caller's id, or a longer
+ * id the driver derived, such as tgt's `vm-<vm snapshot>--<volume>`), not a path or a group.
+ */
+const DRIVER_SNAPSHOT_ID = /^[a-z0-9][a-z0-9-]{0,199}$/;
 
 /**
  * Builds a volume from a volume snapshot record. An ordinary snapshot is known to its driver by
@@ -36,7 +39,7 @@ export async function createFromSnapshot(
     const id = `part-${createHash('sha256').update(snapshotId).digest('hex').slice(0, 24)}`;
     return driver.createVolumeFromTemplate(ctx, { ...req, template: { id, path: ref, format: 'qcow2' } });
   }
-  if (STORAGE_ID.test(ref)) return driver.createVolumeFromSnapshot(ctx, { ...req, snapshotId: ref });
+  if (DRIVER_SNAPSHOT_ID.test(ref)) return driver.createVolumeFromSnapshot(ctx, { ...req, snapshotId: ref });
   throw new StrataError('STORAGE_UNSUPPORTED', {
     driver: driver.type,
     operation: `a volume from this VM snapshot's part (${ref} is a group snapshot the backend cannot clone one image from)`,
