@@ -107,13 +107,17 @@ async function restart(cx: CrashEnv, faultAt: string | undefined): Promise<void>
   await cx.startAgent();
 }
 
-/** The problems of a series: a point the server did not die at, a broken invariant, an unclean end. */
+/**
+ * The problems of a series: a point the server did not die at, a broken invariant, a job that did
+ * not end cleanly. A job may fail (an interrupted create is undone; an agent away past the grace
+ * fails the step): it must not leave its compensation undone.
+ */
 export function failuresOf(outcomes: readonly CrashOutcome[]): string[] {
   return outcomes.flatMap((o) => [
     ...(o.killed ? [] : [`${o.point}: the server was not killed there`]),
     ...o.problems.map((p) => `${o.point}: ${p}`),
-    ...(o.job.state === 'Failed' && o.job.error?.code !== 'JOB_INTERRUPTED'
-      ? [`${o.point}: the job failed with ${o.job.error?.code}: ${o.job.error?.message}`]
+    ...(o.job.error?.code === 'JOB_COMPENSATION_FAILED'
+      ? [`${o.point}: the job's compensation failed: ${o.job.error.message}`]
       : []),
   ]);
 }
