@@ -28,17 +28,13 @@ void test('a command to an agent that is not connected waits for it and then run
 void test('a command whose connection dropped after sending fails at once: it may have run', async () => {
   const port = flaky(1, 'connection closed');
   const agent = waitingForReconnect(port, 5_000, 10);
-  await assert.rejects(agent.send('h', 'agent.ping', {}), (e: unknown) =>
-    isStrataError(e, 'UNAVAILABLE'),
-  );
+  await assert.rejects(agent.send('h', 'agent.ping', {}), (e: unknown) => isStrataError(e, 'UNAVAILABLE'));
   assert.equal(port.calls, 1);
 });
 
 void test('past the grace period the UNAVAILABLE error comes through', async () => {
   const port = flaky(1_000, 'not connected');
   const agent = waitingForReconnect(port, 50, 10);
-  await assert.rejects(agent.send('h', 'agent.ping', {}), (e: unknown) =>
-    isStrataError(e, 'UNAVAILABLE'),
-  );
+  await assert.rejects(agent.send('h', 'agent.ping', {}), (e: unknown) => isStrataError(e, 'UNAVAILABLE'));
   assert.ok(port.calls > 1 && port.calls < 1_000);
 });
