@@ -24,7 +24,7 @@ import type { RestoreFile } from './snapshots/restore-xml.js';
 import type { OverlaySpec } from './snapshots/snapshot-xml.js';
 import type { AgentDiskSpec, AgentVmSpec, DomainOptions, HostIscsiDiskSource } from './types.js';
 import { Virsh, type VirshOptions } from './virsh/virsh.js';
-import { domainReport, parseBlockList } from './vm/domain-state.js';
+import { domainReport, domainReports, parseBlockList } from './vm/domain-state.js';
 import {
   defineFromTemplate,
   defineVm,
@@ -105,9 +105,7 @@ export class HostAgent extends EventEmitter {
   /** The real state now: domains, frozen guests, block jobs in flight. */
   async stateReport(): Promise<AgentStateReport> {
     const names = (await this.virsh.run(['list', '--all', '--name'])).split('\n').filter((n) => n.length > 0);
-    const domains = (await Promise.allSettled(names.map((n) => domainReport(this.virsh, n))))
-      .filter((r): r is PromiseFulfilledResult<DomainReport> => r.status === 'fulfilled')
-      .map((r) => r.value);
+    const domains = await domainReports(this.virsh, names);
     return {
       at: new Date().toISOString(),
       domains,

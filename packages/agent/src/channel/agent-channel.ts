@@ -105,6 +105,24 @@ export class AgentChannel extends EventEmitter {
   private connect(): void {
     if (this.state === 'stopped') return;
     this.state = 'connecting';
+    // The first message is built before the socket opens: the server gives a new socket only a
+    // few seconds to say hello, and a busy host's report can take longer than that.
+    this.firstMessage().then(
+      (first) => this.open(first),
+      (e: unknown) => {
+        const failure = toStrataError(e);
+        if (!failure.retryable) {
+          this.state = 'stopped';
+          this.emit('fatal', failure);
+          return;
+        }
+        this.scheduleReconnect();
+      },
+    );
+  }
+
+  private open(first: AgentToServer): void {
+    if (this.state === 'stopped') return;
     // The server's certificate is self-signed: it is checked by its pinned fingerprint, not by a CA.
     const socket = new WebSocket(this.options.url, { rejectUnauthorized: false, handshakeTimeout: 10_000 });
     this.socket = socket;
@@ -123,10 +141,7 @@ export class AgentChannel extends EventEmitter {
         if (this.state !== 'connected') socket.terminate();
       }, 30_000);
       socket.once('close', () => clearTimeout(welcomeTimer));
-      void this.greet(socket).catch((e: unknown) => {
-        failure = toStrataError(e);
-        socket.terminate();
-      });
+      socket.send(encodeMessage(first));
     });
     socket.on('message', (data: WebSocket.RawData) => {
       void this.receive(socket, data).catch((e: unknown) => {
@@ -159,7 +174,8 @@ export class AgentChannel extends EventEmitter {
     });
   }
 
-  private async greet(socket: WebSocket): Promise<void> {
+  /** hello (known host) or register (first contact, with the one-time token). */
+  private async firstMessage(): Promise<AgentToServer> {
     const [facts, report, credentials] = await Promise.all([
       this.options.facts(),
       this.options.report(),
@@ -183,7 +199,7 @@ export class AgentChannel extends EventEmitter {
         reason: `no credentials in ${this.options.credentialsFile} and no registration token given`,
       });
     }
-    socket.send(encodeMessage(first));
+    return first;
   }
 
   private async receive(socket: WebSocket, data: WebSocket.RawData): Promise<void> {
@@ -214,9 +230,15 @@ export class AgentChannel extends EventEmitter {
     this.queue = [];
     for (const event of queued) this.post(event);
     clearInterval(this.heartbeatTimer);
+    let tickedAt = Date.now();
     this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      // A tick that comes late means this process was busy: the server's answers may be waiting
+      // unread, so silence is judged only across ticks that came on time.
+      const late = now - tickedAt > heartbeatMs * 2;
+      tickedAt = now;
       // The server answers every heartbeat: silence for three periods means the path is dead.
-      if (Date.now() - this.lastHeard > heartbeatMs * 3) {
+      if (!late && now - this.lastHeard > heartbeatMs * 3) {
         socket.terminate();
         return;
       }

@@ -64,20 +64,46 @@ export function unescapeXml(s: string): string {
     .replace(/&amp;/g, '&');
 }
 
+/** The domain's UUID from its XML (one call fewer than `domuuid` per domain). */
+export function uuidFromXml(xml: string): string {
+  return /<uuid>([^<]+)<\/uuid>/.exec(xml)?.[1]?.trim() ?? '';
+}
+
 export async function domainReport(virsh: Virsh, vm: string): Promise<DomainReport> {
-  const [state, uuid, disks, xml] = await Promise.all([
+  const [state, disks, xml] = await Promise.all([
     domState(virsh, vm),
-    virsh.run(['domuuid', '--domain', vm], { vm }),
     blockList(virsh, vm),
     virsh.run(['dumpxml', '--domain', vm], { vm }),
   ]);
   const serials = serialsFromXml(xml);
   return {
     name: vm,
-    uuid: uuid.trim(),
+    uuid: uuidFromXml(xml),
     state,
     disks: disks
       .filter((d) => d.device === 'disk')
       .map((d) => ({ target: d.target, serial: serials.get(d.target) ?? null, source: d.source })),
   };
+}
+
+/**
+ * Reports on many domains a few at a time: a host with a hundred domains must not start three
+ * hundred virsh processes at once (each is a libvirt connection), which starved the host and made
+ * the agent's first report late. Domains that vanish meanwhile are left out.
+ */
+export async function domainReports(
+  virsh: Virsh,
+  names: readonly string[],
+  parallel = 4,
+): Promise<DomainReport[]> {
+  const out: Array<DomainReport | undefined> = new Array<DomainReport | undefined>(names.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const i = next++;
+      out[i] = await domainReport(virsh, names[i]!).catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, names.length) }, worker));
+  return out.filter((r): r is DomainReport => r !== undefined);
 }

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promisify } from 'node:util';
 import { isStrataError } from '@strata/core';
 import { ensureLibvirt, uniqueName } from '@strata/testing';
 import type { LibvirtEvent } from '../events/parse-event.js';
@@ -41,6 +43,14 @@ void test(
       assert.deepEqual(
         report.disks.map((d) => [d.target, d.serial]),
         [['vda', 'root']],
+      );
+      const uuid = await promisify(execFile)('virsh', ['-c', 'qemu:///system', 'domuuid', '--domain', name]);
+      assert.equal(report.uuid, uuid.stdout.trim(), "the UUID read from the domain XML is libvirt's");
+      const all = await vm.agent.stateReport();
+      assert.equal(
+        all.domains.find((d) => d.name === name)?.uuid,
+        report.uuid,
+        'the host report has the domain',
       );
       await assert.rejects(vm.agent.defineVm({ name, cpus: 1, memoryBytes: 128 << 20, disks: [] }), (e) =>
         isStrataError(e, 'VM_EXISTS'),

@@ -37,7 +37,7 @@ before(async () => {
     dataDir: join(dir, 'server'),
     host: '127.0.0.1',
     port: 0,
-    heartbeatMs: 500,
+    heartbeatMs: 2_000,
   });
 });
 

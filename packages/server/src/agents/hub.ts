@@ -74,10 +74,12 @@ export class AgentHub {
   private readonly store: HostStore;
   private readonly log: HubLogger;
   private readonly heartbeatMs: number;
+  private readonly sweepEveryMs: number;
   private readonly missAfterMs: number;
   private readonly defaultTimeoutMs: number | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private lastSilentSweep = 0;
+  private lastSweepAt = 0;
 
   private constructor(
     options: AgentHubOptions,
@@ -89,6 +91,7 @@ export class AgentHub {
     this.log = options.logger ?? silent;
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.missAfterMs = this.heartbeatMs * (options.missedHeartbeats ?? 3);
+    this.sweepEveryMs = Math.max(100, Math.floor(this.heartbeatMs / 2));
     this.defaultTimeoutMs = options.defaultTimeoutMs;
   }
 
@@ -105,7 +108,7 @@ export class AgentHub {
         resolve();
       });
     });
-    hub.sweeper = setInterval(() => hub.sweep(), Math.max(100, Math.floor(hub.heartbeatMs / 2)));
+    hub.sweeper = setInterval(() => hub.sweep(), hub.sweepEveryMs);
     hub.sweeper.unref();
     return hub;
   }
@@ -324,6 +327,12 @@ export class AgentHub {
   /** Ends sessions whose heartbeats stopped: the socket may look open while the agent is gone. */
   private sweep(): void {
     const now = Date.now();
+    // A sweep that runs late means this process was busy (an embedded-database query, a burst of
+    // work): messages from agents may be waiting unread on their sockets. Silence measured across
+    // such a stall is not evidence, so this round judges no session.
+    const late = this.lastSweepAt > 0 && now - this.lastSweepAt > this.sweepEveryMs * 2;
+    this.lastSweepAt = now;
+    if (late) return;
     if (now - this.lastSilentSweep >= this.missAfterMs) {
       this.lastSilentSweep = now;
       void this.sweepSilent().catch((e: unknown) =>
