@@ -108,7 +108,8 @@ export async function tgtVolume(cx: CrashEnv, fromVolumeId: string): Promise<str
 }
 
 async function tgtadm(...args: string[]): Promise<string> {
-  return (await run('tgtadm', ['--lld', 'iscsi', ...args])).stdout;
+  // a storage node's target listing grows with every LUN (about 1 KiB each)
+  return (await run('tgtadm', ['--lld', 'iscsi', ...args], { maxBuffer: 256 * 1024 * 1024 })).stdout;
 }
 
 /** The ACLs tgtd holds on a target, by IQN. */
