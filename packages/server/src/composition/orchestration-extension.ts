@@ -9,7 +9,9 @@ import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
 import { idParams, query, str } from '../api/schemas.js';
 import type { ServerContext, ServerExtension } from '../server.js';
+import { maxChainDepth } from '../vmsnapshots/chain-depth.js';
 import { explainForVm } from '../vmsnapshots/explain.js';
+import { holdDeadlineMs } from '../vmsnapshots/hold-deadline.js';
 import { builtInStrategies } from '../vmsnapshots/strategies.js';
 
 /** Key of the orchestration's dependencies in ServerContext.shared, once it started. */
@@ -32,6 +34,10 @@ export interface OrchestrationOptions {
  * and the route that explains VM-snapshot strategy selection.
  */
 export function orchestrationExtension(options: OrchestrationOptions): ServerExtension {
+  // A bad STRATA_MAX_CHAIN_DEPTH or STRATA_HOLD_DEADLINE_MS refuses the start with its coded
+  // error, rather than failing the first snapshot hours later.
+  maxChainDepth();
+  holdDeadlineMs();
   let pools: PoolDrivers | null = null;
   const driversFor = (ctx: ServerContext): PoolDrivers =>
     (pools ??= new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories));
