@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { installErrorHandling } from './api/errors.js';
 import { installAuth, installJsonParser, installMetrics } from './api/hooks.js';
 import type { ApiDeps } from './api/context.js';
+import { lazyCompilers } from './api/lazy-compilers.js';
 import { registerRoutes } from './api/routes/index.js';
 import type { Logger } from './observability/index.js';
 
@@ -30,6 +31,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
+    schemaController: { compilersFactory: lazyCompilers() },
   }) as unknown as FastifyInstance;
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);

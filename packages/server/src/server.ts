@@ -58,8 +58,13 @@ export interface RunningServer extends ServerContext {
 /** Composes database, services, jobs, API and extensions; answers once it is listening. */
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
+  // Where start-up time goes, logged once listening: restarts after a crash are on the critical path.
+  const t0 = performance.now();
+  const phases: Record<string, number> = {};
+  const mark = (name: string) => (phases[name] = Math.round(performance.now() - t0));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDatabase(config.databaseUrl);
+  mark('databaseMs');
   const closers: Array<{ name: string; close(): Promise<void> }> = [
     { name: 'database', close: () => db.close() },
   ];
@@ -70,6 +75,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
   try {
     const bootstrap = await bootstrapAdmin(db, config.dataDir);
+    mark('bootstrapMs');
     if (bootstrap)
       logger.info(
         { file: `${config.dataDir}/admin-credentials.json` },
@@ -100,9 +106,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
     );
     closers.push({ name: 'http', close: () => app.close() });
+    mark('appMs');
     for (const ext of extensions) {
       const started = await ext.start?.(ctx, app);
       if (started) closers.push({ name: ext.name, close: () => started.close() });
+      mark(`${ext.name}Ms`);
     }
     if (config.jobs) {
       engine.start();
@@ -111,7 +119,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     let url = '';
     if (options.listen !== false) {
       url = await app.listen({ host: config.host, port: config.port });
-      logger.info({ url }, 'strata server listening');
+      mark('listeningMs');
+      logger.info({ url, startup: phases }, 'strata server listening');
     }
     return { ...ctx, url, app, bootstrap, close: closeAll };
   } catch (e) {
