@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WriterRecord } from '@strata/testing';
-import { checkRevert, shuffled, stallInWindow } from './torture-checks.js';
+import { checkRevert, cutOutsideWindow, shuffled, stallInWindow } from './torture-checks.js';
 
 // Writes #1..#n round-robin over disks a and b, 10 ms apart, with a 300 ms stall after #6.
 function history(n: number): Map<string, WriterRecord[]> {
@@ -57,4 +57,15 @@ test('the stall of a freeze is found in its window only; shuffles replay from th
     items,
   );
   assert.notDeepEqual(shuffled(items, 7), items);
+});
+
+test('a cut outside its job window is caught: writes acknowledged before the create lost, or one begun after it kept', () => {
+  const h = history(12);
+  // #1..#3 at 10..30 ms: a create posted at 35 ms must keep #1..#2 (#3 may still be in flight)
+  assert.deepEqual(cutOutsideWindow(h, 2, { fromUs: 35_000, toUs: 400_000 }), []);
+  assert.deepEqual(cutOutsideWindow(h, 7, { fromUs: 35_000, toUs: 400_000 }), []);
+  assert.match(cutOutsideWindow(h, 1, { fromUs: 35_000, toUs: 400_000 }).join(), /#2..#2 acknowledged/);
+  // #7 began at 370 ms: a job that ended at 360 ms cannot hold it
+  assert.match(cutOutsideWindow(h, 7, { fromUs: 35_000, toUs: 360_000 }).join(), /#7 began after/);
+  assert.deepEqual(cutOutsideWindow(h, 0, { fromUs: 0, toUs: 5_000 }), []);
 });

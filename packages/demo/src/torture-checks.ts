@@ -80,6 +80,33 @@ export function stallInWindow(
   return stalls.sort((a, b) => score(a) - score(b))[0];
 }
 
+/**
+ * The cut must fall inside the window in which the snapshot's job ran (guest clock, µs, already
+ * widened by the clock's error): every write acknowledged before the create was posted is in the
+ * snapshot, and no write that began after the job ended is. Writes are synced one after another, so
+ * write #n was acknowledged by the time #n+1's time was read. Holds for every quiesce mode, whatever
+ * the writer's stalls look like on a loaded machine.
+ */
+export function cutOutsideWindow(
+  history: DiskRecords,
+  lastSeq: number,
+  window: { readonly fromUs: number; readonly toUs: number },
+): string[] {
+  const merged = mergeBySeq(...history.values());
+  const problems: string[] = [];
+  let acknowledged = 0;
+  for (let i = 1; i < merged.length && merged[i]!.timeUs < window.fromUs; i++)
+    acknowledged = merged[i - 1]!.seq;
+  if (lastSeq < acknowledged)
+    problems.push(
+      `writes #${lastSeq + 1}..#${acknowledged} acknowledged before the create was posted are missing`,
+    );
+  const last = merged.find((r) => r.seq === lastSeq);
+  if (last && last.timeUs > window.toUs)
+    problems.push(`write #${lastSeq} began after the snapshot's job ended, yet is in it`);
+  return problems;
+}
+
 /** A deterministic shuffle (mulberry32), so a failing order can be replayed from its seed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
   let s = seed >>> 0;
