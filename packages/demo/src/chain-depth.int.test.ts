@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { checkOrder, mergeBySeq, readWriterFsLog, readWriterLog, type WriterRecord } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { buildQcow2Vm } from './qcow2-vm.js';
+import type { JobView } from './rest.js';
 import { readAll, waitForGuestAgent, type DemoDisk, type SnapshotView, type VolumeView } from './story.js';
 
 const run = promisify(execFile);
@@ -31,7 +32,7 @@ const lastSeq = (m: ReadonlyMap<string, readonly WriterRecord[]>) =>
 
 // The hypervisor strategy's chain-depth policy on the real guest: N+3 snapshots of a qcow2-only
 // VM keep every disk's active chain at most N deep, and the first and the last snapshot still
-// revert to exactly what their files held when they were taken.
+// revert to exactly what their files held when they were taken; deleting them all leaves no layer.
 test(
   `chain depth: ${MAX_DEPTH + 3} snapshots keep the active chain at most ${MAX_DEPTH} deep; first and last still revert`,
   { timeout: 900_000 },
@@ -120,6 +121,22 @@ test(
         lastSeq(frozen.get(-1)!) < lastSeq(frozen.get(-count)!),
         'the last snapshot holds later writes than the first',
       );
+
+      // Deleting every snapshot, oldest first, merges or drops every layer: the files the
+      // flatten left off the active chain included. The disks still read as after the last revert.
+      for (const s of snaps) {
+        const { job } = await rest.api.request<{ job: JobView }>('DELETE', `/v1/vm-snapshots/${s.id}`);
+        await rest.waitJob(job);
+      }
+      const orphans = await rest.get<{ orphans: Array<{ kind: string; ref: string }> }>('/v1/orphans');
+      assert.deepEqual(
+        orphans.orphans.filter((o) => o.kind === 'file').map((o) => o.ref),
+        [],
+        'no layer of a deleted snapshot is left',
+      );
+      const after = await readAll(rest, disks);
+      for (const d of disks)
+        assert.deepEqual(after.get(d.label), frozen.get(-count)!.get(d.label), `${d.label} kept its data`);
     } catch (e) {
       const agentLog = await readFile(join(root, 'agent.log'), 'utf8').catch(() => '');
       const tail = agentLog.split('\n').slice(-15).join('\n');

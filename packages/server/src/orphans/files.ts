@@ -1,23 +1,8 @@
-import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
+import { backingChain } from '../vmsnapshots/layers.js';
 import { orphan, type Orphan } from './types.js';
 import type { References } from './references.js';
-
-const run = promisify(execFile);
-
-/** Every file a qcow2 layer stands on, itself included (-U: QEMU may hold the file open). */
-async function chainOf(path: string): Promise<string[]> {
-  try {
-    const { stdout } = await run('qemu-img', ['info', '-U', '--backing-chain', '--output=json', path], {
-      timeout: 30_000,
-    });
-    return (JSON.parse(stdout) as Array<{ filename: string }>).map((i) => i.filename);
-  } catch {
-    return [path];
-  }
-}
 
 async function listDir(dir: string, warnings: string[]): Promise<string[]> {
   try {
@@ -59,7 +44,7 @@ export async function strayLayers(refs: References, warnings: string[]): Promise
         .flatMap((v) => (v.backendRef ? [v.backendRef] : [])),
       ...[...refs.snapshotFiles].filter((f) => f.startsWith(`${dir}/`)),
     ];
-    for (const r of new Set(roots)) for (const f of await chainOf(r)) used.add(f);
+    for (const r of new Set(roots)) for (const f of await backingChain(r)) used.add(f);
     for (const name of candidates) {
       const path = join(dir, name);
       const volumeId = name.slice(0, name.indexOf('.'));

@@ -7,6 +7,7 @@ import { domainName } from '../orchestration/naming.js';
 import { qemuImgOverlays } from '../orchestration/overlay-files.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
+import { layersInUse, snapshotLayersUnder } from './layers.js';
 import { backingOf, loadSnapshot, poolsOf, storageGroups } from './shared.js';
 
 const run = promisify(execFile);
@@ -19,6 +20,12 @@ interface FileMerge {
   /** The active layer over the frozen file, merged down into it; null when the file is kept. */
   readonly mergedActive: string | null;
   readonly running: boolean;
+  /**
+   * When the frozen file is kept: it and the layers under it that only this snapshot may have
+   * held (a chain-depth flatten can leave a snapshot's file off the active chain). Dropped after
+   * the record unless the volume's active layer or another snapshot still stands on them.
+   */
+  readonly unused?: readonly string[];
 }
 
 /**
@@ -26,7 +33,8 @@ interface FileMerge {
  * whose frozen file lies right under the disk's active layer is merged: the active layer is
  * committed into it (block commit with pivot on a running VM, qemu-img commit on a stopped one).
  * A frozen file that other layers still build on is kept for them: nothing else in the tree
- * breaks. Children of the node are re-parented to its parent. The database changes only after the
+ * breaks. A kept frozen file that nothing stands on any more (and the layers under it that only it
+ * held) is dropped once the record is committed. Children of the node are re-parented to its parent. The database changes only after the
  * merges on disk are confirmed.
  */
 export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<DeleteInput> {
@@ -109,6 +117,7 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
                 frozenPath: part.ref,
                 mergedActive: null,
                 running: false,
+                unused: await snapshotLayersUnder(part.volumeId, part.ref),
               });
               continue;
             }
@@ -197,11 +206,24 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
         },
       },
       {
-        name: 'drop-merged-layers',
+        // After the record: a crash before it leaves every file the tree may still revert to.
+        name: 'drop-unused-layers',
         run: async (_ctx, _input, prior) => {
           const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
-          for (const m of merges) if (m.mergedActive) await qemuImgOverlays.remove(m.mergedActive);
-          return { removed: merges.filter((m) => m.mergedActive).map((m) => m.mergedActive) };
+          const removed: string[] = [];
+          for (const m of merges) {
+            if (m.mergedActive) {
+              await qemuImgOverlays.remove(m.mergedActive);
+              removed.push(m.mergedActive);
+            }
+            if (!m.unused?.length) continue;
+            const used = await layersInUse(deps.db, m.volumeId);
+            for (const f of m.unused.filter((x) => !used.has(x))) {
+              await qemuImgOverlays.remove(f);
+              removed.push(f);
+            }
+          }
+          return { removed };
         },
       },
     ],

@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
+import { promisify } from 'node:util';
+import type { Queryable } from '../db/index.js';
+
+const run = promisify(execFile);
+
+/** Every file a qcow2 layer stands on, itself first (-U: a running QEMU may hold it open). */
+export async function backingChain(path: string): Promise<string[]> {
+  try {
+    const { stdout } = await run('qemu-img', ['info', '-U', '--backing-chain', '--output=json', path], {
+      timeout: 30_000,
+    });
+    return (JSON.parse(stdout) as Array<{ filename: string }>).map((i) => i.filename);
+  } catch {
+    return [path];
+  }
+}
+
+/**
+ * The layers of a volume that Strata made (`<volume>.<snapshot>.qcow2`), in a file's backing
+ * chain: what a snapshot's delete may have to drop. The volume's own `<volume>.qcow2` is the
+ * driver's and never among them.
+ */
+export async function snapshotLayersUnder(volumeId: string, path: string): Promise<string[]> {
+  const own = (f: string) => basename(f).startsWith(`${volumeId}.`) && basename(f) !== `${volumeId}.qcow2`;
+  return (await backingChain(path)).filter(own);
+}
+
+/**
+ * Every file a volume still needs: the chains under its active layer and under each of its
+ * snapshots that is not deleted. Read from the database as it is now, so a delete that ran before
+ * (or a replay of this one) only ever narrows it.
+ */
+export async function layersInUse(db: Queryable, volumeId: string): Promise<Set<string>> {
+  const roots = [
+    ...(await db.query('SELECT backend_ref FROM volumes WHERE id = $1', [volumeId])),
+    ...(await db.query(
+      `SELECT backend_ref FROM volume_snapshots WHERE volume_id = $1 AND state <> 'Deleted'`,
+      [volumeId],
+    )),
+  ].flatMap((r) => {
+    const ref = r['backend_ref'];
+    // Storage-taken parts are named by their backend, not by a path: no chain to read.
+    return typeof ref === 'string' && ref.startsWith('/') ? [ref] : [];
+  });
+  const used = new Set<string>();
+  for (const root of new Set(roots)) for (const f of await backingChain(root)) used.add(f);
+  return used;
+}
