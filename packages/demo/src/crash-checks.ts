@@ -117,6 +117,9 @@ export type Orphans = { orphans: Array<{ kind: string; ref: string; reason: stri
 export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<string[]> {
   const rest = cx.env.rest;
   const problems: string[] = [];
+  // The collector's scan is the slowest part (backend CLIs): it runs while the rest is checked.
+  const orphansRead = rest.get<Orphans>('/v1/orphans');
+  orphansRead.catch(() => undefined);
   const vm = await rest.get<{ state: string }>(`/v1/vms/${vmId}`);
   const dom = await domState(vmId);
   if (dom === 'paused') problems.push('the guest is paused');
@@ -130,10 +133,6 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
     }
     if (freeze !== 'thawed') problems.push(`the guest's filesystems are ${freeze}`);
   } else if (dom === 'running') problems.push(`the VM is ${vm.state} in the database but runs`);
-
-  const orphans = await rest.get<Orphans>('/v1/orphans');
-  for (const o of orphans.orphans) problems.push(`orphan ${o.kind} ${o.ref}: ${o.reason}`);
-  for (const w of orphans.warnings) problems.push(`collector warning: ${w}`);
 
   const volumes = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId })).items;
   const live = vm.state === 'Running' ? await domblklist(vmId) : null;
@@ -151,10 +150,7 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
   const snaps = (
     await rest.get<Page<SnapshotView & { current: boolean }>>('/v1/vm-snapshots', { vmId, limit: 500 })
   ).items;
-  for (const s of snaps) {
-    if (!['Ready', 'Error', 'Removed', 'Hidden'].includes(s.state))
-      problems.push(`snapshot ${s.id} is left ${s.state}`);
-    if (s.state !== 'Ready') continue;
+  const checkParts = async (s: SnapshotView) => {
     const parts = (
       await rest.get<Page<{ volumeId: string; backendRef: string | null; state: string }>>(
         '/v1/volume-snapshots',
@@ -171,7 +167,11 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
       if (!pool || !(await partExists(cx, pool, p.backendRef ?? '', groups)))
         problems.push(`snapshot ${s.id}: part ${p.backendRef} of volume ${p.volumeId} is not on its backend`);
     }
-  }
+  };
+  for (const s of snaps)
+    if (!['Ready', 'Error', 'Removed', 'Hidden'].includes(s.state))
+      problems.push(`snapshot ${s.id} is left ${s.state}`);
+  await Promise.all(snaps.filter((s) => s.state === 'Ready').map(checkParts));
   const tree = await rest.get<{ currentId: string | null; roots: TreeNode[] }>(
     `/v1/vms/${vmId}/snapshot-tree`,
   );
@@ -183,5 +183,8 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
     if (n.parentId && !ids.has(n.parentId)) problems.push(`tree node ${n.id} names a parent not in the tree`);
   if (tree.currentId !== null && !nodes.some((n) => n.id === tree.currentId && n.state === 'Ready'))
     problems.push(`the current pointer ${tree.currentId} is not a Ready node of the tree`);
+  const orphans = await orphansRead;
+  for (const o of orphans.orphans) problems.push(`orphan ${o.kind} ${o.ref}: ${o.reason}`);
+  for (const w of orphans.warnings) problems.push(`collector warning: ${w}`);
   return problems;
 }

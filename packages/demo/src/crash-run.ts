@@ -12,6 +12,13 @@ export interface CrashOutcome {
   readonly job: JobView;
   readonly problems: readonly string[];
   readonly ms: number;
+  /** Where the case's time went: up to the death, the restart, the job's end, the invariant checks. */
+  readonly phasesMs: {
+    readonly run: number;
+    readonly restart: number;
+    readonly finish: number;
+    readonly check: number;
+  };
 }
 
 export interface JournaledStep {
@@ -67,20 +74,25 @@ export async function crashSeries(
     const t0 = Date.now();
     const started = await start(point).catch(() => null);
     const exit = await deathOrEnd(cx, started?.job.id);
+    const t1 = Date.now();
     const next = order[i + 1];
     await restart(cx, next && label(jobType, next));
+    const t2 = Date.now();
     const jobId =
       started?.job.id ??
       (await cx.env.rest.get<Page<JobView>>('/v1/jobs', { type: jobType, limit: 1 })).items[0]?.id;
     if (!jobId) throw new Error(`${label(jobType, point)}: no ${jobType} job was queued`);
     const job = await waitJobEnd(cx.env.rest, jobId);
+    const t3 = Date.now();
     const problems = await invariantProblems(cx, vmId);
+    const t4 = Date.now();
     const o = {
       point: label(jobType, point),
       killed: exit === 'SIGKILL',
       job,
       problems,
-      ms: Date.now() - t0,
+      ms: t4 - t0,
+      phasesMs: { run: t1 - t0, restart: t2 - t1, finish: t3 - t2, check: t4 - t3 },
     };
     report(o);
     outcomes.push(o);
@@ -125,7 +137,8 @@ export function failuresOf(outcomes: readonly CrashOutcome[]): string[] {
 /** One line per case for the test's diagnostics. */
 export function describeOutcome(o: CrashOutcome): string {
   const end = o.job.state === 'Succeeded' ? 'Succeeded' : `Failed ${o.job.error?.code ?? ''}`;
-  return `${o.point}: killed=${o.killed} job ${end} in ${o.ms} ms; problems: ${o.problems.length ? o.problems.join('; ') : 'none'}`;
+  const p = o.phasesMs;
+  return `${o.point}: killed=${o.killed} job ${end} in ${o.ms} ms (run ${p.run}, restart ${p.restart}, finish ${p.finish}, check ${p.check}); problems: ${o.problems.length ? o.problems.join('; ') : 'none'}`;
 }
 
 /** A test diagnostic that is also written at once (diagnostics show only when the test ends). */
