@@ -6,6 +6,7 @@ import { Definitions } from './definitions.js';
 import { JobRun } from './runner.js';
 import * as store from './store.js';
 import type { Job, JobEngine, JobEngineOptions, JobFinishedListener } from './types.js';
+import { armedFaultPoint } from './fault.js';
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 
@@ -15,6 +16,7 @@ const TERMINAL = new Set(['Succeeded', 'Failed']);
  */
 export function createJobEngine(options: JobEngineOptions): JobEngine {
   const { db } = options;
+  armedFaultPoint(); // a malformed STRATA_FAULT_KILL_AT refuses the start
   const serverId = options.serverId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const log = (options.logger ?? pino({ level: 'warn' })).child({ serverId });
   const concurrency = options.concurrency ?? 4;

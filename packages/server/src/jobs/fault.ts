@@ -1,3 +1,5 @@
+import { StrataError } from '@strata/core';
+
 /**
  * Test hook, off unless STRATA_FAULT_KILL_AT is set: `<jobType>:<step>:<before|after>` makes this
  * process SIGKILL itself at that step boundary of a job's run, so crash tests can stop the server
@@ -13,21 +15,38 @@ interface FaultPoint {
   readonly boundary: FaultBoundary;
 }
 
-function parse(spec: string | undefined): FaultPoint | null {
-  if (!spec) return null;
+/** The environment variable that arms the hook. */
+export const FAULT_ENV = 'STRATA_FAULT_KILL_AT';
+
+/**
+ * Reads `<jobType>:<step>:<before|after>`; null when unset. A set but malformed value is a coded
+ * error: a crash test whose hook silently never fires would pass without testing anything.
+ */
+export function parseFaultPoint(spec: string | undefined): FaultPoint | null {
+  if (spec === undefined || spec === '') return null;
   // Job types hold dots and steps hyphens, never colons: split from the right.
   const parts = spec.split(':');
   const boundary = parts.pop();
   const step = parts.pop();
   const jobType = parts.join(':');
-  if ((boundary !== 'before' && boundary !== 'after') || !step || !jobType) return null;
+  if ((boundary !== 'before' && boundary !== 'after') || !step || !jobType)
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: FAULT_ENV,
+      reason: '<jobType>:<step>:<before|after>',
+    });
   return { jobType, step, boundary };
 }
 
-const point = parse(process.env['STRATA_FAULT_KILL_AT']);
+let point: FaultPoint | null | undefined;
+
+/** Parses the hook's setting once; the engine calls it at creation so a bad value stops the start. */
+export function armedFaultPoint(): FaultPoint | null {
+  return (point ??= parseFaultPoint(process.env[FAULT_ENV]));
+}
 
 /** Kills this process with SIGKILL when (jobType, step, boundary) is the configured fault point. */
 export function faultPoint(jobType: string, step: string, boundary: FaultBoundary): void {
+  const point = armedFaultPoint();
   if (!point || point.jobType !== jobType || point.step !== step || point.boundary !== boundary) return;
   process.stderr.write(`STRATA_FAULT_KILL_AT ${jobType}:${step}:${boundary}: killing this process\n`);
   process.kill(process.pid, 'SIGKILL');
