@@ -276,6 +276,64 @@ void describe('resources, tables and JSON', () => {
     assert.equal(gone.state, 'Destroyed');
   });
 
+  void test('a group snapshot of two volumes, then a volume from one of its snapshots', async () => {
+    const pools = await json<{ items: Array<{ id: string }> }>(['pools', 'list', '--name', `pool-${suffix}`]);
+    const poolId = pools.items[0]?.id ?? '';
+    const ids: string[] = [];
+    for (const i of [1, 2])
+      ids.push(
+        (
+          await json<{ id: string }>([
+            'volumes',
+            'create',
+            '--name',
+            `g${i} ${suffix}`,
+            '--pool',
+            poolId,
+            '--size',
+            '64M',
+          ])
+        ).id,
+      );
+    const table = await strata([
+      '--no-progress',
+      'snapshots',
+      'group',
+      '--name',
+      `grp "${suffix}" <&>`,
+      ...ids,
+    ]);
+    assert.equal(table.code, 0, table.stderr);
+    for (const v of ids)
+      assert.ok(
+        table.stdout
+          .split('\n')
+          .some((l) => l.includes(v) && l.includes('Ready') && l.includes(`grp "${suffix}" <&>`)),
+        table.stdout,
+      );
+    const rows = await json<Array<{ id: string; volumeId: string; state: string }>>([
+      'snapshots',
+      'group',
+      '--name',
+      `grp2 ${suffix}`,
+      ...ids,
+    ]);
+    assert.deepEqual(rows.map((r) => r.volumeId).sort(), [...ids].sort());
+    assert.ok(rows.every((r) => r.state === 'Ready'));
+    const made = await json<{ state: string; sizeBytes: number; poolId: string }>([
+      'volumes',
+      'create',
+      '--name',
+      `from ${suffix}`,
+      '--from-snapshot',
+      rows[0]!.id,
+    ]);
+    assert.deepEqual([made.state, made.sizeBytes, made.poolId], ['Ready', 64 * 1024 ** 2, poolId]);
+    const none = await strata(['snapshots', 'group', '--name', 'x', `vol-missing-${suffix}`]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /^error NOT_FOUND/m);
+  });
+
   void test('errors print their registry code, the HTTP status and a hint, and exit 1', async () => {
     const r = await strata(['volumes', 'get', `vol-missing-${suffix}`]);
     assert.equal(r.code, 1);
@@ -291,7 +349,10 @@ void describe('resources, tables and JSON', () => {
     assert.match(down.stderr, /^error CONNECTION_FAILED: cannot reach http:\/\/127\.0\.0\.1:9/m);
     const usage = await strata(['volumes', 'create', '--name', 'x']);
     assert.equal(usage.code, 1);
-    assert.match(usage.stderr, /required option '--pool <id>' not specified/);
+    assert.match(
+      usage.stderr,
+      /^error INVALID_ARGUMENT \(HTTP 400\): .*poolId.*required unless snapshotId is given/m,
+    );
   });
 });
 

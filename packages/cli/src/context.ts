@@ -81,6 +81,16 @@ export class Context {
     if (this.json) return this.print(done);
     this.out(`${done.type} ${done.state}: ${done.resourceType ?? ''}/${done.resourceId ?? ''}`);
   }
+
+  /** A 202 answer that made several resources: follows the job, then shows them all as they are now. */
+  async acceptedMany(a: Accepted, refetch: readonly string[], columns: readonly Column[]): Promise<void> {
+    if (!this.globals.wait) return this.accepted(a, null);
+    const timeoutMs = Number(this.globals.timeout) * 1000;
+    await followJob(this.client, a.job, { progress: this.globals.progress, timeoutMs });
+    const rows = await Promise.all(refetch.map((p) => this.client.get<Record<string, unknown>>(p)));
+    if (this.json) return this.print(rows);
+    this.out(table(rows, columns));
+  }
 }
 
 /** Prints a failure with its code (and the registry's recovery hint); returns the exit code. */
