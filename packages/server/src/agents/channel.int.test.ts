@@ -133,6 +133,23 @@ test('registration: a one-time token gives the host a row (Up) and per-host cred
   );
   assert.equal(hub.connectedCount(), 1);
 
+  // the agent's first message after its welcome confirms it holds the credential: from then on
+  // not even the same host name may spend the token again
+  await waitFor('the welcome confirmed', async () => {
+    const [t] = await db.query<{ confirmed_at: string | null }>(
+      'SELECT confirmed_at FROM host_registration_tokens WHERE host_id = $1',
+      [hostId],
+    );
+    return t?.confirmed_at ? true : undefined;
+  });
+  const replay = agent({
+    STRATA_REGISTRATION_TOKEN: token,
+    STRATA_AGENT_STATE_DIR: join(dir, 'agent-a-again'),
+    STRATA_FIXTURE_HOSTNAME: `host-a-${suffix}`,
+  });
+  assert.equal(await replay.exited, 78);
+  assert.match(replay.stderr, /already used/);
+
   // the same token again: refused, the second agent gives up with its coded error
   const second = agent({
     STRATA_REGISTRATION_TOKEN: token,

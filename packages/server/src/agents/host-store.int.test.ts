@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../db/index.js';
 import { TEST_DATABASES, type TestDatabase } from '../db/test-databases.js';
 import { HostStore } from './host-store.js';
 
-// The registration rules against PGlite and PostgreSQL: tokens are one-time and expire,
+// The registration rules against PGlite and PostgreSQL: tokens are one-time (but for a lost welcome) and expire,
 // a reinstalled host keeps its id with a new secret, a removed host is refused.
 let db: Database;
 let store: HostStore;
@@ -41,6 +41,29 @@ for (const database of TEST_DATABASES) {
 
     const refused = (reason: RegExp) => (e: unknown) =>
       isStrataError(e, 'AGENT_REGISTRATION_REFUSED') && reason.test(e.message);
+
+    test('a host whose welcome was lost spends its token again until it confirms; no other host can', async () => {
+      const t = await store.issueToken('c1', 60 * 60_000);
+      const name = `h-lost-${suffix}`;
+      const first = await store.register(t.token, facts(name));
+      await assert.rejects(store.register(t.token, facts(`h-other-${suffix}`)), refused(/already used/));
+      const again = await store.register(t.token, facts(name));
+      assert.equal(again.hostId, first.hostId, 'the same host row');
+      assert.notEqual(again.secret, first.secret, 'a new secret');
+      await assert.rejects(store.authenticate(first.hostId, first.secret), (e) =>
+        isStrataError(e, 'AGENT_AUTH_FAILED'),
+      );
+      await store.authenticate(again.hostId, again.secret); // holds it: confirmed
+      await assert.rejects(store.register(t.token, facts(name)), refused(/already used/));
+      // unconfirmed but spent longer ago than the retry window: refused too
+      const late = await store.issueToken('c1', 60 * 60_000);
+      await store.register(late.token, facts(`h-late-${suffix}`));
+      await db.query(
+        `UPDATE host_registration_tokens SET used_at = now() - interval '11 minutes' WHERE id = $1`,
+        [late.id],
+      );
+      await assert.rejects(store.register(late.token, facts(`h-late-${suffix}`)), refused(/already used/));
+    });
 
     test('tokens: unknown cluster NOT_FOUND; expired, reused and unknown tokens refused with the reason', async () => {
       await assert.rejects(store.issueToken('nope', 1000), (e) => isStrataError(e, 'NOT_FOUND'));

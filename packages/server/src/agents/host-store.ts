@@ -25,6 +25,9 @@ interface HostRow {
   agent_report: AgentStateReport | null;
 }
 
+/** How long after a token is spent its host may spend it again while its welcome is unconfirmed. */
+export const REGISTRATION_RETRY_MS = 10 * 60_000;
+
 /** The channel's reads and writes of hosts, tokens and host events. */
 export class HostStore {
   constructor(private readonly db: Database) {}
@@ -48,7 +51,10 @@ export class HostStore {
   /**
    * Spends a registration token and gives the host its credentials, in one transaction. A host
    * already known by that name in the same cluster (a reinstalled machine) keeps its id and gets a
-   * new secret; the old secret stops working.
+   * new secret; the old secret stops working. A spent token is taken again only from the host that
+   * spent it, before that host confirmed its welcome (see confirmRegistration), within
+   * REGISTRATION_RETRY_MS and the token's life: its welcome was lost with the connection. The host
+   * gets a new secret; the lost one never works.
    */
   async register(token: string, facts: HostFacts): Promise<{ hostId: string; secret: string }> {
     const refuse = (reason: string): never => {
@@ -60,14 +66,20 @@ export class HostStore {
         cluster_id: string;
         used_at: string | null;
         expired: boolean;
+        retry_open: boolean;
+        used_by: string | null;
       }>(
-        `SELECT id, cluster_id, used_at, expires_at < now() AS expired
-           FROM host_registration_tokens WHERE token_hash = $1 FOR UPDATE`,
-        [hashSecret(token)],
+        `SELECT t.id, t.cluster_id, t.used_at, t.expires_at < now() AS expired,
+                (t.confirmed_at IS NULL AND t.used_at > now() - make_interval(secs => $2)) AS retry_open,
+                h.name AS used_by
+           FROM host_registration_tokens t LEFT JOIN hosts h ON h.id = t.host_id
+          WHERE t.token_hash = $1 FOR UPDATE OF t`,
+        [hashSecret(token), REGISTRATION_RETRY_MS / 1000],
       );
       if (!row) return refuse('unknown registration token');
-      if (row.used_at !== null) return refuse('registration token already used');
       if (row.expired) return refuse('registration token expired');
+      const retry = row.used_at !== null && row.retry_open && row.used_by === facts.hostname;
+      if (row.used_at !== null && !retry) return refuse('registration token already used');
       const secret = newSecret('strata-host');
       const [existing] = await tx.query<{ id: string; cluster_id: string; state: HostState }>(
         'SELECT id, cluster_id, state FROM hosts WHERE name = $1 FOR UPDATE',
@@ -97,9 +109,27 @@ export class HostStore {
         row.id,
         hostId,
       ]);
-      await recordEvent(tx, hostId, 'HOST.REGISTER', `host ${facts.hostname} registered`);
+      await recordEvent(
+        tx,
+        hostId,
+        'HOST.REGISTER',
+        retry
+          ? `host ${facts.hostname} registered again: its first welcome was never confirmed`
+          : `host ${facts.hostname} registered`,
+      );
       return { hostId, secret };
     });
+  }
+
+  /**
+   * The host holds the credential its token bought (it spoke after its welcome, or said hello with
+   * it): the token can no longer be spent again.
+   */
+  async confirmRegistration(hostId: string): Promise<void> {
+    await this.db.query(
+      'UPDATE host_registration_tokens SET confirmed_at = now() WHERE host_id = $1 AND confirmed_at IS NULL',
+      [hostId],
+    );
   }
 
   /** Checks a host's id and secret; AGENT_AUTH_FAILED when wrong, unknown or removed. */
@@ -113,6 +143,7 @@ export class HostStore {
     }
     if (row.state === 'Removed')
       throw new StrataError('AGENT_AUTH_FAILED', { hostId, reason: 'host was removed' });
+    await this.confirmRegistration(hostId);
   }
 
   async updateFacts(hostId: string, facts: HostFacts): Promise<void> {

@@ -233,6 +233,11 @@ export class AgentHub {
         return;
       }
       session.lastSeen = Date.now();
+      if (session.unconfirmed) {
+        // A registered host's first message after its welcome: it holds its credential.
+        session.unconfirmed = false;
+        void this.store.confirmRegistration(session.hostId).catch(() => undefined);
+      }
       switch (message.kind) {
         case 'heartbeat':
           session.post({ kind: 'heartbeat', at: new Date().toISOString() });
@@ -284,6 +289,7 @@ export class AgentHub {
     // The last await: past it nothing can fail, so a session is never left behind half-made.
     await this.store.transition(hostId, 'Connected');
     const session = new AgentSession(hostId, socket, hello.commands);
+    session.unconfirmed = credentials !== undefined;
     // One connection per host: the newest wins (the old one is a half-dead socket of the same agent).
     this.sessions.get(hostId)?.close(CloseCode.Replaced, 'replaced by a newer connection');
     this.sessions.set(hostId, session);

@@ -23,6 +23,8 @@ interface Pending {
 export class AgentSession {
   private readonly pending = new Map<string, Pending>();
   lastSeen = Date.now();
+  /** Registered on this connection and not yet heard from since its welcome (see confirmRegistration). */
+  unconfirmed = false;
   closed = false;
 
   constructor(

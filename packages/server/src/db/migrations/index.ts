@@ -3,6 +3,7 @@ import { jobsSchema } from './002-jobs.js';
 import { authSchema } from './003-auth.js';
 import { agentsSchema } from './004-agents.js';
 import { orchestrationSchema } from './005-orchestration.js';
+import { registrationConfirmSchema } from './006-registration-confirm.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -15,4 +16,5 @@ export const migrations: readonly Migration[] = [
   authSchema,
   agentsSchema,
   orchestrationSchema,
+  registrationConfirmSchema,
 ];
