@@ -19,6 +19,11 @@ export class Definitions {
     this.byType.set(def.type, def);
   }
 
+  /** The definition of a type, or undefined when this server does not run it. */
+  find(type: string): JobDefinition | undefined {
+    return this.byType.get(type);
+  }
+
   get(type: string): JobDefinition {
     const def = this.byType.get(type);
     if (!def) throw new StrataError('JOB_TYPE_UNKNOWN', { type });

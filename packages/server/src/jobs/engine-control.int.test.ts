@@ -195,6 +195,29 @@ for (const backend of backends) {
       await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [running.id]);
     });
 
+    void test("cancel runs the type's onCancelled in its own transaction: both happen or neither", async () => {
+      await db.query('CREATE TABLE IF NOT EXISTS cancel_undone (job_id TEXT PRIMARY KEY)');
+      const undoing = (fail: boolean): JobDefinition => ({
+        type: fail ? 'test.cancel-undo-fails' : 'test.cancel-undo',
+        steps: [{ name: 'never', run: () => Promise.resolve(null) }],
+        onCancelled: async (tx, _input, jobId) => {
+          await tx.query('INSERT INTO cancel_undone (job_id) VALUES ($1)', [jobId]);
+          if (fail) throw new StrataError('INTERNAL', { reason: 'undo failed' });
+        },
+      });
+      const engine = engineOn(db, 'cancel-undo', [undoing(false), undoing(true)]);
+      const undone = async (id: string) =>
+        (await db.query('SELECT 1 FROM cancel_undone WHERE job_id = $1', [id])).length;
+      const ok = await engine.submit('test.cancel-undo', {}, { accountId: 'acc' });
+      assert.equal((await engine.cancel(ok.id)).state, 'Failed');
+      assert.equal(await undone(ok.id), 1);
+      const bad = await engine.submit('test.cancel-undo-fails', {}, { accountId: 'acc' });
+      await assert.rejects(engine.cancel(bad.id), (e: unknown) => isStrataError(e, 'INTERNAL'));
+      assert.equal((await engine.get(bad.id)).state, 'Queued', 'the cancel rolled back with its undo');
+      assert.equal(await undone(bad.id), 0);
+      await db.query(`UPDATE jobs SET state = 'Failed' WHERE id = $1`, [bad.id]);
+    });
+
     void test('a step is retried on retryable errors as its policy allows, never on others', async () => {
       const tries = { flaky: 0, broken: 0 };
       const def = (name: 'flaky' | 'broken', code: 'UNAVAILABLE' | 'INVALID_ARGUMENT'): JobDefinition => ({

@@ -123,7 +123,11 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     steps: (id) => store.journal(db, id),
     progressEvents: (id, afterSeq) => store.progressEvents(db, id, afterSeq),
     countByState: () => store.countByState(db),
-    cancel: (id) => store.cancelJob(db, id),
+    cancel: (id) =>
+      store.cancelJob(db, id, async (tx, job) => {
+        const def = defs.find(job.type);
+        await def?.onCancelled?.(tx, job.input, job.id);
+      }),
     async wait(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

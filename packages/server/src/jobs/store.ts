@@ -160,8 +160,15 @@ export async function progressEvents(q: Queryable, jobId: string, afterSeq = 0):
   }));
 }
 
-/** Queued → Failed (event Cancel), checked by jobMachine under the row lock. */
-export async function cancelJob(db: Database, id: string): Promise<Job> {
+/**
+ * Queued → Failed (event Cancel), checked by jobMachine under the row lock; `undo` (the job
+ * type's onCancelled) runs in the same transaction.
+ */
+export async function cancelJob(
+  db: Database,
+  id: string,
+  undo?: (tx: Queryable, job: Job) => Promise<void>,
+): Promise<Job> {
   return db.transaction(async (tx) => {
     const rows = await tx.query<{ state: JobState }>('SELECT state FROM jobs WHERE id = $1 FOR UPDATE', [id]);
     const row = rows[0];
@@ -173,7 +180,9 @@ export async function cancelJob(db: Database, id: string): Promise<Job> {
        WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
       [id, next, JSON.stringify({ code: error.code, message: error.message, details: error.details })],
     );
-    return toJob(updated[0] as Row);
+    const job = toJob(updated[0] as Row);
+    await undo?.(tx, job);
+    return job;
   });
 }
 

@@ -84,6 +84,11 @@ export interface JobDefinition<I extends Json = Json> {
    * interrupted one) in reverse order and fails the job with JOB_INTERRUPTED.
    */
   readonly onInterrupted?: 'resume' | 'compensate';
+  /**
+   * Runs in the transaction that cancels the job while it is still queued (no step has run):
+   * undoes what submitting it did, such as a resource made in a pending state for it.
+   */
+  onCancelled?(tx: Queryable, input: I, jobId: string): Promise<void>;
   /** Checks the input at submit time; throw a StrataError (INVALID_ARGUMENT) to refuse it. */
   validate?(input: unknown): asserts input is I;
 }

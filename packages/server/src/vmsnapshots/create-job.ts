@@ -7,6 +7,7 @@ import {
   type ResolvedQuiesce,
   type VmSnapshotType,
 } from '@strata/core';
+import type { Queryable } from '../db/index.js';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName, snapshotFile } from '../orchestration/naming.js';
@@ -79,6 +80,28 @@ async function snapshotRow(deps: OrchestrationDeps, id: string): Promise<Record<
   return row;
 }
 
+/**
+ * An Allocated snapshot whose create never got to mark-creating (failed, interrupted or cancelled
+ * while queued) becomes Error: left Allocated it would block every later snapshot operation.
+ */
+async function failAllocated(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  id: string,
+  jobId: string,
+): Promise<void> {
+  const row = (await tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [id]))[0];
+  if (row?.['state'] !== 'Allocated') return;
+  await applyTransition(tx, deps.events, {
+    table: 'vm_snapshots',
+    kind: 'vm-snapshot',
+    machine: vmSnapshotMachine,
+    id,
+    event: 'OperationFailed',
+    jobId,
+  });
+}
+
 export function vmSnapshotCreateJob(
   deps: OrchestrationDeps,
   strategies: readonly StrategyCandidate[],
@@ -87,6 +110,7 @@ export function vmSnapshotCreateJob(
     type: JOB_TYPES.vmSnapshotCreate,
     // A cut interrupted by a crash is undone rather than guessed at: the guest's hold has its own deadline.
     onInterrupted: 'compensate',
+    onCancelled: (tx, input, jobId) => failAllocated(deps, tx, input.vmSnapshotId, jobId),
     steps: [
       {
         name: 'plan',
@@ -129,24 +153,8 @@ export function vmSnapshotCreateJob(
           };
           return plan as unknown as Json;
         },
-        // A create that fails or is interrupted before mark-creating leaves no Allocated snapshot
-        // behind (it would block every later snapshot operation on the VM).
-        compensate: async (ctx, input) => {
-          await deps.db.transaction(async (tx) => {
-            const row = (
-              await tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [input.vmSnapshotId])
-            )[0];
-            if (row?.['state'] !== 'Allocated') return;
-            await applyTransition(tx, deps.events, {
-              table: 'vm_snapshots',
-              kind: 'vm-snapshot',
-              machine: vmSnapshotMachine,
-              id: input.vmSnapshotId,
-              event: 'OperationFailed',
-              jobId: ctx.jobId,
-            });
-          });
-        },
+        compensate: (ctx, input) =>
+          deps.db.transaction((tx) => failAllocated(deps, tx, input.vmSnapshotId, ctx.jobId)),
       },
       {
         name: 'mark-creating',
