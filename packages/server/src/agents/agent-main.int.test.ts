@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CHANNEL_PATH, isStrataError, type EventMessage } from '@strata/core';
 import { ensureLibvirt } from '@strata/testing';
-import { openDatabase, type Database } from '../db/index.js';
-import { AgentHub, type ReconcileContext } from './hub.js';
+import type { Database } from '../db/index.js';
+import type { AgentHub, ReconcileContext } from './hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
+import { startTestHub } from './testing/test-hub.js';
 import { waitFor } from './testing/wait-for.js';
 
 // The shipped agent entry (main.js) against a real libvirtd: it registers with facts read from
@@ -26,19 +27,7 @@ const suffix = Math.random().toString(36).slice(2, 8);
 before(async () => {
   await ensureLibvirt();
   dir = await mkdtemp(join(tmpdir(), 'strata-agent-main-'));
-  db = await openDatabase('memory:');
-  await db.query(`INSERT INTO zones (id, name) VALUES ($1, $1)`, [`zone-${suffix}`]);
-  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [
-    `cluster-${suffix}`,
-    `zone-${suffix}`,
-  ]);
-  hub = await AgentHub.start({
-    db,
-    dataDir: join(dir, 'server'),
-    host: '127.0.0.1',
-    port: 0,
-    heartbeatMs: 2_000,
-  });
+  ({ db, hub } = await startTestHub({ dir, suffix, heartbeatMs: 2_000 }));
 });
 
 after(async () => {

@@ -12,13 +12,14 @@ import {
   type AgentStateReport,
   type EventMessage,
 } from '@strata/core';
-import { openDatabase, type Database } from '../db/index.js';
+import type { Database } from '../db/index.js';
 import { EventService } from '../services/events.js';
 import { VmService } from '../services/vms.js';
 import { HostStore } from './host-store.js';
 import { vmReconciler } from './vm-reconciler.js';
 import { AgentHub, type ReconcileContext } from './hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
+import { startTestHub } from './testing/test-hub.js';
 import { waitFor } from './testing/wait-for.js';
 
 // A real hub (TLS on loopback, PGlite in memory) and real agent processes (the fixture agent:
@@ -32,19 +33,7 @@ const clusterId = `cluster-${suffix}`;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-channel-'));
-  db = await openDatabase('memory:');
-  await db.query(`INSERT INTO zones (id, name) VALUES ($1, $1)`, [`zone-${suffix}`]);
-  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [
-    clusterId,
-    `zone-${suffix}`,
-  ]);
-  hub = await AgentHub.start({
-    db,
-    dataDir: join(dir, 'server'),
-    host: '127.0.0.1',
-    port: 0,
-    heartbeatMs: 500,
-  });
+  ({ db, hub } = await startTestHub({ dir, suffix, heartbeatMs: 500 }));
 });
 
 after(async () => {

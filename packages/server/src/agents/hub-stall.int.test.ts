@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CHANNEL_PATH } from '@strata/core';
-import { openDatabase, type Database } from '../db/index.js';
-import { AgentHub } from './hub.js';
+import type { Database } from '../db/index.js';
+import type { AgentHub } from './hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from './testing/agent-process.js';
+import { startTestHub } from './testing/test-hub.js';
 
 // A busy server must not mistake its own stall for its agents' silence. A real hub (TLS on
 // loopback) and a real fixture agent process; the hub judges a session lost after one missed
@@ -21,20 +22,7 @@ const suffix = Math.random().toString(36).slice(2, 8);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-hub-stall-'));
-  db = await openDatabase('memory:');
-  await db.query(`INSERT INTO zones (id, name) VALUES ($1, $1)`, [`zone-${suffix}`]);
-  await db.query(`INSERT INTO clusters (id, zone_id, name) VALUES ($1, $2, $1)`, [
-    `cluster-${suffix}`,
-    `zone-${suffix}`,
-  ]);
-  hub = await AgentHub.start({
-    db,
-    dataDir: join(dir, 'server'),
-    host: '127.0.0.1',
-    port: 0,
-    heartbeatMs: 2_000,
-    missedHeartbeats: 1,
-  });
+  ({ db, hub } = await startTestHub({ dir, suffix, heartbeatMs: 2_000, missedHeartbeats: 1 }));
 });
 
 after(async () => {
