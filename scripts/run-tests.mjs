@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Runs the compiled tests with node's test runner, one file at a time: integration tests share
-// daemons (libvirtd, tgtd, Ceph, PostgreSQL) that the harness starts once and reuses.
+// Runs the compiled tests with node's test runner: unit files first, then integration files in two
+// lanes (below). Integration tests share daemons (libvirtd, tgtd, Ceph, PostgreSQL) that the
+// harness starts once and reuses.
 // Unit tests are `*.test.js`; integration tests are `*.int.test.js` (skipped with --unit).
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const unitOnly = process.argv.includes('--unit');
@@ -51,9 +53,48 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-timeout=900000', ...selected],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+const unit = selected.filter((f) => !f.endsWith('.int.test.js'));
+const integration = selected.filter((f) => f.endsWith('.int.test.js'));
+
+// Integration files run in two lanes at once, each one file at a time. The second lane holds the
+// crash, torture and volume-snapshot tests: whole-stack runs that mostly wait (on server restarts,
+// booting guests, backend CLIs), about half of the integration time. Shared daemons take
+// cross-process locks when they start. `--lanes=1` runs everything in one lane.
+const SECOND_LANE = [
+  /\/crash-[^/]*\.int\.test\.js$/,
+  /\/torture\.int\.test\.js$/,
+  /\/volume-snapshots\.int\.test\.js$/,
+];
+const oneLane = process.argv.includes('--lanes=1');
+const second = oneLane ? [] : integration.filter((f) => SECOND_LANE.some((r) => r.test(f)));
+const first = integration.filter((f) => !second.includes(f));
+
+const ARGS = ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-timeout=900000'];
+
+/** Runs node --test on files; resolves with its exit code. Output to ours, or to a file when given. */
+function lane(laneFiles, outFile) {
+  if (laneFiles.length === 0) return Promise.resolve(0);
+  return new Promise((resolve) => {
+    const out = outFile ? openSync(outFile, 'w') : 'inherit';
+    const child = spawn(process.execPath, [...ARGS, ...laneFiles], { stdio: ['ignore', out, out] });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+let status = 0;
+if (unit.length > 0)
+  status = spawnSync(process.execPath, [...ARGS, ...unit], { stdio: 'inherit' }).status ?? 1;
+if (integration.length > 0) {
+  const secondLog = join(mkdtempSync(join(tmpdir(), 'strata-lane-')), 'second-lane.log');
+  if (second.length > 0)
+    console.log(
+      `running ${second.length} integration files in a second lane (printed when it ends): ${second.join(' ')}`,
+    );
+  const [a, b] = await Promise.all([lane(first), lane(second, secondLog)]);
+  if (second.length > 0) {
+    console.log('\n──────── second lane ────────');
+    process.stdout.write(readFileSync(secondLog, 'utf8'));
+  }
+  status = status || a || b;
+}
+process.exit(status);

@@ -11,6 +11,7 @@ import { bringUp, type Environment } from './demo.js';
 import { buildQcow2Vm } from './qcow2-vm.js';
 import type { JobView } from './rest.js';
 import { readAll, waitForGuestAgent, type DemoDisk, type SnapshotView, type VolumeView } from './story.js';
+import { discardVm } from './discard-vm.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -146,9 +147,7 @@ test(
     } finally {
       if (saved === undefined) delete process.env['STRATA_MAX_CHAIN_DEPTH'];
       else process.env['STRATA_MAX_CHAIN_DEPTH'] = saved;
-      if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
-      // the domain's files go with the run's directory: leave no definition naming them behind
-      if (vmId) await run('virsh', ['-q', '-c', 'qemu:///system', 'undefine', vmId]).catch(() => undefined);
+      await discardVm(env?.rest, vmId);
       for (const c of children) c.kill('SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
     }

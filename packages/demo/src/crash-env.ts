@@ -8,6 +8,7 @@ import type { Backends } from './backends.js';
 import type { Cloud, Named } from './cloud.js';
 import { bringUp, type Environment } from './demo.js';
 import { startAgentProcess, startServerProcess, type ServerProcess } from './processes.js';
+import { discardVm } from './discard-vm.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -210,11 +211,8 @@ async function setUp(
     },
     tail: async () => (await readFile(join(dataDir, 'server.log'), 'utf8').catch(() => '')).slice(-6000),
     async close(vmIds = [], keep = false) {
-      for (const id of vmIds) {
-        await env.rest.run(`/v1/vms/${id}/stop`, { forced: true }).catch(() => undefined);
-        // The stop may fail (agent gone): the domain, named by the VM id, must not outlive the test.
-        await run('virsh', ['-c', 'qemu:///system', 'destroy', id]).catch(() => undefined);
-      }
+      // The stop may fail (agent gone): the domain, named by the VM id, must not outlive the test.
+      for (const id of vmIds) await discardVm(env.rest, id);
       for (const c of children) c.kill('SIGKILL');
       if (keep) return;
       await rm(root, { recursive: true, force: true }).catch(() => undefined);

@@ -5,6 +5,7 @@ import { setupCloud, type Cloud } from './cloud.js';
 import { readAdminCredentials, startServerProcess, type ServerProcess } from './processes.js';
 import { Rest } from './rest.js';
 import { runStory, type StoryResult } from './story.js';
+import { discardVm } from './discard-vm.js';
 
 export interface DemoOptions {
   /** Where the server's data, the agent's state and the qcow2 pool live. */
@@ -91,7 +92,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
     },
   ];
   const cleanup = async () => {
-    await rest.run(`/v1/vms/${result.vmId}/stop`, { forced: true }).catch(() => undefined);
+    await discardVm(rest, result.vmId);
     cloud.agent?.kill('SIGTERM');
     server?.child.kill('SIGTERM');
   };

@@ -8,6 +8,7 @@ import { checkOrder, guestExec, mergeBySeq, type WriterRecord } from '@strata/te
 import { bringUp, type Environment } from './demo.js';
 import type { Accepted, JobView } from './rest.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView } from './story.js';
+import { discardVm } from './discard-vm.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,6 +74,7 @@ test(
       const snap = await rest.get<SnapshotView & { type: string }>(`/v1/vm-snapshots/${made.resource.id}`);
       assert.equal(snap.type, 'DiskAndMemory');
       assert.equal(snap.state, 'Ready');
+      assert.equal(snap.consistency, 'crash', 'no freeze with memory: the disks alone are crash-consistent');
       log(`memory snapshot ${snap.id}: ${snap.strategy}, ${snap.consistency}, held ${snap.freezeMs} ms`);
       await sleep(4_000);
       await rest.run(`/v1/vms/${vm.id}/stop`);
@@ -134,7 +136,7 @@ test(
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- log ---\n${lines.join('\n')}`, { cause: e });
     } finally {
-      if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
+      await discardVm(env?.rest, vmId);
       for (const c of children) c.kill('SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
     }

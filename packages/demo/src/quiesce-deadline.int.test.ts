@@ -8,6 +8,7 @@ import { bringUp, type Environment } from './demo.js';
 import type { Accepted, Page } from './rest.js';
 import { buildDemoVm, waitForGuestAgent, type SnapshotView, type VolumeView } from './story.js';
 import { diskSources, guestHeld, residue } from './torture-residue.js';
+import { discardVm } from './discard-vm.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,7 +101,7 @@ test(
       throw new Error(`${(e as Error).message}\n--- log ---\n${lines.join('\n')}`, { cause: e });
     } finally {
       delete process.env['STRATA_HOLD_DEADLINE_MS'];
-      if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
+      await discardVm(env?.rest, vmId);
       for (const c of children) c.kill('SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
     }

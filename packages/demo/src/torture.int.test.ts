@@ -9,6 +9,7 @@ import { bringUp, type Environment } from './demo.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView } from './story.js';
 import { checkHistory, checkRevert, cutOutsideWindow, shuffled, stallInWindow } from './torture-checks.js';
 import { guestClockOffsetUs } from './torture-clock.js';
+import { discardVm } from './discard-vm.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SNAPSHOTS = 20;
@@ -151,7 +152,7 @@ test(
         cause: e,
       });
     } finally {
-      if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
+      await discardVm(env?.rest, vmId);
       for (const c of children) c.kill('SIGKILL');
       // a failed run keeps its server and agent logs for a look
       if (!failed) await rm(root, { recursive: true, force: true }).catch(() => undefined);

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { createTestDatabase, dropTestDatabase } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView, type TreeNode } from './story.js';
+import { discardVm } from './discard-vm.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lastSeq = (m: Map<string, Array<{ seq: number }>>) =>
@@ -109,7 +110,7 @@ test(
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- log ---\n${lines.join('\n')}`, { cause: e });
     } finally {
-      if (env && vmId) await env.rest.run(`/v1/vms/${vmId}/stop`, { forced: true }).catch(() => undefined);
+      await discardVm(env?.rest, vmId);
       for (const c of children) c.kill('SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
       await dropTestDatabase(databaseUrl).catch(() => undefined);

@@ -10,6 +10,7 @@ import { decodeRecords, guestExec, type WriterRecord } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import type { Named } from './cloud.js';
 import { waitForGuestAgent, type VolumeView } from './story.js';
+import { discardVm } from './discard-vm.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -109,7 +110,7 @@ void describe('volume lifecycle on a running guest', { timeout: 1_200_000 }, () 
   });
 
   after(async () => {
-    if (env && vm) await env.rest.run(`/v1/vms/${vm.id}/stop`, { forced: true }).catch(() => undefined);
+    await discardVm(env?.rest, vm?.id);
     // A stopped domain stays defined in libvirt: every agent on this machine would keep reporting it.
     if (vm) await run('virsh', ['-c', 'qemu:///system', 'undefine', vm.id]).catch(() => undefined);
     for (const c of children) c.kill('SIGKILL');

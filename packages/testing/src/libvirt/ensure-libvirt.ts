@@ -1,5 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { withDirLock } from '../tgt/lock.js';
+import { TEST_ROOT } from '../tgt/reflink-pool.js';
 
 const run = promisify(execFile);
 
@@ -48,12 +52,18 @@ let pending: Promise<LibvirtInfo> | undefined;
  * Makes libvirtd and virtlogd run (no systemd here: they are started directly). Idempotent and
  * safe to call from every test: when `virsh version` already answers, nothing is started.
  * virtlogd is needed too: without it starting a domain fails on /run/libvirt/virtlogd-sock.
+ * Test files in parallel processes take a cross-process lock: two daemons must not both start.
  */
 export function ensureLibvirt(): Promise<LibvirtInfo> {
-  pending ??= doEnsure().finally(() => {
+  pending ??= lockedEnsure().finally(() => {
     pending = undefined;
   });
   return pending;
+}
+
+async function lockedEnsure(): Promise<LibvirtInfo> {
+  await mkdir(TEST_ROOT, { recursive: true });
+  return withDirLock(join(TEST_ROOT, '.libvirt.lock'), doEnsure);
 }
 
 async function doEnsure(): Promise<LibvirtInfo> {
