@@ -34,7 +34,10 @@ const weaker = (a: Consistency, b: Consistency): Consistency =>
 export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageContext): Promise<CutResult> {
   const t0 = performance.now();
   const vm = { state: plan.vmRunning ? 'Running' : 'Stopped', guestAgent: plan.guestAgent };
-  const baseConsistency = consistencyOf(plan.quiesce, vm);
+  // libvirt cannot quiesce a snapshot that saves memory: its disks on their own are crash-consistent
+  // (the instant the memory was saved). Reverted with its memory, the guest resumes exactly.
+  const baseConsistency =
+    plan.type === 'DiskAndMemory' && plan.vmRunning ? 'crash' : consistencyOf(plan.quiesce, vm);
   const parts: Part[] = [];
   let holdMs = 0;
   try {
