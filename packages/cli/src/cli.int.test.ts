@@ -175,6 +175,51 @@ void describe('resources, tables and JSON', () => {
     );
   });
 
+  void test('hosts token issues a registration token; vm-snapshots explain shows every strategy and the choice', async () => {
+    const cluster = await json<{ id: string }>([
+      'clusters',
+      'create',
+      '--zone',
+      zoneId,
+      '--name',
+      `cl-${suffix}`,
+    ]);
+    const tok = await json<{ token: string; fingerprint: string; channelPath: string }>([
+      'hosts',
+      'token',
+      '--cluster',
+      cluster.id,
+      '--ttl',
+      '600',
+    ]);
+    assert.match(tok.token, /^strata-reg/);
+    assert.ok(tok.fingerprint.length > 0);
+    assert.equal(tok.channelPath, '/agent/v1');
+    const short = await strata(['hosts', 'token', '--cluster', cluster.id, '--ttl', '5']);
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /^error INVALID_ARGUMENT/m);
+
+    const vm = await json<{ id: string }>(['vms', 'create', '--name', `explain <${suffix}> "vm"`]);
+    const table = await strata(['vm-snapshots', 'explain', '--vm', vm.id]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^STRATEGY\s+PRIORITY\s+CHOSEN\s+REASON$/m);
+    assert.match(table.stdout, /^hypervisor\s+/m);
+    assert.match(table.stdout, /^chosen: \S+ \(quiesce \w+\)$/m);
+    const answer = await json<{
+      chosen: string | null;
+      explanation: Array<{ strategy: string; priority: string; reason: string; chosen: boolean }>;
+    }>(['vm-snapshots', 'explain', '--vm', vm.id, '--memory', '--quiesce', 'none']);
+    assert.ok(answer.explanation.length >= 2, 'every strategy answers');
+    assert.ok(
+      answer.explanation.every((e) => e.reason.length > 0),
+      'each with its reason',
+    );
+    assert.equal(answer.explanation.filter((e) => e.chosen).length, answer.chosen ? 1 : 0);
+    const wrong = await strata(['vm-snapshots', 'explain', '--vm', vm.id, '--operation', 'bogus']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /^error INVALID_ARGUMENT/m);
+  });
+
   void test('pools, offerings and templates are created and listed with sizes people read', async () => {
     const pool = await json<{ id: string; capacityBytes: number; capacityIops: number }>([
       'pools',

@@ -60,6 +60,11 @@ export class Context {
     if (page.nextCursor) this.out(`(more: --cursor ${page.nextCursor})`);
   }
 
+  /** A line of text for people (tables' footnotes); JSON output carries the same facts itself. */
+  note(text: string): void {
+    if (!this.json) this.out(text);
+  }
+
   one(row: Record<string, unknown>): void {
     if (this.json) return this.print(row);
     this.out(record(row));

@@ -80,6 +80,20 @@ export function hosts(): Command {
         ctx.one(await ctx.client.request(o.off ? 'DELETE' : 'POST', `/v1/hosts/${enc(id)}/maintenance`)),
       ),
     );
+  cmd
+    .command('token')
+    .description("a one-time registration token for a new host's agent, with the certificate to pin (admin)")
+    .requiredOption('--cluster <id>', 'the cluster the host joins')
+    .option('--ttl <seconds>', 'how long the token stays valid (60..604800)', parseIntArg, 3600)
+    .action(
+      action(async (ctx, o: { cluster: string; ttl: number }) =>
+        ctx.one(
+          await ctx.client.request<Record<string, unknown>>('POST', '/v1/hosts/registration-tokens', {
+            body: { clusterId: o.cluster, ttlSeconds: o.ttl },
+          }),
+        ),
+      ),
+    );
   return cmd;
 }
 

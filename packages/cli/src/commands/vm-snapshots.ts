@@ -70,5 +70,42 @@ export function vmSnapshots(): Command {
         ),
       ),
     );
+  cmd
+    .command('explain')
+    .description("every strategy's answer and reason for a VM and request, and the one chosen")
+    .requiredOption('--vm <id>', 'the VM')
+    .option('--operation <op>', 'take, revert or delete', 'take')
+    .option('--quiesce <mode>', 'auto, guest, hypervisor, pause or none', 'auto')
+    .option('--memory', 'a snapshot with memory')
+    .option('--taken-by <strategy>', 'for revert and delete: the strategy that took the snapshot')
+    .action(
+      action(
+        async (
+          ctx,
+          o: { vm: string; operation: string; quiesce: string; memory?: boolean; takenBy?: string },
+        ) => {
+          const answer = await ctx.client.get<Record<string, unknown>>(
+            `/v1/vms/${enc(o.vm)}/snapshot-strategies`,
+            {
+              operation: o.operation,
+              quiesce: o.quiesce,
+              memory: o.memory ? 'true' : undefined,
+              takenBy: o.takenBy,
+            },
+          );
+          if (ctx.json) return ctx.print(answer);
+          const rows = (answer['explanation'] as Array<Record<string, unknown>> | undefined) ?? [];
+          ctx.list({ items: rows }, EXPLAIN_COLUMNS);
+          ctx.note(`chosen: ${String(answer['chosen'] ?? 'none')} (quiesce ${String(answer['quiesce'])})`);
+        },
+      ),
+    );
   return cmd;
 }
+
+const EXPLAIN_COLUMNS = [
+  col('strategy'),
+  col('priority'),
+  col('chosen', (r) => (r['chosen'] ? '*' : '')),
+  col('reason'),
+];
