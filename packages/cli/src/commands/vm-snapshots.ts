@@ -96,7 +96,8 @@ export function vmSnapshots(): Command {
           if (ctx.json) return ctx.print(answer);
           const rows = (answer['explanation'] as Array<Record<string, unknown>> | undefined) ?? [];
           ctx.list({ items: rows }, EXPLAIN_COLUMNS);
-          ctx.note(`chosen: ${String(answer['chosen'] ?? 'none')} (quiesce ${String(answer['quiesce'])})`);
+          const text = (v: unknown) => (typeof v === 'string' ? v : 'none');
+          ctx.note(`chosen: ${text(answer['chosen'])} (quiesce ${text(answer['quiesce'])})`);
         },
       ),
     );
