@@ -4,7 +4,7 @@
 // harness starts once and reuses.
 // Unit tests are `*.test.js`; integration tests are `*.int.test.js` (skipped with --unit).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,7 +85,8 @@ let status = 0;
 if (unit.length > 0)
   status = spawnSync(process.execPath, [...ARGS, ...unit], { stdio: 'inherit' }).status ?? 1;
 if (integration.length > 0) {
-  const secondLog = join(mkdtempSync(join(tmpdir(), 'strata-lane-')), 'second-lane.log');
+  const laneDir = mkdtempSync(join(tmpdir(), 'strata-lane-'));
+  const secondLog = join(laneDir, 'second-lane.log');
   if (second.length > 0)
     console.log(
       `running ${second.length} integration files in a second lane (printed when it ends): ${second.join(' ')}`,
@@ -95,6 +96,7 @@ if (integration.length > 0) {
     console.log('\n──────── second lane ────────');
     process.stdout.write(readFileSync(secondLog, 'utf8'));
   }
+  rmSync(laneDir, { recursive: true, force: true });
   status = status || a || b;
 }
 process.exit(status);
