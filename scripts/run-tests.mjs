@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the compiled tests with node's test runner: unit files first, then integration files in two
-// lanes (below). Integration tests share daemons (libvirtd, tgtd, Ceph, PostgreSQL) that the
+// Runs the compiled tests with node's test runner: unit files first, then integration files in one
+// lane or two (below). Integration tests share daemons (libvirtd, tgtd, Ceph, PostgreSQL) that the
 // harness starts once and reuses.
 // Unit tests are `*.test.js`; integration tests are `*.int.test.js` (skipped with --unit).
 import { spawn, spawnSync } from 'node:child_process';
@@ -56,17 +56,18 @@ if (selected.length === 0) {
 const unit = selected.filter((f) => !f.endsWith('.int.test.js'));
 const integration = selected.filter((f) => f.endsWith('.int.test.js'));
 
-// Integration files run in two lanes at once, each one file at a time. The second lane holds the
-// crash, torture and volume-snapshot tests: whole-stack runs that mostly wait (on server restarts,
-// booting guests, backend CLIs), about half of the integration time. Shared daemons take
-// cross-process locks when they start. `--lanes=1` runs everything in one lane.
+// Integration files run one at a time, in one lane by default. With `--lanes=2` the crash,
+// torture and volume-snapshot tests (whole-stack runs that mostly wait on server restarts, booting
+// guests and backend CLIs, about half of the integration time) run in a second lane beside the
+// rest, and the shared daemons take cross-process locks when they start. Two lanes are not the
+// default yet: the load they add exposes a known gap in guest-mode cuts (docs/vm-snapshots.md).
 const SECOND_LANE = [
   /\/crash-[^/]*\.int\.test\.js$/,
   /\/torture\.int\.test\.js$/,
   /\/volume-snapshots\.int\.test\.js$/,
 ];
-const oneLane = process.argv.includes('--lanes=1');
-const second = oneLane ? [] : integration.filter((f) => SECOND_LANE.some((r) => r.test(f)));
+const twoLanes = process.argv.includes('--lanes=2');
+const second = twoLanes ? integration.filter((f) => SECOND_LANE.some((r) => r.test(f))) : [];
 const first = integration.filter((f) => !second.includes(f));
 
 const ARGS = ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-timeout=900000'];

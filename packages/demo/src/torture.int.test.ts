@@ -21,6 +21,8 @@ interface Taken {
   /** Host clock (µs) just before the create was posted and just after its job finished. */
   readonly fromUs: number;
   readonly toUs: number;
+  /** The guest's clock against the host's, read just before: a pause stops the guest's clock. */
+  readonly clock: { readonly offsetUs: number; readonly errorUs: number };
 }
 
 // Issue 4's torture test: a guest writing one ordered sequence over ROOT (qcow2, ext4 log) and data
@@ -54,15 +56,14 @@ test(
       vmId = vm.id;
       assert.equal(disks.length, 4, 'ROOT plus a data disk on each of the three backends');
       await waitForGuestAgent(vm.id);
-      const clock = await guestClockOffsetUs(vm.id);
-      log(
-        `guest clock ${(clock.offsetUs / 1000).toFixed(0)} ms ahead of the host (±${(clock.errorUs / 1000).toFixed(0)} ms)`,
-      );
       await sleep(2_000);
 
       const taken: Taken[] = [];
       for (let i = 0; i < SNAPSHOTS; i++) {
         const quiesce = i % 2 === 0 ? 'guest' : 'hypervisor';
+        // The guest's clock, read again before every snapshot: it stands still whenever the vCPUs
+        // are paused, so one reading at the start drifts.
+        const clock = await guestClockOffsetUs(vm.id);
         const fromUs = Date.now() * 1000;
         const r = await rest.run<SnapshotView>('/v1/vm-snapshots', {
           vmId: vm.id,
@@ -72,9 +73,9 @@ test(
         const toUs = Date.now() * 1000;
         const snap = await rest.get<SnapshotView>(`/v1/vm-snapshots/${r.resource.id}`);
         log(
-          `t${i} ${quiesce}: ${snap.consistency}, held ${snap.freezeMs?.toFixed(0)} ms, spread ${snap.cutSpreadMs?.toFixed(0)} ms, job ${((toUs - fromUs) / 1000).toFixed(0)} ms`,
+          `t${i} ${quiesce}: guest clock ${(clock.offsetUs / 1000).toFixed(0)} ms (±${(clock.errorUs / 1000).toFixed(0)}), ${snap.consistency}, held ${snap.freezeMs?.toFixed(0)} ms, spread ${snap.cutSpreadMs?.toFixed(0)} ms, job ${((toUs - fromUs) / 1000).toFixed(0)} ms`,
         );
-        taken.push({ index: i, quiesce, snap, fromUs, toUs });
+        taken.push({ index: i, quiesce, snap, fromUs, toUs, clock });
         await sleep(700 + ((i * 389) % 900));
       }
       await sleep(1_500);
@@ -116,8 +117,11 @@ test(
         lastSeqOf.set(s.index, verdict.lastSeq);
         // The freeze: no write acknowledged before it may be missing. Its stall in the history is
         // found on the guest's clock, inside the window in which the snapshot's job ran.
-        const slack = clock.errorUs + 250_000;
-        const window = { fromUs: s.fromUs + clock.offsetUs - slack, toUs: s.toUs + clock.offsetUs + slack };
+        const slack = s.clock.errorUs + 250_000;
+        const window = {
+          fromUs: s.fromUs + s.clock.offsetUs - slack,
+          toUs: s.toUs + s.clock.offsetUs + slack,
+        };
         for (const p of cutOutsideWindow(history, verdict.lastSeq, window))
           problems.push(`t${s.index}: ${p}`);
         const stall = stallInWindow(history, window, stallThresholdMs, s.snap.freezeMs ?? undefined);
