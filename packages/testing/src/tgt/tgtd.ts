@@ -26,7 +26,9 @@ export async function ensureTgtd(): Promise<Tgtd> {
     if (await alive()) return { portal };
     await mkdir('/var/run/tgtd', { recursive: true });
     // -f keeps it in the foreground so we own the process; detached so it outlives this test file.
-    const child = spawn('tgtd', ['-f', '--iscsi', 'portal=0.0.0.0:3260'], {
+    // Four I/O threads per LUN, not sixteen: a run makes hundreds of LUNs, and tgtd's threads count
+    // against pid_max (32768 here), which 2,000 LUNs at sixteen each exhausted.
+    const child = spawn('tgtd', ['-f', '--nr_iothreads', '4', '--iscsi', 'portal=0.0.0.0:3260'], {
       detached: true,
       stdio: 'ignore',
     });
