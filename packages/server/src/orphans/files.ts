@@ -44,7 +44,17 @@ export async function strayLayers(refs: References, warnings: string[]): Promise
         .flatMap((v) => (v.backendRef ? [v.backendRef] : [])),
       ...[...refs.snapshotFiles].filter((f) => f.startsWith(`${dir}/`)),
     ];
-    for (const r of new Set(roots)) for (const f of await backingChain(r)) used.add(f);
+    let readable = true;
+    for (const r of new Set(roots)) {
+      const chain = await backingChain(r).catch((e: unknown) => {
+        warnings.push(`${(e as Error).message}: no layer of pool ${pool.id} is judged`);
+        return null;
+      });
+      if (!chain) readable = false;
+      else for (const f of chain) used.add(f);
+    }
+    // What an unreadable chain stands on is unknown: call nothing in this pool an orphan.
+    if (!readable) continue;
     for (const name of candidates) {
       const path = join(dir, name);
       const volumeId = name.slice(0, name.indexOf('.'));

@@ -211,19 +211,25 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
         run: async (_ctx, _input, prior) => {
           const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
           const removed: string[] = [];
+          const kept: string[] = [];
           for (const m of merges) {
             if (m.mergedActive) {
               await qemuImgOverlays.remove(m.mergedActive);
               removed.push(m.mergedActive);
             }
             if (!m.unused?.length) continue;
-            const used = await layersInUse(deps.db, m.volumeId);
+            // A chain that cannot be read keeps every file: the collector reports what is left.
+            const used = await layersInUse(deps.db, m.volumeId).catch(() => null);
+            if (!used) {
+              kept.push(...m.unused);
+              continue;
+            }
             for (const f of m.unused.filter((x) => !used.has(x))) {
               await qemuImgOverlays.remove(f);
               removed.push(f);
             }
           }
-          return { removed };
+          return { removed, keptUnreadable: kept };
         },
       },
     ],

@@ -1,21 +1,35 @@
 import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
+import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
 
 const run = promisify(execFile);
 
-/** Every file a qcow2 layer stands on, itself first (-U: a running QEMU may hold it open). */
+/**
+ * Every file a qcow2 layer stands on, itself first (-U: a running QEMU may hold it open); none for
+ * a file that is gone. A chain that cannot be read (a missing backing file, an I/O error) throws:
+ * callers decide from it what nothing uses, and "unreadable" must never pass for "stands on
+ * nothing".
+ */
 export async function backingChain(path: string): Promise<string[]> {
   try {
     const { stdout } = await run('qemu-img', ['info', '-U', '--backing-chain', '--output=json', path], {
       timeout: 30_000,
     });
     return (JSON.parse(stdout) as Array<{ filename: string }>).map((i) => i.filename);
-  } catch {
-    return [path];
+  } catch (e) {
+    if (!(await exists(path))) return [];
+    throw new StrataError('INTERNAL', { reason: `cannot read the backing chain of ${path}` }, { cause: e });
   }
 }
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * The layers of a volume that Strata made (`<volume>.<snapshot>.qcow2`), in a file's backing
@@ -24,7 +38,8 @@ export async function backingChain(path: string): Promise<string[]> {
  */
 export async function snapshotLayersUnder(volumeId: string, path: string): Promise<string[]> {
   const own = (f: string) => basename(f).startsWith(`${volumeId}.`) && basename(f) !== `${volumeId}.qcow2`;
-  return (await backingChain(path)).filter(own);
+  // An unreadable chain offers only the file itself: fewer candidates, never more.
+  return (await backingChain(path).catch(() => [path])).filter(own);
 }
 
 /**
