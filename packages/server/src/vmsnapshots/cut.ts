@@ -43,7 +43,10 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
   try {
     if (
       plan.vmRunning &&
-      (plan.quiesce === 'hypervisor' || plan.type === 'DiskAndMemory' || guestQuiescedFilesOnly(plan))
+      (plan.quiesce === 'hypervisor' ||
+        plan.type === 'DiskAndMemory' ||
+        guestQuiescedFilesOnly(plan) ||
+        guestAcrossDisks(plan))
     ) {
       holdMs = await cutUnderOverlay(deps, plan, ctx, parts, baseConsistency);
     } else {
@@ -76,7 +79,18 @@ function guestQuiescedFilesOnly(plan: CutPlan): boolean {
   return plan.quiesce === 'guest' && plan.guestAgent && splitDisks(plan.disks).groups.length === 0;
 }
 
-/** guest, pause, none (and stopped VMs): every part runs in parallel inside one hold. */
+/**
+ * A running VM with several disks under guest quiesce. A freeze stops filesystem writes only: a
+ * guest writing to raw devices would go on writing while each backend took its part in turn, and a
+ * later write could land on one disk before its cut while an earlier one missed another's. So the
+ * freeze is held only around one atomic overlay over every disk, which cuts them all at one
+ * instant; the drivers then take the now-still parents with the guest running.
+ */
+function guestAcrossDisks(plan: CutPlan): boolean {
+  return plan.quiesce === 'guest' && plan.type === 'Disk' && plan.disks.length > 1;
+}
+
+/** guest on one disk, pause, none (and stopped VMs): every part runs in parallel inside one hold. */
 async function cutUnderHold(
   deps: CutDeps,
   plan: CutPlan,
@@ -120,16 +134,21 @@ async function cutUnderHold(
   } finally {
     holdMs = await hold.release();
   }
-  // Past the deadline the agent released the guest on its own: parts cut after that instant are
-  // not consistent with the others, whatever each reports.
-  if (plan.vmRunning && plan.quiesce !== 'none' && holdMs >= plan.holdDeadlineMs) {
-    throw new StrataError('HOLD_EXPIRED', {
-      vm: plan.vmName,
-      deadlineMs: plan.holdDeadlineMs,
-      holdMs: Math.round(holdMs),
-    });
-  }
+  if (plan.vmRunning && plan.quiesce !== 'none') throwIfHoldExpired(plan, holdMs);
   return holdMs;
+}
+
+/**
+ * Past the deadline the agent released the guest on its own: parts cut after that instant are not
+ * consistent with the others, whatever each reports.
+ */
+function throwIfHoldExpired(plan: CutPlan, holdMs: number): void {
+  if (holdMs < plan.holdDeadlineMs) return;
+  throw new StrataError('HOLD_EXPIRED', {
+    vm: plan.vmName,
+    deadlineMs: plan.holdDeadlineMs,
+    holdMs: Math.round(holdMs),
+  });
 }
 
 /** Puts a new overlay over each hypervisor-managed disk; its old file is this snapshot's point in time. */
@@ -166,7 +185,7 @@ async function overlayFiles(
 
 /**
  * The seeds' flow: one atomic overlay over every disk (the guest is held only for that, briefly
- * frozen when it has an agent), the drivers snapshot their now-still volumes with no hold, and the
+ * frozen when it has an agent, see overlayAllDisks), the drivers snapshot their now-still volumes with no hold, and the
  * transient overlays over network disks are committed back. qcow2 disks keep their new overlay.
  */
 async function cutUnderOverlay(
@@ -194,20 +213,7 @@ async function cutUnderOverlay(
     snapshotRef: deps.activePath(d.volumeId),
     by: 'hypervisor' as const,
   }));
-  const taken =
-    plan.type === 'DiskAndMemory'
-      ? await deps.agent.send(
-          hostId,
-          'snapshot.memory',
-          { vm: plan.vmName, memoryPath: plan.memoryPath!, disks: overlays },
-          { signal: ctx.signal },
-        )
-      : await deps.agent.send(
-          hostId,
-          'snapshot.diskOnly',
-          { vm: plan.vmName, disks: overlays, quiesce: plan.guestAgent },
-          { signal: ctx.signal },
-        );
+  const holdMs = await overlayAllDisks(deps, plan, overlays, ctx);
   const cutAt = performance.now();
   parts.push({ refs: fileRefs, doneAt: cutAt });
   const results = await Promise.all(
@@ -241,7 +247,60 @@ async function cutUnderOverlay(
       ),
     ),
   );
-  return taken.tookMs;
+  return holdMs;
+}
+
+/**
+ * The atomic overlay itself, answering how long the guest was held. Guest quiesce over several
+ * disks freezes through the agent (a deadline it enforces on its own, whatever crashes) with
+ * libvirt's own quiesce off; otherwise libvirt quiesces inside the operation when the guest has
+ * an agent (hypervisor mode, files only), or saves memory with the guest paused.
+ */
+async function overlayAllDisks(
+  deps: CutDeps,
+  plan: CutPlan,
+  overlays: ReadonlyArray<{ target: string; overlayPath: string }>,
+  ctx: StorageContext,
+): Promise<number> {
+  const hostId = plan.hostId!;
+  if (plan.type === 'DiskAndMemory') {
+    const taken = await deps.agent.send(
+      hostId,
+      'snapshot.memory',
+      { vm: plan.vmName, memoryPath: plan.memoryPath!, disks: overlays },
+      { signal: ctx.signal },
+    );
+    return taken.tookMs;
+  }
+  if (!guestAcrossDisks(plan) || guestQuiescedFilesOnly(plan)) {
+    const taken = await deps.agent.send(
+      hostId,
+      'snapshot.diskOnly',
+      { vm: plan.vmName, disks: overlays, quiesce: plan.guestAgent },
+      { signal: ctx.signal },
+    );
+    return taken.tookMs;
+  }
+  const hold = await acquireHold(
+    deps.agent,
+    { hostId, vm: plan.vmName },
+    'guest',
+    plan.holdDeadlineMs,
+    ctx.signal,
+  );
+  let holdMs = 0;
+  try {
+    await deps.agent.send(
+      hostId,
+      'snapshot.diskOnly',
+      { vm: plan.vmName, disks: overlays, quiesce: false },
+      { signal: ctx.signal },
+    );
+  } finally {
+    holdMs = await hold.release();
+  }
+  throwIfHoldExpired(plan, holdMs);
+  return holdMs;
 }
 
 /**

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StorageContext, StorageDriver } from '@strata/core';
+import type { AgentPort } from '../orchestration/agent-port.js';
+import { executeCut, type CutDeps } from './cut.js';
+import type { CutDisk, CutPlan } from './plan.js';
+
+// The order of a cut's operations, with a recording fake agent and fake drivers: the same paths
+// run for real against libvirt, tgt and Ceph in the demo package's torture and quiesce-modes tests.
+
+function recorder() {
+  const calls: string[] = [];
+  const agent: AgentPort = {
+    send(_host, command, params) {
+      const p = params as { quiesce?: boolean; disks?: unknown[]; target?: string };
+      if (command === 'snapshot.diskOnly') calls.push(`diskOnly ${p.disks?.length} quiesce=${p.quiesce}`);
+      else if (command === 'snapshot.blockCommit') calls.push(`blockCommit ${p.target}`);
+      else calls.push(command);
+      const answers: Record<string, unknown> = {
+        'guest.freeze': { freezeMs: 1 },
+        'guest.thaw': { frozenForMs: 12 },
+        'snapshot.diskOnly': { overlays: [], snapshotMs: 3, tookMs: 4 },
+        'snapshot.blockCommit': {},
+        'vm.state': { disks: [] },
+      };
+      return Promise.resolve(answers[command] as never);
+    },
+  };
+  const driver = (name: string, hook: 'storage' | 'hypervisor'): StorageDriver =>
+    ({
+      name,
+      capabilities: { vmSnapshotHook: hook },
+      takeVmSnapshot(_ctx: StorageContext, req: { volumeIds: readonly string[] }) {
+        calls.push(`take ${name}`);
+        return Promise.resolve({
+          volumes: req.volumeIds.map((volumeId) => ({ volumeId, snapshotRef: `${name}@s` })),
+          consistency: 'filesystem',
+        });
+      },
+    }) as unknown as StorageDriver;
+  return { calls, agent, driver };
+}
+
+function planOf(disks: CutDisk[], quiesce: CutPlan['quiesce']): CutPlan {
+  return {
+    hostId: 'h1',
+    vmName: 'vm',
+    vmRunning: true,
+    guestAgent: true,
+    snapshot: { id: 's1', vmId: 'v1', name: 'n', type: 'Disk' },
+    type: 'Disk',
+    quiesce,
+    disks,
+    transientOverlays: Object.fromEntries(disks.map((d) => [d.target, `/state/${d.target}.qcow2`])),
+    holdDeadlineMs: 5_000,
+  };
+}
+
+const ctx = { signal: new AbortController().signal } as StorageContext;
+
+test('guest quiesce over several backends: the freeze holds one atomic overlay, the drivers take the still parents after the thaw', async () => {
+  const r = recorder();
+  const deps: CutDeps = {
+    agent: r.agent,
+    files: { createOverlay: () => Promise.resolve() },
+    activePath: () => '/p',
+  };
+  const disks: CutDisk[] = [
+    { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
+    { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
+    { volumeId: 'c', target: 'vdc', driver: r.driver('rbd', 'storage') },
+  ];
+  const cut = await executeCut(deps, planOf(disks, 'guest'), ctx);
+  assert.deepEqual(r.calls.slice(0, 3), ['guest.freeze', 'diskOnly 3 quiesce=false', 'guest.thaw']);
+  assert.deepEqual(r.calls.slice(3, 5).sort(), ['take rbd', 'take tgt']);
+  assert.deepEqual(r.calls.slice(5).sort(), ['blockCommit vdb', 'blockCommit vdc']);
+  assert.equal(cut.holdMs, 12, 'the hold is the freeze the agent measured');
+  assert.equal(cut.cutSpreadMs, 0, 'one atomic operation cut every disk');
+  assert.equal(cut.consistency, 'filesystem');
+});
+
+test('guest quiesce on one network disk: the driver takes it inside the freeze', async () => {
+  const r = recorder();
+  const deps: CutDeps = {
+    agent: r.agent,
+    files: { createOverlay: () => Promise.resolve() },
+    activePath: () => '/p',
+  };
+  const cut = await executeCut(
+    deps,
+    planOf([{ volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') }], 'guest'),
+    ctx,
+  );
+  assert.deepEqual(r.calls, ['guest.freeze', 'take tgt', 'guest.thaw']);
+  assert.equal(cut.holdMs, 12);
+});
+
+test('guest quiesce on qcow2 files only: libvirt freezes, cuts and thaws in one operation', async () => {
+  const r = recorder();
+  const deps: CutDeps = {
+    agent: r.agent,
+    files: { createOverlay: () => Promise.resolve() },
+    activePath: () => '/p',
+  };
+  const file = r.driver('file', 'hypervisor');
+  await executeCut(
+    deps,
+    planOf(
+      [
+        { volumeId: 'a', target: 'vda', driver: file, overlayPath: '/o/a' },
+        { volumeId: 'b', target: 'vdb', driver: file, overlayPath: '/o/b' },
+      ],
+      'guest',
+    ),
+    ctx,
+  );
+  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=true']);
+});
+
+test('a guest freeze that outlives its deadline fails the cut and undoes it', async () => {
+  const r = recorder();
+  const slowThaw: AgentPort = {
+    send(host, command, params, options) {
+      if (command === 'guest.thaw') {
+        r.calls.push('guest.thaw');
+        return Promise.resolve({ frozenForMs: 6_000 } as never);
+      }
+      return r.agent.send(host, command, params, options);
+    },
+  };
+  const deps: CutDeps = {
+    agent: slowThaw,
+    files: { createOverlay: () => Promise.resolve() },
+    activePath: () => '/p',
+  };
+  const disks: CutDisk[] = [
+    { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
+    { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
+  ];
+  const undone: string[] = [];
+  (disks[1]!.driver as unknown as { deleteVmSnapshot: () => Promise<void> }).deleteVmSnapshot = () => {
+    undone.push('tgt');
+    return Promise.resolve();
+  };
+  await assert.rejects(executeCut(deps, planOf(disks, 'guest'), ctx), { code: 'HOLD_EXPIRED' });
+  assert.ok(!r.calls.includes('take tgt'), 'no driver took a part after the hold expired');
+  assert.deepEqual(undone, ['tgt'], 'the undo asked every driver to drop its part');
+});
