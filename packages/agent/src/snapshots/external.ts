@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/core';
 import { withPrivateDir } from '../host/secrets.js';
 import type { Virsh } from '../virsh/virsh.js';
@@ -36,6 +36,14 @@ async function createSnapshot(virsh: Virsh, vm: string, xml: string, flags: stri
   });
 }
 
+/**
+ * The directories the new files go in. The host's state directory (transient overlays, memory) is
+ * made at install; a host set up by hand, or a state directory moved since, must not fail a cut.
+ */
+async function ensureDirectories(paths: readonly string[]): Promise<void> {
+  for (const dir of new Set(paths.map((p) => dirname(p)))) await mkdir(dir, { recursive: true, mode: 0o755 });
+}
+
 function disksOnly(list: readonly BlockListEntry[]): BlockListEntry[] {
   return list.filter((d) => d.device === 'disk');
 }
@@ -61,6 +69,7 @@ export async function diskOnlySnapshot(
   if (overlays.length === 0)
     throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: 'name at least one disk' });
   const started = performance.now();
+  await ensureDirectories(overlays.map((o) => o.overlayPath));
   const before = disksOnly(await blockList(virsh, vm));
   const name = `strata-${Date.now()}-${randomBytes(3).toString('hex')}`;
   const xml = snapshotXml(
@@ -85,6 +94,7 @@ export async function memorySnapshot(
   overlays: readonly OverlaySpec[],
 ): Promise<MemorySnapshotResult> {
   const started = performance.now();
+  await ensureDirectories([memoryPath, ...overlays.map((o) => o.overlayPath)]);
   const before = disksOnly(await blockList(virsh, vm));
   const name = `strata-mem-${Date.now()}-${randomBytes(3).toString('hex')}`;
   const xml = snapshotXml(

@@ -26,7 +26,8 @@ void test(
       await vm.agent.attachDisk(vm.name, { volumeId: 'vol-rbd', target: 'vdc', source: rbd.source });
       await sleep(2000);
       const lunOverlay = join(vm.dir, 'iscsi.overlay.qcow2');
-      const rbdOverlay = join(vm.dir, 'rbd.overlay.qcow2');
+      // a host state directory not made yet: the agent makes it before the cut
+      const rbdOverlay = join(vm.dir, 'state "not made" yet', 'rbd.overlay.qcow2');
       const snap = await vm.agent.diskOnlySnapshot(vm.name, [
         { target: 'vdb', overlayPath: lunOverlay },
         { target: 'vdc', overlayPath: rbdOverlay },
