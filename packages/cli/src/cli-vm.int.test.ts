@@ -24,6 +24,8 @@ let h: Harness & { dataDir: string };
 let host: StoryHost | null = null;
 let home = '';
 let vmId = '';
+let filesPool = '';
+const deployed: string[] = [];
 
 interface Run {
   readonly code: number;
@@ -64,8 +66,10 @@ before(async () => {
 });
 
 after(async () => {
-  if (vmId) await exec('virsh', ['-c', 'qemu:///system', 'destroy', vmId]).catch(() => undefined);
-  if (vmId) await exec('virsh', ['-c', 'qemu:///system', 'undefine', vmId]).catch(() => undefined);
+  for (const id of [vmId, ...deployed].filter(Boolean)) {
+    await exec('virsh', ['-c', 'qemu:///system', 'destroy', id]).catch(() => undefined);
+    await exec('virsh', ['-c', 'qemu:///system', 'undefine', id]).catch(() => undefined);
+  }
   await host?.stop();
   await h?.close();
   if (home) await rm(home, { recursive: true, force: true });
@@ -76,7 +80,7 @@ void test(
   { timeout: 600_000 },
   async () => {
     const story = host!;
-    const files = idOf(
+    const files = (filesPool = idOf(
       await ok([
         'pools',
         'create',
@@ -91,7 +95,7 @@ void test(
         '--capacity',
         '16G',
       ]),
-    );
+    ));
     const iscsi = idOf(
       await ok([
         'pools',
@@ -202,5 +206,67 @@ void test(
     }
     const destroyed = await ok(['vms', 'delete', vmId]);
     assert.match(destroyed.stdout, /^state\s+Destroyed$/m);
+  },
+);
+
+void test(
+  'strata vms deploy: a VM from a template in one job, its ROOT cloned by the pool, running or left stopped',
+  { timeout: 600_000 },
+  async () => {
+    const story = host!;
+    assert.ok(filesPool, 'the first test made the qcow2 pool');
+    const stopped = await ok([
+      'vms',
+      'deploy',
+      '--name',
+      `kept "stopped" ${suffix}`,
+      '--template',
+      story.templateId,
+      '--pool',
+      filesPool,
+      '--no-start',
+    ]);
+    assert.match(stopped.stderr, /vm\.deploy \[[^\]]*\] 100% Succeeded/);
+    assert.match(stopped.stdout, /^state\s+Stopped$/m);
+    deployed.push(idOf(stopped));
+
+    const run = await ok([
+      'vms',
+      'deploy',
+      '--name',
+      `deployed <${suffix}>`,
+      '--template',
+      story.templateId,
+      '--pool',
+      filesPool,
+      '--memory',
+      '128M',
+    ]);
+    assert.match(run.stderr, /vm\.deploy \[[^\]]*\] 100% Succeeded/);
+    assert.match(run.stdout, /^state\s+Running$/m);
+    assert.match(run.stdout, new RegExp(`^name\\s+deployed <${suffix}>$`, 'm'));
+    const id = idOf(run);
+    deployed.push(id);
+    const dom = await exec('virsh', ['-c', 'qemu:///system', 'domstate', id]);
+    assert.equal(dom.stdout.trim(), 'running', 'libvirt runs the deployed guest');
+    await waitForGuestAgent(id);
+
+    for (const vm of [id, idOf(stopped)]) {
+      const roots = JSON.parse(
+        (await ok(['-o', 'json', 'volumes', 'list', '--vm', vm, '--type', 'ROOT'])).stdout,
+      ) as { items: Array<{ poolId: string; state: string; sizeBytes: number }> };
+      assert.equal(roots.items.length, 1, 'one ROOT volume');
+      assert.equal(roots.items[0]!.poolId, filesPool);
+      assert.equal(roots.items[0]!.sizeBytes, await virtualSize(story.guest.baseImage));
+    }
+
+    const missing = await strata(['vms', 'deploy', '--name', 'x', '--template', 'no-such-template']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /NOT_FOUND/);
+
+    await ok(['vms', 'stop', id, '--force']);
+    for (const vm of [id, idOf(stopped)]) {
+      assert.match((await ok(['vms', 'delete', vm])).stdout, /^state\s+Destroyed$/m);
+    }
   },
 );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, type Accepted } from '../context.js';
+import { action, type Accepted, type Context } from '../context.js';
 import { col, humanBytes, parseIntArg, parseSize } from '../output.js';
 import { enc, resource } from './resource.js';
 
@@ -48,6 +48,18 @@ export function vms(): Command {
           ),
       ),
     );
+  cmd
+    .command('deploy')
+    .description('deploy a VM from a template: ROOT volume cloned by its pool, then started (job)')
+    .requiredOption('--name <name>', 'VM name')
+    .requiredOption('--template <id>', 'template (base image)')
+    .option('--pool <id>', 'pool of the ROOT volume (default: the first qcow2 pool that is Up)')
+    .option('--host <id>', 'host to run on')
+    .option('--cpus <n>', 'vCPUs', parseIntArg)
+    .option('--memory <size>', 'memory (128M, 1G)', parseSize)
+    .option('--root-size <size>', "ROOT volume size (default: the template's)", parseSize)
+    .option('--no-start', 'leave it Stopped')
+    .action(action(async (ctx, o: DeployOptions) => deploy(ctx, o)));
   cmd
     .command('start')
     .description('start a VM (job)')
@@ -106,4 +118,31 @@ interface Node {
   readonly state: string;
   readonly consistency?: string | null;
   readonly children?: Node[];
+}
+
+interface DeployOptions {
+  readonly name: string;
+  readonly template: string;
+  readonly pool?: string;
+  readonly host?: string;
+  readonly cpus?: number;
+  readonly memory?: number;
+  readonly rootSize?: number;
+  readonly start: boolean;
+}
+
+async function deploy(ctx: Context, o: DeployOptions): Promise<void> {
+  const a = await ctx.client.request<Accepted>('POST', '/v1/vms/deploy', {
+    body: {
+      name: o.name,
+      templateId: o.template,
+      start: o.start,
+      ...(o.pool !== undefined && { poolId: o.pool }),
+      ...(o.host !== undefined && { hostId: o.host }),
+      ...(o.cpus !== undefined && { cpus: o.cpus }),
+      ...(o.memory !== undefined && { memoryBytes: o.memory }),
+      ...(o.rootSize !== undefined && { rootSizeBytes: o.rootSize }),
+    },
+  });
+  await ctx.accepted(a, `/v1/vms/${enc(String(a.resource['id']))}`);
 }
