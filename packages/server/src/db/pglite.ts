@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import type { Database } from './database.js';
+import { transactionScope, type Database } from './database.js';
 import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
 
 /**
@@ -20,7 +20,16 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   return {
     kind: 'pglite',
     query: (sql, params) => query(pg, sql, params),
-    transaction: (fn) => pg.transaction((tx) => fn({ query: (sql, params) => query(tx, sql, params) })),
+    async transaction(fn) {
+      let committed = () => {};
+      const result = await pg.transaction((raw) => {
+        const scope = transactionScope((sql, params) => query(raw, sql, params));
+        committed = scope.committed;
+        return fn(scope.tx);
+      });
+      committed();
+      return result;
+    },
     exec: async (sql) => {
       await pg.exec(sql);
     },

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database, Queryable } from './database.js';
+import { transactionScope, type Database } from './database.js';
 
 // BIGINT columns come back as numbers: our counters and sizes stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -19,9 +19,10 @@ export function openPostgres(url: string, poolSize = 10): Database {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
-        const result = await fn(tx);
+        const scope = transactionScope((sql, params) => run(client, sql, params));
+        const result = await fn(scope.tx);
         await client.query('COMMIT');
+        scope.committed();
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);

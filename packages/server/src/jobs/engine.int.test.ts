@@ -53,6 +53,32 @@ for (const backend of backends) {
       }
     });
 
+    void test('a job submitted in a transaction is claimed when it commits, not at the next poll; a rollback leaves none', async () => {
+      const engine = engineOn(db, 'tx', [], 600_000); // a poll would come only after the test's timeout
+      engine.start();
+      try {
+        await sleep(200); // the start's own claim pass is over: only a commit can wake the engine now
+        const t0 = Date.now();
+        const job = await db.transaction((tx) =>
+          engine.submit('test.three', { sleepMs: 10 }, { accountId: 'acc', tx }),
+        );
+        const done = await engine.wait(job.id, 10_000);
+        assert.equal(done.state, 'Succeeded');
+        assert.ok(Date.now() - t0 < 10_000);
+        let lost = '';
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            lost = (await engine.submit('test.three', { sleepMs: 10 }, { accountId: 'acc', tx })).id;
+            throw new Error('rolled back');
+          }),
+          /rolled back/,
+        );
+        await assert.rejects(engine.get(lost), { code: 'NOT_FOUND' });
+      } finally {
+        await engine.stop();
+      }
+    });
+
     void test('a job taken over after its server stopped resumes: done steps are not run again', async () => {
       const first = engineOn(db, 'first');
       first.start();

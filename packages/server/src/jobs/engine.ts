@@ -115,7 +115,10 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
         resourceType: opts.resourceType ?? null,
         resourceId: opts.resourceId ?? null,
       });
-      if (!opts.tx) schedule(0);
+      // In the caller's transaction the job is not visible until it commits: claim it right then
+      // rather than at the next poll (up to pollMs later).
+      if (opts.tx?.afterCommit) opts.tx.afterCommit(() => schedule(0));
+      else schedule(0);
       return job;
     },
     get: (id) => store.getJob(db, id),

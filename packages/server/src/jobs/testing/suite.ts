@@ -52,8 +52,13 @@ export const attempts = async (db: Database, jobId: string, step: string) =>
 
 const quiet = pino({ level: 'silent' });
 
-export function engineOn(db: Database, serverId: string, extra: JobDefinition[] = []): JobEngine {
-  const engine = createJobEngine({ db, serverId, leaseMs: 1000, pollMs: 20, concurrency: 4, logger: quiet });
+export function engineOn(
+  db: Database,
+  serverId: string,
+  extra: JobDefinition[] = [],
+  pollMs = 20,
+): JobEngine {
+  const engine = createJobEngine({ db, serverId, leaseMs: 1000, pollMs, concurrency: 4, logger: quiet });
   for (const def of testJobTypes(db, serverId)) engine.register(def);
   for (const def of extra) engine.register(def);
   return engine;
