@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -63,6 +64,27 @@ export async function rbdSnapshotExists(
 
 export async function rbdImages(cx: CrashEnv): Promise<string[]> {
   return JSON.parse((await rbd(cx, ['ls', '--format', 'json', CRASH_RBD_POOL])).stdout || '[]') as string[];
+}
+
+/** The rbd driver's names (packages/drivers/rbd/src/names.ts): a short sha256 of the id. */
+const short = (id: string) => createHash('sha256').update(id).digest('hex').slice(0, 20);
+
+/**
+ * A group snapshot in the VM's rbd group, recorded in the pool index as the driver records the
+ * part of a VM snapshot, for a VM snapshot that has no row (as if the row were deleted by hand).
+ */
+export async function rbdVmSnapshotPart(cx: CrashEnv, vmId: string): Promise<string> {
+  const ref = `${CRASH_RBD_POOL}/vm-${short(vmId)}@vms-${short('handmade-vmsnap')}`;
+  await rbd(cx, ['group', 'snap', 'create', ref]);
+  await rbd(cx, ['image-meta', 'set', `${CRASH_RBD_POOL}/strata.index`, 'vmsnap.handmade-vmsnap', vmId]);
+  return ref;
+}
+
+/** The group snapshots of the VM's rbd group, as `<pool>/<group>@<snap>`. */
+export async function rbdVmSnapshotParts(cx: CrashEnv, vmId: string): Promise<string[]> {
+  const group = `${CRASH_RBD_POOL}/vm-${short(vmId)}`;
+  const out = (await rbd(cx, ['group', 'snap', 'ls', '--format', 'json', group])).stdout;
+  return (JSON.parse(out || '[]') as Array<{ snapshot: string }>).map((s) => `${group}@${s.snapshot}`);
 }
 
 /** A reflink snapshot in the tgt pool, committed by its JSON as the driver does. */

@@ -55,6 +55,8 @@ test(
       const onRbd = volumes.find((v) => v.poolId === env.cloud.pools.rbd);
       assert.ok(onRbd, 'Ceph runs here: the test needs an RBD disk');
       assert.deepEqual((await rest.get<Orphans>('/v1/orphans')).orphans, [], 'no orphan before any is made');
+      const keptParts = await make.rbdVmSnapshotParts(env, vm.id);
+      assert.equal(keptParts.length, 1, "the kept snapshot's RBD part is one group snapshot");
 
       const accountId = (await rest.get<{ accountId: string }>(`/v1/vms/${vm.id}`)).accountId;
       await env.stopServer();
@@ -64,6 +66,7 @@ test(
       const stateFiles = await make.strayStateFiles(env, vm.id);
       const rbdSnap = await make.rbdSnapshot(env, onRbd.id);
       const rbdImage = await make.rbdImage(env);
+      const rbdPart = await make.rbdVmSnapshotPart(env, vm.id);
       const tgtSnap = await make.tgtSnapshot(env, onTgt.id);
       const tgtVolume = await make.tgtVolume(env, onTgt.id);
       const spareView = await rest.get<VolumeView>(`/v1/volumes/${spare.id}`);
@@ -78,6 +81,7 @@ test(
         ...stateFiles.map((f) => `file ${f}`),
         `backend-snapshot ${rbdSnap}`,
         `backend-volume ${rbdImage}`,
+        `backend-vm-snapshot-part ${rbdPart}`,
         `backend-snapshot ${tgtSnap}`,
         `backend-volume ${tgtVolume}`,
         `access-grant ${spare.id}@${env.cloud.host.id}`,
@@ -117,6 +121,11 @@ test(
       for (const f of [stray, ...stateFiles]) assert.equal(await exists(f), false, `${f} is gone`);
       assert.equal(await make.rbdSnapshotExists(env, onRbd.id, rbdSnap), false, 'the rbd snapshot is gone');
       assert.ok(!(await make.rbdImages(env)).includes(`vol-${rbdImage}`), 'the rbd image is gone');
+      assert.deepEqual(
+        await make.rbdVmSnapshotParts(env, vm.id),
+        keptParts,
+        "the row-less group snapshot is gone, the kept snapshot's is not",
+      );
       assert.equal(
         await exists(join(env.tgtDir, 'snapshots', `${tgtSnap}.raw`)),
         false,

@@ -9,6 +9,7 @@ const ORPHAN_COLUMNS = [
   col('pool', 'poolId'),
   col('volume', 'volumeId'),
   col('host', 'hostId'),
+  col('vm snapshot', 'vmSnapshotId'),
   col('reason'),
 ];
 
@@ -22,7 +23,7 @@ type Collected = {
 /** `strata orphans list|collect`: what nothing in the database references, and its removal (admin). */
 export function orphans(): Command {
   const cmd = new Command('orphans').description(
-    'files, backend snapshots, volumes and grants nothing references; stuck VM snapshots (admin)',
+    'files, backend snapshots, VM-snapshot parts, volumes and grants nothing references; stuck VM snapshots (admin)',
   );
   cmd
     .command('list')

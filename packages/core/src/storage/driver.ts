@@ -30,6 +30,7 @@ import type {
   RevertVmSnapshotResult,
   TakeVmSnapshotResult,
   VmSnapshotHookRequest,
+  VmSnapshotPart,
 } from './vm-snapshot.js';
 
 /**
@@ -75,6 +76,11 @@ export interface StorageDriver {
   takeVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest): Promise<TakeVmSnapshotResult>;
   revertVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest): Promise<RevertVmSnapshotResult>;
   deleteVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest): Promise<DeleteVmSnapshotResult>;
+  /**
+   * Optional: every VM-snapshot part this pool holds that `listSnapshots` does not show (rbd group
+   * snapshots). A driver whose parts are ordinary snapshots (tgt) or files (qcow2) leaves it out.
+   */
+  listVmSnapshotParts?(ctx: StorageContext): Promise<readonly VmSnapshotPart[]>;
 
   /** Releases what the instance holds in memory (connections, timers); never touches volumes. */
   close?(): Promise<void>;

@@ -55,3 +55,20 @@ export interface DeleteVmSnapshotResult {
   readonly deleted: readonly string[];
   readonly timings: VmSnapshotTimings;
 }
+
+/**
+ * One VM-snapshot part a backend holds that `listSnapshots` does not show (rbd: a group snapshot),
+ * as the optional `listVmSnapshotParts` answers it, so the orphan collector can judge it.
+ */
+export interface VmSnapshotPart {
+  /** The driver's reference: the `snapshotRef` that `takeVmSnapshot` answered for it. */
+  readonly ref: string;
+  /**
+   * The VM snapshot and VM it was taken for; null when the driver cannot tell (a part made before
+   * the driver recorded them). `deleteVmSnapshot` needs both to remove it.
+   */
+  readonly vmSnapshotId: string | null;
+  readonly vmId: string | null;
+  /** This driver's volumes the part holds, as `deleteVmSnapshot` wants them named. */
+  readonly volumeIds: readonly string[];
+}

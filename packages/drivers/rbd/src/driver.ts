@@ -47,6 +47,7 @@ import { PoolIndex, snapshotKey, volumeKey, type VolumeSummary } from './pool-in
 import { applyRbdQos } from './qos.js';
 import * as snaps from './snapshots.js';
 import * as vm from './vm-hooks.js';
+import { listVmSnapshotParts } from './vm-parts.js';
 import { imageInfo, listAllVolumes, listSnaps, loadVolume, toVolumeInfo } from './volumes.js';
 
 interface CephDf {
@@ -403,6 +404,8 @@ export class RbdDriver implements StorageDriver {
   // ---- VM-snapshot hooks ----
 
   #vmIds(req: VmSnapshotHookRequest): void {
+    // The id names a pool index key (which VM snapshot a group snapshot is): held to the id rule.
+    validateStorageId('vmSnapshot.id', req.vmSnapshot.id);
     req.volumeIds.forEach((id) => validateStorageId('volumeIds', id));
     if (req.volumeIds.length === 0)
       throw new StrataError('INVALID_ARGUMENT', {
@@ -425,6 +428,11 @@ export class RbdDriver implements StorageDriver {
   deleteVmSnapshot(ctx: StorageContext, req: VmSnapshotHookRequest) {
     this.#vmIds(req);
     return this.#lock.run(`vm:${req.vmSnapshot.vmId}`, () => vm.deleteVmSnapshot(ctx, this, req));
+  }
+
+  /** The group snapshots in this pool (the orphan collector judges them; `listSnapshots` skips them). */
+  listVmSnapshotParts(ctx: StorageContext) {
+    return listVmSnapshotParts(ctx, this);
   }
 }
 

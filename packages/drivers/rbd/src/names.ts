@@ -35,6 +35,10 @@ export function vmGroupSnapName(vmSnapshotId: string): string {
   return `vms-${shortHash(vmSnapshotId)}`;
 }
 
+/** Only groups and group snapshots named as above are Strata's: others in the pool are left alone. */
+export const isVmGroupName = (name: string): boolean => /^vm-[0-9a-f]{20}$/.test(name);
+export const isVmGroupSnapName = (name: string): boolean => /^vms-[0-9a-f]{20}$/.test(name);
+
 /** Pool-wide index image (its metadata maps snapshot ids to volumes). Not a volume: no prefix. */
 export const INDEX_IMAGE = 'strata.index';
 

@@ -56,6 +56,18 @@ export function snapshotKey(snapshotId: string): string {
   return `snap.${snapshotId}`;
 }
 
+/**
+ * `vmsnap.<vmSnapshotId>` → vm id: group and group-snapshot names are hashes, so this is how a
+ * listing tells which VM snapshot a group snapshot belongs to.
+ */
+export function vmSnapshotKey(vmSnapshotId: string): string {
+  return `vmsnap.${vmSnapshotId}`;
+}
+
+export function parseVmSnapshotKey(key: string): string | null {
+  return /^vmsnap\.([a-z0-9][a-z0-9-]{0,63})$/.exec(key)?.[1] ?? null;
+}
+
 /** One grant: `grant.<volumeId>.<host hash>` → host id. */
 export function grantIndexKey(volumeId: string, hostHash: string): string {
   return `grant.${volumeId}.${hostHash}`;

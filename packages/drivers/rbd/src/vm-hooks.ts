@@ -10,6 +10,7 @@ import {
 import { EEXIST, ENOENT, errnoOf, unlessMissing } from './cli.js';
 import type { Pool } from './meta.js';
 import { imageName, spec, vmGroupName, vmGroupSnapName } from './names.js';
+import { vmSnapshotKey, type PoolIndex } from './pool-index.js';
 import { imageInfo } from './volumes.js';
 
 /*
@@ -24,7 +25,10 @@ interface GroupImage {
   readonly pool: string;
 }
 
-interface GroupSnap {
+/** The hooks also record which VM snapshot each group snapshot is, in the pool index. */
+type IndexedPool = Pool & { readonly index: PoolIndex };
+
+export interface GroupSnap {
   readonly snapshot: string;
   readonly state: string;
 }
@@ -34,13 +38,16 @@ function groupSpec(p: Pool, vmId: string, vmSnapshotId?: string): string {
   return vmSnapshotId === undefined ? g : `${g}@${vmGroupSnapName(vmSnapshotId)}`;
 }
 
-async function groupSnaps(ctx: StorageContext, p: Pool, vmId: string): Promise<GroupSnap[]> {
+/** Snapshots of one group, by its name in the pool; none when the group does not exist. */
+export async function snapsOfGroup(ctx: StorageContext, p: Pool, group: string): Promise<GroupSnap[]> {
   return unlessMissing(
     async () =>
-      (await p.cli.rbdJson<GroupSnap[] | null>(ctx, ['group', 'snap', 'ls', groupSpec(p, vmId)])) ?? [],
+      (await p.cli.rbdJson<GroupSnap[] | null>(ctx, ['group', 'snap', 'ls', spec(p.pool, group)])) ?? [],
     [],
   );
 }
+
+const groupSnaps = (ctx: StorageContext, p: Pool, vmId: string) => snapsOfGroup(ctx, p, vmGroupName(vmId));
 
 function refs(p: Pool, req: VmSnapshotHookRequest): VmSnapshotVolumeRef[] {
   const ref = groupSpec(p, req.vmSnapshot.vmId, req.vmSnapshot.id);
@@ -83,13 +90,15 @@ function timings(startedAt: Date, started: number, cutSpreadMs: number) {
 
 export async function takeVmSnapshot(
   ctx: StorageContext,
-  p: Pool,
+  p: IndexedPool,
   req: VmSnapshotHookRequest,
 ): Promise<TakeVmSnapshotResult> {
   const startedAt = new Date();
   const started = performance.now();
   const { vmId, id } = req.vmSnapshot;
   const done = (await groupSnaps(ctx, p, vmId)).find((s) => s.snapshot === vmGroupSnapName(id));
+  // Recorded before the cut, so no listing ever sees a part it cannot name (a replay records too).
+  await p.index.set(ctx, vmSnapshotKey(id), vmId);
   if (done?.state === 'ok') {
     return {
       volumes: refs(p, req),
@@ -107,6 +116,7 @@ export async function takeVmSnapshot(
     await unlessMissing(() => p.cli.rbd(ctx, ['group', 'snap', 'rm', groupSpec(p, vmId, id)]), '').catch(
       () => undefined,
     );
+    await p.index.remove(ctx, vmSnapshotKey(id)).catch(() => undefined);
     throw err;
   }
   // One cut for every volume: spread 0. The caller's cut (freeze, pause) sets the consistency.
@@ -134,19 +144,23 @@ export async function revertVmSnapshot(
 
 export async function deleteVmSnapshot(
   ctx: StorageContext,
-  p: Pool,
+  p: IndexedPool,
   req: VmSnapshotHookRequest,
 ): Promise<DeleteVmSnapshotResult> {
   const startedAt = new Date();
   const started = performance.now();
   const { vmId, id } = req.vmSnapshot;
   const snap = (await groupSnaps(ctx, p, vmId)).find((s) => s.snapshot === vmGroupSnapName(id));
-  if (!snap) return { deleted: [], timings: timings(startedAt, started, 0) };
-  try {
-    await p.cli.rbd(ctx, ['group', 'snap', 'rm', groupSpec(p, vmId, id)]);
-  } catch (err) {
-    if (errnoOf(err) !== ENOENT) throw err;
+  if (snap) {
+    try {
+      await p.cli.rbd(ctx, ['group', 'snap', 'rm', groupSpec(p, vmId, id)]);
+    } catch (err) {
+      if (errnoOf(err) !== ENOENT) throw err;
+    }
   }
+  // After the part, so a crash between leaves a record without a part (harmless), never the reverse.
+  await p.index.remove(ctx, vmSnapshotKey(id));
+  if (!snap) return { deleted: [], timings: timings(startedAt, started, 0) };
   return { deleted: [...req.volumeIds], timings: timings(startedAt, started, 0) };
 }
 

@@ -2,6 +2,7 @@ import type { StorageContext, StorageDriver } from '@strata/core';
 import type { PoolDrivers } from '../orchestration/pool-drivers.js';
 import type { References } from './references.js';
 import { orphan, type Orphan } from './types.js';
+import { vmSnapshotPartOrphans, type VmSnapshotRows } from './vm-parts.js';
 
 /** A driver that can tell which hosts hold a grant on a volume (tgt: its ACLs). Optional. */
 interface AccessLister {
@@ -16,11 +17,13 @@ const hypervisorFiles = (d: StorageDriver) =>
   d.capabilities.vmSnapshotHook === 'hypervisor' && d.capabilities.adaptors.includes('file');
 
 /**
- * Per pool: volumes the backend holds that have no row, snapshots no row names, and grants to
- * hosts that do not run the volume's VM. Volumes some live job works on are skipped.
+ * Per pool: volumes the backend holds that have no row, snapshots no row names, VM-snapshot parts
+ * whose VM snapshot should not have them, and grants to hosts that do not run the volume's VM.
+ * Volumes and VM snapshots some live job works on are skipped.
  */
 export async function backendOrphans(
   refs: References,
+  vmSnapshots: VmSnapshotRows,
   drivers: PoolDrivers,
   ctx: StorageContext,
   warnings: string[],
@@ -35,6 +38,9 @@ export async function backendOrphans(
       warnings.push(`pool ${pool.id}: no driver (${String(e)})`);
       continue;
     }
+    // Parts before volumes: collection removes in this order, and rbd refuses to delete a volume
+    // a group snapshot still holds.
+    out.push(...(await vmSnapshotPartOrphans(refs, vmSnapshots, driver, pool.id, ctx, warnings)));
     try {
       for (const info of await driver.listVolumes(ctx)) {
         if (rows.has(info.volumeId) || refs.busyVolumes.has(info.volumeId)) continue;

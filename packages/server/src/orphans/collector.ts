@@ -6,6 +6,7 @@ import { backendOrphans } from './backends.js';
 import { strayLayers, strayStateFiles } from './files.js';
 import { loadReferences, type References } from './references.js';
 import { orphan, type CollectResult, type Orphan, type OrphanReport } from './types.js';
+import { loadVmSnapshotRows, removeVmSnapshotPart } from './vm-parts.js';
 
 /** Disk sources the connected hosts' domains have open; null when some host did not answer. */
 async function openSources(deps: OrchestrationDeps, warnings: string[]): Promise<Set<string> | null> {
@@ -49,7 +50,8 @@ export async function scanOrphans(
     ];
     orphans.push(...files.filter((f) => !open.has(f.ref)));
   }
-  orphans.push(...(await backendOrphans(refs, deps.drivers, ctx, warnings)));
+  const vmSnapshots = await loadVmSnapshotRows(deps.db, exceptJob);
+  orphans.push(...(await backendOrphans(refs, vmSnapshots, deps.drivers, ctx, warnings)));
   return { orphans, warnings, scannedAt: new Date().toISOString() };
 }
 
@@ -62,6 +64,8 @@ async function removeOne(deps: OrchestrationDeps, ctx: StorageContext, o: Orphan
         await deps.drivers.forPool(o.poolId!)
       ).deleteSnapshot(ctx, { volumeId: o.volumeId!, snapshotId: o.ref });
       return;
+    case 'backend-vm-snapshot-part':
+      return removeVmSnapshotPart(deps, ctx, o);
     case 'backend-volume':
       await (await deps.drivers.forPool(o.poolId!)).deleteVolume(ctx, { volumeId: o.ref });
       return;

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/index.js';
 
 /** Job states in which a job may still act on what it names. */
-const LIVE = `('Queued','Running','Compensating')`;
+export const LIVE = `('Queued','Running','Compensating')`;
 
 export type PoolRow = { readonly id: string; readonly provider: string; readonly url: string };
 export type VolumeRow = {

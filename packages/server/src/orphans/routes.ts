@@ -13,7 +13,14 @@ const orphanSchema = {
   properties: {
     kind: {
       type: 'string',
-      enum: ['file', 'backend-snapshot', 'backend-volume', 'access-grant', 'vm-snapshot-state'],
+      enum: [
+        'file',
+        'backend-snapshot',
+        'backend-volume',
+        'access-grant',
+        'vm-snapshot-state',
+        'backend-vm-snapshot-part',
+      ],
     },
     ref: { type: 'string' },
     poolId: { type: ['string', 'null'] },

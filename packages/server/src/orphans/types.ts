@@ -9,11 +9,13 @@ export type OrphanKind =
   /** A host's access grant (iSCSI ACL) on a volume that host does not run. */
   | 'access-grant'
   /** A VM snapshot left Creating, Reverting or Expunging with no live job to finish it. */
-  | 'vm-snapshot-state';
+  | 'vm-snapshot-state'
+  /** A VM-snapshot part only the driver lists (rbd group snapshot) whose VM snapshot should not have it. */
+  | 'backend-vm-snapshot-part';
 
 export type Orphan = {
   readonly kind: OrphanKind;
-  /** The file path, backend snapshot id, volume id or VM snapshot id. */
+  /** The file path, backend snapshot id, volume id, VM snapshot id or VM-snapshot part ref. */
   readonly ref: string;
   readonly poolId: string | null;
   readonly volumeId: string | null;
