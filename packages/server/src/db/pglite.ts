@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { transactionScope, type Database } from './database.js';
 import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
@@ -9,6 +10,7 @@ import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js'
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   if (dataDir && !(await isInitialised(dataDir))) await initialiseInChild(dataDir);
+  baselineWasmOnly();
   const pg = dataDir
     ? await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF })
     : await PGlite.create({ postgresqlconf: PGLITE_CONF });
@@ -35,4 +37,18 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     },
     close: () => pg.close(),
   };
+}
+
+/**
+ * Runs WASM on V8's baseline compiler (Liftoff) only, without tiering hot functions up to the
+ * optimising compiler. Tier-up compiles PostgreSQL's functions on background threads whose scratch
+ * memory stays in per-thread malloc arenas: 75-100 MB of the server's resident memory at 100,000
+ * volumes, more than the database's own heap (ADR 0005). API requests barely notice (a page of a
+ * list is about 0.5 ms slower; its time is in the wire protocol and JavaScript, not in WASM);
+ * bulk SQL can be up to 1.7x slower.
+ * The flags are process-wide and read when a module is compiled, so they are set before PGlite's.
+ */
+function baselineWasmOnly(): void {
+  setFlagsFromString('--no-wasm-dynamic-tiering');
+  setFlagsFromString('--no-wasm-tier-up');
 }
