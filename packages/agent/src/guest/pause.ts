@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { isStrataError, StrataError } from '@strata/core';
 import type { Virsh } from '../virsh/virsh.js';
+import { domState } from '../vm/domain-state.js';
 import { startThawWatchdog, type Watchdog } from './thaw-watchdog.js';
 
 export interface PauseResult {
@@ -72,8 +73,12 @@ export class PauseManager extends EventEmitter {
     try {
       await this.virsh.run(['resume', '--domain', vm], { vm, timeoutMs: 30_000 });
     } catch (err) {
-      // "not paused" means there is nothing left to undo
-      if (!(isStrataError(err, 'LIBVIRT_FAILED') && /not paused/i.test(err.message))) {
+      // "not paused", or a VM found running after any failure (the deadline watchdog resumed it
+      // at the same instant), means there is nothing left to undo: the pause is over.
+      const over =
+        (isStrataError(err, 'LIBVIRT_FAILED') && /not paused/i.test(err.message)) ||
+        (await domState(this.virsh, vm).catch(() => 'unknown')) === 'running';
+      if (!over) {
         if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) this.forget(vm);
         throw err;
       }
