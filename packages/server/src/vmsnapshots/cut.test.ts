@@ -58,13 +58,16 @@ function planOf(disks: CutDisk[], quiesce: CutPlan['quiesce']): CutPlan {
 
 const ctx = { signal: new AbortController().signal } as StorageContext;
 
+/** Stopped-VM overlay files and active paths are not used by these running-VM cuts. */
+const depsWith = (agent: AgentPort): CutDeps => ({
+  agent,
+  files: { createOverlay: () => Promise.resolve() },
+  activePath: () => '/p',
+});
+
 test('guest quiesce over several backends: the freeze holds one atomic overlay, the drivers take the still parents after the thaw', async () => {
   const r = recorder();
-  const deps: CutDeps = {
-    agent: r.agent,
-    files: { createOverlay: () => Promise.resolve() },
-    activePath: () => '/p',
-  };
+  const deps = depsWith(r.agent);
   const disks: CutDisk[] = [
     { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
     { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
@@ -81,11 +84,7 @@ test('guest quiesce over several backends: the freeze holds one atomic overlay, 
 
 test('guest quiesce on one network disk: the driver takes it inside the freeze', async () => {
   const r = recorder();
-  const deps: CutDeps = {
-    agent: r.agent,
-    files: { createOverlay: () => Promise.resolve() },
-    activePath: () => '/p',
-  };
+  const deps = depsWith(r.agent);
   const cut = await executeCut(
     deps,
     planOf([{ volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') }], 'guest'),
@@ -97,11 +96,7 @@ test('guest quiesce on one network disk: the driver takes it inside the freeze',
 
 test('guest quiesce on qcow2 files only: libvirt freezes, cuts and thaws in one operation', async () => {
   const r = recorder();
-  const deps: CutDeps = {
-    agent: r.agent,
-    files: { createOverlay: () => Promise.resolve() },
-    activePath: () => '/p',
-  };
+  const deps = depsWith(r.agent);
   const file = r.driver('file', 'hypervisor');
   await executeCut(
     deps,
@@ -128,11 +123,7 @@ test('a guest freeze that outlives its deadline fails the cut and undoes it', as
       return r.agent.send(host, command, params, options);
     },
   };
-  const deps: CutDeps = {
-    agent: slowThaw,
-    files: { createOverlay: () => Promise.resolve() },
-    activePath: () => '/p',
-  };
+  const deps = depsWith(slowThaw);
   const disks: CutDisk[] = [
     { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
     { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
