@@ -147,10 +147,16 @@ void describe('volume snapshots across backends', { timeout: 1_200_000 }, () => 
       });
       assert.equal(a.resource.vmId, vm.id);
       const job = await env.rest.waitJob(a.job);
-      const result = job.result as { frozen: boolean; holdMs: number; backends: number };
-      t.diagnostic(`guest held ${result.holdMs.toFixed(1)} ms for ${result.backends} backends`);
+      const result = job.result as { mode: string; frozen: boolean; holdMs: number; backends: number };
+      t.diagnostic(
+        `guest held ${result.holdMs.toFixed(1)} ms for ${result.backends} backends (${result.mode})`,
+      );
       assert.equal(result.frozen, true, 'the running guest was frozen for the cut');
       assert.equal(result.backends, members.length);
+      // Several disks are cut by one atomic overlay inside the freeze, then committed back.
+      assert.equal(result.mode, members.length > 1 ? 'overlay' : 'freeze');
+      const blk = (await run('virsh', ['-c', 'qemu:///system', 'domblklist', vm.id])).stdout;
+      assert.doesNotMatch(blk, /\.group\.qcow2/, `the disks run on their backends again:\n${blk}`);
       const snaps = (await env.rest.get<Page<SnapView>>('/v1/volume-snapshots', { name: `together <"'&>` }))
         .items;
       assert.deepEqual(snaps.map((s) => s.volumeId).sort(), members.map((m) => m.id).sort());

@@ -1,10 +1,18 @@
 import { StrataError, volumeSnapshotMachine, type StorageDriver } from '@strata/core';
-import type { JobDefinition } from '../../jobs/index.js';
+import type { JobDefinition, StepContext } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { acquireHold } from '../../vmsnapshots/hold.js';
 import { loadVm, storageContext, type OrchestrationDeps } from '../deps.js';
 import { domainName } from '../naming.js';
+import {
+  FREEZE_DEADLINE_MS,
+  commitBack,
+  freezeUnderOverlay,
+  throwIfExpired,
+  undoGroupCut,
+  type GroupGuest,
+} from './group-cut.js';
 
 type GroupInput = { readonly snapshotIds: readonly string[]; readonly vmId: string | null };
 
@@ -12,29 +20,52 @@ interface Member {
   readonly snapshotId: string;
   readonly volumeId: string;
   readonly poolId: string;
+  /** The disk's target in the VM the group belongs to; null for a detached volume. */
+  readonly target: string | null;
 }
 
-/** The agent thaws the guest on its own at this deadline, even if this server dies. */
-const FREEZE_DEADLINE_MS = 5_000;
-
-async function membersOf(deps: OrchestrationDeps, ids: readonly string[]): Promise<Member[]> {
+async function membersOf(deps: OrchestrationDeps, input: GroupInput): Promise<Member[]> {
   const rows = await deps.db.query(
-    `SELECT s.id, s.volume_id, v.pool_id FROM volume_snapshots s JOIN volumes v ON v.id = s.volume_id
+    `SELECT s.id, s.volume_id, v.pool_id, v.vm_id, v.device_name
+     FROM volume_snapshots s JOIN volumes v ON v.id = s.volume_id
      WHERE s.id = ANY($1)`,
-    [ids],
+    [input.snapshotIds],
   );
   const byId = new Map(rows.map((r) => [String(r['id']), r]));
-  return ids.map((id) => {
+  return input.snapshotIds.map((id) => {
     const r = byId.get(id);
     if (!r) throw new StrataError('NOT_FOUND', { kind: 'volume snapshot', id });
-    return { snapshotId: id, volumeId: String(r['volume_id']), poolId: String(r['pool_id']) };
+    const attached = input.vmId !== null && r['vm_id'] === input.vmId && r['device_name'] !== null;
+    return {
+      snapshotId: id,
+      volumeId: String(r['volume_id']),
+      poolId: String(r['pool_id']),
+      target: attached ? String(r['device_name']) : null,
+    };
   });
 }
+
+const targetsOf = (members: readonly Member[]): string[] =>
+  members.flatMap((m) => (m.target ? [m.target] : []));
 
 function byPool(members: readonly Member[]): Map<string, Member[]> {
   const out = new Map<string, Member[]>();
   for (const m of members) out.set(m.poolId, [...(out.get(m.poolId) ?? []), m]);
   return out;
+}
+
+/** The group's VM when it runs on a host: its disks are written to while the cut is taken. */
+async function runningGuest(deps: OrchestrationDeps, input: GroupInput): Promise<GroupGuest | null> {
+  if (!input.vmId) return null;
+  const vm = await loadVm(deps.db, input.vmId);
+  if (vm.state !== 'Running' || !vm.hostId) return null;
+  return {
+    hostId: vm.hostId,
+    vm: domainName(vm),
+    vmId: vm.id,
+    stateDir: deps.stateDir,
+    groupKey: input.snapshotIds[0]!,
+  };
 }
 
 /** A backend without group snapshots still takes its members' snapshots inside the same hold. */
@@ -53,14 +84,64 @@ async function cutPool(
   return out;
 }
 
+type Taken = Array<{ snapshotId: string; backendRef: string; sizeBytes: number }>;
+
 /**
- * One consistent snapshot of a list of volumes: one group snapshot per backend, all taken in
- * parallel under one guest freeze when the volumes belong to a running VM (always thawed, and
- * the agent thaws by itself at the deadline). Recorded as ordinary volume snapshots.
+ * Cuts every member at one instant. Several disks of a running guest: the guest is frozen only
+ * around one atomic overlay over them (group-cut.ts), the backends take their still volumes with
+ * the guest running, and the overlays are committed back. One disk: the freeze holds around the
+ * backend's own snapshot. Detached volumes: nothing writes them.
+ */
+async function cutGroup(
+  deps: OrchestrationDeps,
+  ctx: StepContext,
+  input: GroupInput,
+): Promise<{ mode: 'overlay' | 'freeze' | 'none'; holdMs: number; backends: number; taken: Taken }> {
+  const sctx = storageContext(ctx);
+  const members = await membersOf(deps, input);
+  const pools = byPool(members);
+  const drivers = new Map<string, StorageDriver>();
+  for (const poolId of pools.keys()) drivers.set(poolId, await deps.drivers.forPool(poolId));
+  for (const d of drivers.values())
+    if (!d.capabilities.volumeSnapshot)
+      throw new StrataError('STORAGE_UNSUPPORTED', { driver: d.type, operation: 'volume snapshots' });
+  const guest = await runningGuest(deps, input);
+  const hypervisorOwned = [...drivers.values()].find((d) => d.capabilities.vmSnapshotHook === 'hypervisor');
+  if (guest && hypervisorOwned)
+    throw new StrataError('STORAGE_UNSUPPORTED', {
+      driver: hypervisorOwned.type,
+      operation: 'a volume snapshot of a disk a running VM writes to (take a VM snapshot)',
+    });
+  const cutAll = async (): Promise<Taken> =>
+    (await Promise.all([...pools].map(([poolId, ms]) => cutPool(drivers.get(poolId)!, sctx, ms)))).flat();
+  const targets = targetsOf(members);
+  if (guest && targets.length > 1) {
+    const holdMs = await freezeUnderOverlay(deps, guest, targets, ctx.signal);
+    const taken = await cutAll();
+    await commitBack(deps, guest, targets, ctx.signal);
+    return { mode: 'overlay', holdMs, backends: pools.size, taken };
+  }
+  if (!guest) return { mode: 'none', holdMs: 0, backends: pools.size, taken: await cutAll() };
+  const hold = await acquireHold(deps.agent, guest, 'guest', FREEZE_DEADLINE_MS, ctx.signal);
+  let holdMs = 0;
+  let taken: Taken;
+  try {
+    taken = await cutAll();
+  } finally {
+    holdMs = await hold.release();
+  }
+  throwIfExpired(guest, holdMs);
+  return { mode: 'freeze', holdMs, backends: pools.size, taken };
+}
+
+/**
+ * One consistent snapshot of a list of volumes: one group snapshot per backend, cut at one instant
+ * (see cutGroup). Recorded as ordinary volume snapshots. A cut interrupted by a crash is undone.
  */
 export function volumeSnapshotGroupJob(deps: OrchestrationDeps): JobDefinition<GroupInput> {
   return {
     type: JOB_TYPES.volumeSnapshotGroup,
+    onInterrupted: 'compensate',
     steps: [
       {
         // Holds nothing itself: its compensation marks every record Error when the cut fails.
@@ -82,53 +163,13 @@ export function volumeSnapshotGroupJob(deps: OrchestrationDeps): JobDefinition<G
       {
         name: 'cut',
         run: async (ctx, input) => {
-          const sctx = storageContext(ctx);
-          const pools = byPool(await membersOf(deps, input.snapshotIds));
-          const drivers = new Map<string, StorageDriver>();
-          for (const poolId of pools.keys()) drivers.set(poolId, await deps.drivers.forPool(poolId));
-          for (const d of drivers.values())
-            if (!d.capabilities.volumeSnapshot)
-              throw new StrataError('STORAGE_UNSUPPORTED', { driver: d.type, operation: 'volume snapshots' });
-          const vm = input.vmId ? await loadVm(deps.db, input.vmId) : null;
-          const running = vm?.state === 'Running' && vm.hostId !== null;
-          const hypervisorOwned = [...drivers.values()].find(
-            (d) => d.capabilities.vmSnapshotHook === 'hypervisor',
-          );
-          if (running && hypervisorOwned)
-            throw new StrataError('STORAGE_UNSUPPORTED', {
-              driver: hypervisorOwned.type,
-              operation: 'a volume snapshot of a disk a running VM writes to (take a VM snapshot)',
-            });
-          const hold =
-            running && vm.hostId
-              ? await acquireHold(
-                  deps.agent,
-                  { hostId: vm.hostId, vm: domainName(vm) },
-                  'guest',
-                  FREEZE_DEADLINE_MS,
-                  ctx.signal,
-                )
-              : null;
-          let taken;
-          let holdMs = 0;
-          try {
-            taken = await Promise.all(
-              [...pools].map(([poolId, members]) => cutPool(drivers.get(poolId)!, sctx, members)),
-            );
-          } finally {
-            if (hold) holdMs = await hold.release();
-          }
-          if (hold && holdMs >= FREEZE_DEADLINE_MS)
-            throw new StrataError('HOLD_EXPIRED', {
-              vm: vm!.id,
-              deadlineMs: FREEZE_DEADLINE_MS,
-              holdMs: Math.round(holdMs),
-            });
+          const cut = await cutGroup(deps, ctx, input);
           return {
-            frozen: hold !== null,
-            holdMs,
-            backends: pools.size,
-            snapshots: taken.flat().map((s) => ({
+            mode: cut.mode,
+            frozen: cut.mode !== 'none',
+            holdMs: cut.holdMs,
+            backends: cut.backends,
+            snapshots: cut.taken.map((s) => ({
               snapshotId: s.snapshotId,
               backendRef: s.backendRef,
               sizeBytes: s.sizeBytes,
@@ -137,7 +178,10 @@ export function volumeSnapshotGroupJob(deps: OrchestrationDeps): JobDefinition<G
         },
         compensate: async (ctx, input) => {
           const sctx = storageContext(ctx);
-          for (const m of await membersOf(deps, input.snapshotIds))
+          const members = await membersOf(deps, input);
+          const guest = await runningGuest(deps, input);
+          if (guest) await undoGroupCut(deps, guest, targetsOf(members), sctx);
+          for (const m of members)
             await (
               await deps.drivers.forPool(m.poolId)
             ).deleteSnapshot(sctx, { volumeId: m.volumeId, snapshotId: m.snapshotId });
@@ -148,6 +192,7 @@ export function volumeSnapshotGroupJob(deps: OrchestrationDeps): JobDefinition<G
         transactional: true,
         run: async (ctx, _input, prior) => {
           const cut = prior['cut'] as {
+            mode: string;
             frozen: boolean;
             holdMs: number;
             backends: number;
@@ -165,6 +210,7 @@ export function volumeSnapshotGroupJob(deps: OrchestrationDeps): JobDefinition<G
             });
           return {
             snapshotIds: cut.snapshots.map((s) => s.snapshotId),
+            mode: cut.mode,
             frozen: cut.frozen,
             holdMs: cut.holdMs,
             backends: cut.backends,

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StorageContext } from '@strata/core';
+import type { AgentPort } from '../agent-port.js';
+import {
+  FREEZE_DEADLINE_MS,
+  freezeUnderOverlay,
+  transientOverlay,
+  undoGroupCut,
+  type GroupGuest,
+} from './group-cut.js';
+
+// The agent calls of a group cut and of its undo, with a recording fake agent. The same paths run
+// for real (libvirt, tgt, Ceph) in the demo package's volume-snapshots test.
+
+const guest: GroupGuest = {
+  hostId: 'h1',
+  vm: 'vm-1',
+  vmId: 'vm-1',
+  stateDir: '/nonexistent',
+  groupKey: 'vsnap-1',
+};
+const ctx = { signal: new AbortController().signal } as StorageContext;
+
+function recorder(answers: Record<string, unknown>) {
+  const calls: string[] = [];
+  const agent: AgentPort = {
+    send(_host, command, params) {
+      const p = params as { disks?: Array<{ overlayPath: string }>; target?: string; quiesce?: boolean };
+      if (command === 'snapshot.diskOnly')
+        calls.push(`diskOnly ${p.disks?.map((d) => d.overlayPath).join(',')} quiesce=${p.quiesce}`);
+      else if (command === 'snapshot.blockCommit') calls.push(`blockCommit ${p.target}`);
+      else calls.push(command);
+      return Promise.resolve(answers[command] as never);
+    },
+  };
+  return { calls, agent };
+}
+
+test('the freeze holds only the atomic overlay over every member disk', async () => {
+  const r = recorder({
+    'guest.freeze': { freezeMs: 1 },
+    'guest.thaw': { frozenForMs: 40 },
+    'snapshot.diskOnly': {},
+  });
+  const held = await freezeUnderOverlay({ agent: r.agent }, guest, ['vdb', 'vdc'], ctx.signal);
+  assert.equal(held, 40);
+  assert.deepEqual(r.calls, [
+    'guest.freeze',
+    `diskOnly ${transientOverlay(guest, 'vdb')},${transientOverlay(guest, 'vdc')} quiesce=false`,
+    'guest.thaw',
+  ]);
+});
+
+test('a freeze that outlived its deadline is HOLD_EXPIRED: the agent may have thawed before the overlay', async () => {
+  const r = recorder({
+    'guest.freeze': { freezeMs: 1 },
+    'guest.thaw': { frozenForMs: FREEZE_DEADLINE_MS + 1 },
+    'snapshot.diskOnly': {},
+  });
+  await assert.rejects(
+    freezeUnderOverlay({ agent: r.agent }, guest, ['vdb', 'vdc'], ctx.signal),
+    (e: unknown) => (e as { code?: string }).code === 'HOLD_EXPIRED',
+  );
+  assert.equal(r.calls.at(-1), 'guest.thaw', 'thawed before the error');
+});
+
+test('undo commits back only the disks still on this group’s overlays', async () => {
+  const r = recorder({
+    'guest.thaw': { frozenForMs: 0 },
+    'vm.state': {
+      disks: [
+        { target: 'vda', source: '/pool/root.qcow2' },
+        { target: 'vdb', source: transientOverlay(guest, 'vdb') },
+        { target: 'vdc', source: 'iqn.2026-11.strata:vol-c/1' },
+        { target: 'vdd', source: transientOverlay({ ...guest, groupKey: 'another' }, 'vdd') },
+      ],
+    },
+    'snapshot.blockCommit': {},
+  });
+  await undoGroupCut({ agent: r.agent }, guest, ['vdb', 'vdc', 'vdd'], ctx);
+  assert.deepEqual(r.calls, ['guest.thaw', 'vm.state', 'blockCommit vdb']);
+});

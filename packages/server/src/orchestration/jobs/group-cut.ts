@@ -1,0 +1,100 @@
+import { StrataError, type StorageContext } from '@strata/core';
+import type { AgentPort } from '../agent-port.js';
+import { acquireHold } from '../../vmsnapshots/hold.js';
+import { qemuImgOverlays } from '../overlay-files.js';
+import { snapshotFile } from '../naming.js';
+
+/** The running guest whose disks a group snapshot cuts, and where its transient overlays go. */
+export interface GroupGuest {
+  readonly hostId: string;
+  readonly vm: string;
+  readonly vmId: string;
+  readonly stateDir: string;
+  /** Names the transient overlays: the group's first snapshot id, stable across retries. */
+  readonly groupKey: string;
+}
+
+export interface GroupCutDeps {
+  readonly agent: AgentPort;
+}
+
+/** The agent thaws the guest on its own at this deadline, even if this server dies. */
+export const FREEZE_DEADLINE_MS = 5_000;
+
+export function transientOverlay(guest: GroupGuest, target: string): string {
+  return snapshotFile(guest.stateDir, guest.vmId, guest.groupKey, `${target}.group.qcow2`);
+}
+
+/**
+ * Freezes the guest only around one atomic overlay over the given disks, which stops every one of
+ * them at the same instant (a freeze alone stops filesystem writes, not raw-device writes).
+ * Answers how long the guest was frozen. Past the deadline the agent thawed on its own and the
+ * overlay may have come after: HOLD_EXPIRED, and the caller's compensation commits it back.
+ */
+export async function freezeUnderOverlay(
+  deps: GroupCutDeps,
+  guest: GroupGuest,
+  targets: readonly string[],
+  signal: AbortSignal,
+): Promise<number> {
+  const overlays = targets.map((target) => ({ target, overlayPath: transientOverlay(guest, target) }));
+  const hold = await acquireHold(deps.agent, guest, 'guest', FREEZE_DEADLINE_MS, signal);
+  let holdMs = 0;
+  try {
+    await deps.agent.send(
+      guest.hostId,
+      'snapshot.diskOnly',
+      { vm: guest.vm, disks: overlays, quiesce: false },
+      { signal },
+    );
+  } finally {
+    holdMs = await hold.release();
+  }
+  throwIfExpired(guest, holdMs);
+  return holdMs;
+}
+
+export function throwIfExpired(guest: GroupGuest, holdMs: number): void {
+  if (holdMs < FREEZE_DEADLINE_MS) return;
+  throw new StrataError('HOLD_EXPIRED', {
+    vm: guest.vmId,
+    deadlineMs: FREEZE_DEADLINE_MS,
+    holdMs: Math.round(holdMs),
+  });
+}
+
+/** Merges the guest's writes since the cut back into each backend volume and drops the overlays. */
+export async function commitBack(
+  deps: GroupCutDeps,
+  guest: GroupGuest,
+  targets: readonly string[],
+  signal: AbortSignal,
+): Promise<void> {
+  await Promise.all(
+    targets.map((target) =>
+      deps.agent.send(guest.hostId, 'snapshot.blockCommit', { vm: guest.vm, target }, { signal }),
+    ),
+  );
+  for (const target of targets) await qemuImgOverlays.remove(transientOverlay(guest, target));
+}
+
+/**
+ * Undoes the guest side of a group cut, safely more than once (also after a crash): thaws, and
+ * commits back every disk still on one of this group's transient overlays.
+ */
+export async function undoGroupCut(
+  deps: GroupCutDeps,
+  guest: GroupGuest,
+  targets: readonly string[],
+  ctx: StorageContext,
+): Promise<void> {
+  await deps.agent.send(guest.hostId, 'guest.thaw', { vm: guest.vm }).catch(() => undefined);
+  const state = await deps.agent.send(guest.hostId, 'vm.state', { vm: guest.vm });
+  for (const disk of state.disks) {
+    if (targets.includes(disk.target) && disk.source === transientOverlay(guest, disk.target)) {
+      ctx.log?.('committing back a transient overlay of a failed group snapshot', { target: disk.target });
+      await deps.agent.send(guest.hostId, 'snapshot.blockCommit', { vm: guest.vm, target: disk.target });
+    }
+  }
+  for (const target of targets) await qemuImgOverlays.remove(transientOverlay(guest, target));
+}
