@@ -9,6 +9,7 @@ import {
   type CephCluster,
   type TestGuestImages,
 } from '@strata/testing';
+import { releaseOrphanedTgtPools, tgtPoolDir } from './tgt-pool-dir.js';
 
 /** The local storage and hypervisor the demo runs on: all real, all on this machine. */
 export interface Backends {
@@ -31,12 +32,14 @@ export async function prepareBackends(root: string, log: (line: string) => void)
   log('starting tgtd on an XFS reflink pool');
   const tgtd = await ensureTgtd();
   const reflink = await ensureReflinkPool({ name: 'demo' });
-  const tgtDir = join(reflink.mountPoint, 'strata-demo-tgt');
-  // QEMU runs as its own user: it must be able to walk down to the pool's files.
+  // QEMU runs as its own user: it must be able to walk down to the pool's files. The root owns the
+  // tgt pool directory below, so it exists first.
   await mkdir(root, { recursive: true });
   await chmod(root, 0o755);
+  const tgtParent = join(reflink.mountPoint, 'strata-demo-tgt');
+  await releaseOrphanedTgtPools(tgtParent);
+  const tgtDir = await tgtPoolDir(tgtParent, root);
   const qcow2Dir = join(root, 'pools', 'qcow2');
-  await mkdir(tgtDir, { recursive: true, mode: 0o755 });
   // Host-local state of VM snapshots (scripts/install.sh makes it too).
   await mkdir('/var/lib/strata/state', { recursive: true, mode: 0o755 });
   await mkdir(qcow2Dir, { recursive: true, mode: 0o755 });

@@ -1,5 +1,5 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -90,10 +90,13 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
     qcow2Url: `file://${qcow2Dir}`,
     tgtUrl: `iscsi://${tgtd.portal}${tgtDir}`,
     async stop() {
-      if (agent.exitCode !== null || agent.signalCode !== null) return;
-      const exited = new Promise((r) => agent.once('exit', r));
-      agent.kill('SIGTERM');
-      await exited;
+      if (agent.exitCode === null && agent.signalCode === null) {
+        const exited = new Promise((r) => agent.once('exit', r));
+        agent.kill('SIGTERM');
+        await exited;
+      }
+      // Its targets go with it: the next ensureTgtd deletes those whose files are gone.
+      await rm(tgtDir, { recursive: true, force: true });
     },
   };
 }

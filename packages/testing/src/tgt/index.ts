@@ -1,3 +1,4 @@
 export * from './reflink-pool.js';
 export * from './tgtd.js';
 export * from './run.js';
+export * from './stale-targets.js';

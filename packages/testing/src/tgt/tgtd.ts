@@ -5,20 +5,31 @@ import { mkdir } from 'node:fs/promises';
 import { withDirLock } from './lock.js';
 import { succeeds } from './run.js';
 import { TEST_ROOT } from './reflink-pool.js';
+import { sweepStaleTargets } from './stale-targets.js';
 
 export interface Tgtd {
   /** host:port of the iSCSI portal. */
   readonly portal: string;
 }
 
+/** Once per test process: earlier test files' leftovers go before this one adds its own. */
+let swept: Promise<number> | null = null;
+
 const alive = (): Promise<boolean> => succeeds('tgtadm', ['--lld', 'iscsi', '--op', 'show', '--mode', 'sys']);
 
 /**
  * Starts tgtd directly (no systemd) unless one already answers, and leaves it running for the
- * next test file: it holds no state a test depends on beyond the targets each test makes and
- * removes. Safe to call from parallel processes.
+ * next test file: it holds no state a test depends on beyond the targets each test makes. Targets
+ * whose files are gone are deleted (sweepStaleTargets). Safe to call from parallel processes.
  */
 export async function ensureTgtd(): Promise<Tgtd> {
+  const tgtd = await startTgtd();
+  swept ??= sweepStaleTargets();
+  await swept;
+  return tgtd;
+}
+
+async function startTgtd(): Promise<Tgtd> {
   const portal = '127.0.0.1:3260';
   if (await alive()) return { portal };
   await mkdir(TEST_ROOT, { recursive: true });
