@@ -26,4 +26,9 @@ export interface Database extends Queryable {
   /** Runs a script of several statements with no parameters (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * PGlite only (no autovacuum in its single-user mode): vacuums and analyzes every table now,
+   * as it does by itself after enough writes. Answers the tables.
+   */
+  maintain?(): Promise<string[]>;
 }

@@ -54,3 +54,41 @@ test('PGlite data directory: created by a child process, reopened with what it h
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('PGlite vacuums and analyzes by itself: the planner sees real row counts and dead rows go', async () => {
+  const previous = process.env['STRATA_PGLITE_MAINTENANCE_MS'];
+  process.env['STRATA_PGLITE_MAINTENANCE_MS'] = '200';
+  const db = await openDatabase('memory:');
+  try {
+    await db.query(`CREATE TABLE churn (id int PRIMARY KEY, note text)`);
+    const stats = async () =>
+      (
+        await db.query<{ reltuples: number; dead: number }>(
+          `SELECT c.reltuples::float8 AS reltuples, s.n_dead_tup::int AS dead
+           FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = 'churn'`,
+        )
+      )[0]!;
+    assert.equal((await stats()).reltuples, -1, 'never analyzed: the planner knows nothing of it');
+    // 1,200 writes: over the threshold, so the timer's next look runs a pass.
+    for (let i = 0; i < 1_200; i++) await db.query(`INSERT INTO churn VALUES ($1, 'n')`, [i]);
+    await db.query(`DELETE FROM churn WHERE id >= 200`);
+    // A pass runs outside any transaction even while one is open (PGlite queues it behind).
+    await db.transaction(async (tx) => {
+      await tx.query(`UPDATE churn SET note = 'm' WHERE id = 0`);
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    const deadline = Date.now() + 10_000;
+    while ((await stats()).reltuples !== 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await stats()).reltuples, 200, 'analyzed: 200 live rows');
+    // The deleted rows filled the table's last pages: vacuum gave them back (1,200 rows take 6).
+    const [size] = await db.query<{ bytes: number }>(`SELECT pg_relation_size('churn')::int AS bytes`);
+    assert.ok(size!.bytes <= 16_384, `the table holds ${size!.bytes} bytes after the vacuum`);
+    const tables = await db.maintain!();
+    assert.ok(tables.includes('public.churn') && tables.includes('public.volumes'), tables.join(', '));
+  } finally {
+    await db.close();
+    if (previous === undefined) delete process.env['STRATA_PGLITE_MAINTENANCE_MS'];
+    else process.env['STRATA_PGLITE_MAINTENANCE_MS'] = previous;
+  }
+});

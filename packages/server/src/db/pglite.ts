@@ -2,6 +2,15 @@ import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { transactionScope, type Database } from './database.js';
 import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
+import { pgliteMaintenance, type MaintenanceOptions } from './pglite-maintenance.js';
+
+const isRead = (sql: string): boolean => /^\s*(select|show|explain)\b/i.test(sql);
+
+/** Vacuum and analyze every 10 minutes after 1,000 writes (STRATA_PGLITE_MAINTENANCE_MS overrides the period). */
+function maintenanceOptions(): Omit<MaintenanceOptions, 'onError'> {
+  const everyMs = Number(process.env['STRATA_PGLITE_MAINTENANCE_MS'] ?? 600_000);
+  return { everyMs: Number.isFinite(everyMs) && everyMs > 0 ? everyMs : 600_000, minWrites: 1_000 };
+}
 
 /**
  * The embedded default: PostgreSQL compiled to WASM, in a data directory (or memory).
@@ -19,10 +28,20 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     sql: string,
     params?: readonly unknown[],
   ) => (await q.query<T>(sql, params ? [...params] : undefined)).rows;
+  const maintenance = pgliteMaintenance((sql) => query(pg, sql), {
+    ...maintenanceOptions(),
+    // A failed pass is retried at the next period; the database goes on serving.
+    onError: (e) => process.emitWarning(`PGlite maintenance: ${(e as Error).message}`),
+  });
   return {
     kind: 'pglite',
-    query: (sql, params) => query(pg, sql, params),
+    query: (sql, params) => {
+      if (!isRead(sql)) maintenance.wrote();
+      return query(pg, sql, params);
+    },
+    maintain: () => maintenance.runNow(),
     async transaction(fn) {
+      maintenance.wrote();
       let committed = () => {};
       const result = await pg.transaction((raw) => {
         const scope = transactionScope((sql, params) => query(raw, sql, params));
@@ -35,7 +54,10 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     exec: async (sql) => {
       await pg.exec(sql);
     },
-    close: () => pg.close(),
+    close: () => {
+      maintenance.stop();
+      return pg.close();
+    },
   };
 }
 
