@@ -11,6 +11,7 @@ import { DEFAULT_INITIATOR_FILE, ensureInitiatorName } from './host/initiator-na
 import { defineSecret, undefineSecret, type SecretUsage } from './host/secrets.js';
 import { getIoTune, setIoTune, type IoTuneResult } from './qos/iotune.js';
 import { BlockJobs, type BlockJobResult } from './snapshots/block-jobs.js';
+import { DiskTargets } from './snapshots/disk-targets.js';
 import {
   diskOnlySnapshot,
   memorySnapshot,
@@ -58,6 +59,7 @@ export class HostAgent extends EventEmitter {
   readonly freezes: FreezeManager;
   readonly pauses: PauseManager;
   readonly blockJobs: BlockJobs;
+  private readonly diskTargets: DiskTargets;
   private readonly domainOptions: DomainOptions;
   private readonly initiatorFile: string;
   private initiator: string | undefined;
@@ -69,6 +71,7 @@ export class HostAgent extends EventEmitter {
     this.freezes = new FreezeManager(this.virsh, options.holdDir);
     this.pauses = new PauseManager(this.virsh);
     this.blockJobs = new BlockJobs(this.virsh, this.events);
+    this.diskTargets = new DiskTargets(this.virsh, this.events);
     this.domainOptions = options.domain ?? { domainType: 'qemu', tbCacheMiB: 32 };
     this.initiatorFile = options.initiatorFile ?? DEFAULT_INITIATOR_FILE;
     this.events.on('event', (e: LibvirtEvent) => this.emit('event', e));
@@ -89,6 +92,16 @@ export class HostAgent extends EventEmitter {
     await this.freezes.thawAll();
     await this.pauses.resumeAll();
     this.events.stop();
+  }
+
+  /** Runs a change to a domain's definition or disks: its cached disk targets go, before and after. */
+  private async changing<T>(vm: string, change: () => Promise<T>): Promise<T> {
+    this.diskTargets.forget(vm);
+    try {
+      return await change();
+    } finally {
+      this.diskTargets.forget(vm);
+    }
   }
 
   // --- registration -------------------------------------------------------------------------
@@ -123,29 +136,31 @@ export class HostAgent extends EventEmitter {
   // --- VMs ----------------------------------------------------------------------------------
 
   defineVm(spec: AgentVmSpec): Promise<{ name: string; uuid: string }> {
-    return defineVm(this.virsh, spec, this.domainOptions);
+    return this.changing(spec.name, () => defineVm(this.virsh, spec, this.domainOptions));
   }
 
   defineFromTemplate(
     spec: TemplateVmSpec,
     options: Partial<DomainOptions> = {},
   ): Promise<{ name: string; uuid: string; rootOverlay: string }> {
-    return defineFromTemplate(this.virsh, spec, { ...this.domainOptions, ...options });
+    return this.changing(spec.name, () =>
+      defineFromTemplate(this.virsh, spec, { ...this.domainOptions, ...options }),
+    );
   }
 
   startVm(vm: string): Promise<DomainRunState> {
-    return startVm(this.virsh, vm);
+    return this.changing(vm, () => startVm(this.virsh, vm));
   }
 
   async stopVm(vm: string, timeoutMs = 60_000): Promise<{ state: DomainRunState; forced: boolean }> {
-    const result = await stopVm(this.virsh, this.events, vm, timeoutMs);
+    const result = await this.changing(vm, () => stopVm(this.virsh, this.events, vm, timeoutMs));
     this.freezes.forget(vm);
     this.pauses.forget(vm);
     return result;
   }
 
   async destroyVm(vm: string): Promise<{ existed: boolean }> {
-    const result = await destroyVm(this.virsh, vm);
+    const result = await this.changing(vm, () => destroyVm(this.virsh, vm));
     this.freezes.forget(vm);
     this.pauses.forget(vm);
     return result;
@@ -183,11 +198,8 @@ export class HostAgent extends EventEmitter {
     disk: AgentDiskSpec,
     options: AttachOptions = { live: true },
   ): Promise<DiskOpResult> {
-    if (disk.source.kind === 'iscsi-host') {
-      const block = await loginHostIscsi(disk.source);
-      return attachDisk(this.virsh, vm, { ...disk, source: block }, options);
-    }
-    return attachDisk(this.virsh, vm, disk, options);
+    const source = disk.source.kind === 'iscsi-host' ? await loginHostIscsi(disk.source) : disk.source;
+    return this.changing(vm, () => attachDisk(this.virsh, vm, { ...disk, source }, options));
   }
 
   detachDisk(
@@ -195,7 +207,7 @@ export class HostAgent extends EventEmitter {
     target: string,
     options: AttachOptions & { timeoutMs?: number } = { live: true },
   ): Promise<DiskOpResult> {
-    return detachDisk(this.virsh, this.events, vm, target, options);
+    return this.changing(vm, () => detachDisk(this.virsh, this.events, vm, target, options));
   }
 
   /** Logs the host initiator out of a LUN after its disk was detached. */
@@ -238,7 +250,7 @@ export class HostAgent extends EventEmitter {
     overlays: readonly OverlaySpec[],
     options: { quiesce?: boolean } = {},
   ): Promise<DiskSnapshotResult> {
-    return diskOnlySnapshot(this.virsh, vm, overlays, options);
+    return diskOnlySnapshot(this.virsh, (v) => this.diskTargets.of(v), vm, overlays, options);
   }
 
   memorySnapshot(
@@ -246,7 +258,7 @@ export class HostAgent extends EventEmitter {
     memoryPath: string,
     overlays: readonly OverlaySpec[] = [],
   ): Promise<MemorySnapshotResult> {
-    return memorySnapshot(this.virsh, vm, memoryPath, overlays);
+    return memorySnapshot(this.virsh, (v) => this.diskTargets.of(v), vm, memoryPath, overlays);
   }
 
   blockCommit(vm: string, target: string, timeoutMs?: number): Promise<BlockJobResult> {
@@ -270,11 +282,11 @@ export class HostAgent extends EventEmitter {
     disks: readonly RevertDisk[],
     options: { memoryPath?: string; start?: boolean } = {},
   ): Promise<RevertResult> {
-    return revertExternal(this.virsh, this.events, vm, disks, options);
+    return this.changing(vm, () => revertExternal(this.virsh, this.events, vm, disks, options));
   }
 
   restoreFromMemory(vm: string, memoryPath: string, files: readonly RestoreFile[]): Promise<RestoreResult> {
-    return restoreFromMemory(this.virsh, vm, memoryPath, files);
+    return this.changing(vm, () => restoreFromMemory(this.virsh, vm, memoryPath, files));
   }
 
   // --- QoS ----------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ export class EventStream extends EventEmitter {
   private readonly settleMs: number;
   private backoffMs = 250;
   private startedOnce = false;
+  /** When the current virsh has had its settle time: events after this instant are all seen. */
+  private liveFrom = Number.POSITIVE_INFINITY;
 
   constructor(options: EventStreamOptions = {}) {
     super();
@@ -54,6 +56,7 @@ export class EventStream extends EventEmitter {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.liveFrom = Date.now() + this.settleMs;
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const event = parseEventLine(line);
@@ -61,6 +64,7 @@ export class EventStream extends EventEmitter {
     });
     child.on('error', (err) => this.emit('stream-error', err));
     child.on('exit', () => {
+      this.liveFrom = Number.POSITIVE_INFINITY;
       lines.close();
       if (this.stopped) return;
       const wait = this.backoffMs;
@@ -107,6 +111,14 @@ export class EventStream extends EventEmitter {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
     });
+  }
+
+  /**
+   * True while every event libvirt sends reaches this stream: virsh runs and has registered its
+   * callbacks. State cached on the strength of events is trusted only then.
+   */
+  get live(): boolean {
+    return !this.stopped && this.child?.exitCode === null && Date.now() >= this.liveFrom;
   }
 
   /** Pid of the virsh process (for resource accounting). */

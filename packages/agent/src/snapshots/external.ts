@@ -4,16 +4,10 @@ import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/core';
 import { withPrivateDir } from '../host/secrets.js';
 import type { Virsh } from '../virsh/virsh.js';
-import { blockList, type BlockListEntry } from '../vm/domain-state.js';
 import { snapshotXml, type OverlaySpec } from './snapshot-xml.js';
 
-export interface OverlayResult extends OverlaySpec {
-  /** What the disk pointed at before: the now-still image a backend snapshot may copy. */
-  readonly previousSource: string;
-}
-
 export interface DiskSnapshotResult {
-  readonly overlays: readonly OverlayResult[];
+  readonly overlays: readonly OverlaySpec[];
   /** Wall time of the libvirt call that cut the snapshot. */
   readonly snapshotMs: number;
   readonly tookMs: number;
@@ -44,16 +38,8 @@ async function ensureDirectories(paths: readonly string[]): Promise<void> {
   for (const dir of new Set(paths.map((p) => dirname(p)))) await mkdir(dir, { recursive: true, mode: 0o755 });
 }
 
-function disksOnly(list: readonly BlockListEntry[]): BlockListEntry[] {
-  return list.filter((d) => d.device === 'disk');
-}
-
-function results(before: readonly BlockListEntry[], overlays: readonly OverlaySpec[]): OverlayResult[] {
-  return overlays.map((o) => ({
-    ...o,
-    previousSource: before.find((d) => d.target === o.target)?.source ?? '',
-  }));
-}
+/** Every disk target of the domain (DiskTargets): the ones not chosen are marked snapshot='no'. */
+export type TargetsOf = (vm: string) => Promise<readonly string[]>;
 
 /**
  * Atomic disk-only external snapshot of the chosen disks (all at one instant), with no libvirt
@@ -62,6 +48,7 @@ function results(before: readonly BlockListEntry[], overlays: readonly OverlaySp
  */
 export async function diskOnlySnapshot(
   virsh: Virsh,
+  targetsOf: TargetsOf,
   vm: string,
   overlays: readonly OverlaySpec[],
   options: { readonly quiesce?: boolean } = {},
@@ -69,18 +56,13 @@ export async function diskOnlySnapshot(
   if (overlays.length === 0)
     throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: 'name at least one disk' });
   const started = performance.now();
-  await ensureDirectories(overlays.map((o) => o.overlayPath));
-  const before = disksOnly(await blockList(virsh, vm));
+  const [targets] = await Promise.all([targetsOf(vm), ensureDirectories(overlays.map((o) => o.overlayPath))]);
   const name = `strata-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const xml = snapshotXml(
-    name,
-    before.map((d) => d.target),
-    overlays,
-  );
+  const xml = snapshotXml(name, targets, overlays);
   const flags = ['--disk-only', '--atomic', '--no-metadata'];
   if (options.quiesce === true) flags.push('--quiesce');
   const snapshotMs = await createSnapshot(virsh, vm, xml, flags);
-  return { overlays: results(before, overlays), snapshotMs, tookMs: performance.now() - started };
+  return { overlays, snapshotMs, tookMs: performance.now() - started };
 }
 
 /**
@@ -89,20 +71,18 @@ export async function diskOnlySnapshot(
  */
 export async function memorySnapshot(
   virsh: Virsh,
+  targetsOf: TargetsOf,
   vm: string,
   memoryPath: string,
   overlays: readonly OverlaySpec[],
 ): Promise<MemorySnapshotResult> {
   const started = performance.now();
-  await ensureDirectories([memoryPath, ...overlays.map((o) => o.overlayPath)]);
-  const before = disksOnly(await blockList(virsh, vm));
+  const [targets] = await Promise.all([
+    targetsOf(vm),
+    ensureDirectories([memoryPath, ...overlays.map((o) => o.overlayPath)]),
+  ]);
   const name = `strata-mem-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const xml = snapshotXml(
-    name,
-    before.map((d) => d.target),
-    overlays,
-    memoryPath,
-  );
+  const xml = snapshotXml(name, targets, overlays, memoryPath);
   const snapshotMs = await createSnapshot(virsh, vm, xml, ['--atomic', '--no-metadata']);
-  return { overlays: results(before, overlays), memoryPath, snapshotMs, tookMs: performance.now() - started };
+  return { overlays, memoryPath, snapshotMs, tookMs: performance.now() - started };
 }

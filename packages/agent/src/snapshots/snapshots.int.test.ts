@@ -46,7 +46,7 @@ void test(
       const overlay1 = join(vm.dir, 'data.snap1.qcow2');
       const snap = await vm.agent.diskOnlySnapshot(vm.name, [{ target: 'vdb', overlayPath: overlay1 }]);
       assert.ok(snap.snapshotMs > 0 && snap.tookMs >= snap.snapshotMs);
-      assert.equal(snap.overlays[0]?.previousSource, data);
+      assert.deepEqual(snap.overlays, [{ target: 'vdb', overlayPath: overlay1 }]);
       const disks = await vm.agent.liveDisks(vm.name);
       assert.equal(disks.find((d) => d.target === 'vdb')?.source, overlay1);
       assert.equal(disks.find((d) => d.target === 'vda')?.source, vm.rootOverlay);
@@ -86,9 +86,10 @@ void test(
         { quiesce: true },
       );
       assert.deepEqual(
-        q.overlays.map((o) => o.previousSource),
-        [vm.rootOverlay, data],
+        q.overlays.map((o) => o.target),
+        ['vda', 'vdb'],
       );
+      assert.equal(await backingOf(rootTop), vm.rootOverlay, 'each overlay sits on what its disk ran on');
       assert.deepEqual(
         (await vm.agent.liveDisks(vm.name)).map((d) => d.source),
         [rootTop, dataTop],
