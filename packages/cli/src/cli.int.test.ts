@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StrataError } from '@strata/core';
+import { stackDatabaseUrl } from '@strata/testing';
 import { startServer, type RunningServer, type ServerExtension } from '@strata/server/server';
 import { createLogger } from '@strata/server/observability/index';
 import { defaultExtensions } from '@strata/server/composition/defaults';
@@ -87,7 +88,7 @@ before(async () => {
   server = await startServer(
     {
       dataDir: join(dir, 'server'),
-      databaseUrl: 'memory:',
+      databaseUrl: await stackDatabaseUrl('memory:', 'cli'),
       host: '127.0.0.1',
       port: 0,
       logLevel: 'warn',

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
 
@@ -50,6 +51,7 @@ export async function startServerProcess(opts: {
   env?: Readonly<Record<string, string>>;
 }): Promise<ServerProcess> {
   await mkdir(opts.dataDir, { recursive: true });
+  const database = opts.env?.['STRATA_DATABASE_URL'] ?? (await stackDatabaseOf(opts.dataDir));
   const log = openSync(join(opts.dataDir, 'server.log'), 'a');
   const child = spawn(
     process.execPath,
@@ -59,6 +61,7 @@ export async function startServerProcess(opts: {
         ...process.env,
         STRATA_AGENT_PORT: String(opts.agentPort),
         STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
+        ...(database && { STRATA_DATABASE_URL: database }),
         ...opts.env,
       },
       stdio: ['ignore', log, log],
@@ -78,6 +81,21 @@ export async function startServerProcess(opts: {
     throw new Error(`${(e as Error).message}\n--- server.log ---\n${tail}`, { cause: e });
   }
   return { url, agentUrl: `wss://127.0.0.1:${opts.agentPort}/agent/v1`, dataDir: opts.dataDir, child };
+}
+
+/**
+ * The run's whole-stack database for a server in `dataDir` (stackDatabaseUrl): null keeps the
+ * embedded default. Kept in the data directory, so a server restarted there (the crash tests)
+ * finds the same database again.
+ */
+async function stackDatabaseOf(dataDir: string): Promise<string | null> {
+  if (!stackOnPostgres()) return null;
+  const file = join(dataDir, 'test-database-url');
+  const known = await readFile(file, 'utf8').catch(() => null);
+  if (known) return known;
+  const url = await stackDatabaseUrl('', 'demo');
+  await writeFile(file, url);
+  return url;
 }
 
 export async function readAdminCredentials(dataDir: string): Promise<AdminCredentials> {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dropTestDatabase, stackDatabaseUrl } from '@strata/testing';
 import { createLogger } from '../observability/index.js';
 import { startServer, type RunningServer, type ServerExtension } from '../server.js';
 import { SYSTEM_ACTOR, type Actor } from '../services/index.js';
@@ -24,12 +25,16 @@ export interface Harness {
 
 /**
  * The server as it ships (defaultExtensions: agent channel, orchestration jobs, CloudStack API),
- * on a fresh in-memory PGlite, or on the database at `databaseUrl` (a fresh PostgreSQL database).
+ * on the database at `databaseUrl` (a fresh PostgreSQL database), or else on the run's stack
+ * database (stackDatabaseUrl: a fresh in-memory PGlite unless the run asks for PostgreSQL).
  */
 export async function startHarness(
   extra: readonly ServerExtension[] = [],
-  databaseUrl = 'memory:',
+  databaseUrl?: string,
 ): Promise<Harness & { readonly dataDir: string }> {
+  const ownDatabase = databaseUrl === undefined;
+  databaseUrl ??= await stackDatabaseUrl('memory:', 'harness');
+  const stackUrl = databaseUrl;
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
   const shipped = defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } });
   const agents = shipped.find((e): e is ServerExtension & HubHandle => e.name === 'agents' && 'hub' in e);
@@ -68,6 +73,7 @@ export async function startHarness(
     async close() {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
+      if (ownDatabase && stackUrl.startsWith('postgres')) await dropTestDatabase(stackUrl);
     },
   };
 }

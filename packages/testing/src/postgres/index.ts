@@ -1,2 +1,3 @@
 export * from './ensure-postgres.js';
 export * from './test-database.js';
+export * from './stack-database.js';
