@@ -17,12 +17,16 @@ void test('disks attached after a snapshot are never cut by the next one', { tim
   try {
     const sources = async () =>
       new Map((await vm.agent.liveDisks(vm.name)).map((d) => [d.target, d.source] as const));
-    const first = await vm.makeImage('first.qcow2', 'qcow2');
-    await vm.agent.attachDisk(vm.name, {
-      volumeId: 'vol-first',
-      target: 'vdb',
-      source: { kind: 'file', path: first, format: 'qcow2' },
-    });
+    const attach = async (name: string, target: string) => {
+      const path = await vm.makeImage(`${name}.qcow2`, 'qcow2');
+      await vm.agent.attachDisk(vm.name, {
+        volumeId: `vol-${name}`,
+        target,
+        source: { kind: 'file', path, format: 'qcow2' },
+      });
+      return path;
+    };
+    await attach('first', 'vdb');
     await vm.agent.diskOnlySnapshot(vm.name, [
       { target: 'vdb', overlayPath: join(vm.dir, 'first.s1.qcow2') },
     ]);
@@ -49,12 +53,7 @@ void test('disks attached after a snapshot are never cut by the next one', { tim
     assert.equal((await sources()).get('vdc'), outside, 'a disk attached outside Strata is left alone');
 
     // Attached through the agent, then cut at once: the agent's own change drops what it knew.
-    const own = await vm.makeImage('own.qcow2', 'qcow2');
-    await vm.agent.attachDisk(vm.name, {
-      volumeId: 'vol-own',
-      target: 'vdd',
-      source: { kind: 'file', path: own, format: 'qcow2' },
-    });
+    const own = await attach('own', 'vdd');
     await vm.agent.diskOnlySnapshot(vm.name, [
       { target: 'vdb', overlayPath: join(vm.dir, 'first.s3.qcow2') },
     ]);
