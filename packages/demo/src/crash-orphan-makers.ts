@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
+import { openDatabase } from '@strata/server';
 import { CRASH_RBD_POOL, type CrashEnv } from './crash-env.js';
 
 const run = promisify(execFile);
@@ -169,10 +169,12 @@ export async function tgtGrant(
 
 /**
  * A VM snapshot left Creating with no job, as an older release or a lost job could leave it: the
- * server must be stopped (PGlite is one process's).
+ * server must be stopped (PGlite is one process's). Its database is the run's (processes.ts keeps a
+ * PostgreSQL one's URL in the data directory).
  */
 export async function stuckSnapshot(dataDir: string, vmId: string, accountId: string): Promise<string> {
-  const pg = await PGlite.create(join(dataDir, 'db'));
+  const url = await readFile(join(dataDir, 'test-database-url'), 'utf8').catch(() => join(dataDir, 'db'));
+  const pg = await openDatabase(url);
   try {
     const id = 'vmsnap-stuck-creating';
     await pg.query(
