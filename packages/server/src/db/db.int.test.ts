@@ -92,3 +92,20 @@ test('PGlite vacuums and analyzes by itself: the planner sees real row counts an
     else process.env['STRATA_PGLITE_MAINTENANCE_MS'] = previous;
   }
 });
+
+test('a malformed, negative or overlong maintenance period is refused with its coded error', async () => {
+  const previous = process.env['STRATA_PGLITE_MAINTENANCE_MS'];
+  try {
+    for (const bad of ['soon', '-5', '0', '1e3', '99999999999', ' ']) {
+      process.env['STRATA_PGLITE_MAINTENANCE_MS'] = bad;
+      await assert.rejects(
+        openDatabase('memory:'),
+        (e: unknown) => (e as { code?: string }).code === 'INVALID_ARGUMENT',
+        `refused: ${JSON.stringify(bad)}`,
+      );
+    }
+  } finally {
+    if (previous === undefined) delete process.env['STRATA_PGLITE_MAINTENANCE_MS'];
+    else process.env['STRATA_PGLITE_MAINTENANCE_MS'] = previous;
+  }
+});

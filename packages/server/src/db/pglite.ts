@@ -1,15 +1,29 @@
 import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
+import { StrataError } from '@strata/core';
 import { transactionScope, type Database } from './database.js';
 import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
 import { pgliteMaintenance, type MaintenanceOptions } from './pglite-maintenance.js';
 
 const isRead = (sql: string): boolean => /^\s*(select|show|explain)\b/i.test(sql);
 
-/** Vacuum and analyze every 10 minutes after 1,000 writes (STRATA_PGLITE_MAINTENANCE_MS overrides the period). */
+/** Node's timers hold at most this (about 24.8 days); a longer period would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Vacuum and analyze every 10 minutes after 1,000 writes. STRATA_PGLITE_MAINTENANCE_MS sets the
+ * period: a whole number of ms from 1 to 2^31-1; anything else is refused at start.
+ */
 function maintenanceOptions(): Omit<MaintenanceOptions, 'onError'> {
-  const everyMs = Number(process.env['STRATA_PGLITE_MAINTENANCE_MS'] ?? 600_000);
-  return { everyMs: Number.isFinite(everyMs) && everyMs > 0 ? everyMs : 600_000, minWrites: 1_000 };
+  const text = process.env['STRATA_PGLITE_MAINTENANCE_MS'];
+  if (text === undefined) return { everyMs: 600_000, minWrites: 1_000 };
+  const everyMs = /^\d{1,10}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(everyMs >= 1 && everyMs <= MAX_TIMER_MS))
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'STRATA_PGLITE_MAINTENANCE_MS',
+      reason: `must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+    });
+  return { everyMs, minWrites: 1_000 };
 }
 
 /**
@@ -18,6 +32,7 @@ function maintenanceOptions(): Omit<MaintenanceOptions, 'onError'> {
  * initialised in a child process first (pglite-init.ts), which keeps initdb's memory out of ours.
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const options = maintenanceOptions();
   if (dataDir && !(await isInitialised(dataDir))) await initialiseInChild(dataDir);
   baselineWasmOnly();
   const pg = dataDir
@@ -29,7 +44,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     params?: readonly unknown[],
   ) => (await q.query<T>(sql, params ? [...params] : undefined)).rows;
   const maintenance = pgliteMaintenance((sql) => query(pg, sql), {
-    ...maintenanceOptions(),
+    ...options,
     // A failed pass is retried at the next period; the database goes on serving.
     onError: (e) => process.emitWarning(`PGlite maintenance: ${(e as Error).message}`),
   });
