@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +17,8 @@ import { discardVm } from './discard-vm.js';
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
+/** Where the host agent keeps transient overlays (scripts/install.sh makes it). */
+const HOST_STATE_DIR = '/var/lib/strata/state';
 
 interface SnapView extends Named {
   readonly volumeId: string;
@@ -179,6 +181,43 @@ void describe('volume snapshots across backends', { timeout: 1_200_000 }, () => 
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- log ---\n${lines.slice(-30).join('\n')}`, { cause: e });
     }
+  });
+
+  void test('a group cut whose backend fails after the overlay is undone: disks back, records Error', async (t) => {
+    const tgt = vol.tgt!;
+    const rbd = vol.rbd;
+    if (!rbd) {
+      t.skip(`needs two backends under one overlay: ${env.backends.cephSkipped}`);
+      return;
+    }
+    // tgt snapshots reflink the volume's file: moved away, the backend fails after the overlay is
+    // taken. tgtd keeps serving the open file meanwhile, so the guest writes on.
+    const raw = join(env.backends.tgtDir, 'volumes', `${tgt.id}.raw`);
+    await rename(raw, `${raw}.away`);
+    let failed: unknown;
+    try {
+      await env.rest.run('/v1/volume-snapshots/group', { volumeIds: [tgt.id, rbd.id], name: 'fails' });
+    } catch (e) {
+      failed = e;
+    } finally {
+      await rename(`${raw}.away`, raw);
+    }
+    assert.ok(failed, 'the group job failed');
+    const snaps = (await env.rest.get<Page<SnapView>>('/v1/volume-snapshots', { name: 'fails' })).items;
+    assert.deepEqual(
+      snaps.map((s) => s.state),
+      ['Error', 'Error'],
+    );
+    const blk = (await run('virsh', ['-c', 'qemu:///system', 'domblklist', vm.id])).stdout;
+    assert.doesNotMatch(blk, /\.group\.qcow2/, `the overlays were committed back:\n${blk}`);
+    const left = (await readdir(HOST_STATE_DIR)).filter(
+      (f) => f.startsWith(`${vm.id}.`) && f.endsWith('.group.qcow2'),
+    );
+    assert.deepEqual(left, [], 'the transient overlay files are gone');
+    // The guest's writes reached the backend again after the commit: the disks still work.
+    const before = lastSeq(await records(tgt, 'tgt'));
+    await sleep(2_000);
+    assert.ok(lastSeq(await records(tgt, 'tgt')) > before, 'the guest writes on to the tgt volume');
   });
 
   void test('a volume from one disk of a VM snapshot, on each backend', async (t) => {
