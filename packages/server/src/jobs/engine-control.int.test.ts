@@ -43,6 +43,79 @@ for (const backend of backends) {
       await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [job.id]);
     });
 
+    void test('a read-only step is journaled only when done; interrupted, it runs again rather than compensating', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      let compensated = 0;
+      const def: JobDefinition = {
+        type: `read-only-${backend.name}`,
+        onInterrupted: 'compensate',
+        steps: [
+          {
+            name: 'read',
+            readOnly: true,
+            run: async (ctx) => {
+              await db.query('INSERT INTO test_attempts (job_id, step, epoch) VALUES ($1, $2, $3)', [
+                ctx.jobId,
+                'read',
+                ctx.epoch,
+              ]);
+              if (ctx.epoch === 1) await gate; // the first owner is stuck inside it when it loses the job
+              return { readBy: ctx.epoch };
+            },
+            compensate: () => {
+              compensated++;
+              return Promise.resolve();
+            },
+          },
+          {
+            name: 'count',
+            transactional: true,
+            run: async (ctx) =>
+              (await ctx.tx.query<{ n: number }>(BUMP_COUNT, [ctx.jobId, 'count']))[0]?.n ?? 0,
+          },
+        ],
+      };
+      const a = engineOn(db, 'reader', [def]);
+      a.start();
+      let jobId = '';
+      try {
+        const job = await a.submit(def.type, {}, { accountId: 'acc' });
+        jobId = job.id;
+        while ((await attempts(db, job.id, 'read')) === 0) await sleep(20);
+        assert.deepEqual(await a.steps(job.id), [], 'no started record for a read-only step');
+        await db.query(
+          `UPDATE jobs SET owner = 'other', epoch = epoch + 1, lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
+          [job.id],
+        );
+        release();
+        await sleep(300);
+        assert.deepEqual(await a.steps(job.id), [], 'the fenced reader journaled nothing');
+      } finally {
+        release(); // never leave the reader stuck, also when an assertion failed
+        await a.stop();
+      }
+      // the other owner dies in its turn, before journaling anything
+      await db.query(`UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [jobId]);
+      const b = engineOn(db, 'rereader', [def]);
+      b.start();
+      try {
+        const done = await b.wait(jobId, 20_000);
+        assert.equal(done.state, 'Succeeded', 'an interrupted read-only step is not a reason to compensate');
+        assert.equal(compensated, 0);
+        assert.equal(await attempts(db, jobId, 'read'), 2);
+        assert.deepEqual(
+          (await b.steps(jobId)).map((r) => [r.name, r.status, r.output]),
+          [
+            ['read', 'done', { readBy: 3 }],
+            ['count', 'done', 1],
+          ],
+        );
+      } finally {
+        await b.stop();
+      }
+    });
+
     void test('submit, get, list, wait and registration report coded errors and paginate', async () => {
       const engine = engineOn(db, 'api');
       await assert.rejects(engine.submit('no.such', {}, { accountId: 'acc' }), (e: unknown) =>

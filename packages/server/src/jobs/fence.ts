@@ -21,18 +21,17 @@ export async function fenced<T>(
   fn: (tx: Queryable, state: JobState) => Promise<T>,
 ): Promise<T> {
   return db.transaction(async (tx) => {
+    // One statement locks the row, renews the lease and reads who holds it; when that is not this
+    // server the throw rolls the renewal back with everything else.
     const rows = await tx.query<{ owner: string | null; epoch: number; state: JobState }>(
-      'SELECT owner, epoch, state FROM jobs WHERE id = $1 FOR UPDATE',
-      [lease.jobId],
+      `UPDATE jobs SET lease_expires_at = now() + ($2::int * interval '1 millisecond')
+       WHERE id = $1 RETURNING owner, epoch, state`,
+      [lease.jobId, lease.leaseMs],
     );
     const row = rows[0];
     if (!row || row.owner !== lease.owner || Number(row.epoch) !== lease.epoch) {
       throw new StrataError('JOB_LEASE_LOST', { jobId: lease.jobId, owner: lease.owner, epoch: lease.epoch });
     }
-    await tx.query(
-      `UPDATE jobs SET lease_expires_at = now() + ($2::int * interval '1 millisecond') WHERE id = $1`,
-      [lease.jobId, lease.leaseMs],
-    );
     return fn(tx, row.state);
   });
 }

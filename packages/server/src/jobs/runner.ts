@@ -239,7 +239,8 @@ export class JobRun {
           return result;
         });
       } else {
-        await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
+        if (step.readOnly !== true || phase === 'compensate')
+          await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
         if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
         out = await call();
         this.checkAbort();

@@ -67,6 +67,11 @@ export interface TxStep<I> extends StepBase {
  */
 export interface ExternalStep<I> extends StepBase {
   readonly transactional?: false;
+  /**
+   * The step only reads: it is not journaled as started (one journal write less), so a crash in it
+   * leaves no trace and it simply runs again. Only for steps that change nothing anywhere.
+   */
+  readonly readOnly?: boolean;
   run(ctx: StepContext, input: I, prior: PriorOutputs): Promise<Json>;
   /** Undoes the step; idempotent too. `output` is undefined when the step did not complete (crash or failure mid-step). */
   compensate?(ctx: StepContext, input: I, output: Json | undefined, prior: PriorOutputs): Promise<void>;

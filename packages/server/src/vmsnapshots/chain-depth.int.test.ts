@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { backingChain, keepChainsShallow } from './chain-depth.js';
+import { keepChainsShallow } from './chain-depth.js';
+import { backingChainOf as backingChain } from './qcow2-chain.js';
 import type { StoredPlan } from './create-job.js';
 
 const run = promisify(execFile);

@@ -4,6 +4,7 @@ import { StrataError } from '@strata/core';
 import type { StepContext } from '../jobs/index.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import type { StoredPlan } from './create-job.js';
+import { backingChainOf, type ChainLayer } from './qcow2-chain.js';
 
 const run = promisify(execFile);
 
@@ -32,12 +33,6 @@ export function maxChainDepth(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-/** One image of a backing chain, top (the active layer) first. */
-export interface ChainLayer {
-  readonly path: string;
-  readonly format: string;
-}
-
 /**
  * Where to stream a disk's active layer onto before a snapshot, so that the chain stays within
  * `maxDepth` once the cut puts its overlay on top; null when there is room. It streams down to
@@ -55,18 +50,6 @@ export function streamPlan(
   const base = chain[depth + 1 - depthAfter];
   if (!base) return null;
   return { base, depthAfter };
-}
-
-/** A file's backing chain as QEMU sees it (-U: a running QEMU holds the active layer open). */
-export async function backingChain(path: string, signal?: AbortSignal): Promise<ChainLayer[]> {
-  const { stdout } = await run('qemu-img', ['info', '-U', '--backing-chain', '--output=json', path], {
-    timeout: 60_000,
-    maxBuffer: 16 * 1024 * 1024,
-    ...(signal && { signal }),
-  });
-  const parsed = JSON.parse(stdout) as unknown;
-  const images = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ filename: string; format: string }>;
-  return images.map((i) => ({ path: i.filename, format: i.format }));
 }
 
 export type ChainDepthOutcome = {
@@ -98,7 +81,7 @@ export async function keepChainsShallow(
   return Promise.all(
     files.map(async (d): Promise<ChainDepthOutcome> => {
       const active = d.frozenPath!;
-      const chain = await backingChain(active, ctx.signal);
+      const chain = await backingChainOf(active, ctx.signal);
       const step = streamPlan(chain, maxDepth);
       const outcome = { volumeId: d.volumeId, target: d.target, depthBefore: chain.length };
       if (!step) return { ...outcome, depthAfter: chain.length, base: null, ms: 0 };
@@ -117,7 +100,7 @@ export async function keepChainsShallow(
           { signal: ctx.signal, timeout: 1_800_000 },
         );
       }
-      const after = await backingChain(active, ctx.signal);
+      const after = await backingChainOf(active, ctx.signal);
       if (after.length > step.depthAfter || after[1]?.path !== step.base.path) {
         throw new StrataError('CHAIN_DEPTH_NOT_REDUCED', {
           vm: plan.vmName,

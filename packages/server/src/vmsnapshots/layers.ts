@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { promisify } from 'node:util';
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
-
-const run = promisify(execFile);
+import { backingChainOf } from './qcow2-chain.js';
 
 /**
  * Every file a qcow2 layer stands on, itself first (-U: a running QEMU may hold it open); none for
@@ -15,10 +12,7 @@ const run = promisify(execFile);
  */
 export async function backingChain(path: string): Promise<string[]> {
   try {
-    const { stdout } = await run('qemu-img', ['info', '-U', '--backing-chain', '--output=json', path], {
-      timeout: 30_000,
-    });
-    return (JSON.parse(stdout) as Array<{ filename: string }>).map((i) => i.filename);
+    return (await backingChainOf(path)).map((l) => l.path);
   } catch (e) {
     if (!(await exists(path))) return [];
     throw new StrataError('INTERNAL', { reason: `cannot read the backing chain of ${path}` }, { cause: e });
