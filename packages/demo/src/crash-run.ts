@@ -32,7 +32,8 @@ export async function stepNames(cx: CrashEnv, jobId: string): Promise<JournaledS
   const steps = await cx.env.rest.get<
     Array<{ name: string; phase: string; startedAt: string; finishedAt: string | null }>
   >(`/v1/jobs/${jobId}/steps`);
-  // A transactional step writes its record once, done: started and finished in one instant.
+  // A transactional or read-only step writes its record once, done: started and finished in one
+  // instant. Either way nothing is written before it runs.
   return steps
     .filter((s) => s.phase === 'run')
     .map((s) => ({ name: s.name, transactional: s.startedAt === s.finishedAt }));
@@ -40,8 +41,8 @@ export async function stepNames(cx: CrashEnv, jobId: string): Promise<JournaledS
 
 /**
  * Every boundary of every step: before (nothing of it ran) and after (its done record committed).
- * Before a transactional step that follows another is the same point as after that one (nothing
- * is written in between), so it is crashed at once, as the other's after.
+ * Before a transactional (or read-only) step that follows another is the same point as after that
+ * one (nothing is written in between), so it is crashed at once, as the other's after.
  */
 export const boundaries = (steps: readonly JournaledStep[]): CrashPoint[] =>
   steps.flatMap((s, i): CrashPoint[] => [

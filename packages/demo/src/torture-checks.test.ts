@@ -50,6 +50,16 @@ test('the stall of a freeze is found in its window only; shuffles replay from th
   for (const r of two.get('b')!) if (r.seq >= 11) Object.assign(r, { timeUs: r.timeUs + 1_000_000 });
   assert.equal(stallInWindow(two, { fromUs: 0, toUs: 2_000_000 }, 100)?.afterSeq, 10);
   assert.equal(stallInWindow(two, { fromUs: 0, toUs: 2_000_000 }, 100, 320)?.afterSeq, 6);
+  // the freeze's stall (900 ms) runs past its 467 ms hold; a later, shorter one (a commit's drain)
+  // is nearer the hold in length, yet the freeze came first
+  const shift = (r: WriterRecord) => (r.seq > 6 ? 600_000 : 0) + (r.seq > 10 ? 190_000 : 0);
+  const drained = new Map(
+    [...history(14)].map(([k, v]) => [k, v.map((r) => ({ ...r, timeUs: r.timeUs + shift(r) }))]),
+  );
+  assert.equal(stallInWindow(drained, { fromUs: 0, toUs: 3_000_000 }, 100, 467)?.afterSeq, 6);
+  // with no stall that long, the nearest in length
+  assert.equal(stallInWindow(drained, { fromUs: 0, toUs: 3_000_000 }, 100, 5_000)?.afterSeq, 6);
+  assert.equal(stallInWindow(drained, { fromUs: 1_000_000, toUs: 3_000_000 }, 100, 467)?.afterSeq, 10);
   const items = [...Array(20).keys()];
   assert.deepEqual(shuffled(items, 7), shuffled(items, 7));
   assert.deepEqual(

@@ -62,10 +62,13 @@ export function checkHistory(history: DiskRecords): string[] {
 }
 
 /**
- * The writer's stall that matches a guest freeze: of the gaps in the history longer than
- * `thresholdMs` that overlap the window in which the snapshot's job ran (guest clock, µs), the
- * one closest in length to the hold the snapshot recorded (`holdMs`; the longest without it: a
- * loaded machine stalls the writer for other reasons too). Undefined when the writer did not stall.
+ * The writer's stall that matches a guest freeze, among the gaps in the history longer than
+ * `thresholdMs` that overlap the window in which the snapshot's job ran (guest clock, µs). A
+ * write that meets the freeze waits for the whole hold, so the freeze's stall is at least about as
+ * long as the hold the snapshot recorded (`holdMs`): the earliest stall of at least 0.8× the hold
+ * is taken, since the stalls after it (a block commit's drain, a loaded machine) come later. With
+ * none that long, the one closest in length; without a hold, the longest. Undefined when the
+ * writer did not stall.
  */
 export function stallInWindow(
   history: DiskRecords,
@@ -76,8 +79,9 @@ export function stallInWindow(
   const stalls = findStalls(mergeBySeq(...history.values()), thresholdMs).filter(
     (s) => s.toUs >= window.fromUs && s.fromUs <= window.toUs,
   );
-  const score = (s: Stall) => (holdMs === undefined ? -s.gapMs : Math.abs(s.gapMs - holdMs));
-  return stalls.sort((a, b) => score(a) - score(b))[0];
+  if (holdMs === undefined) return stalls.sort((a, b) => b.gapMs - a.gapMs)[0];
+  const longEnough = stalls.filter((s) => s.gapMs >= 0.8 * holdMs).sort((a, b) => a.fromUs - b.fromUs);
+  return longEnough[0] ?? stalls.sort((a, b) => Math.abs(a.gapMs - holdMs) - Math.abs(b.gapMs - holdMs))[0];
 }
 
 /**

@@ -104,13 +104,18 @@ for (const backend of backends) {
         assert.equal(done.state, 'Succeeded', 'an interrupted read-only step is not a reason to compensate');
         assert.equal(compensated, 0);
         assert.equal(await attempts(db, jobId, 'read'), 2);
+        const journal = await b.steps(jobId);
         assert.deepEqual(
-          (await b.steps(jobId)).map((r) => [r.name, r.status, r.output]),
+          journal.map((r) => [r.name, r.status, r.output]),
           [
             ['read', 'done', { readBy: 3 }],
             ['count', 'done', 1],
           ],
         );
+        // the read's record went with the count's transaction, which also ended the job (now() is
+        // the transaction's start: one instant for all three)
+        assert.equal(journal[0]?.finishedAt, journal[1]?.finishedAt);
+        assert.equal(done.finishedAt, journal[1]?.finishedAt);
       } finally {
         await b.stop();
       }

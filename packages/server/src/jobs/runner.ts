@@ -69,6 +69,10 @@ export class JobRun {
   private readonly progress: ProgressWriter;
   private readonly log: Logger;
   private lost = false;
+  /** Journal records that may be written late (a read-only step's done): they go with the next write. */
+  private carried: unknown[][] = [];
+  /** The job as the last step's transaction ended it, when that step was transactional. */
+  private endedAs: Job | undefined;
 
   constructor(
     private readonly env: RunEnv,
@@ -129,6 +133,20 @@ export class JobRun {
     }
   }
 
+  /**
+   * A fenced journal transaction (fence.ts) that first writes the records carried over. Carried
+   * records are ones whose loss harms nothing (a crash before this write re-runs a read-only step),
+   * so a failed transaction simply drops them.
+   */
+  private journalTx<T>(fn: (tx: Queryable, state: JobState) => Promise<T>): Promise<T> {
+    const carried = this.carried;
+    this.carried = [];
+    return fenced(this.env.db, this.lease, async (tx, state) => {
+      for (const params of carried) await tx.query(UPSERT_STEP, params);
+      return fn(tx, state);
+    });
+  }
+
   private checkAbort(): void {
     if (this.abort.signal.aborted) throw new Interrupted();
   }
@@ -163,10 +181,13 @@ export class JobRun {
         return this.failStep(step, index, e);
       }
     }
-    await this.progress.flush();
-    const done = await fenced(this.env.db, this.lease, async (tx, state) =>
-      this.finish(tx, jobMachine.next(state, 'Succeed'), { result: last }),
-    );
+    let done = this.endedAs;
+    if (!done) {
+      await this.progress.flush();
+      done = await this.journalTx(async (tx, state) =>
+        this.finish(tx, jobMachine.next(state, 'Succeed'), { result: last }),
+      );
+    }
     this.env.finished(done);
   }
 
@@ -202,22 +223,21 @@ export class JobRun {
   ): Promise<Json> {
     const ctx = stepContext(this.parts, step.name, phase);
     const input = this.job.input;
-    const record = (
-      tx: Queryable,
-      status: 'started' | 'done' | 'failed',
-      out: Json | null,
-      error: JobError | null,
-    ) =>
-      tx.query(UPSERT_STEP, [
-        this.job.id,
-        phase,
-        index,
-        step.name,
-        status,
-        jsonParam(out),
-        jsonParam(error),
-        this.lease.epoch,
-      ]);
+    const params = (status: 'started' | 'done' | 'failed', out: Json | null) => [
+      this.job.id,
+      phase,
+      index,
+      step.name,
+      status,
+      jsonParam(out),
+      jsonParam(null),
+      this.lease.epoch,
+    ];
+    const record = (tx: Queryable, status: 'started' | 'done' | 'failed', out: Json | null) =>
+      tx.query(UPSERT_STEP, params(status, out));
+    const readOnly = step.transactional !== true && step.readOnly === true && phase === 'run';
+    // The last step of a run, when transactional, ends the job in its own transaction.
+    const ends = step.transactional === true && phase === 'run' && index === this.def.steps.length - 1;
     const call = (tx?: Queryable): Promise<Json> =>
       ownError(async () => {
         let out: unknown = null;
@@ -233,18 +253,20 @@ export class JobRun {
       let out: Json;
       if (step.transactional === true) {
         if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
-        out = await fenced(this.env.db, this.lease, async (tx) => {
+        if (ends) await this.progress.flush();
+        out = await this.journalTx(async (tx, state) => {
           const result = await call(tx);
-          await record(tx, 'done', result, null);
+          await record(tx, 'done', result);
+          if (ends) this.endedAs = await this.finish(tx, jobMachine.next(state, 'Succeed'), { result });
           return result;
         });
       } else {
-        if (step.readOnly !== true || phase === 'compensate')
-          await fenced(this.env.db, this.lease, (tx) => record(tx, 'started', null, null));
+        if (!readOnly) await this.journalTx((tx) => record(tx, 'started', null));
         if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
         out = await call();
         this.checkAbort();
-        await fenced(this.env.db, this.lease, (tx) => record(tx, 'done', out, null));
+        if (readOnly) this.carried.push(params('done', out));
+        else await this.journalTx((tx) => record(tx, 'done', out));
       }
       if (phase === 'run') faultPoint(this.job.type, step.name, 'after');
       return out;
@@ -266,7 +288,7 @@ export class JobRun {
     const error = toJobError(e);
     this.log.warn({ err: e, step: step.name }, 'job step failed');
     const undoable = this.def.steps.slice(0, index + 1).some((s) => s.compensate !== undefined);
-    await fenced(this.env.db, this.lease, async (tx, state) => {
+    await this.journalTx(async (tx, state) => {
       await tx.query(UPSERT_STEP, [
         this.job.id,
         'run',
@@ -281,16 +303,14 @@ export class JobRun {
     });
     if (undoable) return this.compensateAll();
     await this.progress.flush();
-    const done = await fenced(this.env.db, this.lease, (tx, state) =>
+    const done = await this.journalTx((tx, state) =>
       this.finish(tx, jobMachine.next(state, 'Fail'), { error }),
     );
     this.env.finished(done);
   }
 
   private async toCompensating(error: JobError): Promise<void> {
-    await fenced(this.env.db, this.lease, (tx, state) =>
-      this.setState(tx, jobMachine.next(state, 'Compensate'), error),
-    );
+    await this.journalTx((tx, state) => this.setState(tx, jobMachine.next(state, 'Compensate'), error));
   }
 
   /** Undoes, newest first, every step that started (completed or not) and is not yet undone. */
@@ -314,7 +334,7 @@ export class JobRun {
       failure = (await this.compensateOne(step, i, prior, output)) ?? failure;
     }
     await this.progress.flush();
-    const done = await fenced(this.env.db, this.lease, async (tx, state) => {
+    const done = await this.journalTx(async (tx, state) => {
       const next = jobMachine.next(state, 'Compensated');
       return this.finish(tx, next, failure ? { error: failure } : {});
     });
@@ -345,7 +365,7 @@ export class JobRun {
         const error = toJobError(
           new StrataError('JOB_COMPENSATION_FAILED', { jobId: this.job.id, step: step.name, reason }),
         );
-        await fenced(this.env.db, this.lease, (tx) =>
+        await this.journalTx((tx) =>
           tx.query(UPSERT_STEP, [
             this.job.id,
             'compensate',

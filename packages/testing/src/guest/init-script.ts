@@ -44,8 +44,6 @@ while [ $i -lt 50 ]; do
   [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ] && break
   i=$((i+1)); usleep 100000
 done
-qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -f /run/qemu-ga.pid -t /run
-log "qemu-ga started"
 cd /sys/block
 FSDISKS=""
 for n in vd*; do
@@ -53,6 +51,10 @@ for n in vd*; do
   mkdir -p /mnt/$n
   if mount -t ext4 /dev/$n /mnt/$n 2>/dev/null; then FSDISKS="$FSDISKS $n"; log "fs-disk $n"; else rmdir /mnt/$n; fi
 done
+# qemu-ga after the mounts: a guest whose agent answers has its filesystems in place (a freeze
+# that found none would not hold: qemu-ga leaves its frozen state when it froze nothing)
+qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -f /run/qemu-ga.pid -t /run
+log "qemu-ga started"
 mkfifo /run/tick
 KNOWN=" "
 seq=0
