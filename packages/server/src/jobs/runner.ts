@@ -71,6 +71,8 @@ export class JobRun {
   private lost = false;
   /** Journal records that may be written late (a read-only step's done): they go with the next write. */
   private carried: unknown[][] = [];
+  /** The `after` fault points of the carried records' steps: they fire once those records commit. */
+  private carriedAfter: Array<() => void> = [];
   /** The job as the last step's transaction ended it, when that step was transactional. */
   private endedAs: Job | undefined;
 
@@ -140,10 +142,15 @@ export class JobRun {
    */
   private journalTx<T>(fn: (tx: Queryable, state: JobState) => Promise<T>): Promise<T> {
     const carried = this.carried;
+    const after = this.carriedAfter;
     this.carried = [];
+    this.carriedAfter = [];
     return fenced(this.env.db, this.lease, async (tx, state) => {
       for (const params of carried) await tx.query(UPSERT_STEP, params);
       return fn(tx, state);
+    }).then((out) => {
+      for (const point of after) point();
+      return out;
     });
   }
 
@@ -265,8 +272,13 @@ export class JobRun {
         if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
         out = await call();
         this.checkAbort();
-        if (readOnly) this.carried.push(params('done', out));
-        else await this.journalTx((tx) => record(tx, 'done', out));
+        if (readOnly) {
+          this.carried.push(params('done', out));
+          // its `after` is once its record is in the journal, as for every other step
+          this.carriedAfter.push(() => faultPoint(this.job.type, step.name, 'after'));
+          return out;
+        }
+        await this.journalTx((tx) => record(tx, 'done', out));
       }
       if (phase === 'run') faultPoint(this.job.type, step.name, 'after');
       return out;
