@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -105,6 +105,27 @@ test('qcow2 backing chains read from the headers match qemu-img', async (t) => {
     await writeFile(f('plain.bin'), 'not an image');
     assert.equal(await chainFromHeaders(f('plain.bin')), null);
     assert.deepEqual(await backingChainOf(f('plain.bin')), await qemuImg(f('plain.bin')));
+  });
+
+  await t.test('a hostile header is not trusted: no huge buffer, no endless walk', async () => {
+    await qcow2(f('hostile-base.qcow2'));
+    await qcow2(f('hostile.qcow2'), { path: f('hostile-base.qcow2'), format: 'qcow2' });
+    // backing_file_size (header bytes 16..19) claims nearly 4 GiB
+    const file = await open(f('hostile.qcow2'), 'r+');
+    const size = Buffer.alloc(4);
+    size.writeUInt32BE(0xfffffff0);
+    await file.write(size, 0, 4, 16);
+    await file.close();
+    const before = process.memoryUsage().rss;
+    assert.equal(await chainFromHeaders(f('hostile.qcow2')), null);
+    const grewMiB = (process.memoryUsage().rss - before) / 2 ** 20;
+    assert.ok(grewMiB < 64, `reading the header took ${grewMiB.toFixed(0)} MiB`);
+    await assert.rejects(backingChainOf(f('hostile.qcow2')));
+    // two images naming each other
+    await qcow2(f('loop-a.qcow2'));
+    await qcow2(f('loop-b.qcow2'), { path: f('loop-a.qcow2'), format: 'qcow2' });
+    await run('qemu-img', ['rebase', '-u', '-F', 'qcow2', '-b', f('loop-b.qcow2'), f('loop-a.qcow2')]);
+    assert.equal(await chainFromHeaders(f('loop-a.qcow2')), null);
   });
 
   await t.test('a missing file or backing file fails as qemu-img does', async () => {

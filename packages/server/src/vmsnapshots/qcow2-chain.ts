@@ -19,6 +19,8 @@ const INCOMPAT_DATA_FILE = 1n << 2n;
 /** A chain deeper than this is not ours to read by hand: qemu-img decides. */
 const MAX_LAYERS = 1_000;
 const HEAD_BYTES = 64 * 1024;
+/** The qcow2 format's own bound on a backing file name: a header asking for more is not trusted. */
+const MAX_BACKING_NAME = 1023;
 
 /** Not a plain chain of local files: qemu-img reads it instead. */
 class Unusual extends Error {}
@@ -56,6 +58,7 @@ async function readHeader(
       throw new Unusual(`${path}: qcow2 version ${version}`);
     }
     if (backingOffset === 0 || backingSize === 0) return { format: 'qcow2', backing: null, backingFormat };
+    if (backingSize > MAX_BACKING_NAME) throw new Unusual(`${path}: backing name of ${backingSize} bytes`);
     const name = Buffer.alloc(backingSize);
     const got = await file.read(name, 0, backingSize, backingOffset);
     if (got.bytesRead !== backingSize) throw new Unusual(`${path}: short backing name`);
