@@ -98,7 +98,7 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           if (plan(prior).wasRunning) await vmTransition(deps, ctx.tx, ctx, { id: plan(prior).vmId }, 'Stop');
           return null;
         },
-        compensate: async (ctx, input) => {
+        compensate: async (ctx, input, _output, prior) => {
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
@@ -107,6 +107,12 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
             event: 'OperationFailed',
             jobId: ctx.jobId,
           });
+          // Undone before vm-stopped was recorded (a stop the agent could not do): the VM still
+          // runs as far as anything knows, and left Stopping it would stay so, since the
+          // reconciler leaves transitional states to their jobs.
+          const vmId = plan(prior).vmId;
+          const vm = (await ctx.tx.query('SELECT state FROM vms WHERE id = $1 FOR UPDATE', [vmId]))[0];
+          if (vm?.['state'] === 'Stopping') await vmTransition(deps, ctx.tx, ctx, { id: vmId }, 'Fail');
         },
       },
       {
