@@ -13,6 +13,8 @@ import { discardVm } from './discard-vm.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function uptimeS(domain: string): Promise<number> {
+  // right after a restore, libvirt reconnects to the guest agent's channel: wait for it
+  await waitForGuestAgent(domain);
   const r = await guestExec(domain, 'cat /proc/uptime');
   return Number(r.stdout.split(' ')[0]);
 }
