@@ -148,6 +148,13 @@ export function vmStopJob(deps: OrchestrationDeps): JobDefinition<StopInput> {
           await transition(deps, ctx.tx, ctx, input.vmId, 'Stop');
           return null;
         },
+        // The stop failed (an unreachable agent): the domain still runs, so the VM goes back to
+        // Running. Nothing else moves a VM out of Stopping; a domain that did go down after all is
+        // corrected by the reconciler when its agent reconnects.
+        compensate: async (ctx, input) => {
+          const vm = await loadVm(ctx.tx, input.vmId);
+          if (vm.state === 'Stopping') await transition(deps, ctx.tx, ctx, input.vmId, 'Fail');
+        },
       },
       {
         name: 'stop-on-host',
