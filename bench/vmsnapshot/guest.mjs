@@ -73,9 +73,12 @@ export function normalGapMs(records, fromMs, toMs, offsetMs) {
   return gaps.length ? gaps[Math.floor(gaps.length / 2)] : NaN;
 }
 
-// The I/O region of the data disk: past the writer's 64 MiB ring, 32 MiB (one MiB per snapshot).
-const REGION_MIB = 128;
-const CHUNKS = 32;
+// The I/O region of the data disk: past the writer's 64 MiB ring, 32 MiB of 64 KiB clusters (the
+// qcow2 cluster size). Each snapshot round rewrites one MiB of it, scattered: every 32nd cluster.
+export const REGION_MIB = 128;
+export const REGION_CLUSTERS = 512;
+const ROUND_STRIDE = 32;
+const CLUSTERS_PER_ROUND = REGION_CLUSTERS / ROUND_STRIDE;
 
 // busybox dd prints no timing: the script reads the guest's clock (adjtimex, as the writer does)
 // around the dd and prints the microseconds it took.
@@ -96,42 +99,57 @@ async function exec(domain, script, timeoutMs = 300_000) {
   return r;
 }
 
-/** Rewrites chunk i of the region (1 MiB of fresh data, synced): each snapshot layer gets one. */
+/**
+ * Round i's writes before its snapshot: fresh data into clusters i, i+32, i+64, … of the region
+ * (1 MiB in all, synced). A guest's writes between two snapshots land all over its disk; after 32
+ * rounds neighbouring clusters sit in different layers, so a sequential read changes layer at
+ * every cluster and can no longer be served by one request to one file.
+ */
 export async function writeChunk(domain, disk, i) {
+  const first = REGION_MIB * 16 + i;
   await exec(
     domain,
-    `dd if=/dev/urandom of=/dev/${disk} bs=1M seek=${REGION_MIB + i} count=1 oflag=direct conv=fsync`,
+    `j=0; while [ $j -lt ${CLUSTERS_PER_ROUND} ]; do dd if=/dev/urandom of=/dev/${disk} bs=64k seek=$((${first} + j * ${ROUND_STRIDE})) count=1 oflag=direct conv=fsync 2>/dev/null || exit 1; j=$((j + 1)); done`,
   );
 }
 
 export async function fillRegion(domain, disk) {
   await exec(
     domain,
-    `dd if=/dev/urandom of=/dev/${disk} bs=1M seek=${REGION_MIB} count=${CHUNKS} oflag=direct conv=fsync`,
+    `dd if=/dev/urandom of=/dev/${disk} bs=1M seek=${REGION_MIB} count=${REGION_CLUSTERS / 16} oflag=direct conv=fsync`,
   );
 }
 
 /**
- * One I/O sample: the whole 32 MiB region read with O_DIRECT in 64 KiB requests (every read
- * walks the chain down to the layer holding its chunk), then 2 MiB written in 4 KiB O_DIRECT
- * writes (the first write into each cluster copies it up from the chain). `pass` picks a fresh
- * 2 MiB for the writes, so every sample copies up the same amount. MiB/s over both.
+ * One I/O sample: the whole 32 MiB region read with O_DIRECT in 1 MiB requests and again in
+ * 64 KiB ones (every read walks the chain down to the layers holding its clusters), then 2 MiB
+ * written in 4 KiB O_DIRECT writes (the first write into each cluster copies it up from the
+ * chain). `pass` picks a fresh 2 MiB for the writes, so every sample copies up the same amount.
+ * MiB/s over all three; the disks are cache='none', so every read reaches the pool's files.
  */
 export async function ioSample(domain, disk, pass) {
-  const read = await timedDd(
+  const region = REGION_CLUSTERS * 64 * 1024;
+  const readLarge = await timedDd(
     domain,
-    `dd if=/dev/${disk} of=/dev/null bs=64k skip=${REGION_MIB * 16} count=${CHUNKS * 16} iflag=direct`,
-    CHUNKS * 2 ** 20,
+    `dd if=/dev/${disk} of=/dev/null bs=1M skip=${REGION_MIB} count=${REGION_CLUSTERS / 16} iflag=direct`,
+    region,
+  );
+  const readSmall = await timedDd(
+    domain,
+    `dd if=/dev/${disk} of=/dev/null bs=64k skip=${REGION_MIB * 16} count=${REGION_CLUSTERS} iflag=direct`,
+    region,
   );
   const write = await timedDd(
     domain,
     `dd if=/dev/zero of=/dev/${disk} bs=4k seek=${(REGION_MIB + 2 * pass) * 256} count=512 oflag=direct`,
     2 * 2 ** 20,
   );
-  const mib = (read.bytes + write.bytes) / 2 ** 20;
+  const all = [readLarge, readSmall, write];
+  const mib = (xs) => xs.reduce((a, x) => a + x.bytes, 0) / 2 ** 20;
+  const seconds = (xs) => xs.reduce((a, x) => a + x.seconds, 0);
   return {
-    mibPerS: mib / (read.seconds + write.seconds),
-    readMibPerS: read.bytes / 2 ** 20 / read.seconds,
-    writeMibPerS: write.bytes / 2 ** 20 / write.seconds,
+    mibPerS: mib(all) / seconds(all),
+    readMibPerS: mib([readLarge, readSmall]) / seconds([readLarge, readSmall]),
+    writeMibPerS: mib([write]) / seconds([write]),
   };
 }
