@@ -23,6 +23,17 @@ const out = join(here, '..', 'results', 'vmsnapshot.json');
 const reps = Number(process.argv[2] ?? 7);
 // 32 by the benchmark's definition; BENCH_VMSNAPSHOT_ROUNDS only for a quick check of the script.
 const DEPTH_ROUNDS = Number(process.env['BENCH_VMSNAPSHOT_ROUNDS'] ?? 32);
+// Checked before anything starts: a typo would otherwise cost a bring-up and write NaN results.
+// Rounds stop at 32: each rewrites its own 32nd of the I/O region (guest.mjs).
+for (const [what, n, max, text] of [
+  ['repetitions', reps, 1000, process.argv[2]],
+  ['BENCH_VMSNAPSHOT_ROUNDS', DEPTH_ROUNDS, 32, process.env['BENCH_VMSNAPSHOT_ROUNDS']],
+]) {
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    console.error(`bench/vmsnapshot: ${what} must be an integer from 1 to ${max}, not "${text}"`);
+    process.exit(2);
+  }
+}
 const GiB = 1024 ** 3;
 const log = (line) => console.error(`[bench] ${line}`);
 const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
