@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,6 +20,14 @@ let server: RunningServer;
 let dir = '';
 let configFile = '';
 
+/**
+ * Held open by a gated progress job after its first part, until the test has seen the CLI draw a
+ * Running frame: the bar is redrawn about once a second off a terminal, and a busy machine must not
+ * let the job finish before the first redraw.
+ */
+let releaseGate: () => void = () => undefined;
+const gate = () => new Promise<void>((resolve) => (releaseGate = resolve));
+
 /** A job type of this test only: five steps of progress, so the bar has something to show. */
 const slowJob: ServerExtension = {
   name: 'cli-test-jobs',
@@ -29,9 +37,11 @@ const slowJob: ServerExtension = {
       steps: [
         {
           name: 'work',
-          async run(sctx) {
+          async run(sctx, input) {
+            const held = (input as { gated?: boolean }).gated ? gate() : null;
             for (let i = 1; i <= 5; i++) {
               sctx.progress(i * 20, `part ${i} of 5`);
+              if (i === 1 && held) await held;
               await new Promise((r) => setTimeout(r, 300));
             }
             return null;
@@ -73,6 +83,30 @@ function strata(args: readonly string[], env: Record<string, string> = {}): Prom
         resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
       },
     );
+  });
+}
+
+/** Runs the CLI and releases the job gate once its stderr matches `frame`. */
+function strataReleasingWhen(args: readonly string[], frame: RegExp): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, HOME: dir, STRATA_CONFIG: configFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (frame.test(stderr)) releaseGate();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      releaseGate();
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
   });
 }
 
@@ -408,10 +442,10 @@ void describe('jobs', () => {
     assert.ok(engine, 'the server runs a job engine');
     const job = await engine.submit(
       'test.cli-progress',
-      {},
+      { gated: true },
       { accountId: server.bootstrap?.accountId ?? 'none' },
     );
-    const r = await strata(['jobs', 'wait', job.id]);
+    const r = await strataReleasingWhen(['jobs', 'wait', job.id], /Running part 1 of 5/);
     assert.equal(r.code, 0, r.stderr);
     // Not a terminal here, so the bar is redrawn as lines: it must have moved through the parts.
     assert.match(r.stderr, /test\.cli-progress \[[^\]]*\] \d+% Running part [1-5] of 5/);

@@ -26,7 +26,11 @@ export interface Backends {
  * Brings up libvirtd + virtlogd, tgtd with an XFS reflink pool, a single-node Ceph, and builds
  * the tiny guest. Each step is idempotent: a second run finds them up and reuses them.
  */
-export async function prepareBackends(root: string, log: (line: string) => void): Promise<Backends> {
+export async function prepareBackends(
+  root: string,
+  log: (line: string) => void,
+  cephPool?: string,
+): Promise<Backends> {
   log('starting libvirtd and virtlogd');
   await ensureLibvirt();
   log('starting tgtd on an XFS reflink pool');
@@ -50,7 +54,7 @@ export async function prepareBackends(root: string, log: (line: string) => void)
   } else {
     log('starting a single-node Ceph');
     try {
-      ceph = await ensureCeph();
+      ceph = await ensureCeph(cephPool ? { pool: cephPool } : {});
     } catch (e) {
       cephSkipped = (e as Error).message.split('\n')[0] ?? 'Ceph did not start';
       log(`Ceph is not available (${cephSkipped}); the demo goes on with qcow2 and iSCSI`);

@@ -19,6 +19,8 @@ export interface DemoOptions {
   readonly track?: (child: ChildProcess) => void;
   /** `postgres://…` to run the server on PostgreSQL; default the embedded PGlite in root/server. */
   readonly databaseUrl?: string;
+  /** The Ceph pool of this installation's RBD storage; default the tests' pool. */
+  readonly cephPool?: string;
 }
 
 export interface DemoRun {
@@ -41,7 +43,7 @@ export interface Environment {
 
 /** Starts (or reuses) Strata on this machine: backends, server, agent, pools and template. */
 export async function bringUp(o: DemoOptions): Promise<Environment> {
-  const backends = await prepareBackends(o.root, o.log);
+  const backends = await prepareBackends(o.root, o.log, o.cephPool);
   const dataDir = join(o.root, 'server');
   const url = `http://127.0.0.1:${o.port}`;
   const running = await fetch(`${url}/openapi.json`).then(

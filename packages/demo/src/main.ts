@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
+import { DEMO_POOL } from '@strata/testing';
 import { runDemo } from './demo.js';
 
 /** `strata-demo`: brings Strata up on this machine and runs its main job (README, first command). */
@@ -11,6 +12,8 @@ runDemo({
   port: Number(process.env['STRATA_PORT'] ?? 8080),
   agentPort: Number(process.env['STRATA_AGENT_PORT'] ?? 8843),
   detached: true,
+  // its own Ceph pool: the test suite's images never show up among the demo's orphans
+  cephPool: DEMO_POOL,
   log,
 }).then(
   (run) => {

@@ -1,6 +1,6 @@
 import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
-import { waitingForReconnect } from '../orchestration/agent-reconnect.js';
+import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { builtInDriverFactories } from '../orchestration/driver-factories.js';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
@@ -90,7 +90,7 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
         db: ctx.db,
         events: ctx.services.events,
         // Jobs taken back after a restart run before the agents reconnect: they wait for them.
-        agent: waitingForReconnect(options.agent()),
+        agent: waitingForReconnect(options.agent(), reconnectGraceMs()),
         drivers,
         stateDir: options.stateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? '/var/lib/strata/state',
       };

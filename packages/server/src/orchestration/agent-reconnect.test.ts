@@ -2,7 +2,7 @@ import { isStrataError, StrataError } from '@strata/core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AgentPort } from './agent-port.js';
-import { waitingForReconnect } from './agent-reconnect.js';
+import { reconnectGraceMs, waitingForReconnect } from './agent-reconnect.js';
 
 /** A port that fails the first `failures` sends with the given reason, then answers. */
 function flaky(failures: number, reason: string): AgentPort & { calls: number } {
@@ -37,4 +37,15 @@ void test('past the grace period the UNAVAILABLE error comes through', async () 
   const agent = waitingForReconnect(port, 50, 10);
   await assert.rejects(agent.send('h', 'agent.ping', {}), (e: unknown) => isStrataError(e, 'UNAVAILABLE'));
   assert.ok(port.calls > 1 && port.calls < 1_000);
+});
+
+void test('the grace is 90 s unless the operator sets STRATA_AGENT_RECONNECT_GRACE_MS within bounds', () => {
+  assert.equal(reconnectGraceMs({}), 90_000);
+  assert.equal(reconnectGraceMs({ STRATA_AGENT_RECONNECT_GRACE_MS: '15000' }), 15_000);
+  for (const bad of ['999', '600001', 'soon', '-1'])
+    assert.throws(
+      () => reconnectGraceMs({ STRATA_AGENT_RECONNECT_GRACE_MS: bad }),
+      (e: unknown) => isStrataError(e, 'INVALID_ARGUMENT'),
+      bad,
+    );
 });

@@ -19,6 +19,8 @@ function recorder() {
       const answers: Record<string, unknown> = {
         'guest.freeze': { freezeMs: 1 },
         'guest.thaw': { frozenForMs: 12 },
+        'vm.pause': {},
+        'vm.resume': { pausedForMs: 9 },
         'snapshot.diskOnly': { overlays: [], snapshotMs: 3, tookMs: 4 },
         'snapshot.blockCommit': {},
         'vm.state': { disks: [] },
@@ -82,7 +84,7 @@ test('guest quiesce over several backends: the freeze holds one atomic overlay, 
   assert.equal(cut.consistency, 'filesystem');
 });
 
-test('guest quiesce on one network disk: the driver takes it inside the freeze', async () => {
+test('guest quiesce on one network disk: libvirt quiesces the overlay, the driver takes the still LUN after', async () => {
   const r = recorder();
   const deps = depsWith(r.agent);
   const cut = await executeCut(
@@ -90,8 +92,37 @@ test('guest quiesce on one network disk: the driver takes it inside the freeze',
     planOf([{ volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') }], 'guest'),
     ctx,
   );
-  assert.deepEqual(r.calls, ['guest.freeze', 'take tgt', 'guest.thaw']);
-  assert.equal(cut.holdMs, 12);
+  assert.deepEqual(r.calls, ['diskOnly 1 quiesce=true', 'take tgt', 'blockCommit vdb']);
+  assert.equal(cut.holdMs, 4, 'the hold is the quiesced overlay operation');
+});
+
+test('pause over several backends: the vCPUs stop for the atomic overlay only', async () => {
+  const r = recorder();
+  const deps = depsWith(r.agent);
+  const disks: CutDisk[] = [
+    { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
+    { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
+    { volumeId: 'c', target: 'vdc', driver: r.driver('rbd', 'storage') },
+  ];
+  const cut = await executeCut(deps, planOf(disks, 'pause'), ctx);
+  assert.deepEqual(r.calls.slice(0, 3), ['vm.pause', 'diskOnly 3 quiesce=false', 'vm.resume']);
+  assert.deepEqual(r.calls.slice(3, 5).sort(), ['take rbd', 'take tgt']);
+  assert.deepEqual(r.calls.slice(5).sort(), ['blockCommit vdb', 'blockCommit vdc']);
+  assert.equal(cut.holdMs, 9, 'the hold is the pause the agent measured');
+  assert.equal(cut.cutSpreadMs, 0);
+});
+
+test('none over several backends: one atomic overlay with no hold, so still one point in time', async () => {
+  const r = recorder();
+  const deps = depsWith(r.agent);
+  const disks: CutDisk[] = [
+    { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
+    { volumeId: 'b', target: 'vdb', driver: r.driver('rbd', 'storage') },
+  ];
+  const cut = await executeCut(deps, planOf(disks, 'none'), ctx);
+  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take rbd', 'blockCommit vdb']);
+  assert.equal(cut.holdMs, 0, 'nothing held the guest');
+  assert.equal(cut.cutSpreadMs, 0, 'one atomic operation cut every disk');
 });
 
 test('guest quiesce on qcow2 files only: libvirt freezes, cuts and thaws in one operation', async () => {

@@ -28,8 +28,9 @@ const weaker = (a: Consistency, b: Consistency): Consistency =>
 /**
  * Takes one VM snapshot across every disk of the VM, whatever storage each sits on: each driver
  * with a VM-snapshot hook takes its own volumes (one call per driver), the hypervisor takes the
- * qcow2 files, all under one hold. The hold is always released, even when a part fails; a failed
- * cut is undone (see undoCut) before the error is thrown.
+ * qcow2 files. A running guest is held (frozen, paused, or not at all) only for the one atomic
+ * overlay that cuts every disk at the same instant. The hold is always released, even when a part
+ * fails; a failed cut is undone (see undoCut) before the error is thrown.
  */
 export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageContext): Promise<CutResult> {
   const t0 = performance.now();
@@ -41,17 +42,11 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
   const parts: Part[] = [];
   let holdMs = 0;
   try {
-    if (
-      plan.vmRunning &&
-      (plan.quiesce === 'hypervisor' ||
-        plan.type === 'DiskAndMemory' ||
-        guestQuiescedFilesOnly(plan) ||
-        guestAcrossDisks(plan))
-    ) {
+    // A running guest is held only around one atomic overlay over every disk, in every mode: the
+    // drivers then take their now-still volumes with the guest running, however slow a backend is.
+    if (plan.vmRunning && plan.hostId)
       holdMs = await cutUnderOverlay(deps, plan, ctx, parts, baseConsistency);
-    } else {
-      holdMs = await cutUnderHold(deps, plan, ctx, parts, baseConsistency);
-    }
+    else holdMs = await cutStopped(deps, plan, ctx, parts, baseConsistency);
   } catch (e) {
     await undoCut(deps, plan, ctx).catch((undoError: unknown) =>
       ctx.log?.('undo after a failed cut failed too', { error: String(undoError) }),
@@ -70,28 +65,22 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
 }
 
 /**
- * A running VM whose every disk is a qcow2 file, quiesced by the guest: the freeze, the atomic
- * overlay and the thaw are one libvirt operation (`--quiesce`), as plain virsh does it. Freezing
- * through the agent first would keep the guest frozen across two more agent calls and their
- * virsh processes for the same filesystem-consistent cut.
- */
-function guestQuiescedFilesOnly(plan: CutPlan): boolean {
-  return plan.quiesce === 'guest' && plan.guestAgent && splitDisks(plan.disks).groups.length === 0;
-}
-
-/**
- * A running VM with several disks under guest quiesce. A freeze stops filesystem writes only: a
- * guest writing to raw devices would go on writing while each backend took its part in turn, and a
- * later write could land on one disk before its cut while an earlier one missed another's. So the
- * freeze is held only around one atomic overlay over every disk, which cuts them all at one
- * instant; the drivers then take the now-still parents with the guest running.
+ * A running VM with several disks, some on network storage, under guest quiesce: the freeze goes
+ * through the agent, whose detached watchdog thaws the guest at the deadline whatever hangs, around
+ * one atomic overlay. On qcow2 files alone (or one disk) libvirt's own `--quiesce` freezes, cuts
+ * and thaws in one operation, as plain virsh does: two fewer agent round trips inside the hold.
  */
 function guestAcrossDisks(plan: CutPlan): boolean {
-  return plan.quiesce === 'guest' && plan.type === 'Disk' && plan.disks.length > 1;
+  return (
+    plan.quiesce === 'guest' &&
+    plan.type === 'Disk' &&
+    plan.disks.length > 1 &&
+    splitDisks(plan.disks).groups.length > 0
+  );
 }
 
-/** guest on one disk, pause, none (and stopped VMs): every part runs in parallel inside one hold. */
-async function cutUnderHold(
+/** A stopped VM: nothing writes, so every part runs in parallel with no hold. */
+async function cutStopped(
   deps: CutDeps,
   plan: CutPlan,
   ctx: StorageContext,
@@ -99,43 +88,27 @@ async function cutUnderHold(
   callerConsistency: Consistency,
 ): Promise<number> {
   const { groups, hypervisorDisks } = splitDisks(plan.disks);
-  const hold =
-    plan.vmRunning && plan.hostId
-      ? await acquireHold(
-          deps.agent,
-          { hostId: plan.hostId, vm: plan.vmName },
-          plan.quiesce,
-          plan.holdDeadlineMs,
-          ctx.signal,
-        )
-      : { release: () => Promise.resolve(0) };
-  let holdMs = 0;
-  try {
-    const work: Array<Promise<void>> = groups.map(async (g) => {
-      const r = await g.driver.takeVmSnapshot(ctx, {
-        vmSnapshot: plan.snapshot,
-        volumeIds: g.disks.map((d) => d.volumeId),
-        callerConsistency,
-      });
-      parts.push({
-        refs: r.volumes.map((v) => ({
-          volumeId: v.volumeId,
-          snapshotRef: v.snapshotRef,
-          by: 'storage' as const,
-        })),
-        doneAt: performance.now(),
-        consistency: r.consistency,
-      });
+  const work: Array<Promise<void>> = groups.map(async (g) => {
+    const r = await g.driver.takeVmSnapshot(ctx, {
+      vmSnapshot: plan.snapshot,
+      volumeIds: g.disks.map((d) => d.volumeId),
+      callerConsistency,
     });
-    if (hypervisorDisks.length > 0) work.push(overlayFiles(deps, plan, hypervisorDisks, ctx, parts));
-    const settled = await Promise.allSettled(work);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
-  } finally {
-    holdMs = await hold.release();
-  }
-  if (plan.vmRunning && plan.quiesce !== 'none') throwIfHoldExpired(plan, holdMs);
-  return holdMs;
+    parts.push({
+      refs: r.volumes.map((v) => ({
+        volumeId: v.volumeId,
+        snapshotRef: v.snapshotRef,
+        by: 'storage' as const,
+      })),
+      doneAt: performance.now(),
+      consistency: r.consistency,
+    });
+  });
+  if (hypervisorDisks.length > 0) work.push(overlayFiles(deps, hypervisorDisks, ctx, parts));
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return 0;
 }
 
 /**
@@ -151,10 +124,9 @@ function throwIfHoldExpired(plan: CutPlan, holdMs: number): void {
   });
 }
 
-/** Puts a new overlay over each hypervisor-managed disk; its old file is this snapshot's point in time. */
+/** Puts a new overlay over each file disk of a stopped VM; its old file is this snapshot's point in time. */
 async function overlayFiles(
   deps: CutDeps,
-  plan: CutPlan,
   disks: CutPlan['disks'],
   ctx: StorageContext,
   parts: Part[],
@@ -164,21 +136,10 @@ async function overlayFiles(
     snapshotRef: deps.activePath(d.volumeId),
     by: 'hypervisor' as const,
   }));
-  const overlays = disks.map((d) => {
+  for (const [i, d] of disks.entries()) {
     if (!d.overlayPath)
       throw new StrataError('INTERNAL', { reason: `no overlay path planned for ${d.target}` });
-    return { target: d.target, overlayPath: d.overlayPath };
-  });
-  if (plan.vmRunning && plan.hostId) {
-    await deps.agent.send(
-      plan.hostId,
-      'snapshot.diskOnly',
-      { vm: plan.vmName, disks: overlays, quiesce: false },
-      { signal: ctx.signal },
-    );
-  } else {
-    for (const [i, o] of overlays.entries())
-      await deps.files.createOverlay(o.overlayPath, refs[i]!.snapshotRef, ctx.signal);
+    await deps.files.createOverlay(d.overlayPath, refs[i]!.snapshotRef, ctx.signal);
   }
   parts.push({ refs, doneAt: performance.now() });
 }
@@ -251,10 +212,14 @@ async function cutUnderOverlay(
 }
 
 /**
- * The atomic overlay itself, answering how long the guest was held. Guest quiesce over several
- * disks freezes through the agent (a deadline it enforces on its own, whatever crashes) with
- * libvirt's own quiesce off; otherwise libvirt quiesces inside the operation when the guest has
- * an agent (hypervisor mode, files only), or saves memory with the guest paused.
+ * The atomic overlay itself, answering how long the guest was held:
+ * - DiskAndMemory: libvirt saves memory with the guest paused for the operation;
+ * - pause: the vCPUs stop for the overlay alone (the agent resumes them past the deadline);
+ * - none: the overlay with no hold, still one point in time for every disk;
+ * - guest over several disks: a freeze through the agent (a deadline it enforces on its own,
+ *   whatever crashes) around the overlay, libvirt's own quiesce off;
+ * - otherwise (hypervisor, guest on one disk): libvirt quiesces inside the operation when the
+ *   guest has an agent, as plain virsh does.
  */
 async function overlayAllDisks(
   deps: CutDeps,
@@ -263,6 +228,13 @@ async function overlayAllDisks(
   ctx: StorageContext,
 ): Promise<number> {
   const hostId = plan.hostId!;
+  const diskOnly = (quiesce: boolean) =>
+    deps.agent.send(
+      hostId,
+      'snapshot.diskOnly',
+      { vm: plan.vmName, disks: overlays, quiesce },
+      { signal: ctx.signal },
+    );
   if (plan.type === 'DiskAndMemory') {
     const taken = await deps.agent.send(
       hostId,
@@ -272,30 +244,22 @@ async function overlayAllDisks(
     );
     return taken.tookMs;
   }
-  if (!guestAcrossDisks(plan) || guestQuiescedFilesOnly(plan)) {
-    const taken = await deps.agent.send(
-      hostId,
-      'snapshot.diskOnly',
-      { vm: plan.vmName, disks: overlays, quiesce: plan.guestAgent },
-      { signal: ctx.signal },
-    );
-    return taken.tookMs;
+  if (plan.quiesce === 'none') {
+    await diskOnly(false);
+    return 0;
   }
+  const heldBy = plan.quiesce === 'pause' ? 'pause' : guestAcrossDisks(plan) ? 'guest' : null;
+  if (!heldBy) return (await diskOnly(plan.guestAgent)).tookMs;
   const hold = await acquireHold(
     deps.agent,
     { hostId, vm: plan.vmName },
-    'guest',
+    heldBy,
     plan.holdDeadlineMs,
     ctx.signal,
   );
   let holdMs = 0;
   try {
-    await deps.agent.send(
-      hostId,
-      'snapshot.diskOnly',
-      { vm: plan.vmName, disks: overlays, quiesce: false },
-      { signal: ctx.signal },
-    );
+    await diskOnly(false);
   } finally {
     holdMs = await hold.release();
   }

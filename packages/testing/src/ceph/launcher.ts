@@ -28,9 +28,16 @@ export interface EnsureCephOptions {
   readonly dir?: string;
   /** Size of the sparse OSD file; default 64 GiB. */
   readonly osdBytes?: number;
+  /**
+   * The rbd pool to make and describe; default the tests' pool. The README's demo keeps its own
+   * (DEMO_POOL), so tests never see, nor its orphan collector touch, each other's images.
+   */
+  readonly pool?: string;
 }
 
 export const DEFAULT_TEST_POOL = 'strata-test';
+/** The pool of the demo the README's first command leaves running. */
+export const DEMO_POOL = 'strata-demo';
 
 function defaultDir(): string {
   return process.env['STRATA_CEPH_DIR'] ?? '/var/tmp/strata-ceph';
@@ -260,7 +267,9 @@ const running = new Map<string, Promise<CephCluster>>();
  */
 export function ensureCeph(options: EnsureCephOptions = {}): Promise<CephCluster> {
   const dir = options.dir ?? defaultDir();
-  let pending = running.get(dir);
+  const pool = options.pool ?? DEFAULT_TEST_POOL;
+  const key = `${dir}\0${pool}`;
+  let pending = running.get(key);
   if (!pending) {
     pending = withFileLock(`${dir}.lock`, async () => {
       const conf = { confPath: join(dir, 'ceph.conf'), adminKeyringPath: join(dir, 'admin.keyring') };
@@ -277,11 +286,11 @@ export function ensureCeph(options: EnsureCephOptions = {}): Promise<CephCluster
       } else {
         await refreshConf(dir, options.osdBytes ?? 64 * 1024 ** 3);
       }
-      await ensurePool(conf, DEFAULT_TEST_POOL);
-      return describe(dir, DEFAULT_TEST_POOL);
+      await ensurePool(conf, pool);
+      return describe(dir, pool);
     });
-    pending.catch(() => running.delete(dir));
-    running.set(dir, pending);
+    pending.catch(() => running.delete(key));
+    running.set(key, pending);
   }
   return pending;
 }
