@@ -128,6 +128,9 @@ async function setUp(
       env: {
         STRATA_SERVER_ID: SERVER_ID,
         STRATA_HOST_STATE_DIR: stateDir,
+        // The agent restarts with every server here, so it is back in seconds: a command that
+        // finds it gone (the agent-down cases) fails after 30 s rather than the default 90 s.
+        STRATA_AGENT_RECONNECT_GRACE_MS: '30000',
         ...(faultAt ? { STRATA_FAULT_KILL_AT: faultAt } : {}),
       },
     });

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { prepareBackends, type Backends } from './backends.js';
 import { setupCloud, type Cloud } from './cloud.js';
 import { readAdminCredentials, startServerProcess, type ServerProcess } from './processes.js';
-import { Rest } from './rest.js';
-import { runStory, type StoryResult } from './story.js';
+import { Rest, type Page } from './rest.js';
+import { DEMO_VM_PREFIX, runStory, type StoryResult } from './story.js';
 import { discardVm } from './discard-vm.js';
 
 export interface DemoOptions {
@@ -77,9 +77,25 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   return { server, url, rest, backends, cloud };
 }
 
+/**
+ * A second run of the README's bring-up repeats the demo with a new VM: the earlier run's VM is
+ * stopped (kept, with its snapshots) so one writing guest runs at a time on this machine.
+ */
+async function stopEarlierDemoVms(rest: Rest, log: (line: string) => void): Promise<void> {
+  const vms = await rest.get<Page<{ id: string; name: string; state: string }>>('/v1/vms', {
+    state: 'Running',
+    limit: 100,
+  });
+  for (const vm of vms.items.filter((v) => v.name.startsWith(DEMO_VM_PREFIX))) {
+    log(`stopping the earlier demo VM ${vm.id} (kept, with its snapshots)`);
+    await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
+  }
+}
+
 /** Starts (or reuses) Strata on this machine and runs the VM-snapshot story through its API. */
 export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   const { server, url, rest, backends, cloud } = await bringUp(o);
+  if (o.detached) await stopEarlierDemoVms(rest, o.log);
   const result = await runStory(rest, backends, cloud, o.log);
   const verdicts = [
     {

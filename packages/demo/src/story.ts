@@ -56,6 +56,9 @@ export interface StoryResult {
   readonly tree: readonly string[];
 }
 
+/** How every demo VM's name starts (the rest is a random suffix and metacharacters). */
+export const DEMO_VM_PREFIX = 'demo vm ';
+
 /** A VM from the tiny-guest template with a data disk on every backend, started. */
 export async function buildDemoVm(
   rest: Rest,
@@ -66,7 +69,7 @@ export async function buildDemoVm(
   const suffix = Math.random().toString(36).slice(2, 6);
   // One job: the ROOT volume is cloned from the template in the qcow2 pool; started later.
   const { resource: vm } = await rest.run<Named>('/v1/vms/deploy', {
-    name: `demo vm "${suffix}" <&> $(whoami); x`,
+    name: `${DEMO_VM_PREFIX}"${suffix}" <&> $(whoami); x`,
     templateId: cloud.templateId,
     poolId: cloud.pools.qcow2,
     memoryBytes: 128 * MiB,
