@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { StrataError } from '@strata/core';
 import { DEFAULT_URI } from '../virsh/virsh.js';
 import { parseEventLine, type LibvirtEvent } from './parse-event.js';
+
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface EventStreamOptions {
   readonly uri?: string;
@@ -52,9 +55,12 @@ export class EventStream extends EventEmitter {
   }
 
   private spawnOnce(): void {
-    const child = spawn('virsh', ['-c', this.uri, 'event', '--all', '--loop', '--timestamp'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const virsh = ['virsh', '-c', this.uri, 'event', '--all', '--loop', '--timestamp'];
+    // An agent killed outright must not leave its stream behind: a silent host's `virsh event`
+    // writes nothing, so it would never notice the broken pipe. setpriv (util-linux) has the
+    // kernel end it with its parent.
+    const [cmd, ...args] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', ...virsh] : virsh;
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.liveFrom = Date.now() + this.settleMs;
     const lines = createInterface({ input: child.stdout });
