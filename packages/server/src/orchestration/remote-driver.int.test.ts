@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { CHANNEL_PATH, MiB, StrataError, type StorageContext, type StoragePool } from '@strata/core';
+import { CHANNEL_PATH, MiB, StrataError, type StorageContext, type StoragePool, type Vm } from '@strata/core';
 import { TEST_ROOT } from '@strata/testing';
 import type { Database } from '../db/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from '../agents/testing/agent-process.js';
 import { startTestHub } from '../agents/testing/test-hub.js';
+import { pickHost } from './deps.js';
 import { remoteDriverFactories, storageNodeFor } from './remote-drivers.js';
 
 // The remote driver's own test over the agent channel (ADR 0003), with the shipped agent process
@@ -89,6 +90,9 @@ test('the storage node announces its role, providers and pool directories; the s
     const e = await settled(storageNodeFor(db, other));
     assert.ok(e instanceof StrataError && e.code === 'UNAVAILABLE' && e.retryable, String(e));
   }
+  // A storage-only node is Up but runs no VMs: it is never picked as a VM's host.
+  const picked = await settled(pickHost(db, { hostId: null } as Vm));
+  assert.ok(picked instanceof StrataError && picked.code === 'UNAVAILABLE', String(picked));
 });
 
 test("a driver's coded errors cross the channel with their code, retryable and details intact", async () => {
