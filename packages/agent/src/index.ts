@@ -23,3 +23,4 @@ export * from './snapshots/internal.js';
 export * from './snapshots/revert.js';
 export * from './qos/iotune.js';
 export * from './host-agent.js';
+export * from './storage/index.js';

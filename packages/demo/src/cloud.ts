@@ -81,6 +81,8 @@ export async function setupCloud(
       token: hasCredentials ? null : issued.token,
       stateDir: opts.agentStateDir,
       detached: opts.detached,
+      // This machine is also the storage node: it holds the qcow2 and tgt pool directories.
+      poolDirs: [b.qcow2Dir, b.tgtDir],
     });
     opts.track(agent);
     host = await waitUntil('the host agent to connect', 180_000, upHost);

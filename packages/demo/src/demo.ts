@@ -21,7 +21,15 @@ export interface DemoOptions {
   readonly databaseUrl?: string;
   /** The Ceph pool of this installation's RBD storage; default the tests' pool. */
   readonly cephPool?: string;
+  /**
+   * Driver types the server it starts runs on the agent in its storage role (STRATA_REMOTE_DRIVERS,
+   * ADR 0003); default `tgt,qcow2`, so the server runs no tgtadm and touches no pool file itself.
+   */
+  readonly remoteDrivers?: string;
 }
+
+/** The drivers a demo server calls over the agent channel unless told otherwise. */
+export const DEMO_REMOTE_DRIVERS = 'tgt,qcow2';
 
 export interface DemoRun {
   readonly server: ServerProcess | null;
@@ -60,7 +68,10 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
       agentPort: o.agentPort,
       detached: o.detached,
       track: o.track ?? (() => undefined),
-      ...(o.databaseUrl && { env: { STRATA_DATABASE_URL: o.databaseUrl } }),
+      env: {
+        STRATA_REMOTE_DRIVERS: o.remoteDrivers ?? DEMO_REMOTE_DRIVERS,
+        ...(o.databaseUrl && { STRATA_DATABASE_URL: o.databaseUrl }),
+      },
     });
   } else {
     o.log(`a management server already answers on ${url}; reusing it`);

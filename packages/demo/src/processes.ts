@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
@@ -110,6 +110,11 @@ export function startAgentProcess(opts: {
   token: string | null;
   stateDir: string;
   detached: boolean;
+  /**
+   * The pool directories this machine holds: given, the agent also takes the storage role and
+   * serves the drivers of pools there (and rbd) to a server that runs them remotely (ADR 0003).
+   */
+  poolDirs?: readonly string[];
 }): ChildProcess {
   const log = openSync(`${opts.stateDir}.log`, 'a');
   const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
@@ -119,6 +124,10 @@ export function startAgentProcess(opts: {
       STRATA_SERVER_FINGERPRINT: opts.fingerprint,
       ...(opts.token ? { STRATA_REGISTRATION_TOKEN: opts.token } : {}),
       STRATA_AGENT_STATE_DIR: opts.stateDir,
+      ...(opts.poolDirs && {
+        STRATA_AGENT_ROLES: 'kvm,storage',
+        STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
+      }),
     },
     stdio: ['ignore', log, log],
     detached: opts.detached,

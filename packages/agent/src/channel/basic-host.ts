@@ -31,8 +31,9 @@ function firstAddress(): string {
  * Host facts read straight from the system (libvirt through `virsh version`). The channel's own
  * source, so an agent can register before the KVM core answers `host.facts` itself.
  */
-export async function readBasicHostFacts(): Promise<HostFacts> {
-  const version = await virsh(['version']).catch(() => '');
+export async function readBasicHostFacts(options: { readonly libvirt?: boolean } = {}): Promise<HostFacts> {
+  // A storage-only node has no libvirt to ask (and must not wait for one).
+  const version = options.libvirt === false ? '' : await virsh(['version']).catch(() => '');
   const libvirtVersion = /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? '';
   const qemuVersion = /Running hypervisor: QEMU ([\d.]+)/.exec(version)?.[1] ?? '';
   const initiator = await readFile('/etc/iscsi/initiatorname.iscsi', 'utf8').then(

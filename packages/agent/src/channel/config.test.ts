@@ -20,12 +20,29 @@ test('config: file values, environment overrides, defaults, and a coded error na
       serverFingerprint: 'AA',
       stateDir: '/var/lib/strata-agent',
       registrationToken: 't',
+      roles: ['kvm'],
+      storageProviders: ['qcow2', 'tgt', 'rbd'],
+      poolDirs: [],
     });
     assert.equal(credentialsPath(fromFile), '/var/lib/strata-agent/credentials.json');
     const overridden = await loadAgentConfig(file, {
       STRATA_SERVER_URL: 'wss://b:2/agent/v1',
       STRATA_AGENT_STATE_DIR: dir,
+      STRATA_AGENT_ROLES: 'kvm, storage',
+      STRATA_AGENT_STORAGE_PROVIDERS: 'tgt',
+      STRATA_AGENT_POOL_DIRS: '/srv/a b:/srv/c',
     });
+    assert.deepEqual(overridden.roles, ['kvm', 'storage']);
+    assert.deepEqual(overridden.storageProviders, ['tgt']);
+    assert.deepEqual(overridden.poolDirs, ['/srv/a b', '/srv/c']);
+    await assert.rejects(
+      loadAgentConfig(file, { STRATA_AGENT_ROLES: 'kvm,nfs' }),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'roles',
+    );
+    await assert.rejects(
+      loadAgentConfig(file, { STRATA_AGENT_POOL_DIRS: 'srv/pool' }),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'poolDirs',
+    );
     assert.equal(overridden.serverUrl, 'wss://b:2/agent/v1');
     assert.equal(overridden.stateDir, dir);
     await assert.rejects(

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { StrataError } from '@strata/core';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { agentRoles, StrataError, type AgentRole } from '@strata/core';
 
 /** What an agent process needs to join a management server. */
 export interface AgentConfig {
@@ -14,7 +14,16 @@ export interface AgentConfig {
   readonly stateDir: string;
   /** The host's iSCSI initiator name file (default: open-iscsi's /etc/iscsi/initiatorname.iscsi). */
   readonly initiatorFile?: string;
+  /** `kvm` (runs VMs), `storage` (serves storage drivers, ADR 0003), or both. Default `kvm`. */
+  readonly roles: readonly AgentRole[];
+  /** In the storage role: the driver types this node builds. Default qcow2, tgt, rbd. */
+  readonly storageProviders: readonly string[];
+  /** In the storage role: the pool directories this node mounts or holds (absolute paths). */
+  readonly poolDirs: readonly string[];
 }
+
+/** Driver types a storage node serves unless told otherwise. */
+export const defaultStorageProviders: readonly string[] = ['qcow2', 'tgt', 'rbd'];
 
 const ENV = {
   serverUrl: 'STRATA_SERVER_URL',
@@ -24,6 +33,44 @@ const ENV = {
   initiatorFile: 'STRATA_AGENT_INITIATOR_FILE',
 } as const;
 
+/** List settings: comma-separated in the environment (pool directories: `:`-separated, like PATH). */
+const LIST_ENV = {
+  roles: 'STRATA_AGENT_ROLES',
+  storageProviders: 'STRATA_AGENT_STORAGE_PROVIDERS',
+  poolDirs: 'STRATA_AGENT_POOL_DIRS',
+} as const;
+
+function listSetting(
+  key: keyof typeof LIST_ENV,
+  env: NodeJS.ProcessEnv,
+  fromFile: Partial<Record<string, unknown>>,
+): string[] | undefined {
+  const raw = env[LIST_ENV[key]];
+  if (raw !== undefined && raw !== '') {
+    return raw
+      .split(key === 'poolDirs' ? delimiter : ',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+  }
+  const value = fromFile[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new StrataError('INVALID_ARGUMENT', { field: key, reason: 'a list of strings' });
+  }
+  return value;
+}
+
+function checkRoles(roles: readonly string[]): AgentRole[] {
+  const bad = roles.find((r) => !(agentRoles as readonly string[]).includes(r));
+  if (bad !== undefined || roles.length === 0) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'roles',
+      reason: `${LIST_ENV.roles} takes one or more of ${agentRoles.join(', ')}${bad !== undefined ? ` (not ${bad})` : ''}`,
+    });
+  }
+  return [...new Set(roles as AgentRole[])];
+}
+
 /**
  * Reads the JSON config file (when given), then lets environment variables override each field,
  * so a token can be passed once on the command line without touching the file.
@@ -32,8 +79,9 @@ export async function loadAgentConfig(
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AgentConfig> {
-  const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<AgentConfig>) : {};
-  const pick = (key: keyof typeof ENV): string | undefined => env[ENV[key]] ?? fromFile[key];
+  const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Record<string, unknown>>) : {};
+  const pick = (key: keyof typeof ENV): string | undefined =>
+    env[ENV[key]] ?? (typeof fromFile[key] === 'string' ? fromFile[key] : undefined);
   const need = (key: keyof typeof ENV): string => {
     const value = pick(key);
     if (!value)
@@ -45,12 +93,23 @@ export async function loadAgentConfig(
   };
   const token = pick('registrationToken');
   const initiatorFile = pick('initiatorFile');
+  const poolDirs = listSetting('poolDirs', env, fromFile) ?? [];
+  const relativeDir = poolDirs.find((d) => !isAbsolute(d));
+  if (relativeDir !== undefined) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'poolDirs',
+      reason: `not an absolute path: ${relativeDir}`,
+    });
+  }
   return {
     serverUrl: need('serverUrl'),
     serverFingerprint: need('serverFingerprint'),
     stateDir: pick('stateDir') ?? '/var/lib/strata-agent',
     ...(token ? { registrationToken: token } : {}),
     ...(initiatorFile ? { initiatorFile } : {}),
+    roles: checkRoles(listSetting('roles', env, fromFile) ?? ['kvm']),
+    storageProviders: listSetting('storageProviders', env, fromFile) ?? [...defaultStorageProviders],
+    poolDirs,
   };
 }
 

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // The host agent process: `node main.js [--config /etc/strata/agent.json]`. Exit codes: 0 on
 // SIGTERM/SIGINT, 78 (EX_CONFIG) for a bad config or when the server refuses in a way retrying
-// cannot fix, 1 when the KVM core cannot start (libvirt not answering).
+// cannot fix, 1 when the KVM core cannot start (libvirt not answering). Roles (STRATA_AGENT_ROLES):
+// `kvm` runs the KVM core; `storage` serves storage drivers (ADR 0003); a storage-only node needs
+// no libvirt.
 import { parseArgs } from 'node:util';
-import { isStrataError, type StrataError } from '@strata/core';
+import { emptyStateReport, isStrataError, type HostFacts, type StrataError } from '@strata/core';
 import { AgentChannel } from './agent-channel.js';
 import { HostAgent } from '../host-agent.js';
 import { basicHandlers } from './basic-handlers.js';
 import { credentialsPath, loadAgentConfig } from './config.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 import { PauseGuard } from './pause-guard.js';
+import { readBasicHostFacts } from './basic-host.js';
+import type { CommandHandlers } from './dispatcher.js';
+import { StorageNode } from '../storage/storage-node.js';
+import { storageHandlers } from '../storage/handlers.js';
 
 function log(level: string, msg: string, fields: object = {}): void {
   process.stderr.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })}\n`);
@@ -18,21 +24,43 @@ function log(level: string, msg: string, fields: object = {}): void {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   const config = await loadAgentConfig(values.config ?? process.env['STRATA_AGENT_CONFIG']);
+  const storage = config.roles.includes('storage')
+    ? new StorageNode({ providers: config.storageProviders, poolDirs: config.poolDirs })
+    : null;
+  const withRoles = (facts: HostFacts): HostFacts => ({
+    ...facts,
+    roles: config.roles,
+    ...(storage && { storage: storage.facts }),
+  });
   // The KVM core first: libvirt must answer and its one event stream must run before we connect.
-  const kvm = new HostAgent(config.initiatorFile ? { initiatorFile: config.initiatorFile } : {});
-  await kvm.start();
-  const pauses = new PauseGuard(kvm.virsh);
+  const kvm = config.roles.includes('kvm')
+    ? new HostAgent(config.initiatorFile ? { initiatorFile: config.initiatorFile } : {})
+    : null;
+  await kvm?.start();
+  const pauses = kvm ? new PauseGuard(kvm.virsh) : null;
+  const facts = async () =>
+    withRoles(kvm ? await kvm.hostFacts() : await readBasicHostFacts({ libvirt: false }));
+  // A storage-only node runs no domains: its report is always empty.
+  const storageOnly: CommandHandlers = {
+    'host.report': () => emptyStateReport(),
+    'vm.list': () => ({ domains: [] }),
+  };
   const channel = new AgentChannel({
     url: config.serverUrl,
     fingerprint: config.serverFingerprint,
     credentialsFile: credentialsPath(config),
     ...(config.registrationToken ? { registrationToken: config.registrationToken } : {}),
-    facts: () => kvm.hostFacts(),
-    report: () => kvm.stateReport(),
-    handlers: { ...basicHandlers(), ...kvmHandlers(kvm, pauses) },
+    facts,
+    report: async () => (kvm ? kvm.stateReport() : emptyStateReport()),
+    handlers: {
+      ...basicHandlers(),
+      ...(kvm && pauses ? kvmHandlers(kvm, pauses) : storageOnly),
+      'host.facts': facts,
+      ...(storage ? storageHandlers(storage) : {}),
+    },
   });
-  const stopForwarding = forwardKvmEvents(kvm, channel);
-  pauses.on('resumed', (r: { vm: string; reason: 'requested' | 'deadline'; pausedForMs: number }) =>
+  const stopForwarding = kvm ? forwardKvmEvents(kvm, channel) : () => undefined;
+  pauses?.on('resumed', (r: { vm: string; reason: 'requested' | 'deadline'; pausedForMs: number }) =>
     channel.emitEvent('vm.resumed', r),
   );
   channel.on('connected', (hostId: string) => log('info', 'connected', { hostId }));
@@ -41,9 +69,9 @@ async function main(): Promise<void> {
   channel.on('fatal', (error: StrataError) => {
     log('error', 'refused', { error: error.toJSON() });
     stopForwarding();
-    void pauses
-      .resumeAll()
-      .then(() => kvm.close())
+    void Promise.resolve(pauses?.resumeAll())
+      .then(() => kvm?.close())
+      .then(() => storage?.close())
       .finally(() => process.exit(78));
   });
   // Stop: close the channel, then the core (which thaws any guest this agent still holds frozen).
@@ -51,8 +79,9 @@ async function main(): Promise<void> {
     stopForwarding();
     void channel
       .stop()
-      .then(() => pauses.resumeAll())
-      .then(() => kvm.close())
+      .then(() => pauses?.resumeAll())
+      .then(() => kvm?.close())
+      .then(() => storage?.close())
       .then(() => process.exit(0));
   };
   process.once('SIGTERM', shutdown);

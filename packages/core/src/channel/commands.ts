@@ -1,3 +1,4 @@
+import type { StorageCallParams, StorageCallResult } from '../storage/remote.js';
 import type { AgentStateReport, DomainReport, DomainRunState, HostFacts } from './facts.js';
 
 /** Where a disk's bytes live, as the host attaches them (DESIGN.md section 6). */
@@ -150,6 +151,11 @@ export interface AgentCommands {
   /** Sets `<iotune>` live and answers what libvirt reads back (the agent fails if it differs). */
   'iotune.set': Cmd<VmRef & { readonly target: string; readonly iotune: IoTune }, IoTune>;
   'iotune.get': Cmd<VmRef & { readonly target: string }, IoTune>;
+  /**
+   * One storage-driver call served by an agent in the storage role (ADR 0003): the node builds the
+   * pool's driver from its settings and answers the method's result, or the driver's coded error.
+   */
+  'storage.call': Cmd<StorageCallParams, StorageCallResult>;
 }
 
 export type AgentCommand = keyof AgentCommands;
@@ -182,6 +188,7 @@ export const agentCommandNames = [
   'snapshot.internal',
   'iotune.set',
   'iotune.get',
+  'storage.call',
 ] as const satisfies readonly AgentCommand[];
 
 // Compile-time check that the list above names every command of the map.
@@ -222,4 +229,6 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'snapshot.internal': 600_000,
   'iotune.set': 30_000,
   'iotune.get': 30_000,
+  // The caller sets its own from the call's deadline; this is the fallback.
+  'storage.call': 600_000,
 };

@@ -1,3 +1,5 @@
+import type { StorageNodeFacts } from '../storage/remote.js';
+
 /** What an agent tells the server about its host at registration and on every connection. */
 export interface HostFacts {
   readonly hostname: string;
@@ -14,7 +16,14 @@ export interface HostFacts {
   readonly adaptors: readonly string[];
   /** Agent software version. */
   readonly agentVersion: string;
+  /** The agent's roles: `kvm` (runs VMs), `storage` (serves drivers); absent: `kvm` only (older agents). */
+  readonly roles?: readonly AgentRole[];
+  /** What it serves in the storage role (absent without that role). */
+  readonly storage?: StorageNodeFacts;
 }
+
+export type AgentRole = 'kvm' | 'storage';
+export const agentRoles: readonly AgentRole[] = ['kvm', 'storage'];
 
 /** libvirt's domain states as `virsh domstate` names them. */
 export type DomainRunState =

@@ -7,3 +7,4 @@ export * from './vm-snapshot.js';
 export * from './driver.js';
 export * from './registry.js';
 export * from './validate.js';
+export * from './remote.js';

@@ -2,8 +2,9 @@ import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
-import { builtInDriverFactories } from '../orchestration/driver-factories.js';
+import { builtInDriverFactories } from '@strata/agent/storage/driver-factories';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
+import { remoteDriverFactories, remoteDriverTypes } from '../orchestration/remote-drivers.js';
 import { registerOrchestration } from '../orchestration/register.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
@@ -21,6 +22,11 @@ export interface OrchestrationOptions {
   /** How commands reach host agents (the hub, normally). Resolved at start. */
   readonly agent: () => AgentPort;
   readonly factories?: Readonly<Record<string, PoolDriverFactory>>;
+  /**
+   * Driver types that run on storage nodes, called over the agent channel (ADR 0003); default
+   * STRATA_REMOTE_DRIVERS (e.g. `tgt,qcow2`), else none.
+   */
+  readonly remoteDrivers?: readonly string[];
   readonly strategies?: readonly StrategyCandidate[];
   /**
    * Host-local state (transient overlays, memory snapshots): a path every host has, where QEMU may
@@ -38,9 +44,16 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
   // error, rather than failing the first snapshot hours later.
   maxChainDepth();
   holdDeadlineMs();
+  const remote = options.remoteDrivers ?? remoteDriverTypes();
   let pools: PoolDrivers | null = null;
+  // Remote types replace the in-process factories of the same type.
   const driversFor = (ctx: ServerContext): PoolDrivers =>
-    (pools ??= new PoolDrivers(ctx.db, options.factories ?? builtInDriverFactories));
+    (pools ??= new PoolDrivers(ctx.db, {
+      ...(options.factories ?? builtInDriverFactories),
+      ...remoteDriverFactories(remote, ctx.db, () =>
+        waitingForReconnect(options.agent(), reconnectGraceMs()),
+      ),
+    }));
   const strategies = options.strategies ?? builtInStrategies;
   return {
     name: 'orchestration',

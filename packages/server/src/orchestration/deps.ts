@@ -62,10 +62,16 @@ export const hostRef = (h: Host): HostRef => ({
   address: h.address,
 });
 
-/** The host a VM runs on, or the first connected host for a VM that has none yet. */
+/** The host a VM runs on, or the first connected KVM host for a VM that has none yet. */
 export async function pickHost(q: Queryable, vm: Vm): Promise<Host> {
   if (vm.hostId) return loadHost(q, vm.hostId);
-  const row = (await q.query(`SELECT * FROM hosts WHERE state = 'Up' ORDER BY created_at, id LIMIT 1`))[0];
+  // A storage-only agent (roles without kvm, ADR 0003) runs no VMs; older agents announce no roles.
+  const row = (
+    await q.query(
+      `SELECT * FROM hosts WHERE state = 'Up' AND (facts->'roles' IS NULL OR facts->'roles' ? 'kvm')
+        ORDER BY created_at, id LIMIT 1`,
+    )
+  )[0];
   if (!row) throw new StrataError('UNAVAILABLE', { what: 'a host', reason: 'no host agent is connected' });
   return toHost(row);
 }

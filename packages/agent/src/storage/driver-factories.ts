@@ -1,10 +1,20 @@
-import { StrataError, type StoragePool } from '@strata/core';
-import { Qcow2Driver } from '@strata/driver-qcow2';
-import { createRbdDriver } from '@strata/driver-rbd';
-import { TgtDriver } from '@strata/driver-tgt';
-import type { PoolDriverFactory } from './pool-drivers.js';
+import {
+  StrataError,
+  type DriverCapabilities,
+  type StorageDriver,
+  type StoragePoolSettings,
+} from '@strata/core';
+import { Qcow2Driver, qcow2Capabilities } from '@strata/driver-qcow2';
+import { createRbdDriver, rbdCapabilities } from '@strata/driver-rbd';
+import { TgtDriver, tgtCapabilities } from '@strata/driver-tgt';
 
-function parseUrl(pool: StoragePool, schemes: readonly string[]): URL {
+/** A pool's settings with the driver instance's name (the server and the node both use the pool's id). */
+export type PoolDriverSettings = StoragePoolSettings & { readonly name: string };
+
+/** Builds a driver instance for one pool, from the pool's provider, url and details. */
+export type PoolDriverFactory = (pool: PoolDriverSettings) => StorageDriver;
+
+function parseUrl(pool: PoolDriverSettings, schemes: readonly string[]): URL {
   let url: URL;
   try {
     url = new URL(pool.url);
@@ -20,12 +30,12 @@ function parseUrl(pool: StoragePool, schemes: readonly string[]): URL {
   return url;
 }
 
-function detail(pool: StoragePool, key: string): string | undefined {
+function detail(pool: PoolDriverSettings, key: string): string | undefined {
   const value = pool.details[key];
   return value === undefined || value === '' ? undefined : value;
 }
 
-function required(pool: StoragePool, key: string): string {
+function required(pool: PoolDriverSettings, key: string): string {
   const value = detail(pool, key);
   if (!value)
     throw new StrataError('INVALID_ARGUMENT', {
@@ -36,7 +46,8 @@ function required(pool: StoragePool, key: string): string {
 }
 
 /**
- * How a pool's row becomes a driver. URLs:
+ * How a pool's row becomes a driver, the same on the server (drivers run in-process) and on a
+ * storage node (drivers served over the agent channel). URLs:
  * - qcow2: `file:///srv/pool` (a directory every host mounts at the same path);
  * - tgt: `iscsi://portal-host:3260/srv/reflink-pool` (tgtd's portal, and the pool directory on the
  *   reflink filesystem where tgtd runs); details.chapKey turns CHAP on;
@@ -79,3 +90,29 @@ export const builtInDriverFactories: Readonly<Record<string, PoolDriverFactory>>
     });
   },
 };
+
+/** Providers whose pool lives in a directory the driver's machine must have (qcow2, tgt). */
+export const fileBackedProviders: readonly string[] = ['qcow2', 'tgt'];
+
+/**
+ * The directory a file-backed pool lives in (its URL's path), null for a provider that needs none
+ * (rbd) or a URL that does not parse (the factory then refuses it with its coded error).
+ */
+export function poolDirectory(pool: Pick<StoragePoolSettings, 'provider' | 'url'>): string | null {
+  if (!fileBackedProviders.includes(pool.provider)) return null;
+  try {
+    return decodeURIComponent(new URL(pool.url).pathname);
+  } catch {
+    return null;
+  }
+}
+
+/** Each built-in driver type's capabilities (static per type): a remote driver answers the same. */
+export const builtInCapabilities: Readonly<Record<string, DriverCapabilities>> = {
+  qcow2: qcow2Capabilities,
+  tgt: tgtCapabilities,
+  rbd: rbdCapabilities,
+};
+
+/** Driver types that implement the optional listVmSnapshotParts. */
+export const providersWithVmSnapshotParts: readonly string[] = ['rbd'];

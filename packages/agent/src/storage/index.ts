@@ -1,0 +1,3 @@
+export * from './driver-factories.js';
+export * from './storage-node.js';
+export * from './handlers.js';

@@ -1,0 +1,125 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import {
+  isStorageCallMethod,
+  StrataError,
+  storageCallsWithoutRequest,
+  throwIfAborted,
+  type StorageCallParams,
+  type StorageCallResult,
+  type StorageContext,
+  type StorageDriver,
+  type StorageNodeFacts,
+} from '@strata/core';
+import {
+  builtInDriverFactories,
+  fileBackedProviders,
+  poolDirectory,
+  type PoolDriverFactory,
+} from './driver-factories.js';
+
+type DriverMethod = (ctx: StorageContext, request?: unknown) => Promise<unknown>;
+
+/** True when `dir` is `root` or below it (both absolute; no `..` escapes). */
+export function isWithin(dir: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(dir));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Whether a node announcing `facts` serves the pool: its provider, and for a file-backed pool its directory. */
+export function servesPool(
+  facts: StorageNodeFacts,
+  pool: Pick<StorageCallParams['pool'], 'provider' | 'url'>,
+): boolean {
+  if (!facts.providers.includes(pool.provider)) return false;
+  const dir = poolDirectory(pool);
+  if (dir === null) return !fileBackedProviders.includes(pool.provider);
+  return facts.poolDirs.some((root) => isWithin(dir, root));
+}
+
+/**
+ * The storage role of an agent (ADR 0003): builds each pool's driver here, from the settings the
+ * server sends with every call, and runs the call under the call's deadline. A driver is kept per
+ * pool id and built again when the pool's settings change. Drivers keep no state only in memory,
+ * so an agent restart loses nothing.
+ */
+export class StorageNode {
+  readonly #drivers = new Map<string, { readonly key: string; readonly driver: StorageDriver }>();
+
+  constructor(
+    readonly facts: StorageNodeFacts,
+    private readonly factories: Readonly<Record<string, PoolDriverFactory>> = builtInDriverFactories,
+  ) {}
+
+  serves(pool: StorageCallParams['pool']): boolean {
+    return servesPool(this.facts, pool);
+  }
+
+  async call(params: StorageCallParams, signal: AbortSignal, requestId?: string): Promise<StorageCallResult> {
+    if (!isStorageCallMethod(params.method)) {
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'method',
+        reason: `not a driver method: ${String(params.method)}`,
+      });
+    }
+    if (!Number.isFinite(params.deadlineMs) || params.deadlineMs <= 0) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'deadlineMs', reason: 'a positive number of ms' });
+    }
+    const driver = this.driverFor(params);
+    // The deadline stands for the caller's signal: past it the driver stops what it has not committed.
+    const ctx: StorageContext = {
+      signal: AbortSignal.any([signal, AbortSignal.timeout(params.deadlineMs)]),
+      ...(requestId && { requestId }),
+    };
+    throwIfAborted(ctx.signal, params.method);
+    const method = params.method;
+    if (method === 'listVmSnapshotParts') {
+      return { result: driver.listVmSnapshotParts ? await driver.listVmSnapshotParts(ctx) : [] };
+    }
+    // The driver's methods by name: every StorageCallMethod is one (storageCallMethods lists them).
+    const fn = (driver as unknown as Record<string, DriverMethod>)[method];
+    if (typeof fn !== 'function')
+      throw new StrataError('STORAGE_UNSUPPORTED', { driver: driver.type, operation: method });
+    if (storageCallsWithoutRequest.includes(method)) return { result: await fn.call(driver, ctx) };
+    if (typeof params.request !== 'object' || params.request === null) {
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'request',
+        reason: `${method} takes a request object`,
+      });
+    }
+    return { result: await fn.call(driver, ctx, params.request) };
+  }
+
+  private driverFor(params: StorageCallParams): StorageDriver {
+    const { pool, poolId } = params;
+    if (typeof poolId !== 'string' || poolId === '' || typeof pool !== 'object' || pool === null) {
+      throw new StrataError('INVALID_ARGUMENT', { field: 'pool', reason: 'a pool id and its settings' });
+    }
+    if (!this.serves(pool)) {
+      throw new StrataError('UNAVAILABLE', {
+        what: `storage pool ${poolId}`,
+        reason: `this storage node does not serve ${pool.provider} pools at ${poolDirectory(pool) ?? pool.url}`,
+      });
+    }
+    const key = JSON.stringify([
+      pool.provider,
+      pool.url,
+      pool.details,
+      pool.capacityBytes,
+      pool.capacityIops,
+    ]);
+    const known = this.#drivers.get(poolId);
+    if (known?.key === key) return known.driver;
+    const factory = this.factories[pool.provider];
+    if (!factory) throw new StrataError('STORAGE_DRIVER_NOT_FOUND', { name: pool.provider });
+    const driver = factory({ ...pool, name: poolId });
+    // Settings changed: the old instance holds nothing a new one needs (state lives with the pool).
+    if (known) void known.driver.close?.();
+    this.#drivers.set(poolId, { key, driver });
+    return driver;
+  }
+
+  async close(): Promise<void> {
+    for (const { driver } of this.#drivers.values()) await driver.close?.();
+    this.#drivers.clear();
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { qcow2Capabilities } from '@strata/driver-qcow2';
+import { rbdCapabilities } from '@strata/driver-rbd';
+import { isStrataError, StrataError, type StorageCallParams } from '@strata/core';
+import type { AgentPort } from './agent-port.js';
+import { RemoteStorageDriver } from './remote-driver.js';
+import { remoteDriverTypes } from './remote-drivers.js';
+
+// The forwarder alone, over a recording port (a fake: the real channel is in remote-driver.int.test.ts).
+function recordingPort(answer: (p: StorageCallParams) => Promise<unknown>) {
+  const sent: Array<{ hostId: string; params: StorageCallParams; timeoutMs?: number }> = [];
+  const port = {
+    send(hostId: string, _command: string, params: StorageCallParams, options: { timeoutMs?: number } = {}) {
+      sent.push({ hostId, params, ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }) });
+      return answer(params).then((result) => ({ result }));
+    },
+  } as unknown as AgentPort;
+  return { port, sent };
+}
+const pool = { provider: 'qcow2', url: 'file:///srv/p', details: {}, capacityBytes: 0, capacityIops: 0 };
+const make = (port: AgentPort, type = 'qcow2') =>
+  new RemoteStorageDriver({
+    name: 'pool-1',
+    type,
+    pool,
+    capabilities: type === 'rbd' ? rbdCapabilities : qcow2Capabilities,
+    vmSnapshotParts: type === 'rbd',
+    agent: port,
+    locate: () => Promise.resolve('host-9'),
+    deadlineMs: () => 1_000,
+  });
+
+test('a remote driver sends storage.call to the node with the pool, method, request and deadline', async () => {
+  const { port, sent } = recordingPort(() => Promise.resolve({ deleted: true }));
+  const d = make(port);
+  assert.equal(d.type, 'qcow2');
+  assert.deepEqual(d.capabilities, qcow2Capabilities, "the local type's capabilities");
+  assert.equal(d.listVmSnapshotParts, undefined, 'only types that have it');
+  assert.equal(typeof make(port, 'rbd').listVmSnapshotParts, 'function');
+  assert.deepEqual(await d.deleteVolume({ signal: new AbortController().signal }, { volumeId: 'v' }), {
+    deleted: true,
+  });
+  assert.deepEqual(sent, [
+    {
+      hostId: 'host-9',
+      params: {
+        poolId: 'pool-1',
+        pool,
+        method: 'deleteVolume',
+        request: { volumeId: 'v' },
+        deadlineMs: 1_000,
+      },
+      timeoutMs: 16_000,
+    },
+  ]);
+  await d.capacity({ signal: new AbortController().signal });
+  assert.equal('request' in (sent[1]?.params ?? {}), false, 'no request for capacity');
+});
+
+test('a cancelled caller is refused before sending, and stops waiting when it cancels mid-call', async () => {
+  const { port, sent } = recordingPort(() => new Promise(() => undefined));
+  const d = make(port);
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(d.getVolume({ signal: aborted.signal }, { volumeId: 'v' }), {
+    code: 'STORAGE_CANCELLED',
+  });
+  assert.equal(sent.length, 0);
+  // A ref'd timer (AbortSignal.timeout's is not, and nothing else keeps this test alive).
+  const later = new AbortController();
+  setTimeout(() => later.abort(), 20);
+  await assert.rejects(d.getVolume({ signal: later.signal }, { volumeId: 'v' }), {
+    code: 'STORAGE_CANCELLED',
+  });
+  assert.equal(sent.length, 1);
+});
+
+test('STRATA_REMOTE_DRIVERS: a comma list of known driver types; unknown ones refused', () => {
+  assert.deepEqual(remoteDriverTypes({}), []);
+  assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: ' tgt, qcow2 ,tgt' }), ['tgt', 'qcow2']);
+  assert.throws(
+    () => remoteDriverTypes({ STRATA_REMOTE_DRIVERS: 'tgt,nfs' }),
+    (e) => isStrataError(e, 'INVALID_ARGUMENT') && e instanceof StrataError,
+  );
+});

@@ -1,0 +1,110 @@
+import {
+  builtInCapabilities,
+  poolDirectory,
+  providersWithVmSnapshotParts,
+  servesPool,
+  type PoolDriverSettings,
+} from '@strata/agent/storage/index';
+import { StrataError, type HostFacts, type StorageCallMethod } from '@strata/core';
+import type { Queryable } from '../db/index.js';
+import type { AgentPort } from './agent-port.js';
+import type { PoolDriverFactory } from './pool-drivers.js';
+import { RemoteStorageDriver } from './remote-driver.js';
+
+/** The server setting naming the driver types that run on storage nodes (ADR 0003). */
+export const REMOTE_DRIVERS_ENV = 'STRATA_REMOTE_DRIVERS';
+
+/**
+ * The driver types this server runs on storage nodes rather than in its own process: the comma list
+ * in STRATA_REMOTE_DRIVERS (e.g. `tgt,qcow2`); unset or empty: none (every driver in-process, the
+ * single-machine install). A type with no known capabilities is refused at start.
+ */
+export function remoteDriverTypes(env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env[REMOTE_DRIVERS_ENV] ?? '';
+  const types = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const unknown = types.find((t) => !Object.hasOwn(builtInCapabilities, t));
+  if (unknown !== undefined) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: REMOTE_DRIVERS_ENV,
+      reason: `not a driver type: ${unknown} (known: ${Object.keys(builtInCapabilities).join(', ')})`,
+    });
+  }
+  return types;
+}
+
+const ORDER = { Up: 0, Maintenance: 1, Connecting: 2, Disconnected: 3 } as Record<string, number>;
+
+/**
+ * The host whose agent serves the pool: an agent in the storage role whose facts name the pool's
+ * provider and, for a file-backed pool, a directory holding the pool's. Up hosts first; a known node
+ * that is not connected is still answered (the agent port waits for it to come back), none at all
+ * is UNAVAILABLE (retryable: a storage node may join).
+ */
+export async function storageNodeFor(db: Queryable, pool: PoolDriverSettings): Promise<string> {
+  const rows = await db.query<{ id: string; state: string; facts: HostFacts | string | null }>(
+    `SELECT id, state, facts FROM hosts WHERE state <> 'Removed' ORDER BY created_at, id`,
+  );
+  const serving = rows
+    .map((r) => ({
+      ...r,
+      facts: (typeof r.facts === 'string' ? JSON.parse(r.facts) : r.facts) as HostFacts | null,
+    }))
+    .filter((r) => r.facts?.storage && servesPool(r.facts.storage, pool))
+    .sort((a, b) => (ORDER[a.state] ?? 9) - (ORDER[b.state] ?? 9));
+  const node = serving[0];
+  if (!node) {
+    throw new StrataError('UNAVAILABLE', {
+      what: `storage pool ${pool.name}`,
+      reason: `no agent in the storage role serves ${pool.provider} pools${
+        poolDirectory(pool) ? ` at ${poolDirectory(pool)}` : ''
+      }`,
+    });
+  }
+  return node.id;
+}
+
+/**
+ * Factories for the remote types: each builds a RemoteStorageDriver with the local type's
+ * capabilities, calling the storage node that serves the pool at each call (a node that
+ * reconnects, or another that takes over, is found again).
+ */
+export function remoteDriverFactories(
+  types: readonly string[],
+  db: Queryable,
+  agent: () => AgentPort,
+  deadlineMs?: (method: StorageCallMethod) => number,
+): Record<string, PoolDriverFactory> {
+  const out: Record<string, PoolDriverFactory> = {};
+  for (const type of types) {
+    const capabilities = builtInCapabilities[type];
+    if (!capabilities) continue;
+    out[type] = (pool) => {
+      const settings: PoolDriverSettings = {
+        name: pool.name,
+        provider: pool.provider,
+        url: pool.url,
+        details: pool.details,
+        capacityBytes: pool.capacityBytes,
+        capacityIops: pool.capacityIops,
+      };
+      return new RemoteStorageDriver({
+        name: pool.name,
+        type,
+        pool: settings,
+        capabilities,
+        vmSnapshotParts: providersWithVmSnapshotParts.includes(type),
+        agent: agent(),
+        locate: () => storageNodeFor(db, settings),
+        ...(deadlineMs && { deadlineMs }),
+      });
+    };
+  }
+  return out;
+}
