@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -289,13 +289,17 @@ void describe('resources, tables and JSON', () => {
       '400',
     ]);
     assert.deepEqual([off.qos.minIops, off.qos.maxIops], [100, 400]);
+    // a template file must exist under an allowed directory (default DATA_DIR/templates)
+    const tplPath = join(dir, 'server', 'templates', 'tiny.qcow2');
+    await mkdir(dirname(tplPath), { recursive: true });
+    await writeFile(tplPath, '');
     const tpl = await json<{ sizeBytes: number }>([
       'templates',
       'create',
       '--name',
       `tiny-${suffix}`,
       '--path',
-      '/var/lib/strata/tiny.qcow2',
+      tplPath,
       '--size',
       '64M',
     ]);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
+import { DEFAULT_GUEST_CACHE, stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
 
@@ -60,6 +60,10 @@ export async function startServerProcess(opts: {
       env: {
         ...process.env,
         STRATA_AGENT_PORT: String(opts.agentPort),
+        // the test guest's images are the demo's templates (docs/security.md: template directories)
+        STRATA_TEMPLATE_DIRS:
+          process.env['STRATA_TEMPLATE_DIRS'] ??
+          [join(opts.dataDir, 'templates'), DEFAULT_GUEST_CACHE].join(':'),
         STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
         ...(database && { STRATA_DATABASE_URL: database }),
         ...opts.env,

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 
@@ -16,6 +16,21 @@ export interface ServerConfig {
   readonly jobs: boolean;
   /** This server's id among several on one database (default: host + pid + random). */
   readonly serverId?: string;
+  /**
+   * Directories a template's files may be in (default: DATA_DIR/templates and
+   * /var/lib/strata/templates). docs/security.md.
+   */
+  readonly templateDirs?: readonly string[];
+  /**
+   * Accept CloudStack-API signatures without `expires` (signatureVersion=3) for state-changing
+   * commands, for old clients; off by default. docs/security.md.
+   */
+  readonly cloudstackAllowUnexpiring?: boolean;
+}
+
+/** Where templates may be when no --template-dir is given. */
+export function defaultTemplateDirs(dataDir: string): string[] {
+  return [join(dataDir, 'templates'), '/var/lib/strata/templates'];
 }
 
 const HELP = `strata-server [options]
@@ -25,7 +40,13 @@ const HELP = `strata-server [options]
   --port PORT           listen port (STRATA_PORT; default 8080)
   --log-level LEVEL     pino level (STRATA_LOG_LEVEL; default info)
   --no-jobs             do not run jobs in this process (STRATA_JOBS=0)
-  --server-id ID        id among servers sharing a database (STRATA_SERVER_ID)`;
+  --server-id ID        id among servers sharing a database (STRATA_SERVER_ID)
+  --template-dir DIR    a directory template files may be in; repeatable
+                        (STRATA_TEMPLATE_DIRS, ':'-separated; default DIR/templates and
+                        /var/lib/strata/templates)
+  --cloudstack-allow-unexpiring
+                        accept CloudStack-API signatures without expires for state-changing
+                        commands, for old clients (STRATA_CLOUDSTACK_ALLOW_UNEXPIRING=1)`;
 
 export const USAGE = HELP;
 
@@ -44,6 +65,8 @@ export function loadConfig(
       'log-level': { type: 'string' },
       'no-jobs': { type: 'boolean' },
       'server-id': { type: 'string' },
+      'template-dir': { type: 'string', multiple: true },
+      'cloudstack-allow-unexpiring': { type: 'boolean' },
     },
     strict: true,
   });
@@ -57,6 +80,16 @@ export function loadConfig(
     });
   }
   const serverId = values['server-id'] ?? env['STRATA_SERVER_ID'];
+  const dirsEnv = env['STRATA_TEMPLATE_DIRS'];
+  const templateDirs = (
+    values['template-dir'] ?? (dirsEnv ? dirsEnv.split(':') : defaultTemplateDirs(dataDir))
+  ).filter((d) => d !== '');
+  for (const d of templateDirs)
+    if (!isAbsolute(d))
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'template-dir',
+        reason: `"${d}" is not an absolute path`,
+      });
   return {
     dataDir,
     databaseUrl: values['database-url'] ?? env['STRATA_DATABASE_URL'] ?? join(dataDir, 'db'),
@@ -65,5 +98,8 @@ export function loadConfig(
     logLevel: values['log-level'] ?? env['STRATA_LOG_LEVEL'] ?? 'info',
     jobs: !(values['no-jobs'] ?? env['STRATA_JOBS'] === '0'),
     ...(serverId ? { serverId } : {}),
+    templateDirs,
+    cloudstackAllowUnexpiring:
+      values['cloudstack-allow-unexpiring'] ?? env['STRATA_CLOUDSTACK_ALLOW_UNEXPIRING'] === '1',
   };
 }

@@ -8,7 +8,7 @@ import {
   bootstrapAdmin,
   type BootstrapCredentials,
 } from './auth/index.js';
-import type { ServerConfig } from './config.js';
+import { defaultTemplateDirs, type ServerConfig } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createJobEngine, registerJobMetrics, type JobEngine } from './jobs/index.js';
 import { Metrics, createLogger, type Logger } from './observability/index.js';
@@ -82,7 +82,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         'created the admin account and its API key',
       );
     const engine = createJobEngine({ db, logger, ...(config.serverId ? { serverId: config.serverId } : {}) });
-    const services = createServices(db, engine);
+    const services = createServices(db, engine, {
+      templateDirs: config.templateDirs ?? defaultTemplateDirs(config.dataDir),
+    });
     const metrics = new Metrics();
     registerJobMetrics(metrics.registry, engine);
     const sessions = new SessionStore(db, services.accounts);

@@ -16,6 +16,13 @@ export const agentErrors = defineErrors('agent', {
     message: 'Host registration refused: {reason}',
     recovery: 'Registration tokens are one-time and expire: ask an administrator for a new one.',
   },
+  AGENT_HOST_NAME_TAKEN: {
+    status: 409,
+    retryable: false,
+    message: 'Host name {host} belongs to a registered host; this registration token was not issued for it',
+    recovery:
+      'To re-register a reinstalled machine under its old name, an operator issues a token for that host (POST /v1/hosts/{id}/registration-tokens); otherwise give the new machine another host name.',
+  },
   AGENT_FINGERPRINT_MISMATCH: {
     status: 502,
     retryable: false,

@@ -81,11 +81,40 @@ for (const database of TEST_DATABASES) {
       assert.notEqual(row?.token_hash, once.token, 'only the hash is stored');
     });
 
-    test('a reinstalled host re-registers: same id, new secret, the old one stops working', async () => {
+    test('a plain token cannot take over a registered host name: AGENT_HOST_NAME_TAKEN, the host keeps its key', async () => {
+      const name = `h-take-${suffix}`;
+      const first = await store.register((await store.issueToken('c1', 60_000)).token, facts(name));
+      await store.authenticate(first.hostId, first.secret);
+      const fresh = await store.issueToken('c1', 60_000);
+      await assert.rejects(store.register(fresh.token, facts(name)), (e) =>
+        isStrataError(e, 'AGENT_HOST_NAME_TAKEN'),
+      );
+      await store.authenticate(first.hostId, first.secret); // still the real host's key
+      // the refused token is not spent: it still registers a new host name
+      const other = await store.register(fresh.token, facts(`h-take-new-${suffix}`));
+      assert.notEqual(other.hostId, first.hostId);
+      // a token bound to one host does not register another name, nor a new host
+      const bound = await store.issueHostToken(first.hostId, 60_000);
+      assert.equal(bound.hostId, first.hostId);
+      await assert.rejects(
+        store.register(bound.token, facts(`h-take-new-${suffix}`)),
+        refused(/another host/),
+      );
+      await assert.rejects(
+        store.register(bound.token, facts(`h-take-none-${suffix}`)),
+        refused(/another host/),
+      );
+      await store.authenticate(first.hostId, first.secret);
+      await assert.rejects(store.issueHostToken('no-such-host', 60_000), (e) =>
+        isStrataError(e, 'NOT_FOUND'),
+      );
+    });
+
+    test('a reinstalled host re-registers with its bound token: same id, new secret, the old one stops working', async () => {
       const name = `h-re-${suffix}`;
       const first = await store.register((await store.issueToken('c1', 60_000)).token, facts(name));
       await store.authenticate(first.hostId, first.secret);
-      const second = await store.register((await store.issueToken('c1', 60_000)).token, {
+      const second = await store.register((await store.issueHostToken(first.hostId, 60_000)).token, {
         ...facts(name),
         cpus: 8,
       });
@@ -98,9 +127,8 @@ for (const database of TEST_DATABASES) {
       const [row] = await db.query<{ cpus: number }>('SELECT cpus FROM hosts WHERE id = $1', [first.hostId]);
       assert.equal(row?.cpus, 8, 'facts updated');
       // the same name from another cluster's token is refused
-      await assert.rejects(
-        store.register((await store.issueToken('c2', 60_000)).token, facts(name)),
-        refused(/another cluster/),
+      await assert.rejects(store.register((await store.issueToken('c2', 60_000)).token, facts(name)), (e) =>
+        isStrataError(e, 'AGENT_HOST_NAME_TAKEN'),
       );
     });
 

@@ -14,6 +14,8 @@ export interface IssuedToken {
   /** Shown once: only its hash is stored. */
   readonly token: string;
   readonly clusterId: string;
+  /** Set when the token re-registers this existing host (a reinstalled machine). */
+  readonly hostId: string | null;
   readonly expiresAt: string;
 }
 
@@ -35,6 +37,23 @@ export class HostStore {
   async issueToken(clusterId: string, ttlMs: number): Promise<IssuedToken> {
     const clusters = await this.db.query('SELECT 1 FROM clusters WHERE id = $1', [clusterId]);
     if (clusters.length === 0) throw new StrataError('NOT_FOUND', { kind: 'Cluster', id: clusterId });
+    return this.insertToken(clusterId, null, ttlMs);
+  }
+
+  /**
+   * A token that re-registers one existing host under its name (the machine was reinstalled and
+   * lost its credential): the only kind of token that re-keys a known host.
+   */
+  async issueHostToken(hostId: string, ttlMs: number): Promise<IssuedToken> {
+    const [host] = await this.db.query<{ cluster_id: string; state: HostState }>(
+      'SELECT cluster_id, state FROM hosts WHERE id = $1',
+      [hostId],
+    );
+    if (!host || host.state === 'Removed') throw new StrataError('NOT_FOUND', { kind: 'host', id: hostId });
+    return this.insertToken(host.cluster_id, hostId, ttlMs);
+  }
+
+  private async insertToken(clusterId: string, hostId: string | null, ttlMs: number): Promise<IssuedToken> {
     if (!Number.isInteger(ttlMs) || ttlMs <= 0) {
       throw new StrataError('INVALID_ARGUMENT', { field: 'ttlMs', reason: 'must be a whole number > 0' });
     }
@@ -42,16 +61,18 @@ export class HostStore {
     const token = newSecret('strata-reg');
     const expiresAt = new Date(Date.now() + ttlMs).toISOString();
     await this.db.query(
-      'INSERT INTO host_registration_tokens (id, token_hash, cluster_id, expires_at) VALUES ($1, $2, $3, $4)',
-      [id, hashSecret(token), clusterId, expiresAt],
+      `INSERT INTO host_registration_tokens (id, token_hash, cluster_id, for_host_id, expires_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [id, hashSecret(token), clusterId, hostId, expiresAt],
     );
-    return { id, token, clusterId, expiresAt };
+    return { id, token, clusterId, hostId, expiresAt };
   }
 
   /**
    * Spends a registration token and gives the host its credentials, in one transaction. A host
-   * already known by that name in the same cluster (a reinstalled machine) keeps its id and gets a
-   * new secret; the old secret stops working. A spent token is taken again only from the host that
+   * already known by that name (a reinstalled machine) keeps its id and gets a new secret, the old
+   * one stopping, only with a token an operator issued for that host (issueHostToken): any other
+   * token is refused with AGENT_HOST_NAME_TAKEN, so a token cannot take a host over. A spent token is taken again only from the host that
    * spent it, before that host confirmed its welcome (see confirmRegistration), within
    * REGISTRATION_RETRY_MS and the token's life: its welcome was lost with the connection. The host
    * gets a new secret; the lost one never works.
@@ -68,8 +89,10 @@ export class HostStore {
         expired: boolean;
         retry_open: boolean;
         used_by: string | null;
+        host_id: string | null;
+        for_host_id: string | null;
       }>(
-        `SELECT t.id, t.cluster_id, t.used_at, t.expires_at < now() AS expired,
+        `SELECT t.id, t.cluster_id, t.used_at, t.expires_at < now() AS expired, t.host_id, t.for_host_id,
                 (t.confirmed_at IS NULL AND t.used_at > now() - make_interval(secs => $2)) AS retry_open,
                 h.name AS used_by
            FROM host_registration_tokens t LEFT JOIN hosts h ON h.id = t.host_id
@@ -86,6 +109,12 @@ export class HostStore {
         [facts.hostname],
       );
       let hostId: string;
+      if (row.for_host_id !== null && existing?.id !== row.for_host_id)
+        return refuse(`this token was issued for another host than ${facts.hostname}`);
+      // A retry of this token's own lost welcome may find the host it created a moment ago.
+      const ownHost =
+        existing !== undefined && (row.for_host_id === existing.id || row.host_id === existing.id);
+      if (existing && !ownHost) throw new StrataError('AGENT_HOST_NAME_TAKEN', { host: facts.hostname });
       if (existing) {
         if (existing.cluster_id !== row.cluster_id)
           return refuse(`host ${facts.hostname} belongs to another cluster`);

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
   CHANNEL_PATH,
@@ -21,6 +22,7 @@ import {
 import type { Database } from '../db/index.js';
 import { HostStore, type IssuedToken } from './host-store.js';
 import { describeDifference, diffReports, type StateDifference } from './reconcile.js';
+import { DEFAULT_PRE_AUTH_LIMITS, PreAuthGuard, type PreAuthLimits } from './pre-auth.js';
 import { AgentSession } from './session.js';
 import { ensureServerCertificate } from './tls.js';
 
@@ -44,6 +46,8 @@ export interface AgentHubOptions {
   /** One timeout for every command; unset: each command's own (defaultCommandTimeoutsMs). */
   readonly defaultTimeoutMs?: number;
   readonly logger?: HubLogger;
+  /** Limits on connections before authentication (pre-auth.ts); defaults for any left out. */
+  readonly preAuth?: Partial<PreAuthLimits>;
 }
 
 export interface ReconcileContext {
@@ -86,6 +90,7 @@ export class AgentHub {
     private readonly server: Server,
     private readonly wss: WebSocketServer,
     readonly fingerprint: string,
+    readonly preAuth: PreAuthGuard,
   ) {
     this.store = new HostStore(options.db);
     this.log = options.logger ?? silent;
@@ -97,10 +102,20 @@ export class AgentHub {
 
   static async start(options: AgentHubOptions): Promise<AgentHub> {
     const tls = await ensureServerCertificate(options.dataDir);
-    const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' });
-    const wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: 16 * 1024 * 1024 });
-    const hub = new AgentHub(options, server, wss, tls.fingerprint);
-    wss.on('connection', (socket) => hub.accept(socket));
+    const limits = { ...DEFAULT_PRE_AUTH_LIMITS, ...options.preAuth };
+    // A TCP connection that never finishes its TLS handshake is closed as soon as a silent one would be.
+    const server = createServer({
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: limits.helloTimeoutMs,
+    });
+    const guard = new PreAuthGuard(limits);
+    guard.attach(server);
+    // Every socket starts at the small pre-authentication limit; the guard raises it after.
+    const wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: limits.maxFrameBytes });
+    const hub = new AgentHub(options, server, wss, tls.fingerprint, guard);
+    wss.on('connection', (socket, req) => hub.accept(socket, req.socket as TLSSocket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 8843, options.host ?? '0.0.0.0', () => {
@@ -123,6 +138,14 @@ export class AgentHub {
     ttlMs = 3_600_000,
   ): Promise<IssuedToken & { fingerprint: string }> {
     return { ...(await this.store.issueToken(clusterId, ttlMs)), fingerprint: this.fingerprint };
+  }
+
+  /** A token that re-registers one existing host (a reinstalled machine) under its name. */
+  async issueHostRegistrationToken(
+    hostId: string,
+    ttlMs = 3_600_000,
+  ): Promise<IssuedToken & { fingerprint: string }> {
+    return { ...(await this.store.issueHostToken(hostId, ttlMs)), fingerprint: this.fingerprint };
   }
 
   /**
@@ -186,11 +209,14 @@ export class AgentHub {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private accept(socket: WebSocket): void {
+  private accept(socket: WebSocket, tlsSocket: TLSSocket): void {
     let session: AgentSession | undefined;
     let handshaking = false;
     // The first frame must come soon: a socket that never authenticates holds nothing for long.
-    const handshakeTimer = setTimeout(() => socket.close(CloseCode.ProtocolError, 'no hello'), 10_000);
+    const handshakeTimer = setTimeout(
+      () => socket.close(CloseCode.ProtocolError, 'no hello'),
+      this.preAuth.limits.helloTimeoutMs,
+    );
     const refuse = (error: unknown, code: number = CloseCode.Refused) => {
       clearTimeout(handshakeTimer);
       socket.send(encodeMessage({ kind: 'refused', error: toWireError(error) }));
@@ -215,10 +241,13 @@ export class AgentHub {
           return;
         }
         handshaking = true;
+        clearTimeout(handshakeTimer);
+        this.preAuth.helloReceived(tlsSocket);
         socket.pause(); // hold later frames until the handshake's database work is done
         this.handshake(socket, message).then(
           (s) => {
             clearTimeout(handshakeTimer);
+            this.preAuth.authenticated(tlsSocket, socket);
             session = s;
             // closed while the handshake ran: the 'close' handler saw no session, so drop it here
             if (socket.readyState !== socket.OPEN) void this.dropped(s, 'connection closed');

@@ -22,6 +22,11 @@ export function entity(title: string, properties: Record<string, Schema>): Schem
   return { type: 'object', title, properties, required: Object.keys(properties) };
 }
 
+/** Response objects some of whose fields only some callers get. */
+export function partialEntity(title: string, properties: Record<string, Schema>, required: string[]): Schema {
+  return { type: 'object', title, properties, required };
+}
+
 export const errorSchema: Schema = {
   type: 'object',
   title: 'Error',
@@ -62,7 +67,12 @@ export const pageQuery: Record<string, Schema> = {
     description: 'page size for cursor paging (default 50)',
   },
   cursor: { type: 'string', maxLength: 512, description: 'nextCursor of the previous page' },
-  page: { type: 'integer', minimum: 1, description: '1-based page number (offset paging)' },
+  page: {
+    type: 'integer',
+    minimum: 1,
+    maximum: 1_000_000,
+    description: '1-based page number (offset paging)',
+  },
   pageSize: { type: 'integer', minimum: 1, maximum: 500 },
   total: { type: 'boolean', description: 'also count every match' },
 };
@@ -129,24 +139,29 @@ export const schemas = {
     lastSeenAt: nstr,
     ...created,
   }),
-  pool: entity('StoragePool', {
-    id: str,
-    zoneId: str,
-    clusterId: nstr,
-    name: str,
-    provider: str,
-    scope: str,
-    managed: bool,
-    state: str,
-    capacityBytes: int,
-    capacityIops: int,
-    usedBytes: int,
-    usedMinIops: int,
-    volumeCount: int,
-    url: str,
-    details: { type: 'object', additionalProperties: { type: 'string' } },
-    ...created,
-  }),
+  // A tenant gets only the required fields (docs/security.md); an operator all, secrets masked.
+  pool: partialEntity(
+    'StoragePool',
+    {
+      id: str,
+      zoneId: str,
+      clusterId: nstr,
+      name: str,
+      provider: str,
+      scope: str,
+      managed: bool,
+      state: str,
+      capacityBytes: int,
+      capacityIops: int,
+      usedBytes: int,
+      usedMinIops: int,
+      volumeCount: int,
+      url: str,
+      details: { type: 'object', additionalProperties: { type: 'string' } },
+      ...created,
+    },
+    ['id', 'zoneId', 'name', 'provider', 'state', 'createdAt'],
+  ),
   offering: entity('DiskOffering', {
     id: str,
     name: str,
@@ -157,17 +172,22 @@ export const schemas = {
     hypervisorSnapshotReserve: int,
     ...created,
   }),
-  template: entity('Template', {
-    id: str,
-    name: str,
-    path: str,
-    format: str,
-    sizeBytes: int,
-    kernel: {
-      anyOf: [{ type: 'object', properties: { path: str, initrd: nstr, cmdline: nstr } }, { type: 'null' }],
+  // path and kernel are the operator's filesystem: a tenant's answer leaves them out.
+  template: partialEntity(
+    'Template',
+    {
+      id: str,
+      name: str,
+      path: str,
+      format: str,
+      sizeBytes: int,
+      kernel: {
+        anyOf: [{ type: 'object', properties: { path: str, initrd: nstr, cmdline: nstr } }, { type: 'null' }],
+      },
+      ...created,
     },
-    ...created,
-  }),
+    ['id', 'name', 'format', 'sizeBytes', 'createdAt'],
+  ),
   vm: entity('Vm', {
     id: str,
     accountId: str,

@@ -1,5 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
+import { decodeSignature } from './signature.js';
 
 /**
  * Refuses a signature seen before, until it expires (after that it is refused as expired).
@@ -14,12 +15,14 @@ export class ReplayGuard {
     private readonly defaultTtlMs = 15 * 60_000,
   ) {}
 
+  /** Keyed on the signature's bytes (re-encoded canonically): a re-spelled signature is the same one. */
   async check(signature: string, expiresAt: Date | null, now = new Date()): Promise<void> {
+    const key = decodeSignature(signature).toString('base64');
     const until = expiresAt ?? new Date(now.getTime() + this.defaultTtlMs);
     const rows = await this.db.query(
       `INSERT INTO seen_signatures (signature, expires_at) VALUES ($1, $2)
        ON CONFLICT (signature) DO NOTHING RETURNING signature`,
-      [signature, until.toISOString()],
+      [key, until.toISOString()],
     );
     if (rows.length === 0) throw new StrataError('AUTH_REPLAYED');
     if (now.getTime() - this.lastPrune > 60_000) {

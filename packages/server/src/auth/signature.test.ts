@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { isStrataError } from '@strata/core';
 import { contentHash, formatExpires, restSignedParams, signRestRequest } from './rest-signing.js';
-import { canonicalString, parseExpires, signParams, verifySignature } from './signature.js';
+import { canonicalString, decodeSignature, parseExpires, signParams, verifySignature } from './signature.js';
 
 const SECRET = 'VDaACYb0LV9eNjTetIOElcVQkvJck_J_QljX_FcHRj87ZKiy0z0ty0ZsYBkoXkY9b7eq1EhwJaw7FF3akA3KBQ';
 const API_KEY = 'miVr6X7u6bN_sdahOBpjNejPgEsT35eXq-jB8CG20YI3yaxXcgpyuaIRmFI_EJTVwZ0nUkkJbPmY3y2bciKwFQ';
@@ -153,4 +153,41 @@ void test('REST signing covers method, path and body', () => {
     isStrataError(e, 'AUTH_BAD_SIGNATURE'),
   );
   assert.equal(contentHash(''), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+});
+
+void test('a signature is accepted in its one canonical spelling only (replay guard keys on it)', () => {
+  const now = new Date('2030-01-01T00:00:00Z');
+  const params = {
+    command: 'createVolume',
+    apiKey: API_KEY,
+    signatureVersion: '3',
+    expires: formatExpires(new Date(now.getTime() + 60_000)),
+  };
+  const signature = signParams(params, SECRET);
+  assert.equal(verifySignature({ ...params, signature }, SECRET, { now }).signature, signature);
+  const bare = signature.replace(/=+$/, '');
+  for (const spelled of [
+    bare,
+    `${signature}junk`,
+    `${signature}=`,
+    ` ${signature}`,
+    `${signature.slice(0, 9)} ${signature.slice(9)}`,
+    `${signature.slice(0, 9)}\n${signature.slice(9)}`,
+    signature.replace(/\+/g, '-').replace(/\//g, '_'),
+    `${signature.slice(0, 3)}.${signature.slice(3)}`,
+  ]) {
+    if (spelled === signature) continue; // a signature without + or / has one base64url spelling
+    // Node's decoder reads each as the same bytes: only the strict check tells them apart
+    assert.ok(Buffer.from(spelled, 'base64').equals(Buffer.from(signature, 'base64')), spelled);
+    assert.throws(
+      () => verifySignature({ ...params, signature: spelled }, SECRET, { now }),
+      (e) => isStrataError(e, 'AUTH_BAD_SIGNATURE'),
+      JSON.stringify(spelled),
+    );
+  }
+  assert.equal(decodeSignature(signature).length, 20);
+  assert.throws(
+    () => decodeSignature(bare),
+    (e) => isStrataError(e, 'AUTH_BAD_SIGNATURE'),
+  );
 });

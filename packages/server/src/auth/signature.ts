@@ -130,7 +130,7 @@ export function verifySignature(
   else if (options.requireExpires) {
     throw new StrataError('AUTH_BAD_SIGNATURE', { reason: 'signatureVersion=3 and expires are required' });
   }
-  const given = Buffer.from(signature, 'base64');
+  const given = decodeSignature(signature);
   const ok = candidateStrings(params).some((s) => {
     const expected = Buffer.from(hmacSignature(s, secret), 'base64');
     return expected.length === given.length && timingSafeEqual(expected, given);
@@ -147,5 +147,24 @@ export function verifySignature(
       });
     }
   }
-  return { apiKey, signature, expiresAt };
+  // The canonical spelling of the verified bytes: the replay guard keys on it, never on the raw text.
+  return { apiKey, signature: given.toString('base64'), expiresAt };
+}
+
+/** An HMAC-SHA1 is 20 bytes: standard base64 of it is 27 characters and one `=`. */
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9+/]{27}=$/;
+
+/**
+ * Decodes a signature strictly. Node's base64 decoder skips what it does not know (spaces, a
+ * missing or extra `=`, `-_` of base64url, text after the padding), so one signature has many
+ * spellings; a replay guard keyed on the text would take each spelling as a new request. Only the
+ * one canonical spelling of 20 bytes is accepted.
+ */
+export function decodeSignature(signature: string): Buffer {
+  const bytes = Buffer.from(signature, 'base64');
+  if (!CANONICAL_SIGNATURE.test(signature) || bytes.toString('base64') !== signature)
+    throw new StrataError('AUTH_BAD_SIGNATURE', {
+      reason: 'signature must be the standard base64 of 20 bytes (27 characters and one "=")',
+    });
+  return bytes;
 }

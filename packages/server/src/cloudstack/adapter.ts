@@ -89,12 +89,12 @@ export function cloudStackServices(s: Services): PartialServices {
     },
     pools: {
       list: (c, q) =>
-        listOrGet(s.pools, c, q, {
+        listOrGet({ get: (a, id) => s.pools.getFull(a, id), list: (a, g) => s.pools.listFull(a, g) }, c, q, {
           zoneId: f(q, 'zoneId'),
           clusterId: f(q, 'clusterId'),
           name: f(q, 'name'),
         }),
-      get: (c, id) => s.pools.get(actorOf(c), id),
+      get: (c, id) => s.pools.getFull(actorOf(c), id),
       create: (c, i) =>
         s.pools.create(actorOf(c), {
           ...i,

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, dropTestDatabase } from '@strata/testing';
@@ -13,7 +15,7 @@ import { startHarness, type Harness } from './test-harness.js';
 
 const suffix = Math.random().toString(36).slice(2, 8);
 const nasty = `z <&>"'$;\`(${suffix})`;
-let h: Harness;
+let h: Harness & { readonly dataDir: string };
 let databaseUrl = '';
 
 /** The one key under cs's one-key wrapper. */
@@ -141,9 +143,12 @@ void describe('catalogue and infrastructure through the cs client', () => {
   });
 
   void test('listTemplates lists registered base images', async () => {
+    const path = join(h.dataDir, 'templates', 'tiny.qcow2');
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, '');
     const t = await h.server.services.templates.create(SYSTEM_ACTOR, {
       name: `tiny-${suffix}`,
-      path: '/var/lib/strata/tiny.qcow2',
+      path,
       format: 'qcow2',
       sizeBytes: 64 * 1024 ** 2,
     });
@@ -155,13 +160,7 @@ void describe('catalogue and infrastructure through the cs client', () => {
   });
 
   void test('lists with nothing in them answer an empty object, as CloudStack does', async () => {
-    for (const cmd of [
-      'listHosts',
-      'listVolumes',
-      'listVirtualMachines',
-      'listSnapshots',
-      'listVMSnapshot',
-    ]) {
+    for (const cmd of ['listVolumes', 'listVirtualMachines', 'listSnapshots', 'listVMSnapshot']) {
       const run = await cloudstack(h.user, cmd);
       // cs prints nothing for an empty answer; the answer itself is {"<cmd>response":{}}.
       assert.equal(run.code, 0, `${cmd}: ${run.stderr}`);
@@ -176,9 +175,74 @@ void describe('catalogue and infrastructure through the cs client', () => {
     assert.equal(out['count'], 1);
   });
 
-  void test('an unversioned (v1) signature is accepted', async () => {
+  void test('an unversioned (v1) signature is accepted for reads only', async () => {
     const out = ok(await cloudstack(h.admin, 'listZones', {}, { expiration: -1 }));
     assert.equal(out['count'], 1);
+    // cs without expires: a state-changing command is refused (docs/security.md)
+    const e = csError(
+      await cloudstack(
+        h.admin,
+        'createDiskOffering',
+        { name: `v1-${suffix}`, disksize: '1' },
+        { expiration: -1 },
+      ),
+    );
+    assert.equal(e.errorcode, 401);
+    assert.equal(e.stratacode, 'AUTH_BAD_SIGNATURE');
+    // cs prints nothing for an empty list
+    const none = await cloudstack(h.admin, 'listDiskOfferings', { name: `v1-${suffix}` });
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout.trim(), '', 'nothing was created');
+  });
+
+  void test('a state-changing command signed with expires is refused when sent again', async () => {
+    const params = {
+      command: 'createDiskOffering',
+      name: `replay-${suffix}`,
+      disksize: '1',
+      response: 'json',
+    };
+    const expires = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, '+0000');
+    const all = { ...params, apiKey: h.admin.key, signatureVersion: '3', expires };
+    const url = `${h.admin.endpoint}?${new URLSearchParams({ ...all, signature: signParams(all, h.admin.secret) }).toString()}`;
+    const first = await fetch(url);
+    assert.equal(first.status, 200, await first.text());
+    const again = await fetch(url);
+    assert.equal(again.status, 401);
+    const body = (await again.json()) as { errorresponse: { stratacode: string } };
+    assert.equal(body.errorresponse.stratacode, 'AUTH_REPLAYED');
+    const list = ok(await cloudstack(h.admin, 'listDiskOfferings', { name: `replay-${suffix}` }));
+    assert.equal(list['count'], 1, 'created once');
+    // reads stay repeatable: cs polls with byte-identical requests
+    const read = await signedGet(h, { command: 'listZones', response: 'json' });
+    assert.equal(read.status, 200);
+  });
+
+  void test('a user sees no hosts or pools and templates without paths; no answer holds a secret', async () => {
+    for (const cmd of ['listHosts', 'listStoragePools']) {
+      const e = csError(await cloudstack(h.user, cmd), `${cmd.toLowerCase()}response`);
+      assert.equal(e.errorcode, 531, cmd);
+      assert.equal(e.stratacode, 'AUTH_FORBIDDEN', cmd);
+    }
+    const chapKey = `master-chap-${suffix}`;
+    const pool = await h.server.services.pools.create(SYSTEM_ACTOR, {
+      name: `chap-${suffix}`,
+      zoneId: (await h.server.services.zones.list(SYSTEM_ACTOR)).items[0]!.id,
+      provider: 'tgt',
+      scope: 'zone',
+      managed: true,
+      capacityBytes: 1024 ** 3,
+      capacityIops: 100,
+      url: `iscsi://admin:portal-password-${suffix}@127.0.0.1/iqn.x`,
+      details: { chapKey },
+    });
+    const asAdmin = await cloudstack(h.admin, 'listStoragePools', { id: pool.id });
+    assert.equal(asAdmin.code, 0, asAdmin.stdout);
+    assert.ok(!asAdmin.stdout.includes(chapKey), asAdmin.stdout);
+    assert.ok(!asAdmin.stdout.includes(`portal-password-${suffix}`), asAdmin.stdout);
+    const templates = await cloudstack(h.user, 'listTemplates', { templatefilter: 'all' });
+    assert.equal(templates.code, 0, templates.stderr);
+    assert.ok(!templates.stdout.includes(h.dataDir), templates.stdout);
   });
 });
 
@@ -207,6 +271,13 @@ void describe("CloudStack's error codes", () => {
     const badPage = csError(await cloudstack(h.admin, 'listVolumes', { page: 'abc' }), 'listvolumesresponse');
     assert.equal(badPage.errorcode, 431);
     assert.match(badPage.errortext, /Invalid parameter page value=abc/);
+    // a huge page number is refused before SQL (its offset would overflow)
+    const hugePage = csError(
+      await cloudstack(h.admin, 'listVolumes', { page: '5000000' }),
+      'listvolumesresponse',
+    );
+    assert.equal(hugePage.errorcode, 431);
+    assert.equal(hugePage.stratacode, 'INVALID_ARGUMENT');
     const badId = csError(
       await cloudstack(h.admin, 'listVolumes', { id: 'not an id!' }),
       'listvolumesresponse',

@@ -30,6 +30,14 @@ export interface Command {
   readonly handler: (ctx: CommandContext) => Promise<CommandResult>;
 }
 
+/**
+ * Reads change nothing, so their signatures may be sent again (cs polls queryAsyncJobResult with
+ * byte-identical requests within a second); every other command changes state.
+ */
+export function isStateChanging(cmd: Command): boolean {
+  return !/^(list|query)/.test(cmd.name);
+}
+
 export function responseNameOf(cmd: Command): string {
   return cmd.responseName ?? `${cmd.name.toLowerCase()}response`;
 }

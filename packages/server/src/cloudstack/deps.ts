@@ -1,3 +1,4 @@
+import type { TemplateSummary } from '../services/catalog.js';
 import type {
   DiskOffering,
   Host,
@@ -6,7 +7,6 @@ import type {
   Qos,
   Role,
   StoragePool,
-  Template,
   Vm,
   VmSnapshot,
   Volume,
@@ -26,7 +26,14 @@ export interface Caller {
 }
 
 /** Verifies a CloudStack-signed request (signature v1 or v3); throws the AUTH_* StrataErrors. */
-export type Authenticate = (params: Readonly<Record<string, string>>) => Promise<Caller>;
+/**
+ * Checks a request's signature. `stateChanging` commands (anything but list*, query*) need
+ * `expires` unless the server relaxes it, and a signature is refused the second time.
+ */
+export type Authenticate = (
+  params: Readonly<Record<string, string>>,
+  how: { readonly stateChanging: boolean },
+) => Promise<Caller>;
 
 export interface ListQuery {
   /** 1-based page, CloudStack's `page`. */
@@ -132,7 +139,7 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<DiskOffering>>;
     create(c: Caller, input: OfferingCreate): Promise<DiskOffering>;
   };
-  readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<Template>> };
+  readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<TemplateSummary>> };
   readonly vms: {
     list(c: Caller, q: ListQuery): Promise<Page<Vm>>;
     get(c: Caller, id: string): Promise<Vm>;

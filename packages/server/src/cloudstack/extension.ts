@@ -9,18 +9,22 @@ export interface CloudStackOptions {
 
 /**
  * CloudStack's API as a server extension: startServer(config, { extensions: [cloudStackExtension()] }).
- * Signatures go through the server's one Authenticator (auth/), without its replay memory:
- * CloudStack has none, and its clients (cs, CloudMonkey) sign `expires` to the second, so two
- * polls of one job within a second are byte-identical requests. v3's expiry bounds reuse.
+ * Signatures go through the server's one Authenticator (auth/). Reads (list*, query*) keep
+ * CloudStack's rules: no replay memory (cs and CloudMonkey sign `expires` to the second, so two
+ * polls of one job within a second are byte-identical) and `expires` optional. A state-changing
+ * command needs signatureVersion=3 and `expires` (unless the server's
+ * `cloudstackAllowUnexpiring` setting relaxes it for old clients) and its signature is refused
+ * the second time (docs/security.md).
  */
 export function cloudStackExtension(options: CloudStackOptions = {}): ServerExtension {
   return {
     name: 'cloudstack',
     routes: (app, ctx: ServerContext) =>
       register(app, {
-        authenticate: (params) =>
+        authenticate: (params, { stateChanging }) =>
           ctx.authenticator.authenticateSigned(params, {
-            replayProtection: false,
+            replayProtection: stateChanging,
+            requireExpires: stateChanging && ctx.config.cloudstackAllowUnexpiring !== true,
             maxValidityMs: options.maxValidityMs ?? 24 * 3600_000,
           }),
         services: cloudStackServices(ctx.services),

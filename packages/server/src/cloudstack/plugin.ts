@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StrataError } from '@strata/core';
-import { responseNameOf, type Command, type CommandContext } from './command.js';
+import { isStateChanging, responseNameOf, type Command, type CommandContext } from './command.js';
 import { commandTable } from './commands/index.js';
 import type { CloudStackDeps } from './deps.js';
 import { csErrorBody, toCsError } from './errors.js';
@@ -34,7 +34,7 @@ async function dispatch(
   cmd: Command,
   params: Readonly<Record<string, string>>,
 ): Promise<CsObject> {
-  const caller = await deps.authenticate(params);
+  const caller = await deps.authenticate(params, { stateChanging: isStateChanging(cmd) });
   const parsed = parseParams(cmd.name, cmd.params, params);
   const ctx: CommandContext = {
     caller,

@@ -2,13 +2,13 @@ import type {
   DiskOffering,
   Host,
   StoragePool,
-  Template,
   Vm,
   VmSnapshot,
   Volume,
   VolumeSnapshot,
   Zone,
 } from '@strata/core';
+import type { TemplateSummary } from '../services/catalog.js';
 import type { JobView } from './deps.js';
 import type { CsObject } from './serialize.js';
 
@@ -104,7 +104,7 @@ export function diskOffering(o: DiskOffering): CsObject {
   };
 }
 
-export function template(t: Template): CsObject {
+export function template(t: TemplateSummary): CsObject {
   return {
     id: t.id,
     name: t.name,

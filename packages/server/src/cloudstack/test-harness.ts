@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropTestDatabase, stackDatabaseUrl } from '@strata/testing';
+import { DEFAULT_GUEST_CACHE, dropTestDatabase, stackDatabaseUrl } from '@strata/testing';
 import { createLogger } from '../observability/index.js';
 import { startServer, type RunningServer, type ServerExtension } from '../server.js';
 import { SYSTEM_ACTOR, type Actor } from '../services/index.js';
@@ -40,7 +40,16 @@ export async function startHarness(
   const agents = shipped.find((e): e is ServerExtension & HubHandle => e.name === 'agents' && 'hub' in e);
   if (!agents) throw new Error('defaultExtensions has no agent channel');
   const server = await startServer(
-    { dataDir, databaseUrl, host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: true },
+    {
+      dataDir,
+      databaseUrl,
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'warn',
+      jobs: true,
+      // the test guest's images (story-host) and files a test writes under DATA_DIR/templates
+      templateDirs: [DEFAULT_GUEST_CACHE, join(dataDir, 'templates')],
+    },
     {
       extensions: [...shipped, ...extra],
       logger: createLogger({ level: 'warn' }),

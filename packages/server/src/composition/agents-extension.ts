@@ -2,7 +2,7 @@ import { CHANNEL_PATH } from '@strata/core';
 import { AgentHub, vmReconciler } from '../agents/index.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
-import { obj, query, str } from '../api/schemas.js';
+import { idParams, obj, query, str } from '../api/schemas.js';
 import type { ServerExtension } from '../server.js';
 import { requireAdmin } from '../services/actor.js';
 
@@ -54,6 +54,41 @@ export function agentsExtension(options: AgentsOptions = {}): ServerExtension & 
           const issued = await hub().issueRegistrationToken(
             req.body.clusterId,
             (req.body.ttlSeconds ?? 3600) * 1000,
+          );
+          return reply.code(201).send({ ...issued, channelPath: CHANNEL_PATH, channelPort: hub().port });
+        },
+      );
+      app.post<{ Params: { id: string }; Body: { ttlSeconds?: number } }>(
+        '/v1/hosts/:id/registration-tokens',
+        {
+          schema: spec(
+            'hosts',
+            'Issue a one-time token that re-registers this host under its name, for a reinstalled machine (admin)',
+            {
+              params: idParams,
+              querystring: query(),
+              body: obj({ ttlSeconds: { type: 'integer', minimum: 60, maximum: 7 * 86400 } }),
+              response: {
+                201: obj(
+                  {
+                    token: str,
+                    hostId: str,
+                    fingerprint: str,
+                    channelPath: str,
+                    channelPort: { type: 'integer' },
+                  },
+                  [],
+                  { additionalProperties: true },
+                ),
+              },
+            },
+          ),
+        },
+        async (req, reply) => {
+          requireAdmin(actorOf(req), 'Issuing a host re-registration token');
+          const issued = await hub().issueHostRegistrationToken(
+            req.params.id,
+            (req.body?.ttlSeconds ?? 3600) * 1000,
           );
           return reply.code(201).send({ ...issued, channelPath: CHANNEL_PATH, channelPort: hub().port });
         },

@@ -115,7 +115,8 @@ export async function listJobs(
   add('resource_type', filter.resourceType);
   add('resource_id', filter.resourceId);
   if (page.cursor !== undefined) {
-    if (!/^\d+$/.test(page.cursor))
+    // at most 18 digits: a longer number overflows bigint in SQL
+    if (!/^\d{1,18}$/.test(page.cursor))
       throw new StrataError('INVALID_ARGUMENT', {
         field: 'cursor',
         reason: 'not a cursor from a previous page',

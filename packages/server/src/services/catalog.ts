@@ -8,8 +8,9 @@ import {
   type Template,
 } from '@strata/core';
 import type { Database } from '../db/index.js';
-import { requireAdmin, type Actor } from './actor.js';
+import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
+import { checkTemplateFile } from './template-paths.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 
 export function qosFromRow(r: Record<string, unknown>): Qos | null {
@@ -82,6 +83,14 @@ const toTemplate = (r: Record<string, unknown>): Template => ({
       : null,
   createdAt: iso(r['created_at']),
 });
+
+/** What a tenant sees of a template: no file paths (they are the operator's filesystem). */
+export type TemplateSummary = Pick<Template, 'id' | 'name' | 'format' | 'sizeBytes' | 'createdAt'>;
+
+function templateFor(actor: Actor, t: Template): Template | TemplateSummary {
+  if (isAdmin(actor)) return t;
+  return { id: t.id, name: t.name, format: t.format, sizeBytes: t.sizeBytes, createdAt: t.createdAt };
+}
 
 export interface CreateTemplateInput {
   readonly name: string;
@@ -182,7 +191,11 @@ export class DiskOfferingService {
 }
 
 export class TemplateService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Where template files may be (ServerConfig.templateDirs). */
+    private readonly templateDirs: readonly string[] = [],
+  ) {}
 
   async create(actor: Actor, input: CreateTemplateInput): Promise<Template> {
     requireAdmin(actor, 'Registering a template');
@@ -195,6 +208,9 @@ export class TemplateService {
     const kernel = k ? validateName('kernel.path', k.path, 4096) : null;
     const initrd = k?.initrd ? validateName('kernel.initrd', k.initrd, 4096) : null;
     const cmdline = k?.cmdline ? validateName('kernel.cmdline', k.cmdline, 4096) : null;
+    await checkTemplateFile('path', path, this.templateDirs);
+    if (kernel) await checkTemplateFile('kernel.path', kernel, this.templateDirs);
+    if (initrd) await checkTemplateFile('kernel.initrd', initrd, this.templateDirs);
     const rows = await this.db
       .query(
         'INSERT INTO templates (id, name, path, format, size_bytes, kernel_path, initrd_path, cmdline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *',
@@ -204,15 +220,20 @@ export class TemplateService {
     return toTemplate(rows[0] ?? {});
   }
 
-  async get(_actor: Actor, id: string): Promise<Template> {
+  async get(actor: Actor, id: string): Promise<Template | TemplateSummary> {
     const row = (await this.db.query('SELECT * FROM templates WHERE id = $1', [id]))[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'template', id });
-    return toTemplate(row);
+    return templateFor(actor, toTemplate(row));
   }
 
-  async list(_actor: Actor, f: ListQuery & { name?: string; format?: string } = {}): Promise<Page<Template>> {
+  async list(
+    actor: Actor,
+    f: ListQuery & { name?: string; format?: string } = {},
+  ): Promise<Page<Template | TemplateSummary>> {
     const where = new Where().eq('t.name', f.name).eq('t.format', f.format);
-    return listPage(this.db, { columns: 't.*', from: 'templates t', where }, f, toTemplate);
+    return listPage(this.db, { columns: 't.*', from: 'templates t', where }, f, (r) =>
+      templateFor(actor, toTemplate(r)),
+    );
   }
 
   async remove(actor: Actor, id: string): Promise<void> {

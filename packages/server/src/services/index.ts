@@ -34,7 +34,16 @@ export interface Services {
   readonly operations: Operations;
 }
 
-export function createServices(db: Database, engine: JobEngine | null = null): Services {
+export interface ServiceOptions {
+  /** Directories template files may be in (docs/security.md). */
+  readonly templateDirs?: readonly string[];
+}
+
+export function createServices(
+  db: Database,
+  engine: JobEngine | null = null,
+  options: ServiceOptions = {},
+): Services {
   const events = new EventService(db);
   const vms = new VmService(db, events);
   const volumes = new VolumeService(db, events);
@@ -50,7 +59,7 @@ export function createServices(db: Database, engine: JobEngine | null = null): S
     hosts: new HostService(db, events),
     pools: new StoragePoolService(db, events),
     offerings: new DiskOfferingService(db),
-    templates: new TemplateService(db),
+    templates: new TemplateService(db, options.templateDirs ?? []),
     vms,
     volumes,
     volumeSnapshots,
@@ -66,8 +75,8 @@ export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
 export type { User, ApiKey, ApiKeyWithSecret, Principal } from './accounts.js';
-export type { StoragePoolView, CreatePoolInput } from './storage-pools.js';
-export type { CreateOfferingInput, CreateTemplateInput, QosInput } from './catalog.js';
+export type { StoragePoolView, PoolSummary, CreatePoolInput } from './storage-pools.js';
+export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummary } from './catalog.js';
 export type { CreateVmInput, VmFilter } from './vms.js';
 export type { CreateVolumeInput, VolumeFilter } from './volumes.js';
 export type { VolumeSnapshotView, VolumeSnapshotFilter } from './volume-snapshots.js';

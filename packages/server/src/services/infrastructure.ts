@@ -150,14 +150,17 @@ export class HostService {
     private readonly events: EventService,
   ) {}
 
-  async get(_actor: Actor, id: string): Promise<Host> {
+  /** Hosts are an operator view: their addresses and initiator names are infrastructure. */
+  async get(actor: Actor, id: string): Promise<Host> {
+    requireAdmin(actor, 'Reading a host');
     return toHost(await one(this.db, 'SELECT * FROM hosts WHERE id = $1', [id], 'host', id));
   }
 
   async list(
-    _actor: Actor,
+    actor: Actor,
     f: ListQuery & { clusterId?: string; state?: string; name?: string } = {},
   ): Promise<Page<Host>> {
+    requireAdmin(actor, 'Listing hosts');
     const where = new Where().eq('t.cluster_id', f.clusterId).eq('t.state', f.state).eq('t.name', f.name);
     return listPage(this.db, { columns: 't.*', from: 'hosts t', where }, f, toHost);
   }

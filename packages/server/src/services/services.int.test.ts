@@ -59,7 +59,7 @@ for (const database of TEST_DATABASES) {
       ).length;
       assert.equal(ok, 5, '5 x 200 IOPS fit a 1000-IOPS pool');
       assert.equal(refused, 5);
-      const pool = await s.pools.get(user, poolId);
+      const pool = await s.pools.getFull(SYSTEM_ACTOR, poolId);
       assert.equal(pool.usedMinIops, 1000);
       // raising one volume's minimum past capacity is refused too; lowering it frees room
       const first =
@@ -71,7 +71,7 @@ for (const database of TEST_DATABASES) {
       );
       const lowered = await s.volumes.setQos(user, first.id, { minIops: 100, maxIops: 400 });
       assert.equal(lowered.qos?.minIops, 100);
-      assert.equal((await s.pools.get(user, poolId)).usedMinIops, 900);
+      assert.equal((await s.pools.getFull(SYSTEM_ACTOR, poolId)).usedMinIops, 900);
     });
 
     void test('an illegal transition throws ILLEGAL_TRANSITION and leaves the row and events untouched', async () => {
@@ -91,10 +91,10 @@ for (const database of TEST_DATABASES) {
       // pool removal is refused while the volume lives
       await assert.rejects(s.pools.remove(SYSTEM_ACTOR, poolId), (e) => isStrataError(e, 'CONFLICT'));
       // the pool's usage counters (kept by a trigger) follow the volume's life
-      const before2 = await s.pools.get(user, poolId);
+      const before2 = await s.pools.getFull(SYSTEM_ACTOR, poolId);
       await s.volumes.apply(user, vol.id, 'Destroy');
       await s.volumes.apply(user, vol.id, 'Destroyed');
-      const after2 = await s.pools.get(user, poolId);
+      const after2 = await s.pools.getFull(SYSTEM_ACTOR, poolId);
       assert.equal(after2.volumeCount, before2.volumeCount - 1);
       assert.equal(after2.usedBytes, before2.usedBytes - GiB);
       const counted = await db.query<{ n: number | string }>(

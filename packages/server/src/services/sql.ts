@@ -59,14 +59,31 @@ export interface Page<T> {
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 
-function decodeCursor(cursor: string): [string, string] {
+/** Offset paging past this page is refused: the offset must stay a sane bigint. */
+export const MAX_PAGE = 1_000_000;
+
+/** `created_at::text` as PostgreSQL and PGlite print it (`2026-12-07 01:20:43.123456+00`). */
+const CURSOR_TS = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)$/;
+const CURSOR_ID: Record<'text' | 'bigint', RegExp> = {
+  text: /^[A-Za-z0-9_.:-]{1,128}$/,
+  bigint: /^\d{1,18}$/,
+};
+
+/**
+ * A cursor is decoded and checked in full here: a forged one (a timestamp PostgreSQL cannot read,
+ * an id of the wrong type) must be INVALID_ARGUMENT, never a database error.
+ */
+function decodeCursor(cursor: string, idType: 'text' | 'bigint'): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
       Array.isArray(value) &&
       value.length === 2 &&
       typeof value[0] === 'string' &&
-      typeof value[1] === 'string'
+      typeof value[1] === 'string' &&
+      CURSOR_TS.test(value[0]) &&
+      !Number.isNaN(Date.parse(value[0].replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'))) &&
+      CURSOR_ID[idType].test(value[1])
     ) {
       return [value[0], value[1]];
     }
@@ -119,13 +136,16 @@ export async function listPage<R>(
   let limit: number;
   if (q.page !== undefined) {
     limit = checkLimit('pageSize', q.pageSize);
-    if (!Number.isInteger(q.page) || q.page < 1)
-      throw new StrataError('INVALID_ARGUMENT', { field: 'page', reason: 'must be a whole number ≥ 1' });
+    if (!Number.isInteger(q.page) || q.page < 1 || q.page > MAX_PAGE)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'page',
+        reason: `must be a whole number from 1 to ${MAX_PAGE}`,
+      });
     offset = (q.page - 1) * limit;
   } else {
     limit = checkLimit('limit', q.limit);
     if (q.cursor) {
-      const [ts, id] = decodeCursor(q.cursor);
+      const [ts, id] = decodeCursor(q.cursor, idType);
       where.add(`(t.created_at, ${idColumn}) > (?::timestamptz, ?::${idType})`, ts, id);
     }
   }

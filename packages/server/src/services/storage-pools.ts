@@ -8,10 +8,11 @@ import {
   type StoragePoolState,
 } from '@strata/core';
 import type { Database } from '../db/index.js';
-import { requireAdmin, type Actor } from './actor.js';
+import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import { maskDetails, maskUrl } from './secret-details.js';
 import { applyTransition } from './transition.js';
 
 /** A pool with what its live volumes use (admission reads the same sums). */
@@ -19,6 +20,31 @@ export interface StoragePoolView extends StoragePool {
   readonly usedBytes: number;
   readonly usedMinIops: number;
   readonly volumeCount: number;
+}
+
+/**
+ * What a tenant sees of a pool: enough to choose one for a volume, nothing of where or how the
+ * storage is reached (no URL, details, capacity or cluster).
+ */
+export type PoolSummary = Pick<
+  StoragePoolView,
+  'id' | 'zoneId' | 'name' | 'provider' | 'state' | 'createdAt'
+>;
+
+export function poolSummary(p: StoragePoolView): PoolSummary {
+  return {
+    id: p.id,
+    zoneId: p.zoneId,
+    name: p.name,
+    provider: p.provider,
+    state: p.state,
+    createdAt: p.createdAt,
+  };
+}
+
+/** The operator's view: everything, with stored secrets masked (they are write-only). */
+export function poolForOperator(p: StoragePoolView): StoragePoolView {
+  return { ...p, url: maskUrl(p.url), details: maskDetails(p.details) };
 }
 
 export interface CreatePoolInput {
@@ -65,6 +91,14 @@ function whole(field: string, value: unknown, max: number): number {
   }
   return value;
 }
+
+export type PoolFilter = ListQuery & {
+  zoneId?: string;
+  clusterId?: string;
+  provider?: string;
+  state?: string;
+  name?: string;
+};
 
 export class StoragePoolService {
   constructor(
@@ -123,25 +157,41 @@ export class StoragePoolService {
       resourceType: 'storage-pool',
       resourceId: id,
     });
-    return this.get(actor, id);
+    return this.getFull(actor, id);
   }
 
-  async get(_actor: Actor, id: string): Promise<StoragePoolView> {
+  /** A tenant gets a PoolSummary, an operator the full pool with secrets masked. */
+  async get(actor: Actor, id: string): Promise<StoragePoolView | PoolSummary> {
+    const pool = await this.read(id);
+    return isAdmin(actor) ? poolForOperator(pool) : poolSummary(pool);
+  }
+
+  /** The operator's view of one pool (AUTH_FORBIDDEN for anyone else). */
+  async getFull(actor: Actor, id: string): Promise<StoragePoolView> {
+    requireAdmin(actor, 'Reading a storage pool');
+    return poolForOperator(await this.read(id));
+  }
+
+  private async read(id: string): Promise<StoragePoolView> {
     const row = (await this.db.query('SELECT * FROM storage_pools WHERE id = $1', [id]))[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'storage pool', id });
     return toPool(row);
   }
 
-  async list(
-    _actor: Actor,
-    f: ListQuery & {
-      zoneId?: string;
-      clusterId?: string;
-      provider?: string;
-      state?: string;
-      name?: string;
-    } = {},
-  ): Promise<Page<StoragePoolView>> {
+  async list(actor: Actor, f: PoolFilter = {}): Promise<Page<StoragePoolView | PoolSummary>> {
+    if (isAdmin(actor)) return this.listFull(actor, f);
+    const page = await this.listRows(f);
+    return { ...page, items: page.items.map(poolSummary) };
+  }
+
+  /** The operator's list (AUTH_FORBIDDEN for anyone else). */
+  async listFull(actor: Actor, f: PoolFilter = {}): Promise<Page<StoragePoolView>> {
+    requireAdmin(actor, 'Listing storage pools with their details');
+    const page = await this.listRows(f);
+    return { ...page, items: page.items.map(poolForOperator) };
+  }
+
+  private async listRows(f: PoolFilter): Promise<Page<StoragePoolView>> {
     const where = new Where()
       .eq('t.zone_id', f.zoneId)
       .eq('t.cluster_id', f.clusterId)
@@ -166,7 +216,7 @@ export class StoragePoolService {
         event,
       }),
     );
-    return this.get(actor, id);
+    return this.getFull(actor, id);
   }
 
   /** Removal is refused while live volumes remain in the pool. */
@@ -187,6 +237,6 @@ export class StoragePoolService {
         event: 'Remove',
       });
     });
-    return this.get(actor, id);
+    return this.getFull(actor, id);
   }
 }

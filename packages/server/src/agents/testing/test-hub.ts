@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, type Database } from '../../db/index.js';
 import { AgentHub } from '../hub.js';
+import type { PreAuthLimits } from '../pre-auth.js';
 
 export interface TestHub {
   readonly db: Database;
@@ -17,6 +18,7 @@ export async function startTestHub(opts: {
   readonly suffix: string;
   readonly heartbeatMs: number;
   readonly missedHeartbeats?: number;
+  readonly preAuth?: Partial<PreAuthLimits>;
 }): Promise<TestHub> {
   const db = await openDatabase('memory:');
   const clusterId = `cluster-${opts.suffix}`;
@@ -32,6 +34,7 @@ export async function startTestHub(opts: {
     port: 0,
     heartbeatMs: opts.heartbeatMs,
     ...(opts.missedHeartbeats !== undefined && { missedHeartbeats: opts.missedHeartbeats }),
+    ...(opts.preAuth && { preAuth: opts.preAuth }),
   });
   return { db, hub, clusterId };
 }

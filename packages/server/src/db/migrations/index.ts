@@ -4,6 +4,7 @@ import { authSchema } from './003-auth.js';
 import { agentsSchema } from './004-agents.js';
 import { orchestrationSchema } from './005-orchestration.js';
 import { registrationConfirmSchema } from './006-registration-confirm.js';
+import { boundRegistrationSchema } from './007-bound-registration.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -17,4 +18,5 @@ export const migrations: readonly Migration[] = [
   agentsSchema,
   orchestrationSchema,
   registrationConfirmSchema,
+  boundRegistrationSchema,
 ];
