@@ -4,7 +4,16 @@
 // are made by daemons, which carry no mark: the runner notes those present before the suite (the
 // README's demo, left running by the first command, owns them) and removes any other at the end.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 
 /** Shared daemons a test may have been first to start: they serve the demo and later files too. */
 const SHARED_DAEMONS = new Set([
@@ -114,6 +123,64 @@ async function rbdImages() {
     const text = await rbd(['ls', '--format', 'json', pool]);
     if (text) for (const i of JSON.parse(text || '[]')) out.push(`${pool}/${i}`);
   }
+  return out;
+}
+
+/** Every test runner on this machine notes itself here while it runs, and in `started` for good. */
+const RUNNERS = '/run/strata-test-runners';
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Notes this runner as running; answers `alone()`: true when no other runner ran beside this one
+ * at any moment since. Only then is "made during this run" the same as "made by this run's tests":
+ * two suites at once (engineers on one machine) must not remove each other's domains.
+ */
+export function registerRunner() {
+  mkdirSync(RUNNERS, { recursive: true });
+  const since = Date.now();
+  let seenOther = otherRunners().length > 0;
+  writeFileSync(`${RUNNERS}/${process.pid}`, String(since));
+  appendFileSync(`${RUNNERS}/started`, `${process.pid} ${since}\n`);
+  process.on('exit', () => rmSync(`${RUNNERS}/${process.pid}`, { force: true }));
+  return {
+    /** Called now and then (after each file): notes any other runner alive at that moment. */
+    look() {
+      seenOther ||= otherRunners().length > 0;
+    },
+    alone() {
+      this.look();
+      if (seenOther) return false;
+      const log = readFileSync(`${RUNNERS}/started`, 'utf8').trim().split('\n');
+      return !log.some((l) => {
+        const [pid, at] = l.split(' ').map(Number);
+        return pid !== process.pid && at >= since;
+      });
+    },
+  };
+}
+
+/** Other live test runners: any process running a run-tests.mjs (of any clone), or noted in RUNNERS. */
+function otherRunners() {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (cmd.some((a) => a.endsWith('run-tests.mjs'))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const f of readdirSync(RUNNERS))
+    if (/^\d+$/.test(f) && Number(f) !== process.pid && alive(Number(f))) out.push(Number(f));
   return out;
 }
 

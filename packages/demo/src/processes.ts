@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
@@ -103,14 +103,22 @@ export async function readAdminCredentials(dataDir: string): Promise<AdminCreden
   return { apiKey: c.apiKey, secretKey: c.secretKey };
 }
 
-/** Starts a host agent process (the shipped agent entry) that registers with the server once. */
+/**
+ * Starts a host agent process (the shipped agent entry) that registers with the server once. Its
+ * file commands serve the host state directory (STRATA_HOST_STATE_DIR, as the server's) and
+ * `fileRoots`: by default the demo's layout, the pools and a test's own state directory beside
+ * the agent's state (`<root>/pools`, `<root>/state`).
+ */
 export function startAgentProcess(opts: {
   serverUrl: string;
   fingerprint: string;
   token: string | null;
   stateDir: string;
   detached: boolean;
+  fileRoots?: readonly string[];
 }): ChildProcess {
+  const root = dirname(opts.stateDir);
+  const fileRoots = opts.fileRoots ?? [join(root, 'pools'), join(root, 'state')];
   const log = openSync(`${opts.stateDir}.log`, 'a');
   const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
     env: {
@@ -119,6 +127,7 @@ export function startAgentProcess(opts: {
       STRATA_SERVER_FINGERPRINT: opts.fingerprint,
       ...(opts.token ? { STRATA_REGISTRATION_TOKEN: opts.token } : {}),
       STRATA_AGENT_STATE_DIR: opts.stateDir,
+      STRATA_AGENT_FILE_ROOTS: fileRoots.join(':'),
     },
     stdio: ['ignore', log, log],
     detached: opts.detached,

@@ -14,7 +14,25 @@ export interface AgentConfig {
   readonly stateDir: string;
   /** The host's iSCSI initiator name file (default: open-iscsi's /etc/iscsi/initiatorname.iscsi). */
   readonly initiatorFile?: string;
+  /**
+   * The host state directory (transient overlays, memory states): the same path the server names
+   * (STRATA_HOST_STATE_DIR, default /var/lib/strata/state). The file commands serve it.
+   */
+  readonly hostStateDir: string;
+  /**
+   * The qcow2 pool directories this host mounts (as an NFS share would be mounted): the file
+   * commands serve these too, and nothing else. Env: `:`-separated, like PATH.
+   */
+  readonly fileRoots: readonly string[];
 }
+
+export const DEFAULT_HOST_STATE_DIR = '/var/lib/strata/state';
+
+/** Every directory the file commands may touch. */
+export const servedDirs = (c: Pick<AgentConfig, 'hostStateDir' | 'fileRoots'>): string[] => [
+  c.hostStateDir,
+  ...c.fileRoots,
+];
 
 const ENV = {
   serverUrl: 'STRATA_SERVER_URL',
@@ -22,6 +40,8 @@ const ENV = {
   registrationToken: 'STRATA_REGISTRATION_TOKEN',
   stateDir: 'STRATA_AGENT_STATE_DIR',
   initiatorFile: 'STRATA_AGENT_INITIATOR_FILE',
+  hostStateDir: 'STRATA_HOST_STATE_DIR',
+  fileRoots: 'STRATA_AGENT_FILE_ROOTS',
 } as const;
 
 /**
@@ -33,8 +53,9 @@ export async function loadAgentConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AgentConfig> {
   const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<AgentConfig>) : {};
-  const pick = (key: keyof typeof ENV): string | undefined => env[ENV[key]] ?? fromFile[key];
-  const need = (key: keyof typeof ENV): string => {
+  const pick = (key: Exclude<keyof typeof ENV, 'fileRoots'>): string | undefined =>
+    env[ENV[key]] ?? fromFile[key];
+  const need = (key: Exclude<keyof typeof ENV, 'fileRoots'>): string => {
     const value = pick(key);
     if (!value)
       throw new StrataError('INVALID_ARGUMENT', {
@@ -49,9 +70,23 @@ export async function loadAgentConfig(
     serverUrl: need('serverUrl'),
     serverFingerprint: need('serverFingerprint'),
     stateDir: pick('stateDir') ?? '/var/lib/strata-agent',
+    hostStateDir: pick('hostStateDir') || DEFAULT_HOST_STATE_DIR,
+    fileRoots: fileRootsOf(env[ENV.fileRoots], fromFile.fileRoots),
     ...(token ? { registrationToken: token } : {}),
     ...(initiatorFile ? { initiatorFile } : {}),
   };
+}
+
+function fileRootsOf(fromEnv: string | undefined, fromFile: unknown): string[] {
+  if (fromEnv !== undefined) return fromEnv.split(':').filter((d) => d !== '');
+  if (fromFile === undefined) return [];
+  if (!Array.isArray(fromFile) || fromFile.some((d) => typeof d !== 'string')) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'fileRoots',
+      reason: 'must be an array of directories',
+    });
+  }
+  return fromFile as string[];
 }
 
 export function credentialsPath(config: AgentConfig): string {

@@ -7,7 +7,8 @@ import { isStrataError, type StrataError } from '@strata/core';
 import { AgentChannel } from './agent-channel.js';
 import { HostAgent } from '../host-agent.js';
 import { basicHandlers } from './basic-handlers.js';
-import { credentialsPath, loadAgentConfig } from './config.js';
+import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
+import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 import { PauseGuard } from './pause-guard.js';
 
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     ...(config.registrationToken ? { registrationToken: config.registrationToken } : {}),
     facts: () => kvm.hostFacts(),
     report: () => kvm.stateReport(),
-    handlers: { ...basicHandlers(), ...kvmHandlers(kvm, pauses) },
+    handlers: { ...basicHandlers(), ...fileHandlers(servedDirs(config)), ...kvmHandlers(kvm, pauses) },
   });
   const stopForwarding = forwardKvmEvents(kvm, channel);
   pauses.on('resumed', (r: { vm: string; reason: 'requested' | 'deadline'; pausedForMs: number }) =>

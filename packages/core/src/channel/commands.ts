@@ -150,6 +150,50 @@ export interface AgentCommands {
   /** Sets `<iotune>` live and answers what libvirt reads back (the agent fails if it differs). */
   'iotune.set': Cmd<VmRef & { readonly target: string; readonly iotune: IoTune }, IoTune>;
   'iotune.get': Cmd<VmRef & { readonly target: string }, IoTune>;
+  // Files on the host (docs/agent-channel.md, file commands): only under the directories the agent
+  // serves (its host state directory and the qcow2 pool directories it mounts), else
+  // FILE_PATH_REFUSED. The server never touches these files itself.
+  /**
+   * A qcow2 overlay over `backing` (written whole, then renamed into place). Idempotent: an
+   * existing overlay over the same backing answers `created: false`; one over another, FILE_CONFLICT.
+   */
+  'file.createOverlay': Cmd<
+    { readonly path: string; readonly backing: string; readonly backingFormat?: FileFormat },
+    { readonly created: boolean }
+  >;
+  /** Removes a regular file; an absent one is fine (idempotent). */
+  'file.remove': Cmd<{ readonly path: string }, { readonly existed: boolean }>;
+  /** `qemu-img commit`: the layer's data into its backing file (a stopped VM's disk). */
+  'file.commit': Cmd<{ readonly path: string }, { readonly tookMs: number }>;
+  /** Safe `qemu-img rebase` of a layer onto `backing` (a stopped VM's disk; what the guest reads never changes). */
+  'file.rebase': Cmd<
+    {
+      readonly path: string;
+      readonly format: FileFormat;
+      readonly backing: string;
+      readonly backingFormat: FileFormat;
+    },
+    { readonly tookMs: number }
+  >;
+  /** A layer's backing chain, itself first; `exists: false` (and no layers) when the file is absent. */
+  'file.chain': Cmd<
+    { readonly path: string },
+    { readonly exists: boolean; readonly layers: readonly ChainLayer[] }
+  >;
+  /** The regular files of a served directory whose names start with `prefix` (orphan scans). */
+  'file.list': Cmd<
+    { readonly dir: string; readonly prefix?: string },
+    { readonly exists: boolean; readonly names: readonly string[] }
+  >;
+}
+
+/** The image formats the file commands take. */
+export type FileFormat = 'qcow2' | 'raw';
+
+/** One image of a backing chain, as `file.chain` answers it. */
+export interface ChainLayer {
+  readonly path: string;
+  readonly format: string;
 }
 
 export type AgentCommand = keyof AgentCommands;
@@ -182,6 +226,12 @@ export const agentCommandNames = [
   'snapshot.internal',
   'iotune.set',
   'iotune.get',
+  'file.createOverlay',
+  'file.remove',
+  'file.commit',
+  'file.rebase',
+  'file.chain',
+  'file.list',
 ] as const satisfies readonly AgentCommand[];
 
 // Compile-time check that the list above names every command of the map.
@@ -222,4 +272,10 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'snapshot.internal': 600_000,
   'iotune.set': 30_000,
   'iotune.get': 30_000,
+  'file.createOverlay': 60_000,
+  'file.remove': 30_000,
+  'file.commit': 1_800_000,
+  'file.rebase': 1_800_000,
+  'file.chain': 60_000,
+  'file.list': 30_000,
 };
