@@ -49,25 +49,35 @@ export async function startServerProcess(opts: {
   track: (child: ChildProcess) => void;
   /** Extra environment for the server (tests: a stable server id, a fault hook). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * A command that runs the server (tests: `nsenter -t PID -m --`, to start it in another mount
+   * namespace); it must exec the server, so the child is the server itself.
+   */
+  wrap?: readonly string[];
 }): Promise<ServerProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const database = opts.env?.['STRATA_DATABASE_URL'] ?? (await stackDatabaseOf(opts.dataDir));
   const log = openSync(join(opts.dataDir, 'server.log'), 'a');
-  const child = spawn(
+  const command = [
     process.execPath,
-    [join(repo, 'packages/server/dist/main.js'), '--data-dir', opts.dataDir, '--port', String(opts.port)],
-    {
-      env: {
-        ...process.env,
-        STRATA_AGENT_PORT: String(opts.agentPort),
-        STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
-        ...(database && { STRATA_DATABASE_URL: database }),
-        ...opts.env,
-      },
-      stdio: ['ignore', log, log],
-      detached: opts.detached,
+    join(repo, 'packages/server/dist/main.js'),
+    '--data-dir',
+    opts.dataDir,
+    '--port',
+    String(opts.port),
+  ];
+  const [program, ...args] = [...(opts.wrap ?? []), ...command] as [string, ...string[]];
+  const child = spawn(program, args, {
+    env: {
+      ...process.env,
+      STRATA_AGENT_PORT: String(opts.agentPort),
+      STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
+      ...(database && { STRATA_DATABASE_URL: database }),
+      ...opts.env,
     },
-  );
+    stdio: ['ignore', log, log],
+    detached: opts.detached,
+  });
   opts.track(child);
   if (opts.detached) child.unref();
   const url = `http://127.0.0.1:${opts.port}`;

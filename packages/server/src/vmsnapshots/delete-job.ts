@@ -2,7 +2,7 @@ import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName } from '../orchestration/naming.js';
-import type { HostFiles } from '../orchestration/host-files.js';
+import { hostFiles, type HostFiles } from '../orchestration/host-files.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
@@ -230,11 +230,37 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
               removed.push(f);
             }
           }
-          return { removed, keptUnreadable: kept };
+          const memory = await dropMemoryState(deps, input.vmSnapshotId);
+          if (memory.removed) removed.push(memory.removed);
+          return { removed, keptUnreadable: kept, ...(memory.kept && { memoryKept: memory.kept }) };
         },
       },
     ],
   };
+}
+
+/**
+ * The snapshot's memory state, in the state directory of the host that saved it, removed by that
+ * host's agent. A host that is not reachable keeps it (the answer says why): the orphan collector
+ * removes it once the host is back, as nothing references a removed snapshot's memory.
+ */
+async function dropMemoryState(
+  deps: OrchestrationDeps,
+  vmSnapshotId: string,
+): Promise<{ removed?: string; kept?: string }> {
+  const row = (
+    await deps.db.query('SELECT memory_path, plan FROM vm_snapshots WHERE id = $1', [vmSnapshotId])
+  )[0];
+  const path = (row?.['memory_path'] as string | null | undefined) ?? null;
+  const raw = row?.['plan'];
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { hostId?: string | null } | null;
+  if (!path || !plan?.hostId) return {};
+  try {
+    await hostFiles(deps.agent, plan.hostId).remove(path);
+    return { removed: path };
+  } catch (e) {
+    return { kept: `${path}: ${String(e)}` };
+  }
 }
 
 /** The host of the snapshot's VM now: its agent is preferred for the VM's files. */
