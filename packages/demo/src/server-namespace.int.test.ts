@@ -136,12 +136,15 @@ test(
 
       assert.deepEqual(await vmFiles(), [], 'no file of the VM is left in the host state directory');
       assert.deepEqual(await lsIn(pid, stateDir), [], 'the server never saw a file there');
-      // The pool holds each volume's active chain and nothing else of it.
+      // The pool holds each volume's active chain and no other layer of it (the driver keeps its own
+      // `<volume>.json` beside them).
       const volumes = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId: vm.id })).items;
       const pool = env.backends.qcow2Dir;
       for (const v of volumes) {
         const chain = (await chainOf(v.backendRef!)).filter((f) => f.startsWith(`${pool}/`));
-        const files = (await readdir(pool)).filter((n) => n.startsWith(`${v.id}.`)).map((n) => join(pool, n));
+        const files = (await readdir(pool))
+          .filter((n) => n.startsWith(`${v.id}.`) && n.endsWith('.qcow2'))
+          .map((n) => join(pool, n));
         assert.deepEqual(files.sort(), chain.sort(), `only the active chain of ${v.id} is left`);
       }
       assert.deepEqual(
