@@ -34,8 +34,9 @@ type Orphans = { orphans: Array<{ kind: string; ref: string; hostId: string | nu
 // one. A qcow2-only VM is snapshotted (with memory, then disk only), reverted from the memory
 // state, both snapshots deleted, and an orphan in the state directory found and collected: all
 // works, the server's view of the state directory stays empty, and the host keeps no file of the
-// VM there. (The qcow2 pool stays shared with the server: its driver still runs in the server
-// until item 2 moves drivers onto agents.)
+// VM there. The qcow2 pool stays visible to the server (its driver still runs in the server until
+// item 2 moves drivers onto agents, and the deploy needs it), but read-only once the VM is
+// deployed: no write of the snapshot operations comes from the server.
 test(
   'a server that cannot see the host state directory snapshots, reverts, deletes and collects through the agent',
   { timeout: 900_000 },
@@ -94,6 +95,16 @@ test(
       const { rest } = env;
       const { vm } = await buildQcow2Vm(rest, env.cloud, log, { name: `ns vm 'q' "d" <&> $(x); y` });
       vmId = vm.id;
+      // From here on the server may read the pool (its qcow2 driver still lists it) but write
+      // nothing there: every overlay, commit and removal below goes through the agent.
+      const pool = env.backends.qcow2Dir;
+      const inNs = (...args: string[]) => run('nsenter', ['-t', String(pid), '-m', '--', ...args]);
+      await inNs('mount', '--bind', pool, pool);
+      await inNs('mount', '-o', 'remount,bind,ro', pool);
+      await assert.rejects(
+        inNs('touch', join(pool, 'server-write-probe')),
+        'the pool is read-only to the server',
+      );
       const vmFiles = async () => (await readdir(stateDir)).filter((n) => n.startsWith(`${vm.id}.`));
       await waitForGuestAgent(vm.id);
       await sleep(3_000);
@@ -139,7 +150,6 @@ test(
       // The pool holds each volume's active chain and no other layer of it (the driver keeps its own
       // `<volume>.json` beside them).
       const volumes = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId: vm.id })).items;
-      const pool = env.backends.qcow2Dir;
       for (const v of volumes) {
         const chain = (await chainOf(v.backendRef!)).filter((f) => f.startsWith(`${pool}/`));
         const files = (await readdir(pool))
