@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { DEFAULT_GUEST_CACHE, stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
@@ -49,29 +49,39 @@ export async function startServerProcess(opts: {
   track: (child: ChildProcess) => void;
   /** Extra environment for the server (tests: a stable server id, a fault hook). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * A command that runs the server (tests: `nsenter -t PID -m --`, to start it in another mount
+   * namespace); it must exec the server, so the child is the server itself.
+   */
+  wrap?: readonly string[];
 }): Promise<ServerProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const database = opts.env?.['STRATA_DATABASE_URL'] ?? (await stackDatabaseOf(opts.dataDir));
   const log = openSync(join(opts.dataDir, 'server.log'), 'a');
-  const child = spawn(
+  const command = [
     process.execPath,
-    [join(repo, 'packages/server/dist/main.js'), '--data-dir', opts.dataDir, '--port', String(opts.port)],
-    {
-      env: {
-        ...process.env,
-        STRATA_AGENT_PORT: String(opts.agentPort),
-        // the test guest's images are the demo's templates (docs/security.md: template directories)
-        STRATA_TEMPLATE_DIRS:
-          process.env['STRATA_TEMPLATE_DIRS'] ??
-          [join(opts.dataDir, 'templates'), DEFAULT_GUEST_CACHE].join(':'),
-        STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
-        ...(database && { STRATA_DATABASE_URL: database }),
-        ...opts.env,
-      },
-      stdio: ['ignore', log, log],
-      detached: opts.detached,
+    join(repo, 'packages/server/dist/main.js'),
+    '--data-dir',
+    opts.dataDir,
+    '--port',
+    String(opts.port),
+  ];
+  const [program, ...args] = [...(opts.wrap ?? []), ...command] as [string, ...string[]];
+  const child = spawn(program, args, {
+    env: {
+      ...process.env,
+      STRATA_AGENT_PORT: String(opts.agentPort),
+      // the test guest's images are the demo's templates (docs/security.md: template directories)
+      STRATA_TEMPLATE_DIRS:
+        process.env['STRATA_TEMPLATE_DIRS'] ??
+        [join(opts.dataDir, 'templates'), DEFAULT_GUEST_CACHE].join(':'),
+      STRATA_LOG_LEVEL: process.env['STRATA_LOG_LEVEL'] ?? 'info',
+      ...(database && { STRATA_DATABASE_URL: database }),
+      ...opts.env,
     },
-  );
+    stdio: ['ignore', log, log],
+    detached: opts.detached,
+  });
   opts.track(child);
   if (opts.detached) child.unref();
   const url = `http://127.0.0.1:${opts.port}`;
@@ -107,7 +117,12 @@ export async function readAdminCredentials(dataDir: string): Promise<AdminCreden
   return { apiKey: c.apiKey, secretKey: c.secretKey };
 }
 
-/** Starts a host agent process (the shipped agent entry) that registers with the server once. */
+/**
+ * Starts a host agent process (the shipped agent entry) that registers with the server once. Its
+ * file commands serve the host state directory (STRATA_HOST_STATE_DIR, as the server's) and
+ * `fileRoots`: by default the demo's layout, the pools and a test's own state directory beside
+ * the agent's state (`<root>/pools`, `<root>/state`).
+ */
 export function startAgentProcess(opts: {
   serverUrl: string;
   fingerprint: string;
@@ -119,7 +134,10 @@ export function startAgentProcess(opts: {
    * serves the drivers of pools there (and rbd) to a server that runs them remotely (ADR 0003).
    */
   poolDirs?: readonly string[];
+  fileRoots?: readonly string[];
 }): ChildProcess {
+  const root = dirname(opts.stateDir);
+  const fileRoots = opts.fileRoots ?? [join(root, 'pools'), join(root, 'state')];
   const log = openSync(`${opts.stateDir}.log`, 'a');
   const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
     env: {
@@ -132,6 +150,7 @@ export function startAgentProcess(opts: {
         STRATA_AGENT_ROLES: 'kvm,storage',
         STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
       }),
+      STRATA_AGENT_FILE_ROOTS: fileRoots.join(delimiter),
     },
     stdio: ['ignore', log, log],
     detached: opts.detached,

@@ -23,6 +23,8 @@ test('config: file values, environment overrides, defaults, and a coded error na
       roles: ['kvm'],
       storageProviders: ['qcow2', 'tgt', 'rbd'],
       poolDirs: [],
+      hostStateDir: '/var/lib/strata/state',
+      fileRoots: [],
     });
     assert.equal(credentialsPath(fromFile), '/var/lib/strata-agent/credentials.json');
     const overridden = await loadAgentConfig(file, {
@@ -45,6 +47,23 @@ test('config: file values, environment overrides, defaults, and a coded error na
     );
     assert.equal(overridden.serverUrl, 'wss://b:2/agent/v1');
     assert.equal(overridden.stateDir, dir);
+    // the directories the file commands serve: the host state directory and the mounted pools
+    const served = await loadAgentConfig(file, {
+      STRATA_HOST_STATE_DIR: '/srv/state',
+      STRATA_AGENT_FILE_ROOTS: '/srv/pool a::/mnt/nfs "b"',
+    });
+    assert.equal(served.hostStateDir, '/srv/state');
+    assert.deepEqual(served.fileRoots, ['/srv/pool a', '/mnt/nfs "b"']);
+    await writeFile(
+      file,
+      JSON.stringify({ serverUrl: 'wss://a', serverFingerprint: 'AA', fileRoots: ['/p'] }),
+    );
+    assert.deepEqual((await loadAgentConfig(file, {})).fileRoots, ['/p']);
+    await writeFile(file, JSON.stringify({ serverUrl: 'wss://a', serverFingerprint: 'AA', fileRoots: '/p' }));
+    await assert.rejects(
+      loadAgentConfig(file, {}),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'fileRoots',
+    );
     await assert.rejects(
       loadAgentConfig(undefined, { STRATA_SERVER_URL: 'wss://x' }),
       (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'serverFingerprint',

@@ -20,10 +20,28 @@ export interface AgentConfig {
   readonly storageProviders: readonly string[];
   /** In the storage role: the pool directories this node mounts or holds (absolute paths). */
   readonly poolDirs: readonly string[];
+  /**
+   * The host state directory (transient overlays, memory states): the same path the server names
+   * (STRATA_HOST_STATE_DIR, default /var/lib/strata/state). The file commands serve it.
+   */
+  readonly hostStateDir: string;
+  /**
+   * The qcow2 pool directories this host mounts (as an NFS share would be mounted): the file
+   * commands serve these too, and nothing else. Env: `:`-separated, like PATH.
+   */
+  readonly fileRoots: readonly string[];
 }
 
 /** Driver types a storage node serves unless told otherwise. */
 export const defaultStorageProviders: readonly string[] = ['qcow2', 'tgt', 'rbd'];
+
+export const DEFAULT_HOST_STATE_DIR = '/var/lib/strata/state';
+
+/** Every directory the file commands may touch. */
+export const servedDirs = (c: Pick<AgentConfig, 'hostStateDir' | 'fileRoots'>): string[] => [
+  c.hostStateDir,
+  ...c.fileRoots,
+];
 
 const ENV = {
   serverUrl: 'STRATA_SERVER_URL',
@@ -31,6 +49,8 @@ const ENV = {
   registrationToken: 'STRATA_REGISTRATION_TOKEN',
   stateDir: 'STRATA_AGENT_STATE_DIR',
   initiatorFile: 'STRATA_AGENT_INITIATOR_FILE',
+  hostStateDir: 'STRATA_HOST_STATE_DIR',
+  fileRoots: 'STRATA_AGENT_FILE_ROOTS',
 } as const;
 
 /** List settings: comma-separated in the environment (pool directories: `:`-separated, like PATH). */
@@ -80,9 +100,9 @@ export async function loadAgentConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AgentConfig> {
   const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Record<string, unknown>>) : {};
-  const pick = (key: keyof typeof ENV): string | undefined =>
+  const pick = (key: Exclude<keyof typeof ENV, 'fileRoots'>): string | undefined =>
     env[ENV[key]] ?? (typeof fromFile[key] === 'string' ? fromFile[key] : undefined);
-  const need = (key: keyof typeof ENV): string => {
+  const need = (key: Exclude<keyof typeof ENV, 'fileRoots'>): string => {
     const value = pick(key);
     if (!value)
       throw new StrataError('INVALID_ARGUMENT', {
@@ -105,12 +125,26 @@ export async function loadAgentConfig(
     serverUrl: need('serverUrl'),
     serverFingerprint: need('serverFingerprint'),
     stateDir: pick('stateDir') ?? '/var/lib/strata-agent',
+    hostStateDir: pick('hostStateDir') || DEFAULT_HOST_STATE_DIR,
+    fileRoots: fileRootsOf(env[ENV.fileRoots], fromFile['fileRoots']),
     ...(token ? { registrationToken: token } : {}),
     ...(initiatorFile ? { initiatorFile } : {}),
     roles: checkRoles(listSetting('roles', env, fromFile) ?? ['kvm']),
     storageProviders: listSetting('storageProviders', env, fromFile) ?? [...defaultStorageProviders],
     poolDirs,
   };
+}
+
+function fileRootsOf(fromEnv: string | undefined, fromFile: unknown): string[] {
+  if (fromEnv !== undefined) return fromEnv.split(':').filter((d) => d !== '');
+  if (fromFile === undefined) return [];
+  if (!Array.isArray(fromFile) || fromFile.some((d) => typeof d !== 'string')) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'fileRoots',
+      reason: 'must be an array of directories',
+    });
+  }
+  return fromFile as string[];
 }
 
 export function credentialsPath(config: AgentConfig): string {

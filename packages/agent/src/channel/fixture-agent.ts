@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // A real agent process with scripted handlers, for the channel's integration tests: the same
 // AgentChannel and config as main.ts, but its state report is read from STRATA_FIXTURE_REPORT (a
-// JSON file the test rewrites) and `vm.start` never finishes (to exercise timeouts). Not shipped.
+// JSON file the test rewrites) and `vm.start` never finishes (to exercise timeouts). It has the
+// real file commands (they need no libvirt). Not shipped.
 import { readFile } from 'node:fs/promises';
 import { emptyStateReport, type AgentStateReport, type StrataError } from '@strata/core';
 import { AgentChannel } from './agent-channel.js';
 import { readBasicHostFacts } from './basic-host.js';
-import { credentialsPath, loadAgentConfig } from './config.js';
+import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
+import { fileHandlers } from './file-handlers.js';
 
 async function report(): Promise<AgentStateReport> {
   const file = process.env['STRATA_FIXTURE_REPORT'];
@@ -25,6 +27,7 @@ const channel = new AgentChannel({
   report,
   backoff: { initialMs: 100, maxMs: 500 },
   handlers: {
+    ...fileHandlers(servedDirs(config)),
     'agent.ping': () => ({
       at: new Date().toISOString(),
       pid: process.pid,

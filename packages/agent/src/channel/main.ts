@@ -9,7 +9,8 @@ import { emptyStateReport, isStrataError, type HostFacts, type StrataError } fro
 import { AgentChannel } from './agent-channel.js';
 import { HostAgent } from '../host-agent.js';
 import { basicHandlers } from './basic-handlers.js';
-import { credentialsPath, loadAgentConfig } from './config.js';
+import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
+import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 import { PauseGuard } from './pause-guard.js';
 import { readBasicHostFacts } from './basic-host.js';
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
     report: async () => (kvm ? kvm.stateReport() : emptyStateReport()),
     handlers: {
       ...basicHandlers(),
+      // files in the host state directory and in the pool directories this machine mounts
+      ...fileHandlers([...servedDirs(config), ...config.poolDirs]),
       ...(kvm && pauses ? kvmHandlers(kvm, pauses) : storageOnly),
       'host.facts': facts,
       ...(storage ? storageHandlers(storage) : {}),

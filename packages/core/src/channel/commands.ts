@@ -156,6 +156,50 @@ export interface AgentCommands {
    * pool's driver from its settings and answers the method's result, or the driver's coded error.
    */
   'storage.call': Cmd<StorageCallParams, StorageCallResult>;
+  // Files on the host (docs/agent-channel.md, file commands): only under the directories the agent
+  // serves (its host state directory and the qcow2 pool directories it mounts), else
+  // FILE_PATH_REFUSED. The server never touches these files itself.
+  /**
+   * A qcow2 overlay over `backing` (written whole, then renamed into place). Idempotent: an
+   * existing overlay over the same backing answers `created: false`; one over another, FILE_CONFLICT.
+   */
+  'file.createOverlay': Cmd<
+    { readonly path: string; readonly backing: string; readonly backingFormat?: FileFormat },
+    { readonly created: boolean }
+  >;
+  /** Removes a regular file; an absent one is fine (idempotent). */
+  'file.remove': Cmd<{ readonly path: string }, { readonly existed: boolean }>;
+  /** `qemu-img commit`: the layer's data into its backing file (a stopped VM's disk). */
+  'file.commit': Cmd<{ readonly path: string }, { readonly tookMs: number }>;
+  /** Safe `qemu-img rebase` of a layer onto `backing` (a stopped VM's disk; what the guest reads never changes). */
+  'file.rebase': Cmd<
+    {
+      readonly path: string;
+      readonly format: FileFormat;
+      readonly backing: string;
+      readonly backingFormat: FileFormat;
+    },
+    { readonly tookMs: number }
+  >;
+  /** A layer's backing chain, itself first; `exists: false` (and no layers) when the file is absent. */
+  'file.chain': Cmd<
+    { readonly path: string },
+    { readonly exists: boolean; readonly layers: readonly ChainLayer[] }
+  >;
+  /** The regular files of a served directory whose names start with `prefix` (orphan scans). */
+  'file.list': Cmd<
+    { readonly dir: string; readonly prefix?: string },
+    { readonly exists: boolean; readonly names: readonly string[] }
+  >;
+}
+
+/** The image formats the file commands take. */
+export type FileFormat = 'qcow2' | 'raw';
+
+/** One image of a backing chain, as `file.chain` answers it. */
+export interface ChainLayer {
+  readonly path: string;
+  readonly format: string;
 }
 
 export type AgentCommand = keyof AgentCommands;
@@ -189,6 +233,12 @@ export const agentCommandNames = [
   'iotune.set',
   'iotune.get',
   'storage.call',
+  'file.createOverlay',
+  'file.remove',
+  'file.commit',
+  'file.rebase',
+  'file.chain',
+  'file.list',
 ] as const satisfies readonly AgentCommand[];
 
 // Compile-time check that the list above names every command of the map.
@@ -231,4 +281,10 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'iotune.get': 30_000,
   // The caller sets its own from the call's deadline; this is the fallback.
   'storage.call': 600_000,
+  'file.createOverlay': 60_000,
+  'file.remove': 30_000,
+  'file.commit': 1_800_000,
+  'file.rebase': 1_800_000,
+  'file.chain': 60_000,
+  'file.list': 30_000,
 };

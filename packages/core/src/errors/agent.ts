@@ -42,6 +42,28 @@ export const agentErrors = defineErrors('agent', {
     message: 'The agent does not handle command {command}',
     recovery: 'Upgrade the agent, or use a command it reports in its capabilities.',
   },
+  // Files the agent serves (docs/agent-channel.md, file commands): its host state directory and
+  // the qcow2 pool directories it mounts.
+  FILE_PATH_REFUSED: {
+    status: 400,
+    retryable: false,
+    message: 'The agent refuses the path {path}: {reason}',
+    recovery:
+      'Name an absolute, normalized path (no "..", no trailing "/") of a regular file under a directory the agent serves: its host state directory (STRATA_HOST_STATE_DIR) or a pool directory listed in STRATA_AGENT_FILE_ROOTS.',
+  },
+  FILE_CONFLICT: {
+    status: 409,
+    retryable: false,
+    message: 'The file {path} already exists and is not what was asked: {reason}',
+    recovery:
+      'Another layer holds the name: inspect it with qemu-img info -U and remove it if nothing uses it.',
+  },
+  FILE_OPERATION_FAILED: {
+    status: 502,
+    retryable: false,
+    message: '{operation} of {path} failed on the host: {reason}',
+    recovery: 'Read the reason (qemu-img or the filesystem); fix the file or the host and retry.',
+  },
   // The host agent's KVM core (docs/agent.md): libvirt, QEMU and the guest agent.
   LIBVIRT_UNAVAILABLE: {
     status: 503,

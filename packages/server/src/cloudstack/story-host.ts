@@ -66,6 +66,9 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
       STRATA_SERVER_FINGERPRINT: issued.fingerprint,
       STRATA_REGISTRATION_TOKEN: issued.token,
       STRATA_AGENT_STATE_DIR: stateDir,
+      // The files it serves: the harness's host state directory and the pools the tests make.
+      STRATA_HOST_STATE_DIR: join(h.dataDir, 'host-state'),
+      STRATA_AGENT_FILE_ROOTS: [qcow2Dir, join(h.dataDir, 'pool')].join(':'),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

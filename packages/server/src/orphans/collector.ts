@@ -1,12 +1,19 @@
-import { rm } from 'node:fs/promises';
-import { vmSnapshotMachine, type StorageContext } from '@strata/core';
+import { StrataError, vmSnapshotMachine, type StorageContext } from '@strata/core';
 import { hostRef, loadHost, type OrchestrationDeps } from '../orchestration/deps.js';
+import { hostFiles, type HostFiles } from '../orchestration/host-files.js';
+import { poolFiles } from '../orchestration/pool-agent.js';
 import { applyTransition } from '../services/transition.js';
 import { backendOrphans } from './backends.js';
 import { strayLayers, strayStateFiles } from './files.js';
 import { loadReferences, type References } from './references.js';
 import { orphan, type CollectResult, type Orphan, type OrphanReport } from './types.js';
 import { loadVmSnapshotRows, removeVmSnapshotPart } from './vm-parts.js';
+
+/** The connected hosts: each lists its own state directory. */
+async function upHosts(deps: OrchestrationDeps): Promise<HostFiles[]> {
+  const rows = await deps.db.query(`SELECT id FROM hosts WHERE state = 'Up' ORDER BY id`);
+  return rows.map((r) => hostFiles(deps.agent, String(r['id'])));
+}
 
 /** Disk sources the connected hosts' domains have open; null when some host did not answer. */
 async function openSources(deps: OrchestrationDeps, warnings: string[]): Promise<Set<string> | null> {
@@ -45,8 +52,8 @@ export async function scanOrphans(
   const open = await openSources(deps, warnings);
   if (open) {
     const files = [
-      ...(await strayLayers(refs, warnings)),
-      ...(await strayStateFiles(refs, deps.stateDir, open, warnings)),
+      ...(await strayLayers(refs, (poolId) => poolFiles(deps, poolId), warnings)),
+      ...(await strayStateFiles(refs, deps.stateDir, await upHosts(deps), open, warnings)),
     ];
     orphans.push(...files.filter((f) => !open.has(f.ref)));
   }
@@ -58,7 +65,8 @@ export async function scanOrphans(
 async function removeOne(deps: OrchestrationDeps, ctx: StorageContext, o: Orphan): Promise<void> {
   switch (o.kind) {
     case 'file':
-      return rm(o.ref, { force: true });
+      await (await orphanFileHost(deps, o)).remove(o.ref);
+      return;
     case 'backend-snapshot':
       await (
         await deps.drivers.forPool(o.poolId!)
@@ -87,6 +95,13 @@ async function removeOne(deps: OrchestrationDeps, ctx: StorageContext, o: Orphan
         }),
       );
   }
+}
+
+/** The agent that removes a file orphan: its host's (state directory) or its pool's (a layer). */
+async function orphanFileHost(deps: OrchestrationDeps, o: Orphan): Promise<HostFiles> {
+  if (o.hostId) return hostFiles(deps.agent, o.hostId);
+  if (o.poolId) return poolFiles(deps, o.poolId);
+  throw new StrataError('INTERNAL', { reason: `file orphan ${o.ref} names neither host nor pool` });
 }
 
 /** Removes every orphan: stuck VM snapshots first, then a fresh scan's files, snapshots, volumes, grants. */

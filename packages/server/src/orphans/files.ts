@@ -1,19 +1,23 @@
-import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { HostFiles } from '../orchestration/host-files.js';
 import { backingChain } from '../vmsnapshots/layers.js';
 import { orphan, type Orphan } from './types.js';
 import type { References } from './references.js';
 
-async function listDir(dir: string, warnings: string[]): Promise<string[]> {
+/** A directory's files as the agent that serves it lists them; none (and a warning) when it cannot. */
+async function listDir(files: HostFiles, dir: string, warnings: string[]): Promise<string[] | null> {
   try {
-    return await readdir(dir);
+    return (await files.list(dir)) ?? [];
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warnings.push(`cannot read ${dir}: ${String(e)}`);
-    return [];
+    warnings.push(`host ${files.hostId} cannot list ${dir}: ${String(e)}`);
+    return null;
   }
 }
 
-/** The directory of a qcow2 pool (`file:///srv/pool`), where this server reaches it. */
+/** The agent that serves a pool's files; null (and a warning) when none is Up. */
+export type PoolFilesOf = (poolId: string) => Promise<HostFiles>;
+
+/** The directory of a qcow2 pool (`file:///srv/pool`), where every host of its cluster mounts it. */
 export function poolDir(url: string): string | null {
   try {
     const u = new URL(url);
@@ -28,13 +32,23 @@ export function poolDir(url: string): string | null {
  * and no layer built on them references. The volume's own `<volume>.qcow2` is the driver's and
  * is judged with the backend's volumes.
  */
-export async function strayLayers(refs: References, warnings: string[]): Promise<Orphan[]> {
+export async function strayLayers(
+  refs: References,
+  filesOf: PoolFilesOf,
+  warnings: string[],
+): Promise<Orphan[]> {
   const out: Orphan[] = [];
   const volumes = new Map(refs.volumes.map((v) => [v.id, v]));
   for (const pool of refs.pools.filter((p) => p.provider === 'qcow2')) {
     const dir = poolDir(pool.url);
     if (!dir) continue;
-    const names = await listDir(dir, warnings);
+    const files = await filesOf(pool.id).catch((e: unknown) => {
+      warnings.push(`${String(e)}: no layer of pool ${pool.id} is judged`);
+      return null;
+    });
+    if (!files) continue;
+    const names = await listDir(files, dir, warnings);
+    if (!names) continue;
     const candidates = names.filter((n) => /^[^.]+\..+\.qcow2$/.test(n));
     if (candidates.length === 0) continue;
     const used = new Set<string>();
@@ -46,7 +60,7 @@ export async function strayLayers(refs: References, warnings: string[]): Promise
     ];
     let readable = true;
     for (const r of new Set(roots)) {
-      const chain = await backingChain(r).catch((e: unknown) => {
+      const chain = await backingChain(files, r).catch((e: unknown) => {
         warnings.push(`${(e as Error).message}: no layer of pool ${pool.id} is judged`);
         return null;
       });
@@ -76,28 +90,32 @@ export async function strayLayers(refs: References, warnings: string[]): Promise
 }
 
 /**
- * Files in the host state directory (`<vm>.<snapshot>.<part>`: transient overlays, memory state)
- * that no VM snapshot and no running disk uses. Files of VMs this database does not know are left
- * alone: another installation may share the directory. `inUse` holds the sources the hosts'
- * domains have open.
+ * Files in each host's state directory (`<vm>.<snapshot>.<part>`: transient overlays, memory
+ * state), as its agent lists them, that no VM snapshot and no running disk uses. Files of VMs this
+ * database does not know are left alone: another installation may share the directory. `inUse`
+ * holds the sources the hosts' domains have open. Each orphan names its host, whose agent removes it.
  */
 export async function strayStateFiles(
   refs: References,
   stateDir: string,
+  hosts: readonly HostFiles[],
   inUse: ReadonlySet<string>,
   warnings: string[],
 ): Promise<Orphan[]> {
   const out: Orphan[] = [];
-  for (const name of await listDir(stateDir, warnings)) {
-    const [vmId, snapshotId] = name.split('.');
-    if (!vmId || !snapshotId || !refs.knownVms.has(vmId) || refs.busyVms.has(vmId)) continue;
-    const path = join(stateDir, basename(name));
-    if (refs.memoryFiles.has(path) || inUse.has(path)) continue;
-    out.push(
-      orphan('file', path, 'a transient overlay or memory file no VM snapshot or running disk uses', {
-        vmSnapshotId: snapshotId,
-      }),
-    );
+  for (const host of hosts) {
+    for (const name of (await listDir(host, stateDir, warnings)) ?? []) {
+      const [vmId, snapshotId] = name.split('.');
+      if (!vmId || !snapshotId || !refs.knownVms.has(vmId) || refs.busyVms.has(vmId)) continue;
+      const path = join(stateDir, basename(name));
+      if (refs.memoryFiles.has(path) || inUse.has(path)) continue;
+      out.push(
+        orphan('file', path, 'a transient overlay or memory file no VM snapshot or running disk uses', {
+          vmSnapshotId: snapshotId,
+          hostId: host.hostId,
+        }),
+      );
+    }
   }
   return out;
 }

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { hostFiles } from '../orchestration/host-files.js';
+import { startFileAgent } from '../orchestration/testing/file-agent.js';
 import { keepChainsShallow } from './chain-depth.js';
-import { backingChainOf as backingChain } from './qcow2-chain.js';
 import type { StoredPlan } from './create-job.js';
 
 const run = promisify(execFile);
@@ -16,11 +17,18 @@ const sha = async (path: string) =>
     .update(await readFile(path))
     .digest('hex');
 
-// A stopped VM's disk: the policy rebases the active layer with qemu-img (safe mode) onto a
-// shallower ancestor; what the disk reads stays the same and the skipped layers stay untouched.
+// A stopped VM's disk: the policy has the pool's agent (a real agent process) rebase the active
+// layer with qemu-img (safe mode) onto a shallower ancestor; what the disk reads stays the same
+// and the skipped layers stay untouched.
 void test('a stopped disk past the bound is rebased onto an ancestor; data and skipped layers unchanged', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'strata chain "depth" $x '));
+  const agent = await startFileAgent({
+    dir: join(dir, 'hub'),
+    hostStateDir: join(dir, 'state'),
+    fileRoots: [dir],
+  });
   try {
+    await agent.addPool('pool-1', dir);
     // base <- l1 <- ... <- l6 (active), each layer writing its own 64 KiB pattern plus one shared block
     const layers = Array.from({ length: 7 }, (_, i) => join(dir, `layer ${i}.qcow2`));
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', layers[0]!, '8M']);
@@ -57,17 +65,13 @@ void test('a stopped disk past the bound is rebased onto an ancestor; data and s
       memoryPath: null,
       holdDeadlineMs: 5000,
     };
-    const noAgent = {
-      agent: {
-        send: () => Promise.reject(new Error('a stopped VM needs no agent')),
-      },
-    } as unknown as Parameters<typeof keepChainsShallow>[0];
-    const [outcome] = await keepChainsShallow(noAgent, plan, { signal: new AbortController().signal }, 5);
+    const deps = { db: agent.db, agent: agent.hub };
+    const [outcome] = await keepChainsShallow(deps, plan, { signal: new AbortController().signal }, 5);
     assert.equal(outcome?.depthBefore, 7);
     assert.equal(outcome?.depthAfter, 2);
-    const chain = await backingChain(active);
+    const chain = await hostFiles(agent.hub, agent.hostId).chain(active);
     assert.deepEqual(
-      chain.map((l) => l.path),
+      chain?.map((l) => l.path),
       [active, layers[0]],
     );
     await run('qemu-img', ['compare', '-q', '-f', 'qcow2', '-F', 'raw', active, before]);
@@ -83,9 +87,10 @@ void test('a stopped disk past the bound is rebased onto an ancestor; data and s
     const { stdout } = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x13 1M 4096', l3]);
     assert.doesNotMatch(stdout, /verification failed/);
 
-    const [again] = await keepChainsShallow(noAgent, plan, { signal: new AbortController().signal }, 5);
+    const [again] = await keepChainsShallow(deps, plan, { signal: new AbortController().signal }, 5);
     assert.equal(again?.base, null, 'a chain within the bound is left alone');
   } finally {
+    await agent.stop();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StrataError } from '@strata/core';
 import { DEFAULT_MAX_CHAIN_DEPTH, maxChainDepth, streamPlan } from './chain-depth.js';
-import type { ChainLayer } from './qcow2-chain.js';
+import type { ChainLayer } from '@strata/core';
 
 const chainOf = (n: number): ChainLayer[] =>
   Array.from({ length: n }, (_, i) => ({ path: `/pool/layer-${n - 1 - i}.qcow2`, format: 'qcow2' }));

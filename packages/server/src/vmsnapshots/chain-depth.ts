@@ -1,12 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { StrataError } from '@strata/core';
+import { StrataError, type ChainLayer } from '@strata/core';
 import type { StepContext } from '../jobs/index.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import type { StoredPlan } from './create-job.js';
-import { backingChainOf, type ChainLayer } from './qcow2-chain.js';
-
-const run = promisify(execFile);
+import { poolFiles } from '../orchestration/pool-agent.js';
 
 /**
  * How many images a qcow2 disk's active chain may hold (the active layer and every backing file,
@@ -72,16 +68,23 @@ export type ChainDepthOutcome = {
  * nothing to change: the depth reached is read back from disk and is the step's output.
  */
 export async function keepChainsShallow(
-  deps: Pick<OrchestrationDeps, 'agent'>,
+  deps: Pick<OrchestrationDeps, 'agent' | 'db'>,
   plan: StoredPlan,
   ctx: Pick<StepContext, 'signal'>,
   maxDepth: number = maxChainDepth(),
 ): Promise<ChainDepthOutcome[]> {
-  const files = plan.disks.filter((d) => d.frozenPath && d.overlayPath);
+  const disks = plan.disks.filter((d) => d.frozenPath && d.overlayPath);
   return Promise.all(
-    files.map(async (d): Promise<ChainDepthOutcome> => {
+    disks.map(async (d): Promise<ChainDepthOutcome> => {
       const active = d.frozenPath!;
-      const chain = await backingChainOf(active, ctx.signal);
+      // The chain is read, and a stopped disk rebased, by an agent that mounts the pool.
+      const files = await poolFiles(deps, d.poolId, plan.hostId);
+      const chainOf = async () => {
+        const layers = await files.chain(active, ctx.signal);
+        if (!layers) throw new StrataError('NOT_FOUND', { kind: 'active layer', id: active });
+        return layers;
+      };
+      const chain = await chainOf();
       const step = streamPlan(chain, maxDepth);
       const outcome = { volumeId: d.volumeId, target: d.target, depthBefore: chain.length };
       if (!step) return { ...outcome, depthAfter: chain.length, base: null, ms: 0 };
@@ -94,13 +97,9 @@ export async function keepChainsShallow(
           { signal: ctx.signal },
         );
       } else {
-        await run(
-          'qemu-img',
-          ['rebase', '-q', '-f', chain[0]!.format, '-b', step.base.path, '-F', step.base.format, active],
-          { signal: ctx.signal, timeout: 1_800_000 },
-        );
+        await files.rebase(active, chain[0]!.format === 'raw' ? 'raw' : 'qcow2', step.base, ctx.signal);
       }
-      const after = await backingChainOf(active, ctx.signal);
+      const after = await chainOf();
       if (after.length > step.depthAfter || after[1]?.path !== step.base.path) {
         throw new StrataError('CHAIN_DEPTH_NOT_REDUCED', {
           vm: plan.vmName,

@@ -11,7 +11,8 @@ import type { Queryable } from '../db/index.js';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName, snapshotFile } from '../orchestration/naming.js';
-import { qemuImgOverlays } from '../orchestration/overlay-files.js';
+import { hostFiles } from '../orchestration/host-files.js';
+import { poolFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { keepChainsShallow } from './chain-depth.js';
@@ -71,7 +72,36 @@ export async function cutPlanOf(
 
 export function cutDeps(deps: OrchestrationDeps, plan: StoredPlan): CutDeps {
   const frozen = new Map(plan.disks.map((d) => [d.volumeId, d.frozenPath ?? '']));
-  return { agent: deps.agent, files: qemuImgOverlays, activePath: (id) => frozen.get(id) ?? '' };
+  // A stopped VM's overlays are made in their pool, by an agent that mounts it.
+  const files: CutDeps['files'] = {
+    async createOverlay(overlayPath, backingPath, signal) {
+      const disk = plan.disks.find((d) => d.overlayPath === overlayPath);
+      if (!disk) throw new StrataError('INTERNAL', { reason: `no planned disk has overlay ${overlayPath}` });
+      await (await poolFiles(deps, disk.poolId, plan.hostId)).createOverlay(overlayPath, backingPath, signal);
+    },
+  };
+  return { agent: deps.agent, files, activePath: (id) => frozen.get(id) ?? '' };
+}
+
+/**
+ * Removes what a cut made and nothing uses any more: transient overlays and the memory state from
+ * the VM's host state directory (its agent), and with `overlays` the new qcow2 overlays from their
+ * pools (an agent that mounts each).
+ */
+async function removeCutFiles(deps: OrchestrationDeps, plan: StoredPlan, overlays: boolean): Promise<void> {
+  const stateFiles = [
+    ...plan.disks.flatMap((d) => (d.transientPath ? [d.transientPath] : [])),
+    ...(overlays && plan.memoryPath ? [plan.memoryPath] : []),
+  ];
+  // Only a running VM's cut makes files there (an overlay under the guest, its memory).
+  if (stateFiles.length > 0 && plan.vmRunning && plan.hostId) {
+    const host = hostFiles(deps.agent, plan.hostId);
+    for (const f of stateFiles) await host.remove(f);
+  }
+  if (!overlays) return;
+  for (const d of plan.disks) {
+    if (d.overlayPath) await (await poolFiles(deps, d.poolId, plan.hostId)).remove(d.overlayPath);
+  }
 }
 
 async function snapshotRow(deps: OrchestrationDeps, id: string): Promise<Record<string, unknown>> {
@@ -202,7 +232,7 @@ export function vmSnapshotCreateJob(
           const cut = await cutPlanOf(deps, plan, input.vmSnapshotId, String(row['name']));
           const result = await executeCut(cutDeps(deps, plan), cut, storageContext(ctx));
           // The transient overlays were committed back: no disk uses them any more.
-          for (const d of plan.disks) if (d.transientPath) await qemuImgOverlays.remove(d.transientPath);
+          await removeCutFiles(deps, plan, false);
           return { ...result, chainDepth } as unknown as Json;
         },
         compensate: async (ctx, input, _output, prior) => {
@@ -211,11 +241,7 @@ export function vmSnapshotCreateJob(
           const cut = await cutPlanOf(deps, plan, input.vmSnapshotId, '');
           await undoCut(cutDeps(deps, plan), cut, storageContext(ctx));
           // Undone: every disk is back on its old layer, so the cut's new files hold nothing needed.
-          for (const d of plan.disks) {
-            if (d.transientPath) await qemuImgOverlays.remove(d.transientPath);
-            if (d.overlayPath) await qemuImgOverlays.remove(d.overlayPath);
-          }
-          if (plan.memoryPath) await qemuImgOverlays.remove(plan.memoryPath);
+          await removeCutFiles(deps, plan, true);
         },
       },
       {

@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName } from '../orchestration/naming.js';
-import { qemuImgOverlays } from '../orchestration/overlay-files.js';
+import { hostFiles, type HostFiles } from '../orchestration/host-files.js';
+import { volumeFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { layersInUse, snapshotLayersUnder } from './layers.js';
-import { backingOf, loadSnapshot, poolsOf, storageGroups } from './shared.js';
-
-const run = promisify(execFile);
+import { loadSnapshot, poolsOf, storageGroups } from './shared.js';
 
 type DeleteInput = { readonly vmSnapshotId: string };
 
@@ -108,16 +105,18 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
               });
               continue;
             }
+            // The volume's layers are read, and a stopped disk committed, by an agent that mounts its pool.
+            const files = await volumeFiles(deps, part.volumeId, vm.hostId);
             const onlyUnderActive =
-              (await backingOf(active)) === part.ref &&
-              !(await othersBuildOn(deps, part.volumeId, part.ref, active, s.id));
+              (await files.backingOf(active, ctx.signal)) === part.ref &&
+              !(await othersBuildOn(deps, files, part.volumeId, part.ref, active, s.id));
             if (!onlyUnderActive) {
               merges.push({
                 volumeId: part.volumeId,
                 frozenPath: part.ref,
                 mergedActive: null,
                 running: false,
-                unused: await snapshotLayersUnder(part.volumeId, part.ref),
+                unused: await snapshotLayersUnder(files, part.volumeId, part.ref),
               });
               continue;
             }
@@ -140,7 +139,7 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
                   { signal: ctx.signal, timeoutMs: 600_000 },
                 );
             } else {
-              await run('qemu-img', ['commit', '-q', active], { signal: ctx.signal, timeout: 600_000 });
+              await files.commit(active, ctx.signal, 600_000);
             }
             merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: active, running });
           }
@@ -208,37 +207,76 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
       {
         // After the record: a crash before it leaves every file the tree may still revert to.
         name: 'drop-unused-layers',
-        run: async (_ctx, _input, prior) => {
+        run: async (_ctx, input, prior) => {
           const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
           const removed: string[] = [];
           const kept: string[] = [];
+          const hostId = merges.length > 0 ? await vmHostOf(deps, input.vmSnapshotId) : null;
           for (const m of merges) {
+            const files = await volumeFiles(deps, m.volumeId, hostId);
             if (m.mergedActive) {
-              await qemuImgOverlays.remove(m.mergedActive);
+              await files.remove(m.mergedActive);
               removed.push(m.mergedActive);
             }
             if (!m.unused?.length) continue;
             // A chain that cannot be read keeps every file: the collector reports what is left.
-            const used = await layersInUse(deps.db, m.volumeId).catch(() => null);
+            const used = await layersInUse(deps.db, files, m.volumeId).catch(() => null);
             if (!used) {
               kept.push(...m.unused);
               continue;
             }
             for (const f of m.unused.filter((x) => !used.has(x))) {
-              await qemuImgOverlays.remove(f);
+              await files.remove(f);
               removed.push(f);
             }
           }
-          return { removed, keptUnreadable: kept };
+          const memory = await dropMemoryState(deps, input.vmSnapshotId);
+          if (memory.removed) removed.push(memory.removed);
+          return { removed, keptUnreadable: kept, ...(memory.kept && { memoryKept: memory.kept }) };
         },
       },
     ],
   };
 }
 
+/**
+ * The snapshot's memory state, in the state directory of the host that saved it, removed by that
+ * host's agent. A host that is not reachable keeps it (the answer says why): the orphan collector
+ * removes it once the host is back, as nothing references a removed snapshot's memory.
+ */
+async function dropMemoryState(
+  deps: OrchestrationDeps,
+  vmSnapshotId: string,
+): Promise<{ removed?: string; kept?: string }> {
+  const row = (
+    await deps.db.query('SELECT memory_path, plan FROM vm_snapshots WHERE id = $1', [vmSnapshotId])
+  )[0];
+  const path = (row?.['memory_path'] as string | null | undefined) ?? null;
+  const raw = row?.['plan'];
+  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { hostId?: string | null } | null;
+  if (!path || !plan?.hostId) return {};
+  try {
+    await hostFiles(deps.agent, plan.hostId).remove(path);
+    return { removed: path };
+  } catch (e) {
+    return { kept: `${path}: ${String(e)}` };
+  }
+}
+
+/** The host of the snapshot's VM now: its agent is preferred for the VM's files. */
+async function vmHostOf(deps: OrchestrationDeps, vmSnapshotId: string): Promise<string | null> {
+  const row = (
+    await deps.db.query('SELECT v.host_id FROM vm_snapshots s JOIN vms v ON v.id = s.vm_id WHERE s.id = $1', [
+      vmSnapshotId,
+    ])
+  )[0];
+  return (row?.['host_id'] as string | null | undefined) ?? null;
+}
+
 /** Whether any layer other than `active` still names `frozen` as its backing (another snapshot, a revert branch). */
 async function othersBuildOn(
   deps: OrchestrationDeps,
+  files: HostFiles,
   volumeId: string,
   frozen: string,
   active: string,
@@ -252,7 +290,7 @@ async function othersBuildOn(
   const candidates = rows.map((r) => String(r['backend_ref']));
   for (const path of new Set(candidates)) {
     if (path === active || path === frozen) continue;
-    if ((await backingOf(path).catch(() => null)) === frozen) return true;
+    if ((await files.backingOf(path).catch(() => null)) === frozen) return true;
   }
   return false;
 }

@@ -6,19 +6,30 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { isStrataError } from '@strata/core';
-import { strayLayers } from '../orphans/files.js';
+import { strayLayers as stray } from '../orphans/files.js';
 import type { References } from '../orphans/references.js';
-import { backingChain, snapshotLayersUnder } from './layers.js';
+import { hostFiles, type HostFiles } from '../orchestration/host-files.js';
+import { startFileAgent, type FileAgent } from '../orchestration/testing/file-agent.js';
+import { backingChain as chainOf, snapshotLayersUnder as layersUnder } from './layers.js';
 
-// Real qcow2 chains made with qemu-img: a chain that cannot be read (a backing file gone) must
-// never pass for "stands on nothing", since delete and the collector remove what nothing uses.
+// Real qcow2 chains made with qemu-img, read by a real agent process (file.chain): a chain that
+// cannot be read (a backing file gone) must never pass for "stands on nothing", since delete and
+// the collector remove what nothing uses.
 const run = promisify(execFile);
 let dir = '';
+let agent: FileAgent;
+let files: HostFiles;
+const backingChain = (path: string) => chainOf(files, path);
+const snapshotLayersUnder = (volumeId: string, path: string) => layersUnder(files, volumeId, path);
+const strayLayers = (refs: References, warnings: string[]) =>
+  stray(refs, () => Promise.resolve(files), warnings);
 const vol = 'vol-chain';
 const file = (n: string) => join(dir, n);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'strata-layers-'));
+  dir = await mkdtemp(join(tmpdir(), `strata layers "q" $x;<>'`));
+  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: join(dir, 'state'), fileRoots: [dir] });
+  files = hostFiles(agent.hub, agent.hostId);
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', file(`${vol}.qcow2`), '16M']);
   let below = file(`${vol}.qcow2`);
   for (const s of ['s1', 's2', 's3']) {
@@ -29,6 +40,7 @@ before(async () => {
 });
 
 after(async () => {
+  await agent?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,39 +1,35 @@
-import { access } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
-import { backingChainOf } from './qcow2-chain.js';
+import type { HostFiles } from '../orchestration/host-files.js';
 
 /**
- * Every file a qcow2 layer stands on, itself first (-U: a running QEMU may hold it open); none for
- * a file that is gone. A chain that cannot be read (a missing backing file, an I/O error) throws:
- * callers decide from it what nothing uses, and "unreadable" must never pass for "stands on
- * nothing".
+ * Every file a qcow2 layer stands on, itself first, read by an agent that mounts its pool (-U: a
+ * running QEMU may hold it); none for a file that is gone. A chain that cannot be read (a missing
+ * backing file, an I/O error) throws: callers decide from it what nothing uses, and "unreadable"
+ * must never pass for "stands on nothing".
  */
-export async function backingChain(path: string): Promise<string[]> {
+export async function backingChain(files: HostFiles, path: string): Promise<string[]> {
   try {
-    return (await backingChainOf(path)).map((l) => l.path);
+    return ((await files.chain(path)) ?? []).map((l) => l.path);
   } catch (e) {
-    if (!(await exists(path))) return [];
     throw new StrataError('INTERNAL', { reason: `cannot read the backing chain of ${path}` }, { cause: e });
   }
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 /**
  * The layers of a volume that Strata made (`<volume>.<snapshot>.qcow2`), in a file's backing
  * chain: what a snapshot's delete may have to drop. The volume's own `<volume>.qcow2` is the
  * driver's and never among them.
  */
-export async function snapshotLayersUnder(volumeId: string, path: string): Promise<string[]> {
+export async function snapshotLayersUnder(
+  files: HostFiles,
+  volumeId: string,
+  path: string,
+): Promise<string[]> {
   const own = (f: string) => basename(f).startsWith(`${volumeId}.`) && basename(f) !== `${volumeId}.qcow2`;
   // An unreadable chain offers only the file itself: fewer candidates, never more.
-  return (await backingChain(path).catch(() => [path])).filter(own);
+  return (await backingChain(files, path).catch(() => [path])).filter(own);
 }
 
 /**
@@ -41,7 +37,7 @@ export async function snapshotLayersUnder(volumeId: string, path: string): Promi
  * snapshots that is not deleted. Read from the database as it is now, so a delete that ran before
  * (or a replay of this one) only ever narrows it.
  */
-export async function layersInUse(db: Queryable, volumeId: string): Promise<Set<string>> {
+export async function layersInUse(db: Queryable, files: HostFiles, volumeId: string): Promise<Set<string>> {
   const roots = [
     ...(await db.query('SELECT backend_ref FROM volumes WHERE id = $1', [volumeId])),
     ...(await db.query(
@@ -54,6 +50,6 @@ export async function layersInUse(db: Queryable, volumeId: string): Promise<Set<
     return typeof ref === 'string' && ref.startsWith('/') ? [ref] : [];
   });
   const used = new Set<string>();
-  for (const root of new Set(roots)) for (const f of await backingChain(root)) used.add(f);
+  for (const root of new Set(roots)) for (const f of await backingChain(files, root)) used.add(f);
   return used;
 }

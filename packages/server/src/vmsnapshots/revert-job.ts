@@ -1,9 +1,8 @@
-import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError, vmSnapshotMachine } from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
-import { qemuImgOverlays } from '../orchestration/overlay-files.js';
+import { volumeFiles } from '../orchestration/pool-agent.js';
 import { defineAndStart, stopOnHost } from '../orchestration/jobs/vm-power.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
@@ -147,12 +146,11 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
               }),
             ),
           );
+          // Made in the pool by an agent that mounts it; a replay finds the overlay there and keeps it.
+          const vm = await loadVm(deps.db, p.vmId);
           for (const f of p.files) {
-            const exists = await access(f.newActive).then(
-              () => true,
-              () => false,
-            );
-            if (!exists) await qemuImgOverlays.createOverlay(f.newActive, f.frozenPath, ctx.signal);
+            const files = await volumeFiles(deps, f.volumeId, vm.hostId);
+            await files.createOverlay(f.newActive, f.frozenPath, ctx.signal);
           }
           return { reverted: p.groups.reduce((n, g) => n + g.volumeIds.length, 0) + p.files.length };
         },
@@ -217,6 +215,7 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         name: 'drop-discarded-layers',
         run: async (_ctx, _input, prior) => {
           const removed: string[] = [];
+          const vm = await loadVm(deps.db, plan(prior).vmId);
           for (const f of plan(prior).files) {
             if (!f.oldActive || f.oldActive === f.newActive) continue;
             const used = await deps.db.query(
@@ -224,7 +223,7 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
               [f.oldActive],
             );
             if (used.length === 0) {
-              await qemuImgOverlays.remove(f.oldActive);
+              await (await volumeFiles(deps, f.volumeId, vm.hostId)).remove(f.oldActive);
               removed.push(f.oldActive);
             }
           }

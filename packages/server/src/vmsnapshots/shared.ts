@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { StrataError, vmMachine, type Vm } from '@strata/core';
 import type { Queryable } from '../db/index.js';
 import type { StepContext } from '../jobs/index.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { applyTransition } from '../services/transition.js';
 import type { StoredPlan } from './create-job.js';
-
-const run = promisify(execFile);
 
 export interface SnapshotRecord {
   readonly id: string;
@@ -68,13 +64,6 @@ export function vmTransition(
     jobId: ctx.jobId,
     ...(set && { set }),
   });
-}
-
-/** The backing file a qcow2 layer names (read with -U: the file may be open by a running QEMU). */
-export async function backingOf(path: string): Promise<string | null> {
-  const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', path], { timeout: 30_000 });
-  const info = JSON.parse(stdout) as { 'full-backing-filename'?: string; 'backing-filename'?: string };
-  return info['full-backing-filename'] ?? info['backing-filename'] ?? null;
 }
 
 /** Groups a snapshot's storage-taken parts by pool, for one hook call per driver. */

@@ -30,6 +30,7 @@ function recorder(answers: Record<string, unknown>) {
       if (command === 'snapshot.diskOnly')
         calls.push(`diskOnly ${p.disks?.map((d) => d.overlayPath).join(',')} quiesce=${p.quiesce}`);
       else if (command === 'snapshot.blockCommit') calls.push(`blockCommit ${p.target}`);
+      else if (command === 'file.remove') calls.push(`remove ${(params as { path: string }).path}`);
       else calls.push(command);
       return Promise.resolve(answers[command] as never);
     },
@@ -77,7 +78,14 @@ test('undo commits back only the disks still on this group’s overlays', async 
       ],
     },
     'snapshot.blockCommit': {},
+    'file.remove': { existed: true },
   });
   await undoGroupCut({ agent: r.agent }, guest, ['vdb', 'vdc', 'vdd'], ctx);
-  assert.deepEqual(r.calls, ['guest.thaw', 'vm.state', 'blockCommit vdb']);
+  // the overlays are removed by the guest's host agent, never by the server itself
+  assert.deepEqual(r.calls, [
+    'guest.thaw',
+    'vm.state',
+    'blockCommit vdb',
+    ...['vdb', 'vdc', 'vdd'].map((t) => `remove ${transientOverlay(guest, t)}`),
+  ]);
 });

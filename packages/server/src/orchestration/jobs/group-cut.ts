@@ -1,7 +1,7 @@
 import { StrataError, type StorageContext } from '@strata/core';
 import type { AgentPort } from '../agent-port.js';
 import { acquireHold } from '../../vmsnapshots/hold.js';
-import { qemuImgOverlays } from '../overlay-files.js';
+import { hostFiles } from '../host-files.js';
 import { snapshotFile } from '../naming.js';
 
 /** The running guest whose disks a group snapshot cuts, and where its transient overlays go. */
@@ -75,7 +75,7 @@ export async function commitBack(
       deps.agent.send(guest.hostId, 'snapshot.blockCommit', { vm: guest.vm, target }, { signal }),
     ),
   );
-  for (const target of targets) await qemuImgOverlays.remove(transientOverlay(guest, target));
+  await removeTransientOverlays(deps, guest, targets);
 }
 
 /**
@@ -96,5 +96,15 @@ export async function undoGroupCut(
       await deps.agent.send(guest.hostId, 'snapshot.blockCommit', { vm: guest.vm, target: disk.target });
     }
   }
-  for (const target of targets) await qemuImgOverlays.remove(transientOverlay(guest, target));
+  await removeTransientOverlays(deps, guest, targets);
+}
+
+/** The transient overlays live in the host state directory: its agent removes them. */
+async function removeTransientOverlays(
+  deps: GroupCutDeps,
+  guest: GroupGuest,
+  targets: readonly string[],
+): Promise<void> {
+  const files = hostFiles(deps.agent, guest.hostId);
+  for (const target of targets) await files.remove(transientOverlay(guest, target));
 }

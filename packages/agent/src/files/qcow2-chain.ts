@@ -2,14 +2,12 @@ import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { ChainLayer } from '@strata/core';
 
 const run = promisify(execFile);
 
 /** One image of a backing chain, top (the active layer) first. */
-export interface ChainLayer {
-  readonly path: string;
-  readonly format: string;
-}
+export type { ChainLayer };
 
 const QCOW2_MAGIC = 0x514649fb;
 const EXT_END = 0;

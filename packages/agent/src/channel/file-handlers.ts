@@ -1,0 +1,19 @@
+import { FileOps } from '../files/file-ops.js';
+import { fileRoots } from '../files/roots.js';
+import type { CommandHandlers } from './dispatcher.js';
+
+/**
+ * The file commands, for every agent (they need no libvirt): the host state directory and the
+ * qcow2 pool directories this host mounts are the only places they touch.
+ */
+export function fileHandlers(served: readonly string[]): CommandHandlers {
+  const files = new FileOps(fileRoots(served));
+  return {
+    'file.createOverlay': (p, ctx) => files.createOverlay(p, ctx.signal, ctx.timeoutMs),
+    'file.remove': (p) => files.remove(p),
+    'file.commit': (p, ctx) => files.commit(p, ctx.signal, ctx.timeoutMs),
+    'file.rebase': (p, ctx) => files.rebase(p, ctx.signal, ctx.timeoutMs),
+    'file.chain': (p, ctx) => files.chain(p, ctx.signal),
+    'file.list': (p) => files.list(p),
+  };
+}
