@@ -7,14 +7,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SYSTEM_ACTOR } from '@strata/server/services/index';
 import { startHarness, type Harness } from '@strata/server/cloudstack/test-harness';
+import { prepareStoryHost, type StoryHost } from '@strata/server/cloudstack/story-host';
 
 // `strata vm-snapshots revert --restart` as a user runs it (a real process against a real
 // server): the flag reaches the server as ?restart=true and rides in the revert job. A stopped
-// VM with a qcow2 disk needs no host, so this runs without a guest.
+// VM with a qcow2 disk needs no guest, but its pool's files are worked on by a host agent of the
+// pool's zone (the server never touches them): a real agent joins first.
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), 'bin.js');
 const suffix = Math.random().toString(36).slice(2, 6);
 let h: Harness & { dataDir: string };
+let host: StoryHost | undefined;
 let home = '';
 let snapshotId = '';
 
@@ -44,11 +47,11 @@ async function done(job: { id: string }): Promise<void> {
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'strata-cli-revert-'));
   h = await startHarness();
+  host = await prepareStoryHost(h, suffix);
   const s = h.server.services;
-  const zone = await s.zones.create(SYSTEM_ACTOR, { name: `zone-${suffix}` });
   const pool = await s.pools.create(SYSTEM_ACTOR, {
     name: `files-${suffix}`,
-    zoneId: zone.id,
+    zoneId: host.zoneId,
     clusterId: null,
     provider: 'qcow2',
     scope: 'zone',
@@ -69,6 +72,7 @@ before(async () => {
 });
 
 after(async () => {
+  await host?.stop();
   await h?.close();
   if (home) await rm(home, { recursive: true, force: true });
 });
