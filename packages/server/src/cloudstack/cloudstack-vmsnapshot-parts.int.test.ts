@@ -3,17 +3,19 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SYSTEM_ACTOR } from '../services/index.js';
 import { cloudstack, type CsRun } from './cs-client.js';
+import { prepareStoryHost, type StoryHost } from './story-host.js';
 import { startHarness, type Harness } from './test-harness.js';
 
 // createSnapshotFromVMSnapshot and createVolume from its answer, through the real cs client, on
-// a stopped VM's qcow2 disk (the VM snapshot is taken by the server on the pool's files).
+// a stopped VM's qcow2 disk (the VM snapshot is taken on the pool's files by a real host agent of
+// the pool's zone: the server never touches them).
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
 const suffix = Math.random().toString(36).slice(2, 8);
 let h: Harness & { dataDir: string };
+let host: StoryHost | undefined;
 let poolId = '';
 
 function ok(r: CsRun): Record<string, unknown> {
@@ -35,12 +37,12 @@ async function pattern(op: 'write' | 'read', image: string, byte: number): Promi
 
 before(async () => {
   h = await startHarness();
-  const zone = await h.server.services.zones.create(SYSTEM_ACTOR, { name: `zone-${suffix}` });
+  host = await prepareStoryHost(h, suffix);
   const pool = ok(
     await cloudstack(h.admin, 'createStoragePool', {
       name: `files-${suffix}`,
       url: `file://${join(h.dataDir, 'pool')}`,
-      zoneid: zone.id,
+      zoneid: host.zoneId,
       provider: 'qcow2',
       scope: 'zone',
       capacitybytes: String(20 * GiB),
@@ -50,6 +52,7 @@ before(async () => {
 });
 
 after(async () => {
+  await host?.stop();
   await h?.close();
 });
 
