@@ -60,18 +60,27 @@ if (selected.length === 0) {
 const unit = selected.filter((f) => !f.endsWith('.int.test.js'));
 const integration = selected.filter((f) => f.endsWith('.int.test.js'));
 
-// Integration files run one at a time in each of two lanes: the crash, torture and volume-snapshot
-// tests (whole-stack runs that mostly wait on server restarts, booting guests and backend CLIs,
-// about half of the integration time) in the second, the rest in the first; the shared daemons
-// take cross-process locks when they start. `--lanes=1` runs them all in one lane.
-const SECOND_LANE = [
-  /\/crash-[^/]*\.int\.test\.js$/,
-  /\/torture\.int\.test\.js$/,
-  /\/volume-snapshots\.int\.test\.js$/,
+// Integration files run in two lanes, one file at a time in each, both taking the next file from
+// one queue, longest expected first (so the lanes end together); the shared daemons take
+// cross-process locks when they start. `--lanes=1` runs them all in one lane. Expected seconds
+// for the long files, from CI runs on a 2-core machine beside the demo (only the order uses them).
+const EXPECTED_S = [
+  [/\/crash-revert\.int\.test\.js$/, 450],
+  [/\/torture\.int\.test\.js$/, 310],
+  [/\/crash-delete\.int\.test\.js$/, 260],
+  [/\/crash-create\.int\.test\.js$/, 260],
+  [/\/rbd\/dist\/conformance\.int\.test\.js$/, 210],
+  [/\/server-namespace\.int\.test\.js$/, 200],
+  [/\/cli-vm\.int\.test\.js$/, 185],
+  [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];
-const twoLanes = !process.argv.includes('--lanes=1');
-const second = twoLanes ? integration.filter((f) => SECOND_LANE.some((r) => r.test(f))) : [];
-const first = integration.filter((f) => !second.includes(f));
+const expected = (f) => EXPECTED_S.find(([r]) => r.test(f))?.[1] ?? 60;
+const lanes = process.argv.includes('--lanes=1') ? 1 : 2;
+const queue = [...integration].sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
+// The crash tests share one Ceph pool (emptied when each starts), one port range and one server
+// id: never two of them at once.
+const EXCLUSIVE = [/\/crash-[^/]*\.int\.test\.js$/];
+const groupOf = (f) => EXCLUSIVE.findIndex((r) => r.test(f));
 
 // A whole-stack crash sweep restarts a server at every step boundary of a job: on a machine busy with
 // the demo's VM and the other lane, one file may take most of a quarter hour.
@@ -81,6 +90,23 @@ const run = randomBytes(4).toString('hex');
 const times = [];
 const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
 const leftovers = [];
+const failures = [];
+
+/**
+ * The spec reporter's "failing tests" section of a file, shortened (no stack frames, at most 40
+ * lines a file): printed again at the end, where a CI log's tail shows it.
+ */
+function failuresOf(file, text) {
+  const at = text.lastIndexOf('✖ failing tests:');
+  if (at < 0) return;
+  const lines = text
+    .slice(at)
+    .split('\n')
+    .slice(1)
+    .filter((l) => !/^\s+at /.test(l) && l.trim() !== '');
+  failures.push(`${file}:`, ...lines.slice(0, 40).map((l) => `  ${l}`));
+  if (lines.length > 40) failures.push(`  … ${lines.length - 40} more lines above, in the file's output`);
+}
 
 /** Adds a file's `ℹ pass N` (and fail, skipped) summary lines to the run's totals. */
 function count(text) {
@@ -126,6 +152,7 @@ function runFile(file, index, out) {
       const ms = Date.now() - t0;
       times.push({ file, ms });
       count(text);
+      failuresOf(file, text);
       runner.look();
       const left = killMarked(marker);
       if (left.length > 0) {
@@ -137,10 +164,28 @@ function runFile(file, index, out) {
   });
 }
 
-/** Runs files one after another; resolves with the first non-zero exit code, or 0. */
-async function lane(laneFiles, out, offset) {
+/**
+ * Takes files from the queue one after another, the first whose group (EXCLUSIVE) no other lane is
+ * running; resolves with the first non-zero exit code, or 0.
+ */
+const busy = new Set();
+const waiting = [];
+let started = 0;
+async function lane(out) {
   let status = 0;
-  for (const [i, f] of laneFiles.entries()) status = (await runFile(f, offset + i, out)) || status;
+  while (queue.length > 0) {
+    const i = queue.findIndex((f) => groupOf(f) < 0 || !busy.has(groupOf(f)));
+    if (i < 0) {
+      await new Promise((r) => waiting.push(r)); // until a file of the other lane ends
+      continue;
+    }
+    const [file] = queue.splice(i, 1);
+    const group = groupOf(file);
+    if (group >= 0) busy.add(group);
+    status = (await runFile(file, started++, out)) || status;
+    busy.delete(group);
+    waiting.splice(0).forEach((wake) => wake());
+  }
   return status;
 }
 
@@ -151,19 +196,18 @@ if (unit.length > 0) {
   const r = spawnSync(process.execPath, [...ARGS, ...unit], { stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(r.stdout);
   count(r.stdout.toString());
+  failuresOf('unit tests', r.stdout.toString());
   status = r.status ?? 1;
 }
 if (integration.length > 0) {
   const laneDir = mkdtempSync(join(tmpdir(), 'strata-lane-'));
   const secondLog = join(laneDir, 'second-lane.log');
-  if (second.length > 0)
-    console.log(
-      `running ${second.length} integration files in a second lane (printed when it ends): ${second.join(' ')}`,
-    );
+  if (lanes > 1)
+    console.log(`running ${queue.length} integration files in two lanes (the second printed when it ends)`);
   const secondOut = createWriteStream(secondLog);
-  const [a, b] = await Promise.all([lane(first, process.stdout, 0), lane(second, secondOut, first.length)]);
+  const [a, b] = await Promise.all([lane(process.stdout), lanes > 1 ? lane(secondOut) : 0]);
   await new Promise((r) => secondOut.end(r));
-  if (second.length > 0) {
+  if (lanes > 1) {
     console.log('\n──────── second lane ────────');
     process.stdout.write(readFileSync(secondLog, 'utf8'));
   }
@@ -181,6 +225,10 @@ if (slowest.length > 0) {
 if (leftovers.length > 0) {
   console.log(`\nleft behind by tests (removed): ${leftovers.length}`);
   for (const l of leftovers) console.log(`  ${l}`);
+}
+if (failures.length > 0) {
+  console.log('\nfailures (shortened):');
+  for (const l of failures) console.log(`  ${l}`);
 }
 // a test cut short by its timeout is reported cancelled: a failure all the same
 console.log(`\n${totals.pass} passed, ${totals.fail + totals.cancelled} failed, ${totals.skipped} skipped`);

@@ -18,6 +18,7 @@ import {
   type DiskSnapshotResult,
   type MemorySnapshotResult,
 } from './snapshots/external.js';
+import { heldCut, type CutHold, type HeldCutResult } from './snapshots/held-cut.js';
 import { internalSnapshot, type InternalSnapshotResult } from './snapshots/internal.js';
 import { revertExternal, type RevertDisk, type RevertResult } from './snapshots/revert.js';
 import { restoreFromMemory, type RestoreResult } from './snapshots/restore.js';
@@ -251,6 +252,22 @@ export class HostAgent extends EventEmitter {
     options: { quiesce?: boolean } = {},
   ): Promise<DiskSnapshotResult> {
     return diskOnlySnapshot(this.virsh, (v) => this.diskTargets.of(v), vm, overlays, options);
+  }
+
+  /** A disk-only cut with the guest held only around it, here on the host (snapshots/held-cut.ts). */
+  heldCut(
+    vm: string,
+    hold: CutHold,
+    deadlineMs: number,
+    overlays: readonly OverlaySpec[],
+  ): Promise<HeldCutResult> {
+    const deps = {
+      virsh: this.virsh,
+      targetsOf: (v: string) => this.diskTargets.of(v),
+      freezes: this.freezes,
+      pauses: this.pauses,
+    };
+    return heldCut(deps, vm, hold, deadlineMs, overlays);
   }
 
   memorySnapshot(

@@ -2,18 +2,17 @@ import type { HostAgent } from '../host-agent.js';
 import type { LibvirtEvent } from '../events/parse-event.js';
 import type { CommandHandlers } from './dispatcher.js';
 import type { AgentChannel } from './agent-channel.js';
-import type { PauseGuard } from './pause-guard.js';
 import { setSecret } from './secret-set.js';
 
 /**
  * The channel's commands mapped onto the KVM core. Results are the core's own result objects
- * (a superset of the wire types). `vm.pause`/`vm.resume` go through the channel's PauseGuard
- * (deadline-bounded) until the core offers its own.
+ * (a superset of the wire types). A pause, like a freeze, is bounded by a detached watchdog armed
+ * before it (guest/pause.ts): it ends at its deadline even if this process dies.
  */
-export function kvmHandlers(kvm: HostAgent, pauses: PauseGuard): CommandHandlers {
+export function kvmHandlers(kvm: HostAgent): CommandHandlers {
   return {
-    'vm.pause': ({ vm, deadlineMs }) => pauses.pause(vm, deadlineMs),
-    'vm.resume': ({ vm }) => pauses.resume(vm),
+    'vm.pause': ({ vm, deadlineMs }) => kvm.pause(vm, deadlineMs),
+    'vm.resume': ({ vm }) => kvm.resume(vm),
     'host.facts': () => kvm.hostFacts(),
     'host.report': () => kvm.stateReport(),
     'vm.define': (spec) => kvm.defineVm(spec),
@@ -27,6 +26,7 @@ export function kvmHandlers(kvm: HostAgent, pauses: PauseGuard): CommandHandlers
     'guest.freeze': ({ vm, deadlineMs }) => kvm.freeze(vm, deadlineMs),
     'guest.thaw': ({ vm }) => kvm.thaw(vm),
     'snapshot.diskOnly': ({ vm, disks, quiesce }) => kvm.diskOnlySnapshot(vm, disks, { quiesce }),
+    'snapshot.heldCut': ({ vm, hold, deadlineMs, disks }) => kvm.heldCut(vm, hold, deadlineMs, disks),
     'snapshot.memory': ({ vm, memoryPath, disks }) => kvm.memorySnapshot(vm, memoryPath, disks),
     'vm.restore': ({ vm, memoryPath, files }) => kvm.restoreFromMemory(vm, memoryPath, files),
     'snapshot.blockCommit': ({ vm, target }, ctx) => kvm.blockCommit(vm, target, ctx.timeoutMs),
@@ -69,11 +69,17 @@ export function forwardKvmEvents(kvm: HostAgent, channel: AgentChannel, reportDe
     channel.emitEvent('guest.thawed', t);
     reportSoon();
   };
+  const onResumed = (r: { vm: string; reason: 'requested' | 'deadline'; pausedForMs: number }) => {
+    channel.emitEvent('vm.resumed', r);
+    reportSoon();
+  };
   kvm.on('event', onEvent);
   kvm.on('thawed', onThawed);
+  kvm.on('resumed', onResumed);
   return () => {
     clearTimeout(timer);
     kvm.off('event', onEvent);
     kvm.off('thawed', onThawed);
+    kvm.off('resumed', onResumed);
   };
 }

@@ -12,7 +12,6 @@ import { basicHandlers } from './basic-handlers.js';
 import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
 import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
-import { PauseGuard } from './pause-guard.js';
 import { readBasicHostFacts } from './basic-host.js';
 import type { CommandHandlers } from './dispatcher.js';
 import { StorageNode } from '../storage/storage-node.js';
@@ -38,7 +37,6 @@ async function main(): Promise<void> {
     ? new HostAgent(config.initiatorFile ? { initiatorFile: config.initiatorFile } : {})
     : null;
   await kvm?.start();
-  const pauses = kvm ? new PauseGuard(kvm.virsh) : null;
   const facts = async () =>
     withRoles(kvm ? await kvm.hostFacts() : await readBasicHostFacts({ libvirt: false }));
   // A storage-only node runs no domains: its report is always empty.
@@ -57,32 +55,27 @@ async function main(): Promise<void> {
       ...basicHandlers(),
       // files in the host state directory and in the pool directories this machine mounts
       ...fileHandlers([...servedDirs(config), ...config.poolDirs]),
-      ...(kvm && pauses ? kvmHandlers(kvm, pauses) : storageOnly),
+      ...(kvm ? kvmHandlers(kvm) : storageOnly),
       'host.facts': facts,
       ...(storage ? storageHandlers(storage) : {}),
     },
   });
   const stopForwarding = kvm ? forwardKvmEvents(kvm, channel) : () => undefined;
-  pauses?.on('resumed', (r: { vm: string; reason: 'requested' | 'deadline'; pausedForMs: number }) =>
-    channel.emitEvent('vm.resumed', r),
-  );
   channel.on('connected', (hostId: string) => log('info', 'connected', { hostId }));
   channel.on('disconnected', (reason: string) => log('warn', 'disconnected', { reason }));
   channel.on('reconnecting', (delayMs: number) => log('info', 'reconnecting', { delayMs }));
   channel.on('fatal', (error: StrataError) => {
     log('error', 'refused', { error: error.toJSON() });
     stopForwarding();
-    void Promise.resolve(pauses?.resumeAll())
-      .then(() => kvm?.close())
+    void Promise.resolve(kvm?.close())
       .then(() => storage?.close())
       .finally(() => process.exit(78));
   });
-  // Stop: close the channel, then the core (which thaws any guest this agent still holds frozen).
+  // Stop: close the channel, then the core (which thaws or resumes any guest this agent still holds).
   const shutdown = () => {
     stopForwarding();
     void channel
       .stop()
-      .then(() => pauses?.resumeAll())
       .then(() => kvm?.close())
       .then(() => storage?.close())
       .then(() => process.exit(0));

@@ -57,12 +57,15 @@ export class FreezeManager extends EventEmitter {
     // the watchdog first: from here on the guest cannot stay frozen past the deadline
     const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs);
     let text: string;
+    // the hold starts here, not before the watchdog's spawn (whose deadline counts from `started`)
+    const frozenAt = Date.now();
     const t0 = performance.now();
     try {
       text = await this.virsh.run(['domfsfreeze', '--domain', vm], {
         vm,
         timeoutMs: deadlineMs,
         verbose: true,
+        urgent: true,
       });
     } catch (err) {
       // a freeze that failed half-way may have frozen some filesystems: thaw them now
@@ -83,13 +86,13 @@ export class FreezeManager extends EventEmitter {
       },
       Math.max(0, deadlineAt - Date.now()),
     );
-    this.frozen.set(vm, { frozenAt: started, deadlineAt, timer, watchdog });
-    await writeHold(this.holdDir, { vm, frozenAt: started, deadlineAt, watchdogPid: watchdog.pid }).catch(
+    this.frozen.set(vm, { frozenAt, deadlineAt, timer, watchdog });
+    await writeHold(this.holdDir, { vm, frozenAt, deadlineAt, watchdogPid: watchdog.pid }).catch(
       (err: unknown) => this.emit('thaw-error', { vm, err }),
     );
     return {
       filesystems: count(text),
-      frozenAt: new Date(started).toISOString(),
+      frozenAt: new Date(frozenAt).toISOString(),
       deadlineAt: new Date(deadlineAt).toISOString(),
       freezeMs,
     };
@@ -101,7 +104,12 @@ export class FreezeManager extends EventEmitter {
     const t0 = performance.now();
     let text: string;
     try {
-      text = await this.virsh.run(['domfsthaw', '--domain', vm], { vm, timeoutMs: 30_000, verbose: true });
+      text = await this.virsh.run(['domfsthaw', '--domain', vm], {
+        vm,
+        timeoutMs: 30_000,
+        verbose: true,
+        urgent: true,
+      });
     } catch (err) {
       // the watchdog stays armed: it will keep trying at the deadline
       if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) {

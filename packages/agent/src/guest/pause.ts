@@ -43,9 +43,13 @@ export class PauseManager extends EventEmitter {
     const started = Date.now();
     const deadlineAt = started + deadlineMs;
     const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs, 'resume');
+    // the hold starts here, not before the watchdog's spawn (whose deadline counts from `started`)
+    const pausedAt = Date.now();
     const t0 = performance.now();
     try {
-      await this.virsh.run(['suspend', '--domain', vm], { vm, timeoutMs: deadlineMs });
+      // not bounded by the deadline: the watchdog resumes at the deadline whatever this call does,
+      // and a cut that outlives it is refused by the server (HOLD_EXPIRED)
+      await this.virsh.run(['suspend', '--domain', vm], { vm, timeoutMs: 30_000, urgent: true });
     } catch (err) {
       await this.virsh.run(['resume', '--domain', vm], { vm }).catch(() => undefined);
       watchdog.cancel();
@@ -58,9 +62,9 @@ export class PauseManager extends EventEmitter {
       },
       Math.max(0, deadlineAt - Date.now()),
     );
-    this.paused.set(vm, { pausedAt: started, deadlineAt, timer, watchdog });
+    this.paused.set(vm, { pausedAt, deadlineAt, timer, watchdog });
     return {
-      pausedAt: new Date(started).toISOString(),
+      pausedAt: new Date(pausedAt).toISOString(),
       deadlineAt: new Date(deadlineAt).toISOString(),
       pauseMs,
     };
@@ -71,7 +75,7 @@ export class PauseManager extends EventEmitter {
     if (entry) clearTimeout(entry.timer);
     const t0 = performance.now();
     try {
-      await this.virsh.run(['resume', '--domain', vm], { vm, timeoutMs: 30_000 });
+      await this.virsh.run(['resume', '--domain', vm], { vm, timeoutMs: 30_000, urgent: true });
     } catch (err) {
       // "not paused", or a VM found running after any failure (the deadline watchdog resumed it
       // at the same instant), means there is nothing left to undo: the pause is over.

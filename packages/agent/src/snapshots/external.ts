@@ -17,17 +17,32 @@ export interface MemorySnapshotResult extends DiskSnapshotResult {
   readonly memoryPath: string;
 }
 
-async function createSnapshot(virsh: Virsh, vm: string, xml: string, flags: string[]): Promise<number> {
-  return withPrivateDir(async (dir) => {
-    const path = join(dir, 'snapshot.xml');
-    await writeFile(path, xml, { mode: 0o600 });
-    const t0 = performance.now();
-    await virsh.run(['snapshot-create', '--domain', vm, '--xmlfile', path, ...flags], {
-      vm,
-      timeoutMs: 120_000,
-    });
-    return performance.now() - t0;
+/** Runs `snapshot-create` from an XML file already written: the call alone, timed. */
+export async function createFromFile(
+  virsh: Virsh,
+  vm: string,
+  path: string,
+  flags: string[],
+): Promise<number> {
+  const t0 = performance.now();
+  // urgent: a disk-only cut runs inside a hold (or quiesces itself); a memory one pauses the guest
+  await virsh.run(['snapshot-create', '--domain', vm, '--xmlfile', path, ...flags], {
+    vm,
+    timeoutMs: 120_000,
+    urgent: true,
   });
+  return performance.now() - t0;
+}
+
+async function createSnapshot(virsh: Virsh, vm: string, xml: string, flags: string[]): Promise<number> {
+  return withPrivateDir(async (dir) => createFromFile(virsh, vm, await writeXml(dir, xml), flags));
+}
+
+/** The snapshot XML in a private directory (it may name secrets' users): its path. */
+export async function writeXml(dir: string, xml: string): Promise<string> {
+  const path = join(dir, 'snapshot.xml');
+  await writeFile(path, xml, { mode: 0o600 });
+  return path;
 }
 
 /**
@@ -53,16 +68,29 @@ export async function diskOnlySnapshot(
   overlays: readonly OverlaySpec[],
   options: { readonly quiesce?: boolean } = {},
 ): Promise<DiskSnapshotResult> {
+  const started = performance.now();
+  const xml = await diskOnlyXml(targetsOf, vm, overlays);
+  const snapshotMs = await createSnapshot(virsh, vm, xml, diskOnlyFlags(options.quiesce === true));
+  return { overlays, snapshotMs, tookMs: performance.now() - started };
+}
+
+export const diskOnlyFlags = (quiesce: boolean): string[] => [
+  '--disk-only',
+  '--atomic',
+  '--no-metadata',
+  ...(quiesce ? ['--quiesce'] : []),
+];
+
+/** The XML of a disk-only cut of the chosen disks, their overlay directories made: all but the call. */
+export async function diskOnlyXml(
+  targetsOf: TargetsOf,
+  vm: string,
+  overlays: readonly OverlaySpec[],
+): Promise<string> {
   if (overlays.length === 0)
     throw new StrataError('INVALID_ARGUMENT', { field: 'disks', reason: 'name at least one disk' });
-  const started = performance.now();
   const [targets] = await Promise.all([targetsOf(vm), ensureDirectories(overlays.map((o) => o.overlayPath))]);
-  const name = `strata-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const xml = snapshotXml(name, targets, overlays);
-  const flags = ['--disk-only', '--atomic', '--no-metadata'];
-  if (options.quiesce === true) flags.push('--quiesce');
-  const snapshotMs = await createSnapshot(virsh, vm, xml, flags);
-  return { overlays, snapshotMs, tookMs: performance.now() - started };
+  return snapshotXml(`strata-${Date.now()}-${randomBytes(3).toString('hex')}`, targets, overlays);
 }
 
 /**

@@ -117,6 +117,19 @@ export interface AgentCommands {
     },
     { readonly tookMs: number }
   >;
+  /**
+   * One atomic disk-only snapshot with the guest held around it on the host (its filesystems
+   * frozen, or its vCPUs paused), released there too: no server round trip inside the hold. The
+   * agent's watchdog releases it at the deadline whatever happens.
+   */
+  'snapshot.heldCut': Cmd<
+    VmRef & {
+      readonly hold: 'guest' | 'pause';
+      readonly deadlineMs: number;
+      readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }>;
+    },
+    { readonly heldMs: number; readonly snapshotMs: number; readonly tookMs: number }
+  >;
   /** Memory (and disk-only overlays of the named disks) to a file. */
   'snapshot.memory': Cmd<
     VmRef & {
@@ -225,6 +238,7 @@ export const agentCommandNames = [
   'vm.resume',
   'secret.set',
   'snapshot.diskOnly',
+  'snapshot.heldCut',
   'snapshot.memory',
   'vm.restore',
   'snapshot.blockCommit',
@@ -272,6 +286,7 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'guest.thaw': 30_000,
   'secret.set': 30_000,
   'snapshot.diskOnly': 120_000,
+  'snapshot.heldCut': 120_000,
   'snapshot.memory': 600_000,
   'vm.restore': 600_000,
   'snapshot.blockCommit': 1_800_000,

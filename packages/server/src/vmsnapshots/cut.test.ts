@@ -12,8 +12,9 @@ function recorder() {
   const calls: string[] = [];
   const agent: AgentPort = {
     send(_host, command, params) {
-      const p = params as { quiesce?: boolean; disks?: unknown[]; target?: string };
+      const p = params as { quiesce?: boolean; disks?: unknown[]; target?: string; hold?: string };
       if (command === 'snapshot.diskOnly') calls.push(`diskOnly ${p.disks?.length} quiesce=${p.quiesce}`);
+      else if (command === 'snapshot.heldCut') calls.push(`heldCut ${p.hold} ${p.disks?.length}`);
       else if (command === 'snapshot.blockCommit') calls.push(`blockCommit ${p.target}`);
       else calls.push(command);
       const answers: Record<string, unknown> = {
@@ -22,6 +23,7 @@ function recorder() {
         'vm.pause': {},
         'vm.resume': { pausedForMs: 9 },
         'snapshot.diskOnly': { overlays: [], snapshotMs: 3, tookMs: 4 },
+        'snapshot.heldCut': { heldMs: 12, snapshotMs: 3, tookMs: 20 },
         'snapshot.blockCommit': {},
         'vm.state': { disks: [] },
       };
@@ -67,7 +69,7 @@ const depsWith = (agent: AgentPort): CutDeps => ({
   activePath: () => '/p',
 });
 
-test('guest quiesce over several backends: the freeze holds one atomic overlay, the drivers take the still parents after the thaw', async () => {
+test('guest quiesce over several backends: one agent command freezes, cuts every disk and thaws; the drivers take the still parents after', async () => {
   const r = recorder();
   const deps = depsWith(r.agent);
   const disks: CutDisk[] = [
@@ -76,9 +78,9 @@ test('guest quiesce over several backends: the freeze holds one atomic overlay, 
     { volumeId: 'c', target: 'vdc', driver: r.driver('rbd', 'storage') },
   ];
   const cut = await executeCut(deps, planOf(disks, 'guest'), ctx);
-  assert.deepEqual(r.calls.slice(0, 3), ['guest.freeze', 'diskOnly 3 quiesce=false', 'guest.thaw']);
-  assert.deepEqual(r.calls.slice(3, 5).sort(), ['take rbd', 'take tgt']);
-  assert.deepEqual(r.calls.slice(5).sort(), ['blockCommit vdb', 'blockCommit vdc']);
+  assert.deepEqual(r.calls[0], 'heldCut guest 3');
+  assert.deepEqual(r.calls.slice(1, 3).sort(), ['take rbd', 'take tgt']);
+  assert.deepEqual(r.calls.slice(3).sort(), ['blockCommit vdb', 'blockCommit vdc']);
   assert.equal(cut.holdMs, 12, 'the hold is the freeze the agent measured');
   assert.equal(cut.cutSpreadMs, 0, 'one atomic operation cut every disk');
   assert.equal(cut.consistency, 'filesystem');
@@ -96,7 +98,7 @@ test('guest quiesce on one network disk: libvirt quiesces the overlay, the drive
   assert.equal(cut.holdMs, 4, 'the hold is the quiesced overlay operation');
 });
 
-test('pause over several backends: the vCPUs stop for the atomic overlay only', async () => {
+test('pause over several backends: the vCPUs stop for the atomic overlay only, on the host in one command', async () => {
   const r = recorder();
   const deps = depsWith(r.agent);
   const disks: CutDisk[] = [
@@ -105,10 +107,10 @@ test('pause over several backends: the vCPUs stop for the atomic overlay only', 
     { volumeId: 'c', target: 'vdc', driver: r.driver('rbd', 'storage') },
   ];
   const cut = await executeCut(deps, planOf(disks, 'pause'), ctx);
-  assert.deepEqual(r.calls.slice(0, 3), ['vm.pause', 'diskOnly 3 quiesce=false', 'vm.resume']);
-  assert.deepEqual(r.calls.slice(3, 5).sort(), ['take rbd', 'take tgt']);
-  assert.deepEqual(r.calls.slice(5).sort(), ['blockCommit vdb', 'blockCommit vdc']);
-  assert.equal(cut.holdMs, 9, 'the hold is the pause the agent measured');
+  assert.deepEqual(r.calls[0], 'heldCut pause 3');
+  assert.deepEqual(r.calls.slice(1, 3).sort(), ['take rbd', 'take tgt']);
+  assert.deepEqual(r.calls.slice(3).sort(), ['blockCommit vdb', 'blockCommit vdc']);
+  assert.equal(cut.holdMs, 12, 'the hold is the pause the agent measured');
   assert.equal(cut.cutSpreadMs, 0);
 });
 
@@ -147,9 +149,9 @@ test('a guest freeze that outlives its deadline fails the cut and undoes it', as
   const r = recorder();
   const slowThaw: AgentPort = {
     send(host, command, params, options) {
-      if (command === 'guest.thaw') {
-        r.calls.push('guest.thaw');
-        return Promise.resolve({ frozenForMs: 6_000 } as never);
+      if (command === 'snapshot.heldCut') {
+        r.calls.push('heldCut');
+        return Promise.resolve({ heldMs: 6_000, snapshotMs: 3, tookMs: 6_010 } as never);
       }
       return r.agent.send(host, command, params, options);
     },

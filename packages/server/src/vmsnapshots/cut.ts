@@ -1,6 +1,5 @@
 import { StrataError, consistencyOf, type Consistency, type StorageContext } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
-import { acquireHold } from './hold.js';
 import { splitDisks, type CutPlan, type CutResult, type CutVolumeRef } from './plan.js';
 
 /** Creates a qcow2 overlay file over a backing file, where the pool is reachable (stopped VMs). */
@@ -214,10 +213,10 @@ async function cutUnderOverlay(
 /**
  * The atomic overlay itself, answering how long the guest was held:
  * - DiskAndMemory: libvirt saves memory with the guest paused for the operation;
- * - pause: the vCPUs stop for the overlay alone (the agent resumes them past the deadline);
+ * - pause: the vCPUs stop for the overlay alone, on the host in one agent command (snapshot.heldCut;
+ *   the agent's watchdog resumes them at the deadline whatever crashes);
  * - none: the overlay with no hold, still one point in time for every disk;
- * - guest over several disks: a freeze through the agent (a deadline it enforces on its own,
- *   whatever crashes) around the overlay, libvirt's own quiesce off;
+ * - guest over several disks: a freeze around the overlay, the same way (libvirt's own quiesce off);
  * - otherwise (hypervisor, guest on one disk): libvirt quiesces inside the operation when the
  *   guest has an agent, as plain virsh does.
  */
@@ -248,23 +247,17 @@ async function overlayAllDisks(
     await diskOnly(false);
     return 0;
   }
-  const heldBy = plan.quiesce === 'pause' ? 'pause' : guestAcrossDisks(plan) ? 'guest' : null;
-  if (!heldBy) return (await diskOnly(plan.guestAgent)).tookMs;
-  const hold = await acquireHold(
-    deps.agent,
-    { hostId, vm: plan.vmName },
-    heldBy,
-    plan.holdDeadlineMs,
-    ctx.signal,
+  const hold = plan.quiesce === 'pause' ? 'pause' : guestAcrossDisks(plan) ? 'guest' : null;
+  if (!hold) return (await diskOnly(plan.guestAgent)).tookMs;
+  // The agent holds, cuts and releases on the host: no round trip to this server inside the hold.
+  const { heldMs } = await deps.agent.send(
+    hostId,
+    'snapshot.heldCut',
+    { vm: plan.vmName, hold, deadlineMs: plan.holdDeadlineMs, disks: overlays },
+    { signal: ctx.signal },
   );
-  let holdMs = 0;
-  try {
-    await diskOnly(false);
-  } finally {
-    holdMs = await hold.release();
-  }
-  throwIfHoldExpired(plan, holdMs);
-  return holdMs;
+  throwIfHoldExpired(plan, heldMs);
+  return heldMs;
 }
 
 /**

@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { uniqueName, waitForGuestAgent } from '@strata/testing';
+import { startGuestVm } from '../test-support/guest-vm.js';
+
+const run = promisify(execFile);
+const fsfreezeStatus = async (vm: string) =>
+  (
+    JSON.parse(
+      (
+        await run('virsh', [
+          '-c',
+          'qemu:///system',
+          'qemu-agent-command',
+          vm,
+          '{"execute":"guest-fsfreeze-status"}',
+        ])
+      ).stdout,
+    ) as { return: string }
+  ).return;
+
+// snapshot.heldCut on a real guest: the hold (freeze or pause) and its release around one atomic
+// disk-only snapshot, on the host; a cut that fails still releases the guest at once.
+void test(
+  'a held cut freezes or pauses the guest around one atomic overlay, and releases it even when the cut fails',
+  { timeout: 300_000 },
+  async () => {
+    const vm = await startGuestVm({ name: uniqueName('agent-heldcut') });
+    try {
+      await waitForGuestAgent(vm.name, 90_000);
+      for (const hold of ['guest', 'pause'] as const) {
+        const overlay = join(vm.dir, `held-${hold}.qcow2`);
+        const r = await vm.agent.heldCut(vm.name, hold, 5_000, [{ target: 'vda', overlayPath: overlay }]);
+        assert.ok(r.heldMs > 0 && r.heldMs < 5_000, `${hold}: held ${r.heldMs} ms`);
+        assert.ok(
+          r.snapshotMs <= r.heldMs + 1,
+          `${hold}: the snapshot (${r.snapshotMs} ms) fell inside the hold`,
+        );
+        await access(overlay);
+        const state = await vm.agent.vmState(vm.name);
+        assert.equal(state.state, 'running', `${hold}: running after`);
+        assert.equal(
+          state.disks.find((d) => d.target === 'vda')?.source,
+          overlay,
+          `${hold}: vda on its overlay`,
+        );
+        assert.deepEqual(vm.agent.freezes.status(), [], `${hold}: no freeze held`);
+        assert.deepEqual(vm.agent.pauses.status(), [], `${hold}: no pause held`);
+        if (hold === 'guest') assert.equal(await fsfreezeStatus(vm.name), 'thawed');
+      }
+      // An overlay file that exists already: libvirt refuses the snapshot inside the hold (it never
+      // overwrites); the guest is let go at once all the same.
+      const taken = join(vm.dir, 'taken.qcow2');
+      await writeFile(taken, 'not an overlay');
+      for (const hold of ['guest', 'pause'] as const) {
+        await assert.rejects(vm.agent.heldCut(vm.name, hold, 5_000, [{ target: 'vda', overlayPath: taken }]));
+        assert.equal(
+          (await vm.agent.vmState(vm.name)).state,
+          'running',
+          `${hold}: running after a failed cut`,
+        );
+        assert.deepEqual(vm.agent.pauses.status(), []);
+        assert.deepEqual(vm.agent.freezes.status(), []);
+        if (hold === 'guest') assert.equal(await fsfreezeStatus(vm.name), 'thawed');
+      }
+    } finally {
+      await vm.dispose();
+    }
+  },
+);

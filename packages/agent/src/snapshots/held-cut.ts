@@ -1,0 +1,56 @@
+import { withPrivateDir } from '../host/secrets.js';
+import type { FreezeManager } from '../guest/fsfreeze.js';
+import type { PauseManager } from '../guest/pause.js';
+import type { Virsh } from '../virsh/virsh.js';
+import { createFromFile, diskOnlyFlags, diskOnlyXml, writeXml, type TargetsOf } from './external.js';
+import type { OverlaySpec } from './snapshot-xml.js';
+
+export type CutHold = 'guest' | 'pause';
+
+export interface HeldCutResult {
+  /** How long the guest was held: from just before the freeze (or pause) to its release. */
+  readonly heldMs: number;
+  /** The atomic snapshot call alone. */
+  readonly snapshotMs: number;
+  readonly tookMs: number;
+}
+
+export interface HeldCutDeps {
+  readonly virsh: Virsh;
+  readonly targetsOf: TargetsOf;
+  readonly freezes: FreezeManager;
+  readonly pauses: PauseManager;
+}
+
+/**
+ * One atomic disk-only snapshot with the guest held around it (its filesystems frozen, or its
+ * vCPUs paused), all on this host: the XML, the overlay directories and the deadline watchdog are
+ * ready before the hold starts, and no round trip to the server falls inside it. The hold is
+ * released whether the cut worked or not; past the deadline the watchdog releases it on its own.
+ */
+export async function heldCut(
+  deps: HeldCutDeps,
+  vm: string,
+  hold: CutHold,
+  deadlineMs: number,
+  overlays: readonly OverlaySpec[],
+): Promise<HeldCutResult> {
+  const started = performance.now();
+  const xml = await diskOnlyXml(deps.targetsOf, vm, overlays);
+  return withPrivateDir(async (dir) => {
+    const path = await writeXml(dir, xml);
+    if (hold === 'guest') await deps.freezes.freeze(vm, deadlineMs);
+    else await deps.pauses.pause(vm, deadlineMs);
+    let snapshotMs = 0;
+    let heldMs = 0;
+    try {
+      snapshotMs = await createFromFile(deps.virsh, vm, path, diskOnlyFlags(false));
+    } finally {
+      heldMs =
+        hold === 'guest'
+          ? (await deps.freezes.thaw(vm, 'requested')).frozenForMs
+          : (await deps.pauses.resume(vm, 'requested')).pausedForMs;
+    }
+    return { heldMs, snapshotMs, tookMs: performance.now() - started };
+  });
+}
