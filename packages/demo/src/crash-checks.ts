@@ -106,6 +106,16 @@ async function partExists(
   return (await listed).includes(snap ?? '');
 }
 
+/** Waits until every host the server knows is Up; past the timeout, goes on (the checks then say why). */
+async function waitHostsUp(rest: Rest, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const hosts = await rest.get<Page<{ state: string }>>('/v1/hosts').catch(() => null);
+    if (hosts && hosts.items.every((h) => h.state === 'Up')) return;
+    await sleep(500);
+  }
+}
+
 export type Orphans = { orphans: Array<{ kind: string; ref: string; reason: string }>; warnings: string[] };
 
 /**
@@ -117,6 +127,9 @@ export type Orphans = { orphans: Array<{ kind: string; ref: string; reason: stri
 export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<string[]> {
   const rest = cx.env.rest;
   const problems: string[] = [];
+  // The collector judges a pool's files through an agent that serves them: after a restart, wait
+  // for the agents to be back (a busy machine may take longer than the job did to end).
+  await waitHostsUp(rest, 90_000);
   // The collector's scan is the slowest part (backend CLIs): it runs while the rest is checked.
   const orphansRead = rest.get<Orphans>('/v1/orphans');
   orphansRead.catch(() => undefined);

@@ -29,7 +29,7 @@ export function vms(): Command {
     .description('create a VM (Stopped) from a template')
     .requiredOption('--name <name>', 'VM name')
     .option('--template <id>', 'template (base image)')
-    .option('--host <id>', 'host to run on')
+    .option('--host <id>', 'host to run on (admins; default: placement chooses)')
     .option('--cpus <n>', 'vCPUs', parseIntArg)
     .option('--memory <size>', 'memory (128M, 1G)', parseSize)
     .action(
@@ -54,7 +54,7 @@ export function vms(): Command {
     .requiredOption('--name <name>', 'VM name')
     .requiredOption('--template <id>', 'template (base image)')
     .option('--pool <id>', 'pool of the ROOT volume (default: the first qcow2 pool that is Up)')
-    .option('--host <id>', 'host to run on')
+    .option('--host <id>', 'host to run on (admins; default: placement chooses)')
     .option('--cpus <n>', 'vCPUs', parseIntArg)
     .option('--memory <size>', 'memory (128M, 1G)', parseSize)
     .option('--root-size <size>', "ROOT volume size (default: the template's)", parseSize)
@@ -62,12 +62,15 @@ export function vms(): Command {
     .action(action(async (ctx, o: DeployOptions) => deploy(ctx, o)));
   cmd
     .command('start')
-    .description('start a VM (job)')
+    .description('start a VM (job) on the host placement chooses')
     .argument('<id>')
+    .option('--host <id>', 'the host to run on instead (admins)')
     .action(
-      action(async (ctx, id: string) =>
+      action(async (ctx, id: string, o: { host?: string }) =>
         ctx.accepted(
-          await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/start`),
+          await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/start`, {
+            body: o.host ? { hostId: o.host } : {},
+          }),
           `/v1/vms/${enc(id)}`,
         ),
       ),

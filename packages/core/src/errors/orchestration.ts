@@ -22,6 +22,13 @@ export const orchestrationErrors = defineErrors('orchestration', {
     message: 'One consistent snapshot covers the volumes of one VM at most; these are attached to {vms}',
     recovery: "Snapshot each VM's volumes in a request of its own (or take a VM snapshot of each VM).",
   },
+  NO_HOST_AVAILABLE: {
+    status: 409,
+    retryable: true,
+    message: 'No host can run VM {vm}: {reasons}',
+    recovery:
+      'Free CPU or memory on a host (stop or move a VM), bring a host Up, add a host with the adaptors the disks need, or raise STRATA_CPU_OVERCOMMIT.',
+  },
   NO_FREE_DEVICE: {
     status: 409,
     retryable: false,

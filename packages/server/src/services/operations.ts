@@ -10,7 +10,7 @@ import {
 } from '@strata/core';
 import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
-import type { Actor } from './actor.js';
+import { requireAdmin, type Actor } from './actor.js';
 import type { QosInput } from './catalog.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
 import type { JobService } from './jobs.js';
@@ -178,6 +178,7 @@ export class Operations {
       await this.db.query('SELECT size_bytes FROM templates WHERE id = $1', [input.templateId])
     )[0];
     if (!template) throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
+    if (input.hostId !== undefined) requireAdmin(actor, 'name the host a VM runs on');
     const poolId = input.poolId ?? (await this.defaultRootPool());
     const vm = await this.vms.create(actor, {
       name: input.name,
@@ -201,7 +202,12 @@ export class Operations {
           job = await this.jobs.submit(
             actor,
             VM_DEPLOY_JOB,
-            { vmId: vm.id, volumeId: v.id, start: input.start ?? true },
+            {
+              vmId: vm.id,
+              volumeId: v.id,
+              start: input.start ?? true,
+              ...(input.hostId !== undefined && { hostId: input.hostId }),
+            },
             { tx, lockKey: vmLock(vm.id), resourceType: 'vm', resourceId: vm.id },
           );
         },
@@ -228,10 +234,13 @@ export class Operations {
     return String(row['id']);
   }
 
-  async startVm(actor: Actor, id: string): Promise<Accepted<Vm>> {
+  /** Starts a VM on the host placement chooses, or on `hostId` (admins only). */
+  async startVm(actor: Actor, id: string, hostId?: string): Promise<Accepted<Vm>> {
+    if (hostId !== undefined) requireAdmin(actor, 'name the host a VM runs on');
     const vm = await this.vms.get(actor, id);
     vmMachine.next(vm.state, 'Start');
-    return this.queued(actor, JOB_TYPES.vmStart, { vmId: id }, vmLock(id), 'vm', id, vm);
+    const input = { vmId: id, ...(hostId !== undefined && { hostId }) };
+    return this.queued(actor, JOB_TYPES.vmStart, input, vmLock(id), 'vm', id, vm);
   }
 
   async stopVm(actor: Actor, id: string, forced = false): Promise<Accepted<Vm>> {

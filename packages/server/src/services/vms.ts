@@ -1,6 +1,6 @@
 import { StrataError, validateName, vmMachine, type Vm, type VmEvent, type VmState } from '@strata/core';
 import type { Database } from '../db/index.js';
-import { ensureVisible, type Actor } from './actor.js';
+import { ensureVisible, requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
 import { Where, iso, type Within, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
@@ -62,6 +62,7 @@ export class VmService {
     ) {
       throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
     }
+    if (input.hostId) requireAdmin(actor, 'name the host a VM runs on');
     if (input.hostId && !(await this.db.query('SELECT 1 FROM hosts WHERE id = $1', [input.hostId])).length) {
       throw new StrataError('NOT_FOUND', { kind: 'host', id: input.hostId });
     }

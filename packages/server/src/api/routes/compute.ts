@@ -106,16 +106,18 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req, reply) => sendAccepted(reply, await operations.deployVm(actorOf(req), req.body)),
   );
-  app.post<IdReq>(
+  app.post<IdReq & { Body: { hostId?: string } | undefined }>(
     '/v1/vms/:id/start',
     {
-      schema: spec('vms', 'Start a VM (job)', {
+      schema: spec('vms', 'Start a VM (job) on the host placement chooses, or on hostId (admins)', {
         params: idParams,
         querystring: query(),
+        body: obj({ hostId: id }),
         response: { 202: accepted(schemas.vm) },
       }),
     },
-    async (req, reply) => sendAccepted(reply, await operations.startVm(actorOf(req), req.params.id)),
+    async (req, reply) =>
+      sendAccepted(reply, await operations.startVm(actorOf(req), req.params.id, req.body?.hostId)),
   );
   app.post<IdReq & { Body: { forced?: boolean } | undefined }>(
     '/v1/vms/:id/stop',

@@ -3,11 +3,21 @@ import type { Queryable } from '../../db/index.js';
 import type { JobDefinition, StepContext } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
-import { hostRef, loadVm, pickHost, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
+import {
+  hostRef,
+  loadHost,
+  loadVm,
+  pickHost,
+  storageContext,
+  vmVolumes,
+  type OrchestrationDeps,
+} from '../deps.js';
+import { placeVm } from '../placement/place-vm.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 
-type VmInput = { readonly vmId: string };
+/** `hostId`: the host an admin chose; else placement chooses (placement/choose-host.ts). */
+type StartInput = { readonly vmId: string; readonly hostId?: string };
 type StopInput = { readonly vmId: string; readonly forced?: boolean };
 
 const transition = (
@@ -45,15 +55,17 @@ async function kernelOf(q: Queryable, vm: Vm): Promise<VmSpec['kernel']> {
 
 /**
  * Builds the VM's definition from its volumes (each granted to the host and connected) and
- * starts it on a host. Every disk carries its volume id as serial.
+ * starts it on a host: the one placement chose, else the one it last ran on. Every disk carries
+ * its volume id as serial.
  */
 export async function defineAndStart(
   deps: OrchestrationDeps,
   ctx: StepContext,
   vmId: string,
+  hostId?: string,
 ): Promise<{ hostId: string }> {
   const vm = await loadVm(deps.db, vmId);
-  const host = await pickHost(deps.db, vm);
+  const host = hostId ? await loadHost(deps.db, hostId) : await pickHost(deps.db, vm);
   const volumes = await vmVolumes(deps.db, vm.id);
   if (!volumes.some((v) => v.type === 'ROOT')) {
     throw new StrataError('TEMPLATE_NOT_BOOTABLE', { vm: vm.id, reason: 'it has no ROOT volume' });
@@ -80,16 +92,20 @@ export async function defineAndStart(
   return { hostId: host.id };
 }
 
-export function vmStartJob(deps: OrchestrationDeps): JobDefinition<VmInput> {
+export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
   return {
     type: JOB_TYPES.vmStart,
     steps: [
       {
+        // The host is chosen and recorded with the state change and this step's record: a start
+        // that runs again after a crash starts the VM on the same host, never on a second one.
         name: 'mark-starting',
         transactional: true,
         run: async (ctx, input) => {
+          const vm = await loadVm(ctx.tx, input.vmId);
           await transition(deps, ctx.tx, ctx, input.vmId, 'Start');
-          return null;
+          const host = await placeVm(ctx.tx, vm, input.hostId ? { pinned: input.hostId } : {});
+          return { hostId: host.id };
         },
         compensate: async (ctx, input) => {
           await transition(deps, ctx.tx, ctx, input.vmId, 'Fail');
@@ -97,7 +113,13 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<VmInput> {
       },
       {
         name: 'define-and-start',
-        run: async (ctx, input) => defineAndStart(deps, ctx, input.vmId),
+        run: async (ctx, input, prior) =>
+          defineAndStart(
+            deps,
+            ctx,
+            input.vmId,
+            (prior['mark-starting'] as { hostId?: string } | null)?.hostId,
+          ),
         compensate: async (ctx, input) => {
           const vm = await loadVm(deps.db, input.vmId);
           const host = await pickHost(deps.db, vm).catch(() => null);
