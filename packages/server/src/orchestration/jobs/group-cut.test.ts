@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StorageContext } from '@strata/core';
 import type { AgentPort } from '../agent-port.js';
-import {
-  FREEZE_DEADLINE_MS,
-  freezeUnderOverlay,
-  transientOverlay,
-  undoGroupCut,
-  type GroupGuest,
-} from './group-cut.js';
+import { HOLD_DEADLINE_MS } from '../../vmsnapshots/hold-deadline.js';
+import { freezeUnderOverlay, transientOverlay, undoGroupCut, type GroupGuest } from './group-cut.js';
 
 // The agent calls of a group cut and of its undo, with a recording fake agent. The same paths run
 // for real (libvirt, tgt, Ceph) in the demo package's volume-snapshots test.
@@ -26,9 +21,16 @@ function recorder(answers: Record<string, unknown>) {
   const calls: string[] = [];
   const agent: AgentPort = {
     send(_host, command, params) {
-      const p = params as { disks?: Array<{ overlayPath: string }>; target?: string; quiesce?: boolean };
-      if (command === 'snapshot.diskOnly')
-        calls.push(`diskOnly ${p.disks?.map((d) => d.overlayPath).join(',')} quiesce=${p.quiesce}`);
+      const p = params as {
+        disks?: Array<{ overlayPath: string }>;
+        target?: string;
+        hold?: string;
+        deadlineMs?: number;
+      };
+      if (command === 'snapshot.heldCut')
+        calls.push(
+          `heldCut ${p.hold} ${p.disks?.map((d) => d.overlayPath).join(',')} deadline=${p.deadlineMs}`,
+        );
       else if (command === 'snapshot.blockCommit') calls.push(`blockCommit ${p.target}`);
       else if (command === 'file.remove') calls.push(`remove ${(params as { path: string }).path}`);
       else calls.push(command);
@@ -38,32 +40,24 @@ function recorder(answers: Record<string, unknown>) {
   return { calls, agent };
 }
 
-test('the freeze holds only the atomic overlay over every member disk', async () => {
-  const r = recorder({
-    'guest.freeze': { freezeMs: 1 },
-    'guest.thaw': { frozenForMs: 40 },
-    'snapshot.diskOnly': {},
-  });
+test('the freeze holds only the atomic overlay over every member disk: one held cut on the host', async () => {
+  const r = recorder({ 'snapshot.heldCut': { heldMs: 40, snapshotMs: 20, tookMs: 60 } });
   const held = await freezeUnderOverlay({ agent: r.agent }, guest, ['vdb', 'vdc'], ctx.signal);
   assert.equal(held, 40);
   assert.deepEqual(r.calls, [
-    'guest.freeze',
-    `diskOnly ${transientOverlay(guest, 'vdb')},${transientOverlay(guest, 'vdc')} quiesce=false`,
-    'guest.thaw',
+    `heldCut guest ${transientOverlay(guest, 'vdb')},${transientOverlay(guest, 'vdc')} deadline=${HOLD_DEADLINE_MS}`,
   ]);
 });
 
 test('a freeze that outlived its deadline is HOLD_EXPIRED: the agent may have thawed before the overlay', async () => {
-  const r = recorder({
-    'guest.freeze': { freezeMs: 1 },
-    'guest.thaw': { frozenForMs: FREEZE_DEADLINE_MS + 1 },
-    'snapshot.diskOnly': {},
-  });
+  const r = recorder({ 'snapshot.heldCut': { heldMs: 1_001, snapshotMs: 20, tookMs: 1_100 } });
   await assert.rejects(
-    freezeUnderOverlay({ agent: r.agent }, guest, ['vdb', 'vdc'], ctx.signal),
+    freezeUnderOverlay({ agent: r.agent }, guest, ['vdb', 'vdc'], ctx.signal, 1_000),
     (e: unknown) => (e as { code?: string }).code === 'HOLD_EXPIRED',
   );
-  assert.equal(r.calls.at(-1), 'guest.thaw', 'thawed before the error');
+  assert.deepEqual(r.calls, [
+    `heldCut guest ${transientOverlay(guest, 'vdb')},${transientOverlay(guest, 'vdc')} deadline=1000`,
+  ]);
 });
 
 test('undo commits back only the disks still on this group’s overlays', async () => {

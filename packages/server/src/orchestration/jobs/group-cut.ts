@@ -1,6 +1,6 @@
 import { StrataError, type StorageContext } from '@strata/core';
 import type { AgentPort } from '../agent-port.js';
-import { acquireHold } from '../../vmsnapshots/hold.js';
+import { holdDeadlineMs } from '../../vmsnapshots/hold-deadline.js';
 import { hostFiles } from '../host-files.js';
 import { snapshotFile } from '../naming.js';
 
@@ -18,49 +18,35 @@ export interface GroupCutDeps {
   readonly agent: AgentPort;
 }
 
-/** The agent thaws the guest on its own at this deadline, even if this server dies. */
-export const FREEZE_DEADLINE_MS = 5_000;
-
 export function transientOverlay(guest: GroupGuest, target: string): string {
   return snapshotFile(guest.stateDir, guest.vmId, guest.groupKey, `${target}.group.qcow2`);
 }
 
 /**
  * Freezes the guest only around one atomic overlay over the given disks, which stops every one of
- * them at the same instant (a freeze alone stops filesystem writes, not raw-device writes).
- * Answers how long the guest was frozen. Past the deadline the agent thawed on its own and the
- * overlay may have come after: HOLD_EXPIRED, and the caller's compensation commits it back.
+ * them at the same instant (a freeze alone stops filesystem writes, not raw-device writes): the
+ * same hold a VM snapshot uses (`snapshot.heldCut`: freeze, cut and thaw on the host, with the
+ * agent's watchdog at the deadline, STRATA_HOLD_DEADLINE_MS). Answers how long the guest was
+ * frozen. Past the deadline the agent thawed on its own and the overlay may have come after:
+ * HOLD_EXPIRED, and the caller's compensation commits it back.
  */
 export async function freezeUnderOverlay(
   deps: GroupCutDeps,
   guest: GroupGuest,
   targets: readonly string[],
   signal: AbortSignal,
+  deadlineMs: number = holdDeadlineMs(),
 ): Promise<number> {
   const overlays = targets.map((target) => ({ target, overlayPath: transientOverlay(guest, target) }));
-  const hold = await acquireHold(deps.agent, guest, 'guest', FREEZE_DEADLINE_MS, signal);
-  let holdMs = 0;
-  try {
-    await deps.agent.send(
-      guest.hostId,
-      'snapshot.diskOnly',
-      { vm: guest.vm, disks: overlays, quiesce: false },
-      { signal },
-    );
-  } finally {
-    holdMs = await hold.release();
-  }
-  throwIfExpired(guest, holdMs);
-  return holdMs;
-}
-
-export function throwIfExpired(guest: GroupGuest, holdMs: number): void {
-  if (holdMs < FREEZE_DEADLINE_MS) return;
-  throw new StrataError('HOLD_EXPIRED', {
-    vm: guest.vmId,
-    deadlineMs: FREEZE_DEADLINE_MS,
-    holdMs: Math.round(holdMs),
-  });
+  const { heldMs } = await deps.agent.send(
+    guest.hostId,
+    'snapshot.heldCut',
+    { vm: guest.vm, hold: 'guest', deadlineMs, disks: overlays },
+    { signal },
+  );
+  if (heldMs >= deadlineMs)
+    throw new StrataError('HOLD_EXPIRED', { vm: guest.vmId, deadlineMs, holdMs: Math.round(heldMs) });
+  return heldMs;
 }
 
 /** Merges the guest's writes since the cut back into each backend volume and drops the overlays. */

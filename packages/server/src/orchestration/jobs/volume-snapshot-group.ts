@@ -2,17 +2,9 @@ import { StrataError, volumeSnapshotMachine, type StorageDriver } from '@strata/
 import type { JobDefinition, StepContext } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
-import { acquireHold } from '../../vmsnapshots/hold.js';
 import { loadVm, storageContext, type OrchestrationDeps } from '../deps.js';
 import { domainName } from '../naming.js';
-import {
-  FREEZE_DEADLINE_MS,
-  commitBack,
-  freezeUnderOverlay,
-  throwIfExpired,
-  undoGroupCut,
-  type GroupGuest,
-} from './group-cut.js';
+import { commitBack, freezeUnderOverlay, undoGroupCut, type GroupGuest } from './group-cut.js';
 
 type GroupInput = { readonly snapshotIds: readonly string[]; readonly vmId: string | null };
 
@@ -96,7 +88,7 @@ async function cutGroup(
   deps: OrchestrationDeps,
   ctx: StepContext,
   input: GroupInput,
-): Promise<{ mode: 'overlay' | 'freeze' | 'none'; holdMs: number; backends: number; taken: Taken }> {
+): Promise<{ mode: 'overlay' | 'none'; holdMs: number; backends: number; taken: Taken }> {
   const sctx = storageContext(ctx);
   const members = await membersOf(deps, input);
   const pools = byPool(members);
@@ -115,23 +107,13 @@ async function cutGroup(
   const cutAll = async (): Promise<Taken> =>
     (await Promise.all([...pools].map(([poolId, ms]) => cutPool(drivers.get(poolId)!, sctx, ms)))).flat();
   const targets = targetsOf(members);
-  if (guest && targets.length > 1) {
-    const holdMs = await freezeUnderOverlay(deps, guest, targets, ctx.signal);
-    const taken = await cutAll();
-    await commitBack(deps, guest, targets, ctx.signal);
-    return { mode: 'overlay', holdMs, backends: pools.size, taken };
-  }
   if (!guest) return { mode: 'none', holdMs: 0, backends: pools.size, taken: await cutAll() };
-  const hold = await acquireHold(deps.agent, guest, 'guest', FREEZE_DEADLINE_MS, ctx.signal);
-  let holdMs = 0;
-  let taken: Taken;
-  try {
-    taken = await cutAll();
-  } finally {
-    holdMs = await hold.release();
-  }
-  throwIfExpired(guest, holdMs);
-  return { mode: 'freeze', holdMs, backends: pools.size, taken };
+  // The guest is frozen around one atomic overlay only (one disk or many): the backends then take
+  // their still volumes with the guest running, however slow one is.
+  const holdMs = await freezeUnderOverlay(deps, guest, targets, ctx.signal);
+  const taken = await cutAll();
+  await commitBack(deps, guest, targets, ctx.signal);
+  return { mode: 'overlay', holdMs, backends: pools.size, taken };
 }
 
 /**

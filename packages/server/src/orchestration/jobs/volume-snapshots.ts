@@ -4,6 +4,7 @@ import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../deps.js';
 import { domainName } from '../naming.js';
+import { holdDeadlineMs } from '../../vmsnapshots/hold-deadline.js';
 
 type SnapshotInput = { readonly snapshotId: string; readonly quiesce?: boolean };
 
@@ -65,7 +66,7 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
             await deps.agent.send(
               vm.hostId,
               'guest.freeze',
-              { vm: domainName(vm), deadlineMs: 5_000 },
+              { vm: domainName(vm), deadlineMs: holdDeadlineMs() },
               { signal: ctx.signal },
             );
           try {
