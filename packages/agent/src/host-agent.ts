@@ -18,6 +18,7 @@ import {
   type DiskSnapshotResult,
   type MemorySnapshotResult,
 } from './snapshots/external.js';
+import { migrateVm, type MigrateRequest } from './vm/migrate.js';
 import { heldCut, type CutHold, type HeldCutResult } from './snapshots/held-cut.js';
 import { internalSnapshot, type InternalSnapshotResult } from './snapshots/internal.js';
 import { revertExternal, type RevertDisk, type RevertResult } from './snapshots/revert.js';
@@ -252,6 +253,11 @@ export class HostAgent extends EventEmitter {
     options: { quiesce?: boolean } = {},
   ): Promise<DiskSnapshotResult> {
     return diskOnlySnapshot(this.virsh, (v) => this.diskTargets.of(v), vm, overlays, options);
+  }
+
+  /** Live migration to another host's libvirt (vm/migrate.ts); the domain is that host's after. */
+  migrate(req: MigrateRequest): Promise<{ tookMs: number }> {
+    return this.changing(req.vm, () => migrateVm(this.virsh, req));
   }
 
   /** A disk-only cut with the guest held only around it, here on the host (snapshots/held-cut.ts). */

@@ -149,6 +149,20 @@ export interface AgentCommands {
     },
     { readonly state: DomainRunState; readonly tookMs: number }
   >;
+  /**
+   * Live-migrates a running VM to another host's libvirt (`destUri`, as this host reaches it),
+   * its disks logging in under the destination's initiator name; the source's definition is
+   * removed once the guest runs there. `unsafe` only for pools every host sees (NFS).
+   */
+  'vm.migrate': Cmd<
+    VmRef & {
+      readonly destUri: string;
+      readonly migrateUri?: string;
+      readonly unsafe: boolean;
+      readonly initiator?: { readonly from: string; readonly to: string };
+    },
+    { readonly tookMs: number }
+  >;
   /** Active block commit of a disk's top overlay into its backing image, then pivot. */
   'snapshot.blockCommit': Cmd<VmRef & { readonly target: string }, { readonly tookMs: number }>;
   /** Block stream into the disk's top image: everything, or with `base` only the layers above it. */
@@ -241,6 +255,7 @@ export const agentCommandNames = [
   'snapshot.heldCut',
   'snapshot.memory',
   'vm.restore',
+  'vm.migrate',
   'snapshot.blockCommit',
   'snapshot.blockStream',
   'snapshot.internal',
@@ -289,6 +304,7 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'snapshot.heldCut': 120_000,
   'snapshot.memory': 600_000,
   'vm.restore': 600_000,
+  'vm.migrate': 600_000,
   'snapshot.blockCommit': 1_800_000,
   'snapshot.blockStream': 1_800_000,
   'snapshot.internal': 600_000,
