@@ -29,13 +29,13 @@ export function kvmHandlers(kvm: HostAgent): CommandHandlers {
     'snapshot.heldCut': ({ vm, hold, deadlineMs, disks }) => kvm.heldCut(vm, hold, deadlineMs, disks),
     'snapshot.memory': ({ vm, memoryPath, disks }) => kvm.memorySnapshot(vm, memoryPath, disks),
     'vm.restore': ({ vm, memoryPath, files }) => kvm.restoreFromMemory(vm, memoryPath, files),
-    'vm.migrate': ({ vm, destUri, migrateUri, unsafe, initiator }, ctx) =>
+    'vm.migrate': ({ vm, destUri, migrateUri, unsafe, disks }, ctx) =>
       kvm.migrate({
         vm,
         destUri,
         unsafe,
+        disks,
         ...(migrateUri !== undefined && { migrateUri }),
-        ...(initiator !== undefined && { initiator }),
         timeoutMs: ctx.timeoutMs,
       }),
     'snapshot.blockCommit': ({ vm, target }, ctx) => kvm.blockCommit(vm, target, ctx.timeoutMs),

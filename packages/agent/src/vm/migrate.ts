@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StrataError } from '@strata/core';
 import { withPrivateDir } from '../host/secrets.js';
+import { diskXml } from '../domain/disk-xml.js';
+import type { AgentDiskSpec } from '../types.js';
 import type { Virsh } from '../virsh/virsh.js';
 
 export interface MigrateRequest {
@@ -15,39 +17,50 @@ export interface MigrateRequest {
    * shared: it refuses such a migration unless told (VIR_MIGRATE_UNSAFE). Only for shared pools.
    */
   readonly unsafe: boolean;
-  /** This host's iSCSI initiator name and the destination's: the disks log in as the destination. */
-  readonly initiator?: { readonly from: string; readonly to: string };
+  /**
+   * The network disks as the destination opens them (its iSCSI initiator name, its cephx user and
+   * secret): each replaces that disk's source in the definition the destination gets.
+   */
+  readonly disks?: readonly AgentDiskSpec[];
   readonly timeoutMs?: number;
 }
 
-const IQN = /^[A-Za-z0-9.:-]+$/;
+const SOURCE = /<source\b[^>]*\/>|<source\b[\s\S]*?<\/source>/;
 
 /**
- * The domain's XML with every iSCSI source's `<initiator><iqn name=…/>` naming `from` changed to
- * `to`: the destination opens each LUN under its own name, which its ACL entry admits.
+ * The domain's XML with each named disk's `<source>` (and any `<auth>` beside it) replaced by the
+ * one the destination needs, rendered by the same code that defines disks (diskXml: every value
+ * escaped). Everything else (addresses, serials, targets) stays as the running guest has it.
  */
-export function rewriteInitiator(xml: string, from: string, to: string): string {
-  for (const [field, v] of [
-    ['initiator.from', from],
-    ['initiator.to', to],
-  ] as const)
-    if (!IQN.test(v)) throw new StrataError('INVALID_ARGUMENT', { field, reason: 'not an iSCSI name' });
-  return xml.replace(
-    /<iqn name=(['"])([^'"]*)\1(\s*\/>)/g,
-    (whole, quote: string, name: string, end: string) =>
-      name === from ? `<iqn name=${quote}${to}${quote}${end}` : whole,
-  );
+export function withDestinationSources(xml: string, disks: readonly AgentDiskSpec[]): string {
+  let out = xml;
+  for (const disk of disks) {
+    const fresh = SOURCE.exec(diskXml(disk))?.[0];
+    if (!fresh) throw new StrataError('INTERNAL', { reason: `no source rendered for ${disk.target}` });
+    let found = false;
+    out = out.replace(/<disk\b[\s\S]*?<\/disk>/g, (block) => {
+      if (!new RegExp(`<target dev=['"]${disk.target}['"]`).test(block)) return block;
+      found = true;
+      return block.replace(/<auth\b[\s\S]*?<\/auth>\s*/g, '').replace(SOURCE, () => fresh);
+    });
+    if (!found)
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'disks',
+        reason: `the VM has no disk ${disk.target}`,
+      });
+  }
+  return out;
 }
 
 /**
  * Live-migrates a running VM to another host's libvirt, with a destination definition (running and
- * persistent) in which the disks name the destination's initiator; the source's definition is
+ * persistent) in which the network disks open as the destination; the source's definition is
  * removed once the guest runs there. Answers how long it took.
  */
 export async function migrateVm(virsh: Virsh, req: MigrateRequest): Promise<{ tookMs: number }> {
   const started = performance.now();
   const xml = await virsh.run(['dumpxml', '--migratable', '--domain', req.vm], { vm: req.vm });
-  const destXml = req.initiator ? rewriteInitiator(xml, req.initiator.from, req.initiator.to) : xml;
+  const destXml = withDestinationSources(xml, req.disks ?? []);
   await withPrivateDir(async (dir) => {
     const path = join(dir, 'destination.xml');
     await writeFile(path, destXml, { mode: 0o600 });

@@ -151,15 +151,16 @@ export interface AgentCommands {
   >;
   /**
    * Live-migrates a running VM to another host's libvirt (`destUri`, as this host reaches it),
-   * its disks logging in under the destination's initiator name; the source's definition is
-   * removed once the guest runs there. `unsafe` only for pools every host sees (NFS).
+   * its network disks opened as the destination opens them (`disks`: its initiator name, its
+   * cephx user); the source's definition is removed once the guest runs there. `unsafe` only for
+   * pools every host sees (NFS).
    */
   'vm.migrate': Cmd<
     VmRef & {
       readonly destUri: string;
       readonly migrateUri?: string;
       readonly unsafe: boolean;
-      readonly initiator?: { readonly from: string; readonly to: string };
+      readonly disks: readonly DiskSpec[];
     },
     { readonly tookMs: number }
   >;
