@@ -13,6 +13,7 @@ import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
 import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 import { readBasicHostFacts } from './basic-host.js';
+import { migrationFacts } from './migration-facts.js';
 import type { CommandHandlers } from './dispatcher.js';
 import { StorageNode } from '../storage/storage-node.js';
 import { storageHandlers } from '../storage/handlers.js';
@@ -27,10 +28,12 @@ async function main(): Promise<void> {
   const storage = config.roles.includes('storage')
     ? new StorageNode({ providers: config.storageProviders, poolDirs: config.poolDirs })
     : null;
+  const migration = migrationFacts();
   const withRoles = (facts: HostFacts): HostFacts => ({
     ...facts,
     roles: config.roles,
     ...(storage && { storage: storage.facts }),
+    ...(migration && kvm && { migration }),
   });
   // The KVM core first: libvirt must answer and its one event stream must run before we connect.
   const kvm = config.roles.includes('kvm')

@@ -76,6 +76,21 @@ export function vms(): Command {
       ),
     );
   cmd
+    .command('migrate')
+    .description('live-migrate a running VM to another host, with progress (job, admins)')
+    .argument('<id>')
+    .option('--host <id>', 'the destination (default: the host placement chooses)')
+    .action(
+      action(async (ctx, id: string, o: { host?: string }) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/migrate`, {
+            body: o.host ? { hostId: o.host } : {},
+          }),
+          `/v1/vms/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
     .command('stop')
     .description('stop a VM: graceful, then forced (job)')
     .argument('<id>')

@@ -20,6 +20,15 @@ export interface HostFacts {
   readonly roles?: readonly AgentRole[];
   /** What it serves in the storage role (absent without that role). */
   readonly storage?: StorageNodeFacts;
+  /** How other hosts reach it for live migration (absent: it takes none). */
+  readonly migration?: MigrationFacts;
+}
+
+export interface MigrationFacts {
+  /** Its libvirt as another host's agent reaches it (e.g. `qemu+tls://host-b.example/system`). */
+  readonly uri: string;
+  /** The address QEMU on another host sends a guest's memory to (`tcp://…`); absent: libvirt's choice. */
+  readonly dataUri?: string;
 }
 
 export type AgentRole = 'kvm' | 'storage';

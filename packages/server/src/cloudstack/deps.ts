@@ -144,7 +144,8 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<Vm>>;
     get(c: Caller, id: string): Promise<Vm>;
     deploy(c: Caller, input: VmDeploy): Promise<Started>;
-    start(c: Caller, id: string): Promise<Started>;
+    start(c: Caller, id: string, hostId?: string): Promise<Started>;
+    migrate(c: Caller, id: string, hostId?: string): Promise<Started>;
     stop(c: Caller, id: string, forced: boolean): Promise<Started>;
     destroy(c: Caller, id: string, expunge: boolean): Promise<Started>;
   };

@@ -6,6 +6,7 @@ import { vmSnapshotDeleteJob } from '../vmsnapshots/delete-job.js';
 import { vmSnapshotRevertJob } from '../vmsnapshots/revert-job.js';
 import type { OrchestrationDeps } from './deps.js';
 import { vmDeployJob } from './jobs/vm-deploy.js';
+import { vmMigrateJob } from './jobs/vm-migrate.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
@@ -34,6 +35,7 @@ export function registerOrchestration(
   engine.register(volumeSnapshotGroupJob(deps));
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
+  engine.register(vmMigrateJob(deps));
   engine.register(vmDeployJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
   engine.register(vmSnapshotRevertJob(deps));

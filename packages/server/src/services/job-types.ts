@@ -15,6 +15,7 @@ export const JOB_TYPES = {
   volumeSnapshotGroup: 'volume-snapshot.group', // { snapshotIds, vmId }
   vmStart: 'vm.start', // { vmId }
   vmStop: 'vm.stop', // { vmId, forced }
+  vmMigrate: 'vm.migrate', // { vmId, hostId? }
   vmSnapshotCreate: 'vm-snapshot.create', // { vmSnapshotId, quiesce, memory }
   vmSnapshotRevert: 'vm-snapshot.revert', // { vmSnapshotId }
   vmSnapshotDelete: 'vm-snapshot.delete', // { vmSnapshotId }

@@ -243,6 +243,16 @@ export class Operations {
     return this.queued(actor, JOB_TYPES.vmStart, input, vmLock(id), 'vm', id, vm);
   }
 
+  /** Live-migrates a running VM (admins): to `hostId`, else to the host placement chooses. */
+  async migrateVm(actor: Actor, id: string, hostId?: string): Promise<Accepted<Vm>> {
+    requireAdmin(actor, 'migrate a VM');
+    const vm = await this.vms.get(actor, id);
+    if (vm.state !== 'Running')
+      throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', event: 'Migrate', state: vm.state });
+    const input = { vmId: id, ...(hostId !== undefined && { hostId }) };
+    return this.queued(actor, JOB_TYPES.vmMigrate, input, vmLock(id), 'vm', id, vm);
+  }
+
   async stopVm(actor: Actor, id: string, forced = false): Promise<Accepted<Vm>> {
     const vm = await this.vms.get(actor, id);
     vmMachine.next(vm.state, 'Stop');

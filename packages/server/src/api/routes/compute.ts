@@ -119,6 +119,19 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
     async (req, reply) =>
       sendAccepted(reply, await operations.startVm(actorOf(req), req.params.id, req.body?.hostId)),
   );
+  app.post<IdReq & { Body: { hostId?: string } | undefined }>(
+    '/v1/vms/:id/migrate',
+    {
+      schema: spec('vms', 'Live-migrate a running VM (job, admins) to hostId, or where placement chooses', {
+        params: idParams,
+        querystring: query(),
+        body: obj({ hostId: id }),
+        response: { 202: accepted(schemas.vm) },
+      }),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.migrateVm(actorOf(req), req.params.id, req.body?.hostId)),
+  );
   app.post<IdReq & { Body: { forced?: boolean } | undefined }>(
     '/v1/vms/:id/stop',
     {

@@ -17,6 +17,7 @@ const all: Command[] = [
   infra.listTemplates,
   vms.deployVirtualMachine,
   vms.startVirtualMachine,
+  vms.migrateVirtualMachine,
   vms.stopVirtualMachine,
   vms.destroyVirtualMachine,
   vms.listVirtualMachines,

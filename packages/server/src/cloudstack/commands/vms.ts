@@ -74,12 +74,37 @@ export const deployVirtualMachine: Command = {
 
 export const startVirtualMachine: Command = {
   name: 'startVirtualMachine',
-  description: 'Starts a virtual machine',
+  description: 'Starts a virtual machine on the host placement chooses, or on hostid (admins)',
   isAsync: true,
   entity: 'virtualmachine',
-  params: VM_ID,
+  params: { ...VM_ID, hostid: { type: 'uuid', description: 'the host to start on (admins)' } },
   handler: async (ctx) =>
-    job(await need(ctx, 'vms').start(ctx.caller, read.required(read.str(ctx.params, 'id')))),
+    job(
+      await need(ctx, 'vms').start(
+        ctx.caller,
+        read.required(read.str(ctx.params, 'id')),
+        read.str(ctx.params, 'hostid'),
+      ),
+    ),
+};
+
+export const migrateVirtualMachine: Command = {
+  name: 'migrateVirtualMachine',
+  description: 'Live-migrates a running virtual machine with its managed disks (admins)',
+  isAsync: true,
+  entity: 'virtualmachine',
+  params: {
+    virtualmachineid: { type: 'uuid', required: true, description: 'the VM' },
+    hostid: { type: 'uuid', description: 'the destination (default: the host placement chooses)' },
+  },
+  handler: async (ctx) =>
+    job(
+      await need(ctx, 'vms').migrate(
+        ctx.caller,
+        read.required(read.str(ctx.params, 'virtualmachineid')),
+        read.str(ctx.params, 'hostid'),
+      ),
+    ),
 };
 
 export const stopVirtualMachine: Command = {

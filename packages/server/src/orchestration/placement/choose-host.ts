@@ -11,6 +11,8 @@ export interface HostLoad {
   /** vCPUs and memory of the VMs placed on it (starting, running or stopping). */
   readonly usedCpus: number;
   readonly usedMemoryBytes: number;
+  /** How other hosts reach it for live migration (its agent's facts), or null: it takes none. */
+  readonly migrationUri?: string | null;
 }
 
 export interface PlacementNeeds {
@@ -18,6 +20,8 @@ export interface PlacementNeeds {
   readonly memoryBytes: number;
   /** Adaptors the VM's disks need on the host: `file`, `iscsi` (any iSCSI adaptor), `rbd`. */
   readonly adaptors: readonly string[];
+  /** A live migration's destination: the host must take migrations. */
+  readonly migration?: boolean;
 }
 
 export interface PlacementPolicy {
@@ -37,6 +41,8 @@ const size = (bytes: number) =>
 export function refusal(h: HostLoad, needs: PlacementNeeds, policy: PlacementPolicy): string | null {
   if (h.state !== 'Up') return `it is ${h.state}`;
   if (!h.kvm) return 'it runs no VMs (a storage node)';
+  if (needs.migration === true && !h.migrationUri)
+    return 'it takes no live migrations (its agent names no STRATA_AGENT_MIGRATION_URI)';
   // `iscsi`: QEMU's own initiator or the host's, either will do
   const has = (a: string) =>
     a === 'iscsi' ? h.adaptors.some((x) => x.startsWith('iscsi-')) : h.adaptors.includes(a);

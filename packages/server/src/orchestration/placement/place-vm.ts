@@ -22,6 +22,7 @@ export async function hostLoads(q: Queryable, vmId: string): Promise<HostLoad[]>
   const rows = await q.query(
     `SELECT h.id, h.name, h.state, h.cpus, h.memory_bytes, h.adaptors,
             (h.facts->'roles' IS NULL OR h.facts->'roles' ? 'kvm') AS kvm,
+            h.facts->'migration'->>'uri' AS migration_uri,
             COALESCE(SUM(v.cpus), 0) AS used_cpus, COALESCE(SUM(v.memory_bytes), 0) AS used_memory
        FROM hosts h
        LEFT JOIN vms v ON v.host_id = h.id AND v.id <> $1 AND v.state IN ('Starting', 'Running', 'Stopping')
@@ -38,11 +39,12 @@ export async function hostLoads(q: Queryable, vmId: string): Promise<HostLoad[]>
     adaptors: (r['adaptors'] as string[] | null) ?? [],
     usedCpus: Number(r['used_cpus']),
     usedMemoryBytes: Number(r['used_memory']),
+    migrationUri: (r['migration_uri'] as string | null) ?? null,
   }));
 }
 
 /** The adaptors the VM's volumes need, from their pools' driver types. */
-async function neededAdaptors(q: Queryable, vmId: string): Promise<string[]> {
+export async function neededAdaptors(q: Queryable, vmId: string): Promise<string[]> {
   const rows = await q.query(
     `SELECT DISTINCT p.provider FROM volumes v JOIN storage_pools p ON p.id = v.pool_id
       WHERE v.vm_id = $1 AND v.state <> 'Destroyed'`,

@@ -1,0 +1,194 @@
+import { StrataError, type DiskSpec, type Vm, type Volume } from '@strata/core';
+import type { Queryable } from '../../db/index.js';
+import type { JobDefinition, Json, StepContext } from '../../jobs/index.js';
+import { JOB_TYPES } from '../../services/job-types.js';
+import { hostRef, loadHost, loadVm, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
+import { diskSpecFor } from '../host-disks.js';
+import { domainName } from '../naming.js';
+import { chooseHost } from '../placement/choose-host.js';
+import { hostLoads, neededAdaptors, placementPolicy } from '../placement/place-vm.js';
+
+/** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
+export type MigrateInput = { readonly vmId: string; readonly hostId?: string };
+
+type Plan = { readonly source: string; readonly dest: string };
+
+/** Where a VM's domain runs now: on the source, the destination, both (never), or neither. */
+async function whereRuns(deps: OrchestrationDeps, vm: Vm, plan: Plan, signal: AbortSignal) {
+  const runsOn = async (hostId: string) => {
+    const { domains } = await deps.agent.send(hostId, 'vm.list', {}, { signal });
+    return domains.some((d) => d.name === domainName(vm) && d.state === 'running');
+  };
+  const [source, dest] = await Promise.all([runsOn(plan.source), runsOn(plan.dest)]);
+  return { source, dest };
+}
+
+/** The destination among the hosts other than the source: placement's rules, plus taking migrations. */
+async function chooseDestination(tx: Queryable, vm: Vm, pinned: string | undefined): Promise<string> {
+  const loads = (await hostLoads(tx, vm.id)).filter((h) => h.id !== vm.hostId);
+  if (pinned && !loads.some((h) => h.id === pinned))
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'hostId',
+      reason: pinned === vm.hostId ? 'the VM already runs there' : `no host ${pinned}`,
+    });
+  const needs = {
+    cpus: vm.cpus,
+    memoryBytes: vm.memoryBytes,
+    adaptors: await neededAdaptors(tx, vm.id),
+    migration: true,
+  };
+  const placed = chooseHost(loads, needs, placementPolicy(), pinned ? { pinned } : {});
+  if (!placed.host) {
+    const reasons =
+      placed.refusals.map((r) => `${r.host}: ${r.reason}`).join('; ') || 'there is no other host';
+    throw new StrataError('NO_HOST_AVAILABLE', { vm: vm.id, reasons });
+  }
+  return placed.host.id;
+}
+
+/** Revokes a host's access to every volume of the VM (what it no longer needs). */
+async function revokeAll(
+  deps: OrchestrationDeps,
+  ctx: StepContext,
+  volumes: readonly Volume[],
+  hostId: string,
+) {
+  const host = hostRef(await loadHost(deps.db, hostId));
+  const sctx = storageContext(ctx);
+  for (const v of volumes)
+    await (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host });
+}
+
+/** A file disk on a pool every host mounts (cluster or zone scope): libvirt must be told it is shared. */
+async function onSharedFiles(q: Queryable, vmId: string): Promise<boolean> {
+  const rows = await q.query(
+    `SELECT 1 FROM volumes v JOIN storage_pools p ON p.id = v.pool_id
+      WHERE v.vm_id = $1 AND v.state <> 'Destroyed' AND p.provider = 'qcow2' AND p.scope <> 'host' LIMIT 1`,
+    [vmId],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Live migration of a running VM with managed storage, each step journaled with its undo: choose
+ * the destination; grant it every disk (tgt ACL for its initiator, its cephx user, the secrets in
+ * its libvirt); migrate with a definition whose disks open as the destination; confirm the guest
+ * runs there and not on the source; record the new host; revoke the source (last: a backend that
+ * fails it leaves a grant the orphan collector revokes, never a database that names the wrong
+ * host). A failure leaves the
+ * VM running on exactly one host with its disks reachable, and the other host's grants revoked.
+ * Runs under the VM's lock, so never beside a snapshot or its commit-back.
+ */
+export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInput> {
+  return {
+    type: JOB_TYPES.vmMigrate,
+    steps: [
+      {
+        name: 'plan',
+        transactional: true,
+        run: async (ctx, input) => {
+          const vm = await loadVm(ctx.tx, input.vmId);
+          if (vm.state !== 'Running' || !vm.hostId)
+            throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', event: 'Migrate', state: vm.state });
+          await ctx.tx.query('SELECT id FROM hosts ORDER BY id FOR UPDATE');
+          const plan: Plan = { source: vm.hostId, dest: await chooseDestination(ctx.tx, vm, input.hostId) };
+          return plan;
+        },
+      },
+      {
+        name: 'grant-destination',
+        run: async (ctx, input, prior) => {
+          const plan = prior['plan'] as Plan;
+          const dest = hostRef(await loadHost(deps.db, plan.dest));
+          const sctx = storageContext(ctx);
+          const disks: DiskSpec[] = [];
+          for (const v of await vmVolumes(deps.db, input.vmId))
+            disks.push(await diskSpecFor(deps, sctx, v, dest));
+          return { disks: disks.filter((d) => d.source.kind !== 'file') } as unknown as Json;
+        },
+        // The guest stayed where it was: the destination's grants go (it runs on the source only).
+        compensate: async (ctx, input, _output, prior) => {
+          const plan = prior['plan'] as Plan;
+          const vm = await loadVm(deps.db, input.vmId);
+          const at = await whereRuns(deps, vm, plan, ctx.signal);
+          const volumes = await vmVolumes(deps.db, input.vmId);
+          if (!at.dest) await revokeAll(deps, ctx, volumes, plan.dest);
+        },
+      },
+      {
+        name: 'migrate',
+        run: async (ctx, input, prior) => {
+          const plan = prior['plan'] as Plan;
+          const { disks } = prior['grant-destination'] as unknown as { disks: DiskSpec[] };
+          const vm = await loadVm(deps.db, input.vmId);
+          // Run again after a crash: the guest may have moved already.
+          const at = await whereRuns(deps, vm, plan, ctx.signal);
+          if (at.dest && !at.source) return { moved: 'before' };
+          const dest = await loadHost(deps.db, plan.dest);
+          const facts = (
+            await deps.db.query(`SELECT facts->'migration' AS m FROM hosts WHERE id = $1`, [dest.id])
+          )[0]?.['m'] as { uri?: string; dataUri?: string } | null | undefined;
+          if (!facts?.uri)
+            throw new StrataError('NO_HOST_AVAILABLE', {
+              vm: vm.id,
+              reasons: `${dest.name}: it takes no live migrations`,
+            });
+          const r = await deps.agent.send(
+            plan.source,
+            'vm.migrate',
+            {
+              vm: domainName(vm),
+              destUri: facts.uri,
+              ...(facts.dataUri && { migrateUri: facts.dataUri }),
+              unsafe: await onSharedFiles(deps.db, vm.id),
+              disks,
+            },
+            { signal: ctx.signal },
+          );
+          return { moved: 'now', tookMs: r.tookMs };
+        },
+      },
+      {
+        name: 'confirm',
+        run: async (ctx, input, prior) => {
+          const plan = prior['plan'] as Plan;
+          const at = await whereRuns(deps, await loadVm(deps.db, input.vmId), plan, ctx.signal);
+          if (!at.dest || at.source)
+            throw new StrataError('INTERNAL', {
+              reason: `after the migration the guest runs on ${at.source ? 'the source' : ''}${at.source && at.dest ? ' and ' : ''}${at.dest ? 'the destination' : ''}${!at.source && !at.dest ? 'neither host' : ''}`,
+            });
+          return null;
+        },
+      },
+      {
+        name: 'record',
+        transactional: true,
+        run: async (ctx, input, prior) => {
+          const plan = prior['plan'] as Plan;
+          const vm = await loadVm(ctx.tx, input.vmId);
+          await ctx.tx.query('UPDATE vms SET host_id = $2 WHERE id = $1', [vm.id, plan.dest]);
+          await deps.events.record(
+            {
+              accountId: vm.accountId,
+              type: 'vm.Migrated',
+              resourceType: 'vm',
+              resourceId: vm.id,
+              jobId: ctx.jobId,
+              description: `${plan.source} -> ${plan.dest}`,
+            },
+            ctx.tx,
+          );
+          return { vmId: vm.id, hostId: plan.dest, fromHostId: plan.source };
+        },
+      },
+      {
+        name: 'revoke-source',
+        run: async (ctx, input, prior) => {
+          const plan = prior['plan'] as Plan;
+          await revokeAll(deps, ctx, await vmVolumes(deps.db, input.vmId), plan.source);
+          return null;
+        },
+      },
+    ],
+  };
+}
