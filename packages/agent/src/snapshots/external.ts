@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/core';
+import { boostGuest } from '../guest/hold-boost.js';
 import { withPrivateDir } from '../host/secrets.js';
 import type { Virsh } from '../virsh/virsh.js';
 import { snapshotXml, type OverlaySpec } from './snapshot-xml.js';
@@ -70,8 +71,14 @@ export async function diskOnlySnapshot(
 ): Promise<DiskSnapshotResult> {
   const started = performance.now();
   const xml = await diskOnlyXml(targetsOf, vm, overlays);
-  const snapshotMs = await createSnapshot(virsh, vm, xml, diskOnlyFlags(options.quiesce === true));
-  return { overlays, snapshotMs, tookMs: performance.now() - started };
+  // libvirt's quiesce freezes the guest inside the call: its QEMU threads run boosted meanwhile
+  const boost = options.quiesce === true ? await boostGuest(vm) : null;
+  try {
+    const snapshotMs = await createSnapshot(virsh, vm, xml, diskOnlyFlags(options.quiesce === true));
+    return { overlays, snapshotMs, tookMs: performance.now() - started };
+  } finally {
+    boost?.restore();
+  }
 }
 
 export const diskOnlyFlags = (quiesce: boolean): string[] => [
@@ -111,6 +118,12 @@ export async function memorySnapshot(
   ]);
   const name = `strata-mem-${Date.now()}-${randomBytes(3).toString('hex')}`;
   const xml = snapshotXml(name, targets, overlays, memoryPath);
-  const snapshotMs = await createSnapshot(virsh, vm, xml, ['--atomic', '--no-metadata']);
-  return { overlays, memoryPath, snapshotMs, tookMs: performance.now() - started };
+  // the guest is paused while its memory is written: its QEMU threads run boosted meanwhile
+  const boost = await boostGuest(vm);
+  try {
+    const snapshotMs = await createSnapshot(virsh, vm, xml, ['--atomic', '--no-metadata']);
+    return { overlays, memoryPath, snapshotMs, tookMs: performance.now() - started };
+  } finally {
+    boost.restore();
+  }
 }

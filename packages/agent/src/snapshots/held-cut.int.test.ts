@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { access, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName, waitForGuestAgent } from '@strata/testing';
+import { boostGuest } from '../guest/hold-boost.js';
 import { startGuestVm } from '../test-support/guest-vm.js';
 
 const run = promisify(execFile);
@@ -67,6 +69,39 @@ void test(
         assert.deepEqual(vm.agent.freezes.status(), []);
         if (hold === 'guest') assert.equal(await fsfreezeStatus(vm.name), 'thawed');
       }
+    } finally {
+      await vm.dispose();
+    }
+  },
+);
+
+/** The nice value of every thread of a guest's QEMU process. */
+async function qemuNices(vm: string): Promise<number[]> {
+  const pid = (await readFile(`/run/libvirt/qemu/${vm}.pid`, 'utf8')).trim();
+  return (await readdir(`/proc/${pid}/task`)).map((tid) => getPriority(Number(tid)));
+}
+
+void test(
+  "a held guest's QEMU threads run at a raised priority, and go back after",
+  { timeout: 180_000 },
+  async () => {
+    const vm = await startGuestVm({ name: uniqueName('agent-boost') });
+    try {
+      const before = await qemuNices(vm.name);
+      assert.ok(
+        before.length > 1 && before.every((n) => n === 0),
+        `normal priority first: ${before.join(',')}`,
+      );
+      const boost = await boostGuest(vm.name);
+      const during = await qemuNices(vm.name);
+      assert.ok(
+        during.every((n) => n === -10),
+        `boosted: ${during.join(',')}`,
+      );
+      boost.restore();
+      assert.deepEqual(await qemuNices(vm.name), before);
+      const unknown = await boostGuest('no-such-vm');
+      unknown.restore();
     } finally {
       await vm.dispose();
     }

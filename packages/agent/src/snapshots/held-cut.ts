@@ -1,5 +1,6 @@
 import { withPrivateDir } from '../host/secrets.js';
 import type { FreezeManager } from '../guest/fsfreeze.js';
+import { boostGuest } from '../guest/hold-boost.js';
 import type { PauseManager } from '../guest/pause.js';
 import type { Virsh } from '../virsh/virsh.js';
 import { createFromFile, diskOnlyFlags, diskOnlyXml, writeXml, type TargetsOf } from './external.js';
@@ -20,13 +21,16 @@ export interface HeldCutDeps {
   readonly targetsOf: TargetsOf;
   readonly freezes: FreezeManager;
   readonly pauses: PauseManager;
+  /** Where libvirt keeps its QEMU pid files (the held guest's threads are boosted: guest/hold-boost.ts). */
+  readonly qemuRunDir?: string;
 }
 
 /**
  * One atomic disk-only snapshot with the guest held around it (its filesystems frozen, or its
  * vCPUs paused), all on this host: the XML, the overlay directories and the deadline watchdog are
- * ready before the hold starts, and no round trip to the server falls inside it. The hold is
- * released whether the cut worked or not; past the deadline the watchdog releases it on its own.
+ * ready before the hold starts, and no round trip to the server falls inside it; the guest's QEMU
+ * threads run at a raised priority meanwhile. The hold is released whether the cut worked or
+ * not; past the deadline the watchdog releases it on its own.
  */
 export async function heldCut(
   deps: HeldCutDeps,
@@ -39,18 +43,23 @@ export async function heldCut(
   const xml = await diskOnlyXml(deps.targetsOf, vm, overlays);
   return withPrivateDir(async (dir) => {
     const path = await writeXml(dir, xml);
-    if (hold === 'guest') await deps.freezes.freeze(vm, deadlineMs);
-    else await deps.pauses.pause(vm, deadlineMs);
-    let snapshotMs = 0;
-    let heldMs = 0;
+    const boost = await boostGuest(vm, deps.qemuRunDir);
     try {
-      snapshotMs = await createFromFile(deps.virsh, vm, path, diskOnlyFlags(false));
+      if (hold === 'guest') await deps.freezes.freeze(vm, deadlineMs);
+      else await deps.pauses.pause(vm, deadlineMs);
+      let snapshotMs = 0;
+      let heldMs = 0;
+      try {
+        snapshotMs = await createFromFile(deps.virsh, vm, path, diskOnlyFlags(false));
+      } finally {
+        heldMs =
+          hold === 'guest'
+            ? (await deps.freezes.thaw(vm, 'requested')).frozenForMs
+            : (await deps.pauses.resume(vm, 'requested')).pausedForMs;
+      }
+      return { heldMs, snapshotMs, tookMs: performance.now() - started };
     } finally {
-      heldMs =
-        hold === 'guest'
-          ? (await deps.freezes.thaw(vm, 'requested')).frozenForMs
-          : (await deps.pauses.resume(vm, 'requested')).pausedForMs;
+      boost.restore();
     }
-    return { heldMs, snapshotMs, tookMs: performance.now() - started };
   });
 }
