@@ -126,6 +126,14 @@ export function cloudStackServices(s: Services): PartialServices {
         ),
       start: async (c, id, hostId) => started(await op.startVm(actorOf(c), id, hostId)),
       migrate: async (c, id, hostId) => started(await op.migrateVm(actorOf(c), id, hostId)),
+      migrationHosts: async (c, id) =>
+        Promise.all(
+          (await op.migrationHosts(actorOf(c), id)).map(async (x) => ({
+            host: await s.hosts.get(actorOf(c), x.hostId),
+            suitable: x.suitable,
+            reason: x.reason,
+          })),
+        ),
       stop: async (c, id, forced) => started(await op.stopVm(actorOf(c), id, forced)),
       destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),
     },

@@ -146,6 +146,11 @@ export interface CloudStackServices {
     deploy(c: Caller, input: VmDeploy): Promise<Started>;
     start(c: Caller, id: string, hostId?: string): Promise<Started>;
     migrate(c: Caller, id: string, hostId?: string): Promise<Started>;
+    /** Every other host, with whether a live migration of the VM could go there (and why not). */
+    migrationHosts(
+      c: Caller,
+      id: string,
+    ): Promise<Array<{ host: Host; suitable: boolean; reason: string | null }>>;
     stop(c: Caller, id: string, forced: boolean): Promise<Started>;
     destroy(c: Caller, id: string, expunge: boolean): Promise<Started>;
   };

@@ -11,6 +11,7 @@ import {
 import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
+import { migrationCandidates } from './placement/place-vm.js';
 import type { QosInput } from './catalog.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
 import type { JobService } from './jobs.js';
@@ -241,6 +242,15 @@ export class Operations {
     vmMachine.next(vm.state, 'Start');
     const input = { vmId: id, ...(hostId !== undefined && { hostId }) };
     return this.queued(actor, JOB_TYPES.vmStart, input, vmLock(id), 'vm', id, vm);
+  }
+
+  /** The hosts a live migration of the VM could go to, or why not (admins; CloudStack findHostsForMigration). */
+  async migrationHosts(
+    actor: Actor,
+    id: string,
+  ): Promise<Array<{ hostId: string; suitable: boolean; reason: string | null }>> {
+    requireAdmin(actor, 'list hosts for migration');
+    return migrationCandidates(this.db, await this.vms.get(actor, id));
   }
 
   /** Live-migrates a running VM (admins): to `hostId`, else to the host placement chooses. */

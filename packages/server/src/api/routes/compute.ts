@@ -119,6 +119,26 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
     async (req, reply) =>
       sendAccepted(reply, await operations.startVm(actorOf(req), req.params.id, req.body?.hostId)),
   );
+  app.get<IdReq>(
+    '/v1/vms/:id/migration-hosts',
+    {
+      schema: spec(
+        'vms',
+        'Every other host, and whether a live migration of the VM could go there (admins)',
+        {
+          params: idParams,
+          querystring: query(),
+          response: {
+            200: {
+              type: 'array',
+              items: obj({ hostId: str, suitable: bool, reason: nstr }, ['hostId', 'suitable', 'reason']),
+            },
+          },
+        },
+      ),
+    },
+    async (req) => operations.migrationHosts(actorOf(req), req.params.id),
+  );
   app.post<IdReq & { Body: { hostId?: string } | undefined }>(
     '/v1/vms/:id/migrate',
     {

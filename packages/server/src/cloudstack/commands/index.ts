@@ -18,6 +18,7 @@ const all: Command[] = [
   vms.deployVirtualMachine,
   vms.startVirtualMachine,
   vms.migrateVirtualMachine,
+  vms.findHostsForMigration,
   vms.stopVirtualMachine,
   vms.destroyVirtualMachine,
   vms.listVirtualMachines,

@@ -107,6 +107,30 @@ export const migrateVirtualMachine: Command = {
     ),
 };
 
+export const findHostsForMigration: Command = {
+  name: 'findHostsForMigration',
+  description: 'Lists the hosts a running virtual machine could be live-migrated to (admins)',
+  isAsync: false,
+  entity: 'host',
+  params: { id: { type: 'uuid', required: true, description: 'the virtual machine' } },
+  async handler(ctx) {
+    const found = await need(ctx, 'vms').migrationHosts(
+      ctx.caller,
+      read.required(read.str(ctx.params, 'id')),
+    );
+    return listBody(
+      'host',
+      found.length,
+      found.map((x) => ({
+        ...r.host(x.host),
+        suitableformigration: x.suitable,
+        requiresStorageMotion: false,
+        ...(x.reason !== null && { notsuitablereason: x.reason }),
+      })),
+    );
+  },
+};
+
 export const stopVirtualMachine: Command = {
   name: 'stopVirtualMachine',
   description: 'Stops a virtual machine (graceful, then forced)',

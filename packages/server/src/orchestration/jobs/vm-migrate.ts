@@ -5,8 +5,8 @@ import { JOB_TYPES } from '../../services/job-types.js';
 import { hostRef, loadHost, loadVm, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
-import { chooseHost } from '../placement/choose-host.js';
-import { hostLoads, neededAdaptors, placementPolicy } from '../placement/place-vm.js';
+import { chooseHost } from '../../services/placement/choose-host.js';
+import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
 export type MigrateInput = { readonly vmId: string; readonly hostId?: string };

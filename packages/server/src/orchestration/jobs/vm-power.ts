@@ -12,7 +12,7 @@ import {
   vmVolumes,
   type OrchestrationDeps,
 } from '../deps.js';
-import { placeVm } from '../placement/place-vm.js';
+import { placeVm } from '../../services/placement/place-vm.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 

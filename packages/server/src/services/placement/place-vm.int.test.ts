@@ -3,9 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { isStrataError } from '@strata/core';
 import { openDatabase, type Database } from '../../db/index.js';
 import { TEST_DATABASES } from '../../db/test-databases.js';
-import { SYSTEM_ACTOR, type Actor } from '../../services/actor.js';
-import { createServices, type Services } from '../../services/index.js';
-import { placeVm } from './place-vm.js';
+import { SYSTEM_ACTOR, type Actor } from '../actor.js';
+import { createServices, type Services } from '../index.js';
+import { migrationCandidates, placeVm } from './place-vm.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -49,12 +49,18 @@ for (const database of TEST_DATABASES) {
       await drop?.();
     });
 
-    const addHost = async (name: string, memoryBytes: number, adaptors: string[], roles = ['kvm']) => {
+    const addHost = async (
+      name: string,
+      memoryBytes: number,
+      adaptors: string[],
+      roles = ['kvm'],
+      migration?: { uri: string },
+    ) => {
       const id = `host-${name}-${Math.random().toString(36).slice(2, 8)}`;
       await db.query(
         `INSERT INTO hosts (id, cluster_id, name, state, cpus, memory_bytes, adaptors, facts)
          VALUES ($1, $2, $3, 'Up', 2, $4, $5, $6)`,
-        [id, clusterId, id, memoryBytes, JSON.stringify(adaptors), JSON.stringify({ roles })],
+        [id, clusterId, id, memoryBytes, JSON.stringify(adaptors), JSON.stringify({ roles, migration })],
       );
       return id;
     };
@@ -114,6 +120,24 @@ for (const database of TEST_DATABASES) {
         isStrataError(e, 'AUTH_FORBIDDEN'),
       );
       assert.equal((await s.vms.create(admin, { name: 'ours', hostId: host })).hostId, host);
+    });
+
+    void test('a migration may go to another host that fits and takes migrations; the others say why not', async () => {
+      await db.query(`UPDATE hosts SET state = 'Maintenance'`);
+      const uri = { uri: 'qemu+tls://b.example/system' };
+      const source = await addHost('src', 4 * GiB, ['file'], ['kvm'], uri);
+      const fits = await addHost('fits', 4 * GiB, ['file'], ['kvm'], uri);
+      const noUri = await addHost('nouri', 4 * GiB, ['file']);
+      const full = await addHost('full', 128 * MiB, ['file'], ['kvm'], uri);
+      const vm = await newVm('moving', 512 * MiB);
+      await db.query(`UPDATE vms SET host_id = $2, state = 'Running' WHERE id = $1`, [vm.id, source]);
+      const found = await migrationCandidates(db, { ...vm, hostId: source });
+      const by = new Map(found.map((x) => [x.hostId, x]));
+      assert.ok(!by.has(source), 'not the host it runs on');
+      assert.deepEqual(by.get(fits), { hostId: fits, suitable: true, reason: null });
+      assert.match(by.get(noUri)?.reason ?? '', /takes no live migrations/);
+      assert.match(by.get(full)?.reason ?? '', /memory left/);
+      await db.query(`UPDATE vms SET state = 'Stopped'`);
     });
   });
 }

@@ -1,6 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
-import { chooseHost, type HostLoad, type PlacementPolicy } from './choose-host.js';
+import { chooseHost, refusal, type HostLoad, type PlacementPolicy } from './choose-host.js';
 
 /** The adaptor a pool's disks need on a host, by driver type (`iscsi`: any iSCSI adaptor). */
 const ADAPTOR_OF: Readonly<Record<string, string>> = { qcow2: 'file', tgt: 'iscsi', rbd: 'rbd' };
@@ -85,4 +85,32 @@ export async function placeVm(
   }
   await tx.query('UPDATE vms SET host_id = $2 WHERE id = $1', [vm.id, placed.host.id]);
   return placed.host;
+}
+
+/**
+ * Every host but the VM's own, each with whether a live migration of the VM could go there and,
+ * if not, why (CloudStack's findHostsForMigration; the migrate job applies the same rules).
+ */
+export async function migrationCandidates(
+  q: Queryable,
+  vm: {
+    readonly id: string;
+    readonly cpus: number;
+    readonly memoryBytes: number;
+    readonly hostId: string | null;
+  },
+): Promise<Array<{ hostId: string; suitable: boolean; reason: string | null }>> {
+  const needs = {
+    cpus: vm.cpus,
+    memoryBytes: vm.memoryBytes,
+    adaptors: await neededAdaptors(q, vm.id),
+    migration: true,
+  };
+  const policy = placementPolicy();
+  return (await hostLoads(q, vm.id))
+    .filter((h) => h.id !== vm.hostId)
+    .map((h) => {
+      const reason = refusal(h, needs, policy);
+      return { hostId: h.id, suitable: reason === null, reason };
+    });
 }
