@@ -106,6 +106,21 @@ async function partExists(
   return (await listed).includes(snap ?? '');
 }
 
+/**
+ * The collector's findings. A restarted server may still list a host Up from its previous life
+ * while that host's agent reconnects: a warning that no agent of a pool's cluster is Up is read
+ * again for up to a minute, until the agent is back.
+ */
+async function readOrphans(rest: Rest): Promise<Orphans> {
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const found = await rest.get<Orphans>('/v1/orphans');
+    if (!found.warnings.some((w) => /no host agent of its cluster is Up/.test(w)) || Date.now() > end)
+      return found;
+    await sleep(1_000);
+  }
+}
+
 /** Waits until every host the server knows is Up; past the timeout, goes on (the checks then say why). */
 async function waitHostsUp(rest: Rest, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -131,7 +146,7 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
   // for the agents to be back (a busy machine may take longer than the job did to end).
   await waitHostsUp(rest, 90_000);
   // The collector's scan is the slowest part (backend CLIs): it runs while the rest is checked.
-  const orphansRead = rest.get<Orphans>('/v1/orphans');
+  const orphansRead = readOrphans(rest);
   orphansRead.catch(() => undefined);
   const vm = await rest.get<{ state: string }>(`/v1/vms/${vmId}`);
   const dom = await domState(vmId);

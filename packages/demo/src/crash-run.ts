@@ -127,7 +127,11 @@ async function restart(cx: CrashEnv, faultAt: string | undefined): Promise<void>
  */
 export function failuresOf(outcomes: readonly CrashOutcome[]): string[] {
   return outcomes.flatMap((o) => [
-    ...(o.killed ? [] : [`${o.point}: the server was not killed there`]),
+    ...(o.killed
+      ? []
+      : [
+          `${o.point}: the server was not killed there (the job ended ${o.job.state}${o.job.error ? ` ${o.job.error.code}: ${o.job.error.message}` : ''})`,
+        ]),
     ...o.problems.map((p) => `${o.point}: ${p}`),
     ...(o.job.error?.code === 'JOB_COMPENSATION_FAILED'
       ? [`${o.point}: the job's compensation failed: ${o.job.error.message}`]
