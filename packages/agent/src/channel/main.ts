@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     handlers: {
       ...basicHandlers(),
       // files in the host state directory and in the pool directories this machine mounts
-      ...fileHandlers([...servedDirs(config), ...config.poolDirs]),
+      ...fileHandlers(servedDirs(config)),
       ...(kvm && pauses ? kvmHandlers(kvm, pauses) : storageOnly),
       'host.facts': facts,
       ...(storage ? storageHandlers(storage) : {}),

@@ -28,7 +28,7 @@ before(async () => {
   state = join(dir, `state 's'`);
   await mkdir(pool);
   await mkdir(state);
-  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: state, fileRoots: [pool] });
+  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: state, poolDirs: [pool] });
   files = hostFiles(agent.hub, agent.hostId);
 });
 
