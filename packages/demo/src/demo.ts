@@ -22,14 +22,14 @@ export interface DemoOptions {
   /** The Ceph pool of this installation's RBD storage; default the tests' pool. */
   readonly cephPool?: string;
   /**
-   * Driver types the server it starts runs on the agent in its storage role (STRATA_REMOTE_DRIVERS,
-   * ADR 0003); default `tgt,qcow2`, so the server runs no tgtadm and touches no pool file itself.
+   * The host state directory (transient overlays, memory states) the server it starts names and
+   * its agent serves; default /var/lib/strata/state.
    */
-  readonly remoteDrivers?: string;
+  readonly hostStateDir?: string;
 }
 
-/** The drivers a demo server calls over the agent channel unless told otherwise. */
-export const DEMO_REMOTE_DRIVERS = 'tgt,qcow2';
+/** Where the demo keeps host-local state of VM snapshots unless told otherwise (as installed). */
+export const DEMO_HOST_STATE_DIR = '/var/lib/strata/state';
 
 export interface DemoRun {
   readonly server: ServerProcess | null;
@@ -69,7 +69,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
       detached: o.detached,
       track: o.track ?? (() => undefined),
       env: {
-        STRATA_REMOTE_DRIVERS: o.remoteDrivers ?? DEMO_REMOTE_DRIVERS,
+        STRATA_HOST_STATE_DIR: o.hostStateDir ?? DEMO_HOST_STATE_DIR,
         ...(o.databaseUrl && { STRATA_DATABASE_URL: o.databaseUrl }),
       },
     });
@@ -81,6 +81,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   const cloud = await setupCloud(rest, backends, {
     serverAgentUrl: `wss://127.0.0.1:${o.agentPort}/agent/v1`,
     agentStateDir: join(o.root, 'agent'),
+    hostStateDir: o.hostStateDir ?? DEMO_HOST_STATE_DIR,
     detached: o.detached,
     log: o.log,
     track: o.track ?? (() => undefined),

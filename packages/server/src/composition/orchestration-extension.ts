@@ -21,18 +21,21 @@ export const ORCHESTRATION_DEPS = 'orchestration.deps';
 export interface OrchestrationOptions {
   /** How commands reach host agents (the hub, normally). Resolved at start. */
   readonly agent: () => AgentPort;
+  /** In-process drivers by type (tests: fakes); default the built-in rbd factory. */
   readonly factories?: Readonly<Record<string, PoolDriverFactory>>;
-  /**
-   * Driver types that run on storage nodes, called over the agent channel (ADR 0003); default
-   * STRATA_REMOTE_DRIVERS (e.g. `tgt,qcow2`), else none.
-   */
-  readonly remoteDrivers?: readonly string[];
   readonly strategies?: readonly StrategyCandidate[];
   /**
    * Host-local state (transient overlays, memory snapshots): a path every host has, where QEMU may
    * write; default STRATA_HOST_STATE_DIR or /var/lib/strata/state.
    */
   readonly stateDir?: string;
+}
+
+/** The built-in factories the server may run itself: those of the types not sent to storage nodes. */
+function inProcessFactories(remote: readonly string[]): Record<string, PoolDriverFactory> {
+  return Object.fromEntries(
+    Object.entries(builtInDriverFactories).filter(([type]) => !remote.includes(type)),
+  );
 }
 
 /**
@@ -44,12 +47,12 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
   // error, rather than failing the first snapshot hours later.
   maxChainDepth();
   holdDeadlineMs();
-  const remote = options.remoteDrivers ?? remoteDriverTypes();
+  const remote = remoteDriverTypes();
   let pools: PoolDrivers | null = null;
-  // Remote types replace the in-process factories of the same type.
+  // tgt and qcow2 (and rbd when listed) run on storage nodes; only what is left runs here.
   const driversFor = (ctx: ServerContext): PoolDrivers =>
     (pools ??= new PoolDrivers(ctx.db, {
-      ...(options.factories ?? builtInDriverFactories),
+      ...(options.factories ?? inProcessFactories(remote)),
       ...remoteDriverFactories(remote, ctx.db, () =>
         waitingForReconnect(options.agent(), reconnectGraceMs()),
       ),

@@ -76,11 +76,22 @@ test('a cancelled caller is refused before sending, and stops waiting when it ca
   assert.equal(sent.length, 1);
 });
 
-test('STRATA_REMOTE_DRIVERS: a comma list of known driver types; unknown ones refused', () => {
-  assert.deepEqual(remoteDriverTypes({}), []);
+test('STRATA_REMOTE_DRIVERS: tgt and qcow2 always remote, rbd may be added; others refused', () => {
+  assert.deepEqual(remoteDriverTypes({}), ['tgt', 'qcow2']);
+  assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: ' ' }), ['tgt', 'qcow2']);
   assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: ' tgt, qcow2 ,tgt' }), ['tgt', 'qcow2']);
-  assert.throws(
-    () => remoteDriverTypes({ STRATA_REMOTE_DRIVERS: 'tgt,nfs' }),
-    (e) => isStrataError(e, 'INVALID_ARGUMENT') && e instanceof StrataError,
-  );
+  assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: 'qcow2,tgt,rbd' }), ['qcow2', 'tgt', 'rbd']);
+  const refused = (value: string, words: RegExp) =>
+    assert.throws(
+      () => remoteDriverTypes({ STRATA_REMOTE_DRIVERS: value }),
+      (e) =>
+        isStrataError(e, 'INVALID_ARGUMENT') &&
+        e instanceof StrataError &&
+        e.params['field'] === 'STRATA_REMOTE_DRIVERS' &&
+        words.test(String(e.params['reason'])),
+    );
+  refused('tgt,qcow2,nfs', /not a driver type: nfs/);
+  // the in-process form of tgt and qcow2 is gone: a list that leaves them out is refused
+  refused('rbd', /list tgt, qcow2 too/);
+  refused('tgt', /list qcow2 too/);
 });
