@@ -23,7 +23,7 @@ export interface DemoOptions {
   readonly cephPool?: string;
   /**
    * The host state directory (transient overlays, memory states) the server it starts names and
-   * its agent serves; default /var/lib/strata/state.
+   * its agent serves; default STRATA_HOST_STATE_DIR, else /var/lib/strata/state.
    */
   readonly hostStateDir?: string;
 }
@@ -51,6 +51,7 @@ export interface Environment {
 
 /** Starts (or reuses) Strata on this machine: backends, server, agent, pools and template. */
 export async function bringUp(o: DemoOptions): Promise<Environment> {
+  const hostStateDir = o.hostStateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? DEMO_HOST_STATE_DIR;
   const backends = await prepareBackends(o.root, o.log, o.cephPool);
   const dataDir = join(o.root, 'server');
   const url = `http://127.0.0.1:${o.port}`;
@@ -69,7 +70,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
       detached: o.detached,
       track: o.track ?? (() => undefined),
       env: {
-        STRATA_HOST_STATE_DIR: o.hostStateDir ?? DEMO_HOST_STATE_DIR,
+        STRATA_HOST_STATE_DIR: hostStateDir,
         ...(o.databaseUrl && { STRATA_DATABASE_URL: o.databaseUrl }),
       },
     });
@@ -81,7 +82,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   const cloud = await setupCloud(rest, backends, {
     serverAgentUrl: `wss://127.0.0.1:${o.agentPort}/agent/v1`,
     agentStateDir: join(o.root, 'agent'),
-    hostStateDir: o.hostStateDir ?? DEMO_HOST_STATE_DIR,
+    hostStateDir,
     detached: o.detached,
     log: o.log,
     track: o.track ?? (() => undefined),
