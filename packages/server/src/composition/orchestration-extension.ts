@@ -2,9 +2,8 @@ import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
-import { builtInDriverFactories } from '@strata/agent/storage/driver-factories';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
-import { remoteDriverFactories, remoteDriverTypes } from '../orchestration/remote-drivers.js';
+import { remoteDriverTypes, serverDriverFactories } from '../orchestration/remote-drivers.js';
 import { registerOrchestration } from '../orchestration/register.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
@@ -31,13 +30,6 @@ export interface OrchestrationOptions {
   readonly stateDir?: string;
 }
 
-/** The built-in factories the server may run itself: those of the types not sent to storage nodes. */
-function inProcessFactories(remote: readonly string[]): Record<string, PoolDriverFactory> {
-  return Object.fromEntries(
-    Object.entries(builtInDriverFactories).filter(([type]) => !remote.includes(type)),
-  );
-}
-
 /**
  * Registers the multi-step operations (volumes, VMs, VM snapshots) on the server's job engine,
  * and the route that explains VM-snapshot strategy selection.
@@ -49,14 +41,16 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
   holdDeadlineMs();
   const remote = remoteDriverTypes();
   let pools: PoolDrivers | null = null;
-  // tgt and qcow2 (and rbd when listed) run on storage nodes; only what is left runs here.
   const driversFor = (ctx: ServerContext): PoolDrivers =>
-    (pools ??= new PoolDrivers(ctx.db, {
-      ...(options.factories ?? inProcessFactories(remote)),
-      ...remoteDriverFactories(remote, ctx.db, () =>
-        waitingForReconnect(options.agent(), reconnectGraceMs()),
+    (pools ??= new PoolDrivers(
+      ctx.db,
+      serverDriverFactories(
+        remote,
+        ctx.db,
+        () => waitingForReconnect(options.agent(), reconnectGraceMs()),
+        options.factories,
       ),
-    }));
+    ));
   const strategies = options.strategies ?? builtInStrategies;
   return {
     name: 'orchestration',

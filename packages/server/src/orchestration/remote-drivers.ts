@@ -1,5 +1,6 @@
 import {
   builtInCapabilities,
+  builtInDriverFactories,
   poolDirectory,
   providersWithVmSnapshotParts,
   servesPool,
@@ -123,4 +124,19 @@ export function remoteDriverFactories(
     };
   }
   return out;
+}
+
+/**
+ * Every factory the server's PoolDrivers uses: a RemoteStorageDriver for each remote type (tgt and
+ * qcow2 always), the in-process factory for the rest (rbd unless listed; `inProcess`: tests' fakes).
+ * A remote type is never built in-process, whatever `inProcess` holds.
+ */
+export function serverDriverFactories(
+  remote: readonly string[],
+  db: Queryable,
+  agent: () => AgentPort,
+  inProcess: Readonly<Record<string, PoolDriverFactory>> = builtInDriverFactories,
+): Record<string, PoolDriverFactory> {
+  const local = Object.entries(inProcess).filter(([type]) => !remote.includes(type));
+  return { ...Object.fromEntries(local), ...remoteDriverFactories(remote, db, agent) };
 }
