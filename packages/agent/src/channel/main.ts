@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     : null;
   const withRoles = (facts: HostFacts): HostFacts => ({
     ...facts,
+    poolDirs: config.poolDirs,
     roles: config.roles,
     ...(storage && { storage: storage.facts }),
   });
