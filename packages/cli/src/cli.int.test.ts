@@ -10,6 +10,9 @@ import { stackDatabaseUrl } from '@strata/testing';
 import { startServer, type RunningServer, type ServerExtension } from '@strata/server/server';
 import { createLogger } from '@strata/server/observability/index';
 import { defaultExtensions } from '@strata/server/composition/defaults';
+import type { HubHandle } from '@strata/server/composition/agents-extension';
+import { joinStorageNode } from '@strata/server/orchestration/testing/storage-node';
+import { SYSTEM_ACTOR } from '@strata/server/services/index';
 
 // The CLI runs as a user runs it: a separate `node dist/bin.js` process, against a real server
 // (startServer: services, durable job engine, REST API) on a free port over in-memory PGlite.
@@ -19,6 +22,7 @@ const suffix = Math.random().toString(36).slice(2, 8);
 let server: RunningServer;
 let dir = '';
 let configFile = '';
+let node: { stop(): Promise<void> } | undefined;
 
 /**
  * Held open by a gated progress job after its first part, until the test has seen the CLI draw a
@@ -119,6 +123,7 @@ async function json<T>(args: readonly string[]): Promise<T> {
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'strata-cli-'));
   configFile = join(dir, 'config', 'config.json');
+  const shipped = defaultExtensions({ stateDir: join(dir, 'host-state'), agents: { port: 0 } });
   server = await startServer(
     {
       dataDir: join(dir, 'server'),
@@ -129,13 +134,21 @@ before(async () => {
       jobs: true,
     },
     {
-      extensions: [...defaultExtensions({ stateDir: join(dir, 'host-state'), agents: { port: 0 } }), slowJob],
+      extensions: [...shipped, slowJob],
       logger: createLogger({ level: 'warn' }),
     },
   );
+  // The qcow2 pool's driver runs on a storage node (ADR 0003): a storage-only agent holding it.
+  const agents = shipped.find((e): e is typeof e & HubHandle => e.name === 'agents' && 'hub' in e);
+  if (!agents) throw new Error('defaultExtensions has no agent channel');
+  const s = server.services;
+  const zone = await s.zones.create(SYSTEM_ACTOR, { name: `storage-${suffix}` });
+  const cluster = await s.clusters.create(SYSTEM_ACTOR, { zoneId: zone.id, name: `storage-${suffix}` });
+  node = await joinStorageNode(agents.hub(), { clusterId: cluster.id, dir, poolDirs: [join(dir, 'pool')] });
 });
 
 after(async () => {
+  await node?.stop();
   await server?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { startAgentProcess, waitUntil } from './processes.js';
 import type { Backends } from './backends.js';
@@ -35,6 +36,11 @@ async function virtualSize(image: string): Promise<number> {
   return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
 }
 
+/** The pool directories the demo's agent holds: the qcow2 pools' parent and the tgt pools' parent. */
+export function demoPoolDirs(b: Backends): string[] {
+  return [dirname(b.qcow2Dir), dirname(b.tgtDir)];
+}
+
 async function ensure<T extends Named>(
   rest: Rest,
   path: string,
@@ -55,6 +61,8 @@ export async function setupCloud(
   opts: {
     serverAgentUrl: string;
     agentStateDir: string;
+    /** The host state directory its agent serves (the server's STRATA_HOST_STATE_DIR). */
+    hostStateDir: string;
     detached: boolean;
     log: (line: string) => void;
     track: (child: ChildProcess) => void;
@@ -81,8 +89,10 @@ export async function setupCloud(
       token: hasCredentials ? null : issued.token,
       stateDir: opts.agentStateDir,
       detached: opts.detached,
-      // This machine is also the storage node: it holds the qcow2 and tgt pool directories.
-      poolDirs: [b.qcow2Dir, b.tgtDir],
+      hostStateDir: opts.hostStateDir,
+      // This machine is also the storage node: it holds the pools (those a test adds beside the
+      // demo's too: every tgt pool directory of the reflink mount is below the tgt pool's parent).
+      poolDirs: demoPoolDirs(b),
     });
     opts.track(agent);
     host = await waitUntil('the host agent to connect', 180_000, upHost);

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensurePool } from '@strata/testing';
 import type { Backends } from './backends.js';
-import type { Cloud, Named } from './cloud.js';
+import { demoPoolDirs, type Cloud, type Named } from './cloud.js';
 import { bringUp, type Environment } from './demo.js';
 import { startAgentProcess, startServerProcess, type ServerProcess } from './processes.js';
 import { discardVm } from './discard-vm.js';
@@ -137,7 +137,7 @@ async function setUp(
   // QEMU runs as its own user: it walks down to the state dir.
   await run('chmod', ['0755', root]);
   let server = await start();
-  const env = await bringUp({ root, port, agentPort, detached: false, log, track });
+  const env = await bringUp({ root, port, agentPort, detached: false, log, track, hostStateDir: stateDir });
   const b = env.backends;
   const tgtDir = await mkdtemp(join(dirname(b.tgtDir), 'strata-crash-tgt-'));
   await run('chmod', ['0755', tgtDir]);
@@ -209,6 +209,8 @@ async function setUp(
         token: null,
         stateDir: agentStateDir,
         detached: false,
+        hostStateDir: stateDir,
+        poolDirs: demoPoolDirs(b),
       });
       track(agent);
     },

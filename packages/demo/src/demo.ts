@@ -22,14 +22,14 @@ export interface DemoOptions {
   /** The Ceph pool of this installation's RBD storage; default the tests' pool. */
   readonly cephPool?: string;
   /**
-   * Driver types the server it starts runs on the agent in its storage role (STRATA_REMOTE_DRIVERS,
-   * ADR 0003); default `tgt,qcow2`, so the server runs no tgtadm and touches no pool file itself.
+   * The host state directory (transient overlays, memory states) the server it starts names and
+   * its agent serves; default STRATA_HOST_STATE_DIR, else /var/lib/strata/state.
    */
-  readonly remoteDrivers?: string;
+  readonly hostStateDir?: string;
 }
 
-/** The drivers a demo server calls over the agent channel unless told otherwise. */
-export const DEMO_REMOTE_DRIVERS = 'tgt,qcow2';
+/** Where the demo keeps host-local state of VM snapshots unless told otherwise (as installed). */
+export const DEMO_HOST_STATE_DIR = '/var/lib/strata/state';
 
 export interface DemoRun {
   readonly server: ServerProcess | null;
@@ -51,6 +51,7 @@ export interface Environment {
 
 /** Starts (or reuses) Strata on this machine: backends, server, agent, pools and template. */
 export async function bringUp(o: DemoOptions): Promise<Environment> {
+  const hostStateDir = o.hostStateDir ?? process.env['STRATA_HOST_STATE_DIR'] ?? DEMO_HOST_STATE_DIR;
   const backends = await prepareBackends(o.root, o.log, o.cephPool);
   const dataDir = join(o.root, 'server');
   const url = `http://127.0.0.1:${o.port}`;
@@ -69,7 +70,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
       detached: o.detached,
       track: o.track ?? (() => undefined),
       env: {
-        STRATA_REMOTE_DRIVERS: o.remoteDrivers ?? DEMO_REMOTE_DRIVERS,
+        STRATA_HOST_STATE_DIR: hostStateDir,
         ...(o.databaseUrl && { STRATA_DATABASE_URL: o.databaseUrl }),
       },
     });
@@ -81,6 +82,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   const cloud = await setupCloud(rest, backends, {
     serverAgentUrl: `wss://127.0.0.1:${o.agentPort}/agent/v1`,
     agentStateDir: join(o.root, 'agent'),
+    hostStateDir,
     detached: o.detached,
     log: o.log,
     track: o.track ?? (() => undefined),

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { DEFAULT_GUEST_CACHE, stackDatabaseUrl, stackOnPostgres } from '@strata/testing';
 
 const repo = new URL('../../../', import.meta.url).pathname;
@@ -118,10 +118,9 @@ export async function readAdminCredentials(dataDir: string): Promise<AdminCreden
 }
 
 /**
- * Starts a host agent process (the shipped agent entry) that registers with the server once. Its
- * file commands serve the host state directory (STRATA_HOST_STATE_DIR, as the server's) and
- * `fileRoots`: by default the demo's layout, the pools and a test's own state directory beside
- * the agent's state (`<root>/pools`, `<root>/state`).
+ * Starts a host agent process (the shipped agent entry) that registers with the server once, in
+ * both roles: a KVM host and the storage node of the pools at or below `poolDirs` (ADR 0003). Its
+ * file commands serve `hostStateDir` (the server's STRATA_HOST_STATE_DIR) and `poolDirs`.
  */
 export function startAgentProcess(opts: {
   serverUrl: string;
@@ -129,15 +128,9 @@ export function startAgentProcess(opts: {
   token: string | null;
   stateDir: string;
   detached: boolean;
-  /**
-   * The pool directories this machine holds: given, the agent also takes the storage role and
-   * serves the drivers of pools there (and rbd) to a server that runs them remotely (ADR 0003).
-   */
-  poolDirs?: readonly string[];
-  fileRoots?: readonly string[];
+  hostStateDir: string;
+  poolDirs: readonly string[];
 }): ChildProcess {
-  const root = dirname(opts.stateDir);
-  const fileRoots = opts.fileRoots ?? [join(root, 'pools'), join(root, 'state')];
   const log = openSync(`${opts.stateDir}.log`, 'a');
   const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
     env: {
@@ -146,11 +139,9 @@ export function startAgentProcess(opts: {
       STRATA_SERVER_FINGERPRINT: opts.fingerprint,
       ...(opts.token ? { STRATA_REGISTRATION_TOKEN: opts.token } : {}),
       STRATA_AGENT_STATE_DIR: opts.stateDir,
-      ...(opts.poolDirs && {
-        STRATA_AGENT_ROLES: 'kvm,storage',
-        STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
-      }),
-      STRATA_AGENT_FILE_ROOTS: fileRoots.join(delimiter),
+      STRATA_AGENT_ROLES: 'kvm,storage',
+      STRATA_HOST_STATE_DIR: opts.hostStateDir,
+      STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
     },
     stdio: ['ignore', log, log],
     detached: opts.detached,

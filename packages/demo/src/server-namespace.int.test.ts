@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { waitForGuestAgent } from '@strata/testing';
-import { bringUp, type Environment } from './demo.js';
+import { prepareBackends } from './backends.js';
+import { bringUp, DEMO_HOST_STATE_DIR, type Environment } from './demo.js';
 import { discardVm } from './discard-vm.js';
-import { startServerProcess, waitUntil } from './processes.js';
-import { buildQcow2Vm } from './qcow2-vm.js';
+import { openMountNamespace } from './mount-namespace.js';
+import { startServerProcess } from './processes.js';
 import type { Page } from './rest.js';
-import type { SnapshotView, VolumeView } from './story.js';
+import { buildDemoVm, waitForGuestAgent, type SnapshotView, type VolumeView } from './story.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The files of a directory as a process in the namespace of `pid` sees them. */
-async function lsIn(pid: number, dir: string): Promise<string[]> {
-  const { stdout } = await run('nsenter', ['-t', String(pid), '-m', '--', 'ls', '-A', dir]);
-  return stdout.split('\n').filter((l) => l !== '');
-}
 
 /** Every file of a qcow2 chain (qemu-img on this machine, the host side). */
 async function chainOf(path: string): Promise<string[]> {
@@ -29,17 +24,18 @@ async function chainOf(path: string): Promise<string[]> {
 
 type Orphans = { orphans: Array<{ kind: string; ref: string; hostId: string | null }> };
 
-// Issue 20, item 1: the management server never touches a host's files. It runs in its own mount
-// namespace where the host state directory is an empty tmpfs; the agent runs outside, on the real
-// one. A qcow2-only VM is snapshotted (with memory, then disk only), reverted from the memory
-// state, both snapshots deleted, and an orphan in the state directory found and collected: all
-// works, the server's view of the state directory stays empty, and the host keeps no file of the
-// VM there. The qcow2 pool stays visible to the server (its driver still runs in the server until
-// item 2 moves drivers onto agents, and the deploy needs it), but read-only once the VM is
-// deployed: no write of the snapshot operations comes from the server.
+// Issue 20, item 1 (the acid test): the management server never touches a host's files or
+// daemons. It runs in its own mount namespace where the qcow2 and tgt pool directories, every host
+// state directory, /run/libvirt and /run/tgtd (/var/run/tgtd) are empty tmpfs; the agent (a KVM
+// host and the storage node) runs outside, on the real ones. A VM with disks on qcow2, tgt and
+// (when Ceph runs) RBD goes through its life: deploy, a guest-quiesced VM snapshot, one with
+// memory, a volume snapshot, an orphan found and collected, a revert from memory, the deletes,
+// a detach and a volume delete. Everything works; the host sees its files at each step while the
+// server's view of every masked directory stays empty. (Ceph's configuration and the template's
+// image stay visible: rbd runs in the server with a keyring, and template paths are checked there.)
 test(
-  'a server that cannot see the host state directory snapshots, reverts, deletes and collects through the agent',
-  { timeout: 900_000 },
+  'a server that sees no pool, host state, libvirt or tgtd runs the whole VM lifecycle through the agent',
+  { timeout: 1_200_000 },
   async (t) => {
     const root = await mkdtemp('/var/tmp/strata-ns-');
     // QEMU runs as its own user: it walks down to the state directory and the pool.
@@ -52,32 +48,29 @@ test(
     const log = (l: string) => lines.push(`${new Date().toISOString()} ${l}`);
     let env: Environment | undefined;
     let vmId: string | undefined;
-    // A process that holds a private mount namespace; the server is started inside it with nsenter.
-    const holder = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sleep', 'infinity'], {
-      stdio: 'ignore',
-    });
-    children.push(holder);
     try {
-      const pid = holder.pid!;
-      const own = await readlink('/proc/self/ns/mnt');
-      await waitUntil('the private mount namespace', 10_000, async () =>
-        (await readlink(`/proc/${pid}/ns/mnt`)) !== own ? true : undefined,
-      );
-      await run('nsenter', [
-        '-t',
-        String(pid),
-        '-m',
-        '--',
-        'mount',
-        '-t',
-        'tmpfs',
-        '-o',
-        'mode=0755',
-        'strata-empty',
+      // The backends first (idempotent; bringUp finds them up): the pool directories must exist
+      // to be masked before the server starts.
+      const b = await prepareBackends(root, log);
+      const ns = await openMountNamespace();
+      children.push(ns.holder);
+      const tgtdRun = await realpath('/var/run/tgtd');
+      const masked = [
+        dirname(b.qcow2Dir),
+        dirname(b.tgtDir),
         stateDir,
-      ]);
-      assert.deepEqual(await lsIn(pid, stateDir), [], "the server's state directory is empty");
-      assert.deepEqual(await readdir(stateDir), ['host-only-marker'], 'the host keeps its own');
+        DEMO_HOST_STATE_DIR,
+        '/run/libvirt',
+        tgtdRun,
+      ];
+      await ns.mask(masked);
+      const serverSeesNothing = async (when: string) => {
+        for (const dir of masked)
+          assert.deepEqual(await ns.ls(dir), [], `${when}: the server sees nothing in ${dir}`);
+      };
+      await serverSeesNothing('at start');
+      assert.ok((await readdir('/run/libvirt')).includes('libvirt-sock'), "the host's libvirtd answers");
+      assert.ok((await readdir(tgtdRun)).length > 0, "the host's tgtd has its control socket");
 
       const port = 19_000 + Math.floor(Math.random() * 1000);
       const agentPort = port + 1000;
@@ -88,45 +81,57 @@ test(
         detached: false,
         track: (c) => children.push(c),
         env: { STRATA_HOST_STATE_DIR: stateDir },
-        wrap: ['nsenter', '-t', String(pid), '-m', '--'],
+        wrap: ns.wrap,
       });
       // bringUp finds the server answering and starts the agent here, outside the namespace.
-      env = await bringUp({ root, port, agentPort, detached: false, log, track: (c) => children.push(c) });
-      const { rest } = env;
-      const { vm } = await buildQcow2Vm(rest, env.cloud, log, { name: `ns vm 'q' "d" <&> $(x); y` });
+      env = await bringUp({
+        root,
+        port,
+        agentPort,
+        detached: false,
+        log,
+        track: (c) => children.push(c),
+        hostStateDir: stateDir,
+      });
+      const { rest, cloud } = env;
+      const { vm, disks } = await buildDemoVm(rest, b, cloud, log);
       vmId = vm.id;
-      // From here on the server may read the pool (its qcow2 driver still lists it) but write
-      // nothing there: every overlay, commit and removal below goes through the agent.
-      const pool = env.backends.qcow2Dir;
-      const inNs = (...args: string[]) => run('nsenter', ['-t', String(pid), '-m', '--', ...args]);
-      await inNs('mount', '--bind', pool, pool);
-      await inNs('mount', '-o', 'remount,bind,ro', pool);
-      await assert.rejects(
-        inNs('touch', join(pool, 'server-write-probe')),
-        'the pool is read-only to the server',
-      );
+      const volume = (label: string) => disks.find((d) => d.label === label)!.volume;
+      const [qcow2Data, tgtData] = [volume('qcow2 file'), volume('iSCSI LUN (tgt)')];
+      assert.equal(disks.length, cloud.pools.rbd ? 4 : 3, 'ROOT, qcow2, tgt (and RBD) disks');
+      const tgtFile = join(b.tgtDir, 'volumes', `${tgtData.id}.raw`);
+      assert.ok((await readdir(dirname(tgtFile))).includes(`${tgtData.id}.raw`), 'the LUN is on the host');
       const vmFiles = async () => (await readdir(stateDir)).filter((n) => n.startsWith(`${vm.id}.`));
       await waitForGuestAgent(vm.id);
       await sleep(3_000);
 
-      const s1 = (
+      const guest = (
         await rest.run<SnapshotView>('/v1/vm-snapshots', {
           vmId: vm.id,
-          name: 'with memory <ns>',
+          name: 'guest <ns>',
+          quiesce: 'guest',
+        })
+      ).resource;
+      const guestSnap = await rest.get<SnapshotView>(`/v1/vm-snapshots/${guest.id}`);
+      assert.equal(guestSnap.state, 'Ready');
+      assert.equal(guestSnap.consistency, 'filesystem', 'the guest froze its filesystems for the cut');
+      await sleep(2_000);
+      const memory = (
+        await rest.run<SnapshotView>('/v1/vm-snapshots', {
+          vmId: vm.id,
+          name: "with 'memory'",
           snapshotMemory: true,
         })
       ).resource;
-      assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${s1.id}`)).state, 'Ready');
-      assert.deepEqual(await vmFiles(), [`${vm.id}.${s1.id}.memory`], 'the memory state is on the host');
-      await sleep(2_000);
-      const s2 = (
-        await rest.run<SnapshotView>('/v1/vm-snapshots', {
-          vmId: vm.id,
-          name: "disk 'only'",
-          quiesce: 'hypervisor',
-        })
+      assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${memory.id}`)).state, 'Ready');
+      assert.ok(
+        (await vmFiles()).includes(`${vm.id}.${memory.id}.memory`),
+        'the memory state is on the host',
+      );
+      const volSnap = (
+        await rest.run<{ id: string }>('/v1/volume-snapshots', { volumeId: tgtData.id, name: 'lun "point"' })
       ).resource;
-      assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${s2.id}`)).state, 'Ready');
+      assert.equal((await rest.get<{ state: string }>(`/v1/volume-snapshots/${volSnap.id}`)).state, 'Ready');
 
       // An orphan in the host state directory: only the agent can list it for the server.
       const stray = join(stateDir, `${vm.id}.vmsnap-gone.memory`);
@@ -134,34 +139,51 @@ test(
       const found = await rest.get<Orphans>('/v1/orphans');
       assert.deepEqual(
         found.orphans.filter((o) => o.kind === 'file').map((o) => [o.ref, o.hostId]),
-        [[stray, env.cloud.host.id]],
+        [[stray, cloud.host.id]],
       );
+      await serverSeesNothing('with snapshots taken');
 
       await rest.run(`/v1/vms/${vm.id}/stop`);
-      await rest.run(`/v1/vm-snapshots/${s1.id}/revert`);
-      const after = await rest.get<{ state: string }>(`/v1/vms/${vm.id}`);
-      assert.equal(after.state, 'Running', 'back from the memory state');
-      await rest.runDelete(`/v1/vm-snapshots/${s2.id}`);
-      await rest.runDelete(`/v1/vm-snapshots/${s1.id}`);
+      await rest.run(`/v1/vm-snapshots/${memory.id}/revert`);
+      assert.equal(
+        (await rest.get<{ state: string }>(`/v1/vms/${vm.id}`)).state,
+        'Running',
+        'back from memory',
+      );
+      await rest.runDelete(`/v1/vm-snapshots/${guest.id}`);
+      await rest.runDelete(`/v1/vm-snapshots/${memory.id}`);
+      await rest.runDelete(`/v1/volume-snapshots/${volSnap.id}`);
+      for (const v of [tgtData, qcow2Data]) {
+        await rest.run(`/v1/volumes/${v.id}/detach`);
+        await rest.runDelete(`/v1/volumes/${v.id}`);
+      }
       await rest.run('/v1/orphans/collect');
 
+      assert.equal((await rest.get<{ state: string }>(`/v1/vms/${vm.id}`)).state, 'Running');
       assert.deepEqual(await vmFiles(), [], 'no file of the VM is left in the host state directory');
-      assert.deepEqual(await lsIn(pid, stateDir), [], 'the server never saw a file there');
-      // The pool holds each volume's active chain and no other layer of it (the driver keeps its own
-      // `<volume>.json` beside them).
-      const volumes = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId: vm.id })).items;
-      for (const v of volumes) {
-        const chain = (await chainOf(v.backendRef!)).filter((f) => f.startsWith(`${pool}/`));
-        const files = (await readdir(pool))
-          .filter((n) => n.startsWith(`${v.id}.`) && n.endsWith('.qcow2'))
-          .map((n) => join(pool, n));
-        assert.deepEqual(files.sort(), chain.sort(), `only the active chain of ${v.id} is left`);
-      }
+      assert.deepEqual(await readdir(stateDir), ['host-only-marker'], 'the host keeps its own');
+      assert.ok(!(await readdir(dirname(tgtFile))).includes(`${tgtData.id}.raw`), 'the deleted LUN is gone');
+      const pool = b.qcow2Dir;
+      const left = (await readdir(pool)).filter((n) => n.endsWith('.qcow2'));
+      assert.ok(!left.some((n) => n.startsWith(`${qcow2Data.id}.`)), 'the deleted volume left no file');
+      // The pool holds the ROOT volume's active chain and no other layer of it.
+      const rootVol = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId: vm.id, type: 'ROOT' }))
+        .items[0]!;
+      const chain = (await chainOf(rootVol.backendRef!)).filter((f) => f.startsWith(`${pool}/`));
+      assert.deepEqual(
+        left
+          .filter((n) => n.startsWith(`${rootVol.id}.`))
+          .map((n) => join(pool, n))
+          .sort(),
+        chain.sort(),
+        'only the active chain of the ROOT volume is left',
+      );
       assert.deepEqual(
         (await rest.get<Orphans>('/v1/orphans')).orphans.filter((o) => o.kind === 'file'),
         [],
         'nothing left to collect',
       );
+      await serverSeesNothing('at the end');
     } catch (e) {
       t.diagnostic(lines.join('\n'));
       throw e;

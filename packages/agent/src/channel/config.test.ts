@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isStrataError } from '@strata/core';
-import { credentialsPath, loadAgentConfig } from './config.js';
+import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
 
 test('config: file values, environment overrides, defaults, and a coded error naming what is missing', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-agent-config-'));
@@ -24,7 +24,6 @@ test('config: file values, environment overrides, defaults, and a coded error na
       storageProviders: ['qcow2', 'tgt', 'rbd'],
       poolDirs: [],
       hostStateDir: '/var/lib/strata/state',
-      fileRoots: [],
     });
     assert.equal(credentialsPath(fromFile), '/var/lib/strata-agent/credentials.json');
     const overridden = await loadAgentConfig(file, {
@@ -47,23 +46,41 @@ test('config: file values, environment overrides, defaults, and a coded error na
     );
     assert.equal(overridden.serverUrl, 'wss://b:2/agent/v1');
     assert.equal(overridden.stateDir, dir);
-    // the directories the file commands serve: the host state directory and the mounted pools
+    // the directories the file commands serve: the host state directory and the pool directories
     const served = await loadAgentConfig(file, {
       STRATA_HOST_STATE_DIR: '/srv/state',
-      STRATA_AGENT_FILE_ROOTS: '/srv/pool a::/mnt/nfs "b"',
+      STRATA_AGENT_POOL_DIRS: '/srv/pool a::/mnt/nfs "b"',
     });
     assert.equal(served.hostStateDir, '/srv/state');
-    assert.deepEqual(served.fileRoots, ['/srv/pool a', '/mnt/nfs "b"']);
+    assert.deepEqual(served.poolDirs, ['/srv/pool a', '/mnt/nfs "b"']);
+    assert.deepEqual(servedDirs(served), ['/srv/state', '/srv/pool a', '/mnt/nfs "b"']);
+    for (const bad of ['/', '/srv/../etc', '/srv//pool'])
+      await assert.rejects(
+        loadAgentConfig(file, { STRATA_AGENT_POOL_DIRS: bad }),
+        (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'poolDirs',
+        bad,
+      );
+    await writeFile(
+      file,
+      JSON.stringify({ serverUrl: 'wss://a', serverFingerprint: 'AA', poolDirs: ['/p'] }),
+    );
+    assert.deepEqual((await loadAgentConfig(file, {})).poolDirs, ['/p']);
+    await writeFile(file, JSON.stringify({ serverUrl: 'wss://a', serverFingerprint: 'AA', poolDirs: '/p' }));
+    await assert.rejects(
+      loadAgentConfig(file, {}),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'poolDirs',
+    );
+    // the setting it replaced is refused, in the environment or the file, naming the new one
+    const replaced = (e: unknown) =>
+      isStrataError(e, 'INVALID_ARGUMENT') &&
+      e.params['field'] === 'fileRoots' &&
+      String(e.params['reason']).includes('STRATA_AGENT_POOL_DIRS');
+    await assert.rejects(loadAgentConfig(file, { STRATA_AGENT_FILE_ROOTS: '/p' }), replaced);
     await writeFile(
       file,
       JSON.stringify({ serverUrl: 'wss://a', serverFingerprint: 'AA', fileRoots: ['/p'] }),
     );
-    assert.deepEqual((await loadAgentConfig(file, {})).fileRoots, ['/p']);
-    await writeFile(file, JSON.stringify({ serverUrl: 'wss://a', serverFingerprint: 'AA', fileRoots: '/p' }));
-    await assert.rejects(
-      loadAgentConfig(file, {}),
-      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'fileRoots',
-    );
+    await assert.rejects(loadAgentConfig(file, {}), replaced);
     await assert.rejects(
       loadAgentConfig(undefined, { STRATA_SERVER_URL: 'wss://x' }),
       (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'serverFingerprint',

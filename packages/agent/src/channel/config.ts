@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, normalize } from 'node:path';
 import { agentRoles, StrataError, type AgentRole } from '@strata/core';
 
 /** What an agent process needs to join a management server. */
@@ -18,18 +18,17 @@ export interface AgentConfig {
   readonly roles: readonly AgentRole[];
   /** In the storage role: the driver types this node builds. Default qcow2, tgt, rbd. */
   readonly storageProviders: readonly string[];
-  /** In the storage role: the pool directories this node mounts or holds (absolute paths). */
+  /**
+   * The pool directories this machine mounts or holds (absolute paths; env `:`-separated, like
+   * PATH): qcow2 pools as an NFS share is mounted, tgt pools on the reflink filesystem. The file
+   * commands serve them; in the storage role, so do the drivers of pools at or below them.
+   */
   readonly poolDirs: readonly string[];
   /**
    * The host state directory (transient overlays, memory states): the same path the server names
    * (STRATA_HOST_STATE_DIR, default /var/lib/strata/state). The file commands serve it.
    */
   readonly hostStateDir: string;
-  /**
-   * The qcow2 pool directories this host mounts (as an NFS share would be mounted): the file
-   * commands serve these too, and nothing else. Env: `:`-separated, like PATH.
-   */
-  readonly fileRoots: readonly string[];
 }
 
 /** Driver types a storage node serves unless told otherwise. */
@@ -37,11 +36,19 @@ export const defaultStorageProviders: readonly string[] = ['qcow2', 'tgt', 'rbd'
 
 export const DEFAULT_HOST_STATE_DIR = '/var/lib/strata/state';
 
-/** Every directory the file commands may touch. */
-export const servedDirs = (c: Pick<AgentConfig, 'hostStateDir' | 'fileRoots'>): string[] => [
+/** Every directory the file commands may touch: the host state directory and the pool directories. */
+export const servedDirs = (c: Pick<AgentConfig, 'hostStateDir' | 'poolDirs'>): string[] => [
   c.hostStateDir,
-  ...c.fileRoots,
+  ...c.poolDirs,
 ];
+
+/**
+ * Settings that were merged into another: refused at start with the one to use, so a machine is
+ * never left serving less than its operator meant.
+ */
+const REPLACED = [
+  { env: 'STRATA_AGENT_FILE_ROOTS', key: 'fileRoots', by: 'STRATA_AGENT_POOL_DIRS ("poolDirs")' },
+] as const;
 
 const ENV = {
   serverUrl: 'STRATA_SERVER_URL',
@@ -50,7 +57,6 @@ const ENV = {
   stateDir: 'STRATA_AGENT_STATE_DIR',
   initiatorFile: 'STRATA_AGENT_INITIATOR_FILE',
   hostStateDir: 'STRATA_HOST_STATE_DIR',
-  fileRoots: 'STRATA_AGENT_FILE_ROOTS',
 } as const;
 
 /** List settings: comma-separated in the environment (pool directories: `:`-separated, like PATH). */
@@ -80,6 +86,18 @@ function listSetting(
   return value;
 }
 
+/** Absolute and normal, and never `/` itself (that would serve every file of the machine). */
+function checkPoolDirs(dirs: readonly string[]): string[] {
+  const bad = dirs.find((d) => !isAbsolute(d) || normalize(d) !== d || d === '/');
+  if (bad !== undefined) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'poolDirs',
+      reason: `not an absolute, normal directory other than /: ${bad}`,
+    });
+  }
+  return [...dirs];
+}
+
 function checkRoles(roles: readonly string[]): AgentRole[] {
   const bad = roles.find((r) => !(agentRoles as readonly string[]).includes(r));
   if (bad !== undefined || roles.length === 0) {
@@ -100,9 +118,17 @@ export async function loadAgentConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<AgentConfig> {
   const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Record<string, unknown>>) : {};
-  const pick = (key: Exclude<keyof typeof ENV, 'fileRoots'>): string | undefined =>
+  for (const old of REPLACED) {
+    if (env[old.env] !== undefined || fromFile[old.key] !== undefined) {
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: old.key,
+        reason: `${old.env} ("${old.key}") is replaced by ${old.by}: list every pool directory this machine mounts or holds there`,
+      });
+    }
+  }
+  const pick = (key: keyof typeof ENV): string | undefined =>
     env[ENV[key]] ?? (typeof fromFile[key] === 'string' ? fromFile[key] : undefined);
-  const need = (key: Exclude<keyof typeof ENV, 'fileRoots'>): string => {
+  const need = (key: keyof typeof ENV): string => {
     const value = pick(key);
     if (!value)
       throw new StrataError('INVALID_ARGUMENT', {
@@ -113,38 +139,18 @@ export async function loadAgentConfig(
   };
   const token = pick('registrationToken');
   const initiatorFile = pick('initiatorFile');
-  const poolDirs = listSetting('poolDirs', env, fromFile) ?? [];
-  const relativeDir = poolDirs.find((d) => !isAbsolute(d));
-  if (relativeDir !== undefined) {
-    throw new StrataError('INVALID_ARGUMENT', {
-      field: 'poolDirs',
-      reason: `not an absolute path: ${relativeDir}`,
-    });
-  }
+  const poolDirs = checkPoolDirs(listSetting('poolDirs', env, fromFile) ?? []);
   return {
     serverUrl: need('serverUrl'),
     serverFingerprint: need('serverFingerprint'),
     stateDir: pick('stateDir') ?? '/var/lib/strata-agent',
     hostStateDir: pick('hostStateDir') || DEFAULT_HOST_STATE_DIR,
-    fileRoots: fileRootsOf(env[ENV.fileRoots], fromFile['fileRoots']),
     ...(token ? { registrationToken: token } : {}),
     ...(initiatorFile ? { initiatorFile } : {}),
     roles: checkRoles(listSetting('roles', env, fromFile) ?? ['kvm']),
     storageProviders: listSetting('storageProviders', env, fromFile) ?? [...defaultStorageProviders],
     poolDirs,
   };
-}
-
-function fileRootsOf(fromEnv: string | undefined, fromFile: unknown): string[] {
-  if (fromEnv !== undefined) return fromEnv.split(':').filter((d) => d !== '');
-  if (fromFile === undefined) return [];
-  if (!Array.isArray(fromFile) || fromFile.some((d) => typeof d !== 'string')) {
-    throw new StrataError('INVALID_ARGUMENT', {
-      field: 'fileRoots',
-      reason: 'must be an array of directories',
-    });
-  }
-  return fromFile as string[];
 }
 
 export function credentialsPath(config: AgentConfig): string {

@@ -4,7 +4,7 @@ import type { CommandHandlers } from './dispatcher.js';
 
 /**
  * The file commands, for every agent (they need no libvirt): the host state directory and the
- * qcow2 pool directories this host mounts are the only places they touch.
+ * pool directories this machine mounts or holds are the only places they touch.
  */
 export function fileHandlers(served: readonly string[]): CommandHandlers {
   const files = new FileOps(fileRoots(served));

@@ -23,7 +23,11 @@ const channel = new AgentChannel({
   fingerprint: config.serverFingerprint,
   credentialsFile: credentialsPath(config),
   ...(config.registrationToken ? { registrationToken: config.registrationToken } : {}),
-  facts: async () => ({ ...(await readBasicHostFacts()), ...(hostname ? { hostname } : {}) }),
+  facts: async () => ({
+    ...(await readBasicHostFacts()),
+    poolDirs: config.poolDirs,
+    ...(hostname ? { hostname } : {}),
+  }),
   report,
   backoff: { initialMs: 100, maxMs: 500 },
   handlers: {

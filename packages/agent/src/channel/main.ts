@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const migration = migrationFacts();
   const withRoles = (facts: HostFacts): HostFacts => ({
     ...facts,
+    poolDirs: config.poolDirs,
     roles: config.roles,
     ...(storage && { storage: storage.facts }),
     ...(migration && kvm && { migration }),
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     handlers: {
       ...basicHandlers(),
       // files in the host state directory and in the pool directories this machine mounts
-      ...fileHandlers([...servedDirs(config), ...config.poolDirs]),
+      ...fileHandlers(servedDirs(config)),
       ...(kvm ? kvmHandlers(kvm) : storageOnly),
       'host.facts': facts,
       ...(storage ? storageHandlers(storage) : {}),

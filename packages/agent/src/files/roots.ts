@@ -4,7 +4,7 @@ import { StrataError } from '@strata/core';
 
 /**
  * The directories whose files this agent works on for the server: its host state directory and
- * the qcow2 pool directories the host mounts. Anything else is refused: the server names paths,
+ * the pool directories the machine mounts or holds (STRATA_AGENT_POOL_DIRS). Anything else is refused: the server names paths,
  * and a path it names must never reach outside them.
  */
 export interface FileRoots {
@@ -21,7 +21,7 @@ export function fileRoots(dirs: readonly string[]): FileRoots {
     const dir = d.length > 1 && d.endsWith('/') ? d.slice(0, -1) : d;
     if (!posix.isAbsolute(dir) || posix.normalize(dir) !== dir || dir === '/' || dir.includes('\0')) {
       throw new StrataError('INVALID_ARGUMENT', {
-        field: 'fileRoots',
+        field: 'servedDirs',
         reason: `"${d}" is not an absolute, normalized directory other than /`,
       });
     }

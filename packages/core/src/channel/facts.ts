@@ -20,6 +20,11 @@ export interface HostFacts {
   readonly roles?: readonly AgentRole[];
   /** What it serves in the storage role (absent without that role). */
   readonly storage?: StorageNodeFacts;
+  /**
+   * The pool directories this machine mounts or holds (STRATA_AGENT_POOL_DIRS), in any role: its
+   * file commands serve their files. Absent from older agents (they are asked about any pool).
+   */
+  readonly poolDirs?: readonly string[];
   /** How other hosts reach it for live migration (absent: it takes none). */
   readonly migration?: MigrationFacts;
 }

@@ -43,13 +43,13 @@ export const agentErrors = defineErrors('agent', {
     recovery: 'Upgrade the agent, or use a command it reports in its capabilities.',
   },
   // Files the agent serves (docs/agent-channel.md, file commands): its host state directory and
-  // the qcow2 pool directories it mounts.
+  // the pool directories it mounts or holds.
   FILE_PATH_REFUSED: {
     status: 400,
     retryable: false,
     message: 'The agent refuses the path {path}: {reason}',
     recovery:
-      'Name an absolute, normalized path (no "..", no trailing "/") of a regular file under a directory the agent serves: its host state directory (STRATA_HOST_STATE_DIR) or a pool directory listed in STRATA_AGENT_FILE_ROOTS.',
+      'Name an absolute, normalized path (no "..", no trailing "/") of a regular file under a directory the agent serves: its host state directory (STRATA_HOST_STATE_DIR) or a pool directory listed in STRATA_AGENT_POOL_DIRS.',
   },
   FILE_CONFLICT: {
     status: 409,

@@ -6,9 +6,11 @@ import type { ServerExtension } from '../server.js';
 import { SYSTEM_ACTOR } from '../services/index.js';
 import { cloudstack, type CsRun } from './cs-client.js';
 import { startHarness, type Harness } from './test-harness.js';
+import { joinStorageNode } from '../orchestration/testing/storage-node.js';
 
 // Volumes through CloudStack's asynchronous commands, with the real cs client polling the real
-// job engine, on a qcow2 pool in a temporary directory (no guest needed for these).
+// job engine, on a qcow2 pool in a temporary directory (no guest needed for these). The pool's
+// driver runs on a storage-only agent, as the server runs every qcow2 driver (ADR 0003).
 
 const GiB = 1024 ** 3;
 const suffix = Math.random().toString(36).slice(2, 8);
@@ -16,6 +18,7 @@ let h: Harness & { dataDir: string };
 let poolId = '';
 let offeringId = '';
 let volumeId = '';
+let node: { stop(): Promise<void> } | undefined;
 
 function ok(run: CsRun): Record<string, unknown> {
   assert.equal(run.code, 0, `cloudstack failed: ${run.stdout} ${run.stderr}`);
@@ -43,6 +46,15 @@ const failing: ServerExtension = {
 before(async () => {
   h = await startHarness([failing]);
   const zone = await h.server.services.zones.create(SYSTEM_ACTOR, { name: `zone-${suffix}` });
+  const cluster = await h.server.services.clusters.create(SYSTEM_ACTOR, {
+    zoneId: zone.id,
+    name: `cluster-${suffix}`,
+  });
+  node = await joinStorageNode(h.agents.hub(), {
+    clusterId: cluster.id,
+    dir: h.dataDir,
+    poolDirs: [join(h.dataDir, 'pool')],
+  });
   const pool = ok(
     await cloudstack(h.admin, 'createStoragePool', {
       name: `files-${suffix}`,
@@ -67,6 +79,7 @@ before(async () => {
 });
 
 after(async () => {
+  await node?.stop();
   await h?.close();
 });
 

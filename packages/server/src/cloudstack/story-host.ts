@@ -18,8 +18,9 @@ const run = promisify(execFile);
 const AGENT_MAIN = fileURLToPath(new URL('../../../agent/dist/channel/main.js', import.meta.url));
 
 /**
- * Test support for the CloudStack story: this machine as a KVM host (libvirtd, a real agent
- * process joined with a one-time token), tgtd on an XFS reflink pool, the tiny guest as a template.
+ * Test support for the CloudStack story: this machine as a KVM host and storage node (libvirtd, a
+ * real agent process in both roles joined with a one-time token), tgtd on an XFS reflink pool, the
+ * tiny guest as a template.
  */
 export interface StoryHost {
   readonly zoneId: string;
@@ -66,9 +67,11 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
       STRATA_SERVER_FINGERPRINT: issued.fingerprint,
       STRATA_REGISTRATION_TOKEN: issued.token,
       STRATA_AGENT_STATE_DIR: stateDir,
-      // The files it serves: the harness's host state directory and the pools the tests make.
+      // The files it serves: the harness's host state directory and the pools the tests make. It is
+      // also their storage node: the server runs the qcow2 and tgt drivers here (ADR 0003).
       STRATA_HOST_STATE_DIR: join(h.dataDir, 'host-state'),
-      STRATA_AGENT_FILE_ROOTS: [qcow2Dir, join(h.dataDir, 'pool')].join(':'),
+      STRATA_AGENT_ROLES: 'kvm,storage',
+      STRATA_AGENT_POOL_DIRS: [qcow2Dir, join(h.dataDir, 'pool'), tgtDir].join(':'),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -2,9 +2,8 @@ import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
-import { builtInDriverFactories } from '@strata/agent/storage/driver-factories';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
-import { remoteDriverFactories, remoteDriverTypes } from '../orchestration/remote-drivers.js';
+import { remoteDriverTypes, serverDriverFactories } from '../orchestration/remote-drivers.js';
 import { registerOrchestration } from '../orchestration/register.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
@@ -21,12 +20,8 @@ export const ORCHESTRATION_DEPS = 'orchestration.deps';
 export interface OrchestrationOptions {
   /** How commands reach host agents (the hub, normally). Resolved at start. */
   readonly agent: () => AgentPort;
+  /** In-process drivers by type (tests: fakes); default the built-in rbd factory. */
   readonly factories?: Readonly<Record<string, PoolDriverFactory>>;
-  /**
-   * Driver types that run on storage nodes, called over the agent channel (ADR 0003); default
-   * STRATA_REMOTE_DRIVERS (e.g. `tgt,qcow2`), else none.
-   */
-  readonly remoteDrivers?: readonly string[];
   readonly strategies?: readonly StrategyCandidate[];
   /**
    * Host-local state (transient overlays, memory snapshots): a path every host has, where QEMU may
@@ -44,16 +39,18 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
   // error, rather than failing the first snapshot hours later.
   maxChainDepth();
   holdDeadlineMs();
-  const remote = options.remoteDrivers ?? remoteDriverTypes();
+  const remote = remoteDriverTypes();
   let pools: PoolDrivers | null = null;
-  // Remote types replace the in-process factories of the same type.
   const driversFor = (ctx: ServerContext): PoolDrivers =>
-    (pools ??= new PoolDrivers(ctx.db, {
-      ...(options.factories ?? builtInDriverFactories),
-      ...remoteDriverFactories(remote, ctx.db, () =>
-        waitingForReconnect(options.agent(), reconnectGraceMs()),
+    (pools ??= new PoolDrivers(
+      ctx.db,
+      serverDriverFactories(
+        remote,
+        ctx.db,
+        () => waitingForReconnect(options.agent(), reconnectGraceMs()),
+        options.factories,
       ),
-    }));
+    ));
   const strategies = options.strategies ?? builtInStrategies;
   return {
     name: 'orchestration',

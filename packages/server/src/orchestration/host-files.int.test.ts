@@ -28,7 +28,7 @@ before(async () => {
   state = join(dir, `state 's'`);
   await mkdir(pool);
   await mkdir(state);
-  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: state, fileRoots: [pool] });
+  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: state, poolDirs: [pool] });
   files = hostFiles(agent.hub, agent.hostId);
 });
 
@@ -111,10 +111,16 @@ test('the agent refuses every path outside what it serves, and links out of it',
   await assert.rejects(stat(join(process.cwd(), 'pwned')), 'no shell ever ran a name');
 });
 
-test('a pool file goes to an Up agent of its cluster, the VM host first; none Up is UNAVAILABLE', async () => {
+test('a pool file goes to an Up agent of its cluster that holds the pool, the VM host first; none is UNAVAILABLE', async () => {
   await agent.addPool('pool-files', pool);
   assert.equal(await poolAgentHost(agent.db, 'pool-files', 'some-other-host'), agent.hostId);
   assert.equal(await poolAgentHost(agent.db, 'pool-files', agent.hostId), agent.hostId);
+  // the agent's facts list its pool directories: a pool it does not hold is never asked of it
+  await agent.addPool('pool-elsewhere', join(dir, 'elsewhere'));
+  await assert.rejects(
+    poolAgentHost(agent.db, 'pool-elsewhere', agent.hostId),
+    (e) => isStrataError(e, 'UNAVAILABLE') && String(e.params['reason']).includes('STRATA_AGENT_POOL_DIRS'),
+  );
   await agent.db.query(`UPDATE hosts SET state = 'Down' WHERE id = $1`, [agent.hostId]);
   try {
     await assert.rejects(poolAgentHost(agent.db, 'pool-files'), (e) => isStrataError(e, 'UNAVAILABLE'));

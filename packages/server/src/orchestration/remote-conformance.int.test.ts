@@ -4,7 +4,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHANNEL_PATH, type StorageDriver, type StoragePool } from '@strata/core';
-import { TEST_ROOT, ensureReflinkPool, ensureTgtd, runDriverConformance } from '@strata/testing';
+import {
+  TEST_ROOT,
+  ensureCeph,
+  ensurePool,
+  ensureReflinkPool,
+  ensureTgtd,
+  runDriverConformance,
+} from '@strata/testing';
 import type { Database } from '../db/index.js';
 import type { AgentHub } from '../agents/hub.js';
 import { startAgentProcess, stopAgentProcess, type AgentProcess } from '../agents/testing/agent-process.js';
@@ -13,9 +20,12 @@ import { remoteDriverFactories } from './remote-drivers.js';
 
 // The driver conformance suite against the remote form (ADR 0003): a real hub, the shipped agent
 // process in the storage role (storage only: it needs no libvirt), real tgtd with CHAP on an XFS
-// reflink pool and a real qcow2 directory. Every driver call crosses the agent channel as
-// `storage.call`; the suite's data checks open the volumes with QEMU from the connection details.
+// reflink pool, a real qcow2 directory and a real single-node Ceph (rbd through an agent with a
+// keyring, as a server that holds none would call it). Every driver call crosses the agent channel
+// as `storage.call`; the suite's data checks open the volumes with QEMU from the connection details.
 const tag = randomBytes(3).toString('hex');
+// A Ceph pool of its own: the suite counts volumes, and other tests share the default pool.
+const RBD_POOL = 'strata-rbd-remote-conformance';
 const qcow2Root = join(TEST_ROOT, `qcow2-rcf-${tag}`);
 let tgtRoot = '';
 let dir = '';
@@ -61,11 +71,11 @@ const ready = (async () => {
     STRATA_REGISTRATION_TOKEN: token,
     STRATA_AGENT_STATE_DIR: join(dir, 'agent'),
     STRATA_AGENT_ROLES: 'storage',
-    STRATA_AGENT_STORAGE_PROVIDERS: 'tgt,qcow2',
+    STRATA_AGENT_STORAGE_PROVIDERS: 'tgt,qcow2,rbd',
     STRATA_AGENT_POOL_DIRS: `${tgtRoot}:${qcow2Root}`,
   });
   await connected;
-  const factories = remoteDriverFactories(['tgt', 'qcow2'], db, () => hub);
+  const factories = remoteDriverFactories(['tgt', 'qcow2', 'rbd'], db, () => hub);
   return { portal, factories };
 })();
 // Failures surface in the suites' before(); keep this one from being reported as unhandled.
@@ -87,6 +97,19 @@ runDriverConformance('tgt (remote, over the agent channel)', async (): Promise<S
 runDriverConformance('qcow2 (remote, over the agent channel)', async (): Promise<StorageDriver> => {
   const { factories } = await ready;
   return factories['qcow2']!(pool(`rcf-qcow2-${tag}`, 'qcow2', `file://${qcow2Root}`));
+});
+
+runDriverConformance('rbd (remote, over the agent channel)', async (): Promise<StorageDriver> => {
+  const { factories } = await ready;
+  const ceph = await ensureCeph();
+  await ensurePool(ceph, RBD_POOL);
+  return factories['rbd']!(
+    pool(`rcf-rbd-${tag}`, 'rbd', `rbd://${RBD_POOL}`, {
+      confPath: ceph.confPath,
+      keyringPath: ceph.adminKeyringPath,
+      monitors: ceph.monitors.join(','),
+    }),
+  );
 });
 
 after(async () => {

@@ -5,7 +5,9 @@ import { rbdCapabilities } from '@strata/driver-rbd';
 import { isStrataError, StrataError, type StorageCallParams } from '@strata/core';
 import type { AgentPort } from './agent-port.js';
 import { RemoteStorageDriver } from './remote-driver.js';
-import { remoteDriverTypes } from './remote-drivers.js';
+import { builtInDriverFactories } from '@strata/agent/storage/driver-factories';
+import type { Queryable } from '../db/index.js';
+import { remoteDriverTypes, serverDriverFactories } from './remote-drivers.js';
 
 // The forwarder alone, over a recording port (a fake: the real channel is in remote-driver.int.test.ts).
 function recordingPort(answer: (p: StorageCallParams) => Promise<unknown>) {
@@ -76,11 +78,52 @@ test('a cancelled caller is refused before sending, and stops waiting when it ca
   assert.equal(sent.length, 1);
 });
 
-test('STRATA_REMOTE_DRIVERS: a comma list of known driver types; unknown ones refused', () => {
-  assert.deepEqual(remoteDriverTypes({}), []);
+test('STRATA_REMOTE_DRIVERS: tgt and qcow2 always remote, rbd may be added; others refused', () => {
+  assert.deepEqual(remoteDriverTypes({}), ['tgt', 'qcow2']);
+  assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: ' ' }), ['tgt', 'qcow2']);
   assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: ' tgt, qcow2 ,tgt' }), ['tgt', 'qcow2']);
-  assert.throws(
-    () => remoteDriverTypes({ STRATA_REMOTE_DRIVERS: 'tgt,nfs' }),
-    (e) => isStrataError(e, 'INVALID_ARGUMENT') && e instanceof StrataError,
-  );
+  assert.deepEqual(remoteDriverTypes({ STRATA_REMOTE_DRIVERS: 'qcow2,tgt,rbd' }), ['qcow2', 'tgt', 'rbd']);
+  const refused = (value: string, words: RegExp) =>
+    assert.throws(
+      () => remoteDriverTypes({ STRATA_REMOTE_DRIVERS: value }),
+      (e) =>
+        isStrataError(e, 'INVALID_ARGUMENT') &&
+        e instanceof StrataError &&
+        e.params['field'] === 'STRATA_REMOTE_DRIVERS' &&
+        words.test(String(e.params['reason'])),
+    );
+  refused('tgt,qcow2,nfs', /not a driver type: nfs/);
+  // the in-process form of tgt and qcow2 is gone: a list that leaves them out is refused
+  refused('rbd', /list tgt, qcow2 too/);
+  refused('tgt', /list qcow2 too/);
+});
+
+test('the server builds tgt and qcow2 drivers only as remote ones; rbd in-process unless listed', () => {
+  const db = {} as Queryable; // never queried: a remote driver finds its node at its first call
+  const { port } = recordingPort(() => Promise.resolve({}));
+  const row = (provider: string, url: string) => ({
+    id: `p-${provider}`,
+    name: `p-${provider}`,
+    zoneId: 'z',
+    clusterId: null,
+    provider,
+    scope: 'cluster' as const,
+    managed: true,
+    state: 'Up' as const,
+    capacityBytes: 0,
+    capacityIops: 0,
+    url,
+    details: {},
+    createdAt: new Date().toISOString(),
+  });
+  const byDefault = serverDriverFactories(remoteDriverTypes({}), db, () => port);
+  assert.deepEqual(Object.keys(byDefault).sort(), ['qcow2', 'rbd', 'tgt']);
+  assert.ok(byDefault['qcow2']!(row('qcow2', 'file:///srv/q')) instanceof RemoteStorageDriver);
+  assert.ok(byDefault['tgt']!(row('tgt', 'iscsi://127.0.0.1/srv/t')) instanceof RemoteStorageDriver);
+  assert.equal(byDefault['rbd'], builtInDriverFactories['rbd'], 'rbd runs in the server by default');
+  // a fake under a remote type's name does not bring the in-process form back
+  const fake = () => assert.fail('an in-process qcow2 driver was built');
+  const withFake = serverDriverFactories(['tgt', 'qcow2', 'rbd'], db, () => port, { qcow2: fake });
+  assert.ok(withFake['qcow2']!(row('qcow2', 'file:///srv/q')) instanceof RemoteStorageDriver);
+  assert.ok(withFake['rbd']!(row('rbd', 'rbd://pool')) instanceof RemoteStorageDriver);
 });

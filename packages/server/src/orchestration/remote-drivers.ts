@@ -1,5 +1,6 @@
 import {
   builtInCapabilities,
+  builtInDriverFactories,
   poolDirectory,
   providersWithVmSnapshotParts,
   servesPool,
@@ -15,13 +16,22 @@ import { RemoteStorageDriver } from './remote-driver.js';
 export const REMOTE_DRIVERS_ENV = 'STRATA_REMOTE_DRIVERS';
 
 /**
- * The driver types this server runs on storage nodes rather than in its own process: the comma list
- * in STRATA_REMOTE_DRIVERS (e.g. `tgt,qcow2`); unset or empty: none (every driver in-process, the
- * single-machine install). A type with no known capabilities is refused at start.
+ * Driver types that always run on a storage node: their backend is a machine's own (tgtd's local
+ * socket, a pool directory), and the management server may run on a machine that has neither.
+ * The server builds no in-process driver for them.
+ */
+export const ALWAYS_REMOTE: readonly string[] = ['tgt', 'qcow2'];
+
+/**
+ * The driver types this server calls on storage nodes: tgt and qcow2 always; STRATA_REMOTE_DRIVERS
+ * (a comma list) may add rbd, for a server that should hold no Ceph keyring. Unset or empty: tgt
+ * and qcow2. A list without tgt or qcow2, or with an unknown type, is refused at start: the
+ * in-process form of those two is gone, and a setting that reads as if it still existed must not
+ * pass silently.
  */
 export function remoteDriverTypes(env: NodeJS.ProcessEnv = process.env): string[] {
   const raw = env[REMOTE_DRIVERS_ENV] ?? '';
-  const types = [
+  const listed = [
     ...new Set(
       raw
         .split(',')
@@ -29,14 +39,21 @@ export function remoteDriverTypes(env: NodeJS.ProcessEnv = process.env): string[
         .filter(Boolean),
     ),
   ];
-  const unknown = types.find((t) => !Object.hasOwn(builtInCapabilities, t));
+  if (listed.length === 0) return [...ALWAYS_REMOTE];
+  const refuse = (reason: string): never => {
+    throw new StrataError('INVALID_ARGUMENT', { field: REMOTE_DRIVERS_ENV, reason });
+  };
+  const unknown = listed.find((t) => !Object.hasOwn(builtInCapabilities, t));
   if (unknown !== undefined) {
-    throw new StrataError('INVALID_ARGUMENT', {
-      field: REMOTE_DRIVERS_ENV,
-      reason: `not a driver type: ${unknown} (known: ${Object.keys(builtInCapabilities).join(', ')})`,
-    });
+    refuse(`not a driver type: ${unknown} (known: ${Object.keys(builtInCapabilities).join(', ')})`);
   }
-  return types;
+  const missing = ALWAYS_REMOTE.filter((t) => !listed.includes(t));
+  if (missing.length > 0) {
+    refuse(
+      `${ALWAYS_REMOTE.join(' and ')} always run on storage nodes (ADR 0003); list ${missing.join(', ')} too, or leave ${REMOTE_DRIVERS_ENV} unset`,
+    );
+  }
+  return listed;
 }
 
 const ORDER = { Up: 0, Maintenance: 1, Connecting: 2, Disconnected: 3 } as Record<string, number>;
@@ -107,4 +124,19 @@ export function remoteDriverFactories(
     };
   }
   return out;
+}
+
+/**
+ * Every factory the server's PoolDrivers uses: a RemoteStorageDriver for each remote type (tgt and
+ * qcow2 always), the in-process factory for the rest (rbd unless listed; `inProcess`: tests' fakes).
+ * A remote type is never built in-process, whatever `inProcess` holds.
+ */
+export function serverDriverFactories(
+  remote: readonly string[],
+  db: Queryable,
+  agent: () => AgentPort,
+  inProcess: Readonly<Record<string, PoolDriverFactory>> = builtInDriverFactories,
+): Record<string, PoolDriverFactory> {
+  const local = Object.entries(inProcess).filter(([type]) => !remote.includes(type));
+  return { ...Object.fromEntries(local), ...remoteDriverFactories(remote, db, agent) };
 }

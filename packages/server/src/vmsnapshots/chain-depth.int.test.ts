@@ -25,7 +25,7 @@ void test('a stopped disk past the bound is rebased onto an ancestor; data and s
   const agent = await startFileAgent({
     dir: join(dir, 'hub'),
     hostStateDir: join(dir, 'state'),
-    fileRoots: [dir],
+    poolDirs: [dir],
   });
   try {
     await agent.addPool('pool-1', dir);

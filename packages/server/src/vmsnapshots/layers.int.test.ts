@@ -28,7 +28,7 @@ const file = (n: string) => join(dir, n);
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), `strata layers "q" $x;<>'`));
-  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: join(dir, 'state'), fileRoots: [dir] });
+  agent = await startFileAgent({ dir: join(dir, 'hub'), hostStateDir: join(dir, 'state'), poolDirs: [dir] });
   files = hostFiles(agent.hub, agent.hostId);
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', file(`${vol}.qcow2`), '16M']);
   let below = file(`${vol}.qcow2`);

@@ -20,13 +20,13 @@ export interface FileAgent {
 
 /**
  * Starts a hub (PGlite in memory) and the fixture agent (the real AgentChannel and file commands;
- * no libvirt needed) serving `hostStateDir` and `fileRoots`, and waits until its host is Up.
+ * no libvirt needed) serving `hostStateDir` and `poolDirs`, and waits until its host is Up.
  * Test support, not product code.
  */
 export async function startFileAgent(opts: {
   readonly dir: string;
   readonly hostStateDir: string;
-  readonly fileRoots: readonly string[];
+  readonly poolDirs: readonly string[];
 }): Promise<FileAgent> {
   const suffix = Math.random().toString(36).slice(2, 8);
   const { db, hub, clusterId } = await startTestHub({ dir: opts.dir, suffix, heartbeatMs: 1_000 });
@@ -40,7 +40,7 @@ export async function startFileAgent(opts: {
     STRATA_AGENT_STATE_DIR: stateDir,
     STRATA_FIXTURE_HOSTNAME: `files-${suffix}`,
     STRATA_HOST_STATE_DIR: opts.hostStateDir,
-    STRATA_AGENT_FILE_ROOTS: opts.fileRoots.join(':'),
+    STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(':'),
   });
   const stop = async () => {
     await stopAgentProcess(proc);
