@@ -14,6 +14,7 @@ import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 import { PauseGuard } from './pause-guard.js';
 import { readBasicHostFacts } from './basic-host.js';
+import { withCapacity } from '../host/capacity.js';
 import type { CommandHandlers } from './dispatcher.js';
 import { StorageNode } from '../storage/storage-node.js';
 import { storageHandlers } from '../storage/handlers.js';
@@ -29,7 +30,8 @@ async function main(): Promise<void> {
     ? new StorageNode({ providers: config.storageProviders, poolDirs: config.poolDirs })
     : null;
   const withRoles = (facts: HostFacts): HostFacts => ({
-    ...facts,
+    // a host told to be smaller than its machine reports that size (STRATA_AGENT_CPUS, …)
+    ...withCapacity(facts, config.capacity),
     roles: config.roles,
     ...(storage && { storage: storage.facts }),
   });

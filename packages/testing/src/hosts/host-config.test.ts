@@ -31,9 +31,16 @@ test("libvirtd.conf keeps the machine's settings and gets the host's own uuid an
   assert.match(conf, /^#host_uuid = "commented stays"$/m);
   assert.deepEqual(
     conf.split('\n').filter((l) => /^\s*(host_uuid|log_outputs)\s*=/.test(l)),
-    ['host_uuid = "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"', 'log_outputs = "3:file:/var/log/libvirt/libvirtd.log"'],
+    [
+      'host_uuid = "5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"',
+      'log_outputs = "3:file:/var/log/libvirt/libvirtd.log"',
+    ],
   );
-  assert.equal(hostLibvirtdConf(conf, '5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3'), conf, 'applying it twice changes nothing');
+  assert.equal(
+    hostLibvirtdConf(conf, '5b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3'),
+    conf,
+    'applying it twice changes nothing',
+  );
 });
 
 test("a host directory names its owner's pid; other names are not hosts", () => {

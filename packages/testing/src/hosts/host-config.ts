@@ -5,7 +5,9 @@ const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 export function checkHostName(name: string): string {
   if (!HOST_NAME.test(name)) {
-    throw new Error(`a KVM host name is a lowercase letter then up to 30 of [a-z0-9-], not ${JSON.stringify(name)}`);
+    throw new Error(
+      `a KVM host name is a lowercase letter then up to 30 of [a-z0-9-], not ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }

@@ -72,10 +72,12 @@ export async function startKvmHost(options: KvmHostOptions): Promise<KvmHost> {
   await mkdir(HOSTS_ROOT, { recursive: true, mode: 0o755 });
   const { hostUuid } = await withDirLock(join(HOSTS_ROOT, '.lock'), async () => {
     await reapStaleHosts();
-    if (await stat(dir).then(
-      () => true,
-      () => false,
-    ))
+    if (
+      await stat(dir).then(
+        () => true,
+        () => false,
+      )
+    )
       throw new Error(`KVM host ${name} already runs in this process (${dir})`);
     const made = await makeHostDirs(dir, { name, initiatorName, hostStateDir });
     await writeOwner(dir);

@@ -20,7 +20,19 @@ export interface NamespaceHolder {
 export async function holdNamespace(): Promise<NamespaceHolder> {
   const child = spawn(
     'setpriv',
-    ['--pdeathsig', 'KILL', '--', 'unshare', '-m', '-u', '--propagation', 'private', '--', 'sleep', 'infinity'],
+    [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      'unshare',
+      '-m',
+      '-u',
+      '--propagation',
+      'private',
+      '--',
+      'sleep',
+      'infinity',
+    ],
     { stdio: 'ignore' },
   );
   // A host someone forgot to stop must not keep the test process alive.
