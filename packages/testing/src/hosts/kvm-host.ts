@@ -103,7 +103,7 @@ export async function startKvmHost(options: KvmHostOptions): Promise<KvmHost> {
       initiatorName,
       hostUuid,
       enter: ns.enter,
-      exec: ns.exec,
+      exec: (cmd, args, timeoutMs) => ns.exec(cmd, args, timeoutMs),
       stop,
     };
   } catch (e) {
