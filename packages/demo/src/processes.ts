@@ -135,11 +135,22 @@ export function startAgentProcess(opts: {
    */
   poolDirs?: readonly string[];
   fileRoots?: readonly string[];
+  /**
+   * A command that runs the agent (a test KVM host's `nsenter … --`, so its plain qemu:///system
+   * is that host's libvirtd); it must exec the agent, so the child is the agent itself.
+   */
+  wrap?: readonly string[];
+  /** Extra environment (a reported capacity: STRATA_AGENT_CPUS, …). */
+  env?: Readonly<Record<string, string>>;
+  /** Default `<stateDir>.log`. */
+  logFile?: string;
 }): ChildProcess {
   const root = dirname(opts.stateDir);
   const fileRoots = opts.fileRoots ?? [join(root, 'pools'), join(root, 'state')];
-  const log = openSync(`${opts.stateDir}.log`, 'a');
-  const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
+  const log = openSync(opts.logFile ?? `${opts.stateDir}.log`, 'a');
+  const command = [process.execPath, join(repo, 'packages/agent/dist/channel/main.js')];
+  const [program, ...args] = [...(opts.wrap ?? []), ...command] as [string, ...string[]];
+  const child = spawn(program, args, {
     env: {
       ...process.env,
       STRATA_SERVER_URL: opts.serverUrl,
@@ -151,6 +162,7 @@ export function startAgentProcess(opts: {
         STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
       }),
       STRATA_AGENT_FILE_ROOTS: fileRoots.join(delimiter),
+      ...opts.env,
     },
     stdio: ['ignore', log, log],
     detached: opts.detached,

@@ -1,12 +1,18 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startForkingDaemon, waitForLibvirt } from '../libvirt/ensure-libvirt.js';
-import { withDirLock } from '../tgt/lock.js';
 import { run, type RunResult } from '../tgt/run.js';
 import { checkHostName, testInitiatorName } from './host-config.js';
 import { boundDirs, DEFAULT_HOST_STATE_DIR, makeHostDirs } from './host-dirs.js';
 import { holdNamespace, type NamespaceHolder } from './namespace.js';
-import { hostDirName, HOSTS_ROOT, reapStaleHosts, removeHost, writeOwner } from './stale-hosts.js';
+import {
+  hostDirName,
+  HOSTS_ROOT,
+  reapStaleHostsLocked,
+  removeHost,
+  withHostsLock,
+  writeOwner,
+} from './stale-hosts.js';
 
 export interface KvmHostOptions {
   /** Its hostname (the name it registers under) and part of its initiator name: [a-z][a-z0-9-]*. */
@@ -70,8 +76,8 @@ export async function startKvmHost(options: KvmHostOptions): Promise<KvmHost> {
   const dir = join(HOSTS_ROOT, hostDirName(name));
   const initiatorName = testInitiatorName(name);
   await mkdir(HOSTS_ROOT, { recursive: true, mode: 0o755 });
-  const { hostUuid } = await withDirLock(join(HOSTS_ROOT, '.lock'), async () => {
-    await reapStaleHosts();
+  const { hostUuid } = await withHostsLock(async () => {
+    await reapStaleHostsLocked();
     if (
       await stat(dir).then(
         () => true,

@@ -1,6 +1,7 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive } from '../ceph/lock.js';
+import { withDirLock } from '../tgt/lock.js';
 import { TEST_ROOT } from '../tgt/reflink-pool.js';
 import { endHostProcesses } from './namespace.js';
 
@@ -21,12 +22,21 @@ export async function removeHost(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/** The lock every test process takes to make or remove a host directory. */
+export const withHostsLock = <T>(fn: () => Promise<T>): Promise<T> =>
+  withDirLock(join(HOSTS_ROOT, '.lock'), fn);
+
 /**
  * Removes the hosts whose owner died without stopping them (a test process killed outright):
- * their daemons still run in their namespace and their directories stay. Called under the hosts
- * lock, before a new host starts.
+ * their daemons still run in their namespace and their directories stay. Every host start does it.
  */
-export async function reapStaleHosts(): Promise<string[]> {
+export const reapStaleHosts = async (): Promise<string[]> => {
+  await mkdir(HOSTS_ROOT, { recursive: true, mode: 0o755 });
+  return withHostsLock(reapStaleHostsLocked);
+};
+
+/** reapStaleHosts for a caller that holds the hosts lock. */
+export async function reapStaleHostsLocked(): Promise<string[]> {
   const reaped: string[] = [];
   for (const name of await readdir(HOSTS_ROOT).catch(() => [])) {
     const owner = ownerOf(name);
