@@ -87,8 +87,9 @@ export async function makeHostDirs(
   await chmod(dir, 0o755);
   const insideEtc = (rel: string) => /^(qemu|secrets)\/./.test(rel);
   await copyTree('/etc/libvirt', join(dir, 'etc'), { files: true, skip: insideEtc });
-  // a running domain's private directory and its memory backing are the machine's, not ours
-  const domainDirs = (rel: string) => /^qemu\/(domain-|ram\/)/.test(rel);
+  // the machine's domains' own directories (private, memory, snapshots, saves…) are not ours
+  const domainDirs = (rel: string) =>
+    /^qemu\/(domain-|(ram|snapshot|checkpoint|save|nvram|dump|channel\/target)\/.)/.test(rel);
   await copyTree('/var/lib/libvirt', join(dir, 'lib'), { files: false, skip: domainDirs });
   await copyTree('/var/cache/libvirt', join(dir, 'cache'), { files: true, skip: () => false });
   await copyTree('/var/log/libvirt', join(dir, 'log'), { files: false, skip: () => false });
