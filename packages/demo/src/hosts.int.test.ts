@@ -166,6 +166,10 @@ test(
       }
     } catch (e) {
       for (const h of hosts) log(`--- agent log of ${h.name} ---\n${await h.agentLog()}`);
+      for (const f of ['agent.log', 'server/server.log']) {
+        const tail = (await readFile(join(root, f), 'utf8').catch(() => '')).slice(-3000);
+        log(`--- ${f} ---\n${tail}`);
+      }
       t.diagnostic(lines.join('\n'));
       throw e;
     } finally {
