@@ -39,9 +39,13 @@ function run(cmd, args, timeout = 60_000) {
   });
 }
 
-/** Pids of live processes whose environment carries `marker` (NAME=value), less shared daemons. */
+/**
+ * Pids of live processes whose environment carries `marker` (NAME=value), less shared daemons. A
+ * daemon in another mount namespace is a test KVM host's own (packages/testing/src/hosts), not shared.
+ */
 export function markedProcesses(marker) {
   const out = [];
+  const ownNamespace = readlinkSync('/proc/self/ns/mnt');
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
@@ -49,7 +53,8 @@ export function markedProcesses(marker) {
       if (!env.includes(marker)) continue;
       const exe = readlinkSync(`/proc/${name}/exe`).split('/').pop() ?? '';
       const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
-      if (SHARED_DAEMONS.has(comm) || SHARED_DAEMONS.has(exe.replace(/ \(deleted\)$/, ''))) continue;
+      const shared = SHARED_DAEMONS.has(comm) || SHARED_DAEMONS.has(exe.replace(/ \(deleted\)$/, ''));
+      if (shared && readlinkSync(`/proc/${name}/ns/mnt`) === ownNamespace) continue;
       out.push({ pid: Number(name), comm });
     } catch {
       // gone meanwhile, or a kernel thread

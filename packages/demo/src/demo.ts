@@ -44,6 +44,8 @@ export interface DemoRun {
 export interface Environment {
   readonly server: ServerProcess | null;
   readonly url: string;
+  /** Where agents join (`wss://127.0.0.1:PORT/agent/v1`). */
+  readonly agentUrl: string;
   readonly rest: Rest;
   readonly backends: Backends;
   readonly cloud: Cloud;
@@ -79,15 +81,16 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
   }
   const creds = await readAdminCredentials(dataDir);
   const rest = new Rest(url, creds.apiKey, creds.secretKey);
+  const agentUrl = `wss://127.0.0.1:${o.agentPort}/agent/v1`;
   const cloud = await setupCloud(rest, backends, {
-    serverAgentUrl: `wss://127.0.0.1:${o.agentPort}/agent/v1`,
+    serverAgentUrl: agentUrl,
     agentStateDir: join(o.root, 'agent'),
     hostStateDir,
     detached: o.detached,
     log: o.log,
     track: o.track ?? (() => undefined),
   });
-  return { server, url, rest, backends, cloud };
+  return { server, url, agentUrl, rest, backends, cloud };
 }
 
 /**

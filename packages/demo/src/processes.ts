@@ -129,19 +129,34 @@ export function startAgentProcess(opts: {
   stateDir: string;
   detached: boolean;
   hostStateDir: string;
+  /** The pool directories this machine mounts or holds (its file commands serve them). */
   poolDirs: readonly string[];
+  /** Default `kvm,storage`: also the storage node of the pools at or below `poolDirs`. */
+  roles?: string;
+  /**
+   * A command that runs the agent (a test KVM host's `nsenter … --`, so its plain qemu:///system
+   * is that host's libvirtd); it must exec the agent, so the child is the agent itself.
+   */
+  wrap?: readonly string[];
+  /** Extra environment (a reported capacity: STRATA_AGENT_CPUS, …). */
+  env?: Readonly<Record<string, string>>;
+  /** Default `<stateDir>.log`. */
+  logFile?: string;
 }): ChildProcess {
-  const log = openSync(`${opts.stateDir}.log`, 'a');
-  const child = spawn(process.execPath, [join(repo, 'packages/agent/dist/channel/main.js')], {
+  const log = openSync(opts.logFile ?? `${opts.stateDir}.log`, 'a');
+  const command = [process.execPath, join(repo, 'packages/agent/dist/channel/main.js')];
+  const [program, ...args] = [...(opts.wrap ?? []), ...command] as [string, ...string[]];
+  const child = spawn(program, args, {
     env: {
       ...process.env,
       STRATA_SERVER_URL: opts.serverUrl,
       STRATA_SERVER_FINGERPRINT: opts.fingerprint,
       ...(opts.token ? { STRATA_REGISTRATION_TOKEN: opts.token } : {}),
       STRATA_AGENT_STATE_DIR: opts.stateDir,
-      STRATA_AGENT_ROLES: 'kvm,storage',
+      STRATA_AGENT_ROLES: opts.roles ?? 'kvm,storage',
       STRATA_HOST_STATE_DIR: opts.hostStateDir,
       STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
+      ...opts.env,
     },
     stdio: ['ignore', log, log],
     detached: opts.detached,

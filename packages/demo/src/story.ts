@@ -187,13 +187,18 @@ export async function runStory(
 
 /**
  * The guest agent answers once the tiny guest has booted (seconds under TCG). Asked through
- * libvirt's own guest-info call on this machine, which does not taint the domain.
+ * libvirt's own guest-info call on this machine (or the libvirtd at `uri`: a test KVM host's),
+ * which does not taint the domain.
  */
-export async function waitForGuestAgent(domain: string, timeoutMs = 180_000): Promise<void> {
+export async function waitForGuestAgent(
+  domain: string,
+  timeoutMs = 180_000,
+  uri = 'qemu:///system',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await run('virsh', ['-c', 'qemu:///system', 'guestinfo', '--hostname', domain], { timeout: 10_000 });
+      await run('virsh', ['-c', uri, 'guestinfo', '--hostname', domain], { timeout: 10_000 });
       return;
     } catch (e) {
       if (Date.now() > end)

@@ -5,3 +5,4 @@ export * from './postgres/index.js';
 export * from './libvirt/index.js';
 export * from './guest/index.js';
 export * from './conformance/index.js';
+export * from './hosts/index.js';

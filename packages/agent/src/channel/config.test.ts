@@ -24,6 +24,7 @@ test('config: file values, environment overrides, defaults, and a coded error na
       storageProviders: ['qcow2', 'tgt', 'rbd'],
       poolDirs: [],
       hostStateDir: '/var/lib/strata/state',
+      capacity: {},
     });
     assert.equal(credentialsPath(fromFile), '/var/lib/strata-agent/credentials.json');
     const overridden = await loadAgentConfig(file, {
@@ -88,4 +89,19 @@ test('config: file values, environment overrides, defaults, and a coded error na
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('config: a capacity smaller than the machine is read from the environment and checked against it', async () => {
+  const base = { STRATA_SERVER_URL: 'wss://a', STRATA_SERVER_FINGERPRINT: 'AA' };
+  const machine = { cpus: 4, memoryBytes: 8 * 1024 ** 3 };
+  const told = await loadAgentConfig(
+    undefined,
+    { ...base, STRATA_AGENT_CPUS: '1', STRATA_AGENT_MEMORY_BYTES: '1073741824' },
+    machine,
+  );
+  assert.deepEqual(told.capacity, { cpus: 1, memoryBytes: 1024 ** 3 });
+  await assert.rejects(
+    loadAgentConfig(undefined, { ...base, STRATA_AGENT_CPUS: '5' }, machine),
+    (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'cpus',
+  );
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, normalize } from 'node:path';
 import { agentRoles, StrataError, type AgentRole } from '@strata/core';
+import { reportedCapacity, type MachineCapacity, type ReportedCapacity } from '../host/capacity.js';
 
 /** What an agent process needs to join a management server. */
 export interface AgentConfig {
@@ -29,6 +30,11 @@ export interface AgentConfig {
    * (STRATA_HOST_STATE_DIR, default /var/lib/strata/state). The file commands serve it.
    */
   readonly hostStateDir: string;
+  /**
+   * The CPUs and memory to report when smaller than the machine's (STRATA_AGENT_CPUS,
+   * STRATA_AGENT_MEMORY_BYTES; `cpus`, `memoryBytes` in the file). Empty: the machine's.
+   */
+  readonly capacity: ReportedCapacity;
 }
 
 /** Driver types a storage node serves unless told otherwise. */
@@ -116,6 +122,7 @@ function checkRoles(roles: readonly string[]): AgentRole[] {
 export async function loadAgentConfig(
   file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  machine?: MachineCapacity,
 ): Promise<AgentConfig> {
   const fromFile = file ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Record<string, unknown>>) : {};
   for (const old of REPLACED) {
@@ -150,6 +157,7 @@ export async function loadAgentConfig(
     roles: checkRoles(listSetting('roles', env, fromFile) ?? ['kvm']),
     storageProviders: listSetting('storageProviders', env, fromFile) ?? [...defaultStorageProviders],
     poolDirs,
+    capacity: reportedCapacity(env, fromFile, machine),
   };
 }
 

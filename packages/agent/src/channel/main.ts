@@ -14,6 +14,7 @@ import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
 import { readBasicHostFacts } from './basic-host.js';
 import { migrationFacts } from './migration-facts.js';
+import { withCapacity } from '../host/capacity.js';
 import type { CommandHandlers } from './dispatcher.js';
 import { StorageNode } from '../storage/storage-node.js';
 import { storageHandlers } from '../storage/handlers.js';
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     : null;
   const migration = migrationFacts();
   const withRoles = (facts: HostFacts): HostFacts => ({
-    ...facts,
+    // a host told to be smaller than its machine reports that size (STRATA_AGENT_CPUS, …)
+    ...withCapacity(facts, config.capacity),
     poolDirs: config.poolDirs,
     roles: config.roles,
     ...(storage && { storage: storage.facts }),

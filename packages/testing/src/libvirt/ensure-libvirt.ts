@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { withDirLock } from '../tgt/lock.js';
@@ -17,33 +17,59 @@ export interface LibvirtInfo {
   readonly libvirtVersion: string;
 }
 
-async function answering(): Promise<string | undefined> {
+/** The libvirt version of the daemon at `uri`, or undefined when it does not answer. */
+export async function libvirtAnswers(uri: string = LIBVIRT_URI): Promise<string | undefined> {
   try {
-    const { stdout } = await run('virsh', ['-c', LIBVIRT_URI, 'version'], { timeout: 10_000 });
+    const { stdout } = await run('virsh', ['-c', uri, 'version'], { timeout: 10_000 });
     return /libvirt ([\d.]+)/.exec(stdout)?.[1] ?? 'unknown';
   } catch {
     return undefined;
   }
 }
 
+/**
+ * True when a process of that name runs in this mount namespace: a test KVM host's daemons
+ * (packages/testing/src/hosts) run in their own and are not the machine's.
+ */
 async function pidAlive(name: string): Promise<boolean> {
+  let pids: string[];
   try {
-    await run('pidof', [name], { timeout: 5_000 });
-    return true;
+    pids = (await run('pidof', [name], { timeout: 5_000 })).stdout.trim().split(/\s+/);
   } catch {
     return false;
   }
+  const own = await readlink('/proc/self/ns/mnt');
+  for (const pid of pids) {
+    if ((await readlink(`/proc/${pid}/ns/mnt`).catch(() => '')) === own) return true;
+  }
+  return false;
 }
 
-/** Starts a daemon that forks itself (`-d`); waits for the parent to return. */
-async function startDaemon(binary: string): Promise<void> {
+/**
+ * Starts a daemon that forks itself (`-d`); waits for the parent to return. `command` is the
+ * program and its arguments (a test host's: `nsenter … -- libvirtd -d -p …`).
+ */
+export async function startForkingDaemon(command: readonly string[]): Promise<void> {
+  const [program, ...args] = command;
+  if (program === undefined) throw new Error('no daemon to start');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(binary, ['-d'], { stdio: 'ignore' });
+    const child = spawn(program, args, { stdio: 'ignore' });
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${binary} -d exited with ${code}`)),
+      code === 0 ? resolve() : reject(new Error(`${command.join(' ')} exited with ${code}`)),
     );
   });
+}
+
+/** Waits until the daemon at `uri` answers; its version. */
+export async function waitForLibvirt(uri: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const version = await libvirtAnswers(uri);
+    if (version !== undefined) return version;
+    if (Date.now() > deadline) throw new Error(`libvirtd at ${uri} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 let pending: Promise<LibvirtInfo> | undefined;
@@ -69,20 +95,14 @@ async function lockedEnsure(): Promise<LibvirtInfo> {
 async function doEnsure(): Promise<LibvirtInfo> {
   let started = false;
   if (!(await pidAlive('virtlogd'))) {
-    await startDaemon('virtlogd');
+    await startForkingDaemon(['virtlogd', '-d']);
     started = true;
   }
-  const already = await answering();
+  const already = await libvirtAnswers();
   if (already !== undefined) return { uri: LIBVIRT_URI, started, libvirtVersion: already };
   if (!(await pidAlive('libvirtd'))) {
-    await startDaemon('libvirtd');
+    await startForkingDaemon(['libvirtd', '-d']);
     started = true;
   }
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const version = await answering();
-    if (version !== undefined) return { uri: LIBVIRT_URI, started, libvirtVersion: version };
-    if (Date.now() > deadline) throw new Error('libvirtd did not answer within 30 s');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return { uri: LIBVIRT_URI, started, libvirtVersion: await waitForLibvirt(LIBVIRT_URI) };
 }
