@@ -71,6 +71,7 @@ const EXPECTED_S = [
   [/\/crash-create\.int\.test\.js$/, 260],
   [/\/rbd\/dist\/conformance\.int\.test\.js$/, 210],
   [/\/server-namespace\.int\.test\.js$/, 200],
+  [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],
   [/\/cli-vm\.int\.test\.js$/, 185],
   [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];

@@ -154,6 +154,40 @@ test(
       );
       assert.deepEqual(onMachine, [], "nothing of it in the machine's state directory");
 
+      // Issue 20, item 5: a live migration from a to b, placement choosing (a host must take
+      // migrations: the machine's own agent names no migration URI, so b is the only choice).
+      const choices = await rest.get<Array<{ hostId: string; suitable: boolean; reason: string | null }>>(
+        `/v1/vms/${vm.id}/migration-hosts`,
+      );
+      log(`migration hosts: ${JSON.stringify(choices)}`);
+      assert.deepEqual(
+        choices.filter((c) => c.suitable).map((c) => c.hostId),
+        [b.id],
+        'b is the one host a migration may go to',
+      );
+      await waitForGuestAgent(vm.id, 180_000, a.host.uri);
+      const moved = await rest.run<{ id: string }>(`/v1/vms/${vm.id}/migrate`, {});
+      const steps = await rest.get<Array<{ name: string; phase: string }>>(`/v1/jobs/${moved.job.id}/steps`);
+      log(
+        `migrated: ${steps
+          .filter((x) => x.phase === 'run')
+          .map((x) => x.name)
+          .join(', ')}`,
+      );
+      const after = await rest.get<{ state: string; hostId: string }>(`/v1/vms/${vm.id}`);
+      assert.deepEqual([after.state, after.hostId], ['Running', b.id], 'recorded on b, still Running');
+      assert.deepEqual(await domains(b.host.uri), [vm.id], "it runs in b's libvirtd");
+      assert.deepEqual(await domains(a.host.uri), [], 'and no longer in a’s');
+      const defined = (await run('virsh', ['-q', '-c', a.host.uri, 'list', '--all', '--name'])).stdout;
+      assert.ok(!defined.includes(vm.id), 'its definition left a too');
+      await waitForGuestAgent(vm.id, 180_000, b.host.uri);
+      // On b, its disks (the LUN now opened to b's initiator) take a VM snapshot.
+      const s3 = (
+        await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: 'on b', quiesce: 'hypervisor' })
+      ).resource;
+      assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${s3.id}`)).state, 'Ready');
+      await rest.runDelete(`/v1/vm-snapshots/${s3.id}`);
+
       await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
       for (const h of [...hosts]) {
         const runDir = join(h.host.dir, 'run');
