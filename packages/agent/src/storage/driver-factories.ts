@@ -116,3 +116,6 @@ export const builtInCapabilities: Readonly<Record<string, DriverCapabilities>> =
 
 /** Driver types that implement the optional listVmSnapshotParts. */
 export const providersWithVmSnapshotParts: readonly string[] = ['rbd'];
+
+/** Driver types that implement the optional listAccess (the hosts holding a grant on a volume). */
+export const providersWithAccessList: readonly string[] = ['tgt'];

@@ -27,6 +27,8 @@ export const storageCallMethods = [
   'revertVmSnapshot',
   'deleteVmSnapshot',
   'listVmSnapshotParts',
+  // optional, like listVmSnapshotParts: the hosts holding a grant (tgt's ACLs; the orphan scan)
+  'listAccess',
 ] as const;
 
 export type StorageCallMethod = (typeof storageCallMethods)[number];

@@ -7,6 +7,7 @@ import type { AgentPort } from './agent-port.js';
 import { RemoteStorageDriver } from './remote-driver.js';
 import { builtInDriverFactories } from '@strata/agent/storage/driver-factories';
 import type { Queryable } from '../db/index.js';
+import { listsAccess } from '../orphans/backends.js';
 import { remoteDriverTypes, serverDriverFactories } from './remote-drivers.js';
 
 // The forwarder alone, over a recording port (a fake: the real channel is in remote-driver.int.test.ts).
@@ -121,6 +122,9 @@ test('the server builds tgt and qcow2 drivers only as remote ones; rbd in-proces
   assert.ok(byDefault['qcow2']!(row('qcow2', 'file:///srv/q')) instanceof RemoteStorageDriver);
   assert.ok(byDefault['tgt']!(row('tgt', 'iscsi://127.0.0.1/srv/t')) instanceof RemoteStorageDriver);
   assert.equal(byDefault['rbd'], builtInDriverFactories['rbd'], 'rbd runs in the server by default');
+  // the orphan scan's grant listing crosses too, for the types that have it
+  assert.ok(listsAccess(byDefault['tgt']!(row('tgt', 'iscsi://127.0.0.1/srv/t'))));
+  assert.ok(!listsAccess(byDefault['qcow2']!(row('qcow2', 'file:///srv/q'))));
   // a fake under a remote type's name does not bring the in-process form back
   const fake = () => assert.fail('an in-process qcow2 driver was built');
   const withFake = serverDriverFactories(['tgt', 'qcow2', 'rbd'], db, () => port, { qcow2: fake });

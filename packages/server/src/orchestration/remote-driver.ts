@@ -23,6 +23,7 @@ export function defaultStorageDeadlineMs(method: StorageCallMethod): number {
     case 'capacity':
     case 'connectionInfo':
     case 'listVmSnapshotParts':
+    case 'listAccess':
       return 60_000;
     default:
       return 600_000;
@@ -41,6 +42,8 @@ export interface RemoteDriverOptions {
   readonly capabilities: DriverCapabilities;
   /** Whether the type implements listVmSnapshotParts. */
   readonly vmSnapshotParts: boolean;
+  /** Whether the type implements listAccess (the orphan scan's grants); default no. */
+  readonly accessList?: boolean;
   readonly agent: AgentPort;
   /** The host whose agent serves this pool now (a storage node), or UNAVAILABLE. */
   readonly locate: () => Promise<string>;
@@ -59,12 +62,14 @@ export class RemoteStorageDriver implements StorageDriver {
   readonly name: string;
   readonly capabilities: DriverCapabilities;
   readonly listVmSnapshotParts?: (ctx: StorageContext) => Promise<readonly VmSnapshotPart[]>;
+  readonly listAccess?: (ctx: StorageContext, req: { volumeId: string }) => Promise<readonly string[]>;
 
   constructor(private readonly options: RemoteDriverOptions) {
     this.type = options.type;
     this.name = options.name;
     this.capabilities = options.capabilities;
     if (options.vmSnapshotParts) this.listVmSnapshotParts = (ctx) => this.#call(ctx, 'listVmSnapshotParts');
+    if (options.accessList) this.listAccess = (ctx, req) => this.#call(ctx, 'listAccess', req);
   }
 
   async #call<T>(ctx: StorageContext, method: StorageCallMethod, request?: unknown): Promise<T> {
