@@ -237,8 +237,10 @@ export class AgentChannel extends EventEmitter {
       // unread, so silence is judged only across ticks that came on time.
       const late = now - tickedAt > heartbeatMs * 2;
       tickedAt = now;
-      // The server answers every heartbeat: silence for three periods means the path is dead.
-      if (!late && now - this.lastHeard > heartbeatMs * 3) {
+      // The server answers every heartbeat: silence for six periods means the path is dead. Not
+      // three: a server on a machine at load 17 (its embedded database in-process) answered requests
+      // 16 s late, and this agent's judgement cut a healthy session under a running command.
+      if (!late && now - this.lastHeard > heartbeatMs * SILENT_PERIODS) {
         socket.terminate();
         return;
       }
@@ -258,6 +260,9 @@ export class AgentChannel extends EventEmitter {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 }
+
+/** Heartbeat periods of silence from the server after which the agent gives the connection up. */
+export const SILENT_PERIODS = 6;
 
 function rawText(data: WebSocket.RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');

@@ -12,7 +12,7 @@ import { startTestHub } from './testing/test-hub.js';
 // A busy server must not mistake its own stall for its agents' silence. A real hub (TLS on
 // loopback) and a real fixture agent process; the hub judges a session lost after one missed
 // heartbeat (2 s), and its event loop is then blocked for 2.5 s: the agent's heartbeats wait
-// unread on the socket meanwhile. The agent itself, not blocked, waits three periods (6 s)
+// unread on the socket meanwhile. The agent itself, not blocked, waits six periods (12 s)
 // before it gives up on the server, so only the hub's rule is under test.
 let db: Database;
 let hub: AgentHub;
