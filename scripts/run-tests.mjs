@@ -89,6 +89,7 @@ const groupOf = (f) => (EXCLUSIVE.some((r) => r.test(f)) ? 0 : -1);
 const FILE_TIMEOUT_MS = 1_500_000;
 const ARGS = ['--test', '--test-reporter=spec', `--test-timeout=${FILE_TIMEOUT_MS}`];
 const run = randomBytes(4).toString('hex');
+const suiteStart = Date.now();
 const times = [];
 const totals = { pass: 0, fail: 0, cancelled: 0, skipped: 0 };
 const leftovers = [];
@@ -153,6 +154,10 @@ function runFile(file, index, out) {
       clearTimeout(backstop);
       const ms = Date.now() - t0;
       times.push({ file, ms });
+      const at = ((Date.now() - suiteStart) / 1000).toFixed(0);
+      out.write(
+        `strata: ${file} ended at +${at} s after ${(ms / 1000).toFixed(0)} s (exit ${code ?? signal})\n`,
+      );
       count(text);
       failuresOf(file, text);
       runner.look();

@@ -54,6 +54,17 @@ void test(
         assert.deepEqual(vm.agent.pauses.status(), [], `${hold}: no pause held`);
         if (hold === 'guest') assert.equal(await fsfreezeStatus(vm.name), 'thawed');
       }
+      // A 1 ms deadline: the manager's timer or the watchdog lets the guest go before the cut ends,
+      // and the hold reported still spans the cut, so the server refuses it (HOLD_EXPIRED).
+      for (const hold of ['guest', 'pause'] as const) {
+        const overlay = join(vm.dir, `expired-${hold}.qcow2`);
+        const r = await vm.agent
+          .heldCut(vm.name, hold, 1, [{ target: 'vda', overlayPath: overlay }])
+          .catch((e: Error) => e);
+        if (r instanceof Error) assert.match(r.message, /freeze|thaw/i, `${hold}: ${r.message}`);
+        else assert.ok(r.heldMs >= r.snapshotMs && r.heldMs > 1, `${hold}: reported ${r.heldMs} ms`);
+        assert.equal((await vm.agent.vmState(vm.name)).state, 'running', `${hold}: running after`);
+      }
       // An overlay file that exists already: libvirt refuses the snapshot inside the hold (it never
       // overwrites); the guest is let go at once all the same.
       const taken = join(vm.dir, 'taken.qcow2');

@@ -45,6 +45,7 @@ export async function heldCut(
     const path = await writeXml(dir, xml);
     const boost = await boostGuest(vm, deps.qemuRunDir);
     try {
+      const holdStart = performance.now();
       if (hold === 'guest') await deps.freezes.freeze(vm, deadlineMs);
       else await deps.pauses.pause(vm, deadlineMs);
       let snapshotMs = 0;
@@ -52,10 +53,14 @@ export async function heldCut(
       try {
         snapshotMs = await createFromFile(deps.virsh, vm, path, diskOnlyFlags(false));
       } finally {
-        heldMs =
+        // The cut's own span counts too: past the deadline the watchdog (or the manager's timer)
+        // released the guest before the cut ended, and the release below then reports nothing held.
+        const cutSpanMs = performance.now() - holdStart;
+        const released =
           hold === 'guest'
             ? (await deps.freezes.thaw(vm, 'requested')).frozenForMs
             : (await deps.pauses.resume(vm, 'requested')).pausedForMs;
+        heldMs = Math.max(released, cutSpanMs);
       }
       return { heldMs, snapshotMs, tookMs: performance.now() - started };
     } finally {
