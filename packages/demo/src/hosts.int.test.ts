@@ -8,7 +8,7 @@ import { hostProcesses, run } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { discardVm } from './discard-vm.js';
 import { addKvmHost, type HostView, type JoinedKvmHost } from './kvm-hosts.js';
-import type { Page } from './rest.js';
+import type { Accepted, Page } from './rest.js';
 import { waitForGuestAgent, type SnapshotView, type VolumeView } from './story.js';
 
 const MiB = 1024 * 1024;
@@ -33,7 +33,8 @@ const vmFilesOn = async (h: JoinedKvmHost, vmId: string) =>
 // named to one of them runs there and nowhere else, on a qcow2 ROOT and an iSCSI LUN that tgt
 // opens only to that host's initiator; its snapshots (a hypervisor-held cut, whose transient
 // overlays live in the host state directory, and a memory state) and a revert work there and leave
-// no transient file behind; stopping the hosts leaves nothing of them.
+// no transient file behind; it live-migrates to the other host, and back when that host enters
+// maintenance; stopping the hosts leaves nothing of them.
 test(
   'two namespaced KVM hosts join Up with their own initiator and capacity; a VM named to one runs, snapshots and reverts there only',
   { timeout: 1_200_000 },
@@ -187,6 +188,32 @@ test(
       ).resource;
       assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${s3.id}`)).state, 'Ready');
       await rest.runDelete(`/v1/vm-snapshots/${s3.id}`);
+
+      // Issue 20, item 7: maintenance of b is a job that live-migrates its running VM away first
+      // (to a, the other host that takes migrations), then b is in Maintenance.
+      await waitForGuestAgent(vm.id, 180_000, b.host.uri);
+      const hostState = async (id: string) => (await rest.get<HostView>(`/v1/hosts/${id}`)).state;
+      const maint = await rest.run<HostView>(`/v1/hosts/${b.id}/maintenance`, {});
+      log(`maintenance of b: ${JSON.stringify(maint.job.result)}`);
+      assert.equal(await hostState(b.id), 'Maintenance');
+      const evacuated = await rest.get<{ state: string; hostId: string }>(`/v1/vms/${vm.id}`);
+      assert.deepEqual([evacuated.state, evacuated.hostId], ['Running', a.id], 'the VM moved to a, running');
+      assert.deepEqual(await domains(a.host.uri), [vm.id], "it runs in a's libvirtd");
+      assert.deepEqual(await domains(b.host.uri), [], 'and nothing runs on b');
+      // With b in maintenance and the machine's host taking no migrations, a's VM has nowhere to go:
+      // the job is refused with the reason, a stays Up and its VM where it was.
+      const refusedJob = await rest.post<Accepted<HostView>>(`/v1/hosts/${a.id}/maintenance`);
+      const refused = await rest.waitJob(refusedJob.job).then(
+        () => 'succeeded',
+        (e: Error) => e.message,
+      );
+      log(`maintenance of a: ${refused}`);
+      assert.match(refused, /HOST_MAINTENANCE_FAILED: .*no room/, 'refused, saying why');
+      assert.equal(await hostState(a.id), 'Up', 'a is Up again');
+      assert.deepEqual(await domains(a.host.uri), [vm.id], 'its VM still runs there');
+      // Cancel brings b back.
+      await rest.api.request('DELETE', `/v1/hosts/${b.id}/maintenance`);
+      assert.equal(await hostState(b.id), 'Up');
 
       await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
       for (const h of [...hosts]) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../context.js';
+import { action, type Accepted } from '../context.js';
 import { col, humanBytes, parseIntArg, parseSize } from '../output.js';
 import { enc, resource } from './resource.js';
 
@@ -72,12 +72,19 @@ export function hosts(): Command {
   });
   cmd
     .command('maintenance')
-    .description('put a host into maintenance, or --off to take it out (admin)')
+    .description(
+      'put a host into maintenance, its running VMs live-migrated away first, with progress (job); --off takes it out or cancels (admin)',
+    )
     .argument('<id>')
-    .option('--off', 'leave maintenance')
+    .option('--off', 'leave maintenance, or stop preparing it')
     .action(
       action(async (ctx, id: string, o: { off?: boolean }) =>
-        ctx.one(await ctx.client.request(o.off ? 'DELETE' : 'POST', `/v1/hosts/${enc(id)}/maintenance`)),
+        o.off
+          ? ctx.one(await ctx.client.request('DELETE', `/v1/hosts/${enc(id)}/maintenance`))
+          : ctx.accepted(
+              await ctx.client.request<Accepted>('POST', `/v1/hosts/${enc(id)}/maintenance`),
+              `/v1/hosts/${enc(id)}`,
+            ),
       ),
     );
   cmd

@@ -29,6 +29,13 @@ export const orchestrationErrors = defineErrors('orchestration', {
     recovery:
       'Free CPU or memory on a host (stop or move a VM), bring a host Up, add a host with the adaptors the disks need, or raise STRATA_CPU_OVERCOMMIT.',
   },
+  HOST_MAINTENANCE_FAILED: {
+    status: 409,
+    retryable: true,
+    message: 'Host {host} could not enter maintenance: {reason}',
+    recovery:
+      'The host is Up again. See why each VM could not move (the migration jobs name it), free room on another host, and ask again.',
+  },
   NO_FREE_DEVICE: {
     status: 409,
     retryable: false,

@@ -49,10 +49,18 @@ export const jobMachine = defineMachine('job', {
   Failed: {},
 });
 
+// PreparingMaintenance: its running VMs are being migrated away (the maintenance job); placement
+// sends it nothing new. Cancel (ExitMaintenance) brings it back Up from either maintenance state.
 export const hostMachine = defineMachine('host', {
   Connecting: { Connected: 'Up', Disconnected: 'Disconnected', Remove: 'Removed' },
-  Up: { Disconnected: 'Disconnected', EnterMaintenance: 'Maintenance', Connected: 'Up' },
-  Disconnected: { Connected: 'Up', EnterMaintenance: 'Maintenance', Remove: 'Removed' },
+  Up: { Disconnected: 'Disconnected', PrepareMaintenance: 'PreparingMaintenance', Connected: 'Up' },
+  Disconnected: { Connected: 'Up', PrepareMaintenance: 'PreparingMaintenance', Remove: 'Removed' },
+  PreparingMaintenance: {
+    EnterMaintenance: 'Maintenance',
+    ExitMaintenance: 'Up',
+    Disconnected: 'PreparingMaintenance',
+    Connected: 'PreparingMaintenance',
+  },
   Maintenance: {
     ExitMaintenance: 'Up',
     Disconnected: 'Maintenance',

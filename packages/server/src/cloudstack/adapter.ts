@@ -42,6 +42,7 @@ const RESOURCE_TYPES: Readonly<Record<string, JobInstanceType>> = {
   'volume-snapshot': 'Snapshot',
   'vm-snapshot': 'VmSnapshot',
   'storage-pool': 'StoragePool',
+  host: 'Host',
 };
 
 export function jobView(j: Job): JobView {
@@ -86,6 +87,12 @@ export function cloudStackServices(s: Services): PartialServices {
     hosts: {
       list: (c, q) =>
         listOrGet(s.hosts, c, q, { clusterId: f(q, 'clusterId'), state: f(q, 'state'), name: f(q, 'name') }),
+      get: (c, id) => s.hosts.get(actorOf(c), id),
+      prepareMaintenance: async (c, id) => started(await s.hosts.prepareMaintenance(actorOf(c), id)),
+      cancelMaintenance: async (c, id) => ({
+        jobId: null,
+        resourceId: (await s.hosts.apply(actorOf(c), id, 'ExitMaintenance')).id,
+      }),
     },
     pools: {
       list: (c, q) =>

@@ -218,6 +218,33 @@ void describe('catalogue and infrastructure through the cs client', () => {
     assert.equal(read.status, 200);
   });
 
+  void test('prepareHostForMaintenance is a job that puts an empty host in Maintenance; cancelHostMaintenance brings it back', async () => {
+    const services = h.server.services;
+    const zone = await services.zones.create(SYSTEM_ACTOR, { name: `maint-${suffix}` });
+    const cluster = await services.clusters.create(SYSTEM_ACTOR, {
+      zoneId: zone.id,
+      name: `maint-${suffix}`,
+    });
+    const hostId = `host-maint-${suffix}`;
+    await services.db.query(
+      `INSERT INTO hosts (id, cluster_id, name, state, cpus, memory_bytes) VALUES ($1, $2, $1, 'Up', 2, $3)`,
+      [hostId, cluster.id, 1024 ** 3],
+    );
+    const prepared = ok(await cloudstack(h.admin, 'prepareHostForMaintenance', { id: hostId }));
+    // cs polls the job itself and prints its result
+    const host = prepared['host'] as Record<string, unknown> | undefined;
+    assert.equal(host?.['resourcestate'], 'Maintenance', JSON.stringify(prepared));
+    const listed = ok(await cloudstack(h.admin, 'listHosts', { id: hostId }));
+    assert.equal((listed['host'] as Array<Record<string, unknown>>)[0]?.['state'], 'Maintenance');
+    const user = csError(
+      await cloudstack(h.user, 'cancelHostMaintenance', { id: hostId }),
+      'cancelhostmaintenanceresponse',
+    );
+    assert.equal(user.stratacode, 'AUTH_FORBIDDEN');
+    ok(await cloudstack(h.admin, 'cancelHostMaintenance', { id: hostId }));
+    assert.equal((await services.hosts.get(SYSTEM_ACTOR, hostId)).state, 'Up');
+  });
+
   void test('a user sees no hosts or pools and templates without paths; no answer holds a secret', async () => {
     for (const cmd of ['listHosts', 'listStoragePools']) {
       const e = csError(await cloudstack(h.user, cmd), `${cmd.toLowerCase()}response`);

@@ -56,7 +56,7 @@ export interface Started {
 }
 
 export type JobInstanceType =
-  'VirtualMachine' | 'Volume' | 'Snapshot' | 'VmSnapshot' | 'StoragePool' | 'None';
+  'VirtualMachine' | 'Volume' | 'Snapshot' | 'VmSnapshot' | 'StoragePool' | 'Host' | 'None';
 
 export interface JobView {
   readonly id: string;
@@ -129,7 +129,14 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<Zone>>;
     get(c: Caller, id: string): Promise<Zone>;
   };
-  readonly hosts: { list(c: Caller, q: ListQuery): Promise<Page<Host>> };
+  readonly hosts: {
+    list(c: Caller, q: ListQuery): Promise<Page<Host>>;
+    get(c: Caller, id: string): Promise<Host>;
+    /** The maintenance job: the host's running VMs move to other hosts, then it enters Maintenance. */
+    prepareMaintenance(c: Caller, id: string): Promise<Started>;
+    /** Back Up at once, from Maintenance or while it prepares. */
+    cancelMaintenance(c: Caller, id: string): Promise<Started>;
+  };
   readonly pools: {
     list(c: Caller, q: ListQuery): Promise<Page<StoragePool>>;
     get(c: Caller, id: string): Promise<StoragePool>;

@@ -56,13 +56,19 @@ export function host(h: Host): CsObject {
     memorytotal: h.memoryBytes,
     hypervisorversion: h.qemuVersion,
     version: h.libvirtVersion,
-    resourcestate: h.state === 'Maintenance' ? 'Maintenance' : 'Enabled',
+    resourcestate: RESOURCE_STATE[h.state] ?? 'Enabled',
     iscsiinitiator: h.iscsiInitiator ?? undefined,
     storageadaptors: h.adaptors.join(','),
     lastpinged: csDate(h.lastSeenAt),
     created: csDate(h.createdAt),
   };
 }
+
+/** CloudStack's resource states of a host, from Strata's host states. */
+const RESOURCE_STATE: Readonly<Record<string, string>> = {
+  PreparingMaintenance: 'PrepareForMaintenance',
+  Maintenance: 'Maintenance',
+};
 
 const POOL_TYPE: Readonly<Record<string, string>> = { qcow2: 'Filesystem', tgt: 'Iscsi', rbd: 'RBD' };
 

@@ -7,6 +7,7 @@ import { vmSnapshotRevertJob } from '../vmsnapshots/revert-job.js';
 import type { OrchestrationDeps } from './deps.js';
 import { vmDeployJob } from './jobs/vm-deploy.js';
 import { vmMigrateJob } from './jobs/vm-migrate.js';
+import { hostMaintenanceJob } from './jobs/host-maintenance.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
@@ -36,6 +37,7 @@ export function registerOrchestration(
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
   engine.register(vmMigrateJob(deps));
+  engine.register(hostMaintenanceJob(deps, engine));
   engine.register(vmDeployJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
   engine.register(vmSnapshotRevertJob(deps));

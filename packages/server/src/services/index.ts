@@ -56,7 +56,7 @@ export function createServices(
     accounts: new AccountService(db, events),
     zones: new ZoneService(db),
     clusters: new ClusterService(db),
-    hosts: new HostService(db, events),
+    hosts: new HostService(db, events, jobs),
     pools: new StoragePoolService(db, events),
     offerings: new DiskOfferingService(db),
     templates: new TemplateService(db, options.templateDirs ?? []),

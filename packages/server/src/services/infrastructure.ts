@@ -23,6 +23,9 @@ import {
   type Page,
 } from './sql.js';
 import { applyTransition } from './transition.js';
+import { hostLock, JOB_TYPES } from './job-types.js';
+import type { JobService } from './jobs.js';
+import type { Accepted } from './operations.js';
 
 const toZone = (r: Record<string, unknown>): Zone => ({
   id: String(r['id']),
@@ -141,14 +144,32 @@ export class ClusterService {
   }
 }
 
-export type HostEvent = 'EnterMaintenance' | 'ExitMaintenance' | 'Remove';
+export type HostEvent = 'ExitMaintenance' | 'Remove';
 
 /** Hosts are registered by the agent channel; here they are read and put in or out of maintenance. */
 export class HostService {
   constructor(
     private readonly db: Database,
     private readonly events: EventService,
+    private readonly jobs: JobService,
   ) {}
+
+  /**
+   * Queues the maintenance job (orchestration/jobs/host-maintenance.ts): the host's running VMs
+   * move to other hosts, then it enters Maintenance. One such job per host at a time.
+   */
+  async prepareMaintenance(actor: Actor, id: string): Promise<Accepted<Host>> {
+    requireAdmin(actor, 'Host maintenance');
+    const host = await this.get(actor, id);
+    hostMachine.next(host.state, 'PrepareMaintenance');
+    const job = await this.jobs.submit(
+      actor,
+      JOB_TYPES.hostMaintenance,
+      { hostId: id },
+      { lockKey: hostLock(id), resourceType: 'host', resourceId: id },
+    );
+    return { job, resource: host };
+  }
 
   /** Hosts are an operator view: their addresses and initiator names are infrastructure. */
   async get(actor: Actor, id: string): Promise<Host> {

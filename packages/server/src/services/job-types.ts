@@ -16,6 +16,7 @@ export const JOB_TYPES = {
   vmStart: 'vm.start', // { vmId }
   vmStop: 'vm.stop', // { vmId, forced }
   vmMigrate: 'vm.migrate', // { vmId, hostId? }
+  hostMaintenance: 'host.maintenance', // { hostId }
   vmSnapshotCreate: 'vm-snapshot.create', // { vmSnapshotId, quiesce, memory }
   vmSnapshotRevert: 'vm-snapshot.revert', // { vmSnapshotId }
   vmSnapshotDelete: 'vm-snapshot.delete', // { vmSnapshotId }
@@ -26,3 +27,4 @@ export type JobType = (typeof JOB_TYPES)[keyof typeof JOB_TYPES];
 /** Work on one VM (and on the volumes attached to it) runs one job at a time under this key. */
 export const vmLock = (vmId: string): string => `vm:${vmId}`;
 export const volumeLock = (volumeId: string): string => `volume:${volumeId}`;
+export const hostLock = (hostId: string): string => `host:${hostId}`;

@@ -2,8 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import type { CreatePoolInput } from '../../services/index.js';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
-import { listArgs, spec } from '../route-kit.js';
-import { bool, id, idParams, listQuery, name, obj, pageOf, query, schemas, str } from '../schemas.js';
+import { listArgs, sendAccepted, spec } from '../route-kit.js';
+import {
+  accepted,
+  bool,
+  id,
+  idParams,
+  listQuery,
+  name,
+  obj,
+  pageOf,
+  query,
+  schemas,
+  str,
+} from '../schemas.js';
 
 type IdReq = { Params: { id: string } };
 type Filter = { Querystring: Record<string, string | undefined> };
@@ -131,18 +143,22 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
   app.post<IdReq>(
     '/v1/hosts/:id/maintenance',
     {
-      schema: spec('hosts', 'Put a host into maintenance (admin)', {
-        params: idParams,
-        querystring: query(),
-        response: { 200: schemas.host },
-      }),
+      schema: spec(
+        'hosts',
+        'Put a host into maintenance (job, admin): its running VMs live-migrate to other hosts first',
+        {
+          params: idParams,
+          querystring: query(),
+          response: { 202: accepted(schemas.host) },
+        },
+      ),
     },
-    async (req) => hosts.apply(actorOf(req), req.params.id, 'EnterMaintenance'),
+    async (req, reply) => sendAccepted(reply, await hosts.prepareMaintenance(actorOf(req), req.params.id)),
   );
   app.delete<IdReq>(
     '/v1/hosts/:id/maintenance',
     {
-      schema: spec('hosts', 'Take a host out of maintenance (admin)', {
+      schema: spec('hosts', 'Take a host out of maintenance, or cancel its preparation (admin)', {
         params: idParams,
         querystring: query(),
         response: { 200: schemas.host },

@@ -10,6 +10,8 @@ import * as volumes from './volumes.js';
 const all: Command[] = [
   infra.listZones,
   infra.listHosts,
+  infra.prepareHostForMaintenance,
+  infra.cancelHostMaintenance,
   infra.listStoragePools,
   infra.createStoragePool,
   infra.listDiskOfferings,

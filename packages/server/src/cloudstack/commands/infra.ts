@@ -1,5 +1,5 @@
 import type { PoolScope } from '@strata/core';
-import { body, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { body, job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render.js';
 
@@ -47,6 +47,27 @@ export const listHosts: Command = {
     const page = await need(ctx, 'hosts').list(ctx.caller, q);
     return listBody('host', page.total, page.items.map(r.host));
   },
+};
+
+export const prepareHostForMaintenance: Command = {
+  name: 'prepareHostForMaintenance',
+  description:
+    'Puts a host into maintenance (admins): its running VMs live-migrate to other hosts first; refused when there is no room for them',
+  isAsync: true,
+  entity: 'host',
+  params: { id: { type: 'uuid', required: true, description: 'the host' } },
+  handler: async (ctx) =>
+    job(await need(ctx, 'hosts').prepareMaintenance(ctx.caller, read.required(read.str(ctx.params, 'id')))),
+};
+
+export const cancelHostMaintenance: Command = {
+  name: 'cancelHostMaintenance',
+  description: 'Brings a host back from maintenance, or stops its preparation (admins)',
+  isAsync: true,
+  entity: 'host',
+  params: { id: { type: 'uuid', required: true, description: 'the host' } },
+  handler: async (ctx) =>
+    job(await need(ctx, 'hosts').cancelMaintenance(ctx.caller, read.required(read.str(ctx.params, 'id')))),
 };
 
 export const listStoragePools: Command = {

@@ -33,6 +33,8 @@ async function jobResult(ctx: CommandContext, j: JobView): Promise<CsObject> {
         return { vmsnapshot: r.vmSnapshot(await need(ctx, 'vmSnapshots').get(ctx.caller, id)) };
       case 'StoragePool':
         return { storagepool: r.storagePool(await need(ctx, 'pools').get(ctx.caller, id)) };
+      case 'Host':
+        return { host: r.host(await need(ctx, 'hosts').get(ctx.caller, id)) };
       case 'None':
         return { success: true };
     }

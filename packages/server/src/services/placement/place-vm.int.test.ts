@@ -5,6 +5,7 @@ import { openDatabase, type Database } from '../../db/index.js';
 import { TEST_DATABASES } from '../../db/test-databases.js';
 import { SYSTEM_ACTOR, type Actor } from '../actor.js';
 import { createServices, type Services } from '../index.js';
+import { planEvacuation } from './evacuate.js';
 import { migrationCandidates, placeVm } from './place-vm.js';
 
 const GiB = 1024 ** 3;
@@ -137,6 +138,41 @@ for (const database of TEST_DATABASES) {
       assert.deepEqual(by.get(fits), { hostId: fits, suitable: true, reason: null });
       assert.match(by.get(noUri)?.reason ?? '', /takes no live migrations/);
       assert.match(by.get(full)?.reason ?? '', /memory left/);
+      await db.query(`UPDATE vms SET state = 'Stopped'`);
+    });
+
+    void test('emptying a host plans every VM at once: two never share the room of one; a VM mid-start refuses', async () => {
+      await db.query(`UPDATE hosts SET state = 'Maintenance'`);
+      const uri = { uri: 'qemu+tls://x.example/system' };
+      const leaving = await addHost('leaving', 4 * GiB, ['file'], ['kvm'], uri);
+      const small = await addHost('small', 600 * MiB, ['file'], ['kvm'], uri);
+      const vms = [await newVm('e1', 512 * MiB), await newVm('e2', 512 * MiB)];
+      for (const vm of vms)
+        await db.query(`UPDATE vms SET host_id = $2, state = 'Running' WHERE id = $1`, [vm.id, leaving]);
+      await assert.rejects(planEvacuation(db, leaving), (e: unknown) => {
+        assert.ok(isStrataError(e, 'HOST_MAINTENANCE_FAILED'));
+        assert.match(e.message, /no room for every VM elsewhere/);
+        assert.match(
+          e.message,
+          /88 MiB of memory left, 512 MiB needed/,
+          'the second VM sees the first one placed',
+        );
+        return true;
+      });
+      const big = await addHost('big', 900 * MiB, ['file'], ['kvm'], uri);
+      const moves = await planEvacuation(db, leaving);
+      assert.deepEqual(
+        moves.map((m) => m.dest),
+        [big, small],
+        'the host with the most memory left first, then the next that still fits',
+      );
+      assert.deepEqual(moves.map((m) => m.vmId).sort(), vms.map((v) => v.id).sort());
+      await db.query(`UPDATE vms SET state = 'Starting' WHERE id = $1`, [vms[0]!.id]);
+      await assert.rejects(planEvacuation(db, leaving), (e: unknown) => {
+        assert.ok(isStrataError(e, 'HOST_MAINTENANCE_FAILED'));
+        assert.match(e.message, /is Starting; ask again once it settles/);
+        return true;
+      });
       await db.query(`UPDATE vms SET state = 'Stopped'`);
     });
   });
