@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The nice value of a held guest's QEMU threads (the agent runs as root; else nothing changes). */
 const HELD_NICE = -10;
@@ -19,30 +19,69 @@ const none: Boost = { restore: () => undefined };
  * file cannot be read (not on this host's libvirt) is held at normal priority.
  */
 export async function boostGuest(vm: string, runDir = '/run/libvirt/qemu'): Promise<Boost> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(join(runDir, `${vm}.pid`), 'utf8')).trim());
-  } catch {
-    return none;
-  }
-  if (!Number.isInteger(pid) || pid <= 1) return none;
+  return boostThreads(await pidIn(join(runDir, `${vm}.pid`)));
+}
+
+/**
+ * Everything a hold waits on, raised while the guest is held: the guest's QEMU threads, the
+ * libvirt daemon that runs the snapshot and the thaw (its pid file: `/run/libvirt/libvirtd.pid`
+ * on the test hosts, `/run/libvirtd.pid` as Debian starts it), and this agent's own event loop,
+ * which notices each step's end and starts the next. A busy host's guests then wait, not the hold.
+ */
+export async function boostHold(vm: string, qemuRunDir = '/run/libvirt/qemu'): Promise<Boost> {
+  const libvirtRun = dirname(qemuRunDir);
+  const libvirtd =
+    (await pidIn(join(libvirtRun, 'libvirtd.pid'))) ??
+    (await pidIn(join(dirname(libvirtRun), 'libvirtd.pid')));
+  const boosts = [await boostGuest(vm, qemuRunDir), await boostThreads(libvirtd), boostTids([0])];
+  return { restore: () => boosts.forEach((b) => b.restore()) };
+}
+
+async function pidIn(file: string): Promise<number | null> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  return Number.isInteger(pid) && pid > 1 ? pid : null;
+}
+
+async function boostThreads(pid: number | null): Promise<Boost> {
+  if (pid === null) return none;
   const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
-  const before: Array<[number, number]> = [];
-  for (const t of tids) {
-    const tid = Number(t);
+  return boostTids(tids.map(Number));
+}
+
+/** Threads this agent raised, with the priority each had and how many holds want it raised. */
+const raised = new Map<number, { was: number; holds: number }>();
+
+/**
+ * `0` is the calling thread (this agent's event loop). Counted: two holds at once on this host
+ * share libvirtd and the agent, and the first to end must not lower them under the other.
+ */
+function boostTids(tids: readonly number[]): Boost {
+  const mine: number[] = [];
+  for (const tid of tids) {
+    const held = raised.get(tid);
+    if (held) {
+      held.holds++;
+      mine.push(tid);
+      continue;
+    }
     try {
       const was = getPriority(tid);
+      if (was <= HELD_NICE) continue;
       setPriority(tid, HELD_NICE);
-      before.push([tid, was]);
+      raised.set(tid, { was, holds: 1 });
+      mine.push(tid);
     } catch {
       // gone, or not permitted: that thread keeps its priority
     }
   }
   return {
     restore() {
-      for (const [tid, was] of before) {
+      for (const tid of mine.splice(0)) {
+        const held = raised.get(tid);
+        if (!held || --held.holds > 0) continue;
+        raised.delete(tid);
         try {
-          setPriority(tid, was);
+          setPriority(tid, held.was);
         } catch {
           // the thread ended meanwhile
         }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StrataError } from '@strata/core';
-import { boostGuest } from '../guest/hold-boost.js';
+import { boostHold } from '../guest/hold-boost.js';
 import { withPrivateDir } from '../host/secrets.js';
 import type { Virsh } from '../virsh/virsh.js';
 import { snapshotXml, type OverlaySpec } from './snapshot-xml.js';
@@ -72,7 +72,7 @@ export async function diskOnlySnapshot(
   const started = performance.now();
   const xml = await diskOnlyXml(targetsOf, vm, overlays);
   // libvirt's quiesce freezes the guest inside the call: its QEMU threads run boosted meanwhile
-  const boost = options.quiesce === true ? await boostGuest(vm) : null;
+  const boost = options.quiesce === true ? await boostHold(vm) : null;
   try {
     const snapshotMs = await createSnapshot(virsh, vm, xml, diskOnlyFlags(options.quiesce === true));
     return { overlays, snapshotMs, tookMs: performance.now() - started };
@@ -119,7 +119,7 @@ export async function memorySnapshot(
   const name = `strata-mem-${Date.now()}-${randomBytes(3).toString('hex')}`;
   const xml = snapshotXml(name, targets, overlays, memoryPath);
   // the guest is paused while its memory is written: its QEMU threads run boosted meanwhile
-  const boost = await boostGuest(vm);
+  const boost = await boostHold(vm);
   try {
     const snapshotMs = await createSnapshot(virsh, vm, xml, ['--atomic', '--no-metadata']);
     return { overlays, memoryPath, snapshotMs, tookMs: performance.now() - started };

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName, waitForGuestAgent } from '@strata/testing';
-import { boostGuest } from '../guest/hold-boost.js';
+import { boostGuest, boostHold } from '../guest/hold-boost.js';
 import { startGuestVm } from '../test-support/guest-vm.js';
 
 const run = promisify(execFile);
@@ -110,6 +110,17 @@ void test(
         `boosted: ${during.join(',')}`,
       );
       boost.restore();
+      assert.deepEqual(await qemuNices(vm.name), before);
+      // A hold raises this agent's event loop too, counted: the second hold's end lowers it.
+      const self = getPriority(0);
+      const first = await boostHold(vm.name);
+      const second = await boostHold(vm.name);
+      assert.equal(getPriority(0), -10, 'the agent runs raised while held');
+      assert.ok((await qemuNices(vm.name)).every((n) => n === -10));
+      first.restore();
+      assert.equal(getPriority(0), -10, 'still raised: the other hold goes on');
+      second.restore();
+      assert.equal(getPriority(0), self, 'back after the last');
       assert.deepEqual(await qemuNices(vm.name), before);
       const unknown = await boostGuest('no-such-vm');
       unknown.restore();

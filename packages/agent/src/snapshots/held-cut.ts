@@ -1,6 +1,6 @@
 import { withPrivateDir } from '../host/secrets.js';
 import type { FreezeManager } from '../guest/fsfreeze.js';
-import { boostGuest } from '../guest/hold-boost.js';
+import { boostHold } from '../guest/hold-boost.js';
 import type { PauseManager } from '../guest/pause.js';
 import type { Virsh } from '../virsh/virsh.js';
 import { createFromFile, diskOnlyFlags, diskOnlyXml, writeXml, type TargetsOf } from './external.js';
@@ -43,7 +43,7 @@ export async function heldCut(
   const xml = await diskOnlyXml(deps.targetsOf, vm, overlays);
   return withPrivateDir(async (dir) => {
     const path = await writeXml(dir, xml);
-    const boost = await boostGuest(vm, deps.qemuRunDir);
+    const boost = await boostHold(vm, deps.qemuRunDir);
     try {
       const holdStart = performance.now();
       if (hold === 'guest') await deps.freezes.freeze(vm, deadlineMs);
