@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
 import { fsfreezeStatus, invariantProblems, waitJobEnd } from './crash-checks.js';
 import { crashEnvironment, type CrashEnv } from './crash-env.js';
@@ -30,6 +31,8 @@ test(
       const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
       vms.push(vm.id);
       await waitForGuestAgent(vm.id);
+      // no writer history is read here: a slow writer keeps the guest from holding a CPU
+      await setWriterInterval(vm.id, 1);
       // Hypervisor mode: one atomic overlay over every disk, transient overlays over the network
       // disks committed back after the drivers' parts; guest mode holds the freeze over the parts.
       const take = (name: string, quiesce: 'hypervisor' | 'guest' = 'hypervisor') =>

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
 import { invariantProblems } from './crash-checks.js';
 import { crashEnvironment, type CrashEnv } from './crash-env.js';
@@ -29,6 +30,8 @@ test(
       const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
       vms.push(vm.id);
       await waitForGuestAgent(vm.id);
+      // no writer history is read here: a slow writer keeps the guest from holding a CPU
+      await setWriterInterval(vm.id, 1);
       const stack: SnapshotView[] = [];
       const snap = async (name: string) =>
         stack.push(

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setWriterInterval } from '@strata/testing';
 import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,6 +40,8 @@ test(
       const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
       vms.push(vm.id);
       await waitForGuestAgent(vm.id);
+      // no writer history is read here: a slow writer keeps the guest from holding a CPU
+      await setWriterInterval(vm.id, 1);
       const snap = (
         await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name: 'kept', quiesce: 'hypervisor' })
       ).resource;

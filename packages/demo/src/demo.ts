@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { setWriterInterval } from '@strata/testing';
 import { prepareBackends, type Backends } from './backends.js';
 import { setupCloud, type Cloud } from './cloud.js';
 import { readAdminCredentials, startServerProcess, type ServerProcess } from './processes.js';
@@ -108,11 +109,21 @@ async function stopEarlierDemoVms(rest: Rest, log: (line: string) => void): Prom
   }
 }
 
+const DETACHED_WRITER_INTERVAL_S = 2;
+
 /** Starts (or reuses) Strata on this machine and runs the VM-snapshot story through its API. */
 export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   const { server, url, rest, backends, cloud } = await bringUp(o);
   if (o.detached) await stopEarlierDemoVms(rest, o.log);
   const result = await runStory(rest, backends, cloud, o.log);
+  if (o.detached) {
+    // Left running for the user: still writing, but no longer a busy CPU beside whatever runs next.
+    await setWriterInterval(result.vmId, DETACHED_WRITER_INTERVAL_S).then(
+      () =>
+        o.log(`the demo VM keeps running, its writer now one round every ${DETACHED_WRITER_INTERVAL_S} s`),
+      (e: unknown) => o.log(`the demo VM's writer keeps its pace: ${(e as Error).message}`),
+    );
+  }
   const verdicts = [
     {
       check: 'the snapshot is Ready and filesystem-consistent',

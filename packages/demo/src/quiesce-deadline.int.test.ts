@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setWriterInterval } from '@strata/testing';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,8 @@ test(
       const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
       vmId = vm.id;
       await waitForGuestAgent(vm.id);
+      // no writer history is read here: a slow writer keeps the guest from holding a CPU
+      await setWriterInterval(vm.id, 1);
       await sleep(2_000);
       const volumes = async () =>
         (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId: vm.id })).items

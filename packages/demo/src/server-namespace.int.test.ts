@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setWriterInterval } from '@strata/testing';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
@@ -103,6 +104,8 @@ test(
       assert.ok((await readdir(dirname(tgtFile))).includes(`${tgtData.id}.raw`), 'the LUN is on the host');
       const vmFiles = async () => (await readdir(stateDir)).filter((n) => n.startsWith(`${vm.id}.`));
       await waitForGuestAgent(vm.id);
+      // no writer history is read here: a slow writer keeps the guest from holding a CPU
+      await setWriterInterval(vm.id, 1);
       await sleep(3_000);
 
       const guest = (

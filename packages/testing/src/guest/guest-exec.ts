@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LIBVIRT_URI } from '../libvirt/ensure-libvirt.js';
+import { WRITER_INTERVAL_FILE } from './init-script.js';
 
 const run = promisify(execFile);
 
@@ -92,4 +93,19 @@ export async function guestDisks(domain: string): Promise<Map<string, string>> {
     if (dev) disks.set(dev, rest.join(' '));
   }
   return disks;
+}
+
+/**
+ * Paces the test guest's writer: one round every `seconds` from now on, and after a reboot or a
+ * revert too (the file is also kept on each filesystem disk, synced). A test that reads no stalls
+ * slows it so its guest does not keep a CPU busy beside the other tests.
+ */
+export async function setWriterInterval(domain: string, seconds: number): Promise<void> {
+  if (!(seconds > 0 && seconds <= 60)) throw new Error(`writer interval out of range: ${seconds}`);
+  const file = WRITER_INTERVAL_FILE;
+  const r = await guestExec(
+    domain,
+    `echo ${seconds} > /run/${file} && for d in /mnt/*; do [ -d "$d" ] && echo ${seconds} > "$d/${file}"; done; sync`,
+  );
+  if (r.exitCode !== 0) throw new Error(`could not pace the writer of ${domain}: ${r.stderr}`);
 }

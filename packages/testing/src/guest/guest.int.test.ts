@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bootTestGuest } from './boot-test-guest.js';
-import { guestDisks } from './guest-exec.js';
+import { guestDisks, setWriterInterval } from './guest-exec.js';
 import { readWriterFsLog, readWriterLog } from './writer-log.js';
 import { checkOrder, findStalls, mergeBySeq, recordsForSerial } from './writer-analysis.js';
 
@@ -50,6 +50,18 @@ void test(
       );
       assert.equal(findStalls(all, 5000).length, 0);
       assert.match(await guest.console(), /disk-added vdb serial=disk-b/);
+
+      // Paced to one round a second: the gaps between rounds grow to about a second.
+      await setWriterInterval(guest.name, 1);
+      const from = (await readWriterLog(b)).at(-1)!.seq;
+      await new Promise((r) => setTimeout(r, 4000));
+      const paced = (await readWriterLog(b)).filter((r) => r.seq > from + 3);
+      assert.ok(paced.length >= 2 && paced.length <= 5, `records on b in 4 s, paced: ${paced.length}`);
+      const gaps = paced.slice(1).map((r, i) => (r.timeUs - paced[i]!.timeUs) / 1000);
+      assert.ok(
+        gaps.every((g) => g > 700),
+        `about a second between rounds: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`,
+      );
     } finally {
       await guest.dispose();
       await run('rm', ['-rf', dir]);

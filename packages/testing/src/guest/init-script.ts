@@ -2,6 +2,8 @@
 export const WRITER_MAGIC = 'STRATAW1';
 /** Size of one writer record, in bytes. */
 export const WRITER_RECORD_SIZE = 512;
+/** Seconds between the writer's rounds, when this file says so (in /run, and on a filesystem disk). */
+export const WRITER_INTERVAL_FILE = 'strata-writer.interval';
 /** Name of the writer's log file on a filesystem disk (one present at boot holding ext4). */
 export const WRITER_FS_LOG = 'strata-writer.log';
 
@@ -12,7 +14,9 @@ export const WRITER_FS_LOG = 'strata-writer.log';
  * synced (dd conv=fsync) before the next. Disks present at boot that hold ext4 are mounted and
  * written through a file, so a frozen filesystem stalls the whole writer (a visible gap); every
  * other disk gets raw records from sector 0, wrapping at 64 MiB. Hot-plugged disks are picked up,
- * and removed ones dropped, with a console line for each.
+ * and removed ones dropped, with a console line for each. Each round waits `intervalSeconds`, or
+ * what WRITER_INTERVAL_FILE says (setWriterInterval): a test that reads no stalls slows it down,
+ * so its guest does not keep a CPU busy.
  *
  * Record (512 bytes, space padded, newline last):
  *   STRATAW1 <seq> <time_us> <slot> <devname> <serial>
@@ -55,6 +59,11 @@ done
 # that found none would not hold: qemu-ga leaves its frozen state when it froze nothing)
 qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -f /run/qemu-ga.pid -t /run
 log "qemu-ga started"
+# the writer's pace can change while it runs (WRITER_INTERVAL_FILE, read each round) and persists
+# on a filesystem disk across reboots and reverts
+for n in $FSDISKS; do
+  [ -r /mnt/$n/${WRITER_INTERVAL_FILE} ] && cp /mnt/$n/${WRITER_INTERVAL_FILE} /run/${WRITER_INTERVAL_FILE}
+done
 mkfifo /run/tick
 KNOWN=" "
 seq=0
@@ -100,7 +109,9 @@ while :; do
       eval "slot_$n=\\$slot"
     fi
   done
-  read -t ${intervalSeconds} x <> /run/tick
+  iv=${intervalSeconds}
+  [ -r /run/${WRITER_INTERVAL_FILE} ] && read iv < /run/${WRITER_INTERVAL_FILE}
+  read -t $iv x <> /run/tick
 done
 `;
 }
