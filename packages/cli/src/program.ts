@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { accounts, apiKeys, events, users, whoami } from './commands/admin.js';
+import { accounts, apiKeys, audit, events, users, whoami } from './commands/admin.js';
 import { offerings, templates } from './commands/catalog.js';
 import { completionCommand } from './commands/completion.js';
 import { vms } from './commands/compute.js';
@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     accounts(),
     users(),
     apiKeys(),
+    audit(),
     whoami(),
     configCommand(),
     completionCommand(() => program),

@@ -7,6 +7,7 @@ export * from './state/machines.js';
 export * from './domain/entities.js';
 export * from './domain/qos.js';
 export * from './domain/names.js';
+export * from './domain/roles.js';
 export * from './domain/units.js';
 export * from './storage/index.js';
 export * from './snapshot/index.js';

@@ -87,8 +87,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     const metrics = new Metrics();
     registerJobMetrics(metrics.registry, engine);
-    const sessions = new SessionStore(db, services.accounts);
-    const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions);
+    const sessions = new SessionStore(db, services.accounts, services.audit);
+    const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions, services.audit);
     const ctx: ServerContext = {
       config,
       db,

@@ -41,6 +41,7 @@ export function users(): Command {
           col('id'),
           col('username'),
           col('account', 'accountId'),
+          col('role'),
         ]),
       ),
     );
@@ -50,13 +51,28 @@ export function users(): Command {
     .requiredOption('--account <id>', 'the account')
     .requiredOption('--username <name>', 'login name')
     .option('--password <password>', 'console password (at least 8 characters)')
+    .option('--role <role>', "admin, account-admin or user (default: the account's role)")
     .action(
-      action(async (ctx, o: { account: string; username: string; password?: string }) =>
+      action(async (ctx, o: { account: string; username: string; password?: string; role?: string }) =>
         ctx.one(
           await ctx.client.request('POST', `/v1/accounts/${enc(o.account)}/users`, {
-            body: { username: o.username, ...(o.password ? { password: o.password } : {}) },
+            body: {
+              username: o.username,
+              ...(o.password ? { password: o.password } : {}),
+              ...(o.role ? { role: o.role } : {}),
+            },
           }),
         ),
+      ),
+    );
+  cmd
+    .command('set-role')
+    .description("change a user's role (admin; an account admin within its account, below admin)")
+    .argument('<id>', 'the user')
+    .argument('<role>', 'admin, account-admin or user')
+    .action(
+      action(async (ctx, id: string, role: string) =>
+        ctx.one(await ctx.client.request('PUT', `/v1/users/${enc(id)}/role`, { body: { role } })),
       ),
     );
   return cmd;
@@ -142,6 +158,58 @@ export function events(): Command {
               col('resource', (e) => `${String(e['resourceType'])}/${String(e['resourceId'])}`),
               col('job', 'jobId'),
               col('description'),
+            ],
+          ),
+      ),
+    );
+  return cmd;
+}
+
+export function audit(): Command {
+  const cmd = new Command('audit').description('the audit trail (admin)');
+  cmd
+    .command('list')
+    .alias('ls')
+    .description('list audit events, oldest first')
+    .option('--kind <kind>', 'auth.failed, role.changed, api-key.created, api-key.revoked, agent.refused')
+    .option('--account <id>', 'concerning this account')
+    .option('--since <time>', 'at or after this ISO 8601 time')
+    .option('--until <time>', 'before this ISO 8601 time')
+    .option('--limit <n>', 'items per page')
+    .option('--cursor <cursor>', 'continue after a previous page')
+    .action(
+      action(
+        async (
+          ctx,
+          o: {
+            kind?: string;
+            account?: string;
+            since?: string;
+            until?: string;
+            limit?: string;
+            cursor?: string;
+          },
+        ) =>
+          ctx.list(
+            await ctx.client.get('/v1/audit-events', {
+              kind: o.kind,
+              accountId: o.account,
+              since: o.since,
+              until: o.until,
+              limit: o.limit,
+              cursor: o.cursor,
+            }),
+            [
+              col('id'),
+              col('created', 'createdAt'),
+              col('kind'),
+              col('via'),
+              col('code'),
+              col('target', (e) =>
+                typeof e['targetType'] === 'string' ? `${e['targetType']}/${String(e['targetId'])}` : '',
+              ),
+              col('actor', 'actorUserId'),
+              col('from', 'remoteAddress'),
             ],
           ),
       ),

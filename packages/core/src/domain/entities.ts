@@ -137,9 +137,13 @@ export interface VmSnapshot extends Resource {
   readonly cutSpreadMs: number | null;
 }
 
-export type Role = 'admin' | 'user';
+/** A user's role (domain/roles.ts): `admin` is the operator, `account-admin` manages its own account. */
+export type Role = 'admin' | 'account-admin' | 'user';
+
+/** An account's role is the role its users hold unless a user was given its own. */
+export type AccountRole = Extract<Role, 'admin' | 'user'>;
 
 export interface Account extends Resource {
   readonly name: string;
-  readonly role: Role;
+  readonly role: AccountRole;
 }

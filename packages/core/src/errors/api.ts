@@ -43,6 +43,12 @@ export const apiErrors = defineErrors('api', {
     message: '{action} needs the {role} role',
     recovery: 'Use an API key or session of an account that has the role.',
   },
+  AUTH_LAST_OPERATOR: {
+    status: 409,
+    retryable: false,
+    message: 'User {userId} is the last operator: nobody could manage the cloud without it',
+    recovery: 'Make another user an operator (role admin) first, then change this one.',
+  },
   API_ROUTE_NOT_FOUND: {
     status: 404,
     retryable: false,

@@ -20,9 +20,11 @@ import {
   type RegisterMessage,
 } from '@strata/core';
 import type { Database } from '../db/index.js';
+import { AuditLog } from '../services/audit.js';
 import { HostStore, type IssuedToken } from './host-store.js';
 import { describeDifference, diffReports, type StateDifference } from './reconcile.js';
 import { DEFAULT_PRE_AUTH_LIMITS, PreAuthGuard, type PreAuthLimits } from './pre-auth.js';
+import { auditAgentRefusal } from './refusal-audit.js';
 import { AgentSession } from './session.js';
 import { ensureServerCertificate } from './tls.js';
 
@@ -76,6 +78,7 @@ export class AgentHub {
   private readonly connectionListeners = new Set<ConnectionListener>();
   private readonly reconcileHooks = new Set<ReconcileHook>();
   private readonly store: HostStore;
+  private readonly audit: AuditLog;
   private readonly log: HubLogger;
   private readonly heartbeatMs: number;
   private readonly sweepEveryMs: number;
@@ -93,6 +96,7 @@ export class AgentHub {
     readonly preAuth: PreAuthGuard,
   ) {
     this.store = new HostStore(options.db);
+    this.audit = new AuditLog(options.db);
     this.log = options.logger ?? silent;
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.missAfterMs = this.heartbeatMs * (options.missedHeartbeats ?? 3);
@@ -255,6 +259,9 @@ export class AgentHub {
           },
           (e: unknown) => {
             this.log.warn({ err: toWireError(e) }, 'agent refused');
+            void auditAgentRefusal(this.audit, e, message, tlsSocket.remoteAddress).catch((err: unknown) =>
+              this.log.warn({ err }, 'could not record the refusal in the audit trail'),
+            );
             socket.resume(); // else the peer's close frame is never read and closing stalls
             refuse(e);
           },

@@ -31,6 +31,7 @@ export function installAuth(app: FastifyInstance, deps: ApiDeps): void {
       query: (req.query ?? {}) as Record<string, string>,
       rawBody: req.rawBody,
       authorization: req.headers.authorization,
+      remoteAddress: req.ip,
     });
     req.log = req.log.child({ accountId: req.actor.accountId });
   });

@@ -112,7 +112,13 @@ const created = { createdAt: str };
 
 export const schemas = {
   account: entity('Account', { id: str, name: str, role: str, ...created }),
-  user: entity('User', { id: str, accountId: str, username: str, ...created }),
+  user: entity('User', {
+    id: str,
+    accountId: str,
+    username: str,
+    role: { type: 'string', enum: ['admin', 'account-admin', 'user'] },
+    ...created,
+  }),
   apiKey: entity('ApiKey', { apiKey: str, userId: str, accountId: str, revokedAt: nstr, ...created }),
   apiKeyWithSecret: entity('ApiKeyWithSecret', {
     apiKey: str,
@@ -240,6 +246,20 @@ export const schemas = {
     consistency: nstr,
     freezeMs: nnum,
     cutSpreadMs: nnum,
+    ...created,
+  }),
+  auditEvent: entity('AuditEvent', {
+    id: str,
+    kind: str,
+    via: str,
+    code: nstr,
+    actorAccountId: nstr,
+    actorUserId: nstr,
+    accountId: nstr,
+    targetType: nstr,
+    targetId: nstr,
+    remoteAddress: nstr,
+    details: { type: 'object', additionalProperties: true },
     ...created,
   }),
   event: entity('Event', {

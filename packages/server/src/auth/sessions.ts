@@ -1,6 +1,7 @@
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
 import type { AccountService, Principal } from '../services/accounts.js';
+import type { AuditLog } from '../services/audit.js';
 import { hashToken, randomSecret, verifyPassword } from './passwords.js';
 
 export interface Session {
@@ -16,10 +17,15 @@ export class SessionStore {
   constructor(
     private readonly db: Queryable,
     private readonly accounts: AccountService,
+    private readonly audit: AuditLog,
     private readonly ttlMs = 12 * 3600_000,
   ) {}
 
-  async login(username: string, password: string): Promise<Session> {
+  /**
+   * A failure is an audit event naming the user only when it exists: a mistyped username may be
+   * a password typed in the wrong field, and is not kept.
+   */
+  async login(username: string, password: string, remoteAddress?: string): Promise<Session> {
     const user = await this.accounts.lookupUser(username);
     // A missing user costs the same scrypt as a wrong password: no timing hint of which it was.
     const ok = await verifyPassword(
@@ -27,7 +33,19 @@ export class SessionStore {
       user?.passwordHash ??
         'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
     );
-    if (!user || !user.passwordHash || !ok) throw new StrataError('AUTH_BAD_CREDENTIALS');
+    if (!user || !user.passwordHash || !ok) {
+      await this.audit
+        .record({
+          kind: 'auth.failed',
+          via: 'login',
+          code: 'AUTH_BAD_CREDENTIALS',
+          accountId: user?.accountId ?? null,
+          target: user ? { type: 'user', id: user.userId } : null,
+          remoteAddress: remoteAddress ?? null,
+        })
+        .catch(() => undefined); // the refusal stands even if the trail cannot be written
+      throw new StrataError('AUTH_BAD_CREDENTIALS');
+    }
     const token = randomSecret(32);
     const expiresAt = new Date(Date.now() + this.ttlMs);
     await this.db.query('INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1,$2,$3)', [

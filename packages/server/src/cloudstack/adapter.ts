@@ -1,31 +1,9 @@
 import { errorRegistry, StrataError, type Qos } from '@strata/core';
 import type { Job } from '../jobs/types.js';
-import type { Actor, Services } from '../services/index.js';
-import type { Caller, JobInstanceType, JobView, ListQuery, Page, PartialServices, Started } from './deps.js';
-
-/**
- * Builds the CloudStack port from the server's one service layer. Only renaming happens here:
- * filters, pages and ids pass through; every rule (admission, states, locks) stays in the services.
- */
-type Lister<T, F> = {
-  list(actor: Actor, f: F): Promise<{ items: readonly T[]; total?: number }>;
-  get(actor: Actor, id: string): Promise<T>;
-};
-
-const actorOf = (c: Caller): Actor => ({
-  accountId: c.accountId,
-  userId: c.userId,
-  role: c.role,
-  via: 'api-key',
-});
-
-/** A list, or with CloudStack's `id` filter the service's get (NOT_FOUND answers 431, as CloudStack does). */
-async function listOrGet<T, F>(svc: Lister<T, F>, c: Caller, q: ListQuery, filter: F): Promise<Page<T>> {
-  const id = q.filter['id'];
-  if (id) return { items: [await svc.get(actorOf(c), id)], total: 1 };
-  const page = await svc.list(actorOf(c), { ...filter, page: q.page, pageSize: q.pageSize, withTotal: true });
-  return { items: page.items, total: page.total ?? page.items.length };
-}
+import type { Services } from '../services/index.js';
+import { accountsPort } from './adapter-accounts.js';
+import { actorOf, listOrGet } from './adapter-kit.js';
+import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
 function missing(what: string): never {
   throw new StrataError('UNAVAILABLE', { what, reason: 'the service layer has no such operation yet' });
@@ -77,9 +55,14 @@ function qosInput(
 
 const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
 
+/**
+ * Builds the CloudStack port from the server's one service layer. Only renaming happens here:
+ * filters, pages and ids pass through; every rule (admission, states, locks) stays in the services.
+ */
 export function cloudStackServices(s: Services): PartialServices {
   const op = s.operations;
   return {
+    accounts: accountsPort(s),
     zones: {
       list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }),
       get: (c, id) => s.zones.get(actorOf(c), id),

@@ -1,5 +1,7 @@
+import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
 import type {
+  Account,
   DiskOffering,
   Host,
   JobState,
@@ -32,7 +34,7 @@ export interface Caller {
  */
 export type Authenticate = (
   params: Readonly<Record<string, string>>,
-  how: { readonly stateChanging: boolean },
+  how: { readonly stateChanging: boolean; readonly remoteAddress?: string },
 ) => Promise<Caller>;
 
 export interface ListQuery {
@@ -124,7 +126,30 @@ export interface VmSnapshotCreate {
   readonly quiesce: boolean;
 }
 
+/** A user with its account's name, as listUsers answers it. */
+export interface CsUser {
+  readonly id: string;
+  readonly accountId: string;
+  readonly accountName: string;
+  readonly username: string;
+  readonly role: Role;
+  readonly createdAt: string;
+}
+
 export interface CloudStackServices {
+  readonly accounts: {
+    list(c: Caller, q: ListQuery): Promise<Page<Account>>;
+    listUsers(c: Caller, q: ListQuery): Promise<Page<CsUser>>;
+    /** CloudStack names the account, not its id; the user gets the account's role. */
+    createUser(
+      c: Caller,
+      input: { accountName: string; username: string; password: string },
+    ): Promise<CsUser>;
+    /** A new API key for the user: the secret is in this answer only. */
+    registerKeys(c: Caller, userId: string): Promise<{ apiKey: string; secretKey: string }>;
+    /** The audit trail (operator only). */
+    auditEvents(c: Caller, q: ListQuery): Promise<Page<AuditEvent>>;
+  };
   readonly zones: {
     list(c: Caller, q: ListQuery): Promise<Page<Zone>>;
     get(c: Caller, id: string): Promise<Zone>;

@@ -21,8 +21,10 @@ export function cloudStackExtension(options: CloudStackOptions = {}): ServerExte
     name: 'cloudstack',
     routes: (app, ctx: ServerContext) =>
       register(app, {
-        authenticate: (params, { stateChanging }) =>
+        authenticate: (params, { stateChanging, remoteAddress }) =>
           ctx.authenticator.authenticateSigned(params, {
+            door: 'cloudstack-signature',
+            remoteAddress,
             replayProtection: stateChanging,
             requireExpires: stateChanging && ctx.config.cloudstackAllowUnexpiring !== true,
             maxValidityMs: options.maxValidityMs ?? 24 * 3600_000,

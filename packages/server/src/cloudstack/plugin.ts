@@ -33,8 +33,9 @@ async function dispatch(
   deps: CloudStackDeps,
   cmd: Command,
   params: Readonly<Record<string, string>>,
+  remoteAddress: string,
 ): Promise<CsObject> {
-  const caller = await deps.authenticate(params, { stateChanging: isStateChanging(cmd) });
+  const caller = await deps.authenticate(params, { stateChanging: isStateChanging(cmd), remoteAddress });
   const parsed = parseParams(cmd.name, cmd.params, params);
   const ctx: CommandContext = {
     caller,
@@ -72,7 +73,7 @@ export async function register(app: FastifyInstance, deps: CloudStackDeps): Prom
       try {
         if (!cmd) throw new StrataError('CLOUDSTACK_UNKNOWN_COMMAND', { command: name ?? '' });
         responseName = responseNameOf(cmd);
-        payload = await dispatch(deps, cmd, params);
+        payload = await dispatch(deps, cmd, params, req.ip);
       } catch (err) {
         const e = toCsError(err);
         if (e.errorcode === 530) req.log.error({ err, command: name }, 'cloudstack command failed');

@@ -1,15 +1,27 @@
-import { StrataError, validateName, type Account, type Role } from '@strata/core';
-import type { Database } from '../db/index.js';
+import {
+  StrataError,
+  isRole,
+  managementRefusal,
+  validateName,
+  type Account,
+  type AccountRole,
+  type Role,
+} from '@strata/core';
+import type { Database, Queryable } from '../db/index.js';
 import { hashPassword, randomSecret } from '../auth/passwords.js';
-import { requireAdmin, ensureVisible, type Actor } from './actor.js';
+import { requireAdmin, ensureVisible, enforce, type Actor } from './actor.js';
+import type { AuditLog } from './audit.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
+import { effectiveRole, memberOf } from './members.js';
 import { Where, iso, isoOrNull, listPage, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 
 export interface User {
   readonly id: string;
   readonly accountId: string;
   readonly username: string;
+  /** Its own role if one was given, else its account's. */
+  readonly role: Role;
   readonly createdAt: string;
 }
 
@@ -36,16 +48,28 @@ export interface Principal {
 const toAccount = (r: Record<string, unknown>): Account => ({
   id: String(r['id']),
   name: String(r['name']),
-  role: r['role'] as Role,
+  role: r['role'] as AccountRole,
   createdAt: iso(r['created_at']),
 });
 
+/** Reads rows of USER_FROM (`effective_role` from the join). */
 const toUser = (r: Record<string, unknown>): User => ({
   id: String(r['id']),
   accountId: String(r['account_id']),
   username: String(r['username']),
+  role: r['effective_role'] as Role,
   createdAt: iso(r['created_at']),
 });
+
+/** Users with their effective role; the user table is `t` (paging), its account `a`. */
+const USER_COLUMNS = `t.*, ${effectiveRole('t')} AS effective_role`;
+const USER_FROM = 'users t JOIN accounts a ON a.id = t.account_id';
+
+/** One user with its effective role, unchecked: callers check visibility. */
+export async function readUser(q: Queryable, id: string): Promise<User | null> {
+  const row = (await q.query(`SELECT ${USER_COLUMNS} FROM ${USER_FROM} WHERE t.id = $1`, [id]))[0];
+  return row ? toUser(row) : null;
+}
 
 const toKey = (r: Record<string, unknown>): ApiKey => ({
   apiKey: String(r['api_key']),
@@ -60,9 +84,10 @@ export class AccountService {
   constructor(
     private readonly db: Database,
     private readonly events: EventService,
+    private readonly audit: AuditLog,
   ) {}
 
-  async create(actor: Actor, input: { name: string; role?: Role }): Promise<Account> {
+  async create(actor: Actor, input: { name: string; role?: AccountRole }): Promise<Account> {
     requireAdmin(actor, 'Creating an account');
     const name = validateName('name', input.name, 128);
     const role = input.role ?? 'user';
@@ -93,12 +118,30 @@ export class AccountService {
     return listPage(this.db, { columns: 't.*', from: 'accounts t', where }, f, toAccount);
   }
 
+  /**
+   * Adds a user to an account: an operator to any, an account admin to its own (`role` at most
+   * account-admin), a user never. Without `role` the user holds its account's role.
+   */
   async createUser(
     actor: Actor,
-    input: { accountId: string; username: string; password?: string },
+    input: { accountId: string; username: string; password?: string; role?: Role },
   ): Promise<User> {
-    await this.get(actor, input.accountId);
-    if (actor.accountId !== input.accountId) requireAdmin(actor, "Creating another account's user");
+    const account = await this.get(actor, input.accountId);
+    if (input.role !== undefined && !isRole(input.role))
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'role',
+        reason: 'must be admin, account-admin or user',
+      });
+    const role = input.role ?? account.role;
+    enforce(
+      managementRefusal(
+        actor,
+        { accountId: account.id, role, userId: null },
+        { action: 'Creating a user', grant: role },
+      ),
+      'account',
+      account.id,
+    );
     const username = validateName('username', input.username, 128);
     if (input.password !== undefined && (typeof input.password !== 'string' || input.password.length < 8)) {
       throw new StrataError('INVALID_ARGUMENT', {
@@ -107,35 +150,90 @@ export class AccountService {
       });
     }
     const hash = input.password === undefined ? null : await hashPassword(input.password);
-    const rows = await this.db
-      .query('INSERT INTO users (id, account_id, username, password_hash) VALUES ($1,$2,$3,$4) RETURNING *', [
-        newId('user'),
-        input.accountId,
-        username,
-        hash,
-      ])
-      .catch((e: unknown) => uniqueAsExists(e, 'user', username));
-    return toUser(rows[0] ?? {});
+    const id = newId('user');
+    await this.db.transaction(async (tx) => {
+      await tx
+        .query('INSERT INTO users (id, account_id, username, password_hash, role) VALUES ($1,$2,$3,$4,$5)', [
+          id,
+          input.accountId,
+          username,
+          hash,
+          input.role ?? null,
+        ])
+        .catch((e: unknown) => uniqueAsExists(e, 'user', username));
+      // A role given at creation is a grant like any other: the trail shows who gave it.
+      if (input.role !== undefined)
+        await this.audit.record(
+          {
+            kind: 'role.changed',
+            via: actor.via,
+            actor,
+            accountId: account.id,
+            target: { type: 'user', id },
+            details: { from: null, to: input.role },
+          },
+          tx,
+        );
+    });
+    return this.getUser(actor, id);
   }
 
-  async listUsers(actor: Actor, f: ListQuery & { accountId?: string } = {}): Promise<Page<User>> {
-    const where = new Where().scope(actor, 't.account_id', f.accountId);
-    return listPage(this.db, { columns: 't.*', from: 'users t', where }, f, toUser);
+  async getUser(actor: Actor, id: string): Promise<User> {
+    const user = await readUser(this.db, id);
+    if (!user) throw new StrataError('NOT_FOUND', { kind: 'user', id });
+    ensureVisible(actor, 'user', id, user.accountId);
+    // A user sees itself only, as in listUsers.
+    if (actor.role === 'user' && actor.userId !== id)
+      throw new StrataError('NOT_FOUND', { kind: 'user', id });
+    return user;
   }
 
-  /** Issues a key for a user of the caller's account (or any account, for an admin). */
+  /** An operator lists anyone, an account admin its account's users, a user only itself. */
+  async listUsers(
+    actor: Actor,
+    f: ListQuery & { accountId?: string; role?: string; username?: string } = {},
+  ): Promise<Page<User>> {
+    const where = new Where()
+      .scope(actor, 't.account_id', f.accountId)
+      .eq(effectiveRole('t'), f.role)
+      .eq('t.username', f.username);
+    if (actor.role === 'user') where.add('t.id = ?', actor.userId ?? '');
+    return listPage(this.db, { columns: USER_COLUMNS, from: USER_FROM, where }, f, toUser);
+  }
+
+  /**
+   * Issues a key: a user for itself, an account admin for its account's users, an operator for
+   * anyone. Audited (the key's id, never its secret).
+   */
   async createApiKey(actor: Actor, input: { userId?: string } = {}): Promise<ApiKeyWithSecret> {
     const userId = input.userId ?? actor.userId;
     if (!userId) throw new StrataError('INVALID_ARGUMENT', { field: 'userId', reason: 'is required' });
-    const user = (await this.db.query('SELECT * FROM users WHERE id = $1', [userId]))[0];
-    if (!user) throw new StrataError('NOT_FOUND', { kind: 'user', id: userId });
-    ensureVisible(actor, 'user', userId, String(user['account_id']));
+    const target = await memberOf(this.db, userId);
+    enforce(
+      managementRefusal(actor, target, { action: "Issuing another user's API key", ownKeys: true }),
+      'user',
+      userId,
+    );
     const apiKey = randomSecret(24);
     const secretKey = randomSecret(32);
-    const rows = await this.db.query(
-      `INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3) RETURNING *, $4::text AS account_id`,
-      [apiKey, userId, secretKey, user['account_id']],
-    );
+    const rows = await this.db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        `INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3) RETURNING *, $4::text AS account_id`,
+        [apiKey, userId, secretKey, target.accountId],
+      );
+      await this.audit.record(
+        {
+          kind: 'api-key.created',
+          via: actor.via,
+          actor,
+          accountId: target.accountId,
+          target: { type: 'api-key', id: apiKey },
+          details: { userId },
+        },
+        tx,
+      );
+      return inserted;
+    });
     return { ...toKey(rows[0] ?? {}), secretKey };
   }
 
@@ -144,6 +242,8 @@ export class AccountService {
     f: ListQuery & { accountId?: string; userId?: string } = {},
   ): Promise<Page<ApiKey>> {
     const where = new Where().scope(actor, 'u.account_id', f.accountId).eq('t.user_id', f.userId);
+    // A user manages only its own keys, so it lists only those.
+    if (actor.role === 'user') where.add('t.user_id = ?', actor.userId ?? '');
     return listPage(
       this.db,
       {
@@ -165,18 +265,40 @@ export class AccountService {
       )
     )[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'api key', id: apiKey });
-    ensureVisible(actor, 'api key', apiKey, String(row['account_id']));
-    await this.db.query('UPDATE api_keys SET revoked_at = now() WHERE api_key = $1 AND revoked_at IS NULL', [
+    const target = await memberOf(this.db, String(row['user_id']));
+    enforce(
+      managementRefusal(actor, target, { action: "Revoking another user's API key", ownKeys: true }),
+      'api key',
       apiKey,
-    ]);
-    return { ...toKey(row), revokedAt: new Date().toISOString() };
+    );
+    const revokedAt = await this.db.transaction(async (tx) => {
+      const done = await tx.query(
+        'UPDATE api_keys SET revoked_at = now() WHERE api_key = $1 AND revoked_at IS NULL RETURNING revoked_at',
+        [apiKey],
+      );
+      // Revoking twice changes nothing and records nothing.
+      if (done[0])
+        await this.audit.record(
+          {
+            kind: 'api-key.revoked',
+            via: actor.via,
+            actor,
+            accountId: target.accountId,
+            target: { type: 'api-key', id: apiKey },
+            details: { userId: target.userId },
+          },
+          tx,
+        );
+      return done[0] ? iso(done[0]['revoked_at']) : isoOrNull(row['revoked_at']);
+    });
+    return { ...toKey(row), revokedAt };
   }
 
   /** For authentication: the secret and principal of a live key, or null. */
   async lookupApiKey(apiKey: string): Promise<(Principal & { secretKey: string }) | null> {
     const row = (
       await this.db.query(
-        `SELECT k.secret, u.id AS user_id, a.id AS account_id, a.role FROM api_keys k
+        `SELECT k.secret, u.id AS user_id, a.id AS account_id, ${effectiveRole()} AS role FROM api_keys k
          JOIN users u ON u.id = k.user_id JOIN accounts a ON a.id = u.account_id
          WHERE k.api_key = $1 AND k.revoked_at IS NULL`,
         [apiKey],
@@ -195,7 +317,8 @@ export class AccountService {
   async lookupUser(username: string): Promise<(Principal & { passwordHash: string | null }) | null> {
     const row = (
       await this.db.query(
-        `SELECT u.id AS user_id, u.password_hash, a.id AS account_id, a.role FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.username = $1`,
+        `SELECT u.id AS user_id, u.password_hash, a.id AS account_id, ${effectiveRole()} AS role
+         FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.username = $1`,
         [username],
       )
     )[0];

@@ -1,6 +1,9 @@
-import { StrataError, type Role } from '@strata/core';
+import { StrataError, type Refusal, type Role } from '@strata/core';
 
-/** Who is calling: every service method takes one. An admin sees all accounts; a user only its own. */
+/**
+ * Who is calling: every service method takes one. An admin (operator) sees all accounts; an
+ * account admin and a user only their own.
+ */
 export interface Actor {
   readonly accountId: string;
   readonly userId: string | null;
@@ -26,4 +29,11 @@ export function requireAdmin(actor: Actor, action: string): void {
  */
 export function ensureVisible(actor: Actor, kind: string, id: string, ownerAccountId: string): void {
   if (!isAdmin(actor) && ownerAccountId !== actor.accountId) throw new StrataError('NOT_FOUND', { kind, id });
+}
+
+/** Turns a role refusal (core `managementRefusal`) into the error the caller sees. */
+export function enforce(refusal: Refusal | null, kind: string, id: string): void {
+  if (!refusal) return;
+  if (refusal.reason === 'another-account') throw new StrataError('NOT_FOUND', { kind, id });
+  throw new StrataError('AUTH_FORBIDDEN', { action: refusal.action, role: refusal.role });
 }

@@ -1,12 +1,14 @@
 import type { Database } from '../db/index.js';
 import type { JobEngine } from '../jobs/index.js';
 import { AccountService } from './accounts.js';
+import { AuditLog } from './audit.js';
 import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
 import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
 import { Operations } from './operations.js';
 import { StoragePoolService } from './storage-pools.js';
+import { UserRoleService } from './user-roles.js';
 import { VmSnapshotService } from './vm-snapshots.js';
 import { VmService } from './vms.js';
 import { VolumeSnapshotService } from './volume-snapshots.js';
@@ -20,6 +22,9 @@ export interface Services {
   readonly db: Database;
   readonly events: EventService;
   readonly accounts: AccountService;
+  /** Security events (failed authentication, role changes, API keys); operator-only reads. */
+  readonly audit: AuditLog;
+  readonly roles: UserRoleService;
   readonly zones: ZoneService;
   readonly clusters: ClusterService;
   readonly hosts: HostService;
@@ -50,10 +55,13 @@ export function createServices(
   const volumeSnapshots = new VolumeSnapshotService(db, events);
   const vmSnapshots = new VmSnapshotService(db, events);
   const jobs = new JobService(engine);
+  const audit = new AuditLog(db);
   return {
     db,
     events,
-    accounts: new AccountService(db, events),
+    accounts: new AccountService(db, events, audit),
+    audit,
+    roles: new UserRoleService(db, audit),
     zones: new ZoneService(db),
     clusters: new ClusterService(db),
     hosts: new HostService(db, events, jobs),
@@ -74,6 +82,7 @@ export * from './sql.js';
 export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
+export { AUDIT_KINDS, type AuditEvent, type AuditFilter, type AuditInput, type AuditKind } from './audit.js';
 export type { User, ApiKey, ApiKeyWithSecret, Principal } from './accounts.js';
 export type { StoragePoolView, PoolSummary, CreatePoolInput } from './storage-pools.js';
 export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummary } from './catalog.js';

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { ROLES, type Role } from '@strata/core';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, spec } from '../route-kit.js';
 import { id, listQuery, nstr, obj, pageOf, query, schemas, str } from '../schemas.js';
 
-/** Login, logout, who am I; accounts, users and API keys. */
+const roleSchema = { type: 'string', enum: [...ROLES] };
+
+/** Login, logout, who am I; accounts, users, their roles and API keys. */
 export function authRoutes(app: FastifyInstance, { services, sessions, authenticator }: ApiDeps): void {
   const { accounts } = services;
   app.post<{ Body: { username: string; password: string } }>(
@@ -30,7 +33,7 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
         },
       }),
     },
-    async (req) => sessions.login(req.body.username, req.body.password),
+    async (req) => sessions.login(req.body.username, req.body.password, req.ip),
   );
   app.post(
     '/v1/auth/logout',
@@ -96,13 +99,15 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
     },
     async (req) => accounts.get(actorOf(req), req.params.id),
   );
-  app.post<{ Params: { id: string }; Body: { username: string; password?: string } }>(
+  app.post<{ Params: { id: string }; Body: { username: string; password?: string; role?: Role } }>(
     '/v1/accounts/:id/users',
     {
-      schema: spec('accounts', 'Add a user (console login) to an account', {
+      schema: spec('accounts', 'Add a user (console login) to an account (admin, or its account admin)', {
         params: obj({ id }, ['id']),
         querystring: query(),
-        body: obj({ username: { type: 'string' }, password: { type: 'string' } }, ['username']),
+        body: obj({ username: { type: 'string' }, password: { type: 'string' }, role: roleSchema }, [
+          'username',
+        ]),
         response: { 201: schemas.user },
       }),
     },
@@ -111,15 +116,46 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
         .code(201)
         .send(await accounts.createUser(actorOf(req), { accountId: req.params.id, ...req.body })),
   );
-  app.get<{ Querystring: { accountId?: string } }>(
+  app.get<{ Querystring: { accountId?: string; role?: string; username?: string } }>(
     '/v1/users',
     {
-      schema: spec('accounts', 'List users', {
-        querystring: listQuery({ accountId: str }),
+      schema: spec('accounts', 'List users (an account admin its account, a user itself)', {
+        querystring: listQuery({ accountId: str, role: roleSchema, username: str }),
         response: { 200: pageOf(schemas.user) },
       }),
     },
     async (req) => accounts.listUsers(actorOf(req), listArgs(req.query)),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/users/:id',
+    {
+      schema: spec('accounts', 'Read a user', {
+        params: obj({ id }, ['id']),
+        querystring: query(),
+        response: { 200: schemas.user },
+      }),
+    },
+    async (req) => accounts.getUser(actorOf(req), req.params.id),
+  );
+  app.put<{ Params: { id: string }; Body: { role: Role } }>(
+    '/v1/users/:id/role',
+    {
+      schema: spec(
+        'accounts',
+        "Change a user's role (admin; an account admin within its account, below admin)",
+        {
+          params: obj({ id }, ['id']),
+          querystring: query(),
+          body: obj({ role: roleSchema }, ['role']),
+          response: { 200: schemas.user },
+        },
+      ),
+    },
+    async (req) => {
+      const user = await services.roles.setRole(actorOf(req), req.params.id, req.body.role);
+      authenticator.forgetUser(user.id);
+      return user;
+    },
   );
   app.get<{ Querystring: { accountId?: string; userId?: string } }>(
     '/v1/api-keys',

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../context.js';
+import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
 import { catalogRoutes } from './catalog.js';
 import { computeRoutes } from './compute.js';
@@ -11,6 +12,7 @@ import { storageRoutes } from './storage.js';
 export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   for (const routes of [
     authRoutes,
+    auditRoutes,
     infrastructureRoutes,
     catalogRoutes,
     computeRoutes,

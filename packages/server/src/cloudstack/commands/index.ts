@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import * as accounts from './accounts.js';
 import * as infra from './infra.js';
 import * as jobs from './jobs.js';
 import { listCapabilities, makeListApis } from './meta.js';
@@ -41,6 +42,11 @@ const all: Command[] = [
   vmSnapshots.deleteVMSnapshot,
   jobs.queryAsyncJobResult,
   jobs.listAsyncJobs,
+  accounts.listAccounts,
+  accounts.listUsers,
+  accounts.createUser,
+  accounts.registerUserKeys,
+  accounts.listEvents,
   listCapabilities,
 ];
 

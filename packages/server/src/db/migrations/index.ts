@@ -5,6 +5,7 @@ import { agentsSchema } from './004-agents.js';
 import { orchestrationSchema } from './005-orchestration.js';
 import { registrationConfirmSchema } from './006-registration-confirm.js';
 import { boundRegistrationSchema } from './007-bound-registration.js';
+import { rolesAuditSchema } from './009-roles-audit.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -19,4 +20,5 @@ export const migrations: readonly Migration[] = [
   orchestrationSchema,
   registrationConfirmSchema,
   boundRegistrationSchema,
+  rolesAuditSchema,
 ];
