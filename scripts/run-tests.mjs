@@ -88,6 +88,9 @@ const groupOf = (f) => (EXCLUSIVE.some((r) => r.test(f)) ? 0 : -1);
 // the demo's VM and the other lane, one file may take most of a quarter hour.
 const FILE_TIMEOUT_MS = 1_500_000;
 const ARGS = ['--test', '--test-reporter=spec', `--test-timeout=${FILE_TIMEOUT_MS}`];
+// Every embedded database the tests make starts from one cached initdb (db/pglite-template.ts):
+// dozens of servers each running initdb cost minutes of CPU.
+process.env.STRATA_PGLITE_TEMPLATE ??= '/var/tmp/strata-pglite-template';
 const run = randomBytes(4).toString('hex');
 const suiteStart = Date.now();
 const times = [];

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -27,21 +27,23 @@ export async function isInitialised(dataDir: string): Promise<boolean> {
  * heap to about 500 MB and a WASM heap never shrinks: done in the server itself, that memory would
  * stay for the server's whole life. In a child it is returned to the system when the child exits.
  */
-export async function initialiseInChild(dataDir: string): Promise<void> {
+export async function initialiseInChild(dataDir: string, tarball?: string): Promise<void> {
   const self = fileURLToPath(import.meta.url);
-  await run(process.execPath, [self, dataDir], { timeout: 300_000 });
+  await run(process.execPath, [self, dataDir, ...(tarball ? [tarball] : [])], { timeout: 300_000 });
 }
 
-async function initialiseHere(dataDir: string): Promise<void> {
+/** Creates the cluster; with `tarball`, also writes it there as a tar (pglite-template.ts). */
+async function initialiseHere(dataDir: string, tarball: string | undefined): Promise<void> {
   const pg = await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF });
+  if (tarball) await writeFile(tarball, Buffer.from(await (await pg.dumpDataDir('none')).arrayBuffer()));
   await pg.close();
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = process.argv[2];
   if (!dir) {
-    process.stderr.write('usage: pglite-init <data-dir>\n');
+    process.stderr.write('usage: pglite-init <data-dir> [tar-file]\n');
     process.exit(2);
   }
-  await initialiseHere(dir);
+  await initialiseHere(dir, process.argv[3]);
 }

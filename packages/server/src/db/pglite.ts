@@ -4,6 +4,7 @@ import { StrataError } from '@strata/core';
 import { transactionScope, type Database } from './database.js';
 import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
 import { pgliteMaintenance, type MaintenanceOptions } from './pglite-maintenance.js';
+import { copyTemplateTo, pgliteTemplateRoot, templateTarball } from './pglite-template.js';
 
 const isRead = (sql: string): boolean => /^\s*(select|show|explain)\b/i.test(sql);
 
@@ -33,11 +34,19 @@ function maintenanceOptions(): Omit<MaintenanceOptions, 'onError'> {
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   const options = maintenanceOptions();
-  if (dataDir && !(await isInitialised(dataDir))) await initialiseInChild(dataDir);
+  const template = pgliteTemplateRoot();
+  // before PGlite's module is compiled in this process
   baselineWasmOnly();
+  if (dataDir && !(await isInitialised(dataDir))) {
+    if (template) await copyTemplateTo(template, dataDir);
+    else await initialiseInChild(dataDir);
+  }
   const pg = dataDir
     ? await PGlite.create(dataDir, { postgresqlconf: PGLITE_CONF })
-    : await PGlite.create({ postgresqlconf: PGLITE_CONF });
+    : await PGlite.create({
+        postgresqlconf: PGLITE_CONF,
+        ...(template && { loadDataDir: await templateTarball(template) }),
+      });
   const query = async <T extends object>(
     q: Pick<PGlite, 'query'>,
     sql: string,
