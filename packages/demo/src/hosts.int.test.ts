@@ -30,11 +30,11 @@ const vmFilesOn = async (h: JoinedKvmHost, vmId: string) =>
 // Issue 20, item 3: several KVM hosts in one whole-stack environment on one machine. The demo's
 // server and host (this machine's libvirtd, also the storage node), and two more KVM hosts, each
 // its own libvirtd and agent in its own namespaces, one told it is smaller than the machine. A VM
-// named to one of them runs there and nowhere else, on a qcow2 ROOT and an iSCSI LUN that tgt
-// opens only to that host's initiator; its snapshots (a hypervisor-held cut, whose transient
+// named to one of them runs there and nowhere else, on a qcow2 ROOT, an iSCSI LUN that tgt
+// opens only to that host's initiator and an RBD image; its snapshots (a hypervisor-held cut, whose transient
 // overlays live in the host state directory, and a memory state) and a revert work there and leave
-// no transient file behind; it live-migrates to the other host, and back when that host enters
-// maintenance; stopping the hosts leaves nothing of them.
+// no transient file behind; it live-migrates to the other host, where a snapshot taken before the
+// move reverts, and back when that host enters maintenance; stopping the hosts leaves nothing.
 test(
   'two namespaced KVM hosts join Up with their own initiator and capacity; a VM named to one runs, snapshots and reverts there only',
   { timeout: 1_200_000 },
@@ -99,6 +99,15 @@ test(
         sizeBytes: 64 * MiB,
       });
       await rest.run(`/v1/volumes/${lun.resource.id}/attach`, { vmId: vm.id });
+      // and an RBD image, opened by each host with its own cephx secret in its own libvirt
+      if (env.cloud.pools.rbd) {
+        const image = await rest.run<VolumeView>('/v1/volumes', {
+          name: `rbd of ${vm.id}`,
+          poolId: env.cloud.pools.rbd,
+          sizeBytes: 64 * MiB,
+        });
+        await rest.run(`/v1/volumes/${image.resource.id}/attach`, { vmId: vm.id });
+      }
       await rest.run(`/v1/vms/${vm.id}/start`);
       const started = await rest.get<{ state: string; hostId: string }>(`/v1/vms/${vm.id}`);
       assert.deepEqual([started.state, started.hostId], ['Running', a.id]);
@@ -142,8 +151,9 @@ test(
         'no transient file left on a',
       );
 
+      // The memory state lives in a's state directory (not yet in a store every host sees): it goes
+      // before the move. s1, a disk-only cut, stays: it is reverted on b after the move.
       await rest.runDelete(`/v1/vm-snapshots/${s2.id}`);
-      await rest.runDelete(`/v1/vm-snapshots/${s1.id}`);
       assert.deepEqual(
         await vmFilesOn(a, vm.id),
         [],
@@ -188,6 +198,15 @@ test(
       ).resource;
       assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${s3.id}`)).state, 'Ready');
       await rest.runDelete(`/v1/vm-snapshots/${s3.id}`);
+      // The snapshot taken on a before the move reverts on b, and is deleted there.
+      await rest.run(`/v1/vms/${vm.id}/stop`);
+      await rest.run(`/v1/vm-snapshots/${s1.id}/revert`);
+      await rest.run(`/v1/vms/${vm.id}/start`);
+      const back = await rest.get<{ state: string; hostId: string }>(`/v1/vms/${vm.id}`);
+      assert.deepEqual([back.state, back.hostId], ['Running', b.id], 'reverted to s1, running on b');
+      assert.deepEqual(await domains(b.host.uri), [vm.id]);
+      await rest.runDelete(`/v1/vm-snapshots/${s1.id}`);
+      assert.deepEqual(await vmFilesOn(b, vm.id), [], 'no file of the VM is left on b');
 
       // Issue 20, item 7: maintenance of b is a job that live-migrates its running VM away first
       // (to a, the other host that takes migrations), then b is in Maintenance.
