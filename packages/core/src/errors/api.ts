@@ -43,6 +43,13 @@ export const apiErrors = defineErrors('api', {
     message: '{action} needs the {role} role',
     recovery: 'Use an API key or session of an account that has the role.',
   },
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    message: 'Too many {what}: retry in {retryAfterSeconds} s',
+    recovery:
+      'Wait the seconds of the Retry-After header (also details.retryAfterSeconds), then send the request again; slow down if it recurs (docs/api.md, "Limits").',
+  },
   API_ROUTE_NOT_FOUND: {
     status: 404,
     retryable: false,

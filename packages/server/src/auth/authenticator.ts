@@ -65,7 +65,7 @@ export class Authenticator {
     if (!key) throw new StrataError('AUTH_BAD_SIGNATURE', { reason: 'unknown or revoked API key' });
     const verified = verifySignature(params, key.secretKey, options);
     if (options.replayProtection !== false) await this.replay.check(verified.signature, verified.expiresAt);
-    return { accountId: key.accountId, userId: key.userId, role: key.role, via: 'api-key' };
+    return { accountId: key.accountId, userId: key.userId, role: key.role, via: 'api-key', apiKey };
   }
 
   async authenticateRest(req: RestRequestParts): Promise<Actor> {

@@ -1,5 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
+import { LoginThrottle } from '../limits/login-throttle.js';
 import type { AccountService, Principal } from '../services/accounts.js';
 import { hashToken, randomSecret, verifyPassword } from './passwords.js';
 
@@ -17,9 +18,15 @@ export class SessionStore {
     private readonly db: Queryable,
     private readonly accounts: AccountService,
     private readonly ttlMs = 12 * 3600_000,
+    private readonly throttle = new LoginThrottle(),
   ) {}
 
+  /** AUTH_BAD_CREDENTIALS, or RATE_LIMITED while the name must wait after failures (docs/security.md). */
   async login(username: string, password: string): Promise<Session> {
+    return this.throttle.attempt(username, () => this.check(username, password));
+  }
+
+  private async check(username: string, password: string): Promise<Session> {
     const user = await this.accounts.lookupUser(username);
     // A missing user costs the same scrypt as a wrong password: no timing hint of which it was.
     const ok = await verifyPassword(

@@ -5,6 +5,7 @@ import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
 import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
+import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
 import { StoragePoolService } from './storage-pools.js';
 import { VmSnapshotService } from './vm-snapshots.js';
@@ -37,6 +38,8 @@ export interface Services {
 export interface ServiceOptions {
   /** Directories template files may be in (docs/security.md). */
   readonly templateDirs?: readonly string[];
+  /** Caps long-poll job waits (docs/api.md, "Limits"); none when absent. */
+  readonly jobWaits?: WaitGate;
 }
 
 export function createServices(
@@ -49,7 +52,7 @@ export function createServices(
   const volumes = new VolumeService(db, events);
   const volumeSnapshots = new VolumeSnapshotService(db, events);
   const vmSnapshots = new VmSnapshotService(db, events);
-  const jobs = new JobService(engine);
+  const jobs = new JobService(engine, options.jobWaits);
   return {
     db,
     events,
