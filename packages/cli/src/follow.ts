@@ -21,18 +21,6 @@ export interface FollowOptions {
 
 const finished = (j: JobRow) => j.state === 'Succeeded' || j.state === 'Failed';
 
-/** One long poll; a server with too many waits open refuses it (RATE_LIMITED): then pause and poll again. */
-async function waitOnce(client: ApiClient, job: JobRow): Promise<JobRow> {
-  try {
-    return await client.get<JobRow>(`/v1/jobs/${encodeURIComponent(job.id)}`, { wait: 1 });
-  } catch (e) {
-    if (!(e instanceof CliError) || e.code !== 'RATE_LIMITED') throw e;
-    const seconds = (e.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-    await new Promise((r) => setTimeout(r, 1000 * (typeof seconds === 'number' ? Math.min(seconds, 60) : 1)));
-    return job;
-  }
-}
-
 /**
  * Waits for a job, drawing a live bar from its progress (percent and message) on stderr. The
  * server holds each poll open up to a second (`?wait=1`) so the bar moves without busy polling.
@@ -59,7 +47,7 @@ export async function followJob(client: ApiClient, job: JobRow, opts: FollowOpti
           'TIMEOUT',
           `job ${job.id} is still ${current.state} after ${opts.timeoutMs / 1000} s (strata jobs wait ${job.id})`,
         );
-      current = await waitOnce(client, current);
+      current = await client.get<JobRow>(`/v1/jobs/${encodeURIComponent(job.id)}`, { wait: 1 });
       bar?.update(Math.round(current.progressPct), {
         state: current.state,
         message: current.progressMessage,

@@ -133,6 +133,15 @@ void describe('limits under floods (PGlite)', () => {
     assert.equal((await admin.get('/v1/zones')).status, 200);
   });
 
+  void test('the OpenAPI document lists the 429 answer', async () => {
+    const doc = await anon.get('/openapi.json');
+    for (const [path, method] of [
+      ['/v1/auth/login', 'post'],
+      ['/v1/jobs/{id}', 'get'],
+    ] as const)
+      assert.ok(doc.body.paths[path][method].responses['429'], `${method} ${path}`);
+  });
+
   void test('the CloudStack API spends from the same per-key budget', async () => {
     const { apiKey, secretKey } = await tenantKey();
     const call = async () => {
