@@ -1,5 +1,4 @@
-import rateLimit from '@fastify/rate-limit';
-import { normalizeIP } from '@fastify/rate-limit';
+import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../services/actor.js';
 import { limited } from './limited.js';
