@@ -11,7 +11,16 @@ const [databaseUrl, dataDir] = process.argv.slice(2);
 if (!databaseUrl || !dataDir) throw new Error('usage: server-process <databaseUrl> <dataDir>');
 
 const server = await startServer(
-  { dataDir, databaseUrl, host: '127.0.0.1', port: 0, logLevel: 'warn', jobs: false },
+  {
+    dataDir,
+    databaseUrl,
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'warn',
+    jobs: false,
+    // the benchmark measures capacity from one key: a rate limit would cap it, not measure it
+    limits: { requestsPerMinute: 0, anonymousPerMinute: 0, jobWaits: 0, jobWaitsPerUser: 0 },
+  },
   {
     extensions: [
       {

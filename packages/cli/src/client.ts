@@ -30,7 +30,23 @@ export class ApiClient {
     return this.profile.endpoint;
   }
 
-  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  /**
+   * Sends a signed request. A refusal by the server's limits (429 RATE_LIMITED, sent before
+   * anything was done) is retried, signed afresh, after its Retry-After: at most `retries` times.
+   */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}, retries = 3): Promise<T> {
+    try {
+      return await this.#send<T>(method, path, opts);
+    } catch (e) {
+      if (!(e instanceof CliError) || e.code !== 'RATE_LIMITED' || retries <= 0) throw e;
+      const seconds = (e.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      const wait = typeof seconds === 'number' && seconds > 0 ? Math.min(seconds, 60) : 1;
+      await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      return this.request<T>(method, path, opts, retries - 1);
+    }
+  }
+
+  async #send<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const { apiKey, secretKey } = this.profile;
     if (!apiKey || !secretKey) {
       throw new CliError(

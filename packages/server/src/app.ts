@@ -38,6 +38,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   });
   installJsonParser(app);
   installErrorHandling(app, deps.metrics);
+  await deps.limits.install(app);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
+import { LIMIT_SOURCES, readLimits, type LimitSettings } from './limits/settings.js';
 
 export interface ServerConfig {
   /** Where the embedded database, the bootstrap credentials and other state live. */
@@ -26,6 +27,8 @@ export interface ServerConfig {
    * commands, for old clients; off by default. docs/security.md.
    */
   readonly cloudstackAllowUnexpiring?: boolean;
+  /** Rate limits and long-poll caps (default DEFAULT_LIMITS). docs/api.md, "Limits". */
+  readonly limits?: LimitSettings;
 }
 
 /** Where templates may be when no --template-dir is given. */
@@ -46,7 +49,16 @@ const HELP = `strata-server [options]
                         /var/lib/strata/templates)
   --cloudstack-allow-unexpiring
                         accept CloudStack-API signatures without expires for state-changing
-                        commands, for old clients (STRATA_CLOUDSTACK_ALLOW_UNEXPIRING=1)`;
+                        commands, for old clients (STRATA_CLOUDSTACK_ALLOW_UNEXPIRING=1)
+  --rate-limit N        requests per minute per API key or session user (STRATA_RATE_LIMIT;
+                        default 6000; 0: none)
+  --rate-limit-anonymous N
+                        unauthenticated requests per minute per address
+                        (STRATA_RATE_LIMIT_ANONYMOUS; default 1200; 0: none)
+  --job-waits N         long-poll job waits open at once (STRATA_JOB_WAITS; default 1000)
+  --job-waits-per-user N
+                        long-poll job waits open at once per user
+                        (STRATA_JOB_WAITS_PER_USER; default 50)`;
 
 export const USAGE = HELP;
 
@@ -67,6 +79,7 @@ export function loadConfig(
       'server-id': { type: 'string' },
       'template-dir': { type: 'string', multiple: true },
       'cloudstack-allow-unexpiring': { type: 'boolean' },
+      ...Object.fromEntries(LIMIT_SOURCES.map((l) => [l.flag, { type: 'string' as const }])),
     },
     strict: true,
   });
@@ -101,5 +114,6 @@ export function loadConfig(
     templateDirs,
     cloudstackAllowUnexpiring:
       values['cloudstack-allow-unexpiring'] ?? env['STRATA_CLOUDSTACK_ALLOW_UNEXPIRING'] === '1',
+    limits: readLimits(values as Record<string, string | undefined>, env),
   };
 }

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { ApiClient } from './api/test-client.js';
 import { loadConfig } from './config.js';
+import { DEFAULT_LIMITS } from './limits/index.js';
 
 const MAIN = new URL('./main.js', import.meta.url).pathname;
 
@@ -89,4 +90,21 @@ void test('config reads flags over environment over defaults', () => {
   assert.equal(d.databaseUrl, '/tmp/sd/db', 'PGlite in the data directory by default');
   assert.equal(d.host, '127.0.0.1');
   assert.throws(() => loadConfig(['--port', 'http']), /port/);
+});
+
+void test('config reads the limits from their flags and variables', () => {
+  const c = loadConfig(['--rate-limit', '10', '--job-waits', '3'], {
+    STRATA_DATA_DIR: '/tmp/sd',
+    STRATA_RATE_LIMIT: '99',
+    STRATA_RATE_LIMIT_ANONYMOUS: '7',
+  });
+  assert.deepEqual(c.limits, {
+    ...DEFAULT_LIMITS,
+    requestsPerMinute: 10,
+    anonymousPerMinute: 7,
+    jobWaits: 3,
+  });
+  assert.deepEqual(loadConfig([], { STRATA_DATA_DIR: '/tmp/sd' }).limits, DEFAULT_LIMITS);
+  assert.throws(() => loadConfig(['--job-waits-per-user', 'lots']), { code: 'INVALID_ARGUMENT' });
+  assert.throws(() => loadConfig(['--rate-limit']), /argument missing/);
 });

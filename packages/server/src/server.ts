@@ -11,6 +11,7 @@ import {
 import { defaultTemplateDirs, type ServerConfig } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createJobEngine, registerJobMetrics, type JobEngine } from './jobs/index.js';
+import { DEFAULT_LIMITS, RequestLimits, WaitGate, registerLimitMetrics } from './limits/index.js';
 import { Metrics, createLogger, type Logger } from './observability/index.js';
 import { createServices, type Services } from './services/index.js';
 
@@ -24,6 +25,8 @@ export interface ServerContext {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly authenticator: Authenticator;
+  /** Request rate limits; an extension with its own credential check spends from them too. */
+  readonly limits: RequestLimits;
   /** What extensions share with each other (e.g. the agent hub for the orchestration jobs), by name. */
   readonly shared: Map<string, unknown>;
 }
@@ -82,11 +85,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         'created the admin account and its API key',
       );
     const engine = createJobEngine({ db, logger, ...(config.serverId ? { serverId: config.serverId } : {}) });
+    const limitSettings = config.limits ?? DEFAULT_LIMITS;
+    const limits = new RequestLimits(limitSettings);
+    const jobWaits = new WaitGate(limitSettings.jobWaits, limitSettings.jobWaitsPerUser);
     const services = createServices(db, engine, {
       templateDirs: config.templateDirs ?? defaultTemplateDirs(config.dataDir),
+      jobWaits,
     });
     const metrics = new Metrics();
     registerJobMetrics(metrics.registry, engine);
+    registerLimitMetrics(metrics.registry, jobWaits);
     const sessions = new SessionStore(db, services.accounts, services.audit);
     const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions, services.audit);
     const ctx: ServerContext = {
@@ -97,11 +105,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       metrics,
       logger,
       authenticator,
+      limits,
       shared: new Map(),
     };
     const extensions = options.extensions ?? [];
     const app = await buildApp(
-      { services, authenticator, sessions, metrics },
+      { services, authenticator, sessions, metrics, limits },
       {
         logger,
         plugins: extensions.map((e) => (a: FastifyInstance) => (e.routes ? e.routes(a, ctx) : undefined)),

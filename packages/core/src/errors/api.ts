@@ -49,6 +49,13 @@ export const apiErrors = defineErrors('api', {
     message: 'User {userId} is the last operator: nobody could manage the cloud without it',
     recovery: 'Make another user an operator (role admin) first, then change this one.',
   },
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    message: 'Too many {what}: retry in {retryAfterSeconds} s',
+    recovery:
+      'Wait the seconds of the Retry-After header (also details.retryAfterSeconds), then send the request again; slow down if it recurs (docs/api.md, "Limits").',
+  },
   API_ROUTE_NOT_FOUND: {
     status: 404,
     retryable: false,

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admitIops, provisionedBytes, validateReserve, validateSize, validateStorageId } from './validate.js';
+import { isStrataError } from '../errors/strata-error.js';
+import {
+  admitIops,
+  provisionedBytes,
+  validateHostPath,
+  validateReserve,
+  validateSize,
+  validateStorageId,
+} from './validate.js';
 
 void test('sizes: zero, negative, fractional, absurd and unaligned are INVALID_ARGUMENT', () => {
   for (const bad of [0, -1, 1.5, 2 ** 60, 1000, Number.NaN, '1']) {
@@ -27,4 +35,31 @@ void test('admission refuses min IOPS beyond the pool with STORAGE_IOPS_EXHAUSTE
   admitIops('p', 1000, 500, 500);
   assert.throws(() => admitIops('p', 1000, 500, 501), { code: 'STORAGE_IOPS_EXHAUSTED' });
   admitIops('p', 0, 10 ** 6, 10 ** 6); // 0 = unlimited
+});
+
+void test('host paths for command line tools must be absolute: no option, no protocol', () => {
+  assert.equal(
+    validateHostPath('template.path', '/var/lib/strata/templates/a.qcow2'),
+    '/var/lib/strata/templates/a.qcow2',
+  );
+  for (const bad of [
+    '-f',
+    '--help',
+    '-Ofoo.img',
+    'nbd:localhost:10809',
+    'json:{}',
+    'a.qcow2',
+    './a',
+    '',
+    '/a\nb',
+    '/a\0b',
+    7,
+    null,
+  ]) {
+    assert.throws(
+      () => validateHostPath('template.path', bad),
+      (e: unknown) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'template.path',
+      String(bad),
+    );
+  }
 });

@@ -18,6 +18,22 @@ export function validateStorageId(field: string, value: unknown): string {
   return value;
 }
 
+/**
+ * A host file a driver hands to a command line tool (a template for `qemu-img convert`, `rbd
+ * import`). It must be absolute: a path starting with `-` would be read as an option (qemu-img
+ * takes no `--` before its file names), and one like `nbd:…` or `json:{…}` as a protocol.
+ * The server checks template paths when they are registered; this is the drivers' own guard.
+ */
+export function validateHostPath(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.includes('\0') || value.includes('\n')) {
+    throw new StrataError('INVALID_ARGUMENT', {
+      field,
+      reason: 'must be an absolute path (starting with "/", no NUL or newline)',
+    });
+  }
+  return value;
+}
+
 /** Volume sizes: whole bytes, above zero, at most MAX_VOLUME_BYTES, a multiple of `align`. */
 export function validateSize(field: string, value: unknown, align = 512): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {

@@ -7,6 +7,7 @@ import {
   validateOptionalQos,
   validateReserve,
   validateSize,
+  validateHostPath,
   validateStorageId,
   throwIfAborted,
   type AccessRequest,
@@ -196,6 +197,7 @@ export class Qcow2Driver implements StorageDriver {
     req: CreateVolumeFromTemplateRequest,
   ): Promise<CreateVolumeResult> {
     validateStorageId('template.id', req.template.id);
+    validateHostPath('template.path', req.template.path);
     return this.#create(ctx, req, { kind: 'template', id: req.template.id }, async (tmp) => {
       await this.img.convert(ctx, req.template.path, req.template.format, tmp);
     });

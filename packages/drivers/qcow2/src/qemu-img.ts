@@ -1,4 +1,4 @@
-import { StrataError, type StorageContext } from '@strata/core';
+import { StrataError, validateHostPath, type StorageContext } from '@strata/core';
 import { exec } from './exec.js';
 
 export interface ImageInfo {
@@ -53,13 +53,16 @@ export class QemuImg {
   }
 
   /** Full, independent copy; `snapshot` copies that internal snapshot's content. */
-  convert(
+  async convert(
     ctx: StorageContext,
     src: string,
     srcFormat: string,
     dst: string,
     snapshot?: string,
   ): Promise<string> {
+    // no `--` in qemu-img: absolute paths are what keeps a file name from being read as an option
+    validateHostPath('src', src);
+    validateHostPath('dst', dst);
     const args = ['convert', '-q', '-f', srcFormat, '-O', 'qcow2'];
     if (snapshot) args.push('-l', `snapshot.name=${snapshot}`);
     return this.#run(ctx, [...args, src, dst], 'convert');

@@ -1,4 +1,4 @@
-import { StrataError, type StorageContext, type TemplateRef } from '@strata/core';
+import { StrataError, validateHostPath, type StorageContext, type TemplateRef } from '@strata/core';
 import { ENOENT, errnoOf, unlessMissing } from './cli.js';
 import type { Pool } from './meta.js';
 import { imageName, spec } from './names.js';
@@ -78,6 +78,8 @@ export async function importTemplate(
   volumeId: string,
   sizeBytes: number,
 ): Promise<void> {
+  // qemu-img and rbd import read a `-…` name as an option (and rbd import `-` as stdin)
+  validateHostPath('template.path', t.path);
   const virtual = await templateSize(ctx, p, t);
   if (sizeBytes < virtual) {
     throw new StrataError('INVALID_ARGUMENT', {

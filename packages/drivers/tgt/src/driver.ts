@@ -8,6 +8,7 @@ import {
   validateOptionalQos,
   validateReserve,
   validateSize,
+  validateHostPath,
   validateStorageId,
   throwIfAborted,
   type AccessRequest,
@@ -222,6 +223,8 @@ export class TgtDriver implements StorageDriver {
     req: CreateVolumeFromTemplateRequest,
   ): Promise<CreateVolumeResult> {
     validateStorageId('template.id', req.template.id);
+    // qemu-img takes no `--`: an absolute path is what keeps the name from being read as an option
+    validateHostPath('template.path', req.template.path);
     return this.#create(ctx, req, { kind: 'template', id: req.template.id }, async (tmp) => {
       // The first clone converts the template to raw on the pool; later clones are reflinks of it.
       const cached = this.store.templateRaw(req.template.id);

@@ -1,4 +1,5 @@
 import type { Authenticator, SessionStore } from '../auth/index.js';
+import type { RequestLimits } from '../limits/request-limits.js';
 import type { Metrics } from '../observability/index.js';
 import type { Actor } from '../services/actor.js';
 import type { Services } from '../services/index.js';
@@ -13,6 +14,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes that answer without credentials. */
     public?: boolean;
+    /** Checks its own credentials and spends from the limits itself (the CloudStack API). */
+    ownLimits?: boolean;
   }
 }
 
@@ -21,4 +24,5 @@ export interface ApiDeps {
   readonly authenticator: Authenticator;
   readonly sessions: SessionStore;
   readonly metrics: Metrics;
+  readonly limits: RequestLimits;
 }

@@ -45,7 +45,15 @@ export function toApiError(e: unknown): StrataError {
   }
 }
 
+/** Seconds a refused client should wait (RATE_LIMITED), for the Retry-After header. */
+export function retryAfterOf(err: StrataError): number | undefined {
+  const s = err.params['retryAfterSeconds'];
+  return err.code === 'RATE_LIMITED' && typeof s === 'number' ? s : undefined;
+}
+
 export function sendError(reply: FastifyReply, err: StrataError): FastifyReply {
+  const retryAfter = retryAfterOf(err);
+  if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
   return reply.code(err.status).type('application/json').send({ error: err.toJSON() });
 }
 

@@ -20,20 +20,27 @@ export function installJsonParser(app: FastifyInstance): void {
 
 /**
  * Authenticates before validation: the signature covers the query exactly as sent, and
- * validation would coerce it. Routes marked `config.public` skip this.
+ * validation would coerce it. Routes marked `config.public` skip this and spend from their
+ * address's budget of unauthenticated requests instead (docs/api.md, "Limits").
  */
 export function installAuth(app: FastifyInstance, deps: ApiDeps): void {
-  app.addHook('preValidation', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    const { public: open, ownLimits } = req.routeOptions.config;
+    if (open && !ownLimits) await deps.limits.anonymous(req, reply);
+  });
+  app.addHook('preValidation', async (req, reply) => {
     if (req.routeOptions.config.public) return;
-    req.actor = await deps.authenticator.authenticateRest({
-      method: req.method,
-      path: req.url.split('?')[0] ?? '/',
-      query: (req.query ?? {}) as Record<string, string>,
-      rawBody: req.rawBody,
-      authorization: req.headers.authorization,
-      remoteAddress: req.ip,
-    });
-    req.log = req.log.child({ accountId: req.actor.accountId });
+    const actor = (req.actor = await deps.limits.authenticate(req, reply, () =>
+      deps.authenticator.authenticateRest({
+        method: req.method,
+        path: req.url.split('?')[0] ?? '/',
+        query: (req.query ?? {}) as Record<string, string>,
+        rawBody: req.rawBody,
+        authorization: req.headers.authorization,
+        remoteAddress: req.ip,
+      }),
+    ));
+    req.log = req.log.child({ accountId: actor.accountId });
   });
 }
 

@@ -106,7 +106,7 @@ export class Authenticator {
       known = { apiKey, userId: key.userId, accountId: key.accountId };
       const verified = verifySignature(params, key.secretKey, options);
       if (options.replayProtection !== false) await this.replay.check(verified.signature, verified.expiresAt);
-      return { accountId: key.accountId, userId: key.userId, role: key.role, via: 'api-key' };
+      return { accountId: key.accountId, userId: key.userId, role: key.role, via: 'api-key', apiKey };
     } catch (e) {
       // A request with no credential at all is a knock, not an attempt: not recorded.
       if ('apiKey' in params || 'signature' in params)

@@ -1,5 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { Queryable } from '../db/index.js';
+import { LoginThrottle } from '../limits/login-throttle.js';
 import type { AccountService, Principal } from '../services/accounts.js';
 import type { AuditLog } from '../services/audit.js';
 import { hashToken, randomSecret, verifyPassword } from './passwords.js';
@@ -19,13 +20,19 @@ export class SessionStore {
     private readonly accounts: AccountService,
     private readonly audit: AuditLog,
     private readonly ttlMs = 12 * 3600_000,
+    private readonly throttle = new LoginThrottle(),
   ) {}
 
   /**
-   * A failure is an audit event naming the user only when it exists: a mistyped username may be
-   * a password typed in the wrong field, and is not kept.
+   * AUTH_BAD_CREDENTIALS, or RATE_LIMITED while the name must wait after failures
+   * (docs/security.md). A failure is an audit event naming the user only when it exists: a
+   * mistyped username may be a password typed in the wrong field, and is not kept.
    */
   async login(username: string, password: string, remoteAddress?: string): Promise<Session> {
+    return this.throttle.attempt(username, () => this.check(username, password, remoteAddress));
+  }
+
+  private async check(username: string, password: string, remoteAddress?: string): Promise<Session> {
     const user = await this.accounts.lookupUser(username);
     // A missing user costs the same scrypt as a wrong password: no timing hint of which it was.
     const ok = await verifyPassword(

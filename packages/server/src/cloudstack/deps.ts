@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
 import type {
@@ -225,8 +226,17 @@ export interface CloudStackServices {
 /** Any group of services may be missing while the server grows: its commands answer 530 until then. */
 export type PartialServices = { readonly [K in keyof CloudStackServices]?: CloudStackServices[K] };
 
+/** Runs the credential check under the server's request limits (RequestLimits.authenticate). */
+export type LimitedCheck = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  check: () => Promise<Caller>,
+) => Promise<Caller>;
+
 export interface CloudStackDeps {
   readonly authenticate: Authenticate;
+  /** Rate limits per API key and per address; none when absent. */
+  readonly limit?: LimitedCheck;
   readonly services: PartialServices;
   /** Product version reported by listCapabilities. */
   readonly version?: string;

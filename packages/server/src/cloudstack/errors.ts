@@ -20,6 +20,7 @@ export const API_ERROR = {
   INSUFFICIENT_CAPACITY_ERROR: 533,
   RESOURCE_UNAVAILABLE_ERROR: 534,
   RESOURCE_IN_USE_ERROR: 536,
+  API_LIMIT_EXCEED: 429,
 } as const;
 
 // CloudStack's CSExceptionErrorCode values for the exceptions these situations raise there.
@@ -47,6 +48,7 @@ export function csCodes(code: string, status: number): [number, number] {
   if (code === 'CLOUDSTACK_MISSING_PARAMETER' || code === 'CLOUDSTACK_INVALID_PARAMETER') {
     return [API_ERROR.PARAM_ERROR, CS_EXCEPTION.ServerApiException];
   }
+  if (code === 'RATE_LIMITED') return [API_ERROR.API_LIMIT_EXCEED, CS_EXCEPTION.ServerApiException];
   if (code === 'CONFLICT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.ConcurrentOperationException];
   if (/_IN_USE$/.test(code)) return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
   if (/_EXHAUSTED$|CAPACITY/.test(code)) {

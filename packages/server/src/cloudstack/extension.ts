@@ -29,6 +29,7 @@ export function cloudStackExtension(options: CloudStackOptions = {}): ServerExte
             requireExpires: stateChanging && ctx.config.cloudstackAllowUnexpiring !== true,
             maxValidityMs: options.maxValidityMs ?? 24 * 3600_000,
           }),
+        limit: (req, reply, check) => ctx.limits.authenticate(req, reply, check),
         services: cloudStackServices(ctx.services),
       }),
   };

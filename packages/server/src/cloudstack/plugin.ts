@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StrataError } from '@strata/core';
+import { StrataError, toStrataError } from '@strata/core';
+import { retryAfterOf } from '../api/errors.js';
 import { isStateChanging, responseNameOf, type Command, type CommandContext } from './command.js';
 import { commandTable } from './commands/index.js';
 import type { CloudStackDeps } from './deps.js';
@@ -33,9 +34,11 @@ async function dispatch(
   deps: CloudStackDeps,
   cmd: Command,
   params: Readonly<Record<string, string>>,
-  remoteAddress: string,
+  http: { req: FastifyRequest; reply: FastifyReply },
 ): Promise<CsObject> {
-  const caller = await deps.authenticate(params, { stateChanging: isStateChanging(cmd), remoteAddress });
+  const check = () =>
+    deps.authenticate(params, { stateChanging: isStateChanging(cmd), remoteAddress: http.req.ip });
+  const caller = await (deps.limit ? deps.limit(http.req, http.reply, check) : check());
   const parsed = parseParams(cmd.name, cmd.params, params);
   const ctx: CommandContext = {
     caller,
@@ -73,7 +76,7 @@ export async function register(app: FastifyInstance, deps: CloudStackDeps): Prom
       try {
         if (!cmd) throw new StrataError('CLOUDSTACK_UNKNOWN_COMMAND', { command: name ?? '' });
         responseName = responseNameOf(cmd);
-        payload = await dispatch(deps, cmd, params, req.ip);
+        payload = await dispatch(deps, cmd, params, { req, reply });
       } catch (err) {
         const e = toCsError(err);
         if (e.errorcode === 530) req.log.error({ err, command: name }, 'cloudstack command failed');
@@ -81,13 +84,16 @@ export async function register(app: FastifyInstance, deps: CloudStackDeps): Prom
         if (e.errorcode === 401) responseName = 'errorresponse';
         status = e.errorcode;
         payload = csErrorBody(e);
+        const retryAfter = retryAfterOf(toStrataError(err));
+        if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
       }
       reply.code(status).header('content-type', contentType(format));
       return serialize(format, responseName, payload, version);
     };
     // `public`: the REST API's signature check (method, path and body hash) does not apply here;
-    // CloudStack's own check runs in dispatch, after the command is known, as CloudStack orders it.
-    const opts = { config: { public: true }, schema: { hide: true } };
+    // CloudStack's own check runs in dispatch, after the command is known, as CloudStack orders it,
+    // and spends from the rate limits there (`ownLimits`: per API key, not per address).
+    const opts = { config: { public: true, ownLimits: true }, schema: { hide: true } };
     scope.get(CLOUDSTACK_PATH, opts, handle);
     scope.post(CLOUDSTACK_PATH, opts, handle);
     done();

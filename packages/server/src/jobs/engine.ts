@@ -7,8 +7,7 @@ import { JobRun } from './runner.js';
 import * as store from './store.js';
 import type { Job, JobEngine, JobEngineOptions, JobFinishedListener } from './types.js';
 import { armedFaultPoint } from './fault.js';
-
-const TERMINAL = new Set(['Succeeded', 'Failed']);
+import { JobWaiters } from './waiters.js';
 
 /**
  * The durable job engine (docs/jobs.md): jobs and their step journal live in the database, so any
@@ -25,7 +24,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
   const defs = new Definitions();
   const active = new Map<string, Promise<void>>();
   const listeners = new Set<JobFinishedListener>();
-  const waiters = new Set<() => void>();
+  const waiters = new JobWaiters(options.waitPollMs ?? 1000);
   let stopping = new AbortController();
   let started = false;
   let timer: NodeJS.Timeout | undefined;
@@ -43,7 +42,7 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
         log.warn({ err: e }, 'job-finished listener threw');
       }
     }
-    for (const w of waiters) w();
+    waiters.wake(job.id);
   };
 
   const schedule = (ms: number) => {
@@ -126,29 +125,15 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     steps: (id) => store.journal(db, id),
     progressEvents: (id, afterSeq) => store.progressEvents(db, id, afterSeq),
     countByState: () => store.countByState(db),
-    cancel: (id) =>
-      store.cancelJob(db, id, async (tx, job) => {
-        const def = defs.find(job.type);
-        await def?.onCancelled?.(tx, job.input, job.id);
-      }),
-    async wait(id, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const job = await store.getJob(db, id);
-        const left = deadline - Date.now();
-        if (TERMINAL.has(job.state) || left <= 0) return job;
-        // wake on a local finish, else poll: the job may run on another server
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            clearTimeout(t);
-            waiters.delete(wake);
-            resolve();
-          };
-          const t = setTimeout(wake, Math.min(left, 100));
-          waiters.add(wake);
-        });
-      }
+    async cancel(id) {
+      const job = await store.cancelJob(db, id, async (tx, j) => {
+        const def = defs.find(j.type);
+        await def?.onCancelled?.(tx, j.input, j.id);
+      });
+      waiters.wake(id);
+      return job;
     },
+    wait: (id, timeoutMs) => waiters.wait(id, timeoutMs, () => store.getJob(db, id)),
     start() {
       if (started) return;
       started = true;

@@ -193,6 +193,11 @@ export interface JobEngineOptions {
   readonly leaseMs?: number;
   /** How often an idle server looks for work (default 500 ms). */
   readonly pollMs?: number;
+  /**
+   * How often `wait` reads a job that this server did not finish (default 1 s): a finish or a
+   * cancel here wakes a wait at once; this poll only notices jobs that run on another server.
+   */
+  readonly waitPollMs?: number;
 }
 
 /** Called when this server finishes a job (metrics, events). */

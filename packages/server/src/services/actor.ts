@@ -10,6 +10,8 @@ export interface Actor {
   readonly role: Role;
   /** How the caller proved who it is (for logs and audit). */
   readonly via: 'api-key' | 'session' | 'system';
+  /** The API key a signed request was checked with: rate limits are kept per key. */
+  readonly apiKey?: string;
 }
 
 /** The server itself (bootstrap, jobs, agent channel). */

@@ -6,6 +6,7 @@ import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
 import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
+import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
 import { StoragePoolService } from './storage-pools.js';
 import { UserRoleService } from './user-roles.js';
@@ -42,6 +43,8 @@ export interface Services {
 export interface ServiceOptions {
   /** Directories template files may be in (docs/security.md). */
   readonly templateDirs?: readonly string[];
+  /** Caps long-poll job waits (docs/api.md, "Limits"); none when absent. */
+  readonly jobWaits?: WaitGate;
 }
 
 export function createServices(
@@ -54,7 +57,7 @@ export function createServices(
   const volumes = new VolumeService(db, events);
   const volumeSnapshots = new VolumeSnapshotService(db, events);
   const vmSnapshots = new VmSnapshotService(db, events);
-  const jobs = new JobService(engine);
+  const jobs = new JobService(engine, options.jobWaits);
   const audit = new AuditLog(db);
   return {
     db,

@@ -1,6 +1,7 @@
 import { StrataError } from '@strata/core';
 import type { Job, JobEngine, JobFilter, Json, Page, SubmitOptions } from '../jobs/index.js';
 import type { Queryable } from '../db/index.js';
+import { WaitGate } from '../limits/wait-gate.js';
 import { isAdmin, type Actor } from './actor.js';
 
 /** Longest a caller may block on `wait` (keeps HTTP requests bounded). */
@@ -11,7 +12,11 @@ export const MAX_WAIT_MS = 120_000;
  * NOT_FOUND), and unavailable with a coded error when this server runs without a job engine.
  */
 export class JobService {
-  constructor(private readonly engine: JobEngine | null) {}
+  constructor(
+    private readonly engine: JobEngine | null,
+    /** Caps waits held open at once (none by default; the server passes its settings). */
+    private readonly waits: WaitGate = new WaitGate(0, 0),
+  ) {}
 
   get available(): boolean {
     return this.engine !== null;
@@ -43,9 +48,16 @@ export class JobService {
     return job;
   }
 
+  /** Answers when the job finishes or `timeoutMs` ends; RATE_LIMITED when too many waits are open. */
   async wait(actor: Actor, id: string, timeoutMs: number): Promise<Job> {
-    await this.get(actor, id);
-    return this.need().wait(id, Math.max(0, Math.min(timeoutMs, MAX_WAIT_MS)));
+    const job = await this.get(actor, id);
+    if (job.state === 'Succeeded' || job.state === 'Failed' || timeoutMs <= 0) return job;
+    const leave = this.waits.enter(actor.userId ?? `account:${actor.accountId}`);
+    try {
+      return await this.need().wait(id, Math.min(timeoutMs, MAX_WAIT_MS));
+    } finally {
+      leave();
+    }
   }
 
   async list(actor: Actor, f: JobFilter & { limit?: number; cursor?: string } = {}): Promise<Page<Job>> {
