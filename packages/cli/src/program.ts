@@ -7,6 +7,7 @@ import { configCommand } from './commands/config.js';
 import { clusters, hosts, pools, zones } from './commands/infra.js';
 import { jobs } from './commands/jobs.js';
 import { orphans } from './commands/orphans.js';
+import { secrets } from './commands/secrets.js';
 import { volumeSnapshots, volumes } from './commands/storage.js';
 import { vmSnapshots } from './commands/vm-snapshots.js';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     accounts(),
     users(),
     apiKeys(),
+    secrets(),
     whoami(),
     configCommand(),
     completionCommand(() => program),

@@ -26,6 +26,16 @@ export interface ServerConfig {
    * commands, for old clients; off by default. docs/security.md.
    */
   readonly cloudstackAllowUnexpiring?: boolean;
+  /**
+   * The key that seals stored secrets (default DATA_DIR/secrets.key, created on first start).
+   * Servers sharing a database must all hold the same key. docs/security.md.
+   */
+  readonly secretsKeyFile?: string;
+}
+
+/** Where the secrets key is when no --secrets-key-file is given. */
+export function defaultSecretsKeyFile(dataDir: string): string {
+  return join(dataDir, 'secrets.key');
 }
 
 /** Where templates may be when no --template-dir is given. */
@@ -46,7 +56,10 @@ const HELP = `strata-server [options]
                         /var/lib/strata/templates)
   --cloudstack-allow-unexpiring
                         accept CloudStack-API signatures without expires for state-changing
-                        commands, for old clients (STRATA_CLOUDSTACK_ALLOW_UNEXPIRING=1)`;
+                        commands, for old clients (STRATA_CLOUDSTACK_ALLOW_UNEXPIRING=1)
+  --secrets-key-file PATH
+                        the key sealing stored secrets, mode 0600; the same key on every
+                        server of one database (STRATA_SECRETS_KEY_FILE; default DIR/secrets.key)`;
 
 export const USAGE = HELP;
 
@@ -67,6 +80,7 @@ export function loadConfig(
       'server-id': { type: 'string' },
       'template-dir': { type: 'string', multiple: true },
       'cloudstack-allow-unexpiring': { type: 'boolean' },
+      'secrets-key-file': { type: 'string' },
     },
     strict: true,
   });
@@ -101,5 +115,8 @@ export function loadConfig(
     templateDirs,
     cloudstackAllowUnexpiring:
       values['cloudstack-allow-unexpiring'] ?? env['STRATA_CLOUDSTACK_ALLOW_UNEXPIRING'] === '1',
+    secretsKeyFile: resolve(
+      values['secrets-key-file'] ?? env['STRATA_SECRETS_KEY_FILE'] ?? defaultSecretsKeyFile(dataDir),
+    ),
   };
 }

@@ -1,5 +1,6 @@
 import { StrataError, validateName, type Account, type Role } from '@strata/core';
 import type { Database } from '../db/index.js';
+import { apiKeySecretContext, type SecretBox } from '../secrets/index.js';
 import { hashPassword, randomSecret } from '../auth/passwords.js';
 import { requireAdmin, ensureVisible, type Actor } from './actor.js';
 import type { EventService } from './events.js';
@@ -60,6 +61,7 @@ export class AccountService {
   constructor(
     private readonly db: Database,
     private readonly events: EventService,
+    private readonly secrets: SecretBox,
   ) {}
 
   async create(actor: Actor, input: { name: string; role?: Role }): Promise<Account> {
@@ -132,9 +134,11 @@ export class AccountService {
     ensureVisible(actor, 'user', userId, String(user['account_id']));
     const apiKey = randomSecret(24);
     const secretKey = randomSecret(32);
-    const rows = await this.db.query(
-      `INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3) RETURNING *, $4::text AS account_id`,
-      [apiKey, userId, secretKey, user['account_id']],
+    const rows = await this.secrets.sealing(this.db, async (tx, seal) =>
+      tx.query(
+        `INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3) RETURNING *, $4::text AS account_id`,
+        [apiKey, userId, seal(secretKey, apiKeySecretContext(apiKey)), user['account_id']],
+      ),
     );
     return { ...toKey(rows[0] ?? {}), secretKey };
   }
@@ -184,7 +188,7 @@ export class AccountService {
     )[0];
     if (!row) return null;
     return {
-      secretKey: String(row['secret']),
+      secretKey: await this.secrets.open(String(row['secret']), apiKeySecretContext(apiKey)),
       userId: String(row['user_id']),
       accountId: String(row['account_id']),
       role: row['role'] as Role,

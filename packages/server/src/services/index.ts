@@ -1,5 +1,6 @@
 import type { Database } from '../db/index.js';
 import type { JobEngine } from '../jobs/index.js';
+import { SecretsService, type SecretBox } from '../secrets/index.js';
 import { AccountService } from './accounts.js';
 import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
@@ -32,17 +33,20 @@ export interface Services {
   readonly vmSnapshots: VmSnapshotService;
   readonly jobs: JobService;
   readonly operations: Operations;
+  readonly secrets: SecretsService;
 }
 
 export interface ServiceOptions {
   /** Directories template files may be in (docs/security.md). */
   readonly templateDirs?: readonly string[];
+  /** Seals and opens stored secrets (pool secrets, API secret keys). */
+  readonly secrets: SecretBox;
 }
 
 export function createServices(
   db: Database,
   engine: JobEngine | null = null,
-  options: ServiceOptions = {},
+  options: ServiceOptions,
 ): Services {
   const events = new EventService(db);
   const vms = new VmService(db, events);
@@ -53,11 +57,11 @@ export function createServices(
   return {
     db,
     events,
-    accounts: new AccountService(db, events),
+    accounts: new AccountService(db, events, options.secrets),
     zones: new ZoneService(db),
     clusters: new ClusterService(db),
     hosts: new HostService(db, events),
-    pools: new StoragePoolService(db, events),
+    pools: new StoragePoolService(db, events, options.secrets),
     offerings: new DiskOfferingService(db),
     templates: new TemplateService(db, options.templateDirs ?? []),
     vms,
@@ -66,6 +70,7 @@ export function createServices(
     vmSnapshots,
     jobs,
     operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
+    secrets: new SecretsService(db, options.secrets, events),
   };
 }
 
