@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrataError } from '@strata/core';
 import { secretKey, type SecretKey } from './sealed-value.js';
@@ -21,11 +21,13 @@ const errno = (e: unknown): string =>
 export async function readKeyFile(path: string): Promise<SecretKey | null> {
   let info;
   try {
-    info = await stat(path);
+    info = await lstat(path);
   } catch (e) {
     if (errno(e) === 'ENOENT') return null;
     throw refused(path, `cannot be read: ${errno(e)}`);
   }
+  // A link would be replaced by a file at the next rotation: name the file itself.
+  if (info.isSymbolicLink()) throw refused(path, 'is a symbolic link; name the file it points to');
   if (!info.isFile()) throw refused(path, 'is not a regular file');
   const mode = info.mode & 0o777;
   if ((mode & 0o177) !== 0)
@@ -63,14 +65,6 @@ export async function createKeyFile(path: string, key: SecretKey): Promise<void>
     await file.close();
   }
   await syncDir(path);
-}
-
-/** Keeps the file at `from` under the name `to` too (a hard link: same mode, atomic); `to` may exist. */
-export async function keepAs(from: string, to: string): Promise<void> {
-  await link(from, to).catch((e: unknown) => {
-    if (errno(e) !== 'EEXIST') throw e;
-  });
-  await syncDir(to);
 }
 
 /** Atomically puts the file `from` in place of `to`. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +18,7 @@ test('a missing key file is created with mode 0600 and read back the same on the
   assert.equal((await Keyring.load(path)).current.id, ring.current.id);
 });
 
-test('a key file others can read or write is refused, and so is a directory or a file without a key', async () => {
+test('a key file others can read or write is refused, and so is a directory, a link or a file without a key', async () => {
   const dir = await temp();
   const path = join(dir, 'secrets.key');
   await Keyring.load(path);
@@ -31,6 +31,9 @@ test('a key file others can read or write is refused, and so is a directory or a
   const asDir = join(dir, 'dir.key');
   await mkdir(asDir);
   await assert.rejects(Keyring.load(asDir), refused(/not a regular file/));
+  const linked = join(dir, 'linked.key');
+  await symlink(path, linked);
+  await assert.rejects(Keyring.load(linked), refused(/symbolic link/));
   const junk = join(dir, 'junk.key');
   await writeFile(junk, 'not a key\n', { mode: 0o600 });
   await assert.rejects(Keyring.load(junk), refused(/does not hold a key/));

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StrataError } from '@strata/core';
-import { createKeyFile, errno, keepAs, readKeyFile, removeKeyFile, replace } from './key-file.js';
+import { createKeyFile, errno, readKeyFile, removeKeyFile, replace } from './key-file.js';
 import { newSecretKey, type SecretKey } from './sealed-value.js';
 
 /**
@@ -62,8 +62,9 @@ export class Keyring {
   }
 
   /**
-   * Makes a new key current: written as `K.<new>.next`, the current key kept as `K.<old>.retired`,
-   * then `.next` renamed over `K`. Answers the key it replaced.
+   * Makes a new key current: written as `K.<new>.next`, the current key copied to
+   * `K.<old>.retired`, then `.next` renamed over `K` (so `K` must be a regular file in a directory
+   * the server may write, not a link). Answers the key it replaced.
    */
   async promoteNewKey(): Promise<SecretKey> {
     const previous = this.#current;
@@ -71,7 +72,7 @@ export class Keyring {
     const nextPath = `${this.path}.${next.id}.next`;
     await createKeyFile(nextPath, next);
     this.#keys.set(next.id, next);
-    await keepAs(this.path, this.retiredPath(previous.id));
+    await this.retire(previous);
     await replace(nextPath, this.path);
     this.#current = next;
     return previous;
@@ -108,8 +109,16 @@ export class Keyring {
     return out;
   }
 
-  private retiredPath(id: string): string {
-    return `${this.path}.${id}.retired`;
+  /** Writes `key` as `K.<id>.retired` (a copy, not a link: any filesystem will do); one already there must hold it. */
+  private async retire(key: SecretKey): Promise<void> {
+    const path = `${this.path}.${key.id}.retired`;
+    try {
+      await createKeyFile(path, key);
+    } catch (e) {
+      if (errno(e) !== 'EEXIST') throw e;
+      if ((await readKeyFile(path))?.id !== key.id)
+        throw new StrataError('SECRETS_KEY_FILE_REFUSED', { path, reason: `does not hold key ${key.id}` });
+    }
   }
 }
 

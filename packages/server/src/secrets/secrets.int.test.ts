@@ -196,6 +196,22 @@ for (const database of TEST_DATABASES) {
       await assertWorks();
     });
 
+    void test('secrets written while a rotation runs are sealed with the new key', async () => {
+      const admin = client(adminCreds);
+      const [rotation, ...issued] = await Promise.all([
+        admin.post('/v1/admin/secrets/rotate'),
+        ...Array.from({ length: 6 }, () => admin.post('/v1/api-keys', {})),
+      ]);
+      ok(rotation);
+      for (const k of issued) secrets.push(ok(k, 201).body.secretKey);
+      assert.deepEqual(
+        (await readdir(dataDir)).filter((f) => f.startsWith('secrets.key')),
+        ['secrets.key'],
+      );
+      await assertSealedDump();
+      await assertWorks();
+    });
+
     void test('an old database with plain secrets is sealed at the next start', async () => {
       await stop();
       const raw = await openDatabase(dbUrl);
