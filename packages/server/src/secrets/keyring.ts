@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { StrataError } from '@strata/core';
+import { StrataError, isStrataError } from '@strata/core';
 import { createKeyFile, errno, readKeyFile, removeKeyFile, replace } from './key-file.js';
 import { newSecretKey, type SecretKey } from './sealed-value.js';
 
@@ -55,7 +55,9 @@ export class Keyring {
     if (!current) throw new StrataError('SECRETS_KEY_FILE_REFUSED', { path: this.path, reason: 'is gone' });
     this.#current = current;
     this.#keys.set(current.id, current);
+    // A `.next` key has sealed nothing (only `K` seals), and may be half written: not read.
     for (const file of await this.sideFiles()) {
+      if (file.kind !== 'retired') continue;
       const key = await readKeyFile(file.path);
       if (key) this.#keys.set(key.id, key);
     }
@@ -128,12 +130,25 @@ async function readOrCreate(path: string): Promise<SecretKey> {
   try {
     await createKeyFile(path, newSecretKey());
   } catch (e) {
-    // Another server sharing the file created it first: use theirs.
     if (errno(e) !== 'EEXIST')
       throw new StrataError('SECRETS_KEY_FILE_REFUSED', { path, reason: `cannot be created: ${errno(e)}` });
+    // Another server sharing the file is creating it: give it a moment to finish writing.
+    return readWritten(path, 20);
   }
-  const created = await readKeyFile(path);
-  if (!created)
-    throw new StrataError('SECRETS_KEY_FILE_REFUSED', { path, reason: 'vanished after creation' });
-  return created;
+  return readWritten(path, 0);
+}
+
+/** Reads a key file just created, waiting (`retries` times 50 ms) while it is still empty or partial. */
+async function readWritten(path: string, retries: number): Promise<SecretKey> {
+  for (let i = 0; ; i++) {
+    const key = await readKeyFile(path).catch((e: unknown) => {
+      const partial = isStrataError(e, 'SECRETS_KEY_FILE_REFUSED') && /does not hold a key/.test(e.message);
+      if (!partial || i >= retries) throw e;
+      return undefined;
+    });
+    if (key) return key;
+    if (key === null)
+      throw new StrataError('SECRETS_KEY_FILE_REFUSED', { path, reason: 'vanished after creation' });
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
