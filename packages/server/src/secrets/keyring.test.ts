@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { isStrataError } from '@strata/core';
 import { Keyring } from './keyring.js';
 import { openWith, sealWith } from './sealed-value.js';
 
-const temp = () => mkdtemp(join(tmpdir(), 'strata-keyring-'));
+const made: string[] = [];
+const temp = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-keyring-'));
+  made.push(dir);
+  return dir;
+};
+after(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
 const refused = (reason: RegExp) => (e: unknown) =>
   isStrataError(e, 'SECRETS_KEY_FILE_REFUSED') && reason.test(e.message);
 
