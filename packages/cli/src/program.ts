@@ -7,6 +7,7 @@ import { configCommand } from './commands/config.js';
 import { clusters, hosts, pools, zones } from './commands/infra.js';
 import { jobs } from './commands/jobs.js';
 import { orphans } from './commands/orphans.js';
+import { secrets } from './commands/secrets.js';
 import { volumeSnapshots, volumes } from './commands/storage.js';
 import { vmSnapshots } from './commands/vm-snapshots.js';
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     users(),
     apiKeys(),
     audit(),
+    secrets(),
     whoami(),
     configCommand(),
     completionCommand(() => program),

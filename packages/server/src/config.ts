@@ -29,6 +29,16 @@ export interface ServerConfig {
   readonly cloudstackAllowUnexpiring?: boolean;
   /** Rate limits and long-poll caps (default DEFAULT_LIMITS). docs/api.md, "Limits". */
   readonly limits?: LimitSettings;
+  /**
+   * The key that seals stored secrets (default DATA_DIR/secrets.key, created on first start).
+   * Servers sharing a database must all hold the same key. docs/security.md.
+   */
+  readonly secretsKeyFile?: string;
+}
+
+/** Where the secrets key is when no --secrets-key-file is given. */
+export function defaultSecretsKeyFile(dataDir: string): string {
+  return join(dataDir, 'secrets.key');
 }
 
 /** Where templates may be when no --template-dir is given. */
@@ -58,7 +68,10 @@ const HELP = `strata-server [options]
   --job-waits N         long-poll job waits open at once (STRATA_JOB_WAITS; default 1000)
   --job-waits-per-user N
                         long-poll job waits open at once per user
-                        (STRATA_JOB_WAITS_PER_USER; default 50)`;
+                        (STRATA_JOB_WAITS_PER_USER; default 50)
+  --secrets-key-file PATH
+                        the key sealing stored secrets, mode 0600; the same key on every
+                        server of one database (STRATA_SECRETS_KEY_FILE; default DIR/secrets.key)`;
 
 export const USAGE = HELP;
 
@@ -80,6 +93,7 @@ export function loadConfig(
       'template-dir': { type: 'string', multiple: true },
       'cloudstack-allow-unexpiring': { type: 'boolean' },
       ...Object.fromEntries(LIMIT_SOURCES.map((l) => [l.flag, { type: 'string' as const }])),
+      'secrets-key-file': { type: 'string' },
     },
     strict: true,
   });
@@ -115,5 +129,8 @@ export function loadConfig(
     cloudstackAllowUnexpiring:
       values['cloudstack-allow-unexpiring'] ?? env['STRATA_CLOUDSTACK_ALLOW_UNEXPIRING'] === '1',
     limits: readLimits(values as Record<string, string | undefined>, env),
+    secretsKeyFile: resolve(
+      values['secrets-key-file'] ?? env['STRATA_SECRETS_KEY_FILE'] ?? defaultSecretsKeyFile(dataDir),
+    ),
   };
 }

@@ -8,11 +8,12 @@ import {
   bootstrapAdmin,
   type BootstrapCredentials,
 } from './auth/index.js';
-import { defaultTemplateDirs, type ServerConfig } from './config.js';
+import { defaultSecretsKeyFile, defaultTemplateDirs, type ServerConfig } from './config.js';
 import { openDatabase, type Database } from './db/index.js';
 import { createJobEngine, registerJobMetrics, type JobEngine } from './jobs/index.js';
 import { DEFAULT_LIMITS, RequestLimits, WaitGate, registerLimitMetrics } from './limits/index.js';
 import { Metrics, createLogger, type Logger } from './observability/index.js';
+import { openSecretBox, sealStoredSecrets } from './secrets/index.js';
 import { createServices, type Services } from './services/index.js';
 
 /** What an extension (agent channel, orchestration jobs, CloudStack API) gets to work with. */
@@ -66,6 +67,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const phases: Record<string, number> = {};
   const mark = (name: string) => (phases[name] = Math.round(performance.now() - t0));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  // A refused key file stops the start before anything is opened.
+  const secrets = await openSecretBox(config.secretsKeyFile ?? defaultSecretsKeyFile(config.dataDir));
   const db = await openDatabase(config.databaseUrl);
   mark('databaseMs');
   const closers: Array<{ name: string; close(): Promise<void> }> = [
@@ -77,7 +80,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     }
   };
   try {
-    const bootstrap = await bootstrapAdmin(db, config.dataDir);
+    const sealed = await sealStoredSecrets(db, secrets);
+    if (sealed.resealed.apiKeys + sealed.resealed.pools + sealed.removedKeyIds.length > 0)
+      logger.info({ secrets: sealed }, 'sealed stored secrets with the current key');
+    mark('secretsMs');
+    const bootstrap = await bootstrapAdmin(db, config.dataDir, secrets);
     mark('bootstrapMs');
     if (bootstrap)
       logger.info(
@@ -91,6 +98,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const services = createServices(db, engine, {
       templateDirs: config.templateDirs ?? defaultTemplateDirs(config.dataDir),
       jobWaits,
+      secrets,
     });
     const metrics = new Metrics();
     registerJobMetrics(metrics.registry, engine);

@@ -3,6 +3,7 @@ import { apiErrors } from './api.js';
 import { commonErrors } from './common.js';
 import { jobsErrors } from './jobs.js';
 import { orchestrationErrors } from './orchestration.js';
+import { secretsErrors } from './secrets.js';
 import { snapshotErrors } from './snapshot.js';
 import type { ErrorSpec } from './spec.js';
 import { storageErrors } from './storage.js';
@@ -16,6 +17,7 @@ export const errorAreas = [
   agentErrors,
   snapshotErrors,
   orchestrationErrors,
+  secretsErrors,
 ] as const;
 
 type Specs = (typeof errorAreas)[number]['specs'];

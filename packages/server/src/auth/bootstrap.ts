@@ -1,6 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database } from '../db/index.js';
+import { apiKeySecretContext, type SecretBox } from '../secrets/index.js';
 import { newId } from '../services/ids.js';
 import { hashPassword, randomSecret } from './passwords.js';
 
@@ -25,6 +26,7 @@ export interface BootstrapCredentials {
 export async function bootstrapAdmin(
   db: Database,
   dataDir: string | null,
+  secrets: SecretBox,
 ): Promise<BootstrapCredentials | null> {
   // Every start but the first finds the admin: skip the deliberately slow password hash then.
   if ((await db.query(`SELECT 1 FROM accounts WHERE role = 'admin' LIMIT 1`)).length) return null;
@@ -49,10 +51,11 @@ export async function bootstrapAdmin(
       creds.username,
       passwordHash,
     ]);
+    const seal = await secrets.sealerIn(tx);
     await tx.query('INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3)', [
       creds.apiKey,
       userId,
-      creds.secretKey,
+      seal(creds.secretKey, apiKeySecretContext(creds.apiKey)),
     ]);
     return creds;
   });

@@ -50,6 +50,7 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
         () => waitingForReconnect(options.agent(), reconnectGraceMs()),
         options.factories,
       ),
+      ctx.services.secrets.box,
     ));
   const strategies = options.strategies ?? builtInStrategies;
   return {

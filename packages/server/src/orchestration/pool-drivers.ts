@@ -1,5 +1,6 @@
 import { DriverRegistry, StrataError, type StorageDriver, type StoragePool } from '@strata/core';
 import type { Queryable } from '../db/index.js';
+import { openPoolSecrets, type SecretBox } from '../secrets/index.js';
 import { toPool } from '../services/storage-pools.js';
 
 /** Builds a driver instance for one pool, from the pool's provider, url and details. */
@@ -15,6 +16,7 @@ export class PoolDrivers {
   constructor(
     private readonly db: Queryable,
     private readonly factories: Readonly<Record<string, PoolDriverFactory>>,
+    private readonly secrets: SecretBox,
   ) {}
 
   async forPool(poolId: string): Promise<StorageDriver> {
@@ -24,7 +26,8 @@ export class PoolDrivers {
     const pool = toPool(row);
     const factory = this.factories[pool.provider];
     if (!factory) throw new StrataError('STORAGE_DRIVER_NOT_FOUND', { name: pool.provider });
-    const driver = factory({ ...pool, name: poolId });
+    // The one place a pool's secrets are opened: the driver needs them, nothing else does.
+    const driver = factory({ ...pool, ...(await openPoolSecrets(this.secrets, poolId, pool)), name: poolId });
     if (this.#registry.has(poolId)) return this.#registry.get(poolId);
     return this.#registry.register(driver);
   }

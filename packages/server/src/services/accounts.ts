@@ -8,6 +8,7 @@ import {
   type Role,
 } from '@strata/core';
 import type { Database, Queryable } from '../db/index.js';
+import { apiKeySecretContext, type SecretBox } from '../secrets/index.js';
 import { hashPassword, randomSecret } from '../auth/passwords.js';
 import { requireAdmin, ensureVisible, enforce, type Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
@@ -85,6 +86,7 @@ export class AccountService {
     private readonly db: Database,
     private readonly events: EventService,
     private readonly audit: AuditLog,
+    private readonly secrets: SecretBox,
   ) {}
 
   async create(actor: Actor, input: { name: string; role?: AccountRole }): Promise<Account> {
@@ -216,10 +218,10 @@ export class AccountService {
     );
     const apiKey = randomSecret(24);
     const secretKey = randomSecret(32);
-    const rows = await this.db.transaction(async (tx) => {
+    const rows = await this.secrets.sealing(this.db, async (tx, seal) => {
       const inserted = await tx.query(
         `INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3) RETURNING *, $4::text AS account_id`,
-        [apiKey, userId, secretKey, target.accountId],
+        [apiKey, userId, seal(secretKey, apiKeySecretContext(apiKey)), target.accountId],
       );
       await this.audit.record(
         {
@@ -306,7 +308,7 @@ export class AccountService {
     )[0];
     if (!row) return null;
     return {
-      secretKey: String(row['secret']),
+      secretKey: await this.secrets.open(String(row['secret']), apiKeySecretContext(apiKey)),
       userId: String(row['user_id']),
       accountId: String(row['account_id']),
       role: row['role'] as Role,

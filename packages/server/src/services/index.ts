@@ -1,5 +1,6 @@
 import type { Database } from '../db/index.js';
 import type { JobEngine } from '../jobs/index.js';
+import { SecretsService, type SecretBox } from '../secrets/index.js';
 import { AccountService } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { DiskOfferingService, TemplateService } from './catalog.js';
@@ -38,6 +39,7 @@ export interface Services {
   readonly vmSnapshots: VmSnapshotService;
   readonly jobs: JobService;
   readonly operations: Operations;
+  readonly secrets: SecretsService;
 }
 
 export interface ServiceOptions {
@@ -45,12 +47,14 @@ export interface ServiceOptions {
   readonly templateDirs?: readonly string[];
   /** Caps long-poll job waits (docs/api.md, "Limits"); none when absent. */
   readonly jobWaits?: WaitGate;
+  /** Seals and opens stored secrets (pool secrets, API secret keys). */
+  readonly secrets: SecretBox;
 }
 
 export function createServices(
   db: Database,
   engine: JobEngine | null = null,
-  options: ServiceOptions = {},
+  options: ServiceOptions,
 ): Services {
   const events = new EventService(db);
   const vms = new VmService(db, events);
@@ -62,13 +66,13 @@ export function createServices(
   return {
     db,
     events,
-    accounts: new AccountService(db, events, audit),
+    accounts: new AccountService(db, events, audit, options.secrets),
     audit,
     roles: new UserRoleService(db, audit),
     zones: new ZoneService(db),
     clusters: new ClusterService(db),
     hosts: new HostService(db, events, jobs),
-    pools: new StoragePoolService(db, events),
+    pools: new StoragePoolService(db, events, options.secrets),
     offerings: new DiskOfferingService(db),
     templates: new TemplateService(db, options.templateDirs ?? []),
     vms,
@@ -77,6 +81,7 @@ export function createServices(
     vmSnapshots,
     jobs,
     operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
+    secrets: new SecretsService(db, options.secrets, events),
   };
 }
 

@@ -17,7 +17,21 @@ export function maskDetails(details: Readonly<Record<string, string>>): Record<s
   return out;
 }
 
+const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)([^/@]*)(@.*)$/is;
+
+/** `scheme://user:password@host/...` as the text before the password, the password, the rest; null without one. */
+export function splitUrlPassword(url: string): { before: string; password: string; after: string } | null {
+  const m = URL_PASSWORD.exec(url);
+  return m ? { before: m[1] ?? '', password: m[2] ?? '', after: m[3] ?? '' } : null;
+}
+
+/** The same URL with its password (if any) replaced by `f(password)`. */
+export function mapUrlPassword(url: string, f: (password: string) => string): string {
+  const parts = splitUrlPassword(url);
+  return parts ? `${parts.before}${f(parts.password)}${parts.after}` : url;
+}
+
 /** `scheme://user:password@host/...` keeps the user and loses the password. */
 export function maskUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, `$1:${MASKED}@`);
+  return mapUrlPassword(url, () => MASKED);
 }

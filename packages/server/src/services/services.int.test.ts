@@ -5,6 +5,7 @@ import { openDatabase, type Database } from '../db/index.js';
 import { TEST_DATABASES } from '../db/test-databases.js';
 import { SYSTEM_ACTOR, type Actor } from './actor.js';
 import { createServices, type Services } from './index.js';
+import { tempSecretBox } from '../secrets/testing/temp-box.js';
 
 const GiB = 1024 ** 3;
 
@@ -20,7 +21,7 @@ for (const database of TEST_DATABASES) {
       const opened = await database.open();
       drop = opened.drop;
       db = await openDatabase(opened.url);
-      s = createServices(db);
+      s = createServices(db, null, { secrets: await tempSecretBox() });
       const account = await s.accounts.create(SYSTEM_ACTOR, { name: 'tenant' });
       user = { accountId: account.id, userId: null, role: 'user', via: 'system' };
       const zone = await s.zones.create(SYSTEM_ACTOR, { name: 'z' });

@@ -8,6 +8,7 @@ import {
   type StoragePoolState,
 } from '@strata/core';
 import type { Database } from '../db/index.js';
+import { sealPoolSecrets, type SecretBox } from '../secrets/index.js';
 import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
@@ -104,6 +105,7 @@ export class StoragePoolService {
   constructor(
     private readonly db: Database,
     private readonly events: EventService,
+    private readonly secrets: SecretBox,
   ) {}
 
   async create(actor: Actor, input: CreatePoolInput): Promise<StoragePoolView> {
@@ -132,24 +134,27 @@ export class StoragePoolService {
       if (!c.length) throw new StrataError('NOT_FOUND', { kind: 'cluster', id: input.clusterId });
     }
     const id = newId('pool');
-    await this.db
-      .query(
-        `INSERT INTO storage_pools (id, zone_id, cluster_id, name, provider, scope, managed, state, capacity_bytes, capacity_iops, url, details)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,'Up',$8,$9,$10,$11)`,
-        [
-          id,
-          input.zoneId,
-          input.clusterId ?? null,
-          name,
-          provider,
-          input.scope,
-          Boolean(input.managed),
-          capacityBytes,
-          capacityIops,
-          url,
-          JSON.stringify(input.details ?? {}),
-        ],
-      )
+    await this.secrets
+      .sealing(this.db, async (tx, seal) => {
+        const sealed = sealPoolSecrets(id, { url, details: input.details ?? {} }, seal);
+        await tx.query(
+          `INSERT INTO storage_pools (id, zone_id, cluster_id, name, provider, scope, managed, state, capacity_bytes, capacity_iops, url, details)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,'Up',$8,$9,$10,$11)`,
+          [
+            id,
+            input.zoneId,
+            input.clusterId ?? null,
+            name,
+            provider,
+            input.scope,
+            Boolean(input.managed),
+            capacityBytes,
+            capacityIops,
+            sealed.url,
+            JSON.stringify(sealed.details),
+          ],
+        );
+      })
       .catch((e: unknown) => uniqueAsExists(e, 'storage pool', name));
     await this.events.record({
       accountId: null,

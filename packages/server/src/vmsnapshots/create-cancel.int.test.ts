@@ -7,6 +7,7 @@ import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { SYSTEM_ACTOR } from '../services/actor.js';
 import { createServices, type Services } from '../services/index.js';
 import { vmSnapshotCreateJob } from './create-job.js';
+import { tempSecretBox } from '../secrets/testing/temp-box.js';
 
 // A VM-snapshot create cancelled while queued leaves no Allocated snapshot behind: its onCancelled
 // marks it Error in the cancel's own transaction, so the VM takes the next snapshot at once. The
@@ -24,7 +25,7 @@ for (const database of TEST_DATABASES) {
       drop = opened.drop;
       db = await openDatabase(opened.url);
       engine = createJobEngine({ db, serverId: 'cancel-test' });
-      s = createServices(db, engine);
+      s = createServices(db, engine, { secrets: await tempSecretBox() });
       const deps = { db, events: s.events } as unknown as OrchestrationDeps;
       engine.register(vmSnapshotCreateJob(deps, []));
     });

@@ -6,6 +6,7 @@ import { catalogRoutes } from './catalog.js';
 import { computeRoutes } from './compute.js';
 import { infrastructureRoutes } from './infrastructure.js';
 import { jobRoutes } from './jobs.js';
+import { secretsRoutes } from './secrets.js';
 import { vmSnapshotRoutes } from './snapshots.js';
 import { storageRoutes } from './storage.js';
 
@@ -19,6 +20,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     storageRoutes,
     vmSnapshotRoutes,
     jobRoutes,
+    secretsRoutes,
   ]) {
     routes(app, deps);
   }

@@ -7,6 +7,7 @@ import { SYSTEM_ACTOR, type Actor } from '../actor.js';
 import { createServices, type Services } from '../index.js';
 import { planEvacuation } from './evacuate.js';
 import { migrationCandidates, placeVm } from './place-vm.js';
+import { tempSecretBox } from '../../secrets/testing/temp-box.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -26,7 +27,7 @@ for (const database of TEST_DATABASES) {
       const opened = await database.open();
       drop = opened.drop;
       db = await openDatabase(opened.url);
-      s = createServices(db);
+      s = createServices(db, null, { secrets: await tempSecretBox() });
       const account = await s.accounts.create(SYSTEM_ACTOR, { name: 'ops' });
       admin = { accountId: account.id, userId: null, role: 'admin', via: 'system' };
       const zone = await s.zones.create(SYSTEM_ACTOR, { name: 'z' });
