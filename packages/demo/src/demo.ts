@@ -5,7 +5,7 @@ import { prepareBackends, type Backends } from './backends.js';
 import { setupCloud, type Cloud } from './cloud.js';
 import { readAdminCredentials, startServerProcess, type ServerProcess } from './processes.js';
 import { Rest, type Page } from './rest.js';
-import { DEMO_VM_PREFIX, runStory, type StoryResult } from './story.js';
+import { DEMO_VM_PREFIX, runStory, waitForGuestAgent, type StoryResult } from './story.js';
 import { discardVm } from './discard-vm.js';
 
 export interface DemoOptions {
@@ -118,11 +118,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   const result = await runStory(rest, backends, cloud, o.log);
   if (o.detached) {
     // Left running for the user: still writing, but no longer a busy CPU beside whatever runs next.
-    await setWriterInterval(result.vmId, DETACHED_WRITER_INTERVAL_S).then(
-      () =>
-        o.log(`the demo VM keeps running, its writer now one round every ${DETACHED_WRITER_INTERVAL_S} s`),
-      (e: unknown) => o.log(`the demo VM's writer keeps its pace: ${(e as Error).message}`),
-    );
+    // the revert restarted the guest: its agent answers again before it can be told
+    await waitForGuestAgent(result.vmId)
+      .then(() => setWriterInterval(result.vmId, DETACHED_WRITER_INTERVAL_S))
+      .then(
+        () =>
+          o.log(`the demo VM keeps running, its writer now one round every ${DETACHED_WRITER_INTERVAL_S} s`),
+        (e: unknown) => o.log(`the demo VM's writer keeps its pace: ${(e as Error).message}`),
+      );
   }
   const verdicts = [
     {
