@@ -23,6 +23,13 @@ async function chainOf(path: string): Promise<string[]> {
   return (JSON.parse(stdout) as Array<{ filename: string }>).map((i) => i.filename);
 }
 
+/**
+ * Its own Ceph pool: this test collects orphans, and in the shared pool every other test's images
+ * and group snapshots, unknown to this server's database, are orphans to it (the torture test
+ * running beside it lost its group snapshots that way).
+ */
+const CEPH_POOL = 'strata-ns';
+
 type Orphans = { orphans: Array<{ kind: string; ref: string; hostId: string | null }> };
 
 // Issue 20, item 1 (the acid test): the management server never touches a host's files or
@@ -52,7 +59,7 @@ test(
     try {
       // The backends first (idempotent; bringUp finds them up): the pool directories must exist
       // to be masked before the server starts.
-      const b = await prepareBackends(root, log);
+      const b = await prepareBackends(root, log, CEPH_POOL);
       const ns = await openMountNamespace();
       children.push(ns.holder);
       const tgtdRun = await realpath('/var/run/tgtd');
@@ -93,6 +100,7 @@ test(
         log,
         track: (c) => children.push(c),
         hostStateDir: stateDir,
+        cephPool: CEPH_POOL,
       });
       const { rest, cloud } = env;
       const { vm, disks } = await buildDemoVm(rest, b, cloud, log);
