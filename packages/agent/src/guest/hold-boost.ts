@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 /** The nice value of a held guest's QEMU threads (the agent runs as root; else nothing changes). */
 const HELD_NICE = -10;
@@ -23,17 +23,13 @@ export async function boostGuest(vm: string, runDir = '/run/libvirt/qemu'): Prom
 }
 
 /**
- * Everything a hold waits on, raised while the guest is held: the guest's QEMU threads, the
- * libvirt daemon that runs the snapshot and the thaw (its pid file: `/run/libvirt/libvirtd.pid`
- * on the test hosts, `/run/libvirtd.pid` as Debian starts it), and this agent's own event loop,
- * which notices each step's end and starts the next. A busy host's guests then wait, not the hold.
+ * What a hold waits on, raised while the guest is held: the guest's QEMU threads, and this agent's
+ * own event loop, which notices each step's end and starts the next. A busy host's other guests
+ * then wait, not the hold. (libvirtd is left alone: a QEMU it starts, or a thread it makes, during
+ * the hold would inherit the raised priority and keep it.)
  */
 export async function boostHold(vm: string, qemuRunDir = '/run/libvirt/qemu'): Promise<Boost> {
-  const libvirtRun = dirname(qemuRunDir);
-  const libvirtd =
-    (await pidIn(join(libvirtRun, 'libvirtd.pid'))) ??
-    (await pidIn(join(dirname(libvirtRun), 'libvirtd.pid')));
-  const boosts = [await boostGuest(vm, qemuRunDir), await boostThreads(libvirtd), boostTids([0])];
+  const boosts = [await boostGuest(vm, qemuRunDir), boostTids([0])];
   return { restore: () => boosts.forEach((b) => b.restore()) };
 }
 
@@ -53,7 +49,7 @@ const raised = new Map<number, { was: number; holds: number }>();
 
 /**
  * `0` is the calling thread (this agent's event loop). Counted: two holds at once on this host
- * share libvirtd and the agent, and the first to end must not lower them under the other.
+ * share the agent, and the first to end must not lower it under the other.
  */
 function boostTids(tids: readonly number[]): Boost {
   const mine: number[] = [];
