@@ -92,7 +92,9 @@ for (const backend of backends) {
       try {
         const done = await second.wait(job.id, 20_000);
         assert.equal(done.state, 'Succeeded');
-        assert.equal(done.epoch, 2);
+        // 2, or 3 when the first server's last claim pass took the job back just as it stopped
+        // (claimed, not run, handed back at once: engine.ts)
+        assert.ok(done.epoch >= 2 && done.epoch <= 3, `taken over at epoch ${done.epoch}`);
         assert.equal(await runs(db, job.id, 'first'), 1, 'the completed step did not run again');
         assert.equal(await attempts(db, job.id, 'slow'), 2, 'the step in flight ran again');
         assert.equal(await runs(db, job.id, 'last'), 1);

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { claimNext, expireOwnLeases } from './claim.js';
 import { Definitions } from './definitions.js';
+import { releaseLease } from './fence.js';
 import { JobRun } from './runner.js';
 import * as store from './store.js';
 import type { Job, JobEngine, JobEngineOptions, JobFinishedListener } from './types.js';
@@ -65,7 +66,13 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
           reclaim = undefined;
           while (started && active.size < concurrency) {
             const claimed = await claimNext(db, serverId, defs.types(), leaseMs);
-            if (!claimed || !started) break;
+            if (!claimed) break;
+            if (!started) {
+              // stopped while the claim was in flight: hand it back now, not when its lease lapses
+              const lease = { jobId: claimed.job.id, owner: serverId, epoch: claimed.job.epoch, leaseMs };
+              await releaseLease(db, lease);
+              break;
+            }
             launch(claimed.job, claimed.takeover);
           }
         } catch (e) {
