@@ -6,6 +6,7 @@ import { hostRef, loadHost, loadVm, storageContext, vmVolumes, type Orchestratio
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 import { chooseHost } from '../../services/placement/choose-host.js';
+import { vmTransition } from '../../vmsnapshots/shared.js';
 import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
@@ -55,8 +56,12 @@ async function revokeAll(
 ) {
   const host = hostRef(await loadHost(deps.db, hostId));
   const sctx = storageContext(ctx);
-  for (const v of volumes)
-    await (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host });
+  // one backend call each, side by side: a migration waits for the slowest, not for their sum
+  await Promise.all(
+    volumes.map(async (v) =>
+      (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host }),
+    ),
+  );
 }
 
 /** A file disk on a pool every host mounts (cluster or zone scope): libvirt must be told it is shared. */
@@ -92,7 +97,20 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
             throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', event: 'Migrate', state: vm.state });
           await ctx.tx.query('SELECT id FROM hosts ORDER BY id FOR UPDATE');
           const plan: Plan = { source: vm.hostId, dest: await chooseDestination(ctx.tx, vm, input.hostId) };
+          // Migrating: a reconnecting host's reconciler leaves the VM to this job (its domain
+          // may be on either host, or on neither for an instant)
+          await vmTransition(deps, ctx.tx, ctx, vm, 'Migrate');
           return plan;
+        },
+        // The move failed: the VM is recorded where its guest runs now (the source, or the
+        // destination when it went there after all), or in Error when it runs on neither.
+        compensate: async (ctx, input, output) => {
+          const plan = output as Plan;
+          const vm = await loadVm(ctx.tx, input.vmId);
+          if (vm.state !== 'Migrating') return;
+          const at = await whereRuns(deps, vm, plan, ctx.signal);
+          if (!at.source && !at.dest) await vmTransition(deps, ctx.tx, ctx, vm, 'Lost');
+          else await vmTransition(deps, ctx.tx, ctx, vm, 'Fail', at.source ? {} : { host_id: plan.dest });
         },
       },
       {
@@ -101,9 +119,9 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           const plan = prior['plan'] as Plan;
           const dest = hostRef(await loadHost(deps.db, plan.dest));
           const sctx = storageContext(ctx);
-          const disks: DiskSpec[] = [];
-          for (const v of await vmVolumes(deps.db, input.vmId))
-            disks.push(await diskSpecFor(deps, sctx, v, dest));
+          // side by side (RBD's cephx caps take mon round trips; a tgt ACL is quick)
+          const volumes = await vmVolumes(deps.db, input.vmId);
+          const disks: DiskSpec[] = await Promise.all(volumes.map((v) => diskSpecFor(deps, sctx, v, dest)));
           return { disks: disks.filter((d) => d.source.kind !== 'file') } as unknown as Json;
         },
         // The guest stayed where it was: the destination's grants go (it runs on the source only).
@@ -166,7 +184,7 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as Plan;
           const vm = await loadVm(ctx.tx, input.vmId);
-          await ctx.tx.query('UPDATE vms SET host_id = $2 WHERE id = $1', [vm.id, plan.dest]);
+          await vmTransition(deps, ctx.tx, ctx, vm, 'Migrated', { host_id: plan.dest });
           await deps.events.record(
             {
               accountId: vm.accountId,
