@@ -211,6 +211,7 @@ async function setUp(
         detached: false,
         hostStateDir: stateDir,
         poolDirs: demoPoolDirs(b),
+        snapshotStore: b.snapshotStore,
       });
       track(agent);
     },

@@ -1,6 +1,8 @@
+import { StrataError } from '@strata/core';
 import type { StepContext } from '../jobs/index.js';
 import {
   hostRef,
+  loadHost,
   loadVm,
   pickHost,
   storageContext,
@@ -9,11 +11,14 @@ import {
 } from '../orchestration/deps.js';
 import { diskSpecFor } from '../orchestration/host-disks.js';
 import { domainName } from '../orchestration/naming.js';
+import { memoryAgentHost, memoryLocationOf, memoryUnreachableFrom } from './memory-store.js';
 import type { SnapshotRecord } from './shared.js';
 
 /** Whether a revert brings the VM back from the snapshot's saved memory, and why not when it cannot. */
 export interface MemoryRestore {
   readonly path: string | null;
+  /** The host that restores it: the VM's own (absent in older plans: the VM's host then). */
+  readonly hostId?: string;
   /** Why the memory is not restored (absent when it is). */
   readonly reason?: string;
 }
@@ -22,10 +27,14 @@ export interface MemoryRestore {
  * A DiskAndMemory snapshot is restored from its memory file when the VM still has exactly the
  * disks the snapshot covers: the saved machine state names its devices, so a VM whose disks were
  * attached or detached since is booted from the reverted disks instead (the reason is recorded).
+ * The VM's host (after a migration, the new one) must see the file: in the snapshot store it
+ * mounts, or in its own state directory for a state saved there. Otherwise the revert is refused
+ * before anything is stopped (MEMORY_STATE_UNREACHABLE).
  */
 export async function memoryRestoreOf(deps: OrchestrationDeps, s: SnapshotRecord): Promise<MemoryRestore> {
-  const path = s.plan?.memoryPath ?? null;
-  if (s.type !== 'DiskAndMemory' || !path) return { path: null };
+  const loc = memoryLocationOf(s.plan);
+  const path = loc?.path ?? null;
+  if (s.type !== 'DiskAndMemory' || !loc || !path) return { path: null };
   const now = (await vmVolumes(deps.db, s.vmId)).map((v) => v.id).sort();
   const then = s.parts.map((p) => p.volumeId).sort();
   if (now.join(',') !== then.join(',')) {
@@ -34,7 +43,13 @@ export async function memoryRestoreOf(deps: OrchestrationDeps, s: SnapshotRecord
       reason: `the VM's disks changed since the snapshot (${then.length} then, ${now.length} now): booted from the reverted disks`,
     };
   }
-  return { path };
+  const vm = await loadVm(deps.db, s.vmId);
+  // A VM that never ran anywhere yet is restored on a host that sees its memory.
+  const hostId = vm.hostId ?? (await memoryAgentHost(deps.db, loc, { kvm: true }));
+  const why = hostId ? await memoryUnreachableFrom(deps.db, loc, hostId) : 'no Up host sees the memory state';
+  if (why)
+    throw new StrataError('MEMORY_STATE_UNREACHABLE', { snapshot: s.id, host: hostId ?? '-', reason: why });
+  return { path, hostId: hostId! };
 }
 
 /**
@@ -48,9 +63,10 @@ export async function restoreOnHost(
   vmId: string,
   memoryPath: string,
   files: ReadonlyArray<{ readonly volumeId: string; readonly path: string }>,
+  hostId?: string,
 ): Promise<{ hostId: string }> {
   const vm = await loadVm(deps.db, vmId);
-  const host = await pickHost(deps.db, vm);
+  const host = hostId ? await loadHost(deps.db, hostId) : await pickHost(deps.db, vm);
   const sctx = storageContext(ctx);
   for (const v of await vmVolumes(deps.db, vm.id)) await diskSpecFor(deps, sctx, v, hostRef(host));
   // The revert stopped the VM before: a domain running now was restored by an earlier attempt of this step.

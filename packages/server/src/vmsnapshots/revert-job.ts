@@ -188,7 +188,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           if (!runsAfter(p)) return { hostId: null };
           if (p.memory?.path) {
             const files = p.files.map((f) => ({ volumeId: f.volumeId, path: f.newActive }));
-            return { ...(await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files)), resumed: 'restored' };
+            const restored = await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files, p.memory.hostId);
+            return { ...restored, resumed: 'restored' };
           }
           return { ...(await defineAndStart(deps, ctx, p.vmId)), resumed: 'booted' };
         },
