@@ -142,6 +142,10 @@ test(
       for (const h of hosts) assert.deepEqual(await inStateDir(h, vm.id), [], `nothing on ${h.name}`);
       await sleep(500);
     } catch (e) {
+      // a failed job: what each of its steps said
+      const job = /job \S+ ([0-9a-f-]{36}) failed/.exec(String(e))?.[1];
+      if (job && env)
+        log(`steps of ${job}: ${JSON.stringify(await env.rest.get(`/v1/jobs/${job}/steps`).catch(String))}`);
       for (const h of hosts) log(`--- agent log of ${h.name} ---\n${await h.agentLog()}`);
       for (const f of ['agent.log', 'server/server.log']) {
         const tail = (await readFile(join(root, f), 'utf8').catch(() => '')).slice(-3000);

@@ -1,4 +1,4 @@
-import { StrataError } from '@strata/core';
+import { StrataError, type DiskSpec } from '@strata/core';
 import type { StepContext } from '../jobs/index.js';
 import {
   hostRef,
@@ -54,7 +54,7 @@ export async function memoryRestoreOf(deps: OrchestrationDeps, s: SnapshotRecord
 
 /**
  * Runs the stopped VM from the memory file: every volume is opened for the host as for a start
- * (grants, secrets), then the agent restores the saved state with the qcow2 disks on their new
+ * (grants, secrets; network disks with this host's initiator and secrets), then the agent restores the saved state with the qcow2 disks on their new
  * active layers. The guest resumes where the snapshot was taken, without a reboot.
  */
 export async function restoreOnHost(
@@ -68,7 +68,11 @@ export async function restoreOnHost(
   const vm = await loadVm(deps.db, vmId);
   const host = hostId ? await loadHost(deps.db, hostId) : await pickHost(deps.db, vm);
   const sctx = storageContext(ctx);
-  for (const v of await vmVolumes(deps.db, vm.id)) await diskSpecFor(deps, sctx, v, hostRef(host));
+  const specs: DiskSpec[] = [];
+  for (const v of await vmVolumes(deps.db, vm.id))
+    specs.push(await diskSpecFor(deps, sctx, v, hostRef(host)));
+  // The saved state names the network disks as the host that took it opened them: this one may differ.
+  const disks = specs.filter((d) => d.source.kind !== 'file');
   // The revert stopped the VM before: a domain running now was restored by an earlier attempt of this step.
   const listed = await deps.agent.send(host.id, 'vm.list', {}, { signal: ctx.signal });
   if (listed.domains.some((d) => d.name === domainName(vm) && d.state === 'running'))
@@ -76,7 +80,7 @@ export async function restoreOnHost(
   await deps.agent.send(
     host.id,
     'vm.restore',
-    { vm: domainName(vm), memoryPath, files },
+    { vm: domainName(vm), memoryPath, files, disks },
     { signal: ctx.signal, timeoutMs: 600_000 },
   );
   return { hostId: host.id };
