@@ -17,8 +17,9 @@ export interface RestoreResult {
  * Brings a stopped VM back running from the memory state saved with a snapshot, with no reboot:
  * the saved domain XML, its file disks pointed at their new active layers and its network disks
  * (`disks`) at their sources as this host opens them (the state may come from another host, by
- * the snapshot store), becomes the VM's definition (the saved UUID with it, which the restore demands), then `virsh restore` resumes
- * the guest where the snapshot left it. The caller has reverted the disks first.
+ * the snapshot store), becomes the VM's definition (the saved UUID with it, which the restore
+ * demands), then `virsh restore` resumes the guest where the snapshot left it. The caller has
+ * reverted the disks first.
  */
 export async function restoreFromMemory(
   virsh: Virsh,

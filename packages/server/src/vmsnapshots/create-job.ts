@@ -42,7 +42,7 @@ export interface StoredPlan {
   readonly hostId: string | null;
   readonly disks: readonly PlannedDisk[];
   readonly memoryPath: string | null;
-  /** The snapshot store that holds the memory state; null or absent (older plans): the host's state directory. */
+  /** The snapshot store holding the memory state; null or absent (older plans): the host state directory. */
   readonly memoryStore?: string | null;
   readonly holdDeadlineMs: number;
 }
@@ -88,8 +88,8 @@ export function cutDeps(deps: OrchestrationDeps, plan: StoredPlan): CutDeps {
 
 /**
  * Removes what a cut made and nothing uses any more: transient overlays from the VM's host state
- * directory and the memory state (there or in the snapshot store it mounts) by its agent, and with `overlays` the new qcow2 overlays from their
- * pools (an agent that mounts each).
+ * directory and the memory state (there or in the snapshot store it mounts) by its agent, and
+ * with `overlays` the new qcow2 overlays from their pools (an agent that mounts each).
  */
 async function removeCutFiles(deps: OrchestrationDeps, plan: StoredPlan, overlays: boolean): Promise<void> {
   const stateFiles = [

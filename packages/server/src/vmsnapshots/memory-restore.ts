@@ -44,18 +44,21 @@ export async function memoryRestoreOf(deps: OrchestrationDeps, s: SnapshotRecord
     };
   }
   const vm = await loadVm(deps.db, s.vmId);
-  // A VM that never ran anywhere yet is restored on a host that sees its memory.
+  // A VM with no host recorded is restored on one that sees its memory.
   const hostId = vm.hostId ?? (await memoryAgentHost(deps.db, loc, { kvm: true }));
-  const why = hostId ? await memoryUnreachableFrom(deps.db, loc, hostId) : 'no Up host sees the memory state';
-  if (why)
-    throw new StrataError('MEMORY_STATE_UNREACHABLE', { snapshot: s.id, host: hostId ?? '-', reason: why });
-  return { path, hostId: hostId! };
+  const refuse = (host: string, reason: string) =>
+    new StrataError('MEMORY_STATE_UNREACHABLE', { snapshot: s.id, host, reason });
+  if (!hostId) throw refuse('-', 'no Up host sees the memory state');
+  const why = await memoryUnreachableFrom(deps.db, loc, hostId);
+  if (why) throw refuse(hostId, why);
+  return { path, hostId };
 }
 
 /**
  * Runs the stopped VM from the memory file: every volume is opened for the host as for a start
- * (grants, secrets; network disks with this host's initiator and secrets), then the agent restores the saved state with the qcow2 disks on their new
- * active layers. The guest resumes where the snapshot was taken, without a reboot.
+ * (grants, secrets), then the agent restores the saved state with the qcow2 disks on their new
+ * active layers and the network disks as this host opens them (its initiator name, its secrets).
+ * The guest resumes where the snapshot was taken, without a reboot.
  */
 export async function restoreOnHost(
   deps: OrchestrationDeps,
