@@ -240,6 +240,7 @@ async function setUp(
         detached: false,
         hostStateDir: stateDir,
         poolDirs: demoPoolDirs(b),
+        snapshotStore: b.snapshotStore,
       });
       track(agent);
       for (const k of kvm) k.startAgent();

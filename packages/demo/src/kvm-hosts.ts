@@ -47,8 +47,8 @@ async function ended(child: ChildProcess, graceMs: number): Promise<void> {
  * own namespaces (startKvmHost) and a host agent inside it, registered with a one-time token of
  * the environment's cluster under the host's name, reporting `cpus` and `memoryBytes` when given
  * (smaller than the machine, so "no room" can be tested). It mounts the environment's qcow2 pool
- * directory (the same path, as NFS would be); its host state directory is its own. Resolves when
- * the host is Up.
+ * directory and snapshot store (the same paths, as NFS would be); its host state directory is its
+ * own. Resolves when the host is Up.
  */
 export async function addKvmHost(
   env: Environment,
@@ -94,6 +94,8 @@ export async function addKvmHost(
       roles: 'kvm',
       hostStateDir,
       poolDirs: [env.backends.qcow2Dir],
+      // memory states go to the store every host sees, as an NFS share would be mounted
+      snapshotStore: env.backends.snapshotStore,
       wrap: host.enter,
       logFile,
       env: {

@@ -98,20 +98,31 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           return null;
         },
         compensate: async (ctx, input, _output, prior) => {
-          await applyTransition(ctx.tx, deps.events, {
-            table: 'vm_snapshots',
-            kind: 'vm-snapshot',
-            machine: vmSnapshotMachine,
-            id: input.vmSnapshotId,
-            event: 'OperationFailed',
-            jobId: ctx.jobId,
-          });
+          // After the record the snapshot is Ready again (the disks are reverted and recorded):
+          // only a restart failed, and there is nothing of the snapshot's to undo.
+          const snap = (
+            await ctx.tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [
+              input.vmSnapshotId,
+            ])
+          )[0];
+          if (snap?.['state'] === 'Reverting')
+            await applyTransition(ctx.tx, deps.events, {
+              table: 'vm_snapshots',
+              kind: 'vm-snapshot',
+              machine: vmSnapshotMachine,
+              id: input.vmSnapshotId,
+              event: 'OperationFailed',
+              jobId: ctx.jobId,
+            });
           // Undone before vm-stopped was recorded (a stop the agent could not do): the VM still
           // runs as far as anything knows, and left Stopping it would stay so, since the
-          // reconciler leaves transitional states to their jobs.
+          // reconciler leaves transitional states to their jobs. Undone after the record (a
+          // restore or start that failed, e.g. on a host that cannot reach the memory state): the
+          // VM is stopped on its reverted disks, not Starting.
           const vmId = plan(prior).vmId;
           const vm = (await ctx.tx.query('SELECT state FROM vms WHERE id = $1 FOR UPDATE', [vmId]))[0];
-          if (vm?.['state'] === 'Stopping') await vmTransition(deps, ctx.tx, ctx, { id: vmId }, 'Fail');
+          if (vm?.['state'] === 'Stopping' || vm?.['state'] === 'Starting')
+            await vmTransition(deps, ctx.tx, ctx, { id: vmId }, 'Fail');
         },
       },
       {
@@ -188,7 +199,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           if (!runsAfter(p)) return { hostId: null };
           if (p.memory?.path) {
             const files = p.files.map((f) => ({ volumeId: f.volumeId, path: f.newActive }));
-            return { ...(await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files)), resumed: 'restored' };
+            const restored = await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files, p.memory.hostId);
+            return { ...restored, resumed: 'restored' };
           }
           return { ...(await defineAndStart(deps, ctx, p.vmId)), resumed: 'booted' };
         },
