@@ -104,7 +104,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     registerJobMetrics(metrics.registry, engine);
     registerLimitMetrics(metrics.registry, jobWaits);
     const sessions = new SessionStore(db, services.accounts, services.audit);
-    const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions, services.audit);
+    const authenticator = new Authenticator(services.apiKeys, new ReplayGuard(db), sessions, services.audit);
     const ctx: ServerContext = {
       config,
       db,

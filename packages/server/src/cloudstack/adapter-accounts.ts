@@ -39,7 +39,7 @@ export function accountsPort(s: Services): CloudStackServices['accounts'] {
       return { ...user, accountName: account.name };
     },
     registerKeys: async (c, userId) => {
-      const key = await s.accounts.createApiKey(actorOf(c), { userId });
+      const key = await s.apiKeys.create(actorOf(c), { userId });
       return { apiKey: key.apiKey, secretKey: key.secretKey };
     },
     auditEvents: async (c, q) => {

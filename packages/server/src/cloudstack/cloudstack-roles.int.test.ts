@@ -52,13 +52,13 @@ before(async () => {
     role: 'account-admin',
   });
   acctAdminId = aa.id;
-  const aaKey = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: aa.id });
+  const aaKey = await s.apiKeys.create(SYSTEM_ACTOR, { userId: aa.id });
   acctAdmin = { endpoint: h.admin.endpoint, key: aaKey.apiKey, secret: aaKey.secretKey };
   otherAccountName = `cs-other-${suffix}`;
   const other = await s.accounts.create(SYSTEM_ACTOR, { name: otherAccountName });
   const st = await s.accounts.createUser(SYSTEM_ACTOR, { accountId: other.id, username: `cs-b-${suffix}` });
   strangerId = st.id;
-  const stKey = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: st.id });
+  const stKey = await s.apiKeys.create(SYSTEM_ACTOR, { userId: st.id });
   stranger = { endpoint: h.admin.endpoint, key: stKey.apiKey, secret: stKey.secretKey };
   secrets.push(h.admin.secret, h.user.secret, aaKey.secretKey, stKey.secretKey);
 });

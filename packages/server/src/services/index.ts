@@ -2,6 +2,7 @@ import type { Database } from '../db/index.js';
 import type { JobEngine } from '../jobs/index.js';
 import { SecretsService, type SecretBox } from '../secrets/index.js';
 import { AccountService } from './accounts.js';
+import { ApiKeyService } from './api-keys.js';
 import { AuditLog } from './audit.js';
 import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
@@ -24,6 +25,7 @@ export interface Services {
   readonly db: Database;
   readonly events: EventService;
   readonly accounts: AccountService;
+  readonly apiKeys: ApiKeyService;
   /** Security events (failed authentication, role changes, API keys); operator-only reads. */
   readonly audit: AuditLog;
   readonly roles: UserRoleService;
@@ -66,7 +68,8 @@ export function createServices(
   return {
     db,
     events,
-    accounts: new AccountService(db, events, audit, options.secrets),
+    accounts: new AccountService(db, events, audit),
+    apiKeys: new ApiKeyService(db, audit, options.secrets),
     audit,
     roles: new UserRoleService(db, audit),
     zones: new ZoneService(db),
@@ -91,7 +94,8 @@ export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
 export { AUDIT_KINDS, type AuditEvent, type AuditFilter, type AuditInput, type AuditKind } from './audit.js';
-export type { User, ApiKey, ApiKeyWithSecret, Principal } from './accounts.js';
+export type { User, Principal } from './accounts.js';
+export type { ApiKey, ApiKeyWithSecret } from './api-keys.js';
 export type { StoragePoolView, PoolSummary, CreatePoolInput } from './storage-pools.js';
 export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummary } from './catalog.js';
 export type { CreateVmInput, VmFilter } from './vms.js';
