@@ -62,6 +62,12 @@ export class Authenticator {
     this.keyCache.delete(apiKey);
   }
 
+  /** Drops an account's keys from the cache (its role changed for all its users). */
+  forgetAccount(accountId: string): void {
+    for (const [apiKey, hit] of this.keyCache)
+      if (hit.key?.accountId === accountId) this.keyCache.delete(apiKey);
+  }
+
   /** Drops a user's keys from the cache (its role changed): the next request reads the new role. */
   forgetUser(userId: string): void {
     for (const [apiKey, hit] of this.keyCache) if (hit.key?.userId === userId) this.keyCache.delete(apiKey);

@@ -70,8 +70,11 @@ export class AccountService {
     requireAdmin(actor, 'Creating an account');
     const name = validateName('name', input.name, 128);
     const role = input.role ?? 'user';
-    if (role !== 'admin' && role !== 'user')
-      throw new StrataError('INVALID_ARGUMENT', { field: 'role', reason: 'must be admin or user' });
+    if (!isRole(role))
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'role',
+        reason: 'must be admin, account-admin or user',
+      });
     const id = newId('acct');
     const rows = await this.db
       .query('INSERT INTO accounts (id, name, role) VALUES ($1, $2, $3) RETURNING *', [id, name, role])

@@ -3,6 +3,7 @@ import type { JobEngine } from '../jobs/index.js';
 import { SecretsService, type SecretBox } from '../secrets/index.js';
 import { AccountService } from './accounts.js';
 import { ApiKeyService } from './api-keys.js';
+import { AccountRoleService } from './account-roles.js';
 import { AuditLog } from './audit.js';
 import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
@@ -29,6 +30,8 @@ export interface Services {
   /** Security events (failed authentication, role changes, API keys); operator-only reads. */
   readonly audit: AuditLog;
   readonly roles: UserRoleService;
+  /** An account's role as a whole (CloudStack's updateAccount). */
+  readonly accountRoles: AccountRoleService;
   readonly zones: ZoneService;
   readonly clusters: ClusterService;
   readonly hosts: HostService;
@@ -72,6 +75,7 @@ export function createServices(
     apiKeys: new ApiKeyService(db, audit, options.secrets),
     audit,
     roles: new UserRoleService(db, audit),
+    accountRoles: new AccountRoleService(db, audit),
     zones: new ZoneService(db),
     clusters: new ClusterService(db),
     hosts: new HostService(db, events, jobs),

@@ -77,12 +77,12 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
     },
     async (req) => accounts.list(actorOf(req), listArgs(req.query)),
   );
-  app.post<{ Body: { name: string; role?: 'admin' | 'user' } }>(
+  app.post<{ Body: { name: string; role?: Role } }>(
     '/v1/accounts',
     {
       schema: spec('accounts', 'Create an account (admin)', {
         querystring: query(),
-        body: obj({ name: { type: 'string' }, role: { type: 'string', enum: ['admin', 'user'] } }, ['name']),
+        body: obj({ name: { type: 'string' }, role: roleSchema }, ['name']),
         response: { 201: schemas.account },
       }),
     },
