@@ -1,4 +1,4 @@
-import { StrataError, isRole, ROLES, type Account, type Role } from '@strata/core';
+import { StrataError, isRole, ROLES, type Account } from '@strata/core';
 import type { Database } from '../db/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
@@ -42,7 +42,8 @@ export class AccountRoleService {
              WHERE ${effectiveRole()} = 'admin' AND u.account_id <> $1 LIMIT 1`,
           [accountId],
         );
-        if (others.length === 0) throw new StrataError('AUTH_LAST_OPERATOR', { userId: String(operator['id']) });
+        if (others.length === 0)
+          throw new StrataError('AUTH_LAST_OPERATOR', { userId: String(operator['id']) });
       }
       const from = String(account['role']);
       await tx.query('UPDATE accounts SET role = $2 WHERE id = $1', [accountId, role]);
@@ -66,7 +67,7 @@ export class AccountRoleService {
       return {
         id: accountId,
         name: String(account['name']),
-        role: role as Role,
+        role: role,
         createdAt: iso(account['created_at']),
       };
     });

@@ -52,6 +52,24 @@ const toUser = (r: Record<string, unknown>): User => ({
 const USER_COLUMNS = `t.*, ${effectiveRole('t')} AS effective_role`;
 const USER_FROM = 'users t JOIN accounts a ON a.id = t.account_id';
 
+/**
+ * The account a new resource belongs to: an operator may name any existing one, everyone else
+ * gets its own (a name they give is ignored, as before). NOT_FOUND for an account that does not exist.
+ */
+export async function ownerAccount(
+  q: Queryable,
+  actor: Actor,
+  requested: string | undefined,
+): Promise<string> {
+  if (actor.role !== 'admin' || !requested) return actor.accountId;
+  if (
+    typeof requested !== 'string' ||
+    (await q.query('SELECT 1 FROM accounts WHERE id = $1', [requested])).length === 0
+  )
+    throw new StrataError('NOT_FOUND', { kind: 'account', id: String(requested) });
+  return requested;
+}
+
 /** One user with its effective role, unchecked: callers check visibility. */
 export async function readUser(q: Queryable, id: string): Promise<User | null> {
   const row = (await q.query(`SELECT ${USER_COLUMNS} FROM ${USER_FROM} WHERE t.id = $1`, [id]))[0];
