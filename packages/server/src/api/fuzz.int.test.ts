@@ -509,6 +509,22 @@ void describe('fuzzing the CloudStack API from listApis', () => {
   });
 });
 
+void test('what the fuzzer found stays fixed: an operator naming an account that does not exist', async () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['/v1/vms', { name: 'fz-regress', cpus: 37, accountId: '\\' }],
+    ['/v1/volumes', { name: 'fz-regress', poolId: 'pool-fz', sizeBytes: 1073741824, accountId: 'acct-none' }],
+  ];
+  for (const [path, body] of cases) {
+    const a = await send(operator, 'POST', path, {
+      body: JSON.stringify(body),
+      contentType: 'application/json',
+    });
+    await checkRest(`operator POST ${path}`, operator, a, path);
+    assert.equal(a.status, 404, a.text);
+    assert.equal((a.json as { error: { code: string } }).error.code, 'NOT_FOUND');
+  }
+});
+
 void test('the fuzzer sent what it claims', () => {
   // Visible in the test output, so a run that silently skipped everything is noticed.
   console.log(`fuzz: ${JSON.stringify(counts)} seed=${SEED} runs=${RUNS}`);
