@@ -29,11 +29,11 @@ import { changedTables, readState, stateQuery } from './fuzz/state.js';
 // operator and as a tenant. Every answer must be a coded error in the documented shape or a
 // success, never a 5xx, never database text; a refused request changes no table (the audit trail
 // and the replay guard excepted, which record refusals by design); a tenant never reads another
-// account's resources. STRATA_FUZZ_RUNS (default 6) sets the cases per operation and caller;
+// account's resources. STRATA_FUZZ_RUNS (default 4) sets the cases per operation and caller;
 // STRATA_FUZZ_SEED replays a run (docs/security.md, "Fuzzing").
 
 const SEED = Number(process.env['STRATA_FUZZ_SEED'] ?? 20261207);
-const RUNS = Number(process.env['STRATA_FUZZ_RUNS'] ?? 6);
+const RUNS = Number(process.env['STRATA_FUZZ_RUNS'] ?? 4);
 /** What database errors look like: none may reach a client. */
 const DB_TEXT =
   /syntax error|relation "|column "|violates|duplicate key|invalid input syntax|postgres|pglite|SQLSTATE|out of range for type|unterminated|at character \d/i;
@@ -372,7 +372,8 @@ void describe('fuzzing the REST API from /openapi.json', () => {
     for (const caller of [tenant, operator])
       for (const op of ops.filter((o) => o.method !== 'GET')) {
         const path = pathOf(op, Object.fromEntries(op.pathParams.map((p) => [p, 'vol-mine'])));
-        for (const b of bad) {
+        // the body limit is checked before credentials: one caller is enough for the big one
+        for (const b of bad.filter((x) => caller === tenant || x.name !== 'oversized')) {
           const a = await send(caller, op.method, path, {
             body: b.body,
             ...(b.contentType ? { contentType: b.contentType } : {}),
