@@ -109,16 +109,36 @@ export interface JsonSchema {
   readonly maxItems?: number;
 }
 
+/** Which ids a field named like this takes (`poolId` a pool's), so a request can be valid. */
+const ID_PREFIX: Readonly<Record<string, string>> = {
+  zoneId: 'zone',
+  clusterId: 'cluster',
+  hostId: 'host',
+  poolId: 'pool',
+  offeringId: 'off',
+  templateId: 'tmpl',
+  vmId: 'vm-',
+  volumeId: 'vol',
+  volumeIds: 'vol',
+  snapshotId: 'vsnap',
+  vmSnapshotId: 'vmsnap',
+  accountId: 'acct',
+  userId: 'user',
+};
+
 /** A value meant to pass `schema`, so that requests reach the handlers, not only the validator. */
-function plausible(schema: JsonSchema, ids: readonly string[]): fc.Arbitrary<unknown> {
+function plausible(schema: JsonSchema, ids: readonly string[], key = ''): fc.Arbitrary<unknown> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
-  if (schema.anyOf?.length) return fc.oneof(...schema.anyOf.map((s) => plausible(s, ids)));
+  if (schema.anyOf?.length) return fc.oneof(...schema.anyOf.map((s) => plausible(s, ids, key)));
   const types: readonly string[] =
     schema.type === undefined ? [] : typeof schema.type === 'string' ? [schema.type] : schema.type;
   const t = types.find((x) => x !== 'null') ?? 'object';
   switch (t) {
-    case 'string':
+    case 'string': {
+      const prefix = ID_PREFIX[key];
+      const fitting = prefix ? ids.filter((id) => id.startsWith(prefix)) : [];
       return fc.oneof(
+        { weight: fitting.length ? 4 : 0, arbitrary: fc.constantFrom(...(fitting.length ? fitting : ['x'])) },
         fc.constantFrom(...(ids.length ? ids : ['x'])),
         fc.string({
           minLength: Math.max(1, schema.minLength ?? 1),
@@ -126,14 +146,15 @@ function plausible(schema: JsonSchema, ids: readonly string[]): fc.Arbitrary<unk
         }),
         nastyString(),
       );
+    }
     case 'integer':
-      return fc.oneof(fc.integer({ min: 0, max: 2 ** 40 }), nastyNumber);
+      return fc.oneof(fc.constantFrom(1, 100, 1024 ** 3), fc.integer({ min: 0, max: 2 ** 40 }), nastyNumber);
     case 'number':
       return nastyNumber;
     case 'boolean':
       return fc.boolean();
     case 'array':
-      return fc.array(schema.items ? plausible(schema.items, ids) : nastyJson, {
+      return fc.array(schema.items ? plausible(schema.items, ids, key) : nastyJson, {
         maxLength: Math.min(5, schema.maxItems ?? 5),
       });
     default:
@@ -147,9 +168,9 @@ function plausible(schema: JsonSchema, ids: readonly string[]): fc.Arbitrary<unk
  */
 export function bodyFor(schema: JsonSchema, ids: readonly string[]): fc.Arbitrary<unknown> {
   const props = schema.properties ?? {};
-  const field = (s: JsonSchema) =>
-    fc.oneof({ weight: 3, arbitrary: plausible(s, ids) }, { weight: 1, arbitrary: nastyJson });
-  const record = fc.record(Object.fromEntries(Object.entries(props).map(([k, s]) => [k, field(s)])), {
+  const field = (s: JsonSchema, key: string) =>
+    fc.oneof({ weight: 3, arbitrary: plausible(s, ids, key) }, { weight: 1, arbitrary: nastyJson });
+  const record = fc.record(Object.fromEntries(Object.entries(props).map(([k, s]) => [k, field(s, k)])), {
     requiredKeys: [],
   });
   const withExtra = fc
