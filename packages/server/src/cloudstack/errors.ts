@@ -1,4 +1,5 @@
-import { toStrataError } from '@strata/core';
+import { StrataError } from '@strata/core';
+import { fromDatabaseError } from '../api/database-errors.js';
 import type { CsObject } from './serialize.js';
 
 /** CloudStack's error answer: HTTP status = errorcode (ApiErrorCode), cserrorcode (CSExceptionErrorCode). */
@@ -74,7 +75,15 @@ export function csCodes(code: string, status: number): [number, number] {
 
 /** Translates any failure into CloudStack's error shape. */
 export function toCsError(thrown: unknown): CsError {
-  const err = toStrataError(thrown);
+  const err =
+    thrown instanceof StrataError
+      ? thrown
+      : (fromDatabaseError(thrown) ??
+        new StrataError(
+          'INTERNAL',
+          { reason: 'an unexpected error; the server log has it' },
+          { cause: thrown },
+        ));
   const [errorcode, cserrorcode] = csCodes(err.code, err.status);
   const errortext = errorcode === API_ERROR.UNAUTHORIZED ? UNAUTHORIZED_TEXT : err.message;
   return { errorcode, cserrorcode, errortext, stratacode: err.code };
