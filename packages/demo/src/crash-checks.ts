@@ -156,10 +156,11 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
   const uri = await cx.uriOf(vmId);
   const dom = await domState(vmId, uri);
   if (dom === 'paused') problems.push('the guest is paused');
-  // the VM runs on one host at most, the one the database names
+  // the VM is on one host only, the one the database names: no other runs it or keeps a
+  // definition of it (a stale one would refuse its next migration there, or be started by hand)
   for (const other of cx.uris.filter((u) => u !== uri)) {
     const there = await domState(vmId, other);
-    if (there === 'running' || there === 'paused')
+    if (there !== 'absent')
       problems.push(`the VM is ${there} on ${other} too, a host the database does not name`);
   }
   if (vm.state === 'Running') {

@@ -7,6 +7,7 @@ import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 import { chooseHost } from '../../services/placement/choose-host.js';
 import { vmTransition } from '../../vmsnapshots/shared.js';
+import { forgetOn } from './vm-power.js';
 import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
@@ -142,6 +143,8 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           // Run again after a crash: the guest may have moved already.
           const at = await whereRuns(deps, vm, plan, ctx.signal);
           if (at.dest && !at.source) return { moved: 'before' };
+          // a definition the VM left there when it last stopped would refuse the incoming domain
+          await forgetOn(deps, ctx, plan.dest, domainName(vm));
           const dest = await loadHost(deps.db, plan.dest);
           const facts = (
             await deps.db.query(`SELECT facts->'migration' AS m FROM hosts WHERE id = $1`, [dest.id])

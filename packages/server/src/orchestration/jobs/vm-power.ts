@@ -54,6 +54,18 @@ async function kernelOf(q: Queryable, vm: Vm): Promise<VmSpec['kernel']> {
 }
 
 /**
+ * Removes a stopped VM's definition from a host it no longer runs on (best effort: a host that is
+ * away keeps it until it is fenced or reconnects). A stale definition there would refuse the VM's
+ * next migration back ("already exists with uuid") and could be started by hand beside the real one.
+ */
+export async function forgetOn(deps: OrchestrationDeps, ctx: StepContext, hostId: string, name: string) {
+  const listed = await deps.agent.send(hostId, 'vm.list', {}, { signal: ctx.signal }).catch(() => null);
+  const stale = listed?.domains.find((d) => d.name === name);
+  if (stale && stale.state !== 'running' && stale.state !== 'paused')
+    await deps.agent.send(hostId, 'vm.destroy', { vm: name }, { signal: ctx.signal }).catch(() => undefined);
+}
+
+/**
  * Builds the VM's definition from its volumes (each granted to the host and connected) and
  * starts it on a host: the one placement chose, else the one it last ran on. Every disk carries
  * its volume id as serial.
@@ -71,8 +83,7 @@ export async function defineAndStart(
     throw new StrataError('TEMPLATE_NOT_BOOTABLE', { vm: vm.id, reason: 'it has no ROOT volume' });
   }
   const sctx = storageContext(ctx);
-  const disks = [];
-  for (const v of volumes) disks.push(await diskSpecFor(deps, sctx, v, hostRef(host)));
+  const disks = await Promise.all(volumes.map((v) => diskSpecFor(deps, sctx, v, hostRef(host))));
   const kernel = await kernelOf(deps.db, vm);
   const spec: VmSpec = {
     name: domainName(vm),
@@ -87,6 +98,7 @@ export async function defineAndStart(
   const old = existing.domains.find((d) => d.name === spec.name);
   if (old && old.state === 'running') return { hostId: host.id };
   if (old) await deps.agent.send(host.id, 'vm.destroy', { vm: spec.name }, { signal: ctx.signal });
+  if (vm.hostId && vm.hostId !== host.id) await forgetOn(deps, ctx, vm.hostId, spec.name);
   await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
   return { hostId: host.id };
