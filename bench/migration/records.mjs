@@ -61,7 +61,7 @@ export async function watchRecords(path, pollMs = 5) {
 
 /**
  * The longest gap between consecutive records (host arrival) that overlaps [fromMs, toMs], and
- * the guest clock's gap between the same two records. A writer silent up to the watch's end
+ * the guest clock's gap between the same two records, and where it began. A writer silent up to the watch's end
  * counts as a gap up to then (a lower bound). Also the writer's normal gap: the median before
  * `fromMs`.
  */
@@ -69,6 +69,7 @@ export function stallOf(watched, fromMs, toMs) {
   const { records, startMs, endMs } = watched;
   let stallMs = 0;
   let guestMs = 0;
+  let atMs = NaN;
   const before = [];
   for (let i = 1; i < records.length; i++) {
     const a = records[i - 1];
@@ -78,14 +79,23 @@ export function stallOf(watched, fromMs, toMs) {
     if (b.hostMs >= fromMs && a.hostMs <= toMs && gap > stallMs) {
       stallMs = gap;
       guestMs = (b.timeUs - a.timeUs) / 1000;
+      atMs = a.hostMs - fromMs;
     }
   }
   const lastMs = records.at(-1)?.hostMs ?? startMs;
   if (lastMs <= toMs && endMs - lastMs > stallMs) {
     stallMs = endMs - lastMs;
     guestMs = NaN; // no record after it: the guest clock cannot say
+    atMs = lastMs - fromMs;
   }
-  return { stallMs, guestClockStallMs: guestMs, normalGapMs: median(before), records: records.length };
+  return {
+    stallMs,
+    // where the longest gap began, from `fromMs` (the call)
+    stallAtMs: atMs,
+    guestClockStallMs: guestMs,
+    normalGapMs: median(before),
+    records: records.length,
+  };
 }
 
 /** The median of the finite values (NaN marks a value a sample could not measure). */

@@ -82,13 +82,17 @@ try {
     await waitForGuestAgent(vm.id, 180_000, h.uri);
     sources.set(h.id, await networkSources(h.uri, vm.id));
   };
-  const restartOn = async (h) => {
+  const restartOn = async (h, from) => {
     await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
+    // Strata's stop leaves the domain defined on the host it ran on, and a start elsewhere defines
+    // it with a new UUID: a migration back (native or Strata's) would then fail with "domain ...
+    // already exists with uuid ...". The stopped definition goes first.
+    await virshAt(from.uri, ['undefine', '--domain', vm.id]);
     await startOn(h);
     await sleep(5_000); // let the fresh boot settle into its writing
   };
   await startOn(a);
-  await restartOn(b);
+  await restartOn(b, a);
   const ctx = {
     rest,
     vmId: vm.id,
@@ -121,7 +125,7 @@ try {
     }
     record.push({ round: r, warmup: r === 0, loadavg: load(), samples });
     if (r < rounds) {
-      await restartOn(y);
+      await restartOn(y, x);
       [x, y] = [y, x];
     }
   }
@@ -143,6 +147,7 @@ try {
     guest_clock_lost_ms_native: { value: m('native', 'guestClockLostMs'), unit: 'ms' },
     writer_normal_gap_ms: { value: median(measured.map((s) => s.normalGapMs)), unit: 'ms' },
     strata_agent_migrate_ms: { value: m('strata', 'agentMigrateMs'), unit: 'ms' },
+    stall_ms_strata_migrate_step: { value: m('strata', 'stallInMigrateStepMs'), unit: 'ms' },
   };
   for (const step of ['plan', 'grant-destination', 'migrate', 'confirm', 'record', 'revoke-source'])
     metrics[`strata_step_${step.replace('-', '_')}_ms`] = {
