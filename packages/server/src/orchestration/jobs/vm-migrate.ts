@@ -1,13 +1,13 @@
-import { StrataError, type DiskSpec, type Vm, type Volume } from '@strata/core';
+import { StrataError, type DiskSpec, type Vm } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
-import type { JobDefinition, Json, StepContext } from '../../jobs/index.js';
+import type { JobDefinition, Json } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { hostRef, loadHost, loadVm, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 import { chooseHost } from '../../services/placement/choose-host.js';
 import { vmTransition } from '../../vmsnapshots/shared.js';
-import { forgetOn } from './vm-power.js';
+import { forgetDefinition, revokeAll } from '../host-leave.js';
 import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
@@ -46,23 +46,6 @@ async function chooseDestination(tx: Queryable, vm: Vm, pinned: string | undefin
     throw new StrataError('NO_HOST_AVAILABLE', { vm: vm.id, reasons });
   }
   return placed.host.id;
-}
-
-/** Revokes a host's access to every volume of the VM (what it no longer needs). */
-async function revokeAll(
-  deps: OrchestrationDeps,
-  ctx: StepContext,
-  volumes: readonly Volume[],
-  hostId: string,
-) {
-  const host = hostRef(await loadHost(deps.db, hostId));
-  const sctx = storageContext(ctx);
-  // one backend call each, side by side: a migration waits for the slowest, not for their sum
-  await Promise.all(
-    volumes.map(async (v) =>
-      (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host }),
-    ),
-  );
 }
 
 /** A file disk on a pool every host mounts (cluster or zone scope): libvirt must be told it is shared. */
@@ -144,7 +127,7 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           const at = await whereRuns(deps, vm, plan, ctx.signal);
           if (at.dest && !at.source) return { moved: 'before' };
           // a definition the VM left there when it last stopped would refuse the incoming domain
-          await forgetOn(deps, ctx, plan.dest, domainName(vm));
+          await forgetDefinition(deps, ctx, plan.dest, domainName(vm));
           const dest = await loadHost(deps.db, plan.dest);
           const facts = (
             await deps.db.query(`SELECT facts->'migration' AS m FROM hosts WHERE id = $1`, [dest.id])

@@ -14,6 +14,7 @@ import {
 } from '../deps.js';
 import { placeVm } from '../../services/placement/place-vm.js';
 import { diskSpecFor } from '../host-disks.js';
+import { leaveHost } from '../host-leave.js';
 import { domainName } from '../naming.js';
 
 /** `hostId`: the host an admin chose; else placement chooses (placement/choose-host.ts). */
@@ -54,18 +55,6 @@ async function kernelOf(q: Queryable, vm: Vm): Promise<VmSpec['kernel']> {
 }
 
 /**
- * Removes a stopped VM's definition from a host it no longer runs on (best effort: a host that is
- * away keeps it until it is fenced or reconnects). A stale definition there would refuse the VM's
- * next migration back ("already exists with uuid") and could be started by hand beside the real one.
- */
-export async function forgetOn(deps: OrchestrationDeps, ctx: StepContext, hostId: string, name: string) {
-  const listed = await deps.agent.send(hostId, 'vm.list', {}, { signal: ctx.signal }).catch(() => null);
-  const stale = listed?.domains.find((d) => d.name === name);
-  if (stale && stale.state !== 'running' && stale.state !== 'paused')
-    await deps.agent.send(hostId, 'vm.destroy', { vm: name }, { signal: ctx.signal }).catch(() => undefined);
-}
-
-/**
  * Builds the VM's definition from its volumes (each granted to the host and connected) and
  * starts it on a host: the one placement chose, else the one it last ran on. Every disk carries
  * its volume id as serial.
@@ -98,7 +87,7 @@ export async function defineAndStart(
   const old = existing.domains.find((d) => d.name === spec.name);
   if (old && old.state === 'running') return { hostId: host.id };
   if (old) await deps.agent.send(host.id, 'vm.destroy', { vm: spec.name }, { signal: ctx.signal });
-  if (vm.hostId && vm.hostId !== host.id) await forgetOn(deps, ctx, vm.hostId, spec.name);
+  if (vm.hostId && vm.hostId !== host.id) await leaveHost(deps, ctx, vm.id, vm.hostId, spec.name);
   await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
   return { hostId: host.id };
