@@ -40,6 +40,6 @@ export function registerOrchestration(
   engine.register(hostMaintenanceJob(deps, engine));
   engine.register(vmDeployJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
-  engine.register(vmSnapshotRevertJob(deps));
-  engine.register(vmSnapshotDeleteJob(deps));
+  engine.register(vmSnapshotRevertJob(deps, strategies));
+  engine.register(vmSnapshotDeleteJob(deps, strategies));
 }

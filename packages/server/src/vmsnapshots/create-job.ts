@@ -1,5 +1,6 @@
 import {
   StrataError,
+  checkVmCanSnapshot,
   explainSelection,
   resolveQuiesce,
   vmSnapshotMachine,
@@ -153,6 +154,8 @@ export function vmSnapshotCreateJob(
           const disks = await loadVmDisks(deps, String(row['vm_id']));
           const running = disks.vm.state === 'Running';
           const type: VmSnapshotType = input.memory ? 'DiskAndMemory' : 'Disk';
+          // Again here: the VM may have stopped (or started migrating) while the job was queued.
+          checkVmCanSnapshot(disks.vm, type);
           const quiesce = resolveQuiesce(input.quiesce as QuiesceMode, {
             state: disks.vm.state,
             guestAgent: running,

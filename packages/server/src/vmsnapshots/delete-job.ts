@@ -1,4 +1,9 @@
-import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
+import {
+  checkStrategyRegistered,
+  vmSnapshotMachine,
+  volumeSnapshotMachine,
+  type StrategyCandidate,
+} from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName } from '../orchestration/naming.js';
@@ -36,7 +41,10 @@ interface FileMerge {
  * held) is dropped once the record is committed. Children of the node are re-parented to its parent. The database changes only after the
  * merges on disk are confirmed.
  */
-export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<DeleteInput> {
+export function vmSnapshotDeleteJob(
+  deps: OrchestrationDeps,
+  strategies: readonly StrategyCandidate[],
+): JobDefinition<DeleteInput> {
   return {
     type: JOB_TYPES.vmSnapshotDelete,
     steps: [
@@ -44,6 +52,8 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
         name: 'mark-expunging',
         transactional: true,
         run: async (ctx, input) => {
+          // Before anything changes: only the strategy that took the snapshot may delete it.
+          checkStrategyRegistered(strategies, await loadSnapshot(ctx.tx, input.vmSnapshotId));
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
@@ -55,6 +65,13 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
           return null;
         },
         compensate: async (ctx, input) => {
+          // Refused before the mark (or its transaction rolled back): the snapshot is as it was.
+          const row = (
+            await ctx.tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [
+              input.vmSnapshotId,
+            ])
+          )[0];
+          if (row?.['state'] !== 'Expunging') return;
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',

@@ -1,5 +1,10 @@
 import { dirname } from 'node:path';
-import { StrataError, vmSnapshotMachine } from '@strata/core';
+import {
+  StrataError,
+  checkStrategyRegistered,
+  vmSnapshotMachine,
+  type StrategyCandidate,
+} from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
@@ -37,7 +42,10 @@ const runsAfter = (p: RevertPlan): boolean => p.wasRunning || Boolean(p.memory?.
  * VM is stopped and started again only when the caller asks (restart=true). A DiskAndMemory
  * snapshot brings the VM back running from its saved memory (no reboot), whether it ran or not.
  */
-export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<RevertInput> {
+export function vmSnapshotRevertJob(
+  deps: OrchestrationDeps,
+  strategies: readonly StrategyCandidate[],
+): JobDefinition<RevertInput> {
   const plan = (prior: Readonly<Record<string, Json | undefined>>) => prior['plan'] as unknown as RevertPlan;
   return {
     type: JOB_TYPES.vmSnapshotRevert,
@@ -46,6 +54,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         name: 'plan',
         run: async (ctx, input) => {
           const s = await loadSnapshot(deps.db, input.vmSnapshotId);
+          // Before the VM is touched: only the strategy that took the snapshot may revert it.
+          checkStrategyRegistered(strategies, s);
           const vm = await loadVm(deps.db, s.vmId);
           const wasRunning = vm.state === 'Running';
           if (wasRunning && !input.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
