@@ -64,6 +64,8 @@ export async function defineAndStart(
   ctx: StepContext,
   vmId: string,
   hostId?: string,
+  /** The host the VM ran on before this start chose another: what it left there goes. */
+  leftHostId?: string | null,
 ): Promise<{ hostId: string }> {
   const vm = await loadVm(deps.db, vmId);
   const host = hostId ? await loadHost(deps.db, hostId) : await pickHost(deps.db, vm);
@@ -87,7 +89,7 @@ export async function defineAndStart(
   const old = existing.domains.find((d) => d.name === spec.name);
   if (old && old.state === 'running') return { hostId: host.id };
   if (old) await deps.agent.send(host.id, 'vm.destroy', { vm: spec.name }, { signal: ctx.signal });
-  if (vm.hostId && vm.hostId !== host.id) await leaveHost(deps, ctx, vm.id, vm.hostId, spec.name);
+  if (leftHostId && leftHostId !== host.id) await leaveHost(deps, ctx, vm.id, leftHostId, spec.name);
   await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
   return { hostId: host.id };
@@ -106,7 +108,7 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
           const vm = await loadVm(ctx.tx, input.vmId);
           await transition(deps, ctx.tx, ctx, input.vmId, 'Start');
           const host = await placeVm(ctx.tx, vm, input.hostId ? { pinned: input.hostId } : {});
-          return { hostId: host.id };
+          return { hostId: host.id, leftHostId: vm.hostId };
         },
         compensate: async (ctx, input) => {
           await transition(deps, ctx.tx, ctx, input.vmId, 'Fail');
@@ -114,13 +116,10 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
       },
       {
         name: 'define-and-start',
-        run: async (ctx, input, prior) =>
-          defineAndStart(
-            deps,
-            ctx,
-            input.vmId,
-            (prior['mark-starting'] as { hostId?: string } | null)?.hostId,
-          ),
+        run: async (ctx, input, prior) => {
+          const marked = prior['mark-starting'] as { hostId?: string; leftHostId?: string | null } | null;
+          return defineAndStart(deps, ctx, input.vmId, marked?.hostId, marked?.leftHostId);
+        },
         compensate: async (ctx, input) => {
           const vm = await loadVm(deps.db, input.vmId);
           const host = await pickHost(deps.db, vm).catch(() => null);
