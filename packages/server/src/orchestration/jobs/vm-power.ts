@@ -15,6 +15,9 @@ import {
 import { placeVm } from '../../services/placement/place-vm.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
+import { reconnectGraceMs } from '../agent-reconnect.js';
+import { lostHostOf } from '../../services/placement/lost-host.js';
+import { fenceSteps } from './host-fence.js';
 
 /** `hostId`: the host an admin chose; else placement chooses (placement/choose-host.ts). */
 type StartInput = { readonly vmId: string; readonly hostId?: string };
@@ -96,6 +99,18 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
   return {
     type: JOB_TYPES.vmStart,
     steps: [
+      {
+        // Issue 20: a VM whose host is lost starts elsewhere only after that host is fenced from
+        // its disks. The decision is journaled; the fence steps below do nothing when it is null.
+        name: 'decide-fence',
+        readOnly: true,
+        run: async (_ctx, input) => ({ hostId: await lostHostOf(deps.db, input.vmId, reconnectGraceMs()) }),
+      },
+      ...fenceSteps<StartInput>(
+        deps,
+        (_input, prior) => (prior['decide-fence'] as { hostId: string | null } | undefined)?.hostId ?? null,
+        'skip',
+      ),
       {
         // The host is chosen and recorded with the state change and this step's record: a start
         // that runs again after a crash starts the VM on the same host, never on a second one.
