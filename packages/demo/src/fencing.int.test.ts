@@ -67,7 +67,10 @@ test(
       const vmView = async () => rest.get<{ state: string; hostId: string }>(`/v1/vms/${vmId}`);
 
       // An admin cannot fence a host that is Up: only a lost one.
-      await assert.rejects(rest.post(`/v1/hosts/${b.id}/fence`), /HOST_FENCE_REFUSED/);
+      await assert.rejects(
+        rest.post(`/v1/hosts/${b.id}/fence`),
+        (e: unknown) => (e as { code?: string }).code === 'HOST_FENCE_REFUSED',
+      );
 
       const { resource: vm } = await rest.run<{ id: string }>('/v1/vms/deploy', {
         name: `fenced <'vm'> "${sfx}" $x; &`,
