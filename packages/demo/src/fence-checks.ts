@@ -48,11 +48,12 @@ export async function diskAlias(uri: string, vm: string, needle: string): Promis
 
 /**
  * One write of 4 KiB at offset 0, issued by the domain's own QEMU on one of its disks (HMP
- * qemu-io: for tests only, it taints the domain). Answers what QEMU said, or `no answer` when the
+ * qemu-io: for tests only, it taints the domain; a virtio-blk-pci device's block backend hangs
+ * off its inner `virtio-backend`). Answers what QEMU said, or `no answer` when the
  * write did not complete within `timeoutMs` (a fenced iSCSI or RBD client may wait forever).
  */
 export function qemuWrite(uri: string, vm: string, alias: string, timeoutMs = 20_000): Promise<string> {
-  const args = ['-c', uri, 'qemu-monitor-command', vm, '--hmp', `qemu-io -d ${alias} "write 0 4096"`];
+  const args = ['-c', uri, 'qemu-monitor-command', vm, '--hmp', `qemu-io -d ${alias}/virtio-backend "write 0 4096"`];
   return new Promise((resolve) => {
     execFile('virsh', args, { timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error && (error as { killed?: boolean }).killed) resolve('no answer');
