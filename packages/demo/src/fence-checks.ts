@@ -53,7 +53,14 @@ export async function diskAlias(uri: string, vm: string, needle: string): Promis
  * write did not complete within `timeoutMs` (a fenced iSCSI or RBD client may wait forever).
  */
 export function qemuWrite(uri: string, vm: string, alias: string, timeoutMs = 20_000): Promise<string> {
-  const args = ['-c', uri, 'qemu-monitor-command', vm, '--hmp', `qemu-io -d ${alias}/virtio-backend "write 0 4096"`];
+  const args = [
+    '-c',
+    uri,
+    'qemu-monitor-command',
+    vm,
+    '--hmp',
+    `qemu-io -d ${alias}/virtio-backend "write 0 4096"`,
+  ];
   return new Promise((resolve) => {
     execFile('virsh', args, { timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error && (error as { killed?: boolean }).killed) resolve('no answer');
