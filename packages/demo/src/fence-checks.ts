@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
-import { run, type CephCluster } from '@strata/testing';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qemuImageArgs, run, type CephCluster } from '@strata/testing';
 
 /** One tgt target as `tgtadm --op show --mode target` lists it: its ACLs and session initiators. */
 export interface TargetView {
@@ -47,24 +50,63 @@ export async function diskAlias(uri: string, vm: string, needle: string): Promis
 }
 
 /**
- * One write of 4 KiB at offset 0, issued by the domain's own QEMU on one of its disks (HMP
- * qemu-io: for tests only, it taints the domain; a virtio-blk-pci device's block backend hangs
- * off its inner `virtio-backend`). Answers what QEMU said, or `no answer` when the
- * write did not complete within `timeoutMs` (a fenced iSCSI or RBD client may wait forever).
+ * One write of 4 KiB of `pattern` at offset 0, issued by the domain's own QEMU on one of its
+ * disks (HMP qemu-io: for tests only, it taints the domain; a virtio-blk-pci device's block
+ * backend hangs off its inner `virtio-backend`). qemu-io prints to QEMU's own stdout, not the
+ * monitor: whether the bytes landed is read from the backend (rbdHolds, lunHolds). Answers
+ * `returned`, QEMU's error, or `no answer` when it did not return within `timeoutMs` (a fenced
+ * iSCSI or RBD client may wait for ever).
  */
-export function qemuWrite(uri: string, vm: string, alias: string, timeoutMs = 20_000): Promise<string> {
-  const args = [
-    '-c',
-    uri,
-    'qemu-monitor-command',
-    vm,
-    '--hmp',
-    `qemu-io -d ${alias}/virtio-backend "write 0 4096"`,
-  ];
+export function qemuWrite(
+  uri: string,
+  vm: string,
+  alias: string,
+  pattern: number,
+  timeoutMs = 20_000,
+): Promise<string> {
+  const cmd = `qemu-io -d ${alias}/virtio-backend "write -P ${pattern} 0 4096"`;
+  const args = ['-c', uri, 'qemu-monitor-command', vm, '--hmp', cmd];
   return new Promise((resolve) => {
     execFile('virsh', args, { timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error && (error as { killed?: boolean }).killed) resolve('no answer');
-      else resolve(`${stdout}${stderr}`.trim() || (error?.message ?? ''));
+      else if (error) resolve(`${stderr}`.trim() || error.message);
+      else resolve(stdout.trim() || 'returned');
     });
   });
+}
+
+/** Whether the image's first 4 KiB all hold `pattern`, read with the admin key (read-only). */
+export async function rbdHolds(c: CephCluster, image: string, pattern: number): Promise<boolean> {
+  const dir = await mkdtemp(join(tmpdir(), 'strata-fence-'));
+  try {
+    const args = await qemuImageArgs(
+      {
+        adaptor: 'rbd',
+        pool: c.pool,
+        image,
+        monitors: c.monitors,
+        user: c.adminName.replace(/^client\./, ''),
+        secret: { usage: 'fence-test', value: c.adminKey },
+      },
+      dir,
+    );
+    const out = await run('qemu-io', ['-r', ...args, '-c', `read -P ${pattern} 0 4096`]).catch(
+      (e: { stdout?: string }) => ({ stdout: e.stdout ?? 'failed' }),
+    );
+    return !/verification failed|failed/i.test(out.stdout);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether a tgt volume's first 4 KiB all hold `pattern`, read from its backing file. */
+export async function lunHolds(tgtDir: string, volumeId: string, pattern: number): Promise<boolean> {
+  const f = await open(join(tgtDir, 'volumes', `${volumeId}.raw`), 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    await f.read(buf, 0, 4096, 0);
+    return buf.every((b) => b === pattern);
+  } finally {
+    await f.close();
+  }
 }

@@ -6,7 +6,15 @@ import { test } from 'node:test';
 import { DEFAULT_HOST_STATE_DIR, run } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { discardVm } from './discard-vm.js';
-import { blocklisted, diskAlias, qemuWrite, rbdWatchers, tgtTargetOf } from './fence-checks.js';
+import {
+  blocklisted,
+  diskAlias,
+  lunHolds,
+  qemuWrite,
+  rbdHolds,
+  rbdWatchers,
+  tgtTargetOf,
+} from './fence-checks.js';
 import { addKvmHost, type HostView, type JoinedKvmHost } from './kvm-hosts.js';
 import { startAgentProcess, waitUntil } from './processes.js';
 import type { Accepted } from './rest.js';
@@ -98,7 +106,11 @@ test(
       const watchers = await rbdWatchers(ceph, image);
       assert.equal(watchers.length, 1, "a's QEMU is the image's one watcher");
       const rbdAlias = await diskAlias(a.host.uri, vm.id, image);
-      assert.match(await qemuWrite(a.host.uri, vm.id, rbdAlias), /wrote 4096\/4096/, 'a writes before');
+      const lunAlias = await diskAlias(a.host.uri, vm.id, lun);
+      log(`a writes before: ${await qemuWrite(a.host.uri, vm.id, rbdAlias, 0x11)}`);
+      log(`a writes before: ${await qemuWrite(a.host.uri, vm.id, lunAlias, 0x11)}`);
+      assert.ok(await rbdHolds(ceph, image, 0x11), "a's QEMU writes the image");
+      assert.ok(await lunHolds(env.backends.tgtDir, lun, 0x11), "a's QEMU writes the LUN");
 
       // a is lost: its agent is killed, its QEMU goes on running.
       a.agent.kill('SIGKILL');
@@ -156,9 +168,17 @@ test(
       for (const w of watchers)
         assert.ok(listed.includes(w), `a's client ${w} is blocklisted: ${listed.join(' ')}`);
       assert.ok(!(await rbdWatchers(ceph, image)).some((w) => watchers.includes(w)), 'its watch is gone');
-      const stale = await qemuWrite(a.host.uri, vm.id, rbdAlias);
-      log(`a's QEMU writing to the image after the fence: ${stale}`);
-      assert.doesNotMatch(stale, /wrote 4096\/4096/, "the lost QEMU's write does not land");
+      log(
+        `a's QEMU writing to the image after the fence: ${await qemuWrite(a.host.uri, vm.id, rbdAlias, 0x22)}`,
+      );
+      assert.ok(await rbdHolds(ceph, image, 0x11), "the lost QEMU's write to the image did not land");
+      log(
+        `a's QEMU writing to the LUN after the fence: ${await qemuWrite(a.host.uri, vm.id, lunAlias, 0x22)}`,
+      );
+      assert.ok(
+        await lunHolds(env.backends.tgtDir, lun, 0x11),
+        "the lost QEMU's write to the LUN did not land",
+      );
 
       // The ROOT file (shared pool: no per-host access) is still open in a's QEMU, whose image
       // lock refuses a second writer: the start failed, the VM is Stopped, nothing runs on b.
@@ -185,10 +205,10 @@ test(
       const bWatchers = await rbdWatchers(ceph, image);
       assert.equal(bWatchers.length, 1, "b's QEMU watches the image");
       assert.ok(!listed.includes(bWatchers[0] ?? ''), "b's client is not blocklisted");
-      const bRbd = await diskAlias(b.host.uri, vm.id, image);
-      assert.match(await qemuWrite(b.host.uri, vm.id, bRbd), /wrote 4096\/4096/, 'b writes the image');
-      const bLun = await diskAlias(b.host.uri, vm.id, lun);
-      assert.match(await qemuWrite(b.host.uri, vm.id, bLun), /wrote 4096\/4096/, 'and the LUN');
+      log(`b writes: ${await qemuWrite(b.host.uri, vm.id, await diskAlias(b.host.uri, vm.id, image), 0x33)}`);
+      log(`b writes: ${await qemuWrite(b.host.uri, vm.id, await diskAlias(b.host.uri, vm.id, lun), 0x33)}`);
+      assert.ok(await rbdHolds(ceph, image, 0x33), "b's QEMU writes the image");
+      assert.ok(await lunHolds(env.backends.tgtDir, lun, 0x33), "b's QEMU writes the LUN");
 
       // a's agent comes back: its stale domain is destroyed (not restarted) before it is Up.
       const issued = await rest.post<{ fingerprint: string }>('/v1/hosts/registration-tokens', {
