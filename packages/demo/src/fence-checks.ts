@@ -35,8 +35,9 @@ export async function rbdWatchers(c: CephCluster, image: string): Promise<string
 }
 
 export async function blocklisted(c: CephCluster): Promise<string[]> {
+  // Ceph 16 prints two JSON arrays (addresses, then ranges): read the addresses from both
   const out = await run('ceph', [...admin(c), 'osd', 'blocklist', 'ls', '--format', 'json']);
-  return (JSON.parse(out.stdout || '[]') as Array<{ addr: string }>).map((b) => b.addr);
+  return [...out.stdout.matchAll(/"addr":"([^"]+)"/g)].map((m) => m[1] ?? '');
 }
 
 /** The qdev id libvirt gave the domain's disk whose source names `needle` (an image, an IQN). */
