@@ -78,6 +78,11 @@ export function qemuWrite(
 
 /** Whether the image's first 4 KiB all hold `pattern`, read with the admin key (read-only). */
 export async function rbdHolds(c: CephCluster, image: string, pattern: number): Promise<boolean> {
+  return /^read 4096\/4096/m.test(await rbdRead(c, image, pattern));
+}
+
+/** What qemu-io says reading the image's first 4 KiB expecting `pattern` (admin key, read-only). */
+export async function rbdRead(c: CephCluster, image: string, pattern: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-fence-'));
   try {
     const args = await qemuImageArgs(
@@ -92,9 +97,9 @@ export async function rbdHolds(c: CephCluster, image: string, pattern: number): 
       dir,
     );
     const out = await run('qemu-io', ['-r', ...args, '-c', `read -P ${pattern} 0 4096`]).catch(
-      (e: { stdout?: string }) => ({ stdout: e.stdout ?? 'failed' }),
+      (e: { stdout?: string; message?: string }) => ({ stdout: `${e.stdout ?? ''} ${e.message ?? ''}` }),
     );
-    return !/verification failed|failed/i.test(out.stdout);
+    return out.stdout;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import {
   lunHolds,
   qemuWrite,
   rbdHolds,
+  rbdRead,
   rbdWatchers,
   tgtTargetOf,
 } from './fence-checks.js';
@@ -171,7 +172,11 @@ test(
       log(
         `a's QEMU writing to the image after the fence: ${await qemuWrite(a.host.uri, vm.id, rbdAlias, 0x22)}`,
       );
-      assert.ok(await rbdHolds(ceph, image, 0x11), "the lost QEMU's write to the image did not land");
+      const qemuLog = async () =>
+        (await a.host.exec('tail', ['-n', '5', `/var/log/libvirt/qemu/${vm.id}.log`])).stdout;
+      log(`a's QEMU log: ${await qemuLog()}`);
+      const kept = await rbdRead(ceph, image, 0x11);
+      assert.match(kept, /^read 4096\/4096/m, `the lost QEMU's write to the image did not land: ${kept}`);
       log(
         `a's QEMU writing to the LUN after the fence: ${await qemuWrite(a.host.uri, vm.id, lunAlias, 0x22)}`,
       );
