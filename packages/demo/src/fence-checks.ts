@@ -51,7 +51,13 @@ export async function diskAlias(uri: string, vm: string, needle: string): Promis
 }
 
 /**
- * One write of 4 KiB of `pattern` at offset 0, issued by the domain's own QEMU on one of its
+ * Where the checks write: far past what the test guest's own writer reaches (it writes raw
+ * records from sector 0 of every data disk, a few KiB a second).
+ */
+export const PROBE_OFFSET = 60 * 1024 * 1024;
+
+/**
+ * One write of 4 KiB of `pattern` at PROBE_OFFSET, issued by the domain's own QEMU on one of its
  * disks (HMP qemu-io: for tests only, it taints the domain; a virtio-blk-pci device's block
  * backend hangs off its inner `virtio-backend`). qemu-io prints to QEMU's own stdout, not the
  * monitor: whether the bytes landed is read from the backend (rbdHolds, lunHolds). Answers
@@ -65,7 +71,7 @@ export function qemuWrite(
   pattern: number,
   timeoutMs = 20_000,
 ): Promise<string> {
-  const cmd = `qemu-io -d ${alias}/virtio-backend "write -P ${pattern} 0 4096"`;
+  const cmd = `qemu-io -d ${alias}/virtio-backend "write -P ${pattern} ${PROBE_OFFSET} 4096"`;
   const args = ['-c', uri, 'qemu-monitor-command', vm, '--hmp', cmd];
   return new Promise((resolve) => {
     execFile('virsh', args, { timeout: timeoutMs }, (error, stdout, stderr) => {
@@ -76,12 +82,12 @@ export function qemuWrite(
   });
 }
 
-/** Whether the image's first 4 KiB all hold `pattern`, read with the admin key (read-only). */
+/** Whether the image's 4 KiB at PROBE_OFFSET all hold `pattern`, read with the admin key (read-only). */
 export async function rbdHolds(c: CephCluster, image: string, pattern: number): Promise<boolean> {
   return /^read 4096\/4096/m.test(await rbdRead(c, image, pattern));
 }
 
-/** What qemu-io says reading the image's first 4 KiB expecting `pattern` (admin key, read-only). */
+/** What qemu-io says reading the image's 4 KiB at PROBE_OFFSET expecting `pattern` (read-only). */
 export async function rbdRead(c: CephCluster, image: string, pattern: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-fence-'));
   try {
@@ -96,7 +102,7 @@ export async function rbdRead(c: CephCluster, image: string, pattern: number): P
       },
       dir,
     );
-    const out = await run('qemu-io', ['-r', ...args, '-c', `read -P ${pattern} 0 4096`]).catch(
+    const out = await run('qemu-io', ['-r', ...args, '-c', `read -P ${pattern} ${PROBE_OFFSET} 4096`]).catch(
       (e: { stdout?: string; message?: string }) => ({ stdout: `${e.stdout ?? ''} ${e.message ?? ''}` }),
     );
     return out.stdout;
@@ -105,12 +111,12 @@ export async function rbdRead(c: CephCluster, image: string, pattern: number): P
   }
 }
 
-/** Whether a tgt volume's first 4 KiB all hold `pattern`, read from its backing file. */
+/** Whether a tgt volume's 4 KiB at PROBE_OFFSET all hold `pattern`, read from its backing file. */
 export async function lunHolds(tgtDir: string, volumeId: string, pattern: number): Promise<boolean> {
   const f = await open(join(tgtDir, 'volumes', `${volumeId}.raw`), 'r');
   try {
     const buf = Buffer.alloc(4096);
-    await f.read(buf, 0, 4096, 0);
+    await f.read(buf, 0, 4096, PROBE_OFFSET);
     return buf.every((b) => b === pattern);
   } finally {
     await f.close();

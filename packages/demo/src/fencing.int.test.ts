@@ -173,10 +173,11 @@ test(
         `a's QEMU writing to the image after the fence: ${await qemuWrite(a.host.uri, vm.id, rbdAlias, 0x22)}`,
       );
       const qemuLog = async () =>
-        (await a.host.exec('tail', ['-n', '5', `/var/log/libvirt/qemu/${vm.id}.log`])).stdout;
+        (await a.host.exec('tail', ['-n', '4', `/var/log/libvirt/qemu/${vm.id}.log`])).stdout;
       log(`a's QEMU log: ${await qemuLog()}`);
       const kept = await rbdRead(ceph, image, 0x11);
       assert.match(kept, /^read 4096\/4096/m, `the lost QEMU's write to the image did not land: ${kept}`);
+      assert.match(await qemuLog(), /write failed|request failed/, 'and QEMU says the write failed');
       log(
         `a's QEMU writing to the LUN after the fence: ${await qemuWrite(a.host.uri, vm.id, lunAlias, 0x22)}`,
       );
