@@ -308,8 +308,13 @@ export class HostAgent extends EventEmitter {
     return this.changing(vm, () => revertExternal(this.virsh, this.events, vm, disks, options));
   }
 
-  restoreFromMemory(vm: string, memoryPath: string, files: readonly RestoreFile[]): Promise<RestoreResult> {
-    return this.changing(vm, () => restoreFromMemory(this.virsh, vm, memoryPath, files));
+  restoreFromMemory(
+    vm: string,
+    memoryPath: string,
+    files: readonly RestoreFile[],
+    disks: readonly AgentDiskSpec[] = [],
+  ): Promise<RestoreResult> {
+    return this.changing(vm, () => restoreFromMemory(this.virsh, vm, memoryPath, files, disks));
   }
 
   // --- QoS ----------------------------------------------------------------------------------

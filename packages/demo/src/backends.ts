@@ -14,6 +14,11 @@ import { releaseOrphanedTgtPools, tgtPoolDir } from './tgt-pool-dir.js';
 /** The local storage and hypervisor the demo runs on: all real, all on this machine. */
 export interface Backends {
   readonly qcow2Dir: string;
+  /**
+   * The snapshot store (memory states of VM snapshots): one directory every host of the
+   * environment sees at the same path, as an NFS share would be mounted (STRATA_AGENT_SNAPSHOT_STORE).
+   */
+  readonly snapshotStore: string;
   readonly tgtDir: string;
   readonly tgtPortal: string;
   /** Null when Ceph could not start here; the reason is in cephSkipped. */
@@ -47,6 +52,8 @@ export async function prepareBackends(
   // Host-local state of VM snapshots (scripts/install.sh makes it too).
   await mkdir('/var/lib/strata/state', { recursive: true, mode: 0o755 });
   await mkdir(qcow2Dir, { recursive: true, mode: 0o755 });
+  const snapshotStore = join(root, 'snapshot-store');
+  await mkdir(snapshotStore, { recursive: true, mode: 0o755 });
   let ceph: CephCluster | null = null;
   let cephSkipped: string | null = null;
   if (process.env['STRATA_DEMO_CEPH'] === '0') {
@@ -62,5 +69,5 @@ export async function prepareBackends(
   }
   log('building the tiny test guest (cached after the first run)');
   const guest = await buildTestGuest();
-  return { qcow2Dir, tgtDir, tgtPortal: tgtd.portal, ceph, cephSkipped, guest };
+  return { qcow2Dir, snapshotStore, tgtDir, tgtPortal: tgtd.portal, ceph, cephSkipped, guest };
 }

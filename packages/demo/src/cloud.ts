@@ -93,6 +93,7 @@ export async function setupCloud(
       // This machine is also the storage node: it holds the pools (those a test adds beside the
       // demo's too: every tgt pool directory of the reflink mount is below the tgt pool's parent).
       poolDirs: demoPoolDirs(b),
+      snapshotStore: b.snapshotStore,
     });
     opts.track(agent);
     host = await waitUntil('the host agent to connect', 180_000, upHost);

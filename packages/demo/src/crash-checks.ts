@@ -14,8 +14,11 @@ const exists = (p: string) =>
     () => false,
   );
 
-const virsh = async (...args: string[]) =>
-  (await run('virsh', ['-c', 'qemu:///system', ...args], { timeout: 30_000 })).stdout.trim();
+const MACHINE_URI = 'qemu:///system';
+
+/** virsh against the libvirtd at `uri` (a test KVM host's, or this machine's). */
+const virshAt = async (uri: string, ...args: string[]) =>
+  (await run('virsh', ['-c', uri, ...args], { timeout: 30_000 })).stdout.trim();
 
 /** Waits until a job is Succeeded or Failed (the server may be restarting meanwhile). */
 export async function waitJobEnd(rest: Rest, jobId: string, timeoutMs = 240_000): Promise<JobView> {
@@ -30,22 +33,22 @@ export async function waitJobEnd(rest: Rest, jobId: string, timeoutMs = 240_000)
 }
 
 /** The guest's filesystem freeze state through its agent: 'frozen', 'thawed', or 'unknown'. */
-export async function fsfreezeStatus(vm: string): Promise<string> {
+export async function fsfreezeStatus(vm: string, uri = MACHINE_URI): Promise<string> {
   try {
-    const out = await virsh('qemu-agent-command', vm, '{"execute":"guest-fsfreeze-status"}');
+    const out = await virshAt(uri, 'qemu-agent-command', vm, '{"execute":"guest-fsfreeze-status"}');
     return (JSON.parse(out) as { return: string }).return;
   } catch {
     return 'unknown';
   }
 }
 
-export async function domState(vm: string): Promise<string> {
-  return virsh('domstate', vm).catch(() => 'absent');
+export async function domState(vm: string, uri = MACHINE_URI): Promise<string> {
+  return virshAt(uri, 'domstate', vm).catch(() => 'absent');
 }
 
 /** Disk target → source of a running domain, as libvirt says it runs. */
-async function domblklist(vm: string): Promise<Map<string, string>> {
-  const out = await virsh('domblklist', vm);
+async function domblklist(vm: string, uri: string): Promise<Map<string, string>> {
+  const out = await virshAt(uri, 'domblklist', vm);
   const map = new Map<string, string>();
   for (const line of out.split('\n').slice(2)) {
     const [target, source] = line.trim().split(/\s+/);
@@ -121,12 +124,13 @@ async function readOrphans(rest: Rest): Promise<Orphans> {
   }
 }
 
-/** Waits until every host the server knows is Up; past the timeout, goes on (the checks then say why). */
-async function waitHostsUp(rest: Rest, timeoutMs: number): Promise<void> {
+/** Waits until every host the server knows is Up (or in Maintenance); past the timeout, goes on (the checks then say why). */
+export async function waitHostsUp(rest: Rest, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const hosts = await rest.get<Page<{ state: string }>>('/v1/hosts').catch(() => null);
-    if (hosts && hosts.items.every((h) => h.state === 'Up')) return;
+    // a host in maintenance is settled too (its agent is back; it only takes no VMs)
+    if (hosts && hosts.items.every((h) => h.state === 'Up' || h.state === 'Maintenance')) return;
     await sleep(500);
   }
 }
@@ -149,21 +153,29 @@ export async function invariantProblems(cx: CrashEnv, vmId: string): Promise<str
   const orphansRead = readOrphans(rest);
   orphansRead.catch(() => undefined);
   const vm = await rest.get<{ state: string }>(`/v1/vms/${vmId}`);
-  const dom = await domState(vmId);
+  const uri = await cx.uriOf(vmId);
+  const dom = await domState(vmId, uri);
   if (dom === 'paused') problems.push('the guest is paused');
+  // the VM is on one host only, the one the database names: no other runs it or keeps a
+  // definition of it (a stale one would refuse its next migration there, or be started by hand)
+  for (const other of cx.uris.filter((u) => u !== uri)) {
+    const there = await domState(vmId, other);
+    if (there !== 'absent')
+      problems.push(`the VM is ${there} on ${other} too, a host the database does not name`);
+  }
   if (vm.state === 'Running') {
     if (dom !== 'running') problems.push(`the VM is Running in the database but libvirt says ${dom}`);
-    let freeze = await fsfreezeStatus(vmId);
+    let freeze = await fsfreezeStatus(vmId, uri);
     if (freeze === 'unknown') {
       // A VM the job just restarted is still booting: its guest agent answers shortly.
-      await waitForGuestAgent(vmId, 120_000).catch(() => undefined);
-      freeze = await fsfreezeStatus(vmId);
+      await waitForGuestAgent(vmId, 120_000, uri).catch(() => undefined);
+      freeze = await fsfreezeStatus(vmId, uri);
     }
     if (freeze !== 'thawed') problems.push(`the guest's filesystems are ${freeze}`);
   } else if (dom === 'running') problems.push(`the VM is ${vm.state} in the database but runs`);
 
   const volumes = (await rest.get<Page<VolumeView>>('/v1/volumes', { vmId })).items;
-  const live = vm.state === 'Running' ? await domblklist(vmId) : null;
+  const live = vm.state === 'Running' ? await domblklist(vmId, uri) : null;
   for (const v of volumes) {
     if (!(await volumeExists(cx, v))) problems.push(`volume ${v.id}: ${v.backendRef} is not on its backend`);
     const source = live?.get(v.deviceName ?? '');

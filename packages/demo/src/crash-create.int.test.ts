@@ -28,11 +28,11 @@ test(
       cx = await crashEnvironment(log);
       const env = cx;
       const rest = env.env.rest;
-      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
+      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log, env.vmHost);
       vms.push(vm.id);
-      await waitForGuestAgent(vm.id);
+      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
       // no writer history is read here: a slow writer keeps the guest from holding a CPU
-      await setWriterInterval(vm.id, 1);
+      await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
       // Hypervisor mode: one atomic overlay over every disk, transient overlays over the network
       // disks committed back after the drivers' parts; guest mode holds the freeze over the parts.
       const take = (name: string, quiesce: 'hypervisor' | 'guest' = 'hypervisor') =>
@@ -62,12 +62,12 @@ test(
       // The agent dies while the guest is frozen: its watchdog (adopted by the next agent) thaws it.
       let seen: { frozenAt: number; thawedAt: number; jobId: string } | undefined;
       for (let attempt = 1; attempt <= 5 && !seen; attempt++) {
-        await waitForGuestAgent(vm.id);
+        await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
         const accepted = await take(`agent killed mid-cut ${attempt}`, 'guest');
         const end = Date.now() + 60_000;
         let frozenAt = 0;
         while (Date.now() < end && frozenAt === 0) {
-          if ((await fsfreezeStatus(vm.id)) === 'frozen') frozenAt = Date.now();
+          if ((await fsfreezeStatus(vm.id, env.vmHost.uri)) === 'frozen') frozenAt = Date.now();
           const j = await rest.get<{ state: string }>(`/v1/jobs/${accepted.job.id}`);
           if (frozenAt === 0 && (j.state === 'Succeeded' || j.state === 'Failed')) break;
         }
@@ -78,7 +78,7 @@ test(
         env.killAgent();
         let thawedAt = 0;
         while (thawedAt === 0 && Date.now() < frozenAt + 30_000) {
-          if ((await fsfreezeStatus(vm.id)) === 'thawed') thawedAt = Date.now();
+          if ((await fsfreezeStatus(vm.id, env.vmHost.uri)) === 'thawed') thawedAt = Date.now();
           else await new Promise((r) => setTimeout(r, 100));
         }
         seen = { frozenAt, thawedAt, jobId: accepted.job.id };

@@ -27,11 +27,11 @@ test(
       cx = await crashEnvironment(log);
       const env = cx;
       const rest = env.env.rest;
-      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
+      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log, env.vmHost);
       vms.push(vm.id);
-      await waitForGuestAgent(vm.id);
+      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
       // no writer history is read here: a slow writer keeps the guest from holding a CPU
-      await setWriterInterval(vm.id, 1);
+      await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
       const stack: SnapshotView[] = [];
       const snap = async (name: string) =>
         stack.push(

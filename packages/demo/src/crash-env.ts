@@ -9,6 +9,8 @@ import { demoPoolDirs, type Cloud, type Named } from './cloud.js';
 import { bringUp, type Environment } from './demo.js';
 import { startAgentProcess, startServerProcess, type ServerProcess } from './processes.js';
 import { discardVm } from './discard-vm.js';
+import { addKvmHost, type JoinedKvmHost } from './kvm-hosts.js';
+import type { DemoHost } from './migration-check.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -30,6 +32,17 @@ export interface CrashEnv {
   readonly tgtDir: string;
   /** The cloud with this run's private pools in place of the shared ones. */
   readonly cloud: Cloud;
+  /**
+   * Two KVM hosts beside the machine's (the storage node): each its own libvirtd and agent in its
+   * own namespaces. The crash tests' VMs run on the first; migrations go between them.
+   */
+  readonly kvm: readonly [JoinedKvmHost, JoinedKvmHost];
+  /** The first KVM host, as buildDemoVm takes it. */
+  readonly vmHost: DemoHost;
+  /** The libvirtd that runs (or last ran) the VM, from its recorded host. */
+  uriOf(vmId: string): Promise<string>;
+  /** The libvirtd URI of every host: the machine's and each KVM host's. */
+  readonly uris: readonly string[];
   readonly backends: Backends;
   server(): ServerProcess;
   /** SIGKILLs the server if it runs and starts it again, with `faultAt` (STRATA_FAULT_KILL_AT) or none. */
@@ -40,7 +53,9 @@ export interface CrashEnv {
   readonly url: string;
   /** Resolves once the server process has exited (a fault point killed it). */
   serverExited(timeoutMs: number): Promise<NodeJS.Signals | number | null>;
+  /** SIGKILLs every agent: the storage node's and each KVM host's. */
   killAgent(): void;
+  /** Starts every agent again (each reconnects with its credentials at once). */
   startAgent(): Promise<void>;
   tail(): Promise<string>;
   /**
@@ -171,6 +186,12 @@ async function setUp(
   await env.rest.api.request('DELETE', `/v1/storage-pools/${cloud0.pools.tgt}`);
   if (cloud0.pools.rbd) await env.rest.api.request('DELETE', `/v1/storage-pools/${cloud0.pools.rbd}`);
   const cloud: Cloud = { ...cloud0, pools: { ...cloud0.pools, tgt: tgt.id, rbd: rbd?.id ?? null } };
+  const sfx = Math.random().toString(36).slice(2, 6);
+  const kvm: JoinedKvmHost[] = [];
+  for (const n of ['a', 'b'])
+    kvm.push(await addKvmHost(env, { name: `crash-${n}-${sfx}`, hostStateDir: stateDir, track }));
+  const [ka, kb] = kvm as [JoinedKvmHost, JoinedKvmHost];
+  const machineUri = 'qemu:///system';
   let agent = cloud0.agent;
   const stopServer = async () => {
     if (server.child.exitCode === null && server.child.signalCode === null) {
@@ -185,6 +206,13 @@ async function setUp(
     stateDir,
     tgtDir,
     cloud,
+    kvm: [ka, kb],
+    vmHost: { id: ka.id, name: ka.name, uri: ka.host.uri, initiatorName: ka.host.initiatorName },
+    uris: [machineUri, ka.host.uri, kb.host.uri],
+    async uriOf(vmId) {
+      const { hostId } = await env.rest.get<{ hostId: string | null }>(`/v1/vms/${vmId}`);
+      return kvm.find((k) => k.id === hostId)?.host.uri ?? machineUri;
+    },
     backends: b,
     server: () => server,
     stopServer,
@@ -198,6 +226,7 @@ async function setUp(
     serverExited: (timeoutMs) => waitExit(server.child, timeoutMs),
     killAgent() {
       agent?.kill('SIGKILL');
+      for (const k of kvm) k.killAgent();
     },
     async startAgent() {
       const issued = await env.rest.post<{ fingerprint: string }>('/v1/hosts/registration-tokens', {
@@ -211,13 +240,16 @@ async function setUp(
         detached: false,
         hostStateDir: stateDir,
         poolDirs: demoPoolDirs(b),
+        snapshotStore: b.snapshotStore,
       });
       track(agent);
+      for (const k of kvm) k.startAgent();
     },
     tail: async () => (await readFile(join(dataDir, 'server.log'), 'utf8').catch(() => '')).slice(-6000),
     async close(vmIds = [], keep = false) {
       // The stop may fail (agent gone): the domain, named by the VM id, must not outlive the test.
       for (const id of vmIds) await discardVm(env.rest, id);
+      for (const k of kvm) await k.stop().catch(() => undefined);
       for (const c of children) c.kill('SIGKILL');
       if (keep) return;
       await rm(root, { recursive: true, force: true }).catch(() => undefined);

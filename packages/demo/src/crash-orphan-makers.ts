@@ -19,12 +19,19 @@ export async function strayQcow2Layer(cx: CrashEnv, volumeId: string): Promise<s
   return path;
 }
 
+/**
+ * A transient overlay and a memory state of a snapshot that never finished, in the state directory
+ * of the KVM host that runs the VM (its own directory, bound at the state path in its namespace):
+ * answered as that host names them.
+ */
 export async function strayStateFiles(cx: CrashEnv, vmId: string): Promise<string[]> {
-  const overlay = join(cx.stateDir, `${vmId}.vmsnap-gone.vdb.qcow2`);
-  const memory = join(cx.stateDir, `${vmId}.vmsnap-gone.memory`);
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', overlay, '16M']);
-  await writeFile(memory, 'memory state of a snapshot that never finished');
-  return [overlay, memory];
+  const names = [`${vmId}.vmsnap-gone.vdb.qcow2`, `${vmId}.vmsnap-gone.memory`] as const;
+  const uri = await cx.uriOf(vmId);
+  const host = cx.kvm.find((k) => k.host.uri === uri);
+  const dir = host ? join(host.host.dir, 'state') : cx.stateDir;
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, names[0]), '16M']);
+  await writeFile(join(dir, names[1]), 'memory state of a snapshot that never finished');
+  return names.map((n) => join(cx.stateDir, n));
 }
 
 const rbd = (cx: CrashEnv, args: string[]) =>

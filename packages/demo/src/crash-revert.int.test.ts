@@ -39,11 +39,11 @@ test(
       cx = await crashEnvironment(log);
       const env = cx;
       const rest = env.env.rest;
-      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log);
+      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log, env.vmHost);
       vms.push(vm.id);
-      await waitForGuestAgent(vm.id);
+      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
       // no writer history is read here: a slow writer keeps the guest from holding a CPU
-      await setWriterInterval(vm.id, 1);
+      await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
       const snap = async (name: string) =>
         (await rest.run<SnapshotView>('/v1/vm-snapshots', { vmId: vm.id, name, quiesce: 'hypervisor' }))
           .resource;
@@ -74,7 +74,7 @@ test(
       // With the agent down, a revert that must stop the VM and a plain stop both fail: the VM is
       // left Running (its domain still runs), not Stopping, and the snapshot Ready. Once the
       // agent is back, the same stop works.
-      await waitForGuestAgent(vm.id);
+      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
       const { hostId } = await rest.get<{ hostId: string | null }>(`/v1/vms/${vm.id}`);
       env.killAgent();
       await waitHostState(rest, hostId, 'Disconnected');
@@ -90,14 +90,14 @@ test(
         assert.equal(job.error?.code, 'UNAVAILABLE', `the ${what} says the agent is unavailable`);
       }
       assert.equal((await rest.get<{ state: string }>(`/v1/vms/${vm.id}`)).state, 'Running');
-      assert.equal(await domState(vm.id), 'running');
+      assert.equal(await domState(vm.id, await env.uriOf(vm.id)), 'running');
       const after = await rest.get<SnapshotView>(`/v1/vm-snapshots/${targets[0]!.id}`);
       assert.equal(after.state, 'Ready', 'the snapshot can still be reverted to');
       await env.startAgent();
       await waitHostState(rest, hostId, 'Up');
       assert.deepEqual(await invariantProblems(env, vm.id), []);
       await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
-      assert.equal(await domState(vm.id), 'shut off');
+      assert.equal(await domState(vm.id, await env.uriOf(vm.id)), 'shut off');
       failed = false;
     } catch (e) {
       throw new Error(

@@ -7,6 +7,8 @@ import { readAdminCredentials, startServerProcess, type ServerProcess } from './
 import { Rest, type Page } from './rest.js';
 import { DEMO_VM_PREFIX, runStory, waitForGuestAgent, type StoryResult } from './story.js';
 import { discardVm } from './discard-vm.js';
+import { addKvmHost, type JoinedKvmHost } from './kvm-hosts.js';
+import type { DemoHost } from './migration-check.js';
 
 export interface DemoOptions {
   /** Where the server's data, the agent's state and the qcow2 pool live. */
@@ -36,6 +38,8 @@ export interface DemoRun {
   readonly server: ServerProcess | null;
   readonly url: string;
   readonly result: StoryResult;
+  /** The two KVM hosts the demo's VM runs and moves on. */
+  readonly hosts: readonly JoinedKvmHost[];
   /** Every check the demo makes, with whether it held. */
   readonly verdicts: ReadonlyArray<{ readonly check: string; readonly ok: boolean }>;
   /** Stops the demo VM and the processes this run started (tests; the README leaves them up). */
@@ -50,6 +54,8 @@ export interface Environment {
   readonly rest: Rest;
   readonly backends: Backends;
   readonly cloud: Cloud;
+  /** The host state directory the server names (every host binds its own there). */
+  readonly hostStateDir: string;
 }
 
 /** Starts (or reuses) Strata on this machine: backends, server, agent, pools and template. */
@@ -91,7 +97,7 @@ export async function bringUp(o: DemoOptions): Promise<Environment> {
     log: o.log,
     track: o.track ?? (() => undefined),
   });
-  return { server, url, agentUrl, rest, backends, cloud };
+  return { server, url, agentUrl, rest, backends, cloud, hostStateDir };
 }
 
 /**
@@ -111,16 +117,83 @@ async function stopEarlierDemoVms(rest: Rest, log: (line: string) => void): Prom
 
 const DETACHED_WRITER_INTERVAL_S = 2;
 
-/** Starts (or reuses) Strata on this machine and runs the VM-snapshot story through its API. */
+/**
+ * The longest pause between two writes the demo accepts across a live migration, on the guest's
+ * clock: the writer's round is 50 ms and a migration stops the vCPUs only for its last copy.
+ */
+const MAX_MIGRATION_GAP_MS = 2_000;
+
+function keptWriting(result: StoryResult, toHostId: string): boolean {
+  const m = result.migration;
+  return (
+    m !== null &&
+    m.to === toHostId &&
+    m.through.toSeq > m.through.fromSeq &&
+    m.through.missing === 0 &&
+    m.through.longestGapMs <= MAX_MIGRATION_GAP_MS
+  );
+}
+
+/**
+ * The two KVM hosts of the demo, each its own libvirtd and agent in its own namespaces on this
+ * machine (as the tests' hosts are). The README's bring-up keeps them (under root/hosts, reused by
+ * its next run); a test's are its own, stopped by its cleanup.
+ */
+async function demoHosts(env: Environment, o: DemoOptions): Promise<JoinedKvmHost[]> {
+  const sfx = o.detached ? '' : `-${Math.random().toString(36).slice(2, 6)}`;
+  const hosts: JoinedKvmHost[] = [];
+  try {
+    for (const n of ['a', 'b']) {
+      const name = `demo-kvm-${n}${sfx}`;
+      o.log(`bringing up KVM host ${name} (its own libvirtd and agent in their own namespaces)`);
+      hosts.push(
+        await addKvmHost(env, {
+          name,
+          hostStateDir: env.hostStateDir,
+          ...(o.track && { track: o.track }),
+          ...(o.detached && { keptRoot: join(o.root, 'hosts') }),
+        }),
+      );
+    }
+    return hosts;
+  } catch (e) {
+    if (!o.detached) for (const h of hosts) await h.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+const demoHost = (h: JoinedKvmHost): DemoHost => ({
+  id: h.id,
+  name: h.name,
+  uri: h.host.uri,
+  initiatorName: h.host.initiatorName,
+});
+
+/**
+ * Starts (or reuses) Strata on this machine with two KVM hosts and runs the VM-snapshot story
+ * through its API, the VM moving from one host to the other between its snapshot and its revert.
+ */
 export async function runDemo(o: DemoOptions): Promise<DemoRun> {
-  const { server, url, rest, backends, cloud } = await bringUp(o);
+  const env = await bringUp(o);
+  const { server, url, rest, backends, cloud } = env;
   if (o.detached) await stopEarlierDemoVms(rest, o.log);
-  const result = await runStory(rest, backends, cloud, o.log);
+  const hosts = await demoHosts(env, o);
+  const stopHosts = async () => {
+    for (const h of hosts) await h.stop().catch(() => undefined);
+  };
+  const [from, to] = hosts.map(demoHost) as [DemoHost, DemoHost];
+  const result = await runStory(rest, backends, cloud, o.log, { move: { from, to } }).catch(
+    async (e: unknown) => {
+      if (!o.detached) await stopHosts();
+      throw e;
+    },
+  );
+  const uri = result.hostUri ?? undefined;
   if (o.detached) {
     // Left running for the user: still writing, but no longer a busy CPU beside whatever runs next.
     // the revert restarted the guest: its agent answers again before it can be told
-    await waitForGuestAgent(result.vmId)
-      .then(() => setWriterInterval(result.vmId, DETACHED_WRITER_INTERVAL_S))
+    await waitForGuestAgent(result.vmId, 180_000, uri)
+      .then(() => setWriterInterval(result.vmId, DETACHED_WRITER_INTERVAL_S, uri))
       .then(
         () =>
           o.log(`the demo VM keeps running, its writer now one round every ${DETACHED_WRITER_INTERVAL_S} s`),
@@ -138,11 +211,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
       check: 'every disk went back: its last write after the revert precedes its last before',
       ok: result.disks.every((d) => d.records > 0 && d.lastSeqAfterRevert < d.lastSeqBefore),
     },
+    {
+      check: `the guest kept writing through its live migration to another host (no write missing, no gap over ${MAX_MIGRATION_GAP_MS} ms)`,
+      ok: keptWriting(result, to.id),
+    },
   ];
   const cleanup = async () => {
     await discardVm(rest, result.vmId);
+    await stopHosts();
     cloud.agent?.kill('SIGTERM');
     server?.child.kill('SIGTERM');
   };
-  return { server, url, result, verdicts, cleanup };
+  return { server, url, result, hosts, verdicts, cleanup };
 }

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_HOST_STATE_DIR, run } from '@strata/testing';
+import { run } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { discardVm } from './discard-vm.js';
 import {
@@ -17,7 +17,7 @@ import {
   tgtTargetOf,
 } from './fence-checks.js';
 import { addKvmHost, type HostView, type JoinedKvmHost } from './kvm-hosts.js';
-import { startAgentProcess, waitUntil } from './processes.js';
+import { waitUntil } from './processes.js';
 import type { Accepted } from './rest.js';
 import type { VolumeView } from './story.js';
 
@@ -51,7 +51,6 @@ test(
     const hosts: JoinedKvmHost[] = [];
     let env: Environment | undefined;
     let vmId: string | undefined;
-    let revived: ChildProcess | undefined;
     const sfx = Math.random().toString(36).slice(2, 7);
     process.env['STRATA_AGENT_RECONNECT_GRACE_MS'] = String(GRACE_MS);
     try {
@@ -114,7 +113,7 @@ test(
       assert.ok(await lunHolds(env.backends.tgtDir, lun, 0x11), "a's QEMU writes the LUN");
 
       // a is lost: its agent is killed, its QEMU goes on running.
-      a.agent.kill('SIGKILL');
+      a.killAgent();
       const lostAt = Date.now();
       await waitUntil('host a to be Disconnected', 60_000, async () =>
         (await host(a.id)).state === 'Disconnected' ? true : undefined,
@@ -217,23 +216,7 @@ test(
       assert.ok(await lunHolds(env.backends.tgtDir, lun, 0x33), "b's QEMU writes the LUN");
 
       // a's agent comes back: its stale domain is destroyed (not restarted) before it is Up.
-      const issued = await rest.post<{ fingerprint: string }>('/v1/hosts/registration-tokens', {
-        clusterId: env.cloud.clusterId,
-      });
-      revived = startAgentProcess({
-        serverUrl: env.agentUrl,
-        fingerprint: issued.fingerprint,
-        token: null,
-        stateDir: a.host.agentDir,
-        detached: false,
-        roles: 'kvm',
-        hostStateDir: DEFAULT_HOST_STATE_DIR,
-        poolDirs: [env.backends.qcow2Dir],
-        wrap: a.host.enter,
-        logFile: join(a.host.dir, 'agent-revived.log'),
-        env: { STRATA_AGENT_MIGRATION_URI: a.host.uri, STRATA_AGENT_MIGRATION_DATA_URI: 'tcp://127.0.0.1' },
-      });
-      children.push(revived);
+      a.startAgent();
       await waitUntil('host a to be readmitted Up', 120_000, async () =>
         (await host(a.id)).state === 'Up' ? true : undefined,
       );
@@ -255,7 +238,6 @@ test(
       t.diagnostic(lines.join('\n'));
       delete process.env['STRATA_AGENT_RECONNECT_GRACE_MS'];
       await discardVm(env?.rest, vmId);
-      revived?.kill('SIGTERM');
       for (const h of hosts) await h.stop().catch(() => undefined);
       for (const c of children.reverse()) c.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 2_000));

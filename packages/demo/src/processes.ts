@@ -131,6 +131,8 @@ export function startAgentProcess(opts: {
   hostStateDir: string;
   /** The pool directories this machine mounts or holds (its file commands serve them). */
   poolDirs: readonly string[];
+  /** The snapshot store it mounts (memory states every host sees), when there is one. */
+  snapshotStore?: string;
   /** Default `kvm,storage`: also the storage node of the pools at or below `poolDirs`. */
   roles?: string;
   /**
@@ -156,6 +158,7 @@ export function startAgentProcess(opts: {
       STRATA_AGENT_ROLES: opts.roles ?? 'kvm,storage',
       STRATA_HOST_STATE_DIR: opts.hostStateDir,
       STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(delimiter),
+      ...(opts.snapshotStore && { STRATA_AGENT_SNAPSHOT_STORE: opts.snapshotStore }),
       ...opts.env,
     },
     stdio: ['ignore', log, log],

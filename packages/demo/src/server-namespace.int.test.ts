@@ -33,8 +33,8 @@ const CEPH_POOL = 'strata-ns';
 type Orphans = { orphans: Array<{ kind: string; ref: string; hostId: string | null }> };
 
 // Issue 20, item 1 (the acid test): the management server never touches a host's files or
-// daemons. It runs in its own mount namespace where the qcow2 and tgt pool directories, every host
-// state directory, /run/libvirt and /run/tgtd (/var/run/tgtd) are empty tmpfs; the agent (a KVM
+// daemons. It runs in its own mount namespace where the qcow2 and tgt pool directories, the
+// snapshot store, every host state directory, /run/libvirt and /run/tgtd (/var/run/tgtd) are empty tmpfs; the agent (a KVM
 // host and the storage node) runs outside, on the real ones. A VM with disks on qcow2, tgt and
 // (when Ceph runs) RBD goes through its life: deploy, a guest-quiesced VM snapshot, one with
 // memory, a volume snapshot, an orphan found and collected, a revert from memory, the deletes,
@@ -66,6 +66,7 @@ test(
       const masked = [
         dirname(b.qcow2Dir),
         dirname(b.tgtDir),
+        b.snapshotStore,
         stateDir,
         DEMO_HOST_STATE_DIR,
         '/run/libvirt',
@@ -111,6 +112,7 @@ test(
       const tgtFile = join(b.tgtDir, 'volumes', `${tgtData.id}.raw`);
       assert.ok((await readdir(dirname(tgtFile))).includes(`${tgtData.id}.raw`), 'the LUN is on the host');
       const vmFiles = async () => (await readdir(stateDir)).filter((n) => n.startsWith(`${vm.id}.`));
+      const inStore = async () => (await readdir(b.snapshotStore)).filter((n) => n.startsWith(`${vm.id}.`));
       await waitForGuestAgent(vm.id);
       // no writer history is read here: a slow writer keeps the guest from holding a CPU
       await setWriterInterval(vm.id, 1);
@@ -135,9 +137,10 @@ test(
         })
       ).resource;
       assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${memory.id}`)).state, 'Ready');
-      assert.ok(
-        (await vmFiles()).includes(`${vm.id}.${memory.id}.memory`),
-        'the memory state is on the host',
+      assert.deepEqual(
+        await inStore(),
+        [`${vm.id}.${memory.id}.memory`],
+        'the memory state is in the snapshot store the host mounts',
       );
       const volSnap = (
         await rest.run<{ id: string }>('/v1/volume-snapshots', { volumeId: tgtData.id, name: 'lun "point"' })
@@ -173,6 +176,7 @@ test(
       assert.equal((await rest.get<{ state: string }>(`/v1/vms/${vm.id}`)).state, 'Running');
       assert.deepEqual(await vmFiles(), [], 'no file of the VM is left in the host state directory');
       assert.deepEqual(await readdir(stateDir), ['host-only-marker'], 'the host keeps its own');
+      assert.deepEqual(await inStore(), [], 'no memory state of the VM is left in the store');
       assert.ok(!(await readdir(dirname(tgtFile))).includes(`${tgtData.id}.raw`), 'the deleted LUN is gone');
       const pool = b.qcow2Dir;
       const left = (await readdir(pool)).filter((n) => n.endsWith('.qcow2'));

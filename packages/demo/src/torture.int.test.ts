@@ -10,9 +10,12 @@ import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView } from './st
 import { checkHistory, checkRevert, cutOutsideWindow, shuffled, stallInWindow } from './torture-checks.js';
 import { guestClockOffsetUs } from './torture-clock.js';
 import { discardVm } from './discard-vm.js';
+import { addKvmHost, type JoinedKvmHost } from './kvm-hosts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SNAPSHOTS = 20;
+/** After this many snapshots the VM live-migrates to the other KVM host: the rest are taken there. */
+const MIGRATE_AFTER = 10;
 
 interface Taken {
   readonly index: number;
@@ -29,6 +32,9 @@ interface Taken {
 // disks on qcow2, tgt iSCSI and Ceph RBD; 20 VM snapshots under load, guest and hypervisor quiesce
 // mixed; the VM stopped once, then reverted to every snapshot in a shuffled order (backward and
 // forward), every disk read back and checked against the writer's full history after each revert.
+// Across machines (issue 20): the VM runs on one of two KVM hosts (each its own libvirtd and agent
+// in its own namespaces) and live-migrates to the other half-way through, while it writes; the
+// history must hold the migration whole too.
 test(
   'torture: 20 VM snapshots under load across qcow2, tgt and rbd, each reverted and checked',
   { timeout: 880_000 },
@@ -40,6 +46,7 @@ test(
     let env: Environment | undefined;
     let vmId: string | undefined;
     let failed = false;
+    const hosts: JoinedKvmHost[] = [];
     try {
       const port = 26_000 + Math.floor(Math.random() * 1000); // its lane runs beside files that take 18_000..23_999
       env = await bringUp({
@@ -52,10 +59,16 @@ test(
       });
       const { rest } = env;
       assert.ok(env.cloud.pools.rbd, 'Ceph must run: the torture test spans qcow2, tgt and rbd');
-      const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, log);
+      const sfx = Math.random().toString(36).slice(2, 6);
+      for (const n of ['a', 'b'])
+        hosts.push(await addKvmHost(env, { name: `torture-${n}-${sfx}`, track: (c) => children.push(c) }));
+      const [a, b] = hosts as [JoinedKvmHost, JoinedKvmHost];
+      const on = { id: a.id, name: a.name, uri: a.host.uri, initiatorName: a.host.initiatorName };
+      const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, log, on);
       vmId = vm.id;
       assert.equal(disks.length, 4, 'ROOT plus a data disk on each of the three backends');
-      await waitForGuestAgent(vm.id);
+      let uri = a.host.uri;
+      await waitForGuestAgent(vm.id, 180_000, uri);
       await sleep(2_000);
 
       const taken: Taken[] = [];
@@ -63,7 +76,14 @@ test(
         const quiesce = i % 2 === 0 ? 'guest' : 'hypervisor';
         // The guest's clock, read again before every snapshot: it stands still whenever the vCPUs
         // are paused, so one reading at the start drifts.
-        const clock = await guestClockOffsetUs(vm.id);
+        if (i === MIGRATE_AFTER) {
+          const m0 = Date.now();
+          await rest.run(`/v1/vms/${vm.id}/migrate`, { hostId: b.id });
+          uri = b.host.uri;
+          log(`live-migrated to ${b.name} in ${Date.now() - m0} ms`);
+          await waitForGuestAgent(vm.id, 180_000, uri);
+        }
+        const clock = await guestClockOffsetUs(vm.id, uri);
         const fromUs = Date.now() * 1000;
         const r = await rest.run<SnapshotView>('/v1/vm-snapshots', {
           vmId: vm.id,
@@ -157,6 +177,7 @@ test(
       });
     } finally {
       await discardVm(env?.rest, vmId);
+      for (const h of hosts) await h.stop().catch(() => undefined);
       for (const c of children) c.kill('SIGKILL');
       // a failed run keeps its server and agent logs for a look
       if (!failed) await rm(root, { recursive: true, force: true }).catch(() => undefined);

@@ -8,6 +8,7 @@ import { createTestDatabase, dropTestDatabase } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView, type TreeNode } from './story.js';
 import { discardVm } from './discard-vm.js';
+import { addKvmHost, type JoinedKvmHost } from './kvm-hosts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lastSeq = (m: Map<string, Array<{ seq: number }>>) =>
@@ -25,6 +26,7 @@ test(
     const lines: string[] = [];
     let env: Environment | undefined;
     let vmId: string | undefined;
+    const hosts: JoinedKvmHost[] = [];
     const databaseUrl = await createTestDatabase('tree');
     try {
       const port = 19_000 + Math.floor(Math.random() * 1000);
@@ -38,7 +40,14 @@ test(
         track: (c) => children.push(c),
       });
       const { rest } = env;
-      const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, (l) => lines.push(l));
+      // Across machines (issue 20): the VM runs on one of two KVM hosts, each its own libvirtd and
+      // agent in its own namespaces; its snapshots are taken there and reverted and deleted on the other.
+      const sfx = Math.random().toString(36).slice(2, 6);
+      for (const n of ['a', 'b'])
+        hosts.push(await addKvmHost(env, { name: `tree-${n}-${sfx}`, track: (c) => children.push(c) }));
+      const [a, b] = hosts as [JoinedKvmHost, JoinedKvmHost];
+      const on = { id: a.id, name: a.name, uri: a.host.uri, initiatorName: a.host.initiatorName };
+      const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, (l) => lines.push(l), on);
       vmId = vm.id;
 
       const explained = await rest.get<{
@@ -50,7 +59,7 @@ test(
       assert.equal(hyp?.priority, 'CANT_HANDLE');
       assert.match(hyp?.reason ?? '', /tgt/, 'the hypervisor strategy says which disk it cannot take');
 
-      await waitForGuestAgent(vm.id);
+      await waitForGuestAgent(vm.id, 180_000, a.host.uri);
       await sleep(3_000);
       const s1 = (
         await rest.run<SnapshotView>('/v1/vm-snapshots', {
@@ -74,6 +83,10 @@ test(
         rest.post(`/v1/vm-snapshots/${s1.id}/revert`),
         (e: unknown) => (e as { code?: string }).code === 'REVERT_NEEDS_STOP',
       );
+      await rest.run(`/v1/vms/${vm.id}/migrate`, { hostId: b.id });
+      const moved = await rest.get<{ hostId: string; state: string }>(`/v1/vms/${vm.id}`);
+      assert.deepEqual([moved.hostId, moved.state], [b.id, 'Running'], 'it runs on b now');
+      await sleep(2_000);
       await rest.run(`/v1/vms/${vm.id}/stop`);
       const atStop = lastSeq(await readAll(rest, disks));
 
@@ -111,6 +124,7 @@ test(
       throw new Error(`${(e as Error).message}\n--- log ---\n${lines.join('\n')}`, { cause: e });
     } finally {
       await discardVm(env?.rest, vmId);
+      for (const h of hosts) await h.stop().catch(() => undefined);
       for (const c of children) c.kill('SIGKILL');
       await rm(root, { recursive: true, force: true }).catch(() => undefined);
       await dropTestDatabase(databaseUrl).catch(() => undefined);

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { installErrorHandling } from './api/errors.js';
 import { installAuth, installJsonParser, installMetrics } from './api/hooks.js';
+import { installOperatorFields } from './api/operator-fields.js';
 import type { ApiDeps } from './api/context.js';
 import { lazyCompilers } from './api/lazy-compilers.js';
 import { registerRoutes } from './api/routes/index.js';
@@ -64,6 +65,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   });
   installAuth(app, deps);
   installMetrics(app, deps);
+  installOperatorFields(app);
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, () =>
     Promise.resolve(app.swagger()),

@@ -13,3 +13,14 @@ void test('the secrets key file: flag over environment over DATA_DIR/secrets.key
   );
   assert.match(loadConfig(['--secrets-key-file', 'rel.key'], {}).secretsKeyFile ?? '', /^\/.*\/rel\.key$/);
 });
+
+void test('audit retention: flag over environment over 90 days; 0 keeps all; not a count refuses the start', () => {
+  assert.equal(loadConfig([], {}).auditRetentionDays, 90);
+  assert.equal(loadConfig([], { STRATA_AUDIT_RETENTION_DAYS: '30' }).auditRetentionDays, 30);
+  assert.equal(
+    loadConfig(['--audit-retention-days', '0'], { STRATA_AUDIT_RETENTION_DAYS: '30' }).auditRetentionDays,
+    0,
+  );
+  for (const bad of ['-1', '1.5', 'ninety', ''])
+    assert.throws(() => loadConfig([`--audit-retention-days=${bad}`], {}), { code: 'INVALID_ARGUMENT' }, bad);
+});

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { StrataError } from '@strata/core';
 import { LIMIT_SOURCES, readLimits, type LimitSettings } from './limits/settings.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS } from './services/audit-retention.js';
 
 export interface ServerConfig {
   /** Where the embedded database, the bootstrap credentials and other state live. */
@@ -34,6 +35,11 @@ export interface ServerConfig {
    * Servers sharing a database must all hold the same key. docs/security.md.
    */
   readonly secretsKeyFile?: string;
+  /**
+   * Days audit events are kept; older ones are pruned hourly (default 90; 0 keeps them all).
+   * docs/security.md, "Audit trail".
+   */
+  readonly auditRetentionDays?: number;
 }
 
 /** Where the secrets key is when no --secrets-key-file is given. */
@@ -71,7 +77,10 @@ const HELP = `strata-server [options]
                         (STRATA_JOB_WAITS_PER_USER; default 50)
   --secrets-key-file PATH
                         the key sealing stored secrets, mode 0600; the same key on every
-                        server of one database (STRATA_SECRETS_KEY_FILE; default DIR/secrets.key)`;
+                        server of one database (STRATA_SECRETS_KEY_FILE; default DIR/secrets.key)
+  --audit-retention-days N
+                        days audit events are kept, pruned hourly (STRATA_AUDIT_RETENTION_DAYS;
+                        default 90; 0: keep all)`;
 
 export const USAGE = HELP;
 
@@ -94,6 +103,7 @@ export function loadConfig(
       'cloudstack-allow-unexpiring': { type: 'boolean' },
       ...Object.fromEntries(LIMIT_SOURCES.map((l) => [l.flag, { type: 'string' as const }])),
       'secrets-key-file': { type: 'string' },
+      'audit-retention-days': { type: 'string' },
     },
     strict: true,
   });
@@ -111,6 +121,16 @@ export function loadConfig(
   const templateDirs = (
     values['template-dir'] ?? (dirsEnv ? dirsEnv.split(':') : defaultTemplateDirs(dataDir))
   ).filter((d) => d !== '');
+  const retentionText =
+    values['audit-retention-days'] ??
+    env['STRATA_AUDIT_RETENTION_DAYS'] ??
+    String(DEFAULT_AUDIT_RETENTION_DAYS);
+  const auditRetentionDays = Number(retentionText);
+  if (!/^\d+$/.test(retentionText.trim()) || !Number.isSafeInteger(auditRetentionDays))
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'audit-retention-days',
+      reason: `"${retentionText}" is not a whole number of days`,
+    });
   for (const d of templateDirs)
     if (!isAbsolute(d))
       throw new StrataError('INVALID_ARGUMENT', {
@@ -129,6 +149,7 @@ export function loadConfig(
     cloudstackAllowUnexpiring:
       values['cloudstack-allow-unexpiring'] ?? env['STRATA_CLOUDSTACK_ALLOW_UNEXPIRING'] === '1',
     limits: readLimits(values as Record<string, string | undefined>, env),
+    auditRetentionDays,
     secretsKeyFile: resolve(
       values['secrets-key-file'] ?? env['STRATA_SECRETS_KEY_FILE'] ?? defaultSecretsKeyFile(dataDir),
     ),

@@ -12,6 +12,7 @@ import { defaultSecretsKeyFile, defaultTemplateDirs, type ServerConfig } from '.
 import { openDatabase, type Database } from './db/index.js';
 import { createJobEngine, registerJobMetrics, type JobEngine } from './jobs/index.js';
 import { DEFAULT_LIMITS, RequestLimits, WaitGate, registerLimitMetrics } from './limits/index.js';
+import { DEFAULT_AUDIT_RETENTION_DAYS, startAuditPruning } from './services/audit-retention.js';
 import { Metrics, createLogger, type Logger } from './observability/index.js';
 import { openSecretBox, sealStoredSecrets } from './secrets/index.js';
 import { createServices, type Services } from './services/index.js';
@@ -104,7 +105,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     registerJobMetrics(metrics.registry, engine);
     registerLimitMetrics(metrics.registry, jobWaits);
     const sessions = new SessionStore(db, services.accounts, services.audit);
-    const authenticator = new Authenticator(services.accounts, new ReplayGuard(db), sessions, services.audit);
+    const auditPruning = startAuditPruning(
+      db,
+      config.auditRetentionDays ?? DEFAULT_AUDIT_RETENTION_DAYS,
+      logger,
+    );
+    closers.push({ name: 'audit-pruning', close: () => auditPruning.close() });
+    const authenticator = new Authenticator(services.apiKeys, new ReplayGuard(db), sessions, services.audit);
     const ctx: ServerContext = {
       config,
       db,

@@ -55,6 +55,14 @@ test('config: file values, environment overrides, defaults, and a coded error na
     assert.equal(served.hostStateDir, '/srv/state');
     assert.deepEqual(served.poolDirs, ['/srv/pool a', '/mnt/nfs "b"']);
     assert.deepEqual(servedDirs(served), ['/srv/state', '/srv/pool a', '/mnt/nfs "b"']);
+    // the snapshot store (memory states every host of the zone sees) is served too
+    const store = await loadAgentConfig(file, { STRATA_AGENT_SNAPSHOT_STORE: '/mnt/store' });
+    assert.equal(store.snapshotStore, '/mnt/store');
+    assert.deepEqual(servedDirs(store), ['/var/lib/strata/state', '/mnt/store']);
+    await assert.rejects(
+      loadAgentConfig(file, { STRATA_AGENT_SNAPSHOT_STORE: 'mnt/store' }),
+      (e) => isStrataError(e, 'INVALID_ARGUMENT') && e.params['field'] === 'snapshotStore',
+    );
     for (const bad of ['/', '/srv/../etc', '/srv//pool'])
       await assert.rejects(
         loadAgentConfig(file, { STRATA_AGENT_POOL_DIRS: bad }),

@@ -31,6 +31,13 @@ export interface AgentConfig {
    */
   readonly hostStateDir: string;
   /**
+   * The snapshot store this host mounts (STRATA_AGENT_SNAPSHOT_STORE, `snapshotStore`): where VM
+   * snapshots' memory states go, at the same path on every host of the zone (an NFS share, like
+   * CloudStack's secondary storage), so any of them can revert or delete one. Reported in the
+   * host's facts; the file commands serve it. Absent: memory states stay in the host state directory.
+   */
+  readonly snapshotStore?: string;
+  /**
    * The CPUs and memory to report when smaller than the machine's (STRATA_AGENT_CPUS,
    * STRATA_AGENT_MEMORY_BYTES; `cpus`, `memoryBytes` in the file). Empty: the machine's.
    */
@@ -42,11 +49,13 @@ export const defaultStorageProviders: readonly string[] = ['qcow2', 'tgt', 'rbd'
 
 export const DEFAULT_HOST_STATE_DIR = '/var/lib/strata/state';
 
-/** Every directory the file commands may touch: the host state directory and the pool directories. */
-export const servedDirs = (c: Pick<AgentConfig, 'hostStateDir' | 'poolDirs'>): string[] => [
-  c.hostStateDir,
-  ...c.poolDirs,
-];
+/**
+ * Every directory the file commands may touch: the host state directory, the pool directories and
+ * the snapshot store.
+ */
+export const servedDirs = (
+  c: Pick<AgentConfig, 'hostStateDir' | 'poolDirs'> & { readonly snapshotStore?: string | undefined },
+): string[] => [c.hostStateDir, ...c.poolDirs, ...(c.snapshotStore ? [c.snapshotStore] : [])];
 
 /**
  * Settings that were merged into another: refused at start with the one to use, so a machine is
@@ -63,6 +72,7 @@ const ENV = {
   stateDir: 'STRATA_AGENT_STATE_DIR',
   initiatorFile: 'STRATA_AGENT_INITIATOR_FILE',
   hostStateDir: 'STRATA_HOST_STATE_DIR',
+  snapshotStore: 'STRATA_AGENT_SNAPSHOT_STORE',
 } as const;
 
 /** List settings: comma-separated in the environment (pool directories: `:`-separated, like PATH). */
@@ -93,11 +103,11 @@ function listSetting(
 }
 
 /** Absolute and normal, and never `/` itself (that would serve every file of the machine). */
-function checkPoolDirs(dirs: readonly string[]): string[] {
+function checkPoolDirs(dirs: readonly string[], field = 'poolDirs'): string[] {
   const bad = dirs.find((d) => !isAbsolute(d) || normalize(d) !== d || d === '/');
   if (bad !== undefined) {
     throw new StrataError('INVALID_ARGUMENT', {
-      field: 'poolDirs',
+      field,
       reason: `not an absolute, normal directory other than /: ${bad}`,
     });
   }
@@ -147,6 +157,8 @@ export async function loadAgentConfig(
   const token = pick('registrationToken');
   const initiatorFile = pick('initiatorFile');
   const poolDirs = checkPoolDirs(listSetting('poolDirs', env, fromFile) ?? []);
+  const store = pick('snapshotStore');
+  const snapshotStore = store ? checkPoolDirs([store], 'snapshotStore')[0] : undefined;
   return {
     serverUrl: need('serverUrl'),
     serverFingerprint: need('serverFingerprint'),
@@ -157,6 +169,7 @@ export async function loadAgentConfig(
     roles: checkRoles(listSetting('roles', env, fromFile) ?? ['kvm']),
     storageProviders: listSetting('storageProviders', env, fromFile) ?? [...defaultStorageProviders],
     poolDirs,
+    ...(snapshotStore && { snapshotStore }),
     capacity: reportedCapacity(env, fromFile, machine),
   };
 }

@@ -26,6 +26,7 @@ const channel = new AgentChannel({
   facts: async () => ({
     ...(await readBasicHostFacts()),
     poolDirs: config.poolDirs,
+    ...(config.snapshotStore && { snapshotStore: config.snapshotStore }),
     ...(hostname ? { hostname } : {}),
   }),
   report,

@@ -28,7 +28,8 @@ export function kvmHandlers(kvm: HostAgent): CommandHandlers {
     'snapshot.diskOnly': ({ vm, disks, quiesce }) => kvm.diskOnlySnapshot(vm, disks, { quiesce }),
     'snapshot.heldCut': ({ vm, hold, deadlineMs, disks }) => kvm.heldCut(vm, hold, deadlineMs, disks),
     'snapshot.memory': ({ vm, memoryPath, disks }) => kvm.memorySnapshot(vm, memoryPath, disks),
-    'vm.restore': ({ vm, memoryPath, files }) => kvm.restoreFromMemory(vm, memoryPath, files),
+    'vm.restore': ({ vm, memoryPath, files, disks }) =>
+      kvm.restoreFromMemory(vm, memoryPath, files, disks ?? []),
     'vm.migrate': ({ vm, destUri, migrateUri, unsafe, disks }, ctx) =>
       kvm.migrate({
         vm,

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     // a host told to be smaller than its machine reports that size (STRATA_AGENT_CPUS, …)
     ...withCapacity(facts, config.capacity),
     poolDirs: config.poolDirs,
+    ...(config.snapshotStore && { snapshotStore: config.snapshotStore }),
     roles: config.roles,
     ...(storage && { storage: storage.facts }),
     ...(migration && kvm && { migration }),
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
     report: async () => (kvm ? kvm.stateReport() : emptyStateReport()),
     handlers: {
       ...basicHandlers(),
-      // files in the host state directory and in the pool directories this machine mounts
+      // files in the host state directory, the pool directories and the snapshot store it mounts
       ...fileHandlers(servedDirs(config)),
       ...(kvm ? kvmHandlers(kvm) : storageOnly),
       'host.facts': facts,

@@ -2,8 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStrataError, StrataError, type DomainRunState } from '@strata/core';
 import { withPrivateDir } from '../host/secrets.js';
+import type { AgentDiskSpec } from '../types.js';
 import type { Virsh } from '../virsh/virsh.js';
 import { domState } from '../vm/domain-state.js';
+import { withDestinationSources } from '../vm/migrate.js';
 import { pointFileDisks, type RestoreFile } from './restore-xml.js';
 
 export interface RestoreResult {
@@ -13,15 +15,18 @@ export interface RestoreResult {
 
 /**
  * Brings a stopped VM back running from the memory state saved with a snapshot, with no reboot:
- * the saved domain XML, its file disks pointed at their new active layers, becomes the VM's
- * definition (the saved UUID with it, which the restore demands), then `virsh restore` resumes
- * the guest where the snapshot left it. The caller has reverted the disks first.
+ * the saved domain XML, its file disks pointed at their new active layers and its network disks
+ * (`disks`) at their sources as this host opens them (the state may come from another host, by
+ * the snapshot store), becomes the VM's definition (the saved UUID with it, which the restore
+ * demands), then `virsh restore` resumes the guest where the snapshot left it. The caller has
+ * reverted the disks first.
  */
 export async function restoreFromMemory(
   virsh: Virsh,
   vm: string,
   memoryPath: string,
   files: readonly RestoreFile[],
+  disks: readonly AgentDiskSpec[] = [],
 ): Promise<RestoreResult> {
   const t0 = performance.now();
   let state: DomainRunState | 'absent' = 'absent';
@@ -42,7 +47,7 @@ export async function restoreFromMemory(
     vm,
     timeoutMs: 60_000,
   });
-  const xml = pointFileDisks(saved, files);
+  const xml = withDestinationSources(pointFileDisks(saved, files), disks);
   await withPrivateDir(async (dir) => {
     const path = join(dir, 'domain.xml');
     await writeFile(path, xml, { mode: 0o600 });

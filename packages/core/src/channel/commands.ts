@@ -140,12 +140,15 @@ export interface AgentCommands {
   >;
   /**
    * Runs a stopped VM again from the memory state saved with a snapshot (no reboot); its file
-   * disks, found by serial (volume id), are pointed at their new active layers first.
+   * disks, found by serial (volume id), are pointed at their new active layers first, and its
+   * network disks (`disks`, by target) opened as this host opens them: the saved state names the
+   * initiator and secrets of the host that took it, which may be another (after a migration).
    */
   'vm.restore': Cmd<
     VmRef & {
       readonly memoryPath: string;
       readonly files: ReadonlyArray<{ readonly volumeId: string; readonly path: string }>;
+      readonly disks?: readonly DiskSpec[];
     },
     { readonly state: DomainRunState; readonly tookMs: number }
   >;

@@ -25,6 +25,12 @@ export interface HostFacts {
    * file commands serve their files. Absent from older agents (they are asked about any pool).
    */
   readonly poolDirs?: readonly string[];
+  /**
+   * The snapshot store this host mounts (STRATA_AGENT_SNAPSHOT_STORE): the directory where memory
+   * states of VM snapshots live, at the same path on every host of its zone (an NFS share, like
+   * CloudStack's secondary storage). Absent: memory states stay in the host state directory.
+   */
+  readonly snapshotStore?: string;
   /** How other hosts reach it for live migration (absent: it takes none). */
   readonly migration?: MigrationFacts;
 }

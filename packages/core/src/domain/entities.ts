@@ -140,8 +140,11 @@ export interface VmSnapshot extends Resource {
 /** A user's role (domain/roles.ts): `admin` is the operator, `account-admin` manages its own account. */
 export type Role = 'admin' | 'account-admin' | 'user';
 
-/** An account's role is the role its users hold unless a user was given its own. */
-export type AccountRole = Extract<Role, 'admin' | 'user'>;
+/**
+ * An account's role is the role its users hold unless a user was given its own (CloudStack's
+ * account type: Admin, DomainAdmin, User).
+ */
+export type AccountRole = Role;
 
 export interface Account extends Resource {
   readonly name: string;

@@ -49,7 +49,7 @@ export const agentErrors = defineErrors('agent', {
     retryable: false,
     message: 'The agent refuses the path {path}: {reason}',
     recovery:
-      'Name an absolute, normalized path (no "..", no trailing "/") of a regular file under a directory the agent serves: its host state directory (STRATA_HOST_STATE_DIR) or a pool directory listed in STRATA_AGENT_POOL_DIRS.',
+      'Name an absolute, normalized path (no "..", no trailing "/") of a regular file under a directory the agent serves: its host state directory (STRATA_HOST_STATE_DIR), a pool directory listed in STRATA_AGENT_POOL_DIRS, or its snapshot store (STRATA_AGENT_SNAPSHOT_STORE).',
   },
   FILE_CONFLICT: {
     status: 409,

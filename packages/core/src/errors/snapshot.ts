@@ -47,6 +47,13 @@ export const snapshotErrors = defineErrors('snapshot', {
     recovery:
       'Retry when the storage answers faster, or use quiesce=hypervisor (the guest is held only for the atomic overlay).',
   },
+  MEMORY_STATE_UNREACHABLE: {
+    status: 409,
+    retryable: false,
+    message: 'The memory state of VM snapshot {snapshot} is not reachable from host {host}: {reason}',
+    recovery:
+      'Revert on a host that sees it: mount the snapshot store there (STRATA_AGENT_SNAPSHOT_STORE), or migrate the VM back to the host whose state directory holds an older memory state.',
+  },
   REVERT_NEEDS_STOP: {
     status: 409,
     retryable: false,

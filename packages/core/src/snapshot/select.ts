@@ -1,4 +1,5 @@
 import { StrataError } from '../errors/strata-error.js';
+import { checkStrategyRegistered } from './checks.js';
 import { rank, type Priority, type Verdict } from './priority.js';
 import type { VmSnapshotRequest } from './request.js';
 
@@ -55,11 +56,8 @@ export function explainSelection(
 
 /** Like explainSelection, but a request no strategy takes is a coded error carrying every reason. */
 export function selectStrategy(candidates: readonly StrategyCandidate[], request: VmSnapshotRequest): string {
-  if (request.takenBy !== undefined && !candidates.some((c) => c.name === request.takenBy)) {
-    throw new StrataError('SNAPSHOT_STRATEGY_MISSING', {
-      snapshot: request.snapshotId ?? '(unknown)',
-      strategy: request.takenBy,
-    });
+  if (request.takenBy !== undefined) {
+    checkStrategyRegistered(candidates, { id: request.snapshotId ?? '(unknown)', strategy: request.takenBy });
   }
   const { chosen, explanation } = explainSelection(candidates, request);
   if (chosen === null) {

@@ -64,6 +64,7 @@ test('reachable hosts need no fence; a VM running on one is refused as before', 
   assert.equal(startFencing(facts({ vmState: 'Stopped', host: null })).action, 'none');
   assert.equal(startFencing(facts({ vmState: 'Running', host: null })).action, 'refuse');
   assert.equal(startFencing(facts({ vmState: 'Starting' })).action, 'refuse');
+  assert.equal(startFencing(facts({ vmState: 'Migrating' })).action, 'refuse');
 });
 
 test('host machine: only a lost host is fenced; coming back it stays Fenced until readmitted', () => {

@@ -41,6 +41,7 @@ const LOST: ReadonlySet<HostState> = new Set(['Disconnected', 'Fencing']);
 export function startFencing(f: StartFencingFacts): StartFencing {
   const h = f.host;
   if (f.vmState === 'Starting') return { action: 'refuse', why: 'a job is starting it' };
+  if (f.vmState === 'Migrating') return { action: 'refuse', why: 'a job is migrating it' };
   if (f.vmState === 'Destroyed') return { action: 'refuse', why: 'it is Destroyed' };
   const alive = f.vmState !== 'Stopped';
   if (!h) {

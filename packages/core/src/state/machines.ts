@@ -4,8 +4,10 @@ import { defineMachine, type EventOf, type StateOf } from './machine.js';
 export const vmMachine = defineMachine('vm', {
   Stopped: { Start: 'Starting', Destroy: 'Destroyed', Fail: 'Error' },
   Starting: { Started: 'Running', Fail: 'Stopped' },
-  Running: { Stop: 'Stopping', Stopped: 'Stopped', Fail: 'Error' },
+  Running: { Stop: 'Stopping', Stopped: 'Stopped', Fail: 'Error', Migrate: 'Migrating' },
   Stopping: { Stopped: 'Stopped', Fail: 'Running' },
+  // a live migration in flight: the domain is on the source, the destination, or moving between
+  Migrating: { Migrated: 'Running', Fail: 'Running', Lost: 'Error' },
   Error: { Stopped: 'Stopped', Started: 'Running', Destroy: 'Destroyed' },
   Destroyed: {},
 });

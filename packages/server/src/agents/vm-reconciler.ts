@@ -19,7 +19,7 @@ const DOWN: ReadonlySet<DomainRunState> = new Set(['shut off', 'shutdown']);
 
 /**
  * What the database must learn from a host's real state. Domains are named by VM id
- * (orchestration/naming.ts). VMs in Starting or Stopping belong to a job in flight and are left
+ * (orchestration/naming.ts). VMs in Starting, Stopping or Migrating belong to a job in flight and are left
  * alone; so are states the lifecycle cannot reach from here (a Stopped VM found running is
  * reported, not forced).
  */

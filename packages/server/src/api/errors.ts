@@ -1,6 +1,7 @@
 import { StrataError, toStrataError } from '@strata/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../observability/index.js';
+import { fromDatabaseError } from './database-errors.js';
 
 interface ValidationItem {
   readonly instancePath?: string;
@@ -22,6 +23,14 @@ function fromValidation(e: FastifyError): StrataError {
   return new StrataError('INVALID_ARGUMENT', { field, reason, in: e.validationContext });
 }
 
+/** A thrown non-registry error: its text stays in the server log, the caller gets no internals. */
+function unexpected(e: unknown): StrataError {
+  const err = toStrataError(e);
+  return err.code === 'INTERNAL' && !(e instanceof StrataError)
+    ? new StrataError('INTERNAL', { reason: 'an unexpected error; the server log has it' }, { cause: e })
+    : err;
+}
+
 /** Everything thrown becomes a registry error: Fastify's own errors are translated, the rest is INTERNAL. */
 export function toApiError(e: unknown): StrataError {
   if (e instanceof StrataError) return e;
@@ -41,7 +50,7 @@ export function toApiError(e: unknown): StrataError {
     default:
       if (fe.statusCode === 400)
         return new StrataError('INVALID_ARGUMENT', { field: 'body', reason: fe.message ?? 'is malformed' });
-      return toStrataError(e);
+      return fromDatabaseError(e) ?? unexpected(e);
   }
 }
 

@@ -109,6 +109,8 @@ export const qosInput: Schema = obj(
 );
 
 const created = { createdAt: str };
+/** The backend's own name or path: in operators' answers only (api/operator-fields.ts). */
+const operatorOnly: Schema = { ...nstr, description: "the backend's name or path of it; operators only" };
 
 export const schemas = {
   account: entity('Account', { id: str, name: str, role: str, ...created }),
@@ -206,32 +208,53 @@ export const schemas = {
     currentVmSnapshotId: nstr,
     ...created,
   }),
-  volume: entity('Volume', {
-    id: str,
-    accountId: str,
-    name: str,
-    type: str,
-    state: str,
-    poolId: str,
-    vmId: nstr,
-    deviceName: nstr,
-    sizeBytes: int,
-    qos: qosSchema,
-    offeringId: nstr,
-    backendRef: nstr,
-    ...created,
-  }),
-  volumeSnapshot: entity('VolumeSnapshot', {
-    id: str,
-    accountId: str,
-    volumeId: str,
-    name: str,
-    state: str,
-    backendRef: nstr,
-    vmSnapshotId: nstr,
-    sizeBytes: int,
-    ...created,
-  }),
+  volume: partialEntity(
+    'Volume',
+    {
+      id: str,
+      accountId: str,
+      name: str,
+      type: str,
+      state: str,
+      poolId: str,
+      vmId: nstr,
+      deviceName: nstr,
+      sizeBytes: int,
+      qos: qosSchema,
+      offeringId: nstr,
+      backendRef: operatorOnly,
+      ...created,
+    },
+    [
+      'id',
+      'accountId',
+      'name',
+      'type',
+      'state',
+      'poolId',
+      'vmId',
+      'deviceName',
+      'sizeBytes',
+      'qos',
+      'offeringId',
+      'createdAt',
+    ],
+  ),
+  volumeSnapshot: partialEntity(
+    'VolumeSnapshot',
+    {
+      id: str,
+      accountId: str,
+      volumeId: str,
+      name: str,
+      state: str,
+      backendRef: operatorOnly,
+      vmSnapshotId: nstr,
+      sizeBytes: int,
+      ...created,
+    },
+    ['id', 'accountId', 'volumeId', 'name', 'state', 'vmSnapshotId', 'sizeBytes', 'createdAt'],
+  ),
   vmSnapshot: entity('VmSnapshot', {
     id: str,
     accountId: str,

@@ -1,5 +1,5 @@
 import { StrataError, isStrataError } from '@strata/core';
-import type { AccountService } from '../services/accounts.js';
+import type { ApiKeyService } from '../services/api-keys.js';
 import type { Actor } from '../services/actor.js';
 import type { AuditLog } from '../services/audit.js';
 import type { ReplayGuard } from './replay-guard.js';
@@ -36,22 +36,22 @@ export class Authenticator {
   /** Recently used keys: saves a database round trip per request; a revocation on another server takes effect within `keyCacheMs`. */
   private readonly keyCache = new Map<
     string,
-    { key: Awaited<ReturnType<AccountService['lookupApiKey']>>; until: number }
+    { key: Awaited<ReturnType<ApiKeyService['lookup']>>; until: number }
   >();
 
   constructor(
-    private readonly accounts: AccountService,
+    private readonly apiKeys: ApiKeyService,
     private readonly replay: ReplayGuard,
     private readonly sessions: SessionStore,
     private readonly audit: AuditLog,
     private readonly keyCacheMs = 5_000,
   ) {}
 
-  private async lookupKey(apiKey: string): Promise<Awaited<ReturnType<AccountService['lookupApiKey']>>> {
+  private async lookupKey(apiKey: string): Promise<Awaited<ReturnType<ApiKeyService['lookup']>>> {
     const now = Date.now();
     const hit = this.keyCache.get(apiKey);
     if (hit && hit.until > now) return hit.key;
-    const key = await this.accounts.lookupApiKey(apiKey);
+    const key = await this.apiKeys.lookup(apiKey);
     if (this.keyCache.size >= 10_000) this.keyCache.clear();
     if (key) this.keyCache.set(apiKey, { key, until: now + this.keyCacheMs });
     return key;
@@ -60,6 +60,12 @@ export class Authenticator {
   /** Drops a key from the cache at once (revocation on this server). */
   forgetKey(apiKey: string): void {
     this.keyCache.delete(apiKey);
+  }
+
+  /** Drops an account's keys from the cache (its role changed for all its users). */
+  forgetAccount(accountId: string): void {
+    for (const [apiKey, hit] of this.keyCache)
+      if (hit.key?.accountId === accountId) this.keyCache.delete(apiKey);
   }
 
   /** Drops a user's keys from the cache (its role changed): the next request reads the new role. */

@@ -3,6 +3,7 @@ import type { Queryable } from '../db/index.js';
 import { LoginThrottle } from '../limits/login-throttle.js';
 import type { AccountService, Principal } from '../services/accounts.js';
 import type { AuditLog } from '../services/audit.js';
+import { effectiveRole } from '../services/members.js';
 import { hashToken, randomSecret, verifyPassword } from './passwords.js';
 
 export interface Session {
@@ -72,7 +73,8 @@ export class SessionStore {
   async resolve(token: string): Promise<Principal> {
     const row = (
       await this.db.query(
-        `SELECT u.id AS user_id, a.id AS account_id, a.role FROM sessions s JOIN users u ON u.id = s.user_id
+        // The user's own role when it has one (a demoted operator must not keep its account's role).
+        `SELECT u.id AS user_id, a.id AS account_id, ${effectiveRole()} AS role FROM sessions s JOIN users u ON u.id = s.user_id
          JOIN accounts a ON a.id = u.account_id WHERE s.token_hash = $1 AND s.expires_at > now()`,
         [hashToken(token)],
       )

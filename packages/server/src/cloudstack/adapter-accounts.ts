@@ -5,8 +5,13 @@ import type { Caller, CloudStackServices, CsUser, ListQuery } from './deps.js';
 
 const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
 
+/** What the port tells the server: a role change must reach cached credentials at once. */
+export interface AccountHooks {
+  readonly rolesChanged?: (accountId: string) => void;
+}
+
 /** Accounts, users, keys and the audit trail for the CloudStack port: renaming only, rules stay in the services. */
-export function accountsPort(s: Services): CloudStackServices['accounts'] {
+export function accountsPort(s: Services, hooks: AccountHooks = {}): CloudStackServices['accounts'] {
   /** listUsers answers the account's name too: one read per distinct account of the page. */
   const withAccountNames = async (c: Caller, users: readonly User[]): Promise<CsUser[]> => {
     const names = new Map<string, string>();
@@ -38,8 +43,18 @@ export function accountsPort(s: Services): CloudStackServices['accounts'] {
       });
       return { ...user, accountName: account.name };
     },
+    setRole: async (c, i) => {
+      const account = i.id
+        ? await s.accounts.get(actorOf(c), i.id)
+        : (await s.accounts.list(actorOf(c), { name: i.accountName ?? '', limit: 1 })).items[0];
+      if (!account) throw new StrataError('NOT_FOUND', { kind: 'account', id: i.accountName ?? '' });
+      if (i.role === undefined) return account;
+      const updated = await s.accountRoles.setRole(actorOf(c), account.id, i.role);
+      hooks.rolesChanged?.(account.id);
+      return updated;
+    },
     registerKeys: async (c, userId) => {
-      const key = await s.accounts.createApiKey(actorOf(c), { userId });
+      const key = await s.apiKeys.create(actorOf(c), { userId });
       return { apiKey: key.apiKey, secretKey: key.secretKey };
     },
     auditEvents: async (c, q) => {

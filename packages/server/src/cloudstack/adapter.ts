@@ -1,7 +1,7 @@
 import { errorRegistry, StrataError, type Qos } from '@strata/core';
 import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
-import { accountsPort } from './adapter-accounts.js';
+import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
 import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
@@ -59,10 +59,10 @@ const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
  * Builds the CloudStack port from the server's one service layer. Only renaming happens here:
  * filters, pages and ids pass through; every rule (admission, states, locks) stays in the services.
  */
-export function cloudStackServices(s: Services): PartialServices {
+export function cloudStackServices(s: Services, hooks: AccountHooks = {}): PartialServices {
   const op = s.operations;
   return {
-    accounts: accountsPort(s),
+    accounts: accountsPort(s, hooks),
     zones: {
       list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }),
       get: (c, id) => s.zones.get(actorOf(c), id),

@@ -52,13 +52,13 @@ before(async () => {
     role: 'account-admin',
   });
   acctAdminId = aa.id;
-  const aaKey = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: aa.id });
+  const aaKey = await s.apiKeys.create(SYSTEM_ACTOR, { userId: aa.id });
   acctAdmin = { endpoint: h.admin.endpoint, key: aaKey.apiKey, secret: aaKey.secretKey };
   otherAccountName = `cs-other-${suffix}`;
   const other = await s.accounts.create(SYSTEM_ACTOR, { name: otherAccountName });
   const st = await s.accounts.createUser(SYSTEM_ACTOR, { accountId: other.id, username: `cs-b-${suffix}` });
   strangerId = st.id;
-  const stKey = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: st.id });
+  const stKey = await s.apiKeys.create(SYSTEM_ACTOR, { userId: st.id });
   stranger = { endpoint: h.admin.endpoint, key: stKey.apiKey, secret: stKey.secretKey };
   secrets.push(h.admin.secret, h.user.secret, aaKey.secretKey, stKey.secretKey);
 });
@@ -191,5 +191,106 @@ void describe('roles through the cs client', () => {
 
     const everything = JSON.stringify(ok(await cloudstack(h.admin, 'listEvents', { pagesize: '500' })));
     for (const secret of secrets) assert.ok(!everything.includes(secret), `an event holds ${secret}`);
+  });
+
+  void test('updateAccount: roleid (or accounttype) sets an account and all its users, as CloudStack; operator only', async () => {
+    const name = `cs-upd-${suffix}`;
+    const s = h.server.services;
+    const acct = await s.accounts.create(SYSTEM_ACTOR, { name });
+    const a1 = await s.accounts.createUser(SYSTEM_ACTOR, {
+      accountId: acct.id,
+      username: `cs-upd1-${suffix}`,
+    });
+    // a user with a role of its own follows the account's new type too
+    const a2 = await s.accounts.createUser(SYSTEM_ACTOR, {
+      accountId: acct.id,
+      username: `cs-upd2-${suffix}`,
+      role: 'account-admin',
+    });
+    const a1Key = await s.apiKeys.create(SYSTEM_ACTOR, { userId: a1.id });
+    const a1Target = { endpoint: h.admin.endpoint, key: a1Key.apiKey, secret: a1Key.secretKey };
+    secrets.push(a1Key.secretKey);
+    const typeOf = async () =>
+      users(await cloudstack(h.admin, 'listUsers', { accountid: acct.id }))
+        .map((u) => [u.username, u.accounttype, u.roletype])
+        .sort();
+
+    const up = ok(await cloudstack(h.admin, 'updateAccount', { id: acct.id, roleid: 'account-admin' }))[
+      'account'
+    ] as { name: string; accounttype: number; roletype: string; roleid: string };
+    assert.deepEqual(
+      [up.name, up.accounttype, up.roletype, up.roleid],
+      [name, 2, 'DomainAdmin', 'account-admin'],
+    );
+    assert.deepEqual(await typeOf(), [
+      [`cs-upd1-${suffix}`, 2, 'DomainAdmin'],
+      [`cs-upd2-${suffix}`, 2, 'DomainAdmin'],
+    ]);
+    const listed = ok(await cloudstack(h.admin, 'listAccounts', { name }))['account'] as Array<{
+      accounttype: number;
+    }>;
+    assert.equal(listed[0]?.accounttype, 2);
+    // the new role holds at once for the account's keys: an account admin lists its account's users
+    assert.equal(users(await cloudstack(a1Target, 'listUsers')).length, 2);
+
+    // by name and account type; then back to User
+    const down = ok(await cloudstack(h.admin, 'updateAccount', { account: name, accounttype: '0' }))[
+      'account'
+    ] as {
+      accounttype: number;
+      roletype: string;
+    };
+    assert.deepEqual([down.accounttype, down.roletype], [0, 'User']);
+    assert.deepEqual(await typeOf(), [
+      [`cs-upd1-${suffix}`, 0, 'User'],
+      [`cs-upd2-${suffix}`, 0, 'User'],
+    ]);
+    assert.deepEqual(
+      users(await cloudstack(a1Target, 'listUsers')).map((u) => u.id),
+      [a1.id],
+    );
+
+    // refusals, each CloudStack-shaped and changing nothing
+    const cases: Array<[typeof h.admin | typeof acctAdmin, Record<string, string>, number, string]> = [
+      [acctAdmin, { id: h.user.actor.accountId, roleid: 'admin' }, 531, 'AUTH_FORBIDDEN'],
+      [h.user, { id: h.user.actor.accountId, roleid: 'admin' }, 531, 'AUTH_FORBIDDEN'],
+      [h.admin, { id: acct.id, roleid: 'root' }, 431, 'CLOUDSTACK_INVALID_PARAMETER'],
+      [h.admin, { id: acct.id, accounttype: '7' }, 431, 'CLOUDSTACK_INVALID_PARAMETER'],
+      [h.admin, { id: acct.id, roleid: 'admin', accounttype: '0' }, 431, 'CLOUDSTACK_INVALID_PARAMETER'],
+      [h.admin, { id: acct.id, newname: 'renamed' }, 431, 'CLOUDSTACK_INVALID_PARAMETER'],
+      [h.admin, { roleid: 'admin' }, 431, 'CLOUDSTACK_MISSING_PARAMETER'],
+      [h.admin, { id: 'acct-none', roleid: 'admin' }, 431, 'NOT_FOUND'],
+    ];
+    for (const [who, args, errorcode, code] of cases) {
+      const r = refused(await cloudstack(who, 'updateAccount', args), 'updateAccount');
+      assert.deepEqual([r.errorcode, r.stratacode], [errorcode, code], JSON.stringify(args));
+    }
+    assert.deepEqual(await typeOf(), [
+      [`cs-upd1-${suffix}`, 0, 'User'],
+      [`cs-upd2-${suffix}`, 0, 'User'],
+    ]);
+
+    // each user whose role changed is in the trail, with the account's own change
+    const changes = ok(await cloudstack(h.admin, 'listEvents', { type: 'role.changed', pagesize: '500' }))[
+      'event'
+    ] as Array<{ description: string; accountid: string }>;
+    const about = changes.filter(
+      (e) => e.description.includes(a2.id) || e.description.includes(`account ${acct.id}`),
+    );
+    // a2: user→account-admin at creation, then account-admin→user; account: user→account-admin→user
+    assert.ok(about.length >= 4, JSON.stringify(about));
+  });
+
+  void test('updateAccount keeps the last operator: the admin account may not be demoted', async () => {
+    const adminAccount = h.admin.actor.accountId;
+    const r = refused(
+      await cloudstack(h.admin, 'updateAccount', { id: adminAccount, roleid: 'user' }),
+      'updateAccount',
+    );
+    assert.equal(r.stratacode, 'AUTH_LAST_OPERATOR');
+    const still = ok(await cloudstack(h.admin, 'listAccounts', { id: adminAccount }))['account'] as Array<{
+      accounttype: number;
+    }>;
+    assert.equal(still[0]?.accounttype, 1);
   });
 });

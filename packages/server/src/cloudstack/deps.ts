@@ -148,6 +148,8 @@ export interface CloudStackServices {
     ): Promise<CsUser>;
     /** A new API key for the user: the secret is in this answer only. */
     registerKeys(c: Caller, userId: string): Promise<{ apiKey: string; secretKey: string }>;
+    /** updateAccount: the account by id or name; with a role, the account and all its users take it. */
+    setRole(c: Caller, input: { id?: string; accountName?: string; role?: Role }): Promise<Account>;
     /** The audit trail (operator only). */
     auditEvents(c: Caller, q: ListQuery): Promise<Page<AuditEvent>>;
   };

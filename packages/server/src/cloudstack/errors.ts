@@ -1,4 +1,5 @@
-import { toStrataError } from '@strata/core';
+import { StrataError } from '@strata/core';
+import { fromDatabaseError } from '../api/database-errors.js';
 import type { CsObject } from './serialize.js';
 
 /** CloudStack's error answer: HTTP status = errorcode (ApiErrorCode), cserrorcode (CSExceptionErrorCode). */
@@ -50,6 +51,8 @@ export function csCodes(code: string, status: number): [number, number] {
   }
   if (code === 'RATE_LIMITED') return [API_ERROR.API_LIMIT_EXCEED, CS_EXCEPTION.ServerApiException];
   if (code === 'CONFLICT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.ConcurrentOperationException];
+  // CloudStack refuses a VM past vmsnapshot.max with a CloudRuntimeException, not a parameter error.
+  if (code === 'VM_SNAPSHOT_LIMIT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.CloudRuntimeException];
   if (/_IN_USE$/.test(code)) return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
   if (/_EXHAUSTED$|CAPACITY/.test(code)) {
     return [API_ERROR.INSUFFICIENT_CAPACITY_ERROR, CS_EXCEPTION.InsufficientStorageCapacityException];
@@ -74,7 +77,15 @@ export function csCodes(code: string, status: number): [number, number] {
 
 /** Translates any failure into CloudStack's error shape. */
 export function toCsError(thrown: unknown): CsError {
-  const err = toStrataError(thrown);
+  const err =
+    thrown instanceof StrataError
+      ? thrown
+      : (fromDatabaseError(thrown) ??
+        new StrataError(
+          'INTERNAL',
+          { reason: 'an unexpected error; the server log has it' },
+          { cause: thrown },
+        ));
   const [errorcode, cserrorcode] = csCodes(err.code, err.status);
   const errortext = errorcode === API_ERROR.UNAUTHORIZED ? UNAUTHORIZED_TEXT : err.message;
   return { errorcode, cserrorcode, errortext, stratacode: err.code };

@@ -30,7 +30,9 @@ export function cloudStackExtension(options: CloudStackOptions = {}): ServerExte
             maxValidityMs: options.maxValidityMs ?? 24 * 3600_000,
           }),
         limit: (req, reply, check) => ctx.limits.authenticate(req, reply, check),
-        services: cloudStackServices(ctx.services),
+        services: cloudStackServices(ctx.services, {
+          rolesChanged: (accountId) => ctx.authenticator.forgetAccount(accountId),
+        }),
       }),
   };
 }

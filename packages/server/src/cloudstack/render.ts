@@ -147,7 +147,8 @@ export function virtualMachine(v: Vm): CsObject {
   };
 }
 
-export function volume(v: Volume): CsObject {
+/** `path` (the backend's name or path) only for an operator, as CloudStack shows it to admins. */
+export function volume(v: Volume, operator: boolean): CsObject {
   return {
     id: v.id,
     name: v.name,
@@ -162,7 +163,7 @@ export function volume(v: Volume): CsObject {
     burstiops: v.qos?.burstIops,
     burstseconds: v.qos?.burstSeconds,
     diskofferingid: v.offeringId ?? undefined,
-    path: v.backendRef ?? undefined,
+    path: operator ? (v.backendRef ?? undefined) : undefined,
     storagetype: 'shared',
     hypervisor: 'KVM',
     provisioningtype: 'thin',

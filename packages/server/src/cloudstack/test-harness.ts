@@ -62,7 +62,7 @@ export async function startHarness(
   const suffix = Math.random().toString(36).slice(2, 8);
   const acct = await s.accounts.create(SYSTEM_ACTOR, { name: `cs-user-${suffix}`, role: 'user' });
   const u = await s.accounts.createUser(SYSTEM_ACTOR, { accountId: acct.id, username: `cs-user-${suffix}` });
-  const key = await s.accounts.createApiKey(SYSTEM_ACTOR, { userId: u.id });
+  const key = await s.apiKeys.create(SYSTEM_ACTOR, { userId: u.id });
   return {
     dataDir,
     agents,

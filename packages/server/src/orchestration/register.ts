@@ -42,6 +42,6 @@ export function registerOrchestration(
   engine.register(hostFenceJob(deps));
   engine.register(vmDeployJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
-  engine.register(vmSnapshotRevertJob(deps));
-  engine.register(vmSnapshotDeleteJob(deps));
+  engine.register(vmSnapshotRevertJob(deps, strategies));
+  engine.register(vmSnapshotDeleteJob(deps, strategies));
 }

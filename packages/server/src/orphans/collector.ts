@@ -6,6 +6,7 @@ import { applyTransition } from '../services/transition.js';
 import { backendOrphans } from './backends.js';
 import { strayLayers, strayStateFiles } from './files.js';
 import { loadReferences, type References } from './references.js';
+import { strayMemoryStates } from './store-files.js';
 import { orphan, type CollectResult, type Orphan, type OrphanReport } from './types.js';
 import { loadVmSnapshotRows, removeVmSnapshotPart } from './vm-parts.js';
 
@@ -54,6 +55,7 @@ export async function scanOrphans(
     const files = [
       ...(await strayLayers(refs, (poolId) => poolFiles(deps, poolId), warnings)),
       ...(await strayStateFiles(refs, deps.stateDir, await upHosts(deps), open, warnings)),
+      ...(await strayMemoryStates(deps.db, deps.agent, refs, warnings)),
     ];
     orphans.push(...files.filter((f) => !open.has(f.ref)));
   }
@@ -97,7 +99,7 @@ async function removeOne(deps: OrchestrationDeps, ctx: StorageContext, o: Orphan
   }
 }
 
-/** The agent that removes a file orphan: its host's (state directory) or its pool's (a layer). */
+/** The agent that removes a file orphan: its host's (state directory, snapshot store) or its pool's (a layer). */
 async function orphanFileHost(deps: OrchestrationDeps, o: Orphan): Promise<HostFiles> {
   if (o.hostId) return hostFiles(deps.agent, o.hostId);
   if (o.poolId) return poolFiles(deps, o.poolId);

@@ -1,6 +1,9 @@
 /** What the collector can find that nothing in the database references. */
 export type OrphanKind =
-  /** A `<volume>.*.qcow2` layer in a qcow2 pool, or a transient overlay / memory file in the state dir. */
+  /**
+   * A `<volume>.*.qcow2` layer in a qcow2 pool, a transient overlay / memory file in the state dir,
+   * or a memory state in the snapshot store.
+   */
   | 'file'
   /** A snapshot on a storage backend (tgt reflink, rbd) that no volume snapshot row names. */
   | 'backend-snapshot'

@@ -8,14 +8,13 @@ import {
   type Role,
 } from '@strata/core';
 import type { Database, Queryable } from '../db/index.js';
-import { apiKeySecretContext, type SecretBox } from '../secrets/index.js';
-import { hashPassword, randomSecret } from '../auth/passwords.js';
+import { hashPassword } from '../auth/passwords.js';
 import { requireAdmin, ensureVisible, enforce, type Actor } from './actor.js';
 import type { AuditLog } from './audit.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
-import { effectiveRole, memberOf } from './members.js';
-import { Where, iso, isoOrNull, listPage, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import { effectiveRole } from './members.js';
+import { Where, iso, listPage, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 
 export interface User {
   readonly id: string;
@@ -24,19 +23,6 @@ export interface User {
   /** Its own role if one was given, else its account's. */
   readonly role: Role;
   readonly createdAt: string;
-}
-
-export interface ApiKey {
-  readonly apiKey: string;
-  readonly userId: string;
-  readonly accountId: string;
-  readonly createdAt: string;
-  readonly revokedAt: string | null;
-}
-
-/** Returned once, at creation: the secret is never shown again. */
-export interface ApiKeyWithSecret extends ApiKey {
-  readonly secretKey: string;
 }
 
 /** What authentication needs to know about a credential. */
@@ -66,35 +52,47 @@ const toUser = (r: Record<string, unknown>): User => ({
 const USER_COLUMNS = `t.*, ${effectiveRole('t')} AS effective_role`;
 const USER_FROM = 'users t JOIN accounts a ON a.id = t.account_id';
 
+/**
+ * The account a new resource belongs to: an operator may name any existing one, everyone else
+ * gets its own (a name they give is ignored, as before). NOT_FOUND for an account that does not exist.
+ */
+export async function ownerAccount(
+  q: Queryable,
+  actor: Actor,
+  requested: string | undefined,
+): Promise<string> {
+  if (actor.role !== 'admin' || !requested) return actor.accountId;
+  if (
+    typeof requested !== 'string' ||
+    (await q.query('SELECT 1 FROM accounts WHERE id = $1', [requested])).length === 0
+  )
+    throw new StrataError('NOT_FOUND', { kind: 'account', id: String(requested) });
+  return requested;
+}
+
 /** One user with its effective role, unchecked: callers check visibility. */
 export async function readUser(q: Queryable, id: string): Promise<User | null> {
   const row = (await q.query(`SELECT ${USER_COLUMNS} FROM ${USER_FROM} WHERE t.id = $1`, [id]))[0];
   return row ? toUser(row) : null;
 }
 
-const toKey = (r: Record<string, unknown>): ApiKey => ({
-  apiKey: String(r['api_key']),
-  userId: String(r['user_id']),
-  accountId: String(r['account_id']),
-  createdAt: iso(r['created_at']),
-  revokedAt: isoOrNull(r['revoked_at']),
-});
-
-/** Accounts (tenants), their users (console logins) and API keys (signed requests). */
+/** Accounts (tenants) and their users (console logins); API keys are in api-keys.ts. */
 export class AccountService {
   constructor(
     private readonly db: Database,
     private readonly events: EventService,
     private readonly audit: AuditLog,
-    private readonly secrets: SecretBox,
   ) {}
 
   async create(actor: Actor, input: { name: string; role?: AccountRole }): Promise<Account> {
     requireAdmin(actor, 'Creating an account');
     const name = validateName('name', input.name, 128);
     const role = input.role ?? 'user';
-    if (role !== 'admin' && role !== 'user')
-      throw new StrataError('INVALID_ARGUMENT', { field: 'role', reason: 'must be admin or user' });
+    if (!isRole(role))
+      throw new StrataError('INVALID_ARGUMENT', {
+        field: 'role',
+        reason: 'must be admin, account-admin or user',
+      });
     const id = newId('acct');
     const rows = await this.db
       .query('INSERT INTO accounts (id, name, role) VALUES ($1, $2, $3) RETURNING *', [id, name, role])
@@ -201,118 +199,6 @@ export class AccountService {
       .eq('t.username', f.username);
     if (actor.role === 'user') where.add('t.id = ?', actor.userId ?? '');
     return listPage(this.db, { columns: USER_COLUMNS, from: USER_FROM, where }, f, toUser);
-  }
-
-  /**
-   * Issues a key: a user for itself, an account admin for its account's users, an operator for
-   * anyone. Audited (the key's id, never its secret).
-   */
-  async createApiKey(actor: Actor, input: { userId?: string } = {}): Promise<ApiKeyWithSecret> {
-    const userId = input.userId ?? actor.userId;
-    if (!userId) throw new StrataError('INVALID_ARGUMENT', { field: 'userId', reason: 'is required' });
-    const target = await memberOf(this.db, userId);
-    enforce(
-      managementRefusal(actor, target, { action: "Issuing another user's API key", ownKeys: true }),
-      'user',
-      userId,
-    );
-    const apiKey = randomSecret(24);
-    const secretKey = randomSecret(32);
-    const rows = await this.secrets.sealing(this.db, async (tx, seal) => {
-      const inserted = await tx.query(
-        `INSERT INTO api_keys (api_key, user_id, secret) VALUES ($1,$2,$3) RETURNING *, $4::text AS account_id`,
-        [apiKey, userId, seal(secretKey, apiKeySecretContext(apiKey)), target.accountId],
-      );
-      await this.audit.record(
-        {
-          kind: 'api-key.created',
-          via: actor.via,
-          actor,
-          accountId: target.accountId,
-          target: { type: 'api-key', id: apiKey },
-          details: { userId },
-        },
-        tx,
-      );
-      return inserted;
-    });
-    return { ...toKey(rows[0] ?? {}), secretKey };
-  }
-
-  async listApiKeys(
-    actor: Actor,
-    f: ListQuery & { accountId?: string; userId?: string } = {},
-  ): Promise<Page<ApiKey>> {
-    const where = new Where().scope(actor, 'u.account_id', f.accountId).eq('t.user_id', f.userId);
-    // A user manages only its own keys, so it lists only those.
-    if (actor.role === 'user') where.add('t.user_id = ?', actor.userId ?? '');
-    return listPage(
-      this.db,
-      {
-        columns: 't.*, u.account_id',
-        from: 'api_keys t JOIN users u ON u.id = t.user_id',
-        where,
-        idColumn: 't.api_key',
-      },
-      f,
-      toKey,
-    );
-  }
-
-  async revokeApiKey(actor: Actor, apiKey: string): Promise<ApiKey> {
-    const row = (
-      await this.db.query(
-        'SELECT k.*, u.account_id FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.api_key = $1',
-        [apiKey],
-      )
-    )[0];
-    if (!row) throw new StrataError('NOT_FOUND', { kind: 'api key', id: apiKey });
-    const target = await memberOf(this.db, String(row['user_id']));
-    enforce(
-      managementRefusal(actor, target, { action: "Revoking another user's API key", ownKeys: true }),
-      'api key',
-      apiKey,
-    );
-    const revokedAt = await this.db.transaction(async (tx) => {
-      const done = await tx.query(
-        'UPDATE api_keys SET revoked_at = now() WHERE api_key = $1 AND revoked_at IS NULL RETURNING revoked_at',
-        [apiKey],
-      );
-      // Revoking twice changes nothing and records nothing.
-      if (done[0])
-        await this.audit.record(
-          {
-            kind: 'api-key.revoked',
-            via: actor.via,
-            actor,
-            accountId: target.accountId,
-            target: { type: 'api-key', id: apiKey },
-            details: { userId: target.userId },
-          },
-          tx,
-        );
-      return done[0] ? iso(done[0]['revoked_at']) : isoOrNull(row['revoked_at']);
-    });
-    return { ...toKey(row), revokedAt };
-  }
-
-  /** For authentication: the secret and principal of a live key, or null. */
-  async lookupApiKey(apiKey: string): Promise<(Principal & { secretKey: string }) | null> {
-    const row = (
-      await this.db.query(
-        `SELECT k.secret, u.id AS user_id, a.id AS account_id, ${effectiveRole()} AS role FROM api_keys k
-         JOIN users u ON u.id = k.user_id JOIN accounts a ON a.id = u.account_id
-         WHERE k.api_key = $1 AND k.revoked_at IS NULL`,
-        [apiKey],
-      )
-    )[0];
-    if (!row) return null;
-    return {
-      secretKey: await this.secrets.open(String(row['secret']), apiKeySecretContext(apiKey)),
-      userId: String(row['user_id']),
-      accountId: String(row['account_id']),
-      role: row['role'] as Role,
-    };
   }
 
   /** For login: the password hash and principal of a user, or null. */

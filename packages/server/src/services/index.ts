@@ -2,6 +2,8 @@ import type { Database } from '../db/index.js';
 import type { JobEngine } from '../jobs/index.js';
 import { SecretsService, type SecretBox } from '../secrets/index.js';
 import { AccountService } from './accounts.js';
+import { ApiKeyService } from './api-keys.js';
+import { AccountRoleService } from './account-roles.js';
 import { AuditLog } from './audit.js';
 import { DiskOfferingService, TemplateService } from './catalog.js';
 import { EventService } from './events.js';
@@ -24,9 +26,12 @@ export interface Services {
   readonly db: Database;
   readonly events: EventService;
   readonly accounts: AccountService;
+  readonly apiKeys: ApiKeyService;
   /** Security events (failed authentication, role changes, API keys); operator-only reads. */
   readonly audit: AuditLog;
   readonly roles: UserRoleService;
+  /** An account's role as a whole (CloudStack's updateAccount). */
+  readonly accountRoles: AccountRoleService;
   readonly zones: ZoneService;
   readonly clusters: ClusterService;
   readonly hosts: HostService;
@@ -66,9 +71,11 @@ export function createServices(
   return {
     db,
     events,
-    accounts: new AccountService(db, events, audit, options.secrets),
+    accounts: new AccountService(db, events, audit),
+    apiKeys: new ApiKeyService(db, audit, options.secrets),
     audit,
     roles: new UserRoleService(db, audit),
+    accountRoles: new AccountRoleService(db, audit),
     zones: new ZoneService(db),
     clusters: new ClusterService(db),
     hosts: new HostService(db, events, jobs),
@@ -91,7 +98,8 @@ export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
 export { AUDIT_KINDS, type AuditEvent, type AuditFilter, type AuditInput, type AuditKind } from './audit.js';
-export type { User, ApiKey, ApiKeyWithSecret, Principal } from './accounts.js';
+export type { User, Principal } from './accounts.js';
+export type { ApiKey, ApiKeyWithSecret } from './api-keys.js';
 export type { StoragePoolView, PoolSummary, CreatePoolInput } from './storage-pools.js';
 export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummary } from './catalog.js';
 export type { CreateVmInput, VmFilter } from './vms.js';

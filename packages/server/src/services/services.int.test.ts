@@ -120,11 +120,11 @@ for (const database of TEST_DATABASES) {
       const s2 = await take('s2');
       assert.equal(s2.parentId, s1.id);
       await assert.rejects(s.vmSnapshots.create(user, { vmId: vm.id, name: 's2' }), (e) =>
-        isStrataError(e, 'ALREADY_EXISTS'),
+        isStrataError(e, 'VM_SNAPSHOT_NAME_TAKEN'),
       );
       await assert.rejects(
         s.vmSnapshots.create(user, { vmId: vm.id, name: 'mem', snapshotMemory: true }),
-        (e) => isStrataError(e, 'INVALID_ARGUMENT'),
+        (e) => isStrataError(e, 'MEMORY_SNAPSHOT_NEEDS_RUNNING_VM'),
       );
       // revert to s1, then a new snapshot branches from s1
       await s.vmSnapshots.apply(user, s1.id, 'RevertRequested');

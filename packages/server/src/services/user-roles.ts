@@ -6,7 +6,7 @@ import type { AuditLog } from './audit.js';
 import { effectiveRole, memberOf } from './members.js';
 
 /** Serialises role changes: two operators demoting each other at once must not leave none. */
-const ROLE_CHANGE_LOCK = 5_170_009;
+export const ROLE_CHANGE_LOCK = 5_170_009;
 
 /**
  * Role changes: an operator gives any role; an account admin moves its own account's users

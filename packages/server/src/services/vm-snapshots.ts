@@ -1,7 +1,9 @@
 import {
   StrataError,
+  checkCreate,
   validateName,
   vmSnapshotMachine,
+  type VmState,
   type Consistency,
   type VmSnapshot,
   type VmSnapshotEvent,
@@ -59,9 +61,6 @@ export interface VmSnapshotFilter extends ListQuery {
   readonly parentId?: string;
 }
 
-/** Per-VM limit on snapshots that are not removed (CloudStack's vmsnapshot.max). */
-export const MAX_VM_SNAPSHOTS = 64;
-
 /**
  * VM snapshot records: a tree per VM (parent = the VM's current snapshot when taken) and the
  * VM's current pointer. The snapshot job drives the states; revert moves the pointer.
@@ -72,7 +71,7 @@ export class VmSnapshotService {
     private readonly events: EventService,
   ) {}
 
-  /** The checks before work (DESIGN.md section 2), then a record in Allocated. */
+  /** core's checkCreate under the VM's row lock, then a record in Allocated. */
   async create(actor: Actor, input: CreateVmSnapshotInput, within?: Within<VmSnapshot>): Promise<VmSnapshot> {
     const name = validateName('name', input.name);
     const description = input.description ?? '';
@@ -81,34 +80,18 @@ export class VmSnapshotService {
       const vm = (await tx.query('SELECT * FROM vms WHERE id = $1 FOR UPDATE', [input.vmId]))[0];
       if (!vm) throw new StrataError('NOT_FOUND', { kind: 'vm', id: input.vmId });
       ensureVisible(actor, 'vm', input.vmId, String(vm['account_id']));
-      const state = String(vm['state']);
-      if (state !== 'Running' && state !== 'Stopped') {
-        throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', state, event: 'Snapshot' });
-      }
-      if (input.snapshotMemory && state !== 'Running') {
-        throw new StrataError('INVALID_ARGUMENT', {
-          field: 'snapshotMemory',
-          reason: 'a memory snapshot needs a Running VM',
-        });
-      }
+      const type: VmSnapshotType = input.snapshotMemory ? 'DiskAndMemory' : 'Disk';
       const existing = await tx.query(
         `SELECT name, state FROM vm_snapshots WHERE vm_id = $1 AND state NOT IN ('Removed','Error')`,
         [input.vmId],
       );
-      if (existing.some((r) => r['name'] === name))
-        throw new StrataError('ALREADY_EXISTS', { kind: 'vm snapshot', name });
-      if (existing.length >= MAX_VM_SNAPSHOTS) {
-        throw new StrataError('CONFLICT', {
-          reason: `vm ${input.vmId} already has ${MAX_VM_SNAPSHOTS} snapshots`,
-        });
-      }
-      if (
-        existing.some((r) => ['Allocated', 'Creating', 'Reverting', 'Expunging'].includes(String(r['state'])))
-      ) {
-        throw new StrataError('CONFLICT', {
-          reason: `another snapshot operation is in flight on vm ${input.vmId}`,
-        });
-      }
+      // The rules live in core (docs/vm-snapshots.md, "Checks"): one place for every entry point.
+      checkCreate({
+        vm: { id: input.vmId, state: vm['state'] as VmState },
+        name,
+        type,
+        existing: existing.map((r) => ({ name: String(r['name']), state: String(r['state']) })),
+      });
       const rows = await tx.query(
         `INSERT INTO vm_snapshots (id, account_id, vm_id, name, description, state, type, parent_id, quiesce)
          VALUES ($1,$2,$3,$4,$5,'Allocated',$6,$7,$8) RETURNING *, false AS is_current`,
@@ -118,7 +101,7 @@ export class VmSnapshotService {
           input.vmId,
           name,
           description,
-          input.snapshotMemory ? 'DiskAndMemory' : 'Disk',
+          type,
           vm['current_vm_snapshot_id'] ?? null,
           input.quiesce ?? null,
         ],

@@ -1,4 +1,5 @@
 import { StrataError, validateName, vmMachine, type Vm, type VmEvent, type VmState } from '@strata/core';
+import { ownerAccount } from './accounts.js';
 import type { Database } from '../db/index.js';
 import { ensureVisible, requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
@@ -45,7 +46,7 @@ export class VmService {
 
   async create(actor: Actor, input: CreateVmInput, within?: Within<Vm>): Promise<Vm> {
     const name = validateName('name', input.name);
-    const accountId = actor.role === 'admin' && input.accountId ? input.accountId : actor.accountId;
+    const accountId = await ownerAccount(this.db, actor, input.accountId);
     const cpus = input.cpus ?? 1;
     const memoryBytes = input.memoryBytes ?? 128 * 1024 * 1024;
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 256)

@@ -7,6 +7,7 @@ import {
   type VolumeState,
   type VolumeType,
 } from '@strata/core';
+import { ownerAccount } from './accounts.js';
 import type { Database, Queryable } from '../db/index.js';
 import { ensureVisible, type Actor } from './actor.js';
 import { completeQos, qosFromRow, validateSize, type QosInput } from './catalog.js';
@@ -71,7 +72,7 @@ export class VolumeService {
     const type = input.type ?? 'DATA';
     if (type !== 'ROOT' && type !== 'DATA')
       throw new StrataError('INVALID_ARGUMENT', { field: 'type', reason: 'must be ROOT or DATA' });
-    const accountId = actor.role === 'admin' && input.accountId ? input.accountId : actor.accountId;
+    const accountId = await ownerAccount(this.db, actor, input.accountId);
     const { sizeBytes, qos } = await this.resolveShape(input);
     if (input.vmId) await this.visibleVm(actor, input.vmId);
     const id = newId('vol');

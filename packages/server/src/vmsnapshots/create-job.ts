@@ -1,5 +1,6 @@
 import {
   StrataError,
+  checkVmCanSnapshot,
   explainSelection,
   resolveQuiesce,
   vmSnapshotMachine,
@@ -10,7 +11,7 @@ import {
 import type { Queryable } from '../db/index.js';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
-import { domainName, snapshotFile } from '../orchestration/naming.js';
+import { domainName } from '../orchestration/naming.js';
 import { hostFiles } from '../orchestration/host-files.js';
 import { poolFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
@@ -18,6 +19,7 @@ import { applyTransition } from '../services/transition.js';
 import { keepChainsShallow } from './chain-depth.js';
 import { executeCut, undoCut, type CutDeps } from './cut.js';
 import { holdDeadlineMs } from './hold-deadline.js';
+import { newMemoryLocation } from './memory-store.js';
 import { diskFacts, hydrate, loadVmDisks, planDisks, type PlannedDisk } from './facts.js';
 import type { CutPlan, CutResult } from './plan.js';
 import type { StrategyCandidate } from '@strata/core';
@@ -41,6 +43,8 @@ export interface StoredPlan {
   readonly hostId: string | null;
   readonly disks: readonly PlannedDisk[];
   readonly memoryPath: string | null;
+  /** The snapshot store holding the memory state; null or absent (older plans): the host state directory. */
+  readonly memoryStore?: string | null;
   readonly holdDeadlineMs: number;
 }
 
@@ -84,9 +88,9 @@ export function cutDeps(deps: OrchestrationDeps, plan: StoredPlan): CutDeps {
 }
 
 /**
- * Removes what a cut made and nothing uses any more: transient overlays and the memory state from
- * the VM's host state directory (its agent), and with `overlays` the new qcow2 overlays from their
- * pools (an agent that mounts each).
+ * Removes what a cut made and nothing uses any more: transient overlays from the VM's host state
+ * directory and the memory state (there or in the snapshot store it mounts) by its agent, and
+ * with `overlays` the new qcow2 overlays from their pools (an agent that mounts each).
  */
 async function removeCutFiles(deps: OrchestrationDeps, plan: StoredPlan, overlays: boolean): Promise<void> {
   const stateFiles = [
@@ -150,6 +154,8 @@ export function vmSnapshotCreateJob(
           const disks = await loadVmDisks(deps, String(row['vm_id']));
           const running = disks.vm.state === 'Running';
           const type: VmSnapshotType = input.memory ? 'DiskAndMemory' : 'Disk';
+          // Again here: the VM may have stopped (or started migrating) while the job was queued.
+          checkVmCanSnapshot(disks.vm, type);
           const quiesce = resolveQuiesce(input.quiesce as QuiesceMode, {
             state: disks.vm.state,
             guestAgent: running,
@@ -166,6 +172,17 @@ export function vmSnapshotCreateJob(
             const reasons = selection.explanation.map((e) => `${e.strategy}: ${e.reason}`).join('; ');
             throw new StrataError('NO_SNAPSHOT_STRATEGY', { operation: 'take', vm: disks.vm.id, reasons });
           }
+          // Memory goes to the snapshot store the host mounts (any host of the zone reads it back).
+          const memory =
+            type === 'DiskAndMemory'
+              ? await newMemoryLocation(
+                  deps.db,
+                  deps.stateDir,
+                  disks.vm.hostId,
+                  disks.vm.id,
+                  input.vmSnapshotId,
+                )
+              : null;
           const plan: StoredPlan = {
             strategy: selection.chosen,
             explanation: selection.explanation,
@@ -176,10 +193,8 @@ export function vmSnapshotCreateJob(
             vmRunning: running,
             hostId: disks.vm.hostId,
             disks: planDisks(deps, disks, input.vmSnapshotId),
-            memoryPath:
-              type === 'DiskAndMemory'
-                ? snapshotFile(deps.stateDir, disks.vm.id, input.vmSnapshotId, 'memory')
-                : null,
+            memoryPath: memory?.path ?? null,
+            memoryStore: memory?.store ?? null,
             holdDeadlineMs: holdDeadlineMs(),
           };
           return plan as unknown as Json;

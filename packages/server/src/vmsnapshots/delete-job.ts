@@ -1,4 +1,9 @@
-import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
+import {
+  checkStrategyRegistered,
+  vmSnapshotMachine,
+  volumeSnapshotMachine,
+  type StrategyCandidate,
+} from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName } from '../orchestration/naming.js';
@@ -7,6 +12,8 @@ import { volumeFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { layersInUse, snapshotLayersUnder } from './layers.js';
+import type { StoredPlan } from './create-job.js';
+import { memoryAgentHost, memoryLocationOf } from './memory-store.js';
 import { loadSnapshot, poolsOf, storageGroups } from './shared.js';
 
 type DeleteInput = { readonly vmSnapshotId: string };
@@ -34,7 +41,10 @@ interface FileMerge {
  * held) is dropped once the record is committed. Children of the node are re-parented to its parent. The database changes only after the
  * merges on disk are confirmed.
  */
-export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<DeleteInput> {
+export function vmSnapshotDeleteJob(
+  deps: OrchestrationDeps,
+  strategies: readonly StrategyCandidate[],
+): JobDefinition<DeleteInput> {
   return {
     type: JOB_TYPES.vmSnapshotDelete,
     steps: [
@@ -42,6 +52,8 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
         name: 'mark-expunging',
         transactional: true,
         run: async (ctx, input) => {
+          // Before anything changes: only the strategy that took the snapshot may delete it.
+          checkStrategyRegistered(strategies, await loadSnapshot(ctx.tx, input.vmSnapshotId));
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
@@ -53,6 +65,13 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
           return null;
         },
         compensate: async (ctx, input) => {
+          // Refused before the mark (or its transaction rolled back): the snapshot is as it was.
+          const row = (
+            await ctx.tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [
+              input.vmSnapshotId,
+            ])
+          )[0];
+          if (row?.['state'] !== 'Expunging') return;
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
@@ -240,26 +259,26 @@ export function vmSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<Dele
 }
 
 /**
- * The snapshot's memory state, in the state directory of the host that saved it, removed by that
- * host's agent. A host that is not reachable keeps it (the answer says why): the orphan collector
- * removes it once the host is back, as nothing references a removed snapshot's memory.
+ * The snapshot's memory state, removed by an agent that sees it: in the snapshot store, any Up
+ * host of the zone that mounts it (the VM's own first); in a host state directory, the host that
+ * saved it. None Up keeps it (the answer says why): the orphan collector removes it later, as
+ * nothing references a removed snapshot's memory.
  */
 async function dropMemoryState(
   deps: OrchestrationDeps,
   vmSnapshotId: string,
 ): Promise<{ removed?: string; kept?: string }> {
-  const row = (
-    await deps.db.query('SELECT memory_path, plan FROM vm_snapshots WHERE id = $1', [vmSnapshotId])
-  )[0];
-  const path = (row?.['memory_path'] as string | null | undefined) ?? null;
+  const row = (await deps.db.query('SELECT plan FROM vm_snapshots WHERE id = $1', [vmSnapshotId]))[0];
   const raw = row?.['plan'];
-  const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { hostId?: string | null } | null;
-  if (!path || !plan?.hostId) return {};
+  const loc = memoryLocationOf((typeof raw === 'string' ? JSON.parse(raw) : raw) as StoredPlan | null);
+  if (!loc) return {};
+  const hostId = await memoryAgentHost(deps.db, loc, { prefer: await vmHostOf(deps, vmSnapshotId) });
+  if (!hostId) return { kept: `${loc.path}: no Up host sees it` };
   try {
-    await hostFiles(deps.agent, plan.hostId).remove(path);
-    return { removed: path };
+    await hostFiles(deps.agent, hostId).remove(loc.path);
+    return { removed: loc.path };
   } catch (e) {
-    return { kept: `${path}: ${String(e)}` };
+    return { kept: `${loc.path}: ${String(e)}` };
   }
 }
 

@@ -1,5 +1,10 @@
 import { dirname } from 'node:path';
-import { StrataError, vmSnapshotMachine } from '@strata/core';
+import {
+  StrataError,
+  checkStrategyRegistered,
+  vmSnapshotMachine,
+  type StrategyCandidate,
+} from '@strata/core';
 import type { JobDefinition, Json } from '../jobs/index.js';
 import { loadVm, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
@@ -37,7 +42,10 @@ const runsAfter = (p: RevertPlan): boolean => p.wasRunning || Boolean(p.memory?.
  * VM is stopped and started again only when the caller asks (restart=true). A DiskAndMemory
  * snapshot brings the VM back running from its saved memory (no reboot), whether it ran or not.
  */
-export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<RevertInput> {
+export function vmSnapshotRevertJob(
+  deps: OrchestrationDeps,
+  strategies: readonly StrategyCandidate[],
+): JobDefinition<RevertInput> {
   const plan = (prior: Readonly<Record<string, Json | undefined>>) => prior['plan'] as unknown as RevertPlan;
   return {
     type: JOB_TYPES.vmSnapshotRevert,
@@ -46,6 +54,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
         name: 'plan',
         run: async (ctx, input) => {
           const s = await loadSnapshot(deps.db, input.vmSnapshotId);
+          // Before the VM is touched: only the strategy that took the snapshot may revert it.
+          checkStrategyRegistered(strategies, s);
           const vm = await loadVm(deps.db, s.vmId);
           const wasRunning = vm.state === 'Running';
           if (wasRunning && !input.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
@@ -98,20 +108,31 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           return null;
         },
         compensate: async (ctx, input, _output, prior) => {
-          await applyTransition(ctx.tx, deps.events, {
-            table: 'vm_snapshots',
-            kind: 'vm-snapshot',
-            machine: vmSnapshotMachine,
-            id: input.vmSnapshotId,
-            event: 'OperationFailed',
-            jobId: ctx.jobId,
-          });
+          // After the record the snapshot is Ready again (the disks are reverted and recorded):
+          // only a restart failed, and there is nothing of the snapshot's to undo.
+          const snap = (
+            await ctx.tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [
+              input.vmSnapshotId,
+            ])
+          )[0];
+          if (snap?.['state'] === 'Reverting')
+            await applyTransition(ctx.tx, deps.events, {
+              table: 'vm_snapshots',
+              kind: 'vm-snapshot',
+              machine: vmSnapshotMachine,
+              id: input.vmSnapshotId,
+              event: 'OperationFailed',
+              jobId: ctx.jobId,
+            });
           // Undone before vm-stopped was recorded (a stop the agent could not do): the VM still
           // runs as far as anything knows, and left Stopping it would stay so, since the
-          // reconciler leaves transitional states to their jobs.
+          // reconciler leaves transitional states to their jobs. Undone after the record (a
+          // restore or start that failed, e.g. on a host that cannot reach the memory state): the
+          // VM is stopped on its reverted disks, not Starting.
           const vmId = plan(prior).vmId;
           const vm = (await ctx.tx.query('SELECT state FROM vms WHERE id = $1 FOR UPDATE', [vmId]))[0];
-          if (vm?.['state'] === 'Stopping') await vmTransition(deps, ctx.tx, ctx, { id: vmId }, 'Fail');
+          if (vm?.['state'] === 'Stopping' || vm?.['state'] === 'Starting')
+            await vmTransition(deps, ctx.tx, ctx, { id: vmId }, 'Fail');
         },
       },
       {
@@ -188,7 +209,8 @@ export function vmSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<Reve
           if (!runsAfter(p)) return { hostId: null };
           if (p.memory?.path) {
             const files = p.files.map((f) => ({ volumeId: f.volumeId, path: f.newActive }));
-            return { ...(await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files)), resumed: 'restored' };
+            const restored = await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files, p.memory.hostId);
+            return { ...restored, resumed: 'restored' };
           }
           return { ...(await defineAndStart(deps, ctx, p.vmId)), resumed: 'booted' };
         },

@@ -9,12 +9,17 @@ const run = promisify(execFile);
  * Guest-agent helpers for TESTS only: `qemu-agent-command` marks a domain "tainted", so product
  * code never uses it (DESIGN.md section 6).
  */
-export async function agentCommand(domain: string, command: object, timeoutSeconds = 10): Promise<unknown> {
+export async function agentCommand(
+  domain: string,
+  command: object,
+  timeoutSeconds = 10,
+  uri = LIBVIRT_URI,
+): Promise<unknown> {
   const { stdout } = await run(
     'virsh',
     [
       '-c',
-      LIBVIRT_URI,
+      uri,
       'qemu-agent-command',
       '--timeout',
       String(timeoutSeconds),
@@ -48,22 +53,33 @@ export interface GuestExecResult {
   readonly stderr: string;
 }
 
-/** Runs a command in the guest through the agent (busybox sh), waiting for it to end. */
+/**
+ * Runs a command in the guest through the agent (busybox sh), waiting for it to end. `uri`: the
+ * libvirtd that runs the domain (a test KVM host's), default this machine's.
+ */
 export async function guestExec(
   domain: string,
   script: string,
   timeoutMs = 30_000,
+  uri = LIBVIRT_URI,
 ): Promise<GuestExecResult> {
-  const started = (await agentCommand(domain, {
-    execute: 'guest-exec',
-    arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true },
-  })) as { pid: number };
+  const started = (await agentCommand(
+    domain,
+    {
+      execute: 'guest-exec',
+      arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true },
+    },
+    10,
+    uri,
+  )) as { pid: number };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = (await agentCommand(domain, {
-      execute: 'guest-exec-status',
-      arguments: { pid: started.pid },
-    })) as {
+    const status = (await agentCommand(
+      domain,
+      { execute: 'guest-exec-status', arguments: { pid: started.pid } },
+      10,
+      uri,
+    )) as {
       exited: boolean;
       exitcode?: number;
       'out-data'?: string;
@@ -100,12 +116,14 @@ export async function guestDisks(domain: string): Promise<Map<string, string>> {
  * revert too (the file is also kept on each filesystem disk, synced). A test that reads no stalls
  * slows it so its guest does not keep a CPU busy beside the other tests.
  */
-export async function setWriterInterval(domain: string, seconds: number): Promise<void> {
+export async function setWriterInterval(domain: string, seconds: number, uri = LIBVIRT_URI): Promise<void> {
   if (!(seconds > 0 && seconds <= 60)) throw new Error(`writer interval out of range: ${seconds}`);
   const file = WRITER_INTERVAL_FILE;
   const r = await guestExec(
     domain,
     `echo ${seconds} > /run/${file} && for d in /mnt/*; do [ -d "$d" ] && echo ${seconds} > "$d/${file}"; done; sync`,
+    30_000,
+    uri,
   );
   if (r.exitCode !== 0) throw new Error(`could not pace the writer of ${domain}: ${r.stderr}`);
 }

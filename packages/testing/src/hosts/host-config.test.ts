@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkHostName, hostLibvirtdConf, initiatorFile, testInitiatorName } from './host-config.js';
+import {
+  checkHostName,
+  hostLibvirtdConf,
+  hostQemuConf,
+  initiatorFile,
+  migrationPortMin,
+  testInitiatorName,
+} from './host-config.js';
 import { hostDirName, ownerOf } from './stale-hosts.js';
 
 test('a host name is a short lowercase label; anything else is refused before a directory is made', () => {
@@ -47,4 +54,20 @@ test("a host directory names its owner's pid; other names are not hosts", () => 
   assert.equal(ownerOf(hostDirName('kvm-a', 4242)), 4242);
   assert.equal(ownerOf('.lock'), undefined);
   assert.equal(ownerOf('kvm-a'), undefined);
+});
+
+test("qemu.conf keeps the machine's settings and gets the host's own migration ports, once", () => {
+  const machine = '#migration_port_min = 49152\nuser = "libvirt-qemu"\nmigration_port_min = 49152\n';
+  const once = hostQemuConf(machine, 20_064);
+  assert.equal(hostQemuConf(once, 20_064), once, 'writing it again changes nothing');
+  assert.match(once, /^user = "libvirt-qemu"$/m);
+  assert.match(once, /^#migration_port_min = 49152$/m, 'comments stay');
+  assert.deepEqual(
+    once.split('\n').filter((l) => /^migration_port/.test(l)),
+    ['migration_port_min = 20064', 'migration_port_max = 20127'],
+  );
+  for (let i = 0; i < 50; i++) {
+    const min = migrationPortMin();
+    assert.ok(min >= 20_000 && min + 63 < 60_000 && (min - 20_000) % 64 === 0, String(min));
+  }
 });

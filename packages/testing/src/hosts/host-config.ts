@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 /** A test host's name: its hostname, its directory and part of its initiator name. */
 const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -40,6 +40,33 @@ export function hostLibvirtdConf(machineConf: string, hostUuid: string): string 
     MARK,
     `host_uuid = "${hostUuid}"`,
     'log_outputs = "3:file:/var/log/libvirt/libvirtd.log"',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The machine's qemu.conf with a migration port range of this host's own. Every host's libvirtd
+ * shares this machine's ports but allocates from its range alone: two hosts taking incoming
+ * migrations at once from one default range picked the same port ("Address already in use").
+ */
+const QEMU_MARK = '# Strata test KVM host: its own incoming migration ports';
+
+/** A block of 64 ports for one host, drawn at random from 20,000 to 59,999 (625 blocks). */
+export function migrationPortMin(): number {
+  return 20_000 + 64 * randomInt(625);
+}
+
+export function hostQemuConf(machineConf: string, portMin: number): string {
+  const kept = machineConf
+    .split('\n')
+    .filter((line) => line !== QEMU_MARK && !/^\s*migration_port_(min|max)\s*=/.test(line));
+  while (kept.length > 0 && kept.at(-1) === '') kept.pop();
+  return [
+    ...kept,
+    '',
+    QEMU_MARK,
+    `migration_port_min = ${portMin}`,
+    `migration_port_max = ${portMin + 63}`,
     '',
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chmod, chown, copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hostLibvirtdConf, initiatorFile } from './host-config.js';
+import { hostLibvirtdConf, hostQemuConf, initiatorFile, migrationPortMin } from './host-config.js';
 
 /** Where a host's libvirt looks for each of its directories, and what of the machine's it starts from. */
 interface Bound {
@@ -76,7 +76,7 @@ export interface HostDirs {
 /**
  * Makes a host's directories under `dir` from the machine's: /etc/libvirt's config files with an
  * EMPTY qemu/ (no domains, no networks: a copied default network would fight the machine's
- * bridge) and secrets/, its own host_uuid; the directory skeletons of /var/lib, /var/cache (with
+ * bridge) and secrets/, its own host_uuid and incoming migration ports; the directory skeletons of /var/lib, /var/cache (with
  * the QEMU capability cache, which saves a probe at start) and /var/log; its initiator name.
  */
 export async function makeHostDirs(
@@ -97,6 +97,8 @@ export async function makeHostDirs(
   const confPath = join(dir, 'etc', 'libvirtd.conf');
   const machineConf = await readFile('/etc/libvirt/libvirtd.conf', 'utf8').catch(() => '');
   await writeFile(confPath, hostLibvirtdConf(machineConf, hostUuid), { mode: 0o644 });
+  const qemuConf = await readFile('/etc/libvirt/qemu.conf', 'utf8').catch(() => '');
+  await writeFile(join(dir, 'etc', 'qemu.conf'), hostQemuConf(qemuConf, migrationPortMin()), { mode: 0o600 });
   await copyTree('/etc/iscsi', join(dir, 'iscsi'), { files: true, skip: (r) => r === 'initiatorname.iscsi' });
   await writeFile(join(dir, 'iscsi', 'initiatorname.iscsi'), initiatorFile(o.name, o.initiatorName), {
     mode: 0o644,

@@ -63,6 +63,41 @@ async function mountInside(ns: NamespaceHolder, dir: string, hostStateDir: strin
   for (const b of boundDirs(hostStateDir)) await ns.exec('mount', ['--bind', join(dir, b.sub), b.target]);
 }
 
+/** The libvirt URI of the host whose directories are at `dir` (its socket, seen from outside). */
+export const hostUri = (dir: string): string =>
+  `qemu+unix:///system?socket=${join(dir, 'run', 'libvirt-sock')}`;
+
+/** A host's handle, once its daemons run in the namespace `ns` holds. */
+export function hostHandle(
+  ns: Omit<NamespaceHolder, 'child'>,
+  o: { name: string; dir: string; hostStateDir: string; initiatorName: string; hostUuid: string },
+): KvmHost {
+  const uri = hostUri(o.dir);
+  let stopping: Promise<void> | undefined;
+  return {
+    name: o.name,
+    pid: ns.pid,
+    uri,
+    dir: o.dir,
+    stateDir: o.hostStateDir,
+    agentDir: '/var/lib/strata-agent',
+    initiatorName: o.initiatorName,
+    hostUuid: o.hostUuid,
+    enter: ns.enter,
+    exec: (cmd, args, timeoutMs) => ns.exec(cmd, args, timeoutMs),
+    stop: () => (stopping ??= destroyDomains(uri).then(() => removeHost(o.dir))),
+  };
+}
+
+/** Mounts the host's directories in its namespace, names it, starts virtlogd and libvirtd there. */
+export async function bootHost(ns: NamespaceHolder, name: string, dir: string, hostStateDir: string) {
+  await mountInside(ns, dir, hostStateDir);
+  await ns.exec('hostname', [name]);
+  await startForkingDaemon([...ns.enter, 'virtlogd', '-d', '-p', '/run/libvirt/virtlogd.pid']);
+  await startForkingDaemon([...ns.enter, 'libvirtd', '-d', '-p', '/run/libvirt/libvirtd.pid']);
+  await waitForLibvirt(hostUri(dir), 60_000);
+}
+
 /**
  * Starts a KVM host on this machine (DESIGN.md §6, "Several KVM hosts on one machine"): a private
  * mount namespace (and UTS, for its hostname) with its own directories bound over libvirt's, the
@@ -89,29 +124,11 @@ export async function startKvmHost(options: KvmHostOptions): Promise<KvmHost> {
     await writeOwner(dir);
     return made;
   });
-  const uri = `qemu+unix:///system?socket=${join(dir, 'run', 'libvirt-sock')}`;
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= destroyDomains(uri).then(() => removeHost(dir)));
+  const stop = () => destroyDomains(hostUri(dir)).then(() => removeHost(dir));
   try {
     const ns = await holdNamespace();
-    await mountInside(ns, dir, hostStateDir);
-    await ns.exec('hostname', [name]);
-    await startForkingDaemon([...ns.enter, 'virtlogd', '-d', '-p', '/run/libvirt/virtlogd.pid']);
-    await startForkingDaemon([...ns.enter, 'libvirtd', '-d', '-p', '/run/libvirt/libvirtd.pid']);
-    await waitForLibvirt(uri, 60_000);
-    return {
-      name,
-      pid: ns.pid,
-      uri,
-      dir,
-      stateDir: hostStateDir,
-      agentDir: '/var/lib/strata-agent',
-      initiatorName,
-      hostUuid,
-      enter: ns.enter,
-      exec: (cmd, args, timeoutMs) => ns.exec(cmd, args, timeoutMs),
-      stop,
-    };
+    await bootHost(ns, name, dir, hostStateDir);
+    return hostHandle(ns, { name, dir, hostStateDir, initiatorName, hostUuid });
   } catch (e) {
     await stop().catch(() => undefined);
     throw e;

@@ -17,24 +17,16 @@ export interface NamespaceHolder {
   exec(cmd: string, args: readonly string[], timeoutMs?: number): Promise<RunResult>;
 }
 
-export async function holdNamespace(): Promise<NamespaceHolder> {
-  const child = spawn(
-    'setpriv',
-    [
-      '--pdeathsig',
-      'KILL',
-      '--',
-      'unshare',
-      '-m',
-      '-u',
-      '--propagation',
-      'private',
-      '--',
-      'sleep',
-      'infinity',
-    ],
-    { stdio: 'ignore' },
-  );
+const UNSHARE = ['-m', '-u', '--propagation', 'private', '--', 'sleep', 'infinity'];
+
+/**
+ * `persistent`: the holder outlives this process, in a session of its own (the README's bring-up
+ * leaves its hosts running); else it dies with this process.
+ */
+export async function holdNamespace(persistent = false): Promise<NamespaceHolder> {
+  const child = persistent
+    ? spawn('unshare', UNSHARE, { stdio: 'ignore', detached: true })
+    : spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', ...UNSHARE], { stdio: 'ignore' });
   // A host someone forgot to stop must not keep the test process alive.
   child.unref();
   const pid = child.pid;
@@ -50,10 +42,14 @@ export async function holdNamespace(): Promise<NamespaceHolder> {
     if (Date.now() > deadline) throw new Error('the namespace holder did not make its namespace in 10 s');
     await sleep(20);
   }
+  return { ...enterNamespaceOf(pid), child };
+}
+
+/** How to run programs in the namespaces that process `pid` holds. */
+export function enterNamespaceOf(pid: number): Omit<NamespaceHolder, 'child'> {
   const enter = ['nsenter', '-t', String(pid), '-m', '-u', '--'];
   return {
     pid,
-    child,
     enter,
     exec: (cmd, args, timeoutMs) => run(enter[0] ?? 'nsenter', [...enter.slice(1), cmd, ...args], timeoutMs),
   };

@@ -53,7 +53,7 @@ export async function writeOwner(dir: string): Promise<void> {
   await writeFile(join(dir, 'owner'), await startTimeOf(process.pid));
 }
 
-async function startTimeOf(pid: number): Promise<string> {
+export async function startTimeOf(pid: number): Promise<string> {
   // field 22 of /proc/PID/stat, after the parenthesised command (which may hold spaces)
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';

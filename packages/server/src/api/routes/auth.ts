@@ -9,7 +9,7 @@ const roleSchema = { type: 'string', enum: [...ROLES] };
 
 /** Login, logout, who am I; accounts, users, their roles and API keys. */
 export function authRoutes(app: FastifyInstance, { services, sessions, authenticator }: ApiDeps): void {
-  const { accounts } = services;
+  const { accounts, apiKeys } = services;
   app.post<{ Body: { username: string; password: string } }>(
     '/v1/auth/login',
     {
@@ -77,12 +77,12 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
     },
     async (req) => accounts.list(actorOf(req), listArgs(req.query)),
   );
-  app.post<{ Body: { name: string; role?: 'admin' | 'user' } }>(
+  app.post<{ Body: { name: string; role?: Role } }>(
     '/v1/accounts',
     {
       schema: spec('accounts', 'Create an account (admin)', {
         querystring: query(),
-        body: obj({ name: { type: 'string' }, role: { type: 'string', enum: ['admin', 'user'] } }, ['name']),
+        body: obj({ name: { type: 'string' }, role: roleSchema }, ['name']),
         response: { 201: schemas.account },
       }),
     },
@@ -165,7 +165,7 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
         response: { 200: pageOf(schemas.apiKey) },
       }),
     },
-    async (req) => accounts.listApiKeys(actorOf(req), listArgs(req.query)),
+    async (req) => apiKeys.list(actorOf(req), listArgs(req.query)),
   );
   app.post<{ Body: { userId?: string } | undefined }>(
     '/v1/api-keys',
@@ -176,7 +176,7 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
         response: { 201: schemas.apiKeyWithSecret },
       }),
     },
-    async (req, reply) => reply.code(201).send(await accounts.createApiKey(actorOf(req), req.body ?? {})),
+    async (req, reply) => reply.code(201).send(await apiKeys.create(actorOf(req), req.body ?? {})),
   );
   app.delete<{ Params: { apiKey: string } }>(
     '/v1/api-keys/:apiKey',
@@ -188,7 +188,7 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
       }),
     },
     async (req) => {
-      const revoked = await accounts.revokeApiKey(actorOf(req), req.params.apiKey);
+      const revoked = await apiKeys.revoke(actorOf(req), req.params.apiKey);
       authenticator.forgetKey(revoked.apiKey);
       return revoked;
     },

@@ -1,6 +1,32 @@
+import { StrataError, ROLES, type Role } from '@strata/core';
 import { body, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render-accounts.js';
+
+/** CloudStack's account type number to Strata's role (listAccounts answers the reverse). */
+function roleOfType(type: number): Role {
+  const role = ROLES.find((x) => r.ACCOUNT_TYPE[x] === type);
+  if (!role)
+    throw new StrataError('CLOUDSTACK_INVALID_PARAMETER', {
+      command: 'updateAccount',
+      param: 'accounttype',
+      value: String(type),
+      reason: 'must be 0 (User), 1 (Admin) or 2 (DomainAdmin)',
+    });
+  return role;
+}
+
+function roleOfId(id: string): Role {
+  const role = ROLES.find((x) => x === id);
+  if (!role)
+    throw new StrataError('CLOUDSTACK_INVALID_PARAMETER', {
+      command: 'updateAccount',
+      param: 'roleid',
+      value: id,
+      reason: `no such role (listAccounts' roleid: ${ROLES.join(', ')})`,
+    });
+  return role;
+}
 
 export const listAccounts: Command = {
   name: 'listAccounts',
@@ -115,5 +141,60 @@ export const listEvents: Command = {
     });
     const page = await need(ctx, 'accounts').auditEvents(ctx.caller, q);
     return listBody('event', page.total, page.items.map(r.auditEvent));
+  },
+};
+
+export const updateAccount: Command = {
+  name: 'updateAccount',
+  description:
+    "Changes an account's role (operator only): roleid as listAccounts answers it, or its accounttype; every user of the account takes it",
+  isAsync: false,
+  entity: 'account',
+  params: {
+    id: { type: 'uuid', description: 'the account (or give account)' },
+    account: { type: 'string', description: 'the name of the account (or give id)' },
+    domainid: { type: 'uuid', description: 'accepted for compatibility; Strata has one domain' },
+    roleid: {
+      type: 'uuid',
+      description: 'the new role: admin, account-admin or user (roleid in listAccounts)',
+    },
+    accounttype: {
+      type: 'integer',
+      description:
+        "the new role as an account type: 1 Admin, 2 DomainAdmin, 0 User (Strata; roleid is CloudStack's)",
+    },
+    newname: { type: 'string', description: 'not supported: Strata does not rename accounts' },
+  },
+  async handler(ctx) {
+    const p = ctx.params;
+    const id = read.str(p, 'id');
+    const accountName = read.str(p, 'account');
+    if (id === undefined && accountName === undefined)
+      throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', { command: 'updateAccount', param: 'id' });
+    if (read.str(p, 'newname') !== undefined)
+      throw new StrataError('CLOUDSTACK_INVALID_PARAMETER', {
+        command: 'updateAccount',
+        param: 'newname',
+        value: read.str(p, 'newname') ?? '',
+        reason: 'Strata does not rename accounts',
+      });
+    const roleId = read.str(p, 'roleid');
+    const type = read.num(p, 'accounttype');
+    const byId = roleId === undefined ? undefined : roleOfId(roleId);
+    const byType = type === undefined ? undefined : roleOfType(type);
+    if (byId !== undefined && byType !== undefined && byId !== byType)
+      throw new StrataError('CLOUDSTACK_INVALID_PARAMETER', {
+        command: 'updateAccount',
+        param: 'accounttype',
+        value: String(type),
+        reason: `the role ${byId} is account type ${r.ACCOUNT_TYPE[byId]}`,
+      });
+    const role = byId ?? byType;
+    const account = await need(ctx, 'accounts').setRole(ctx.caller, {
+      ...(id !== undefined ? { id } : {}),
+      ...(accountName !== undefined ? { accountName } : {}),
+      ...(role !== undefined ? { role } : {}),
+    });
+    return body({ account: r.account(account) });
   },
 };

@@ -46,6 +46,7 @@ const all: Command[] = [
   accounts.listUsers,
   accounts.createUser,
   accounts.registerUserKeys,
+  accounts.updateAccount,
   accounts.listEvents,
   listCapabilities,
 ];

@@ -26,7 +26,9 @@ async function jobResult(ctx: CommandContext, j: JobView): Promise<CsObject> {
       case 'VirtualMachine':
         return { virtualmachine: r.virtualMachine(await need(ctx, 'vms').get(ctx.caller, id)) };
       case 'Volume':
-        return { volume: r.volume(await need(ctx, 'volumes').get(ctx.caller, id)) };
+        return {
+          volume: r.volume(await need(ctx, 'volumes').get(ctx.caller, id), ctx.caller.role === 'admin'),
+        };
       case 'Snapshot':
         return { snapshot: r.snapshot(await need(ctx, 'snapshots').get(ctx.caller, id)) };
       case 'VmSnapshot':

@@ -51,7 +51,11 @@ export const listVolumes: Command = {
       type: type === 'DATADISK' ? 'DATA' : type,
     });
     const page = await need(ctx, 'volumes').list(ctx.caller, q);
-    return listBody('volume', page.total, page.items.map(r.volume));
+    return listBody(
+      'volume',
+      page.total,
+      page.items.map((v) => r.volume(v, ctx.caller.role === 'admin')),
+    );
   },
 };
 

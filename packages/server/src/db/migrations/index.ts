@@ -6,6 +6,7 @@ import { orchestrationSchema } from './005-orchestration.js';
 import { registrationConfirmSchema } from './006-registration-confirm.js';
 import { boundRegistrationSchema } from './007-bound-registration.js';
 import { rolesAuditSchema } from './009-roles-audit.js';
+import { accountRolesSchema } from './010-account-roles.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   registrationConfirmSchema,
   boundRegistrationSchema,
   rolesAuditSchema,
+  accountRolesSchema,
 ];

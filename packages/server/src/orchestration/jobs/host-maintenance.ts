@@ -27,7 +27,7 @@ const hostState = async (q: Queryable, hostId: string): Promise<string | undefin
 const vmsOn = async (q: Queryable, hostId: string) =>
   (
     await q.query(
-      `SELECT id, state FROM vms WHERE host_id = $1 AND state IN ('Starting', 'Running', 'Stopping') ORDER BY id`,
+      `SELECT id, state FROM vms WHERE host_id = $1 AND state IN ('Starting', 'Running', 'Stopping', 'Migrating') ORDER BY id`,
       [hostId],
     )
   ).map((r) => ({ id: String(r['id']), state: String(r['state']) }));

@@ -1,11 +1,13 @@
-import { StrataError, type DiskSpec, type Vm, type Volume } from '@strata/core';
+import { StrataError, type DiskSpec, type Vm } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
-import type { JobDefinition, Json, StepContext } from '../../jobs/index.js';
+import type { JobDefinition, Json } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { hostRef, loadHost, loadVm, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
 import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 import { chooseHost } from '../../services/placement/choose-host.js';
+import { vmTransition } from '../../vmsnapshots/shared.js';
+import { forgetDefinition, revokeAll } from '../host-leave.js';
 import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
@@ -46,19 +48,6 @@ async function chooseDestination(tx: Queryable, vm: Vm, pinned: string | undefin
   return placed.host.id;
 }
 
-/** Revokes a host's access to every volume of the VM (what it no longer needs). */
-async function revokeAll(
-  deps: OrchestrationDeps,
-  ctx: StepContext,
-  volumes: readonly Volume[],
-  hostId: string,
-) {
-  const host = hostRef(await loadHost(deps.db, hostId));
-  const sctx = storageContext(ctx);
-  for (const v of volumes)
-    await (await deps.drivers.forPool(v.poolId)).revokeAccess(sctx, { volumeId: v.id, host });
-}
-
 /** A file disk on a pool every host mounts (cluster or zone scope): libvirt must be told it is shared. */
 async function onSharedFiles(q: Queryable, vmId: string): Promise<boolean> {
   const rows = await q.query(
@@ -92,7 +81,20 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
             throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', event: 'Migrate', state: vm.state });
           await ctx.tx.query('SELECT id FROM hosts ORDER BY id FOR UPDATE');
           const plan: Plan = { source: vm.hostId, dest: await chooseDestination(ctx.tx, vm, input.hostId) };
+          // Migrating: a reconnecting host's reconciler leaves the VM to this job (its domain
+          // may be on either host, or on neither for an instant)
+          await vmTransition(deps, ctx.tx, ctx, vm, 'Migrate');
           return plan;
+        },
+        // The move failed: the VM is recorded where its guest runs now (the source, or the
+        // destination when it went there after all), or in Error when it runs on neither.
+        compensate: async (ctx, input, output) => {
+          const plan = output as Plan;
+          const vm = await loadVm(ctx.tx, input.vmId);
+          if (vm.state !== 'Migrating') return;
+          const at = await whereRuns(deps, vm, plan, ctx.signal);
+          if (!at.source && !at.dest) await vmTransition(deps, ctx.tx, ctx, vm, 'Lost');
+          else await vmTransition(deps, ctx.tx, ctx, vm, 'Fail', at.source ? {} : { host_id: plan.dest });
         },
       },
       {
@@ -101,9 +103,9 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           const plan = prior['plan'] as Plan;
           const dest = hostRef(await loadHost(deps.db, plan.dest));
           const sctx = storageContext(ctx);
-          const disks: DiskSpec[] = [];
-          for (const v of await vmVolumes(deps.db, input.vmId))
-            disks.push(await diskSpecFor(deps, sctx, v, dest));
+          // side by side (RBD's cephx caps take mon round trips; a tgt ACL is quick)
+          const volumes = await vmVolumes(deps.db, input.vmId);
+          const disks: DiskSpec[] = await Promise.all(volumes.map((v) => diskSpecFor(deps, sctx, v, dest)));
           return { disks: disks.filter((d) => d.source.kind !== 'file') } as unknown as Json;
         },
         // The guest stayed where it was: the destination's grants go (it runs on the source only).
@@ -124,6 +126,8 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           // Run again after a crash: the guest may have moved already.
           const at = await whereRuns(deps, vm, plan, ctx.signal);
           if (at.dest && !at.source) return { moved: 'before' };
+          // a definition the VM left there when it last stopped would refuse the incoming domain
+          await forgetDefinition(deps, ctx, plan.dest, domainName(vm));
           const dest = await loadHost(deps.db, plan.dest);
           const facts = (
             await deps.db.query(`SELECT facts->'migration' AS m FROM hosts WHERE id = $1`, [dest.id])
@@ -166,7 +170,7 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as Plan;
           const vm = await loadVm(ctx.tx, input.vmId);
-          await ctx.tx.query('UPDATE vms SET host_id = $2 WHERE id = $1', [vm.id, plan.dest]);
+          await vmTransition(deps, ctx.tx, ctx, vm, 'Migrated', { host_id: plan.dest });
           await deps.events.record(
             {
               accountId: vm.accountId,

@@ -14,10 +14,11 @@ import {
 } from '../deps.js';
 import { placeVm } from '../../services/placement/place-vm.js';
 import { diskSpecFor } from '../host-disks.js';
+import { leaveHost } from '../host-leave.js';
 import { domainName } from '../naming.js';
 import { reconnectGraceMs } from '../agent-reconnect.js';
 import { lostHostOf } from '../../services/placement/lost-host.js';
-import { fenceSteps } from './host-fence.js';
+import { FENCEABLE, fenceSteps } from './host-fence.js';
 
 /** `hostId`: the host an admin chose; else placement chooses (placement/choose-host.ts). */
 type StartInput = { readonly vmId: string; readonly hostId?: string };
@@ -66,6 +67,8 @@ export async function defineAndStart(
   ctx: StepContext,
   vmId: string,
   hostId?: string,
+  /** The host the VM ran on before this start chose another: what it left there goes. */
+  leftHostId?: string | null,
 ): Promise<{ hostId: string }> {
   const vm = await loadVm(deps.db, vmId);
   const host = hostId ? await loadHost(deps.db, hostId) : await pickHost(deps.db, vm);
@@ -74,8 +77,7 @@ export async function defineAndStart(
     throw new StrataError('TEMPLATE_NOT_BOOTABLE', { vm: vm.id, reason: 'it has no ROOT volume' });
   }
   const sctx = storageContext(ctx);
-  const disks = [];
-  for (const v of volumes) disks.push(await diskSpecFor(deps, sctx, v, hostRef(host)));
+  const disks = await Promise.all(volumes.map((v) => diskSpecFor(deps, sctx, v, hostRef(host))));
   const kernel = await kernelOf(deps.db, vm);
   const spec: VmSpec = {
     name: domainName(vm),
@@ -90,6 +92,10 @@ export async function defineAndStart(
   const old = existing.domains.find((d) => d.name === spec.name);
   if (old && old.state === 'running') return { hostId: host.id };
   if (old) await deps.agent.send(host.id, 'vm.destroy', { vm: spec.name }, { signal: ctx.signal });
+  // A lost or fenced host answers nothing (the send would wait out the reconnect grace): its fence
+  // revoked its grants, and its definition goes when it is readmitted (agents/fenced-readmit.ts).
+  if (leftHostId && leftHostId !== host.id && !FENCEABLE.has((await loadHost(deps.db, leftHostId)).state))
+    await leaveHost(deps, ctx, vm.id, leftHostId, spec.name);
   await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
   return { hostId: host.id };
@@ -120,7 +126,7 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
           const vm = await loadVm(ctx.tx, input.vmId);
           await transition(deps, ctx.tx, ctx, input.vmId, 'Start');
           const host = await placeVm(ctx.tx, vm, input.hostId ? { pinned: input.hostId } : {});
-          return { hostId: host.id };
+          return { hostId: host.id, leftHostId: vm.hostId };
         },
         compensate: async (ctx, input) => {
           await transition(deps, ctx.tx, ctx, input.vmId, 'Fail');
@@ -128,13 +134,10 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
       },
       {
         name: 'define-and-start',
-        run: async (ctx, input, prior) =>
-          defineAndStart(
-            deps,
-            ctx,
-            input.vmId,
-            (prior['mark-starting'] as { hostId?: string } | null)?.hostId,
-          ),
+        run: async (ctx, input, prior) => {
+          const marked = prior['mark-starting'] as { hostId?: string; leftHostId?: string | null } | null;
+          return defineAndStart(deps, ctx, input.vmId, marked?.hostId, marked?.leftHostId);
+        },
         compensate: async (ctx, input) => {
           const vm = await loadVm(deps.db, input.vmId);
           const host = await pickHost(deps.db, vm).catch(() => null);

@@ -27,6 +27,8 @@ export async function startFileAgent(opts: {
   readonly dir: string;
   readonly hostStateDir: string;
   readonly poolDirs: readonly string[];
+  /** The snapshot store it mounts (STRATA_AGENT_SNAPSHOT_STORE), reported in its facts. */
+  readonly snapshotStore?: string;
 }): Promise<FileAgent> {
   const suffix = Math.random().toString(36).slice(2, 8);
   const { db, hub, clusterId } = await startTestHub({ dir: opts.dir, suffix, heartbeatMs: 1_000 });
@@ -41,6 +43,7 @@ export async function startFileAgent(opts: {
     STRATA_FIXTURE_HOSTNAME: `files-${suffix}`,
     STRATA_HOST_STATE_DIR: opts.hostStateDir,
     STRATA_AGENT_POOL_DIRS: opts.poolDirs.join(':'),
+    ...(opts.snapshotStore && { STRATA_AGENT_SNAPSHOT_STORE: opts.snapshotStore }),
   });
   const stop = async () => {
     await stopAgentProcess(proc);

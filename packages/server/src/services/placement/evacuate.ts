@@ -19,7 +19,7 @@ export interface Move {
 export async function planEvacuation(q: Queryable, hostId: string): Promise<Move[]> {
   const vms = await q.query(
     `SELECT id, account_id, state, cpus, memory_bytes FROM vms
-      WHERE host_id = $1 AND state IN ('Starting', 'Running', 'Stopping') ORDER BY id`,
+      WHERE host_id = $1 AND state IN ('Starting', 'Running', 'Stopping', 'Migrating') ORDER BY id`,
     [hostId],
   );
   const busy = vms.filter((v) => v['state'] !== 'Running');

@@ -25,7 +25,7 @@ export async function hostLoads(q: Queryable, vmId: string): Promise<HostLoad[]>
             h.facts->'migration'->>'uri' AS migration_uri,
             COALESCE(SUM(v.cpus), 0) AS used_cpus, COALESCE(SUM(v.memory_bytes), 0) AS used_memory
        FROM hosts h
-       LEFT JOIN vms v ON v.host_id = h.id AND v.id <> $1 AND v.state IN ('Starting', 'Running', 'Stopping')
+       LEFT JOIN vms v ON v.host_id = h.id AND v.id <> $1 AND v.state IN ('Starting', 'Running', 'Stopping', 'Migrating')
       GROUP BY h.id ORDER BY h.id`,
     [vmId],
   );
