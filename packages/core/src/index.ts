@@ -12,3 +12,4 @@ export * from './domain/units.js';
 export * from './storage/index.js';
 export * from './snapshot/index.js';
 export * from './channel/index.js';
+export * from './state/fence-rules.js';

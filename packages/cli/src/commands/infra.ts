@@ -88,6 +88,20 @@ export function hosts(): Command {
       ),
     );
   cmd
+    .command('fence')
+    .description(
+      "cut a lost host (agent gone) off its VMs' disks once the reconnect grace has passed: tgt ACLs and connections, Ceph blocklist and caps; its VMs are Stopped and may start elsewhere (job, admin)",
+    )
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/hosts/${enc(id)}/fence`),
+          `/v1/hosts/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
     .command('token')
     .description("a one-time registration token for a new host's agent, with the certificate to pin (admin)")
     .requiredOption('--cluster <id>', 'the cluster the host joins')

@@ -36,6 +36,20 @@ export const orchestrationErrors = defineErrors('orchestration', {
     recovery:
       'The host is Up again. See why each VM could not move (the migration jobs name it), free room on another host, and ask again.',
   },
+  HOST_FENCE_REFUSED: {
+    status: 409,
+    retryable: false,
+    message: 'Host {host} cannot be fenced: {reason}',
+    recovery:
+      'Only a host whose agent is gone (Disconnected) is fenced; a host that came back is Up and needs none. Check the host list.',
+  },
+  HOST_FENCE_FAILED: {
+    status: 502,
+    retryable: true,
+    message: 'Host {host} could not be fenced from pool {pool}: {reason}',
+    recovery:
+      "The host stays Fencing and no VM of it starts elsewhere. Bring the pool's storage node or Ceph back, then fence again (POST /v1/hosts/{id}/fence) or start the VM again.",
+  },
   NO_FREE_DEVICE: {
     status: 409,
     retryable: false,

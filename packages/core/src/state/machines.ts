@@ -53,10 +53,27 @@ export const jobMachine = defineMachine('job', {
 
 // PreparingMaintenance: its running VMs are being migrated away (the maintenance job); placement
 // sends it nothing new. Cancel (ExitMaintenance) brings it back Up from either maintenance state.
+// Fencing/Fenced: a lost host is being (or has been) cut from its disks (docs/migration.md,
+// "Fencing"). Its agent coming back does not make it Up: the reconciler first destroys the
+// domains it still runs, then readmits it (Readmit). A fence that did not finish stays Fencing and
+// is asked again.
 export const hostMachine = defineMachine('host', {
   Connecting: { Connected: 'Up', Disconnected: 'Disconnected', Remove: 'Removed' },
   Up: { Disconnected: 'Disconnected', PrepareMaintenance: 'PreparingMaintenance', Connected: 'Up' },
-  Disconnected: { Connected: 'Up', PrepareMaintenance: 'PreparingMaintenance', Remove: 'Removed' },
+  Disconnected: {
+    Connected: 'Up',
+    PrepareMaintenance: 'PreparingMaintenance',
+    Remove: 'Removed',
+    Fence: 'Fencing',
+  },
+  Fencing: { Fence: 'Fencing', Fenced: 'Fenced', Connected: 'Fencing', Disconnected: 'Fencing' },
+  Fenced: {
+    Fence: 'Fencing',
+    Readmit: 'Up',
+    Connected: 'Fenced',
+    Disconnected: 'Fenced',
+    Remove: 'Removed',
+  },
   PreparingMaintenance: {
     EnterMaintenance: 'Maintenance',
     ExitMaintenance: 'Up',

@@ -6,6 +6,7 @@ import type {
   CreateVolumeFromSnapshotRequest,
   CreateVolumeFromTemplateRequest,
   CreateVolumeRequest,
+  FenceHostRequest,
   GroupSnapshotRequest,
   ResizeVolumeRequest,
   SetQosRequest,
@@ -18,6 +19,7 @@ import type {
   CreateSnapshotResult,
   CreateVolumeResult,
   DeleteResult,
+  FenceHostResult,
   GroupSnapshotResult,
   ResizeVolumeResult,
   RevertSnapshotResult,
@@ -55,6 +57,13 @@ export interface StorageDriver {
   grantAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult>;
   revokeAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult>;
   connectionInfo(ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo>;
+  /**
+   * Fencing (spec section 2.11): revokes every grant the host holds in this pool and cuts what it
+   * still has open (tgt: its ACLs and iSCSI connections; Ceph: its cephx caps, and its client
+   * instances blocklisted), so a QEMU still running on a lost host can no longer write.
+   * Idempotent on the host; a driver without per-host access answers `enforced: false`.
+   */
+  fenceHost(ctx: StorageContext, req: FenceHostRequest): Promise<FenceHostResult>;
 
   createSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<CreateSnapshotResult>;
   deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult>;

@@ -14,6 +14,7 @@ export const storageCallMethods = [
   'grantAccess',
   'revokeAccess',
   'connectionInfo',
+  'fenceHost',
   'createSnapshot',
   'deleteSnapshot',
   'revertSnapshot',

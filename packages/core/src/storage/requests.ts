@@ -46,6 +46,11 @@ export interface AccessRequest {
   readonly host: HostRef;
 }
 
+/** Cut one host off every volume of the pool it holds a grant on (the host is lost). */
+export interface FenceHostRequest {
+  readonly host: HostRef;
+}
+
 export interface SnapshotRequest {
   readonly volumeId: string;
   /** Caller-chosen id; the idempotency key. Unique within the driver, not only the volume. */

@@ -38,6 +38,20 @@ export interface AccessResult {
   readonly enforced: boolean;
 }
 
+export interface FenceHostResult {
+  /**
+   * True when the backend keeps per-host access and the host is now cut off it; false when every
+   * host sees the pool anyway (a shared directory): nothing was, or could be, revoked.
+   */
+  readonly enforced: boolean;
+  /** Volumes whose grant to the host this call removed (empty on a replay). */
+  readonly volumes: readonly string[];
+  /** Live connections of the host the backend closed (tgt: iSCSI connections). */
+  readonly sessionsClosed: number;
+  /** Client instances of the host the backend now refuses (Ceph: blocklisted addresses). */
+  readonly clientsBlocklisted: readonly string[];
+}
+
 export interface SnapshotInfo {
   readonly snapshotId: string;
   readonly volumeId: string;

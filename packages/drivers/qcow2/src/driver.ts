@@ -11,6 +11,8 @@ import {
   validateStorageId,
   throwIfAborted,
   type AccessRequest,
+  type FenceHostRequest,
+  type FenceHostResult,
   type AccessResult,
   type CapacityResult,
   type ConnectionInfo,
@@ -259,6 +261,23 @@ export class Qcow2Driver implements StorageDriver {
       if (!m || !m.grants.includes(req.host.id)) return { changed: false, enforced: false };
       await this.store.putVolume({ ...m, grants: m.grants.filter((h) => h !== req.host.id) });
       return { changed: true, enforced: false };
+    });
+  }
+
+  /**
+   * Every host sees the pool's directory: there is nothing to cut (enforced: false), only the
+   * host's grant records go. A lost QEMU keeps its files open; QEMU's own image locks are what
+   * refuse a second writer (docs/migration.md, "Fencing").
+   */
+  fenceHost(ctx: StorageContext, req: FenceHostRequest): Promise<FenceHostResult> {
+    return this.mutate(ctx, async () => {
+      const volumes: string[] = [];
+      for (const m of await this.store.listVolumes()) {
+        if (!m.grants.includes(req.host.id)) continue;
+        await this.store.putVolume({ ...m, grants: m.grants.filter((h) => h !== req.host.id) });
+        volumes.push(m.volumeId);
+      }
+      return { enforced: false, volumes: volumes.sort(), sessionsClosed: 0, clientsBlocklisted: [] };
     });
   }
 

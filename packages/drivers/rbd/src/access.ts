@@ -75,7 +75,7 @@ async function hostKey(ctx: StorageContext, d: AccessDeps, user: string): Promis
   return got?.[0]?.key ?? null;
 }
 
-async function grantedVolumes(ctx: StorageContext, d: AccessDeps, hostId: string): Promise<string[]> {
+export async function grantedVolumes(ctx: StorageContext, d: AccessDeps, hostId: string): Promise<string[]> {
   const hash = hostHash(hostId);
   return Object.keys(await d.index.entries(ctx))
     .map(parseGrantKey)

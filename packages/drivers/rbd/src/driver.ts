@@ -8,6 +8,7 @@ import {
   validateStorageId,
   type AccessRequest,
   type CapacityResult,
+  type FenceHostRequest,
   type CreateVolumeFromSnapshotRequest,
   type CreateVolumeFromTemplateRequest,
   type CreateVolumeRequest,
@@ -26,6 +27,7 @@ import {
   type Qos,
 } from '@strata/core';
 import * as access from './access.js';
+import { fenceHost } from './fence.js';
 import { CephCli, errnoOf, EEXIST, ENOENT, unlessMissing } from './cli.js';
 import { cloneFromSnapshot, flatten, growTo, importTemplate } from './clone.js';
 import { rbdCapabilities } from './capabilities.js';
@@ -366,6 +368,10 @@ export class RbdDriver implements StorageDriver {
   connectionInfo(ctx: StorageContext, req: AccessRequest) {
     validateStorageId('volumeId', req.volumeId);
     return this.#lock.run(`host:${req.host.id}`, () => access.connectionInfo(ctx, this, req));
+  }
+
+  fenceHost(ctx: StorageContext, req: FenceHostRequest) {
+    return this.#lock.run(`host:${req.host.id}`, () => fenceHost(ctx, this, req));
   }
 
   // ---- snapshots ----

@@ -4,6 +4,8 @@ import {
   type AccessRequest,
   type AccessResult,
   type ConnectionInfo,
+  type FenceHostRequest,
+  type FenceHostResult,
   type StorageContext,
 } from '@strata/core';
 import { chapCredentials } from './config.js';
@@ -51,6 +53,48 @@ export class HostAccess {
         await this.d.targets.adm.unbindInitiator(ctx, target.tid, initiator);
       }
       return { changed: true, enforced: true };
+    });
+  }
+
+  /**
+   * Fencing: every grant of the host goes, each ACL on its initiator name that no other grant
+   * needs is unbound, and only then are its open connections closed (closed first, the initiator
+   * would log straight back in). A QEMU still running on the lost host then finds the target
+   * refusing it ("Target not found") at its next login. Replayed, it finds nothing left.
+   */
+  fenceHost(ctx: StorageContext, req: FenceHostRequest): Promise<FenceHostResult> {
+    return this.d.mutate(ctx, async () => {
+      const metas = await this.d.store.listVolumes();
+      const initiators = new Set<string>();
+      if (req.host.iscsiInitiator) initiators.add(req.host.iscsiInitiator);
+      const volumes: string[] = [];
+      const kept = new Set<string>();
+      for (const meta of metas) {
+        const initiator = meta.grants[req.host.id];
+        if (initiator === undefined) continue;
+        initiators.add(initiator);
+        volumes.push(meta.volumeId);
+        const grants = Object.fromEntries(Object.entries(meta.grants).filter(([h]) => h !== req.host.id));
+        await this.d.store.putVolume({ ...meta, grants });
+      }
+      for (const meta of await this.d.store.listVolumes())
+        for (const i of Object.values(meta.grants)) kept.add(i);
+      const ours = new Set(metas.map((m) => this.d.targets.iqn(m.volumeId)));
+      let sessionsClosed = 0;
+      for (const target of await this.d.targets.adm.targets(ctx)) {
+        if (!ours.has(target.iqn)) continue;
+        for (const i of initiators)
+          if (target.acls.includes(i) && !kept.has(i))
+            await this.d.targets.adm.unbindInitiator(ctx, target.tid, i);
+        for (const nexus of target.nexuses) {
+          if (!initiators.has(nexus.initiator)) continue;
+          for (const cid of nexus.connections) {
+            await this.d.targets.adm.deleteConnection(ctx, target.tid, nexus.sid, cid);
+            sessionsClosed++;
+          }
+        }
+      }
+      return { enforced: true, volumes: volumes.sort(), sessionsClosed, clientsBlocklisted: [] };
     });
   }
 

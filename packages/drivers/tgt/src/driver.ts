@@ -21,6 +21,8 @@ import {
   type CreateVolumeRequest,
   type CreateVolumeResult,
   type DeleteResult,
+  type FenceHostRequest,
+  type FenceHostResult,
   type GroupSnapshotRequest,
   type GroupSnapshotResult,
   type ResizeVolumeRequest,
@@ -314,6 +316,9 @@ export class TgtDriver implements StorageDriver {
   }
   connectionInfo(ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo> {
     return this.access.connectionInfo(ctx, req);
+  }
+  fenceHost(ctx: StorageContext, req: FenceHostRequest): Promise<FenceHostResult> {
+    return this.access.fenceHost(ctx, req);
   }
 
   readonly snapshots = new VolumeSnapshots(this);

@@ -41,6 +41,8 @@ void test('parseTargets reads tids, LUN backing paths, sessions, accounts and AC
   assert.equal(a?.iqn, 'iqn.2026-11.io.strata:p.v1');
   assert.deepEqual([...(a?.luns ?? [])], [[1, '/pool/volumes/v1.raw']]);
   assert.deepEqual(a?.sessions, ['iqn.2026-11.io.strata.test:h1']);
+  assert.deepEqual(a?.nexuses, [{ sid: 3, initiator: 'iqn.2026-11.io.strata.test:h1', connections: [0] }]);
+  assert.deepEqual(b?.nexuses, []);
   assert.deepEqual(a?.accounts, ['strata-v1']);
   assert.deepEqual(a?.acls, ['iqn.2026-11.io.strata.test:h1']);
   assert.equal(b?.tid, 9);

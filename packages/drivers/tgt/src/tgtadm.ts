@@ -10,6 +10,14 @@ export interface TargetState {
   readonly accounts: readonly string[];
   /** Initiators with a session open now. */
   readonly sessions: readonly string[];
+  /** The same sessions with their ids (I_T nexus = session id) and connection ids, to close them. */
+  readonly nexuses: readonly Nexus[];
+}
+
+export interface Nexus {
+  readonly sid: number;
+  readonly initiator: string;
+  readonly connections: readonly number[];
 }
 
 /** Parses `tgtadm --op show --mode target`. */
@@ -21,6 +29,7 @@ export function parseTargets(text: string): TargetState[] {
     acls: string[];
     accounts: string[];
     sessions: string[];
+    nexuses: Array<{ sid: number; initiator: string; connections: number[] }>;
   }[] = [];
   let section = '';
   let lun = -1;
@@ -34,6 +43,7 @@ export function parseTargets(text: string): TargetState[] {
         acls: [],
         accounts: [],
         sessions: [],
+        nexuses: [],
       });
       section = '';
       continue;
@@ -53,8 +63,16 @@ export function parseTargets(text: string): TargetState[] {
     } else if (section === 'ACL information:' && line) cur.acls.push(line);
     else if (section === 'Account information:' && line) cur.accounts.push(line);
     else if (section === 'I_T nexus information:') {
+      const n = /^I_T nexus: (\d+)/.exec(line);
+      if (n) cur.nexuses.push({ sid: Number(n[1]), initiator: '', connections: [] });
+      const nexus = cur.nexuses[cur.nexuses.length - 1];
       const i = /^Initiator: (\S+)/.exec(line);
-      if (i?.[1]) cur.sessions.push(i[1]);
+      if (i?.[1]) {
+        cur.sessions.push(i[1]);
+        if (nexus) nexus.initiator = i[1];
+      }
+      const c = /^Connection: (\d+)/.exec(line);
+      if (c && nexus) nexus.connections.push(Number(c[1]));
     }
   }
   return out;
@@ -154,6 +172,22 @@ export class Tgtadm {
       String(tid),
       '--initiator-name',
       initiator,
+    ]);
+  }
+
+  /** Closes one iSCSI connection (a fenced host's): its initiator must log in again, past the ACLs. */
+  deleteConnection(ctx: StorageContext, tid: number, sid: number, cid: number): Promise<string> {
+    return this.#run(ctx, 'delete conn', [
+      '--op',
+      'delete',
+      '--mode',
+      'conn',
+      '--tid',
+      String(tid),
+      '--sid',
+      String(sid),
+      '--cid',
+      String(cid),
     ]);
   }
 

@@ -16,3 +16,4 @@ export {
   type ServerCertificate,
 } from './tls.js';
 export { planVmReconcile, vmReconciler, type VmCorrection } from './vm-reconciler.js';
+export { fencedHostReadmission, staleDomains } from './fenced-readmit.js';

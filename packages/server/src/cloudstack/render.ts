@@ -47,7 +47,7 @@ export function host(h: Host): CsObject {
   return {
     id: h.id,
     name: h.name,
-    state: h.state,
+    state: HOST_STATE[h.state] ?? h.state,
     type: 'Routing',
     hypervisor: 'KVM',
     ipaddress: h.address,
@@ -63,6 +63,9 @@ export function host(h: Host): CsObject {
     created: csDate(h.createdAt),
   };
 }
+
+/** CloudStack's host status where Strata's differs: a fenced host is Down, one being fenced Alert. */
+const HOST_STATE: Readonly<Record<string, string>> = { Fencing: 'Alert', Fenced: 'Down' };
 
 /** CloudStack's resource states of a host, from Strata's host states. */
 const RESOURCE_STATE: Readonly<Record<string, string>> = {

@@ -1,5 +1,5 @@
 import { CHANNEL_PATH } from '@strata/core';
-import { AgentHub, vmReconciler } from '../agents/index.js';
+import { AgentHub, fencedHostReadmission, vmReconciler } from '../agents/index.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
 import { idParams, obj, query, str } from '../api/schemas.js';
@@ -107,6 +107,12 @@ export function agentsExtension(options: AgentsOptions = {}): ServerExtension & 
       h.onConnection(() => ctx.metrics.setConnectedAgents(h.connectedCount()));
       // On reconnect, VM rows follow what the host really runs (a Running VM whose domain is gone is Stopped).
       h.onReconcile(vmReconciler(ctx.services.vms));
+      // A fenced host coming back: its stale domains are destroyed, never restarted, then it is Up.
+      h.onReconcile(
+        fencedHostReadmission({ db: ctx.db, events: ctx.services.events, agent: h }, (hostId, what) =>
+          ctx.logger.warn({ hostId }, `fenced host: ${what}`),
+        ),
+      );
       return { close: () => h.stop() };
     },
   };

@@ -8,6 +8,7 @@ import type { OrchestrationDeps } from './deps.js';
 import { vmDeployJob } from './jobs/vm-deploy.js';
 import { vmMigrateJob } from './jobs/vm-migrate.js';
 import { hostMaintenanceJob } from './jobs/host-maintenance.js';
+import { hostFenceJob } from './jobs/host-fence.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
@@ -38,6 +39,7 @@ export function registerOrchestration(
   engine.register(vmStopJob(deps));
   engine.register(vmMigrateJob(deps));
   engine.register(hostMaintenanceJob(deps, engine));
+  engine.register(hostFenceJob(deps));
   engine.register(vmDeployJob(deps));
   engine.register(vmSnapshotCreateJob(deps, strategies));
   engine.register(vmSnapshotRevertJob(deps, strategies));

@@ -100,6 +100,7 @@ export class RemoteStorageDriver implements StorageDriver {
   grantAccess: StorageDriver['grantAccess'] = (ctx, req) => this.#call(ctx, 'grantAccess', req);
   revokeAccess: StorageDriver['revokeAccess'] = (ctx, req) => this.#call(ctx, 'revokeAccess', req);
   connectionInfo: StorageDriver['connectionInfo'] = (ctx, req) => this.#call(ctx, 'connectionInfo', req);
+  fenceHost: StorageDriver['fenceHost'] = (ctx, req) => this.#call(ctx, 'fenceHost', req);
   createSnapshot: StorageDriver['createSnapshot'] = (ctx, req) => this.#call(ctx, 'createSnapshot', req);
   deleteSnapshot: StorageDriver['deleteSnapshot'] = (ctx, req) => this.#call(ctx, 'deleteSnapshot', req);
   revertSnapshot: StorageDriver['revertSnapshot'] = (ctx, req) => this.#call(ctx, 'revertSnapshot', req);

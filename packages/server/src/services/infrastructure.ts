@@ -171,6 +171,28 @@ export class HostService {
     return { job, resource: host };
   }
 
+  /**
+   * Queues the fence of a lost host (orchestration/jobs/host-fence.ts): once its agent has been
+   * gone past the reconnect grace, it is cut off every pool with per-host access and its VMs are
+   * Stopped, so they may start elsewhere. Only a host whose agent is gone may be fenced.
+   */
+  async fence(actor: Actor, id: string): Promise<Accepted<Host>> {
+    requireAdmin(actor, 'Fencing a host');
+    const host = await this.get(actor, id);
+    if (!hostMachine.can(host.state, 'Fence'))
+      throw new StrataError('HOST_FENCE_REFUSED', {
+        host: id,
+        reason: `it is ${host.state}; only a host whose agent is gone (Disconnected) is fenced`,
+      });
+    const job = await this.jobs.submit(
+      actor,
+      JOB_TYPES.hostFence,
+      { hostId: id },
+      { lockKey: hostLock(id), resourceType: 'host', resourceId: id },
+    );
+    return { job, resource: host };
+  }
+
   /** Hosts are an operator view: their addresses and initiator names are infrastructure. */
   async get(actor: Actor, id: string): Promise<Host> {
     requireAdmin(actor, 'Reading a host');

@@ -17,6 +17,7 @@ export const JOB_TYPES = {
   vmStop: 'vm.stop', // { vmId, forced }
   vmMigrate: 'vm.migrate', // { vmId, hostId? }
   hostMaintenance: 'host.maintenance', // { hostId }
+  hostFence: 'host.fence', // { hostId }
   vmSnapshotCreate: 'vm-snapshot.create', // { vmSnapshotId, quiesce, memory }
   vmSnapshotRevert: 'vm-snapshot.revert', // { vmSnapshotId }
   vmSnapshotDelete: 'vm-snapshot.delete', // { vmSnapshotId }

@@ -11,6 +11,7 @@ import {
 import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
+import { lostHostOf } from './placement/lost-host.js';
 import { migrationCandidates } from './placement/place-vm.js';
 import type { QosInput } from './catalog.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
@@ -239,7 +240,8 @@ export class Operations {
   async startVm(actor: Actor, id: string, hostId?: string): Promise<Accepted<Vm>> {
     if (hostId !== undefined) requireAdmin(actor, 'name the host a VM runs on');
     const vm = await this.vms.get(actor, id);
-    vmMachine.next(vm.state, 'Start');
+    // Stopped, or marked running on a host that is lost: the job fences that host first.
+    await lostHostOf(this.db, id, 0);
     const input = { vmId: id, ...(hostId !== undefined && { hostId }) };
     return this.queued(actor, JOB_TYPES.vmStart, input, vmLock(id), 'vm', id, vm);
   }

@@ -12,6 +12,8 @@ import {
   validateSize,
   validateStorageId,
   type AccessRequest,
+  type FenceHostRequest,
+  type FenceHostResult,
   type AccessResult,
   type CapacityResult,
   type ConnectionInfo,
@@ -249,6 +251,12 @@ export class FakeStorageDriver implements StorageDriver {
   async revokeAccess(ctx: StorageContext, req: AccessRequest): Promise<AccessResult> {
     await this.#enter(ctx, 'revokeAccess', req);
     return { changed: this.#vols.get(req.volumeId)?.grants.delete(req.host.id) ?? false, enforced: false };
+  }
+  /** Drops the host's grants and reports them; enforces nothing (every host sees a fake pool). */
+  async fenceHost(ctx: StorageContext, req: FenceHostRequest): Promise<FenceHostResult> {
+    await this.#enter(ctx, 'fenceHost', req);
+    const volumes = [...this.#vols].filter(([, v]) => v.grants.delete(req.host.id)).map(([id]) => id);
+    return { enforced: false, volumes: volumes.sort(), sessionsClosed: 0, clientsBlocklisted: [] };
   }
   async connectionInfo(ctx: StorageContext, req: AccessRequest): Promise<ConnectionInfo> {
     await this.#enter(ctx, 'connectionInfo', req);

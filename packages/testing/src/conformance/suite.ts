@@ -183,6 +183,35 @@ export function runDriverConformance(
       assert.equal((await d.revokeAccess(ctx, { volumeId: v, host })).changed, false);
     });
 
+    void test('fenceHost removes every grant of the host and no other, is idempotent, and enforces as capabilities say', async () => {
+      const lost: HostRef = {
+        id: `${host.id}-lost`,
+        iscsiInitiator: `${host.iscsiInitiator ?? 'iqn.x:y'}-lost`,
+      };
+      const [v1, v2] = [await newVolume(), await newVolume()];
+      for (const volumeId of [v1, v2]) await d.grantAccess(ctx, { volumeId, host: lost });
+      await d.grantAccess(ctx, { volumeId: v1, host });
+      const fenced = await d.fenceHost(ctx, { host: lost });
+      assert.equal(
+        fenced.enforced,
+        d.capabilities.access.perHost,
+        'enforced exactly when access is per host',
+      );
+      assert.deepEqual(
+        fenced.volumes.filter((v) => v === v1 || v === v2),
+        [v1, v2].sort(),
+        'both grants of the lost host went',
+      );
+      assert.equal((await d.revokeAccess(ctx, { volumeId: v1, host: lost })).changed, false);
+      assert.equal(
+        (await d.revokeAccess(ctx, { volumeId: v1, host })).changed,
+        true,
+        'the other host kept its grant',
+      );
+      const again = await d.fenceHost(ctx, { host: lost });
+      assert.deepEqual([again.volumes, again.sessionsClosed, again.clientsBlocklisted], [[], 0, []]);
+    });
+
     const snapSkip = (): string | false =>
       d.capabilities.volumeSnapshot && d.capabilities.revert
         ? false

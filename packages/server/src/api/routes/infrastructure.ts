@@ -155,6 +155,21 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
     },
     async (req, reply) => sendAccepted(reply, await hosts.prepareMaintenance(actorOf(req), req.params.id)),
   );
+  app.post<IdReq>(
+    '/v1/hosts/:id/fence',
+    {
+      schema: spec(
+        'hosts',
+        'Fence a lost host (job, admin): once its agent has been gone past the reconnect grace, its tgt ACLs and iSCSI connections go, its Ceph clients are blocklisted and its cephx caps revoked; its VMs are Stopped and may start elsewhere',
+        {
+          params: idParams,
+          querystring: query(),
+          response: { 202: accepted(schemas.host) },
+        },
+      ),
+    },
+    async (req, reply) => sendAccepted(reply, await hosts.fence(actorOf(req), req.params.id)),
+  );
   app.delete<IdReq>(
     '/v1/hosts/:id/maintenance',
     {

@@ -16,6 +16,9 @@ import { placeVm } from '../../services/placement/place-vm.js';
 import { diskSpecFor } from '../host-disks.js';
 import { leaveHost } from '../host-leave.js';
 import { domainName } from '../naming.js';
+import { reconnectGraceMs } from '../agent-reconnect.js';
+import { lostHostOf } from '../../services/placement/lost-host.js';
+import { FENCEABLE, fenceSteps } from './host-fence.js';
 
 /** `hostId`: the host an admin chose; else placement chooses (placement/choose-host.ts). */
 type StartInput = { readonly vmId: string; readonly hostId?: string };
@@ -89,7 +92,10 @@ export async function defineAndStart(
   const old = existing.domains.find((d) => d.name === spec.name);
   if (old && old.state === 'running') return { hostId: host.id };
   if (old) await deps.agent.send(host.id, 'vm.destroy', { vm: spec.name }, { signal: ctx.signal });
-  if (leftHostId && leftHostId !== host.id) await leaveHost(deps, ctx, vm.id, leftHostId, spec.name);
+  // A lost or fenced host answers nothing (the send would wait out the reconnect grace): its fence
+  // revoked its grants, and its definition goes when it is readmitted (agents/fenced-readmit.ts).
+  if (leftHostId && leftHostId !== host.id && !FENCEABLE.has((await loadHost(deps.db, leftHostId)).state))
+    await leaveHost(deps, ctx, vm.id, leftHostId, spec.name);
   await deps.agent.send(host.id, 'vm.define', spec, { signal: ctx.signal });
   await deps.agent.send(host.id, 'vm.start', { vm: spec.name }, { signal: ctx.signal, timeoutMs: 120_000 });
   return { hostId: host.id };
@@ -99,6 +105,18 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
   return {
     type: JOB_TYPES.vmStart,
     steps: [
+      {
+        // Issue 20: a VM whose host is lost starts elsewhere only after that host is fenced from
+        // its disks. The decision is journaled; the fence steps below do nothing when it is null.
+        name: 'decide-fence',
+        readOnly: true,
+        run: async (_ctx, input) => ({ hostId: await lostHostOf(deps.db, input.vmId, reconnectGraceMs()) }),
+      },
+      ...fenceSteps<StartInput>(
+        deps,
+        (_input, prior) => (prior['decide-fence'] as { hostId: string | null } | undefined)?.hostId ?? null,
+        'skip',
+      ),
       {
         // The host is chosen and recorded with the state change and this step's record: a start
         // that runs again after a crash starts the VM on the same host, never on a second one.
