@@ -128,7 +128,9 @@ async function run(label, databaseUrl) {
       inServerMaxMs: loop.raw.max,
       inServerMaxOpen: loop.raw.maxOpen,
     };
-    process.stderr.write(`${label}: ${JSON.stringify(out)}\n`);
+    process.stderr.write(
+      `${label}: ${JSON.stringify(out)}\n${label} in server by route: ${JSON.stringify(loop.routes)}\n`,
+    );
     return out;
   } finally {
     await server.stop();

@@ -33,13 +33,20 @@ const volumeJob = (type, state) => ({
  * before the server read the request.
  */
 const raw = { max: 0, open: 0, maxOpen: 0 };
+/** Time inside the server per route (ids folded), for the README's breakdown. */
+const byRoute = new Map();
+const routeOf = (url) => url.split('?')[0].replace(/\/[^/]*-[^/]*$/, '/:id');
 function traceRequests(http) {
   http.on('request', (req, res) => {
     const t0 = performance.now();
     raw.maxOpen = Math.max(raw.maxOpen, ++raw.open);
     res.on('close', () => {
       raw.open--;
-      raw.max = Math.max(raw.max, performance.now() - t0);
+      const d = performance.now() - t0;
+      raw.max = Math.max(raw.max, d);
+      const key = `${req.method} ${routeOf(req.url)}`;
+      if (!byRoute.has(key)) byRoute.set(key, []);
+      byRoute.get(key).push(d);
     });
   });
 }
@@ -85,17 +92,28 @@ process.stdout.write(
   }) + '\n',
 );
 
+function routeStats() {
+  const out = {};
+  for (const [key, list] of byRoute) {
+    const sorted = [...list].sort((a, b) => a - b);
+    const at = (p) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]);
+    out[key] = { n: sorted.length, p50: at(0.5), p99: at(0.99) };
+  }
+  return out;
+}
 const ms = (ns) => Math.round(ns / 1e4) / 100;
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = line.trim();
   if (cmd === 'reset') {
     loop.reset();
     Object.assign(raw, { max: 0, maxOpen: raw.open });
+    byRoute.clear();
   }
   if (cmd === 'stats')
     process.stdout.write(
       JSON.stringify({
         raw,
+        routes: routeStats(),
         loopP50Ms: ms(loop.percentile(50)),
         loopP99Ms: ms(loop.percentile(99)),
         loopMaxMs: ms(loop.max),
