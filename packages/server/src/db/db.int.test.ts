@@ -72,6 +72,10 @@ test('PGlite vacuums and analyzes by itself: the planner sees real row counts an
     // 1,200 writes: over the threshold, so the timer's next look runs a pass.
     for (let i = 0; i < 1_200; i++) await db.query(`INSERT INTO churn VALUES ($1, 'n')`, [i]);
     await db.query(`DELETE FROM churn WHERE id >= 200`);
+    // Queries take event-loop turns (turns.ts), so a pass may have run among the inserts: 1,000
+    // writes elsewhere make sure one starts after the delete.
+    await db.query(`CREATE TABLE pad (id int)`);
+    for (let i = 0; i < 1_000; i++) await db.query(`INSERT INTO pad VALUES ($1)`, [i]);
     // A pass runs outside any transaction even while one is open (PGlite queues it behind).
     await db.transaction(async (tx) => {
       await tx.query(`UPDATE churn SET note = 'm' WHERE id = 0`);

@@ -5,6 +5,7 @@ import { transactionScope, type Database } from './database.js';
 import { initialiseInChild, isInitialised, PGLITE_CONF } from './pglite-init.js';
 import { pgliteMaintenance, type MaintenanceOptions } from './pglite-maintenance.js';
 import { copyTemplateTo, pgliteTemplateRoot, templateTarball } from './pglite-template.js';
+import { turnTaking } from './turns.js';
 
 const isRead = (sql: string): boolean => /^\s*(select|show|explain)\b/i.test(sql);
 
@@ -57,21 +58,25 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     // A failed pass is retried at the next period; the database goes on serving.
     onError: (e) => process.emitWarning(`PGlite maintenance: ${(e as Error).message}`),
   });
+  // Each statement or transaction in its own event-loop turn, in arrival order (turns.ts).
+  const turn = turnTaking();
   return {
     kind: 'pglite',
     query: (sql, params) => {
       if (!isRead(sql)) maintenance.wrote();
-      return query(pg, sql, params);
+      return turn(() => query(pg, sql, params));
     },
     maintain: () => maintenance.runNow(),
     async transaction(fn) {
       maintenance.wrote();
       let committed = () => {};
-      const result = await pg.transaction((raw) => {
-        const scope = transactionScope((sql, params) => query(raw, sql, params));
-        committed = scope.committed;
-        return fn(scope.tx);
-      });
+      const result = await turn(() =>
+        pg.transaction((raw) => {
+          const scope = transactionScope((sql, params) => query(raw, sql, params));
+          committed = scope.committed;
+          return fn(scope.tx);
+        }),
+      );
       committed();
       return result;
     },
