@@ -11,6 +11,9 @@ import type { JobEngine } from './types.js';
 let db: Database;
 let engine: JobEngine;
 let release: () => void = () => {};
+/** Resolves once the held step runs (the job's row says Running a little before it does). */
+let heldStarted: Promise<void>;
+let markStarted: () => void = () => {};
 
 before(async () => {
   db = await openDatabase('memory:');
@@ -26,7 +29,11 @@ before(async () => {
     steps: [
       {
         name: 'held',
-        run: () => new Promise((resolve) => (release = () => resolve({ released: true }))),
+        run: () =>
+          new Promise((resolve) => {
+            release = () => resolve({ released: true });
+            markStarted();
+          }),
       },
     ],
   });
@@ -39,10 +46,11 @@ after(async () => {
 });
 
 void test('a wait ends when this server finishes the job', async () => {
+  heldStarted = new Promise((resolve) => (markStarted = resolve));
   engine.start();
   const job = await engine.submit('test.held', {}, { accountId: 'acc' });
   const waits = [engine.wait(job.id, 30_000), engine.wait(job.id, 30_000)];
-  while ((await engine.get(job.id)).state !== 'Running') await new Promise((r) => setTimeout(r, 20));
+  await heldStarted;
   const t0 = Date.now();
   release();
   for (const done of await Promise.all(waits)) assert.equal(done.state, 'Succeeded');
