@@ -5,6 +5,7 @@
 // the guest writer's longest stall. Interleaved rounds, medians. Run by hand (never by CI):
 //   npx tsc -b && node bench/migration/run.mjs [rounds]
 // Writes bench/results/migration.json. See bench/migration/README.md.
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,6 +35,9 @@ const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 const root = await mkdtemp('/var/tmp/strata-bench-migration-');
 await chmod(root, 0o755); // QEMU runs as its own user: it walks down to the pools under the root
+// the server's hold hook (a test hook, packages/server/src/jobs/fault.ts): see bothGranted below
+const holdFile = join(root, 'fault-hold');
+process.env.STRATA_FAULT_HOLD_FILE = holdFile;
 const children = [];
 const hosts = [];
 let env;
@@ -74,25 +78,31 @@ try {
   const rbdId = cloud.pools.rbd ? await attach(cloud.pools.rbd, 'rbd') : null;
   if (!rbdId) log(`no RBD disk: ${env.backends.cephSkipped}`);
 
-  // Native needs the destination granted too: Strata grants a host on start and revokes only on a
-  // migration, so starting the VM on one host and then the other leaves both granted.
+  // Native needs both hosts granted, and Strata grants only the host a VM runs on (a migration's
+  // destination until it revokes the source). So each round starts with a Strata migration held
+  // before its revoke-source step (the server's hold hook, STRATA_FAULT_HOLD_FILE): the VM runs on
+  // the destination, both hosts hold Strata's own grants and secrets, and native migrates there
+  // and back; then the job is let go and revokes the other host. That migration is not measured.
   const sources = new Map();
-  const startOn = async (h) => {
-    await rest.run(`/v1/vms/${vm.id}/start`, { hostId: h.id });
-    await waitForGuestAgent(vm.id, 180_000, h.uri);
-    sources.set(h.id, await networkSources(h.uri, vm.id));
+  const readSources = async (h) => sources.set(h.id, await networkSources(h.uri, vm.id));
+  const bothGranted = async (from, to) => {
+    await rm(`${holdFile}.held`, { force: true });
+    await writeFile(holdFile, 'vm.migrate:revoke-source:before\n');
+    const { job } = await rest.post(`/v1/vms/${vm.id}/migrate`, { hostId: to.id });
+    for (const end = Date.now() + 300_000; !existsSync(`${holdFile}.held`); await sleep(100)) {
+      const seen = await rest.get(`/v1/jobs/${job.id}`);
+      if (seen.state === 'Failed' || seen.state === 'Succeeded' || Date.now() > end)
+        throw new Error(`the setup migration ended ${seen.state} before its revoke-source step`);
+    }
+    await readSources(to);
+    return async () => {
+      await rm(holdFile, { force: true });
+      await rest.waitJob(job);
+    };
   };
-  const restartOn = async (h, from) => {
-    await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
-    // Strata's stop leaves the domain defined on the host it ran on, and a start elsewhere defines
-    // it with a new UUID: a migration back (native or Strata's) would then fail with "domain ...
-    // already exists with uuid ...". The stopped definition goes first.
-    await virshAt(from.uri, ['undefine', '--domain', vm.id]);
-    await startOn(h);
-    await sleep(5_000); // let the fresh boot settle into its writing
-  };
-  await startOn(a);
-  await restartOn(b, a);
+  await rest.run(`/v1/vms/${vm.id}/start`, { hostId: a.id });
+  await waitForGuestAgent(vm.id, 180_000, a.uri);
+  await sleep(5_000); // let the fresh boot settle into its writing
   const ctx = {
     rest,
     vmId: vm.id,
@@ -104,18 +114,25 @@ try {
 
   const loadStart = load();
   log(`load at start ${loadStart.join(' ')}`);
-  // Round 0 warms up. Each round: native there and back, then Strata there and back (Strata's
-  // migration revokes the source, so native goes first), then a restart on the other host.
+  // Round 0 warms up. Each round, the VM on x: the held setup migration to y, native y -> x and
+  // x -> y, the setup let go (x revoked), then Strata y -> x and x -> y; the next round starts on y.
   const record = [];
-  let [x, y] = [b, a];
+  let [x, y] = [a, b];
   for (let r = 0; r <= rounds; r++) {
     const samples = [];
+    await readSources(x);
+    const release = await bothGranted(x, y);
     for (const [who, from, to] of [
-      ['native', x, y],
       ['native', y, x],
-      ['strata', x, y],
+      ['native', x, y],
+      ['release'],
       ['strata', y, x],
+      ['strata', x, y],
     ]) {
+      if (who === 'release') {
+        await release();
+        continue;
+      }
       const s = await sample(who, ctx, from, to);
       samples.push(s);
       log(
@@ -124,10 +141,7 @@ try {
       );
     }
     record.push({ round: r, warmup: r === 0, loadavg: load(), samples });
-    if (r < rounds) {
-      await restartOn(y, x);
-      [x, y] = [y, x];
-    }
+    [x, y] = [y, x];
   }
   const loadEnd = load();
 
@@ -172,8 +186,9 @@ try {
     },
     notes:
       'Tiny TCG guest, 128 MiB; one VM, two KVM hosts on this machine (own libvirtd each, own mount namespace), ' +
-      'memory over tcp://127.0.0.1. Each round: native x->y, native y->x, Strata x->y, Strata y->x, then a forced ' +
-      'restart on the other host (so both hosts hold grants again for the next native pair); round 0 warms up. ' +
+      'memory over tcp://127.0.0.1. Each round, the VM on x: a Strata migration to y held before its revoke-source ' +
+      'step (both hosts granted; not measured), native y->x and x->y, the hold let go, Strata y->x and x->y; ' +
+      'the next round starts on y; round 0 warms up. ' +
       'total = Strata: REST POST to the job done as the client sees it; native: the virsh migrate process. ' +
       "stall = longest gap, in host time, between consecutive writer records arriving on the LUN's backing file " +
       '(polled every 5 ms) that overlaps the migration; the guest clock stops while the guest is paused, so ' +

@@ -50,6 +50,12 @@ export interface CrashEnv {
   /** SIGKILLs the server and waits for it to be gone (its data directory is then free). */
   stopServer(): Promise<void>;
   readonly dataDir: string;
+  /**
+   * The server's hold file (STRATA_FAULT_HOLD_FILE): write a `<jobType>:<step>:<boundary>` into it
+   * and the next job to reach that boundary waits there (announcing it in `<file>.held`) until the
+   * file is removed.
+   */
+  readonly holdFile: string;
   readonly url: string;
   /** Resolves once the server process has exited (a fault point killed it). */
   serverExited(timeoutMs: number): Promise<NodeJS.Signals | number | null>;
@@ -133,6 +139,7 @@ async function setUp(
   const port = 24_000 + Math.floor(Math.random() * 1000); // its lane runs beside files that take 18_000..23_999
   const agentPort = port + 1000;
   const dataDir = join(root, 'server');
+  const holdFile = join(root, 'fault-hold');
   const start = (faultAt?: string) =>
     startServerProcess({
       dataDir,
@@ -146,6 +153,7 @@ async function setUp(
         // The agent restarts with every server here, so it is back in seconds: a command that
         // finds it gone (the agent-down cases) fails after 30 s rather than the default 90 s.
         STRATA_AGENT_RECONNECT_GRACE_MS: '30000',
+        STRATA_FAULT_HOLD_FILE: holdFile,
         ...(faultAt ? { STRATA_FAULT_KILL_AT: faultAt } : {}),
       },
     });
@@ -222,6 +230,7 @@ async function setUp(
       return server;
     },
     dataDir,
+    holdFile,
     url: env.url,
     serverExited: (timeoutMs) => waitExit(server.child, timeoutMs),
     killAgent() {

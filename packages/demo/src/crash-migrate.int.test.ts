@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
 import { invariantProblems, waitHostsUp, waitJobEnd } from './crash-checks.js';
+import { agentCrashSeries } from './crash-agents.js';
 import { crashEnvironment, type CrashEnv } from './crash-env.js';
 import { boundaries, crashSeries, describeOutcome, failuresOf, progress, stepNames } from './crash-run.js';
 import { crashSample, describeSample } from './crash-sample.js';
@@ -42,11 +43,12 @@ async function hostsBack(cx: CrashEnv): Promise<string[]> {
 // its own libvirtd and agent in its own namespaces) with disks on qcow2, tgt iSCSI and Ceph RBD and
 // a VM snapshot, moved back and forth; the server SIGKILLed at step boundaries of `vm.migrate` and
 // of `host.maintenance` (crash-sample.ts: a sample in CI, every one with STRATA_CRASH_SWEEP=all),
-// then every agent SIGKILLed while the migration runs. After each: the job ends (done or undone),
+// every agent SIGKILLed at the same boundaries with the server alive (crash-agents.ts), and every
+// agent SIGKILLed while the guest's memory is copied. After each: the job ends (done or undone),
 // the VM runs on exactly one host, the one the database names, with its disks; no grant is left
 // to a host that does not run it (the orphan collector's grant scan); the snapshot's parts exist.
 test(
-  'crash safety: live migration and host maintenance, server killed at step boundaries (sampled), agents killed mid-migration',
+  'crash safety: live migration and host maintenance, server and agents killed at step boundaries (sampled), agents killed mid-migration',
   { timeout: 3_600_000 },
   async (t) => {
     const lines: string[] = [];
@@ -82,6 +84,11 @@ test(
         progress(t, describeOutcome(o)),
       );
       assert.deepEqual(failuresOf(moves), []);
+      // every agent SIGKILLed at the same boundaries, the server alive (held there by its hook)
+      const agentMoves = await agentCrashSeries(env, vm.id, MIGRATE, sample.points, migrate, (o) =>
+        progress(t, describeOutcome(o)),
+      );
+      assert.deepEqual(failuresOf(agentMoves), []);
 
       // Every agent dies while the guest's memory is being copied: after they are back, the job
       // finds where the guest runs and ends with it on exactly one host.
@@ -124,6 +131,10 @@ test(
         progress(t, describeOutcome(o)),
       );
       assert.deepEqual(failuresOf(maints), []);
+      const agentMaints = await agentCrashSeries(env, vm.id, MAINTENANCE, mSample.points, maintain, (o) =>
+        progress(t, describeOutcome(o)),
+      );
+      assert.deepEqual(failuresOf(agentMaints), []);
       assert.deepEqual(await hostsBack(env), [], 'no host is left half-way into maintenance');
       // the snapshot taken before every move still reverts, wherever the VM is now
       const snaps = (await rest.get<Page<SnapshotView>>('/v1/vm-snapshots', { vmId: vm.id })).items;

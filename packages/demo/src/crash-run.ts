@@ -5,7 +5,10 @@ import type { JobView, Page } from './rest.js';
 export type Boundary = 'before' | 'after';
 export type CrashPoint = readonly [step: string, boundary: Boundary];
 
-/** What one crash case saw: where the server died, how the job ended, which invariants broke. */
+/**
+ * What one crash case saw: where the server (or the agents) died, how the job ended, which
+ * invariants broke.
+ */
 export interface CrashOutcome {
   readonly point: string;
   readonly killed: boolean;
@@ -130,7 +133,7 @@ export function failuresOf(outcomes: readonly CrashOutcome[]): string[] {
     ...(o.killed
       ? []
       : [
-          `${o.point}: the server was not killed there (the job ended ${o.job.state}${o.job.error ? ` ${o.job.error.code}: ${o.job.error.message}` : ''})`,
+          `${o.point}: nothing was killed there (the job ended ${o.job.state}${o.job.error ? ` ${o.job.error.code}: ${o.job.error.message}` : ''})`,
         ]),
     ...o.problems.map((p) => `${o.point}: ${p}`),
     ...(o.job.error?.code === 'JOB_COMPENSATION_FAILED'

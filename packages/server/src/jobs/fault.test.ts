@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StrataError } from '@strata/core';
-import { parseFaultPoint } from './fault.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FAULT_HOLD_ENV, faultBoundary, parseFaultPoint } from './fault.js';
 
 test('the fault hook reads <jobType>:<step>:<boundary>, splitting from the right', () => {
   assert.equal(parseFaultPoint(undefined), null);
@@ -23,5 +26,31 @@ test('a malformed fault hook is INVALID_ARGUMENT naming the variable, never sile
         JSON.stringify(e.params).includes('STRATA_FAULT_KILL_AT'),
       bad,
     );
+  }
+});
+
+test('the hold hook stops a job at its boundary until the test removes the file, and only there', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fault-'));
+  const file = join(dir, 'hold');
+  process.env[FAULT_HOLD_ENV] = file;
+  try {
+    writeFileSync(file, 'vm.migrate:migrate:after\n');
+    // another boundary passes at once and marks nothing
+    await faultBoundary('vm.migrate', 'migrate', 'before');
+    await faultBoundary('vm.migrate', 'grant', 'after');
+    assert.equal(existsSync(`${file}.held`), false);
+    let passed = false;
+    const held = faultBoundary('vm.migrate', 'migrate', 'after').then(() => (passed = true));
+    const end = Date.now() + 5_000;
+    while (!existsSync(`${file}.held`) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(existsSync(`${file}.held`), true, 'the held boundary is announced');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(passed, false, 'it waits while the file exists');
+    rmSync(file);
+    await held;
+    assert.equal(passed, true);
+  } finally {
+    delete process.env[FAULT_HOLD_ENV];
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { StrataError } from '@strata/core';
 
 /**
@@ -45,9 +46,37 @@ export function armedFaultPoint(): FaultPoint | null {
 }
 
 /** Kills this process with SIGKILL when (jobType, step, boundary) is the configured fault point. */
-export function faultPoint(jobType: string, step: string, boundary: FaultBoundary): void {
+function faultPoint(jobType: string, step: string, boundary: FaultBoundary): void {
   const point = armedFaultPoint();
   if (!point || point.jobType !== jobType || point.step !== step || point.boundary !== boundary) return;
   process.stderr.write(`STRATA_FAULT_KILL_AT ${jobType}:${step}:${boundary}: killing this process\n`);
   process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Second test hook, off unless STRATA_FAULT_HOLD_FILE is set: when that file exists and holds
+ * `<jobType>:<step>:<before|after>`, the job stops at that boundary, writes `<file>.held`, and
+ * goes on once the test removes the file (at most ten minutes). Crash tests use it to kill the
+ * agents at an exact step boundary while the server lives on. The file is read afresh at every
+ * boundary, so one server serves many cases. Never set it in production.
+ */
+export const FAULT_HOLD_ENV = 'STRATA_FAULT_HOLD_FILE';
+
+const HOLD_LIMIT_MS = 600_000;
+
+async function faultHold(jobType: string, step: string, boundary: FaultBoundary): Promise<void> {
+  const file = process.env[FAULT_HOLD_ENV];
+  if (!file || !existsSync(file)) return;
+  const held = parseFaultPoint(readFileSync(file, 'utf8').trim());
+  if (!held || held.jobType !== jobType || held.step !== step || held.boundary !== boundary) return;
+  process.stderr.write(`${FAULT_HOLD_ENV} ${jobType}:${step}:${boundary}: held until ${file} is removed\n`);
+  writeFileSync(`${file}.held`, `${process.pid}\n`);
+  const end = Date.now() + HOLD_LIMIT_MS;
+  while (existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** The test hooks at one step boundary: the kill (STRATA_FAULT_KILL_AT), then the hold. */
+export async function faultBoundary(jobType: string, step: string, boundary: FaultBoundary): Promise<void> {
+  faultPoint(jobType, step, boundary);
+  await faultHold(jobType, step, boundary);
 }

@@ -2,7 +2,7 @@ import { isStrataError, jobMachine, StrataError, toStrataError, type JobState } 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
-import { faultPoint } from './fault.js';
+import { faultBoundary } from './fault.js';
 import { fenced, heartbeat, releaseLease, type Lease } from './fence.js';
 import { ProgressWriter, stepContext, type ContextParts } from './step-context.js';
 import { jsonParam, journal, JOB_COLUMNS, toJob, type Row } from './store.js';
@@ -72,7 +72,7 @@ export class JobRun {
   /** Journal records that may be written late (a read-only step's done): they go with the next write. */
   private carried: unknown[][] = [];
   /** The `after` fault points of the carried records' steps: they fire once those records commit. */
-  private carriedAfter: Array<() => void> = [];
+  private carriedAfter: Array<() => Promise<void>> = [];
   /** The job as the last step's transaction ended it, when that step was transactional. */
   private endedAs: Job | undefined;
 
@@ -148,8 +148,8 @@ export class JobRun {
     return fenced(this.env.db, this.lease, async (tx, state) => {
       for (const params of carried) await tx.query(UPSERT_STEP, params);
       return fn(tx, state);
-    }).then((out) => {
-      for (const point of after) point();
+    }).then(async (out) => {
+      for (const point of after) await point();
       return out;
     });
   }
@@ -259,7 +259,7 @@ export class JobRun {
     try {
       let out: Json;
       if (step.transactional === true) {
-        if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
+        if (phase === 'run') await faultBoundary(this.job.type, step.name, 'before');
         if (ends) await this.progress.flush();
         out = await this.journalTx(async (tx, state) => {
           const result = await call(tx);
@@ -269,18 +269,18 @@ export class JobRun {
         });
       } else {
         if (!readOnly) await this.journalTx((tx) => record(tx, 'started', null));
-        if (phase === 'run') faultPoint(this.job.type, step.name, 'before');
+        if (phase === 'run') await faultBoundary(this.job.type, step.name, 'before');
         out = await call();
         this.checkAbort();
         if (readOnly) {
           this.carried.push(params('done', out));
           // its `after` is once its record is in the journal, as for every other step
-          this.carriedAfter.push(() => faultPoint(this.job.type, step.name, 'after'));
+          this.carriedAfter.push(() => faultBoundary(this.job.type, step.name, 'after'));
           return out;
         }
         await this.journalTx((tx) => record(tx, 'done', out));
       }
-      if (phase === 'run') faultPoint(this.job.type, step.name, 'after');
+      if (phase === 'run') await faultBoundary(this.job.type, step.name, 'after');
       return out;
     } catch (e) {
       if (e instanceof StepFailed) throw e.failure;
