@@ -75,7 +75,7 @@ async function rbdOk(cx: CrashEnv, args: string[]): Promise<string | null> {
 }
 
 /** Whether a volume's recorded backend reference names something its backend really holds. */
-async function volumeExists(cx: CrashEnv, v: VolumeView): Promise<boolean> {
+export async function volumeExists(cx: CrashEnv, v: VolumeView): Promise<boolean> {
   const ref = v.backendRef ?? '';
   if (v.poolId === cx.cloud.pools.qcow2) return exists(ref);
   if (v.poolId === cx.cloud.pools.tgt) {

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { setWriterInterval } from '@strata/testing';
+import { test } from 'node:test';
+import { invariantProblems } from './crash-checks.js';
+import { crashEnvironment, type CrashEnv } from './crash-env.js';
+import {
+  boundaries,
+  crashSeries,
+  describeOutcome,
+  failuresOf,
+  progress,
+  stepNames,
+  type CrashOutcome,
+} from './crash-run.js';
+import { onePoint, volumeProblems } from './crash-volume-jobs.js';
+import type { Accepted, JobView } from './rest.js';
+import { buildDemoVm, waitForGuestAgent, type VolumeView } from './story.js';
+
+const MiB = 1024 ** 2;
+
+// Crash safety of the volume jobs and of VM stop and start: a VM on one of two KVM hosts with
+// disks on qcow2, tgt and RBD; for each job type, the server SIGKILLed at one of its step
+// boundaries (a different one each day; every one with STRATA_CRASH_SWEEP=all). After each: the
+// job ends done or undone, the VM's invariants hold (on one host, disks on their backends and the
+// ones the domain runs, no orphan, no guest frozen or paused), and no volume is left half-way.
+test(
+  'crash safety: volume create, attach, resize, QoS, detach, delete and VM stop, start: server killed at a step boundary of each',
+  { timeout: 3_600_000 },
+  async (t) => {
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    let cx: CrashEnv | undefined;
+    const vms: string[] = [];
+    let failed = true;
+    try {
+      cx = await crashEnvironment(log);
+      const env = cx;
+      const rest = env.env.rest;
+      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log, env.vmHost);
+      vms.push(vm.id);
+      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
+      await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
+      const pools = [
+        env.cloud.pools.tgt,
+        env.cloud.pools.qcow2,
+        ...(env.cloud.pools.rbd ? [env.cloud.pools.rbd] : []),
+      ];
+      let n = 0;
+      const newVolume = () =>
+        rest.post<Accepted<VolumeView>>('/v1/volumes', {
+          name: `crash "volume" <${++n}> $(id)`,
+          poolId: env.cloud.pools.tgt,
+          sizeBytes: 64 * MiB,
+        });
+      const made = async () => {
+        const accepted = await newVolume();
+        await rest.waitJob(accepted.job);
+        return accepted.resource.id;
+      };
+      const attached = async () => {
+        const id = await made();
+        await rest.run(`/v1/volumes/${id}/attach`, { vmId: vm.id });
+        return id;
+      };
+      const vmState = async () => (await rest.get<{ state: string }>(`/v1/vms/${vm.id}`)).state;
+      const running = async () => {
+        if ((await vmState()) !== 'Running') await rest.run(`/v1/vms/${vm.id}/start`, {});
+        await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
+      };
+      const stopped = async () => {
+        if ((await vmState()) === 'Running') await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
+      };
+      const resizing = await attached();
+      let size = 64 * MiB;
+      let iops = 500;
+      // each: how to start one job of the type (from a settled state), the job's type
+      const cases: Array<[string, () => Promise<{ job: JobView }>]> = [
+        ['volume.create', newVolume],
+        [
+          'volume.attach',
+          async () => rest.post<{ job: JobView }>(`/v1/volumes/${await made()}/attach`, { vmId: vm.id }),
+        ],
+        [
+          'volume.resize',
+          () =>
+            rest.post<{ job: JobView }>(`/v1/volumes/${resizing}/resize`, { sizeBytes: (size += 64 * MiB) }),
+        ],
+        [
+          'volume.set-qos',
+          () =>
+            rest.api.request<{ job: JobView }>('PUT', `/v1/volumes/${resizing}/qos`, {
+              body: { minIops: 100, maxIops: (iops += 100) },
+            }),
+        ],
+        ['volume.detach', async () => rest.post<{ job: JobView }>(`/v1/volumes/${await attached()}/detach`)],
+        [
+          'volume.delete',
+          async () => rest.api.request<{ job: JobView }>('DELETE', `/v1/volumes/${await made()}`),
+        ],
+        [
+          'vm.stop',
+          async () => (
+            await running(),
+            rest.post<{ job: JobView }>(`/v1/vms/${vm.id}/stop`, { forced: true })
+          ),
+        ],
+        [
+          'vm.start',
+          async () => (await stopped(), rest.post<{ job: JobView }>(`/v1/vms/${vm.id}/start`, {})),
+        ],
+      ];
+      const failures: string[] = [];
+      for (const [type, start] of cases) {
+        const probe = await start();
+        const ended = await rest.waitJob(probe.job);
+        assert.equal(
+          ended.state,
+          'Succeeded',
+          `${type} runs unarmed: ${ended.error?.code} ${ended.error?.message}`,
+        );
+        const points = onePoint(boundaries(await stepNames(env, probe.job.id)));
+        t.diagnostic(`${type}: ${points.map((p) => p.join(':')).join(', ')}`);
+        const outcomes: CrashOutcome[] = await crashSeries(env, vm.id, type, points, start, (o) =>
+          progress(t, describeOutcome(o)),
+        );
+        failures.push(...failuresOf(outcomes));
+        for (const p of await volumeProblems(env, pools)) failures.push(`after ${type}: ${p}`);
+      }
+      await running();
+      assert.deepEqual(await invariantProblems(env, vm.id), [], 'the invariants hold at the end');
+      assert.deepEqual(failures, []);
+      failed = false;
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}\n--- log ---\n${lines.join('\n')}\n--- server ---\n${await cx?.tail()}\n(files kept in ${cx?.root})`,
+        { cause: e },
+      );
+    } finally {
+      await cx?.close(vms, failed);
+    }
+  },
+);
