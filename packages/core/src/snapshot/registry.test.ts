@@ -5,7 +5,15 @@ import { StrategyRegistry, type VmSnapshotStrategy } from './registry.js';
 import type { VmSnapshotRequest } from './request.js';
 
 type Calls = string[];
-type Own = VmSnapshotStrategy<Calls, string, string, string, string>;
+type Own = VmSnapshotStrategy<{
+  ctx: Calls;
+  take: string;
+  taken: string;
+  revert: string;
+  reverted: void;
+  delete: string;
+  deleted: void;
+}>;
 
 /** A strategy of the test's own: claims VMs whose id starts with its prefix, records its calls. */
 function own(name: string, prefix: string): Own {

@@ -1,16 +1,29 @@
 import { StrataError } from '../errors/strata-error.js';
 import type { VmSnapshotRequest } from './request.js';
 import { checkStrategyRegistered } from './checks.js';
-import { explainSelection, selectStrategy, type Selection, type StrategyCandidate } from './select.js';
+import { chosenOf, explainSelection, type Selection, type StrategyCandidate } from './select.js';
 
 /**
- * A VM-snapshot strategy as an object: it answers `canHandle` and does the work. The context and
- * the inputs are the caller's (the server's jobs), so core stays free of I/O.
+ * The types a strategy works with: the caller's context, and each operation's input and answer.
+ * They are the caller's (the server's jobs), so core stays free of I/O.
  */
-export interface VmSnapshotStrategy<Ctx, Take, Taken, Revert, Delete> extends StrategyCandidate {
-  take(ctx: Ctx, input: Take): Promise<Taken>;
-  revert(ctx: Ctx, input: Revert): Promise<void>;
-  delete(ctx: Ctx, input: Delete): Promise<void>;
+export interface StrategyOperations {
+  readonly ctx: unknown;
+  readonly take: unknown;
+  readonly taken: unknown;
+  readonly revert: unknown;
+  readonly reverted: unknown;
+  readonly delete: unknown;
+  readonly deleted: unknown;
+}
+
+/** A VM-snapshot strategy as an object: it answers `canHandle`, and it takes, reverts and deletes. */
+export interface VmSnapshotStrategy<
+  O extends StrategyOperations = StrategyOperations,
+> extends StrategyCandidate {
+  take(ctx: O['ctx'], input: O['take']): Promise<O['taken']>;
+  revert(ctx: O['ctx'], input: O['revert']): Promise<O['reverted']>;
+  delete(ctx: O['ctx'], input: O['delete']): Promise<O['deleted']>;
 }
 
 /**
@@ -45,6 +58,10 @@ export class StrategyRegistry<S extends StrategyCandidate> {
     return [...this.#byName.values()];
   }
 
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
   explain(request: VmSnapshotRequest): Selection {
     return explainSelection(this.all, request);
   }
@@ -54,8 +71,9 @@ export class StrategyRegistry<S extends StrategyCandidate> {
     readonly strategy: S;
     readonly explanation: Selection['explanation'];
   } {
-    const name = selectStrategy(this.all, request);
-    return { strategy: this.#byName.get(name)!, explanation: this.explain(request).explanation };
+    const selection = this.explain(request);
+    const name = chosenOf(selection, request);
+    return { strategy: this.#byName.get(name)!, explanation: selection.explanation };
   }
 
   /** The strategy that took `snapshot`; SNAPSHOT_STRATEGY_MISSING when it is not registered. */
