@@ -7,8 +7,8 @@ import {
   type VmSnapshotType,
 } from '@strata/core';
 import type { Queryable } from '../db/index.js';
-import type { JobDefinition, Json, StepContext } from '../jobs/index.js';
-import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
+import type { JobDefinition, Json } from '../jobs/index.js';
+import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName } from '../orchestration/naming.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
@@ -17,7 +17,7 @@ import { holdDeadlineMs } from './hold-deadline.js';
 import { newMemoryLocation } from './memory-store.js';
 import { diskFacts, loadVmDisks, planDisks } from './facts.js';
 import type { StoredPlan } from './plan.js';
-import type { SnapshotStrategies, StrategyContext, TakeInput, Taken } from './strategy/index.js';
+import { strategyContext, type SnapshotStrategies, type TakeInput, type Taken } from './strategy/index.js';
 
 type CreateInput = { readonly vmSnapshotId: string; readonly quiesce: string; readonly memory: boolean };
 
@@ -232,10 +232,6 @@ export function vmSnapshotCreateJob(
 /** The strategy the plan chose: the one that takes, or undoes a take. */
 function takerOf(strategies: SnapshotStrategies, vmSnapshotId: string, plan: StoredPlan) {
   return strategies.forSnapshot({ id: vmSnapshotId, strategy: plan.strategy });
-}
-
-export function strategyContext(deps: OrchestrationDeps, ctx: StepContext): StrategyContext {
-  return { deps, storage: storageContext(ctx), jobId: ctx.jobId };
 }
 
 /** A cut journaled before strategies answered their active layers made every planned overlay active. */

@@ -5,12 +5,11 @@ import { hostFiles } from '../orchestration/host-files.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
-import { strategyContext } from './create-job.js';
 import { layersInUse } from './layers.js';
 import { memoryAgentHost, memoryLocationOf } from './memory-store.js';
 import type { StoredPlan } from './plan.js';
 import { loadSnapshot } from './shared.js';
-import type { Deleted, FileMerge, SnapshotStrategies } from './strategy/index.js';
+import { strategyContext, type Deleted, type FileMerge, type SnapshotStrategies } from './strategy/index.js';
 
 type DeleteInput = { readonly vmSnapshotId: string };
 

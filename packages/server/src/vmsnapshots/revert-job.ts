@@ -7,8 +7,12 @@ import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { memoryRestoreOf, restoreOnHost, type MemoryRestore } from './memory-restore.js';
 import { loadSnapshot, vmTransition } from './shared.js';
-import { strategyContext } from './create-job.js';
-import type { Reverted, RevertedFile, SnapshotStrategies } from './strategy/index.js';
+import {
+  strategyContext,
+  type Reverted,
+  type RevertedFile,
+  type SnapshotStrategies,
+} from './strategy/index.js';
 
 type RevertInput = { readonly vmSnapshotId: string; readonly restart?: boolean };
 

@@ -6,6 +6,7 @@ import type { SnapshotStrategies, SnapshotStrategy } from './types.js';
 export { hypervisorStrategy } from './hypervisor.js';
 export { storageOffloadStrategy } from './storage.js';
 export { byParts } from './by-parts.js';
+export { strategyContext } from './context.js';
 export type * from './types.js';
 
 /**
