@@ -4,3 +4,4 @@ export * from './select.js';
 export * from './quiesce.js';
 export * from './checks.js';
 export * from './tree.js';
+export * from './registry.js';

@@ -59,7 +59,12 @@ export function selectStrategy(candidates: readonly StrategyCandidate[], request
   if (request.takenBy !== undefined) {
     checkStrategyRegistered(candidates, { id: request.snapshotId ?? '(unknown)', strategy: request.takenBy });
   }
-  const { chosen, explanation } = explainSelection(candidates, request);
+  return chosenOf(explainSelection(candidates, request), request);
+}
+
+/** The selection's winner; NO_SNAPSHOT_STRATEGY with every candidate's reason when there is none. */
+export function chosenOf(selection: Selection, request: VmSnapshotRequest): string {
+  const { chosen, explanation } = selection;
   if (chosen === null) {
     const reasons =
       explanation.map((e) => `${e.strategy}: ${e.reason}`).join('; ') || 'no strategy is registered';

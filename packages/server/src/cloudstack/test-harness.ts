@@ -9,6 +9,7 @@ import { CLOUDSTACK_PATH } from './plugin.js';
 import { defaultExtensions } from '../composition/defaults.js';
 import type { HubHandle } from '../composition/agents-extension.js';
 import type { CsTarget } from './cs-client.js';
+import type { SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 
 /**
  * Test support: the real server (startServer: services, job engine, REST API) with the CloudStack
@@ -31,12 +32,17 @@ export interface Harness {
 export async function startHarness(
   extra: readonly ServerExtension[] = [],
   databaseUrl?: string,
+  options: { readonly strategies?: SnapshotStrategies } = {},
 ): Promise<Harness & { readonly dataDir: string }> {
   const ownDatabase = databaseUrl === undefined;
   databaseUrl ??= await stackDatabaseUrl('memory:', 'harness');
   const stackUrl = databaseUrl;
   const dataDir = await mkdtemp(join(tmpdir(), 'strata-cs-'));
-  const shipped = defaultExtensions({ stateDir: join(dataDir, 'host-state'), agents: { port: 0 } });
+  const shipped = defaultExtensions({
+    stateDir: join(dataDir, 'host-state'),
+    agents: { port: 0 },
+    ...(options.strategies && { strategies: options.strategies }),
+  });
   const agents = shipped.find((e): e is ServerExtension & HubHandle => e.name === 'agents' && 'hub' in e);
   if (!agents) throw new Error('defaultExtensions has no agent channel');
   const server = await startServer(

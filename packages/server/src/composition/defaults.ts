@@ -3,10 +3,16 @@ import type { ServerExtension } from '../server.js';
 import { agentsExtension, type AgentsOptions } from './agents-extension.js';
 import { orchestrationExtension } from './orchestration-extension.js';
 import { orphansExtension } from './orphans-extension.js';
+import type { SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 
 /** The full server: agent channel, orchestration jobs over it, the orphan collector and the CloudStack API. */
 export function defaultExtensions(
-  options: { readonly agents?: AgentsOptions; readonly stateDir?: string } = {},
+  options: {
+    readonly agents?: AgentsOptions;
+    readonly stateDir?: string;
+    /** The VM-snapshot strategies; default the built-ins. */
+    readonly strategies?: SnapshotStrategies;
+  } = {},
 ): ServerExtension[] {
   const agents = agentsExtension(options.agents);
   return [
@@ -14,6 +20,7 @@ export function defaultExtensions(
     orchestrationExtension({
       agent: () => agents.hub(),
       ...(options.stateDir && { stateDir: options.stateDir }),
+      ...(options.strategies && { strategies: options.strategies }),
     }),
     orphansExtension(),
     cloudStackExtension(),

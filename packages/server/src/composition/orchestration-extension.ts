@@ -1,4 +1,4 @@
-import { QUIESCE_MODES, type QuiesceMode, type StrategyCandidate } from '@strata/core';
+import { QUIESCE_MODES, type QuiesceMode } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
@@ -12,7 +12,7 @@ import type { ServerContext, ServerExtension } from '../server.js';
 import { maxChainDepth } from '../vmsnapshots/chain-depth.js';
 import { explainForVm } from '../vmsnapshots/explain.js';
 import { holdDeadlineMs } from '../vmsnapshots/hold-deadline.js';
-import { builtInStrategies } from '../vmsnapshots/strategies.js';
+import { snapshotStrategies, type SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 
 /** Key of the orchestration's dependencies in ServerContext.shared, once it started. */
 export const ORCHESTRATION_DEPS = 'orchestration.deps';
@@ -22,7 +22,8 @@ export interface OrchestrationOptions {
   readonly agent: () => AgentPort;
   /** In-process drivers by type (tests: fakes); default the built-in rbd factory. */
   readonly factories?: Readonly<Record<string, PoolDriverFactory>>;
-  readonly strategies?: readonly StrategyCandidate[];
+  /** The VM-snapshot strategies (default the built-ins; see docs/vm-snapshots.md, writing a strategy). */
+  readonly strategies?: SnapshotStrategies;
   /**
    * Host-local state (transient overlays, memory snapshots): a path every host has, where QEMU may
    * write; default STRATA_HOST_STATE_DIR or /var/lib/strata/state.
@@ -52,7 +53,7 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
       ),
       ctx.services.secrets.box,
     ));
-  const strategies = options.strategies ?? builtInStrategies;
+  const strategies = options.strategies ?? snapshotStrategies();
   return {
     name: 'orchestration',
     routes(app, ctx) {

@@ -1,6 +1,5 @@
-import type { StrategyCandidate } from '@strata/core';
 import type { JobEngine } from '../jobs/index.js';
-import { builtInStrategies } from '../vmsnapshots/strategies.js';
+import { snapshotStrategies, type SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 import { vmSnapshotCreateJob } from '../vmsnapshots/create-job.js';
 import { vmSnapshotDeleteJob } from '../vmsnapshots/delete-job.js';
 import { vmSnapshotRevertJob } from '../vmsnapshots/revert-job.js';
@@ -23,7 +22,7 @@ import {
 export function registerOrchestration(
   engine: JobEngine,
   deps: OrchestrationDeps,
-  strategies: readonly StrategyCandidate[] = builtInStrategies,
+  strategies: SnapshotStrategies = snapshotStrategies(),
 ): void {
   engine.register(volumeCreateJob(deps));
   engine.register(volumeDeleteJob(deps));

@@ -7,6 +7,7 @@ import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { SYSTEM_ACTOR } from '../services/actor.js';
 import { createServices, type Services } from '../services/index.js';
 import { vmSnapshotCreateJob } from './create-job.js';
+import { snapshotStrategies } from './strategy/index.js';
 import { tempSecretBox } from '../secrets/testing/temp-box.js';
 
 // A VM-snapshot create cancelled while queued leaves no Allocated snapshot behind: its onCancelled
@@ -27,7 +28,7 @@ for (const database of TEST_DATABASES) {
       engine = createJobEngine({ db, serverId: 'cancel-test' });
       s = createServices(db, engine, { secrets: await tempSecretBox() });
       const deps = { db, events: s.events } as unknown as OrchestrationDeps;
-      engine.register(vmSnapshotCreateJob(deps, []));
+      engine.register(vmSnapshotCreateJob(deps, snapshotStrategies()));
     });
 
     after(async () => {

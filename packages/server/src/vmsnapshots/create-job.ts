@@ -1,112 +1,29 @@
 import {
   StrataError,
   checkVmCanSnapshot,
-  explainSelection,
   resolveQuiesce,
   vmSnapshotMachine,
   type QuiesceMode,
-  type ResolvedQuiesce,
   type VmSnapshotType,
 } from '@strata/core';
 import type { Queryable } from '../db/index.js';
 import type { JobDefinition, Json } from '../jobs/index.js';
-import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
+import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { domainName } from '../orchestration/naming.js';
-import { hostFiles } from '../orchestration/host-files.js';
-import { poolFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { keepChainsShallow } from './chain-depth.js';
-import { executeCut, undoCut, type CutDeps } from './cut.js';
 import { holdDeadlineMs } from './hold-deadline.js';
 import { newMemoryLocation } from './memory-store.js';
-import { diskFacts, hydrate, loadVmDisks, planDisks, type PlannedDisk } from './facts.js';
-import type { CutPlan, CutResult } from './plan.js';
-import type { StrategyCandidate } from '@strata/core';
+import { diskFacts, loadVmDisks, planDisks } from './facts.js';
+import type { StoredPlan } from './plan.js';
+import { strategyContext, type SnapshotStrategies, type TakeInput, type Taken } from './strategy/index.js';
 
 type CreateInput = { readonly vmSnapshotId: string; readonly quiesce: string; readonly memory: boolean };
 
-/** The journaled plan of one VM snapshot: what the cut will do, decided once. */
-export interface StoredPlan {
-  readonly strategy: string;
-  readonly explanation: ReadonlyArray<{
-    strategy: string;
-    priority: string;
-    reason: string;
-    chosen: boolean;
-  }>;
-  readonly quiesce: ResolvedQuiesce;
-  readonly type: VmSnapshotType;
-  readonly vmId: string;
-  readonly vmName: string;
-  readonly vmRunning: boolean;
-  readonly hostId: string | null;
-  readonly disks: readonly PlannedDisk[];
-  readonly memoryPath: string | null;
-  /** The snapshot store holding the memory state; null or absent (older plans): the host state directory. */
-  readonly memoryStore?: string | null;
-  readonly holdDeadlineMs: number;
-}
+export type { StoredPlan } from './plan.js';
 
 export { HOLD_DEADLINE_MS } from './hold-deadline.js';
-
-export async function cutPlanOf(
-  deps: OrchestrationDeps,
-  plan: StoredPlan,
-  vmSnapshotId: string,
-  name: string,
-): Promise<CutPlan> {
-  const transient = Object.fromEntries(
-    plan.disks.filter((d) => d.transientPath).map((d) => [d.target, d.transientPath!]),
-  );
-  return {
-    hostId: plan.hostId,
-    vmName: plan.vmName,
-    vmRunning: plan.vmRunning,
-    guestAgent: plan.vmRunning,
-    snapshot: { id: vmSnapshotId, vmId: plan.vmId, name, type: plan.type },
-    type: plan.type,
-    quiesce: plan.quiesce,
-    disks: await hydrate(deps, plan.disks),
-    ...(plan.memoryPath && { memoryPath: plan.memoryPath }),
-    transientOverlays: transient,
-    holdDeadlineMs: plan.holdDeadlineMs,
-  };
-}
-
-export function cutDeps(deps: OrchestrationDeps, plan: StoredPlan): CutDeps {
-  const frozen = new Map(plan.disks.map((d) => [d.volumeId, d.frozenPath ?? '']));
-  // A stopped VM's overlays are made in their pool, by an agent that mounts it.
-  const files: CutDeps['files'] = {
-    async createOverlay(overlayPath, backingPath, signal) {
-      const disk = plan.disks.find((d) => d.overlayPath === overlayPath);
-      if (!disk) throw new StrataError('INTERNAL', { reason: `no planned disk has overlay ${overlayPath}` });
-      await (await poolFiles(deps, disk.poolId, plan.hostId)).createOverlay(overlayPath, backingPath, signal);
-    },
-  };
-  return { agent: deps.agent, files, activePath: (id) => frozen.get(id) ?? '' };
-}
-
-/**
- * Removes what a cut made and nothing uses any more: transient overlays from the VM's host state
- * directory and the memory state (there or in the snapshot store it mounts) by its agent, and
- * with `overlays` the new qcow2 overlays from their pools (an agent that mounts each).
- */
-async function removeCutFiles(deps: OrchestrationDeps, plan: StoredPlan, overlays: boolean): Promise<void> {
-  const stateFiles = [
-    ...plan.disks.flatMap((d) => (d.transientPath ? [d.transientPath] : [])),
-    ...(overlays && plan.memoryPath ? [plan.memoryPath] : []),
-  ];
-  // Only a running VM's cut makes files there (an overlay under the guest, its memory).
-  if (stateFiles.length > 0 && plan.vmRunning && plan.hostId) {
-    const host = hostFiles(deps.agent, plan.hostId);
-    for (const f of stateFiles) await host.remove(f);
-  }
-  if (!overlays) return;
-  for (const d of plan.disks) {
-    if (d.overlayPath) await (await poolFiles(deps, d.poolId, plan.hostId)).remove(d.overlayPath);
-  }
-}
 
 async function snapshotRow(deps: OrchestrationDeps, id: string): Promise<Record<string, unknown>> {
   const row = (await deps.db.query('SELECT * FROM vm_snapshots WHERE id = $1', [id]))[0];
@@ -138,7 +55,7 @@ async function failAllocated(
 
 export function vmSnapshotCreateJob(
   deps: OrchestrationDeps,
-  strategies: readonly StrategyCandidate[],
+  strategies: SnapshotStrategies,
 ): JobDefinition<CreateInput> {
   return {
     type: JOB_TYPES.vmSnapshotCreate,
@@ -167,11 +84,8 @@ export function vmSnapshotCreateJob(
             type,
             quiesce,
           };
-          const selection = explainSelection(strategies, request);
-          if (!selection.chosen) {
-            const reasons = selection.explanation.map((e) => `${e.strategy}: ${e.reason}`).join('; ');
-            throw new StrataError('NO_SNAPSHOT_STRATEGY', { operation: 'take', vm: disks.vm.id, reasons });
-          }
+          // The one selection: the winner's name is journaled and recorded, and it alone takes.
+          const selection = strategies.select(request);
           // Memory goes to the snapshot store the host mounts (any host of the zone reads it back).
           const memory =
             type === 'DiskAndMemory'
@@ -184,7 +98,7 @@ export function vmSnapshotCreateJob(
                 )
               : null;
           const plan: StoredPlan = {
-            strategy: selection.chosen,
+            strategy: selection.strategy.name,
             explanation: selection.explanation,
             quiesce,
             type,
@@ -244,19 +158,19 @@ export function vmSnapshotCreateJob(
           // journal writes on the way to every cut, and a crash in it is undone like the cut's.
           const chainDepth = await keepChainsShallow(deps, plan, ctx);
           const row = await snapshotRow(deps, input.vmSnapshotId);
-          const cut = await cutPlanOf(deps, plan, input.vmSnapshotId, String(row['name']));
-          const result = await executeCut(cutDeps(deps, plan), cut, storageContext(ctx));
-          // The transient overlays were committed back: no disk uses them any more.
-          await removeCutFiles(deps, plan, false);
-          return { ...result, chainDepth } as unknown as Json;
+          const take: TakeInput = { vmSnapshotId: input.vmSnapshotId, name: String(row['name']), plan };
+          const taken = await takerOf(strategies, input.vmSnapshotId, plan).take(
+            strategyContext(deps, ctx),
+            take,
+          );
+          return { ...taken, chainDepth } as unknown as Json;
         },
         compensate: async (ctx, input, _output, prior) => {
           const plan = prior['plan'] as unknown as StoredPlan | undefined;
           if (!plan) return;
-          const cut = await cutPlanOf(deps, plan, input.vmSnapshotId, '');
-          await undoCut(cutDeps(deps, plan), cut, storageContext(ctx));
-          // Undone: every disk is back on its old layer, so the cut's new files hold nothing needed.
-          await removeCutFiles(deps, plan, true);
+          // The name only labels a driver's parts: undoing finds them by the snapshot's id.
+          const take: TakeInput = { vmSnapshotId: input.vmSnapshotId, name: '', plan };
+          await takerOf(strategies, input.vmSnapshotId, plan).abandon(strategyContext(deps, ctx), take);
         },
       },
       {
@@ -264,7 +178,7 @@ export function vmSnapshotCreateJob(
         transactional: true,
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as unknown as StoredPlan;
-          const cut = prior['cut'] as unknown as CutResult;
+          const cut = prior['cut'] as unknown as Taken;
           const snap = (
             await ctx.tx.query('SELECT account_id, name FROM vm_snapshots WHERE id = $1', [
               input.vmSnapshotId,
@@ -286,12 +200,8 @@ export function vmSnapshotCreateJob(
             );
           }
           // qcow2 disks now write to their new overlay: it is the volume's active layer.
-          for (const d of plan.disks)
-            if (d.overlayPath)
-              await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [
-                d.volumeId,
-                d.overlayPath,
-              ]);
+          for (const l of activeLayersOf(cut, plan))
+            await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [l.volumeId, l.path]);
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
@@ -317,4 +227,17 @@ export function vmSnapshotCreateJob(
       },
     ],
   };
+}
+
+/** The strategy the plan chose: the one that takes, or undoes a take. */
+function takerOf(strategies: SnapshotStrategies, vmSnapshotId: string, plan: StoredPlan) {
+  return strategies.forSnapshot({ id: vmSnapshotId, strategy: plan.strategy });
+}
+
+/** A cut journaled before strategies answered their active layers made every planned overlay active. */
+function activeLayersOf(cut: Taken, plan: StoredPlan): Taken['activeLayers'] {
+  return (
+    (cut as Partial<Taken>).activeLayers ??
+    plan.disks.flatMap((d) => (d.overlayPath ? [{ volumeId: d.volumeId, path: d.overlayPath }] : []))
+  );
 }

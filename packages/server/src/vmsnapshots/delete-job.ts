@@ -1,49 +1,32 @@
-import {
-  checkStrategyRegistered,
-  vmSnapshotMachine,
-  volumeSnapshotMachine,
-  type StrategyCandidate,
-} from '@strata/core';
-import type { JobDefinition, Json } from '../jobs/index.js';
-import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
-import { domainName } from '../orchestration/naming.js';
-import { hostFiles, type HostFiles } from '../orchestration/host-files.js';
+import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
+import type { JobDefinition, Json, PriorOutputs } from '../jobs/index.js';
+import type { OrchestrationDeps } from '../orchestration/deps.js';
+import { hostFiles } from '../orchestration/host-files.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
-import { layersInUse, snapshotLayersUnder } from './layers.js';
-import type { StoredPlan } from './create-job.js';
+import { layersInUse } from './layers.js';
 import { memoryAgentHost, memoryLocationOf } from './memory-store.js';
-import { loadSnapshot, poolsOf, storageGroups } from './shared.js';
+import type { StoredPlan } from './plan.js';
+import { loadSnapshot } from './shared.js';
+import { strategyContext, type Deleted, type FileMerge, type SnapshotStrategies } from './strategy/index.js';
 
 type DeleteInput = { readonly vmSnapshotId: string };
 
-interface FileMerge {
-  readonly volumeId: string;
-  readonly frozenPath: string;
-  /** The active layer over the frozen file, merged down into it; null when the file is kept. */
-  readonly mergedActive: string | null;
-  readonly running: boolean;
-  /**
-   * When the frozen file is kept: it and the layers under it that only this snapshot may have
-   * held (a chain-depth flatten can leave a snapshot's file off the active chain). Dropped after
-   * the record unless the volume's active layer or another snapshot still stands on them.
-   */
-  readonly unused?: readonly string[];
-}
+/** The qcow2 merges, as the strategy's delete answered them (or a job journaled before, by step). */
+const mergesOf = (prior: PriorOutputs): readonly FileMerge[] =>
+  ((prior['delete-parts'] ?? prior['merge-files']) as unknown as Pick<Deleted, 'merges'> | undefined)
+    ?.merges ?? [];
 
 /**
- * Delete any node of the tree. Storage parts are deleted through the drivers' hooks. A qcow2 part
- * whose frozen file lies right under the disk's active layer is merged: the active layer is
- * committed into it (block commit with pivot on a running VM, qemu-img commit on a stopped one).
- * A frozen file that other layers still build on is kept for them: nothing else in the tree
- * breaks. A kept frozen file that nothing stands on any more (and the layers under it that only it
- * held) is dropped once the record is committed. Children of the node are re-parented to its parent. The database changes only after the
- * merges on disk are confirmed.
+ * Delete any node of the tree, by the strategy that took it (the built-ins: see
+ * strategy/disk-delete.ts). A kept frozen file that nothing stands on any more (and the layers
+ * under it that only it held) is dropped once the record is committed. Children of the node are
+ * re-parented to its parent. The database changes only after the strategy's work on disk is done.
  */
 export function vmSnapshotDeleteJob(
   deps: OrchestrationDeps,
-  strategies: readonly StrategyCandidate[],
+  strategies: SnapshotStrategies,
 ): JobDefinition<DeleteInput> {
   return {
     type: JOB_TYPES.vmSnapshotDelete,
@@ -53,7 +36,7 @@ export function vmSnapshotDeleteJob(
         transactional: true,
         run: async (ctx, input) => {
           // Before anything changes: only the strategy that took the snapshot may delete it.
-          checkStrategyRegistered(strategies, await loadSnapshot(ctx.tx, input.vmSnapshotId));
+          strategies.forSnapshot(await loadSnapshot(ctx.tx, input.vmSnapshotId));
           await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
@@ -83,93 +66,20 @@ export function vmSnapshotDeleteJob(
         },
       },
       {
-        name: 'delete-storage-parts',
+        name: 'delete-parts',
         run: async (ctx, input) => {
-          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
-          const pools = await poolsOf(
-            deps.db,
-            s.parts.map((p) => p.volumeId),
-          );
-          const sctx = storageContext(ctx);
-          const deleted: string[] = [];
-          for (const [poolId, volumeIds] of storageGroups(s, pools)) {
-            const r = await (
-              await deps.drivers.forPool(poolId)
-            ).deleteVmSnapshot(sctx, {
-              vmSnapshot: { id: s.id, vmId: s.vmId, name: s.name, type: s.type },
-              volumeIds,
-              callerConsistency: 'crash',
-            });
-            deleted.push(...r.deleted);
-          }
-          return { deleted };
-        },
-      },
-      {
-        name: 'merge-files',
-        run: async (ctx, input) => {
-          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
-          const vm = await loadVm(deps.db, s.vmId);
-          const merges: FileMerge[] = [];
-          for (const part of s.parts.filter((p) => p.by === 'hypervisor')) {
-            const volume = await loadVolume(deps.db, part.volumeId);
-            const active = volume.backendRef;
-            // Replays after a crash: the merge already happened when the active layer IS the frozen file.
-            if (!active || active === part.ref) {
-              merges.push({
-                volumeId: part.volumeId,
-                frozenPath: part.ref,
-                mergedActive: null,
-                running: false,
-              });
-              continue;
-            }
-            // The volume's layers are read, and a stopped disk committed, by an agent that mounts its pool.
-            const files = await volumeFiles(deps, part.volumeId, vm.hostId);
-            const onlyUnderActive =
-              (await files.backingOf(active, ctx.signal)) === part.ref &&
-              !(await othersBuildOn(deps, files, part.volumeId, part.ref, active, s.id));
-            if (!onlyUnderActive) {
-              merges.push({
-                volumeId: part.volumeId,
-                frozenPath: part.ref,
-                mergedActive: null,
-                running: false,
-                unused: await snapshotLayersUnder(files, part.volumeId, part.ref),
-              });
-              continue;
-            }
-            const running =
-              vm.state === 'Running' &&
-              vm.hostId !== null &&
-              volume.vmId === vm.id &&
-              volume.deviceName !== null;
-            if (running) {
-              // A replay after the pivot finds the disk already on the frozen file: committing again would go one layer too deep.
-              const live = await deps.agent.send(vm.hostId, 'vm.state', { vm: domainName(vm) });
-              const onFrozen = live.disks.some(
-                (d) => d.target === volume.deviceName && d.source === part.ref,
-              );
-              if (!onFrozen)
-                await deps.agent.send(
-                  vm.hostId,
-                  'snapshot.blockCommit',
-                  { vm: domainName(vm), target: volume.deviceName },
-                  { signal: ctx.signal, timeoutMs: 600_000 },
-                );
-            } else {
-              await files.commit(active, ctx.signal, 600_000);
-            }
-            merges.push({ volumeId: part.volumeId, frozenPath: part.ref, mergedActive: active, running });
-          }
-          return { merges } as unknown as Json;
+          const snapshot = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const deleted = await strategies
+            .forSnapshot(snapshot)
+            .delete(strategyContext(deps, ctx), { snapshot });
+          return deleted as unknown as Json;
         },
       },
       {
         name: 'record',
         transactional: true,
         run: async (ctx, input, prior) => {
-          const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
+          const merges = mergesOf(prior);
           const s = await loadSnapshot(ctx.tx, input.vmSnapshotId);
           for (const m of merges)
             if (m.mergedActive)
@@ -227,7 +137,7 @@ export function vmSnapshotDeleteJob(
         // After the record: a crash before it leaves every file the tree may still revert to.
         name: 'drop-unused-layers',
         run: async (_ctx, input, prior) => {
-          const { merges } = prior['merge-files'] as unknown as { merges: FileMerge[] };
+          const merges = mergesOf(prior);
           const removed: string[] = [];
           const kept: string[] = [];
           const hostId = merges.length > 0 ? await vmHostOf(deps, input.vmSnapshotId) : null;
@@ -290,26 +200,4 @@ async function vmHostOf(deps: OrchestrationDeps, vmSnapshotId: string): Promise<
     ])
   )[0];
   return (row?.['host_id'] as string | null | undefined) ?? null;
-}
-
-/** Whether any layer other than `active` still names `frozen` as its backing (another snapshot, a revert branch). */
-async function othersBuildOn(
-  deps: OrchestrationDeps,
-  files: HostFiles,
-  volumeId: string,
-  frozen: string,
-  active: string,
-  exceptSnapshot: string,
-): Promise<boolean> {
-  // A volume's layers are built only from its own files: its other snapshots' frozen files.
-  const rows = await deps.db.query(
-    `SELECT DISTINCT backend_ref FROM volume_snapshots WHERE volume_id = $1 AND taken_by = 'hypervisor' AND state = 'Ready' AND vm_snapshot_id <> $2`,
-    [volumeId, exceptSnapshot],
-  );
-  const candidates = rows.map((r) => String(r['backend_ref']));
-  for (const path of new Set(candidates)) {
-    if (path === active || path === frozen) continue;
-    if ((await files.backingOf(path).catch(() => null)) === frozen) return true;
-  }
-  return false;
 }

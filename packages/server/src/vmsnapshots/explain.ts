@@ -1,12 +1,7 @@
-import {
-  explainSelection,
-  resolveQuiesce,
-  type QuiesceMode,
-  type Selection,
-  type StrategyCandidate,
-} from '@strata/core';
+import { resolveQuiesce, type QuiesceMode, type Selection } from '@strata/core';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { diskFacts, loadVmDisks } from './facts.js';
+import type { SnapshotStrategies } from './strategy/index.js';
 
 export interface ExplainRequest {
   readonly vmId: string;
@@ -20,14 +15,14 @@ export interface ExplainRequest {
 /** Every strategy's answer and reason for one VM and request, as selection would see it now. */
 export async function explainForVm(
   deps: Pick<OrchestrationDeps, 'db' | 'drivers'>,
-  strategies: readonly StrategyCandidate[],
+  strategies: SnapshotStrategies,
   req: ExplainRequest,
 ): Promise<Selection & { readonly quiesce: string; readonly disks: ReturnType<typeof diskFacts> }> {
   const disks = await loadVmDisks(deps as OrchestrationDeps, req.vmId);
   const running = disks.vm.state === 'Running';
   const quiesce = resolveQuiesce(req.quiesce, { state: disks.vm.state, guestAgent: running });
   const facts = diskFacts(disks);
-  const selection = explainSelection(strategies, {
+  const selection = strategies.explain({
     operation: req.operation,
     vm: { id: disks.vm.id, state: disks.vm.state, guestAgent: running },
     disks: facts,

@@ -5,6 +5,29 @@ import type {
   VmSnapshotRef,
   VmSnapshotType,
 } from '@strata/core';
+import type { PlannedDisk } from './facts.js';
+
+/** The journaled plan of one VM snapshot: what the cut will do, decided once. */
+export interface StoredPlan {
+  readonly strategy: string;
+  readonly explanation: ReadonlyArray<{
+    strategy: string;
+    priority: string;
+    reason: string;
+    chosen: boolean;
+  }>;
+  readonly quiesce: ResolvedQuiesce;
+  readonly type: VmSnapshotType;
+  readonly vmId: string;
+  readonly vmName: string;
+  readonly vmRunning: boolean;
+  readonly hostId: string | null;
+  readonly disks: readonly PlannedDisk[];
+  readonly memoryPath: string | null;
+  /** The snapshot store holding the memory state; null or absent (older plans): the host state directory. */
+  readonly memoryStore?: string | null;
+  readonly holdDeadlineMs: number;
+}
 
 /** One disk of the VM, as the cut sees it. */
 export interface CutDisk {

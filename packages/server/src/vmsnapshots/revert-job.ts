@@ -1,18 +1,18 @@
-import { dirname } from 'node:path';
-import {
-  StrataError,
-  checkStrategyRegistered,
-  vmSnapshotMachine,
-  type StrategyCandidate,
-} from '@strata/core';
-import type { JobDefinition, Json } from '../jobs/index.js';
-import { loadVm, storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
+import { StrataError, vmSnapshotMachine } from '@strata/core';
+import type { JobDefinition, Json, PriorOutputs } from '../jobs/index.js';
+import { loadVm, type OrchestrationDeps } from '../orchestration/deps.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
 import { defineAndStart, stopOnHost } from '../orchestration/jobs/vm-power.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
 import { memoryRestoreOf, restoreOnHost, type MemoryRestore } from './memory-restore.js';
-import { loadSnapshot, poolsOf, storageGroups, vmTransition } from './shared.js';
+import { loadSnapshot, vmTransition } from './shared.js';
+import {
+  strategyContext,
+  type Reverted,
+  type RevertedFile,
+  type SnapshotStrategies,
+} from './strategy/index.js';
 
 type RevertInput = { readonly vmSnapshotId: string; readonly restart?: boolean };
 
@@ -21,30 +21,30 @@ interface RevertPlan {
   readonly wasRunning: boolean;
   /** A DiskAndMemory snapshot brings the VM back running from its memory file (absent in older plans). */
   readonly memory?: MemoryRestore;
-  readonly groups: ReadonlyArray<{ readonly poolId: string; readonly volumeIds: readonly string[] }>;
-  /** qcow2 disks: a fresh overlay over the snapshot's frozen file becomes the active layer. */
-  readonly files: ReadonlyArray<{
-    readonly volumeId: string;
-    readonly frozenPath: string;
-    readonly newActive: string;
-    readonly oldActive: string | null;
-  }>;
+  /** Plans journaled before strategies reverted: the qcow2 disks' new layers, decided here. */
+  readonly files?: readonly RevertedFile[];
 }
 
 /** A VM runs after the revert when it ran before, or when the snapshot's memory brings it back. */
 const runsAfter = (p: RevertPlan): boolean => p.wasRunning || Boolean(p.memory?.path);
 
+/** The qcow2 disks' new active layers, as the strategy's revert answered them (or an older plan). */
+const revertedFiles = (prior: PriorOutputs): readonly RevertedFile[] =>
+  (prior['revert-storage'] as unknown as Partial<Reverted> | undefined)?.files ??
+  (prior['plan'] as unknown as RevertPlan).files ??
+  [];
+
 /**
- * Revert to any node of the tree without losing newer ones: storage parts roll back through the
- * drivers' hooks (backends keep later snapshots); qcow2 parts get a new overlay over the
- * snapshot's frozen file, so the files of newer snapshots stay as they are. Disks attached after
+ * Revert to any node of the tree without losing newer ones, by the strategy that took the snapshot
+ * (the built-ins: storage parts roll back through the drivers' hooks, qcow2 parts get a new overlay
+ * over the snapshot's frozen file, see strategy/disk-revert.ts). Disks attached after
  * the snapshot are left untouched; disks it covers are reverted even if detached since. A running
  * VM is stopped and started again only when the caller asks (restart=true). A DiskAndMemory
  * snapshot brings the VM back running from its saved memory (no reboot), whether it ran or not.
  */
 export function vmSnapshotRevertJob(
   deps: OrchestrationDeps,
-  strategies: readonly StrategyCandidate[],
+  strategies: SnapshotStrategies,
 ): JobDefinition<RevertInput> {
   const plan = (prior: Readonly<Record<string, Json | undefined>>) => prior['plan'] as unknown as RevertPlan;
   return {
@@ -52,10 +52,10 @@ export function vmSnapshotRevertJob(
     steps: [
       {
         name: 'plan',
-        run: async (ctx, input) => {
+        run: async (_ctx, input) => {
           const s = await loadSnapshot(deps.db, input.vmSnapshotId);
           // Before the VM is touched: only the strategy that took the snapshot may revert it.
-          checkStrategyRegistered(strategies, s);
+          strategies.forSnapshot(s);
           const vm = await loadVm(deps.db, s.vmId);
           const wasRunning = vm.state === 'Running';
           if (wasRunning && !input.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
@@ -67,28 +67,8 @@ export function vmSnapshotRevertJob(
               expected: 'Running or Stopped',
             });
           }
-          const pools = await poolsOf(
-            deps.db,
-            s.parts.map((p) => p.volumeId),
-          );
-          const groups = [...storageGroups(s, pools)].map(([poolId, volumeIds]) => ({ poolId, volumeIds }));
-          const active = new Map(
-            (
-              await deps.db.query('SELECT id, backend_ref FROM volumes WHERE id = ANY($1)', [
-                s.parts.map((p) => p.volumeId),
-              ])
-            ).map((r) => [String(r['id']), (r['backend_ref'] as string | null) ?? null]),
-          );
-          const files = s.parts
-            .filter((p) => p.by === 'hypervisor')
-            .map((p) => ({
-              volumeId: p.volumeId,
-              frozenPath: p.ref,
-              newActive: `${dirname(p.ref)}/${p.volumeId}.revert-${ctx.jobId}.qcow2`,
-              oldActive: active.get(p.volumeId) ?? null,
-            }));
           const memory = await memoryRestoreOf(deps, s);
-          const out: RevertPlan = { vmId: vm.id, wasRunning, memory, groups, files };
+          const out: RevertPlan = { vmId: vm.id, wasRunning, memory };
           return out as unknown as Json;
         },
       },
@@ -154,26 +134,13 @@ export function vmSnapshotRevertJob(
       },
       {
         name: 'revert-storage',
-        run: async (ctx, input, prior) => {
-          const p = plan(prior);
-          const s = await loadSnapshot(deps.db, input.vmSnapshotId);
-          const sctx = storageContext(ctx);
-          await Promise.all(
-            p.groups.map(async (g) =>
-              (await deps.drivers.forPool(g.poolId)).revertVmSnapshot(sctx, {
-                vmSnapshot: { id: s.id, vmId: s.vmId, name: s.name, type: s.type },
-                volumeIds: g.volumeIds,
-                callerConsistency: 'crash',
-              }),
-            ),
-          );
-          // Made in the pool by an agent that mounts it; a replay finds the overlay there and keeps it.
-          const vm = await loadVm(deps.db, p.vmId);
-          for (const f of p.files) {
-            const files = await volumeFiles(deps, f.volumeId, vm.hostId);
-            await files.createOverlay(f.newActive, f.frozenPath, ctx.signal);
-          }
-          return { reverted: p.groups.reduce((n, g) => n + g.volumeIds.length, 0) + p.files.length };
+        run: async (ctx, input) => {
+          const snapshot = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const vm = await loadVm(deps.db, snapshot.vmId);
+          const reverted = await strategies
+            .forSnapshot(snapshot)
+            .revert(strategyContext(deps, ctx), { snapshot, hostId: vm.hostId });
+          return reverted as unknown as Json;
         },
       },
       {
@@ -181,7 +148,7 @@ export function vmSnapshotRevertJob(
         transactional: true,
         run: async (ctx, input, prior) => {
           const p = plan(prior);
-          for (const f of p.files)
+          for (const f of revertedFiles(prior))
             await ctx.tx.query('UPDATE volumes SET backend_ref = $2 WHERE id = $1', [
               f.volumeId,
               f.newActive,
@@ -208,7 +175,7 @@ export function vmSnapshotRevertJob(
           const p = plan(prior);
           if (!runsAfter(p)) return { hostId: null };
           if (p.memory?.path) {
-            const files = p.files.map((f) => ({ volumeId: f.volumeId, path: f.newActive }));
+            const files = revertedFiles(prior).map((f) => ({ volumeId: f.volumeId, path: f.newActive }));
             const restored = await restoreOnHost(deps, ctx, p.vmId, p.memory.path, files, p.memory.hostId);
             return { ...restored, resumed: 'restored' };
           }
@@ -238,7 +205,7 @@ export function vmSnapshotRevertJob(
         run: async (_ctx, _input, prior) => {
           const removed: string[] = [];
           const vm = await loadVm(deps.db, plan(prior).vmId);
-          for (const f of plan(prior).files) {
+          for (const f of revertedFiles(prior)) {
             if (!f.oldActive || f.oldActive === f.newActive) continue;
             const used = await deps.db.query(
               `SELECT 1 FROM volume_snapshots WHERE backend_ref = $1 AND state <> 'Deleted' LIMIT 1`,
