@@ -87,9 +87,12 @@ export class FreezeManager extends EventEmitter {
       Math.max(0, deadlineAt - Date.now()),
     );
     this.frozen.set(vm, { frozenAt, deadlineAt, timer, watchdog });
-    await writeHold(this.holdDir, { vm, frozenAt, deadlineAt, watchdogPid: watchdog.pid }).catch(
-      (err: unknown) => this.emit('thaw-error', { vm, err }),
-    );
+    await writeHold(this.holdDir, 'freeze', {
+      vm,
+      heldAt: frozenAt,
+      deadlineAt,
+      watchdogPid: watchdog.pid,
+    }).catch((err: unknown) => this.emit('thaw-error', { vm, err }));
     return {
       filesystems: count(text),
       frozenAt: new Date(frozenAt).toISOString(),
@@ -115,7 +118,7 @@ export class FreezeManager extends EventEmitter {
       if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) {
         entry?.watchdog.cancel();
         this.frozen.delete(vm);
-        await removeHold(this.holdDir, vm);
+        await removeHold(this.holdDir, 'freeze', vm);
         throw err;
       }
       throw new StrataError('GUEST_THAW_FAILED', { vm, reason: (err as Error).message }, { cause: err });
@@ -123,7 +126,7 @@ export class FreezeManager extends EventEmitter {
     const thawMs = performance.now() - t0;
     entry?.watchdog.cancel();
     this.frozen.delete(vm);
-    await removeHold(this.holdDir, vm);
+    await removeHold(this.holdDir, 'freeze', vm);
     const frozenForMs = entry ? Date.now() - entry.frozenAt : 0;
     const result: ThawResult = { filesystems: count(text), frozenForMs, thawMs, reason };
     this.emit('thawed', { vm, reason, frozenForMs });
@@ -150,7 +153,7 @@ export class FreezeManager extends EventEmitter {
     clearTimeout(entry.timer);
     entry.watchdog.cancel();
     this.frozen.delete(vm);
-    void removeHold(this.holdDir, vm);
+    void removeHold(this.holdDir, 'freeze', vm);
   }
 
   /**
@@ -160,7 +163,7 @@ export class FreezeManager extends EventEmitter {
    */
   async adopt(): Promise<string[]> {
     const adopted: string[] = [];
-    for (const hold of await readHolds(this.holdDir)) {
+    for (const hold of await readHolds(this.holdDir, 'freeze')) {
       if (this.frozen.has(hold.vm)) continue;
       const watchdog = adoptWatchdog(hold.watchdogPid);
       const timer = setTimeout(
@@ -171,7 +174,7 @@ export class FreezeManager extends EventEmitter {
         },
         Math.max(0, hold.deadlineAt - Date.now()),
       );
-      this.frozen.set(hold.vm, { frozenAt: hold.frozenAt, deadlineAt: hold.deadlineAt, timer, watchdog });
+      this.frozen.set(hold.vm, { frozenAt: hold.heldAt, deadlineAt: hold.deadlineAt, timer, watchdog });
       adopted.push(hold.vm);
     }
     return adopted;
