@@ -56,6 +56,14 @@ export class FreezeManager extends EventEmitter {
     const deadlineAt = started + deadlineMs;
     // the watchdog first: from here on the guest cannot stay frozen past the deadline
     const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs);
+    // recorded before the freeze, not inside it: an agent that dies during the freeze leaves the
+    // record for its successor, and the guest is not held while it is written
+    await writeHold(this.holdDir, 'freeze', {
+      vm,
+      heldAt: Date.now(),
+      deadlineAt,
+      watchdogPid: watchdog.pid,
+    }).catch((err: unknown) => this.emit('thaw-error', { vm, err }));
     let text: string;
     // the hold starts here, not before the watchdog's spawn (whose deadline counts from `started`)
     const frozenAt = Date.now();
@@ -71,6 +79,7 @@ export class FreezeManager extends EventEmitter {
       // a freeze that failed half-way may have frozen some filesystems: thaw them now
       await this.virsh.run(['domfsthaw', '--domain', vm], { vm }).catch(() => undefined);
       watchdog.cancel();
+      await removeHold(this.holdDir, 'freeze', vm);
       if (
         isStrataError(err, 'VM_NOT_FOUND') ||
         isStrataError(err, 'VM_NOT_RUNNING') ||
@@ -87,12 +96,6 @@ export class FreezeManager extends EventEmitter {
       Math.max(0, deadlineAt - Date.now()),
     );
     this.frozen.set(vm, { frozenAt, deadlineAt, timer, watchdog });
-    await writeHold(this.holdDir, 'freeze', {
-      vm,
-      heldAt: frozenAt,
-      deadlineAt,
-      watchdogPid: watchdog.pid,
-    }).catch((err: unknown) => this.emit('thaw-error', { vm, err }));
     return {
       filesystems: count(text),
       frozenAt: new Date(frozenAt).toISOString(),

@@ -49,6 +49,14 @@ export class PauseManager extends EventEmitter {
     const started = Date.now();
     const deadlineAt = started + deadlineMs;
     const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs, 'resume');
+    // recorded before the pause, not inside it: an agent that dies during the suspend leaves the
+    // record for its successor, and the guest is not held while it is written
+    await writeHold(this.holdDir, 'pause', {
+      vm,
+      heldAt: Date.now(),
+      deadlineAt,
+      watchdogPid: watchdog.pid,
+    }).catch((err: unknown) => this.emit('resume-error', { vm, err }));
     // the hold starts here, not before the watchdog's spawn (whose deadline counts from `started`)
     const pausedAt = Date.now();
     const t0 = performance.now();
@@ -59,6 +67,7 @@ export class PauseManager extends EventEmitter {
     } catch (err) {
       await this.virsh.run(['resume', '--domain', vm], { vm }).catch(() => undefined);
       watchdog.cancel();
+      await removeHold(this.holdDir, 'pause', vm);
       throw err;
     }
     const pauseMs = performance.now() - t0;
@@ -69,12 +78,6 @@ export class PauseManager extends EventEmitter {
       Math.max(0, deadlineAt - Date.now()),
     );
     this.paused.set(vm, { pausedAt, deadlineAt, timer, watchdog });
-    await writeHold(this.holdDir, 'pause', {
-      vm,
-      heldAt: pausedAt,
-      deadlineAt,
-      watchdogPid: watchdog.pid,
-    }).catch((err: unknown) => this.emit('resume-error', { vm, err }));
     return {
       pausedAt: new Date(pausedAt).toISOString(),
       deadlineAt: new Date(deadlineAt).toISOString(),
