@@ -42,7 +42,7 @@ export interface HostAgentOptions extends VirshOptions {
   readonly domain?: DomainOptions;
   /** Where the host's iSCSI initiator name is read or persisted. */
   readonly initiatorFile?: string;
-  /** Where freezes are recorded so a restarted agent takes them over (default /run/strata-agent/holds). */
+  /** Where holds (freezes, pauses) are recorded so a restarted agent takes them over (default /run/strata-agent/holds). */
   readonly holdDir?: string;
 }
 
@@ -71,7 +71,7 @@ export class HostAgent extends EventEmitter {
     this.virsh = new Virsh(options);
     this.events = new EventStream({ uri: this.virsh.uri });
     this.freezes = new FreezeManager(this.virsh, options.holdDir);
-    this.pauses = new PauseManager(this.virsh);
+    this.pauses = new PauseManager(this.virsh, options.holdDir);
     this.blockJobs = new BlockJobs(this.virsh, this.events);
     this.diskTargets = new DiskTargets(this.virsh, this.events);
     this.domainOptions = options.domain ?? { domainType: 'qemu', tbCacheMiB: 32 };
@@ -82,11 +82,12 @@ export class HostAgent extends EventEmitter {
     this.blockJobs.on('progress', (p) => this.emit('block-job', p));
   }
 
-  /** Checks libvirt answers, opens the event stream and takes over freezes a previous run left. */
+  /** Checks libvirt answers, opens the event stream and takes over holds a previous run left. */
   async start(): Promise<void> {
     await this.virsh.run(['version'], { timeoutMs: 15_000 });
     await this.events.start();
     await this.freezes.adopt();
+    await this.pauses.adopt();
   }
 
   /** Thaws what this agent froze and closes the event stream. */

@@ -56,6 +56,14 @@ export class FreezeManager extends EventEmitter {
     const deadlineAt = started + deadlineMs;
     // the watchdog first: from here on the guest cannot stay frozen past the deadline
     const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs);
+    // recorded before the freeze, not inside it: an agent that dies during the freeze leaves the
+    // record for its successor, and the guest is not held while it is written
+    await writeHold(this.holdDir, 'freeze', {
+      vm,
+      heldAt: Date.now(),
+      deadlineAt,
+      watchdogPid: watchdog.pid,
+    }).catch((err: unknown) => this.emit('thaw-error', { vm, err }));
     let text: string;
     // the hold starts here, not before the watchdog's spawn (whose deadline counts from `started`)
     const frozenAt = Date.now();
@@ -71,6 +79,7 @@ export class FreezeManager extends EventEmitter {
       // a freeze that failed half-way may have frozen some filesystems: thaw them now
       await this.virsh.run(['domfsthaw', '--domain', vm], { vm }).catch(() => undefined);
       watchdog.cancel();
+      await removeHold(this.holdDir, 'freeze', vm);
       if (
         isStrataError(err, 'VM_NOT_FOUND') ||
         isStrataError(err, 'VM_NOT_RUNNING') ||
@@ -87,9 +96,6 @@ export class FreezeManager extends EventEmitter {
       Math.max(0, deadlineAt - Date.now()),
     );
     this.frozen.set(vm, { frozenAt, deadlineAt, timer, watchdog });
-    await writeHold(this.holdDir, { vm, frozenAt, deadlineAt, watchdogPid: watchdog.pid }).catch(
-      (err: unknown) => this.emit('thaw-error', { vm, err }),
-    );
     return {
       filesystems: count(text),
       frozenAt: new Date(frozenAt).toISOString(),
@@ -115,7 +121,7 @@ export class FreezeManager extends EventEmitter {
       if (isStrataError(err, 'VM_NOT_FOUND') || isStrataError(err, 'VM_NOT_RUNNING')) {
         entry?.watchdog.cancel();
         this.frozen.delete(vm);
-        await removeHold(this.holdDir, vm);
+        await removeHold(this.holdDir, 'freeze', vm);
         throw err;
       }
       throw new StrataError('GUEST_THAW_FAILED', { vm, reason: (err as Error).message }, { cause: err });
@@ -123,7 +129,7 @@ export class FreezeManager extends EventEmitter {
     const thawMs = performance.now() - t0;
     entry?.watchdog.cancel();
     this.frozen.delete(vm);
-    await removeHold(this.holdDir, vm);
+    await removeHold(this.holdDir, 'freeze', vm);
     const frozenForMs = entry ? Date.now() - entry.frozenAt : 0;
     const result: ThawResult = { filesystems: count(text), frozenForMs, thawMs, reason };
     this.emit('thawed', { vm, reason, frozenForMs });
@@ -150,7 +156,7 @@ export class FreezeManager extends EventEmitter {
     clearTimeout(entry.timer);
     entry.watchdog.cancel();
     this.frozen.delete(vm);
-    void removeHold(this.holdDir, vm);
+    void removeHold(this.holdDir, 'freeze', vm);
   }
 
   /**
@@ -160,7 +166,7 @@ export class FreezeManager extends EventEmitter {
    */
   async adopt(): Promise<string[]> {
     const adopted: string[] = [];
-    for (const hold of await readHolds(this.holdDir)) {
+    for (const hold of await readHolds(this.holdDir, 'freeze')) {
       if (this.frozen.has(hold.vm)) continue;
       const watchdog = adoptWatchdog(hold.watchdogPid);
       const timer = setTimeout(
@@ -171,7 +177,7 @@ export class FreezeManager extends EventEmitter {
         },
         Math.max(0, hold.deadlineAt - Date.now()),
       );
-      this.frozen.set(hold.vm, { frozenAt: hold.frozenAt, deadlineAt: hold.deadlineAt, timer, watchdog });
+      this.frozen.set(hold.vm, { frozenAt: hold.heldAt, deadlineAt: hold.deadlineAt, timer, watchdog });
       adopted.push(hold.vm);
     }
     return adopted;

@@ -4,8 +4,10 @@ import { spawn } from 'node:child_process';
  * The detached deadline watchdog: a tiny `sh` in its own session and process group (setsid via
  * `detached`), so it outlives the agent. It sleeps until the deadline, then undoes the hold
  * (thaws the filesystems, or resumes a paused VM), retrying for ten seconds if libvirt is
- * briefly unavailable. Names reach it as positional parameters ("$3"), never spliced into the
- * script.
+ * briefly unavailable. A VM found running at the deadline is watched for those ten seconds too:
+ * its suspend may still be on its way (a slow libvirt), and would otherwise land after the
+ * watchdog left. (The agent cancels the watchdog as soon as it releases the hold itself.) Names
+ * reach it as positional parameters ("$3"), never spliced into the script.
  */
 const SCRIPT = [
   'sleep "$1"',
@@ -13,9 +15,12 @@ const SCRIPT = [
   'while [ "$i" -lt 40 ]; do',
   '  if [ "$4" = resume ]; then',
   '    s=$(virsh -q -c "$2" domstate --domain "$3" 2>/dev/null) || s=unknown',
-  '    [ "$s" = paused ] || [ "$s" = unknown ] || exit 0',
+  '    if [ "$s" = paused ] || [ "$s" = unknown ]; then',
+  '      virsh -q -c "$2" resume --domain "$3" >/dev/null 2>&1 && exit 0',
+  '    fi',
+  '  else',
+  '    virsh -q -c "$2" "$4" --domain "$3" >/dev/null 2>&1 && exit 0',
   '  fi',
-  '  virsh -q -c "$2" "$4" --domain "$3" >/dev/null 2>&1 && exit 0',
   '  i=$((i+1)); sleep 0.25',
   'done',
   'exit 1',

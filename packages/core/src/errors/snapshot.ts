@@ -45,7 +45,7 @@ export const snapshotErrors = defineErrors('snapshot', {
     message:
       'The guest hold for VM {vm} ended at its {deadlineMs} ms deadline before every disk was cut ({holdMs} ms): the cut is not consistent and was undone',
     recovery:
-      'Retry when the storage answers faster, or use quiesce=hypervisor (the guest is held only for the atomic overlay).',
+      'Retry when the host is less busy, or with a longer STRATA_HOLD_DEADLINE_MS (5000 ms at most); for a VM snapshot, quiesce=hypervisor lets libvirt hold the guest inside its one snapshot operation.',
   },
   MEMORY_STATE_UNREACHABLE: {
     status: 409,

@@ -11,7 +11,7 @@ import { idParams, query, str } from '../api/schemas.js';
 import type { ServerContext, ServerExtension } from '../server.js';
 import { maxChainDepth } from '../vmsnapshots/chain-depth.js';
 import { explainForVm } from '../vmsnapshots/explain.js';
-import { holdDeadlineMs } from '../vmsnapshots/hold-deadline.js';
+import { holdDeadlineMs } from '../orchestration/hold/index.js';
 import { snapshotStrategies, type SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 
 /** Key of the orchestration's dependencies in ServerContext.shared, once it started. */

@@ -1,5 +1,6 @@
 import { StrataError, consistencyOf, type Consistency, type StorageContext } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
+import { holdAroundOverlay, releaseHold } from '../orchestration/hold/index.js';
 import { splitDisks, type CutPlan, type CutResult, type CutVolumeRef } from './plan.js';
 
 /** Creates a qcow2 overlay file over a backing file, where the pool is reachable (stopped VMs). */
@@ -108,19 +109,6 @@ async function cutStopped(
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return 0;
-}
-
-/**
- * Past the deadline the agent released the guest on its own: parts cut after that instant are not
- * consistent with the others, whatever each reports.
- */
-function throwIfHoldExpired(plan: CutPlan, holdMs: number): void {
-  if (holdMs < plan.holdDeadlineMs) return;
-  throw new StrataError('HOLD_EXPIRED', {
-    vm: plan.vmName,
-    deadlineMs: plan.holdDeadlineMs,
-    holdMs: Math.round(holdMs),
-  });
 }
 
 /** Puts a new overlay over each file disk of a stopped VM; its old file is this snapshot's point in time. */
@@ -250,14 +238,11 @@ async function overlayAllDisks(
   const hold = plan.quiesce === 'pause' ? 'pause' : guestAcrossDisks(plan) ? 'guest' : null;
   if (!hold) return (await diskOnly(plan.guestAgent)).tookMs;
   // The agent holds, cuts and releases on the host: no round trip to this server inside the hold.
-  const { heldMs } = await deps.agent.send(
-    hostId,
-    'snapshot.heldCut',
-    { vm: plan.vmName, hold, deadlineMs: plan.holdDeadlineMs, disks: overlays },
-    { signal: ctx.signal },
+  return holdAroundOverlay(
+    deps.agent,
+    { hostId, vm: plan.vmName, hold, deadlineMs: plan.holdDeadlineMs, disks: overlays },
+    ctx.signal,
   );
-  throwIfHoldExpired(plan, heldMs);
-  return heldMs;
 }
 
 /**
@@ -268,10 +253,8 @@ export async function undoCut(deps: CutDeps, plan: CutPlan, ctx: StorageContext)
   const { groups } = splitDisks(plan.disks);
   if (plan.vmRunning && plan.hostId) {
     const hostId = plan.hostId;
-    if (plan.quiesce === 'guest')
-      await deps.agent.send(hostId, 'guest.thaw', { vm: plan.vmName }).catch(() => undefined);
-    if (plan.quiesce === 'pause')
-      await deps.agent.send(hostId, 'vm.resume', { vm: plan.vmName }).catch(() => undefined);
+    if (plan.quiesce === 'guest' || plan.quiesce === 'pause')
+      await releaseHold(deps.agent, hostId, plan.vmName, plan.quiesce);
     const state = await deps.agent.send(hostId, 'vm.state', { vm: plan.vmName });
     const overlayByTarget = new Map<string, string>();
     for (const d of plan.disks) if (d.overlayPath) overlayByTarget.set(d.target, d.overlayPath);

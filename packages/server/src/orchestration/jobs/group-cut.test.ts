@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StorageContext } from '@strata/core';
 import type { AgentPort } from '../agent-port.js';
-import { HOLD_DEADLINE_MS } from '../../vmsnapshots/hold-deadline.js';
-import { freezeUnderOverlay, transientOverlay, undoGroupCut, type GroupGuest } from './group-cut.js';
+import { HOLD_DEADLINE_MS } from '../hold/index.js';
+import {
+  cutUnderFreeze,
+  freezeUnderOverlay,
+  transientOverlay,
+  undoGroupCut,
+  type GroupGuest,
+} from './group-cut.js';
 
 // The agent calls of a group cut and of its undo, with a recording fake agent. The same paths run
 // for real (libvirt, tgt, Ceph) in the demo package's volume-snapshots test.
@@ -82,4 +88,40 @@ test('undo commits back only the disks still on this group’s overlays', async 
     'blockCommit vdb',
     ...['vdb', 'vdc', 'vdd'].map((t) => `remove ${transientOverlay(guest, t)}`),
   ]);
+});
+
+test('a cut under the freeze: the backend takes its snapshot after the hold ends, then the overlay is committed back', async () => {
+  const r = recorder({
+    'snapshot.heldCut': { heldMs: 40, snapshotMs: 20, tookMs: 60 },
+    'snapshot.blockCommit': {},
+    'file.remove': { existed: true },
+  });
+  const cut = await cutUnderFreeze({ agent: r.agent }, guest, ['vdb'], ctx.signal, () => {
+    r.calls.push('take');
+    return Promise.resolve('snap');
+  });
+  assert.deepEqual(cut, { holdMs: 40, taken: 'snap' });
+  assert.deepEqual(r.calls, [
+    `heldCut guest ${transientOverlay(guest, 'vdb')} deadline=${HOLD_DEADLINE_MS}`,
+    'take',
+    'blockCommit vdb',
+    `remove ${transientOverlay(guest, 'vdb')}`,
+  ]);
+});
+
+test('the configured deadline bounds a group or single-volume cut: past it, no backend snapshot is taken', async () => {
+  process.env['STRATA_HOLD_DEADLINE_MS'] = '300';
+  try {
+    const r = recorder({ 'snapshot.heldCut': { heldMs: 300, snapshotMs: 20, tookMs: 320 } });
+    await assert.rejects(
+      cutUnderFreeze({ agent: r.agent }, guest, ['vdb'], ctx.signal, () => {
+        r.calls.push('take');
+        return Promise.resolve(null);
+      }),
+      (e: unknown) => (e as { code?: string }).code === 'HOLD_EXPIRED',
+    );
+    assert.deepEqual(r.calls, [`heldCut guest ${transientOverlay(guest, 'vdb')} deadline=300`]);
+  } finally {
+    delete process.env['STRATA_HOLD_DEADLINE_MS'];
+  }
 });

@@ -1,6 +1,6 @@
-import { StrataError, type StorageContext } from '@strata/core';
+import type { StorageContext } from '@strata/core';
 import type { AgentPort } from '../agent-port.js';
-import { holdDeadlineMs } from '../../vmsnapshots/hold-deadline.js';
+import { holdAroundOverlay, releaseHold } from '../hold/index.js';
 import { hostFiles } from '../host-files.js';
 import { snapshotFile } from '../naming.js';
 
@@ -25,28 +25,48 @@ export function transientOverlay(guest: GroupGuest, target: string): string {
 /**
  * Freezes the guest only around one atomic overlay over the given disks, which stops every one of
  * them at the same instant (a freeze alone stops filesystem writes, not raw-device writes): the
- * same hold a VM snapshot uses (`snapshot.heldCut`: freeze, cut and thaw on the host, with the
- * agent's watchdog at the deadline, STRATA_HOLD_DEADLINE_MS). Answers how long the guest was
- * frozen. Past the deadline the agent thawed on its own and the overlay may have come after:
- * HOLD_EXPIRED, and the caller's compensation commits it back.
+ * hold every snapshot uses (orchestration/hold: the agent's watchdog releases the guest at the
+ * configured deadline, STRATA_HOLD_DEADLINE_MS). Answers how long the guest was frozen. Past the
+ * deadline: HOLD_EXPIRED, and the caller's compensation commits the overlay back.
  */
-export async function freezeUnderOverlay(
+export function freezeUnderOverlay(
   deps: GroupCutDeps,
   guest: GroupGuest,
   targets: readonly string[],
   signal: AbortSignal,
-  deadlineMs: number = holdDeadlineMs(),
+  deadlineMs?: number,
 ): Promise<number> {
-  const overlays = targets.map((target) => ({ target, overlayPath: transientOverlay(guest, target) }));
-  const { heldMs } = await deps.agent.send(
-    guest.hostId,
-    'snapshot.heldCut',
-    { vm: guest.vm, hold: 'guest', deadlineMs, disks: overlays },
-    { signal },
+  const disks = targets.map((target) => ({ target, overlayPath: transientOverlay(guest, target) }));
+  return holdAroundOverlay(
+    deps.agent,
+    {
+      hostId: guest.hostId,
+      vm: guest.vm,
+      vmId: guest.vmId,
+      hold: 'guest',
+      disks,
+      ...(deadlineMs !== undefined && { deadlineMs }),
+    },
+    signal,
   );
-  if (heldMs >= deadlineMs)
-    throw new StrataError('HOLD_EXPIRED', { vm: guest.vmId, deadlineMs, holdMs: Math.round(heldMs) });
-  return heldMs;
+}
+
+/**
+ * A cut of a running guest's disks: the guest is frozen only for the atomic overlay over them,
+ * `take` snapshots the now-still backend volumes with the guest running (however slow a backend
+ * is), and the overlays are committed back. A failure leaves the overlays for undoGroupCut.
+ */
+export async function cutUnderFreeze<T>(
+  deps: GroupCutDeps,
+  guest: GroupGuest,
+  targets: readonly string[],
+  signal: AbortSignal,
+  take: () => Promise<T>,
+): Promise<{ holdMs: number; taken: T }> {
+  const holdMs = await freezeUnderOverlay(deps, guest, targets, signal);
+  const taken = await take();
+  await commitBack(deps, guest, targets, signal);
+  return { holdMs, taken };
 }
 
 /** Merges the guest's writes since the cut back into each backend volume and drops the overlays. */
@@ -74,7 +94,7 @@ export async function undoGroupCut(
   targets: readonly string[],
   ctx: StorageContext,
 ): Promise<void> {
-  await deps.agent.send(guest.hostId, 'guest.thaw', { vm: guest.vm }).catch(() => undefined);
+  await releaseHold(deps.agent, guest.hostId, guest.vm, 'guest');
   const state = await deps.agent.send(guest.hostId, 'vm.state', { vm: guest.vm });
   for (const disk of state.disks) {
     if (targets.includes(disk.target) && disk.source === transientOverlay(guest, disk.target)) {

@@ -4,7 +4,7 @@ import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { loadVm, storageContext, type OrchestrationDeps } from '../deps.js';
 import { domainName } from '../naming.js';
-import { commitBack, freezeUnderOverlay, undoGroupCut, type GroupGuest } from './group-cut.js';
+import { cutUnderFreeze, undoGroupCut, type GroupGuest } from './group-cut.js';
 
 type GroupInput = { readonly snapshotIds: readonly string[]; readonly vmId: string | null };
 
@@ -81,8 +81,8 @@ type Taken = Array<{ snapshotId: string; backendRef: string; sizeBytes: number }
 /**
  * Cuts every member at one instant. Several disks of a running guest: the guest is frozen only
  * around one atomic overlay over them (group-cut.ts), the backends take their still volumes with
- * the guest running, and the overlays are committed back. One disk: the freeze holds around the
- * backend's own snapshot. Detached volumes: nothing writes them.
+ * the guest running, and the overlays are committed back; one disk the same way. Detached volumes:
+ * nothing writes them.
  */
 async function cutGroup(
   deps: OrchestrationDeps,
@@ -110,9 +110,7 @@ async function cutGroup(
   if (!guest) return { mode: 'none', holdMs: 0, backends: pools.size, taken: await cutAll() };
   // The guest is frozen around one atomic overlay only (one disk or many): the backends then take
   // their still volumes with the guest running, however slow one is.
-  const holdMs = await freezeUnderOverlay(deps, guest, targets, ctx.signal);
-  const taken = await cutAll();
-  await commitBack(deps, guest, targets, ctx.signal);
+  const { holdMs, taken } = await cutUnderFreeze(deps, guest, targets, ctx.signal, cutAll);
   return { mode: 'overlay', holdMs, backends: pools.size, taken };
 }
 

@@ -1,10 +1,10 @@
-import { StrataError, volumeMachine, volumeSnapshotMachine } from '@strata/core';
+import { StrataError, volumeMachine, volumeSnapshotMachine, type Vm, type Volume } from '@strata/core';
 import type { JobDefinition } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../deps.js';
 import { domainName } from '../naming.js';
-import { holdDeadlineMs } from '../../vmsnapshots/hold-deadline.js';
+import { cutUnderFreeze, undoGroupCut, type GroupGuest } from './group-cut.js';
 
 type SnapshotInput = { readonly snapshotId: string; readonly quiesce?: boolean };
 
@@ -18,13 +18,38 @@ async function snapshotRow(
 }
 
 /**
- * Snapshot of one volume, offloaded to its storage. A volume a running VM writes to is held still
- * for the cut by the guest agent's freeze when asked (quiesce), always released. A qcow2 file in
- * use by a running QEMU cannot be snapshotted by the storage: that is a VM snapshot's job.
+ * The running guest a quiesced snapshot of this volume freezes: the volume is attached to it as a
+ * disk. Null when nothing is to be held (no quiesce, a stopped or detached VM).
+ */
+function frozenGuest(
+  deps: OrchestrationDeps,
+  volume: Volume,
+  vm: Vm | null,
+  input: SnapshotInput,
+): GroupGuest | null {
+  if (input.quiesce !== true || !vm || vm.state !== 'Running' || !vm.hostId || !volume.deviceName)
+    return null;
+  return {
+    hostId: vm.hostId,
+    vm: domainName(vm),
+    vmId: vm.id,
+    stateDir: deps.stateDir,
+    groupKey: input.snapshotId,
+  };
+}
+
+/**
+ * Snapshot of one volume, offloaded to its storage. A volume a running VM writes to, when asked
+ * (quiesce), is cut the way a group snapshot cuts its disks: the guest is frozen only for an atomic
+ * overlay over the disk (the hold every snapshot uses, with the configured deadline), the storage
+ * takes the still volume with the guest running, and the overlay is committed back. A qcow2 file
+ * in use by a running QEMU cannot be snapshotted by the storage: that is a VM snapshot's job.
  */
 export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<SnapshotInput> {
   return {
     type: JOB_TYPES.volumeSnapshotCreate,
+    // a crash while the guest runs on the transient overlay: the take step's undo commits it back
+    onInterrupted: 'compensate',
     steps: [
       {
         // Holds nothing itself: its compensation marks the record Error when the cut fails.
@@ -61,27 +86,24 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
               operation: 'a volume snapshot of a disk a running VM writes to (take a VM snapshot)',
             });
           }
-          const freeze = running && input.quiesce === true;
-          if (freeze)
-            await deps.agent.send(
-              vm.hostId,
-              'guest.freeze',
-              { vm: domainName(vm), deadlineMs: holdDeadlineMs() },
-              { signal: ctx.signal },
-            );
-          try {
+          const take = async () => {
             const r = await driver.createSnapshot(storageContext(ctx), {
               volumeId,
               snapshotId: input.snapshotId,
             });
             return { backendRef: r.snapshot.backendRef, sizeBytes: r.snapshot.sizeBytes };
-          } finally {
-            if (freeze) await deps.agent.send(vm.hostId, 'guest.thaw', { vm: domainName(vm) });
-          }
+          };
+          const guest = frozenGuest(deps, volume, vm, input);
+          if (!guest) return { ...(await take()), holdMs: 0 };
+          const cut = await cutUnderFreeze(deps, guest, [volume.deviceName!], ctx.signal, take);
+          return { ...cut.taken, holdMs: cut.holdMs };
         },
         compensate: async (ctx, input) => {
           const { volumeId } = await snapshotRow(deps, input.snapshotId);
           const volume = await loadVolume(deps.db, volumeId);
+          const vm = volume.vmId ? await loadVm(deps.db, volume.vmId) : null;
+          const guest = frozenGuest(deps, volume, vm, input);
+          if (guest) await undoGroupCut(deps, guest, [volume.deviceName!], storageContext(ctx));
           await (
             await deps.drivers.forPool(volume.poolId)
           ).deleteSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
@@ -91,7 +113,7 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
         name: 'record',
         transactional: true,
         run: async (ctx, input, prior) => {
-          const taken = prior['take'] as { backendRef: string; sizeBytes: number };
+          const taken = prior['take'] as { backendRef: string; sizeBytes: number; holdMs?: number };
           await applyTransition(ctx.tx, deps.events, {
             table: 'volume_snapshots',
             kind: 'volume-snapshot',
@@ -101,7 +123,7 @@ export function volumeSnapshotCreateJob(deps: OrchestrationDeps): JobDefinition<
             jobId: ctx.jobId,
             set: { backend_ref: taken.backendRef, size_bytes: taken.sizeBytes, taken_by: 'storage' },
           });
-          return { snapshotId: input.snapshotId, backendRef: taken.backendRef };
+          return { snapshotId: input.snapshotId, backendRef: taken.backendRef, holdMs: taken.holdMs ?? 0 };
         },
       },
     ],
