@@ -66,7 +66,8 @@ const integration = selected.filter((f) => f.endsWith('.int.test.js'));
 // for the long files, from CI runs on a 2-core machine beside the demo (only the order uses them).
 const EXPECTED_S = [
   [/\/crash-revert\.int\.test\.js$/, 450],
-  [/\/crash-migrate\.int\.test\.js$/, 420],
+  [/\/crash-migrate\.int\.test\.js$/, 480],
+  [/\/crash-jobs\.int\.test\.js$/, 360],
   [/\/torture\.int\.test\.js$/, 310],
   [/\/crash-delete\.int\.test\.js$/, 260],
   [/\/crash-create\.int\.test\.js$/, 260],

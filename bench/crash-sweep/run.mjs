@@ -2,7 +2,8 @@
 // bench/crash-sweep: the exhaustive crash sweep, run by hand. CI's crash tests visit a sample of
 // each job's step boundaries (packages/demo/src/crash-sample.ts); this runs the same test files
 // with STRATA_CRASH_SWEEP=all, so the server is SIGKILLed at every boundary of VM-snapshot create,
-// revert and delete, live migration and host maintenance (and, for those two, every agent too). Resumable: a file already passed at this commit is not run again (--again
+// revert and delete, live migration and host maintenance (and, for those two, every agent too), the
+// volume jobs and VM stop and start. Resumable: a file already passed at this commit is not run again (--again
 // runs them all). Writes bench/results/crash-sweep.json after each file.
 // Usage: npx tsc -b && node bench/crash-sweep/run.mjs [--again] [name-filter ...]
 import { spawn, execFileSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const out = join(here, '..', 'results', 'crash-sweep.json');
-const FILES = ['crash-create', 'crash-revert', 'crash-delete', 'crash-migrate'].map((n) =>
+const FILES = ['crash-create', 'crash-revert', 'crash-delete', 'crash-migrate', 'crash-jobs'].map((n) =>
   join(root, 'packages', 'demo', 'dist', `${n}.int.test.js`),
 );
 const again = process.argv.includes('--again');

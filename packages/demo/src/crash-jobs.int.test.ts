@@ -46,19 +46,19 @@ test(
         ...(env.cloud.pools.rbd ? [env.cloud.pools.rbd] : []),
       ];
       let n = 0;
-      const newVolume = () =>
+      const newVolume = (poolId = env.cloud.pools.tgt) =>
         rest.post<Accepted<VolumeView>>('/v1/volumes', {
           name: `crash "volume" <${++n}> $(id)`,
-          poolId: env.cloud.pools.tgt,
+          poolId,
           sizeBytes: 64 * MiB,
         });
-      const made = async () => {
-        const accepted = await newVolume();
+      const made = async (poolId?: string) => {
+        const accepted = await newVolume(poolId);
         await rest.waitJob(accepted.job);
         return accepted.resource.id;
       };
-      const attached = async () => {
-        const id = await made();
+      const attached = async (poolId?: string) => {
+        const id = await made(poolId);
         await rest.run(`/v1/volumes/${id}/attach`, { vmId: vm.id });
         return id;
       };
@@ -70,12 +70,15 @@ test(
       const stopped = async () => {
         if ((await vmState()) === 'Running') await rest.run(`/v1/vms/${vm.id}/stop`, { forced: true });
       };
-      const resizing = await attached();
+      // a volume grows while detached (qcow2 and tgt refuse to grow under a running guest);
+      // QoS changes on an attached one
+      const resizing = await made();
+      const limited = await attached();
       let size = 64 * MiB;
       let iops = 500;
       // each: how to start one job of the type (from a settled state), the job's type
       const cases: Array<[string, () => Promise<{ job: JobView }>]> = [
-        ['volume.create', newVolume],
+        ['volume.create', () => newVolume()],
         [
           'volume.attach',
           async () => rest.post<{ job: JobView }>(`/v1/volumes/${await made()}/attach`, { vmId: vm.id }),
@@ -88,7 +91,7 @@ test(
         [
           'volume.set-qos',
           () =>
-            rest.api.request<{ job: JobView }>('PUT', `/v1/volumes/${resizing}/qos`, {
+            rest.api.request<{ job: JobView }>('PUT', `/v1/volumes/${limited}/qos`, {
               body: { minIops: 100, maxIops: (iops += 100) },
             }),
         ],

@@ -18,7 +18,12 @@ export class QemuImg {
       if (e instanceof StrataError && /lock/i.test(String(e.params['reason']))) {
         throw new StrataError(
           'STORAGE_IN_USE',
-          { kind: 'volume', id: args[args.length - 1] ?? '', reason: 'a running guest holds the image' },
+          // the image is the path among the arguments (a resize ends with the size)
+          {
+            kind: 'volume',
+            id: args.find((a) => a.startsWith('/')) ?? '',
+            reason: 'a running guest holds the image',
+          },
           { cause: e },
         );
       }
