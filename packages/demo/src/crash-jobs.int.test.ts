@@ -14,17 +14,18 @@ import {
 } from './crash-run.js';
 import { onePoint, volumeProblems } from './crash-volume-jobs.js';
 import type { Accepted, JobView } from './rest.js';
+import { discardVm } from './discard-vm.js';
 import { buildDemoVm, waitForGuestAgent, type VolumeView } from './story.js';
 
 const MiB = 1024 ** 2;
 
-// Crash safety of the volume jobs and of VM stop and start: a VM on one of two KVM hosts with
+// Crash safety of the volume jobs and of VM stop, start and deploy: a VM on one of two KVM hosts with
 // disks on qcow2, tgt and RBD; for each job type, the server SIGKILLed at one of its step
 // boundaries (a different one each day; every one with STRATA_CRASH_SWEEP=all). After each: the
 // job ends done or undone, the VM's invariants hold (on one host, disks on their backends and the
 // ones the domain runs, no orphan, no guest frozen or paused), and no volume is left half-way.
 test(
-  'crash safety: volume create, attach, resize, QoS, detach, delete and VM stop, start: server killed at a step boundary of each',
+  'crash safety: volume create, attach, resize, QoS, detach, delete and VM stop, start, deploy: server killed at a step boundary of each',
   { timeout: 3_600_000 },
   async (t) => {
     const lines: string[] = [];
@@ -112,6 +113,21 @@ test(
           async () => (await stopped(), rest.post<{ job: JobView }>(`/v1/vms/${vm.id}/start`, {})),
         ],
       ];
+      const deployed: Array<Accepted<{ id: string }>> = [];
+      const deploy = async () => {
+        const accepted = await rest.post<Accepted<{ id: string }>>('/v1/vms/deploy', {
+          name: `crash "deploy" <${++n}> $(id)`,
+          templateId: env.cloud.templateId,
+          poolId: env.cloud.pools.qcow2,
+          memoryBytes: 128 * MiB,
+          hostId: env.vmHost.id,
+          start: true,
+        });
+        deployed.push(accepted);
+        vms.push(accepted.resource.id);
+        return accepted;
+      };
+      cases.push(['vm.deploy', deploy]);
       const failures: string[] = [];
       for (const [type, start] of cases) {
         const probe = await start();
@@ -128,6 +144,12 @@ test(
         );
         failures.push(...failuresOf(outcomes));
         for (const p of await volumeProblems(env, pools)) failures.push(`after ${type}: ${p}`);
+      }
+      // each deployed VM (the probe's and the crashed ones'): on one host, its ROOT on its backend
+      for (const d of deployed) {
+        for (const p of await invariantProblems(env, d.resource.id))
+          failures.push(`deployed ${d.resource.id}: ${p}`);
+        await discardVm(rest, d.resource.id);
       }
       await running();
       assert.deepEqual(await invariantProblems(env, vm.id), [], 'the invariants hold at the end');
