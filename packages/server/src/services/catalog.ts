@@ -239,11 +239,26 @@ export class TemplateService {
   async remove(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor, 'Removing a template');
     await this.get(actor, id);
+    // What stands on the template is a volume cloned from it (a ROOT volume may outlive its VM's
+    // destroy until the expunge), not a VM record.
     const used = await this.db.query(
-      `SELECT 1 FROM vms WHERE template_id = $1 AND state <> 'Destroyed' LIMIT 1`,
+      `SELECT vol.id FROM volumes vol JOIN vms v ON v.id = vol.vm_id
+        WHERE v.template_id = $1 AND vol.type = 'ROOT' AND vol.state <> 'Destroyed' ORDER BY vol.id LIMIT 51`,
       [id],
     );
-    if (used.length) throw new StrataError('CONFLICT', { reason: `template ${id} is used by live VMs` });
+    if (used.length) throw inUse('TEMPLATE_IN_USE', { template: id }, used);
     await this.db.query('DELETE FROM templates WHERE id = $1', [id]);
   }
+}
+
+/** An in-use refusal naming up to 50 holders (and how many there are at least). */
+export function inUse(
+  code: 'TEMPLATE_IN_USE' | 'POOL_IN_USE',
+  params: Record<string, string>,
+  holders: readonly Record<string, unknown>[],
+): StrataError {
+  const ids = holders.slice(0, 50).map((r) => String(r['id']));
+  const more = holders.length > 50 ? ', ...' : '';
+  const count = holders.length > 50 ? 'more than 50' : holders.length;
+  return new StrataError(code, { ...params, count, volumes: `${ids.join(', ')}${more}` });
 }

@@ -114,6 +114,7 @@ export class Operations {
         reason: `volume ${id} is attached to vm ${v.vmId}; detach it first`,
       });
     volumeMachine.next(v.state, 'Destroy');
+    await refuseIfSnapshotsDepend(this.db, id);
     return this.queued(actor, JOB_TYPES.volumeDelete, { volumeId: id }, volumeLock(id), 'volume', id, v);
   }
 
@@ -217,7 +218,7 @@ export class Operations {
       return { job: must(job), resource: vm };
     } catch (e) {
       // Nothing was queued: the VM record alone would be an orphan.
-      await this.vms.destroy(actor, vm.id).catch(() => undefined);
+      await this.vms.discard(actor, vm.id).catch(() => undefined);
       throw e;
     }
   }
@@ -429,4 +430,36 @@ export class Operations {
 function must(job: Job | undefined): Job {
   if (!job) throw new StrataError('INTERNAL', { reason: 'job was not submitted' });
   return job;
+}
+
+/**
+ * A volume's snapshots live with it on its backend: deleting it would take them (and the VM
+ * snapshots they are parts of) along, so it is refused while any is left, naming them.
+ */
+async function refuseIfSnapshotsDepend(db: Queryable, volumeId: string): Promise<void> {
+  const rows = await db.query(
+    `SELECT s.id, s.vm_snapshot_id FROM volume_snapshots s LEFT JOIN vm_snapshots m ON m.id = s.vm_snapshot_id
+      WHERE s.volume_id = $1 AND s.state <> 'Deleted' AND (m.id IS NULL OR m.state <> 'Removed')
+      ORDER BY s.id LIMIT 50`,
+    [volumeId],
+  );
+  if (rows.length === 0) return;
+  const snapshotIds = rows.map((r) => String(r['id']));
+  const vmSnapshotIds = [
+    ...new Set(
+      rows
+        .map((r) => r['vm_snapshot_id'])
+        .filter((x) => x !== null)
+        .map(String),
+    ),
+  ];
+  throw new StrataError('VOLUME_HAS_DEPENDENT_SNAPSHOTS', {
+    volume: volumeId,
+    snapshots: [
+      ...snapshotIds.map((i) => `volume snapshot ${i}`),
+      ...vmSnapshotIds.map((i) => `vm snapshot ${i}`),
+    ].join(', '),
+    volumeSnapshotIds: snapshotIds.join(','),
+    vmSnapshotIds: vmSnapshotIds.join(','),
+  });
 }
