@@ -507,24 +507,28 @@ void describe('jobs cancel', () => {
     const opts = { accountId: server.bootstrap?.accountId ?? 'none', lockKey: `cli-cancel-${suffix}` };
     const running = await server.engine.submit('test.cli-cancel', {}, opts);
     const queued = await server.engine.submit('test.cli-cancel', {}, opts);
-    while ((await server.engine.get(running.id)).state !== 'Running')
-      await new Promise((r) => setTimeout(r, 50));
-    const q = await strata(['-o', 'json', 'jobs', 'cancel', queued.id]);
-    assert.equal(q.code, 0, q.stderr);
-    const qj = JSON.parse(q.stdout) as { state: string; error: { code: string } };
-    assert.deepEqual([qj.state, qj.error.code], ['Failed', 'JOB_CANCELLED']);
-    const r = await strata(['-o', 'json', 'jobs', 'cancel', running.id]);
-    assert.equal(r.code, 0, r.stderr);
-    const rj = JSON.parse(r.stdout) as { state: string; cancelRequestedAt: string | null };
-    assert.equal(rj.state, 'Running');
-    assert.ok(rj.cancelRequestedAt);
-    releaseCancel();
-    const ended = await server.engine.wait(running.id, 60_000);
-    assert.deepEqual([ended.state, ended.error?.code], ['Failed', 'JOB_CANCELLED']);
-    assert.equal(cancelAfterRan, false, 'the step after the boundary never ran');
-    const again = await strata(['jobs', 'cancel', running.id]);
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /ILLEGAL_TRANSITION/);
+    try {
+      while ((await server.engine.get(running.id)).state !== 'Running')
+        await new Promise((r) => setTimeout(r, 50));
+      const q = await strata(['-o', 'json', 'jobs', 'cancel', queued.id]);
+      assert.equal(q.code, 0, q.stderr);
+      const qj = JSON.parse(q.stdout) as { state: string; error: { code: string } };
+      assert.deepEqual([qj.state, qj.error.code], ['Failed', 'JOB_CANCELLED']);
+      const r = await strata(['-o', 'json', 'jobs', 'cancel', running.id]);
+      assert.equal(r.code, 0, r.stderr);
+      const rj = JSON.parse(r.stdout) as { state: string; cancelRequestedAt: string | null };
+      assert.equal(rj.state, 'Running');
+      assert.ok(rj.cancelRequestedAt);
+      releaseCancel();
+      const ended = await server.engine.wait(running.id, 60_000);
+      assert.deepEqual([ended.state, ended.error?.code], ['Failed', 'JOB_CANCELLED']);
+      assert.equal(cancelAfterRan, false, 'the step after the boundary never ran');
+      const again = await strata(['jobs', 'cancel', running.id]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /ILLEGAL_TRANSITION/);
+    } finally {
+      releaseCancel(); // a failed check must not leave the job holding the server open
+    }
   });
 });
 
