@@ -273,7 +273,7 @@ void test(
     await ok(['vms', 'destroy', id]);
     assert.match((await ok(['vms', 'get', id])).stdout, /^state\s+Destroyed$/m);
     assert.match((await ok(['vms', 'recover', id])).stdout, /^state\s+Stopped$/m);
-    assert.match((await ok(['vms', 'destroy', id, '--expunge'])).stdout, /^vm\.destroy Succeeded/m);
+    assert.match((await ok(['vms', 'destroy', id, '--expunge'])).stdout, /^state\s+Expunged$/m);
     assert.match((await ok(['vms', 'get', id])).stdout, /^state\s+Expunged$/m);
     const left = JSON.parse((await ok(['-o', 'json', 'volumes', 'list', '--vm', id])).stdout) as {
       items: Array<{ state: string }>;
@@ -283,7 +283,7 @@ void test(
       ['Destroyed'],
     );
     await ok(['vms', 'delete', idOf(stopped)]);
-    assert.match((await ok(['vms', 'expunge', idOf(stopped)])).stdout, /^vm\.expunge Succeeded/m);
+    assert.match((await ok(['vms', 'expunge', idOf(stopped)])).stdout, /^state\s+Expunged$/m);
     assert.match((await ok(['vms', 'get', idOf(stopped)])).stdout, /^state\s+Expunged$/m);
   },
 );

@@ -5,6 +5,7 @@ import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { loadHost, loadVm, storageContext, type OrchestrationDeps } from '../deps.js';
 import { revokeAll } from '../host-leave.js';
+import { forgetVolumeSecrets } from '../volume-secrets.js';
 import { domainName } from '../naming.js';
 import { toVolume } from '../../services/volumes.js';
 import { childJobId, runChildJobs } from './child-jobs.js';
@@ -100,7 +101,8 @@ export function expungeSteps(
       },
     },
     {
-      // The domain definition on the VM's recorded host, and that host's grants on its volumes.
+      // The domain definition on the VM's recorded host, its volumes' own secrets and that host's
+      // grants on them.
       name: 'undefine',
       run: async (ctx, input) => {
         if (!when(input)) return null;
@@ -115,8 +117,10 @@ export function expungeSteps(
             { vm: domainName(vm) },
             { signal: ctx.signal },
           );
-          await revokeAll(deps, ctx, await ownVolumes(deps.db, vm.id), vm.hostId);
-          return { hostId: vm.hostId, existed: r.existed };
+          const own = await ownVolumes(deps.db, vm.id);
+          const secrets = await forgetVolumeSecrets(deps, ctx, own, host);
+          await revokeAll(deps, ctx, own, vm.hostId);
+          return { hostId: vm.hostId, existed: r.existed, secrets };
         } catch (e) {
           throw new StrataError('VM_EXPUNGE_INCOMPLETE', {
             vm: vm.id,
