@@ -12,6 +12,7 @@ import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
 import { checkTemplateFile } from './template-paths.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import { inUse } from './in-use.js';
 
 export function qosFromRow(r: Record<string, unknown>): Qos | null {
   if (r['max_iops'] === null || r['max_iops'] === undefined) return null;
@@ -249,16 +250,4 @@ export class TemplateService {
     if (used.length) throw inUse('TEMPLATE_IN_USE', { template: id }, used);
     await this.db.query('DELETE FROM templates WHERE id = $1', [id]);
   }
-}
-
-/** An in-use refusal naming up to 50 holders (and how many there are at least). */
-export function inUse(
-  code: 'TEMPLATE_IN_USE' | 'POOL_IN_USE',
-  params: Record<string, string>,
-  holders: readonly Record<string, unknown>[],
-): StrataError {
-  const ids = holders.slice(0, 50).map((r) => String(r['id']));
-  const more = holders.length > 50 ? ', ...' : '';
-  const count = holders.length > 50 ? 'more than 50' : holders.length;
-  return new StrataError(code, { ...params, count, volumes: `${ids.join(', ')}${more}` });
 }

@@ -11,6 +11,7 @@ import {
 import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
+import { refuseIfSnapshotsDepend } from './in-use.js';
 import { lostHostOf } from './placement/lost-host.js';
 import { migrationCandidates } from './placement/place-vm.js';
 import type { QosInput } from './catalog.js';
@@ -430,36 +431,4 @@ export class Operations {
 function must(job: Job | undefined): Job {
   if (!job) throw new StrataError('INTERNAL', { reason: 'job was not submitted' });
   return job;
-}
-
-/**
- * A volume's snapshots live with it on its backend: deleting it would take them (and the VM
- * snapshots they are parts of) along, so it is refused while any is left, naming them.
- */
-async function refuseIfSnapshotsDepend(db: Queryable, volumeId: string): Promise<void> {
-  const rows = await db.query(
-    `SELECT s.id, s.vm_snapshot_id FROM volume_snapshots s LEFT JOIN vm_snapshots m ON m.id = s.vm_snapshot_id
-      WHERE s.volume_id = $1 AND s.state <> 'Deleted' AND (m.id IS NULL OR m.state <> 'Removed')
-      ORDER BY s.id LIMIT 50`,
-    [volumeId],
-  );
-  if (rows.length === 0) return;
-  const snapshotIds = rows.map((r) => String(r['id']));
-  const vmSnapshotIds = [
-    ...new Set(
-      rows
-        .map((r) => r['vm_snapshot_id'])
-        .filter((x) => x !== null)
-        .map(String),
-    ),
-  ];
-  throw new StrataError('VOLUME_HAS_DEPENDENT_SNAPSHOTS', {
-    volume: volumeId,
-    snapshots: [
-      ...snapshotIds.map((i) => `volume snapshot ${i}`),
-      ...vmSnapshotIds.map((i) => `vm snapshot ${i}`),
-    ].join(', '),
-    volumeSnapshotIds: snapshotIds.join(','),
-    vmSnapshotIds: vmSnapshotIds.join(','),
-  });
 }

@@ -1,4 +1,4 @@
-import { inUse } from './catalog.js';
+import { inUse } from './in-use.js';
 import {
   MAX_IOPS,
   StrataError,
