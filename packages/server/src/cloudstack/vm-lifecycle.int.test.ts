@@ -232,6 +232,20 @@ void test('jobs are cancelled by their owner: a queued one at once, a running on
   assert.deepEqual([notYours.status, notYours.body.error.code], [404, 'NOT_FOUND'], "another account's job");
 });
 
+void test('a running VM is stopped by its destroy; with expunge=true its domain goes too', async () => {
+  const s = h.server.services;
+  const vm = await deploy(`running ${suffix}`, false);
+  await succeeded((await s.operations.startVm(h.user.actor, vm.id)).job);
+  assert.equal(await defined(vm.id), 'running');
+  const gone = await rest.request('DELETE', `/v1/vms/${vm.id}`, { query: { expunge: 'true' } });
+  assert.equal(gone.status, 202, JSON.stringify(gone.body));
+  const job = await succeeded(gone.body.job as Job);
+  const steps = (await h.server.engine.steps(job.id)).map((r) => r.name);
+  assert.ok(steps.includes('stop-on-host') && steps.includes('mark-expunged'), steps.join(', '));
+  assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Expunged');
+  assert.equal(await defined(vm.id), null, 'stopped and undefined on its host');
+});
+
 void test('deleting what is still in use is refused with a code whose details name the holders', async () => {
   const s = h.server.services;
   const vm = await deploy(`holder ${suffix}`, false);
