@@ -208,7 +208,8 @@ void test(
       await ok(['volumes', 'delete', v.id]);
     }
     const destroyed = await ok(['vms', 'delete', vmId]);
-    assert.match(destroyed.stdout, /^state\s+Destroyed$/m);
+    assert.match(destroyed.stdout, /^vm\.destroy Succeeded: vm\//m);
+    assert.match((await ok(['vms', 'get', vmId])).stdout, /^state\s+Destroyed$/m);
   },
 );
 
@@ -268,8 +269,21 @@ void test(
     assert.match(missing.stderr, /NOT_FOUND/);
 
     await ok(['vms', 'stop', id, '--force']);
-    for (const vm of [id, idOf(stopped)]) {
-      assert.match((await ok(['vms', 'delete', vm])).stdout, /^state\s+Destroyed$/m);
-    }
+    // destroy, recover, then destroy with expunge: the ROOT volume goes with the VM
+    await ok(['vms', 'destroy', id]);
+    assert.match((await ok(['vms', 'get', id])).stdout, /^state\s+Destroyed$/m);
+    assert.match((await ok(['vms', 'recover', id])).stdout, /^state\s+Stopped$/m);
+    assert.match((await ok(['vms', 'destroy', id, '--expunge'])).stdout, /^state\s+Expunged$/m);
+    assert.match((await ok(['vms', 'get', id])).stdout, /^state\s+Expunged$/m);
+    const left = JSON.parse((await ok(['-o', 'json', 'volumes', 'list', '--vm', id])).stdout) as {
+      items: Array<{ state: string }>;
+    };
+    assert.deepEqual(
+      left.items.map((v) => v.state),
+      ['Destroyed'],
+    );
+    await ok(['vms', 'delete', idOf(stopped)]);
+    assert.match((await ok(['vms', 'expunge', idOf(stopped)])).stdout, /^state\s+Expunged$/m);
+    assert.match((await ok(['vms', 'get', idOf(stopped)])).stdout, /^state\s+Expunged$/m);
   },
 );

@@ -32,6 +32,11 @@ let node: { stop(): Promise<void> } | undefined;
 let releaseGate: () => void = () => undefined;
 const gate = () => new Promise<void>((resolve) => (releaseGate = resolve));
 
+/** Holds a test.cli-cancel job in its first step until the test has asked to cancel it. */
+let releaseCancel: () => void = () => undefined;
+const cancelGate = new Promise<void>((resolve) => (releaseCancel = resolve));
+let cancelAfterRan = false;
+
 /** A job type of this test only: five steps of progress, so the bar has something to show. */
 const slowJob: ServerExtension = {
   name: 'cli-test-jobs',
@@ -49,6 +54,19 @@ const slowJob: ServerExtension = {
               await new Promise((r) => setTimeout(r, 300));
             }
             return null;
+          },
+        },
+      ],
+    });
+    ctx.engine?.register({
+      type: 'test.cli-cancel',
+      steps: [
+        { name: 'hold', run: async () => (await cancelGate, null) },
+        {
+          name: 'after',
+          run: () => {
+            cancelAfterRan = true;
+            return Promise.resolve(null);
           },
         },
       ],
@@ -481,6 +499,36 @@ void describe('jobs', () => {
     assert.equal(r.stderr, '');
     const list = await strata(['jobs', 'list', '--type', 'test.cli-progress']);
     assert.ok(list.stdout.includes(job.id), list.stdout);
+  });
+});
+
+void describe('jobs cancel', () => {
+  void test('a queued job ends at once; a running one stops at its next step', async () => {
+    const opts = { accountId: server.bootstrap?.accountId ?? 'none', lockKey: `cli-cancel-${suffix}` };
+    const running = await server.engine.submit('test.cli-cancel', {}, opts);
+    const queued = await server.engine.submit('test.cli-cancel', {}, opts);
+    try {
+      while ((await server.engine.get(running.id)).state !== 'Running')
+        await new Promise((r) => setTimeout(r, 50));
+      const q = await strata(['-o', 'json', 'jobs', 'cancel', queued.id]);
+      assert.equal(q.code, 0, q.stderr);
+      const qj = JSON.parse(q.stdout) as { state: string; error: { code: string } };
+      assert.deepEqual([qj.state, qj.error.code], ['Failed', 'JOB_CANCELLED']);
+      const r = await strata(['-o', 'json', 'jobs', 'cancel', running.id]);
+      assert.equal(r.code, 0, r.stderr);
+      const rj = JSON.parse(r.stdout) as { state: string; cancelRequestedAt: string | null };
+      assert.equal(rj.state, 'Running');
+      assert.ok(rj.cancelRequestedAt);
+      releaseCancel();
+      const ended = await server.engine.wait(running.id, 60_000);
+      assert.deepEqual([ended.state, ended.error?.code], ['Failed', 'JOB_CANCELLED']);
+      assert.equal(cancelAfterRan, false, 'the step after the boundary never ran');
+      const again = await strata(['jobs', 'cancel', running.id]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /ILLEGAL_TRANSITION/);
+    } finally {
+      releaseCancel(); // a failed check must not leave the job holding the server open
+    }
   });
 });
 

@@ -24,3 +24,14 @@ void test('audit retention: flag over environment over 90 days; 0 keeps all; not
   for (const bad of ['-1', '1.5', 'ninety', ''])
     assert.throws(() => loadConfig([`--audit-retention-days=${bad}`], {}), { code: 'INVALID_ARGUMENT' }, bad);
 });
+
+void test('VM expunge delay: flag over environment over 24 h; 0 expunges at the next sweep; not a count refuses the start', () => {
+  assert.equal(loadConfig([], {}).vmExpungeDelaySeconds, 86_400);
+  assert.equal(loadConfig([], { STRATA_VM_EXPUNGE_DELAY: '600' }).vmExpungeDelaySeconds, 600);
+  assert.equal(
+    loadConfig(['--vm-expunge-delay', '0'], { STRATA_VM_EXPUNGE_DELAY: '600' }).vmExpungeDelaySeconds,
+    0,
+  );
+  for (const bad of ['-1', '2.5', '1h', ''])
+    assert.throws(() => loadConfig([`--vm-expunge-delay=${bad}`], {}), { code: 'INVALID_ARGUMENT' }, bad);
+});

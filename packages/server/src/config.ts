@@ -40,6 +40,11 @@ export interface ServerConfig {
    * docs/security.md, "Audit trail".
    */
   readonly auditRetentionDays?: number;
+  /**
+   * Seconds a destroyed VM stays recoverable before the expunge sweep removes it (default 86400,
+   * CloudStack's expunge.delay). docs/api.md, "VM lifecycle".
+   */
+  readonly vmExpungeDelaySeconds?: number;
 }
 
 /** Where the secrets key is when no --secrets-key-file is given. */
@@ -80,7 +85,9 @@ const HELP = `strata-server [options]
                         server of one database (STRATA_SECRETS_KEY_FILE; default DIR/secrets.key)
   --audit-retention-days N
                         days audit events are kept, pruned hourly (STRATA_AUDIT_RETENTION_DAYS;
-                        default 90; 0: keep all)`;
+                        default 90; 0: keep all)
+  --vm-expunge-delay S  seconds a destroyed VM stays recoverable before it is expunged
+                        (STRATA_VM_EXPUNGE_DELAY; default 86400)`;
 
 export const USAGE = HELP;
 
@@ -104,6 +111,7 @@ export function loadConfig(
       ...Object.fromEntries(LIMIT_SOURCES.map((l) => [l.flag, { type: 'string' as const }])),
       'secrets-key-file': { type: 'string' },
       'audit-retention-days': { type: 'string' },
+      'vm-expunge-delay': { type: 'string' },
     },
     strict: true,
   });
@@ -131,6 +139,13 @@ export function loadConfig(
       field: 'audit-retention-days',
       reason: `"${retentionText}" is not a whole number of days`,
     });
+  const delayText = values['vm-expunge-delay'] ?? env['STRATA_VM_EXPUNGE_DELAY'] ?? '86400';
+  const vmExpungeDelaySeconds = Number(delayText);
+  if (!/^\d+$/.test(delayText.trim()) || !Number.isSafeInteger(vmExpungeDelaySeconds))
+    throw new StrataError('INVALID_ARGUMENT', {
+      field: 'vm-expunge-delay',
+      reason: `"${delayText}" is not a whole number of seconds`,
+    });
   for (const d of templateDirs)
     if (!isAbsolute(d))
       throw new StrataError('INVALID_ARGUMENT', {
@@ -150,6 +165,7 @@ export function loadConfig(
       values['cloudstack-allow-unexpiring'] ?? env['STRATA_CLOUDSTACK_ALLOW_UNEXPIRING'] === '1',
     limits: readLimits(values as Record<string, string | undefined>, env),
     auditRetentionDays,
+    vmExpungeDelaySeconds,
     secretsKeyFile: resolve(
       values['secrets-key-file'] ?? env['STRATA_SECRETS_KEY_FILE'] ?? defaultSecretsKeyFile(dataDir),
     ),

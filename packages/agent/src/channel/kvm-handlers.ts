@@ -2,7 +2,7 @@ import type { HostAgent } from '../host-agent.js';
 import type { LibvirtEvent } from '../events/parse-event.js';
 import type { CommandHandlers } from './dispatcher.js';
 import type { AgentChannel } from './agent-channel.js';
-import { setSecret } from './secret-set.js';
+import { removeSecret, setSecret } from './secret-set.js';
 
 /**
  * The channel's commands mapped onto the KVM core. Results are the core's own result objects
@@ -45,6 +45,7 @@ export function kvmHandlers(kvm: HostAgent): CommandHandlers {
     'iotune.set': async ({ vm, target, iotune }) => (await kvm.setIoTune(vm, target, iotune)).iotune,
     'iotune.get': ({ vm, target }) => kvm.getIoTune(vm, target),
     'secret.set': (params) => setSecret(kvm.virsh, params),
+    'secret.remove': (params) => removeSecret(kvm.virsh, params),
   };
 }
 

@@ -46,3 +46,14 @@ export async function setSecret(
   });
   return { uuid };
 }
+
+/** `secret.remove`: undefines the secret the server named by uuid; an absent one is fine. Idempotent. */
+export async function removeSecret(
+  virsh: Virsh,
+  params: CommandParams<'secret.remove'>,
+): Promise<{ uuid: string }> {
+  if (!UUID.test(params.uuid))
+    throw new StrataError('INVALID_ARGUMENT', { field: 'uuid', reason: 'must be a lower-case UUID' });
+  await undefineSecret(virsh, params.uuid);
+  return { uuid: params.uuid };
+}

@@ -8,7 +8,7 @@ export function vms(): Command {
     name: 'vms',
     description: 'virtual machines',
     path: '/v1/vms',
-    remove: 'sync',
+    remove: 'job',
     columns: [
       col('id'),
       col('name'),
@@ -101,6 +101,42 @@ export function vms(): Command {
           await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/stop`, {
             body: { forced: Boolean(o.force) },
           }),
+          `/v1/vms/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
+    .command('destroy')
+    .description('destroy a VM (job): recoverable until its retention ends, or at once with --expunge')
+    .argument('<id>')
+    .option('--expunge', 'also remove its ROOT volume, snapshots and definition now')
+    .action(
+      action(async (ctx, id: string, o: { expunge?: boolean }) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('DELETE', `/v1/vms/${enc(id)}`, {
+            query: { expunge: Boolean(o.expunge) },
+          }),
+          `/v1/vms/${enc(id)}`,
+        ),
+      ),
+    );
+  cmd
+    .command('recover')
+    .description('bring a Destroyed VM back (Stopped)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.one(await ctx.client.request('POST', `/v1/vms/${enc(id)}/recover`)),
+      ),
+    );
+  cmd
+    .command('expunge')
+    .description('expunge a Destroyed VM now (job)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/vms/${enc(id)}/expunge`),
           `/v1/vms/${enc(id)}`,
         ),
       ),

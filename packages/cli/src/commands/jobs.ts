@@ -40,6 +40,15 @@ export function jobs(): Command {
     .argument('<id>')
     .action(action(async (ctx, id: string) => ctx.one(await ctx.client.get(`/v1/jobs/${enc(id)}`))));
   cmd
+    .command('cancel')
+    .description('cancel a job: a queued one at once, a running one at its next step (undoing it)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) =>
+        ctx.one(await ctx.client.request('POST', `/v1/jobs/${enc(id)}/cancel`)),
+      ),
+    );
+  cmd
     .command('wait')
     .description('wait for a job, with a progress bar; exits 1 if it failed')
     .argument('<id>')

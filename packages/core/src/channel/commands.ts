@@ -109,6 +109,8 @@ export interface AgentCommands {
     },
     { readonly uuid: string }
   >;
+  /** Removes the libvirt secret of that uuid (a disk that needed it is gone); an absent one is fine. */
+  'secret.remove': Cmd<{ readonly uuid: string }, { readonly uuid: string }>;
   /** Atomic disk-only external snapshot of the named disks, each onto a new overlay file. */
   'snapshot.diskOnly': Cmd<
     VmRef & {
@@ -255,6 +257,7 @@ export const agentCommandNames = [
   'vm.pause',
   'vm.resume',
   'secret.set',
+  'secret.remove',
   'snapshot.diskOnly',
   'snapshot.heldCut',
   'snapshot.memory',
@@ -304,6 +307,7 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'guest.freeze': 30_000,
   'guest.thaw': 30_000,
   'secret.set': 30_000,
+  'secret.remove': 30_000,
   'snapshot.diskOnly': 120_000,
   'snapshot.heldCut': 120_000,
   'snapshot.memory': 600_000,

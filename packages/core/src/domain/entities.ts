@@ -88,6 +88,8 @@ export interface Vm extends Resource {
   readonly cpus: number;
   readonly memoryBytes: number;
   readonly currentVmSnapshotId: string | null;
+  /** When it was destroyed (its retention counts from here); null while it is not. */
+  readonly destroyedAt: string | null;
 }
 
 export type VolumeType = 'ROOT' | 'DATA';

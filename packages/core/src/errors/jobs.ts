@@ -38,8 +38,9 @@ export const jobsErrors = defineErrors('jobs', {
   JOB_CANCELLED: {
     status: 409,
     retryable: false,
-    message: 'Job {jobId} was cancelled before it started',
-    recovery: 'Nothing ran; submit the operation again if it is still wanted.',
+    message: 'Job {jobId} was cancelled',
+    recovery:
+      'A job cancelled while queued ran nothing; one cancelled while running undid its completed steps (its journal shows them). Submit the operation again if it is still wanted.',
   },
   JOB_ENGINE_STOPPED: {
     status: 503,

@@ -2,6 +2,34 @@ import { defineErrors } from './spec.js';
 
 /** Errors of multi-step operations that span the server, the drivers and the agents. */
 export const orchestrationErrors = defineErrors('orchestration', {
+  TEMPLATE_IN_USE: {
+    status: 409,
+    retryable: false,
+    message: 'Template {template} is in use: {count} volume(s) were cloned from it ({volumes})',
+    recovery:
+      'Delete (or expunge the VMs of) the volumes the details name, then remove the template. A clone may stand on the template file, so it stays while any does.',
+  },
+  POOL_IN_USE: {
+    status: 409,
+    retryable: false,
+    message: 'Storage pool {pool} still holds {count} volume(s) ({volumes})',
+    recovery:
+      'Delete the volumes the details name (expunge the VMs whose ROOT volumes they are), then remove the pool.',
+  },
+  VOLUME_HAS_DEPENDENT_SNAPSHOTS: {
+    status: 409,
+    retryable: false,
+    message: 'Volume {volume} still has snapshots that live with it: {snapshots}',
+    recovery:
+      'Delete the volume snapshots and VM snapshots the details name (or make volumes from them first), then delete the volume.',
+  },
+  VM_EXPUNGE_INCOMPLETE: {
+    status: 503,
+    retryable: true,
+    message: 'VM {vm} is not yet expunged: {reason}',
+    recovery:
+      'Nothing to do: the VM stays Expunging and its expunge is asked again (the retention sweep re-queues it) until every part is gone. Bring the backend or host it names back.',
+  },
   QOS_NOT_APPLIED: {
     status: 502,
     retryable: true,

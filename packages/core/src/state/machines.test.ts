@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError } from '../errors/strata-error.js';
-import { allMachines, vmSnapshotMachine, jobMachine } from './machines.js';
+import { allMachines, vmMachine, vmSnapshotMachine, jobMachine } from './machines.js';
 
 test('every transition of every machine leads to a known state', () => {
   for (const m of allMachines) {
@@ -12,9 +12,11 @@ test('every transition of every machine leads to a known state', () => {
 });
 
 test('every state not terminal has a way out, and terminal states have none', () => {
-  const terminal = new Set(['Destroyed', 'Deleted', 'Removed', 'Succeeded', 'Failed']);
+  const terminal = new Set(['Destroyed', 'Expunged', 'Deleted', 'Removed', 'Succeeded', 'Failed']);
   for (const m of allMachines) {
     for (const s of m.states) {
+      // a destroyed VM is recoverable until it is expunged
+      if (m === vmMachine && s === 'Destroyed') continue;
       const out = m.transitions().filter((t) => t.from === s);
       if (terminal.has(s)) assert.equal(out.length, 0, `${m.name}.${s} is terminal`);
       else assert.ok(out.length > 0, `${m.name}.${s} has no way out`);
@@ -31,6 +33,16 @@ test('VM snapshot follows CloudStack: create, succeed, revert, expunge', () => {
   assert.equal(vmSnapshotMachine.next(s, 'OperationFailed'), 'Ready');
   assert.equal(vmSnapshotMachine.next('Ready', 'ExpungeRequested'), 'Expunging');
   assert.equal(vmSnapshotMachine.next('Expunging', 'OperationSucceeded'), 'Removed');
+});
+
+test('a VM is destroyed, recovered or expunged; an expunge asked again stays Expunging', () => {
+  assert.equal(vmMachine.next('Stopped', 'Destroy'), 'Destroyed');
+  assert.equal(vmMachine.next('Destroyed', 'Recover'), 'Stopped');
+  assert.equal(vmMachine.next('Destroyed', 'Expunge'), 'Expunging');
+  assert.equal(vmMachine.next('Expunging', 'Expunge'), 'Expunging');
+  assert.equal(vmMachine.next('Expunging', 'Expunged'), 'Expunged');
+  assert.equal(vmMachine.can('Expunging', 'Recover'), false);
+  assert.equal(vmMachine.can('Running', 'Destroy'), false);
 });
 
 test('an illegal transition is a coded error naming machine, state and event', () => {

@@ -1,6 +1,10 @@
 import { defineMachine, type EventOf, type StateOf } from './machine.js';
 
-/** A virtual machine as the server sees it; Running/Stopped are confirmed by the agent. */
+/**
+ * A virtual machine as the server sees it; Running/Stopped are confirmed by the agent. Destroyed
+ * is recoverable until its retention ends; Expunging removes what the VM owns (it stays there
+ * until every part is gone, asked again after a failure); Expunged is the end.
+ */
 export const vmMachine = defineMachine('vm', {
   Stopped: { Start: 'Starting', Destroy: 'Destroyed', Fail: 'Error' },
   Starting: { Started: 'Running', Fail: 'Stopped' },
@@ -9,7 +13,9 @@ export const vmMachine = defineMachine('vm', {
   // a live migration in flight: the domain is on the source, the destination, or moving between
   Migrating: { Migrated: 'Running', Fail: 'Running', Lost: 'Error' },
   Error: { Stopped: 'Stopped', Started: 'Running', Destroy: 'Destroyed' },
-  Destroyed: {},
+  Destroyed: { Recover: 'Stopped', Expunge: 'Expunging' },
+  Expunging: { Expunge: 'Expunging', Expunged: 'Expunged' },
+  Expunged: {},
 });
 
 export const volumeMachine = defineMachine('volume', {
@@ -45,7 +51,14 @@ export const vmSnapshotMachine = defineMachine('vm-snapshot', {
 
 export const jobMachine = defineMachine('job', {
   Queued: { Claim: 'Running', Cancel: 'Failed' },
-  Running: { Succeed: 'Succeeded', Fail: 'Failed', Compensate: 'Compensating', LeaseLost: 'Running' },
+  // Cancel of a running job is a request: the job compensates at its next step boundary.
+  Running: {
+    Succeed: 'Succeeded',
+    Fail: 'Failed',
+    Compensate: 'Compensating',
+    LeaseLost: 'Running',
+    Cancel: 'Running',
+  },
   Compensating: { Compensated: 'Failed', LeaseLost: 'Compensating' },
   Succeeded: {},
   Failed: {},

@@ -150,6 +150,13 @@ test('secret.set defines the secret under the uuid the server chose, replacing o
       hub.send(hostId, 'secret.set', { uuid: 'not-a-uuid', usage, type: 'iscsi', value: 'x' }),
       (e) => isStrataError(e, 'INVALID_ARGUMENT'),
     );
+    // secret.remove: by uuid, idempotent, a malformed uuid refused
+    assert.deepEqual(await hub.send(hostId, 'secret.remove', { uuid: uuids[1]! }), { uuid: uuids[1] });
+    assert.doesNotMatch(await list(), new RegExp(uuids[1]!));
+    await hub.send(hostId, 'secret.remove', { uuid: uuids[1]! });
+    await assert.rejects(hub.send(hostId, 'secret.remove', { uuid: '--all' }), (e) =>
+      isStrataError(e, 'INVALID_ARGUMENT'),
+    );
   } finally {
     for (const u of uuids)
       await run('virsh', ['-c', 'qemu:///system', 'secret-undefine', '--secret', u]).catch(() => undefined);

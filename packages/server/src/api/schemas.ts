@@ -206,6 +206,7 @@ export const schemas = {
     cpus: int,
     memoryBytes: int,
     currentVmSnapshotId: nstr,
+    destroyedAt: nstr,
     ...created,
   }),
   volume: partialEntity(
@@ -314,6 +315,7 @@ export const schemas = {
     startedAt: nstr,
     finishedAt: nstr,
     updatedAt: str,
+    cancelRequestedAt: nstr,
   }),
 };
 

@@ -125,7 +125,9 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
           })),
         ),
       stop: async (c, id, forced) => started(await op.stopVm(actorOf(c), id, forced)),
-      destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),
+      destroy: async (c, id, expunge) => started(await s.vmLifecycle.destroy(actorOf(c), id, { expunge })),
+      recover: (c, id) => s.vmLifecycle.recover(actorOf(c), id),
+      expunge: async (c, id) => started(await s.vmLifecycle.expunge(actorOf(c), id)),
     },
     volumes: {
       list: (c, q) =>

@@ -188,6 +188,9 @@ export interface CloudStackServices {
     ): Promise<Array<{ host: Host; suitable: boolean; reason: string | null }>>;
     stop(c: Caller, id: string, forced: boolean): Promise<Started>;
     destroy(c: Caller, id: string, expunge: boolean): Promise<Started>;
+    /** Synchronous, as in CloudStack. */
+    recover(c: Caller, id: string): Promise<Vm>;
+    expunge(c: Caller, id: string): Promise<Started>;
   };
   readonly volumes: {
     list(c: Caller, q: ListQuery): Promise<Page<Volume>>;

@@ -53,7 +53,8 @@ export function csCodes(code: string, status: number): [number, number] {
   if (code === 'CONFLICT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.ConcurrentOperationException];
   // CloudStack refuses a VM past vmsnapshot.max with a CloudRuntimeException, not a parameter error.
   if (code === 'VM_SNAPSHOT_LIMIT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.CloudRuntimeException];
-  if (/_IN_USE$/.test(code)) return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
+  if (/_IN_USE$|^VOLUME_HAS_DEPENDENT_SNAPSHOTS$/.test(code))
+    return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
   if (/_EXHAUSTED$|CAPACITY/.test(code)) {
     return [API_ERROR.INSUFFICIENT_CAPACITY_ERROR, CS_EXCEPTION.InsufficientStorageCapacityException];
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_VM_EXPUNGE_DELAY_S, startExpungeSweep } from '../orchestration/expunge-sweep.js';
 import { QUIESCE_MODES, type QuiesceMode } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
@@ -109,7 +110,20 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
       // Shared with the extensions that work on what orchestration made (the orphan collector).
       ctx.shared.set(ORCHESTRATION_DEPS, deps);
       registerOrchestration(ctx.engine, deps, strategies);
-      return Promise.resolve({ close: () => drivers.close() });
+      const sweep = ctx.config.jobs
+        ? startExpungeSweep(
+            ctx.db,
+            ctx.engine,
+            ctx.config.vmExpungeDelaySeconds ?? DEFAULT_VM_EXPUNGE_DELAY_S,
+            ctx.logger,
+          )
+        : null;
+      return Promise.resolve({
+        close: async () => {
+          await sweep?.close();
+          await drivers.close();
+        },
+      });
     },
   };
 }

@@ -257,20 +257,68 @@ for (const backend of backends) {
       }
     });
 
-    void test('cancel ends a queued job; a running or finished one answers ILLEGAL_TRANSITION', async () => {
+    void test('cancel ends a queued job at once; a running one compensates at its next step; a finished one answers ILLEGAL_TRANSITION', async () => {
       const engine = engineOn(db, 'cancel');
       const queued = await engine.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
       const cancelled = await engine.cancel(queued.id);
       assert.equal(cancelled.state, 'Failed');
       assert.equal(cancelled.error?.code, 'JOB_CANCELLED');
       await assert.rejects(engine.cancel(queued.id), (e: unknown) => isStrataError(e, 'ILLEGAL_TRANSITION'));
-      const running = await engine.submit('test.three', { sleepMs: 60_000 }, { accountId: 'acc' });
+      assert.equal(await runs(db, queued.id, 'first'), 0, 'a queued job ran nothing');
+      const running = await engine.submit('test.three', { sleepMs: 1500 }, { accountId: 'acc' });
       engine.start();
-      while ((await attempts(db, running.id, 'slow')) === 0) await sleep(20);
-      await assert.rejects(engine.cancel(running.id), (e: unknown) => isStrataError(e, 'ILLEGAL_TRANSITION'));
-      await assert.rejects(engine.cancel('missing'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
-      await engine.stop();
-      await db.query(`UPDATE jobs SET state = 'Failed', owner = NULL WHERE id = $1`, [running.id]);
+      try {
+        while ((await attempts(db, running.id, 'slow')) === 0) await sleep(20);
+        const marked = await engine.cancel(running.id);
+        assert.equal(marked.state, 'Running', 'a running job is only marked');
+        assert.ok(marked.cancelRequestedAt, 'the mark is on the job');
+        const ended = await engine.wait(running.id, 60_000);
+        assert.equal(ended.state, 'Failed');
+        assert.equal(ended.error?.code, 'JOB_CANCELLED');
+        // the step in flight finished; the boundary after it undid both completed steps, newest first
+        assert.equal(await runs(db, running.id, 'last'), 0, 'the step after the boundary never ran');
+        assert.equal(await attempts(db, running.id, 'undo-slow'), 1);
+        assert.equal(await runs(db, running.id, 'undo-first'), 1);
+        const undo = (await engine.steps(running.id)).filter((r) => r.phase === 'compensate');
+        assert.deepEqual(
+          undo.map((r) => [r.name, r.status]),
+          [
+            ['slow', 'done'],
+            ['first', 'done'],
+          ],
+        );
+        await assert.rejects(engine.cancel(running.id), (e: unknown) =>
+          isStrataError(e, 'ILLEGAL_TRANSITION'),
+        );
+        await assert.rejects(engine.cancel('missing'), (e: unknown) => isStrataError(e, 'NOT_FOUND'));
+      } finally {
+        await engine.stop();
+      }
+    });
+
+    void test('a type that must run to its end refuses a cancel once running', async () => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((r) => (release = r));
+      const def: JobDefinition = {
+        type: `to-the-end-${backend.name}`,
+        cancellableWhileRunning: false,
+        steps: [
+          { name: 'hold', run: async () => (await gate, null) },
+          { name: 'end', run: () => Promise.resolve({ ended: true }) },
+        ],
+      };
+      const engine = engineOn(db, 'to-the-end', [def]);
+      engine.start();
+      try {
+        const job = await engine.submit(def.type, {}, { accountId: 'acc' });
+        while ((await engine.get(job.id)).state !== 'Running') await sleep(20);
+        await assert.rejects(engine.cancel(job.id), (e: unknown) => isStrataError(e, 'ILLEGAL_TRANSITION'));
+        release();
+        assert.equal((await engine.wait(job.id, 60_000)).state, 'Succeeded');
+      } finally {
+        release();
+        await engine.stop();
+      }
     });
 
     void test("cancel runs the type's onCancelled in its own transaction: both happen or neither", async () => {

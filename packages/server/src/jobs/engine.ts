@@ -133,11 +133,14 @@ export function createJobEngine(options: JobEngineOptions): JobEngine {
     progressEvents: (id, afterSeq) => store.progressEvents(db, id, afterSeq),
     countByState: () => store.countByState(db),
     async cancel(id) {
-      const job = await store.cancelJob(db, id, async (tx, j) => {
-        const def = defs.find(j.type);
-        await def?.onCancelled?.(tx, j.input, j.id);
+      const job = await store.cancelJob(db, id, {
+        undo: async (tx, j) => {
+          const def = defs.find(j.type);
+          await def?.onCancelled?.(tx, j.input, j.id);
+        },
+        runningMayStop: (j) => defs.find(j.type)?.cancellableWhileRunning !== false,
       });
-      waiters.wake(id);
+      if (job.state === 'Failed') waiters.wake(id);
       return job;
     },
     wait: (id, timeoutMs) => waiters.wait(id, timeoutMs, () => store.getJob(db, id)),

@@ -5,7 +5,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { faultBoundary } from './fault.js';
 import { fenced, heartbeat, releaseLease, type Lease } from './fence.js';
 import { ProgressWriter, stepContext, type ContextParts } from './step-context.js';
-import { jsonParam, journal, JOB_COLUMNS, toJob, type Row } from './store.js';
+import { cancelRequested, jsonParam, journal, JOB_COLUMNS, toJob, type Row } from './store.js';
 import type { Job, JobDefinition, JobError, JobStep, Json, PriorOutputs, TxStepContext } from './types.js';
 
 export interface RunEnv {
@@ -169,6 +169,17 @@ export class JobRun {
         prior[step.name] = rec.output ?? null;
         last = rec.output ?? null;
         continue;
+      }
+      // A step boundary: a cancel asked meanwhile undoes what ran, newest first.
+      const cancelled =
+        this.def.cancellableWhileRunning !== false &&
+        (await cancelRequested(this.env.db, this.job.id).catch(() => {
+          throw new Interrupted(); // database away: resumed from the journal later
+        }));
+      if (cancelled) {
+        this.log.info({ step: step.name }, 'job cancelled by its owner; compensating');
+        await this.toCompensating(toJobError(new StrataError('JOB_CANCELLED', { jobId: this.job.id })));
+        return this.compensateAll();
       }
       if (
         rec?.status === 'started' &&

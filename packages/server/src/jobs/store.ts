@@ -14,7 +14,7 @@ import type {
 /** SQL of the journal tables (migration 002-jobs); the only place that knows their columns. */
 
 export const JOB_COLUMNS = `id, seq, type, account_id, state, input, result, error, lock_key, resource_type, resource_id,
-  owner, epoch, progress_pct, progress_message, created_at, started_at, finished_at, updated_at`;
+  owner, epoch, progress_pct, progress_message, created_at, started_at, finished_at, updated_at, cancel_requested_at`;
 
 export type Row = Record<string, unknown>;
 
@@ -47,6 +47,7 @@ export function toJob(row: Row): Job {
     startedAt: iso(row['started_at']),
     finishedAt: iso(row['finished_at']),
     updatedAt: iso(row['updated_at']) ?? '',
+    cancelRequestedAt: iso(row['cancel_requested_at']),
   };
 }
 
@@ -161,30 +162,58 @@ export async function progressEvents(q: Queryable, jobId: string, afterSeq = 0):
   }));
 }
 
+/** How a cancel goes for one job: its type's undo for a queued job, and whether a running one may stop. */
+export interface CancelRules {
+  /** The job type's onCancelled, run in the cancel's transaction when the job is still queued. */
+  readonly undo?: (tx: Queryable, job: Job) => Promise<void>;
+  /** False when the job's type must run to its end once started (ILLEGAL_TRANSITION). */
+  readonly runningMayStop?: (job: Job) => boolean;
+}
+
 /**
- * Queued → Failed (event Cancel), checked by jobMachine under the row lock; `undo` (the job
- * type's onCancelled) runs in the same transaction.
+ * Cancel, checked by jobMachine under the row lock. A queued job ends at once (Queued → Failed
+ * with JOB_CANCELLED, `undo` in the same transaction). A running one is only marked: its runner
+ * sees the mark at its next step boundary and compensates what it did (runner.ts).
  */
-export async function cancelJob(
-  db: Database,
-  id: string,
-  undo?: (tx: Queryable, job: Job) => Promise<void>,
-): Promise<Job> {
+export async function cancelJob(db: Database, id: string, rules: CancelRules = {}): Promise<Job> {
   return db.transaction(async (tx) => {
-    const rows = await tx.query<{ state: JobState }>('SELECT state FROM jobs WHERE id = $1 FOR UPDATE', [id]);
+    const rows = await tx.query<Row>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE`, [id]);
     const row = rows[0];
     if (!row) throw new StrataError('NOT_FOUND', { kind: 'job', id });
-    const next = jobMachine.next(row.state, 'Cancel');
+    const current = toJob(row);
+    const next = jobMachine.next(current.state, 'Cancel');
+    if (current.state === 'Running') {
+      if (rules.runningMayStop && !rules.runningMayStop(current))
+        throw new StrataError('ILLEGAL_TRANSITION', {
+          machine: 'job',
+          state: current.state,
+          event: 'Cancel',
+        });
+      const marked = await tx.query<Row>(
+        `UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now()
+         WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
+        [id],
+      );
+      return toJob(marked[0] as Row);
+    }
     const error = new StrataError('JOB_CANCELLED', { jobId: id }).toJSON();
     const updated = await tx.query<Row>(
-      `UPDATE jobs SET state = $2, error = $3::text::jsonb, finished_at = now(), updated_at = now()
+      `UPDATE jobs SET state = $2, error = $3::text::jsonb, finished_at = now(), updated_at = now(),
+         cancel_requested_at = now()
        WHERE id = $1 RETURNING ${JOB_COLUMNS}`,
       [id, next, JSON.stringify({ code: error.code, message: error.message, details: error.details })],
     );
     const job = toJob(updated[0] as Row);
-    await undo?.(tx, job);
+    await rules.undo?.(tx, job);
     return job;
   });
+}
+
+/** Whether the job's owner asked to cancel it (read by its runner at each step boundary). */
+export async function cancelRequested(q: Queryable, id: string): Promise<boolean> {
+  const rows = await q.query('SELECT cancel_requested_at FROM jobs WHERE id = $1', [id]);
+  const at = rows[0]?.['cancel_requested_at'];
+  return at !== null && at !== undefined;
 }
 
 export async function countByState(q: Queryable): Promise<Record<JobState, number>> {

@@ -96,6 +96,11 @@ export interface JobDefinition<I extends Json = Json> {
   onCancelled?(tx: Queryable, input: I, jobId: string): Promise<void>;
   /** Checks the input at submit time; throw a StrataError (INVALID_ARGUMENT) to refuse it. */
   validate?(input: unknown): asserts input is I;
+  /**
+   * False for a type that must run to its end once started (a cancel of a running one answers
+   * ILLEGAL_TRANSITION); by default a running job may be cancelled and compensates at its next step.
+   */
+  readonly cancellableWhileRunning?: boolean;
 }
 
 export interface JobError {
@@ -127,6 +132,8 @@ export interface Job {
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   readonly updatedAt: string;
+  /** When its owner asked to cancel it (a running job stops at its next step boundary). */
+  readonly cancelRequestedAt: string | null;
 }
 
 /** One record of the journal. */
@@ -222,8 +229,11 @@ export interface JobEngine {
    */
   wait(id: string, timeoutMs: number): Promise<Job>;
   /**
-   * Cancels a job that has not started (Queued → Failed with JOB_CANCELLED). A job already running
-   * or finished answers ILLEGAL_TRANSITION: it must finish or compensate on its own.
+   * Cancels a job. A queued one ends at once (Failed with JOB_CANCELLED, its type's onCancelled in
+   * the same transaction). A running one is marked (`cancelRequestedAt`): at its next step boundary
+   * it compensates its completed steps and ends Failed with JOB_CANCELLED, on whichever server runs
+   * it. A compensating or finished job, or a running one of a type that is not
+   * cancellableWhileRunning, answers ILLEGAL_TRANSITION.
    */
   cancel(id: string): Promise<Job>;
   /** Starts claiming and running jobs (and taking over jobs whose lease expired). */

@@ -10,6 +10,7 @@ function job(state: JobState): Job {
     ...{ id: 'j1', type: 't', accountId: 'a', state, input: null, result: null, error: null },
     ...{ lockKey: null, resourceType: null, resourceId: null, progressPct: 0, progressMessage: '' },
     ...{ owner: null, epoch: 0, createdAt: now, startedAt: null, finishedAt: null, updatedAt: now },
+    cancelRequestedAt: null,
   };
 }
 

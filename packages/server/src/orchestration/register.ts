@@ -9,6 +9,8 @@ import { vmMigrateJob } from './jobs/vm-migrate.js';
 import { hostMaintenanceJob } from './jobs/host-maintenance.js';
 import { hostFenceJob } from './jobs/host-fence.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
+import { vmDestroyJob } from './jobs/vm-destroy.js';
+import { vmExpungeJob } from './jobs/vm-expunge.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
 import { volumeSnapshotGroupJob } from './jobs/volume-snapshot-group.js';
@@ -37,6 +39,8 @@ export function registerOrchestration(
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
   engine.register(vmMigrateJob(deps));
+  engine.register(vmDestroyJob(deps, engine));
+  engine.register(vmExpungeJob(deps, engine));
   engine.register(hostMaintenanceJob(deps, engine));
   engine.register(hostFenceJob(deps));
   engine.register(vmDeployJob(deps));

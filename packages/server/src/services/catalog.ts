@@ -12,6 +12,7 @@ import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
 import { checkTemplateFile } from './template-paths.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import { inUse } from './in-use.js';
 
 export function qosFromRow(r: Record<string, unknown>): Qos | null {
   if (r['max_iops'] === null || r['max_iops'] === undefined) return null;
@@ -239,11 +240,14 @@ export class TemplateService {
   async remove(actor: Actor, id: string): Promise<void> {
     requireAdmin(actor, 'Removing a template');
     await this.get(actor, id);
+    // What stands on the template is a volume cloned from it (a ROOT volume may outlive its VM's
+    // destroy until the expunge), not a VM record.
     const used = await this.db.query(
-      `SELECT 1 FROM vms WHERE template_id = $1 AND state <> 'Destroyed' LIMIT 1`,
+      `SELECT vol.id FROM volumes vol JOIN vms v ON v.id = vol.vm_id
+        WHERE v.template_id = $1 AND vol.type = 'ROOT' AND vol.state <> 'Destroyed' ORDER BY vol.id LIMIT 51`,
       [id],
     );
-    if (used.length) throw new StrataError('CONFLICT', { reason: `template ${id} is used by live VMs` });
+    if (used.length) throw inUse('TEMPLATE_IN_USE', { template: id }, used);
     await this.db.query('DELETE FROM templates WHERE id = $1', [id]);
   }
 }

@@ -15,6 +15,7 @@ import { StoragePoolService } from './storage-pools.js';
 import { UserRoleService } from './user-roles.js';
 import { VmSnapshotService } from './vm-snapshots.js';
 import { VmService } from './vms.js';
+import { VmLifecycle } from './vm-lifecycle.js';
 import { VolumeSnapshotService } from './volume-snapshots.js';
 import { VolumeService } from './volumes.js';
 
@@ -44,6 +45,8 @@ export interface Services {
   readonly vmSnapshots: VmSnapshotService;
   readonly jobs: JobService;
   readonly operations: Operations;
+  /** Destroy (a job), recover, expunge. */
+  readonly vmLifecycle: VmLifecycle;
   readonly secrets: SecretsService;
 }
 
@@ -88,6 +91,7 @@ export function createServices(
     vmSnapshots,
     jobs,
     operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
+    vmLifecycle: new VmLifecycle(jobs, vms, db),
     secrets: new SecretsService(db, options.secrets, events),
   };
 }

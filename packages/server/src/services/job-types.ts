@@ -16,6 +16,8 @@ export const JOB_TYPES = {
   vmStart: 'vm.start', // { vmId }
   vmStop: 'vm.stop', // { vmId, forced }
   vmMigrate: 'vm.migrate', // { vmId, hostId? }
+  vmDestroy: 'vm.destroy', // { vmId, expunge }
+  vmExpunge: 'vm.expunge', // { vmId }
   hostMaintenance: 'host.maintenance', // { hostId }
   hostFence: 'host.fence', // { hostId }
   vmSnapshotCreate: 'vm-snapshot.create', // { vmSnapshotId, quiesce, memory }

@@ -74,6 +74,15 @@ export class JobService {
     return this.need().list(scoped, { limit, cursor });
   }
 
+  /**
+   * Cancels a job of the caller's account (any job for an admin): a queued one at once, a running
+   * one at its next step boundary, compensating what it did (JobEngine.cancel).
+   */
+  async cancel(actor: Actor, id: string): Promise<Job> {
+    await this.get(actor, id);
+    return this.need().cancel(id);
+  }
+
   async steps(actor: Actor, id: string): Promise<unknown> {
     await this.get(actor, id);
     return this.need().steps(id);

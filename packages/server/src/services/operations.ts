@@ -11,6 +11,7 @@ import {
 import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
+import { refuseIfSnapshotsDepend } from './in-use.js';
 import { lostHostOf } from './placement/lost-host.js';
 import { migrationCandidates } from './placement/place-vm.js';
 import type { QosInput } from './catalog.js';
@@ -114,6 +115,7 @@ export class Operations {
         reason: `volume ${id} is attached to vm ${v.vmId}; detach it first`,
       });
     volumeMachine.next(v.state, 'Destroy');
+    await refuseIfSnapshotsDepend(this.db, id);
     return this.queued(actor, JOB_TYPES.volumeDelete, { volumeId: id }, volumeLock(id), 'volume', id, v);
   }
 
@@ -217,7 +219,7 @@ export class Operations {
       return { job: must(job), resource: vm };
     } catch (e) {
       // Nothing was queued: the VM record alone would be an orphan.
-      await this.vms.destroy(actor, vm.id).catch(() => undefined);
+      await this.vms.discard(actor, vm.id).catch(() => undefined);
       throw e;
     }
   }

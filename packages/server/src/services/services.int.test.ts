@@ -90,7 +90,10 @@ for (const database of TEST_DATABASES) {
       const types = (await s.events.list(user, { resourceId: vol.id })).items.map((e) => e.type);
       assert.deepEqual(types, ['volume.Allocated', 'volume.Create', 'volume.Created']);
       // pool removal is refused while the volume lives
-      await assert.rejects(s.pools.remove(SYSTEM_ACTOR, poolId), (e) => isStrataError(e, 'CONFLICT'));
+      await assert.rejects(
+        s.pools.remove(SYSTEM_ACTOR, poolId),
+        (e) => isStrataError(e, 'POOL_IN_USE') && String(e.params['volumes']).includes(vol.id),
+      );
       // the pool's usage counters (kept by a trigger) follow the volume's life
       const before2 = await s.pools.getFull(SYSTEM_ACTOR, poolId);
       await s.volumes.apply(user, vol.id, 'Destroy');

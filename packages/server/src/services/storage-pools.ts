@@ -1,3 +1,4 @@
+import { inUse } from './in-use.js';
 import {
   MAX_IOPS,
   StrataError,
@@ -229,11 +230,11 @@ export class StoragePoolService {
     requireAdmin(actor, 'Removing a storage pool');
     await this.db.transaction(async (tx) => {
       await tx.query('SELECT id FROM storage_pools WHERE id = $1 FOR UPDATE', [id]);
-      const live = await tx.query(`SELECT 1 FROM volumes WHERE pool_id = $1 AND ${LIVE_VOLUME} LIMIT 1`, [
-        id,
-      ]);
-      if (live.length)
-        throw new StrataError('CONFLICT', { reason: `storage pool ${id} still holds volumes` });
+      const live = await tx.query(
+        `SELECT id FROM volumes WHERE pool_id = $1 AND ${LIVE_VOLUME} ORDER BY id LIMIT 51`,
+        [id],
+      );
+      if (live.length) throw inUse('POOL_IN_USE', { pool: id }, live);
       await applyTransition(tx, this.events, {
         table: 'storage_pools',
         kind: 'storage-pool',

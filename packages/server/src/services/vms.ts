@@ -1,10 +1,20 @@
 import { StrataError, validateName, vmMachine, type Vm, type VmEvent, type VmState } from '@strata/core';
 import { ownerAccount } from './accounts.js';
-import type { Database } from '../db/index.js';
+import type { Database, Queryable } from '../db/index.js';
 import { ensureVisible, requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
-import { Where, iso, type Within, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
+import {
+  Where,
+  iso,
+  isoOrNull,
+  type Within,
+  listPage,
+  num,
+  uniqueAsExists,
+  type ListQuery,
+  type Page,
+} from './sql.js';
 import { applyTransition } from './transition.js';
 
 export const toVm = (r: Record<string, unknown>): Vm => ({
@@ -17,6 +27,7 @@ export const toVm = (r: Record<string, unknown>): Vm => ({
   cpus: num(r['cpus']),
   memoryBytes: num(r['memory_bytes']),
   currentVmSnapshotId: (r['current_vm_snapshot_id'] as string | null) ?? null,
+  destroyedAt: isoOrNull(r['destroyed_at']),
   createdAt: iso(r['created_at']),
 });
 
@@ -121,23 +132,65 @@ export class VmService {
     return toVm(row);
   }
 
-  /** Destroys a stopped VM record; its attached volumes are detached (kept) first. */
-  async destroy(actor: Actor, id: string): Promise<Vm> {
-    const vm = await this.get(actor, id);
-    vmMachine.next(vm.state, 'Destroy');
-    return this.db.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE vm_id = $1 AND type = 'DATA'`,
-        [id],
-      );
-      const { row } = await applyTransition(tx, this.events, {
-        table: 'vms',
-        kind: 'vm',
-        machine: vmMachine,
-        id,
-        event: 'Destroy',
-      });
-      return toVm(row);
-    });
+  /** Marks a VM Destroyed in the caller's transaction (markVmDestroyed). */
+  markDestroyed(tx: Queryable, id: string, jobId: string | null = null) {
+    return markVmDestroyed(tx, this.events, id, jobId);
   }
+
+  /** A VM record that never got a job (a deploy refused after it was written) is destroyed at once. */
+  async discard(actor: Actor, id: string): Promise<Vm> {
+    await this.get(actor, id);
+    return (await this.db.transaction((tx) => this.markDestroyed(tx, id))).vm;
+  }
+
+  /**
+   * Brings a Destroyed VM back, Stopped (CloudStack recoverVirtualMachine); its detached DATA
+   * volumes stay detached. ALREADY_EXISTS when another live VM took its name meanwhile; a VM
+   * whose expunge has begun is past recovery (ILLEGAL_TRANSITION).
+   */
+  async recover(actor: Actor, id: string): Promise<Vm> {
+    const vm = await this.get(actor, id);
+    vmMachine.next(vm.state, 'Recover');
+    const row = await this.db
+      .transaction(async (tx) => {
+        const { row } = await applyTransition(tx, this.events, {
+          table: 'vms',
+          kind: 'vm',
+          machine: vmMachine,
+          id,
+          event: 'Recover',
+          set: { destroyed_at: null },
+        });
+        return row;
+      })
+      .catch((e: unknown) => uniqueAsExists(e, 'vm', vm.name));
+    return toVm(row);
+  }
+}
+
+/**
+ * Marks a VM record Destroyed in the caller's transaction (the destroy job's step, or a deploy
+ * that queued nothing): its DATA volumes are detached and kept, as in CloudStack; its ROOT
+ * volume stays with it until the expunge. Answers the VM and the volumes it let go.
+ */
+export async function markVmDestroyed(
+  tx: Queryable,
+  events: EventService,
+  id: string,
+  jobId: string | null,
+): Promise<{ vm: Vm; detached: string[] }> {
+  const detached = await tx.query(
+    `UPDATE volumes SET vm_id = NULL, device_name = NULL WHERE vm_id = $1 AND type = 'DATA' RETURNING id`,
+    [id],
+  );
+  const { row } = await applyTransition(tx, events, {
+    table: 'vms',
+    kind: 'vm',
+    machine: vmMachine,
+    id,
+    event: 'Destroy',
+    set: { destroyed_at: new Date().toISOString() },
+    jobId,
+  });
+  return { vm: toVm(row), detached: detached.map((r) => String(r['id'])) };
 }

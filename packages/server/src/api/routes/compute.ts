@@ -24,7 +24,7 @@ type Filter = { Querystring: Record<string, string | undefined> };
 
 /** VMs: records, start/stop as jobs, and the VM-snapshot tree. */
 export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void {
-  const { vms, vmSnapshots, operations } = services;
+  const { vms, vmSnapshots, operations, vmLifecycle } = services;
 
   app.get<Filter>(
     '/v1/vms',
@@ -68,16 +68,46 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req) => vms.get(actorOf(req), req.params.id),
   );
-  app.delete<IdReq>(
+  app.delete<IdReq & { Querystring: { expunge?: boolean } }>(
     '/v1/vms/:id',
     {
-      schema: spec('vms', 'Destroy a stopped VM (DATA volumes are detached and kept)', {
+      schema: spec(
+        'vms',
+        'Destroy a VM (job; a running one is stopped first). DATA volumes are detached and kept; without expunge it is recoverable until its retention ends',
+        {
+          params: idParams,
+          querystring: query({ expunge: bool }),
+          response: { 202: accepted(schemas.vm) },
+        },
+      ),
+    },
+    async (req, reply) =>
+      sendAccepted(
+        reply,
+        await vmLifecycle.destroy(actorOf(req), req.params.id, { expunge: req.query.expunge ?? false }),
+      ),
+  );
+  app.post<IdReq>(
+    '/v1/vms/:id/recover',
+    {
+      schema: spec('vms', 'Recover a Destroyed VM (Stopped again; its detached DATA volumes stay detached)', {
         params: idParams,
         querystring: query(),
         response: { 200: schemas.vm },
       }),
     },
-    async (req) => vms.destroy(actorOf(req), req.params.id),
+    async (req) => vmLifecycle.recover(actorOf(req), req.params.id),
+  );
+  app.post<IdReq>(
+    '/v1/vms/:id/expunge',
+    {
+      schema: spec(
+        'vms',
+        'Expunge a Destroyed VM now (job): its definition, ROOT volume, VM snapshots and memory files go',
+        { params: idParams, querystring: query(), response: { 202: accepted(schemas.vm) } },
+      ),
+    },
+    async (req, reply) => sendAccepted(reply, await vmLifecycle.expunge(actorOf(req), req.params.id)),
   );
   app.post<{ Body: DeployVmInput }>(
     '/v1/vms/deploy',

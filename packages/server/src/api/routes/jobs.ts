@@ -51,6 +51,17 @@ export function jobRoutes(app: FastifyInstance, { services }: ApiDeps): void {
         ? jobs.wait(actorOf(req), req.params.id, req.query.wait * 1000)
         : jobs.get(actorOf(req), req.params.id),
   );
+  app.post<IdReq>(
+    '/v1/jobs/:id/cancel',
+    {
+      schema: spec(
+        'jobs',
+        'Cancel a job: a queued one ends at once; a running one compensates at its next step boundary',
+        { params: idParams, querystring: query(), response: { 200: schemas.job } },
+      ),
+    },
+    async (req) => jobs.cancel(actorOf(req), req.params.id),
+  );
   app.get<IdReq>(
     '/v1/jobs/:id/steps',
     {

@@ -4,6 +4,7 @@ import * as infra from './infra.js';
 import * as jobs from './jobs.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as snapshots from './snapshots.js';
+import * as vmLifecycle from './vm-lifecycle.js';
 import * as vmSnapshots from './vm-snapshots.js';
 import * as vms from './vms.js';
 import * as volumes from './volumes.js';
@@ -23,7 +24,9 @@ const all: Command[] = [
   vms.migrateVirtualMachine,
   vms.findHostsForMigration,
   vms.stopVirtualMachine,
-  vms.destroyVirtualMachine,
+  vmLifecycle.destroyVirtualMachine,
+  vmLifecycle.recoverVirtualMachine,
+  vmLifecycle.expungeVirtualMachine,
   vms.listVirtualMachines,
   volumes.createVolume,
   volumes.attachVolume,

@@ -146,23 +146,3 @@ export const stopVirtualMachine: Command = {
       ),
     ),
 };
-
-export const destroyVirtualMachine: Command = {
-  name: 'destroyVirtualMachine',
-  description: 'Destroys a virtual machine',
-  isAsync: true,
-  entity: 'virtualmachine',
-  params: { ...VM_ID, expunge: { type: 'boolean', description: 'remove at once' } },
-  async handler(ctx) {
-    const started = await need(ctx, 'vms').destroy(
-      ctx.caller,
-      read.required(read.str(ctx.params, 'id')),
-      read.bool(ctx.params, 'expunge', false),
-    );
-    return started.jobId
-      ? job(started)
-      : body({
-          virtualmachine: r.virtualMachine(await need(ctx, 'vms').get(ctx.caller, started.resourceId)),
-        });
-  },
-};
