@@ -3,6 +3,7 @@ import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
 import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
+import { serviceOfferingsPort, withOfferings } from './adapter-offerings.js';
 import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
 function missing(what: string): never {
@@ -96,12 +97,18 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
     offerings: {
       list: (c, q) => listOrGet(s.offerings, c, q, { name: f(q, 'name') }),
       create: (c, i) => s.offerings.create(actorOf(c), { ...i, qos: qosInput(i.qos) ?? null }),
+      update: (c, id, i) => s.offerings.update(actorOf(c), id, i),
     },
+    serviceOfferings: serviceOfferingsPort(s),
     templates: { list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }) },
     vms: {
-      list: (c, q) =>
-        listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
-      get: (c, id) => s.vms.get(actorOf(c), id),
+      list: async (c, q) =>
+        withOfferings(
+          s,
+          await listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
+        ),
+      get: async (c, id) =>
+        (await withOfferings(s, { items: [await s.vms.get(actorOf(c), id)], total: 1 })).items[0]!,
       deploy: async (c, i) =>
         started(
           await op.deployVm(actorOf(c), {
@@ -111,6 +118,7 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
             ...(i.hostId ? { hostId: i.hostId } : {}),
             ...(i.cpus ? { cpus: i.cpus } : {}),
             ...(i.memoryBytes ? { memoryBytes: i.memoryBytes } : {}),
+            ...(i.serviceOfferingId ? { serviceOfferingId: i.serviceOfferingId } : {}),
             start: i.start,
           }),
         ),

@@ -9,6 +9,7 @@ import type {
   PoolScope,
   Qos,
   Role,
+  ServiceOffering,
   StoragePool,
   Vm,
   VmSnapshot,
@@ -102,6 +103,7 @@ export interface PoolCreate {
 
 export interface OfferingCreate {
   readonly name: string;
+  readonly displayText?: string;
   readonly sizeBytes?: number;
   readonly customSize: boolean;
   readonly qos?: Partial<Qos>;
@@ -117,7 +119,17 @@ export interface VmDeploy {
   readonly poolId?: string;
   readonly cpus?: number;
   readonly memoryBytes?: number;
+  readonly serviceOfferingId?: string;
   readonly start: boolean;
+}
+
+/** A VM with the service offering it was deployed with, when it has one. */
+export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering };
+
+/** Renaming or new display text, the only changes CloudStack's update*Offering make here. */
+export interface OfferingUpdate {
+  readonly name?: string;
+  readonly displayText?: string;
 }
 
 export interface VmSnapshotCreate {
@@ -173,11 +185,20 @@ export interface CloudStackServices {
   readonly offerings: {
     list(c: Caller, q: ListQuery): Promise<Page<DiskOffering>>;
     create(c: Caller, input: OfferingCreate): Promise<DiskOffering>;
+    update(c: Caller, id: string, input: OfferingUpdate): Promise<DiskOffering>;
+  };
+  readonly serviceOfferings: {
+    list(c: Caller, q: ListQuery): Promise<Page<ServiceOffering>>;
+    create(
+      c: Caller,
+      input: { name: string; displayText?: string; cpus: number; memoryBytes: number },
+    ): Promise<ServiceOffering>;
+    update(c: Caller, id: string, input: OfferingUpdate): Promise<ServiceOffering>;
   };
   readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<TemplateSummary>> };
   readonly vms: {
-    list(c: Caller, q: ListQuery): Promise<Page<Vm>>;
-    get(c: Caller, id: string): Promise<Vm>;
+    list(c: Caller, q: ListQuery): Promise<Page<CsVm>>;
+    get(c: Caller, id: string): Promise<CsVm>;
     deploy(c: Caller, input: VmDeploy): Promise<Started>;
     start(c: Caller, id: string, hostId?: string): Promise<Started>;
     migrate(c: Caller, id: string, hostId?: string): Promise<Started>;

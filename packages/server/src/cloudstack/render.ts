@@ -1,15 +1,15 @@
 import type {
   DiskOffering,
+  ServiceOffering,
   Host,
   StoragePool,
-  Vm,
   VmSnapshot,
   Volume,
   VolumeSnapshot,
   Zone,
 } from '@strata/core';
 import type { TemplateSummary } from '../services/catalog.js';
-import type { JobView } from './deps.js';
+import type { CsVm, JobView } from './deps.js';
 import type { CsObject } from './serialize.js';
 
 // Entities → CloudStack response objects: lower-case field names, CloudStack's units and words.
@@ -98,7 +98,7 @@ export function diskOffering(o: DiskOffering): CsObject {
   return {
     id: o.id,
     name: o.name,
-    displaytext: o.name,
+    displaytext: o.displayText ?? o.name,
     disksize: o.sizeBytes === null ? 0 : Math.round(o.sizeBytes / GiB),
     iscustomized: o.customSize,
     iscustomizediops: o.customIops,
@@ -130,7 +130,25 @@ export function template(t: TemplateSummary): CsObject {
   };
 }
 
-export function virtualMachine(v: Vm): CsObject {
+export function serviceOffering(o: ServiceOffering): CsObject {
+  return {
+    id: o.id,
+    name: o.name,
+    displaytext: o.displayText ?? o.name,
+    cpunumber: o.cpus,
+    memory: Math.round(o.memoryBytes / MiB),
+    storagetype: 'shared',
+    provisioningtype: 'thin',
+    issystem: false,
+    iscustomized: false,
+    offerha: false,
+    limitcpuuse: false,
+    isvolatile: false,
+    created: csDate(o.createdAt),
+  };
+}
+
+export function virtualMachine(v: CsVm): CsObject {
   return {
     id: v.id,
     name: v.name,
@@ -140,6 +158,8 @@ export function virtualMachine(v: Vm): CsObject {
     templateid: v.templateId ?? undefined,
     cpunumber: v.cpus,
     memory: Math.round(v.memoryBytes / MiB),
+    serviceofferingid: v.serviceOffering?.id,
+    serviceofferingname: v.serviceOffering?.name,
     hypervisor: 'KVM',
     accountid: v.accountId,
     vmsnapshotid: v.currentVmSnapshotId ?? undefined,

@@ -11,6 +11,7 @@ import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
 import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
+import { ServiceOfferingService } from './service-offerings.js';
 import { StoragePoolService } from './storage-pools.js';
 import { UserRoleService } from './user-roles.js';
 import { VmSnapshotService } from './vm-snapshots.js';
@@ -37,6 +38,7 @@ export interface Services {
   readonly hosts: HostService;
   readonly pools: StoragePoolService;
   readonly offerings: DiskOfferingService;
+  readonly serviceOfferings: ServiceOfferingService;
   readonly templates: TemplateService;
   readonly vms: VmService;
   readonly volumes: VolumeService;
@@ -81,6 +83,7 @@ export function createServices(
     hosts: new HostService(db, events, jobs),
     pools: new StoragePoolService(db, events, options.secrets),
     offerings: new DiskOfferingService(db),
+    serviceOfferings: new ServiceOfferingService(db),
     templates: new TemplateService(db, options.templateDirs ?? []),
     vms,
     volumes,
@@ -93,6 +96,7 @@ export function createServices(
 }
 
 export * from './actor.js';
+export type { CreateServiceOfferingInput } from './service-offerings.js';
 export * from './sql.js';
 export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';

@@ -32,6 +32,8 @@ export interface DeployVmInput {
   readonly hostId?: string;
   readonly cpus?: number;
   readonly memoryBytes?: number;
+  /** The compute offering: its vCPUs and memory, unless cpus/memoryBytes are given too. */
+  readonly serviceOfferingId?: string;
   /** Default: the template's size. */
   readonly rootSizeBytes?: number;
   /** Default true. */
@@ -181,13 +183,16 @@ export class Operations {
     )[0];
     if (!template) throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
     if (input.hostId !== undefined) requireAdmin(actor, 'name the host a VM runs on');
+    const offering = input.serviceOfferingId ? await this.serviceOffering(input.serviceOfferingId) : null;
+    const cpus = input.cpus ?? offering?.cpus;
+    const memoryBytes = input.memoryBytes ?? offering?.memoryBytes;
     const poolId = input.poolId ?? (await this.defaultRootPool());
     const vm = await this.vms.create(actor, {
       name: input.name,
       templateId: input.templateId,
       ...(input.hostId ? { hostId: input.hostId } : {}),
-      ...(input.cpus ? { cpus: input.cpus } : {}),
-      ...(input.memoryBytes ? { memoryBytes: input.memoryBytes } : {}),
+      ...(cpus ? { cpus } : {}),
+      ...(memoryBytes ? { memoryBytes } : {}),
     });
     try {
       let job: Job | undefined;
@@ -201,6 +206,11 @@ export class Operations {
           vmId: vm.id,
         },
         async (tx, v) => {
+          if (offering)
+            await tx.query('INSERT INTO vm_service_offerings (vm_id, offering_id) VALUES ($1,$2)', [
+              vm.id,
+              offering.id,
+            ]);
           job = await this.jobs.submit(
             actor,
             VM_DEPLOY_JOB,
@@ -220,6 +230,15 @@ export class Operations {
       await this.vms.destroy(actor, vm.id).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** A deploy names an offering that must exist: an unknown one is refused, never ignored. */
+  private async serviceOffering(id: string): Promise<{ id: string; cpus: number; memoryBytes: number }> {
+    const row = (
+      await this.db.query('SELECT cpus, memory_bytes FROM service_offerings WHERE id = $1', [id])
+    )[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'service offering', id });
+    return { id, cpus: Number(row['cpus']), memoryBytes: Number(row['memory_bytes']) };
   }
 
   private async defaultRootPool(): Promise<string> {

@@ -7,6 +7,7 @@ import { computeRoutes } from './compute.js';
 import { infrastructureRoutes } from './infrastructure.js';
 import { jobRoutes } from './jobs.js';
 import { secretsRoutes } from './secrets.js';
+import { serviceOfferingRoutes } from './service-offerings.js';
 import { vmSnapshotRoutes } from './snapshots.js';
 import { storageRoutes } from './storage.js';
 
@@ -16,6 +17,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     auditRoutes,
     infrastructureRoutes,
     catalogRoutes,
+    serviceOfferingRoutes,
     computeRoutes,
     storageRoutes,
     vmSnapshotRoutes,

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import * as accounts from './accounts.js';
 import * as infra from './infra.js';
 import * as jobs from './jobs.js';
+import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as snapshots from './snapshots.js';
 import * as vmSnapshots from './vm-snapshots.js';
@@ -17,6 +18,10 @@ const all: Command[] = [
   infra.createStoragePool,
   infra.listDiskOfferings,
   infra.createDiskOffering,
+  offerings.updateDiskOffering,
+  offerings.listServiceOfferings,
+  offerings.createServiceOffering,
+  offerings.updateServiceOffering,
   infra.listTemplates,
   vms.deployVirtualMachine,
   vms.startVirtualMachine,

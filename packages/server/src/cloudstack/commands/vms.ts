@@ -40,8 +40,8 @@ export const deployVirtualMachine: Command = {
     templateid: { type: 'uuid', required: true, description: 'the template (base image)' },
     zoneid: { type: 'uuid', required: true, description: 'the zone' },
     serviceofferingid: {
-      type: 'string',
-      description: 'accepted for compatibility; use cpunumber and memory',
+      type: 'uuid',
+      description: 'the service offering: its vCPUs and memory (cpunumber and memory override them)',
     },
     name: { type: 'string', description: 'the VM name' },
     displayname: { type: 'string', description: 'used as the name when name is absent' },
@@ -62,6 +62,7 @@ export const deployVirtualMachine: Command = {
       ...opt('poolId', read.str(p, 'storageid')),
       ...opt('cpus', read.num(p, 'cpunumber')),
       ...opt('memoryBytes', memory === undefined ? undefined : memory * MiB),
+      ...opt('serviceOfferingId', read.str(p, 'serviceofferingid')),
       start: read.bool(p, 'startvm', true),
     });
     return started.jobId

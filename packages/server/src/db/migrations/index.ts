@@ -7,6 +7,7 @@ import { registrationConfirmSchema } from './006-registration-confirm.js';
 import { boundRegistrationSchema } from './007-bound-registration.js';
 import { rolesAuditSchema } from './009-roles-audit.js';
 import { accountRolesSchema } from './010-account-roles.js';
+import { serviceOfferingsSchema } from './011-service-offerings.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -23,4 +24,5 @@ export const migrations: readonly Migration[] = [
   boundRegistrationSchema,
   rolesAuditSchema,
   accountRolesSchema,
+  serviceOfferingsSchema,
 ];

@@ -1,0 +1,135 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ansibleMissing, failures, playbook, type PlaybookRun } from './ansible-runner.js';
+import { prepareStoryHost, type StoryHost } from './story-host.js';
+import { startHarness, type Harness } from './test-harness.js';
+
+/**
+ * Ansible's CloudStack modules (Debian's `ansible`: ngine_io.cloudstack, on `python3-cs`) run
+ * unmodified against a real server, host agent and guest; every playbook runs twice and the second
+ * run must change nothing. One stack for the whole file.
+ */
+const skip = await ansibleMissing();
+const suffix = Math.random().toString(36).slice(2, 6);
+let h: Harness & { dataDir: string };
+let host: StoryHost | null = null;
+let work = '';
+let vars: Record<string, unknown> = {};
+let vmId = '';
+const virsh = (...args: string[]) =>
+  new Promise<void>((resolve) => execFile('virsh', ['-c', 'qemu:///system', ...args], () => resolve()));
+
+before(async () => {
+  if (skip) return;
+  h = await startHarness();
+  host = await prepareStoryHost(h, suffix);
+  work = await mkdtemp(join(tmpdir(), 'strata-ansible-'));
+  await mkdir(join(work, 'tmp'));
+  const s = h.server.services;
+  const zone = await s.zones.get(h.admin.actor, host.zoneId);
+  // The pool of ROOT volumes (deploy takes the first qcow2 pool that is Up).
+  await s.pools.create(h.admin.actor, {
+    name: `files-${suffix}`,
+    zoneId: host.zoneId,
+    clusterId: null,
+    provider: 'qcow2',
+    scope: 'zone',
+    managed: false,
+    url: host.qcow2Url,
+    capacityBytes: 8 * 1024 ** 3,
+    capacityIops: 0,
+    details: {},
+  });
+  const template = await s.templates.get(h.admin.actor, host.templateId);
+  vars = {
+    zone: zone.name,
+    template: template.name,
+    vm: `ansible-${suffix}`,
+    disk_offering: `qos "gold" <${suffix}>`,
+    disk_offering_text: 'gold; 100-400 IOPS',
+    service_offering: `small & tiny ${suffix}`,
+    service_offering_text: '1 vCPU, 128 MiB',
+  };
+});
+
+after(async () => {
+  if (vmId) await virsh('destroy', vmId);
+  if (vmId) await virsh('undefine', vmId);
+  await host?.stop();
+  await h?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+function succeeded(run: PlaybookRun, what: string): void {
+  assert.equal(run.recap.failures, 0, `${what} failed:\n${failures(run)}\n${run.stderr}`);
+  assert.equal(run.code, 0, `${what} exited ${run.code}: ${run.stderr}`);
+}
+
+/** Runs a playbook, then again: the first must succeed (and change `changes` when given), the second change nothing. */
+async function twice(
+  name: string,
+  extra: Record<string, unknown> = {},
+  changes?: number,
+): Promise<PlaybookRun> {
+  const first = await playbook(h.admin, name, { ...vars, ...extra }, work);
+  succeeded(first, `${name} (first run)`);
+  if (changes !== undefined) assert.equal(first.recap.changed, changes, `${name}: first run changes`);
+  const second = await playbook(h.admin, name, { ...vars, ...extra }, work);
+  succeeded(second, `${name} (second run)`);
+  assert.equal(second.recap.changed, 0, `${name}: the second run changed something:\n${second.stdout}`);
+  return first;
+}
+
+void test('cs_zone_info reads the zone', { skip: skip ?? false, timeout: 300_000 }, async () => {
+  const run = await playbook(h.admin, 'zone-info', vars, work);
+  succeeded(run, 'zone-info');
+  assert.equal(run.recap.changed, 0);
+});
+
+void test(
+  'cs_disk_offering creates, then updates, an offering idempotently',
+  { skip: skip ?? false, timeout: 300_000 },
+  async () => {
+    await twice('disk-offering', {}, 1);
+    // A new display text goes through updateDiskOffering.
+    const updated = await twice('disk-offering', { disk_offering_text: 'gold, renamed' }, 1);
+    const offering = updated.results.get('disk offering');
+    assert.equal(offering?.['display_text'], 'gold, renamed');
+    const listed = await h.server.services.offerings.list(h.admin.actor, {});
+    const mine = listed.items.filter((o) => o.name === vars['disk_offering']);
+    assert.equal(mine.length, 1, 'one offering, however often the playbook ran');
+    assert.deepEqual([mine[0]?.qos?.minIops, mine[0]?.qos?.maxIops], [100, 400]);
+  },
+);
+
+void test(
+  'cs_service_offering and cs_instance: deploy, stop, start',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    await twice('service-offering', {}, 1);
+    const s = h.server.services;
+    const offering = (
+      await s.serviceOfferings.list(h.admin.actor, { name: String(vars['service_offering']) })
+    ).items;
+    assert.deepEqual(
+      offering.map((o) => [o.cpus, o.memoryBytes, o.displayText]),
+      [[1, 128 * 1024 ** 2, '1 vCPU, 128 MiB']],
+    );
+
+    const deployed = await twice('instance', { vm_state: 'present' }, 1);
+    const id = deployed.results.get('instance')?.['id'];
+    vmId = typeof id === 'string' ? id : '';
+    assert.ok(vmId, 'cs_instance answers the VM id');
+    const vm = await s.vms.get(h.admin.actor, vmId);
+    assert.deepEqual([vm.state, vm.cpus, vm.memoryBytes], ['Running', 1, 128 * 1024 ** 2]);
+
+    await twice('instance', { vm_state: 'stopped' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Stopped');
+    await twice('instance', { vm_state: 'started' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
+  },
+);

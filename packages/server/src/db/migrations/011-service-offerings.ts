@@ -1,0 +1,21 @@
+import type { Migration } from './migration.js';
+
+/**
+ * Service offerings (CloudStack's compute offerings: vCPUs and memory), the offering each VM was
+ * deployed with, and a display text for disk offerings (CloudStack's displaytext, which its tools
+ * compare and update).
+ */
+export const serviceOfferingsSchema: Migration = {
+  version: 11,
+  name: 'service-offerings',
+  statements: [
+    `ALTER TABLE disk_offerings ADD COLUMN display_text TEXT`,
+    `CREATE TABLE service_offerings (
+      id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, display_text TEXT,
+      cpus INTEGER NOT NULL CHECK (cpus > 0), memory_bytes BIGINT NOT NULL CHECK (memory_bytes > 0),
+      created_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+    `CREATE TABLE vm_service_offerings (
+      vm_id TEXT PRIMARY KEY REFERENCES vms(id) ON DELETE CASCADE,
+      offering_id TEXT NOT NULL REFERENCES service_offerings(id))`,
+  ],
+};
