@@ -3,7 +3,7 @@ import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
 import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
-import { serviceOfferingsPort, withOfferings } from './adapter-offerings.js';
+import { serviceOfferingsPort, withOfferings, withPlacements } from './adapter-views.js';
 import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
 function missing(what: string): never {
@@ -136,29 +136,30 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),
     },
     volumes: {
-      list: (c, q) =>
-        listOrGet(s.volumes, c, q, {
-          poolId: f(q, 'poolId'),
-          vmId: f(q, 'vmId'),
-          type: f(q, 'type'),
-          name: f(q, 'name'),
-        }),
-      get: (c, id) => s.volumes.get(actorOf(c), id),
+      list: async (c, q) =>
+        withPlacements(
+          s,
+          await listOrGet(s.volumes, c, q, {
+            poolId: f(q, 'poolId'),
+            vmId: f(q, 'vmId'),
+            type: f(q, 'type'),
+            name: f(q, 'name'),
+            live: true,
+          }),
+        ),
+      get: async (c, id) =>
+        (await withPlacements(s, { items: [await s.volumes.get(actorOf(c), id)], total: 1 })).items[0]!,
       create: async (c, i) => {
         if (i.vmId)
           missing(
             'attaching at creation (createVolume with virtualmachineid); call attachVolume once it is Ready',
           );
-        if (!i.poolId && !i.snapshotId)
-          throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', {
-            command: 'createVolume',
-            param: 'storageid',
-          });
         const qos = qosInput(i.qos);
         return started(
           await op.createVolume(actorOf(c), {
             name: i.name,
-            poolId: i.poolId ?? '',
+            ...(i.poolId ? { poolId: i.poolId } : {}),
+            ...(i.zoneId ? { zoneId: i.zoneId } : {}),
             ...(i.snapshotId ? { snapshotId: i.snapshotId } : {}),
             ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
             offeringId: i.offeringId ?? null,
@@ -169,7 +170,9 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       attach: async (c, id, vm) => started(await op.attachVolume(actorOf(c), id, vm)),
       detach: async (c, id) => started(await op.detachVolume(actorOf(c), id)),
       resize: async (c, id, i) => {
-        if (i.offeringId) missing('changing the disk offering of a volume');
+        // Tools send the volume's own offering with a new size (Ansible's cs_volume): that is no change.
+        if (i.offeringId && i.offeringId !== (await s.volumes.get(actorOf(c), id)).offeringId)
+          missing('changing the disk offering of a volume');
         const qos = qosInput(i.qos);
         if (qos && i.sizeBytes !== undefined)
           missing('a new size and new IOPS in one resizeVolume (send them one at a time)');
@@ -200,7 +203,13 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
     },
     vmSnapshots: {
       list: (c, q) =>
-        listOrGet(s.vmSnapshots, c, q, { vmId: f(q, 'vmId'), state: f(q, 'state'), name: f(q, 'name') }),
+        listOrGet(s.vmSnapshots, c, q, {
+          vmId: f(q, 'vmId'),
+          state: f(q, 'state'),
+          name: f(q, 'name'),
+          // Removed ones only when asked for by state, as CloudStack hides deleted snapshots.
+          live: f(q, 'state') === undefined,
+        }),
       get: (c, id) => s.vmSnapshots.get(actorOf(c), id),
       create: async (c, vmId, i) =>
         started(

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cloudstack } from './cs-client.js';
 import { ansibleMissing, failures, playbook, type PlaybookRun } from './ansible-runner.js';
 import { prepareStoryHost, type StoryHost } from './story-host.js';
 import { startHarness, type Harness } from './test-harness.js';
@@ -20,6 +21,7 @@ let host: StoryHost | null = null;
 let work = '';
 let vars: Record<string, unknown> = {};
 let vmId = '';
+let iscsiPool = { id: '', name: '' };
 const virsh = (...args: string[]) =>
   new Promise<void>((resolve) => execFile('virsh', ['-c', 'qemu:///system', ...args], () => resolve()));
 
@@ -44,6 +46,20 @@ before(async () => {
     capacityIops: 0,
     details: {},
   });
+  // A pool that guarantees IOPS (managed iSCSI on tgtd): the only one a QoS offering's volume fits.
+  const iops = await s.pools.create(h.admin.actor, {
+    name: `iscsi-${suffix}`,
+    zoneId: host.zoneId,
+    clusterId: null,
+    provider: 'tgt',
+    scope: 'zone',
+    managed: true,
+    url: host.tgtUrl,
+    capacityBytes: 8 * 1024 ** 3,
+    capacityIops: 20_000,
+    details: {},
+  });
+  iscsiPool = { id: iops.id, name: iops.name };
   const template = await s.templates.get(h.admin.actor, host.templateId);
   vars = {
     zone: zone.name,
@@ -53,6 +69,8 @@ before(async () => {
     disk_offering_text: 'gold; 100-400 IOPS',
     service_offering: `small & tiny ${suffix}`,
     service_offering_text: '1 vCPU, 128 MiB',
+    volume: `data 'one' ${suffix}`,
+    vmsnapshot: `before <upgrade> ${suffix}`,
   };
 });
 
@@ -131,5 +149,63 @@ void test(
     assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Stopped');
     await twice('instance', { vm_state: 'started' }, 1);
     assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
+  },
+);
+
+void test(
+  'cs_volume without a pool: placed by the offering, attached, detached, resized, deleted',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    const s = h.server.services;
+    const mine = async () =>
+      (await s.volumes.list(h.admin.actor, { name: String(vars['volume']) })).items.filter(
+        (v) => v.state !== 'Destroyed',
+      );
+    await twice('volume', { volume_state: 'present' }, 1);
+    const [created] = await mine();
+    assert.ok(created, 'the volume exists');
+    // The qcow2 pool promises no IOPS: the offering's 100 minimum IOPS only fit the iSCSI pool.
+    assert.equal(created.poolId, iscsiPool.id);
+    assert.deepEqual([created.qos?.minIops, created.qos?.maxIops], [100, 400]);
+    const listed = await cloudstack(h.admin, 'listVolumes', { id: created.id });
+    const shown = ((listed.json?.['volume'] ?? []) as Array<Record<string, unknown>>)[0];
+    assert.match(
+      String(shown?.['placement']),
+      new RegExp(`placed in ${iscsiPool.name}: .*IOPS free for a minimum of 100`),
+    );
+    assert.match(String(shown?.['placement']), /refused files-.*promises no IOPS/);
+
+    await twice('volume', { volume_state: 'attached' }, 1);
+    assert.equal((await s.volumes.get(h.admin.actor, created.id)).vmId, vmId);
+    await twice('volume', { volume_state: 'detached' }, 1);
+    assert.equal((await s.volumes.get(h.admin.actor, created.id)).vmId, null);
+    await twice('volume', { volume_state: 'present', volume_size: 2 }, 1);
+    assert.equal((await s.volumes.get(h.admin.actor, created.id)).sizeBytes, 2 * 1024 ** 3);
+    await twice('volume', { volume_state: 'absent' }, 1);
+    assert.deepEqual(await mine(), []);
+  },
+);
+
+void test(
+  'cs_vmsnapshot: take, revert the stopped VM, delete',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    const s = h.server.services;
+    const mine = async () =>
+      (await s.vmSnapshots.list(h.admin.actor, { vmId })).items.filter((x) => x.state !== 'Removed');
+    await twice('vmsnapshot', { vmsnapshot_state: 'present' }, 1);
+    const [snap] = await mine();
+    assert.equal(snap?.name, vars['vmsnapshot']);
+    // A disk-only snapshot reverts a stopped VM.
+    succeeded(
+      await playbook(h.admin, 'instance', { ...vars, vm_state: 'stopped' }, work),
+      'instance stopped',
+    );
+    const reverted = await playbook(h.admin, 'vmsnapshot', { ...vars, vmsnapshot_state: 'revert' }, work);
+    succeeded(reverted, 'vmsnapshot revert');
+    assert.equal(reverted.recap.changed, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).currentVmSnapshotId, snap?.id);
+    await twice('vmsnapshot', { vmsnapshot_state: 'absent' }, 1);
+    assert.deepEqual(await mine(), []);
   },
 );

@@ -126,6 +126,9 @@ export interface VmDeploy {
 /** A VM with the service offering it was deployed with, when it has one. */
 export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering };
 
+/** A volume with why placement chose its pool (when the caller named none), and when it was attached. */
+export type CsVolume = Volume & { readonly placement?: string; readonly attachedAt?: string };
+
 /** Renaming or new display text, the only changes CloudStack's update*Offering make here. */
 export interface OfferingUpdate {
   readonly name?: string;
@@ -211,8 +214,8 @@ export interface CloudStackServices {
     destroy(c: Caller, id: string, expunge: boolean): Promise<Started>;
   };
   readonly volumes: {
-    list(c: Caller, q: ListQuery): Promise<Page<Volume>>;
-    get(c: Caller, id: string): Promise<Volume>;
+    list(c: Caller, q: ListQuery): Promise<Page<CsVolume>>;
+    get(c: Caller, id: string): Promise<CsVolume>;
     create(c: Caller, input: VolumeCreate): Promise<Started>;
     attach(c: Caller, id: string, vmId: string): Promise<Started>;
     detach(c: Caller, id: string): Promise<Started>;

@@ -4,12 +4,11 @@ import type {
   Host,
   StoragePool,
   VmSnapshot,
-  Volume,
   VolumeSnapshot,
   Zone,
 } from '@strata/core';
 import type { TemplateSummary } from '../services/catalog.js';
-import type { CsVm, JobView } from './deps.js';
+import type { CsVm, CsVolume, JobView } from './deps.js';
 import type { CsObject } from './serialize.js';
 
 // Entities → CloudStack response objects: lower-case field names, CloudStack's units and words.
@@ -168,7 +167,7 @@ export function virtualMachine(v: CsVm): CsObject {
 }
 
 /** `path` (the backend's name or path) only for an operator, as CloudStack shows it to admins. */
-export function volume(v: Volume, operator: boolean): CsObject {
+export function volume(v: CsVolume, operator: boolean): CsObject {
   return {
     id: v.id,
     name: v.name,
@@ -176,6 +175,9 @@ export function volume(v: Volume, operator: boolean): CsObject {
     state: v.state,
     storageid: v.poolId,
     virtualmachineid: v.vmId ?? undefined,
+    // CloudStack's tools read `attached` as "is attached" (Ansible's cs_volume does). A volume with
+    // no attach event was made attached (a deployed VM's ROOT): attached when created.
+    attached: v.vmId ? csDate(v.attachedAt ?? v.createdAt) : undefined,
     deviceid: deviceId(v.deviceName),
     size: v.sizeBytes,
     miniops: v.qos?.minIops,
@@ -188,6 +190,7 @@ export function volume(v: Volume, operator: boolean): CsObject {
     hypervisor: 'KVM',
     provisioningtype: 'thin',
     accountid: v.accountId,
+    placement: v.placement,
     created: csDate(v.createdAt),
   };
 }

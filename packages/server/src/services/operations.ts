@@ -12,7 +12,9 @@ import type { Queryable } from '../db/index.js';
 import type { Job } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import { lostHostOf } from './placement/lost-host.js';
+import type { PoolChoice } from './placement/choose-pool.js';
 import { migrationCandidates } from './placement/place-vm.js';
+import { placeVolume, recordPlacement } from './placement/place-volume.js';
 import type { QosInput } from './catalog.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
 import type { JobService } from './jobs.js';
@@ -68,14 +70,15 @@ export class Operations {
    */
   async createVolume(
     actor: Actor,
-    input: CreateVolumeInput & { readonly snapshotId?: string | null },
+    input: Omit<CreateVolumeInput, 'poolId'> & {
+      readonly poolId?: string;
+      /** Where placement looks when no pool is named (every zone when absent). */
+      readonly zoneId?: string;
+      readonly snapshotId?: string | null;
+    },
   ): Promise<Accepted<Volume>> {
-    let shaped: CreateVolumeInput = input;
-    if (!input.snapshotId && !input.poolId)
-      throw new StrataError('INVALID_ARGUMENT', {
-        field: 'poolId',
-        reason: 'required unless snapshotId is given',
-      });
+    let shaped: CreateVolumeInput;
+    let placed: PoolChoice | null = null;
     if (input.snapshotId) {
       const snap = await this.volumeSnapshots.get(actor, input.snapshotId);
       if (snap.state !== 'Ready')
@@ -96,9 +99,22 @@ export class Operations {
         poolId: source.poolId,
         ...(input.sizeBytes === undefined && !input.offeringId ? { sizeBytes: source.sizeBytes } : {}),
       };
+    } else if (input.poolId) {
+      shaped = { ...input, poolId: input.poolId };
+    } else {
+      // No pool named: placement chooses from the offering's size and minimum IOPS; the volume's
+      // own admission (under the pool's lock) still decides, so a race is refused, not overbooked.
+      const shape = await this.volumes.resolveShape(input);
+      placed = await placeVolume(this.db, {
+        ...(input.zoneId ? { zoneId: input.zoneId } : {}),
+        sizeBytes: shape.sizeBytes,
+        minIops: shape.qos?.minIops ?? 0,
+      });
+      shaped = { ...input, poolId: placed.poolId };
     }
     let job: Job | undefined;
     const resource = await this.volumes.create(actor, shaped, async (tx, v) => {
+      if (placed) await recordPlacement(tx, v.id, placed);
       job = await this.jobs.submit(
         actor,
         JOB_TYPES.volumeCreate,

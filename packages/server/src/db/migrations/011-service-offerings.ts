@@ -3,7 +3,7 @@ import type { Migration } from './migration.js';
 /**
  * Service offerings (CloudStack's compute offerings: vCPUs and memory), the offering each VM was
  * deployed with, and a display text for disk offerings (CloudStack's displaytext, which its tools
- * compare and update).
+ * compare and update), and why placement chose a volume's pool when the caller named none.
  */
 export const serviceOfferingsSchema: Migration = {
   version: 11,
@@ -17,5 +17,8 @@ export const serviceOfferingsSchema: Migration = {
     `CREATE TABLE vm_service_offerings (
       vm_id TEXT PRIMARY KEY REFERENCES vms(id) ON DELETE CASCADE,
       offering_id TEXT NOT NULL REFERENCES service_offerings(id))`,
+    `CREATE TABLE volume_placements (
+      volume_id TEXT PRIMARY KEY REFERENCES volumes(id) ON DELETE CASCADE,
+      pool_id TEXT NOT NULL, reason TEXT NOT NULL)`,
   ],
 };
