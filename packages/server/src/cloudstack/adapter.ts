@@ -68,6 +68,9 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }),
       get: (c, id) => s.zones.get(actorOf(c), id),
     },
+    clusters: {
+      list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
+    },
     hosts: {
       list: (c, q) =>
         listOrGet(s.hosts, c, q, { clusterId: f(q, 'clusterId'), state: f(q, 'state'), name: f(q, 'name') }),

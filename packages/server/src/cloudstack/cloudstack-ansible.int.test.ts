@@ -102,11 +102,45 @@ async function twice(
   return first;
 }
 
-void test('cs_zone_info reads the zone', { skip: skip ?? false, timeout: 300_000 }, async () => {
-  const run = await playbook(h.admin, 'zone-info', vars, work);
-  succeeded(run, 'zone-info');
-  assert.equal(run.recap.changed, 0);
-});
+void test(
+  'cs_zone_info reads the zone; the directory answers what Strata has',
+  { skip: skip ?? false, timeout: 300_000 },
+  async () => {
+    const run = await playbook(h.admin, 'zone-info', vars, work);
+    succeeded(run, 'zone-info');
+    assert.equal(run.recap.changed, 0);
+    const list = async (command: string, args: Record<string, string> = {}) => {
+      const out = await cloudstack(h.admin, command, args);
+      assert.equal(out.code, 0, `${command}: ${out.stdout} ${out.stderr}`);
+      return out.json ?? {};
+    };
+    const names = (o: Record<string, unknown>, k: string) =>
+      ((o[k] ?? []) as Array<Record<string, unknown>>).map((x) => x['name']);
+    assert.deepEqual(names(await list('listDomains', { listall: 'true' }), 'domain'), ['ROOT']);
+    assert.deepEqual(await list('listProjects'), {});
+    assert.deepEqual(await list('listNetworks', { zoneid: host!.zoneId }), {});
+    assert.deepEqual(names(await list('listPods', { zoneid: host!.zoneId }), 'pod'), [vars['zone']]);
+    assert.equal(names(await list('listClusters', { zoneid: host!.zoneId }), 'cluster').length, 1);
+    assert.deepEqual(names(await list('listHypervisors'), 'hypervisor'), ['KVM']);
+    const os = (await list('listOsTypes'))['ostype'] as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      os.map((x) => x['description']),
+      ['Other (64-bit)'],
+    );
+    const capacity = (await list('listCapacity', { zoneid: host!.zoneId }))['capacity'] as Array<
+      Record<string, unknown>
+    >;
+    assert.deepEqual(capacity.map((c) => [c['poolname'], c['capacitytotal'], c['capacityiops']]).sort(), [
+      [`files-${suffix}`, 8 * 1024 ** 3, 0],
+      [iscsiPool.name, 8 * 1024 ** 3, 20_000],
+    ]);
+    // A user sees no pool capacity, as with listStoragePools.
+    const denied = await cloudstack(h.user, 'listCapacity');
+    assert.equal(denied.code, 1, denied.stdout);
+    const body = (denied.json?.['listcapacityresponse'] ?? {}) as Record<string, unknown>;
+    assert.deepEqual([body['errorcode'], body['stratacode']], [531, 'AUTH_FORBIDDEN']);
+  },
+);
 
 void test(
   'cs_disk_offering creates, then updates, an offering idempotently',
@@ -125,7 +159,7 @@ void test(
 );
 
 void test(
-  'cs_service_offering and cs_instance: deploy, stop, start',
+  'cs_service_offering and cs_instance: deploy, stop, start, restart',
   { skip: skip ?? false, timeout: 600_000 },
   async () => {
     await twice('service-offering', {}, 1);
@@ -148,6 +182,11 @@ void test(
     await twice('instance', { vm_state: 'stopped' }, 1);
     assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Stopped');
     await twice('instance', { vm_state: 'started' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
+    // rebootVirtualMachine: the guest stops and starts again, under the same id.
+    const restarted = await playbook(h.admin, 'instance', { ...vars, vm_state: 'restarted' }, work);
+    succeeded(restarted, 'instance restarted');
+    assert.equal(restarted.recap.changed, 1);
     assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
   },
 );

@@ -3,6 +3,7 @@ import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
 import type {
   Account,
+  Cluster,
   DiskOffering,
   Host,
   JobState,
@@ -123,6 +124,9 @@ export interface VmDeploy {
   readonly start: boolean;
 }
 
+/** A pool with what its live volumes use (bytes and minimum IOPS), as admission counts them. */
+export type UsedPool = StoragePool & { readonly usedBytes: number; readonly usedMinIops: number };
+
 /** A VM with the service offering it was deployed with, when it has one. */
 export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering };
 
@@ -172,6 +176,7 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<Zone>>;
     get(c: Caller, id: string): Promise<Zone>;
   };
+  readonly clusters: { list(c: Caller, q: ListQuery): Promise<Page<Cluster>> };
   readonly hosts: {
     list(c: Caller, q: ListQuery): Promise<Page<Host>>;
     get(c: Caller, id: string): Promise<Host>;
@@ -181,8 +186,8 @@ export interface CloudStackServices {
     cancelMaintenance(c: Caller, id: string): Promise<Started>;
   };
   readonly pools: {
-    list(c: Caller, q: ListQuery): Promise<Page<StoragePool>>;
-    get(c: Caller, id: string): Promise<StoragePool>;
+    list(c: Caller, q: ListQuery): Promise<Page<UsedPool>>;
+    get(c: Caller, id: string): Promise<UsedPool>;
     create(c: Caller, input: PoolCreate): Promise<StoragePool>;
   };
   readonly offerings: {

@@ -24,6 +24,11 @@ export function csDate(iso: string | null): string | undefined {
   return d.toISOString().replace(/\.\d{3}Z$/, '+0000');
 }
 
+/** CloudStack's percentused: a string with two decimals; 0 of nothing is "0.00". */
+export function percent(used: number, total: number): string {
+  return total > 0 ? ((used / total) * 100).toFixed(2) : '0.00';
+}
+
 /** vda → 0, vdb → 1, ...: CloudStack's deviceid. */
 export function deviceId(deviceName: string | null): number | undefined {
   const m = deviceName ? /^[vsh]d([a-z])$/.exec(deviceName) : null;
@@ -124,6 +129,9 @@ export function template(t: TemplateSummary): CsObject {
     ispublic: true,
     isfeatured: true,
     templatetype: 'USER',
+    // Strata does not track a template's guest OS: one OS type stands for all (listOsTypes).
+    ostypeid: 'other-64',
+    ostypename: 'Other (64-bit)',
     status: 'Download Complete',
     created: csDate(t.createdAt),
   };

@@ -1,11 +1,13 @@
 import type { Command } from '../command.js';
 import * as accounts from './accounts.js';
+import * as directory from './directory.js';
 import * as infra from './infra.js';
 import * as jobs from './jobs.js';
 import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as snapshots from './snapshots.js';
 import * as vmSnapshots from './vm-snapshots.js';
+import { rebootVirtualMachine } from './vm-reboot.js';
 import * as vms from './vms.js';
 import * as volumes from './volumes.js';
 
@@ -28,6 +30,7 @@ const all: Command[] = [
   vms.migrateVirtualMachine,
   vms.findHostsForMigration,
   vms.stopVirtualMachine,
+  rebootVirtualMachine,
   vms.destroyVirtualMachine,
   vms.listVirtualMachines,
   volumes.createVolume,
@@ -53,6 +56,14 @@ const all: Command[] = [
   accounts.registerUserKeys,
   accounts.updateAccount,
   accounts.listEvents,
+  directory.listDomains,
+  directory.listProjects,
+  directory.listNetworks,
+  directory.listPods,
+  directory.listClusters,
+  directory.listOsTypes,
+  directory.listHypervisors,
+  directory.listCapacity,
   listCapabilities,
 ];
 
