@@ -2,7 +2,8 @@ import type { Vm, Volume } from '@strata/core';
 import { placementsOf } from '../services/placement/place-volume.js';
 import type { Services } from '../services/index.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
-import type { CloudStackServices, CsVm, CsVolume, ListQuery, Page } from './deps.js';
+import type { TagResourceType } from '../services/tags.js';
+import type { Caller, CloudStackServices, CsVm, CsVolume, ListQuery, Page } from './deps.js';
 
 const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
 
@@ -18,15 +19,57 @@ export function serviceOfferingsPort(s: Services): CloudStackServices['serviceOf
   };
 }
 
-/** Adds each VM's service offering (one query for the page). */
+/** Adds each VM's service offering and tags (one query each for the page). */
 export async function withOfferings(s: Services, page: Page<Vm>): Promise<Page<CsVm>> {
-  const offerings = await s.serviceOfferings.ofVms(page.items.map((v) => v.id));
+  const ids = page.items.map((v) => v.id);
+  const offerings = await s.serviceOfferings.ofVms(ids);
+  const tags = await s.tags.of('vm', ids);
   return {
     total: page.total,
     items: page.items.map((v) => {
       const o = offerings.get(v.id);
-      return o ? { ...v, serviceOffering: o } : v;
+      return { ...v, ...(o ? { serviceOffering: o } : {}), tags: tags.get(v.id) ?? [] };
     }),
+  };
+}
+
+/**
+ * A list with CloudStack's `tags[...]` filter: the caller's resources carrying every tag, read one
+ * by one (visibility is the service's get), narrowed by the other filters, then paged.
+ */
+export async function tagged<T extends { id: string }>(
+  s: Services,
+  c: Caller,
+  q: ListQuery,
+  type: TagResourceType,
+  get: (id: string) => Promise<T>,
+  keep: (item: T) => boolean,
+): Promise<Page<T> | null> {
+  if (!q.tags || q.tags.length === 0) return null;
+  const ids = await s.tags.matching(actorOf(c), type, q.tags);
+  const items = (await Promise.all(ids.map((id) => get(id).catch(() => null)))).filter(
+    (x): x is Awaited<T> => x !== null && keep(x),
+  );
+  const start = (q.page - 1) * q.pageSize;
+  return { total: items.length, items: items.slice(start, start + q.pageSize) };
+}
+
+/** Whether an item matches every given filter (absent filters match). */
+export function matches(item: object, want: Record<string, string | undefined>): boolean {
+  const fields = item as Readonly<Record<string, unknown>>;
+  return Object.entries(want).every(([k, v]) => v === undefined || fields[k] === v);
+}
+
+/** Resource tags, on the one TagService the REST API uses too. */
+export function tagsPort(s: Services): CloudStackServices['tags'] {
+  return {
+    create: async (c, i) => {
+      await s.tags.create(actorOf(c), i);
+    },
+    remove: async (c, i) => {
+      await s.tags.remove(actorOf(c), i);
+    },
+    list: (c, f) => s.tags.list(actorOf(c), f),
   };
 }
 
@@ -50,6 +93,10 @@ export async function withPlacements(s: Services, page: Page<Volume>): Promise<P
     s.db,
     page.items.map((v) => v.id),
   );
+  const tags = await s.tags.of(
+    'volume',
+    page.items.map((v) => v.id),
+  );
   const attached = await attachTimes(
     s,
     page.items.filter((v) => v.vmId !== null).map((v) => v.id),
@@ -59,7 +106,12 @@ export async function withPlacements(s: Services, page: Page<Volume>): Promise<P
     items: page.items.map((v) => {
       const reason = reasons.get(v.id);
       const at = v.vmId !== null ? attached.get(v.id) : undefined;
-      return { ...v, ...(reason ? { placement: reason } : {}), ...(at ? { attachedAt: at } : {}) };
+      return {
+        ...v,
+        ...(reason ? { placement: reason } : {}),
+        ...(at ? { attachedAt: at } : {}),
+        tags: tags.get(v.id) ?? [],
+      };
     }),
   };
 }

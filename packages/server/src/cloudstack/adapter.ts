@@ -3,7 +3,14 @@ import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
 import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
-import { serviceOfferingsPort, withOfferings, withPlacements } from './adapter-views.js';
+import {
+  matches,
+  serviceOfferingsPort,
+  tagged,
+  tagsPort,
+  withOfferings,
+  withPlacements,
+} from './adapter-views.js';
 import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
 function missing(what: string): never {
@@ -68,6 +75,7 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }),
       get: (c, id) => s.zones.get(actorOf(c), id),
     },
+    tags: tagsPort(s),
     clusters: {
       list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
     },
@@ -105,11 +113,19 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
     serviceOfferings: serviceOfferingsPort(s),
     templates: { list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }) },
     vms: {
-      list: async (c, q) =>
-        withOfferings(
-          s,
-          await listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
-        ),
+      list: async (c, q) => {
+        const want = { state: f(q, 'state'), hostId: f(q, 'hostId') ?? undefined, name: f(q, 'name') };
+        const page =
+          (await tagged(
+            s,
+            c,
+            q,
+            'vm',
+            (id) => s.vms.get(actorOf(c), id),
+            (v) => matches(v, want),
+          )) ?? (await listOrGet(s.vms, c, q, want));
+        return withOfferings(s, page);
+      },
       get: async (c, id) =>
         (await withOfferings(s, { items: [await s.vms.get(actorOf(c), id)], total: 1 })).items[0]!,
       deploy: async (c, i) =>
@@ -139,17 +155,19 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       destroy: async (c, id) => ({ jobId: null, resourceId: (await s.vms.destroy(actorOf(c), id)).id }),
     },
     volumes: {
-      list: async (c, q) =>
-        withPlacements(
-          s,
-          await listOrGet(s.volumes, c, q, {
-            poolId: f(q, 'poolId'),
-            vmId: f(q, 'vmId'),
-            type: f(q, 'type'),
-            name: f(q, 'name'),
-            live: true,
-          }),
-        ),
+      list: async (c, q) => {
+        const want = { poolId: f(q, 'poolId'), vmId: f(q, 'vmId'), type: f(q, 'type'), name: f(q, 'name') };
+        const page =
+          (await tagged(
+            s,
+            c,
+            q,
+            'volume',
+            (id) => s.volumes.get(actorOf(c), id),
+            (v) => v.state !== 'Destroyed' && matches(v, want),
+          )) ?? (await listOrGet(s.volumes, c, q, { ...want, live: true }));
+        return withPlacements(s, page);
+      },
       get: async (c, id) =>
         (await withPlacements(s, { items: [await s.volumes.get(actorOf(c), id)], total: 1 })).items[0]!,
       create: async (c, i) => {

@@ -188,6 +188,35 @@ void test(
     succeeded(restarted, 'instance restarted');
     assert.equal(restarted.recap.changed, 1);
     assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
+
+    // Tags: set (createTags), read back by a second run (listTags), found by the tags filter, removed (deleteTags).
+    const env = { key: 'env', value: `prod "eu" <${suffix}>` };
+    await twice('instance', { vm_state: 'present', vm_tags: [env, { key: 'team', value: 'storage' }] }, 1);
+    const found = await cloudstack(h.admin, 'listVirtualMachines', {
+      'tags[0].key': env.key,
+      'tags[0].value': env.value,
+    });
+    const hits = (found.json?.['virtualmachine'] ?? []) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      hits.map((v) => v['id']),
+      [vmId],
+      found.stdout,
+    );
+    assert.deepEqual(
+      (hits[0]?.['tags'] as Array<Record<string, unknown>>).map((t) => [t['key'], t['value']]),
+      [
+        ['env', env.value],
+        ['team', 'storage'],
+      ],
+    );
+    const other = await cloudstack(h.admin, 'listVirtualMachines', {
+      'tags[0].key': 'env',
+      'tags[0].value': 'dev',
+    });
+    // No match: CloudStack's empty answer, which cs prints as nothing.
+    assert.deepEqual([other.code, other.stdout.trim()], [0, ''], other.stderr);
+    await twice('instance', { vm_state: 'present', vm_tags: [] }, 1);
+    assert.deepEqual(await s.tags.list(h.admin.actor, { resourceType: 'vm', resourceId: vmId }), []);
   },
 );
 
@@ -200,7 +229,7 @@ void test(
       (await s.volumes.list(h.admin.actor, { name: String(vars['volume']) })).items.filter(
         (v) => v.state !== 'Destroyed',
       );
-    await twice('volume', { volume_state: 'present' }, 1);
+    await twice('volume', { volume_state: 'present', volume_tags: [{ key: 'tier', value: 'gold' }] }, 1);
     const [created] = await mine();
     assert.ok(created, 'the volume exists');
     // The qcow2 pool promises no IOPS: the offering's 100 minimum IOPS only fit the iSCSI pool.
@@ -213,6 +242,14 @@ void test(
       new RegExp(`placed in ${iscsiPool.name}: .*IOPS free for a minimum of 100`),
     );
     assert.match(String(shown?.['placement']), /refused files-.*promises no IOPS/);
+    const byTag = await cloudstack(h.admin, 'listVolumes', {
+      'tags[0].key': 'tier',
+      'tags[0].value': 'gold',
+    });
+    assert.deepEqual(
+      ((byTag.json?.['volume'] ?? []) as Array<Record<string, unknown>>).map((v) => v['id']),
+      [created.id],
+    );
 
     await twice('volume', { volume_state: 'attached' }, 1);
     assert.equal((await s.volumes.get(h.admin.actor, created.id)).vmId, vmId);

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
+import type { KeyValue, Tag, TagResourceType } from '../services/tags.js';
 import type {
   Account,
   Cluster,
@@ -45,6 +46,8 @@ export interface ListQuery {
   readonly page: number;
   readonly pageSize: number;
   readonly filter: Readonly<Record<string, string | undefined>>;
+  /** CloudStack's `tags[i].key/value`: only resources carrying every one. */
+  readonly tags?: readonly KeyValue[];
 }
 
 export interface Page<T> {
@@ -128,10 +131,14 @@ export interface VmDeploy {
 export type UsedPool = StoragePool & { readonly usedBytes: number; readonly usedMinIops: number };
 
 /** A VM with the service offering it was deployed with, when it has one. */
-export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering };
+export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering; readonly tags?: readonly KeyValue[] };
 
 /** A volume with why placement chose its pool (when the caller named none), and when it was attached. */
-export type CsVolume = Volume & { readonly placement?: string; readonly attachedAt?: string };
+export type CsVolume = Volume & {
+  readonly placement?: string;
+  readonly attachedAt?: string;
+  readonly tags?: readonly KeyValue[];
+};
 
 /** Renaming or new display text, the only changes CloudStack's update*Offering make here. */
 export interface OfferingUpdate {
@@ -177,6 +184,24 @@ export interface CloudStackServices {
     get(c: Caller, id: string): Promise<Zone>;
   };
   readonly clusters: { list(c: Caller, q: ListQuery): Promise<Page<Cluster>> };
+  readonly tags: {
+    create(
+      c: Caller,
+      input: { resourceType: TagResourceType; resourceIds: string[]; tags: KeyValue[] },
+    ): Promise<void>;
+    remove(
+      c: Caller,
+      input: {
+        resourceType: TagResourceType;
+        resourceIds: string[];
+        tags: Array<{ key: string; value?: string }>;
+      },
+    ): Promise<void>;
+    list(
+      c: Caller,
+      f: { resourceType?: TagResourceType; resourceId?: string; key?: string; value?: string },
+    ): Promise<Tag[]>;
+  };
   readonly hosts: {
     list(c: Caller, q: ListQuery): Promise<Page<Host>>;
     get(c: Caller, id: string): Promise<Host>;

@@ -29,6 +29,15 @@ export function percent(used: number, total: number): string {
   return total > 0 ? ((used / total) * 100).toFixed(2) : '0.00';
 }
 
+/** CloudStack's `tags` on a resource: always present (tools read an empty list as "no tags"). */
+export function csTags(
+  tags: ReadonlyArray<{ key: string; value: string }>,
+  resourcetype: string,
+  resourceid: string,
+): CsObject[] {
+  return tags.map((t) => ({ key: t.key, value: t.value, resourcetype, resourceid }));
+}
+
 /** vda → 0, vdb → 1, ...: CloudStack's deviceid. */
 export function deviceId(deviceName: string | null): number | undefined {
   const m = deviceName ? /^[vsh]d([a-z])$/.exec(deviceName) : null;
@@ -165,6 +174,7 @@ export function virtualMachine(v: CsVm): CsObject {
     templateid: v.templateId ?? undefined,
     cpunumber: v.cpus,
     memory: Math.round(v.memoryBytes / MiB),
+    tags: csTags(v.tags ?? [], 'UserVm', v.id),
     serviceofferingid: v.serviceOffering?.id,
     serviceofferingname: v.serviceOffering?.name,
     hypervisor: 'KVM',
@@ -199,6 +209,7 @@ export function volume(v: CsVolume, operator: boolean): CsObject {
     provisioningtype: 'thin',
     accountid: v.accountId,
     placement: v.placement,
+    tags: csTags(v.tags ?? [], 'Volume', v.id),
     created: csDate(v.createdAt),
   };
 }

@@ -13,6 +13,7 @@ import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
 import { ServiceOfferingService } from './service-offerings.js';
 import { StoragePoolService } from './storage-pools.js';
+import { TagService } from './tags.js';
 import { UserRoleService } from './user-roles.js';
 import { VmSnapshotService } from './vm-snapshots.js';
 import { VmService } from './vms.js';
@@ -39,6 +40,8 @@ export interface Services {
   readonly pools: StoragePoolService;
   readonly offerings: DiskOfferingService;
   readonly serviceOfferings: ServiceOfferingService;
+  /** Key/value tags on VMs, volumes and their snapshots. */
+  readonly tags: TagService;
   readonly templates: TemplateService;
   readonly vms: VmService;
   readonly volumes: VolumeService;
@@ -84,6 +87,7 @@ export function createServices(
     pools: new StoragePoolService(db, events, options.secrets),
     offerings: new DiskOfferingService(db),
     serviceOfferings: new ServiceOfferingService(db),
+    tags: new TagService(db),
     templates: new TemplateService(db, options.templateDirs ?? []),
     vms,
     volumes,
@@ -97,6 +101,7 @@ export function createServices(
 
 export * from './actor.js';
 export type { CreateServiceOfferingInput } from './service-offerings.js';
+export { TAG_RESOURCE_TYPES, type KeyValue, type Tag, type TagResourceType } from './tags.js';
 export * from './sql.js';
 export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';

@@ -10,6 +10,7 @@ import { secretsRoutes } from './secrets.js';
 import { serviceOfferingRoutes } from './service-offerings.js';
 import { vmSnapshotRoutes } from './snapshots.js';
 import { storageRoutes } from './storage.js';
+import { tagRoutes } from './tags.js';
 
 export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   for (const routes of [
@@ -23,6 +24,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     vmSnapshotRoutes,
     jobRoutes,
     secretsRoutes,
+    tagRoutes,
   ]) {
     routes(app, deps);
   }

@@ -6,6 +6,7 @@ import * as jobs from './jobs.js';
 import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as snapshots from './snapshots.js';
+import * as tags from './tags.js';
 import * as vmSnapshots from './vm-snapshots.js';
 import { rebootVirtualMachine } from './vm-reboot.js';
 import * as vms from './vms.js';
@@ -64,6 +65,9 @@ const all: Command[] = [
   directory.listOsTypes,
   directory.listHypervisors,
   directory.listCapacity,
+  tags.createTags,
+  tags.deleteTags,
+  tags.listTags,
   listCapabilities,
 ];
 

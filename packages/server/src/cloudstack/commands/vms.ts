@@ -1,4 +1,4 @@
-import { body, job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { body, job, listBody, listQuery, need, PAGE_PARAMS, TAGS_PARAM, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render.js';
 import { opt } from './infra.js';
@@ -17,6 +17,7 @@ export const listVirtualMachines: Command = {
     name: { type: 'string', description: 'the VM name' },
     state: { type: 'string', description: 'VMs in this state' },
     hostid: { type: 'uuid', description: 'VMs on this host' },
+    ...TAGS_PARAM,
   },
   async handler(ctx) {
     const p = ctx.params;

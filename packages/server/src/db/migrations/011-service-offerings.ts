@@ -3,7 +3,8 @@ import type { Migration } from './migration.js';
 /**
  * Service offerings (CloudStack's compute offerings: vCPUs and memory), the offering each VM was
  * deployed with, and a display text for disk offerings (CloudStack's displaytext, which its tools
- * compare and update), and why placement chose a volume's pool when the caller named none.
+ * compare and update), why placement chose a volume's pool when the caller named none, and
+ * resource tags (key and value on VMs, volumes and their snapshots).
  */
 export const serviceOfferingsSchema: Migration = {
   version: 11,
@@ -20,5 +21,11 @@ export const serviceOfferingsSchema: Migration = {
     `CREATE TABLE volume_placements (
       volume_id TEXT PRIMARY KEY REFERENCES volumes(id) ON DELETE CASCADE,
       pool_id TEXT NOT NULL, reason TEXT NOT NULL)`,
+    `CREATE TABLE resource_tags (
+      resource_type TEXT NOT NULL CHECK (resource_type IN ('vm','volume','volume-snapshot','vm-snapshot')),
+      resource_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+      account_id TEXT NOT NULL REFERENCES accounts(id), created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+      PRIMARY KEY (resource_type, resource_id, key))`,
+    `CREATE INDEX resource_tags_key ON resource_tags (resource_type, key, value)`,
   ],
 };
