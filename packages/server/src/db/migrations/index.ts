@@ -7,7 +7,7 @@ import { registrationConfirmSchema } from './006-registration-confirm.js';
 import { boundRegistrationSchema } from './007-bound-registration.js';
 import { rolesAuditSchema } from './009-roles-audit.js';
 import { accountRolesSchema } from './010-account-roles.js';
-import { serviceOfferingsSchema } from './011-service-offerings.js';
+import { serviceOfferingsSchema } from './012-service-offerings.js';
 import type { Migration } from './migration.js';
 
 /**

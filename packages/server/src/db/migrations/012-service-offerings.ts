@@ -7,7 +7,7 @@ import type { Migration } from './migration.js';
  * resource tags (key and value on VMs, volumes and their snapshots).
  */
 export const serviceOfferingsSchema: Migration = {
-  version: 11,
+  version: 12,
   name: 'service-offerings',
   statements: [
     `ALTER TABLE disk_offerings ADD COLUMN display_text TEXT`,
