@@ -15,8 +15,8 @@ DEBIAN_PACKAGES=(
   postgresql
   # the test guest: kernel, busybox, guest agent
   linux-image-cloud-amd64 busybox-static qemu-guest-agent
-  # CloudStack's own API client, for compatibility tests
-  cs
+  # CloudStack's own API client, and Ansible with its CloudStack collection, for compatibility tests
+  cs python3-cs ansible
   # misc tools used by scripts and tests
   procps iproute2 kmod ca-certificates
 )

@@ -462,11 +462,12 @@ void describe('resources, tables and JSON', () => {
     const down = await strata(['--endpoint', 'http://127.0.0.1:9', 'zones', 'list']);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /^error CONNECTION_FAILED: cannot reach http:\/\/127\.0\.0\.1:9/m);
+    // No pool and no size: placement needs the size to choose a pool.
     const usage = await strata(['volumes', 'create', '--name', 'x']);
     assert.equal(usage.code, 1);
     assert.match(
       usage.stderr,
-      /^error INVALID_ARGUMENT \(HTTP 400\): .*poolId.*required unless snapshotId is given/m,
+      /^error INVALID_ARGUMENT \(HTTP 400\): Invalid sizeBytes: must be a whole number of bytes/m,
     );
   });
 });
@@ -564,5 +565,59 @@ void describe('completion', () => {
     assert.deepEqual((await probe('strata volumes at')).trim(), 'attach');
     assert.match(await probe('strata volumes create --mi'), /^--min-iops$/m);
     assert.match(await probe('strata vm-snapshots create --q'), /^--quiesce$/m);
+  });
+});
+
+void describe('tags', () => {
+  void test('tags add, list and remove on a VM, through /v1/tags', async () => {
+    const boot = server.bootstrap;
+    assert.ok(boot, 'a fresh database bootstraps an admin');
+    const vm = await server.services.vms.create(SYSTEM_ACTOR, {
+      name: `tagged-${suffix}`,
+      accountId: boot.accountId,
+    });
+    const added = await strata([
+      'tags',
+      'add',
+      'vm',
+      vm.id,
+      '--tag',
+      'env=prod "eu" <1>',
+      '--tag',
+      'team=db=ops',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /env\s+prod "eu" <1>/);
+    const listed = await json<{ items: Array<{ key: string; value: string }> }>([
+      'tags',
+      'list',
+      '--resource',
+      vm.id,
+    ]);
+    assert.deepEqual(
+      listed.items.map((t) => [t.key, t.value]),
+      [
+        ['env', 'prod "eu" <1>'],
+        ['team', 'db=ops'],
+      ],
+    );
+    assert.deepEqual(await json<{ removed: number }>(['tags', 'remove', 'vm', vm.id, '--tag', 'env']), {
+      removed: 1,
+    });
+    const left = await json<{ items: Array<{ key: string }> }>([
+      'tags',
+      'list',
+      '--type',
+      'vm',
+      '--resource',
+      vm.id,
+    ]);
+    assert.deepEqual(
+      left.items.map((t) => t.key),
+      ['team'],
+    );
+    const missing = await strata(['tags', 'add', 'vm', 'vm-nothere', '--tag', 'a=b']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /NOT_FOUND/);
   });
 });

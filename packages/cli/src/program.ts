@@ -9,6 +9,7 @@ import { jobs } from './commands/jobs.js';
 import { orphans } from './commands/orphans.js';
 import { secrets } from './commands/secrets.js';
 import { volumeSnapshots, volumes } from './commands/storage.js';
+import { tags } from './commands/tags.js';
 import { vmSnapshots } from './commands/vm-snapshots.js';
 
 export const VERSION = '0.1.0';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     volumes(),
     volumeSnapshots(),
     vmSnapshots(),
+    tags(),
     jobs(),
     orphans(),
     events(),

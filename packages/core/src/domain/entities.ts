@@ -56,12 +56,22 @@ export interface StoragePool extends Resource {
 
 export interface DiskOffering extends Resource {
   readonly name: string;
+  /** What catalogues show (CloudStack's displaytext); null shows the name. */
+  readonly displayText: string | null;
   readonly sizeBytes: number | null;
   readonly customSize: boolean;
   readonly qos: Qos | null;
   readonly customIops: boolean;
   /** Percent of extra space reserved for hypervisor snapshots (CloudStack's hypervisorsnapshotreserve). */
   readonly hypervisorSnapshotReserve: number;
+}
+
+/** A compute offering (CloudStack's service offering): what a VM deployed with it gets. */
+export interface ServiceOffering extends Resource {
+  readonly name: string;
+  readonly displayText: string | null;
+  readonly cpus: number;
+  readonly memoryBytes: number;
 }
 
 /** Direct kernel boot, for tiny guests that carry no boot loader. */

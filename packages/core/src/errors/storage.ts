@@ -39,6 +39,13 @@ export const storageErrors = defineErrors('storage', {
     message: 'Pool {pool} cannot hold {requested} more bytes; {available} remain',
     recovery: 'Free space in the pool, choose a smaller size, or choose another pool.',
   },
+  STORAGE_PLACEMENT_EXHAUSTED: {
+    status: 507,
+    retryable: false,
+    message: 'No storage pool can hold a volume of {requested} bytes with {minIops} minimum IOPS: {reasons}',
+    recovery:
+      'Free space or IOPS in a pool, add a pool (with an IOPS capacity for a QoS offering), or name a pool.',
+  },
   STORAGE_IN_USE: {
     status: 409,
     retryable: true,

@@ -173,11 +173,20 @@ export const schemas = {
   offering: entity('DiskOffering', {
     id: str,
     name: str,
+    displayText: nstr,
     sizeBytes: { type: ['integer', 'null'] },
     customSize: bool,
     qos: qosSchema,
     customIops: bool,
     hypervisorSnapshotReserve: int,
+    ...created,
+  }),
+  serviceOffering: entity('ServiceOffering', {
+    id: str,
+    name: str,
+    displayText: nstr,
+    cpus: int,
+    memoryBytes: int,
     ...created,
   }),
   // path and kernel are the operator's filesystem: a tenant's answer leaves them out.

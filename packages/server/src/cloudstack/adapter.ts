@@ -3,6 +3,14 @@ import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
 import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
+import {
+  matches,
+  serviceOfferingsPort,
+  tagged,
+  tagsPort,
+  withOfferings,
+  withPlacements,
+} from './adapter-views.js';
 import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
 function missing(what: string): never {
@@ -67,6 +75,10 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       list: (c, q) => listOrGet(s.zones, c, q, { name: f(q, 'name') }),
       get: (c, id) => s.zones.get(actorOf(c), id),
     },
+    tags: tagsPort(s),
+    clusters: {
+      list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
+    },
     hosts: {
       list: (c, q) =>
         listOrGet(s.hosts, c, q, { clusterId: f(q, 'clusterId'), state: f(q, 'state'), name: f(q, 'name') }),
@@ -96,12 +108,26 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
     offerings: {
       list: (c, q) => listOrGet(s.offerings, c, q, { name: f(q, 'name') }),
       create: (c, i) => s.offerings.create(actorOf(c), { ...i, qos: qosInput(i.qos) ?? null }),
+      update: (c, id, i) => s.offerings.update(actorOf(c), id, i),
     },
+    serviceOfferings: serviceOfferingsPort(s),
     templates: { list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }) },
     vms: {
-      list: (c, q) =>
-        listOrGet(s.vms, c, q, { state: f(q, 'state'), hostId: f(q, 'hostId'), name: f(q, 'name') }),
-      get: (c, id) => s.vms.get(actorOf(c), id),
+      list: async (c, q) => {
+        const want = { state: f(q, 'state'), hostId: f(q, 'hostId') ?? undefined, name: f(q, 'name') };
+        const page =
+          (await tagged(
+            s,
+            c,
+            q,
+            'vm',
+            (id) => s.vms.get(actorOf(c), id),
+            (v) => matches(v, want),
+          )) ?? (await listOrGet(s.vms, c, q, want));
+        return withOfferings(s, page);
+      },
+      get: async (c, id) =>
+        (await withOfferings(s, { items: [await s.vms.get(actorOf(c), id)], total: 1 })).items[0]!,
       deploy: async (c, i) =>
         started(
           await op.deployVm(actorOf(c), {
@@ -111,6 +137,7 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
             ...(i.hostId ? { hostId: i.hostId } : {}),
             ...(i.cpus ? { cpus: i.cpus } : {}),
             ...(i.memoryBytes ? { memoryBytes: i.memoryBytes } : {}),
+            ...(i.serviceOfferingId ? { serviceOfferingId: i.serviceOfferingId } : {}),
             start: i.start,
           }),
         ),
@@ -130,29 +157,32 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       expunge: async (c, id) => started(await s.vmLifecycle.expunge(actorOf(c), id)),
     },
     volumes: {
-      list: (c, q) =>
-        listOrGet(s.volumes, c, q, {
-          poolId: f(q, 'poolId'),
-          vmId: f(q, 'vmId'),
-          type: f(q, 'type'),
-          name: f(q, 'name'),
-        }),
-      get: (c, id) => s.volumes.get(actorOf(c), id),
+      list: async (c, q) => {
+        const want = { poolId: f(q, 'poolId'), vmId: f(q, 'vmId'), type: f(q, 'type'), name: f(q, 'name') };
+        const page =
+          (await tagged(
+            s,
+            c,
+            q,
+            'volume',
+            (id) => s.volumes.get(actorOf(c), id),
+            (v) => v.state !== 'Destroyed' && matches(v, want),
+          )) ?? (await listOrGet(s.volumes, c, q, { ...want, live: true }));
+        return withPlacements(s, page);
+      },
+      get: async (c, id) =>
+        (await withPlacements(s, { items: [await s.volumes.get(actorOf(c), id)], total: 1 })).items[0]!,
       create: async (c, i) => {
         if (i.vmId)
           missing(
             'attaching at creation (createVolume with virtualmachineid); call attachVolume once it is Ready',
           );
-        if (!i.poolId && !i.snapshotId)
-          throw new StrataError('CLOUDSTACK_MISSING_PARAMETER', {
-            command: 'createVolume',
-            param: 'storageid',
-          });
         const qos = qosInput(i.qos);
         return started(
           await op.createVolume(actorOf(c), {
             name: i.name,
-            poolId: i.poolId ?? '',
+            ...(i.poolId ? { poolId: i.poolId } : {}),
+            ...(i.zoneId ? { zoneId: i.zoneId } : {}),
             ...(i.snapshotId ? { snapshotId: i.snapshotId } : {}),
             ...(i.sizeBytes !== undefined ? { sizeBytes: i.sizeBytes } : {}),
             offeringId: i.offeringId ?? null,
@@ -163,7 +193,9 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       attach: async (c, id, vm) => started(await op.attachVolume(actorOf(c), id, vm)),
       detach: async (c, id) => started(await op.detachVolume(actorOf(c), id)),
       resize: async (c, id, i) => {
-        if (i.offeringId) missing('changing the disk offering of a volume');
+        // Tools send the volume's own offering with a new size (Ansible's cs_volume): that is no change.
+        if (i.offeringId && i.offeringId !== (await s.volumes.get(actorOf(c), id)).offeringId)
+          missing('changing the disk offering of a volume');
         const qos = qosInput(i.qos);
         if (qos && i.sizeBytes !== undefined)
           missing('a new size and new IOPS in one resizeVolume (send them one at a time)');
@@ -194,7 +226,13 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
     },
     vmSnapshots: {
       list: (c, q) =>
-        listOrGet(s.vmSnapshots, c, q, { vmId: f(q, 'vmId'), state: f(q, 'state'), name: f(q, 'name') }),
+        listOrGet(s.vmSnapshots, c, q, {
+          vmId: f(q, 'vmId'),
+          state: f(q, 'state'),
+          name: f(q, 'name'),
+          // Removed ones only when asked for by state, as CloudStack hides deleted snapshots.
+          live: f(q, 'state') === undefined,
+        }),
       get: (c, id) => s.vmSnapshots.get(actorOf(c), id),
       create: async (c, vmId, i) =>
         started(

@@ -62,8 +62,25 @@ export const PAGE_PARAMS: ParamSchema = {
 export function listQuery(p: Parsed, filter: Record<string, string | undefined>): ListQuery {
   const page = typeof p['page'] === 'number' ? Math.max(1, p['page']) : 1;
   const size = typeof p['pagesize'] === 'number' ? p['pagesize'] : 500;
-  return { page, pageSize: Math.min(Math.max(size, 1), 500), filter };
+  const tags = tagRows(p['tags']);
+  return { page, pageSize: Math.min(Math.max(size, 1), 500), filter, ...(tags.length > 0 ? { tags } : {}) };
 }
+
+/** `tags[i].key` / `tags[i].value` rows; a row without a key is no tag. */
+export function tagRows(v: Parsed[string]): Array<{ key: string; value: string }> {
+  if (!Array.isArray(v)) return [];
+  return (v as ReadonlyArray<Readonly<Record<string, string>>>)
+    .filter((r) => typeof r['key'] === 'string' && r['key'] !== '')
+    .map((r) => ({ key: r['key'] ?? '', value: r['value'] ?? '' }));
+}
+
+/** The `tags` filter parameter of list commands. */
+export const TAGS_PARAM: ParamSchema = {
+  tags: {
+    type: 'map',
+    description: 'only resources with every one of these tags: tags[0].key=k&tags[0].value=v',
+  },
+};
 
 /** CloudStack's list answer: `{count, <entity>: [...]}`, and `{}` when nothing matched, as CloudStack does. */
 export function listBody(entity: string, total: number, items: readonly CsObject[]): CommandResult {

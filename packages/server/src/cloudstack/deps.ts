@@ -1,14 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
+import type { KeyValue, Tag, TagResourceType } from '../services/tags.js';
 import type {
   Account,
+  Cluster,
   DiskOffering,
   Host,
   JobState,
   PoolScope,
   Qos,
   Role,
+  ServiceOffering,
   StoragePool,
   Vm,
   VmSnapshot,
@@ -43,6 +46,8 @@ export interface ListQuery {
   readonly page: number;
   readonly pageSize: number;
   readonly filter: Readonly<Record<string, string | undefined>>;
+  /** CloudStack's `tags[i].key/value`: only resources carrying every one. */
+  readonly tags?: readonly KeyValue[];
 }
 
 export interface Page<T> {
@@ -102,6 +107,7 @@ export interface PoolCreate {
 
 export interface OfferingCreate {
   readonly name: string;
+  readonly displayText?: string;
   readonly sizeBytes?: number;
   readonly customSize: boolean;
   readonly qos?: Partial<Qos>;
@@ -117,7 +123,27 @@ export interface VmDeploy {
   readonly poolId?: string;
   readonly cpus?: number;
   readonly memoryBytes?: number;
+  readonly serviceOfferingId?: string;
   readonly start: boolean;
+}
+
+/** A pool with what its live volumes use (bytes and minimum IOPS), as admission counts them. */
+export type UsedPool = StoragePool & { readonly usedBytes: number; readonly usedMinIops: number };
+
+/** A VM with the service offering it was deployed with, when it has one. */
+export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering; readonly tags?: readonly KeyValue[] };
+
+/** A volume with why placement chose its pool (when the caller named none), and when it was attached. */
+export type CsVolume = Volume & {
+  readonly placement?: string;
+  readonly attachedAt?: string;
+  readonly tags?: readonly KeyValue[];
+};
+
+/** Renaming or new display text, the only changes CloudStack's update*Offering make here. */
+export interface OfferingUpdate {
+  readonly name?: string;
+  readonly displayText?: string;
 }
 
 export interface VmSnapshotCreate {
@@ -157,6 +183,25 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<Zone>>;
     get(c: Caller, id: string): Promise<Zone>;
   };
+  readonly clusters: { list(c: Caller, q: ListQuery): Promise<Page<Cluster>> };
+  readonly tags: {
+    create(
+      c: Caller,
+      input: { resourceType: TagResourceType; resourceIds: string[]; tags: KeyValue[] },
+    ): Promise<void>;
+    remove(
+      c: Caller,
+      input: {
+        resourceType: TagResourceType;
+        resourceIds: string[];
+        tags: Array<{ key: string; value?: string }>;
+      },
+    ): Promise<void>;
+    list(
+      c: Caller,
+      f: { resourceType?: TagResourceType; resourceId?: string; key?: string; value?: string },
+    ): Promise<Tag[]>;
+  };
   readonly hosts: {
     list(c: Caller, q: ListQuery): Promise<Page<Host>>;
     get(c: Caller, id: string): Promise<Host>;
@@ -166,18 +211,27 @@ export interface CloudStackServices {
     cancelMaintenance(c: Caller, id: string): Promise<Started>;
   };
   readonly pools: {
-    list(c: Caller, q: ListQuery): Promise<Page<StoragePool>>;
-    get(c: Caller, id: string): Promise<StoragePool>;
+    list(c: Caller, q: ListQuery): Promise<Page<UsedPool>>;
+    get(c: Caller, id: string): Promise<UsedPool>;
     create(c: Caller, input: PoolCreate): Promise<StoragePool>;
   };
   readonly offerings: {
     list(c: Caller, q: ListQuery): Promise<Page<DiskOffering>>;
     create(c: Caller, input: OfferingCreate): Promise<DiskOffering>;
+    update(c: Caller, id: string, input: OfferingUpdate): Promise<DiskOffering>;
+  };
+  readonly serviceOfferings: {
+    list(c: Caller, q: ListQuery): Promise<Page<ServiceOffering>>;
+    create(
+      c: Caller,
+      input: { name: string; displayText?: string; cpus: number; memoryBytes: number },
+    ): Promise<ServiceOffering>;
+    update(c: Caller, id: string, input: OfferingUpdate): Promise<ServiceOffering>;
   };
   readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<TemplateSummary>> };
   readonly vms: {
-    list(c: Caller, q: ListQuery): Promise<Page<Vm>>;
-    get(c: Caller, id: string): Promise<Vm>;
+    list(c: Caller, q: ListQuery): Promise<Page<CsVm>>;
+    get(c: Caller, id: string): Promise<CsVm>;
     deploy(c: Caller, input: VmDeploy): Promise<Started>;
     start(c: Caller, id: string, hostId?: string): Promise<Started>;
     migrate(c: Caller, id: string, hostId?: string): Promise<Started>;
@@ -193,8 +247,8 @@ export interface CloudStackServices {
     expunge(c: Caller, id: string): Promise<Started>;
   };
   readonly volumes: {
-    list(c: Caller, q: ListQuery): Promise<Page<Volume>>;
-    get(c: Caller, id: string): Promise<Volume>;
+    list(c: Caller, q: ListQuery): Promise<Page<CsVolume>>;
+    get(c: Caller, id: string): Promise<CsVolume>;
     create(c: Caller, input: VolumeCreate): Promise<Started>;
     attach(c: Caller, id: string, vmId: string): Promise<Started>;
     detach(c: Caller, id: string): Promise<Started>;

@@ -1,15 +1,14 @@
 import type {
   DiskOffering,
+  ServiceOffering,
   Host,
   StoragePool,
-  Vm,
   VmSnapshot,
-  Volume,
   VolumeSnapshot,
   Zone,
 } from '@strata/core';
 import type { TemplateSummary } from '../services/catalog.js';
-import type { JobView } from './deps.js';
+import type { CsVm, CsVolume, JobView } from './deps.js';
 import type { CsObject } from './serialize.js';
 
 // Entities → CloudStack response objects: lower-case field names, CloudStack's units and words.
@@ -23,6 +22,20 @@ export function csDate(iso: string | null): string | undefined {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toISOString().replace(/\.\d{3}Z$/, '+0000');
+}
+
+/** CloudStack's percentused: a string with two decimals; 0 of nothing is "0.00". */
+export function percent(used: number, total: number): string {
+  return total > 0 ? ((used / total) * 100).toFixed(2) : '0.00';
+}
+
+/** CloudStack's `tags` on a resource: always present (tools read an empty list as "no tags"). */
+export function csTags(
+  tags: ReadonlyArray<{ key: string; value: string }>,
+  resourcetype: string,
+  resourceid: string,
+): CsObject[] {
+  return tags.map((t) => ({ key: t.key, value: t.value, resourcetype, resourceid }));
 }
 
 /** vda → 0, vdb → 1, ...: CloudStack's deviceid. */
@@ -98,7 +111,7 @@ export function diskOffering(o: DiskOffering): CsObject {
   return {
     id: o.id,
     name: o.name,
-    displaytext: o.name,
+    displaytext: o.displayText ?? o.name,
     disksize: o.sizeBytes === null ? 0 : Math.round(o.sizeBytes / GiB),
     iscustomized: o.customSize,
     iscustomizediops: o.customIops,
@@ -125,12 +138,33 @@ export function template(t: TemplateSummary): CsObject {
     ispublic: true,
     isfeatured: true,
     templatetype: 'USER',
+    // Strata does not track a template's guest OS: one OS type stands for all (listOsTypes).
+    ostypeid: 'other-64',
+    ostypename: 'Other (64-bit)',
     status: 'Download Complete',
     created: csDate(t.createdAt),
   };
 }
 
-export function virtualMachine(v: Vm): CsObject {
+export function serviceOffering(o: ServiceOffering): CsObject {
+  return {
+    id: o.id,
+    name: o.name,
+    displaytext: o.displayText ?? o.name,
+    cpunumber: o.cpus,
+    memory: Math.round(o.memoryBytes / MiB),
+    storagetype: 'shared',
+    provisioningtype: 'thin',
+    issystem: false,
+    iscustomized: false,
+    offerha: false,
+    limitcpuuse: false,
+    isvolatile: false,
+    created: csDate(o.createdAt),
+  };
+}
+
+export function virtualMachine(v: CsVm): CsObject {
   return {
     id: v.id,
     name: v.name,
@@ -140,6 +174,9 @@ export function virtualMachine(v: Vm): CsObject {
     templateid: v.templateId ?? undefined,
     cpunumber: v.cpus,
     memory: Math.round(v.memoryBytes / MiB),
+    tags: csTags(v.tags ?? [], 'UserVm', v.id),
+    serviceofferingid: v.serviceOffering?.id,
+    serviceofferingname: v.serviceOffering?.name,
     hypervisor: 'KVM',
     accountid: v.accountId,
     vmsnapshotid: v.currentVmSnapshotId ?? undefined,
@@ -148,7 +185,7 @@ export function virtualMachine(v: Vm): CsObject {
 }
 
 /** `path` (the backend's name or path) only for an operator, as CloudStack shows it to admins. */
-export function volume(v: Volume, operator: boolean): CsObject {
+export function volume(v: CsVolume, operator: boolean): CsObject {
   return {
     id: v.id,
     name: v.name,
@@ -156,6 +193,9 @@ export function volume(v: Volume, operator: boolean): CsObject {
     state: v.state,
     storageid: v.poolId,
     virtualmachineid: v.vmId ?? undefined,
+    // CloudStack's tools read `attached` as "is attached" (Ansible's cs_volume does). A volume with
+    // no attach event was made attached (a deployed VM's ROOT): attached when created.
+    attached: v.vmId ? csDate(v.attachedAt ?? v.createdAt) : undefined,
     deviceid: deviceId(v.deviceName),
     size: v.sizeBytes,
     miniops: v.qos?.minIops,
@@ -168,6 +208,8 @@ export function volume(v: Volume, operator: boolean): CsObject {
     hypervisor: 'KVM',
     provisioningtype: 'thin',
     accountid: v.accountId,
+    placement: v.placement,
+    tags: csTags(v.tags ?? [], 'Volume', v.id),
     created: csDate(v.createdAt),
   };
 }

@@ -41,6 +41,12 @@ export function completeQos(q: QosInput): Qos {
   });
 }
 
+/** A display text: free words up to 255 characters, no control characters; empty means none. */
+export function displayTextOf(text: string | null | undefined): string | null {
+  if (text === undefined || text === null || text === '') return null;
+  return validateName('displayText', text, 255);
+}
+
 /** Refuses zero, negative, fractional and absurd sizes with INVALID_ARGUMENT. */
 export function validateSize(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
@@ -60,6 +66,7 @@ export function validateSize(field: string, value: unknown): number {
 const toOffering = (r: Record<string, unknown>): DiskOffering => ({
   id: String(r['id']),
   name: String(r['name']),
+  displayText: typeof r['display_text'] === 'string' ? r['display_text'] : null,
   sizeBytes: r['size_bytes'] === null ? null : num(r['size_bytes']),
   customSize: Boolean(r['custom_size']),
   qos: qosFromRow(r),
@@ -107,6 +114,7 @@ export interface CreateTemplateInput {
 
 export interface CreateOfferingInput {
   readonly name: string;
+  readonly displayText?: string | null;
   /** Fixed size; omit with customSize=true to let each volume choose. */
   readonly sizeBytes?: number | null;
   readonly customSize?: boolean;
@@ -144,8 +152,8 @@ export class DiskOfferingService {
     }
     const rows = await this.db
       .query(
-        `INSERT INTO disk_offerings (id, name, size_bytes, custom_size, min_iops, max_iops, burst_iops, burst_seconds, custom_iops, hypervisor_snapshot_reserve)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING *`,
+        `INSERT INTO disk_offerings (id, name, size_bytes, custom_size, min_iops, max_iops, burst_iops, burst_seconds, custom_iops, hypervisor_snapshot_reserve, display_text)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING *`,
         [
           newId('dofr'),
           name,
@@ -157,8 +165,29 @@ export class DiskOfferingService {
           qos?.burstSeconds ?? null,
           Boolean(input.customIops),
           reserve,
+          displayTextOf(input.displayText),
         ],
       )
+      .catch((e: unknown) => uniqueAsExists(e, 'disk offering', name));
+    return toOffering(rows[0] ?? {});
+  }
+
+  /** Renames an offering or changes its display text; size and QoS stay (volumes were made with them). */
+  async update(
+    actor: Actor,
+    id: string,
+    input: { readonly name?: string; readonly displayText?: string | null },
+  ): Promise<DiskOffering> {
+    requireAdmin(actor, 'Changing a disk offering');
+    const current = await this.get(actor, id);
+    const name = input.name === undefined ? current.name : validateName('name', input.name);
+    const text = input.displayText === undefined ? current.displayText : displayTextOf(input.displayText);
+    const rows = await this.db
+      .query('UPDATE disk_offerings SET name = $2, display_text = $3 WHERE id = $1 RETURNING *', [
+        id,
+        name,
+        text,
+      ])
       .catch((e: unknown) => uniqueAsExists(e, 'disk offering', name));
     return toOffering(rows[0] ?? {});
   }

@@ -11,7 +11,9 @@ import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
 import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
+import { ServiceOfferingService } from './service-offerings.js';
 import { StoragePoolService } from './storage-pools.js';
+import { TagService } from './tags.js';
 import { UserRoleService } from './user-roles.js';
 import { VmSnapshotService } from './vm-snapshots.js';
 import { VmService } from './vms.js';
@@ -38,6 +40,9 @@ export interface Services {
   readonly hosts: HostService;
   readonly pools: StoragePoolService;
   readonly offerings: DiskOfferingService;
+  readonly serviceOfferings: ServiceOfferingService;
+  /** Key/value tags on VMs, volumes and their snapshots. */
+  readonly tags: TagService;
   readonly templates: TemplateService;
   readonly vms: VmService;
   readonly volumes: VolumeService;
@@ -84,6 +89,8 @@ export function createServices(
     hosts: new HostService(db, events, jobs),
     pools: new StoragePoolService(db, events, options.secrets),
     offerings: new DiskOfferingService(db),
+    serviceOfferings: new ServiceOfferingService(db),
+    tags: new TagService(db),
     templates: new TemplateService(db, options.templateDirs ?? []),
     vms,
     volumes,
@@ -97,6 +104,8 @@ export function createServices(
 }
 
 export * from './actor.js';
+export type { CreateServiceOfferingInput } from './service-offerings.js';
+export { TAG_RESOURCE_TYPES, type KeyValue, type Tag, type TagResourceType } from './tags.js';
 export * from './sql.js';
 export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';

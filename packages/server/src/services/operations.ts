@@ -13,7 +13,9 @@ import type { Job } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import { refuseIfSnapshotsDepend } from './in-use.js';
 import { lostHostOf } from './placement/lost-host.js';
+import type { PoolChoice } from './placement/choose-pool.js';
 import { migrationCandidates } from './placement/place-vm.js';
+import { placeVolume, recordPlacement } from './placement/place-volume.js';
 import type { QosInput } from './catalog.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
 import type { JobService } from './jobs.js';
@@ -33,6 +35,8 @@ export interface DeployVmInput {
   readonly hostId?: string;
   readonly cpus?: number;
   readonly memoryBytes?: number;
+  /** The compute offering: its vCPUs and memory, unless cpus/memoryBytes are given too. */
+  readonly serviceOfferingId?: string;
   /** Default: the template's size. */
   readonly rootSizeBytes?: number;
   /** Default true. */
@@ -67,14 +71,15 @@ export class Operations {
    */
   async createVolume(
     actor: Actor,
-    input: CreateVolumeInput & { readonly snapshotId?: string | null },
+    input: Omit<CreateVolumeInput, 'poolId'> & {
+      readonly poolId?: string;
+      /** Where placement looks when no pool is named (every zone when absent). */
+      readonly zoneId?: string;
+      readonly snapshotId?: string | null;
+    },
   ): Promise<Accepted<Volume>> {
-    let shaped: CreateVolumeInput = input;
-    if (!input.snapshotId && !input.poolId)
-      throw new StrataError('INVALID_ARGUMENT', {
-        field: 'poolId',
-        reason: 'required unless snapshotId is given',
-      });
+    let shaped: CreateVolumeInput;
+    let placed: PoolChoice | null = null;
     if (input.snapshotId) {
       const snap = await this.volumeSnapshots.get(actor, input.snapshotId);
       if (snap.state !== 'Ready')
@@ -95,9 +100,22 @@ export class Operations {
         poolId: source.poolId,
         ...(input.sizeBytes === undefined && !input.offeringId ? { sizeBytes: source.sizeBytes } : {}),
       };
+    } else if (input.poolId) {
+      shaped = { ...input, poolId: input.poolId };
+    } else {
+      // No pool named: placement chooses from the offering's size and minimum IOPS; the volume's
+      // own admission (under the pool's lock) still decides, so a race is refused, not overbooked.
+      const shape = await this.volumes.resolveShape(input);
+      placed = await placeVolume(this.db, {
+        ...(input.zoneId ? { zoneId: input.zoneId } : {}),
+        sizeBytes: shape.sizeBytes,
+        minIops: shape.qos?.minIops ?? 0,
+      });
+      shaped = { ...input, poolId: placed.poolId };
     }
     let job: Job | undefined;
     const resource = await this.volumes.create(actor, shaped, async (tx, v) => {
+      if (placed) await recordPlacement(tx, v.id, placed);
       job = await this.jobs.submit(
         actor,
         JOB_TYPES.volumeCreate,
@@ -183,13 +201,16 @@ export class Operations {
     )[0];
     if (!template) throw new StrataError('NOT_FOUND', { kind: 'template', id: input.templateId });
     if (input.hostId !== undefined) requireAdmin(actor, 'name the host a VM runs on');
+    const offering = input.serviceOfferingId ? await this.serviceOffering(input.serviceOfferingId) : null;
+    const cpus = input.cpus ?? offering?.cpus;
+    const memoryBytes = input.memoryBytes ?? offering?.memoryBytes;
     const poolId = input.poolId ?? (await this.defaultRootPool());
     const vm = await this.vms.create(actor, {
       name: input.name,
       templateId: input.templateId,
       ...(input.hostId ? { hostId: input.hostId } : {}),
-      ...(input.cpus ? { cpus: input.cpus } : {}),
-      ...(input.memoryBytes ? { memoryBytes: input.memoryBytes } : {}),
+      ...(cpus ? { cpus } : {}),
+      ...(memoryBytes ? { memoryBytes } : {}),
     });
     try {
       let job: Job | undefined;
@@ -203,6 +224,11 @@ export class Operations {
           vmId: vm.id,
         },
         async (tx, v) => {
+          if (offering)
+            await tx.query('INSERT INTO vm_service_offerings (vm_id, offering_id) VALUES ($1,$2)', [
+              vm.id,
+              offering.id,
+            ]);
           job = await this.jobs.submit(
             actor,
             VM_DEPLOY_JOB,
@@ -222,6 +248,15 @@ export class Operations {
       await this.vms.discard(actor, vm.id).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** A deploy names an offering that must exist: an unknown one is refused, never ignored. */
+  private async serviceOffering(id: string): Promise<{ id: string; cpus: number; memoryBytes: number }> {
+    const row = (
+      await this.db.query('SELECT cpus, memory_bytes FROM service_offerings WHERE id = $1', [id])
+    )[0];
+    if (!row) throw new StrataError('NOT_FOUND', { kind: 'service offering', id });
+    return { id, cpus: Number(row['cpus']), memoryBytes: Number(row['memory_bytes']) };
   }
 
   private async defaultRootPool(): Promise<string> {

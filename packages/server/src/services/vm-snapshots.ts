@@ -59,6 +59,8 @@ export interface VmSnapshotFilter extends ListQuery {
   readonly state?: string;
   readonly name?: string;
   readonly parentId?: string;
+  /** Leave out removed snapshots (CloudStack's listVMSnapshot does not show deleted ones). */
+  readonly live?: boolean;
 }
 
 /**
@@ -135,6 +137,7 @@ export class VmSnapshotService {
       .eq('t.state', f.state)
       .eq('t.name', f.name)
       .eq('t.parent_id', f.parentId);
+    if (f.live) where.add(`t.state <> 'Removed'`);
     return listPage(this.db, { columns: COLUMNS, from: FROM, where }, f, toVmSnapshot);
   }
 

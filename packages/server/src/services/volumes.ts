@@ -52,6 +52,8 @@ export interface VolumeFilter extends ListQuery {
   readonly vmId?: string;
   readonly type?: string;
   readonly name?: string;
+  /** Leave out deleted (Destroyed) volumes, as CloudStack's listVolumes does once they are expunged. */
+  readonly live?: boolean;
 }
 
 /**
@@ -106,7 +108,10 @@ export class VolumeService {
     return toVolume(row);
   }
 
-  private async resolveShape(input: CreateVolumeInput): Promise<{ sizeBytes: number; qos: Qos | null }> {
+  /** The size and QoS a volume would get from its input and offering (placement needs them first). */
+  async resolveShape(
+    input: Omit<CreateVolumeInput, 'poolId'>,
+  ): Promise<{ sizeBytes: number; qos: Qos | null }> {
     if (!input.offeringId) {
       return {
         sizeBytes: validateSize('sizeBytes', input.sizeBytes),
@@ -192,6 +197,7 @@ export class VolumeService {
       .eq('t.vm_id', f.vmId)
       .eq('t.type', f.type)
       .eq('t.name', f.name);
+    if (f.live) where.add(`t.state <> 'Destroyed'`);
     return listPage(this.db, { columns: 't.*', from: 'volumes t', where }, f, toVolume);
   }
 

@@ -31,6 +31,7 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
         body: obj(
           {
             name,
+            displayText: { type: ['string', 'null'] },
             sizeBytes: { type: ['integer', 'null'] },
             customSize: bool,
             qos: { anyOf: [qosInput, { type: 'null' }] },
@@ -54,6 +55,18 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
       }),
     },
     async (req) => offerings.get(actorOf(req), req.params.id),
+  );
+  app.patch<IdReq & { Body: { name?: string; displayText?: string | null } }>(
+    '/v1/disk-offerings/:id',
+    {
+      schema: spec('disk-offerings', 'Rename a disk offering or change its display text (admin)', {
+        params: idParams,
+        querystring: query(),
+        body: obj({ name, displayText: { type: ['string', 'null'] } }),
+        response: { 200: schemas.offering },
+      }),
+    },
+    async (req) => offerings.update(actorOf(req), req.params.id, req.body),
   );
   app.delete<IdReq>(
     '/v1/disk-offerings/:id',

@@ -125,6 +125,7 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
               hostId: id,
               cpus: { type: 'integer' },
               memoryBytes: { type: 'integer' },
+              serviceOfferingId: id,
               rootSizeBytes: { type: 'integer' },
               start: bool,
             },

@@ -7,8 +7,10 @@ import { computeRoutes } from './compute.js';
 import { infrastructureRoutes } from './infrastructure.js';
 import { jobRoutes } from './jobs.js';
 import { secretsRoutes } from './secrets.js';
+import { serviceOfferingRoutes } from './service-offerings.js';
 import { vmSnapshotRoutes } from './snapshots.js';
 import { storageRoutes } from './storage.js';
+import { tagRoutes } from './tags.js';
 
 export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   for (const routes of [
@@ -16,11 +18,13 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     auditRoutes,
     infrastructureRoutes,
     catalogRoutes,
+    serviceOfferingRoutes,
     computeRoutes,
     storageRoutes,
     vmSnapshotRoutes,
     jobRoutes,
     secretsRoutes,
+    tagRoutes,
   ]) {
     routes(app, deps);
   }

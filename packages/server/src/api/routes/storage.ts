@@ -42,7 +42,9 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req) => volumes.list(actorOf(req), listArgs(req.query)),
   );
-  app.post<{ Body: CreateVolumeInput & { snapshotId?: string } }>(
+  app.post<{
+    Body: Omit<CreateVolumeInput, 'poolId'> & { poolId?: string; zoneId?: string; snapshotId?: string };
+  }>(
     '/v1/volumes',
     {
       schema: spec(
@@ -54,6 +56,7 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
             {
               name,
               poolId: id,
+              zoneId: id,
               sizeBytes: { type: 'integer' },
               offeringId: { type: ['string', 'null'] },
               qos: { anyOf: [qosInput, { type: 'null' }] },

@@ -1,11 +1,15 @@
 import type { Command } from '../command.js';
 import * as accounts from './accounts.js';
+import * as directory from './directory.js';
 import * as infra from './infra.js';
 import * as jobs from './jobs.js';
+import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as snapshots from './snapshots.js';
+import * as tags from './tags.js';
 import * as vmLifecycle from './vm-lifecycle.js';
 import * as vmSnapshots from './vm-snapshots.js';
+import { rebootVirtualMachine } from './vm-reboot.js';
 import * as vms from './vms.js';
 import * as volumes from './volumes.js';
 
@@ -18,12 +22,17 @@ const all: Command[] = [
   infra.createStoragePool,
   infra.listDiskOfferings,
   infra.createDiskOffering,
+  offerings.updateDiskOffering,
+  offerings.listServiceOfferings,
+  offerings.createServiceOffering,
+  offerings.updateServiceOffering,
   infra.listTemplates,
   vms.deployVirtualMachine,
   vms.startVirtualMachine,
   vms.migrateVirtualMachine,
   vms.findHostsForMigration,
   vms.stopVirtualMachine,
+  rebootVirtualMachine,
   vmLifecycle.destroyVirtualMachine,
   vmLifecycle.recoverVirtualMachine,
   vmLifecycle.expungeVirtualMachine,
@@ -51,6 +60,17 @@ const all: Command[] = [
   accounts.registerUserKeys,
   accounts.updateAccount,
   accounts.listEvents,
+  directory.listDomains,
+  directory.listProjects,
+  directory.listNetworks,
+  directory.listPods,
+  directory.listClusters,
+  directory.listOsTypes,
+  directory.listHypervisors,
+  directory.listCapacity,
+  tags.createTags,
+  tags.deleteTags,
+  tags.listTags,
   listCapabilities,
 ];
 

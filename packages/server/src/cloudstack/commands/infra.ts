@@ -164,7 +164,7 @@ export const createDiskOffering: Command = {
   entity: 'diskoffering',
   params: {
     name: { type: 'string', required: true, description: 'the offering name' },
-    displaytext: { type: 'string', description: 'accepted for compatibility; the name is shown' },
+    displaytext: { type: 'string', description: 'the display text (default: the name)' },
     disksize: { type: 'long', description: 'size in GiB (absent: custom size)' },
     customized: { type: 'boolean', description: 'the size is given at volume creation' },
     customizediops: { type: 'boolean', description: 'IOPS are given at volume creation' },
@@ -190,6 +190,7 @@ export const createDiskOffering: Command = {
     };
     const offering = await need(ctx, 'offerings').create(ctx.caller, {
       name: read.required(read.str(p, 'name')),
+      ...opt('displayText', read.str(p, 'displaytext')),
       ...opt('sizeBytes', size === undefined ? undefined : size * GiB),
       customSize: read.bool(p, 'customized', size === undefined),
       ...(Object.keys(qos).length > 0 ? { qos } : {}),

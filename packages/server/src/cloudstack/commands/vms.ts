@@ -1,4 +1,4 @@
-import { body, job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { body, job, listBody, listQuery, need, PAGE_PARAMS, TAGS_PARAM, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render.js';
 import { opt } from './infra.js';
@@ -17,6 +17,7 @@ export const listVirtualMachines: Command = {
     name: { type: 'string', description: 'the VM name' },
     state: { type: 'string', description: 'VMs in this state' },
     hostid: { type: 'uuid', description: 'VMs on this host' },
+    ...TAGS_PARAM,
   },
   async handler(ctx) {
     const p = ctx.params;
@@ -40,8 +41,8 @@ export const deployVirtualMachine: Command = {
     templateid: { type: 'uuid', required: true, description: 'the template (base image)' },
     zoneid: { type: 'uuid', required: true, description: 'the zone' },
     serviceofferingid: {
-      type: 'string',
-      description: 'accepted for compatibility; use cpunumber and memory',
+      type: 'uuid',
+      description: 'the service offering: its vCPUs and memory (cpunumber and memory override them)',
     },
     name: { type: 'string', description: 'the VM name' },
     displayname: { type: 'string', description: 'used as the name when name is absent' },
@@ -62,6 +63,7 @@ export const deployVirtualMachine: Command = {
       ...opt('poolId', read.str(p, 'storageid')),
       ...opt('cpus', read.num(p, 'cpunumber')),
       ...opt('memoryBytes', memory === undefined ? undefined : memory * MiB),
+      ...opt('serviceOfferingId', read.str(p, 'serviceofferingid')),
       start: read.bool(p, 'startvm', true),
     });
     return started.jobId

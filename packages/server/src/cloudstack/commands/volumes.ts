@@ -1,6 +1,6 @@
 import { StrataError } from '@strata/core';
 import type { JobView } from '../deps.js';
-import { body, job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { body, job, listBody, listQuery, need, PAGE_PARAMS, TAGS_PARAM, type Command } from '../command.js';
 import { read, type Parsed } from '../params.js';
 import * as r from '../render.js';
 import { opt } from './infra.js';
@@ -39,6 +39,7 @@ export const listVolumes: Command = {
     virtualmachineid: { type: 'uuid', description: 'volumes of this VM' },
     storageid: { type: 'uuid', description: 'volumes on this pool' },
     type: { type: 'string', description: 'ROOT or DATADISK' },
+    ...TAGS_PARAM,
   },
   async handler(ctx) {
     const p = ctx.params;

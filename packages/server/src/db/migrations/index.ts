@@ -8,6 +8,7 @@ import { boundRegistrationSchema } from './007-bound-registration.js';
 import { rolesAuditSchema } from './009-roles-audit.js';
 import { accountRolesSchema } from './010-account-roles.js';
 import { vmExpungeSchema } from './011-vm-expunge.js';
+import { serviceOfferingsSchema } from './012-service-offerings.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   rolesAuditSchema,
   accountRolesSchema,
   vmExpungeSchema,
+  serviceOfferingsSchema,
 ];

@@ -1,0 +1,287 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cloudstack } from './cs-client.js';
+import { ansibleMissing, failures, playbook, type PlaybookRun } from './ansible-runner.js';
+import { prepareStoryHost, type StoryHost } from './story-host.js';
+import { startHarness, type Harness } from './test-harness.js';
+
+/**
+ * Ansible's CloudStack modules (Debian's `ansible`: ngine_io.cloudstack, on `python3-cs`) run
+ * unmodified against a real server, host agent and guest; every playbook runs twice and the second
+ * run must change nothing. One stack for the whole file.
+ */
+const skip = await ansibleMissing();
+const suffix = Math.random().toString(36).slice(2, 6);
+let h: Harness & { dataDir: string };
+let host: StoryHost | null = null;
+let work = '';
+let vars: Record<string, unknown> = {};
+let vmId = '';
+let iscsiPool = { id: '', name: '' };
+const virsh = (...args: string[]) =>
+  new Promise<void>((resolve) => execFile('virsh', ['-c', 'qemu:///system', ...args], () => resolve()));
+
+before(async () => {
+  if (skip) return;
+  h = await startHarness();
+  host = await prepareStoryHost(h, suffix);
+  work = await mkdtemp(join(tmpdir(), 'strata-ansible-'));
+  await mkdir(join(work, 'tmp'));
+  const s = h.server.services;
+  const zone = await s.zones.get(h.admin.actor, host.zoneId);
+  // The pool of ROOT volumes (deploy takes the first qcow2 pool that is Up).
+  await s.pools.create(h.admin.actor, {
+    name: `files-${suffix}`,
+    zoneId: host.zoneId,
+    clusterId: null,
+    provider: 'qcow2',
+    scope: 'zone',
+    managed: false,
+    url: host.qcow2Url,
+    capacityBytes: 8 * 1024 ** 3,
+    capacityIops: 0,
+    details: {},
+  });
+  // A pool that guarantees IOPS (managed iSCSI on tgtd): the only one a QoS offering's volume fits.
+  const iops = await s.pools.create(h.admin.actor, {
+    name: `iscsi-${suffix}`,
+    zoneId: host.zoneId,
+    clusterId: null,
+    provider: 'tgt',
+    scope: 'zone',
+    managed: true,
+    url: host.tgtUrl,
+    capacityBytes: 8 * 1024 ** 3,
+    capacityIops: 20_000,
+    details: {},
+  });
+  iscsiPool = { id: iops.id, name: iops.name };
+  const template = await s.templates.get(h.admin.actor, host.templateId);
+  vars = {
+    zone: zone.name,
+    template: template.name,
+    vm: `ansible-${suffix}`,
+    disk_offering: `qos "gold" <${suffix}>`,
+    disk_offering_text: 'gold; 100-400 IOPS',
+    service_offering: `small & tiny ${suffix}`,
+    service_offering_text: '1 vCPU, 128 MiB',
+    volume: `data 'one' ${suffix}`,
+    vmsnapshot: `before <upgrade> ${suffix}`,
+  };
+});
+
+after(async () => {
+  if (vmId) await virsh('destroy', vmId);
+  if (vmId) await virsh('undefine', vmId);
+  await host?.stop();
+  await h?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+function succeeded(run: PlaybookRun, what: string): void {
+  assert.equal(run.recap.failures, 0, `${what} failed:\n${failures(run)}\n${run.stderr}`);
+  assert.equal(run.code, 0, `${what} exited ${run.code}: ${run.stderr}`);
+}
+
+/** Runs a playbook, then again: the first must succeed (and change `changes` when given), the second change nothing. */
+async function twice(
+  name: string,
+  extra: Record<string, unknown> = {},
+  changes?: number,
+): Promise<PlaybookRun> {
+  const first = await playbook(h.admin, name, { ...vars, ...extra }, work);
+  succeeded(first, `${name} (first run)`);
+  if (changes !== undefined) assert.equal(first.recap.changed, changes, `${name}: first run changes`);
+  const second = await playbook(h.admin, name, { ...vars, ...extra }, work);
+  succeeded(second, `${name} (second run)`);
+  assert.equal(second.recap.changed, 0, `${name}: the second run changed something:\n${second.stdout}`);
+  return first;
+}
+
+void test(
+  'cs_zone_info reads the zone; the directory answers what Strata has',
+  { skip: skip ?? false, timeout: 300_000 },
+  async () => {
+    const run = await playbook(h.admin, 'zone-info', vars, work);
+    succeeded(run, 'zone-info');
+    assert.equal(run.recap.changed, 0);
+    const list = async (command: string, args: Record<string, string> = {}) => {
+      const out = await cloudstack(h.admin, command, args);
+      assert.equal(out.code, 0, `${command}: ${out.stdout} ${out.stderr}`);
+      return out.json ?? {};
+    };
+    const names = (o: Record<string, unknown>, k: string) =>
+      ((o[k] ?? []) as Array<Record<string, unknown>>).map((x) => x['name']);
+    assert.deepEqual(names(await list('listDomains', { listall: 'true' }), 'domain'), ['ROOT']);
+    assert.deepEqual(await list('listProjects'), {});
+    assert.deepEqual(await list('listNetworks', { zoneid: host!.zoneId }), {});
+    assert.deepEqual(names(await list('listPods', { zoneid: host!.zoneId }), 'pod'), [vars['zone']]);
+    assert.equal(names(await list('listClusters', { zoneid: host!.zoneId }), 'cluster').length, 1);
+    assert.deepEqual(names(await list('listHypervisors'), 'hypervisor'), ['KVM']);
+    const os = (await list('listOsTypes'))['ostype'] as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      os.map((x) => x['description']),
+      ['Other (64-bit)'],
+    );
+    const capacity = (await list('listCapacity', { zoneid: host!.zoneId }))['capacity'] as Array<
+      Record<string, unknown>
+    >;
+    assert.deepEqual(capacity.map((c) => [c['poolname'], c['capacitytotal'], c['capacityiops']]).sort(), [
+      [`files-${suffix}`, 8 * 1024 ** 3, 0],
+      [iscsiPool.name, 8 * 1024 ** 3, 20_000],
+    ]);
+    // A user sees no pool capacity, as with listStoragePools.
+    const denied = await cloudstack(h.user, 'listCapacity');
+    assert.equal(denied.code, 1, denied.stdout);
+    const body = (denied.json?.['listcapacityresponse'] ?? {}) as Record<string, unknown>;
+    assert.deepEqual([body['errorcode'], body['stratacode']], [531, 'AUTH_FORBIDDEN']);
+  },
+);
+
+void test(
+  'cs_disk_offering creates, then updates, an offering idempotently',
+  { skip: skip ?? false, timeout: 300_000 },
+  async () => {
+    await twice('disk-offering', {}, 1);
+    // A new display text goes through updateDiskOffering.
+    const updated = await twice('disk-offering', { disk_offering_text: 'gold, renamed' }, 1);
+    const offering = updated.results.get('disk offering');
+    assert.equal(offering?.['display_text'], 'gold, renamed');
+    const listed = await h.server.services.offerings.list(h.admin.actor, {});
+    const mine = listed.items.filter((o) => o.name === vars['disk_offering']);
+    assert.equal(mine.length, 1, 'one offering, however often the playbook ran');
+    assert.deepEqual([mine[0]?.qos?.minIops, mine[0]?.qos?.maxIops], [100, 400]);
+  },
+);
+
+void test(
+  'cs_service_offering and cs_instance: deploy, stop, start, restart',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    await twice('service-offering', {}, 1);
+    const s = h.server.services;
+    const offering = (
+      await s.serviceOfferings.list(h.admin.actor, { name: String(vars['service_offering']) })
+    ).items;
+    assert.deepEqual(
+      offering.map((o) => [o.cpus, o.memoryBytes, o.displayText]),
+      [[1, 128 * 1024 ** 2, '1 vCPU, 128 MiB']],
+    );
+
+    const deployed = await twice('instance', { vm_state: 'present' }, 1);
+    const id = deployed.results.get('instance')?.['id'];
+    vmId = typeof id === 'string' ? id : '';
+    assert.ok(vmId, 'cs_instance answers the VM id');
+    const vm = await s.vms.get(h.admin.actor, vmId);
+    assert.deepEqual([vm.state, vm.cpus, vm.memoryBytes], ['Running', 1, 128 * 1024 ** 2]);
+
+    await twice('instance', { vm_state: 'stopped' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Stopped');
+    await twice('instance', { vm_state: 'started' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
+    // rebootVirtualMachine: the guest stops and starts again, under the same id.
+    const restarted = await playbook(h.admin, 'instance', { ...vars, vm_state: 'restarted' }, work);
+    succeeded(restarted, 'instance restarted');
+    assert.equal(restarted.recap.changed, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Running');
+
+    // Tags: set (createTags), read back by a second run (listTags), found by the tags filter, removed (deleteTags).
+    const env = { key: 'env', value: `prod "eu" <${suffix}>` };
+    await twice('instance', { vm_state: 'present', vm_tags: [env, { key: 'team', value: 'storage' }] }, 1);
+    const found = await cloudstack(h.admin, 'listVirtualMachines', {
+      'tags[0].key': env.key,
+      'tags[0].value': env.value,
+    });
+    const hits = (found.json?.['virtualmachine'] ?? []) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      hits.map((v) => v['id']),
+      [vmId],
+      found.stdout,
+    );
+    assert.deepEqual(
+      (hits[0]?.['tags'] as Array<Record<string, unknown>>).map((t) => [t['key'], t['value']]),
+      [
+        ['env', env.value],
+        ['team', 'storage'],
+      ],
+    );
+    const other = await cloudstack(h.admin, 'listVirtualMachines', {
+      'tags[0].key': 'env',
+      'tags[0].value': 'dev',
+    });
+    // No match: CloudStack's empty answer, which cs prints as nothing.
+    assert.deepEqual([other.code, other.stdout.trim()], [0, ''], other.stderr);
+    await twice('instance', { vm_state: 'present', vm_tags: [] }, 1);
+    assert.deepEqual(await s.tags.list(h.admin.actor, { resourceType: 'vm', resourceId: vmId }), []);
+  },
+);
+
+void test(
+  'cs_volume without a pool: placed by the offering, attached, detached, resized, deleted',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    const s = h.server.services;
+    const mine = async () =>
+      (await s.volumes.list(h.admin.actor, { name: String(vars['volume']) })).items.filter(
+        (v) => v.state !== 'Destroyed',
+      );
+    await twice('volume', { volume_state: 'present', volume_tags: [{ key: 'tier', value: 'gold' }] }, 1);
+    const [created] = await mine();
+    assert.ok(created, 'the volume exists');
+    // The qcow2 pool promises no IOPS: the offering's 100 minimum IOPS only fit the iSCSI pool.
+    assert.equal(created.poolId, iscsiPool.id);
+    assert.deepEqual([created.qos?.minIops, created.qos?.maxIops], [100, 400]);
+    const listed = await cloudstack(h.admin, 'listVolumes', { id: created.id });
+    const shown = ((listed.json?.['volume'] ?? []) as Array<Record<string, unknown>>)[0];
+    assert.match(
+      String(shown?.['placement']),
+      new RegExp(`placed in ${iscsiPool.name}: .*IOPS free for a minimum of 100`),
+    );
+    assert.match(String(shown?.['placement']), /refused files-.*promises no IOPS/);
+    const byTag = await cloudstack(h.admin, 'listVolumes', {
+      'tags[0].key': 'tier',
+      'tags[0].value': 'gold',
+    });
+    assert.deepEqual(
+      ((byTag.json?.['volume'] ?? []) as Array<Record<string, unknown>>).map((v) => v['id']),
+      [created.id],
+    );
+
+    await twice('volume', { volume_state: 'attached' }, 1);
+    assert.equal((await s.volumes.get(h.admin.actor, created.id)).vmId, vmId);
+    await twice('volume', { volume_state: 'detached' }, 1);
+    assert.equal((await s.volumes.get(h.admin.actor, created.id)).vmId, null);
+    await twice('volume', { volume_state: 'present', volume_size: 2 }, 1);
+    assert.equal((await s.volumes.get(h.admin.actor, created.id)).sizeBytes, 2 * 1024 ** 3);
+    await twice('volume', { volume_state: 'absent' }, 1);
+    assert.deepEqual(await mine(), []);
+  },
+);
+
+void test(
+  'cs_vmsnapshot: take, revert the stopped VM, delete',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    const s = h.server.services;
+    const mine = async () =>
+      (await s.vmSnapshots.list(h.admin.actor, { vmId })).items.filter((x) => x.state !== 'Removed');
+    await twice('vmsnapshot', { vmsnapshot_state: 'present' }, 1);
+    const [snap] = await mine();
+    assert.equal(snap?.name, vars['vmsnapshot']);
+    // A disk-only snapshot reverts a stopped VM.
+    succeeded(
+      await playbook(h.admin, 'instance', { ...vars, vm_state: 'stopped' }, work),
+      'instance stopped',
+    );
+    const reverted = await playbook(h.admin, 'vmsnapshot', { ...vars, vmsnapshot_state: 'revert' }, work);
+    succeeded(reverted, 'vmsnapshot revert');
+    assert.equal(reverted.recap.changed, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).currentVmSnapshotId, snap?.id);
+    await twice('vmsnapshot', { vmsnapshot_state: 'absent' }, 1);
+    assert.deepEqual(await mine(), []);
+  },
+);
