@@ -68,6 +68,7 @@ const EXPECTED_S = [
   [/\/crash-revert\.int\.test\.js$/, 450],
   [/\/crash-migrate\.int\.test\.js$/, 480],
   [/\/crash-jobs\.int\.test\.js$/, 360],
+  [/\/crash-snapshot-jobs\.int\.test\.js$/, 300],
   [/\/torture\.int\.test\.js$/, 310],
   [/\/crash-delete\.int\.test\.js$/, 260],
   [/\/crash-create\.int\.test\.js$/, 260],

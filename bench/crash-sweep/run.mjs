@@ -15,9 +15,14 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const out = join(here, '..', 'results', 'crash-sweep.json');
-const FILES = ['crash-create', 'crash-revert', 'crash-delete', 'crash-migrate', 'crash-jobs'].map((n) =>
-  join(root, 'packages', 'demo', 'dist', `${n}.int.test.js`),
-);
+const FILES = [
+  'crash-create',
+  'crash-revert',
+  'crash-delete',
+  'crash-migrate',
+  'crash-jobs',
+  'crash-snapshot-jobs',
+].map((n) => join(root, 'packages', 'demo', 'dist', `${n}.int.test.js`));
 const again = process.argv.includes('--again');
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();

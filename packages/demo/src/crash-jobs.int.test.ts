@@ -3,16 +3,7 @@ import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
 import { invariantProblems } from './crash-checks.js';
 import { crashEnvironment, type CrashEnv } from './crash-env.js';
-import {
-  boundaries,
-  crashSeries,
-  describeOutcome,
-  failuresOf,
-  progress,
-  stepNames,
-  type CrashOutcome,
-} from './crash-run.js';
-import { onePoint, volumeProblems } from './crash-volume-jobs.js';
+import { crashEachJobType, type JobCase } from './crash-cases.js';
 import type { Accepted, JobView } from './rest.js';
 import { discardVm } from './discard-vm.js';
 import { buildDemoVm, waitForGuestAgent, type VolumeView } from './story.js';
@@ -78,7 +69,7 @@ test(
       let size = 64 * MiB;
       let iops = 500;
       // each: how to start one job of the type (from a settled state), the job's type
-      const cases: Array<[string, () => Promise<{ job: JobView }>]> = [
+      const cases: JobCase[] = [
         ['volume.create', () => newVolume()],
         [
           'volume.attach',
@@ -128,23 +119,7 @@ test(
         return accepted;
       };
       cases.push(['vm.deploy', deploy]);
-      const failures: string[] = [];
-      for (const [type, start] of cases) {
-        const probe = await start();
-        const ended = await rest.waitJob(probe.job);
-        assert.equal(
-          ended.state,
-          'Succeeded',
-          `${type} runs unarmed: ${ended.error?.code} ${ended.error?.message}`,
-        );
-        const points = onePoint(boundaries(await stepNames(env, probe.job.id)));
-        t.diagnostic(`${type}: ${points.map((p) => p.join(':')).join(', ')}`);
-        const outcomes: CrashOutcome[] = await crashSeries(env, vm.id, type, points, start, (o) =>
-          progress(t, describeOutcome(o)),
-        );
-        failures.push(...failuresOf(outcomes));
-        for (const p of await volumeProblems(env, pools)) failures.push(`after ${type}: ${p}`);
-      }
+      const failures = await crashEachJobType(t, env, vm.id, cases, pools);
       // each deployed VM (the probe's and the crashed ones'): on one host, its ROOT on its backend
       for (const d of deployed) {
         for (const p of await invariantProblems(env, d.resource.id))

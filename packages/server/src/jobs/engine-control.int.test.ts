@@ -265,6 +265,15 @@ for (const backend of backends) {
       assert.equal(cancelled.error?.code, 'JOB_CANCELLED');
       await assert.rejects(engine.cancel(queued.id), (e: unknown) => isStrataError(e, 'ILLEGAL_TRANSITION'));
       assert.equal(await runs(db, queued.id, 'first'), 0, 'a queued job ran nothing');
+      const [event] = await db.query<{ type: string; description: string }>(
+        'SELECT type, description FROM events WHERE job_id = $1',
+        [queued.id],
+      );
+      assert.equal(event?.type, 'job.Failed');
+      assert.match(
+        event?.description ?? '',
+        /^test\.three failed \(cancelled before it ran\): JOB_CANCELLED/,
+      );
       const running = await engine.submit('test.three', { sleepMs: 1500 }, { accountId: 'acc' });
       engine.start();
       try {

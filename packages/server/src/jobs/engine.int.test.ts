@@ -178,6 +178,16 @@ for (const backend of backends) {
             'compensate:one:done',
           ],
         );
+        // the failure is an event on the job's resource (here none: the job), in its final transaction
+        const events = await db.query<{ type: string; resource_id: string; description: string }>(
+          'SELECT type, resource_id, description FROM events WHERE job_id = $1',
+          [job.id],
+        );
+        assert.deepEqual(
+          events.map((e) => [e.type, e.resource_id]),
+          [['job.Failed', job.id]],
+        );
+        assert.match(events[0]?.description ?? '', /failed \(undone\): INTERNAL: .*disk on fire/);
       } finally {
         await engine.stop();
       }

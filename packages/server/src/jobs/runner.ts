@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
 import { faultBoundary } from './fault.js';
+import { recordJobFailure, type FailureEnd } from './failure-event.js';
 import { fenced, heartbeat, releaseLease, type Lease } from './fence.js';
 import { ProgressWriter, stepContext, type ContextParts } from './step-context.js';
 import { cancelRequested, jsonParam, journal, JOB_COLUMNS, toJob, type Row } from './store.js';
@@ -327,7 +328,7 @@ export class JobRun {
     if (undoable) return this.compensateAll();
     await this.progress.flush();
     const done = await this.journalTx((tx, state) =>
-      this.finish(tx, jobMachine.next(state, 'Fail'), { error }),
+      this.finish(tx, jobMachine.next(state, 'Fail'), { error, failure: 'nothing to undo' }),
     );
     this.env.finished(done);
   }
@@ -359,7 +360,11 @@ export class JobRun {
     await this.progress.flush();
     const done = await this.journalTx(async (tx, state) => {
       const next = jobMachine.next(state, 'Compensated');
-      return this.finish(tx, next, failure ? { error: failure } : {});
+      return this.finish(
+        tx,
+        next,
+        failure ? { error: failure, failure: 'undo failed' } : { failure: 'undone' },
+      );
     });
     this.env.finished(done);
   }
@@ -417,7 +422,7 @@ export class JobRun {
   private async finish(
     tx: Queryable,
     state: JobState,
-    end: { result?: Json; error?: JobError },
+    end: { result?: Json; error?: JobError; failure?: FailureEnd },
   ): Promise<Job> {
     const rows = await tx.query<Row>(
       `UPDATE jobs SET state = $2, result = $3::text::jsonb, error = coalesce($4::text::jsonb, error),
@@ -427,6 +432,8 @@ export class JobRun {
       [this.job.id, state, jsonParam(end.result ?? null), jsonParam(end.error ?? null)],
     );
     await tx.query('DELETE FROM job_locks WHERE job_id = $1', [this.job.id]);
-    return toJob(rows[0] as Row);
+    const job = toJob(rows[0] as Row);
+    await recordJobFailure(tx, job, end.failure ?? 'nothing to undo');
+    return job;
   }
 }

@@ -1,3 +1,4 @@
+import { recordJobFailure } from './failure-event.js';
 import { jobMachine, StrataError, type JobState } from '@strata/core';
 import type { Database, Queryable } from '../db/database.js';
 import type {
@@ -205,6 +206,7 @@ export async function cancelJob(db: Database, id: string, rules: CancelRules = {
     );
     const job = toJob(updated[0] as Row);
     await rules.undo?.(tx, job);
+    await recordJobFailure(tx, job, 'cancelled before it ran');
     return job;
   });
 }

@@ -1,8 +1,9 @@
 import type { JobDefinition } from '../jobs/index.js';
 import { storageContext, type OrchestrationDeps } from '../orchestration/deps.js';
 import { collectOrphans } from './collector.js';
+import { JOB_TYPES } from '../services/job-types.js';
 
-export const ORPHANS_COLLECT = 'orphans.collect';
+export const ORPHANS_COLLECT = JOB_TYPES.orphansCollect;
 /** One collection at a time. */
 export const ORPHANS_LOCK = 'orphans';
 

@@ -23,6 +23,8 @@ export const JOB_TYPES = {
   vmSnapshotCreate: 'vm-snapshot.create', // { vmSnapshotId, quiesce, memory }
   vmSnapshotRevert: 'vm-snapshot.revert', // { vmSnapshotId }
   vmSnapshotDelete: 'vm-snapshot.delete', // { vmSnapshotId }
+  vmDeploy: 'vm.deploy', // { vmId, volumeId, start }: the ROOT volume's create, then the start
+  orphansCollect: 'orphans.collect', // {}: removes what the collector finds
 } as const;
 
 export type JobType = (typeof JOB_TYPES)[keyof typeof JOB_TYPES];

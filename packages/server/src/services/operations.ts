@@ -25,7 +25,7 @@ import type { VolumeSnapshotService, VolumeSnapshotView } from './volume-snapsho
 import type { CreateVolumeInput, VolumeService } from './volumes.js';
 
 /** The `vm.deploy` job (registered by orchestration): ROOT volume from the template, then start. */
-export const VM_DEPLOY_JOB = 'vm.deploy';
+export const VM_DEPLOY_JOB = JOB_TYPES.vmDeploy;
 
 export interface DeployVmInput {
   readonly name: string;

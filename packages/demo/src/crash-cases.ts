@@ -1,6 +1,14 @@
 import type { CrashEnv } from './crash-env.js';
-import type { CrashPoint } from './crash-run.js';
-import type { Page } from './rest.js';
+import {
+  boundaries,
+  crashSeries,
+  describeOutcome,
+  failuresOf,
+  progress,
+  stepNames,
+  type CrashPoint,
+} from './crash-run.js';
+import type { JobView, Page } from './rest.js';
 import type { VolumeView } from './story.js';
 import { volumeExists } from './crash-checks.js';
 
@@ -40,4 +48,36 @@ export function onePoint(
   const raw = env['STRATA_CRASH_SEED'];
   const seed = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : Math.floor(now / 86_400_000);
   return [all[seed % all.length]!];
+}
+
+/** A job type and how to start one job of it from a settled state. */
+export type JobCase = readonly [type: string, start: () => Promise<{ job: JobView }>];
+
+/**
+ * For each case: one unarmed run (its steps, read from the journal, must succeed), then the
+ * server killed at the chosen boundaries of the type (onePoint), each followed by the invariants
+ * of the VM and the volumes of `poolIds`. Answers every failure seen, by case.
+ */
+export async function crashEachJobType(
+  t: { diagnostic(message: string): void },
+  cx: CrashEnv,
+  vmId: string,
+  cases: readonly JobCase[],
+  poolIds: readonly string[],
+): Promise<string[]> {
+  const failures: string[] = [];
+  for (const [type, start] of cases) {
+    const probe = await start();
+    const ended = await cx.env.rest.waitJob(probe.job);
+    if (ended.state !== 'Succeeded') {
+      failures.push(`${type} fails unarmed: ${ended.error?.code} ${ended.error?.message}`);
+      continue;
+    }
+    const points = onePoint(boundaries(await stepNames(cx, probe.job.id)));
+    t.diagnostic(`${type}: ${points.map((p) => p.join(':')).join(', ')}`);
+    const outcomes = await crashSeries(cx, vmId, type, points, start, (o) => progress(t, describeOutcome(o)));
+    failures.push(...failuresOf(outcomes));
+    for (const p of await volumeProblems(cx, poolIds)) failures.push(`after ${type}: ${p}`);
+  }
+  return failures;
 }
