@@ -278,3 +278,23 @@ void test('deleting what is still in use is refused with a code whose details na
   assert.match(e.errortext ?? '', new RegExp(snap.resource.id));
   assert.equal((await s.volumes.get(h.user.actor, data.resource.id)).state, 'Ready');
 });
+
+void test('a deploy whose start fails keeps its ROOT volume: the VM is Stopped, its disk Ready on its pool', async () => {
+  const s = h.server.services;
+  // more memory than any host has: the clone succeeds, the start finds no host
+  const accepted = await s.operations.deployVm(h.user.actor, {
+    name: `no room ${suffix}`,
+    templateId: host!.templateId,
+    poolId,
+    memoryBytes: 4096 * GiB,
+    start: true,
+  });
+  domains.push(accepted.resource.id);
+  const ended = await done(accepted.job);
+  assert.equal(ended.state, 'Failed');
+  assert.equal(ended.error?.code, 'NO_HOST_AVAILABLE', JSON.stringify(ended.error));
+  assert.equal((await s.vms.get(h.user.actor, accepted.resource.id)).state, 'Stopped');
+  const root = (await s.volumes.list(h.user.actor, { vmId: accepted.resource.id, type: 'ROOT' })).items[0]!;
+  assert.equal(root.state, 'Ready');
+  assert.equal(await exists(root.backendRef!), true, 'the clone is kept on its pool');
+});
