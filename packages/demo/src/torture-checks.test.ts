@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WriterRecord } from '@strata/testing';
 import { checkRevert, cutOutsideWindow, shuffled, stallInWindow } from './torture-checks.js';
+import { checkLabel } from './torture-labels.js';
 
 // Writes #1..#n round-robin over disks a and b, 10 ms apart, with a 300 ms stall after #6.
 function history(n: number): Map<string, WriterRecord[]> {
@@ -78,4 +79,17 @@ test('a cut outside its job window is caught: writes acknowledged before the cre
   // #7 began at 370 ms: a job that ended at 360 ms cannot hold it
   assert.match(cutOutsideWindow(h, 7, { fromUs: 35_000, toUs: 360_000 }).join(), /#7 began after/);
   assert.deepEqual(cutOutsideWindow(h, 0, { fromUs: 0, toUs: 5_000 }), []);
+});
+
+test('a label is true only of a cut at one instant: a disk newer than a write lost from another makes it false', () => {
+  const h = history(12);
+  assert.deepEqual(checkLabel('crash', upTo(h, 7)), []);
+  assert.deepEqual(checkLabel('filesystem', upTo(h, 0)), [], 'nothing written yet is one instant too');
+  const torn = new Map([
+    ['a', h.get('a')!.filter((r) => r.seq <= 9)],
+    ['b', h.get('b')!.filter((r) => r.seq <= 4)],
+  ]);
+  assert.match(checkLabel('crash', torn).join(), /a holds write #9 while #6/);
+  assert.match(checkLabel('inconsistent', upTo(h, 7)).join(), /not documented/);
+  assert.match(checkLabel(null, upTo(h, 7)).join(), /not documented/);
 });

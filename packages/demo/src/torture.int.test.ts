@@ -9,6 +9,7 @@ import { bringUp, type Environment } from './demo.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView } from './story.js';
 import { checkHistory, checkRevert, cutOutsideWindow, shuffled, stallInWindow } from './torture-checks.js';
 import { guestClockOffsetUs } from './torture-clock.js';
+import { EXPECTED_LABEL, checkLabel } from './torture-labels.js';
 import { discardVm } from './discard-vm.js';
 import { addKvmHost, type JoinedKvmHost } from './kvm-hosts.js';
 
@@ -16,10 +17,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SNAPSHOTS = 20;
 /** After this many snapshots the VM live-migrates to the other KVM host: the rest are taken there. */
 const MIGRATE_AFTER = 10;
+/** Every quiesce mode in turn: each is taken five times, on both hosts. */
+const MODES = ['guest', 'hypervisor', 'pause', 'none'] as const;
 
 interface Taken {
   readonly index: number;
-  readonly quiesce: 'guest' | 'hypervisor';
+  readonly quiesce: (typeof MODES)[number];
   readonly snap: SnapshotView;
   /** Host clock (µs) just before the create was posted and just after its job finished. */
   readonly fromUs: number;
@@ -29,14 +32,15 @@ interface Taken {
 }
 
 // Issue 4's torture test: a guest writing one ordered sequence over ROOT (qcow2, ext4 log) and data
-// disks on qcow2, tgt iSCSI and Ceph RBD; 20 VM snapshots under load, guest and hypervisor quiesce
-// mixed; the VM stopped once, then reverted to every snapshot in a shuffled order (backward and
-// forward), every disk read back and checked against the writer's full history after each revert.
+// disks on qcow2, tgt iSCSI and Ceph RBD; 20 VM snapshots under load, cycling through every
+// quiesce mode (guest, hypervisor, pause, none); the VM stopped once, then reverted to every snapshot in a shuffled order (backward and
+// forward), every disk read back and checked against the writer's full history after each revert,
+// and the consistency each recorded checked true of what came back (torture-labels.ts).
 // Across machines (issue 20): the VM runs on one of two KVM hosts (each its own libvirtd and agent
 // in its own namespaces) and live-migrates to the other half-way through, while it writes; the
 // history must hold the migration whole too.
 test(
-  'torture: 20 VM snapshots under load across qcow2, tgt and rbd, each reverted and checked',
+  'torture: 20 VM snapshots under load across qcow2, tgt and rbd in every quiesce mode, each reverted and its label checked',
   { timeout: 880_000 },
   async (t) => {
     const root = await mkdtemp(join(tmpdir(), 'strata-torture-'));
@@ -73,7 +77,7 @@ test(
 
       const taken: Taken[] = [];
       for (let i = 0; i < SNAPSHOTS; i++) {
-        const quiesce = i % 2 === 0 ? 'guest' : 'hypervisor';
+        const quiesce = MODES[i % MODES.length]!;
         // The guest's clock, read again before every snapshot: it stands still whenever the vCPUs
         // are paused, so one reading at the start drifts.
         if (i === MIGRATE_AFTER) {
@@ -111,11 +115,13 @@ test(
       log(
         `history: ${merged.length} writes; typical gap ${typicalGapMs.toFixed(1)} ms; stalls counted from ${stallThresholdMs.toFixed(0)} ms`,
       );
-      for (const s of taken)
-        assert.ok(
-          s.snap.state === 'Ready' && s.snap.consistency === 'filesystem',
-          `t${s.index} is Ready and filesystem-consistent`,
-        );
+      for (const s of taken) {
+        assert.equal(s.snap.state, 'Ready', `t${s.index} is Ready`);
+        assert.equal(s.snap.consistency, EXPECTED_LABEL[s.quiesce], `t${s.index} (${s.quiesce}) label`);
+        // the recorded hold is the guest's: none holds nothing, every other mode held it
+        if (s.quiesce === 'none') assert.equal(s.snap.freezeMs, 0, `t${s.index} (none) records no hold`);
+        else assert.ok((s.snap.freezeMs ?? 0) > 0, `t${s.index} (${s.quiesce}) records its hold`);
+      }
 
       const seed = Date.now() % 100_000;
       const order = shuffled(taken, seed);
@@ -131,6 +137,8 @@ test(
         const after = await readAll(rest, disks);
         const verdict = checkRevert(after, history);
         for (const p of verdict.problems) problems.push(`t${s.index}: ${p}`);
+        for (const p of checkLabel(s.snap.consistency, after))
+          problems.push(`t${s.index} (${s.quiesce}): ${p}`);
         const seen = lastSeqOf.get(s.index);
         if (seen !== undefined && seen !== verdict.lastSeq)
           problems.push(`t${s.index}: reverted twice, last write #${seen} then #${verdict.lastSeq}`);
@@ -149,7 +157,8 @@ test(
         // that met the freeze (blocked by it, or done just before it), so only the records before
         // it are known to have been acknowledged before the freeze. Only a guest-mode freeze is
         // checked this way: a hypervisor-mode cut holds the guest only for the overlay, too briefly
-        // to stand out from the stalls a loaded machine gives the writer (its window is checked above).
+        // to stand out from the stalls a loaded machine gives the writer, a pause stops the guest's
+        // clock with its writer, and none holds nothing (their windows are checked above).
         if (s.quiesce === 'guest') {
           const acknowledged = stall ? stall.afterSeq - 1 : 0;
           if (!stall) problems.push(`t${s.index}: no writer stall during its guest freeze`);

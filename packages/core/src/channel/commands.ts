@@ -117,7 +117,8 @@ export interface AgentCommands {
       readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }>;
       readonly quiesce: boolean;
     },
-    { readonly tookMs: number }
+    /** snapshotMs: the libvirt call alone (with quiesce, the freeze, cut and thaw inside it). */
+    { readonly snapshotMs: number; readonly tookMs: number }
   >;
   /**
    * One atomic disk-only snapshot with the guest held around it on the host (its filesystems
@@ -138,7 +139,8 @@ export interface AgentCommands {
       readonly memoryPath: string;
       readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }>;
     },
-    { readonly tookMs: number }
+    /** snapshotMs: the libvirt call alone, the guest paused inside it while its memory is written. */
+    { readonly snapshotMs: number; readonly tookMs: number }
   >;
   /**
    * Runs a stopped VM again from the memory state saved with a snapshot (no reboot); its file

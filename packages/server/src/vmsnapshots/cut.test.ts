@@ -95,7 +95,7 @@ test('guest quiesce on one network disk: libvirt quiesces the overlay, the drive
     ctx,
   );
   assert.deepEqual(r.calls, ['diskOnly 1 quiesce=true', 'take tgt', 'blockCommit vdb']);
-  assert.equal(cut.holdMs, 4, 'the hold is the quiesced overlay operation');
+  assert.equal(cut.holdMs, 3, "the hold is libvirt's quiesced call alone, not the agent's preparation");
 });
 
 test('pause over several backends: the vCPUs stop for the atomic overlay only, on the host in one command', async () => {
@@ -125,6 +125,31 @@ test('none over several backends: one atomic overlay with no hold, so still one 
   assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take rbd', 'blockCommit vdb']);
   assert.equal(cut.holdMs, 0, 'nothing held the guest');
   assert.equal(cut.cutSpreadMs, 0, 'one atomic operation cut every disk');
+  assert.equal(cut.consistency, 'crash', 'one instant on every disk: what a power cut leaves');
+});
+
+test('hypervisor quiesce with no guest agent: an overlay that holds nothing records no hold and crash', async () => {
+  const r = recorder();
+  const disks: CutDisk[] = [
+    { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
+    { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
+  ];
+  const cut = await executeCut(depsWith(r.agent), { ...planOf(disks, 'hypervisor'), guestAgent: false }, ctx);
+  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take tgt', 'blockCommit vdb']);
+  assert.equal(cut.holdMs, 0);
+  assert.equal(cut.consistency, 'crash');
+});
+
+test('a running VM with no host to cut it on is refused before anything is cut', async () => {
+  const r = recorder();
+  const disks: CutDisk[] = [
+    { volumeId: 'a', target: 'vda', driver: r.driver('file', 'hypervisor'), overlayPath: '/o/a' },
+    { volumeId: 'b', target: 'vdb', driver: r.driver('rbd', 'storage') },
+  ];
+  await assert.rejects(executeCut(depsWith(r.agent), { ...planOf(disks, 'none'), hostId: null }, ctx), {
+    code: 'INTERNAL',
+  });
+  assert.deepEqual(r.calls, [], 'no part was taken at an instant of its own');
 });
 
 test('guest quiesce on qcow2 files only: libvirt freezes, cuts and thaws in one operation', async () => {

@@ -1,6 +1,7 @@
-import { StrataError, consistencyOf, type Consistency, type StorageContext } from '@strata/core';
+import { StrataError, type Consistency, type StorageContext } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { holdAroundOverlay, releaseHold } from '../orchestration/hold/index.js';
+import { cutConsistency } from './consistency.js';
 import { splitDisks, type CutPlan, type CutResult, type CutVolumeRef } from './plan.js';
 
 /** Creates a qcow2 overlay file over a backing file, where the pool is reachable (stopped VMs). */
@@ -21,10 +22,6 @@ interface Part {
   readonly consistency?: Consistency;
 }
 
-const WEAKEST: Consistency[] = ['crash', 'filesystem', 'application'];
-const weaker = (a: Consistency, b: Consistency): Consistency =>
-  WEAKEST.indexOf(a) <= WEAKEST.indexOf(b) ? a : b;
-
 /**
  * Takes one VM snapshot across every disk of the VM, whatever storage each sits on: each driver
  * with a VM-snapshot hook takes its own volumes (one call per driver), the hypervisor takes the
@@ -34,19 +31,25 @@ const weaker = (a: Consistency, b: Consistency): Consistency =>
  */
 export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageContext): Promise<CutResult> {
   const t0 = performance.now();
-  const vm = { state: plan.vmRunning ? 'Running' : 'Stopped', guestAgent: plan.guestAgent };
-  // libvirt cannot quiesce a snapshot that saves memory: its disks on their own are crash-consistent
-  // (the instant the memory was saved). Reverted with its memory, the guest resumes exactly.
-  const baseConsistency =
-    plan.type === 'DiskAndMemory' && plan.vmRunning ? 'crash' : consistencyOf(plan.quiesce, vm);
+  // A running VM is cut only under one atomic overlay: with no host to take it, the parts would
+  // each be cut at their own instant while the guest writes, a state no crash could leave.
+  if (plan.vmRunning && !plan.hostId)
+    throw new StrataError('INTERNAL', { reason: `running VM ${plan.vmName} has no host to cut it on` });
+  const labels = {
+    vmRunning: plan.vmRunning,
+    guestAgent: plan.guestAgent,
+    type: plan.type,
+    quiesce: plan.quiesce,
+  };
+  // What the drivers are asked to reach: the cut's own label, before their answers.
+  const callerConsistency = cutConsistency({ ...labels, parts: [] });
   const parts: Part[] = [];
   let holdMs = 0;
   try {
     // A running guest is held only around one atomic overlay over every disk, in every mode: the
     // drivers then take their now-still volumes with the guest running, however slow a backend is.
-    if (plan.vmRunning && plan.hostId)
-      holdMs = await cutUnderOverlay(deps, plan, ctx, parts, baseConsistency);
-    else holdMs = await cutStopped(deps, plan, ctx, parts, baseConsistency);
+    if (plan.vmRunning) holdMs = await cutUnderOverlay(deps, plan, ctx, parts, callerConsistency);
+    else holdMs = await cutStopped(deps, plan, ctx, parts, callerConsistency);
   } catch (e) {
     await undoCut(deps, plan, ctx).catch((undoError: unknown) =>
       ctx.log?.('undo after a failed cut failed too', { error: String(undoError) }),
@@ -54,7 +57,10 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
     throw e;
   }
   const done = parts.map((p) => p.doneAt);
-  const consistency = parts.reduce((c, p) => (p.consistency ? weaker(c, p.consistency) : c), baseConsistency);
+  const consistency = cutConsistency({
+    ...labels,
+    parts: parts.flatMap((p) => (p.consistency ? [p.consistency] : [])),
+  });
   return {
     volumes: parts.flatMap((p) => p.refs),
     consistency,
@@ -199,7 +205,8 @@ async function cutUnderOverlay(
 }
 
 /**
- * The atomic overlay itself, answering how long the guest was held:
+ * The atomic overlay itself, answering how long the guest was held (frozen or paused; an overlay
+ * with no hold holds nothing, 0):
  * - DiskAndMemory: libvirt saves memory with the guest paused for the operation;
  * - pause: the vCPUs stop for the overlay alone, on the host in one agent command (snapshot.heldCut;
  *   the agent's watchdog resumes them at the deadline whatever crashes);
@@ -229,14 +236,18 @@ async function overlayAllDisks(
       { vm: plan.vmName, memoryPath: plan.memoryPath!, disks: overlays },
       { signal: ctx.signal },
     );
-    return taken.tookMs;
+    // libvirt pauses the guest inside its call alone (the XML and directories come before it)
+    return taken.snapshotMs;
   }
-  if (plan.quiesce === 'none') {
+  // none (and hypervisor without an agent): the overlay with no hold; QEMU's transaction only
+  // drains the disks' queues for it
+  if (plan.quiesce === 'none' || (plan.quiesce === 'hypervisor' && !plan.guestAgent)) {
     await diskOnly(false);
     return 0;
   }
   const hold = plan.quiesce === 'pause' ? 'pause' : guestAcrossDisks(plan) ? 'guest' : null;
-  if (!hold) return (await diskOnly(plan.guestAgent)).tookMs;
+  // libvirt's --quiesce freezes and thaws inside its call: the hold lies within it
+  if (!hold) return (await diskOnly(plan.guestAgent)).snapshotMs;
   // The agent holds, cuts and releases on the host: no round trip to this server inside the hold.
   return holdAroundOverlay(
     deps.agent,
