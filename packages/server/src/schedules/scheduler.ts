@@ -22,6 +22,17 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').slice(0, 13) + '
  * several missed slots (the servers were down) thus fires once. The claim commits before the
  * create is queued: a crash between them loses that one run rather than doubling it.
  */
+/** Schedules of a volume or VM that is gone go with it, as CloudStack's policies go with their volume. */
+export async function dropOrphanedSchedules(db: Database): Promise<void> {
+  await db.query(
+    `DELETE FROM snapshot_schedules s
+      WHERE (s.kind = 'volume' AND NOT EXISTS (SELECT 1 FROM volumes v WHERE v.id = s.target_id
+                                                 AND v.state NOT IN ('Destroyed','Deleted')))
+         OR (s.kind = 'vm' AND NOT EXISTS (SELECT 1 FROM vms v WHERE v.id = s.target_id
+                                             AND v.state NOT IN ('Expunging','Expunged')))`,
+  );
+}
+
 export async function runDueSchedules(
   db: Database,
   ops: Ops,
@@ -125,6 +136,7 @@ export function startScheduler(
   const now = opts.now ?? (() => new Date());
   let running: Promise<void> = Promise.resolve();
   const pass = async () => {
+    await dropOrphanedSchedules(db);
     const fired = await runDueSchedules(db, ops, now(), log);
     const deleted = await enforceRetention(db, ops, now(), log);
     if (fired + deleted > 0) log.info({ fired, deleted }, 'snapshot schedules ran');

@@ -45,10 +45,11 @@ export function parseSlot(interval: IntervalType, schedule: string): Slot {
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
-/** Checks an IANA time zone name (CloudStack's `timezone`), answering it as Intl spells it. */
+/** Checks an IANA time zone name (CloudStack's `timezone`); kept as given, so clients comparing it see no change. */
 export function parseTimeZone(tz: string): string {
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return tz;
   } catch {
     throw bad('timezone', `unknown time zone ${JSON.stringify(tz)}`);
   }

@@ -1,12 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ansibleMissing, failures, playbook } from '../cloudstack/ansible-runner.js';
 import { ApiClient } from '../api/test-client.js';
 import { cloudstack, type CsRun } from '../cloudstack/cs-client.js';
 import { startHarness, type Harness } from '../cloudstack/test-harness.js';
 import { joinStorageNode } from '../orchestration/testing/storage-node.js';
 import { SYSTEM_ACTOR } from '../services/index.js';
-import { enforceRetention, runDueSchedules } from './scheduler.js';
+import { dropOrphanedSchedules, enforceRetention, runDueSchedules } from './scheduler.js';
 
 // Scheduled volume snapshots on the real server (PGlite, job engine) with a qcow2 pool served by a
 // real storage agent; a detached volume needs no guest. The schedulers under test get a clock in
@@ -16,6 +19,9 @@ const suffix = Math.random().toString(36).slice(2, 8);
 let h: Harness & { dataDir: string };
 let node: { stop(): Promise<void> } | undefined;
 let volumeId = '';
+let offeringId = '';
+let poolId = '';
+const ansibleSkip = await ansibleMissing();
 
 function ok(run: CsRun): Record<string, unknown> {
   assert.equal(run.code, 0, `cloudstack failed: ${run.stdout} ${run.stderr}`);
@@ -71,11 +77,13 @@ before(async () => {
     }),
   );
   const off = ok(await cloudstack(h.admin, 'createDiskOffering', { name: `sched-${suffix}`, disksize: '1' }));
+  offeringId = String((off['diskoffering'] as Record<string, unknown>)['id']);
+  poolId = String((pool['storagepool'] as Record<string, unknown>)['id']);
   const vol = ok(
     await cloudstack(h.user, 'createVolume', {
       name: `scheduled ${suffix}`,
-      diskofferingid: String((off['diskoffering'] as Record<string, unknown>)['id']),
-      storageid: String((pool['storagepool'] as Record<string, unknown>)['id']),
+      diskofferingid: offeringId,
+      storageid: poolId,
     }),
   );
   volumeId = String((vol['volume'] as Record<string, unknown>)['id']);
@@ -228,3 +236,86 @@ void test('two schedulers fire a due slot once; missed slots fire once; retentio
   );
   assert.equal(await enforceRetention(db(), ops(), t1), 0);
 });
+
+void test('a deleted volume takes its schedules with it', async () => {
+  const vol = ok(
+    await cloudstack(h.user, 'createVolume', {
+      name: `brief ${suffix}`,
+      diskofferingid: offeringId,
+      storageid: poolId,
+    }),
+  );
+  const id = String((vol['volume'] as Record<string, unknown>)['id']);
+  ok(
+    await cloudstack(h.user, 'createSnapshotPolicy', {
+      volumeid: id,
+      intervaltype: 'HOURLY',
+      schedule: '10',
+      timezone: 'UTC',
+      maxsnaps: '1',
+    }),
+  );
+  ok(await cloudstack(h.user, 'deleteVolume', { id }));
+  await dropOrphanedSchedules(db());
+  assert.deepEqual(await h.server.services.snapshotSchedules.list(h.user.actor, { targetId: id }), []);
+  assert.equal(
+    (await h.server.services.snapshotSchedules.list(h.user.actor, { targetId: volumeId })).length,
+    1,
+  );
+});
+
+void test(
+  "Ansible's cs_snapshot_policy: present changes once, a new slot changes it, absent removes it",
+  { skip: ansibleSkip ?? false },
+  async () => {
+    const work = await mkdtemp(join(tmpdir(), 'strata-ansible-sched-'));
+    await mkdir(join(work, 'tmp'));
+    // The module looks the volume up through its VM: a data volume attached to a stopped VM.
+    const vm = await h.server.services.vms.create(h.user.actor, {
+      name: `ansible ${suffix}`,
+      cpus: 1,
+      memoryBytes: 128 * 1024 ** 2,
+    });
+    const vol = ok(
+      await cloudstack(h.user, 'createVolume', {
+        name: `ansible 'data' ${suffix}`,
+        diskofferingid: offeringId,
+        storageid: poolId,
+      }),
+    );
+    const volume = vol['volume'] as Record<string, unknown>;
+    ok(await cloudstack(h.user, 'attachVolume', { id: String(volume['id']), virtualmachineid: vm.id }));
+    try {
+      const run = async (extra: Record<string, unknown>, changed: number) => {
+        const r = await playbook(
+          h.user,
+          'snapshot-policy',
+          { volume: volume['name'], vm: vm.name, ...extra },
+          work,
+        );
+        assert.equal(r.recap.failures, 0, `${failures(r)}\n${r.stderr}`);
+        assert.equal(r.recap.changed, changed, JSON.stringify(extra));
+      };
+      const daily = async () =>
+        (
+          await h.server.services.snapshotSchedules.list(h.user.actor, { targetId: String(volume['id']) })
+        ).filter((x) => x.intervalType === 'DAILY');
+      await run({ policy_state: 'present' }, 1);
+      await run({ policy_state: 'present' }, 0);
+      assert.deepEqual(
+        (await daily()).map((x) => [x.schedule, x.timezone, x.maxSnaps]),
+        [['30:02', 'Europe/Paris', 3]],
+      );
+      await run({ policy_state: 'present', policy_schedule: '00:03', policy_keep: 5 }, 1);
+      assert.deepEqual(
+        (await daily()).map((x) => [x.schedule, x.maxSnaps]),
+        [['00:03', 5]],
+      );
+      await run({ policy_state: 'absent' }, 1);
+      await run({ policy_state: 'absent' }, 0);
+      assert.deepEqual(await daily(), []);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  },
+);
