@@ -9,7 +9,7 @@ import { cloudstack, type CsRun } from '../cloudstack/cs-client.js';
 import { startHarness, type Harness } from '../cloudstack/test-harness.js';
 import { joinStorageNode } from '../orchestration/testing/storage-node.js';
 import { SYSTEM_ACTOR } from '../services/index.js';
-import { dropOrphanedSchedules, enforceRetention, runDueSchedules } from './scheduler.js';
+import { dropOrphanedSchedules, enforceRetention, runDueSchedules, startScheduler } from './scheduler.js';
 
 // Scheduled volume snapshots on the real server (PGlite, job engine) with a qcow2 pool served by a
 // real storage agent; a detached volume needs no guest. The schedulers under test get a clock in
@@ -235,6 +235,42 @@ void test('two schedulers fire a due slot once; missed slots fire once; retentio
     ['Ready', 'Ready'],
   );
   assert.equal(await enforceRetention(db(), ops(), t1), 0);
+});
+
+void test('two scheduler loops on one database run a due weekly slot once', async () => {
+  const s = await h.server.services.snapshotSchedules.create(h.user.actor, {
+    kind: 'volume',
+    targetId: volumeId,
+    intervalType: 'WEEKLY',
+    schedule: '00:12:4',
+    timezone: 'UTC',
+    maxSnaps: 10,
+  });
+  await db().query(`UPDATE snapshot_schedules SET next_run_at = '2030-01-01T00:00:00Z' WHERE id = $1`, [
+    s.id,
+  ]);
+  const clock = () => new Date('2030-01-06T00:00:00Z');
+  const quiet = { info: () => undefined, warn: () => undefined };
+  const loops = [0, 1].map(() => startScheduler(db(), ops(), quiet, { everyMs: 100, now: clock }));
+  try {
+    for (let i = 0; i < 200 && (await made(s.id)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    // Several more passes of both loops: still one.
+    await new Promise((r) => setTimeout(r, 1500));
+  } finally {
+    await Promise.all(loops.map((l) => l.close()));
+  }
+  assert.equal((await made(s.id)).length, 1);
+  // 2030-01-06 is a Sunday; day 4 is Wednesday, 2030-01-09 at 12:00.
+  assert.equal(
+    (await h.server.services.snapshotSchedules.get(h.user.actor, s.id)).nextRunAt,
+    '2030-01-09T12:00:00.000Z',
+  );
+  assert.deepEqual(
+    (await settled(s.id)).map((x) => x.state),
+    ['Ready'],
+  );
+  await h.server.services.snapshotSchedules.delete(h.user.actor, [s.id]);
 });
 
 void test('a deleted volume takes its schedules with it', async () => {
