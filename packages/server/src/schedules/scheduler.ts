@@ -2,6 +2,7 @@ import { StrataError } from '@strata/core';
 import type { Database } from '../db/index.js';
 import type { Logger } from '../observability/index.js';
 import type { Actor } from '../services/actor.js';
+import { JOB_TYPES } from '../services/job-types.js';
 import type { Operations } from '../services/operations.js';
 import { nextSlot, parseSlot, type IntervalType } from './slots.js';
 
@@ -22,8 +23,27 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').slice(0, 13) + '
  * several missed slots (the servers were down) thus fires once. The claim commits before the
  * create is queued: a crash between them loses that one run rather than doubling it.
  */
-/** Schedules of a volume or VM that is gone go with it, as CloudStack's policies go with their volume. */
+/**
+ * Schedules of a volume or VM that is gone go with it, as CloudStack's policies go with their
+ * volume; the record of a scheduled snapshot goes once the snapshot is deleted; a retention claim
+ * whose delete job failed (the snapshot is Ready again, no delete queued or running, ten minutes
+ * on: another server may be between its claim and its submit) is released for the next pass.
+ */
 export async function dropOrphanedSchedules(db: Database): Promise<void> {
+  await db.query(
+    `DELETE FROM scheduled_snapshots ss
+      WHERE NOT EXISTS (SELECT 1 FROM volume_snapshots v WHERE v.id = ss.snapshot_id AND v.state <> 'Deleted')
+        AND NOT EXISTS (SELECT 1 FROM vm_snapshots v WHERE v.id = ss.snapshot_id AND v.state <> 'Removed')`,
+  );
+  await db.query(
+    `UPDATE scheduled_snapshots ss SET delete_queued_at = NULL
+      WHERE ss.delete_queued_at < now() - interval '10 minutes'
+        AND (EXISTS (SELECT 1 FROM volume_snapshots v WHERE v.id = ss.snapshot_id AND v.state = 'Ready')
+          OR EXISTS (SELECT 1 FROM vm_snapshots v WHERE v.id = ss.snapshot_id AND v.state = 'Ready'))
+        AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.resource_id = ss.snapshot_id
+                          AND j.type IN ($1, $2) AND j.state IN ('Queued','Running','Compensating'))`,
+    [JOB_TYPES.volumeSnapshotDelete, JOB_TYPES.vmSnapshotDelete],
+  );
   await db.query(
     `DELETE FROM snapshot_schedules s
       WHERE (s.kind = 'volume' AND NOT EXISTS (SELECT 1 FROM volumes v WHERE v.id = s.target_id

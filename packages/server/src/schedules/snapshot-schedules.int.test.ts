@@ -235,6 +235,12 @@ void test('two schedulers fire a due slot once; missed slots fire once; retentio
     ['Ready', 'Ready'],
   );
   assert.equal(await enforceRetention(db(), ops(), t1), 0);
+  // The deleted one's record goes; the kept ones' stay.
+  await dropOrphanedSchedules(db());
+  assert.deepEqual(
+    (await made(s.id)).map((x) => x.id),
+    three.slice(1).map((x) => x.id),
+  );
 });
 
 void test('two scheduler loops on one database run a due weekly slot once', async () => {
