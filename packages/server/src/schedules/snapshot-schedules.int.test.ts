@@ -361,3 +361,26 @@ void test(
     }
   },
 );
+
+void test("the server's own scheduler (started with its jobs) runs a schedule due on the real clock", async () => {
+  const s = await h.server.services.snapshotSchedules.create(h.user.actor, {
+    kind: 'volume',
+    targetId: volumeId,
+    intervalType: 'MONTHLY',
+    schedule: '00:00:1',
+    timezone: 'UTC',
+    maxSnaps: 10,
+  });
+  await db().query(`UPDATE snapshot_schedules SET next_run_at = now() - interval '1 minute' WHERE id = $1`, [
+    s.id,
+  ]);
+  // It passes every 30 s: wait up to three passes on a loaded machine.
+  for (let i = 0; i < 360 && (await made(s.id)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 250));
+  assert.equal((await made(s.id)).length, 1);
+  assert.ok(
+    Date.parse((await h.server.services.snapshotSchedules.get(h.user.actor, s.id)).nextRunAt) > Date.now(),
+  );
+  await settled(s.id);
+  await h.server.services.snapshotSchedules.delete(h.user.actor, [s.id]);
+});
