@@ -7,6 +7,7 @@ import { configCommand } from './commands/config.js';
 import { clusters, hosts, pools, zones } from './commands/infra.js';
 import { jobs } from './commands/jobs.js';
 import { orphans } from './commands/orphans.js';
+import { schedules } from './commands/schedules.js';
 import { secrets } from './commands/secrets.js';
 import { volumeSnapshots, volumes } from './commands/storage.js';
 import { tags } from './commands/tags.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     volumeSnapshots(),
     vmSnapshots(),
     tags(),
+    schedules(),
     jobs(),
     orphans(),
     events(),

@@ -76,6 +76,12 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       get: (c, id) => s.zones.get(actorOf(c), id),
     },
     tags: tagsPort(s),
+    snapshotPolicies: {
+      create: (c, i) => s.snapshotSchedules.create(actorOf(c), i),
+      list: (c, f) => s.snapshotSchedules.list(actorOf(c), f),
+      update: (c, id, change) => s.snapshotSchedules.update(actorOf(c), id, change),
+      delete: (c, ids) => s.snapshotSchedules.delete(actorOf(c), ids),
+    },
     clusters: {
       list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
     },

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
 import type { KeyValue, Tag, TagResourceType } from '../services/tags.js';
+import type { ScheduleChange, ScheduleInput, ScheduleKind, SnapshotSchedule } from '../schedules/service.js';
 import type {
   Account,
   Cluster,
@@ -229,6 +230,13 @@ export interface CloudStackServices {
     update(c: Caller, id: string, input: OfferingUpdate): Promise<ServiceOffering>;
   };
   readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<TemplateSummary>> };
+  /** Snapshot policies: the snapshot schedules of volumes. */
+  readonly snapshotPolicies: {
+    create(c: Caller, input: ScheduleInput): Promise<SnapshotSchedule>;
+    list(c: Caller, f: { id?: string; kind?: ScheduleKind; targetId?: string }): Promise<SnapshotSchedule[]>;
+    update(c: Caller, id: string, change: ScheduleChange): Promise<SnapshotSchedule>;
+    delete(c: Caller, ids: readonly string[]): Promise<void>;
+  };
   readonly vms: {
     list(c: Caller, q: ListQuery): Promise<Page<CsVm>>;
     get(c: Caller, id: string): Promise<CsVm>;

@@ -1,4 +1,5 @@
 import { DEFAULT_VM_EXPUNGE_DELAY_S, startExpungeSweep } from '../orchestration/expunge-sweep.js';
+import { startScheduler } from '../schedules/scheduler.js';
 import { QUIESCE_MODES, type QuiesceMode } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
 import { reconnectGraceMs, waitingForReconnect } from '../orchestration/agent-reconnect.js';
@@ -118,8 +119,11 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
             ctx.logger,
           )
         : null;
+      // Every server that runs jobs runs the schedules too: claims make each run happen once.
+      const scheduler = ctx.config.jobs ? startScheduler(ctx.db, ctx.services.operations, ctx.logger) : null;
       return Promise.resolve({
         close: async () => {
+          await scheduler?.close();
           await sweep?.close();
           await drivers.close();
         },

@@ -1,6 +1,7 @@
 import type { Database } from '../db/index.js';
 import type { JobEngine } from '../jobs/index.js';
 import { SecretsService, type SecretBox } from '../secrets/index.js';
+import { SnapshotScheduleService } from '../schedules/service.js';
 import { AccountService } from './accounts.js';
 import { ApiKeyService } from './api-keys.js';
 import { AccountRoleService } from './account-roles.js';
@@ -53,6 +54,8 @@ export interface Services {
   /** Destroy (a job), recover, expunge. */
   readonly vmLifecycle: VmLifecycle;
   readonly secrets: SecretsService;
+  /** Recurring volume and VM snapshots (the scheduler runs them). */
+  readonly snapshotSchedules: SnapshotScheduleService;
 }
 
 export interface ServiceOptions {
@@ -100,6 +103,7 @@ export function createServices(
     operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
     vmLifecycle: new VmLifecycle(jobs, vms, db),
     secrets: new SecretsService(db, options.secrets, events),
+    snapshotSchedules: new SnapshotScheduleService(db),
   };
 }
 

@@ -9,6 +9,7 @@ import { jobRoutes } from './jobs.js';
 import { secretsRoutes } from './secrets.js';
 import { serviceOfferingRoutes } from './service-offerings.js';
 import { vmSnapshotRoutes } from './snapshots.js';
+import { snapshotScheduleRoutes } from './snapshot-schedules.js';
 import { storageRoutes } from './storage.js';
 import { tagRoutes } from './tags.js';
 
@@ -25,6 +26,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     jobRoutes,
     secretsRoutes,
     tagRoutes,
+    snapshotScheduleRoutes,
   ]) {
     routes(app, deps);
   }

@@ -6,6 +6,7 @@ import * as jobs from './jobs.js';
 import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as snapshots from './snapshots.js';
+import * as snapshotPolicies from './snapshot-policies.js';
 import * as tags from './tags.js';
 import * as vmLifecycle from './vm-lifecycle.js';
 import * as vmSnapshots from './vm-snapshots.js';
@@ -48,6 +49,10 @@ const all: Command[] = [
   snapshots.deleteSnapshot,
   snapshots.revertSnapshot,
   snapshots.createSnapshotFromVMSnapshot,
+  snapshotPolicies.createSnapshotPolicy,
+  snapshotPolicies.listSnapshotPolicies,
+  snapshotPolicies.updateSnapshotPolicy,
+  snapshotPolicies.deleteSnapshotPolicies,
   vmSnapshots.createVMSnapshot,
   vmSnapshots.listVMSnapshot,
   vmSnapshots.revertToVMSnapshot,
