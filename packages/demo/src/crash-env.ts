@@ -15,8 +15,11 @@ import type { DemoHost } from './migration-check.js';
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
 
-/** One Ceph pool for the crash tests: emptied at the start of each run (see purgeRbdPool). */
-export const CRASH_RBD_POOL = 'strata-crash';
+/**
+ * One Ceph pool for the crash tests: emptied at the start of each run (see purgeRbdPool), so two
+ * crash tests never share it; STRATA_CRASH_RBD_POOL names another, to run one beside a suite.
+ */
+export const CRASH_RBD_POOL = process.env['STRATA_CRASH_RBD_POOL'] ?? 'strata-crash';
 /** The server restarts under this id, so it takes its previous life's jobs back at once. */
 const SERVER_ID = 'crash-server';
 

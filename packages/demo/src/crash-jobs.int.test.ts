@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
 import { invariantProblems } from './crash-checks.js';
-import { crashEnvironment, type CrashEnv } from './crash-env.js';
 import { crashEachJobType, type JobCase } from './crash-cases.js';
 import type { Accepted, JobView } from './rest.js';
 import { discardVm } from './discard-vm.js';
-import { buildDemoVm, waitForGuestAgent, type VolumeView } from './story.js';
+import { waitForGuestAgent, type VolumeView } from './story.js';
+import { withCrashVm } from './crash-vm.js';
 
 const MiB = 1024 ** 2;
 
@@ -18,25 +17,9 @@ const MiB = 1024 ** 2;
 test(
   'crash safety: volume create, attach, resize, QoS, detach, delete and VM stop, start, deploy: server killed at a step boundary of each',
   { timeout: 3_600_000 },
-  async (t) => {
-    const lines: string[] = [];
-    const log = (l: string) => lines.push(l);
-    let cx: CrashEnv | undefined;
-    const vms: string[] = [];
-    let failed = true;
-    try {
-      cx = await crashEnvironment(log);
-      const env = cx;
+  (t) =>
+    withCrashVm(async ({ cx: env, vm, pools, keep }) => {
       const rest = env.env.rest;
-      const { vm } = await buildDemoVm(rest, env.backends, env.cloud, log, env.vmHost);
-      vms.push(vm.id);
-      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
-      await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
-      const pools = [
-        env.cloud.pools.tgt,
-        env.cloud.pools.qcow2,
-        ...(env.cloud.pools.rbd ? [env.cloud.pools.rbd] : []),
-      ];
       let n = 0;
       const newVolume = (poolId = env.cloud.pools.tgt) =>
         rest.post<Accepted<VolumeView>>('/v1/volumes', {
@@ -115,7 +98,7 @@ test(
           start: true,
         });
         deployed.push(accepted);
-        vms.push(accepted.resource.id);
+        keep(accepted.resource.id);
         return accepted;
       };
       cases.push(['vm.deploy', deploy]);
@@ -129,14 +112,5 @@ test(
       await running();
       assert.deepEqual(await invariantProblems(env, vm.id), [], 'the invariants hold at the end');
       assert.deepEqual(failures, []);
-      failed = false;
-    } catch (e) {
-      throw new Error(
-        `${(e as Error).message}\n--- log ---\n${lines.join('\n')}\n--- server ---\n${await cx?.tail()}\n(files kept in ${cx?.root})`,
-        { cause: e },
-      );
-    } finally {
-      await cx?.close(vms, failed);
-    }
-  },
+    }),
 );

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
 import { invariantProblems } from './crash-checks.js';
 import { crashEachJobType, type JobCase } from './crash-cases.js';
-import { crashEnvironment, type CrashEnv } from './crash-env.js';
 import { strayQcow2Layer } from './crash-orphan-makers.js';
 import type { Accepted, JobView } from './rest.js';
-import { buildDemoVm, waitForGuestAgent, type VolumeView } from './story.js';
+import type { VolumeView } from './story.js';
+import { withCrashVm } from './crash-vm.js';
 
 const MiB = 1024 ** 2;
 type Job = { job: JobView };
@@ -20,25 +19,9 @@ type Job = { job: JobView };
 test(
   'crash safety: volume-snapshot create, delete, revert, group, VM destroy, expunge and orphan collection: server killed at a step boundary of each',
   { timeout: 3_600_000 },
-  async (t) => {
-    const lines: string[] = [];
-    const log = (l: string) => lines.push(l);
-    let cx: CrashEnv | undefined;
-    const vms: string[] = [];
-    let failed = true;
-    try {
-      cx = await crashEnvironment(log);
-      const env = cx;
+  (t) =>
+    withCrashVm(async ({ cx: env, vm, disks, pools, keep }) => {
       const rest = env.env.rest;
-      const { vm, disks } = await buildDemoVm(rest, env.backends, env.cloud, log, env.vmHost);
-      vms.push(vm.id);
-      await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
-      await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
-      const pools = [
-        env.cloud.pools.tgt,
-        env.cloud.pools.qcow2,
-        ...(env.cloud.pools.rbd ? [env.cloud.pools.rbd] : []),
-      ];
       let n = 0;
       const named = (what: string) => `crash "${what}" <${++n}> $(id)`;
       const lun = disks.find((d) => d.volume.poolId === env.cloud.pools.tgt)?.volume;
@@ -70,7 +53,7 @@ test(
           start: false,
         });
         await rest.waitJob(a.job);
-        vms.push(a.resource.id);
+        keep(a.resource.id);
         return a.resource.id;
       };
       const destroyed = async () => {
@@ -110,14 +93,5 @@ test(
       const failures = await crashEachJobType(t, env, vm.id, cases, pools);
       assert.deepEqual(await invariantProblems(env, vm.id), [], 'the invariants hold at the end');
       assert.deepEqual(failures, []);
-      failed = false;
-    } catch (e) {
-      throw new Error(
-        `${(e as Error).message}\n--- log ---\n${lines.join('\n')}\n--- server ---\n${await cx?.tail()}\n(files kept in ${cx?.root})`,
-        { cause: e },
-      );
-    } finally {
-      await cx?.close(vms, failed);
-    }
-  },
+    }),
 );
