@@ -3,6 +3,7 @@ import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
 import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
+import { resourceLimitsPort } from './adapter-limits.js';
 import {
   matches,
   serviceOfferingsPort,
@@ -76,6 +77,7 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       get: (c, id) => s.zones.get(actorOf(c), id),
     },
     tags: tagsPort(s),
+    resourceLimits: resourceLimitsPort(s),
     clusters: {
       list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
     },

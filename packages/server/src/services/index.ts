@@ -11,6 +11,7 @@ import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
 import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
+import { ResourceLimitService } from './resource-limits.js';
 import { ServiceOfferingService } from './service-offerings.js';
 import { StoragePoolService } from './storage-pools.js';
 import { TagService } from './tags.js';
@@ -53,6 +54,8 @@ export interface Services {
   /** Destroy (a job), recover, expunge. */
   readonly vmLifecycle: VmLifecycle;
   readonly secrets: SecretsService;
+  /** Per-account quotas, checked where each resource is admitted. */
+  readonly resourceLimits: ResourceLimitService;
 }
 
 export interface ServiceOptions {
@@ -100,6 +103,7 @@ export function createServices(
     operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
     vmLifecycle: new VmLifecycle(jobs, vms, db),
     secrets: new SecretsService(db, options.secrets, events),
+    resourceLimits: new ResourceLimitService(db),
   };
 }
 
@@ -118,4 +122,5 @@ export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummar
 export type { CreateVmInput, VmFilter } from './vms.js';
 export type { CreateVolumeInput, VolumeFilter } from './volumes.js';
 export type { VolumeSnapshotView, VolumeSnapshotFilter } from './volume-snapshots.js';
+export { RESOURCE_KINDS, type ResourceKind, type ResourceLimit } from './resource-limits.js';
 export type { CreateVmSnapshotInput, VmSnapshotFilter, VmSnapshotNode } from './vm-snapshots.js';

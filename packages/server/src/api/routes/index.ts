@@ -6,6 +6,7 @@ import { catalogRoutes } from './catalog.js';
 import { computeRoutes } from './compute.js';
 import { infrastructureRoutes } from './infrastructure.js';
 import { jobRoutes } from './jobs.js';
+import { resourceLimitRoutes } from './resource-limits.js';
 import { secretsRoutes } from './secrets.js';
 import { serviceOfferingRoutes } from './service-offerings.js';
 import { vmSnapshotRoutes } from './snapshots.js';
@@ -25,6 +26,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     jobRoutes,
     secretsRoutes,
     tagRoutes,
+    resourceLimitRoutes,
   ]) {
     routes(app, deps);
   }

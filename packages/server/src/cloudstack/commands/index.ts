@@ -5,6 +5,7 @@ import * as infra from './infra.js';
 import * as jobs from './jobs.js';
 import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
+import * as resourceLimits from './resource-limits.js';
 import * as snapshots from './snapshots.js';
 import * as tags from './tags.js';
 import * as vmLifecycle from './vm-lifecycle.js';
@@ -71,6 +72,8 @@ const all: Command[] = [
   tags.createTags,
   tags.deleteTags,
   tags.listTags,
+  resourceLimits.listResourceLimits,
+  resourceLimits.updateResourceLimit,
   listCapabilities,
 ];
 
