@@ -52,6 +52,7 @@ function limitRow(a: CsLimits, kind: ResourceKind, max: number): CsObject {
     account: a.accountName,
     accountid: a.accountId,
     domain: 'ROOT',
+    domainid: 'ROOT',
     resourcetype: String(t.type),
     resourcetypename: t.name,
     max: inUnit(max, t.unit),
