@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { action } from '../context.js';
 import { col } from '../output.js';
+import { accountLimits } from './account-limits.js';
 import { enc, resource } from './resource.js';
 
 export function accounts(): Command {
@@ -25,6 +26,7 @@ export function accounts(): Command {
         ctx.one(await ctx.client.request('POST', '/v1/accounts', { body: { name: o.name, role: o.role } })),
       ),
     );
+  cmd.addCommand(accountLimits());
   return cmd;
 }
 

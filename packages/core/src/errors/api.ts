@@ -49,6 +49,14 @@ export const apiErrors = defineErrors('api', {
     message: 'User {userId} is the last operator: nobody could manage the cloud without it',
     recovery: 'Make another user an operator (role admin) first, then change this one.',
   },
+  RESOURCE_LIMIT_EXCEEDED: {
+    status: 409,
+    retryable: false,
+    message:
+      'Account {account} may have at most {limit} of {type}; it uses {used} and asks for {requested} more',
+    recovery:
+      'Delete resources of that type first, or ask an operator to raise the limit (PUT /v1/accounts/{id}/limits/{type}, CloudStack updateResourceLimit).',
+  },
   RATE_LIMITED: {
     status: 429,
     retryable: true,

@@ -3,6 +3,7 @@ import type { Job } from '../jobs/types.js';
 import type { Services } from '../services/index.js';
 import { accountsPort, type AccountHooks } from './adapter-accounts.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
+import { resourceLimitsPort } from './adapter-limits.js';
 import {
   matches,
   serviceOfferingsPort,
@@ -82,6 +83,7 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       update: (c, id, change) => s.snapshotSchedules.update(actorOf(c), id, change),
       delete: (c, ids) => s.snapshotSchedules.delete(actorOf(c), ids),
     },
+    resourceLimits: resourceLimitsPort(s),
     clusters: {
       list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
     },

@@ -143,6 +143,20 @@ void test(
 );
 
 void test(
+  "cs_resourcelimit sets an account's limits idempotently (primary storage in GiB)",
+  { skip: skip ?? false, timeout: 300_000 },
+  async () => {
+    const s = h.server.services;
+    const account = await s.accounts.get(h.admin.actor, h.user.actor.accountId);
+    const run = await twice('resource-limit', { limit_account: account.name, volume_limit: 50 }, 2);
+    assert.equal(run.results.get('volume limit')?.['limit'], 50);
+    const limits = await s.resourceLimits.list(h.admin.actor, account.id);
+    const max = Object.fromEntries(limits.map((l) => [l.kind, l.max]));
+    assert.deepEqual([max['volume'], max['primary-storage-bytes']], [50, 20 * 1024 ** 3]);
+  },
+);
+
+void test(
   'cs_disk_offering creates, then updates, an offering idempotently',
   { skip: skip ?? false, timeout: 300_000 },
   async () => {

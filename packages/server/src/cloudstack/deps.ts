@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../services/audit.js';
 import type { TemplateSummary } from '../services/catalog.js';
+import type { ResourceKind, ResourceLimit } from '../services/resource-limits.js';
 import type { KeyValue, Tag, TagResourceType } from '../services/tags.js';
 import type { ScheduleChange, ScheduleInput, ScheduleKind, SnapshotSchedule } from '../schedules/service.js';
 import type {
@@ -164,7 +165,19 @@ export interface CsUser {
   readonly createdAt: string;
 }
 
+/** An account's limits (one kind, or every kind), with the account's name (CloudStack's `account`). */
+export interface CsLimits {
+  readonly accountId: string;
+  readonly accountName: string;
+  readonly limits: readonly ResourceLimit[];
+}
+
 export interface CloudStackServices {
+  /** `account` is a name; the caller's own account when absent. */
+  readonly resourceLimits: {
+    list(c: Caller, account: string | undefined, kind?: ResourceKind): Promise<CsLimits>;
+    set(c: Caller, account: string | undefined, kind: ResourceKind, max: number): Promise<CsLimits>;
+  };
   readonly accounts: {
     list(c: Caller, q: ListQuery): Promise<Page<Account>>;
     listUsers(c: Caller, q: ListQuery): Promise<Page<CsUser>>;

@@ -22,6 +22,7 @@ void test("registry codes map to CloudStack's ApiErrorCode and CSExceptionErrorC
   assert.deepEqual(csCodes('CONFLICT', 409), [530, 4300]);
   assert.deepEqual(csCodes('STORAGE_IN_USE', 409), [536, 4375]);
   assert.deepEqual(csCodes('STORAGE_IOPS_EXHAUSTED', 409), [533, 4340]);
+  assert.deepEqual(csCodes('RESOURCE_LIMIT_EXCEEDED', 409), [535, 4370]);
   assert.deepEqual(csCodes('STORAGE_CAPACITY_EXHAUSTED', 507), [533, 4340]);
   assert.deepEqual(csCodes('UNAVAILABLE', 503), [534, 4380]);
   assert.deepEqual(csCodes('TIMEOUT', 504), [530, 4560]);

@@ -20,6 +20,7 @@ export const API_ERROR = {
   ACCOUNT_ERROR: 531,
   INSUFFICIENT_CAPACITY_ERROR: 533,
   RESOURCE_UNAVAILABLE_ERROR: 534,
+  RESOURCE_ALLOCATION_ERROR: 535,
   RESOURCE_IN_USE_ERROR: 536,
   API_LIMIT_EXCEED: 429,
 } as const;
@@ -31,6 +32,7 @@ export const CS_EXCEPTION = {
   InsufficientStorageCapacityException: 4340,
   InvalidParameterValueException: 4350,
   PermissionDeniedException: 4365,
+  ResourceAllocationException: 4370,
   ResourceInUseException: 4375,
   ResourceUnavailableException: 4380,
   OperationTimedoutException: 4560,
@@ -53,6 +55,9 @@ export function csCodes(code: string, status: number): [number, number] {
   if (code === 'CONFLICT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.ConcurrentOperationException];
   // CloudStack refuses a VM past vmsnapshot.max with a CloudRuntimeException, not a parameter error.
   if (code === 'VM_SNAPSHOT_LIMIT') return [API_ERROR.INTERNAL_ERROR, CS_EXCEPTION.CloudRuntimeException];
+  // CloudStack refuses work past an account's limit with a ResourceAllocationException.
+  if (code === 'RESOURCE_LIMIT_EXCEEDED')
+    return [API_ERROR.RESOURCE_ALLOCATION_ERROR, CS_EXCEPTION.ResourceAllocationException];
   if (/_IN_USE$|^VOLUME_HAS_DEPENDENT_SNAPSHOTS$/.test(code))
     return [API_ERROR.RESOURCE_IN_USE_ERROR, CS_EXCEPTION.ResourceInUseException];
   if (/_EXHAUSTED$|CAPACITY/.test(code)) {

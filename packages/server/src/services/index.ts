@@ -12,6 +12,7 @@ import { ClusterService, HostService, ZoneService } from './infrastructure.js';
 import { JobService } from './jobs.js';
 import type { WaitGate } from '../limits/wait-gate.js';
 import { Operations } from './operations.js';
+import { ResourceLimitService } from './resource-limits.js';
 import { ServiceOfferingService } from './service-offerings.js';
 import { StoragePoolService } from './storage-pools.js';
 import { TagService } from './tags.js';
@@ -56,6 +57,8 @@ export interface Services {
   readonly secrets: SecretsService;
   /** Recurring volume and VM snapshots (the scheduler runs them). */
   readonly snapshotSchedules: SnapshotScheduleService;
+  /** Per-account quotas, checked where each resource is admitted. */
+  readonly resourceLimits: ResourceLimitService;
 }
 
 export interface ServiceOptions {
@@ -104,6 +107,7 @@ export function createServices(
     vmLifecycle: new VmLifecycle(jobs, vms, db),
     secrets: new SecretsService(db, options.secrets, events),
     snapshotSchedules: new SnapshotScheduleService(db),
+    resourceLimits: new ResourceLimitService(db),
   };
 }
 
@@ -122,4 +126,5 @@ export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummar
 export type { CreateVmInput, VmFilter } from './vms.js';
 export type { CreateVolumeInput, VolumeFilter } from './volumes.js';
 export type { VolumeSnapshotView, VolumeSnapshotFilter } from './volume-snapshots.js';
+export { RESOURCE_KINDS, type ResourceKind, type ResourceLimit } from './resource-limits.js';
 export type { CreateVmSnapshotInput, VmSnapshotFilter, VmSnapshotNode } from './vm-snapshots.js';

@@ -14,6 +14,7 @@ import type { Database } from '../db/index.js';
 import { ensureVisible, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
+import { admitWithinLimits } from './resource-limits.js';
 import { Where, iso, text, type Within, listPage, type ListQuery, type Page } from './sql.js';
 import { applyTransition } from './transition.js';
 
@@ -94,6 +95,7 @@ export class VmSnapshotService {
         type,
         existing: existing.map((r) => ({ name: String(r['name']), state: String(r['state']) })),
       });
+      await admitWithinLimits(tx, String(vm['account_id']), { 'vm-snapshot': 1 });
       const rows = await tx.query(
         `INSERT INTO vm_snapshots (id, account_id, vm_id, name, description, state, type, parent_id, quiesce)
          VALUES ($1,$2,$3,$4,$5,'Allocated',$6,$7,$8) RETURNING *, false AS is_current`,

@@ -4,6 +4,7 @@ import type { Database, Queryable } from '../db/index.js';
 import { ensureVisible, requireAdmin, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
+import { admitWithinLimits } from './resource-limits.js';
 import {
   Where,
   iso,
@@ -81,6 +82,7 @@ export class VmService {
     const id = newId('vm');
     const row = await this.db
       .transaction(async (tx) => {
+        await admitWithinLimits(tx, accountId, { vm: 1 });
         const rows = await tx.query(
           `INSERT INTO vms (id, account_id, name, state, host_id, template_id, cpus, memory_bytes) VALUES ($1,$2,$3,'Stopped',$4,$5,$6,$7) RETURNING *`,
           [id, accountId, name, input.hostId ?? null, input.templateId ?? null, cpus, memoryBytes],

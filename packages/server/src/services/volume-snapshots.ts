@@ -9,6 +9,7 @@ import type { Database } from '../db/index.js';
 import { ensureVisible, type Actor } from './actor.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
+import { admitWithinLimits } from './resource-limits.js';
 import { Where, iso, type Within, listPage, num, type ListQuery, type Page } from './sql.js';
 import { applyTransition } from './transition.js';
 
@@ -62,6 +63,8 @@ export class VolumeSnapshotService {
     const id = newId('vsnap');
     const accountId = String(vol['account_id']);
     const row = await this.db.transaction(async (tx) => {
+      // A VM snapshot's disks are counted as that VM snapshot.
+      if (!input.vmSnapshotId) await admitWithinLimits(tx, accountId, { 'volume-snapshot': 1 });
       const rows = await tx.query(
         `INSERT INTO volume_snapshots (id, account_id, volume_id, name, state, vm_snapshot_id, size_bytes)
          VALUES ($1,$2,$3,$4,'Creating',$5,$6) RETURNING *`,
@@ -114,6 +117,9 @@ export class VolumeSnapshotService {
     if (vms.size > 1) throw new StrataError('SNAPSHOT_GROUP_SPANS_VMS', { vms: [...vms].sort().join(', ') });
     const vmId = vms.size === 1 ? [...vms][0]! : null;
     return this.db.transaction(async (tx) => {
+      // Every volume of a group is visible to the caller, so one account owns them all.
+      const owner = String(byId.get(input.volumeIds[0]!)!['account_id']);
+      await admitWithinLimits(tx, owner, { 'volume-snapshot': input.volumeIds.length });
       const snapshots: VolumeSnapshotView[] = [];
       for (const volumeId of input.volumeIds) {
         const vol = byId.get(volumeId)!;

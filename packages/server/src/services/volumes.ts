@@ -13,6 +13,7 @@ import { ensureVisible, type Actor } from './actor.js';
 import { completeQos, qosFromRow, validateSize, type QosInput } from './catalog.js';
 import type { EventService } from './events.js';
 import { newId } from './ids.js';
+import { admitWithinLimits } from './resource-limits.js';
 import { Where, iso, type Within, listPage, num, type ListQuery, type Page } from './sql.js';
 import { applyTransition } from './transition.js';
 
@@ -80,6 +81,11 @@ export class VolumeService {
     const id = newId('vol');
     const row = await this.db.transaction(async (tx) => {
       await this.admit(tx, input.poolId, sizeBytes, qos?.minIops ?? 0);
+      await admitWithinLimits(tx, accountId, {
+        volume: 1,
+        'primary-storage-bytes': sizeBytes,
+        'min-iops': qos?.minIops ?? 0,
+      });
       const rows = await tx.query(
         `INSERT INTO volumes (id, account_id, name, type, state, pool_id, vm_id, size_bytes, min_iops, max_iops, burst_iops, burst_seconds, offering_id)
          VALUES ($1,$2,$3,$4,'Allocated',$5,$6,$7,$8,$9,$10,$11,$12) RETURNING *`,
@@ -232,6 +238,7 @@ export class VolumeService {
     const qos = completeQos(input);
     const row = await this.db.transaction(async (tx) => {
       await this.admit(tx, vol.poolId, 0, qos.minIops - (vol.qos?.minIops ?? 0));
+      await admitWithinLimits(tx, vol.accountId, { 'min-iops': qos.minIops - (vol.qos?.minIops ?? 0) });
       const rows = await tx.query(
         'UPDATE volumes SET min_iops = $2, max_iops = $3, burst_iops = $4, burst_seconds = $5 WHERE id = $1 RETURNING *',
         [id, qos.minIops, qos.maxIops, qos.burstIops, qos.burstSeconds],

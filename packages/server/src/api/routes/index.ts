@@ -6,6 +6,7 @@ import { catalogRoutes } from './catalog.js';
 import { computeRoutes } from './compute.js';
 import { infrastructureRoutes } from './infrastructure.js';
 import { jobRoutes } from './jobs.js';
+import { resourceLimitRoutes } from './resource-limits.js';
 import { secretsRoutes } from './secrets.js';
 import { serviceOfferingRoutes } from './service-offerings.js';
 import { vmSnapshotRoutes } from './snapshots.js';
@@ -27,6 +28,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     secretsRoutes,
     tagRoutes,
     snapshotScheduleRoutes,
+    resourceLimitRoutes,
   ]) {
     routes(app, deps);
   }

@@ -5,6 +5,7 @@ import * as infra from './infra.js';
 import * as jobs from './jobs.js';
 import * as offerings from './offerings.js';
 import { listCapabilities, makeListApis } from './meta.js';
+import * as resourceLimits from './resource-limits.js';
 import * as snapshots from './snapshots.js';
 import * as snapshotPolicies from './snapshot-policies.js';
 import * as tags from './tags.js';
@@ -76,6 +77,8 @@ const all: Command[] = [
   tags.createTags,
   tags.deleteTags,
   tags.listTags,
+  resourceLimits.listResourceLimits,
+  resourceLimits.updateResourceLimit,
   listCapabilities,
 ];
 

@@ -9,6 +9,7 @@ import { rolesAuditSchema } from './009-roles-audit.js';
 import { accountRolesSchema } from './010-account-roles.js';
 import { vmExpungeSchema } from './011-vm-expunge.js';
 import { serviceOfferingsSchema } from './012-service-offerings.js';
+import { resourceLimitsSchema } from './013-resource-limits.js';
 import { snapshotSchedulesSchema } from './014-snapshot-schedules.js';
 import type { Migration } from './migration.js';
 
@@ -28,5 +29,6 @@ export const migrations: readonly Migration[] = [
   accountRolesSchema,
   vmExpungeSchema,
   serviceOfferingsSchema,
+  resourceLimitsSchema,
   snapshotSchedulesSchema,
 ];
