@@ -108,13 +108,16 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           const disks: DiskSpec[] = await Promise.all(volumes.map((v) => diskSpecFor(deps, sctx, v, dest)));
           return { disks: disks.filter((d) => d.source.kind !== 'file') } as unknown as Json;
         },
-        // The guest stayed where it was: the destination's grants go (it runs on the source only).
+        // Only the host that runs the guest keeps its grants: the destination's go when the guest
+        // stayed; the source's when it moved and a later step failed (confirm, with its agents
+        // away), since revoke-source never ran.
         compensate: async (ctx, input, _output, prior) => {
           const plan = prior['plan'] as Plan;
           const vm = await loadVm(deps.db, input.vmId);
           const at = await whereRuns(deps, vm, plan, ctx.signal);
           const volumes = await vmVolumes(deps.db, input.vmId);
           if (!at.dest) await revokeAll(deps, ctx, volumes, plan.dest);
+          else if (!at.source) await revokeAll(deps, ctx, volumes, plan.source);
         },
       },
       {
