@@ -4,11 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkOrder, guestExec, mergeBySeq, type WriterRecord } from '@strata/testing';
+import { checkOrder, guestExec, mergeBySeq } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
 import type { Accepted, JobView } from './rest.js';
 import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView } from './story.js';
 import { discardVm } from './discard-vm.js';
+import { commonPrefix } from './torture-round.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -17,18 +18,6 @@ async function uptimeS(domain: string): Promise<number> {
   await waitForGuestAgent(domain);
   const r = await guestExec(domain, 'cat /proc/uptime');
   return Number(r.stdout.split(' ')[0]);
-}
-
-/** The longest run of writes from #1 that two reads of the disks share, record for record. */
-function commonPrefix(a: readonly WriterRecord[], b: readonly WriterRecord[]): number {
-  const bySeq = new Map(b.map((r) => [r.seq, r]));
-  let n = 0;
-  for (const r of a) {
-    const o = bySeq.get(r.seq);
-    if (r.seq !== n + 1 || !o || o.timeUs !== r.timeUs || o.device !== r.device) break;
-    n = r.seq;
-  }
-  return n;
 }
 
 // Issue 4: a memory snapshot brings back the running state. A VM on qcow2, tgt and RBD disks, with

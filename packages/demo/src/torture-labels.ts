@@ -3,12 +3,16 @@ import type { DiskRecords } from './torture-checks.js';
 /** The consistency labels a VM snapshot may record (docs/vm-snapshots.md). */
 export const LABELS = ['crash', 'filesystem', 'application'] as const;
 
-/** The label each quiesce mode records on a running VM whose guest agent answers. */
+/**
+ * The label each quiesce mode records on a running VM whose guest agent answers; `memory`: a
+ * snapshot with the guest's memory, whose disks alone are what a crash leaves.
+ */
 export const EXPECTED_LABEL = {
   guest: 'filesystem',
   hypervisor: 'filesystem',
   pause: 'crash',
   none: 'crash',
+  memory: 'crash',
 } as const;
 
 /**

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { findStalls, mergeBySeq } from '@strata/testing';
+import { mergeBySeq } from '@strata/testing';
 import { bringUp, type Environment } from './demo.js';
-import { buildDemoVm, readAll, waitForGuestAgent, type SnapshotView } from './story.js';
-import { checkHistory, checkRevert, cutOutsideWindow, shuffled, stallInWindow } from './torture-checks.js';
-import { guestClockOffsetUs } from './torture-clock.js';
-import { EXPECTED_LABEL, checkLabel } from './torture-labels.js';
+import { buildDemoVm, readAll, waitForGuestAgent } from './story.js';
+import { checkHistory, shuffled } from './torture-checks.js';
+import { EXPECTED_LABEL } from './torture-labels.js';
+import { revertAndCheck, stallThresholdMs, takeUnderLoad, type Taken } from './torture-round.js';
 import { discardVm } from './discard-vm.js';
 import { addKvmHost, type JoinedKvmHost } from './kvm-hosts.js';
 
@@ -19,17 +19,6 @@ const SNAPSHOTS = 20;
 const MIGRATE_AFTER = 10;
 /** Every quiesce mode in turn: each is taken five times, on both hosts. */
 const MODES = ['guest', 'hypervisor', 'pause', 'none'] as const;
-
-interface Taken {
-  readonly index: number;
-  readonly quiesce: (typeof MODES)[number];
-  readonly snap: SnapshotView;
-  /** Host clock (µs) just before the create was posted and just after its job finished. */
-  readonly fromUs: number;
-  readonly toUs: number;
-  /** The guest's clock against the host's, read just before: a pause stops the guest's clock. */
-  readonly clock: { readonly offsetUs: number; readonly errorUs: number };
-}
 
 // Issue 4's torture test: a guest writing one ordered sequence over ROOT (qcow2, ext4 log) and data
 // disks on qcow2, tgt iSCSI and Ceph RBD; 20 VM snapshots under load, cycling through every
@@ -77,9 +66,6 @@ test(
 
       const taken: Taken[] = [];
       for (let i = 0; i < SNAPSHOTS; i++) {
-        const quiesce = MODES[i % MODES.length]!;
-        // The guest's clock, read again before every snapshot: it stands still whenever the vCPUs
-        // are paused, so one reading at the start drifts.
         if (i === MIGRATE_AFTER) {
           const m0 = Date.now();
           await rest.run(`/v1/vms/${vm.id}/migrate`, { hostId: b.id });
@@ -87,40 +73,27 @@ test(
           log(`live-migrated to ${b.name} in ${Date.now() - m0} ms`);
           await waitForGuestAgent(vm.id, 180_000, uri);
         }
-        const clock = await guestClockOffsetUs(vm.id, uri);
-        const fromUs = Date.now() * 1000;
-        const r = await rest.run<SnapshotView>('/v1/vm-snapshots', {
-          vmId: vm.id,
-          name: `t${i} <${quiesce}> & "load"`,
-          quiesce,
-        });
-        const toUs = Date.now() * 1000;
-        const snap = await rest.get<SnapshotView>(`/v1/vm-snapshots/${r.resource.id}`);
+        const s = await takeUnderLoad(rest, vm.id, uri, i, MODES[i % MODES.length]!);
         log(
-          `t${i} ${quiesce}: guest clock ${(clock.offsetUs / 1000).toFixed(0)} ms (±${(clock.errorUs / 1000).toFixed(0)}), ${snap.consistency}, held ${snap.freezeMs?.toFixed(0)} ms, spread ${snap.cutSpreadMs?.toFixed(0)} ms, job ${((toUs - fromUs) / 1000).toFixed(0)} ms`,
+          `t${i} ${s.mode}: guest clock ${(s.clock.offsetUs / 1000).toFixed(0)} ms (±${(s.clock.errorUs / 1000).toFixed(0)}), ${s.snap.consistency}, held ${s.snap.freezeMs?.toFixed(0)} ms, spread ${s.snap.cutSpreadMs?.toFixed(0)} ms, job ${((s.toUs - s.fromUs) / 1000).toFixed(0)} ms`,
         );
-        taken.push({ index: i, quiesce, snap, fromUs, toUs, clock });
+        taken.push(s);
         await sleep(700 + ((i * 389) % 900));
       }
       await sleep(1_500);
       await rest.run(`/v1/vms/${vm.id}/stop`);
       const history = await readAll(rest, disks);
-      const merged = mergeBySeq(...history.values());
       assert.deepEqual(checkHistory(history), [], 'the writer history itself is one contiguous run');
-      const gaps = findStalls(merged, -1)
-        .map((s) => s.gapMs)
-        .sort((a, b) => a - b);
-      const typicalGapMs = gaps[Math.floor(gaps.length / 2)] ?? 0;
-      const stallThresholdMs = Math.max(100, 4 * typicalGapMs);
+      const thresholdMs = stallThresholdMs(history);
       log(
-        `history: ${merged.length} writes; typical gap ${typicalGapMs.toFixed(1)} ms; stalls counted from ${stallThresholdMs.toFixed(0)} ms`,
+        `history: ${mergeBySeq(...history.values()).length} writes; stalls counted from ${thresholdMs.toFixed(0)} ms`,
       );
       for (const s of taken) {
         assert.equal(s.snap.state, 'Ready', `t${s.index} is Ready`);
-        assert.equal(s.snap.consistency, EXPECTED_LABEL[s.quiesce], `t${s.index} (${s.quiesce}) label`);
+        assert.equal(s.snap.consistency, EXPECTED_LABEL[s.mode], `t${s.index} (${s.mode}) label`);
         // the recorded hold is the guest's: none holds nothing, every other mode held it
-        if (s.quiesce === 'none') assert.equal(s.snap.freezeMs, 0, `t${s.index} (none) records no hold`);
-        else assert.ok((s.snap.freezeMs ?? 0) > 0, `t${s.index} (${s.quiesce}) records its hold`);
+        if (s.mode === 'none') assert.equal(s.snap.freezeMs, 0, `t${s.index} (none) records no hold`);
+        else assert.ok((s.snap.freezeMs ?? 0) > 0, `t${s.index} (${s.mode}) records its hold`);
       }
 
       const seed = Date.now() % 100_000;
@@ -131,44 +104,14 @@ test(
       const problems: string[] = [];
       const lastSeqOf = new Map<number, number>();
       for (const s of order) {
-        const r0 = Date.now();
-        await rest.run(`/v1/vm-snapshots/${s.snap.id}/revert`);
-        const revertMs = Date.now() - r0;
-        const after = await readAll(rest, disks);
-        const verdict = checkRevert(after, history);
-        for (const p of verdict.problems) problems.push(`t${s.index}: ${p}`);
-        for (const p of checkLabel(s.snap.consistency, after))
-          problems.push(`t${s.index} (${s.quiesce}): ${p}`);
+        const c = await revertAndCheck(rest, vm.id, disks, s, history, thresholdMs);
+        for (const p of c.problems) problems.push(`t${s.index} (${s.mode}): ${p}`);
         const seen = lastSeqOf.get(s.index);
-        if (seen !== undefined && seen !== verdict.lastSeq)
-          problems.push(`t${s.index}: reverted twice, last write #${seen} then #${verdict.lastSeq}`);
-        lastSeqOf.set(s.index, verdict.lastSeq);
-        // The freeze: no write acknowledged before it may be missing. Its stall in the history is
-        // found on the guest's clock, inside the window in which the snapshot's job ran.
-        const slack = s.clock.errorUs + 250_000;
-        const window = {
-          fromUs: s.fromUs + s.clock.offsetUs - slack,
-          toUs: s.toUs + s.clock.offsetUs + slack,
-        };
-        for (const p of cutOutsideWindow(history, verdict.lastSeq, window))
-          problems.push(`t${s.index}: ${p}`);
-        const stall = stallInWindow(history, window, stallThresholdMs, s.snap.freezeMs ?? undefined);
-        // A record's time is read before its write: the record just before the stall is the write
-        // that met the freeze (blocked by it, or done just before it), so only the records before
-        // it are known to have been acknowledged before the freeze. Only a guest-mode freeze is
-        // checked this way: a hypervisor-mode cut holds the guest only for the overlay, too briefly
-        // to stand out from the stalls a loaded machine gives the writer, a pause stops the guest's
-        // clock with its writer, and none holds nothing (their windows are checked above).
-        if (s.quiesce === 'guest') {
-          const acknowledged = stall ? stall.afterSeq - 1 : 0;
-          if (!stall) problems.push(`t${s.index}: no writer stall during its guest freeze`);
-          else if (verdict.lastSeq < acknowledged)
-            problems.push(
-              `t${s.index}: writes #${verdict.lastSeq + 1}..#${acknowledged} acknowledged before the freeze are missing`,
-            );
-        }
+        if (seen !== undefined && seen !== c.lastSeq)
+          problems.push(`t${s.index}: reverted twice, last write #${seen} then #${c.lastSeq}`);
+        lastSeqOf.set(s.index, c.lastSeq);
         log(
-          `revert t${s.index} (${s.quiesce}) in ${revertMs} ms: last write #${verdict.lastSeq}, freeze stall after #${stall?.afterSeq ?? '?'} (${stall?.gapMs.toFixed(0) ?? '?'} ms, recorded hold ${s.snap.freezeMs?.toFixed(0)} ms)${verdict.problems.length ? ` PROBLEMS: ${verdict.problems.join('; ')}` : ''}`,
+          `revert t${s.index} (${s.mode}) in ${c.revertMs} ms: last write #${c.lastSeq}, freeze stall ${c.stallGapMs?.toFixed(0) ?? '?'} ms, recorded hold ${s.snap.freezeMs?.toFixed(0)} ms${c.problems.length ? ` PROBLEMS: ${c.problems.join('; ')}` : ''}`,
         );
       }
       // Later snapshots hold later points: the cut sequence rises with the order they were taken.
