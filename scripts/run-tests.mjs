@@ -77,7 +77,7 @@ const EXPECTED_S = [
   [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],
   [/\/cli-vm\.int\.test\.js$/, 185],
   [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 100],
-  [/\/cloudstack-ansible\.int\.test\.js$/, 265],
+  [/\/cloudstack-ansible\.int\.test\.js$/, 380],
   [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];
 const expected = (f) => EXPECTED_S.find(([r]) => r.test(f))?.[1] ?? 60;

@@ -3,7 +3,7 @@ import { placementsOf } from '../services/placement/place-volume.js';
 import type { Services } from '../services/index.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
 import type { TagResourceType } from '../services/tags.js';
-import type { Caller, CloudStackServices, CsVm, CsVolume, ListQuery, Page } from './deps.js';
+import type { Caller, CloudStackServices, CsVm, CsVolume, ListQuery, Page, Tagged } from './deps.js';
 
 const f = (q: ListQuery, k: string): string | undefined => q.filter[k];
 
@@ -52,6 +52,19 @@ export async function tagged<T extends { id: string }>(
   );
   const start = (q.page - 1) * q.pageSize;
   return { total: items.length, items: items.slice(start, start + q.pageSize) };
+}
+
+/** Adds each item's tags (one query for the page). */
+export async function withTags<T extends { id: string }>(
+  s: Services,
+  type: TagResourceType,
+  page: Page<T>,
+): Promise<Page<Tagged<T>>> {
+  const tags = await s.tags.of(
+    type,
+    page.items.map((x) => x.id),
+  );
+  return { total: page.total, items: page.items.map((x) => ({ ...x, tags: tags.get(x.id) ?? [] })) };
 }
 
 /** Whether an item matches every given filter (absent filters match). */

@@ -11,6 +11,7 @@ import {
   tagsPort,
   withOfferings,
   withPlacements,
+  withTags,
 } from './adapter-views.js';
 import type { JobInstanceType, JobView, ListQuery, PartialServices, Started } from './deps.js';
 
@@ -86,6 +87,8 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
     resourceLimits: resourceLimitsPort(s),
     clusters: {
       list: (c, q) => listOrGet(s.clusters, c, q, { zoneId: f(q, 'zoneId'), name: f(q, 'name') }),
+      create: (c, i) => s.clusters.create(actorOf(c), i),
+      remove: (c, id) => s.clusters.remove(actorOf(c), id),
     },
     hosts: {
       list: (c, q) =>
@@ -119,7 +122,11 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       update: (c, id, i) => s.offerings.update(actorOf(c), id, i),
     },
     serviceOfferings: serviceOfferingsPort(s),
-    templates: { list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }) },
+    templates: {
+      list: (c, q) => listOrGet(s.templates, c, q, { name: f(q, 'name') }),
+      register: (c, i) => s.templates.create(actorOf(c), i),
+      remove: (c, id) => s.templates.remove(actorOf(c), id),
+    },
     vms: {
       list: async (c, q) => {
         const want = { state: f(q, 'state'), hostId: f(q, 'hostId') ?? undefined, name: f(q, 'name') };
@@ -161,7 +168,10 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
         ),
       stop: async (c, id, forced) => started(await op.stopVm(actorOf(c), id, forced)),
       destroy: async (c, id, expunge) => started(await s.vmLifecycle.destroy(actorOf(c), id, { expunge })),
-      recover: (c, id) => s.vmLifecycle.recover(actorOf(c), id),
+      // Answered as listVirtualMachines answers it (offering, tags): a client compares the two.
+      recover: async (c, id) =>
+        (await withOfferings(s, { items: [await s.vmLifecycle.recover(actorOf(c), id)], total: 1 }))
+          .items[0]!,
       expunge: async (c, id) => started(await s.vmLifecycle.expunge(actorOf(c), id)),
     },
     volumes: {
@@ -215,7 +225,19 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       delete: async (c, id) => started(await op.deleteVolume(actorOf(c), id)),
     },
     snapshots: {
-      list: (c, q) => listOrGet(s.volumeSnapshots, c, q, { volumeId: f(q, 'volumeId'), name: f(q, 'name') }),
+      list: async (c, q) => {
+        const want = { volumeId: f(q, 'volumeId'), name: f(q, 'name') };
+        const page =
+          (await tagged(
+            s,
+            c,
+            q,
+            'volume-snapshot',
+            (id) => s.volumeSnapshots.get(actorOf(c), id),
+            (x) => matches(x, { ...want, id: f(q, 'id') }),
+          )) ?? (await listOrGet(s.volumeSnapshots, c, q, want));
+        return withTags(s, 'volume-snapshot', page);
+      },
       get: (c, id) => s.volumeSnapshots.get(actorOf(c), id),
       create: async (c, v, i) =>
         started(
@@ -233,14 +255,21 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       }),
     },
     vmSnapshots: {
-      list: (c, q) =>
-        listOrGet(s.vmSnapshots, c, q, {
-          vmId: f(q, 'vmId'),
-          state: f(q, 'state'),
-          name: f(q, 'name'),
-          // Removed ones only when asked for by state, as CloudStack hides deleted snapshots.
-          live: f(q, 'state') === undefined,
-        }),
+      list: async (c, q) => {
+        const want = { vmId: f(q, 'vmId'), state: f(q, 'state'), name: f(q, 'name') };
+        // Removed ones only when asked for by state, as CloudStack hides deleted snapshots.
+        const live = want.state === undefined;
+        const page =
+          (await tagged(
+            s,
+            c,
+            q,
+            'vm-snapshot',
+            (id) => s.vmSnapshots.get(actorOf(c), id),
+            (x) => matches(x, { ...want, id: f(q, 'id') }) && !(live && x.state === 'Removed'),
+          )) ?? (await listOrGet(s.vmSnapshots, c, q, { ...want, live }));
+        return withTags(s, 'vm-snapshot', page);
+      },
       get: (c, id) => s.vmSnapshots.get(actorOf(c), id),
       create: async (c, vmId, i) =>
         started(

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cloudstack } from './cs-client.js';
@@ -100,6 +101,30 @@ async function twice(
   succeeded(second, `${name} (second run)`);
   assert.equal(second.recap.changed, 0, `${name}: the second run changed something:\n${second.stdout}`);
   return first;
+}
+
+/** Tags a snapshot, then finds it (alone) by the tag in its list, which shows the tag. */
+async function taggedList(type: string, id: string, command: string, element: string): Promise<void> {
+  const tag = { 'tags[0].key': 'stage', 'tags[0].value': `before "upgrade" <${suffix}>` };
+  const made = await cloudstack(h.admin, 'createTags', { resourceids: id, resourcetype: type, ...tag });
+  assert.equal(made.code, 0, made.stdout + made.stderr);
+  const found = await cloudstack(h.admin, command, tag);
+  const items = (found.json?.[element] ?? []) as Array<Record<string, unknown>>;
+  assert.deepEqual(
+    items.map((x) => x['id']),
+    [id],
+    found.stdout,
+  );
+  assert.deepEqual(
+    (items[0]?.['tags'] as Array<Record<string, unknown>>).map((t) => [
+      t['key'],
+      t['value'],
+      t['resourcetype'],
+    ]),
+    [['stage', tag['tags[0].value'], type]],
+  );
+  const none = await cloudstack(h.admin, command, { 'tags[0].key': 'stage', 'tags[0].value': 'after' });
+  assert.deepEqual([none.code, none.stdout.trim()], [0, ''], none.stderr);
 }
 
 void test(
@@ -236,7 +261,7 @@ void test(
 
 void test(
   'cs_volume without a pool: placed by the offering, attached, detached, resized, deleted',
-  { skip: skip ?? false, timeout: 600_000 },
+  { skip: skip ?? false, timeout: 1_200_000 },
   async () => {
     const s = h.server.services;
     const mine = async () =>
@@ -286,6 +311,7 @@ void test(
     await twice('vmsnapshot', { vmsnapshot_state: 'present' }, 1);
     const [snap] = await mine();
     assert.equal(snap?.name, vars['vmsnapshot']);
+    await taggedList('VMSnapshot', snap!.id, 'listVMSnapshot', 'vmSnapshot');
     // A disk-only snapshot reverts a stopped VM.
     succeeded(
       await playbook(h.admin, 'instance', { ...vars, vm_state: 'stopped' }, work),
@@ -297,5 +323,107 @@ void test(
     assert.equal((await s.vms.get(h.admin.actor, vmId)).currentVmSnapshotId, snap?.id);
     await twice('vmsnapshot', { vmsnapshot_state: 'absent' }, 1);
     assert.deepEqual(await mine(), []);
+  },
+);
+
+void test(
+  'cs_instance absent (recoverable), present again (recovered); tagged volume snapshots',
+  { skip: skip ?? false, timeout: 1_200_000 },
+  async () => {
+    const s = h.server.services;
+    // A volume snapshot of the stopped VM's ROOT volume, found by its tag.
+    const [root] = (await s.volumes.list(h.admin.actor, { vmId })).items.filter((v) => v.type === 'ROOT');
+    const taken = await cloudstack(h.admin, 'createSnapshot', { volumeid: root!.id, name: `root ${suffix}` });
+    const snapId = (taken.json?.['snapshot'] as Record<string, unknown> | undefined)?.['id'];
+    assert.equal(typeof snapId, 'string', taken.stdout + taken.stderr);
+    await taggedList('Snapshot', String(snapId), 'listSnapshots', 'snapshot');
+
+    await twice('instance', { vm_state: 'absent' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Destroyed');
+    // present finds the Destroyed VM by name and recovers it (Stopped), under the same id.
+    await twice('instance', { vm_state: 'present' }, 1);
+    assert.equal((await s.vms.get(h.admin.actor, vmId)).state, 'Stopped');
+    // expunged is not run here: its first run did not end within the runner's limit on a loaded
+    // machine (not yet understood); vm-lifecycle.int covers the expunge itself.
+  },
+);
+
+void test(
+  'cs_template registers an allowed file, then deletes it; other URLs are refused',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    const s = h.server.services;
+    const dir = join(h.dataDir, 'templates');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `base ${suffix}.qcow2`);
+    await new Promise<void>((resolve, reject) =>
+      execFile('qemu-img', ['create', '-q', '-f', 'qcow2', file, '64M'], (e) =>
+        e ? reject(new Error(e.message)) : resolve(),
+      ),
+    );
+    const name = `tiny "base" <${suffix}>`;
+    const tv = { template_name: name, template_url: pathToFileURL(file).href };
+    await twice('template', { ...tv, template_state: 'present' }, 1);
+    const [made] = (await s.templates.list(h.admin.actor, { name })).items;
+    assert.deepEqual(
+      [made?.format, made?.sizeBytes],
+      ['qcow2', 64 * 1024 ** 2],
+      'the size is read from the file',
+    );
+
+    // Strata downloads nothing, and reads only the directories the operator allows.
+    for (const url of ['http://example.com/base.qcow2', '/etc/hostname', 'file:///etc/hostname']) {
+      const out = await cloudstack(h.admin, 'registerTemplate', {
+        name: `refused ${suffix}`,
+        url,
+        format: 'QCOW2',
+        hypervisor: 'KVM',
+        zoneid: host!.zoneId,
+      });
+      const err = (out.json?.['registertemplateresponse'] ?? {}) as Record<string, unknown>;
+      assert.deepEqual([err['errorcode'], err['stratacode']], [431, 'INVALID_ARGUMENT'], url);
+      assert.match(String(err['errortext']), /url|path/, url);
+    }
+    // Registering is an operator's act.
+    const denied = await cloudstack(h.user, 'registerTemplate', {
+      name: `user ${suffix}`,
+      url: tv.template_url,
+      format: 'QCOW2',
+      hypervisor: 'KVM',
+    });
+    const body = (denied.json?.['registertemplateresponse'] ?? {}) as Record<string, unknown>;
+    assert.deepEqual([body['errorcode'], body['stratacode']], [531, 'AUTH_FORBIDDEN']);
+
+    await twice('template', { ...tv, template_state: 'absent' }, 1);
+    assert.deepEqual((await s.templates.list(h.admin.actor, { name })).items, []);
+  },
+);
+
+void test(
+  'cs_cluster adds and deletes a cluster; cs_host and cs_storage_pool declare what exists, unchanged',
+  { skip: skip ?? false, timeout: 600_000 },
+  async () => {
+    const s = h.server.services;
+    const [agentHost] = (await s.hosts.list(h.admin.actor, {})).items.filter((x) => x.state === 'Up');
+    assert.ok(agentHost, 'the host agent is up');
+    const infra = {
+      cluster: `rack "b" <${suffix}>`,
+      host_name: agentHost.name,
+      pool_name: iscsiPool.name,
+      pool_url: host!.tgtUrl,
+      pool_capacity_bytes: 8 * 1024 ** 3,
+      pool_capacity_iops: 20_000,
+    };
+    const made = await twice('infrastructure', { ...infra, cluster_state: 'present' }, 1);
+    assert.equal(made.results.get('host')?.['id'], agentHost.id);
+    assert.equal(made.results.get('storage pool')?.['id'], iscsiPool.id);
+    const clusters = (await s.clusters.list(h.admin.actor, { zoneId: host!.zoneId })).items;
+    assert.deepEqual(clusters.filter((c) => c.name === infra.cluster).length, 1);
+    await twice('infrastructure', { ...infra, cluster_state: 'absent' }, 1);
+    const left = (await s.clusters.list(h.admin.actor, { zoneId: host!.zoneId })).items;
+    assert.deepEqual(
+      left.filter((c) => c.name === infra.cluster),
+      [],
+    );
   },
 );

@@ -133,6 +133,9 @@ export interface VmDeploy {
 export type UsedPool = StoragePool & { readonly usedBytes: number; readonly usedMinIops: number };
 
 /** A VM with the service offering it was deployed with, when it has one. */
+/** A resource with its tags (createTags). */
+export type Tagged<T> = T & { readonly tags?: readonly KeyValue[] };
+
 export type CsVm = Vm & { readonly serviceOffering?: ServiceOffering; readonly tags?: readonly KeyValue[] };
 
 /** A volume with why placement chose its pool (when the caller named none), and when it was attached. */
@@ -197,7 +200,11 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<Zone>>;
     get(c: Caller, id: string): Promise<Zone>;
   };
-  readonly clusters: { list(c: Caller, q: ListQuery): Promise<Page<Cluster>> };
+  readonly clusters: {
+    list(c: Caller, q: ListQuery): Promise<Page<Cluster>>;
+    create(c: Caller, input: { zoneId: string; name: string }): Promise<Cluster>;
+    remove(c: Caller, id: string): Promise<void>;
+  };
   readonly tags: {
     create(
       c: Caller,
@@ -242,7 +249,15 @@ export interface CloudStackServices {
     ): Promise<ServiceOffering>;
     update(c: Caller, id: string, input: OfferingUpdate): Promise<ServiceOffering>;
   };
-  readonly templates: { list(c: Caller, q: ListQuery): Promise<Page<TemplateSummary>> };
+  readonly templates: {
+    list(c: Caller, q: ListQuery): Promise<Page<TemplateSummary>>;
+    /** Registers a file the operator allows (STRATA_TEMPLATE_DIRS); the size is read from it. */
+    register(
+      c: Caller,
+      input: { name: string; path: string; format: 'qcow2' | 'raw' },
+    ): Promise<TemplateSummary>;
+    remove(c: Caller, id: string): Promise<void>;
+  };
   /** Snapshot policies: the snapshot schedules of volumes. */
   readonly snapshotPolicies: {
     create(c: Caller, input: ScheduleInput): Promise<SnapshotSchedule>;
@@ -264,7 +279,7 @@ export interface CloudStackServices {
     stop(c: Caller, id: string, forced: boolean): Promise<Started>;
     destroy(c: Caller, id: string, expunge: boolean): Promise<Started>;
     /** Synchronous, as in CloudStack. */
-    recover(c: Caller, id: string): Promise<Vm>;
+    recover(c: Caller, id: string): Promise<CsVm>;
     expunge(c: Caller, id: string): Promise<Started>;
   };
   readonly volumes: {
@@ -281,7 +296,7 @@ export interface CloudStackServices {
     delete(c: Caller, id: string): Promise<Started>;
   };
   readonly snapshots: {
-    list(c: Caller, q: ListQuery): Promise<Page<VolumeSnapshot>>;
+    list(c: Caller, q: ListQuery): Promise<Page<Tagged<VolumeSnapshot>>>;
     get(c: Caller, id: string): Promise<VolumeSnapshot>;
     create(c: Caller, volumeId: string, input: { name?: string; quiesce: boolean }): Promise<Started>;
     delete(c: Caller, id: string): Promise<Started>;
@@ -289,7 +304,7 @@ export interface CloudStackServices {
     fromVmSnapshot(c: Caller, vmSnapshotId: string, volumeId: string): Promise<Started>;
   };
   readonly vmSnapshots: {
-    list(c: Caller, q: ListQuery): Promise<Page<VmSnapshot>>;
+    list(c: Caller, q: ListQuery): Promise<Page<Tagged<VmSnapshot>>>;
     get(c: Caller, id: string): Promise<VmSnapshot>;
     create(c: Caller, vmId: string, input: VmSnapshotCreate): Promise<Started>;
     revert(c: Caller, id: string): Promise<Started>;

@@ -8,7 +8,7 @@ import type {
   Zone,
 } from '@strata/core';
 import type { TemplateSummary } from '../services/catalog.js';
-import type { CsVm, CsVolume, JobView } from './deps.js';
+import type { CsVm, CsVolume, JobView, Tagged } from './deps.js';
 import type { CsObject } from './serialize.js';
 
 // Entities → CloudStack response objects: lower-case field names, CloudStack's units and words.
@@ -86,6 +86,16 @@ const RESOURCE_STATE: Readonly<Record<string, string>> = {
   Maintenance: 'Maintenance',
 };
 
+/** The portal an iSCSI pool URL names (iscsi://portal/…); localhost for the others (a file path, a Ceph pool). */
+function urlHost(url: string): string {
+  try {
+    const u = new URL(url);
+    return (u.protocol === 'iscsi:' && u.hostname) || 'localhost';
+  } catch {
+    return 'localhost';
+  }
+}
+
 const POOL_TYPE: Readonly<Record<string, string>> = { qcow2: 'Filesystem', tgt: 'Iscsi', rbd: 'RBD' };
 
 export function storagePool(p: StoragePool): CsObject {
@@ -101,7 +111,10 @@ export function storagePool(p: StoragePool): CsObject {
     managed: p.managed,
     hypervisor: 'KVM',
     disksizetotal: p.capacityBytes,
+    capacitybytes: p.capacityBytes,
     capacityiops: p.capacityIops,
+    // CloudStack's pools answer their server apart from the path; Strata keeps one URL.
+    ipaddress: urlHost(p.url),
     path: p.url,
     created: csDate(p.createdAt),
   };
@@ -220,7 +233,7 @@ const SNAPSHOT_STATE: Readonly<Record<string, string>> = {
   Deleted: 'Destroyed',
 };
 
-export function snapshot(s: VolumeSnapshot): CsObject {
+export function snapshot(s: Tagged<VolumeSnapshot>): CsObject {
   return {
     id: s.id,
     name: s.name,
@@ -232,11 +245,12 @@ export function snapshot(s: VolumeSnapshot): CsObject {
     revertable: s.state === 'Ready',
     vmsnapshotid: s.vmSnapshotId ?? undefined,
     accountid: s.accountId,
+    tags: csTags(s.tags ?? [], 'Snapshot', s.id),
     created: csDate(s.createdAt),
   };
 }
 
-export function vmSnapshot(s: VmSnapshot): CsObject {
+export function vmSnapshot(s: Tagged<VmSnapshot>): CsObject {
   return {
     id: s.id,
     name: s.name,
@@ -253,6 +267,7 @@ export function vmSnapshot(s: VmSnapshot): CsObject {
     consistency: s.consistency ?? undefined,
     freezems: s.freezeMs ?? undefined,
     cutspreadms: s.cutSpreadMs ?? undefined,
+    tags: csTags(s.tags ?? [], 'VMSnapshot', s.id),
     created: csDate(s.createdAt),
   };
 }

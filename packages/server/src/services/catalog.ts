@@ -10,7 +10,7 @@ import {
 import type { Database } from '../db/index.js';
 import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
-import { checkTemplateFile } from './template-paths.js';
+import { checkTemplateFile, templateVirtualSize } from './template-paths.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 import { inUse } from './in-use.js';
 
@@ -104,7 +104,8 @@ export interface CreateTemplateInput {
   readonly name: string;
   readonly path: string;
   readonly format: 'qcow2' | 'raw';
-  readonly sizeBytes: number;
+  /** The virtual size; absent: read from the file (qemu-img info). */
+  readonly sizeBytes?: number;
   readonly kernel?: {
     readonly path: string;
     readonly initrd?: string | null;
@@ -233,7 +234,6 @@ export class TemplateService {
     const path = validateName('path', input.path, 4096);
     if (input.format !== 'qcow2' && input.format !== 'raw')
       throw new StrataError('INVALID_ARGUMENT', { field: 'format', reason: 'must be qcow2 or raw' });
-    const size = validateSize('sizeBytes', input.sizeBytes);
     const k = input.kernel ?? null;
     const kernel = k ? validateName('kernel.path', k.path, 4096) : null;
     const initrd = k?.initrd ? validateName('kernel.initrd', k.initrd, 4096) : null;
@@ -241,6 +241,10 @@ export class TemplateService {
     await checkTemplateFile('path', path, this.templateDirs);
     if (kernel) await checkTemplateFile('kernel.path', kernel, this.templateDirs);
     if (initrd) await checkTemplateFile('kernel.initrd', initrd, this.templateDirs);
+    const size =
+      input.sizeBytes === undefined
+        ? await templateVirtualSize(path, input.format)
+        : validateSize('sizeBytes', input.sizeBytes);
     const rows = await this.db
       .query(
         'INSERT INTO templates (id, name, path, format, size_bytes, kernel_path, initrd_path, cmdline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *',

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, sep } from 'node:path';
 import { StrataError } from '@strata/core';
@@ -35,4 +36,32 @@ export async function checkTemplateFile(
   const st = await stat(real);
   if (!st.isFile()) bad('must be a regular file');
   return path;
+}
+
+/**
+ * The virtual size of a template file the operator allowed (checkTemplateFile first), read with
+ * `qemu-img info` as the given format: what a caller that names no size (CloudStack's
+ * registerTemplate never does) registers.
+ */
+export async function templateVirtualSize(path: string, format: 'qcow2' | 'raw'): Promise<number> {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'qemu-img',
+      ['info', '--output=json', '--force-share', '-f', format, path],
+      { timeout: 30_000, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(
+              new StrataError('INVALID_ARGUMENT', {
+                field: 'path',
+                reason: `not a readable ${format} image: ${(stderr || err.message).trim().slice(0, 300)}`,
+              }),
+            )
+          : resolve(stdout),
+    ),
+  );
+  const size = (JSON.parse(out) as { 'virtual-size'?: unknown })['virtual-size'];
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0)
+    throw new StrataError('INVALID_ARGUMENT', { field: 'path', reason: 'qemu-img answered no virtual size' });
+  return size;
 }

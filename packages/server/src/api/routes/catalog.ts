@@ -118,7 +118,7 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
               ],
             },
           },
-          ['name', 'path', 'format', 'sizeBytes'],
+          ['name', 'path', 'format'],
         ),
         response: { 201: schemas.template },
       }),

@@ -92,43 +92,6 @@ export const listPods: Command = {
   },
 };
 
-export const listClusters: Command = {
-  name: 'listClusters',
-  description: 'Lists clusters (KVM)',
-  isAsync: false,
-  entity: 'cluster',
-  params: {
-    ...PAGE_PARAMS,
-    id: { type: 'uuid', description: 'the cluster' },
-    name: { type: 'string', description: 'the cluster name' },
-    zoneid: { type: 'uuid', description: 'clusters of this zone' },
-    podid: { type: 'uuid', description: 'clusters of this pod (a zone id)' },
-  },
-  async handler(ctx) {
-    const p = ctx.params;
-    const q = listQuery(p, {
-      id: read.str(p, 'id'),
-      name: read.str(p, 'name'),
-      zoneId: read.str(p, 'zoneid') ?? read.str(p, 'podid'),
-    });
-    const page = await need(ctx, 'clusters').list(ctx.caller, q);
-    return listBody(
-      'cluster',
-      page.total,
-      page.items.map((c) => ({
-        id: c.id,
-        name: c.name,
-        zoneid: c.zoneId,
-        podid: c.zoneId,
-        hypervisortype: 'KVM',
-        clustertype: 'CloudManaged',
-        allocationstate: 'Enabled',
-        managedstate: 'Managed',
-      })),
-    );
-  },
-};
-
 /** Strata does not know a template's guest OS: one OS type stands for every template. */
 export const OS_TYPE: CsObject = {
   id: 'other-64',

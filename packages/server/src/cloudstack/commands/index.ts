@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import * as accounts from './accounts.js';
+import * as clusters from './clusters.js';
 import * as directory from './directory.js';
 import * as infra from './infra.js';
 import * as jobs from './jobs.js';
@@ -9,6 +10,7 @@ import * as resourceLimits from './resource-limits.js';
 import * as snapshots from './snapshots.js';
 import * as snapshotPolicies from './snapshot-policies.js';
 import * as tags from './tags.js';
+import * as templates from './templates.js';
 import * as vmLifecycle from './vm-lifecycle.js';
 import * as vmSnapshots from './vm-snapshots.js';
 import { rebootVirtualMachine } from './vm-reboot.js';
@@ -29,6 +31,8 @@ const all: Command[] = [
   offerings.createServiceOffering,
   offerings.updateServiceOffering,
   infra.listTemplates,
+  templates.registerTemplate,
+  templates.deleteTemplate,
   vms.deployVirtualMachine,
   vms.startVirtualMachine,
   vms.migrateVirtualMachine,
@@ -70,7 +74,9 @@ const all: Command[] = [
   directory.listProjects,
   directory.listNetworks,
   directory.listPods,
-  directory.listClusters,
+  clusters.listClusters,
+  clusters.addCluster,
+  clusters.deleteCluster,
   directory.listOsTypes,
   directory.listHypervisors,
   directory.listCapacity,

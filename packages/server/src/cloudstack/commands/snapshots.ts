@@ -1,4 +1,4 @@
-import { body, job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { body, job, listBody, listQuery, need, PAGE_PARAMS, TAGS_PARAM, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render.js';
 import { opt } from './infra.js';
@@ -15,6 +15,8 @@ export const listSnapshots: Command = {
     id: { type: 'uuid', description: 'the snapshot' },
     name: { type: 'string', description: 'the snapshot name' },
     volumeid: { type: 'uuid', description: 'snapshots of this volume' },
+
+    ...TAGS_PARAM,
   },
   async handler(ctx) {
     const p = ctx.params;

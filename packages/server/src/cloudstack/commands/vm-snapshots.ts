@@ -1,4 +1,4 @@
-import { job, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
+import { job, listBody, listQuery, need, PAGE_PARAMS, TAGS_PARAM, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render.js';
 import { opt } from './infra.js';
@@ -18,6 +18,8 @@ export const listVMSnapshot: Command = {
     virtualmachineid: { type: 'uuid', description: 'snapshots of this VM' },
     name: { type: 'string', description: 'the snapshot name' },
     state: { type: 'string', description: 'snapshots in this state' },
+
+    ...TAGS_PARAM,
   },
   async handler(ctx) {
     const p = ctx.params;
