@@ -151,7 +151,6 @@ async function cutUnderOverlay(
   parts: Part[],
   callerConsistency: Consistency,
 ): Promise<number> {
-  const hostId = plan.hostId!;
   const { groups, hypervisorDisks } = splitDisks(plan.disks);
   const networkDisks = groups.flatMap((g) => g.disks);
   const transient = plan.transientOverlays ?? {};
