@@ -1,4 +1,4 @@
-import { invariantProblems, waitJobEnd } from './crash-checks.js';
+import { invariantProblems, waitHostsUp, waitJobEnd } from './crash-checks.js';
 import type { CrashEnv } from './crash-env.js';
 import type { JobView, Page } from './rest.js';
 
@@ -121,6 +121,10 @@ async function restart(cx: CrashEnv, faultAt: string | undefined): Promise<void>
   await cx.restartServer(faultAt);
   cx.killAgent();
   await cx.startAgent();
+  // The next case starts once the agents are back (an interrupted job resumes meanwhile): a new
+  // job's first steps find a pool's agent among Up hosts only, and fail at once on a busy machine
+  // whose agents reconnect slowly.
+  await waitHostsUp(cx.env.rest, 180_000);
 }
 
 /**
