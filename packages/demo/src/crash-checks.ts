@@ -47,7 +47,7 @@ export async function domState(vm: string, uri = MACHINE_URI): Promise<string> {
 }
 
 /** Disk target → source of a running domain, as libvirt says it runs. */
-async function domblklist(vm: string, uri: string): Promise<Map<string, string>> {
+export async function domblklist(vm: string, uri: string): Promise<Map<string, string>> {
   const out = await virshAt(uri, 'domblklist', vm);
   const map = new Map<string, string>();
   for (const line of out.split('\n').slice(2)) {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { fsfreezeStatus, invariantProblems, waitJobEnd } from './crash-checks.js';
 import { crashEnvironment, type CrashEnv } from './crash-env.js';
 import { boundaries, crashSeries, describeOutcome, failuresOf, progress, stepNames } from './crash-run.js';
+import { readyBeforeCommitBack } from './crash-commit-back.js';
 import { crashSample, describeSample } from './crash-sample.js';
 import type { Accepted } from './rest.js';
 import { buildDemoVm, waitForGuestAgent, type SnapshotView } from './story.js';
@@ -33,8 +34,8 @@ test(
       await waitForGuestAgent(vm.id, 180_000, await env.uriOf(vm.id));
       // no writer history is read here: a slow writer keeps the guest from holding a CPU
       await setWriterInterval(vm.id, 1, await env.uriOf(vm.id));
-      // Hypervisor mode: one atomic overlay over every disk, transient overlays over the network
-      // disks committed back after the drivers' parts; guest mode holds the freeze over the parts.
+      // Hypervisor mode: one atomic overlay over every disk, the drivers' parts taken after it, the
+      // snapshot recorded Ready, then the transient overlays over the network disks committed back.
       const take = (name: string, quiesce: 'hypervisor' | 'guest' = 'hypervisor') =>
         rest.post<Accepted<SnapshotView>>('/v1/vm-snapshots', { vmId: vm.id, name, quiesce });
 
@@ -47,17 +48,29 @@ test(
       t.diagnostic(`create steps: ${steps.map((x) => x.name + (x.transactional ? ' (tx)' : '')).join(', ')}`);
       assert.deepEqual(await invariantProblems(env, vm.id), [], 'the invariants hold before any crash');
 
-      const sample = crashSample(boundaries(steps));
+      // The snapshot is Ready before its commit-back, and the VM's next job waits for that.
+      for (const line of await readyBeforeCommitBack(env, vm.id, (name) => take(name))) t.diagnostic(line);
+
+      const all = boundaries(steps);
+      const sample = crashSample(all);
       t.diagnostic(describeSample(sample));
+      // Always a server killed during the commit-back (a Ready snapshot): the restart finishes it.
+      const duringCommitBack = all.find(([step, b]) => step === 'commit-back' && b === 'before');
+      assert.ok(duringCommitBack, 'the create has a commit-back step');
+      const points = all.filter((p) => sample.points.includes(p) || p === duringCommitBack);
       const outcomes = await crashSeries(
         env,
         vm.id,
         CREATE,
-        sample.points,
+        points,
         ([step, boundary]) => take(`crash ${step} ${boundary}`),
         (o) => progress(t, describeOutcome(o)),
       );
       assert.deepEqual(failuresOf(outcomes), []);
+      const resumed = outcomes.find((o) => o.point === `${CREATE}:commit-back:before`)!;
+      assert.equal(resumed.job.state, 'Succeeded', 'a commit-back cut short is finished, not undone');
+      const { vmSnapshotId } = resumed.job.result as { vmSnapshotId: string };
+      assert.equal((await rest.get<SnapshotView>(`/v1/vm-snapshots/${vmSnapshotId}`)).state, 'Ready');
 
       // The agent dies while the guest is frozen: its watchdog (adopted by the next agent) thaws it.
       let seen: { frozenAt: number; thawedAt: number; jobId: string } | undefined;

@@ -120,7 +120,28 @@ async function deathOrEnd(cx: CrashEnv, jobId: string | undefined): Promise<Node
 async function restart(cx: CrashEnv, faultAt: string | undefined): Promise<void> {
   await cx.restartServer(faultAt);
   cx.killAgent();
+  const since = Date.now();
   await cx.startAgent();
+  // The next case starts once the new agents are connected (an interrupted job resumes
+  // meanwhile): a new job's first steps find a pool's agent among Up hosts only. The hosts still
+  // read Up from before the restart until the server finds them silent, so only a host seen since
+  // the agents started counts.
+  await waitAgentsBack(cx, since, 180_000);
+}
+
+async function waitAgentsBack(cx: CrashEnv, since: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const hosts = await cx.env.rest
+      .get<Page<{ state: string; lastSeenAt: string | null }>>('/v1/hosts')
+      .catch(() => null);
+    const back = (h: { state: string; lastSeenAt: string | null }) =>
+      (h.state === 'Up' || h.state === 'Maintenance') &&
+      h.lastSeenAt !== null &&
+      Date.parse(h.lastSeenAt) >= since;
+    if (hosts && hosts.items.length > 0 && hosts.items.every(back)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /**

@@ -171,9 +171,12 @@ export class JobRun {
         last = rec.output ?? null;
         continue;
       }
+      // Past a forward-only step nothing before it is undone: no cancel, no undo on interruption.
+      const forward = this.forwardFrom(index);
       // A step boundary: a cancel asked meanwhile undoes what ran, newest first.
       const cancelled =
         this.def.cancellableWhileRunning !== false &&
+        !forward &&
         (await cancelRequested(this.env.db, this.job.id).catch(() => {
           throw new Interrupted(); // database away: resumed from the journal later
         }));
@@ -185,7 +188,8 @@ export class JobRun {
       if (
         rec?.status === 'started' &&
         rec.epoch < this.lease.epoch &&
-        this.def.onInterrupted === 'compensate'
+        this.def.onInterrupted === 'compensate' &&
+        !forward
       ) {
         const error = toJobError(new StrataError('JOB_INTERRUPTED', { jobId: this.job.id, step: step.name }));
         await this.toCompensating(error);
@@ -311,7 +315,8 @@ export class JobRun {
   private async failStep(step: JobStep<Json>, index: number, e: unknown): Promise<void> {
     const error = toJobError(e);
     this.log.warn({ err: e, step: step.name }, 'job step failed');
-    const undoable = this.def.steps.slice(0, index + 1).some((s) => s.compensate !== undefined);
+    const undoable =
+      !this.forwardFrom(index) && this.def.steps.slice(0, index + 1).some((s) => s.compensate !== undefined);
     await this.journalTx(async (tx, state) => {
       await tx.query(UPSERT_STEP, [
         this.job.id,
@@ -331,6 +336,11 @@ export class JobRun {
       this.finish(tx, jobMachine.next(state, 'Fail'), { error, failure: 'nothing to undo' }),
     );
     this.env.finished(done);
+  }
+
+  /** Whether the step at `index` or one before it is forward-only: then nothing is undone. */
+  private forwardFrom(index: number): boolean {
+    return this.def.steps.slice(0, index + 1).some((s) => s.forwardOnly === true);
   }
 
   private async toCompensating(error: JobError): Promise<void> {

@@ -46,6 +46,13 @@ interface StepBase {
    * `attempts` runs in all, waiting `delayMs` (default 200) doubled after each. Default: one run.
    */
   readonly retry?: { readonly attempts: number; readonly delayMs?: number };
+  /**
+   * Once this step starts, the steps before it are final (it only finishes what they made, such
+   * as a VM snapshot's commit-back after the snapshot is Ready): from here on an interruption runs
+   * the step again whatever the type's `onInterrupted` says, a cancel is no longer heard, and a
+   * failure ends the job Failed with nothing undone. Applies to every later step too.
+   */
+  readonly forwardOnly?: boolean;
 }
 
 /**

@@ -35,3 +35,31 @@ test('a part a driver reports weaker lowers the whole; a stronger one never rais
   assert.equal(running('none', true, ['application']), 'crash');
   assert.equal(running('guest', true, ['application', 'filesystem']), 'filesystem');
 });
+
+test("a stopped VM's disks hold what its last stop left: crash after a forced stop, filesystem after a clean one", () => {
+  const stopped = (atRest?: Consistency | null) =>
+    cutConsistency({
+      vmRunning: false,
+      guestAgent: false,
+      type: 'Disk',
+      quiesce: 'none',
+      parts: [],
+      ...(atRest !== undefined && { atRest }),
+    });
+  assert.equal(stopped('crash'), 'crash', 'forced stop, host lost, or found down');
+  assert.equal(stopped('filesystem'), 'filesystem', 'clean guest shutdown');
+  assert.equal(stopped(null), 'filesystem', 'never ran: the disks are as made');
+  assert.equal(stopped('application'), 'filesystem', 'never more than the cut itself claims');
+  assert.equal(
+    cutConsistency({
+      vmRunning: true,
+      guestAgent: true,
+      type: 'Disk',
+      quiesce: 'guest',
+      parts: [],
+      atRest: 'crash',
+    }),
+    'filesystem',
+    'a running VM is labelled by its cut, not by an earlier stop',
+  );
+});

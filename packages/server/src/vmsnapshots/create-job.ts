@@ -3,6 +3,7 @@ import {
   checkVmCanSnapshot,
   resolveQuiesce,
   vmSnapshotMachine,
+  type Consistency,
   type QuiesceMode,
   type VmSnapshotType,
 } from '@strata/core';
@@ -110,6 +111,7 @@ export function vmSnapshotCreateJob(
             memoryPath: memory?.path ?? null,
             memoryStore: memory?.store ?? null,
             holdDeadlineMs: holdDeadlineMs(),
+            ...(!running && { atRest: await stopConsistency(deps, disks.vm.id) }),
           };
           return plan as unknown as Json;
         },
@@ -225,8 +227,31 @@ export function vmSnapshotCreateJob(
           };
         },
       },
+      {
+        // The snapshot is Ready already; what its take left running is finished here, under the
+        // VM's lock (the VM's next job waits), run again after a crash and never undone.
+        name: 'commit-back',
+        forwardOnly: true,
+        retry: { attempts: 3, delayMs: 1_000 },
+        run: async (ctx, input, prior) => {
+          const plan = prior['plan'] as unknown as StoredPlan;
+          const recorded = prior['record'] as Record<string, Json>;
+          const taker = takerOf(strategies, input.vmSnapshotId, plan);
+          if (!taker.finishTake) return recorded;
+          const name = String((await snapshotRow(deps, input.vmSnapshotId))['name']);
+          const take: TakeInput = { vmSnapshotId: input.vmSnapshotId, name, plan };
+          const finished = await taker.finishTake(strategyContext(deps, ctx), take);
+          return { ...recorded, finished };
+        },
+      },
     ],
   };
+}
+
+/** What a stopped VM's disks hold at rest, as its last stop left them (null: it never ran). */
+async function stopConsistency(deps: OrchestrationDeps, vmId: string): Promise<Consistency | null> {
+  const row = (await deps.db.query('SELECT stop_consistency FROM vms WHERE id = $1', [vmId]))[0];
+  return (row?.['stop_consistency'] as Consistency | null | undefined) ?? null;
 }
 
 /** The strategy the plan chose: the one that takes, or undoes a take. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StorageContext, StorageDriver } from '@strata/core';
 import type { AgentPort } from '../orchestration/agent-port.js';
-import { executeCut, type CutDeps } from './cut.js';
+import { commitBack, executeCut, type CutDeps } from './cut.js';
 import type { CutDisk, CutPlan } from './plan.js';
 
 // The order of a cut's operations, with a recording fake agent and fake drivers: the same paths
@@ -80,7 +80,7 @@ test('guest quiesce over several backends: one agent command freezes, cuts every
   const cut = await executeCut(deps, planOf(disks, 'guest'), ctx);
   assert.deepEqual(r.calls[0], 'heldCut guest 3');
   assert.deepEqual(r.calls.slice(1, 3).sort(), ['take rbd', 'take tgt']);
-  assert.deepEqual(r.calls.slice(3).sort(), ['blockCommit vdb', 'blockCommit vdc']);
+  assert.equal(r.calls.length, 3, 'no commit-back inside the cut: it follows the record (commitBack)');
   assert.equal(cut.holdMs, 12, 'the hold is the freeze the agent measured');
   assert.equal(cut.cutSpreadMs, 0, 'one atomic operation cut every disk');
   assert.equal(cut.consistency, 'filesystem');
@@ -94,7 +94,7 @@ test('guest quiesce on one network disk: libvirt quiesces the overlay, the drive
     planOf([{ volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') }], 'guest'),
     ctx,
   );
-  assert.deepEqual(r.calls, ['diskOnly 1 quiesce=true', 'take tgt', 'blockCommit vdb']);
+  assert.deepEqual(r.calls, ['diskOnly 1 quiesce=true', 'take tgt']);
   assert.equal(cut.holdMs, 3, "the hold is libvirt's quiesced call alone, not the agent's preparation");
 });
 
@@ -109,7 +109,7 @@ test('pause over several backends: the vCPUs stop for the atomic overlay only, o
   const cut = await executeCut(deps, planOf(disks, 'pause'), ctx);
   assert.deepEqual(r.calls[0], 'heldCut pause 3');
   assert.deepEqual(r.calls.slice(1, 3).sort(), ['take rbd', 'take tgt']);
-  assert.deepEqual(r.calls.slice(3).sort(), ['blockCommit vdb', 'blockCommit vdc']);
+  assert.equal(r.calls.length, 3, 'no commit-back inside the cut: it follows the record (commitBack)');
   assert.equal(cut.holdMs, 12, 'the hold is the pause the agent measured');
   assert.equal(cut.cutSpreadMs, 0);
 });
@@ -122,7 +122,7 @@ test('none over several backends: one atomic overlay with no hold, so still one 
     { volumeId: 'b', target: 'vdb', driver: r.driver('rbd', 'storage') },
   ];
   const cut = await executeCut(deps, planOf(disks, 'none'), ctx);
-  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take rbd', 'blockCommit vdb']);
+  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take rbd']);
   assert.equal(cut.holdMs, 0, 'nothing held the guest');
   assert.equal(cut.cutSpreadMs, 0, 'one atomic operation cut every disk');
   assert.equal(cut.consistency, 'crash', 'one instant on every disk: what a power cut leaves');
@@ -135,7 +135,7 @@ test('hypervisor quiesce with no guest agent: an overlay that holds nothing reco
     { volumeId: 'b', target: 'vdb', driver: r.driver('tgt', 'storage') },
   ];
   const cut = await executeCut(depsWith(r.agent), { ...planOf(disks, 'hypervisor'), guestAgent: false }, ctx);
-  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take tgt', 'blockCommit vdb']);
+  assert.deepEqual(r.calls, ['diskOnly 2 quiesce=false', 'take tgt']);
   assert.equal(cut.holdMs, 0);
   assert.equal(cut.consistency, 'crash');
 });
@@ -194,4 +194,53 @@ test('a guest freeze that outlives its deadline fails the cut and undoes it', as
   await assert.rejects(executeCut(deps, planOf(disks, 'guest'), ctx), { code: 'HOLD_EXPIRED' });
   assert.ok(!r.calls.includes('take tgt'), 'no driver took a part after the hold expired');
   assert.deepEqual(undone, ['tgt'], 'the undo asked every driver to drop its part');
+});
+
+test('commit-back after the record: only disks still on their transient overlay, a commit finished meanwhile counts as done', async () => {
+  const calls: string[] = [];
+  // vdb still on its overlay, vdc already back on its LUN (an earlier attempt), vdd's commit fails
+  // but a second look finds it off its overlay (its first commit finished after all)
+  let looks = 0;
+  const agent: AgentPort = {
+    send(_host, command, params) {
+      const p = params as { target?: string };
+      if (command === 'vm.state') {
+        looks++;
+        const vdd = looks === 1 ? '/state/vdd.qcow2' : 'iscsi://lun/3';
+        return Promise.resolve({
+          disks: [
+            { target: 'vda', source: '/o/a' },
+            { target: 'vdb', source: '/state/vdb.qcow2' },
+            { target: 'vdc', source: 'rbd:pool/c' },
+            { target: 'vdd', source: vdd },
+          ],
+        } as never);
+      }
+      calls.push(`${command} ${p.target}`);
+      if (p.target === 'vdd') return Promise.reject(new Error('no block job to commit'));
+      return Promise.resolve({} as never);
+    },
+  };
+  const plan: CutPlan = {
+    ...planOf([], 'guest'),
+    transientOverlays: { vdb: '/state/vdb.qcow2', vdc: '/state/vdc.qcow2', vdd: '/state/vdd.qcow2' },
+  };
+  const committed = await commitBack(depsWith(agent), plan, ctx);
+  assert.deepEqual(committed, ['vdb', 'vdd']);
+  assert.deepEqual(calls.sort(), ['snapshot.blockCommit vdb', 'snapshot.blockCommit vdd']);
+  assert.equal(looks, 2, 'a failed commit makes it look again');
+});
+
+test('commit-back fails when a disk whose commit failed is still on its overlay', async () => {
+  const agent: AgentPort = {
+    send(_host, command) {
+      if (command === 'vm.state')
+        return Promise.resolve({ disks: [{ target: 'vdb', source: '/state/vdb.qcow2' }] } as never);
+      return Promise.reject(new Error('block commit failed'));
+    },
+  };
+  const plan: CutPlan = { ...planOf([], 'guest'), transientOverlays: { vdb: '/state/vdb.qcow2' } };
+  await assert.rejects(commitBack(depsWith(agent), plan, ctx), /block commit failed/);
+  // a stopped VM has nothing to commit back and asks nothing
+  assert.deepEqual(await commitBack(depsWith(agent), { ...plan, vmRunning: false }, ctx), []);
 });

@@ -40,6 +40,7 @@ export async function executeCut(deps: CutDeps, plan: CutPlan, ctx: StorageConte
     guestAgent: plan.guestAgent,
     type: plan.type,
     quiesce: plan.quiesce,
+    ...(plan.atRest !== undefined && { atRest: plan.atRest }),
   };
   // What the drivers are asked to reach: the cut's own label, before their answers.
   const callerConsistency = cutConsistency({ ...labels, parts: [] });
@@ -138,9 +139,10 @@ async function overlayFiles(
 }
 
 /**
- * The seeds' flow: one atomic overlay over every disk (the guest is held only for that, briefly
- * frozen when it has an agent, see overlayAllDisks), the drivers snapshot their now-still volumes with no hold, and the
- * transient overlays over network disks are committed back. qcow2 disks keep their new overlay.
+ * One atomic overlay over every disk (the guest is held only for that, briefly frozen when it has
+ * an agent, see overlayAllDisks), then the drivers snapshot their now-still volumes with no hold.
+ * qcow2 disks keep their new overlay; network disks stay on their transient overlay until
+ * commitBack, after the snapshot is recorded.
  */
 async function cutUnderOverlay(
   deps: CutDeps,
@@ -149,7 +151,6 @@ async function cutUnderOverlay(
   parts: Part[],
   callerConsistency: Consistency,
 ): Promise<number> {
-  const hostId = plan.hostId!;
   const { groups, hypervisorDisks } = splitDisks(plan.disks);
   const networkDisks = groups.flatMap((g) => g.disks);
   const transient = plan.transientOverlays ?? {};
@@ -191,17 +192,41 @@ async function cutUnderOverlay(
       consistency: r.consistency,
     });
   }
-  await Promise.all(
-    networkDisks.map((d) =>
-      deps.agent.send(
-        hostId,
-        'snapshot.blockCommit',
-        { vm: plan.vmName, target: d.target },
-        { signal: ctx.signal },
-      ),
+  // The transient overlays are committed back after the record (commitBack): the snapshot is
+  // Ready as soon as every part exists.
+  return holdMs;
+}
+
+/**
+ * Merges the guest's writes since the cut back into each network disk and pivots it off its
+ * transient overlay, safely more than once (also after a crash): only disks the domain still runs
+ * on one of this cut's transient overlays are committed, and a commit that fails while the disk
+ * did leave its overlay (an earlier attempt's commit finished meanwhile) counts as done. Answers
+ * the targets it committed.
+ */
+export async function commitBack(deps: CutDeps, plan: CutPlan, ctx: StorageContext): Promise<string[]> {
+  const transient = Object.entries(plan.transientOverlays ?? {});
+  if (!plan.vmRunning || !plan.hostId || transient.length === 0) return [];
+  const hostId = plan.hostId;
+  const onOverlay = async (): Promise<string[]> => {
+    const state = await deps.agent.send(hostId, 'vm.state', { vm: plan.vmName }, { signal: ctx.signal });
+    const source = new Map(state.disks.map((d) => [d.target, d.source]));
+    return transient.filter(([target, path]) => source.get(target) === path).map(([target]) => target);
+  };
+  const targets = await onOverlay();
+  const settled = await Promise.allSettled(
+    targets.map((target) =>
+      deps.agent.send(hostId, 'snapshot.blockCommit', { vm: plan.vmName, target }, { signal: ctx.signal }),
     ),
   );
-  return holdMs;
+  if (settled.some((r) => r.status === 'rejected')) {
+    const left = await onOverlay();
+    const failed = settled.find(
+      (r, i): r is PromiseRejectedResult => r.status === 'rejected' && left.includes(targets[i]!),
+    );
+    if (failed) throw failed.reason;
+  }
+  return targets;
 }
 
 /**

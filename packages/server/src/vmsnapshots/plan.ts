@@ -27,6 +27,11 @@ export interface StoredPlan {
   /** The snapshot store holding the memory state; null or absent (older plans): the host state directory. */
   readonly memoryStore?: string | null;
   readonly holdDeadlineMs: number;
+  /**
+   * A stopped VM: what its disks hold at rest, as its last stop left them (vms.stop_consistency;
+   * null when it never ran). Absent in plans journaled before it was recorded.
+   */
+  readonly atRest?: Consistency | null;
 }
 
 /** One disk of the VM, as the cut sees it. */
@@ -60,6 +65,8 @@ export interface CutPlan {
   readonly transientOverlays?: Readonly<Record<string, string>>;
   /** The longest the guest may stay frozen or paused; the agent thaws on its own past it. */
   readonly holdDeadlineMs: number;
+  /** A stopped VM's disks at rest (StoredPlan.atRest). */
+  readonly atRest?: Consistency | null;
 }
 
 export interface CutVolumeRef {

@@ -165,7 +165,18 @@ export function vmSnapshotRevertJob(
             p.vmId,
             input.vmSnapshotId,
           ]);
-          if (runsAfter(p)) await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Start');
+          if (runsAfter(p))
+            await vmTransition(deps, ctx.tx, ctx, { id: p.vmId }, 'Start', { stop_consistency: 'crash' });
+          else {
+            // Left stopped, its disks now hold exactly what the snapshot holds.
+            const snap = await ctx.tx.query('SELECT consistency FROM vm_snapshots WHERE id = $1', [
+              input.vmSnapshotId,
+            ]);
+            await ctx.tx.query('UPDATE vms SET stop_consistency = $2 WHERE id = $1', [
+              p.vmId,
+              snap[0]?.['consistency'] ?? 'crash',
+            ]);
+          }
           return null;
         },
       },

@@ -11,6 +11,7 @@ import { vmExpungeSchema } from './011-vm-expunge.js';
 import { serviceOfferingsSchema } from './012-service-offerings.js';
 import { resourceLimitsSchema } from './013-resource-limits.js';
 import { snapshotSchedulesSchema } from './014-snapshot-schedules.js';
+import { stopConsistencySchema } from './015-stop-consistency.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -31,4 +32,5 @@ export const migrations: readonly Migration[] = [
   serviceOfferingsSchema,
   resourceLimitsSchema,
   snapshotSchedulesSchema,
+  stopConsistencySchema,
 ];

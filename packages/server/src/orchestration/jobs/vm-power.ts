@@ -124,7 +124,8 @@ export function vmStartJob(deps: OrchestrationDeps): JobDefinition<StartInput> {
         transactional: true,
         run: async (ctx, input) => {
           const vm = await loadVm(ctx.tx, input.vmId);
-          await transition(deps, ctx.tx, ctx, input.vmId, 'Start');
+          // Until a clean shutdown says otherwise, its disks hold only what a power cut would leave.
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Start', { stop_consistency: 'crash' });
           const host = await placeVm(ctx.tx, vm, input.hostId ? { pinned: input.hostId } : {});
           return { hostId: host.id, leftHostId: vm.hostId };
         },
@@ -204,8 +205,13 @@ export function vmStopJob(deps: OrchestrationDeps): JobDefinition<StopInput> {
       {
         name: 'mark-stopped',
         transactional: true,
-        run: async (ctx, input) => {
-          await transition(deps, ctx.tx, ctx, input.vmId, 'Stopped');
+        run: async (ctx, input, prior) => {
+          // Only a shutdown the guest completed itself leaves its filesystems clean at rest.
+          const { forced } = prior['stop-on-host'] as { forced: boolean };
+          const clean = !forced && input.forced !== true;
+          await transition(deps, ctx.tx, ctx, input.vmId, 'Stopped', {
+            stop_consistency: clean ? 'filesystem' : 'crash',
+          });
           return { vmId: input.vmId };
         },
       },

@@ -2,7 +2,7 @@ import { StrataError } from '@strata/core';
 import { hostFiles } from '../../orchestration/host-files.js';
 import { poolFiles } from '../../orchestration/pool-agent.js';
 import type { OrchestrationDeps } from '../../orchestration/deps.js';
-import { executeCut, undoCut, type CutDeps } from '../cut.js';
+import { commitBack, executeCut, undoCut, type CutDeps } from '../cut.js';
 import { hydrate } from '../facts.js';
 import type { CutPlan, StoredPlan } from '../plan.js';
 import type { StrategyContext, TakeInput, Taken } from './types.js';
@@ -28,6 +28,7 @@ async function cutPlanOf(
     ...(plan.memoryPath && { memoryPath: plan.memoryPath }),
     transientOverlays: transient,
     holdDeadlineMs: plan.holdDeadlineMs,
+    ...(plan.atRest !== undefined && { atRest: plan.atRest }),
   };
 }
 
@@ -68,13 +69,12 @@ async function removeCutFiles(deps: OrchestrationDeps, plan: StoredPlan, overlay
 /**
  * The built-in strategies' take: one cut over every disk (cut.ts), the drivers with a VM-snapshot
  * hook taking theirs and the hypervisor the qcow2 files. Each qcow2 disk's new overlay becomes its
- * active layer; the transient overlays over network disks were committed back and are removed.
+ * active layer; the network disks stay on their transient overlays until finishByCut.
  */
 export async function takeByCut(ctx: StrategyContext, input: TakeInput): Promise<Taken> {
   const { deps } = ctx;
   const cut = await cutPlanOf(deps, input.plan, input.vmSnapshotId, input.name);
   const result = await executeCut(cutDeps(deps, input.plan), cut, ctx.storage);
-  await removeCutFiles(deps, input.plan, false);
   const activeLayers = input.plan.disks.flatMap((d) =>
     d.overlayPath ? [{ volumeId: d.volumeId, path: d.overlayPath }] : [],
   );
@@ -86,4 +86,15 @@ export async function abandonCut(ctx: StrategyContext, input: TakeInput): Promis
   const cut = await cutPlanOf(ctx.deps, input.plan, input.vmSnapshotId, input.name);
   await undoCut(cutDeps(ctx.deps, input.plan), cut, ctx.storage);
   await removeCutFiles(ctx.deps, input.plan, true);
+}
+
+/**
+ * After the snapshot is Ready: the transient overlays over network disks committed back (the
+ * guest's writes since the cut merged into each backend volume) and removed. Safe more than once.
+ */
+export async function finishByCut(ctx: StrategyContext, input: TakeInput): Promise<{ committed: string[] }> {
+  const cut = await cutPlanOf(ctx.deps, input.plan, input.vmSnapshotId, input.name);
+  const committed = await commitBack(cutDeps(ctx.deps, input.plan), cut, ctx.storage);
+  await removeCutFiles(ctx.deps, input.plan, false);
+  return { committed };
 }

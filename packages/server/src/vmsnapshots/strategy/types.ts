@@ -1,4 +1,5 @@
 import type { StorageContext, StrategyRegistry, VmSnapshotStrategy } from '@strata/core';
+import type { Json } from '../../jobs/index.js';
 import type { OrchestrationDeps } from '../../orchestration/deps.js';
 import type { CutResult, StoredPlan } from '../plan.js';
 import type { SnapshotRecord } from '../shared.js';
@@ -101,6 +102,12 @@ export interface SnapshotStrategy extends VmSnapshotStrategy<StrategyOps> {
    * cancelled): the VM's disks are back as they were and nothing the take made is left.
    */
   abandon(ctx: StrategyContext, input: TakeInput): Promise<void>;
+  /**
+   * Finishes a take after the snapshot is recorded Ready (the built-ins commit the transient
+   * overlays over network disks back): the job's last step, run again after a crash until done,
+   * never undone. The VM's next job waits for it. Optional: a take that leaves nothing to finish.
+   */
+  finishTake?(ctx: StrategyContext, input: TakeInput): Promise<Json>;
 }
 
 export type SnapshotStrategies = StrategyRegistry<SnapshotStrategy>;
