@@ -43,6 +43,7 @@ const all: Command[] = [
   volumes.attachVolume,
   volumes.detachVolume,
   volumes.resizeVolume,
+  volumes.migrateVolume,
   volumes.deleteVolume,
   volumes.listVolumes,
   snapshots.createSnapshot,
