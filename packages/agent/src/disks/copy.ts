@@ -16,6 +16,18 @@ export interface CopyResult {
   readonly pivotMs?: number;
 }
 
+/** The block job on a disk (its percentage), or undefined: libvirt 9 answers none as an error. */
+async function jobInfo(virsh: Virsh, vm: string, target: string): Promise<number | undefined> {
+  try {
+    return parseJobInfo(
+      await virsh.run(['blockjob', '--domain', vm, '--path', target, '--info'], { vm, target }),
+    );
+  } catch (e) {
+    if (/does not have an active block job/i.test((e as Error).message)) return undefined;
+    throw e;
+  }
+}
+
 /**
  * Moves a running disk onto the destination `disk` describes (same target). A copy an earlier run
  * left unfinished is aborted first (the disk stays where it is); then a disk already on the
@@ -32,12 +44,7 @@ export async function copyDisk(
   const t0 = performance.now();
   if (disk.source.kind === 'block' || disk.source.kind === 'iscsi-host')
     throw new StrataError('INVALID_ARGUMENT', { field: 'disk.source', reason: 'a copy goes to a volume' });
-  const info = parseJobInfo(
-    await virsh.run(['blockjob', '--domain', vm, '--path', disk.target, '--info'], {
-      vm,
-      target: disk.target,
-    }),
-  );
+  const info = await jobInfo(virsh, vm, disk.target);
   if (info !== undefined)
     await virsh.run(['blockjob', '--domain', vm, '--path', disk.target, '--abort'], {
       vm,

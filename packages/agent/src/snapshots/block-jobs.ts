@@ -40,9 +40,12 @@ function jobEvent(
 
 const ENDS: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled'];
 
-/** Parses `virsh blockjob --info`: undefined when no job runs, else the percentage done. */
+/**
+ * Parses `virsh blockjob --info`: undefined when no job runs (quiet virsh prints nothing then),
+ * else the percentage done.
+ */
 export function parseJobInfo(text: string): number | undefined {
-  if (/No current block job/i.test(text)) return undefined;
+  if (text.trim() === '' || /No current block job/i.test(text)) return undefined;
   const m = /\[\s*(\d+(?:\.\d+)?)\s*%\s*\]/.exec(text);
   return m?.[1] !== undefined ? Number(m[1]) : 0;
 }
