@@ -34,7 +34,7 @@ function continuity(records: readonly WriterRecord[]): string[] {
 
 /** QEMU's limit on the VM's disk, as libvirt reads it back. */
 async function iopsLimit(vmId: string, target: string): Promise<number> {
-  const { stdout } = await run('virsh', ['-c', 'qemu:///system', 'domblkiotune', vmId, target]);
+  const { stdout } = await run('virsh', ['-c', 'qemu:///system', 'blkdeviotune', vmId, target]);
   return Number(/total_iops_sec\s*:\s*(\d+)/.exec(stdout)?.[1] ?? NaN);
 }
 
