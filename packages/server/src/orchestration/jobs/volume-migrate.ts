@@ -124,6 +124,8 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
       },
       {
         name: 'copy',
+        // a run again after a crash may meet the first copy still running on the host (CONFLICT)
+        retry: { attempts: 4, delayMs: 5_000 },
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as MovePlan;
           const made = prior['create-destination'] as Made;
