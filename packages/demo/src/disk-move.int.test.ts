@@ -101,6 +101,34 @@ void describe('a disk moves between backends while its guest writes', { timeout:
     return v;
   };
 
+  void test('refused at once: its own pool, a pool that does not exist, a volume a snapshot needs', async () => {
+    const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+    const path = `/v1/volumes/${volume.id}/migrate`;
+    await assert.rejects(env.rest.post(path, { poolId: env.cloud.pools.qcow2 }), code('INVALID_ARGUMENT'));
+    await assert.rejects(env.rest.post(path, { poolId: 'no-such-pool' }), code('NOT_FOUND'));
+    // a detached tgt volume with a snapshot of its own
+    const pinned = (
+      await env.rest.run<VolumeView>('/v1/volumes', {
+        name: 'pinned',
+        poolId: env.cloud.pools.tgt,
+        sizeBytes: 64 * MiB,
+      })
+    ).resource;
+    const snap = await env.rest.run<{ id: string }>('/v1/volume-snapshots', {
+      volumeId: pinned.id,
+      name: 'pins it',
+    });
+    await assert.rejects(
+      env.rest.post(`/v1/volumes/${pinned.id}/migrate`, { poolId: env.cloud.pools.qcow2 }),
+      code('VOLUME_HAS_DEPENDENT_SNAPSHOTS'),
+    );
+    await env.rest.runDelete(`/v1/volume-snapshots/${snap.resource.id}`);
+    await env.rest.runDelete(`/v1/volumes/${pinned.id}`);
+    const v = await env.rest.get<Moved>(`/v1/volumes/${volume.id}`);
+    assert.equal(v.poolId, env.cloud.pools.qcow2, 'nothing moved');
+    assert.equal(v.state, 'Ready');
+  });
+
   void test('qcow2 → tgt → RBD → qcow2 running, then tgt and back detached: every record, in order', async (t) => {
     try {
       const { qcow2, tgt, rbd } = env.cloud.pools;
