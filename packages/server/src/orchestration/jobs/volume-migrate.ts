@@ -93,6 +93,8 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
       },
       {
         name: 'create-destination',
+        // a storage node or host agent restarting answers UNAVAILABLE for a while
+        retry: { attempts: 5, delayMs: 5_000 },
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as MovePlan;
           const v = await loadVolume(deps.db, input.volumeId);
@@ -125,7 +127,7 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
       {
         name: 'copy',
         // a run again after a crash may meet the first copy still running on the host (CONFLICT)
-        retry: { attempts: 4, delayMs: 5_000 },
+        retry: { attempts: 5, delayMs: 5_000 },
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as MovePlan;
           const made = prior['create-destination'] as Made;
@@ -186,6 +188,8 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
       },
       {
         name: 'release-source',
+        // after the record nothing is undone: an agent away for a while is waited for
+        retry: { attempts: 6, delayMs: 5_000 },
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as MovePlan;
           const sctx = storageContext(ctx);
