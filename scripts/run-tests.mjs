@@ -76,12 +76,10 @@ const EXPECTED_S = [
   [/\/server-namespace\.int\.test\.js$/, 200],
   [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],
   [/\/cli-vm\.int\.test\.js$/, 185],
+  [/\/disk-move\.int\.test\.js$/, 200],
   [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 100],
   [/\/cloudstack-ansible\.int\.test\.js$/, 265],
-  [
-    /\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes|disk-move)\.int\.test\.js$/,
-    145,
-  ],
+  [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];
 const expected = (f) => EXPECTED_S.find(([r]) => r.test(f))?.[1] ?? 60;
 const lanes = process.argv.includes('--lanes=1') ? 1 : 2;
