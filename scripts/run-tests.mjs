@@ -67,7 +67,7 @@ const integration = selected.filter((f) => f.endsWith('.int.test.js'));
 const EXPECTED_S = [
   [/\/crash-revert\.int\.test\.js$/, 450],
   [/\/crash-migrate\.int\.test\.js$/, 480],
-  [/\/crash-jobs\.int\.test\.js$/, 360],
+  [/\/crash-jobs\.int\.test\.js$/, 540],
   [/\/crash-snapshot-jobs\.int\.test\.js$/, 300],
   [/\/torture\.int\.test\.js$/, 310],
   [/\/crash-delete\.int\.test\.js$/, 260],
@@ -76,6 +76,7 @@ const EXPECTED_S = [
   [/\/server-namespace\.int\.test\.js$/, 200],
   [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],
   [/\/cli-vm\.int\.test\.js$/, 185],
+  [/\/disk-move\.int\.test\.js$/, 200],
   [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 100],
   [/\/vmsnapshots\/stop-label\.int\.test\.js$/, 150],
   [/\/cloudstack-ansible\.int\.test\.js$/, 380],

@@ -97,6 +97,11 @@ export class HostAgent extends EventEmitter {
     this.events.stop();
   }
 
+  /** A change to a domain's disks made outside this class (a disk moved by block copy). */
+  changingDisks<T>(vm: string, change: () => Promise<T>): Promise<T> {
+    return this.changing(vm, change);
+  }
+
   /** Runs a change to a domain's definition or disks: its cached disk targets go, before and after. */
   private async changing<T>(vm: string, change: () => Promise<T>): Promise<T> {
     this.diskTargets.forget(vm);

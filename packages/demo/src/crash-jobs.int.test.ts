@@ -15,7 +15,7 @@ const MiB = 1024 ** 2;
 // job ends done or undone, the VM's invariants hold (on one host, disks on their backends and the
 // ones the domain runs, no orphan, no guest frozen or paused), and no volume is left half-way.
 test(
-  'crash safety: volume create, attach, resize, QoS, detach, delete and VM stop, start, deploy: server killed at a step boundary of each',
+  'crash safety: volume create, attach, resize, QoS, migrate, detach, delete and VM stop, start, deploy: server killed at a step boundary of each',
   { timeout: 3_600_000 },
   (t) =>
     withCrashVm(async ({ cx: env, vm, pools, keep }) => {
@@ -51,6 +51,12 @@ test(
       const limited = await attached();
       let size = 64 * MiB;
       let iops = 500;
+      // moves between tgt and qcow2 under the running guest, one way then the other
+      const moving = await attached();
+      const otherPool = async () =>
+        (await rest.get<{ poolId: string }>(`/v1/volumes/${moving}`)).poolId === env.cloud.pools.tgt
+          ? env.cloud.pools.qcow2
+          : env.cloud.pools.tgt;
       // each: how to start one job of the type (from a settled state), the job's type
       const cases: JobCase[] = [
         ['volume.create', () => newVolume()],
@@ -69,6 +75,13 @@ test(
             rest.api.request<{ job: JobView }>('PUT', `/v1/volumes/${limited}/qos`, {
               body: { minIops: 100, maxIops: (iops += 100) },
             }),
+        ],
+        [
+          'volume.migrate',
+          async () => (
+            await running(),
+            rest.post<{ job: JobView }>(`/v1/volumes/${moving}/migrate`, { poolId: await otherPool() })
+          ),
         ],
         ['volume.detach', async () => rest.post<{ job: JobView }>(`/v1/volumes/${await attached()}/detach`)],
         [

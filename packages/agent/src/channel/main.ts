@@ -12,6 +12,7 @@ import { basicHandlers } from './basic-handlers.js';
 import { credentialsPath, loadAgentConfig, servedDirs } from './config.js';
 import { fileHandlers } from './file-handlers.js';
 import { forwardKvmEvents, kvmHandlers } from './kvm-handlers.js';
+import { diskMoveHandlers } from './disk-move-handlers.js';
 import { readBasicHostFacts } from './basic-host.js';
 import { migrationFacts } from './migration-facts.js';
 import { withCapacity } from '../host/capacity.js';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
       // files in the host state directory, the pool directories and the snapshot store it mounts
       ...fileHandlers(servedDirs(config)),
       ...(kvm ? kvmHandlers(kvm) : storageOnly),
+      ...(kvm ? diskMoveHandlers(kvm, servedDirs(config)) : {}),
       'host.facts': facts,
       ...(storage ? storageHandlers(storage) : {}),
     },

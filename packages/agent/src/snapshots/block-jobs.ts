@@ -40,9 +40,12 @@ function jobEvent(
 
 const ENDS: readonly BlockJobStatus[] = ['completed', 'failed', 'canceled'];
 
-/** Parses `virsh blockjob --info`: undefined when no job runs, else the percentage done. */
+/**
+ * Parses `virsh blockjob --info`: undefined when no job runs (quiet virsh prints nothing then),
+ * else the percentage done.
+ */
 export function parseJobInfo(text: string): number | undefined {
-  if (/No current block job/i.test(text)) return undefined;
+  if (text.trim() === '' || /No current block job/i.test(text)) return undefined;
   const m = /\[\s*(\d+(?:\.\d+)?)\s*%\s*\]/.exec(text);
   return m?.[1] !== undefined ? Number(m[1]) : 0;
 }
@@ -125,7 +128,7 @@ export class BlockJobs extends EventEmitter {
         await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--info'], { vm, target }),
       );
       if (info === undefined) return jobType === 'pull' ? 'completed' : 'failed';
-      if (jobType === 'active-commit' && info >= 100) return 'ready';
+      if ((jobType === 'active-commit' || jobType === 'copy') && info >= 100) return 'ready';
       return await waiting;
     } finally {
       controller.abort();
@@ -192,6 +195,61 @@ export class BlockJobs extends EventEmitter {
       });
       const pivotMs = performance.now() - p0;
       this.phase(vm, target, 'active-commit', 'completed', t0);
+      return { target, tookMs: performance.now() - t0, readyMs, pivotMs };
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  /**
+   * Block copy of the disk into a destination prepared beforehand (`--reuse-external`, described
+   * by the disk XML at `destXmlPath`), then the pivot once the mirror is ready: the guest runs on
+   * the destination, writing throughout.
+   */
+  copy(vm: string, target: string, destXmlPath: string, timeoutMs = 1_800_000): Promise<BlockJobResult> {
+    return this.oneAtATime(vm, target, () => this.copyNow(vm, target, destXmlPath, timeoutMs));
+  }
+
+  private async copyNow(
+    vm: string,
+    target: string,
+    destXmlPath: string,
+    timeoutMs: number,
+  ): Promise<BlockJobResult> {
+    const key = `${vm}\u0000${target}`;
+    const t0 = performance.now();
+    this.running.set(key, { vm, target, jobType: 'copy', startedAt: Date.now() });
+    try {
+      const settled = this.settle(vm, target, 'copy', ['ready', ...ENDS], timeoutMs);
+      await this.virsh.run(
+        [
+          'blockcopy',
+          '--domain',
+          vm,
+          '--path',
+          target,
+          '--xml',
+          destXmlPath,
+          '--reuse-external',
+          '--transient-job',
+        ],
+        { vm, target },
+      );
+      this.phase(vm, target, 'copy', 'started', t0);
+      const status = await settled;
+      const readyMs = performance.now() - t0;
+      if (status === undefined)
+        throw new StrataError('TIMEOUT', { what: `block copy of ${vm} ${target}`, ms: timeoutMs });
+      if (status !== 'ready') throw new StrataError('BLOCK_JOB_FAILED', { job: 'copy', vm, target, status });
+      this.phase(vm, target, 'copy', 'ready', t0);
+      const p0 = performance.now();
+      await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--pivot'], {
+        vm,
+        target,
+        timeoutMs: 120_000,
+      });
+      const pivotMs = performance.now() - p0;
+      this.phase(vm, target, 'copy', 'completed', t0);
       return { target, tookMs: performance.now() - t0, readyMs, pivotMs };
     } finally {
       this.running.delete(key);

@@ -144,6 +144,21 @@ export function volumes(): Command {
         ),
       ),
     );
+  cmd
+    .command('migrate')
+    .description('move a volume to another pool, live when its VM runs (job; `strata jobs cancel` stops it)')
+    .argument('<id>')
+    .requiredOption('--pool <poolId>', 'the destination pool')
+    .action(
+      action(async (ctx, id: string, o: { pool: string }) =>
+        ctx.accepted(
+          await ctx.client.request<Accepted>('POST', `/v1/volumes/${enc(id)}/migrate`, {
+            body: { poolId: o.pool },
+          }),
+          `/v1/volumes/${enc(id)}`,
+        ),
+      ),
+    );
   qosOptions(
     cmd.command('qos').description('change QoS live; applied and read back (job)').argument('<id>'),
   ).action(

@@ -171,6 +171,26 @@ export interface AgentCommands {
     },
     { readonly tookMs: number }
   >;
+  /**
+   * Moves a running disk onto another volume (`disk`, the same target, opened as this host opens
+   * it): libvirt's block copy into the prepared destination, then the pivot once the mirror is in
+   * sync. Idempotent: a disk already on the destination answers `copied: false`; a copy a crashed
+   * run left is aborted and started again.
+   */
+  'disk.copy': Cmd<
+    VmRef & { readonly disk: DiskSpec },
+    {
+      readonly copied: boolean;
+      readonly tookMs: number;
+      readonly readyMs?: number;
+      readonly pivotMs?: number;
+    }
+  >;
+  /**
+   * Copies a stopped disk's bytes onto another volume created beforehand (`qemu-img convert -n`),
+   * both opened as this host opens them; the secrets they name are read from this host's libvirt.
+   */
+  'disk.convert': Cmd<{ readonly from: DiskSource; readonly to: DiskSource }, { readonly tookMs: number }>;
   /** Active block commit of a disk's top overlay into its backing image, then pivot. */
   'snapshot.blockCommit': Cmd<VmRef & { readonly target: string }, { readonly tookMs: number }>;
   /** Block stream into the disk's top image: everything, or with `base` only the layers above it. */
@@ -265,6 +285,8 @@ export const agentCommandNames = [
   'snapshot.memory',
   'vm.restore',
   'vm.migrate',
+  'disk.copy',
+  'disk.convert',
   'snapshot.blockCommit',
   'snapshot.blockStream',
   'snapshot.internal',
@@ -315,6 +337,8 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'snapshot.memory': 600_000,
   'vm.restore': 600_000,
   'vm.migrate': 600_000,
+  'disk.copy': 1_800_000,
+  'disk.convert': 1_800_000,
   'snapshot.blockCommit': 1_800_000,
   'snapshot.blockStream': 1_800_000,
   'snapshot.internal': 600_000,

@@ -21,8 +21,10 @@ export const vmMachine = defineMachine('vm', {
 export const volumeMachine = defineMachine('volume', {
   Allocated: { Create: 'Creating', Destroy: 'Destroyed' },
   Creating: { Created: 'Ready', Fail: 'Error' },
-  Ready: { Resize: 'Resizing', Revert: 'Reverting', Destroy: 'Destroying' },
+  Ready: { Resize: 'Resizing', Revert: 'Reverting', Destroy: 'Destroying', Migrate: 'Migrating' },
   Resizing: { Done: 'Ready', Fail: 'Ready' },
+  // Moving to another pool: Ready again on whichever pool holds the disk when the job ends.
+  Migrating: { Migrated: 'Ready', Fail: 'Ready' },
   Reverting: { Done: 'Ready', Fail: 'Error' },
   Destroying: { Destroyed: 'Destroyed', Fail: 'Error' },
   Error: { Destroy: 'Destroying', Recover: 'Ready' },

@@ -210,6 +210,16 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       },
       attach: async (c, id, vm) => started(await op.attachVolume(actorOf(c), id, vm)),
       detach: async (c, id) => started(await op.detachVolume(actorOf(c), id)),
+      migrate: async (c, id, poolId, live) => {
+        const v = await s.volumes.get(actorOf(c), id);
+        const vm = v.vmId ? await s.vms.get(actorOf(c), v.vmId) : null;
+        if (vm?.state === 'Running' && !live)
+          throw new StrataError('INVALID_ARGUMENT', {
+            field: 'livemigrate',
+            reason: 'the volume belongs to a running VM: send livemigrate=true',
+          });
+        return started(await op.migrateVolume(actorOf(c), id, poolId));
+      },
       resize: async (c, id, i) => {
         // Tools send the volume's own offering with a new size (Ansible's cs_volume): that is no change.
         if (i.offeringId && i.offeringId !== (await s.volumes.get(actorOf(c), id)).offeringId)

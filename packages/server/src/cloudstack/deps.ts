@@ -294,6 +294,8 @@ export interface CloudStackServices {
       input: { sizeBytes?: number; offeringId?: string; qos?: Partial<Qos> },
     ): Promise<Started>;
     delete(c: Caller, id: string): Promise<Started>;
+    /** `live`: the caller allows moving the disk of a running VM. */
+    migrate(c: Caller, id: string, poolId: string, live: boolean): Promise<Started>;
   };
   readonly snapshots: {
     list(c: Caller, q: ListQuery): Promise<Page<Tagged<VolumeSnapshot>>>;

@@ -13,6 +13,7 @@ import { vmDestroyJob } from './jobs/vm-destroy.js';
 import { vmExpungeJob } from './jobs/vm-expunge.js';
 import { volumeAttachJob, volumeDetachJob, volumeSetQosJob } from './jobs/volume-attachment.js';
 import { volumeCreateJob, volumeDeleteJob, volumeResizeJob } from './jobs/volume-lifecycle.js';
+import { volumeMigrateJob } from './jobs/volume-migrate.js';
 import { volumeSnapshotGroupJob } from './jobs/volume-snapshot-group.js';
 import {
   volumeSnapshotCreateJob,
@@ -32,6 +33,7 @@ export function registerOrchestration(
   engine.register(volumeAttachJob(deps));
   engine.register(volumeDetachJob(deps));
   engine.register(volumeSetQosJob(deps));
+  engine.register(volumeMigrateJob(deps));
   engine.register(volumeSnapshotCreateJob(deps));
   engine.register(volumeSnapshotDeleteJob(deps));
   engine.register(volumeSnapshotRevertJob(deps));

@@ -43,12 +43,21 @@ export async function backendOrphans(
     out.push(...(await vmSnapshotPartOrphans(refs, vmSnapshots, driver, pool.id, ctx, warnings)));
     try {
       for (const info of await driver.listVolumes(ctx)) {
-        if (rows.has(info.volumeId) || refs.busyVolumes.has(info.volumeId)) continue;
+        // a volume's row names one pool: the same id on another is a copy a move left behind
+        if (rows.get(info.volumeId)?.poolId === pool.id || refs.busyVolumes.has(info.volumeId)) continue;
+        const elsewhere = rows.has(info.volumeId);
         out.push(
-          orphan('backend-volume', info.volumeId, 'a volume on the backend with no volume row', {
-            poolId: pool.id,
-            volumeId: info.volumeId,
-          }),
+          orphan(
+            'backend-volume',
+            info.volumeId,
+            elsewhere
+              ? 'a copy of a volume whose row names another pool'
+              : 'a volume on the backend with no volume row',
+            {
+              poolId: pool.id,
+              volumeId: info.volumeId,
+            },
+          ),
         );
       }
     } catch (e) {

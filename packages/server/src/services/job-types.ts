@@ -9,6 +9,7 @@ export const JOB_TYPES = {
   volumeDetach: 'volume.detach', // { volumeId }
   volumeResize: 'volume.resize', // { volumeId, sizeBytes }
   volumeSetQos: 'volume.set-qos', // { volumeId }
+  volumeMigrate: 'volume.migrate', // { volumeId, poolId }
   volumeSnapshotCreate: 'volume-snapshot.create', // { snapshotId, quiesce }
   volumeSnapshotDelete: 'volume-snapshot.delete', // { snapshotId }
   volumeSnapshotRevert: 'volume-snapshot.revert', // { snapshotId }

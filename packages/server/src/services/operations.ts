@@ -22,6 +22,7 @@ import type { JobService } from './jobs.js';
 import type { VmSnapshotService, CreateVmSnapshotInput } from './vm-snapshots.js';
 import type { VmService } from './vms.js';
 import type { VolumeSnapshotService, VolumeSnapshotView } from './volume-snapshots.js';
+import { queueVolumeMigrate } from './volume-migrate.js';
 import type { CreateVolumeInput, VolumeService } from './volumes.js';
 
 /** The `vm.deploy` job (registered by orchestration): ROOT volume from the template, then start. */
@@ -175,6 +176,11 @@ export class Operations {
       id,
       v,
     );
+  }
+
+  /** Moves a volume to another pool, its guest running or not (`volume.migrate`). */
+  migrateVolume(actor: Actor, id: string, poolId: string): Promise<Accepted<Volume>> {
+    return queueVolumeMigrate({ jobs: this.jobs, volumes: this.volumes, db: this.db }, actor, id, poolId);
   }
 
   /** Admits and records the new QoS at once, then queues the job that applies and reads it back. */

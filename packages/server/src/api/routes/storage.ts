@@ -132,6 +132,19 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     async (req, reply) =>
       sendAccepted(reply, await operations.resizeVolume(actorOf(req), req.params.id, req.body.sizeBytes)),
   );
+  app.post<IdReq & { Body: { poolId: string } }>(
+    '/v1/volumes/:id/migrate',
+    {
+      schema: spec('volumes', 'Move a volume to another pool, its guest running or not (job; admins)', {
+        params: idParams,
+        querystring: query(),
+        body: obj({ poolId: id }, ['poolId']),
+        response: { 202: accepted(schemas.volume) },
+      }),
+    },
+    async (req, reply) =>
+      sendAccepted(reply, await operations.migrateVolume(actorOf(req), req.params.id, req.body.poolId)),
+  );
   app.put<IdReq & { Body: QosInput }>(
     '/v1/volumes/:id/qos',
     {

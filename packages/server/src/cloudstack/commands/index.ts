@@ -47,6 +47,7 @@ const all: Command[] = [
   volumes.attachVolume,
   volumes.detachVolume,
   volumes.resizeVolume,
+  volumes.migrateVolume,
   volumes.deleteVolume,
   volumes.listVolumes,
   snapshots.createSnapshot,

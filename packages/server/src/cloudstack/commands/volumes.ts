@@ -148,6 +148,32 @@ export const resizeVolume: Command = {
   },
 };
 
+/**
+ * Moves a volume to another pool. With its VM running the move is live (`livemigrate=true`,
+ * refused otherwise, as CloudStack refuses it); stopped or detached, the disk is copied offline.
+ */
+export const migrateVolume: Command = {
+  name: 'migrateVolume',
+  description: 'Moves a volume to another storage pool, live when its VM runs',
+  isAsync: true,
+  entity: 'volume',
+  params: {
+    volumeid: { type: 'uuid', required: true, description: 'the volume' },
+    storageid: { type: 'uuid', required: true, description: 'the destination pool' },
+    livemigrate: { type: 'boolean', description: 'move the disk of a running VM (required for one)' },
+  },
+  async handler(ctx) {
+    const p = ctx.params;
+    const started = await need(ctx, 'volumes').migrate(
+      ctx.caller,
+      read.required(read.str(p, 'volumeid')),
+      read.required(read.str(p, 'storageid')),
+      read.bool(p, 'livemigrate', false),
+    );
+    return job(started);
+  },
+};
+
 /** Synchronous in CloudStack: the answer waits for the deletion. */
 export const deleteVolume: Command = {
   name: 'deleteVolume',

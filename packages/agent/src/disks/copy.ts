@@ -1,0 +1,70 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listedSource, StrataError } from '@strata/core';
+import { diskXml } from '../domain/disk-xml.js';
+import { withPrivateDir } from '../host/secrets.js';
+import type { BlockJobs } from '../snapshots/block-jobs.js';
+import { parseJobInfo } from '../snapshots/block-jobs.js';
+import type { AgentDiskSpec } from '../types.js';
+import type { Virsh } from '../virsh/virsh.js';
+import { blockList } from '../vm/domain-state.js';
+
+export interface CopyResult {
+  readonly copied: boolean;
+  readonly tookMs: number;
+  readonly readyMs?: number;
+  readonly pivotMs?: number;
+}
+
+/** The block job on a disk (its percentage), or undefined: libvirt 9 answers none as an error. */
+async function jobInfo(virsh: Virsh, vm: string, target: string): Promise<number | undefined> {
+  try {
+    return parseJobInfo(
+      await virsh.run(['blockjob', '--domain', vm, '--path', target, '--info'], { vm, target }),
+    );
+  } catch (e) {
+    if (/does not have an active block job/i.test((e as Error).message)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Moves a running disk onto the destination `disk` describes (same target). A copy an earlier run
+ * left unfinished is aborted first (the disk stays where it is); then a disk already on the
+ * destination is left as it is (a replay after a crash), else the destination is written whole
+ * again from the live disk.
+ */
+export async function copyDisk(
+  virsh: Virsh,
+  jobs: BlockJobs,
+  vm: string,
+  disk: AgentDiskSpec,
+  timeoutMs?: number,
+): Promise<CopyResult> {
+  const t0 = performance.now();
+  if (disk.source.kind === 'block' || disk.source.kind === 'iscsi-host')
+    throw new StrataError('INVALID_ARGUMENT', { field: 'disk.source', reason: 'a copy goes to a volume' });
+  const info = await jobInfo(virsh, vm, disk.target);
+  if (info !== undefined)
+    await virsh.run(['blockjob', '--domain', vm, '--path', disk.target, '--abort'], {
+      vm,
+      target: disk.target,
+      timeoutMs: 120_000,
+    });
+  const live = (await blockList(virsh, vm)).find((d) => d.target === disk.target);
+  if (!live) throw new StrataError('DISK_NOT_ATTACHED', { vm, target: disk.target });
+  if (live.source === listedSource(disk.source)) return { copied: false, tookMs: performance.now() - t0 };
+  // The destination is described by a disk element (no iotune: QEMU's limits stay on the device).
+  const xml = diskXml({ volumeId: disk.volumeId, target: disk.target, source: disk.source });
+  const r = await withPrivateDir(async (dir) => {
+    const path = join(dir, 'dest.xml');
+    await writeFile(path, xml, { mode: 0o600 });
+    return jobs.copy(vm, disk.target, path, timeoutMs);
+  });
+  return {
+    copied: true,
+    tookMs: performance.now() - t0,
+    ...(r.readyMs !== undefined && { readyMs: r.readyMs }),
+    ...(r.pivotMs !== undefined && { pivotMs: r.pivotMs }),
+  };
+}
