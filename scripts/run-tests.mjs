@@ -71,6 +71,7 @@ const EXPECTED_S = [
   [/\/crash-snapshot-jobs\.int\.test\.js$/, 300],
   [/\/torture\.int\.test\.js$/, 310],
   [/\/crash-delete\.int\.test\.js$/, 260],
+  [/\/migrate-undo\.int\.test\.js$/, 200],
   [/\/crash-create\.int\.test\.js$/, 260],
   [/\/rbd\/dist\/conformance\.int\.test\.js$/, 210],
   [/\/server-namespace\.int\.test\.js$/, 200],
