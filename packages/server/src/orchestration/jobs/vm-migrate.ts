@@ -76,10 +76,10 @@ async function onSharedFiles(q: Queryable, vmId: string): Promise<boolean> {
  * Live migration of a running VM with managed storage, each step journaled with its undo: choose
  * the destination; grant it every disk (tgt ACL for its initiator, its cephx user, the secrets in
  * its libvirt); migrate with a definition whose disks open as the destination; confirm the guest
- * runs there and not on the source; record the new host; revoke the source (last: a backend that
+ * runs there (and so nowhere else); record the new host; revoke the source (last: a backend that
  * fails it leaves a grant the orphan collector revokes, never a database that names the wrong
- * host). A failure leaves the
- * VM running on exactly one host with its disks reachable, and the other host's grants revoked.
+ * host). A failure leaves the VM running on exactly one host with its disks reachable, and the
+ * other host's grants revoked.
  * Runs under the VM's lock, so never beside a snapshot or its commit-back.
  */
 export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInput> {
