@@ -72,6 +72,8 @@ const EXPECTED_S = [
   [/\/torture\.int\.test\.js$/, 310],
   [/\/crash-delete\.int\.test\.js$/, 260],
   [/\/crash-create\.int\.test\.js$/, 360],
+  [/\/migrate-undo\.int\.test\.js$/, 200],
+  [/\/crash-create\.int\.test\.js$/, 260],
   [/\/rbd\/dist\/conformance\.int\.test\.js$/, 210],
   [/\/server-namespace\.int\.test\.js$/, 200],
   [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],

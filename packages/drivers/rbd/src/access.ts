@@ -32,7 +32,12 @@ function cached(d: AccessDeps, user: string, caps?: string): string | null {
  * the image's own header, data and object map, read-only its clone parents (a clone reads
  * unwritten blocks from them). A host holding this key cannot open any other image.
  */
-async function osdCaps(ctx: StorageContext, d: AccessDeps, volumeIds: readonly string[]): Promise<string> {
+async function osdCaps(
+  ctx: StorageContext,
+  d: AccessDeps,
+  volumeIds: readonly string[],
+  known: Known,
+): Promise<string> {
   const pool = d.pool;
   const caps = ['rbd_id.', 'rbd_directory', 'rbd_info', 'rbd_mirroring'].map(
     (o) => `allow rx pool=${pool} object_prefix ${o}`,
@@ -42,8 +47,11 @@ async function osdCaps(ctx: StorageContext, d: AccessDeps, volumeIds: readonly s
     for (const kind of ['rbd_header', 'rbd_data', 'rbd_object_map'])
       caps.push(`allow ${mode} pool=${pool} object_prefix ${kind}.${id}`);
   };
-  for (const volumeId of volumeIds) {
-    let info = await imageInfo(ctx, d, imageName(volumeId));
+  // the images' own infos side by side (one rbd process each); their clone chains after
+  const infos = await Promise.all(
+    volumeIds.map(async (v) => known.infos?.get(v) ?? (await imageInfo(ctx, d, imageName(v)))),
+  );
+  for (let info of infos) {
     if (!info) continue;
     add(info.id, 'rwx');
     // Walk the clone chain (clones of clones) to the base image.
@@ -75,9 +83,25 @@ async function hostKey(ctx: StorageContext, d: AccessDeps, user: string): Promis
   return got?.[0]?.key ?? null;
 }
 
-export async function grantedVolumes(ctx: StorageContext, d: AccessDeps, hostId: string): Promise<string[]> {
+/**
+ * What the caller read already in this call (the grant index, an image's info): not read again,
+ * each read being a CLI process of a second or more on a loaded host.
+ */
+interface Known {
+  readonly entries?: Record<string, string>;
+  readonly infos?: ReadonlyMap<string, ImageInfo>;
+}
+
+type ImageInfo = NonNullable<Awaited<ReturnType<typeof imageInfo>>>;
+
+export async function grantedVolumes(
+  ctx: StorageContext,
+  d: AccessDeps,
+  hostId: string,
+  entries?: Record<string, string>,
+): Promise<string[]> {
   const hash = hostHash(hostId);
-  return Object.keys(await d.index.entries(ctx))
+  return Object.keys(entries ?? (await d.index.entries(ctx)))
     .map(parseGrantKey)
     .filter((g) => g !== null && g.hostHash === hash)
     .map((g) => g!.volumeId);
@@ -92,15 +116,16 @@ export async function syncHostUser(
   d: AccessDeps,
   hostId: string,
   keep = false,
+  known: Known = {},
 ): Promise<string | null> {
   const user = hostUser(d.pool, hostId);
-  const volumes = await grantedVolumes(ctx, d, hostId);
+  const volumes = await grantedVolumes(ctx, d, hostId, known.entries);
   if (volumes.length === 0 && !keep) {
     d.authCache.delete(user);
     await unlessMissing(() => d.cli.run(ctx, 'ceph', ['auth', 'rm', `client.${user}`], 'auth rm'), '');
     return null;
   }
-  const caps = ['mon', 'profile rbd', 'osd', await osdCaps(ctx, d, volumes)];
+  const caps = ['mon', 'profile rbd', 'osd', await osdCaps(ctx, d, volumes, known)];
   const capsText = caps.join('\n');
   const hit = cached(d, user, capsText);
   if (hit !== null) return hit;
@@ -139,11 +164,14 @@ export async function grantAccess(
   d: AccessDeps,
   req: AccessRequest,
 ): Promise<AccessResult> {
-  await requireVolume(ctx, d, req.volumeId);
+  const [info, entries] = await Promise.all([requireVolume(ctx, d, req.volumeId), d.index.entries(ctx)]);
   const key = grantIndexKey(req.volumeId, hostHash(req.host.id));
-  const changed = (await d.index.entries(ctx))[key] === undefined;
+  const changed = entries[key] === undefined;
   if (changed) await d.index.set(ctx, key, req.host.id);
-  await syncHostUser(ctx, d, req.host.id);
+  await syncHostUser(ctx, d, req.host.id, false, {
+    entries: { ...entries, [key]: req.host.id },
+    infos: new Map([[req.volumeId, info]]),
+  });
   return { changed, enforced: true };
 }
 
@@ -153,9 +181,11 @@ export async function revokeAccess(
   req: AccessRequest,
 ): Promise<AccessResult> {
   const key = grantIndexKey(req.volumeId, hostHash(req.host.id));
-  const changed = (await d.index.entries(ctx))[key] !== undefined;
+  const entries = await d.index.entries(ctx);
+  const changed = entries[key] !== undefined;
   if (changed) await d.index.remove(ctx, key);
-  await syncHostUser(ctx, d, req.host.id);
+  const { [key]: _gone, ...left } = entries;
+  await syncHostUser(ctx, d, req.host.id, false, { entries: left });
   return { changed, enforced: true };
 }
 

@@ -54,3 +54,45 @@ test('the hold hook stops a job at its boundary until the test removes the file,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the hold file in its `fail` form fails the step at its `before` boundary, and nowhere else', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fault-'));
+  const file = join(dir, 'hold');
+  process.env[FAULT_HOLD_ENV] = file;
+  try {
+    writeFileSync(file, 'fail vm.migrate:confirm:before\n');
+    await faultBoundary('vm.migrate', 'migrate', 'before');
+    await faultBoundary('vm.migrate', 'confirm', 'after');
+    await assert.rejects(
+      faultBoundary('vm.migrate', 'confirm', 'before'),
+      (e: unknown) =>
+        e instanceof StrataError &&
+        e.code === 'INTERNAL' &&
+        JSON.stringify(e.params).includes(FAULT_HOLD_ENV),
+    );
+    assert.equal(existsSync(`${file}.held`), false, 'a failing boundary holds nothing');
+    writeFileSync(file, 'fail vm.migrate:confirm:after\n');
+    await faultBoundary('vm.migrate', 'confirm', 'after');
+  } finally {
+    delete process.env[FAULT_HOLD_ENV];
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a job held at a `before` boundary fails there once the file is rewritten to its fail form', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-fault-'));
+  const file = join(dir, 'hold');
+  process.env[FAULT_HOLD_ENV] = file;
+  try {
+    writeFileSync(file, 'vm.migrate:confirm:before\n');
+    const held = faultBoundary('vm.migrate', 'confirm', 'before');
+    const end = Date.now() + 5_000;
+    while (!existsSync(`${file}.held`) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(existsSync(`${file}.held`), true, 'held first');
+    writeFileSync(file, 'fail vm.migrate:confirm:before\n');
+    await assert.rejects(held, (e: unknown) => e instanceof StrataError && e.code === 'INTERNAL');
+  } finally {
+    delete process.env[FAULT_HOLD_ENV];
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

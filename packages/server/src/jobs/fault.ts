@@ -62,17 +62,51 @@ function faultPoint(jobType: string, step: string, boundary: FaultBoundary): voi
  */
 export const FAULT_HOLD_ENV = 'STRATA_FAULT_HOLD_FILE';
 
+/**
+ * The hold file's other form, `fail <jobType>:<step>:before`: the step fails there (INTERNAL,
+ * naming the hook) without running, so a test can fail one exact step after real work (a guest
+ * moved) and watch the undo. Only at `before`: after it, the step's work is journaled done. A
+ * job held at a `before` boundary fails there when the file is rewritten to its fail form, so a
+ * test can act while the job waits (stop an agent) and then make the step fail.
+ */
+export const FAIL_PREFIX = 'fail ';
+
 const HOLD_LIMIT_MS = 600_000;
 
 async function faultHold(jobType: string, step: string, boundary: FaultBoundary): Promise<void> {
   const file = process.env[FAULT_HOLD_ENV];
   if (!file || !existsSync(file)) return;
-  const held = parseFaultPoint(readFileSync(file, 'utf8').trim());
+  const text = readHold(file);
+  const fails = text.startsWith(FAIL_PREFIX);
+  const held = parseFaultPoint(fails ? text.slice(FAIL_PREFIX.length).trim() : text);
   if (!held || held.jobType !== jobType || held.step !== step || held.boundary !== boundary) return;
+  if (fails) {
+    if (boundary === 'before') failHere(text);
+    return;
+  }
   process.stderr.write(`${FAULT_HOLD_ENV} ${jobType}:${step}:${boundary}: held until ${file} is removed\n`);
   writeFileSync(`${file}.held`, `${process.pid}\n`);
   const end = Date.now() + HOLD_LIMIT_MS;
-  while (existsSync(file) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  while (existsSync(file) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    // rewritten to its fail form while held: the step fails now (the test did its work meanwhile)
+    const now = readHold(file);
+    if (boundary === 'before' && now === `${FAIL_PREFIX}${text}`) failHere(now);
+  }
+}
+
+/** The hold file's text; empty when it is gone (the test may remove it at any moment). */
+function readHold(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function failHere(text: string): never {
+  process.stderr.write(`${FAULT_HOLD_ENV} ${text}: the step fails\n`);
+  throw new StrataError('INTERNAL', { reason: `${FAULT_HOLD_ENV}: ${text}` });
 }
 
 /** The test hooks at one step boundary: the kill (STRATA_FAULT_KILL_AT), then the hold. */

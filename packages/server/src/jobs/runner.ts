@@ -275,7 +275,7 @@ export class JobRun {
     try {
       let out: Json;
       if (step.transactional === true) {
-        if (phase === 'run') await faultBoundary(this.job.type, step.name, 'before');
+        if (phase === 'run') await ownError(() => faultBoundary(this.job.type, step.name, 'before'));
         if (ends) await this.progress.flush();
         out = await this.journalTx(async (tx, state) => {
           const result = await call(tx);
@@ -285,7 +285,7 @@ export class JobRun {
         });
       } else {
         if (!readOnly) await this.journalTx((tx) => record(tx, 'started', null));
-        if (phase === 'run') await faultBoundary(this.job.type, step.name, 'before');
+        if (phase === 'run') await ownError(() => faultBoundary(this.job.type, step.name, 'before'));
         out = await call();
         this.checkAbort();
         if (readOnly) {

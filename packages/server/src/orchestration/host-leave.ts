@@ -44,16 +44,3 @@ export async function leaveHost(
     ctx.log.warn({ hostId, vm: name, err: e }, 'could not clear what the VM left on a host');
   }
 }
-
-/** Removes a stopped definition of the VM from a host (a migration's destination), if any. */
-export async function forgetDefinition(
-  deps: OrchestrationDeps,
-  ctx: StepContext,
-  hostId: string,
-  name: string,
-): Promise<void> {
-  const listed = await deps.agent.send(hostId, 'vm.list', {}, { signal: ctx.signal });
-  const stale = listed.domains.find((d) => d.name === name);
-  if (stale && stale.state !== 'running' && stale.state !== 'paused')
-    await deps.agent.send(hostId, 'vm.destroy', { vm: name }, { signal: ctx.signal });
-}

@@ -1,4 +1,4 @@
-import { StrataError, type DiskSpec, type Vm } from '@strata/core';
+import { StrataError, isStrataError, type DiskSpec, type Vm } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
 import type { JobDefinition, Json } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
@@ -7,7 +7,7 @@ import { diskSpecFor } from '../host-disks.js';
 import { domainName } from '../naming.js';
 import { chooseHost } from '../../services/placement/choose-host.js';
 import { vmTransition } from '../../vmsnapshots/shared.js';
-import { forgetDefinition, revokeAll } from '../host-leave.js';
+import { revokeAll } from '../host-leave.js';
 import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
@@ -15,14 +15,28 @@ export type MigrateInput = { readonly vmId: string; readonly hostId?: string };
 
 type Plan = { readonly source: string; readonly dest: string };
 
-/** Where a VM's domain runs now: on the source, the destination, both (never), or neither. */
+/** The domain's state on one host; null when that host has no such domain. */
+async function stateOn(deps: OrchestrationDeps, hostId: string, vm: string, signal: AbortSignal) {
+  try {
+    return (await deps.agent.send(hostId, 'vm.state', { vm }, { signal })).state;
+  } catch (e) {
+    if (isStrataError(e, 'VM_NOT_FOUND')) return null;
+    throw e;
+  }
+}
+
+/**
+ * Where a VM's domain runs now: the source, the destination, or neither. The destination is asked
+ * first, one domain's state: libvirt resumes the incoming guest only once the source's CPUs have
+ * stopped for good (and `--undefinesource` then removes it there), so a guest running on the
+ * destination runs nowhere else and the source is not asked. That also lets an undo after the
+ * move proceed while the source's agent is away. `destState` is the destination's domain state.
+ */
 async function whereRuns(deps: OrchestrationDeps, vm: Vm, plan: Plan, signal: AbortSignal) {
-  const runsOn = async (hostId: string) => {
-    const { domains } = await deps.agent.send(hostId, 'vm.list', {}, { signal });
-    return domains.some((d) => d.name === domainName(vm) && d.state === 'running');
-  };
-  const [source, dest] = await Promise.all([runsOn(plan.source), runsOn(plan.dest)]);
-  return { source, dest };
+  const destState = await stateOn(deps, plan.dest, domainName(vm), signal);
+  if (destState === 'running') return { source: false, dest: true, destState };
+  const source = (await stateOn(deps, plan.source, domainName(vm), signal)) === 'running';
+  return { source, dest: false, destState };
 }
 
 /** The destination among the hosts other than the source: placement's rules, plus taking migrations. */
@@ -62,10 +76,10 @@ async function onSharedFiles(q: Queryable, vmId: string): Promise<boolean> {
  * Live migration of a running VM with managed storage, each step journaled with its undo: choose
  * the destination; grant it every disk (tgt ACL for its initiator, its cephx user, the secrets in
  * its libvirt); migrate with a definition whose disks open as the destination; confirm the guest
- * runs there and not on the source; record the new host; revoke the source (last: a backend that
+ * runs there (and so nowhere else); record the new host; revoke the source (last: a backend that
  * fails it leaves a grant the orphan collector revokes, never a database that names the wrong
- * host). A failure leaves the
- * VM running on exactly one host with its disks reachable, and the other host's grants revoked.
+ * host). A failure leaves the VM running on exactly one host with its disks reachable, and the
+ * other host's grants revoked.
  * Runs under the VM's lock, so never beside a snapshot or its commit-back.
  */
 export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInput> {
@@ -126,11 +140,13 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           const plan = prior['plan'] as Plan;
           const { disks } = prior['grant-destination'] as unknown as { disks: DiskSpec[] };
           const vm = await loadVm(deps.db, input.vmId);
-          // Run again after a crash: the guest may have moved already.
-          const at = await whereRuns(deps, vm, plan, ctx.signal);
-          if (at.dest && !at.source) return { moved: 'before' };
-          // a definition the VM left there when it last stopped would refuse the incoming domain
-          await forgetDefinition(deps, ctx, plan.dest, domainName(vm));
+          // Run again after a crash: the guest may have moved already (running on the destination
+          // means it runs nowhere else). Else a definition the VM left there when it last stopped
+          // would refuse the incoming domain: it goes.
+          const there = await stateOn(deps, plan.dest, domainName(vm), ctx.signal);
+          if (there === 'running') return { moved: 'before' };
+          if (there !== null && there !== 'paused')
+            await deps.agent.send(plan.dest, 'vm.destroy', { vm: domainName(vm) }, { signal: ctx.signal });
           const dest = await loadHost(deps.db, plan.dest);
           const facts = (
             await deps.db.query(`SELECT facts->'migration' AS m FROM hosts WHERE id = $1`, [dest.id])
@@ -160,9 +176,9 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as Plan;
           const at = await whereRuns(deps, await loadVm(deps.db, input.vmId), plan, ctx.signal);
-          if (!at.dest || at.source)
+          if (!at.dest)
             throw new StrataError('INTERNAL', {
-              reason: `after the migration the guest runs on ${at.source ? 'the source' : ''}${at.source && at.dest ? ' and ' : ''}${at.dest ? 'the destination' : ''}${!at.source && !at.dest ? 'neither host' : ''}`,
+              reason: `after the migration the guest runs on ${at.source ? 'the source' : 'neither host'}, not on the destination`,
             });
           return null;
         },
