@@ -198,6 +198,15 @@ void test(
       (await ok(['-o', 'json', 'vm-snapshots', 'list', '--vm', vmId, '--state', 'Ready'])).stdout,
     ) as { items: unknown[] };
     assert.equal(listed.items.length, 0);
+    // Removed snapshots leave the list unless asked for with --all
+    const states = async (...extra: string[]) =>
+      (
+        JSON.parse((await ok(['-o', 'json', 'vm-snapshots', 'list', '--vm', vmId, ...extra])).stdout) as {
+          items: Array<{ state: string }>;
+        }
+      ).items.map((s) => s.state);
+    assert.deepEqual(await states(), []);
+    assert.deepEqual(await states('--all'), ['Removed']);
 
     const vols = JSON.parse(
       (await ok(['-o', 'json', 'volumes', 'list', '--vm', vmId, '--type', 'DATA'])).stdout,

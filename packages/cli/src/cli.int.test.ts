@@ -444,6 +444,24 @@ void describe('resources, tables and JSON', () => {
       rows[0]!.id,
     ]);
     assert.deepEqual([made.state, made.sizeBytes, made.poolId], ['Ready', 64 * 1024 ** 2, poolId]);
+    // a deleted snapshot leaves the list unless asked for with --all or by its state
+    const gone = rows[1]!;
+    assert.equal((await strata(['snapshots', 'delete', gone.id])).code, 0);
+    const listed = async (...extra: string[]) =>
+      (
+        await json<{ items: Array<{ id: string; state: string }> }>([
+          'snapshots',
+          'list',
+          '--volume',
+          gone.volumeId,
+          ...extra,
+        ])
+      ).items
+        .filter((s) => s.id === gone.id)
+        .map((s) => s.state);
+    assert.deepEqual(await listed(), []);
+    assert.deepEqual(await listed('--all'), ['Deleted']);
+    assert.deepEqual(await listed('--state', 'Deleted'), ['Deleted']);
     const none = await strata(['snapshots', 'group', '--name', 'x', `vol-missing-${suffix}`]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^error NOT_FOUND/m);

@@ -176,6 +176,7 @@ export function volumeSnapshots(): Command {
     description: 'snapshots of single volumes',
     path: '/v1/volume-snapshots',
     remove: 'job',
+    gone: 'Deleted',
     columns: SNAPSHOT_COLUMNS,
     filters: [
       ['--volume <id>', 'volumeId', 'of this volume'],

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, type Accepted } from '../context.js';
-import { col } from '../output.js';
+import { col, durationMs } from '../output.js';
 import { enc, resource } from './resource.js';
 
 export function vmSnapshots(): Command {
@@ -9,6 +9,7 @@ export function vmSnapshots(): Command {
     description: 'VM snapshots: every disk of a VM at one consistent point',
     path: '/v1/vm-snapshots',
     remove: 'job',
+    gone: 'Removed',
     columns: [
       col('id'),
       col('name'),
@@ -17,7 +18,7 @@ export function vmSnapshots(): Command {
       col('type'),
       col('current'),
       col('consistency'),
-      col('freeze ms', 'freezeMs'),
+      col('freeze ms', (s) => durationMs(s['freezeMs'])),
       col('strategy'),
       col('parent', 'parentId'),
     ],
