@@ -401,6 +401,11 @@ export class RbdDriver implements StorageDriver {
     return snaps.listSnapshots(ctx, this, req.volumeId);
   }
 
+  snapshotUsage(ctx: StorageContext, req: SnapshotRequest) {
+    this.#ids(req);
+    return snaps.snapshotUsage(ctx, this, req.volumeId, req.snapshotId);
+  }
+
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest) {
     validateStorageId('groupId', req.groupId);
     req.members.forEach((m) => this.#ids(m));

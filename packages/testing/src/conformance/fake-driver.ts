@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -36,6 +36,7 @@ import {
   type SetQosResult,
   type SnapshotInfo,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
   type StorageDriver,
   type TakeVmSnapshotResult,
@@ -318,6 +319,18 @@ export class FakeStorageDriver implements StorageDriver {
     return [...this.#snaps]
       .filter(([, s]) => s.volumeId === req.volumeId)
       .map(([id, s]) => this.#snapInfo(id, s));
+  }
+  async snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
+    await this.#enter(ctx, 'snapshotUsage', req);
+    validateStorageId('snapshotId', req.snapshotId);
+    const s = this.#snaps.get(req.snapshotId);
+    if (!s || s.volumeId !== req.volumeId) throw notFound('snapshot', req.snapshotId);
+    const { blocks } = await stat(this.#file(req.snapshotId));
+    return {
+      snapshotId: req.snapshotId,
+      usedBytes: blocks * 512,
+      note: 'bytes allocated to the snapshot copy (a sparse raw file)',
+    };
   }
   async groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
     await this.#enter(ctx, 'groupSnapshot', req);
