@@ -71,3 +71,13 @@ export function parseIntArg(text: string): number {
   if (!/^\d+$/.test(text)) throw new Error(`"${text}" is not a whole number`);
   return Number(text);
 }
+
+/** A snapshot's size as the API answers it: bytes, or null with the reason. */
+export interface SnapshotSize {
+  readonly size: number | null;
+  readonly sizeNote: string;
+}
+
+/** A size as people read it, or why there is none. */
+export const sizeText = (s: SnapshotSize): string =>
+  s.size === null ? `unknown (${s.sizeNote})` : `${humanBytes(s.size)} (${s.sizeNote})`;
