@@ -20,6 +20,7 @@ import {
   type SetQosRequest,
   type SetQosResult,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
   type StorageDriver,
   type VmSnapshotHookRequest,
@@ -401,7 +402,8 @@ export class RbdDriver implements StorageDriver {
     return snaps.listSnapshots(ctx, this, req.volumeId);
   }
 
-  snapshotUsage(ctx: StorageContext, req: SnapshotRequest) {
+  // async: a bad id is a rejected promise, as for every other call
+  async snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
     this.#ids(req);
     return snaps.snapshotUsage(ctx, this, req.volumeId, req.snapshotId);
   }
