@@ -23,17 +23,20 @@ export interface UsageDeps {
   readonly drivers: PoolDrivers;
 }
 
-/** A driver's snapshot ids (spec rule 1): a backend ref that is not one is a path the hypervisor made. */
+/** A driver's snapshot ids (spec rule 1): a backend ref that is not one is an overlay path or a group snapshot. */
 const DRIVER_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const CALL_MS = 60_000;
 
 /** The id the pool's driver knows a snapshot record by, or why there is none. */
-function driverSnapshotId(s: VolumeSnapshotView): { id: string } | { note: string } {
+export function driverSnapshotId(s: VolumeSnapshotView): { id: string } | { note: string } {
   if (s.vmSnapshotId === null) return { id: s.id };
   if (s.backendRef && DRIVER_ID.test(s.backendRef)) return { id: s.backendRef };
-  return {
-    note: 'taken by the hypervisor (an overlay or internal snapshot), not by the storage driver, which cannot size it',
-  };
+  // a path is an overlay file QEMU wrote; anything else names a group snapshot (rbd's pool/group@snap)
+  if (!s.backendRef || s.backendRef.startsWith('/'))
+    return {
+      note: 'taken by the hypervisor (an overlay or internal snapshot), not by the storage driver, which cannot size it',
+    };
+  return { note: "a group snapshot of the VM's volumes, which the backend cannot size per volume" };
 }
 
 async function sizeOf(deps: UsageDeps, s: VolumeSnapshotView): Promise<SnapshotSize> {
@@ -51,11 +54,7 @@ async function sizeOf(deps: UsageDeps, s: VolumeSnapshotView): Promise<SnapshotS
   } catch (e) {
     // a report, not a decision: what the backend could not answer is said, not raised
     if (!(e instanceof StrataError)) throw e;
-    const why =
-      e.code === 'NOT_FOUND'
-        ? 'the backend keeps it in a form it cannot size per volume (an RBD group snapshot)'
-        : `${e.code}: ${e.message}`;
-    return { size: null, sizeNote: why };
+    return { size: null, sizeNote: `${e.code}: ${e.message}` };
   }
 }
 
