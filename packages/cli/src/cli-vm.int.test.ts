@@ -190,6 +190,24 @@ void test(
     const tree = await ok(['vms', 'tree', vmId]);
     assert.match(tree.stdout, new RegExp(`^\\* before <${suffix}> \\(${snapId}\\) Ready filesystem$`, 'm'));
 
+    // its size per disk part: a number where the storage driver took the part, else null and why
+    const size = JSON.parse((await ok(['-o', 'json', 'vm-snapshots', 'size', snapId])).stdout) as {
+      size: number | null;
+      sizeNote: string;
+      parts: Array<{ volumeId: string; size: number | null; sizeNote: string }>;
+    };
+    assert.equal(size.parts.length, 3, JSON.stringify(size));
+    for (const p of size.parts)
+      assert.ok(
+        p.size === null ? /hypervisor|cannot/.test(p.sizeNote) : p.size > 0 && p.sizeNote.length > 0,
+        JSON.stringify(p),
+      );
+    assert.equal(
+      size.size === null,
+      size.parts.some((p) => p.size === null),
+      JSON.stringify(size),
+    );
+
     await ok(['vms', 'stop', vmId, '--force']);
     const reverted = await ok(['vm-snapshots', 'revert', snapId]);
     assert.match(reverted.stdout, /^state\s+Ready$/m);
@@ -198,6 +216,15 @@ void test(
       (await ok(['-o', 'json', 'vm-snapshots', 'list', '--vm', vmId, '--state', 'Ready'])).stdout,
     ) as { items: unknown[] };
     assert.equal(listed.items.length, 0);
+    // Removed snapshots leave the list unless asked for with --all
+    const states = async (...extra: string[]) =>
+      (
+        JSON.parse((await ok(['-o', 'json', 'vm-snapshots', 'list', '--vm', vmId, ...extra])).stdout) as {
+          items: Array<{ state: string }>;
+        }
+      ).items.map((s) => s.state);
+    assert.deepEqual(await states(), []);
+    assert.deepEqual(await states('--all'), ['Removed']);
 
     const vols = JSON.parse(
       (await ok(['-o', 'json', 'volumes', 'list', '--vm', vmId, '--type', 'DATA'])).stdout,

@@ -444,6 +444,41 @@ void describe('resources, tables and JSON', () => {
       rows[0]!.id,
     ]);
     assert.deepEqual([made.state, made.sizeBytes, made.poolId], ['Ready', 64 * 1024 ** 2, poolId]);
+    // its size, from the qcow2 pool's driver on the storage node (qemu-img measure, over the agent)
+    const sized = await json<{ id: string; size: number | null; sizeNote: string }>([
+      'snapshots',
+      'size',
+      rows[1]!.id,
+    ]);
+    assert.equal(sized.id, rows[1]!.id);
+    assert.equal(typeof sized.size, 'number', sized.sizeNote);
+    assert.ok(
+      sized.size! > 0 && sized.size! < 64 * 1024 ** 2,
+      `nothing written: metadata only, ${sized.size}`,
+    );
+    assert.match(sized.sizeNote, /qemu-img measure/);
+    const text = await strata(['snapshots', 'size', rows[1]!.id]);
+    assert.match(text.stdout, /^\d+(\.\d)? KiB \(bytes its content takes as a qcow2 image/);
+    // a deleted snapshot leaves the list unless asked for with --all or by its state
+    const gone = rows[1]!;
+    assert.equal((await strata(['snapshots', 'delete', gone.id])).code, 0);
+    const listed = async (...extra: string[]) =>
+      (
+        await json<{ items: Array<{ id: string; state: string }> }>([
+          'snapshots',
+          'list',
+          '--volume',
+          gone.volumeId,
+          ...extra,
+        ])
+      ).items
+        .filter((s) => s.id === gone.id)
+        .map((s) => s.state);
+    assert.deepEqual(await listed(), []);
+    assert.deepEqual(await listed('--all'), ['Deleted']);
+    assert.deepEqual(await listed('--state', 'Deleted'), ['Deleted']);
+    const goneSize = await json<{ size: number | null; sizeNote: string }>(['snapshots', 'size', gone.id]);
+    assert.deepEqual(goneSize, { id: gone.id, size: null, sizeNote: 'the snapshot is Deleted' });
     const none = await strata(['snapshots', 'group', '--name', 'x', `vol-missing-${suffix}`]);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^error NOT_FOUND/m);

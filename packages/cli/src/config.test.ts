@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { CliError } from './client.js';
 import { configPath, DEFAULT_ENDPOINT, resolveProfile, type ConfigFile } from './config.js';
 
 const config: ConfigFile = {
@@ -31,6 +32,19 @@ void test('flags win over the environment, which wins over the profile; the curr
 });
 
 void test('a named profile that does not exist is an error, unless an endpoint is given', () => {
-  assert.throws(() => resolveProfile(config, { profile: 'nope' }, {}), /no profile "nope"/);
+  assert.throws(
+    () => resolveProfile(config, { profile: 'nope' }, {}),
+    (e: unknown) =>
+      e instanceof CliError && e.code === 'PROFILE_NOT_FOUND' && /no profile "nope"/.test(e.message),
+  );
   assert.equal(resolveProfile(config, { profile: 'nope', endpoint: 'http://e' }, {}).endpoint, 'http://e');
+});
+
+void test('a current profile the file lacks is named in the error, not replaced by "default"', () => {
+  const gone: ConfigFile = { currentProfile: 'gone', profiles: {} };
+  assert.throws(
+    () => resolveProfile(gone, {}, {}),
+    (e: unknown) => e instanceof CliError && e.code === 'PROFILE_NOT_FOUND' && /"gone"/.test(e.message),
+  );
+  assert.equal(resolveProfile(gone, {}, { STRATA_ENDPOINT: 'http://e' }).endpoint, 'http://e');
 });

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CliError } from './client.js';
 
 /** One server and the credentials to use with it. */
 export interface Profile {
@@ -64,21 +65,19 @@ export interface Overrides {
 
 /**
  * The profile to use: command-line flags win, then STRATA_* variables, then the named (or
- * current, or "default") profile of the config file.
+ * current, or "default") profile of the config file. A profile asked for by name (flag, variable
+ * or the file's current one) that the file lacks is PROFILE_NOT_FOUND unless an endpoint is given.
  */
 export function resolveProfile(
   config: ConfigFile,
   flags: Overrides,
   env: Env = process.env,
 ): Profile & { readonly name: string } {
-  const name = flags.profile ?? env['STRATA_PROFILE'] ?? config.currentProfile ?? 'default';
-  if (
-    (flags.profile ?? env['STRATA_PROFILE']) &&
-    !config.profiles[name] &&
-    !flags.endpoint &&
-    !env['STRATA_ENDPOINT']
-  ) {
-    throw new Error(
+  const asked = flags.profile ?? env['STRATA_PROFILE'] ?? config.currentProfile;
+  const name = asked ?? 'default';
+  if (asked && !config.profiles[name] && !flags.endpoint && !env['STRATA_ENDPOINT']) {
+    throw new CliError(
+      'PROFILE_NOT_FOUND',
       `no profile "${name}" in the config file (strata config set-profile ${name} --endpoint URL ...)`,
     );
   }

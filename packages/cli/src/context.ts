@@ -98,25 +98,32 @@ export class Context {
   }
 }
 
-/** Prints a failure with its code (and the registry's recovery hint); returns the exit code. */
+/**
+ * Prints a failure with its code (and the registry's recovery hint); returns the exit code. Each
+ * message is its own line (trailing whitespace of a message trimmed, one newline added), so two
+ * never run together; with JSON output every failure is one JSON line.
+ */
 export function reportError(
   e: unknown,
   json: boolean,
-  err: (t: string) => void = (t) => process.stderr.write(t + '\n'),
+  err: (t: string) => void = (t) => process.stderr.write(t),
 ): number {
-  if (e instanceof CliError) {
-    if (json)
-      err(
-        JSON.stringify({ error: { code: e.code, message: e.message, status: e.status, details: e.details } }),
-      );
-    else {
-      err(`error ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${e.message}`);
-      const hint = errorRegistry.get(e.code)?.recovery;
-      if (hint) err(`hint: ${hint}`);
-    }
-    return 1;
+  const line = (t: string) => err(t.trimEnd() + '\n');
+  const message = e instanceof Error ? e.message : String(e);
+  if (json) {
+    const c = e instanceof CliError ? e : null;
+    line(
+      JSON.stringify({
+        error: { code: c?.code ?? 'CLI_ERROR', message, status: c?.status ?? null, details: c?.details },
+      }),
+    );
+  } else if (e instanceof CliError) {
+    line(`error ${e.code}${e.status ? ` (HTTP ${e.status})` : ''}: ${message}`);
+    const hint = errorRegistry.get(e.code)?.recovery;
+    if (hint) line(`hint: ${hint}`);
+  } else {
+    line(`error: ${message}`);
   }
-  err(`error: ${e instanceof Error ? e.message : String(e)}`);
   return 1;
 }
 

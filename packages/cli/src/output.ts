@@ -27,11 +27,22 @@ export function table(rows: readonly Record<string, unknown>[], columns: readonl
   return [fmt(headers), ...cells.map(fmt)].join('\n');
 }
 
-/** One record as `field: value` lines. */
+/** One record as `field: value` lines; durations (`…Ms` fields) rounded as in tables. */
 export function record(row: Record<string, unknown>): string {
   const keys = Object.keys(row);
   const width = Math.max(0, ...keys.map((k) => k.length));
-  return keys.map((k) => `${k.padEnd(width)}  ${cell(row[k])}`).join('\n');
+  return keys
+    .map((k) => `${k.padEnd(width)}  ${cell(/Ms$/.test(k) ? durationMs(row[k]) : row[k])}`)
+    .join('\n');
+}
+
+/**
+ * A duration in milliseconds as people read it: whole milliseconds, one decimal under 10 ms
+ * (measured hold times come with float noise: 405.9977690000014 reads 406).
+ */
+export function durationMs(n: unknown): unknown {
+  if (typeof n !== 'number' || !Number.isFinite(n)) return n;
+  return Math.abs(n) < 10 ? Math.round(n * 10) / 10 : Math.round(n);
 }
 
 export function humanBytes(n: unknown): string {
@@ -60,3 +71,13 @@ export function parseIntArg(text: string): number {
   if (!/^\d+$/.test(text)) throw new Error(`"${text}" is not a whole number`);
   return Number(text);
 }
+
+/** A snapshot's size as the API answers it: bytes, or null with the reason. */
+export interface SnapshotSize {
+  readonly size: number | null;
+  readonly sizeNote: string;
+}
+
+/** A size as people read it, or why there is none. */
+export const sizeText = (s: SnapshotSize): string =>
+  s.size === null ? `unknown (${s.sizeNote})` : `${humanBytes(s.size)} (${s.sizeNote})`;

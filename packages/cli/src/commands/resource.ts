@@ -13,6 +13,11 @@ export interface ResourceDef {
   readonly columns: readonly Column[];
   readonly filters?: readonly Filter[];
   readonly aliases?: readonly string[];
+  /**
+   * The end state of a deleted record (snapshots' `Removed`, `Deleted`): a list leaves those out
+   * (the API's `live=true`) unless given `--all` or a `--state`, as CloudStack's lists do.
+   */
+  readonly gone?: string;
   /** How delete answers: at once (204/200), as a job (202), or not offered. */
   readonly remove?: 'sync' | 'job' | false;
 }
@@ -31,6 +36,7 @@ export function resource(def: ResourceDef): Command {
     .option('--cursor <cursor>', 'continue after a previous page')
     .option('--total', 'also count every match');
   for (const [flags, , description] of def.filters ?? []) list.option(flags, description);
+  if (def.gone) list.option('--all', `also the ${def.gone} ones`);
   list.action(
     action(async (ctx, opts: Record<string, string | number | boolean | undefined>) => {
       const query: Record<string, string | number | boolean | undefined> = {
@@ -42,6 +48,7 @@ export function resource(def: ResourceDef): Command {
         const key = camel(/--([a-z-]+)/.exec(flags)?.[1] ?? param);
         query[param] = opts[key];
       }
+      if (def.gone && !opts['all'] && opts['state'] === undefined) query['live'] = true;
       ctx.list(await ctx.client.get(def.path, query), def.columns);
     }),
   );

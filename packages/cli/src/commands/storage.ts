@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, type Accepted } from '../context.js';
-import { col, humanBytes, parseIntArg, parseSize } from '../output.js';
+import { col, humanBytes, parseIntArg, parseSize, sizeText, type SnapshotSize } from '../output.js';
 import { enc, resource } from './resource.js';
 
 const qosText = (q: unknown): string | null => {
@@ -191,6 +191,7 @@ export function volumeSnapshots(): Command {
     description: 'snapshots of single volumes',
     path: '/v1/volume-snapshots',
     remove: 'job',
+    gone: 'Deleted',
     columns: SNAPSHOT_COLUMNS,
     filters: [
       ['--volume <id>', 'volumeId', 'of this volume'],
@@ -231,6 +232,17 @@ export function volumeSnapshots(): Command {
           snaps.map((x) => `/v1/volume-snapshots/${enc(x.id)}`),
           SNAPSHOT_COLUMNS,
         );
+      }),
+    );
+  cmd
+    .command('size')
+    .description('its size as its backend tells it (or why it cannot)')
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) => {
+        const s = await ctx.client.get<SnapshotSize>(`/v1/volume-snapshots/${enc(id)}/size`);
+        if (ctx.json) return ctx.print(s);
+        ctx.note(sizeText(s));
       }),
     );
   cmd

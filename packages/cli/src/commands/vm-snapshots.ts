@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, type Accepted } from '../context.js';
-import { col } from '../output.js';
+import { col, durationMs, humanBytes, sizeText, type SnapshotSize } from '../output.js';
 import { enc, resource } from './resource.js';
 
 export function vmSnapshots(): Command {
@@ -9,6 +9,7 @@ export function vmSnapshots(): Command {
     description: 'VM snapshots: every disk of a VM at one consistent point',
     path: '/v1/vm-snapshots',
     remove: 'job',
+    gone: 'Removed',
     columns: [
       col('id'),
       col('name'),
@@ -17,7 +18,7 @@ export function vmSnapshots(): Command {
       col('type'),
       col('current'),
       col('consistency'),
-      col('freeze ms', 'freezeMs'),
+      col('freeze ms', (s) => durationMs(s['freezeMs'])),
       col('strategy'),
       col('parent', 'parentId'),
     ],
@@ -71,6 +72,20 @@ export function vmSnapshots(): Command {
       ),
     );
   cmd
+    .command('size')
+    .description("its size: each disk part's as its backend tells it (or why it cannot), and their sum")
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) => {
+        const s = await ctx.client.get<SnapshotSize & { parts: Array<Record<string, unknown>> }>(
+          `/v1/vm-snapshots/${enc(id)}/size`,
+        );
+        if (ctx.json) return ctx.print(s);
+        ctx.list({ items: s.parts }, SIZE_COLUMNS);
+        ctx.note(`total: ${sizeText(s)}`);
+      }),
+    );
+  cmd
     .command('explain')
     .description("every strategy's answer and reason for a VM and request, and the one chosen")
     .requiredOption('--vm <id>', 'the VM')
@@ -103,6 +118,13 @@ export function vmSnapshots(): Command {
     );
   return cmd;
 }
+
+const SIZE_COLUMNS = [
+  col('volume snapshot', 'volumeSnapshotId'),
+  col('volume', 'volumeId'),
+  col('size', (p) => (p['size'] === null ? 'unknown' : humanBytes(p['size']))),
+  col('note', 'sizeNote'),
+];
 
 const EXPLAIN_COLUMNS = [
   col('strategy'),

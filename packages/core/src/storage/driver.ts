@@ -25,6 +25,7 @@ import type {
   RevertSnapshotResult,
   SetQosResult,
   SnapshotInfo,
+  SnapshotUsage,
   VolumeInfo,
 } from './results.js';
 import type {
@@ -69,6 +70,8 @@ export interface StorageDriver {
   deleteSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<DeleteResult>;
   revertSnapshot(ctx: StorageContext, req: SnapshotRequest): Promise<RevertSnapshotResult>;
   listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]>;
+  /** What one snapshot takes on the backend, or null with the reason (spec section 5). */
+  snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage>;
   createVolumeFromSnapshot(
     ctx: StorageContext,
     req: CreateVolumeFromSnapshotRequest,

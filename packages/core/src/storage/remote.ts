@@ -19,6 +19,7 @@ export const storageCallMethods = [
   'deleteSnapshot',
   'revertSnapshot',
   'listSnapshots',
+  'snapshotUsage',
   'createVolumeFromSnapshot',
   'createVolumeFromTemplate',
   'groupSnapshot',

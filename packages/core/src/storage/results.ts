@@ -60,6 +60,16 @@ export interface SnapshotInfo {
   readonly createdAt: string;
 }
 
+/**
+ * What a snapshot takes on its backend, as the backend can tell (spec section 5, `snapshotUsage`).
+ * `usedBytes` is null when it cannot; `note` always says what the figure is, or why there is none.
+ */
+export interface SnapshotUsage {
+  readonly snapshotId: string;
+  readonly usedBytes: number | null;
+  readonly note: string;
+}
+
 export interface CreateSnapshotResult {
   readonly snapshot: SnapshotInfo;
   readonly created: boolean;

@@ -33,6 +33,7 @@ import {
   type SetQosResult,
   type SnapshotInfo,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
   type StorageDriver,
   type TakeVmSnapshotResult,
@@ -304,6 +305,9 @@ export class Qcow2Driver implements StorageDriver {
   }
   listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
     return this.snapshots.listSnapshots(ctx, req);
+  }
+  snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
+    return this.snapshots.snapshotUsage(ctx, req);
   }
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
     return this.snapshots.groupSnapshot(ctx, req);

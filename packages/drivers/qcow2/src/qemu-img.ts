@@ -39,6 +39,20 @@ export class QemuImg {
     return { virtualSize: json['virtual-size'], snapshots: (json.snapshots ?? []).map((s) => s.name) };
   }
 
+  /**
+   * Bytes a standalone qcow2 copy of internal snapshot `name` needs (its allocated clusters plus
+   * metadata). Opened read-only with force-share: a running guest may hold the image.
+   */
+  async measureSnapshot(ctx: StorageContext, path: string, name: string): Promise<number> {
+    const opts = `driver=qcow2,read-only=on,force-share=on,file.driver=file,file.filename=${path.replace(/,/g, ',,')}`;
+    const out = await this.#run(
+      ctx,
+      ['measure', '--output=json', '-O', 'qcow2', '-l', `snapshot.name=${name}`, '--image-opts', opts],
+      'measure',
+    );
+    return (JSON.parse(out) as { required: number }).required;
+  }
+
   create(ctx: StorageContext, path: string, sizeBytes: number): Promise<string> {
     return this.#run(
       ctx,

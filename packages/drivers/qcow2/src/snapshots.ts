@@ -9,6 +9,7 @@ import {
   type RevertSnapshotResult,
   type SnapshotInfo,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
   type VolumeIdRequest,
 } from '@strata/core';
@@ -101,6 +102,22 @@ export class Qcow2Snapshots {
     return (await this.d.store.listSnapshots())
       .filter((s) => s.volumeId === req.volumeId)
       .map((s) => this.snapInfo(s));
+  }
+
+  /**
+   * An internal snapshot has no file of its own: qemu-img tells the clusters it references
+   * (`measure`), shared ones included, not the bytes deleting it would free.
+   */
+  async snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
+    validateStorageId('snapshotId', req.snapshotId);
+    await this.d.meta(req.volumeId);
+    const s = await this.d.store.getSnapshot(req.snapshotId);
+    if (!s || s.volumeId !== req.volumeId) throw notFound('snapshot', req.snapshotId);
+    return {
+      snapshotId: s.snapshotId,
+      usedBytes: await this.d.img.measureSnapshot(ctx, this.d.store.image(s.volumeId), s.snapshotId),
+      note: 'bytes its content takes as a qcow2 image (qemu-img measure of the internal snapshot; clusters shared with the volume included)',
+    };
   }
 
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {

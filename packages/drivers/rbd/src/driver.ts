@@ -20,6 +20,7 @@ import {
   type SetQosRequest,
   type SetQosResult,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
   type StorageDriver,
   type VmSnapshotHookRequest,
@@ -399,6 +400,12 @@ export class RbdDriver implements StorageDriver {
   listSnapshots(ctx: StorageContext, req: VolumeIdRequest) {
     validateStorageId('volumeId', req.volumeId);
     return snaps.listSnapshots(ctx, this, req.volumeId);
+  }
+
+  // async: a bad id is a rejected promise, as for every other call
+  async snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
+    this.#ids(req);
+    return snaps.snapshotUsage(ctx, this, req.volumeId, req.snapshotId);
   }
 
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest) {

@@ -7,6 +7,7 @@ import {
   type RevertSnapshotResult,
   type SnapshotInfo,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
 } from '@strata/core';
 import { EEXIST, ENOENT, errnoOf } from './cli.js';
@@ -54,6 +55,31 @@ export async function listSnapshots(ctx: StorageContext, p: Pool, volumeId: stri
   return snaps
     .filter((s) => isUserSnap(s) && snapshotIdOf(s.name) !== null)
     .map((s) => toSnapshotInfo(p, volumeId, s));
+}
+
+/**
+ * `rbd du` of the snapshot: the data that changed between the previous snapshot (or the image's
+ * creation) and this one, which is what the snapshot alone keeps once the image moves on.
+ */
+export async function snapshotUsage(
+  ctx: StorageContext,
+  p: Pool,
+  volumeId: string,
+  snapshotId: string,
+): Promise<SnapshotUsage> {
+  const snap = await findSnap(ctx, p, volumeId, snapshotId);
+  if (!snap) throw new StrataError('NOT_FOUND', { kind: 'snapshot', id: snapshotId });
+  const du = await p.cli.rbdJson<{ images?: ReadonlyArray<{ snapshot?: string; used_size: number }> }>(ctx, [
+    'du',
+    spec(p.pool, imageName(volumeId), snap.name),
+  ]);
+  const row = du?.images?.find((r) => r.snapshot === snap.name);
+  if (!row) return { snapshotId, usedBytes: null, note: 'rbd du did not report this snapshot' };
+  return {
+    snapshotId,
+    usedBytes: row.used_size,
+    note: 'rbd du used size: data written between the previous snapshot and this one',
+  };
 }
 
 /** Where a snapshot id lives: the index first, the volume named in the request as a fallback. */

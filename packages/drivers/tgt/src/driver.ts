@@ -32,6 +32,7 @@ import {
   type SetQosResult,
   type SnapshotInfo,
   type SnapshotRequest,
+  type SnapshotUsage,
   type StorageContext,
   type StorageDriver,
   type VolumeIdRequest,
@@ -334,6 +335,9 @@ export class TgtDriver implements StorageDriver {
   }
   listSnapshots(ctx: StorageContext, req: VolumeIdRequest): Promise<readonly SnapshotInfo[]> {
     return this.snapshots.listSnapshots(ctx, req);
+  }
+  snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
+    return this.snapshots.snapshotUsage(ctx, req);
   }
   groupSnapshot(ctx: StorageContext, req: GroupSnapshotRequest): Promise<GroupSnapshotResult> {
     return this.snapshots.groupSnapshot(ctx, req);

@@ -7,6 +7,7 @@ import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { PoolDrivers, type PoolDriverFactory } from '../orchestration/pool-drivers.js';
 import { remoteDriverTypes, serverDriverFactories } from '../orchestration/remote-drivers.js';
 import { registerOrchestration } from '../orchestration/register.js';
+import { snapshotUsageRoutes } from '../orchestration/snapshot-usage-routes.js';
 import { actorOf } from '../api/hooks.js';
 import { spec } from '../api/route-kit.js';
 import { idParams, query, str } from '../api/schemas.js';
@@ -59,6 +60,7 @@ export function orchestrationExtension(options: OrchestrationOptions): ServerExt
   return {
     name: 'orchestration',
     routes(app, ctx) {
+      snapshotUsageRoutes(app, () => ({ db: ctx.db, services: ctx.services, drivers: driversFor(ctx) }));
       app.get<{
         Params: { id: string };
         Querystring: {

@@ -20,6 +20,7 @@ export function defaultStorageDeadlineMs(method: StorageCallMethod): number {
     case 'getVolume':
     case 'listVolumes':
     case 'listSnapshots':
+    case 'snapshotUsage':
     case 'capacity':
     case 'connectionInfo':
     case 'listVmSnapshotParts':
@@ -105,6 +106,7 @@ export class RemoteStorageDriver implements StorageDriver {
   deleteSnapshot: StorageDriver['deleteSnapshot'] = (ctx, req) => this.#call(ctx, 'deleteSnapshot', req);
   revertSnapshot: StorageDriver['revertSnapshot'] = (ctx, req) => this.#call(ctx, 'revertSnapshot', req);
   listSnapshots: StorageDriver['listSnapshots'] = (ctx, req) => this.#call(ctx, 'listSnapshots', req);
+  snapshotUsage: StorageDriver['snapshotUsage'] = (ctx, req) => this.#call(ctx, 'snapshotUsage', req);
   createVolumeFromSnapshot: StorageDriver['createVolumeFromSnapshot'] = (ctx, req) =>
     this.#call(ctx, 'createVolumeFromSnapshot', req);
   createVolumeFromTemplate: StorageDriver['createVolumeFromTemplate'] = (ctx, req) =>

@@ -35,6 +35,8 @@ export interface VolumeSnapshotFilter extends ListQuery {
   readonly vmSnapshotId?: string;
   readonly state?: string;
   readonly name?: string;
+  /** Leave out Deleted ones. */
+  readonly live?: boolean;
 }
 
 /** Volume snapshot records: created in Creating by the snapshot job, which moves them on. */
@@ -175,6 +177,7 @@ export class VolumeSnapshotService {
       .eq('t.vm_snapshot_id', f.vmSnapshotId)
       .eq('t.state', f.state)
       .eq('t.name', f.name);
+    if (f.live) where.add(`t.state <> 'Deleted'`);
     return listPage(this.db, { columns: 't.*', from: 'volume_snapshots t', where }, f, toVolumeSnapshot);
   }
 

@@ -239,6 +239,32 @@ export function runDriverConformance(
       assert.equal((await d.deleteSnapshot(ctx, { volumeId: v, snapshotId: s1 })).deleted, false);
     });
 
+    void test('snapshotUsage: a snapshot of written data takes more than one of an empty volume, or says why it cannot tell', async (t) => {
+      if (snapSkip()) return t.skip(String(snapSkip()));
+      const v = await newVolume();
+      const empty = id('s');
+      await d.createSnapshot(ctx, { volumeId: v, snapshotId: empty });
+      await writePattern(await conn(v), 0xc3, 0, 4 * MiB);
+      const full = id('s');
+      await d.createSnapshot(ctx, { volumeId: v, snapshotId: full });
+      const u0 = await d.snapshotUsage(ctx, { volumeId: v, snapshotId: empty });
+      const u1 = await d.snapshotUsage(ctx, { volumeId: v, snapshotId: full });
+      assert.equal(u1.snapshotId, full);
+      for (const u of [u0, u1]) assert.ok(u.note.length > 0, 'every answer says what its figure is');
+      if (u0.usedBytes === null || u1.usedBytes === null) {
+        assert.equal(u1.usedBytes, null, `${name}: a driver that cannot tell says so for every snapshot`);
+      } else {
+        assert.ok(u1.usedBytes >= 4 * MiB, `${name}: 4 MiB written, ${u1.usedBytes} reported`);
+        assert.ok(u0.usedBytes < u1.usedBytes, `${name}: empty ${u0.usedBytes} < written ${u1.usedBytes}`);
+      }
+      await assert.rejects(d.snapshotUsage(ctx, { volumeId: v, snapshotId: id('nos') }), {
+        code: 'NOT_FOUND',
+      });
+      await assert.rejects(d.snapshotUsage(ctx, { volumeId: v, snapshotId: 'Bad Id' }), {
+        code: 'INVALID_ARGUMENT',
+      });
+    });
+
     void test('volume from snapshot holds the snapshot data and is independent of its source', async (t) => {
       if (!d.capabilities.volumeSnapshot || !d.capabilities.clone.supported)
         return t.skip('driver has no snapshot clone');

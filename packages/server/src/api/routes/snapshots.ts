@@ -27,7 +27,14 @@ export function vmSnapshotRoutes(app: FastifyInstance, { services }: ApiDeps): v
     '/v1/vm-snapshots',
     {
       schema: spec('vm-snapshots', 'List VM snapshots (flat; parentId links the tree)', {
-        querystring: listQuery({ accountId: str, vmId: str, state: str, name: str, parentId: str }),
+        querystring: listQuery({
+          accountId: str,
+          vmId: str,
+          state: str,
+          name: str,
+          parentId: str,
+          live: { type: 'boolean', description: 'true: leave out Removed snapshots' },
+        }),
         response: { 200: pageOf(schemas.vmSnapshot) },
       }),
     },

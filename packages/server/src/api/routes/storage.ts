@@ -163,7 +163,14 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
     '/v1/volume-snapshots',
     {
       schema: spec('volume-snapshots', 'List volume snapshots', {
-        querystring: listQuery({ accountId: str, volumeId: str, vmSnapshotId: str, state: str, name: str }),
+        querystring: listQuery({
+          accountId: str,
+          volumeId: str,
+          vmSnapshotId: str,
+          state: str,
+          name: str,
+          live: { type: 'boolean', description: 'true: leave out Deleted snapshots' },
+        }),
         response: { 200: pageOf(schemas.volumeSnapshot) },
       }),
     },
