@@ -21,7 +21,8 @@ export async function runClient(
       return end.state === 'Succeeded' ? accepted : null;
     } catch (e) {
       stats.refused++;
-      stats.errors[String(e?.code ?? e?.message ?? e).slice(0, 80)] = 1;
+      const kind = `${what}: ${String(e?.code ?? '')} ${String(e?.message ?? e).slice(0, 120)}`;
+      stats.errors[kind] = (stats.errors[kind] ?? 0) + 1;
       return null;
     }
   };

@@ -20,14 +20,14 @@ export function victims(cx, tgtd) {
 }
 
 /**
- * Runs until `deadline` or `maxKills`: waits a random 15..45 s, kills one victim at random.
+ * Runs until `deadline` or `maxKills`: waits a random 5..25 s, kills one victim at random.
  * Returns what it did, in order.
  */
 export async function runKiller(all, { deadline, maxKills, log, random = Math.random }) {
   const done = [];
   const names = Object.keys(all);
   while (done.length < maxKills) {
-    const wait = 15_000 + Math.floor(random() * 30_000);
+    const wait = 5_000 + Math.floor(random() * 20_000);
     if (Date.now() + wait > deadline) break;
     await sleep(wait);
     const name = names[Math.floor(random() * names.length)];

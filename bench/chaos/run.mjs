@@ -99,7 +99,7 @@ try {
     operations_by_type: stats.byOp,
     refused_or_failed_calls: stats.refused,
     jobs_failed: stats.failedJobs,
-    error_kinds: Object.keys(stats.errors),
+    errors: stats.errors,
     kills: kills.length,
     kills_detail: kills,
     osd_restarts: 0,
