@@ -70,6 +70,7 @@ const EXPECTED_S = [
   [/\/crash-jobs\.int\.test\.js$/, 540],
   [/\/crash-snapshot-jobs\.int\.test\.js$/, 300],
   [/\/torture\.int\.test\.js$/, 310],
+  [/\/io-error-resume\.int\.test\.js$/, 240],
   [/\/crash-delete\.int\.test\.js$/, 260],
   [/\/crash-create\.int\.test\.js$/, 360],
   [/\/migrate-undo\.int\.test\.js$/, 200],

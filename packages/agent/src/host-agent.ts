@@ -6,6 +6,7 @@ import { EventStream } from './events/event-stream.js';
 import type { LibvirtEvent } from './events/parse-event.js';
 import { FreezeManager, type FreezeResult, type ThawResult } from './guest/fsfreeze.js';
 import { PauseManager, type PauseResult, type ResumeResult } from './guest/pause.js';
+import { IoErrorResumer, type IoErrorResumeOptions } from './guest/io-error-resume.js';
 import { collectHostFacts } from './host/host-facts.js';
 import { DEFAULT_INITIATOR_FILE, ensureInitiatorName } from './host/initiator-name.js';
 import { defineSecret, undefineSecret, type SecretUsage } from './host/secrets.js';
@@ -44,6 +45,8 @@ export interface HostAgentOptions extends VirshOptions {
   readonly initiatorFile?: string;
   /** Where holds (freezes, pauses) are recorded so a restarted agent takes them over (default /run/strata-agent/holds). */
   readonly holdDir?: string;
+  /** How guests paused on an I/O error are resumed once their storage is back. */
+  readonly ioErrorResume?: IoErrorResumeOptions;
 }
 
 /**
@@ -52,7 +55,8 @@ export interface HostAgentOptions extends VirshOptions {
  * manager whose deadline holds even if this process dies.
  *
  * Emits `event` (LibvirtEvent), `thawed` ({ vm, reason, frozenForMs }), `resumed`
- * ({ vm, reason, pausedForMs }) and `block-job`
+ * ({ vm, reason, pausedForMs }), `io-error-resumed` ({ vm, attempts, pausedForMs }),
+ * `io-error-resume-failed` ({ vm, err }) and `block-job`
  * (BlockJobProgress).
  */
 export class HostAgent extends EventEmitter {
@@ -60,6 +64,7 @@ export class HostAgent extends EventEmitter {
   readonly events: EventStream;
   readonly freezes: FreezeManager;
   readonly pauses: PauseManager;
+  readonly ioErrors: IoErrorResumer;
   readonly blockJobs: BlockJobs;
   private readonly diskTargets: DiskTargets;
   private readonly domainOptions: DomainOptions;
@@ -72,6 +77,7 @@ export class HostAgent extends EventEmitter {
     this.events = new EventStream({ uri: this.virsh.uri });
     this.freezes = new FreezeManager(this.virsh, options.holdDir);
     this.pauses = new PauseManager(this.virsh, options.holdDir);
+    this.ioErrors = new IoErrorResumer(this.virsh, options.ioErrorResume);
     this.blockJobs = new BlockJobs(this.virsh, this.events);
     this.diskTargets = new DiskTargets(this.virsh, this.events);
     this.domainOptions = options.domain ?? { domainType: 'qemu', tbCacheMiB: 32 };
@@ -79,6 +85,9 @@ export class HostAgent extends EventEmitter {
     this.events.on('event', (e: LibvirtEvent) => this.emit('event', e));
     this.freezes.on('thawed', (t) => this.emit('thawed', t));
     this.pauses.on('resumed', (t) => this.emit('resumed', t));
+    this.ioErrors.on('resumed', (t) => this.emit('io-error-resumed', t));
+    // a failed attempt is retried on the next pass; the listener keeps it from throwing
+    this.ioErrors.on('error', (t) => this.emit('io-error-resume-failed', t));
     this.blockJobs.on('progress', (p) => this.emit('block-job', p));
   }
 
@@ -88,10 +97,12 @@ export class HostAgent extends EventEmitter {
     await this.events.start();
     await this.freezes.adopt();
     await this.pauses.adopt();
+    this.ioErrors.start();
   }
 
   /** Thaws what this agent froze and closes the event stream. */
   async close(): Promise<void> {
+    this.ioErrors.stop();
     await this.freezes.thawAll();
     await this.pauses.resumeAll();
     this.events.stop();

@@ -80,7 +80,8 @@ export async function volumeExists(cx: CrashEnv, v: VolumeView): Promise<boolean
   if (v.poolId === cx.cloud.pools.qcow2) return exists(ref);
   if (v.poolId === cx.cloud.pools.tgt) {
     // A storage node's listing grows with every LUN it serves (about 1 KiB each).
-    const show = ['--lld', 'iscsi', '--mode', 'target', '--op', 'show'];
+    const port = cx.tgtControlPort !== undefined ? ['-C', String(cx.tgtControlPort)] : [];
+    const show = [...port, '--lld', 'iscsi', '--mode', 'target', '--op', 'show'];
     const targets = (await run('tgtadm', show, { maxBuffer: 256 * 1024 * 1024 })).stdout;
     return (
       (await exists(join(cx.tgtDir, 'volumes', `${v.id}.raw`))) && targets.includes(ref.split('/')[0] ?? '?')

@@ -33,6 +33,8 @@ export interface CrashEnv {
   readonly root: string;
   readonly stateDir: string;
   readonly tgtDir: string;
+  /** The management port of the tgtd serving tgtDir when it is not the machine's (`tgtd -C N`). */
+  readonly tgtControlPort?: number;
   /** The cloud with this run's private pools in place of the shared ones. */
   readonly cloud: Cloud;
   /**

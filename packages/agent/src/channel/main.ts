@@ -4,6 +4,7 @@
 // cannot fix, 1 when the KVM core cannot start (libvirt not answering). Roles (STRATA_AGENT_ROLES):
 // `kvm` runs the KVM core; `storage` serves storage drivers (ADR 0003); a storage-only node needs
 // no libvirt.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { emptyStateReport, isStrataError, type HostFacts, type StrataError } from '@strata/core';
 import { AgentChannel } from './agent-channel.js';
@@ -18,6 +19,8 @@ import { migrationFacts } from './migration-facts.js';
 import { withCapacity } from '../host/capacity.js';
 import type { CommandHandlers } from './dispatcher.js';
 import { StorageNode } from '../storage/storage-node.js';
+import { ServedPools } from '../storage/served-pools.js';
+import { builtInDriverFactories } from '../storage/driver-factories.js';
 import { storageHandlers } from '../storage/handlers.js';
 
 function log(level: string, msg: string, fields: object = {}): void {
@@ -28,8 +31,15 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   const config = await loadAgentConfig(values.config ?? process.env['STRATA_AGENT_CONFIG']);
   const storage = config.roles.includes('storage')
-    ? new StorageNode({ providers: config.storageProviders, poolDirs: config.poolDirs })
+    ? new StorageNode(
+        { providers: config.storageProviders, poolDirs: config.poolDirs },
+        builtInDriverFactories,
+        new ServedPools(join(config.stateDir, 'served-pools.json')),
+      )
     : null;
+  const restored = (await storage?.restore()) ?? [];
+  if (restored.length > 0)
+    log('info', 'storage drivers built for the pools served before', { pools: restored });
   const migration = migrationFacts();
   const withRoles = (facts: HostFacts): HostFacts => ({
     // a host told to be smaller than its machine reports that size (STRATA_AGENT_CPUS, …)
@@ -70,6 +80,7 @@ async function main(): Promise<void> {
     },
   });
   const stopForwarding = kvm ? forwardKvmEvents(kvm, channel) : () => undefined;
+  kvm?.on('io-error-resumed', (t: object) => log('info', 'guest resumed after an I/O error pause', t));
   channel.on('connected', (hostId: string) => log('info', 'connected', { hostId }));
   channel.on('disconnected', (reason: string) => log('warn', 'disconnected', { reason }));
   channel.on('reconnecting', (delayMs: number) => log('info', 'reconnecting', { delayMs }));

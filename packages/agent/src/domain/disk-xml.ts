@@ -3,6 +3,13 @@ import type { AgentDiskSpec, IoTune } from '../types.js';
 
 const x = escapeXml;
 
+/**
+ * Disks on remote storage (iSCSI, RBD, a host-side iSCSI block device): a failed read or write
+ * pauses the guest instead of reaching it as EIO (a guest filesystem would go read-only), and the
+ * agent resumes it once the storage answers again (guest/io-error-resume.ts).
+ */
+const STOP_ON_ERROR = ` error_policy='stop' rerror_policy='stop'`;
+
 /** Splits "host:port" (port defaulting) for a network disk's <host>. */
 export function hostPort(address: string, defaultPort: number): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address);
@@ -60,7 +67,7 @@ export function diskXml(disk: AgentDiskSpec): string {
       );
     case 'block':
       return (
-        `<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none' io='native'/>` +
+        `<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none' io='native'${STOP_ON_ERROR}/>` +
         `<source dev='${x(s.path)}'/>${tail}</disk>`
       );
     case 'iscsi': {
@@ -72,7 +79,7 @@ export function diskXml(disk: AgentDiskSpec): string {
           ? `<auth username='${x(s.chap.username)}'><secret type='iscsi' uuid='${x(s.chap.secretUuid)}'/></auth>`
           : '';
       return (
-        `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>` +
+        `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'${STOP_ON_ERROR}/>` +
         `<source protocol='iscsi' name='${x(`${s.iqn}/${s.lun}`)}'><host name='${x(host)}' port='${port}'/>${auth}${initiator}</source>` +
         `${tail}</disk>`
       );
@@ -87,7 +94,7 @@ export function diskXml(disk: AgentDiskSpec): string {
           ? `<auth username='${x(s.auth.username)}'><secret type='ceph' uuid='${x(s.auth.secretUuid)}'/></auth>`
           : '';
       return (
-        `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none' discard='unmap'/>` +
+        `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none' discard='unmap'${STOP_ON_ERROR}/>` +
         `<source protocol='rbd' name='${x(`${s.pool}/${s.image}`)}'>${hosts}${auth}</source>${tail}</disk>`
       );
     }

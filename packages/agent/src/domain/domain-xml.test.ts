@@ -69,6 +69,20 @@ void test('iSCSI disks carry the initiator name and CHAP by secret reference; RB
   );
 });
 
+void test('disks on remote storage pause the guest on an I/O error; local files keep the default', () => {
+  const stop = /<driver [^>]*error_policy='stop' rerror_policy='stop'\/>/;
+  const iscsi = { kind: 'iscsi', portal: '10.0.0.1', iqn: 'iqn.x:t', lun: 1 } as const;
+  const rbd = { kind: 'rbd', pool: 'p', image: 'i', monitors: ['127.0.0.1'] } as const;
+  for (const source of [iscsi, rbd, { kind: 'block', path: '/dev/sdz' } as const])
+    assert.match(diskXml({ volumeId: 'v', target: 'vdb', source }), stop, source.kind);
+  const file = diskXml({
+    volumeId: 'v',
+    target: 'vdb',
+    source: { kind: 'file', path: '/x', format: 'qcow2' },
+  });
+  assert.doesNotMatch(file, /error_policy/);
+});
+
 void test('bad targets, serials and duplicate targets are refused with INVALID_ARGUMENT', () => {
   const file = { kind: 'file', path: '/x', format: 'raw' } as const;
   assert.throws(

@@ -50,7 +50,8 @@ function required(pool: PoolDriverSettings, key: string): string {
  * storage node (drivers served over the agent channel). URLs:
  * - qcow2: `file:///srv/pool` (a directory every host mounts at the same path);
  * - tgt: `iscsi://portal-host:3260/srv/reflink-pool` (tgtd's portal, and the pool directory on the
- *   reflink filesystem where tgtd runs); details.chapKey turns CHAP on;
+ *   reflink filesystem where tgtd runs); details.chapKey turns CHAP on, details.controlPort names
+ *   tgtd's management port (`tgtd -C N`) when several tgtd run on the machine;
  * - rbd: `rbd://<ceph pool>`, details.confPath, details.keyringPath, details.monitors
  *   (comma-separated host:port, msgr v2), details.clientId.
  */
@@ -65,6 +66,7 @@ export const builtInDriverFactories: Readonly<Record<string, PoolDriverFactory>>
     const url = parseUrl(pool, ['iscsi', 'tgt']);
     const chapKey = detail(pool, 'chapKey');
     const iqnPrefix = detail(pool, 'iqnPrefix');
+    const controlPort = detail(pool, 'controlPort');
     return new TgtDriver(pool.name, {
       root: decodeURIComponent(url.pathname),
       portal: `${url.hostname}:${url.port || '3260'}`,
@@ -72,6 +74,7 @@ export const builtInDriverFactories: Readonly<Record<string, PoolDriverFactory>>
       ...(pool.capacityBytes > 0 && { capacityBytes: pool.capacityBytes }),
       ...(chapKey && { chapKey }),
       ...(iqnPrefix && { iqnPrefix }),
+      ...(controlPort && { controlPort: Number(controlPort) }),
     });
   },
   rbd: (pool) => {

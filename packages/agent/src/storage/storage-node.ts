@@ -15,7 +15,9 @@ import {
   fileBackedProviders,
   poolDirectory,
   type PoolDriverFactory,
+  type PoolDriverSettings,
 } from './driver-factories.js';
+import type { ServedPools } from './served-pools.js';
 
 type DriverMethod = (ctx: StorageContext, request?: unknown) => Promise<unknown>;
 
@@ -43,12 +45,43 @@ export function servesPool(
  * so an agent restart loses nothing.
  */
 export class StorageNode {
-  readonly #drivers = new Map<string, { readonly key: string; readonly driver: StorageDriver }>();
+  readonly #drivers = new Map<
+    string,
+    { readonly key: string; readonly driver: StorageDriver; readonly pool: StorageCallParams['pool'] }
+  >();
 
   constructor(
     readonly facts: StorageNodeFacts,
     private readonly factories: Readonly<Record<string, PoolDriverFactory>> = builtInDriverFactories,
+    /** Where the pools served are remembered across agent restarts (none: not remembered). */
+    private readonly served?: ServedPools,
   ) {}
+
+  /**
+   * Builds the drivers of the pools this node served before it restarted (those it still serves),
+   * so each driver's upkeep runs without waiting for a call. Returns their ids.
+   */
+  async restore(): Promise<string[]> {
+    const built: string[] = [];
+    for (const [poolId, pool] of Object.entries((await this.served?.read()) ?? {})) {
+      try {
+        this.driverFor({ poolId, pool });
+        built.push(poolId);
+      } catch {
+        // no longer served here, or its provider not built here: the server's call will say why
+      }
+    }
+    return built;
+  }
+
+  #saving: Promise<void> = Promise.resolve();
+
+  async #remember(): Promise<void> {
+    if (!this.served) return;
+    const pools: Record<string, PoolDriverSettings> = {};
+    for (const [poolId, d] of this.#drivers) pools[poolId] = { ...d.pool, name: poolId };
+    await this.served.write(pools);
+  }
 
   serves(pool: StorageCallParams['pool']): boolean {
     return servesPool(this.facts, pool);
@@ -89,7 +122,7 @@ export class StorageNode {
     return { result: await fn.call(driver, ctx, params.request) };
   }
 
-  private driverFor(params: StorageCallParams): StorageDriver {
+  private driverFor(params: Pick<StorageCallParams, 'poolId' | 'pool'>): StorageDriver {
     const { pool, poolId } = params;
     if (typeof poolId !== 'string' || poolId === '' || typeof pool !== 'object' || pool === null) {
       throw new StrataError('INVALID_ARGUMENT', { field: 'pool', reason: 'a pool id and its settings' });
@@ -114,7 +147,10 @@ export class StorageNode {
     const driver = factory({ ...pool, name: poolId });
     // Settings changed: the old instance holds nothing a new one needs (state lives with the pool).
     if (known) void known.driver.close?.();
-    this.#drivers.set(poolId, { key, driver });
+    this.#drivers.set(poolId, { key, driver, pool });
+    // a lost write only delays the driver's start after the next restart to the first call
+    // one write at a time, each of the whole set as it is when it runs
+    this.#saving = this.#saving.then(() => this.#remember()).catch(() => undefined);
     return driver;
   }
 

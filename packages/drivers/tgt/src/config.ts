@@ -16,6 +16,13 @@ export interface TgtDriverConfig {
   /** IQN prefix of the targets. Default iqn.2026-11.io.strata. */
   readonly iqnPrefix?: string;
   readonly tgtadm?: string;
+  /** tgtd's management port (`tgtd -C N`); default tgtd's own (0). */
+  readonly controlPort?: number;
+  /**
+   * How often the driver checks that tgtd still holds every volume's target (a restarted tgtd
+   * holds none) and re-makes what is missing; 0 turns the check off. Default 2000 ms.
+   */
+  readonly watchIntervalMs?: number;
 }
 
 /** IQN-safe form of a free-form instance name (lower-case a-z, 0-9, '-'). */

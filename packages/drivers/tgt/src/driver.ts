@@ -51,6 +51,7 @@ import { Targets, VOLUME_LUN } from './targets.js';
 import { isPartId, VmSnapshots } from './vm-snapshots.js';
 import { VolumeSnapshots } from './snapshots.js';
 import { HostAccess } from './access.js';
+import { TargetWatch } from './watch.js';
 
 /** Managed iSCSI on tgtd: one target + LUN per volume, raw backing files cloned by reflink. */
 export class TgtDriver implements StorageDriver {
@@ -61,6 +62,8 @@ export class TgtDriver implements StorageDriver {
   readonly #lock = new Mutex();
   #ready: Promise<void> | null = null;
   readonly #vm: VmSnapshots;
+  /** Re-makes the targets a restarted tgtd lost (see TargetWatch). */
+  readonly watch: TargetWatch;
 
   constructor(
     readonly name: string,
@@ -68,8 +71,34 @@ export class TgtDriver implements StorageDriver {
   ) {
     this.store = new PoolStore(config.root);
     const base = `${config.iqnPrefix ?? 'iqn.2026-11.io.strata'}:${iqnSlug(name)}`;
-    this.targets = new Targets(base, config.chapKey, config.tgtadm);
+    this.targets = new Targets(base, config.chapKey, config.tgtadm, config.controlPort);
     this.#vm = new VmSnapshots(this);
+    this.watch = new TargetWatch(this, config.watchIntervalMs ?? 2000);
+    this.watch.start();
+  }
+
+  /**
+   * Re-makes, under the lock, each target tgtd lacks or holds only in part (no LUN, a granted
+   * initiator's ACL or the CHAP account missing): what a tgtd restart loses. Ids of those re-made.
+   */
+  restoreTargets(ctx: StorageContext): Promise<readonly string[]> {
+    return this.mutate(ctx, async () => {
+      const listed = new Map((await this.targets.adm.targets(ctx)).map((t) => [t.iqn, t]));
+      const restored: string[] = [];
+      for (const meta of await this.store.listVolumes()) {
+        const target = listed.get(this.targets.iqn(meta.volumeId)) ?? null;
+        if (this.targets.complete(meta, target)) continue;
+        await this.targets.ensure(ctx, meta, this.store.volumeRaw(meta.volumeId));
+        restored.push(meta.volumeId);
+      }
+      if (restored.length > 0) ctx.log?.('re-made targets tgtd had lost', { volumes: restored });
+      return restored;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.watch.stop();
+    await Promise.resolve();
   }
 
   /** Serialises mutations, after making tgtd match the pool directory once (recovery after restarts). */

@@ -17,8 +17,9 @@ export class Targets {
     private readonly iqnBase: string,
     private readonly chapKey: string | undefined,
     bin?: string,
+    controlPort?: number,
   ) {
-    this.adm = new Tgtadm(bin);
+    this.adm = new Tgtadm(bin, controlPort);
   }
 
   iqn(volumeId: string): string {
@@ -28,6 +29,14 @@ export class Targets {
   async find(ctx: StorageContext, volumeId: string): Promise<TargetState | null> {
     const iqn = this.iqn(volumeId);
     return (await this.adm.targets(ctx)).find((t) => t.iqn === iqn) ?? null;
+  }
+
+  /** Whether tgtd's target holds all the volume's meta asks for: LUN, ACLs, CHAP account. */
+  complete(meta: VolumeMeta, target: TargetState | null): boolean {
+    if (!target?.luns.has(VOLUME_LUN)) return false;
+    if (this.chapKey && !target.accounts.includes(chapCredentials(this.chapKey, meta.volumeId).username))
+      return false;
+    return Object.values(meta.grants).every((i) => target.acls.includes(i));
   }
 
   /** Makes the target, LUN, CHAP account and ACLs match the volume's meta; idempotent. */

@@ -80,10 +80,15 @@ export function parseTargets(text: string): TargetState[] {
 
 /** Thin typed wrappers over tgtadm; each is one command with an argument array. */
 export class Tgtadm {
-  constructor(private readonly bin = 'tgtadm') {}
+  constructor(
+    private readonly bin = 'tgtadm',
+    /** tgtd's management port (`tgtd -C N`): several tgtd instances can run on one machine. */
+    private readonly controlPort?: number,
+  ) {}
 
   #run(ctx: StorageContext, op: string, args: readonly string[]): Promise<string> {
-    return exec(ctx, this.bin, ['--lld', 'iscsi', ...args], `tgtadm ${op}`);
+    const port = this.controlPort !== undefined ? ['-C', String(this.controlPort)] : [];
+    return exec(ctx, this.bin, [...port, '--lld', 'iscsi', ...args], `tgtadm ${op}`);
   }
 
   async targets(ctx: StorageContext): Promise<TargetState[]> {

@@ -1,0 +1,45 @@
+// The chaos run's killer: at random moments, bounded in count and time, SIGKILLs one of the
+// server, every agent or this run's own tgtd, and starts it again as a service manager would.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Each victim: its name and how to kill it and bring it back. */
+export function victims(cx, tgtd) {
+  return {
+    server: async () => void (await cx.restartServer()),
+    agents: async () => {
+      cx.killAgent();
+      await sleep(1000);
+      await cx.startAgent();
+    },
+    tgtd: async () => {
+      await tgtd.kill();
+      await sleep(2000);
+      await tgtd.restart();
+    },
+  };
+}
+
+/**
+ * Runs until `deadline` or `maxKills`: waits a random 5..25 s, kills one victim at random.
+ * Returns what it did, in order.
+ */
+export async function runKiller(all, { deadline, maxKills, log, random = Math.random }) {
+  const done = [];
+  const names = Object.keys(all);
+  while (done.length < maxKills) {
+    const wait = 5_000 + Math.floor(random() * 20_000);
+    if (Date.now() + wait > deadline) break;
+    await sleep(wait);
+    const name = names[Math.floor(random() * names.length)];
+    const at = new Date().toISOString();
+    try {
+      await all[name]();
+      done.push({ victim: name, at });
+      log(`killed and restarted ${name}`);
+    } catch (e) {
+      done.push({ victim: name, at, error: String(e?.message ?? e) });
+      log(`killing ${name} failed: ${e?.message ?? e}`);
+    }
+  }
+  return done;
+}
