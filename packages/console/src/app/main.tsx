@@ -6,6 +6,7 @@ import { Overview } from './pages/overview.js';
 import { VmList } from './pages/vms.js';
 import { VmDetail } from './pages/vm-detail.js';
 import { JobList, JobPage } from './pages/jobs.js';
+import { VolumeList } from './pages/volumes.js';
 
 /** Pages live after '#', so the server serves one file and a reload keeps the page. */
 function useRoute(): string {
@@ -71,6 +72,7 @@ function Page({ session, route }: { session: Session; route: string }) {
   const [, section, id] = route.split('/');
   if (section === 'vms' && id) return <VmDetail session={session} id={id} />;
   if (section === 'vms') return <VmList session={session} />;
+  if (section === 'volumes') return <VolumeList session={session} />;
   if (section === 'jobs' && id) return <JobPage session={session} id={id} />;
   if (section === 'jobs') return <JobList session={session} />;
   return <Overview session={session} />;
@@ -109,6 +111,7 @@ function App() {
         <nav>
           {nav('#/', 'Overview')}
           {nav('#/vms', 'VMs')}
+          {nav('#/volumes', 'Volumes')}
           {nav('#/jobs', 'Jobs')}
         </nav>
         <span class="who">

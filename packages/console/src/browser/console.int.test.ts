@@ -171,6 +171,17 @@ test(
       await page.screenshot({ path: join(SHOTS, 'vm-detail.png'), fullPage: true });
       mark('QoS read back');
 
+      // Readable on a phone-sized screen too.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(SHOTS, 'phone-vm.png') });
+      await page.setViewportSize({ width: 1280, height: 800 });
+
+      // The volumes page lists the same disk with the QoS now recorded.
+      await page.click('nav >> text=Volumes');
+      const listed = page.locator(`tr[data-volume-id="${await data.getAttribute('data-volume-id')}"] td.qos`);
+      await listed.waitFor({ timeout: LONG });
+      assert.match(await listed.innerText(), /50 \/ 432 \/ 864 for 10 s/);
+
       await page.click('nav >> text=Jobs');
       await page.waitForSelector('tr[data-job-id]');
       await page.screenshot({ path: join(SHOTS, 'jobs.png') });

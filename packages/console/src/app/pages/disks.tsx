@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Session } from '../session.js';
-import type { Answer } from '../api/client.js';
+import type { Answer, Query } from '../api/client.js';
 import { useLoad } from '../use-load.js';
 import { bytes } from '../format.js';
 import { Badge, ErrorLine, Placeholder } from '../parts/common.js';
@@ -8,20 +8,34 @@ import { JobView, type Job } from '../parts/job.js';
 
 type Volume = Answer<'/v1/volumes/{id}'>;
 
-/** A VM's disks: backend, pool, QoS and device; QoS edited with what the hypervisor read back. */
-export function Disks({ session, vmId }: { session: Session; vmId: string }) {
+/**
+ * Volumes (a VM's disks, or a page of all): backend, pool, QoS and device; QoS edited with what
+ * the hypervisor read back.
+ */
+export function Disks({
+  session,
+  query,
+  pager,
+}: {
+  session: Session;
+  query: Query;
+  /** Page through all volumes (query carries page and pageSize). */
+  pager?: { readonly page: number; readonly size: number; go(page: number): void };
+}) {
   const { api } = session;
+  const key = JSON.stringify(query);
   const data = useLoad(
     async () => {
-      const volumes = (await api.get('/v1/volumes', {}, { vmId, limit: 100 })).items;
+      const listed = await api.get('/v1/volumes', {}, { ...query, ...(pager && { total: true }) });
+      const volumes = listed.items;
       // Pools name the backend; a caller that may not list them sees the pool's id.
       const pools = await api.get('/v1/storage-pools', {}, { limit: 500 }).then(
         (p) => new Map(p.items.map((x) => [x.id, x])),
         () => new Map<string, never>(),
       );
-      return { volumes, pools };
+      return { volumes, pools, total: listed.total ?? volumes.length };
     },
-    [vmId],
+    [key],
     5000,
   );
   const [editing, setEditing] = useState<string | null>(null);
@@ -76,6 +90,23 @@ export function Disks({ session, vmId }: { session: Session; vmId: string }) {
           volume={data.data.volumes.find((v) => v.id === editing)!}
           onDone={() => data.reload()}
         />
+      )}
+      {pager && (
+        <nav class="pager" aria-label="pages">
+          <button disabled={pager.page <= 1} onClick={() => pager.go(pager.page - 1)}>
+            Previous
+          </button>
+          <span>
+            page {pager.page} of {Math.max(1, Math.ceil(data.data.total / pager.size))} ({data.data.total}{' '}
+            volumes)
+          </span>
+          <button
+            disabled={pager.page >= Math.ceil(data.data.total / pager.size)}
+            onClick={() => pager.go(pager.page + 1)}
+          >
+            Next
+          </button>
+        </nav>
       )}
     </>
   );

@@ -72,7 +72,7 @@ export function VmDetail({ session, id }: { session: Session; id: string }) {
         </>
       )}
       <Section title="Disks">
-        <Disks session={session} vmId={id} />
+        <Disks session={session} query={{ vmId: id, limit: 100 }} />
       </Section>
       <Section title="Snapshots">
         {v && <SnapshotTree session={session} vm={v} onChange={() => vm.reload()} />}
