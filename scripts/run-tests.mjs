@@ -78,7 +78,7 @@ const EXPECTED_S = [
   [/\/cli-vm\.int\.test\.js$/, 185],
   [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 100],
   // the console in headless Chromium: a VM, three snapshots, a revert that restarts it, QoS
-  [/\/console\/dist\/browser\/console\.int\.test\.js$/, 170],
+  [/\/console\/dist\/browser\/console\.int\.test\.js$/, 240],
   [/\/cloudstack-ansible\.int\.test\.js$/, 265],
   [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];

@@ -28,8 +28,14 @@ export class Session {
   static restore(ended: (reason: string) => void): Session | null {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return null;
-    const login = JSON.parse(raw) as Login;
-    if (Date.parse(login.expiresAt) <= Date.now()) {
+    let login: Login;
+    try {
+      login = JSON.parse(raw) as Login;
+    } catch {
+      sessionStorage.removeItem(KEY); // not ours to read: log in again
+      return null;
+    }
+    if (!(Date.parse(login.expiresAt) > Date.now())) {
       sessionStorage.removeItem(KEY);
       return null;
     }

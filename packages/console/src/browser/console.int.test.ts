@@ -12,7 +12,8 @@ import { discardVm } from '@strata/demo/discard-vm';
 import { chromiumMissing, launchChromium } from './chromium.js';
 
 const SHOTS = fileURLToPath(new URL('../../../../docs/console/', import.meta.url));
-const LONG = 120_000;
+// Generous: a TCG guest restarting on a machine shared with other suites may take minutes.
+const LONG = 360_000;
 
 async function logIn(page: Page, url: string, username: string, password: string): Promise<void> {
   await page.goto(url);
