@@ -1,13 +1,16 @@
 import type { ComponentChildren } from 'preact';
 import { ApiError } from '../api/client.js';
+import { hintFor } from '../hints.js';
 
 /** A coded error as the API gave it: its code first (docs/errors.md has each one's recovery). */
 export function ErrorLine({ error }: { error: Error | undefined }) {
   if (!error) return null;
   const code = error instanceof ApiError ? error.code : 'ERROR';
+  const hint = hintFor(code);
   return (
     <p class="error" role="alert">
       <code>{code}</code> {error.message}
+      {hint && <span class="hint"> {hint}</span>}
     </p>
   );
 }

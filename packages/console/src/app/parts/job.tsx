@@ -2,6 +2,7 @@ import type { Api, Answer } from '../api/client.js';
 import { useLoad } from '../use-load.js';
 import { when } from '../format.js';
 import { Badge } from './common.js';
+import { hintFor } from '../hints.js';
 
 export type Job = Answer<'/v1/jobs/{id}'>;
 
@@ -55,6 +56,7 @@ export function JobView({ api, id, onDone }: { api: Api; id: string; onDone?: (j
       {err && (
         <p class="error" role="alert">
           <code>{err.code}</code> {err.message}
+          {hintFor(err.code) && <span class="hint"> {hintFor(err.code)}</span>}
         </p>
       )}
       <p class="muted">
