@@ -17,6 +17,8 @@ DEBIAN_PACKAGES=(
   linux-image-cloud-amd64 busybox-static qemu-guest-agent
   # CloudStack's own API client, and Ansible with its CloudStack collection, for compatibility tests
   cs python3-cs ansible
+  # the web console's browser tests: Debian's Chromium, driven by playwright-core (no browser download)
+  chromium
   # misc tools used by scripts and tests
   procps iproute2 kmod ca-certificates
 )
@@ -42,4 +44,4 @@ fi
 # host-local state of VM snapshots (transient overlays, memory files), readable by QEMU
 mkdir -p /var/lib/strata/state && chmod 0755 /var/lib/strata /var/lib/strata/state
 echo "strata: building"
-npx tsc -b
+npm run build --silent

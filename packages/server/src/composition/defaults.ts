@@ -1,11 +1,12 @@
 import { cloudStackExtension } from '../cloudstack/extension.js';
+import { consoleExtension } from '../console/static-files.js';
 import type { ServerExtension } from '../server.js';
 import { agentsExtension, type AgentsOptions } from './agents-extension.js';
 import { orchestrationExtension } from './orchestration-extension.js';
 import { orphansExtension } from './orphans-extension.js';
 import type { SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 
-/** The full server: agent channel, orchestration jobs over it, the orphan collector and the CloudStack API. */
+/** The full server: agent channel, orchestration jobs over it, the orphan collector, the CloudStack API and the web console. */
 export function defaultExtensions(
   options: {
     readonly agents?: AgentsOptions;
@@ -24,5 +25,6 @@ export function defaultExtensions(
     }),
     orphansExtension(),
     cloudStackExtension(),
+    consoleExtension(),
   ];
 }
