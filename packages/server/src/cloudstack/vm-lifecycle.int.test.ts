@@ -126,6 +126,8 @@ void test('destroyVirtualMachine keeps a VM recoverable; recoverVirtualMachine b
   assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Expunged');
   assert.equal((await s.volumes.get(h.user.actor, root.id)).state, 'Destroyed');
   assert.equal(await exists(root.backendRef!), false, 'the ROOT file is gone');
+  const listed = ok(await cloudstack(h.user, 'listVirtualMachines', { id: vm.id }));
+  assert.equal(listed['count'] ?? 0, 0, 'listVirtualMachines leaves an Expunged VM out, as CloudStack');
   const late = await rest.request('POST', `/v1/vms/${vm.id}/recover`);
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, 'ILLEGAL_TRANSITION');
@@ -244,6 +246,19 @@ void test('a running VM is stopped by its destroy; with expunge=true its domain 
   assert.ok(steps.includes('stop-on-host') && steps.includes('mark-expunged'), steps.join(', '));
   assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Expunged');
   assert.equal(await defined(vm.id), null, 'stopped and undefined on its host');
+});
+
+void test('a VM in Error whose domain still runs is stopped by its destroy', async () => {
+  const s = h.server.services;
+  const vm = await deploy(`erred ${suffix}`, false);
+  await succeeded((await s.operations.startVm(h.user.actor, vm.id)).job);
+  assert.equal(await defined(vm.id), 'running');
+  // What the server records when it loses track of a running VM: Running -> Error.
+  await s.vms.apply(SYSTEM_ACTOR, vm.id, 'Fail');
+  assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Error');
+  await succeeded((await s.vmLifecycle.destroy(h.user.actor, vm.id)).job);
+  assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Destroyed');
+  assert.equal(await defined(vm.id), 'shut off', 'a destroyed VM does not run on');
 });
 
 void test('deleting what is still in use is refused with a code whose details name the holders', async () => {
