@@ -77,12 +77,16 @@ export function volumeAttachJob(deps: OrchestrationDeps): JobDefinition<AttachIn
             await loadVolume(deps.db, input.volumeId),
             hostRef(host),
           );
-          await deps.agent.send(
-            host.id,
-            'disk.attach',
-            { vm: domainName(vm), disk, live: true },
-            { signal: ctx.signal },
-          );
+          // Run again after a crash inside it: a disk already plugged at its target is kept, so the
+          // attach resumes rather than failing on the busy target (and being undone).
+          const report = await deps.agent.send(host.id, 'vm.state', { vm: domainName(vm) });
+          if (!report.disks.some((d) => d.target === disk.target))
+            await deps.agent.send(
+              host.id,
+              'disk.attach',
+              { vm: domainName(vm), disk, live: true },
+              { signal: ctx.signal },
+            );
           return { live: true, target: disk.target as string | null };
         },
         compensate: async (ctx, input) => {
