@@ -76,7 +76,7 @@ const EXPECTED_S = [
   [/\/server-namespace\.int\.test\.js$/, 200],
   [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],
   [/\/cli-vm\.int\.test\.js$/, 185],
-  [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 100],
+  [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 130],
   [/\/cloudstack-ansible\.int\.test\.js$/, 265],
   [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];
