@@ -74,18 +74,16 @@ const EXPECTED_S = [
   [/\/crash-delete\.int\.test\.js$/, 260],
   [/\/crash-create\.int\.test\.js$/, 360],
   [/\/migrate-undo\.int\.test\.js$/, 200],
-  [/\/crash-create\.int\.test\.js$/, 260],
   [/\/rbd\/dist\/conformance\.int\.test\.js$/, 210],
   [/\/server-namespace\.int\.test\.js$/, 200],
   [/\/demo\/dist\/hosts\.int\.test\.js$/, 200],
   [/\/cli-vm\.int\.test\.js$/, 185],
   [/\/disk-move\.int\.test\.js$/, 200],
-  [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 100],
+  [/\/cloudstack\/vm-lifecycle\.int\.test\.js$/, 130],
   [/\/vmsnapshots\/stop-label\.int\.test\.js$/, 150],
   [/\/cloudstack-ansible\.int\.test\.js$/, 380],
   // the console in headless Chromium: a VM, three snapshots, a revert that restarts it, QoS
   [/\/console\/dist\/browser\/console\.int\.test\.js$/, 240],
-  [/\/cloudstack-ansible\.int\.test\.js$/, 265],
   [/\/(memory-revert|quiesce-deadline|volume-lifecycle|crash-orphans|quiesce-modes)\.int\.test\.js$/, 145],
 ];
 const expected = (f) => EXPECTED_S.find(([r]) => r.test(f))?.[1] ?? 60;

@@ -30,6 +30,13 @@ export const orchestrationErrors = defineErrors('orchestration', {
     recovery:
       'Nothing to do: the VM stays Expunging and its expunge is asked again (the retention sweep re-queues it) until every part is gone. Bring the backend or host it names back.',
   },
+  VOLUME_DELETE_FAILED: {
+    status: 503,
+    retryable: true,
+    message: 'Volume {volume} was not deleted from its pool: {reason}',
+    recovery:
+      'The volume is left in Error, from which it can be deleted again: bring back the backend or storage agent the reason names, then delete it again.',
+  },
   QOS_NOT_APPLIED: {
     status: 502,
     retryable: true,

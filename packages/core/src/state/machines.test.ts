@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isStrataError } from '../errors/strata-error.js';
-import { allMachines, vmMachine, vmSnapshotMachine, jobMachine } from './machines.js';
+import { allMachines, vmMachine, vmSnapshotMachine, jobMachine, volumeSnapshotMachine } from './machines.js';
 
 test('every transition of every machine leads to a known state', () => {
   for (const m of allMachines) {
@@ -55,4 +55,12 @@ test('an illegal transition is a coded error naming machine, state and event', (
   );
   assert.equal(jobMachine.can('Succeeded', 'Claim'), false);
   assert.equal(jobMachine.can('Queued', 'Claim'), true);
+});
+
+test('a failed snapshot delete restores the state the snapshot had', () => {
+  assert.equal(volumeSnapshotMachine.next('Deleting', 'Fail'), 'Ready');
+  assert.equal(volumeSnapshotMachine.next('Deleting', 'Broken'), 'Error');
+  assert.equal(vmSnapshotMachine.next('Expunging', 'OperationFailed'), 'Ready');
+  assert.equal(vmSnapshotMachine.next('Expunging', 'Hide'), 'Hidden');
+  assert.equal(vmSnapshotMachine.next('Expunging', 'Broken'), 'Error');
 });

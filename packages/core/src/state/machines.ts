@@ -34,7 +34,8 @@ export const volumeMachine = defineMachine('volume', {
 export const volumeSnapshotMachine = defineMachine('volume-snapshot', {
   Creating: { Created: 'Ready', Fail: 'Error' },
   Ready: { Delete: 'Deleting' },
-  Deleting: { Deleted: 'Deleted', Fail: 'Ready' },
+  // a failed delete puts the snapshot back as it was: Fail a Ready one, Broken one that was Error
+  Deleting: { Deleted: 'Deleted', Fail: 'Ready', Broken: 'Error' },
   Error: { Delete: 'Deleting' },
   Deleted: {},
 });
@@ -45,7 +46,14 @@ export const vmSnapshotMachine = defineMachine('vm-snapshot', {
   Creating: { OperationSucceeded: 'Ready', OperationFailed: 'Error' },
   Ready: { RevertRequested: 'Reverting', ExpungeRequested: 'Expunging', Hide: 'Hidden' },
   Reverting: { OperationSucceeded: 'Ready', OperationFailed: 'Ready' },
-  Expunging: { ExpungeRequested: 'Expunging', OperationSucceeded: 'Removed', OperationFailed: 'Ready' },
+  // a failed delete puts the snapshot back as it was: Ready, Hidden (Hide) or Error (Broken)
+  Expunging: {
+    ExpungeRequested: 'Expunging',
+    OperationSucceeded: 'Removed',
+    OperationFailed: 'Ready',
+    Hide: 'Hidden',
+    Broken: 'Error',
+  },
   Hidden: { ExpungeRequested: 'Expunging' },
   Error: { ExpungeRequested: 'Expunging' },
   Removed: {},

@@ -139,7 +139,10 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
             (id) => s.vms.get(actorOf(c), id),
             (v) => matches(v, want),
           )) ?? (await listOrGet(s.vms, c, q, want));
-        return withOfferings(s, page);
+        // CloudStack lists no expunged VM, not even by id, unless that state is asked for.
+        if (want.state) return withOfferings(s, page);
+        const live = page.items.filter((v) => v.state !== 'Expunged');
+        return withOfferings(s, { items: live, total: page.total - (page.items.length - live.length) });
       },
       get: async (c, id) =>
         (await withOfferings(s, { items: [await s.vms.get(actorOf(c), id)], total: 1 })).items[0]!,

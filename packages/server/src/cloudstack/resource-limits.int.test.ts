@@ -222,3 +222,33 @@ void test('volume snapshots, VMs and VM snapshots are refused past their limits'
   );
   assert.equal((await s.vmSnapshots.list(user, { vmId: vm.id })).items.length, 0);
 });
+
+void test('a resize counts its growth against primary storage; a recovered VM counts against the VM limit again', async () => {
+  const s = h.server.services;
+  const made = await s.operations.createVolume(user, { name: `grows-${suffix}`, poolId, sizeBytes: GiB });
+  assert.equal((await s.jobs.wait(user, made.job.id, 120_000)).state, 'Succeeded');
+  const limits = await rest.get(`/v1/accounts/${user.accountId}/limits`);
+  const usedBytes = (limits.body.items as Array<{ kind: string; used: number }>).find(
+    (l) => l.kind === 'primary-storage-bytes',
+  )!.used;
+  await setLimit('primary-storage-bytes', usedBytes + GiB);
+  await assert.rejects(
+    s.operations.resizeVolume(user, made.resource.id, 3 * GiB),
+    exceeded('primary-storage-bytes', usedBytes + GiB, usedBytes, 2 * GiB),
+  );
+  const grown = await s.operations.resizeVolume(user, made.resource.id, 2 * GiB);
+  assert.equal((await s.jobs.wait(user, grown.job.id, 120_000)).state, 'Succeeded');
+  assert.equal((await s.volumes.get(user, made.resource.id)).sizeBytes, 2 * GiB);
+  await setLimit('primary-storage-bytes', -1);
+
+  // The VM limit is 2 and two VMs exist: one destroyed frees its place, which a new VM takes.
+  const [gone] = (await s.vms.list(user, {})).items;
+  assert.ok(gone);
+  const destroyed = await s.vmLifecycle.destroy(user, gone.id);
+  assert.equal((await s.jobs.wait(user, destroyed.job.id, 120_000)).state, 'Succeeded');
+  await s.vms.create(user, { name: `in-its-place-${suffix}` });
+  await assert.rejects(s.vms.recover(user, gone.id), exceeded('vm', 2, 2, 1));
+  assert.equal((await s.vms.get(user, gone.id)).state, 'Destroyed');
+  await setLimit('vm', -1);
+  assert.equal((await s.vms.recover(user, gone.id)).state, 'Stopped');
+});

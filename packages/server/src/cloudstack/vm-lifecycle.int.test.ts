@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isStrataError } from '@strata/core';
@@ -126,6 +126,16 @@ void test('destroyVirtualMachine keeps a VM recoverable; recoverVirtualMachine b
   assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Expunged');
   assert.equal((await s.volumes.get(h.user.actor, root.id)).state, 'Destroyed');
   assert.equal(await exists(root.backendRef!), false, 'the ROOT file is gone');
+  // cs prints nothing for CloudStack's empty list ({}).
+  const listed = await cloudstack(h.user, 'listVirtualMachines', { id: vm.id });
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.equal(
+    listed.json?.['count'] ?? 0,
+    0,
+    'listVirtualMachines leaves an Expunged VM out, as CloudStack',
+  );
+  const asked = ok(await cloudstack(h.user, 'listVirtualMachines', { id: vm.id, state: 'Expunged' }));
+  assert.equal(asked['count'], 1, 'unless that state is asked for');
   const late = await rest.request('POST', `/v1/vms/${vm.id}/recover`);
   assert.equal(late.status, 409);
   assert.equal(late.body.error.code, 'ILLEGAL_TRANSITION');
@@ -244,6 +254,67 @@ void test('a running VM is stopped by its destroy; with expunge=true its domain 
   assert.ok(steps.includes('stop-on-host') && steps.includes('mark-expunged'), steps.join(', '));
   assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Expunged');
   assert.equal(await defined(vm.id), null, 'stopped and undefined on its host');
+});
+
+void test('a VM in Error whose domain still runs is stopped by its destroy', async () => {
+  const s = h.server.services;
+  const vm = await deploy(`erred ${suffix}`, false);
+  await succeeded((await s.operations.startVm(h.user.actor, vm.id)).job);
+  assert.equal(await defined(vm.id), 'running');
+  // What the server records when it loses track of a running VM: Running -> Error.
+  await s.vms.apply(SYSTEM_ACTOR, vm.id, 'Fail');
+  assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Error');
+  await succeeded((await s.vmLifecycle.destroy(h.user.actor, vm.id)).job);
+  assert.equal((await s.vms.get(h.user.actor, vm.id)).state, 'Destroyed');
+  assert.equal(await defined(vm.id), 'shut off', 'a destroyed VM does not run on');
+});
+
+void test('an attach whose hot-plug runs again after the disk was plugged (a crash inside it) resumes, not undone', async () => {
+  const s = h.server.services;
+  const vm = await deploy(`plugged ${suffix}`, false);
+  await succeeded((await s.operations.startVm(h.user.actor, vm.id)).job);
+  const made = await s.operations.createVolume(h.user.actor, {
+    name: `plug ${suffix}`,
+    poolId,
+    sizeBytes: GiB,
+  });
+  await succeeded(made.job);
+  const path = (await s.volumes.get(h.user.actor, made.resource.id)).backendRef!;
+  const hold = join(h.dataDir, 'hold-hot-plug');
+  process.env['STRATA_FAULT_HOLD_FILE'] = hold;
+  await writeFile(hold, 'volume.attach:hot-plug:before');
+  let job: Job;
+  try {
+    job = (await s.operations.attachVolume(h.user.actor, made.resource.id, vm.id)).job;
+    for (let i = 0; i < 1200 && !(await exists(`${hold}.held`)); i++)
+      await new Promise((r) => setTimeout(r, 250));
+    assert.ok(await exists(`${hold}.held`), 'the attach reached its hot-plug');
+    const device = (await s.volumes.get(h.user.actor, made.resource.id)).deviceName!;
+    // What the run cut short had done: the disk plugged at its reserved target.
+    await run('virsh', [
+      '-c',
+      'qemu:///system',
+      'attach-disk',
+      vm.id,
+      path,
+      device,
+      '--driver',
+      'qemu',
+      '--subdriver',
+      'qcow2',
+      '--live',
+    ]);
+  } finally {
+    await rm(hold, { force: true });
+    delete process.env['STRATA_FAULT_HOLD_FILE'];
+  }
+  await succeeded(job);
+  const attached = await s.volumes.get(h.user.actor, made.resource.id);
+  assert.equal(attached.vmId, vm.id);
+  const { stdout } = await run('virsh', ['-c', 'qemu:///system', 'domblklist', vm.id]);
+  const line = stdout.split('\n').find((l) => l.trim().split(/\s+/)[0] === attached.deviceName);
+  assert.equal(line?.trim().split(/\s+/)[1], path, `the disk stays plugged: ${stdout}`);
+  await succeeded((await s.vmLifecycle.destroy(h.user.actor, vm.id, { expunge: true })).job);
 });
 
 void test('deleting what is still in use is refused with a code whose details name the holders', async () => {

@@ -9,9 +9,10 @@ import {
   type Volume,
 } from '@strata/core';
 import type { Queryable } from '../db/index.js';
-import type { Job } from '../jobs/index.js';
+import type { Job, Json } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import { refuseIfSnapshotsDepend } from './in-use.js';
+import { admitWithinLimits } from './resource-limits.js';
 import { lostHostOf } from './placement/lost-host.js';
 import type { PoolChoice } from './placement/choose-pool.js';
 import { migrationCandidates } from './placement/place-vm.js';
@@ -167,6 +168,8 @@ export class Operations {
     volumeMachine.next(v.state, 'Resize');
     if (sizeBytes < v.sizeBytes)
       throw new StrataError('STORAGE_SHRINK_REFUSED', { id, from: v.sizeBytes, to: sizeBytes });
+    // The growth counts against the account's primary-storage limit (the size is recorded when done).
+    await admitWithinLimits(this.db, v.accountId, { 'primary-storage-bytes': sizeBytes - v.sizeBytes });
     return this.queued(
       actor,
       JOB_TYPES.volumeResize,
@@ -183,13 +186,24 @@ export class Operations {
     return queueVolumeMigrate({ jobs: this.jobs, volumes: this.volumes, db: this.db }, actor, id, poolId);
   }
 
-  /** Admits and records the new QoS at once, then queues the job that applies and reads it back. */
+  /**
+   * Admits and records the new QoS at once, then queues the job that applies and reads it back
+   * (putting the previous QoS back when it cannot).
+   */
   async setVolumeQos(actor: Actor, id: string, qos: QosInput): Promise<Accepted<Volume>> {
+    const before = (await this.volumes.get(actor, id)).qos;
     const v = await this.volumes.setQos(actor, id, qos);
+    // What the job puts back when the new QoS cannot be applied.
+    const previous = before && {
+      minIops: before.minIops,
+      maxIops: before.maxIops,
+      burstIops: before.burstIops,
+      burstSeconds: before.burstSeconds,
+    };
     return this.queued(
       actor,
       JOB_TYPES.volumeSetQos,
-      { volumeId: id },
+      { volumeId: id, previous },
       v.vmId ? vmLock(v.vmId) : volumeLock(id),
       'volume',
       id,
@@ -458,7 +472,7 @@ export class Operations {
   private async queued<T>(
     actor: Actor,
     type: string,
-    input: Record<string, string | boolean | number>,
+    input: Json,
     lockKey: string,
     resourceType: string,
     resourceId: string,

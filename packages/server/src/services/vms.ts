@@ -108,6 +108,8 @@ export class VmService {
       .eq('t.state', f.state)
       .eq('t.host_id', f.hostId)
       .eq('t.name', f.name);
+    // Expunged VMs are gone, as in CloudStack: listed only when that state is asked for.
+    if (!f.state) where.add(`t.state <> 'Expunged'`);
     return listPage(this.db, { columns: 't.*', from: 'vms t', where }, f, toVm);
   }
 
@@ -155,6 +157,8 @@ export class VmService {
     vmMachine.next(vm.state, 'Recover');
     const row = await this.db
       .transaction(async (tx) => {
+        // A destroyed VM no longer counts against the account's VM limit: coming back, it does again.
+        await admitWithinLimits(tx, vm.accountId, { vm: 1 });
         const { row } = await applyTransition(tx, this.events, {
           table: 'vms',
           kind: 'vm',

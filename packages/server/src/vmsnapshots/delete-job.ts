@@ -37,7 +37,7 @@ export function vmSnapshotDeleteJob(
         run: async (ctx, input) => {
           // Before anything changes: only the strategy that took the snapshot may delete it.
           strategies.forSnapshot(await loadSnapshot(ctx.tx, input.vmSnapshotId));
-          await applyTransition(ctx.tx, deps.events, {
+          const { from } = await applyTransition(ctx.tx, deps.events, {
             table: 'vm_snapshots',
             kind: 'vm-snapshot',
             machine: vmSnapshotMachine,
@@ -45,9 +45,11 @@ export function vmSnapshotDeleteJob(
             event: 'ExpungeRequested',
             jobId: ctx.jobId,
           });
-          return null;
+          return { from };
         },
-        compensate: async (ctx, input) => {
+        // Back to the state it had (a job journaled without it: Ready).
+        compensate: async (ctx, input, output) => {
+          const from = (output as { from?: string } | null | undefined)?.from;
           // Refused before the mark (or its transaction rolled back): the snapshot is as it was.
           const row = (
             await ctx.tx.query('SELECT state FROM vm_snapshots WHERE id = $1 FOR UPDATE', [
@@ -60,7 +62,7 @@ export function vmSnapshotDeleteJob(
             kind: 'vm-snapshot',
             machine: vmSnapshotMachine,
             id: input.vmSnapshotId,
-            event: 'OperationFailed',
+            event: from === 'Hidden' ? 'Hide' : from === 'Error' ? 'Broken' : 'OperationFailed',
             jobId: ctx.jobId,
           });
         },

@@ -5,7 +5,7 @@ import { JOB_TYPES } from '../../services/job-types.js';
 import { applyTransition } from '../../services/transition.js';
 import { markVmDestroyed } from '../../services/vms.js';
 import { toVolume } from '../../services/volumes.js';
-import { loadVm, type OrchestrationDeps } from '../deps.js';
+import { loadHost, loadVm, type OrchestrationDeps } from '../deps.js';
 import { revokeAll } from '../host-leave.js';
 import { stopOnHost } from './vm-power.js';
 import { expungeSteps, type ExpungeInput } from './vm-expunge.js';
@@ -47,7 +47,9 @@ export function vmDestroyJob(deps: OrchestrationDeps, engine: JobEngine): JobDef
             return { running: true };
           }
           vmMachine.next(vm.state, 'Destroy'); // ILLEGAL_TRANSITION before anything moves
-          return { running: false };
+          // A VM in Error may still run on its host (unless that host is gone): the stop makes sure it does not.
+          if (vm.state !== 'Error' || !vm.hostId) return { running: false };
+          return { running: (await loadHost(ctx.tx, vm.hostId)).state !== 'Removed' };
         },
         compensate: async (ctx, input) => {
           const vm = await loadVm(ctx.tx, input.vmId);

@@ -100,15 +100,12 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           await vmTransition(deps, ctx.tx, ctx, vm, 'Migrate');
           return plan;
         },
-        // The move failed: the VM is recorded where its guest runs now (the source, or the
-        // destination when it went there after all), or in Error when it runs on neither.
-        compensate: async (ctx, input, output) => {
-          const plan = output as Plan;
+        // Still Migrating here, grant-destination never started (its undo records where the
+        // guest runs): nothing moved, the guest runs on the source. No agent is asked inside
+        // this transaction.
+        compensate: async (ctx, input) => {
           const vm = await loadVm(ctx.tx, input.vmId);
-          if (vm.state !== 'Migrating') return;
-          const at = await whereRuns(deps, vm, plan, ctx.signal);
-          if (!at.source && !at.dest) await vmTransition(deps, ctx.tx, ctx, vm, 'Lost');
-          else await vmTransition(deps, ctx.tx, ctx, vm, 'Fail', at.source ? {} : { host_id: plan.dest });
+          if (vm.state === 'Migrating') await vmTransition(deps, ctx.tx, ctx, vm, 'Fail');
         },
       },
       {
@@ -132,6 +129,15 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
           const volumes = await vmVolumes(deps.db, input.vmId);
           if (!at.dest) await revokeAll(deps, ctx, volumes, plan.dest);
           else if (!at.source) await revokeAll(deps, ctx, volumes, plan.source);
+          // The VM recorded where its guest runs now (the source, or the destination when it went
+          // there after all), or in Error when it runs on neither: the agents were asked above,
+          // outside the transaction.
+          await deps.db.transaction(async (tx) => {
+            const now = await loadVm(tx, input.vmId);
+            if (now.state !== 'Migrating') return;
+            if (!at.source && !at.dest) await vmTransition(deps, tx, ctx, now, 'Lost');
+            else await vmTransition(deps, tx, ctx, now, 'Fail', at.source ? {} : { host_id: plan.dest });
+          });
         },
       },
       {

@@ -77,12 +77,16 @@ export function volumeAttachJob(deps: OrchestrationDeps): JobDefinition<AttachIn
             await loadVolume(deps.db, input.volumeId),
             hostRef(host),
           );
-          await deps.agent.send(
-            host.id,
-            'disk.attach',
-            { vm: domainName(vm), disk, live: true },
-            { signal: ctx.signal },
-          );
+          // Run again after a crash inside it: a disk already plugged at its target is kept, so the
+          // attach resumes rather than failing on the busy target (and being undone).
+          const report = await deps.agent.send(host.id, 'vm.state', { vm: domainName(vm) });
+          if (!report.disks.some((d) => d.target === disk.target))
+            await deps.agent.send(
+              host.id,
+              'disk.attach',
+              { vm: domainName(vm), disk, live: true },
+              { signal: ctx.signal },
+            );
           return { live: true, target: disk.target as string | null };
         },
         compensate: async (ctx, input) => {
@@ -153,60 +157,94 @@ async function unplug(
   return true;
 }
 
+type QosFigures = Pick<Qos, 'minIops' | 'maxIops' | 'burstIops' | 'burstSeconds'>;
+/** `previous`: the QoS recorded before this change (null: none), put back if it cannot be applied. */
+type SetQosInput = { readonly volumeId: string; readonly previous?: QosFigures | null };
+
 /**
  * Applies a volume's recorded QoS: the backend takes what it can, QEMU the rest, and the
  * hypervisor's limits are read back and compared: a mismatch fails the job, never a silent success.
+ * A failure puts the previous QoS back, in the record and on the backend and QEMU, so the database
+ * never claims limits nothing enforces.
  */
-export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<VolumeInput> {
+export function volumeSetQosJob(deps: OrchestrationDeps): JobDefinition<SetQosInput> {
   return {
     type: JOB_TYPES.volumeSetQos,
     steps: [
       {
         name: 'apply',
-        run: async (ctx, input) => {
-          const v = await loadVolume(deps.db, input.volumeId);
-          const r = await (
-            await deps.drivers.forPool(v.poolId)
-          ).setQos(storageContext(ctx), { volumeId: v.id, qos: v.qos });
-          // The driver answers the volume as its backend now holds it: the figures it enforces must match.
-          if (r.enforcedBy !== 'frontend' && !sameBackendQos(r.volume.qos, v.qos)) {
-            throw new StrataError('QOS_NOT_APPLIED', {
-              volume: v.id,
-              wanted: JSON.stringify(v.qos),
-              got: JSON.stringify(r.volume.qos),
-            });
-          }
-          if (!v.vmId || !v.deviceName) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
-          const vm = await loadVm(deps.db, v.vmId);
-          if (vm.state !== 'Running' || !vm.hostId)
-            return { enforcedBy: r.enforcedBy, live: false, iotune: null };
-          const wanted = toIoTune(r.frontendQos) ?? { totalIopsSec: 0 };
-          const readBack = await deps.agent.send(vm.hostId, 'iotune.set', {
-            vm: domainName(vm),
-            target: v.deviceName,
-            iotune: wanted,
+        run: (ctx, input) => applyRecordedQos(deps, ctx, input.volumeId),
+        compensate: async (ctx, input) => {
+          if (input.previous === undefined) return; // a job submitted without it: nothing to restore
+          const q = input.previous;
+          await deps.db.transaction(async (tx) => {
+            const [row] = await tx.query(
+              'UPDATE volumes SET min_iops = $2, max_iops = $3, burst_iops = $4, burst_seconds = $5 WHERE id = $1 RETURNING account_id',
+              [
+                input.volumeId,
+                q?.minIops ?? null,
+                q?.maxIops ?? null,
+                q?.burstIops ?? null,
+                q?.burstSeconds ?? null,
+              ],
+            );
+            await deps.events.record(
+              {
+                accountId: (row?.['account_id'] as string | null) ?? null,
+                type: 'volume.QosRestored',
+                resourceType: 'volume',
+                resourceId: input.volumeId,
+                jobId: ctx.jobId,
+              },
+              tx,
+            );
           });
-          if (
-            readBack.totalIopsSec !== wanted.totalIopsSec ||
-            (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0) ||
-            (wanted.totalIopsSecMaxLength !== undefined &&
-              readBack.totalIopsSecMaxLength !== wanted.totalIopsSecMaxLength)
-          ) {
-            throw new StrataError('QOS_NOT_APPLIED', {
-              volume: v.id,
-              wanted: JSON.stringify(wanted),
-              got: JSON.stringify(readBack),
-            });
-          }
-          return {
-            enforcedBy: r.enforcedBy,
-            live: true,
-            iotune: JSON.parse(JSON.stringify(readBack)) as Json,
-          };
+          await applyRecordedQos(deps, ctx, input.volumeId);
         },
       },
     ],
   };
+}
+
+async function applyRecordedQos(
+  deps: OrchestrationDeps,
+  ctx: Parameters<typeof storageContext>[0],
+  volumeId: string,
+): Promise<Json> {
+  const v = await loadVolume(deps.db, volumeId);
+  const r = await (
+    await deps.drivers.forPool(v.poolId)
+  ).setQos(storageContext(ctx), { volumeId: v.id, qos: v.qos });
+  // The driver answers the volume as its backend now holds it: the figures it enforces must match.
+  if (r.enforcedBy !== 'frontend' && !sameBackendQos(r.volume.qos, v.qos)) {
+    throw new StrataError('QOS_NOT_APPLIED', {
+      volume: v.id,
+      wanted: JSON.stringify(v.qos),
+      got: JSON.stringify(r.volume.qos),
+    });
+  }
+  if (!v.vmId || !v.deviceName) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
+  const vm = await loadVm(deps.db, v.vmId);
+  if (vm.state !== 'Running' || !vm.hostId) return { enforcedBy: r.enforcedBy, live: false, iotune: null };
+  const wanted = toIoTune(r.frontendQos) ?? { totalIopsSec: 0 };
+  const readBack = await deps.agent.send(vm.hostId, 'iotune.set', {
+    vm: domainName(vm),
+    target: v.deviceName,
+    iotune: wanted,
+  });
+  if (
+    readBack.totalIopsSec !== wanted.totalIopsSec ||
+    (readBack.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0) ||
+    (wanted.totalIopsSecMaxLength !== undefined &&
+      readBack.totalIopsSecMaxLength !== wanted.totalIopsSecMaxLength)
+  ) {
+    throw new StrataError('QOS_NOT_APPLIED', {
+      volume: v.id,
+      wanted: JSON.stringify(wanted),
+      got: JSON.stringify(readBack),
+    });
+  }
+  return { enforcedBy: r.enforcedBy, live: true, iotune: JSON.parse(JSON.stringify(readBack)) as Json };
 }
 
 function sameBackendQos(got: Qos | null, wanted: Qos | null): boolean {

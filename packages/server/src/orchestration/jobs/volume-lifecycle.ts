@@ -114,16 +114,38 @@ export function volumeDeleteJob(deps: OrchestrationDeps): JobDefinition<VolumeIn
           });
           return { backendRef: v.backendRef };
         },
+        // The backend delete failed (after its retries): the volume goes to Error, from which a
+        // delete is asked again; it never stays Destroying with no job working on it.
+        compensate: async (ctx, input) => {
+          const v = await loadVolume(ctx.tx, input.volumeId);
+          if (v.state !== 'Destroying') return;
+          await applyTransition(ctx.tx, deps.events, {
+            table: 'volumes',
+            kind: 'volume',
+            machine: volumeMachine,
+            id: v.id,
+            event: 'Fail',
+            jobId: ctx.jobId,
+          });
+        },
       },
       {
         name: 'delete-on-backend',
         run: async (ctx, input) => {
           const v = await loadVolume(deps.db, input.volumeId);
           if (v.backendRef === null) return { deleted: false };
-          const r = await (
-            await deps.drivers.forPool(v.poolId)
-          ).deleteVolume(storageContext(ctx), { volumeId: v.id });
-          return { deleted: r.deleted };
+          try {
+            const r = await (
+              await deps.drivers.forPool(v.poolId)
+            ).deleteVolume(storageContext(ctx), { volumeId: v.id });
+            return { deleted: r.deleted };
+          } catch (e) {
+            if (ctx.signal.aborted) throw e;
+            throw new StrataError('VOLUME_DELETE_FAILED', {
+              volume: v.id,
+              reason: e instanceof Error ? e.message : String(e),
+            });
+          }
         },
       },
       {

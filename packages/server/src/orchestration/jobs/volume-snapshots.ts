@@ -138,7 +138,7 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
         name: 'mark-deleting',
         transactional: true,
         run: async (ctx, input) => {
-          await applyTransition(ctx.tx, deps.events, {
+          const { from } = await applyTransition(ctx.tx, deps.events, {
             table: 'volume_snapshots',
             kind: 'volume-snapshot',
             machine: volumeSnapshotMachine,
@@ -146,15 +146,17 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
             event: 'Delete',
             jobId: ctx.jobId,
           });
-          return null;
+          return { from };
         },
-        compensate: async (ctx, input) => {
+        // Back to the state it had: an Error snapshot stays Error (a job journaled without it: Ready).
+        compensate: async (ctx, input, output) => {
+          const from = (output as { from?: string } | null | undefined)?.from;
           await applyTransition(ctx.tx, deps.events, {
             table: 'volume_snapshots',
             kind: 'volume-snapshot',
             machine: volumeSnapshotMachine,
             id: input.snapshotId,
-            event: 'Fail',
+            event: from === 'Error' ? 'Broken' : 'Fail',
             jobId: ctx.jobId,
           });
         },
