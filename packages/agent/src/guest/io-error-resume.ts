@@ -67,7 +67,13 @@ export class IoErrorResumer extends EventEmitter {
       .map((n) => n.trim())
       .filter(Boolean);
     const now = Date.now();
-    for (const vm of [...this.#paused.keys()]) if (!names.includes(vm)) this.#paused.delete(vm);
+    // Not paused any more: one this resumer resumed is reported even when the check right after
+    // its resume still caught it paused (QEMU retrying the failed requests).
+    for (const [vm, seen] of [...this.#paused]) {
+      if (names.includes(vm)) continue;
+      this.#paused.delete(vm);
+      if (seen.attempts > 0) await this.#reportIfRunning(vm, seen);
+    }
     for (const vm of names) {
       const state = (await this.virsh.run(['domstate', '--domain', vm, '--reason'], { vm }).catch(() => ''))
         .trim()
@@ -90,11 +96,14 @@ export class IoErrorResumer extends EventEmitter {
     // A guest resumed above that stayed running is done; one paused again waits for its next turn.
     for (const [vm, seen] of [...this.#paused]) {
       if (seen.attempts === 0) continue;
-      const state = await this.virsh.run(['domstate', '--domain', vm, '--reason'], { vm }).catch(() => '');
-      if (state.trim().startsWith('running')) {
-        this.#paused.delete(vm);
-        this.emit('resumed', { vm, attempts: seen.attempts, pausedForMs: Date.now() - seen.since });
-      }
+      if (await this.#reportIfRunning(vm, seen)) this.#paused.delete(vm);
     }
+  }
+
+  async #reportIfRunning(vm: string, seen: { since: number; attempts: number }): Promise<boolean> {
+    const state = await this.virsh.run(['domstate', '--domain', vm, '--reason'], { vm }).catch(() => '');
+    if (!state.trim().startsWith('running')) return false;
+    this.emit('resumed', { vm, attempts: seen.attempts, pausedForMs: Date.now() - seen.since });
+    return true;
   }
 }
