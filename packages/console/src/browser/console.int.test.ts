@@ -168,7 +168,8 @@ test(
       const readBack = page.locator('[data-testid=qos-readback]');
       await readBack.waitFor({ timeout: LONG });
       assert.match(await readBack.innerText(), /total IOPS 432, burst 864 for 10 s/);
-      assert.match(await data.locator('td.qos').innerText(), /50 \/ 432/);
+      // the disks table reloads after the job: wait for it rather than read it at once
+      await data.locator('td.qos', { hasText: /50 \/ 432/ }).waitFor({ timeout: LONG });
       await page.screenshot({ path: join(SHOTS, 'vm-detail.png'), fullPage: true });
       mark('QoS read back');
 
