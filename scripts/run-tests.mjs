@@ -238,10 +238,17 @@ if (integration.length > 0) {
   else console.log('\nanother test run shared this machine: domains, targets and images left as they are');
 }
 
-const slowest = [...times].sort((x, y) => y.ms - x.ms).slice(0, 12);
+// Every file of 30 s or more, and the sums that bound the run: the files that never run beside
+// each other (EXCLUSIVE) and all files (over the lanes): what to trim when CI grows too long.
+const slowest = [...times].sort((x, y) => y.ms - x.ms).filter((t, i) => i < 12 || t.ms >= 30_000);
 if (slowest.length > 0) {
+  const sum = (list) => (list.reduce((s, t) => s + t.ms, 0) / 1000).toFixed(0);
   console.log('\nslowest test files:');
   for (const t of slowest) console.log(`  ${(t.ms / 1000).toFixed(0).padStart(5)} s  ${t.file}`);
+  console.log(
+    `integration files: ${sum(times)} s in all over ${lanes} lane(s); ` +
+      `the ones never run side by side: ${sum(times.filter((t) => groupOf(t.file) >= 0))} s`,
+  );
 }
 if (leftovers.length > 0) {
   console.log(`\nleft behind by tests (removed): ${leftovers.length}`);

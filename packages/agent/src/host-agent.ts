@@ -264,12 +264,21 @@ export class HostAgent extends EventEmitter {
 
   // --- snapshots ----------------------------------------------------------------------------
 
+  /** With quiesce and a deadline, libvirt's freeze is guarded by the thaw watchdog (FreezeManager.guarded). */
   diskOnlySnapshot(
     vm: string,
     overlays: readonly OverlaySpec[],
-    options: { quiesce?: boolean } = {},
+    options: { quiesce?: boolean; deadlineMs?: number } = {},
   ): Promise<DiskSnapshotResult> {
-    return diskOnlySnapshot(this.virsh, (v) => this.diskTargets.of(v), vm, overlays, options);
+    const { deadlineMs } = options;
+    const guard =
+      deadlineMs === undefined
+        ? undefined
+        : (call: () => Promise<number>) => this.freezes.guarded(vm, deadlineMs, call);
+    return diskOnlySnapshot(this.virsh, (v) => this.diskTargets.of(v), vm, overlays, {
+      ...(options.quiesce !== undefined && { quiesce: options.quiesce }),
+      ...(guard && { guard }),
+    });
   }
 
   /** Live migration to another host's libvirt (vm/migrate.ts); the domain is that host's after. */

@@ -25,7 +25,8 @@ export function kvmHandlers(kvm: HostAgent): CommandHandlers {
     'disk.detach': ({ vm, target, live }) => kvm.detachDisk(vm, target, { live }),
     'guest.freeze': ({ vm, deadlineMs }) => kvm.freeze(vm, deadlineMs),
     'guest.thaw': ({ vm }) => kvm.thaw(vm),
-    'snapshot.diskOnly': ({ vm, disks, quiesce }) => kvm.diskOnlySnapshot(vm, disks, { quiesce }),
+    'snapshot.diskOnly': ({ vm, disks, quiesce, deadlineMs }) =>
+      kvm.diskOnlySnapshot(vm, disks, { quiesce, ...(deadlineMs !== undefined && { deadlineMs }) }),
     'snapshot.heldCut': ({ vm, hold, deadlineMs, disks }) => kvm.heldCut(vm, hold, deadlineMs, disks),
     'snapshot.memory': ({ vm, memoryPath, disks }) => kvm.memorySnapshot(vm, memoryPath, disks),
     'vm.restore': ({ vm, memoryPath, files, disks }) =>

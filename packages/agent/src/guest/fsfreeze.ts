@@ -30,6 +30,11 @@ function count(text: string): number {
   return m?.[1] !== undefined ? Number(m[1]) : 0;
 }
 
+function checkDeadline(deadlineMs: number): void {
+  if (!(deadlineMs > 0 && deadlineMs <= 600_000))
+    throw new StrataError('INVALID_ARGUMENT', { field: 'deadlineMs', reason: 'must be in (0, 600000]' });
+}
+
 /**
  * Freeze and thaw through libvirt's own commands (domfsfreeze/domfsthaw), with a deadline that
  * holds even if this process dies: before freezing, a detached watchdog is started that thaws
@@ -48,9 +53,7 @@ export class FreezeManager extends EventEmitter {
   }
 
   async freeze(vm: string, deadlineMs: number): Promise<FreezeResult> {
-    if (!(deadlineMs > 0 && deadlineMs <= 600_000)) {
-      throw new StrataError('INVALID_ARGUMENT', { field: 'deadlineMs', reason: 'must be in (0, 600000]' });
-    }
+    checkDeadline(deadlineMs);
     if (this.frozen.has(vm)) throw new StrataError('CONFLICT', { reason: `guest ${vm} is already frozen` });
     const started = Date.now();
     const deadlineAt = started + deadlineMs;
@@ -102,6 +105,38 @@ export class FreezeManager extends EventEmitter {
       deadlineAt: new Date(deadlineAt).toISOString(),
       freezeMs,
     };
+  }
+
+  /**
+   * Guards a freeze that libvirt itself makes and ends inside one call (`snapshot-create
+   * --quiesce`): the same detached watchdog, hold record and timer as freeze(), armed before the
+   * call, so the guest is thawed at the deadline even if libvirt or this agent hangs or dies inside
+   * it. Answers the call's own result; the guard is dropped when the call ends.
+   */
+  async guarded<T>(vm: string, deadlineMs: number, call: () => Promise<T>): Promise<T> {
+    checkDeadline(deadlineMs);
+    if (this.frozen.has(vm)) throw new StrataError('CONFLICT', { reason: `guest ${vm} is already frozen` });
+    const heldAt = Date.now();
+    const deadlineAt = heldAt + deadlineMs;
+    const watchdog = startThawWatchdog(this.virsh.uri, vm, deadlineMs);
+    await writeHold(this.holdDir, 'freeze', { vm, heldAt, deadlineAt, watchdogPid: watchdog.pid }).catch(
+      (err: unknown) => this.emit('thaw-error', { vm, err }),
+    );
+    const timer = setTimeout(() => {
+      this.thaw(vm, 'deadline').catch((err: unknown) => this.emit('thaw-error', { vm, err }));
+    }, deadlineMs);
+    this.frozen.set(vm, { frozenAt: heldAt, deadlineAt, timer, watchdog });
+    try {
+      return await call();
+    } finally {
+      // libvirt thawed inside its call (or the deadline's thaw already dropped the guard)
+      if (this.frozen.get(vm)?.watchdog === watchdog) {
+        clearTimeout(timer);
+        watchdog.cancel();
+        this.frozen.delete(vm);
+        await removeHold(this.holdDir, 'freeze', vm);
+      }
+    }
   }
 
   async thaw(vm: string, reason: 'requested' | 'deadline' = 'requested'): Promise<ThawResult> {

@@ -57,6 +57,13 @@ async function ensureDirectories(paths: readonly string[]): Promise<void> {
 /** Every disk target of the domain (DiskTargets): the ones not chosen are marked snapshot='no'. */
 export type TargetsOf = (vm: string) => Promise<readonly string[]>;
 
+export interface DiskOnlyOptions {
+  /** libvirt's own quiesce: it freezes, cuts and thaws inside its call. */
+  readonly quiesce?: boolean;
+  /** Wraps the quiescing call (the freeze deadline's watchdog, armed before it: guest/fsfreeze.ts). */
+  readonly guard?: (call: () => Promise<number>) => Promise<number>;
+}
+
 /**
  * Atomic disk-only external snapshot of the chosen disks (all at one instant), with no libvirt
  * metadata (libvirt 9.0 then never trips over the chain on later deletes). Optionally quiesced
@@ -67,14 +74,15 @@ export async function diskOnlySnapshot(
   targetsOf: TargetsOf,
   vm: string,
   overlays: readonly OverlaySpec[],
-  options: { readonly quiesce?: boolean } = {},
+  options: DiskOnlyOptions = {},
 ): Promise<DiskSnapshotResult> {
   const started = performance.now();
   const xml = await diskOnlyXml(targetsOf, vm, overlays);
   // libvirt's quiesce freezes the guest inside the call: its QEMU threads run boosted meanwhile
   const boost = options.quiesce === true ? await boostHold(vm) : null;
+  const cut = () => createSnapshot(virsh, vm, xml, diskOnlyFlags(options.quiesce === true));
   try {
-    const snapshotMs = await createSnapshot(virsh, vm, xml, diskOnlyFlags(options.quiesce === true));
+    const snapshotMs = await (options.quiesce === true && options.guard ? options.guard(cut) : cut());
     return { overlays, snapshotMs, tookMs: performance.now() - started };
   } finally {
     boost?.restore();

@@ -116,6 +116,11 @@ export interface AgentCommands {
     VmRef & {
       readonly disks: ReadonlyArray<{ readonly target: string; readonly overlayPath: string }>;
       readonly quiesce: boolean;
+      /**
+       * With quiesce: the hold's deadline. The agent arms its detached thaw watchdog before the
+       * call, so the guest is thawed at the deadline even if libvirt or the agent hangs inside it.
+       */
+      readonly deadlineMs?: number;
     },
     /** snapshotMs: the libvirt call alone (with quiesce, the freeze, cut and thaw inside it). */
     { readonly snapshotMs: number; readonly tookMs: number }

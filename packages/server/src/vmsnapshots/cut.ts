@@ -251,7 +251,8 @@ async function overlayAllDisks(
     deps.agent.send(
       hostId,
       'snapshot.diskOnly',
-      { vm: plan.vmName, disks: overlays, quiesce },
+      // libvirt's own freeze is guarded on the host by the deadline's watchdog, armed first
+      { vm: plan.vmName, disks: overlays, quiesce, ...(quiesce && { deadlineMs: plan.holdDeadlineMs }) },
       { signal: ctx.signal },
     );
   if (plan.type === 'DiskAndMemory') {
