@@ -4,7 +4,7 @@
 // tgtd, Ceph, PostgreSQL) that the harness starts once and reuses. At the end it prints the slowest
 // files, what the tests left behind (removed: see test-residue.mjs) and one line of totals.
 // Unit tests are `*.test.js`; integration tests are `*.int.test.js` (skipped with --unit).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,16 +210,29 @@ async function lane(out) {
   return status;
 }
 
+/** The unit files in one node --test process; resolves with its exit code once its output is printed. */
+function runUnit() {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...ARGS, ...unit], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d.toString()));
+    child.stderr.on('data', (d) => (text += d.toString()));
+    child.on('close', (code, signal) => {
+      process.stdout.write(`\n──────── unit tests ────────\n${text}`);
+      count(text);
+      failuresOf('unit tests', text);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
 const runner = registerRunner();
 const before = integration.length > 0 ? await residueSnapshot() : null;
 let status = 0;
-if (unit.length > 0) {
-  const r = spawnSync(process.execPath, [...ARGS, ...unit], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.stdout.write(r.stdout);
-  count(r.stdout.toString());
-  failuresOf('unit tests', r.stdout.toString());
-  status = r.status ?? 1;
-}
+// The unit tests run beside the integration lanes (they need nothing started); their output is
+// printed when they end, whole, so that it never interleaves with a lane's.
+const unitRun = unit.length > 0 ? runUnit() : Promise.resolve(0);
+if (integration.length === 0) status = await unitRun;
 if (integration.length > 0) {
   const laneDir = mkdtempSync(join(tmpdir(), 'strata-lane-'));
   const secondLog = join(laneDir, 'second-lane.log');
@@ -233,7 +246,7 @@ if (integration.length > 0) {
     process.stdout.write(readFileSync(secondLog, 'utf8'));
   }
   rmSync(laneDir, { recursive: true, force: true });
-  status = status || a || b;
+  status = (await unitRun) || a || b;
   if (runner.alone()) leftovers.push(...(await removeNew(before)).map((l) => `after the suite: ${l}`));
   else console.log('\nanother test run shared this machine: domains, targets and images left as they are');
 }

@@ -1,8 +1,49 @@
 // The chaos run's clients: each runs a random mix of operations against one VM of its own until
-// the deadline. A refusal or a failure (the server down, a coded error) is counted, never fatal.
+// the deadline. A refusal or a failure (the server down, a coded error) is counted, never fatal;
+// a client that finds the server down waits until it answers again, and a job it waits for is
+// followed through the server's restart.
 const MiB = 1024 ** 2;
 import { setTimeout as sleep } from 'node:timers/promises';
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
+const isDown = (e) => String(e?.code ?? '') === 'CONNECTION_FAILED';
+
+/** A call refused or failed before any job (the server down, a coded error): counted by kind. */
+function count(stats, what, e) {
+  stats.refused++;
+  if (isDown(e)) stats.refusedWhileDown++;
+  const kind = `${what}: ${String(e?.code ?? '')} ${String(e?.message ?? e).slice(0, 120)}`;
+  stats.errors[kind] = (stats.errors[kind] ?? 0) + 1;
+}
+
+/** Until the server answers again (it is being restarted), at most 3 minutes. */
+async function serverBack(rest, stats) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < 180_000) {
+    try {
+      await rest.get('/v1/jobs', { limit: 1 });
+      stats.waitedForServerMs += Date.now() - t0;
+      return;
+    } catch (e) {
+      if (!isDown(e)) return;
+      await sleep(1000);
+    }
+  }
+}
+
+/** A job's end, waiting through server restarts (the job goes on after one); null after 10 min. */
+async function jobEnd(rest, id, stats) {
+  const end = Date.now() + 600_000;
+  while (Date.now() < end) {
+    try {
+      const j = await rest.get(`/v1/jobs/${id}`, { wait: 5 });
+      if (j.state === 'Succeeded' || j.state === 'Failed') return j;
+    } catch (e) {
+      if (!isDown(e)) throw e;
+      await serverBack(rest, stats);
+    }
+  }
+  return null;
+}
 
 export async function runClient(
   n,
@@ -13,18 +54,23 @@ export async function runClient(
   const job = async (what, start) => {
     stats.operations++;
     stats.byOp[what] = (stats.byOp[what] ?? 0) + 1;
+    let accepted;
     try {
-      const accepted = await start();
-      const end = await rest.waitJob(accepted.job, 600_000);
-      stats.jobIds.add(accepted.job.id);
-      if (end.state !== 'Succeeded') stats.failedJobs++;
-      return end.state === 'Succeeded' ? accepted : null;
+      accepted = await start();
     } catch (e) {
-      stats.refused++;
-      const kind = `${what}: ${String(e?.code ?? '')} ${String(e?.message ?? e).slice(0, 120)}`;
-      stats.errors[kind] = (stats.errors[kind] ?? 0) + 1;
+      count(stats, what, e);
+      // a client of a restarting server waits for it to answer again, as a real one retries later
+      if (isDown(e)) await serverBack(rest, stats);
       return null;
     }
+    stats.jobIds.add(accepted.job.id);
+    const end = await jobEnd(rest, accepted.job.id, stats);
+    if (end?.state !== 'Succeeded') {
+      stats.failedJobs++;
+      const kind = `${what}: job ${end?.state ?? 'unknown'} ${end?.error?.code ?? ''}`;
+      stats.errors[kind] = (stats.errors[kind] ?? 0) + 1;
+    }
+    return end?.state === 'Succeeded' ? accepted : null;
   };
   const ops = {
     create: async () => {

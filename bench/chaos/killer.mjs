@@ -20,17 +20,18 @@ export function victims(cx, tgtd) {
 }
 
 /**
- * Runs until `deadline` or `maxKills`: waits a random 5..25 s, kills one victim at random.
- * Returns what it did, in order.
+ * Runs until `deadline` or `maxKills`: waits a random 5..25 s, kills the next victim of a shuffled
+ * round (so that every victim dies once before any dies twice). Returns what it did, in order.
  */
 export async function runKiller(all, { deadline, maxKills, log, random = Math.random }) {
   const done = [];
-  const names = Object.keys(all);
+  let round = [];
   while (done.length < maxKills) {
     const wait = 5_000 + Math.floor(random() * 20_000);
     if (Date.now() + wait > deadline) break;
     await sleep(wait);
-    const name = names[Math.floor(random() * names.length)];
+    if (round.length === 0) round = Object.keys(all).sort(() => random() - 0.5);
+    const name = round.shift();
     const at = new Date().toISOString();
     try {
       await all[name]();

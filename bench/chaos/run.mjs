@@ -64,7 +64,16 @@ try {
   log(`VM ${vm.id} runs; ${values.clients} clients for ${minutes} min, at most ${values.kills} kills`);
 
   const pools = [cloud.pools.tgt, cloud.pools.qcow2, ...(cloud.pools.rbd ? [cloud.pools.rbd] : [])];
-  const stats = { operations: 0, refused: 0, failedJobs: 0, byOp: {}, errors: {}, jobIds: new Set() };
+  const stats = {
+    operations: 0,
+    refused: 0,
+    refusedWhileDown: 0,
+    waitedForServerMs: 0,
+    failedJobs: 0,
+    byOp: {},
+    errors: {},
+    jobIds: new Set(),
+  };
   const deployed = [];
   const t0 = Date.now();
   const deadline = t0 + minutes * 60_000;
@@ -97,7 +106,10 @@ try {
     clients: Number(values.clients),
     operations: stats.operations,
     operations_by_type: stats.byOp,
-    refused_or_failed_calls: stats.refused,
+    refused_calls: stats.refused,
+    refused_while_server_down: stats.refusedWhileDown,
+    client_wait_for_server_s: Math.round(stats.waitedForServerMs / 1000),
+    jobs: stats.jobIds.size,
     jobs_failed: stats.failedJobs,
     errors: stats.errors,
     kills: kills.length,
