@@ -1,67 +1,20 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type RunningServer } from '@strata/server/server';
-import { createLogger } from '@strata/server/observability/index';
+import { startCliServer, type CliServer } from './test-support/run-cli.js';
 
 // Resource limits from the CLI, run as a user runs it (`node dist/bin.js`) against a real server
 // on in-memory PGlite: set limits (a size for storage), read them back with usage, lift one.
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), 'bin.js');
-let server: RunningServer;
-let dir = '';
-
-function strata(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, '-o', 'json', ...args],
-      { env: { ...process.env, HOME: dir, STRATA_CONFIG: join(dir, 'config.json') }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number')
-          return reject(err instanceof Error ? err : new Error('process failed'));
-        resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-async function json<T>(args: readonly string[]): Promise<T> {
-  const r = await strata(args);
-  assert.equal(r.code, 0, `strata ${args.join(' ')} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
+let cli: CliServer;
+const strata = (args: readonly string[]) => cli.strata(args);
+const json = <T>(args: readonly string[]) => cli.json<T>(args);
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'strata-cli-limits-'));
-  server = await startServer(
-    {
-      dataDir: join(dir, 'server'),
-      databaseUrl: 'memory:',
-      host: '127.0.0.1',
-      port: 0,
-      logLevel: 'warn',
-      jobs: false,
-    },
-    { logger: createLogger({ level: 'warn' }) },
-  );
-  const imported = await strata([
-    'config',
-    'import-credentials',
-    join(dir, 'server', 'admin-credentials.json'),
-    '--endpoint',
-    server.url,
-  ]);
-  assert.equal(imported.code, 0, imported.stderr);
+  cli = await startCliServer('cli-limits');
 });
 
 after(async () => {
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await cli?.close();
 });
 
 test('accounts limits set and list', async () => {

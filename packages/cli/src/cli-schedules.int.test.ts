@@ -1,24 +1,22 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, type Harness } from '@strata/server/cloudstack/test-harness';
 import { runDueSchedules } from '@strata/server/schedules/scheduler';
+import { cliJson, runCli, type CliRun } from './test-support/run-cli.js';
 
 // `strata schedules` as a user runs it (a real process against a real server on PGlite): a VM
 // snapshot schedule made, changed, listed and deleted; when its slot is due the scheduler queues
 // the normal VM-snapshot job for the VM.
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), 'bin.js');
 const suffix = Math.random().toString(36).slice(2, 6);
 let h: Harness & { dataDir: string };
 let home = '';
 let vmId = '';
 
-function strata(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function strata(args: readonly string[]): Promise<CliRun> {
   const env = {
     ...process.env,
     HOME: home,
@@ -27,25 +25,10 @@ function strata(args: readonly string[]): Promise<{ code: number; stdout: string
     STRATA_API_KEY: h.user.key,
     STRATA_SECRET_KEY: h.user.secret,
   };
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [BIN, '-o', 'json', ...args],
-      { env, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number')
-          return reject(err instanceof Error ? err : new Error('process failed'));
-        resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
-      },
-    );
-  });
+  return runCli(args, env, 120_000);
 }
 
-async function json<T>(args: readonly string[]): Promise<T> {
-  const r = await strata(args);
-  assert.equal(r.code, 0, `strata ${args.join(' ')} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
+const json = <T>(args: readonly string[]) => cliJson<T>(strata, args);
 
 before(async () => {
   home = await mkdtemp(join(tmpdir(), 'strata-cli-schedules-'));
