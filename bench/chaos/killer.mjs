@@ -1,10 +1,17 @@
 // The chaos run's killer: at random moments, bounded in count and time, SIGKILLs one of the
-// server, every agent or this run's own tgtd, and starts it again as a service manager would.
+// server, every agent, this run's own tgtd or (asked for) the Ceph OSD, and starts it again as a
+// service manager would.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { restartOsd } from '../../packages/testing/dist/index.js';
 
-/** Each victim: its name and how to kill it and bring it back. */
-export function victims(cx, tgtd) {
+/**
+ * Each victim: its name and how to kill it and bring it back. The Ceph OSD only when asked
+ * (`--osd`): the machine's single OSD serves every test's images, so a run that restarts it must
+ * be alone on the machine.
+ */
+export function victims(cx, tgtd, { osd = false } = {}) {
   return {
+    ...(osd && cx.backends.ceph && { osd: () => restartOsd(cx.backends.ceph) }),
     server: async () => void (await cx.restartServer()),
     agents: async () => {
       cx.killAgent();

@@ -2,7 +2,7 @@
 // bench/chaos: several clients run a mix of operations on one VM for a few minutes while a killer
 // SIGKILLs the server, every agent and tgtd at random moments; then every invariant is checked and
 // bench/results/chaos.json written. Run by hand (README.md). Usage:
-//   npx tsc -b && STRATA_CRASH_RBD_POOL=<own pool> node bench/chaos/run.mjs [--minutes 3] [--clients 3] [--kills 6]
+//   npx tsc -b && STRATA_CRASH_RBD_POOL=<own pool> node bench/chaos/run.mjs [--minutes 3] [--clients 3] [--kills 6] [--osd]
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '3' },
     clients: { type: 'string', default: '3' },
     kills: { type: 'string', default: '6' },
+    osd: { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
@@ -90,7 +91,11 @@ try {
       deployed,
     }),
   );
-  const kills = await runKiller(victims(cx, tgtd), { deadline, maxKills: Number(values.kills), log });
+  const kills = await runKiller(victims(cx, tgtd, { osd: values.osd }), {
+    deadline,
+    maxKills: Number(values.kills),
+    log,
+  });
   await Promise.all(clients);
   for (const d of deployed) vms.push(d.id);
   log(
@@ -114,7 +119,7 @@ try {
     errors: stats.errors,
     kills: kills.length,
     kills_detail: kills,
-    osd_restarts: 0,
+    osd_restarts: kills.filter((k) => k.victim === 'osd' && !k.error).length,
     ...checks,
   };
   await mkdir(dirname(out), { recursive: true });

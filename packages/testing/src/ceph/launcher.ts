@@ -97,6 +97,27 @@ async function health(conf: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>):
   return (JSON.parse(stdout) as { status: string }).status;
 }
 
+/**
+ * Kills the OSD as a crash would (SIGKILL), leaves it down for `downMs`, starts it again as a
+ * service manager would and waits for HEALTH_OK. For the chaos run by hand, alone on the machine:
+ * every client of the cluster stalls while its only OSD is down.
+ */
+export async function restartOsd(
+  cluster: Pick<CephCluster, 'dir' | 'confPath' | 'adminKeyringPath'>,
+  downMs = 2_000,
+): Promise<void> {
+  const pidFile = join(cluster.dir, 'run', 'osd.0.pid');
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (pid > 0 && processAlive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, downMs));
+  await startDaemon('ceph-osd', ['--conf', cluster.confPath, '-i', '0']);
+  await waitHealthy(cluster, 120_000);
+}
+
 /** Polls until HEALTH_OK; a cluster still settling (pgs peering) says WARN for a moment. */
 export async function waitHealthy(
   conf: Pick<CephCluster, 'confPath' | 'adminKeyringPath'>,
