@@ -47,6 +47,8 @@ test('served pools are remembered (0600) and their drivers built again after a r
       new ServedPools(file),
     );
     assert.deepEqual(await elsewhere.restore(), ['p2'], 'a pool no longer served here is left alone');
+    // their rebuilt drivers are written back: done before the directory goes
+    await Promise.all([first.saved(), again.saved(), elsewhere.saved()]);
     assert.deepEqual(
       await new StorageNode(facts, factories, new ServedPools(join(dir, 'none.json'))).restore(),
       [],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PoolDriverSettings } from './driver-factories.js';
@@ -22,7 +23,8 @@ export class ServedPools {
 
   async write(pools: Readonly<Record<string, PoolDriverSettings>>): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.tmp`;
+    // a name of its own: two writers never rename each other's half-written file
+    const tmp = `${this.path}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify(pools), { mode: 0o600 });
     await rename(tmp, this.path);
   }

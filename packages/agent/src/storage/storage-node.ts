@@ -76,6 +76,11 @@ export class StorageNode {
 
   #saving: Promise<void> = Promise.resolve();
 
+  /** Resolves once the served pools' file holds every driver built so far (its writes are queued). */
+  saved(): Promise<void> {
+    return this.#saving;
+  }
+
   async #remember(): Promise<void> {
     if (!this.served) return;
     const pools: Record<string, PoolDriverSettings> = {};
