@@ -62,7 +62,7 @@ export function Disks({
             return (
               <tr key={v.id} data-volume-id={v.id}>
                 <td>
-                  {v.name} <span class="muted">({v.type})</span>
+                  <a href={`#/volumes/${v.id}`}>{v.name}</a> <span class="muted">({v.type})</span>
                 </td>
                 <td class="mono">{v.deviceName ?? '–'}</td>
                 <td>{pool?.provider ?? 'unknown'}</td>
