@@ -20,7 +20,16 @@ test('the IOPS answer becomes uPlot columns in seconds, with QoS lines and no li
     [null, null],
   ]);
   assert.equal(xMax, 12);
-  assert.equal(xMin, 12 - 300);
+  assert.equal(xMin, 12 - 60, 'a young series spans a minute');
+  const long = iopsColumns({
+    ...a,
+    points: [
+      { at: 0, iops: 1 },
+      { at: 200_000, iops: 2 },
+      { at: 500_000, iops: 3 },
+    ],
+  });
+  assert.deepEqual([long.xMin, long.xMax], [200, 500], 'no further back than the window');
   assert.deepEqual(iopsSummary(a), { now: 250.5, peak: 250.5 });
 });
 

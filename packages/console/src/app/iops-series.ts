@@ -14,8 +14,8 @@ export type IopsColumns = [number[], number[], (number | null)[], (number | null
 
 /**
  * The answer as uPlot's columns. A QoS figure of 0 is "no limit" (the API's meaning), so its line
- * is left out rather than drawn at zero. The x range always spans the window, ending at the last
- * point, so the graph does not stretch a few seconds over the whole width while it fills.
+ * is left out rather than drawn at zero. The x range ends at the last point and starts at the first
+ * (at least a minute back, at most the window), so a young series is not squeezed into a corner.
  */
 export function iopsColumns(a: IopsAnswer): { data: IopsColumns; xMin: number; xMax: number } {
   const x = a.points.map((p) => p.at / 1000);
@@ -29,7 +29,8 @@ export function iopsColumns(a: IopsAnswer): { data: IopsColumns; xMin: number; x
       line(a.qos?.maxIops),
       line(a.qos?.burstIops),
     ],
-    xMin: xMax - Math.max(60, a.windowMs / 1000),
+    // from the first point (at least a minute back), never further back than the window
+    xMin: Math.max(xMax - Math.max(60, a.windowMs / 1000), Math.min(x[0] ?? xMax, xMax - 60)),
     xMax,
   };
 }

@@ -117,7 +117,7 @@ export function VolumeActions({
               <input
                 name="resize-gib"
                 type="number"
-                min={1}
+                min={0}
                 step="any"
                 value={sizeGiB}
                 onInput={(e) => setSizeGiB(Number((e.target as HTMLInputElement).value))}

@@ -20,6 +20,7 @@ function options(width: number): uPlot.Options {
     width,
     height: HEIGHT,
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, (max ?? 0) * 1.15)] } },
+    legend: { live: false },
     axes: [axis, { ...axis, label: 'IOPS', size: 60 }],
     series: [
       {},
