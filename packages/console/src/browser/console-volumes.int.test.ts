@@ -134,6 +134,27 @@ test(
       await refused.waitFor({ state: 'detached', timeout: 30_000 });
       await jobEnds(page, '.volume-actions', previous);
       await page.locator('[data-testid=volume-size]', { hasText: '2.0 GiB' }).waitFor({ timeout: LONG });
+      // The route behind the graph: a detached volume has no samples and says why; another
+      // account's user cannot read it at all.
+      const detached = await rest.get<{ points: unknown[]; reason: string }>(`/v1/volumes/${volumeId}/iops`);
+      assert.deepEqual(detached.points, []);
+      assert.match(detached.reason, /not attached/);
+      const sfx = Math.random().toString(36).slice(2, 6);
+      const other = await rest.post<{ id: string }>('/v1/accounts', { name: `other ${sfx}`, role: 'user' });
+      const tenant = { username: `vol-tenant-${sfx}`, password: 'tenant secret 1' };
+      await rest.post(`/v1/accounts/${other.id}/users`, tenant);
+      const login = (await (
+        await fetch(`${url}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(tenant),
+        })
+      ).json()) as { token: string };
+      const hidden = await fetch(`${url}/v1/volumes/${volumeId}/iops`, {
+        headers: { authorization: `Bearer ${login.token}` },
+      });
+      assert.equal(hidden.status, 404);
+      assert.equal(((await hidden.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
       mark('detached and resized');
     } catch (e) {
       process.stderr.write(lines.slice(-30).join('\n') + '\n');
