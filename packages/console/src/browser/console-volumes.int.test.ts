@@ -12,7 +12,7 @@ import { chromiumMissing, launchChromium } from './chromium.js';
 import { jobEnds, LONG, logIn, SHOTS, shownJob } from './volumes-setup.js';
 
 // The volumes page in real headless Chromium against a real server, agent and guest: create a
-// volume with QoS, attach it to the running guest, write to it in the guest and see the IOPS graph
+// volume with QoS, attach it to the running guest, change its QoS (read back from QEMU), write to it in the guest and see the IOPS graph
 // rise (sampled by the host's agent), detach it, resize it (a shrink refused with its code).
 test(
   'the web console manages a volume: create, attach, live IOPS from the guest, detach, resize',
@@ -91,6 +91,20 @@ test(
       assert.match(dev, /^vd[a-z]$/);
       mark(`attached as ${dev}`);
 
+      // QoS changed on this page: QEMU's read-back shown, and the graph's lines follow.
+      await page.click('button:text-is("Edit QoS")');
+      await page.fill('input[name=maxIops]', '400');
+      await page.fill('input[name=burstIops]', '800');
+      await page.click('text=Apply');
+      await jobEnds(page, '.qos-editor', null);
+      const readBack = page.locator('[data-testid=qos-readback]');
+      await readBack.waitFor({ timeout: LONG });
+      assert.match(await readBack.innerText(), /total IOPS 400, burst 800 for 10 s/);
+      await page
+        .locator('.iops-summary', { hasText: 'QoS min 20 / max 400 / burst 800' })
+        .waitFor({ timeout: 30_000 });
+      await page.click('button:text-is("Edit QoS")');
+
       // Direct 4 KiB writes in the guest (through its agent) reach the graph: QEMU lets them run at
       // the burst for its 10 s, then holds them at the max. The host samples every 2 s.
       await waitForGuestAgent(vm.id, LONG);
@@ -105,7 +119,7 @@ test(
         null,
         { timeout: 60_000 },
       );
-      assert.match(await page.locator('.iops-summary').innerText(), /QoS min 20 \/ max 300 \/ burst 600/);
+      assert.match(await page.locator('.iops-summary').innerText(), /QoS min 20 \/ max 400 \/ burst 800/);
       await page.waitForTimeout(2500); // one more refresh so the drawing has the last interval
       await page.locator('[data-testid=iops-graph]').screenshot({ path: join(SHOTS, 'volume-iops.png') });
       const api = await rest.get<{ points: { iops: number }[] }>(`/v1/volumes/${volumeId}/iops`);

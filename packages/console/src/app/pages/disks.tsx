@@ -136,7 +136,15 @@ function ReadBack({ job }: { job: Job }) {
   );
 }
 
-function QosEditor({ session, volume, onDone }: { session: Session; volume: Volume; onDone: () => void }) {
+export function QosEditor({
+  session,
+  volume,
+  onDone,
+}: {
+  session: Session;
+  volume: Volume;
+  onDone: () => void;
+}) {
   const [q, setQ] = useState({
     minIops: volume.qos?.minIops ?? 0,
     maxIops: volume.qos?.maxIops ?? 0,

@@ -1,11 +1,13 @@
+import { useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { useLoad } from '../use-load.js';
 import { bytes } from '../format.js';
 import { Badge, ErrorLine, Placeholder } from '../parts/common.js';
 import { IopsGraph } from '../parts/iops-graph.js';
 import { VolumeActions } from './volume-actions.js';
+import { QosEditor } from './disks.js';
 
-/** One volume: where it lives, what it is attached to, its actions, and its IOPS live. */
+/** One volume: where it lives, what it is attached to, its actions, its QoS (read back), and its IOPS live. */
 export function VolumeDetail({ session, id }: { session: Session; id: string }) {
   const v = useLoad(() => session.api.get('/v1/volumes/{id}', { id }), [id], 5000);
   const pool = useLoad(
@@ -14,6 +16,7 @@ export function VolumeDetail({ session, id }: { session: Session; id: string }) 
     [v.data?.poolId],
   );
   const vol = v.data;
+  const [editing, setEditing] = useState(false);
   return (
     <div class="page volume-detail" data-volume-id={id}>
       <p>
@@ -71,6 +74,10 @@ export function VolumeDetail({ session, id }: { session: Session; id: string }) 
             </tbody>
           </table>
           <VolumeActions session={session} volume={vol} onDone={() => v.reload()} />
+          <button aria-expanded={editing} onClick={() => setEditing(!editing)}>
+            Edit QoS
+          </button>
+          {editing && <QosEditor session={session} volume={vol} onDone={() => v.reload()} />}
           <IopsGraph session={session} volumeId={id} />
         </>
       )}
