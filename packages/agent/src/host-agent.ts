@@ -11,6 +11,7 @@ import { collectHostFacts } from './host/host-facts.js';
 import { DEFAULT_INITIATOR_FILE, ensureInitiatorName } from './host/initiator-name.js';
 import { defineSecret, undefineSecret, type SecretUsage } from './host/secrets.js';
 import { getIoTune, setIoTune, type IoTuneResult } from './qos/iotune.js';
+import { BlockSampler, type BlockSamplerOptions } from './iops/sampler.js';
 import { BlockJobs, type BlockJobResult } from './snapshots/block-jobs.js';
 import { DiskTargets } from './snapshots/disk-targets.js';
 import {
@@ -47,6 +48,8 @@ export interface HostAgentOptions extends VirshOptions {
   readonly holdDir?: string;
   /** How guests paused on an I/O error are resumed once their storage is back. */
   readonly ioErrorResume?: IoErrorResumeOptions;
+  /** How each running guest's block counters are sampled for `disk.iops`; false: not at all. */
+  readonly iops?: BlockSamplerOptions | false;
 }
 
 /**
@@ -66,6 +69,8 @@ export class HostAgent extends EventEmitter {
   readonly pauses: PauseManager;
   readonly ioErrors: IoErrorResumer;
   readonly blockJobs: BlockJobs;
+  /** Recent IOPS of every running guest's disks (disk.iops). */
+  readonly iops: BlockSampler | null;
   private readonly diskTargets: DiskTargets;
   private readonly domainOptions: DomainOptions;
   private readonly initiatorFile: string;
@@ -89,6 +94,18 @@ export class HostAgent extends EventEmitter {
     // a failed attempt is retried on the next pass; the listener keeps it from throwing
     this.ioErrors.on('error', (t) => this.emit('io-error-resume-failed', t));
     this.blockJobs.on('progress', (p) => this.emit('block-job', p));
+    this.iops =
+      options.iops === false
+        ? null
+        : new BlockSampler(
+            () => this.virsh.run(['domstats', '--block', '--list-running'], { timeoutMs: 10_000 }),
+            options.iops,
+          );
+    // QEMU's counters start from zero in a new process: a start or stop ends the domain's windows
+    this.events.on('event', (e: LibvirtEvent) => {
+      if (e.kind === 'lifecycle' && (e.event === 'Started' || e.event === 'Stopped'))
+        this.iops?.domainChanged(e.vm);
+    });
   }
 
   /** Checks libvirt answers, opens the event stream and takes over holds a previous run left. */
@@ -98,10 +115,12 @@ export class HostAgent extends EventEmitter {
     await this.freezes.adopt();
     await this.pauses.adopt();
     this.ioErrors.start();
+    this.iops?.start();
   }
 
   /** Thaws what this agent froze and closes the event stream. */
   async close(): Promise<void> {
+    this.iops?.stop();
     this.ioErrors.stop();
     await this.freezes.thawAll();
     await this.pauses.resumeAll();

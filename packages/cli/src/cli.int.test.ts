@@ -364,6 +364,12 @@ void describe('resources, tables and JSON', () => {
     assert.ok(id, created.stdout);
     const resized = await json<{ sizeBytes: number }>(['volumes', 'resize', id, '--size', '2G']);
     assert.equal(resized.sizeBytes, 2 * 1024 ** 3);
+    // on no VM: no samples, and why
+    const iops = await strata(['volumes', 'iops', id]);
+    assert.equal(iops.code, 0, iops.stderr);
+    assert.match(iops.stdout, /QoS min\/max\/burst: 100\/200\/\d+; no samples: the volume is not attached/);
+    const iopsJson = await json<{ points: unknown[]; reason: string }>(['volumes', 'iops', id]);
+    assert.deepEqual(iopsJson.points, []);
     const qos = await json<{ qos: { minIops: number; maxIops: number } }>([
       'volumes',
       'qos',

@@ -45,6 +45,13 @@ export function kvmHandlers(kvm: HostAgent): CommandHandlers {
     'snapshot.internal': ({ vm, op, name }) => kvm.internalSnapshot(vm, op, name),
     'iotune.set': async ({ vm, target, iotune }) => (await kvm.setIoTune(vm, target, iotune)).iotune,
     'iotune.get': ({ vm, target }) => kvm.getIoTune(vm, target),
+    'disk.iops': ({ vm, target }) =>
+      kvm.iops?.window(vm, target) ?? {
+        periodMs: 0,
+        windowMs: 0,
+        points: [],
+        reason: 'this agent does not sample block statistics',
+      },
     'secret.set': (params) => setSecret(kvm.virsh, params),
     'secret.remove': (params) => removeSecret(kvm.virsh, params),
   };

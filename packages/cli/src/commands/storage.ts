@@ -32,6 +32,16 @@ function qosOptions(c: Command): Command {
     .option('--burst-seconds <n>', 'burst length in seconds', parseIntArg);
 }
 
+interface IopsAnswer {
+  readonly qos: unknown;
+  readonly deviceName: string | null;
+  readonly periodMs: number;
+  readonly points: ReadonlyArray<{ at: number; readIops: number; writeIops: number; iops: number }>;
+  readonly reason: string | null;
+}
+
+const IOPS_COLUMNS = [col('at'), col('read', 'readIops'), col('write', 'writeIops'), col('iops')];
+
 export function volumes(): Command {
   const cmd = resource({
     name: 'volumes',
@@ -158,6 +168,23 @@ export function volumes(): Command {
           `/v1/volumes/${enc(id)}`,
         ),
       ),
+    );
+  cmd
+    .command('iops')
+    .description("its guest's IOPS over the last minutes, as its VM's host sampled them, and its QoS")
+    .argument('<id>')
+    .action(
+      action(async (ctx, id: string) => {
+        const w = await ctx.client.get<IopsAnswer>(`/v1/volumes/${enc(id)}/iops`);
+        if (ctx.json) return ctx.print(w);
+        ctx.list({ items: w.points.map((p) => ({ ...p, at: new Date(p.at).toISOString() })) }, IOPS_COLUMNS);
+        ctx.note(
+          `QoS min/max/burst: ${qosText(w.qos) ?? 'none'}` +
+            (w.reason
+              ? `; no samples: ${w.reason}`
+              : `; every ${w.periodMs / 1000} s on ${w.deviceName ?? '?'}`),
+        );
+      }),
     );
   qosOptions(
     cmd.command('qos').description('change QoS live; applied and read back (job)').argument('<id>'),

@@ -7,6 +7,7 @@ import { VmList } from './pages/vms.js';
 import { VmDetail } from './pages/vm-detail.js';
 import { JobList, JobPage } from './pages/jobs.js';
 import { VolumeList } from './pages/volumes.js';
+import { VolumeDetail } from './pages/volume-detail.js';
 
 /** Pages live after '#', so the server serves one file and a reload keeps the page. */
 function useRoute(): string {
@@ -72,6 +73,7 @@ function Page({ session, route }: { session: Session; route: string }) {
   const [, section, id] = route.split('/');
   if (section === 'vms' && id) return <VmDetail session={session} id={id} />;
   if (section === 'vms') return <VmList session={session} />;
+  if (section === 'volumes' && id) return <VolumeDetail session={session} id={id} />;
   if (section === 'volumes') return <VolumeList session={session} />;
   if (section === 'jobs' && id) return <JobPage session={session} id={id} />;
   if (section === 'jobs') return <JobList session={session} />;

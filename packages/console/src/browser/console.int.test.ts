@@ -3,44 +3,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { bringUp, type Environment } from '@strata/demo/demo';
 import { buildQcow2Vm } from '@strata/demo/qcow2-vm';
 import { discardVm } from '@strata/demo/discard-vm';
 import { chromiumMissing, launchChromium } from './chromium.js';
-
-const SHOTS = fileURLToPath(new URL('../../../../docs/console/', import.meta.url));
-// Generous: a TCG guest restarting on a machine shared with other suites may take minutes.
-const LONG = 360_000;
-
-async function logIn(page: Page, url: string, username: string, password: string): Promise<void> {
-  await page.goto(url);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('header >> text=Log out');
-}
-
-/** Waits for the next job shown in `scope` to end; a failed one fails the test with its coded error. */
-async function jobEnds(page: Page, scope: string, previous: string | null): Promise<void> {
-  const not = previous ? `:not([data-job-id="${previous}"])` : '';
-  // A refusal (its coded error line) ends the wait too: the test then fails with it.
-  const done = page.locator(
-    `${scope} .job[data-state=Succeeded]${not}, ${scope} .job[data-state=Failed]${not}, ${scope} > .error`,
-  );
-  await done.first().waitFor({ timeout: LONG });
-  const state = await done.first().getAttribute('data-state');
-  assert.equal(state, 'Succeeded', await done.first().innerText());
-}
-
-const shownJob = (page: Page, scope: string) =>
-  page
-    .locator(`${scope} .job[data-job-id]`)
-    .first()
-    .getAttribute('data-job-id', { timeout: 1000 })
-    .catch(() => null);
+import { jobEnds, LONG, logIn, SHOTS, shownJob } from './volumes-setup.js';
 
 /** Takes a snapshot through the form and its confirmation; waits for its job to succeed on the page. */
 async function take(page: Page, name: string): Promise<void> {

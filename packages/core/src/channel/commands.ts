@@ -211,6 +211,8 @@ export interface AgentCommands {
   /** Sets `<iotune>` live and answers what libvirt reads back (the agent fails if it differs). */
   'iotune.set': Cmd<VmRef & { readonly target: string; readonly iotune: IoTune }, IoTune>;
   'iotune.get': Cmd<VmRef & { readonly target: string }, IoTune>;
+  /** The disk's recent IOPS as this host sampled them (a short window kept in memory: docs/agent-channel.md). */
+  'disk.iops': Cmd<VmRef & { readonly target: string }, DiskIopsWindow>;
   /**
    * One storage-driver call served by an agent in the storage role (ADR 0003): the node builds the
    * pool's driver from its settings and answers the method's result, or the driver's coded error.
@@ -251,6 +253,28 @@ export interface AgentCommands {
     { readonly dir: string; readonly prefix?: string },
     { readonly exists: boolean; readonly names: readonly string[] }
   >;
+}
+
+/** One sampling interval of a disk: operations per second completed in it (QEMU's counters). */
+export interface IopsPoint {
+  /** End of the interval, ms since the epoch (the host's clock). */
+  readonly at: number;
+  readonly readIops: number;
+  readonly writeIops: number;
+  /** Reads and writes: what QEMU's total_iops_sec limit counts. */
+  readonly iops: number;
+}
+
+/** What `disk.iops` answers: the window the host keeps for one disk of a running domain. */
+export interface DiskIopsWindow {
+  /** How often the host samples (ms). */
+  readonly periodMs: number;
+  /** How far back the window reaches at most (ms). */
+  readonly windowMs: number;
+  /** Oldest first; empty until two samples of the disk were taken. */
+  readonly points: readonly IopsPoint[];
+  /** Why there are no points, when there are none (domain not running, no such disk, just started). */
+  readonly reason: string | null;
 }
 
 /** The image formats the file commands take. */
@@ -297,6 +321,7 @@ export const agentCommandNames = [
   'snapshot.internal',
   'iotune.set',
   'iotune.get',
+  'disk.iops',
   'storage.call',
   'file.createOverlay',
   'file.remove',
@@ -349,6 +374,7 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'snapshot.internal': 600_000,
   'iotune.set': 30_000,
   'iotune.get': 30_000,
+  'disk.iops': 15_000,
   // The caller sets its own from the call's deadline; this is the fallback.
   'storage.call': 600_000,
   'file.createOverlay': 60_000,

@@ -4,9 +4,10 @@ import type { ServerExtension } from '../server.js';
 import { agentsExtension, type AgentsOptions } from './agents-extension.js';
 import { orchestrationExtension } from './orchestration-extension.js';
 import { orphansExtension } from './orphans-extension.js';
+import { iopsExtension } from './iops-extension.js';
 import type { SnapshotStrategies } from '../vmsnapshots/strategy/index.js';
 
-/** The full server: agent channel, orchestration jobs over it, the orphan collector, the CloudStack API and the web console. */
+/** The full server: agent channel, orchestration jobs over it, the orphan collector, volumes' IOPS, the CloudStack API and the web console. */
 export function defaultExtensions(
   options: {
     readonly agents?: AgentsOptions;
@@ -24,6 +25,7 @@ export function defaultExtensions(
       ...(options.strategies && { strategies: options.strategies }),
     }),
     orphansExtension(),
+    iopsExtension(),
     cloudStackExtension(),
     consoleExtension(),
   ];

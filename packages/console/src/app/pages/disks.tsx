@@ -62,7 +62,7 @@ export function Disks({
             return (
               <tr key={v.id} data-volume-id={v.id}>
                 <td>
-                  {v.name} <span class="muted">({v.type})</span>
+                  <a href={`#/volumes/${v.id}`}>{v.name}</a> <span class="muted">({v.type})</span>
                 </td>
                 <td class="mono">{v.deviceName ?? '–'}</td>
                 <td>{pool?.provider ?? 'unknown'}</td>
@@ -136,7 +136,15 @@ function ReadBack({ job }: { job: Job }) {
   );
 }
 
-function QosEditor({ session, volume, onDone }: { session: Session; volume: Volume; onDone: () => void }) {
+export function QosEditor({
+  session,
+  volume,
+  onDone,
+}: {
+  session: Session;
+  volume: Volume;
+  onDone: () => void;
+}) {
   const [q, setQ] = useState({
     minIops: volume.qos?.minIops ?? 0,
     maxIops: volume.qos?.maxIops ?? 0,
