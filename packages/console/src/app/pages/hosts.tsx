@@ -74,9 +74,15 @@ export function HostList({ session }: { session: Session }) {
                   {h.cpus} / {bytes(h.memoryBytes)}
                 </td>
                 <td>{when(h.lastSeenAt)}</td>
-                <td class="actions">
-                  {button(h, 'prepare', 'Prepare maintenance')}
-                  {button(h, 'cancel', h.state === 'Maintenance' ? 'End maintenance' : 'Cancel maintenance')}
+                <td>
+                  <div class="actions">
+                    {button(h, 'prepare', 'Prepare maintenance')}
+                    {button(
+                      h,
+                      'cancel',
+                      h.state === 'Maintenance' ? 'End maintenance' : 'Cancel maintenance',
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}

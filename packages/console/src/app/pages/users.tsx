@@ -115,15 +115,17 @@ export function Users({ session, accountId }: { session: Session; accountId: str
                     ))}
                   </select>
                 </td>
-                <td class="actions">
-                  <Badge state={u.disabledAt ? 'Disabled' : 'Enabled'} />
-                  {u.disabledAt ? (
-                    <button onClick={() => void setDisabled(u.id, false)}>Enable</button>
-                  ) : (
-                    <button class="danger" onClick={() => setDisabling(u)}>
-                      Disable
-                    </button>
-                  )}
+                <td>
+                  <div class="actions">
+                    <Badge state={u.disabledAt ? 'Disabled' : 'Enabled'} />
+                    {u.disabledAt ? (
+                      <button onClick={() => void setDisabled(u.id, false)}>Enable</button>
+                    ) : (
+                      <button class="danger" onClick={() => setDisabling(u)}>
+                        Disable
+                      </button>
+                    )}
+                  </div>
                 </td>
                 <td>
                   <a href={`#/keys?user=${u.id}`}>API keys</a>
