@@ -43,6 +43,9 @@ test('users create --role, users set-role, users list and audit list', async () 
     listed.items.map((u) => [u.id, u.role]),
     [[made.id, 'user']],
   );
+  const off = await json<{ disabledAt: string | null }>(['users', 'disable', made.id]);
+  assert.match(String(off.disabledAt), /^\d{4}-/);
+  assert.equal((await json<{ disabledAt: string | null }>(['users', 'enable', made.id])).disabledAt, null);
   const refused = await strata(['users', 'set-role', made.id, 'root']);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /INVALID_ARGUMENT/);

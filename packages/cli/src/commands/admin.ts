@@ -44,6 +44,7 @@ export function users(): Command {
           col('username'),
           col('account', 'accountId'),
           col('role'),
+          col('disabled', 'disabledAt'),
         ]),
       ),
     );
@@ -77,6 +78,19 @@ export function users(): Command {
         ctx.one(await ctx.client.request('PUT', `/v1/users/${enc(id)}/role`, { body: { role } })),
       ),
     );
+  for (const [name, disabled, what] of [
+    ['disable', true, 'disable a user: its logins, sessions and API keys are refused'],
+    ['enable', false, 'enable a disabled user again'],
+  ] as const)
+    cmd
+      .command(name)
+      .description(what)
+      .argument('<id>', 'the user')
+      .action(
+        action(async (ctx, id: string) =>
+          ctx.one(await ctx.client.request('PUT', `/v1/users/${enc(id)}/disabled`, { body: { disabled } })),
+        ),
+      );
   return cmd;
 }
 

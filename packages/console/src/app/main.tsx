@@ -8,6 +8,8 @@ import { VmDetail } from './pages/vm-detail.js';
 import { JobList, JobPage } from './pages/jobs.js';
 import { VolumeList } from './pages/volumes.js';
 import { VolumeDetail } from './pages/volume-detail.js';
+import { EventLog } from './pages/events.js';
+import { OPERATOR_NAV, operatorPage } from './pages/operator.js';
 
 /** Pages live after '#', so the server serves one file and a reload keeps the page. */
 function useRoute(): string {
@@ -77,6 +79,9 @@ function Page({ session, route }: { session: Session; route: string }) {
   if (section === 'volumes') return <VolumeList session={session} />;
   if (section === 'jobs' && id) return <JobPage session={session} id={id} />;
   if (section === 'jobs') return <JobList session={session} />;
+  if (section === 'events') return <EventLog session={session} />;
+  const op = operatorPage(session, section ?? '');
+  if (op) return op;
   return <Overview session={session} />;
 }
 
@@ -102,7 +107,11 @@ function App() {
       />
     );
   const nav = (href: string, label: string) => (
-    <a href={href} aria-current={route.startsWith(href.slice(1)) && href !== '#/' ? 'page' : undefined}>
+    <a
+      key={href}
+      href={href}
+      aria-current={route.startsWith(href.slice(1)) && href !== '#/' ? 'page' : undefined}
+    >
       {label}
     </a>
   );
@@ -115,6 +124,8 @@ function App() {
           {nav('#/vms', 'VMs')}
           {nav('#/volumes', 'Volumes')}
           {nav('#/jobs', 'Jobs')}
+          {nav('#/events', 'Events')}
+          {session.operator && OPERATOR_NAV.map(([href, label]) => nav(href, label))}
         </nav>
         <span class="who">
           {session.login.role === 'admin' ? 'operator' : session.login.role} · account{' '}

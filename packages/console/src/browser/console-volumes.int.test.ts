@@ -9,7 +9,7 @@ import { buildQcow2Vm } from '@strata/demo/qcow2-vm';
 import { discardVm } from '@strata/demo/discard-vm';
 import { guestExec, waitForGuestAgent } from '@strata/testing';
 import { chromiumMissing, launchChromium } from './chromium.js';
-import { jobEnds, LONG, logIn, SHOTS, shownJob } from './volumes-setup.js';
+import { jobEnds, LONG, logIn, SHOTS, shownJob } from './harness.js';
 
 // The volumes page in real headless Chromium against a real server, agent and guest: create a
 // volume with QoS, attach it to the running guest, change its QoS (read back from QEMU), write to it in the guest and see the IOPS graph

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { bringUp, type Environment } from '@strata/demo/demo';
 import { buildQcow2Vm } from '@strata/demo/qcow2-vm';
-import { discardVm } from '@strata/demo/discard-vm';
-import { chromiumMissing, launchChromium } from './chromium.js';
-import { jobEnds, LONG, logIn, SHOTS, shownJob } from './volumes-setup.js';
+import { chromiumMissing } from './chromium.js';
+import { jobEnds, LONG, logIn, SHOTS, shownJob, startConsole, usersFor } from './harness.js';
 
 /** Takes a snapshot through the form and its confirmation; waits for its job to succeed on the page. */
 async function take(page: Page, name: string): Promise<void> {
@@ -38,44 +33,18 @@ test(
   async (t) => {
     const missing = chromiumMissing();
     if (missing) return t.skip(missing);
-    const root = await mkdtemp(join(tmpdir(), 'strata-console-'));
-    const children: ChildProcess[] = [];
-    const lines: string[] = [];
-    let env: Environment | undefined;
-    let vmId: string | undefined;
-    const browser = await launchChromium();
-    const saved = process.env['STRATA_DEMO_CEPH'];
-    process.env['STRATA_DEMO_CEPH'] = '0'; // qcow2 disks only: the console is under test, not Ceph
+    const rig = await startConsole();
+    const { env, mark } = rig;
+    const browser = { context: rig.context };
+    let failure: unknown;
     try {
-      await mkdir(SHOTS, { recursive: true });
-      const port = 23_000 + Math.floor(Math.random() * 1000);
-      const t0 = Date.now();
-      const mark = (what: string) => lines.push(`${Math.round((Date.now() - t0) / 1000)} s: ${what}`);
-      env = await bringUp({
-        root,
-        port,
-        agentPort: port + 1000,
-        detached: false,
-        log: (l) => lines.push(l),
-        track: (c) => children.push(c),
-      });
       const { rest, url } = env;
-      mark('server, agent and pools up');
-      const { vm } = await buildQcow2Vm(rest, env.cloud, (l) => lines.push(l), {
+      const { vm } = await buildQcow2Vm(rest, env.cloud, rig.log, {
         name: `console <vm> "one"`,
       });
-      vmId = vm.id;
+      rig.vms.push(vm.id);
       mark('VM running');
-      const me = await rest.get<{ accountId: string }>('/v1/auth/whoami');
-      const sfx = Math.random().toString(36).slice(2, 6);
-      const operator = { username: `operator-${sfx}`, password: 'operator secret 1' };
-      await rest.post(`/v1/accounts/${me.accountId}/users`, { ...operator, role: 'admin' });
-      const tenantAccount = await rest.post<{ id: string }>('/v1/accounts', {
-        name: `tenant ${sfx}`,
-        role: 'user',
-      });
-      const tenant = { username: `tenant-${sfx}`, password: 'tenant secret 1' };
-      await rest.post(`/v1/accounts/${tenantAccount.id}/users`, tenant);
+      const { operator, tenant } = await usersFor(env);
 
       const page = await browser.context.newPage();
       await page.goto(url);
@@ -186,24 +155,10 @@ test(
       await page.reload();
       await page.waitForSelector('form[aria-label="log in"]');
     } catch (e) {
-      process.stderr.write(lines.slice(-30).join('\n') + '\n');
-      // What the browser showed when it failed, for the log.
-      for (const [i, p] of browser.context.pages().entries())
-        process.stderr.write(
-          `page ${i} ${p.url()}:\n${await p
-            .locator('body')
-            .innerText()
-            .catch(() => '?')}\n`,
-        );
+      failure = e;
       throw e;
     } finally {
-      process.stderr.write(lines.filter((l) => / s: /.test(l)).join('\n') + '\n');
-      if (saved === undefined) delete process.env['STRATA_DEMO_CEPH'];
-      else process.env['STRATA_DEMO_CEPH'] = saved;
-      await browser.close();
-      await discardVm(env?.rest, vmId);
-      for (const c of children) c.kill('SIGTERM');
-      await rm(root, { recursive: true, force: true }).catch(() => undefined);
+      await rig.finish(failure);
     }
   },
 );

@@ -16,6 +16,7 @@ import {
 } from '@strata/core';
 import { truncate } from 'node:fs/promises';
 import type { TgtDriver } from './driver.js';
+import { isPartId } from './vm-snapshots.js';
 import type { SnapshotMeta, VolumeMeta } from './store.js';
 
 /** Volume snapshots as reflink copies of the backing file: O(extents), not O(size). */
@@ -115,7 +116,8 @@ export class VolumeSnapshots {
    * tells shared from exclusive only per extent (fiemap), so this is the copy's whole footprint.
    */
   async snapshotUsage(ctx: StorageContext, req: SnapshotRequest): Promise<SnapshotUsage> {
-    validateStorageId('snapshotId', req.snapshotId);
+    // a VM snapshot's part is sized like any snapshot: its id is two ids in one
+    if (!isPartId(req.snapshotId)) validateStorageId('snapshotId', req.snapshotId);
     await this.d.ready(ctx);
     await this.d.meta(req.volumeId);
     const snap = await this.d.store.getSnapshot(req.snapshotId);

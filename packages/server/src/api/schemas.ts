@@ -119,6 +119,7 @@ export const schemas = {
     accountId: str,
     username: str,
     role: { type: 'string', enum: ['admin', 'account-admin', 'user'] },
+    disabledAt: { ...nstr, description: 'when it was disabled (no login, sessions or keys); null: enabled' },
     ...created,
   }),
   apiKey: entity('ApiKey', { apiKey: str, userId: str, accountId: str, revokedAt: nstr, ...created }),

@@ -75,7 +75,8 @@ export class SessionStore {
       await this.db.query(
         // The user's own role when it has one (a demoted operator must not keep its account's role).
         `SELECT u.id AS user_id, a.id AS account_id, ${effectiveRole()} AS role FROM sessions s JOIN users u ON u.id = s.user_id
-         JOIN accounts a ON a.id = u.account_id WHERE s.token_hash = $1 AND s.expires_at > now()`,
+         JOIN accounts a ON a.id = u.account_id WHERE s.token_hash = $1 AND s.expires_at > now()
+         AND u.disabled_at IS NULL`,
         [hashToken(token)],
       )
     )[0];

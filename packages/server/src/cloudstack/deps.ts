@@ -165,6 +165,8 @@ export interface CsUser {
   readonly accountName: string;
   readonly username: string;
   readonly role: Role;
+  /** Disabled (CloudStack state `disabled`); absent or null: enabled. */
+  readonly disabledAt?: string | null;
   readonly createdAt: string;
 }
 

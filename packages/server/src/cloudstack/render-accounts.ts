@@ -39,7 +39,7 @@ export function user(u: CsUser): CsObject {
     accountid: u.accountId,
     account: u.accountName,
     ...roleFields(u.role),
-    state: 'enabled',
+    state: u.disabledAt ? 'disabled' : 'enabled',
     created: csDate(u.createdAt),
   };
 }

@@ -26,6 +26,11 @@ void test("a VM snapshot's part is known by the driver's snapshotRef, when the d
   });
 });
 
+void test("a hook's per-volume part, longer than one id (tgt's vm-<snapshot>--<volume>), is the driver's too", () => {
+  const backendRef = `vm-vmsnap-${'a'.repeat(40)}--vol-${'b'.repeat(40)}`;
+  assert.deepEqual(driverSnapshotId(snap({ vmSnapshotId: 'vms-1', backendRef })), { id: backendRef });
+});
+
 void test('a part the hypervisor made (an overlay path) or without a reference cannot be sized', () => {
   for (const backendRef of ['/var/lib/strata/pool/vol-1.vms-1.qcow2', null]) {
     const r = driverSnapshotId(snap({ vmSnapshotId: 'vms-1', backendRef }));

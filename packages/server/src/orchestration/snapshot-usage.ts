@@ -25,12 +25,15 @@ export interface UsageDeps {
 
 /** A driver's snapshot ids (spec rule 1): a backend ref that is not one is an overlay path or a group snapshot. */
 const DRIVER_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** A VM-snapshot hook's per-volume part (tgt's `vm-<vmSnapshotId>--<volumeId>`): two ids in one. */
+const PART_ID = /^vm-[a-z0-9][a-z0-9-]{0,63}--[a-z0-9][a-z0-9-]{0,63}$/;
 const CALL_MS = 60_000;
 
 /** The id the pool's driver knows a snapshot record by, or why there is none. */
 export function driverSnapshotId(s: VolumeSnapshotView): { id: string } | { note: string } {
   if (s.vmSnapshotId === null) return { id: s.id };
-  if (s.backendRef && DRIVER_ID.test(s.backendRef)) return { id: s.backendRef };
+  if (s.backendRef && (DRIVER_ID.test(s.backendRef) || PART_ID.test(s.backendRef)))
+    return { id: s.backendRef };
   // a path is an overlay file QEMU wrote; anything else names a group snapshot (rbd's pool/group@snap)
   if (!s.backendRef || s.backendRef.startsWith('/'))
     return {

@@ -22,6 +22,8 @@ export interface User {
   readonly username: string;
   /** Its own role if one was given, else its account's. */
   readonly role: Role;
+  /** When it was disabled (no login, its sessions and keys refused); null while enabled. */
+  readonly disabledAt: string | null;
   readonly createdAt: string;
 }
 
@@ -45,6 +47,7 @@ const toUser = (r: Record<string, unknown>): User => ({
   accountId: String(r['account_id']),
   username: String(r['username']),
   role: r['effective_role'] as Role,
+  disabledAt: r['disabled_at'] ? iso(r['disabled_at']) : null,
   createdAt: iso(r['created_at']),
 });
 
@@ -206,7 +209,8 @@ export class AccountService {
     const row = (
       await this.db.query(
         `SELECT u.id AS user_id, u.password_hash, a.id AS account_id, ${effectiveRole()} AS role
-         FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.username = $1`,
+         FROM users u JOIN accounts a ON a.id = u.account_id
+         WHERE u.username = $1 AND u.disabled_at IS NULL`,
         [username],
       )
     )[0];

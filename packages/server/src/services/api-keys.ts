@@ -136,7 +136,7 @@ export class ApiKeyService {
       await this.db.query(
         `SELECT k.secret, u.id AS user_id, a.id AS account_id, ${effectiveRole()} AS role FROM api_keys k
          JOIN users u ON u.id = k.user_id JOIN accounts a ON a.id = u.account_id
-         WHERE k.api_key = $1 AND k.revoked_at IS NULL`,
+         WHERE k.api_key = $1 AND k.revoked_at IS NULL AND u.disabled_at IS NULL`,
         [apiKey],
       )
     )[0];

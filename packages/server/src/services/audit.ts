@@ -8,6 +8,8 @@ import { Where, iso, listPage, type ListQuery, type Page } from './sql.js';
 export const AUDIT_KINDS = [
   'auth.failed',
   'role.changed',
+  'user.disabled',
+  'user.enabled',
   'api-key.created',
   'api-key.revoked',
   'agent.refused',

@@ -41,6 +41,51 @@ export class UserRoleService {
     });
   }
 
+  /**
+   * Disables a user (its logins, sessions and API keys are refused from now on; its sessions are
+   * ended) or enables it again. Who may is who may give it its role; the last operator stays.
+   */
+  async setDisabled(actor: Actor, userId: string, disabled: boolean): Promise<User> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [ROLE_CHANGE_LOCK]);
+      const target = await memberOf(tx, userId, true);
+      const action = `${disabled ? 'Disabling' : 'Enabling'} a user`;
+      enforce(managementRefusal(actor, target, { action, grant: target.role }), 'user', userId);
+      const before = await readUser(tx, userId);
+      if (before && (before.disabledAt !== null) !== disabled) {
+        if (disabled && target.role === 'admin') await this.notLastOperator(tx, userId);
+        await tx.query('UPDATE users SET disabled_at = CASE WHEN $2 THEN now() END WHERE id = $1', [
+          userId,
+          disabled,
+        ]);
+        if (disabled) await tx.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
+        await this.audit.record(
+          {
+            kind: disabled ? 'user.disabled' : 'user.enabled',
+            via: actor.via,
+            actor,
+            accountId: target.accountId,
+            target: { type: 'user', id: userId },
+          },
+          tx,
+        );
+      }
+      const user = await readUser(tx, userId);
+      if (!user) throw new StrataError('NOT_FOUND', { kind: 'user', id: userId });
+      return user;
+    });
+  }
+
+  /** AUTH_LAST_OPERATOR unless another enabled user is an operator. */
+  private async notLastOperator(tx: Queryable, userId: string): Promise<void> {
+    const others = await tx.query(
+      `SELECT 1 FROM users u JOIN accounts a ON a.id = u.account_id
+         WHERE ${effectiveRole()} = 'admin' AND u.id <> $1 AND u.disabled_at IS NULL LIMIT 1`,
+      [userId],
+    );
+    if (others.length === 0) throw new StrataError('AUTH_LAST_OPERATOR', { userId });
+  }
+
   private async change(
     tx: Queryable,
     actor: Actor,

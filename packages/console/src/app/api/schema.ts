@@ -1258,6 +1258,8 @@ export interface paths {
                             username: string;
                             /** @enum {string} */
                             role: "admin" | "account-admin" | "user";
+                            /** @description when it was disabled (no login, sessions or keys); null: enabled */
+                            disabledAt: string | null;
                             createdAt: string;
                         };
                     };
@@ -1472,6 +1474,8 @@ export interface paths {
                                 username: string;
                                 /** @enum {string} */
                                 role: "admin" | "account-admin" | "user";
+                                /** @description when it was disabled (no login, sessions or keys); null: enabled */
+                                disabledAt: string | null;
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -1680,6 +1684,8 @@ export interface paths {
                             username: string;
                             /** @enum {string} */
                             role: "admin" | "account-admin" | "user";
+                            /** @description when it was disabled (no login, sessions or keys); null: enabled */
+                            disabledAt: string | null;
                             createdAt: string;
                         };
                     };
@@ -1893,6 +1899,221 @@ export interface paths {
                             username: string;
                             /** @enum {string} */
                             role: "admin" | "account-admin" | "user";
+                            /** @description when it was disabled (no login, sessions or keys); null: enabled */
+                            disabledAt: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{id}/disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Disable a user (its logins, sessions and API keys are refused; its sessions end) or enable it again */
+        put: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        disabled: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            username: string;
+                            /** @enum {string} */
+                            role: "admin" | "account-admin" | "user";
+                            /** @description when it was disabled (no login, sessions or keys); null: enabled */
+                            disabledAt: string | null;
                             createdAt: string;
                         };
                     };
@@ -2699,7 +2920,7 @@ export interface paths {
                     pageSize?: number;
                     /** @description also count every match */
                     total?: boolean;
-                    kind?: "auth.failed" | "role.changed" | "api-key.created" | "api-key.revoked" | "agent.refused";
+                    kind?: "auth.failed" | "role.changed" | "user.disabled" | "user.enabled" | "api-key.created" | "api-key.revoked" | "agent.refused";
                     accountId?: string;
                     /** @description ISO 8601 time: events at or after it */
                     since?: string;

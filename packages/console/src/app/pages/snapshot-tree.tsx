@@ -7,6 +7,7 @@ import { Badge, ErrorLine, Placeholder } from '../parts/common.js';
 import { JobView } from '../parts/job.js';
 import { sizeOf, treeRows, type TreeNode, type TreeRow } from '../tree.js';
 import { TakeSnapshot } from './take-snapshot.js';
+import { SnapshotSize } from '../parts/snapshot-size.js';
 
 type Vm = Answer<'/v1/vms/{id}'>;
 
@@ -109,7 +110,9 @@ export function SnapshotTree({ session, vm, onChange }: { session: Session; vm: 
           <dt>hold</dt>
           <dd>{ms(n.freezeMs)}</dd>
           <dt>size</dt>
-          <dd class="size">{size === null ? 'unknown' : bytes(size)}</dd>
+          <dd class="size">
+            {size !== null ? bytes(size) : <SnapshotSize api={api} id={n.id} ready={n.state === 'Ready'} />}
+          </dd>
           <dt>taken</dt>
           <dd>{when(n.createdAt)}</dd>
         </dl>

@@ -6,6 +6,7 @@ import { Badge, ErrorLine, Placeholder, Section } from '../parts/common.js';
 import { JobView } from '../parts/job.js';
 import { SnapshotTree } from './snapshot-tree.js';
 import { Disks } from './disks.js';
+import { Migrate } from './migrate.js';
 
 /** One VM: its state and power actions, its disks with backend, pool, QoS and device, its snapshot tree. */
 export function VmDetail({ session, id }: { session: Session; id: string }) {
@@ -67,8 +68,9 @@ export function VmDetail({ session, id }: { session: Session; id: string }) {
               Stop
             </button>
           </div>
+          {session.operator && <Migrate session={session} vm={v} onJob={setJob} />}
           <ErrorLine error={error} />
-          {job && <JobView api={api} id={job} onDone={() => vm.reload()} />}
+          {job && <JobView key={job} api={api} id={job} onDone={() => vm.reload()} />}
         </>
       )}
       <Section title="Disks">

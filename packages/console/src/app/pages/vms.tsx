@@ -3,12 +3,14 @@ import type { Session } from '../session.js';
 import { useLoad } from '../use-load.js';
 import { bytes, when } from '../format.js';
 import { Badge, ErrorLine, Placeholder } from '../parts/common.js';
+import { DeployVm } from './deploy.js';
 
 const PAGE = 20;
 
 /** The VMs the caller may see (its account's; every account's for an operator), a page at a time. */
 export function VmList({ session }: { session: Session }) {
   const [page, setPage] = useState(1);
+  const [deploying, setDeploying] = useState(false);
   const vms = useLoad(
     () => session.api.get('/v1/vms', {}, { page, pageSize: PAGE, total: true }),
     [page],
@@ -19,6 +21,10 @@ export function VmList({ session }: { session: Session }) {
   return (
     <div class="page">
       <h1>Virtual machines</h1>
+      <button aria-expanded={deploying} onClick={() => setDeploying(!deploying)}>
+        Deploy a VM
+      </button>
+      {deploying && <DeployVm session={session} onDone={(id) => (location.hash = `#/vms/${id}`)} />}
       <ErrorLine error={vms.error} />
       {!vms.data ? (
         <Placeholder rows={6} />

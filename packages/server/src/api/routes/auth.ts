@@ -157,6 +157,26 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
       return user;
     },
   );
+  app.put<{ Params: { id: string }; Body: { disabled: boolean } }>(
+    '/v1/users/:id/disabled',
+    {
+      schema: spec(
+        'accounts',
+        'Disable a user (its logins, sessions and API keys are refused; its sessions end) or enable it again',
+        {
+          params: obj({ id }, ['id']),
+          querystring: query(),
+          body: obj({ disabled: { type: 'boolean' } }, ['disabled']),
+          response: { 200: schemas.user },
+        },
+      ),
+    },
+    async (req) => {
+      const user = await services.roles.setDisabled(actorOf(req), req.params.id, req.body.disabled);
+      authenticator.forgetUser(user.id);
+      return user;
+    },
+  );
   app.get<{ Querystring: { accountId?: string; userId?: string } }>(
     '/v1/api-keys',
     {
