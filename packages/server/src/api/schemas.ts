@@ -6,6 +6,19 @@ type Schema = Record<string, unknown>;
 
 export const str: Schema = { type: 'string' };
 export const nstr: Schema = { type: ['string', 'null'] };
+/** A user's name, e-mail and time zone as given (null: not given); Strata sends no mail. */
+export const userProfile: Schema = {
+  type: 'object',
+  properties: { firstName: nstr, lastName: nstr, email: nstr, timezone: nstr },
+  additionalProperties: false,
+};
+
+/** Storage tags: a disk offering's volumes go only to pools carrying every one. */
+export const storageTags: Schema = {
+  type: 'array',
+  maxItems: 16,
+  items: { type: 'string', minLength: 1, maxLength: 64 },
+};
 export const int: Schema = { type: 'integer' };
 export const nnum: Schema = { type: ['number', 'null'] };
 export const bool: Schema = { type: 'boolean' };
@@ -119,6 +132,7 @@ export const schemas = {
     accountId: str,
     username: str,
     role: { type: 'string', enum: ['admin', 'account-admin', 'user'] },
+    profile: userProfile,
     ...created,
   }),
   apiKey: entity('ApiKey', { apiKey: str, userId: str, accountId: str, revokedAt: nstr, ...created }),
@@ -166,6 +180,7 @@ export const schemas = {
       volumeCount: int,
       url: str,
       details: { type: 'object', additionalProperties: { type: 'string' } },
+      storageTags,
       ...created,
     },
     ['id', 'zoneId', 'name', 'provider', 'state', 'createdAt'],
@@ -179,6 +194,7 @@ export const schemas = {
     qos: qosSchema,
     customIops: bool,
     hypervisorSnapshotReserve: int,
+    storageTags,
     ...created,
   }),
   serviceOffering: entity('ServiceOffering', {
@@ -209,6 +225,7 @@ export const schemas = {
     id: str,
     accountId: str,
     name: str,
+    displayName: nstr,
     state: str,
     hostId: nstr,
     templateId: nstr,
@@ -224,6 +241,7 @@ export const schemas = {
       id: str,
       accountId: str,
       name: str,
+      displayName: nstr,
       type: str,
       state: str,
       poolId: str,
@@ -239,6 +257,7 @@ export const schemas = {
       'id',
       'accountId',
       'name',
+      'displayName',
       'type',
       'state',
       'poolId',

@@ -12,6 +12,9 @@ import { serviceOfferingsSchema } from './012-service-offerings.js';
 import { resourceLimitsSchema } from './013-resource-limits.js';
 import { snapshotSchedulesSchema } from './014-snapshot-schedules.js';
 import { stopConsistencySchema } from './015-stop-consistency.js';
+import { displayNamesSchema } from './016-display-names.js';
+import { storageTagsSchema } from './017-storage-tags.js';
+import { userProfileSchema } from './018-user-profile.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -33,4 +36,7 @@ export const migrations: readonly Migration[] = [
   resourceLimitsSchema,
   snapshotSchedulesSchema,
   stopConsistencySchema,
+  displayNamesSchema,
+  storageTagsSchema,
+  userProfileSchema,
 ];
