@@ -1242,6 +1242,12 @@ export interface paths {
                         password?: string;
                         /** @enum {string} */
                         role?: "admin" | "account-admin" | "user";
+                        profile?: {
+                            firstName?: string | null;
+                            lastName?: string | null;
+                            email?: string | null;
+                            timezone?: string | null;
+                        };
                     };
                 };
             };
@@ -1258,6 +1264,12 @@ export interface paths {
                             username: string;
                             /** @enum {string} */
                             role: "admin" | "account-admin" | "user";
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -1472,6 +1484,12 @@ export interface paths {
                                 username: string;
                                 /** @enum {string} */
                                 role: "admin" | "account-admin" | "user";
+                                profile: {
+                                    firstName?: string | null;
+                                    lastName?: string | null;
+                                    email?: string | null;
+                                    timezone?: string | null;
+                                };
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -1680,6 +1698,12 @@ export interface paths {
                             username: string;
                             /** @enum {string} */
                             role: "admin" | "account-admin" | "user";
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -1843,7 +1867,211 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a user's first and last name, e-mail or time zone (itself, its account admin, an operator; '' or null clears) */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        firstName?: string | null;
+                        lastName?: string | null;
+                        email?: string | null;
+                        timezone?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            username: string;
+                            /** @enum {string} */
+                            role: "admin" | "account-admin" | "user";
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/users/{id}/role": {
@@ -1893,6 +2121,12 @@ export interface paths {
                             username: string;
                             /** @enum {string} */
                             role: "admin" | "account-admin" | "user";
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -5847,6 +6081,7 @@ export interface paths {
                                 details?: {
                                     [key: string]: string;
                                 };
+                                storageTags?: string[];
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -6041,6 +6276,7 @@ export interface paths {
                         details?: {
                             [key: string]: string;
                         };
+                        storageTags?: string[];
                     };
                 };
             };
@@ -6069,6 +6305,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6284,6 +6521,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6488,6 +6726,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6648,7 +6887,215 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Replace a pool's storage tags (admin): they steer new volumes only */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        storageTags: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            zoneId: string;
+                            clusterId?: string | null;
+                            name: string;
+                            provider: string;
+                            scope?: string;
+                            managed?: boolean;
+                            state: string;
+                            capacityBytes?: number;
+                            capacityIops?: number;
+                            usedBytes?: number;
+                            usedMinIops?: number;
+                            volumeCount?: number;
+                            url?: string;
+                            details?: {
+                                [key: string]: string;
+                            };
+                            storageTags?: string[];
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/storage-pools/{id}/maintenance": {
@@ -6704,6 +7151,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6906,6 +7354,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -7125,6 +7574,7 @@ export interface paths {
                                 } | null;
                                 customIops: boolean;
                                 hypervisorSnapshotReserve: number;
+                                storageTags: string[];
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -7318,6 +7768,7 @@ export interface paths {
                         } | null;
                         customIops?: boolean;
                         hypervisorSnapshotReserve?: number;
+                        storageTags?: string[];
                     };
                 };
             };
@@ -7342,6 +7793,7 @@ export interface paths {
                             } | null;
                             customIops: boolean;
                             hypervisorSnapshotReserve: number;
+                            storageTags: string[];
                             createdAt: string;
                         };
                     };
@@ -7553,6 +8005,7 @@ export interface paths {
                             } | null;
                             customIops: boolean;
                             hypervisorSnapshotReserve: number;
+                            storageTags: string[];
                             createdAt: string;
                         };
                     };
@@ -7896,7 +8349,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Rename a disk offering or change its display text (admin) */
+        /** Rename a disk offering or change its display text or storage tags (admin) */
         patch: {
             parameters: {
                 query?: {
@@ -7919,6 +8372,7 @@ export interface paths {
                     "application/json": {
                         name?: string;
                         displayText?: string | null;
+                        storageTags?: string[];
                     };
                 };
             };
@@ -7943,6 +8397,7 @@ export interface paths {
                             } | null;
                             customIops: boolean;
                             hypervisorSnapshotReserve: number;
+                            storageTags: string[];
                             createdAt: string;
                         };
                     };
@@ -9966,6 +10421,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -10174,6 +10630,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             state: string;
                             hostId: string | null;
                             templateId: string | null;
@@ -10382,6 +10839,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             state: string;
                             hostId: string | null;
                             templateId: string | null;
@@ -10604,6 +11062,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -10772,7 +11231,208 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a VM's display name (null or empty: the name shows) */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        displayName?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            name: string;
+                            displayName: string | null;
+                            state: string;
+                            hostId: string | null;
+                            templateId: string | null;
+                            cpus: number;
+                            memoryBytes: number;
+                            currentVmSnapshotId: string | null;
+                            destroyedAt: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/vms/{id}/recover": {
@@ -10814,6 +11474,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             state: string;
                             hostId: string | null;
                             templateId: string | null;
@@ -11048,6 +11709,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -11295,6 +11957,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -11536,6 +12199,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -11979,6 +12643,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -12220,6 +12885,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -12645,6 +13311,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -12895,6 +13562,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -13112,6 +13780,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             type: string;
                             state: string;
                             poolId: string;
@@ -13341,6 +14010,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -13517,7 +14187,216 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a volume's display name (null or empty: the name shows) */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        displayName?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            name: string;
+                            displayName: string | null;
+                            type: string;
+                            state: string;
+                            poolId: string;
+                            vmId: string | null;
+                            deviceName: string | null;
+                            sizeBytes: number;
+                            qos: {
+                                minIops?: number;
+                                maxIops?: number;
+                                burstIops?: number;
+                                burstSeconds?: number;
+                            } | null;
+                            offeringId: string | null;
+                            /** @description the backend's name or path of it; operators only */
+                            backendRef?: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/volumes/{id}/attach": {
@@ -13589,6 +14468,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -13832,6 +14712,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14081,6 +14962,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14330,6 +15212,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14581,6 +15464,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
