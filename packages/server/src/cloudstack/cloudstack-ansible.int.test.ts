@@ -276,6 +276,27 @@ void test(
   },
 );
 
+// On the stopped VM: a hot detach right after a guest boots can outlast the 30 s detach deadline
+// (the guest is not yet ready to release the device), which the flow does not set out to test.
+void test(
+  'cs_volume detaches from the stopped VM, resizes, attaches again; cs_vmsnapshot deletes',
+  opts(10),
+  async () => {
+    const s = st.h.server.services;
+    const [volume] = (await s.volumes.list(st.h.admin.actor, { name: String(st.vars['volume']) })).items;
+    await twice(st, 'volume', { volume_state: 'detached' }, 1);
+    assert.equal((await s.volumes.get(st.h.admin.actor, volume!.id)).vmId, null);
+    await twice(st, 'volume', { volume_state: 'present', volume_size: 2 }, 1);
+    assert.equal((await s.volumes.get(st.h.admin.actor, volume!.id)).sizeBytes, 2 * 1024 ** 3);
+    await twice(st, 'volume', { volume_state: 'attached' }, 1);
+    await twice(st, 'vmsnapshot', { vmsnapshot_state: 'absent' }, 1);
+    assert.deepEqual(
+      (await s.vmSnapshots.list(st.h.admin.actor, { vmId })).items.filter((x) => x.state !== 'Removed'),
+      [],
+    );
+  },
+);
+
 void test('cs_instance starts the VM, then restarts it (rebootVirtualMachine)', opts(8), async () => {
   const s = st.h.server.services;
   await twice(st, 'instance', { vm_state: 'started' }, 1);
@@ -284,21 +305,6 @@ void test('cs_instance starts the VM, then restarts it (rebootVirtualMachine)', 
   const restarted = await once(st, 'instance', { vm_state: 'restarted' });
   assert.equal(restarted.recap.changed, 1);
   assert.equal((await s.vms.get(st.h.admin.actor, vmId)).state, 'Running');
-});
-
-void test('cs_volume detaches and resizes; cs_vmsnapshot deletes', opts(10), async () => {
-  const s = st.h.server.services;
-  const [volume] = (await s.volumes.list(st.h.admin.actor, { name: String(st.vars['volume']) })).items;
-  await twice(st, 'volume', { volume_state: 'detached' }, 1);
-  assert.equal((await s.volumes.get(st.h.admin.actor, volume!.id)).vmId, null);
-  await twice(st, 'volume', { volume_state: 'present', volume_size: 2 }, 1);
-  assert.equal((await s.volumes.get(st.h.admin.actor, volume!.id)).sizeBytes, 2 * 1024 ** 3);
-  await twice(st, 'volume', { volume_state: 'attached' }, 1);
-  await twice(st, 'vmsnapshot', { vmsnapshot_state: 'absent' }, 1);
-  assert.deepEqual(
-    (await s.vmSnapshots.list(st.h.admin.actor, { vmId })).items.filter((x) => x.state !== 'Removed'),
-    [],
-  );
 });
 
 void test(
