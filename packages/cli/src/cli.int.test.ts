@@ -610,6 +610,54 @@ void describe('completion', () => {
 });
 
 void describe('tags', () => {
+  void test('display names and storage tags: set, shown, cleared; bad tags refused with a coded error', async () => {
+    const boot = server.bootstrap;
+    assert.ok(boot, 'a fresh database bootstraps an admin');
+    const vm = await server.services.vms.create(SYSTEM_ACTOR, {
+      name: `named-${suffix}`,
+      accountId: boot.accountId,
+    });
+    const display = `web "one" <&> $HOME`;
+    const named = await json<{ displayName: string | null }>(['vms', 'set-display-name', vm.id, display]);
+    assert.equal(named.displayName, display);
+    const cleared = await json<{ displayName: string | null }>(['vms', 'set-display-name', vm.id, '']);
+    assert.equal(cleared.displayName, null);
+    const zone = await server.services.zones.create(SYSTEM_ACTOR, { name: `tags-zone-${suffix}` });
+    const pool = await json<{ id: string; storageTags: string[] }>([
+      'pools',
+      'create',
+      '--name',
+      `tagged-${suffix}`,
+      '--zone',
+      zone.id,
+      '--provider',
+      'qcow2',
+      '--url',
+      `file://${join(dir, 'tagged')}`,
+      '--capacity',
+      '1G',
+      '--storage-tag',
+      'ssd,gold',
+    ]);
+    assert.deepEqual(pool.storageTags, ['gold', 'ssd']);
+    const retagged = await json<{ storageTags: string[] }>(['pools', 'set-storage-tags', pool.id, 'nvme']);
+    assert.deepEqual(retagged.storageTags, ['nvme']);
+    const off = await json<{ id: string; storageTags: string[] }>([
+      'offerings',
+      'create',
+      '--name',
+      `tagged-${suffix}`,
+      '--size',
+      '1G',
+      '--storage-tag',
+      'nvme',
+    ]);
+    assert.deepEqual(off.storageTags, ['nvme']);
+    const bad = await strata(['offerings', 'set-storage-tags', off.id, 'x'.repeat(65)]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /INVALID_ARGUMENT|VALIDATION/);
+  });
+
   void test('tags add, list and remove on a VM, through /v1/tags', async () => {
     const boot = server.bootstrap;
     assert.ok(boot, 'a fresh database bootstraps an admin');

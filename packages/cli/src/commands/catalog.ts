@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../context.js';
 import { col, humanBytes, parseIntArg, parseSize } from '../output.js';
 import { resource } from './resource.js';
+import { storageTagsCommand, tagList } from './settings.js';
 
 const qosText = (q: unknown): string | null => {
   const qos = q as { minIops?: number; maxIops?: number; burstIops?: number } | null;
@@ -22,6 +23,7 @@ export function offerings(): Command {
       col('iops min/max/burst', (o) => qosText(o['qos'])),
       col('custom iops', 'customIops'),
       col('reserve %', 'hypervisorSnapshotReserve'),
+      col('storage tags', (o) => (o['storageTags'] as string[] | undefined)?.join(',') ?? ''),
     ],
     filters: [['--name <name>', 'name', 'by name']],
   });
@@ -36,6 +38,7 @@ export function offerings(): Command {
     .option('--burst-seconds <n>', 'burst length', parseIntArg)
     .option('--custom-iops', 'IOPS given per volume')
     .option('--snapshot-reserve <percent>', 'hypervisor snapshot reserve', parseIntArg)
+    .option('--storage-tag <tag...>', 'storage tags its volumes need of a pool (repeatable)')
     .action(
       action(
         async (
@@ -49,6 +52,7 @@ export function offerings(): Command {
             burstSeconds?: number;
             customIops?: boolean;
             snapshotReserve?: number;
+            storageTag?: string[];
           },
         ) => {
           const qos =
@@ -69,12 +73,14 @@ export function offerings(): Command {
                 qos,
                 customIops: Boolean(o.customIops),
                 ...(o.snapshotReserve !== undefined ? { hypervisorSnapshotReserve: o.snapshotReserve } : {}),
+                ...(o.storageTag ? { storageTags: tagList(o.storageTag) } : {}),
               },
             }),
           );
         },
       ),
     );
+  storageTagsCommand(cmd, '/v1/disk-offerings');
   return cmd;
 }
 

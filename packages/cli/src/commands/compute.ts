@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, type Accepted, type Context } from '../context.js';
 import { col, humanBytes, parseIntArg, parseSize } from '../output.js';
 import { enc, resource } from './resource.js';
+import { displayNameCommand } from './settings.js';
 
 export function vms(): Command {
   const cmd = resource({
@@ -12,6 +13,7 @@ export function vms(): Command {
     columns: [
       col('id'),
       col('name'),
+      col('display name', 'displayName'),
       col('state'),
       col('host', 'hostId'),
       col('cpus'),
@@ -48,6 +50,7 @@ export function vms(): Command {
           ),
       ),
     );
+  displayNameCommand(cmd, '/v1/vms');
   cmd
     .command('deploy')
     .description('deploy a VM from a template: ROOT volume cloned by its pool, then started (job)')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, type Accepted } from '../context.js';
 import { col, humanBytes, parseIntArg, parseSize } from '../output.js';
 import { enc, resource } from './resource.js';
+import { storageTagsCommand, tagList } from './settings.js';
 
 export function zones(): Command {
   const cmd = resource({
@@ -157,6 +158,7 @@ export function pools(): Command {
     .requiredOption('--capacity <size>', 'capacity (10G, 2T, bytes)', parseSize)
     .option('--capacity-iops <n>', 'IOPS the pool guarantees (admission)', parseIntArg, 0)
     .option('--detail <key=value...>', 'driver details (repeatable)')
+    .option('--storage-tag <tag...>', 'storage tags disk offerings may require (repeatable)')
     .action(
       action(
         async (
@@ -172,6 +174,7 @@ export function pools(): Command {
             capacity: number;
             capacityIops: number;
             detail?: string[];
+            storageTag?: string[];
           },
         ) => {
           const details = Object.fromEntries(
@@ -193,12 +196,14 @@ export function pools(): Command {
                 capacityBytes: o.capacity,
                 capacityIops: o.capacityIops,
                 details,
+                ...(o.storageTag ? { storageTags: tagList(o.storageTag) } : {}),
               },
             }),
           );
         },
       ),
     );
+  storageTagsCommand(cmd, '/v1/storage-pools');
   cmd
     .command('maintenance')
     .description('put a pool into maintenance, or --off to take it out (admin)')

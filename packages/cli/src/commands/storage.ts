@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action, type Accepted } from '../context.js';
 import { col, humanBytes, parseIntArg, parseSize, sizeText, type SnapshotSize } from '../output.js';
 import { enc, resource } from './resource.js';
+import { displayNameCommand } from './settings.js';
 
 const qosText = (q: unknown): string | null => {
   const qos = q as { minIops?: number; maxIops?: number; burstIops?: number } | null;
@@ -51,6 +52,7 @@ export function volumes(): Command {
     columns: [
       col('id'),
       col('name'),
+      col('display name', 'displayName'),
       col('type'),
       col('state'),
       col('size', (v) => humanBytes(v['sizeBytes'])),
@@ -67,6 +69,7 @@ export function volumes(): Command {
       ['--name <name>', 'name', 'by name'],
     ],
   });
+  displayNameCommand(cmd, '/v1/volumes');
   qosOptions(
     cmd
       .command('create')

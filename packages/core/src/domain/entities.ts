@@ -52,6 +52,8 @@ export interface StoragePool extends Resource {
   readonly capacityIops: number;
   readonly url: string;
   readonly details: Readonly<Record<string, string>>;
+  /** Storage tags a disk offering may require (CloudStack's pool tags); none when absent. */
+  readonly storageTags?: readonly string[];
 }
 
 export interface DiskOffering extends Resource {
@@ -64,6 +66,8 @@ export interface DiskOffering extends Resource {
   readonly customIops: boolean;
   /** Percent of extra space reserved for hypervisor snapshots (CloudStack's hypervisorsnapshotreserve). */
   readonly hypervisorSnapshotReserve: number;
+  /** Storage tags: its volumes go only to pools carrying every one (CloudStack's tags). */
+  readonly storageTags: readonly string[];
 }
 
 /** A compute offering (CloudStack's service offering): what a VM deployed with it gets. */
@@ -92,6 +96,8 @@ export interface Template extends Resource {
 export interface Vm extends Resource {
   readonly accountId: string;
   readonly name: string;
+  /** Free text shown beside the name (CloudStack's displayname); null shows the name. */
+  readonly displayName: string | null;
   readonly state: VmState;
   readonly hostId: string | null;
   readonly templateId: string | null;
@@ -107,6 +113,8 @@ export type VolumeType = 'ROOT' | 'DATA';
 export interface Volume extends Resource {
   readonly accountId: string;
   readonly name: string;
+  /** Free text shown beside the name (CloudStack's displayname); null shows the name. */
+  readonly displayName: string | null;
   readonly type: VolumeType;
   readonly state: VolumeState;
   readonly poolId: string;

@@ -6,6 +6,19 @@ type Schema = Record<string, unknown>;
 
 export const str: Schema = { type: 'string' };
 export const nstr: Schema = { type: ['string', 'null'] };
+/** A user's name, e-mail and time zone as given (null: not given); Strata sends no mail. */
+export const userProfile: Schema = {
+  type: 'object',
+  properties: { firstName: nstr, lastName: nstr, email: nstr, timezone: nstr },
+  additionalProperties: false,
+};
+
+/** Storage tags: a disk offering's volumes go only to pools carrying every one. */
+export const storageTags: Schema = {
+  type: 'array',
+  maxItems: 16,
+  items: { type: 'string', minLength: 1, maxLength: 64 },
+};
 export const int: Schema = { type: 'integer' };
 export const nnum: Schema = { type: ['number', 'null'] };
 export const bool: Schema = { type: 'boolean' };
@@ -120,6 +133,7 @@ export const schemas = {
     username: str,
     role: { type: 'string', enum: ['admin', 'account-admin', 'user'] },
     disabledAt: { ...nstr, description: 'when it was disabled (no login, sessions or keys); null: enabled' },
+    profile: userProfile,
     ...created,
   }),
   apiKey: entity('ApiKey', { apiKey: str, userId: str, accountId: str, revokedAt: nstr, ...created }),
@@ -167,6 +181,7 @@ export const schemas = {
       volumeCount: int,
       url: str,
       details: { type: 'object', additionalProperties: { type: 'string' } },
+      storageTags,
       ...created,
     },
     ['id', 'zoneId', 'name', 'provider', 'state', 'createdAt'],
@@ -180,6 +195,7 @@ export const schemas = {
     qos: qosSchema,
     customIops: bool,
     hypervisorSnapshotReserve: int,
+    storageTags,
     ...created,
   }),
   serviceOffering: entity('ServiceOffering', {
@@ -210,6 +226,7 @@ export const schemas = {
     id: str,
     accountId: str,
     name: str,
+    displayName: nstr,
     state: str,
     hostId: nstr,
     templateId: nstr,
@@ -225,6 +242,7 @@ export const schemas = {
       id: str,
       accountId: str,
       name: str,
+      displayName: nstr,
       type: str,
       state: str,
       poolId: str,
@@ -240,6 +258,7 @@ export const schemas = {
       'id',
       'accountId',
       'name',
+      'displayName',
       'type',
       'state',
       'poolId',

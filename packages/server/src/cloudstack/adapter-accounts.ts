@@ -1,4 +1,4 @@
-import { StrataError } from '@strata/core';
+import { StrataError, validateName } from '@strata/core';
 import type { Services, User } from '../services/index.js';
 import { actorOf, listOrGet } from './adapter-kit.js';
 import type { Caller, CloudStackServices, CsUser, ListQuery } from './deps.js';
@@ -17,7 +17,19 @@ export function accountsPort(s: Services, hooks: AccountHooks = {}): CloudStackS
     const names = new Map<string, string>();
     for (const id of new Set(users.map((u) => u.accountId)))
       names.set(id, (await s.accounts.get(actorOf(c), id)).name);
-    return users.map((u) => ({ ...u, accountName: names.get(u.accountId) ?? '' }));
+    const out: CsUser[] = [];
+    for (const u of users) {
+      const keys = (await s.apiKeys.list(actorOf(c), { userId: u.id, limit: 500 })).items;
+      const live = keys
+        .filter((k) => k.revokedAt === null)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      out.push({
+        ...u,
+        accountName: names.get(u.accountId) ?? '',
+        ...(live[0] ? { apiKey: live[0].apiKey } : {}),
+      });
+    }
+    return out;
   };
   return {
     list: (c, q) => listOrGet(s.accounts, c, q, { name: f(q, 'name') }),
@@ -40,8 +52,32 @@ export function accountsPort(s: Services, hooks: AccountHooks = {}): CloudStackS
         accountId: account.id,
         username: i.username,
         password: i.password,
+        profile: i.profile,
       });
       return { ...user, accountName: account.name };
+    },
+    createAccount: async (c, i) => {
+      // The user's input is checked before the account exists, so a refused one leaves nothing.
+      if (typeof i.password !== 'string' || i.password.length < 8)
+        throw new StrataError('INVALID_ARGUMENT', {
+          field: 'password',
+          reason: 'must be at least 8 characters',
+        });
+      validateName('username', i.username, 128);
+      const taken = await s.accounts.listUsers(actorOf(c), { username: i.username, limit: 1 });
+      if (taken.items.length > 0) throw new StrataError('ALREADY_EXISTS', { kind: 'user', name: i.username });
+      const account = await s.accounts.create(actorOf(c), { name: i.name, role: i.role });
+      const user = await s.accounts.createUser(actorOf(c), {
+        accountId: account.id,
+        username: i.username,
+        password: i.password,
+        profile: i.profile,
+      });
+      return { account, user: { ...user, accountName: account.name } };
+    },
+    updateUser: async (c, id, profile) => {
+      const user = await s.accounts.updateUser(actorOf(c), id, profile);
+      return (await withAccountNames(c, [user]))[0]!;
     },
     setRole: async (c, i) => {
       const account = i.id

@@ -115,6 +115,7 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
           capacityBytes: i.capacityBytes ?? 0,
           capacityIops: i.capacityIops ?? 0,
         }),
+      setTags: (c, id, tags) => s.pools.setTags(actorOf(c), id, tags),
     },
     offerings: {
       list: (c, q) => listOrGet(s.offerings, c, q, { name: f(q, 'name') }),
@@ -146,8 +147,8 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
       },
       get: async (c, id) =>
         (await withOfferings(s, { items: [await s.vms.get(actorOf(c), id)], total: 1 })).items[0]!,
-      deploy: async (c, i) =>
-        started(
+      deploy: async (c, i) => {
+        const deployed = started(
           await op.deployVm(actorOf(c), {
             name: i.name,
             templateId: i.templateId,
@@ -158,7 +159,11 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
             ...(i.serviceOfferingId ? { serviceOfferingId: i.serviceOfferingId } : {}),
             start: i.start,
           }),
-        ),
+        );
+        if (i.displayName !== undefined && i.displayName !== i.name)
+          await s.vms.update(actorOf(c), deployed.resourceId, { displayName: i.displayName });
+        return deployed;
+      },
       start: async (c, id, hostId) => started(await op.startVm(actorOf(c), id, hostId)),
       migrate: async (c, id, hostId) => started(await op.migrateVm(actorOf(c), id, hostId)),
       migrationHosts: async (c, id) =>
@@ -176,6 +181,8 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
         (await withOfferings(s, { items: [await s.vmLifecycle.recover(actorOf(c), id)], total: 1 }))
           .items[0]!,
       expunge: async (c, id) => started(await s.vmLifecycle.expunge(actorOf(c), id)),
+      update: async (c, id, i) =>
+        (await withOfferings(s, { items: [await s.vms.update(actorOf(c), id, i)], total: 1 })).items[0]!,
     },
     volumes: {
       list: async (c, q) => {
@@ -236,6 +243,8 @@ export function cloudStackServices(s: Services, hooks: AccountHooks = {}): Parti
         return started(await op.resizeVolume(actorOf(c), id, i.sizeBytes));
       },
       delete: async (c, id) => started(await op.deleteVolume(actorOf(c), id)),
+      update: async (c, id, i) =>
+        (await withPlacements(s, { items: [await s.volumes.update(actorOf(c), id, i)], total: 1 })).items[0]!,
     },
     snapshots: {
       list: async (c, q) => {

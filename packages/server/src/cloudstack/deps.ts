@@ -105,6 +105,7 @@ export interface PoolCreate {
   readonly capacityIops?: number;
   readonly url: string;
   readonly details: Readonly<Record<string, string>>;
+  readonly storageTags?: readonly string[];
 }
 
 export interface OfferingCreate {
@@ -115,6 +116,7 @@ export interface OfferingCreate {
   readonly qos?: Partial<Qos>;
   readonly customIops: boolean;
   readonly hypervisorSnapshotReserve: number;
+  readonly storageTags?: readonly string[];
 }
 
 export interface VmDeploy {
@@ -126,6 +128,8 @@ export interface VmDeploy {
   readonly cpus?: number;
   readonly memoryBytes?: number;
   readonly serviceOfferingId?: string;
+  /** Kept as the display name when it differs from the name. */
+  readonly displayName?: string;
   readonly start: boolean;
 }
 
@@ -149,6 +153,8 @@ export type CsVolume = Volume & {
 export interface OfferingUpdate {
   readonly name?: string;
   readonly displayText?: string;
+  /** Disk offerings only. */
+  readonly storageTags?: readonly string[];
 }
 
 export interface VmSnapshotCreate {
@@ -167,7 +173,17 @@ export interface CsUser {
   readonly role: Role;
   /** Disabled (CloudStack state `disabled`); absent or null: enabled. */
   readonly disabledAt?: string | null;
+  readonly profile: CsUserProfile;
+  /** Its newest API key that is not revoked (never a secret), as CloudStack's listUsers shows it. */
+  readonly apiKey?: string;
   readonly createdAt: string;
+}
+
+export interface CsUserProfile {
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly email: string | null;
+  readonly timezone: string | null;
 }
 
 /** An account's limits (one kind, or every kind), with the account's name (CloudStack's `account`). */
@@ -189,8 +205,20 @@ export interface CloudStackServices {
     /** CloudStack names the account, not its id; the user gets the account's role. */
     createUser(
       c: Caller,
-      input: { accountName: string; username: string; password: string },
+      input: { accountName: string; username: string; password: string; profile: Partial<CsUserProfile> },
     ): Promise<CsUser>;
+    /** createAccount: the account (with a role) and its first user, in that order (operator only). */
+    createAccount(
+      c: Caller,
+      input: {
+        name: string;
+        role: Role;
+        username: string;
+        password: string;
+        profile: Partial<CsUserProfile>;
+      },
+    ): Promise<{ account: Account; user: CsUser }>;
+    updateUser(c: Caller, id: string, profile: Partial<CsUserProfile>): Promise<CsUser>;
     /** A new API key for the user: the secret is in this answer only. */
     registerKeys(c: Caller, userId: string): Promise<{ apiKey: string; secretKey: string }>;
     /** updateAccount: the account by id or name; with a role, the account and all its users take it. */
@@ -237,6 +265,8 @@ export interface CloudStackServices {
     list(c: Caller, q: ListQuery): Promise<Page<UsedPool>>;
     get(c: Caller, id: string): Promise<UsedPool>;
     create(c: Caller, input: PoolCreate): Promise<StoragePool>;
+    /** updateStoragePool: the pool's storage tags. */
+    setTags(c: Caller, id: string, storageTags: readonly string[]): Promise<UsedPool>;
   };
   readonly offerings: {
     list(c: Caller, q: ListQuery): Promise<Page<DiskOffering>>;
@@ -283,6 +313,8 @@ export interface CloudStackServices {
     /** Synchronous, as in CloudStack. */
     recover(c: Caller, id: string): Promise<CsVm>;
     expunge(c: Caller, id: string): Promise<Started>;
+    /** updateVirtualMachine: the display name ('' clears it). */
+    update(c: Caller, id: string, input: { displayName?: string }): Promise<CsVm>;
   };
   readonly volumes: {
     list(c: Caller, q: ListQuery): Promise<Page<CsVolume>>;
@@ -298,6 +330,8 @@ export interface CloudStackServices {
     delete(c: Caller, id: string): Promise<Started>;
     /** `live`: the caller allows moving the disk of a running VM. */
     migrate(c: Caller, id: string, poolId: string, live: boolean): Promise<Started>;
+    /** updateVolume: the display name ('' clears it). */
+    update(c: Caller, id: string, input: { displayName?: string }): Promise<CsVolume>;
   };
   readonly snapshots: {
     list(c: Caller, q: ListQuery): Promise<Page<Tagged<VolumeSnapshot>>>;

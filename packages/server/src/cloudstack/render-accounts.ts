@@ -39,6 +39,11 @@ export function user(u: CsUser): CsObject {
     accountid: u.accountId,
     account: u.accountName,
     ...roleFields(u.role),
+    firstname: u.profile.firstName ?? undefined,
+    lastname: u.profile.lastName ?? undefined,
+    email: u.profile.email ?? undefined,
+    timezone: u.profile.timezone ?? undefined,
+    apikey: u.apiKey,
     state: u.disabledAt ? 'disabled' : 'enabled',
     created: csDate(u.createdAt),
   };

@@ -116,6 +116,7 @@ export function storagePool(p: StoragePool): CsObject {
     // CloudStack's pools answer their server apart from the path; Strata keeps one URL.
     ipaddress: urlHost(p.url),
     path: p.url,
+    tags: csStorageTags(p.storageTags),
     created: csDate(p.createdAt),
   };
 }
@@ -135,8 +136,14 @@ export function diskOffering(o: DiskOffering): CsObject {
     hypervisorsnapshotreserve: o.hypervisorSnapshotReserve,
     storagetype: 'shared',
     provisioningtype: 'thin',
+    tags: csStorageTags(o.storageTags),
     created: csDate(o.createdAt),
   };
+}
+
+/** CloudStack's storage tags: one comma-separated string (sorted), absent when there are none. */
+function csStorageTags(tags: readonly string[] | undefined): string | undefined {
+  return tags && tags.length > 0 ? tags.join(',') : undefined;
 }
 
 export function template(t: TemplateSummary): CsObject {
@@ -181,7 +188,7 @@ export function virtualMachine(v: CsVm): CsObject {
   return {
     id: v.id,
     name: v.name,
-    displayname: v.name,
+    displayname: v.displayName ?? v.name,
     state: v.state,
     hostid: v.hostId ?? undefined,
     templateid: v.templateId ?? undefined,
@@ -202,6 +209,7 @@ export function volume(v: CsVolume, operator: boolean): CsObject {
   return {
     id: v.id,
     name: v.name,
+    displayname: v.displayName ?? v.name,
     type: v.type === 'DATA' ? 'DATADISK' : 'ROOT',
     state: v.state,
     storageid: v.poolId,

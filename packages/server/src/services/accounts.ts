@@ -24,7 +24,34 @@ export interface User {
   readonly role: Role;
   /** When it was disabled (no login, its sessions and keys refused); null while enabled. */
   readonly disabledAt: string | null;
+  /** As given (CloudStack's firstname, lastname, email, timezone); null when not. */
+  readonly profile: UserProfile;
   readonly createdAt: string;
+}
+
+export interface UserProfile {
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly email: string | null;
+  readonly timezone: string | null;
+}
+
+const PROFILE_COLUMNS: Readonly<Record<keyof UserProfile, string>> = {
+  firstName: 'first_name',
+  lastName: 'last_name',
+  email: 'email',
+  timezone: 'timezone',
+};
+
+/** Each given field validated as a name (no control characters, at most 255); '' clears it. */
+function profileOf(input: Partial<UserProfile>): Partial<UserProfile> {
+  const out: Record<string, string | null> = {};
+  for (const key of Object.keys(PROFILE_COLUMNS) as Array<keyof UserProfile>) {
+    const v = input[key];
+    if (v === undefined) continue;
+    out[key] = v === null || v === '' ? null : validateName(key, v);
+  }
+  return out;
 }
 
 /** What authentication needs to know about a credential. */
@@ -48,6 +75,12 @@ const toUser = (r: Record<string, unknown>): User => ({
   username: String(r['username']),
   role: r['effective_role'] as Role,
   disabledAt: r['disabled_at'] ? iso(r['disabled_at']) : null,
+  profile: {
+    firstName: (r['first_name'] as string | null) ?? null,
+    lastName: (r['last_name'] as string | null) ?? null,
+    email: (r['email'] as string | null) ?? null,
+    timezone: (r['timezone'] as string | null) ?? null,
+  },
   createdAt: iso(r['created_at']),
 });
 
@@ -127,7 +160,13 @@ export class AccountService {
    */
   async createUser(
     actor: Actor,
-    input: { accountId: string; username: string; password?: string; role?: Role },
+    input: {
+      accountId: string;
+      username: string;
+      password?: string;
+      role?: Role;
+      profile?: Partial<UserProfile>;
+    },
   ): Promise<User> {
     const account = await this.get(actor, input.accountId);
     if (input.role !== undefined && !isRole(input.role))
@@ -153,16 +192,25 @@ export class AccountService {
       });
     }
     const hash = input.password === undefined ? null : await hashPassword(input.password);
+    const profile = profileOf(input.profile ?? {});
     const id = newId('user');
     await this.db.transaction(async (tx) => {
       await tx
-        .query('INSERT INTO users (id, account_id, username, password_hash, role) VALUES ($1,$2,$3,$4,$5)', [
-          id,
-          input.accountId,
-          username,
-          hash,
-          input.role ?? null,
-        ])
+        .query(
+          `INSERT INTO users (id, account_id, username, password_hash, role, first_name, last_name, email, timezone)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+          [
+            id,
+            input.accountId,
+            username,
+            hash,
+            input.role ?? null,
+            profile.firstName ?? null,
+            profile.lastName ?? null,
+            profile.email ?? null,
+            profile.timezone ?? null,
+          ],
+        )
         .catch((e: unknown) => uniqueAsExists(e, 'user', username));
       // A role given at creation is a grant like any other: the trail shows who gave it.
       if (input.role !== undefined)
@@ -189,6 +237,25 @@ export class AccountService {
     if (actor.role === 'user' && actor.userId !== id)
       throw new StrataError('NOT_FOUND', { kind: 'user', id });
     return user;
+  }
+
+  /**
+   * Changes a user's name, e-mail or time zone: the user itself, its account's account admin, or
+   * an operator (whoever may see the user may change these; roles and passwords go elsewhere).
+   */
+  async updateUser(actor: Actor, id: string, input: Partial<UserProfile>): Promise<User> {
+    const user = await this.getUser(actor, id);
+    if (actor.role !== 'admin' && actor.userId !== id && actor.role !== 'account-admin')
+      throw new StrataError('NOT_FOUND', { kind: 'user', id });
+    const profile = profileOf(input);
+    const keys = Object.keys(profile) as Array<keyof UserProfile>;
+    if (keys.length === 0) return user;
+    const sets = keys.map((k, i) => `${PROFILE_COLUMNS[k]} = $${i + 2}`).join(', ');
+    await this.db.query(`UPDATE users SET ${sets} WHERE id = $1`, [
+      id,
+      ...keys.map((k) => profile[k] ?? null),
+    ]);
+    return this.getUser(actor, id);
   }
 
   /** An operator lists anyone, an account admin its account's users, a user only itself. */

@@ -10,6 +10,7 @@ import {
 import type { Database } from '../db/index.js';
 import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
+import { storageTagsFromRow, storageTagsOf } from './storage-tags.js';
 import { checkTemplateFile, templateVirtualSize } from './template-paths.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 import { inUse } from './in-use.js';
@@ -72,6 +73,7 @@ const toOffering = (r: Record<string, unknown>): DiskOffering => ({
   qos: qosFromRow(r),
   customIops: Boolean(r['custom_iops']),
   hypervisorSnapshotReserve: num(r['hypervisor_snapshot_reserve']),
+  storageTags: storageTagsFromRow(r),
   createdAt: iso(r['created_at']),
 });
 
@@ -124,6 +126,8 @@ export interface CreateOfferingInput {
   readonly customIops?: boolean;
   /** Percent of extra space kept for hypervisor snapshots (0–100). */
   readonly hypervisorSnapshotReserve?: number;
+  /** Its volumes go only to pools carrying every one of these tags. */
+  readonly storageTags?: readonly string[];
 }
 
 /** Disk offerings and templates: an admin's catalogue, readable by every account. */
@@ -153,8 +157,8 @@ export class DiskOfferingService {
     }
     const rows = await this.db
       .query(
-        `INSERT INTO disk_offerings (id, name, size_bytes, custom_size, min_iops, max_iops, burst_iops, burst_seconds, custom_iops, hypervisor_snapshot_reserve, display_text)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING *`,
+        `INSERT INTO disk_offerings (id, name, size_bytes, custom_size, min_iops, max_iops, burst_iops, burst_seconds, custom_iops, hypervisor_snapshot_reserve, display_text, storage_tags)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING *`,
         [
           newId('dofr'),
           name,
@@ -167,28 +171,37 @@ export class DiskOfferingService {
           Boolean(input.customIops),
           reserve,
           displayTextOf(input.displayText),
+          JSON.stringify(storageTagsOf('storageTags', input.storageTags ?? [])),
         ],
       )
       .catch((e: unknown) => uniqueAsExists(e, 'disk offering', name));
     return toOffering(rows[0] ?? {});
   }
 
-  /** Renames an offering or changes its display text; size and QoS stay (volumes were made with them). */
+  /**
+   * Renames an offering or changes its display text or storage tags (new volumes are placed by
+   * them; existing ones stay where they are); size and QoS stay (volumes were made with them).
+   */
   async update(
     actor: Actor,
     id: string,
-    input: { readonly name?: string; readonly displayText?: string | null },
+    input: {
+      readonly name?: string;
+      readonly displayText?: string | null;
+      readonly storageTags?: readonly string[];
+    },
   ): Promise<DiskOffering> {
     requireAdmin(actor, 'Changing a disk offering');
     const current = await this.get(actor, id);
     const name = input.name === undefined ? current.name : validateName('name', input.name);
     const text = input.displayText === undefined ? current.displayText : displayTextOf(input.displayText);
+    const tags =
+      input.storageTags === undefined ? current.storageTags : storageTagsOf('storageTags', input.storageTags);
     const rows = await this.db
-      .query('UPDATE disk_offerings SET name = $2, display_text = $3 WHERE id = $1 RETURNING *', [
-        id,
-        name,
-        text,
-      ])
+      .query(
+        'UPDATE disk_offerings SET name = $2, display_text = $3, storage_tags = $4 WHERE id = $1 RETURNING *',
+        [id, name, text, JSON.stringify(tags)],
+      )
       .catch((e: unknown) => uniqueAsExists(e, 'disk offering', name));
     return toOffering(rows[0] ?? {});
   }

@@ -119,7 +119,7 @@ export * from './job-types.js';
 export type { Accepted, DeployVmInput } from './operations.js';
 export type { StrataEvent, EventFilter } from './events.js';
 export { AUDIT_KINDS, type AuditEvent, type AuditFilter, type AuditInput, type AuditKind } from './audit.js';
-export type { User, Principal } from './accounts.js';
+export type { User, Principal, UserProfile } from './accounts.js';
 export type { ApiKey, ApiKeyWithSecret } from './api-keys.js';
 export type { StoragePoolView, PoolSummary, CreatePoolInput } from './storage-pools.js';
 export type { CreateOfferingInput, CreateTemplateInput, QosInput, TemplateSummary } from './catalog.js';

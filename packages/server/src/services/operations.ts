@@ -17,6 +17,7 @@ import { lostHostOf } from './placement/lost-host.js';
 import type { PoolChoice } from './placement/choose-pool.js';
 import { migrationCandidates } from './placement/place-vm.js';
 import { placeVolume, recordPlacement } from './placement/place-volume.js';
+import { storageTagsFromRow } from './storage-tags.js';
 import type { QosInput } from './catalog.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
 import type { JobService } from './jobs.js';
@@ -66,6 +67,15 @@ export class Operations {
     private readonly db: Queryable,
   ) {}
 
+  /** The storage tags a disk offering requires of its volumes' pools (none without one). */
+  private async offeringTags(offeringId: string | null | undefined): Promise<string[]> {
+    if (!offeringId) return [];
+    const row = (
+      await this.db.query('SELECT storage_tags FROM disk_offerings WHERE id = $1', [offeringId])
+    )[0];
+    return row ? storageTagsFromRow(row) : [];
+  }
+
   /**
    * Creates a volume; with `snapshotId`, from that volume snapshot (or from one disk's part of a
    * VM snapshot, listed with its vmSnapshotId), made by the storage in the snapshot's own pool
@@ -112,6 +122,7 @@ export class Operations {
         ...(input.zoneId ? { zoneId: input.zoneId } : {}),
         sizeBytes: shape.sizeBytes,
         minIops: shape.qos?.minIops ?? 0,
+        storageTags: await this.offeringTags(input.offeringId),
       });
       shaped = { ...input, poolId: placed.poolId };
     }

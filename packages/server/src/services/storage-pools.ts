@@ -15,6 +15,7 @@ import type { EventService } from './events.js';
 import { newId } from './ids.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 import { maskDetails, maskUrl } from './secret-details.js';
+import { storageTagsFromRow, storageTagsOf } from './storage-tags.js';
 import { applyTransition } from './transition.js';
 
 /** A pool with what its live volumes use (admission reads the same sums). */
@@ -60,6 +61,8 @@ export interface CreatePoolInput {
   readonly capacityIops: number;
   readonly url: string;
   readonly details?: Record<string, string>;
+  /** Tags a disk offering may require of the pools its volumes go to. */
+  readonly storageTags?: readonly string[];
 }
 
 /**
@@ -81,6 +84,7 @@ export const toPool = (r: Record<string, unknown>): StoragePoolView => ({
   capacityIops: num(r['capacity_iops']),
   url: String(r['url']),
   details: (r['details'] as Record<string, string> | null) ?? {},
+  storageTags: storageTagsFromRow(r),
   usedBytes: num(r['used_bytes'] ?? 0),
   usedMinIops: num(r['used_min_iops'] ?? 0),
   volumeCount: num(r['volume_count'] ?? 0),
@@ -125,6 +129,7 @@ export class StoragePoolService {
     const capacityBytes = whole('capacityBytes', input.capacityBytes, Number.MAX_SAFE_INTEGER);
     const capacityIops = whole('capacityIops', input.capacityIops, MAX_IOPS * 1000);
     const url = validateName('url', input.url, 2048);
+    const tags = storageTagsOf('storageTags', input.storageTags ?? []);
     const zone = await this.db.query('SELECT 1 FROM zones WHERE id = $1', [input.zoneId]);
     if (!zone.length) throw new StrataError('NOT_FOUND', { kind: 'zone', id: input.zoneId });
     if (input.clusterId) {
@@ -139,8 +144,8 @@ export class StoragePoolService {
       .sealing(this.db, async (tx, seal) => {
         const sealed = sealPoolSecrets(id, { url, details: input.details ?? {} }, seal);
         await tx.query(
-          `INSERT INTO storage_pools (id, zone_id, cluster_id, name, provider, scope, managed, state, capacity_bytes, capacity_iops, url, details)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,'Up',$8,$9,$10,$11)`,
+          `INSERT INTO storage_pools (id, zone_id, cluster_id, name, provider, scope, managed, state, capacity_bytes, capacity_iops, url, details, storage_tags)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,'Up',$8,$9,$10,$11,$12)`,
           [
             id,
             input.zoneId,
@@ -153,6 +158,7 @@ export class StoragePoolService {
             capacityIops,
             sealed.url,
             JSON.stringify(sealed.details),
+            JSON.stringify(tags),
           ],
         );
       })
@@ -222,6 +228,18 @@ export class StoragePoolService {
         event,
       }),
     );
+    return this.getFull(actor, id);
+  }
+
+  /** Replaces a pool's storage tags (volumes already there stay: tags steer new placements). */
+  async setTags(actor: Actor, id: string, storageTags: readonly string[]): Promise<StoragePoolView> {
+    requireAdmin(actor, "Changing a storage pool's tags");
+    const tags = storageTagsOf('storageTags', storageTags);
+    const rows = await this.db.query(
+      'UPDATE storage_pools SET storage_tags = $2 WHERE id = $1 RETURNING id',
+      [id, JSON.stringify(tags)],
+    );
+    if (!rows.length) throw new StrataError('NOT_FOUND', { kind: 'storage pool', id });
     return this.getFull(actor, id);
   }
 

@@ -22,6 +22,7 @@ export const toVm = (r: Record<string, unknown>): Vm => ({
   id: String(r['id']),
   accountId: String(r['account_id']),
   name: String(r['name']),
+  displayName: (r['display_name'] as string | null) ?? null,
   state: r['state'] as VmState,
   hostId: (r['host_id'] as string | null) ?? null,
   templateId: (r['template_id'] as string | null) ?? null,
@@ -31,6 +32,11 @@ export const toVm = (r: Record<string, unknown>): Vm => ({
   destroyedAt: isoOrNull(r['destroyed_at']),
   createdAt: iso(r['created_at']),
 });
+
+/** A display name as stored: empty or null clears it (the name shows). */
+export function displayNameOf(text: string | null): string | null {
+  return text === null || text === '' ? null : validateName('displayName', text);
+}
 
 export interface CreateVmInput {
   readonly name: string;
@@ -111,6 +117,18 @@ export class VmService {
     // Expunged VMs are gone, as in CloudStack: listed only when that state is asked for.
     if (!f.state) where.add(`t.state <> 'Expunged'`);
     return listPage(this.db, { columns: 't.*', from: 'vms t', where }, f, toVm);
+  }
+
+  /** Sets the display name ('' or null clears it: the name shows); any state but Expunged. */
+  async update(actor: Actor, id: string, input: { readonly displayName?: string | null }): Promise<Vm> {
+    const vm = await this.get(actor, id);
+    if (input.displayName === undefined) return vm;
+    const text = displayNameOf(input.displayName);
+    const rows = await this.db.query('UPDATE vms SET display_name = $2 WHERE id = $1 RETURNING *', [
+      id,
+      text,
+    ]);
+    return toVm(rows[0] ?? {});
   }
 
   /** Applies a lifecycle event (ILLEGAL_TRANSITION when the VM's state does not allow it). */

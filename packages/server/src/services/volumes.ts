@@ -16,11 +16,13 @@ import { newId } from './ids.js';
 import { admitWithinLimits } from './resource-limits.js';
 import { Where, iso, type Within, listPage, num, type ListQuery, type Page } from './sql.js';
 import { applyTransition } from './transition.js';
+import { displayNameOf } from './vms.js';
 
 export const toVolume = (r: Record<string, unknown>): Volume => ({
   id: String(r['id']),
   accountId: String(r['account_id']),
   name: String(r['name']),
+  displayName: (r['display_name'] as string | null) ?? null,
   type: r['type'] as VolumeType,
   state: r['state'] as VolumeState,
   poolId: String(r['pool_id']),
@@ -112,6 +114,17 @@ export class VolumeService {
       return rows[0] ?? {};
     });
     return toVolume(row);
+  }
+
+  /** Sets the display name ('' or null clears it: the name shows). */
+  async update(actor: Actor, id: string, input: { readonly displayName?: string | null }): Promise<Volume> {
+    const volume = await this.get(actor, id);
+    if (input.displayName === undefined) return volume;
+    const rows = await this.db.query('UPDATE volumes SET display_name = $2 WHERE id = $1 RETURNING *', [
+      id,
+      displayNameOf(input.displayName),
+    ]);
+    return toVolume(rows[0] ?? {});
   }
 
   /** The size and QoS a volume would get from its input and offering (placement needs them first). */

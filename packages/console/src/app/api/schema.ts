@@ -1242,6 +1242,12 @@ export interface paths {
                         password?: string;
                         /** @enum {string} */
                         role?: "admin" | "account-admin" | "user";
+                        profile?: {
+                            firstName?: string | null;
+                            lastName?: string | null;
+                            email?: string | null;
+                            timezone?: string | null;
+                        };
                     };
                 };
             };
@@ -1260,6 +1266,12 @@ export interface paths {
                             role: "admin" | "account-admin" | "user";
                             /** @description when it was disabled (no login, sessions or keys); null: enabled */
                             disabledAt: string | null;
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -1476,6 +1488,12 @@ export interface paths {
                                 role: "admin" | "account-admin" | "user";
                                 /** @description when it was disabled (no login, sessions or keys); null: enabled */
                                 disabledAt: string | null;
+                                profile: {
+                                    firstName?: string | null;
+                                    lastName?: string | null;
+                                    email?: string | null;
+                                    timezone?: string | null;
+                                };
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -1686,6 +1704,12 @@ export interface paths {
                             role: "admin" | "account-admin" | "user";
                             /** @description when it was disabled (no login, sessions or keys); null: enabled */
                             disabledAt: string | null;
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -1849,7 +1873,213 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a user's first and last name, e-mail or time zone (itself, its account admin, an operator; '' or null clears) */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        firstName?: string | null;
+                        lastName?: string | null;
+                        email?: string | null;
+                        timezone?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            username: string;
+                            /** @enum {string} */
+                            role: "admin" | "account-admin" | "user";
+                            /** @description when it was disabled (no login, sessions or keys); null: enabled */
+                            disabledAt: string | null;
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/users/{id}/role": {
@@ -1901,6 +2131,12 @@ export interface paths {
                             role: "admin" | "account-admin" | "user";
                             /** @description when it was disabled (no login, sessions or keys); null: enabled */
                             disabledAt: string | null;
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -2114,6 +2350,12 @@ export interface paths {
                             role: "admin" | "account-admin" | "user";
                             /** @description when it was disabled (no login, sessions or keys); null: enabled */
                             disabledAt: string | null;
+                            profile: {
+                                firstName?: string | null;
+                                lastName?: string | null;
+                                email?: string | null;
+                                timezone?: string | null;
+                            };
                             createdAt: string;
                         };
                     };
@@ -6068,6 +6310,7 @@ export interface paths {
                                 details?: {
                                     [key: string]: string;
                                 };
+                                storageTags?: string[];
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -6262,6 +6505,7 @@ export interface paths {
                         details?: {
                             [key: string]: string;
                         };
+                        storageTags?: string[];
                     };
                 };
             };
@@ -6290,6 +6534,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6505,6 +6750,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6709,6 +6955,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -6869,7 +7116,215 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Replace a pool's storage tags (admin): they steer new volumes only */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        storageTags: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            zoneId: string;
+                            clusterId?: string | null;
+                            name: string;
+                            provider: string;
+                            scope?: string;
+                            managed?: boolean;
+                            state: string;
+                            capacityBytes?: number;
+                            capacityIops?: number;
+                            usedBytes?: number;
+                            usedMinIops?: number;
+                            volumeCount?: number;
+                            url?: string;
+                            details?: {
+                                [key: string]: string;
+                            };
+                            storageTags?: string[];
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/storage-pools/{id}/maintenance": {
@@ -6925,6 +7380,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -7127,6 +7583,7 @@ export interface paths {
                             details?: {
                                 [key: string]: string;
                             };
+                            storageTags?: string[];
                             createdAt: string;
                         };
                     };
@@ -7346,6 +7803,7 @@ export interface paths {
                                 } | null;
                                 customIops: boolean;
                                 hypervisorSnapshotReserve: number;
+                                storageTags: string[];
                                 createdAt: string;
                             }[];
                             nextCursor: string | null;
@@ -7539,6 +7997,7 @@ export interface paths {
                         } | null;
                         customIops?: boolean;
                         hypervisorSnapshotReserve?: number;
+                        storageTags?: string[];
                     };
                 };
             };
@@ -7563,6 +8022,7 @@ export interface paths {
                             } | null;
                             customIops: boolean;
                             hypervisorSnapshotReserve: number;
+                            storageTags: string[];
                             createdAt: string;
                         };
                     };
@@ -7774,6 +8234,7 @@ export interface paths {
                             } | null;
                             customIops: boolean;
                             hypervisorSnapshotReserve: number;
+                            storageTags: string[];
                             createdAt: string;
                         };
                     };
@@ -8117,7 +8578,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Rename a disk offering or change its display text (admin) */
+        /** Rename a disk offering or change its display text or storage tags (admin) */
         patch: {
             parameters: {
                 query?: {
@@ -8140,6 +8601,7 @@ export interface paths {
                     "application/json": {
                         name?: string;
                         displayText?: string | null;
+                        storageTags?: string[];
                     };
                 };
             };
@@ -8164,6 +8626,7 @@ export interface paths {
                             } | null;
                             customIops: boolean;
                             hypervisorSnapshotReserve: number;
+                            storageTags: string[];
                             createdAt: string;
                         };
                     };
@@ -10187,6 +10650,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -10395,6 +10859,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             state: string;
                             hostId: string | null;
                             templateId: string | null;
@@ -10603,6 +11068,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             state: string;
                             hostId: string | null;
                             templateId: string | null;
@@ -10825,6 +11291,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -10993,7 +11460,208 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a VM's display name (null or empty: the name shows) */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        displayName?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            name: string;
+                            displayName: string | null;
+                            state: string;
+                            hostId: string | null;
+                            templateId: string | null;
+                            cpus: number;
+                            memoryBytes: number;
+                            currentVmSnapshotId: string | null;
+                            destroyedAt: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/vms/{id}/recover": {
@@ -11035,6 +11703,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             state: string;
                             hostId: string | null;
                             templateId: string | null;
@@ -11269,6 +11938,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -11516,6 +12186,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -11757,6 +12428,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -12200,6 +12872,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -12441,6 +13114,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 state: string;
                                 hostId: string | null;
                                 templateId: string | null;
@@ -12866,6 +13540,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -13116,6 +13791,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -13333,6 +14009,7 @@ export interface paths {
                             id: string;
                             accountId: string;
                             name: string;
+                            displayName: string | null;
                             type: string;
                             state: string;
                             poolId: string;
@@ -13562,6 +14239,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -13738,7 +14416,216 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a volume's display name (null or empty: the name shows) */
+        patch: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        displayName?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            accountId: string;
+                            name: string;
+                            displayName: string | null;
+                            type: string;
+                            state: string;
+                            poolId: string;
+                            vmId: string | null;
+                            deviceName: string | null;
+                            sizeBytes: number;
+                            qos: {
+                                minIops?: number;
+                                maxIops?: number;
+                                burstIops?: number;
+                                burstSeconds?: number;
+                            } | null;
+                            offeringId: string | null;
+                            /** @description the backend's name or path of it; operators only */
+                            backendRef?: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/volumes/{id}/attach": {
@@ -13810,6 +14697,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14053,6 +14941,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14302,6 +15191,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14551,6 +15441,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;
@@ -14802,6 +15693,7 @@ export interface paths {
                                 id: string;
                                 accountId: string;
                                 name: string;
+                                displayName: string | null;
                                 type: string;
                                 state: string;
                                 poolId: string;

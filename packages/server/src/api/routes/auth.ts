@@ -3,7 +3,8 @@ import { ROLES, type Role } from '@strata/core';
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, spec } from '../route-kit.js';
-import { id, listQuery, nstr, obj, pageOf, query, schemas, str } from '../schemas.js';
+import { id, listQuery, nstr, obj, pageOf, query, schemas, str, userProfile } from '../schemas.js';
+import type { UserProfile } from '../../services/index.js';
 
 const roleSchema = { type: 'string', enum: [...ROLES] };
 
@@ -99,15 +100,24 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
     },
     async (req) => accounts.get(actorOf(req), req.params.id),
   );
-  app.post<{ Params: { id: string }; Body: { username: string; password?: string; role?: Role } }>(
+  app.post<{
+    Params: { id: string };
+    Body: { username: string; password?: string; role?: Role; profile?: Partial<UserProfile> };
+  }>(
     '/v1/accounts/:id/users',
     {
       schema: spec('accounts', 'Add a user (console login) to an account (admin, or its account admin)', {
         params: obj({ id }, ['id']),
         querystring: query(),
-        body: obj({ username: { type: 'string' }, password: { type: 'string' }, role: roleSchema }, [
-          'username',
-        ]),
+        body: obj(
+          {
+            username: { type: 'string' },
+            password: { type: 'string' },
+            role: roleSchema,
+            profile: userProfile,
+          },
+          ['username'],
+        ),
         response: { 201: schemas.user },
       }),
     },
@@ -136,6 +146,22 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
       }),
     },
     async (req) => accounts.getUser(actorOf(req), req.params.id),
+  );
+  app.patch<{ Params: { id: string }; Body: Partial<UserProfile> }>(
+    '/v1/users/:id',
+    {
+      schema: spec(
+        'accounts',
+        "Change a user's first and last name, e-mail or time zone (itself, its account admin, an operator; '' or null clears)",
+        {
+          params: obj({ id }, ['id']),
+          querystring: query(),
+          body: userProfile,
+          response: { 200: schemas.user },
+        },
+      ),
+    },
+    async (req) => accounts.updateUser(actorOf(req), req.params.id, req.body),
   );
   app.put<{ Params: { id: string }; Body: { role: Role } }>(
     '/v1/users/:id/role',

@@ -3,7 +3,19 @@ import type { CreateOfferingInput, CreateTemplateInput } from '../../services/in
 import type { ApiDeps } from '../context.js';
 import { actorOf } from '../hooks.js';
 import { listArgs, spec } from '../route-kit.js';
-import { bool, idParams, listQuery, name, obj, pageOf, qosInput, query, schemas, str } from '../schemas.js';
+import {
+  bool,
+  idParams,
+  listQuery,
+  name,
+  obj,
+  pageOf,
+  qosInput,
+  query,
+  schemas,
+  storageTags,
+  str,
+} from '../schemas.js';
 
 type IdReq = { Params: { id: string } };
 type Filter = { Querystring: Record<string, string | undefined> };
@@ -37,6 +49,7 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
             qos: { anyOf: [qosInput, { type: 'null' }] },
             customIops: bool,
             hypervisorSnapshotReserve: { type: 'integer' },
+            storageTags,
           },
           ['name'],
         ),
@@ -56,15 +69,19 @@ export function catalogRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req) => offerings.get(actorOf(req), req.params.id),
   );
-  app.patch<IdReq & { Body: { name?: string; displayText?: string | null } }>(
+  app.patch<IdReq & { Body: { name?: string; displayText?: string | null; storageTags?: string[] } }>(
     '/v1/disk-offerings/:id',
     {
-      schema: spec('disk-offerings', 'Rename a disk offering or change its display text (admin)', {
-        params: idParams,
-        querystring: query(),
-        body: obj({ name, displayText: { type: ['string', 'null'] } }),
-        response: { 200: schemas.offering },
-      }),
+      schema: spec(
+        'disk-offerings',
+        'Rename a disk offering or change its display text or storage tags (admin)',
+        {
+          params: idParams,
+          querystring: query(),
+          body: obj({ name, displayText: { type: ['string', 'null'] }, storageTags }),
+          response: { 200: schemas.offering },
+        },
+      ),
     },
     async (req) => offerings.update(actorOf(req), req.params.id, req.body),
   );

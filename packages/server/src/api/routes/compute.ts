@@ -68,6 +68,18 @@ export function computeRoutes(app: FastifyInstance, { services }: ApiDeps): void
     },
     async (req) => vms.get(actorOf(req), req.params.id),
   );
+  app.patch<IdReq & { Body: { displayName?: string | null } }>(
+    '/v1/vms/:id',
+    {
+      schema: spec('vms', "Change a VM's display name (null or empty: the name shows)", {
+        params: idParams,
+        querystring: query(),
+        body: obj({ displayName: nstr }),
+        response: { 200: schemas.vm },
+      }),
+    },
+    async (req) => vms.update(actorOf(req), req.params.id, req.body),
+  );
   app.delete<IdReq & { Querystring: { expunge?: boolean } }>(
     '/v1/vms/:id',
     {

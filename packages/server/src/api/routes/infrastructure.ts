@@ -14,6 +14,7 @@ import {
   pageOf,
   query,
   schemas,
+  storageTags,
   str,
 } from '../schemas.js';
 
@@ -224,6 +225,7 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
             capacityIops: { type: 'integer', minimum: 0 },
             url: { type: 'string', minLength: 1, maxLength: 2048 },
             details: { type: 'object', additionalProperties: { type: 'string' } },
+            storageTags,
           },
           ['name', 'zoneId', 'provider', 'scope', 'managed', 'capacityBytes', 'capacityIops', 'url'],
         ),
@@ -242,6 +244,18 @@ export function infrastructureRoutes(app: FastifyInstance, { services }: ApiDeps
       }),
     },
     async (req) => pools.get(actorOf(req), req.params.id),
+  );
+  app.patch<IdReq & { Body: { storageTags: string[] } }>(
+    '/v1/storage-pools/:id',
+    {
+      schema: spec('storage-pools', "Replace a pool's storage tags (admin): they steer new volumes only", {
+        params: idParams,
+        querystring: query(),
+        body: obj({ storageTags }, ['storageTags']),
+        response: { 200: schemas.pool },
+      }),
+    },
+    async (req) => pools.setTags(actorOf(req), req.params.id, req.body.storageTags),
   );
   app.post<IdReq>(
     '/v1/storage-pools/:id/maintenance',

@@ -10,6 +10,7 @@ import {
   idParams,
   listQuery,
   name,
+  nstr,
   obj,
   pageOf,
   qosInput,
@@ -83,6 +84,18 @@ export function storageRoutes(app: FastifyInstance, { services }: ApiDeps): void
       }),
     },
     async (req) => volumes.get(actorOf(req), req.params.id),
+  );
+  app.patch<IdReq & { Body: { displayName?: string | null } }>(
+    '/v1/volumes/:id',
+    {
+      schema: spec('volumes', "Change a volume's display name (null or empty: the name shows)", {
+        params: idParams,
+        querystring: query(),
+        body: obj({ displayName: nstr }),
+        response: { 200: schemas.volume },
+      }),
+    },
+    async (req) => volumes.update(actorOf(req), req.params.id, req.body),
   );
   app.delete<IdReq>(
     '/v1/volumes/:id',

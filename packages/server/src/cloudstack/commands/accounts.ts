@@ -2,6 +2,7 @@ import { StrataError, ROLES, type Role } from '@strata/core';
 import { body, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
 import { read } from '../params.js';
 import * as r from '../render-accounts.js';
+import { PROFILE_PARAMS, profileOf } from './account-users.js';
 
 /** CloudStack's account type number to Strata's role (listAccounts answers the reverse). */
 function roleOfType(type: number): Role {
@@ -79,9 +80,7 @@ export const createUser: Command = {
     account: { type: 'string', required: true, description: 'the name of the account' },
     username: { type: 'string', required: true, description: 'the login name' },
     password: { type: 'string', required: true, description: 'at least 8 characters' },
-    email: { type: 'string', description: 'accepted for compatibility; not kept' },
-    firstname: { type: 'string', description: 'accepted for compatibility; not kept' },
-    lastname: { type: 'string', description: 'accepted for compatibility; not kept' },
+    ...PROFILE_PARAMS,
     domainid: { type: 'uuid', description: 'accepted for compatibility; Strata has one domain' },
   },
   async handler(ctx) {
@@ -90,6 +89,7 @@ export const createUser: Command = {
       accountName: read.required(read.str(p, 'account')),
       username: read.required(read.str(p, 'username')),
       password: read.required(read.str(p, 'password')),
+      profile: profileOf(p),
     });
     return body({ user: r.user(user) });
   },

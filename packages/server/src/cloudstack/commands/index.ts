@@ -1,16 +1,19 @@
 import type { Command } from '../command.js';
 import * as accounts from './accounts.js';
+import * as accountUsers from './account-users.js';
 import * as clusters from './clusters.js';
 import * as directory from './directory.js';
 import * as infra from './infra.js';
 import * as jobs from './jobs.js';
 import * as offerings from './offerings.js';
+import { updateStoragePool } from './pools.js';
 import { listCapabilities, makeListApis } from './meta.js';
 import * as resourceLimits from './resource-limits.js';
 import * as snapshots from './snapshots.js';
 import * as snapshotPolicies from './snapshot-policies.js';
 import * as tags from './tags.js';
 import * as templates from './templates.js';
+import * as updates from './updates.js';
 import * as vmLifecycle from './vm-lifecycle.js';
 import * as vmSnapshots from './vm-snapshots.js';
 import { rebootVirtualMachine } from './vm-reboot.js';
@@ -24,6 +27,7 @@ const all: Command[] = [
   infra.cancelHostMaintenance,
   infra.listStoragePools,
   infra.createStoragePool,
+  updateStoragePool,
   infra.listDiskOfferings,
   infra.createDiskOffering,
   offerings.updateDiskOffering,
@@ -43,6 +47,7 @@ const all: Command[] = [
   vmLifecycle.recoverVirtualMachine,
   vmLifecycle.expungeVirtualMachine,
   vms.listVirtualMachines,
+  updates.updateVirtualMachine,
   volumes.createVolume,
   volumes.attachVolume,
   volumes.detachVolume,
@@ -50,6 +55,7 @@ const all: Command[] = [
   volumes.migrateVolume,
   volumes.deleteVolume,
   volumes.listVolumes,
+  updates.updateVolume,
   snapshots.createSnapshot,
   snapshots.listSnapshots,
   snapshots.deleteSnapshot,
@@ -66,6 +72,9 @@ const all: Command[] = [
   jobs.queryAsyncJobResult,
   jobs.listAsyncJobs,
   accounts.listAccounts,
+  accountUsers.createAccount,
+  accountUsers.updateUser,
+  accountUsers.getUserKeys,
   accounts.listUsers,
   accounts.createUser,
   accounts.registerUserKeys,

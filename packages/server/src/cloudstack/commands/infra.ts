@@ -117,7 +117,11 @@ export const createStoragePool: Command = {
       description: 'IOPS the pool can guarantee (admission on the sum of min IOPS)',
     },
     details: { type: 'map', description: 'driver details, details[0].key=value' },
-    tags: { type: 'string', description: 'accepted for compatibility; not used' },
+    tags: {
+      type: 'string',
+      description:
+        'storage tags, comma-separated: offerings with tags place volumes only on pools carrying them',
+    },
     hypervisor: { type: 'string', description: 'accepted for compatibility; KVM only' },
   },
   async handler(ctx) {
@@ -135,6 +139,7 @@ export const createStoragePool: Command = {
       ...opt('capacityBytes', read.num(p, 'capacitybytes')),
       ...opt('capacityIops', read.num(p, 'capacityiops')),
       details: read.map(p, 'details'),
+      ...opt('storageTags', splitTags(read.str(p, 'tags'))),
     });
     return body({ storagepool: r.storagePool(pool) });
   },
@@ -177,6 +182,10 @@ export const createDiskOffering: Command = {
       description: 'percent of extra space for hypervisor snapshots',
     },
     storagetype: { type: 'string', description: 'accepted for compatibility; shared only' },
+    tags: {
+      type: 'string',
+      description: 'storage tags, comma-separated: its volumes go only to pools carrying every one',
+    },
   },
   async handler(ctx) {
     const p = ctx.params;
@@ -196,6 +205,7 @@ export const createDiskOffering: Command = {
       ...(Object.keys(qos).length > 0 ? { qos } : {}),
       customIops: read.bool(p, 'customizediops', false),
       hypervisorSnapshotReserve: read.num(p, 'hypervisorsnapshotreserve') ?? 0,
+      ...opt('storageTags', splitTags(read.str(p, 'tags'))),
     });
     return body({ diskoffering: r.diskOffering(offering) });
   },
@@ -227,4 +237,14 @@ export const listTemplates: Command = {
 /** `{key: value}` when value is set, `{}` otherwise: keeps optional fields absent, not undefined. */
 export function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** CloudStack's comma-separated storage tags; the service validates each. */
+export function splitTags(value: string | undefined): string[] | undefined {
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '');
 }

@@ -1,7 +1,7 @@
 import { body, listBody, listQuery, need, PAGE_PARAMS, type Command } from '../command.js';
 import { read, type Parsed } from '../params.js';
 import * as r from '../render.js';
-import { opt } from './infra.js';
+import { opt, splitTags } from './infra.js';
 
 const MiB = 1024 ** 2;
 
@@ -19,13 +19,21 @@ const updateOf = (p: Parsed) => ({
 
 export const updateDiskOffering: Command = {
   name: 'updateDiskOffering',
-  description: 'Renames a disk offering or changes its display text (size and IOPS stay)',
+  description:
+    'Renames a disk offering or changes its display text or storage tags (size and IOPS stay; new volumes are placed by the new tags)',
   isAsync: false,
   entity: 'diskoffering',
-  params: { id: { type: 'uuid', required: true, description: 'the offering' }, ...UPDATE_PARAMS },
+  params: {
+    id: { type: 'uuid', required: true, description: 'the offering' },
+    ...UPDATE_PARAMS,
+    tags: { type: 'string', description: 'the storage tags, comma-separated (empty: none)' },
+  },
   async handler(ctx) {
     const id = read.required(read.str(ctx.params, 'id'));
-    const o = await need(ctx, 'offerings').update(ctx.caller, id, updateOf(ctx.params));
+    const o = await need(ctx, 'offerings').update(ctx.caller, id, {
+      ...updateOf(ctx.params),
+      ...opt('storageTags', splitTags(read.str(ctx.params, 'tags'))),
+    });
     return body({ diskoffering: r.diskOffering(o) });
   },
 };

@@ -45,7 +45,7 @@ export const deployVirtualMachine: Command = {
       description: 'the service offering: its vCPUs and memory (cpunumber and memory override them)',
     },
     name: { type: 'string', description: 'the VM name' },
-    displayname: { type: 'string', description: 'used as the name when name is absent' },
+    displayname: { type: 'string', description: 'the display name; also the name when name is absent' },
     hostid: { type: 'uuid', description: 'the host to run on' },
     storageid: { type: 'uuid', description: 'the pool of the ROOT volume' },
     cpunumber: { type: 'integer', description: 'vCPUs' },
@@ -64,6 +64,7 @@ export const deployVirtualMachine: Command = {
       ...opt('cpus', read.num(p, 'cpunumber')),
       ...opt('memoryBytes', memory === undefined ? undefined : memory * MiB),
       ...opt('serviceOfferingId', read.str(p, 'serviceofferingid')),
+      ...opt('displayName', read.str(p, 'displayname')),
       start: read.bool(p, 'startvm', true),
     });
     return started.jobId

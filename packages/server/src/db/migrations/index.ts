@@ -13,6 +13,9 @@ import { resourceLimitsSchema } from './013-resource-limits.js';
 import { snapshotSchedulesSchema } from './014-snapshot-schedules.js';
 import { stopConsistencySchema } from './015-stop-consistency.js';
 import { userDisabledSchema } from './016-user-disabled.js';
+import { displayNamesSchema } from './017-display-names.js';
+import { storageTagsSchema } from './018-storage-tags.js';
+import { userProfileSchema } from './019-user-profile.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -35,4 +38,7 @@ export const migrations: readonly Migration[] = [
   snapshotSchedulesSchema,
   stopConsistencySchema,
   userDisabledSchema,
+  displayNamesSchema,
+  storageTagsSchema,
+  userProfileSchema,
 ];

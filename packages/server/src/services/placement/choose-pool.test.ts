@@ -68,3 +68,22 @@ void test('no pool fits: STORAGE_PLACEMENT_EXHAUSTED with every reason', () => {
     (e) => isStrataError(e, 'STORAGE_PLACEMENT_EXHAUSTED') && /there is no storage pool/.test(e.message),
   );
 });
+
+void test("storage tags: only pools carrying every one of the offering's tags, the reason names them", () => {
+  const c = choosePool(
+    [
+      pool('a', { storageTags: ['ssd'] }),
+      pool('b', { storageTags: ['gold', 'ssd'], usedBytes: 50 * GiB }),
+      pool('c', { storageTags: [] }),
+    ],
+    { sizeBytes: GiB, minIops: 0, storageTags: ['gold', 'ssd'] },
+  );
+  assert.equal(c.poolId, 'b');
+  assert.match(c.reason, /carries the offering's storage tags gold, ssd/);
+  assert.match(c.reason, /pool a: lacks the offering's storage tags gold/);
+  assert.match(c.reason, /pool c: lacks the offering's storage tags gold, ssd/);
+  assert.throws(
+    () => choosePool([pool('a')], { sizeBytes: GiB, minIops: 0, storageTags: ['nvme'] }),
+    (e: unknown) => isStrataError(e, 'STORAGE_PLACEMENT_EXHAUSTED'),
+  );
+});

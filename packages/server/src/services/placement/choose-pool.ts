@@ -1,4 +1,5 @@
 import { StrataError } from '@strata/core';
+import { missingTags } from '../storage-tags.js';
 
 /** A pool as placement weighs it: state, scope and what is left of its capacity. */
 export interface PoolLoad {
@@ -11,12 +12,16 @@ export interface PoolLoad {
   /** 0: the pool promises no IOPS budget (admission does not count IOPS there). */
   readonly capacityIops: number;
   readonly usedMinIops: number;
+  /** Storage tags the pool carries. */
+  readonly storageTags?: readonly string[];
 }
 
 export interface VolumeNeed {
   readonly zoneId?: string;
   readonly sizeBytes: number;
   readonly minIops: number;
+  /** The disk offering's storage tags: a pool must carry every one. */
+  readonly storageTags?: readonly string[];
 }
 
 export interface PoolChoice {
@@ -32,6 +37,8 @@ const gib = (b: number): string => `${(b / GiB).toFixed(b % GiB === 0 ? 0 : 1)} 
 function refusal(p: PoolLoad, need: VolumeNeed): string | null {
   if (p.state !== 'Up') return `${p.state}, not Up`;
   if (need.zoneId !== undefined && p.zoneId !== need.zoneId) return 'in another zone';
+  const lacking = missingTags(need.storageTags ?? [], p.storageTags ?? []);
+  if (lacking.length > 0) return `lacks the offering's storage tags ${lacking.join(', ')}`;
   const freeBytes = p.capacityBytes - p.usedBytes;
   if (need.sizeBytes > freeBytes) return `${gib(Math.max(0, freeBytes))} free, ${gib(need.sizeBytes)} needed`;
   if (need.minIops > 0) {
@@ -45,7 +52,7 @@ function refusal(p: PoolLoad, need: VolumeNeed): string | null {
 
 /**
  * CloudStack's allocator, for a volume whose caller named no pool: the Up pools of the zone that
- * have room for its bytes and, with a minimum IOPS, the IOPS budget to guarantee it (min-IOPS
+ * carry the offering's storage tags, have room for its bytes and, with a minimum IOPS, the IOPS budget to guarantee it (min-IOPS
  * admission, as the service admits it). Among those, the most free IOPS when IOPS are guaranteed,
  * else the most free bytes; ties by id, so the choice is repeatable.
  */
@@ -71,10 +78,12 @@ export function choosePool(pools: readonly PoolLoad[], need: VolumeNeed): PoolCh
     ? `${best.capacityIops - best.usedMinIops} of ${best.capacityIops} IOPS free for a minimum of ${need.minIops}`
     : `${gib(best.capacityBytes - best.usedBytes)} of ${gib(best.capacityBytes)} free for ${gib(need.sizeBytes)}`;
   const others = fit.length - 1;
+  const tags = need.storageTags ?? [];
   return {
     poolId: best.id,
     reason:
       `placed in ${best.name}: ${free}` +
+      (tags.length > 0 ? `; carries the offering's storage tags ${tags.join(', ')}` : '') +
       (others > 0
         ? `; the most ${byIops ? 'free IOPS' : 'free space'} of ${fit.length} pools that fit`
         : '') +

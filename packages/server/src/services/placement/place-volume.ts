@@ -1,10 +1,11 @@
 import type { Queryable } from '../../db/index.js';
+import { storageTagsFromRow } from '../storage-tags.js';
 import { choosePool, type PoolChoice, type VolumeNeed } from './choose-pool.js';
 
 /** Chooses the pool for a volume nobody named one for (choosePool over every pool's load). */
 export async function placeVolume(q: Queryable, need: VolumeNeed): Promise<PoolChoice> {
   const rows = await q.query(
-    `SELECT id, name, state, zone_id, capacity_bytes, used_bytes, capacity_iops, used_min_iops
+    `SELECT id, name, state, zone_id, capacity_bytes, used_bytes, capacity_iops, used_min_iops, storage_tags
        FROM storage_pools ORDER BY id`,
   );
   return choosePool(
@@ -17,6 +18,7 @@ export async function placeVolume(q: Queryable, need: VolumeNeed): Promise<PoolC
       usedBytes: Number(r['used_bytes']),
       capacityIops: Number(r['capacity_iops']),
       usedMinIops: Number(r['used_min_iops']),
+      storageTags: storageTagsFromRow(r),
     })),
     need,
   );
