@@ -79,6 +79,10 @@ export function accountsPort(s: Services, hooks: AccountHooks = {}): CloudStackS
       const user = await s.accounts.updateUser(actorOf(c), id, profile);
       return (await withAccountNames(c, [user]))[0]!;
     },
+    setUserDisabled: async (c, id, disabled) => {
+      const user = await s.roles.setDisabled(actorOf(c), id, disabled);
+      return (await withAccountNames(c, [user]))[0]!;
+    },
     setRole: async (c, i) => {
       const account = i.id
         ? await s.accounts.get(actorOf(c), i.id)

@@ -160,7 +160,7 @@ void test(
 );
 
 void test(
-  'cs_account and cs_user: an account, its users with profile and keys; updateUser',
+  'cs_account and cs_user: an account, its users with profile and keys; updateUser; disabled and enabled',
   opts,
   async () => {
     const { h, suffix } = st;
@@ -193,6 +193,14 @@ void test(
     await twice(st, 'accounts', { ...av, user_email: 'robert@example.com' }, 1);
     const bob = (await s.accounts.listUsers(h.admin.actor, { username: av.user_name })).items[0];
     assert.equal(bob?.profile.email, 'robert@example.com');
+    // Disabled (disableUser), then enabled again (enableUser): one change each, then none.
+    const moved = { ...av, user_email: 'robert@example.com' };
+    await twice(st, 'accounts', { ...moved, user_state: 'disabled' }, 1);
+    const off = (await s.accounts.listUsers(h.admin.actor, { username: av.user_name })).items[0];
+    assert.match(String(off?.disabledAt), /^\d{4}-/, 'disabled');
+    await twice(st, 'accounts', { ...moved, user_state: 'enabled' }, 1);
+    const on = (await s.accounts.listUsers(h.admin.actor, { username: av.user_name })).items[0];
+    assert.equal(on?.disabledAt, null, 'enabled again');
     // Creating accounts is an operator's act; bad names are coded 431s.
     const denied = await cloudstack(h.user, 'createAccount', {
       username: `x-${suffix}`,

@@ -59,5 +59,7 @@ void test('without a wake it polls at its pace (a job another server runs), and 
   const t0 = Date.now();
   assert.equal((await w.wait('j1', 100, still.read)).state, 'Running');
   assert.ok(Date.now() - t0 >= 90);
-  assert.ok(still.count() <= 5, `${still.count()} reads in 100 ms at a 30 ms pace`);
+  // about four at that pace, and the deadline's; a loaded machine's late timers may bunch one more
+  // (a busy loop would read hundreds of times)
+  assert.ok(still.count() <= 7, `${still.count()} reads in 100 ms at a 30 ms pace`);
 });

@@ -127,3 +127,23 @@ export const getUserKeys: Command = {
     return body({ userkeys: user.apiKey ? { apikey: user.apiKey } : {} });
   },
 };
+
+/** disableUser and enableUser: synchronous here (CloudStack answers disableUser with a job). */
+const userSwitch = (name: string, disabled: boolean, description: string): Command => ({
+  name,
+  description,
+  isAsync: false,
+  entity: 'user',
+  params: { id: { type: 'uuid', required: true, description: 'the user' } },
+  async handler(ctx) {
+    const id = read.required(read.str(ctx.params, 'id'));
+    return body({ user: r.user(await need(ctx, 'accounts').setUserDisabled(ctx.caller, id, disabled)) });
+  },
+});
+
+export const disableUser = userSwitch(
+  'disableUser',
+  true,
+  "Disables a user: its logins, sessions and API keys are refused (whoever may set the user's role)",
+);
+export const enableUser = userSwitch('enableUser', false, 'Enables a disabled user again');

@@ -74,6 +74,8 @@ const all: Command[] = [
   accounts.listAccounts,
   accountUsers.createAccount,
   accountUsers.updateUser,
+  accountUsers.disableUser,
+  accountUsers.enableUser,
   accountUsers.getUserKeys,
   accounts.listUsers,
   accounts.createUser,
