@@ -79,25 +79,28 @@ try {
   if (!rbdId) log(`no RBD disk: ${env.backends.cephSkipped}`);
 
   // Native needs both hosts granted, and Strata grants only the host a VM runs on (a migration's
-  // destination until it revokes the source). So each round starts with a Strata migration held
-  // before its revoke-source step (the server's hold hook, STRATA_FAULT_HOLD_FILE): the VM runs on
-  // the destination, both hosts hold Strata's own grants and secrets, and native migrates there
-  // and back; then the job is let go and revokes the other host. That migration is not measured.
+  // destination until it revokes the source). So each round starts with a Strata migration whose
+  // revoke of the source (the vm.revoke-source job its record queues) is held before it runs (the
+  // server's hold hook, STRATA_FAULT_HOLD_FILE): the VM runs on the destination, both hosts hold
+  // Strata's own grants and secrets, and native migrates there and back; then the revoke is let go.
+  // That migration is not measured.
   const sources = new Map();
   const readSources = async (h) => sources.set(h.id, await networkSources(h.uri, vm.id));
   const bothGranted = async (from, to) => {
     await rm(`${holdFile}.held`, { force: true });
-    await writeFile(holdFile, 'vm.migrate:revoke-source:before\n');
+    await writeFile(holdFile, 'vm.revoke-source:revoke:before\n');
     const { job } = await rest.post(`/v1/vms/${vm.id}/migrate`, { hostId: to.id });
     for (const end = Date.now() + 300_000; !existsSync(`${holdFile}.held`); await sleep(100)) {
       const seen = await rest.get(`/v1/jobs/${job.id}`);
-      if (seen.state === 'Failed' || seen.state === 'Succeeded' || Date.now() > end)
-        throw new Error(`the setup migration ended ${seen.state} before its revoke-source step`);
+      if (seen.state === 'Failed' || Date.now() > end)
+        throw new Error(`the setup migration ended ${seen.state} before its source was revoked`);
     }
+    await rest.waitJob(job);
+    const record = (await rest.get(`/v1/jobs/${job.id}/steps`)).find((s) => s.name === 'record');
     await readSources(to);
     return async () => {
       await rm(holdFile, { force: true });
-      await rest.waitJob(job);
+      await rest.waitJob({ id: record.output.revokeJobId });
     };
   };
   await rest.run(`/v1/vms/${vm.id}/start`, { hostId: a.id });
@@ -162,8 +165,11 @@ try {
     writer_normal_gap_ms: { value: median(measured.map((s) => s.normalGapMs)), unit: 'ms' },
     strata_agent_migrate_ms: { value: m('strata', 'agentMigrateMs'), unit: 'ms' },
     stall_ms_strata_migrate_step: { value: m('strata', 'stallInMigrateStepMs'), unit: 'ms' },
+    // the source's revoke, after the caller's answer (its own job)
+    strata_revoke_after_ms: { value: m('strata', 'revokeAfterMs'), unit: 'ms' },
+    strata_revoke_done_after_call_ms: { value: m('strata', 'revokeDoneAfterCallMs'), unit: 'ms' },
   };
-  for (const step of ['plan', 'grant-destination', 'migrate', 'confirm', 'record', 'revoke-source'])
+  for (const step of ['plan', 'grant-destination', 'migrate', 'confirm', 'record'])
     metrics[`strata_step_${step.replace('-', '_')}_ms`] = {
       value: median(measured.filter((s) => s.who === 'strata').map((s) => s.stepMs[step])),
       unit: 'ms',
@@ -186,10 +192,12 @@ try {
     },
     notes:
       'Tiny TCG guest, 128 MiB; one VM, two KVM hosts on this machine (own libvirtd each, own mount namespace), ' +
-      'memory over tcp://127.0.0.1. Each round, the VM on x: a Strata migration to y held before its revoke-source ' +
-      'step (both hosts granted; not measured), native y->x and x->y, the hold let go, Strata y->x and x->y; ' +
+      'memory over tcp://127.0.0.1. Each round, the VM on x: a Strata migration to y whose revoke of x (its own ' +
+      'job, vm.revoke-source) is held (both hosts granted; not measured), native y->x and x->y, the hold let go, ' +
+      'Strata y->x and x->y, each waiting for the previous revoke job to end first; ' +
       'the next round starts on y; round 0 warms up. ' +
-      'total = Strata: REST POST to the job done as the client sees it; native: the virsh migrate process. ' +
+      'total = Strata: REST POST to the vm.migrate job done as the client sees it (the source revoke after it ' +
+      'is strata_revoke_*); native: the virsh migrate process. ' +
       "stall = longest gap, in host time, between consecutive writer records arriving on the LUN's backing file " +
       '(polled every 5 ms) that overlaps the migration; the guest clock stops while the guest is paused, so ' +
       "gaps in the guest's own timestamps (stall_ms_guest_clock_*) miss the pause (guest_clock_lost_ms_*). Medians.",

@@ -34,6 +34,10 @@ async function strataMigrate(rest, vmId, to) {
       stepAtMs[s.name] = Date.parse(s.startedAt) - t0;
     }
   const migrated = steps.find((s) => s.phase === 'run' && s.name === 'migrate')?.output;
+  // The source's revoke runs after, in a job of its own (vm.revoke-source, queued by the record):
+  // not on the caller's path, but waited for here so the next migration does not queue behind it.
+  const revokeJobId = steps.find((s) => s.phase === 'run' && s.name === 'record')?.output?.revokeJobId;
+  const revoke = revokeJobId ? await rest.waitJob({ id: revokeJobId }) : null;
   return {
     t0,
     t1,
@@ -42,6 +46,8 @@ async function strataMigrate(rest, vmId, to) {
     stepMs,
     stepAtMs,
     agentMigrateMs: migrated?.tookMs ?? NaN,
+    revokeAfterMs: revoke ? ms(revoke.startedAt, revoke.finishedAt) : NaN,
+    revokeDoneAfterCallMs: revoke ? Date.parse(revoke.finishedAt) - t0 : NaN,
   };
 }
 

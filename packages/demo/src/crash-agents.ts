@@ -13,7 +13,12 @@ async function heldOrEnded(cx: CrashEnv, jobId: string): Promise<boolean> {
   while (Date.now() < end) {
     if (existsSync(`${cx.holdFile}.held`)) return true;
     const job = await cx.env.rest.get<JobView>(`/v1/jobs/${jobId}`).catch(() => null);
-    if (job && (job.state === 'Succeeded' || job.state === 'Failed')) return false;
+    if (job && (job.state === 'Succeeded' || job.state === 'Failed')) {
+      // The `after` of a job's last transactional step comes once the job has ended (its end
+      // commits with that step): the hold may still announce itself.
+      for (let i = 0; i < 30; i++, await sleep(100)) if (existsSync(`${cx.holdFile}.held`)) return true;
+      return false;
+    }
     await sleep(100);
   }
   return false;

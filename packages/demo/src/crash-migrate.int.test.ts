@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setWriterInterval } from '@strata/testing';
 import { test } from 'node:test';
+import { revokeSourceJobId } from '@strata/server/orchestration/jobs/vm-revoke-source';
 import { invariantProblems, waitHostsUp, waitJobEnd } from './crash-checks.js';
 import { agentCrashSeries } from './crash-agents.js';
 import { crashEnvironment, type CrashEnv } from './crash-env.js';
@@ -10,6 +11,7 @@ import type { Accepted, JobView, Page } from './rest.js';
 import { buildDemoVm, waitForGuestAgent, type SnapshotView } from './story.js';
 
 const MIGRATE = 'vm.migrate';
+const REVOKE = 'vm.revoke-source';
 const MAINTENANCE = 'host.maintenance';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,8 +43,8 @@ async function hostsBack(cx: CrashEnv): Promise<string[]> {
 
 // Issue 20: crash safety of live migration and host maintenance. A VM on one of two KVM hosts (each
 // its own libvirtd and agent in its own namespaces) with disks on qcow2, tgt iSCSI and Ceph RBD and
-// a VM snapshot, moved back and forth; the server SIGKILLed at step boundaries of `vm.migrate` and
-// of `host.maintenance` (crash-sample.ts: a sample in CI, every one with STRATA_CRASH_SWEEP=all),
+// a VM snapshot, moved back and forth; the server SIGKILLed at step boundaries of `vm.migrate`, of
+// the `vm.revoke-source` it queues, and of `host.maintenance` (crash-sample.ts: a sample in CI, every one with STRATA_CRASH_SWEEP=all),
 // every agent SIGKILLed at the same boundaries with the server alive (crash-agents.ts), and every
 // agent SIGKILLed while the guest's memory is copied. After each: the job ends (done or undone),
 // the VM runs on exactly one host, the one the database names, with its disks; no grant is left
@@ -84,6 +86,24 @@ test(
         progress(t, describeOutcome(o)),
       );
       assert.deepEqual(failuresOf(moves), []);
+      // The source's revoke, queued by the record in a job of its own (the migration is done for
+      // its caller before it): the server killed before and after it; after the restart it runs
+      // (again) and the collector finds no grant left to the host the guest left.
+      const revokes = await crashSeries(
+        env,
+        vm.id,
+        REVOKE,
+        [
+          ['revoke', 'before'],
+          ['revoke', 'after'],
+        ],
+        async () => {
+          const moving = await migrate();
+          return { job: { ...moving.job, id: revokeSourceJobId(moving.job.id) } };
+        },
+        (o) => progress(t, describeOutcome(o)),
+      );
+      assert.deepEqual(failuresOf(revokes), []);
       // every agent SIGKILLed at the same boundaries, the server alive (held there by its hook)
       const agentMoves = await agentCrashSeries(env, vm.id, MIGRATE, sample.points, migrate, (o) =>
         progress(t, describeOutcome(o)),

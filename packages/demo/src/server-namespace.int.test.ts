@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setWriterInterval } from '@strata/testing';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -39,8 +39,9 @@ type Orphans = { orphans: Array<{ kind: string; ref: string; hostId: string | nu
 // (when Ceph runs) RBD goes through its life: deploy, a guest-quiesced VM snapshot, one with
 // memory, a volume snapshot, an orphan found and collected, a revert from memory, the deletes,
 // a detach and a volume delete. Everything works; the host sees its files at each step while the
-// server's view of every masked directory stays empty. (Ceph's configuration and the template's
-// image stay visible: rbd runs in the server with a keyring, and template paths are checked there.)
+// server's view of every masked directory stays empty. The template directories are masked too:
+// templates are registered (and sized, when no size is given) by an agent that has the files.
+// (Ceph's configuration stays visible: rbd runs in the server with a keyring.)
 test(
   'a server that sees no pool, host state, libvirt or tgtd runs the whole VM lifecycle through the agent',
   { timeout: 1_200_000 },
@@ -60,10 +61,19 @@ test(
       // The backends first (idempotent; bringUp finds them up): the pool directories must exist
       // to be masked before the server starts.
       const b = await prepareBackends(root, log, CEPH_POOL);
+      // A template directory of the server's (its default DATA_DIR/templates), on this machine
+      // only: an image and a link that leads out of the directory.
+      const ownTemplates = join(root, 'server', 'templates');
+      await mkdir(ownTemplates, { recursive: true, mode: 0o700 });
+      const ownImage = join(ownTemplates, `own "tiny" $x;<y>.qcow2`);
+      await run('qemu-img', ['create', '-q', '-f', 'qcow2', ownImage, '24M']);
+      await symlink('/etc/hostname', join(ownTemplates, 'escape.qcow2'));
       const ns = await openMountNamespace();
       children.push(ns.holder);
       const tgtdRun = await realpath('/var/run/tgtd');
       const masked = [
+        dirname(b.guest.baseImage),
+        ownTemplates,
         dirname(b.qcow2Dir),
         dirname(b.tgtDir),
         b.snapshotStore,
@@ -104,6 +114,23 @@ test(
         cephPool: CEPH_POOL,
       });
       const { rest, cloud } = env;
+      // bringUp registered the guest's template (and its kernel) through the agent; one without a
+      // size is sized there, and a link out of the allowed directory is refused there.
+      const sized = await rest.post<{ sizeBytes: number }>('/v1/templates', {
+        name: 'sized by the agent',
+        path: ownImage,
+        format: 'qcow2',
+      });
+      assert.equal(sized.sizeBytes, 24 * 1024 ** 2, 'the agent read the virtual size');
+      await assert.rejects(
+        rest.post('/v1/templates', {
+          name: 'escape',
+          path: join(ownTemplates, 'escape.qcow2'),
+          format: 'raw',
+        }),
+        (e: { code?: string; details?: { field?: string } }) =>
+          e.code === 'INVALID_ARGUMENT' && e.details?.field === 'path',
+      );
       const { vm, disks } = await buildDemoVm(rest, b, cloud, log);
       vmId = vm.id;
       const volume = (label: string) => disks.find((d) => d.label === label)!.volume;

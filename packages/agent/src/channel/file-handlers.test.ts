@@ -19,6 +19,7 @@ const FILE_COMMANDS = [
   'file.rebase',
   'file.chain',
   'file.list',
+  'template.inspect',
 ];
 
 test('every file command is in the command map, has a timeout, and is handled', () => {

@@ -1,5 +1,6 @@
 import { FileOps } from '../files/file-ops.js';
 import { fileRoots } from '../files/roots.js';
+import { inspectTemplate } from '../files/template-inspect.js';
 import type { CommandHandlers } from './dispatcher.js';
 
 /**
@@ -15,5 +16,7 @@ export function fileHandlers(served: readonly string[]): CommandHandlers {
     'file.rebase': (p, ctx) => files.rebase(p, ctx.signal, ctx.timeoutMs),
     'file.chain': (p, ctx) => files.chain(p, ctx.signal),
     'file.list': (p) => files.list(p),
+    // Template files are only read: under the allowed directories the server names, wherever they are.
+    'template.inspect': (p, ctx) => inspectTemplate(p, ctx.signal),
   };
 }

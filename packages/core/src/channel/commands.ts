@@ -253,6 +253,16 @@ export interface AgentCommands {
     { readonly dir: string; readonly prefix?: string },
     { readonly exists: boolean; readonly names: readonly string[] }
   >;
+  /**
+   * A template file the operator registers, checked on the machine that has it: the path (whose
+   * text the server checked) must resolve, links followed, under one of `allowedDirs` and be a
+   * regular file; with `format`, `qemu-img info` reads its virtual size. Read-only, anywhere the
+   * allowed directories are: `absent` when this machine does not have the file.
+   */
+  'template.inspect': Cmd<
+    { readonly path: string; readonly allowedDirs: readonly string[]; readonly format?: FileFormat },
+    TemplateInspection
+  >;
 }
 
 /** One sampling interval of a disk: operations per second completed in it (QEMU's counters). */
@@ -276,6 +286,12 @@ export interface DiskIopsWindow {
   /** Why there are no points, when there are none (domain not running, no such disk, just started). */
   readonly reason: string | null;
 }
+
+/** What `template.inspect` found: the file usable (with its size when asked), refused with why, or absent. */
+export type TemplateInspection =
+  | { readonly state: 'ok'; readonly virtualSize: number | null }
+  | { readonly state: 'refused'; readonly reason: string }
+  | { readonly state: 'absent' };
 
 /** The image formats the file commands take. */
 export type FileFormat = 'qcow2' | 'raw';
@@ -329,6 +345,7 @@ export const agentCommandNames = [
   'file.rebase',
   'file.chain',
   'file.list',
+  'template.inspect',
 ] as const satisfies readonly AgentCommand[];
 
 // Compile-time check that the list above names every command of the map.
@@ -383,4 +400,5 @@ export const defaultCommandTimeoutsMs: { readonly [C in AgentCommand]: number } 
   'file.rebase': 1_800_000,
   'file.chain': 60_000,
   'file.list': 30_000,
+  'template.inspect': 60_000,
 };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -100,14 +100,13 @@ for (const database of TEST_DATABASES) {
       );
       await mkdir(join(dataDir, 'templates'), { recursive: true });
       await writeFile(join(dataDir, 'templates', 'base.qcow2'), '');
-      const template = await admin.post('/v1/templates', {
-        name: 'base',
-        path: join(dataDir, 'templates', 'base.qcow2'),
-        format: 'qcow2',
-        sizeBytes: GiB,
-      });
-      assert.equal(template.status, 201, JSON.stringify(template.body));
-      templateId = template.body.id;
+      // This server runs no agent channel, so nothing could check a template file: the row is
+      // written as registration would (template-files.int covers registration itself).
+      templateId = 'tmpl-sec-1';
+      await server.services.db.query(
+        `INSERT INTO templates (id, name, path, format, size_bytes) VALUES ($1, 'base', $2, 'qcow2', $3)`,
+        [templateId, join(dataDir, 'templates', 'base.qcow2'), GiB],
+      );
       const account = await admin.post('/v1/accounts', { name: 'tenant', role: 'user' });
       const user = await admin.post(`/v1/accounts/${account.body.id}/users`, {
         username: 'tenant-user',
@@ -202,11 +201,10 @@ for (const database of TEST_DATABASES) {
       assert.equal(host.body.address, hostAddress);
     });
 
-    void test('template paths: absolute, normal, no leading "-", under an allowed directory, a regular file', async () => {
+    // The file itself (links, kind, size) is checked by an agent: template-files.int.
+    void test('template paths: absolute, normal, no leading "-", under an allowed directory', async () => {
       const dir = join(dataDir, 'templates');
-      await mkdir(join(dir, 'sub'), { recursive: true });
-      await writeFile(join(dataDir, 'outside.qcow2'), '');
-      await symlink(join(dataDir, 'outside.qcow2'), join(dir, 'escape.qcow2'));
+      await mkdir(dir, { recursive: true });
       const register = (path: string, extra: Record<string, unknown> = {}) =>
         admin.post('/v1/templates', {
           name: `t-${Math.random()}`,
@@ -222,9 +220,6 @@ for (const database of TEST_DATABASES) {
         `${dir}//base.qcow2`,
         '/etc/passwd',
         join(dataDir, 'outside.qcow2'),
-        join(dir, 'escape.qcow2'),
-        join(dir, 'missing.qcow2'),
-        join(dir, 'sub'),
       ])
         expectError(await register(path), 400, 'INVALID_ARGUMENT', 'path');
       expectError(
@@ -233,7 +228,8 @@ for (const database of TEST_DATABASES) {
         'INVALID_ARGUMENT',
         'kernel.path',
       );
-      assert.equal((await register(join(dir, 'base.qcow2'))).status, 201);
+      // A path that passes is checked on an agent; with none, the server does not look itself.
+      expectError(await register(join(dir, 'base.qcow2')), 503, 'UNAVAILABLE');
     });
 
     void test('forged paging is INVALID_ARGUMENT before any SQL', async () => {

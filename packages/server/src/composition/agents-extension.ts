@@ -5,6 +5,7 @@ import { spec } from '../api/route-kit.js';
 import { idParams, obj, query, str } from '../api/schemas.js';
 import type { ServerExtension } from '../server.js';
 import { requireAdmin } from '../services/actor.js';
+import { agentTemplateFiles } from '../services/template-paths.js';
 
 export interface AgentsOptions {
   /** Channel listen address and port (default: the API's host, port 8843; 0 picks a free one). */
@@ -104,6 +105,8 @@ export function agentsExtension(options: AgentsOptions = {}): ServerExtension & 
         logger: { info: (o, m) => ctx.logger.info(o, m), warn: (o, m) => ctx.logger.warn(o, m) },
       });
       const h = started;
+      // Template files are checked (and sized) by an agent that has them, never by the server.
+      ctx.services.templates.useFiles(agentTemplateFiles(h, () => h.connectedHosts()));
       h.onConnection(() => ctx.metrics.setConnectedAgents(h.connectedCount()));
       // On reconnect, VM rows follow what the host really runs (a Running VM whose domain is gone is Stopped).
       h.onReconcile(vmReconciler(ctx.services.vms));

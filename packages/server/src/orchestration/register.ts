@@ -6,6 +6,7 @@ import { vmSnapshotRevertJob } from '../vmsnapshots/revert-job.js';
 import type { OrchestrationDeps } from './deps.js';
 import { vmDeployJob } from './jobs/vm-deploy.js';
 import { vmMigrateJob } from './jobs/vm-migrate.js';
+import { vmRevokeSourceJob } from './jobs/vm-revoke-source.js';
 import { hostMaintenanceJob } from './jobs/host-maintenance.js';
 import { hostFenceJob } from './jobs/host-fence.js';
 import { vmStartJob, vmStopJob } from './jobs/vm-power.js';
@@ -40,7 +41,8 @@ export function registerOrchestration(
   engine.register(volumeSnapshotGroupJob(deps));
   engine.register(vmStartJob(deps));
   engine.register(vmStopJob(deps));
-  engine.register(vmMigrateJob(deps));
+  engine.register(vmMigrateJob(deps, engine));
+  engine.register(vmRevokeSourceJob(deps));
   engine.register(vmDestroyJob(deps, engine));
   engine.register(vmExpungeJob(deps, engine));
   engine.register(hostMaintenanceJob(deps, engine));

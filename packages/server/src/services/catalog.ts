@@ -11,7 +11,7 @@ import type { Database } from '../db/index.js';
 import { isAdmin, requireAdmin, type Actor } from './actor.js';
 import { newId } from './ids.js';
 import { storageTagsFromRow, storageTagsOf } from './storage-tags.js';
-import { checkTemplateFile, templateVirtualSize } from './template-paths.js';
+import { checkTemplatePath, type TemplateFiles } from './template-paths.js';
 import { Where, iso, listPage, num, uniqueAsExists, type ListQuery, type Page } from './sql.js';
 import { inUse } from './in-use.js';
 
@@ -235,11 +235,18 @@ export class DiskOfferingService {
 }
 
 export class TemplateService {
+  private files: TemplateFiles | null = null;
+
   constructor(
     private readonly db: Database,
     /** Where template files may be (ServerConfig.templateDirs). */
     private readonly templateDirs: readonly string[] = [],
   ) {}
+
+  /** How template files are checked: through the agents, once the agent channel runs. */
+  useFiles(files: TemplateFiles): void {
+    this.files = files;
+  }
 
   async create(actor: Actor, input: CreateTemplateInput): Promise<Template> {
     requireAdmin(actor, 'Registering a template');
@@ -251,13 +258,28 @@ export class TemplateService {
     const kernel = k ? validateName('kernel.path', k.path, 4096) : null;
     const initrd = k?.initrd ? validateName('kernel.initrd', k.initrd, 4096) : null;
     const cmdline = k?.cmdline ? validateName('kernel.cmdline', k.cmdline, 4096) : null;
-    await checkTemplateFile('path', path, this.templateDirs);
-    if (kernel) await checkTemplateFile('kernel.path', kernel, this.templateDirs);
-    if (initrd) await checkTemplateFile('kernel.initrd', initrd, this.templateDirs);
-    const size =
-      input.sizeBytes === undefined
-        ? await templateVirtualSize(path, input.format)
-        : validateSize('sizeBytes', input.sizeBytes);
+    checkTemplatePath('path', path, this.templateDirs);
+    if (kernel) checkTemplatePath('kernel.path', kernel, this.templateDirs);
+    if (initrd) checkTemplatePath('kernel.initrd', initrd, this.templateDirs);
+    const given = input.sizeBytes === undefined ? null : validateSize('sizeBytes', input.sizeBytes);
+    // The files are the hosts' and the storage node's: an agent that has them checks them there.
+    const files = this.files;
+    if (!files)
+      throw new StrataError('UNAVAILABLE', {
+        what: 'the template file check',
+        reason: 'this server runs no agent channel',
+      });
+    const read = await files.inspect(
+      'path',
+      path,
+      this.templateDirs,
+      given === null ? input.format : undefined,
+    );
+    if (kernel) await files.inspect('kernel.path', kernel, this.templateDirs);
+    if (initrd) await files.inspect('kernel.initrd', initrd, this.templateDirs);
+    const size = given ?? read;
+    if (size === null)
+      throw new StrataError('INVALID_ARGUMENT', { field: 'path', reason: 'no virtual size was read' });
     const rows = await this.db
       .query(
         'INSERT INTO templates (id, name, path, format, size_bytes, kernel_path, initrd_path, cmdline) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING *',

@@ -17,6 +17,7 @@ export const JOB_TYPES = {
   vmStart: 'vm.start', // { vmId }
   vmStop: 'vm.stop', // { vmId, forced }
   vmMigrate: 'vm.migrate', // { vmId, hostId? }
+  vmRevokeSource: 'vm.revoke-source', // { vmId, hostId }: queued by a migration's record step
   vmDestroy: 'vm.destroy', // { vmId, expunge }
   vmExpunge: 'vm.expunge', // { vmId }
   hostMaintenance: 'host.maintenance', // { hostId }

@@ -1,20 +1,15 @@
-import { execFile } from 'node:child_process';
-import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, normalize, sep } from 'node:path';
-import { StrataError } from '@strata/core';
+import { StrataError, type FileFormat } from '@strata/core';
+import type { AgentPort } from '../orchestration/agent-port.js';
 
 /**
- * A template's files are read by `qemu-img convert` and libvirt with the server's and the agents'
- * rights, so a path is the operator's to allow: it must be absolute and normal (no `..`), not
- * start with `-` (else a tool reads it as an option), resolve (symbolic links followed) under one
- * of the directories the operator allows (`STRATA_TEMPLATE_DIRS`, docs/security.md), and be a
- * regular file that exists now.
+ * A template's files are read by `qemu-img convert` and libvirt with the agents' rights, so a
+ * path is the operator's to allow. The server checks its text: absolute and normal (no `..`), not
+ * starting with `-` (else a tool reads it as an option), under one of the directories the operator
+ * allows (`STRATA_TEMPLATE_DIRS`, docs/security.md). The file itself is on the hosts and the
+ * storage node, not here: an agent that has it checks it again there (TemplateFiles).
  */
-export async function checkTemplateFile(
-  field: string,
-  path: string,
-  allowedDirs: readonly string[],
-): Promise<string> {
+export function checkTemplatePath(field: string, path: string, allowedDirs: readonly string[]): string {
   const bad = (reason: string): never => {
     throw new StrataError('INVALID_ARGUMENT', { field, reason });
   };
@@ -24,44 +19,72 @@ export async function checkTemplateFile(
   if (normalize(path) !== path || path.endsWith(sep)) bad('must be a normal path (no "..", "." or "//")');
   if (allowedDirs.length === 0)
     bad('no template directory is allowed on this server (set STRATA_TEMPLATE_DIRS)');
-  let real = '';
-  try {
-    real = await realpath(path);
-  } catch {
-    bad('does not exist on the management server');
-  }
-  const roots = await Promise.all(allowedDirs.map((d) => realpath(d).catch(() => null)));
-  if (!roots.some((root) => root !== null && real.startsWith(root.endsWith(sep) ? root : root + sep)))
+  const under = (dir: string) => {
+    const d = normalize(dir);
+    return path.startsWith(d.endsWith(sep) ? d : d + sep);
+  };
+  if (!allowedDirs.some(under))
     bad(`must be under one of the allowed template directories: ${allowedDirs.join(', ')}`);
-  const st = await stat(real);
-  if (!st.isFile()) bad('must be a regular file');
   return path;
 }
 
+/** Template files as the agents see them. */
+export interface TemplateFiles {
+  /**
+   * Checks the file on an agent that has it (links followed, under an allowed directory, a regular
+   * file) and, with a format, answers its virtual size (else null). INVALID_ARGUMENT for a refused
+   * or missing file; UNAVAILABLE when no agent could look.
+   */
+  inspect(
+    field: string,
+    path: string,
+    allowedDirs: readonly string[],
+    format?: FileFormat,
+  ): Promise<number | null>;
+}
+
 /**
- * The virtual size of a template file the operator allowed (checkTemplateFile first), read with
- * `qemu-img info` as the given format: what a caller that names no size (CloudStack's
- * registerTemplate never does) registers.
+ * TemplateFiles over the agent channel: each connected agent is asked in turn (hosts and storage
+ * nodes alike; the template directory is shared or copied to the machines that clone from it),
+ * the first that has the file decides.
  */
-export async function templateVirtualSize(path: string, format: 'qcow2' | 'raw'): Promise<number> {
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile(
-      'qemu-img',
-      ['info', '--output=json', '--force-share', '-f', format, path],
-      { timeout: 30_000, maxBuffer: 1 << 20 },
-      (err, stdout, stderr) =>
-        err
-          ? reject(
-              new StrataError('INVALID_ARGUMENT', {
-                field: 'path',
-                reason: `not a readable ${format} image: ${(stderr || err.message).trim().slice(0, 300)}`,
-              }),
-            )
-          : resolve(stdout),
-    ),
-  );
-  const size = (JSON.parse(out) as { 'virtual-size'?: unknown })['virtual-size'];
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0)
-    throw new StrataError('INVALID_ARGUMENT', { field: 'path', reason: 'qemu-img answered no virtual size' });
-  return size;
+export function agentTemplateFiles(agent: AgentPort, connected: () => readonly string[]): TemplateFiles {
+  return {
+    async inspect(field, path, allowedDirs, format) {
+      const hosts = [...connected()].sort();
+      let failure: unknown = null;
+      for (const hostId of hosts) {
+        let r;
+        try {
+          r = await agent.send(hostId, 'template.inspect', {
+            path,
+            allowedDirs: [...allowedDirs],
+            ...(format && { format }),
+          });
+        } catch (e) {
+          // An agent that went away, timed out or is older than this command: ask the next.
+          failure ??= e;
+          continue;
+        }
+        if (r.state === 'ok') return r.virtualSize;
+        if (r.state === 'refused')
+          throw new StrataError('INVALID_ARGUMENT', {
+            field,
+            reason: `${r.reason} (checked on host ${hostId})`,
+          });
+      }
+      if (hosts.length === 0 || failure !== null)
+        throw new StrataError('UNAVAILABLE', {
+          what: 'the template file check',
+          reason:
+            hosts.length === 0
+              ? 'no agent is connected to read the file (the server does not read host files itself)'
+              : `no connected agent has the file and one could not look: ${(failure as Error).message}`,
+        });
+      throw new StrataError('INVALID_ARGUMENT', {
+        field,
+        reason: `does not exist on any connected agent's machine (asked ${hosts.length})`,
+      });
+    },
+  };
 }

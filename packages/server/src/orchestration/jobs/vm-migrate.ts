@@ -1,6 +1,6 @@
 import { StrataError, isStrataError, type DiskSpec, type Vm } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
-import type { JobDefinition, Json } from '../../jobs/index.js';
+import type { JobDefinition, JobEngine, Json } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
 import { hostRef, loadHost, loadVm, storageContext, vmVolumes, type OrchestrationDeps } from '../deps.js';
 import { diskSpecFor } from '../host-disks.js';
@@ -8,6 +8,7 @@ import { domainName } from '../naming.js';
 import { chooseHost } from '../../services/placement/choose-host.js';
 import { vmTransition } from '../../vmsnapshots/shared.js';
 import { revokeAll } from '../host-leave.js';
+import { queueRevokeSource } from './vm-revoke-source.js';
 import { hostLoads, neededAdaptors, placementPolicy } from '../../services/placement/place-vm.js';
 
 /** `hostId`: the destination an admin chose; else placement chooses among the other hosts. */
@@ -76,13 +77,14 @@ async function onSharedFiles(q: Queryable, vmId: string): Promise<boolean> {
  * Live migration of a running VM with managed storage, each step journaled with its undo: choose
  * the destination; grant it every disk (tgt ACL for its initiator, its cephx user, the secrets in
  * its libvirt); migrate with a definition whose disks open as the destination; confirm the guest
- * runs there (and so nowhere else); record the new host; revoke the source (last: a backend that
- * fails it leaves a grant the orphan collector revokes, never a database that names the wrong
- * host). A failure leaves the VM running on exactly one host with its disks reachable, and the
- * other host's grants revoked.
+ * runs there (and so nowhere else); record the new host, and in the same transaction queue the
+ * revoke of the source (vm.revoke-source: off the path the caller waits for; a backend that fails
+ * it leaves a grant the orphan collector revokes, never a database that names the wrong host). A
+ * failure leaves the VM running on exactly one host with its disks reachable, and the other
+ * host's grants revoked.
  * Runs under the VM's lock, so never beside a snapshot or its commit-back.
  */
-export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInput> {
+export function vmMigrateJob(deps: OrchestrationDeps, engine: JobEngine): JobDefinition<MigrateInput> {
   return {
     type: JOB_TYPES.vmMigrate,
     steps: [
@@ -121,7 +123,7 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
         },
         // Only the host that runs the guest keeps its grants: the destination's go when the guest
         // stayed; the source's when it moved and a later step failed (confirm, with its agents
-        // away), since revoke-source never ran.
+        // away), since the record that queues its revoke never ran.
         compensate: async (ctx, input, _output, prior) => {
           const plan = prior['plan'] as Plan;
           const vm = await loadVm(deps.db, input.vmId);
@@ -207,15 +209,8 @@ export function vmMigrateJob(deps: OrchestrationDeps): JobDefinition<MigrateInpu
             },
             ctx.tx,
           );
-          return { vmId: vm.id, hostId: plan.dest, fromHostId: plan.source };
-        },
-      },
-      {
-        name: 'revoke-source',
-        run: async (ctx, input, prior) => {
-          const plan = prior['plan'] as Plan;
-          await revokeAll(deps, ctx, await vmVolumes(deps.db, input.vmId), plan.source);
-          return null;
+          const revokeJobId = await queueRevokeSource(engine, ctx.tx, ctx.jobId, vm, plan.source);
+          return { vmId: vm.id, hostId: plan.dest, fromHostId: plan.source, revokeJobId };
         },
       },
     ],
