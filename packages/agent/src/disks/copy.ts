@@ -53,18 +53,49 @@ export async function copyDisk(
     });
   const live = (await blockList(virsh, vm)).find((d) => d.target === disk.target);
   if (!live) throw new StrataError('DISK_NOT_ATTACHED', { vm, target: disk.target });
-  if (live.source === listedSource(disk.source)) return { copied: false, tookMs: performance.now() - t0 };
   // The destination is described by a disk element (no iotune: QEMU's limits stay on the device).
   const xml = diskXml({ volumeId: disk.volumeId, target: disk.target, source: disk.source });
+  if (live.source === listedSource(disk.source)) {
+    // a replay after a crash between the pivot and the saved definition's update
+    await persistSource(virsh, vm, disk.target, xml);
+    return { copied: false, tookMs: performance.now() - t0 };
+  }
   const r = await withPrivateDir(async (dir) => {
     const path = join(dir, 'dest.xml');
     await writeFile(path, xml, { mode: 0o600 });
     return jobs.copy(vm, disk.target, path, timeoutMs);
   });
+  await persistSource(virsh, vm, disk.target, xml);
   return {
     copied: true,
     tookMs: performance.now() - t0,
     ...(r.readyMs !== undefined && { readyMs: r.readyMs }),
     ...(r.pivotMs !== undefined && { pivotMs: r.pivotMs }),
   };
+}
+
+/**
+ * The saved definition names the disk's new source too (a transient block job leaves it on the
+ * old one): its disk element is replaced, keeping the device address the guest knows it by. Its
+ * limits are set again (live and saved) by the iotune command that follows a move.
+ */
+async function persistSource(virsh: Virsh, vm: string, target: string, xml: string): Promise<void> {
+  const saved = await virsh.run(['dumpxml', '--inactive', '--domain', vm], { vm });
+  const address = savedAddress(saved, target);
+  const withAddress = address ? xml.replace(/<\/disk>\s*$/, `${address}</disk>`) : xml;
+  await withPrivateDir(async (dir) => {
+    const path = join(dir, 'saved.xml');
+    await writeFile(path, withAddress, { mode: 0o600 });
+    await virsh.run(['update-device', '--domain', vm, '--file', path, '--config'], { vm, target });
+  });
+}
+
+/** The `<address/>` of the saved disk at `target`, or undefined. */
+export function savedAddress(domainXml: string, target: string): string | undefined {
+  for (const m of domainXml.matchAll(/<disk\b[\s\S]*?<\/disk>/g)) {
+    const disk = m[0];
+    const dev = /<target\b[^>]*\bdev=(['"])([^'"]+)\1/.exec(disk)?.[2];
+    if (dev === target) return /<address\b[^>]*\/>/.exec(disk)?.[0];
+  }
+  return undefined;
 }

@@ -12,6 +12,7 @@ import { serviceOfferingsSchema } from './012-service-offerings.js';
 import { resourceLimitsSchema } from './013-resource-limits.js';
 import { snapshotSchedulesSchema } from './014-snapshot-schedules.js';
 import { stopConsistencySchema } from './015-stop-consistency.js';
+import { movedSourcesSchema } from './016-moved-sources.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -33,4 +34,5 @@ export const migrations: readonly Migration[] = [
   resourceLimitsSchema,
   snapshotSchedulesSchema,
   stopConsistencySchema,
+  movedSourcesSchema,
 ];
