@@ -281,7 +281,7 @@ void describe('a disk moves between backends while its guest writes', { timeout:
       { volumeid: snapped.id, storageid: tgt, livemigrate: 'true' },
       { noWait: true },
     );
-    const jobid = String(started.json?.['jobid'] ?? '');
+    const jobid = typeof started.json?.['jobid'] === 'string' ? started.json['jobid'] : '';
     assert.ok(jobid, started.stdout);
     let result: Record<string, unknown> = {};
     for (let i = 0; i < 300; i++) {

@@ -18,7 +18,10 @@ export async function snapshotsOnFormerPool(
       ORDER BY s.id LIMIT 50`,
     [volumeId, poolId],
   );
-  return rows.map((r) => ({ id: String(r['id']), vmSnapshotId: (r['vm_snapshot_id'] as string | null) ?? null }));
+  return rows.map((r) => ({
+    id: String(r['id']),
+    vmSnapshotId: (r['vm_snapshot_id'] as string | null) ?? null,
+  }));
 }
 
 /**
@@ -90,7 +93,11 @@ export async function sourceKept(q: Queryable, volumeId: string, poolId: string)
  * Refuses what needs a snapshot's data on the volume's own backend (a revert, a volume made from
  * it) when that data stayed on a pool the volume left.
  */
-export async function refuseIfOnFormerPool(q: Queryable, snapshotId: string, operation: string): Promise<void> {
+export async function refuseIfOnFormerPool(
+  q: Queryable,
+  snapshotId: string,
+  operation: string,
+): Promise<void> {
   const row = (
     await q.query(
       `SELECT s.volume_id, s.pool_id, v.pool_id AS volume_pool FROM volume_snapshots s JOIN volumes v ON v.id = s.volume_id
