@@ -44,20 +44,34 @@ export async function copyDisk(
   const t0 = performance.now();
   if (disk.source.kind === 'block' || disk.source.kind === 'iscsi-host')
     throw new StrataError('INVALID_ARGUMENT', { field: 'disk.source', reason: 'a copy goes to a volume' });
-  const info = await jobInfo(virsh, vm, disk.target);
+  // Read at once, each a virsh round trip: a leftover job, where the disk is, the saved definition
+  // (which the copy does not change). A leftover job means the disk never pivoted: the list holds.
+  const [info, disks, saved] = await Promise.all([
+    jobInfo(virsh, vm, disk.target),
+    blockList(virsh, vm),
+    virsh.run(['dumpxml', '--inactive', '--domain', vm], { vm }),
+  ]);
+  const address = savedAddress(saved, disk.target);
   if (info !== undefined)
     await virsh.run(['blockjob', '--domain', vm, '--path', disk.target, '--abort'], {
       vm,
       target: disk.target,
       timeoutMs: 120_000,
     });
-  const live = (await blockList(virsh, vm)).find((d) => d.target === disk.target);
+  const live = disks.find((d) => d.target === disk.target);
   if (!live) throw new StrataError('DISK_NOT_ATTACHED', { vm, target: disk.target });
-  // The destination is described by a disk element (no iotune: QEMU's limits stay on the device).
+  // The destination is described by a disk element (no iotune: QEMU's limits stay on the device);
+  // the saved definition gets the limits QEMU must enforce there, so a start after this has them.
   const xml = diskXml({ volumeId: disk.volumeId, target: disk.target, source: disk.source });
+  const savedXml = diskXml({
+    volumeId: disk.volumeId,
+    target: disk.target,
+    source: disk.source,
+    ...(disk.iotune && { iotune: disk.iotune }),
+  });
   if (live.source === listedSource(disk.source)) {
     // a replay after a crash between the pivot and the saved definition's update
-    await persistSource(virsh, vm, disk.target, xml);
+    await persistSource(virsh, vm, disk.target, savedXml, address);
     return { copied: false, tookMs: performance.now() - t0 };
   }
   const r = await withPrivateDir(async (dir) => {
@@ -65,7 +79,7 @@ export async function copyDisk(
     await writeFile(path, xml, { mode: 0o600 });
     return jobs.copy(vm, disk.target, path, timeoutMs);
   });
-  await persistSource(virsh, vm, disk.target, xml);
+  await persistSource(virsh, vm, disk.target, savedXml, address);
   return {
     copied: true,
     tookMs: performance.now() - t0,
@@ -76,12 +90,16 @@ export async function copyDisk(
 
 /**
  * The saved definition names the disk's new source too (a transient block job leaves it on the
- * old one): its disk element is replaced, keeping the device address the guest knows it by. Its
- * limits are set again (live and saved) by the iotune command that follows a move.
+ * old one): its disk element is replaced, keeping the device address the guest knows it by, with
+ * the limits the caller gives (the live ones are read back, and set when they differ, after it).
  */
-async function persistSource(virsh: Virsh, vm: string, target: string, xml: string): Promise<void> {
-  const saved = await virsh.run(['dumpxml', '--inactive', '--domain', vm], { vm });
-  const address = savedAddress(saved, target);
+async function persistSource(
+  virsh: Virsh,
+  vm: string,
+  target: string,
+  xml: string,
+  address: string | undefined,
+): Promise<void> {
   const withAddress = address ? xml.replace(/<\/disk>\s*$/, `${address}</disk>`) : xml;
   await withPrivateDir(async (dir) => {
     const path = join(dir, 'saved.xml');
