@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { savedAddress } from './copy.js';
+import { savedAddress, savedDisk } from './copy.js';
 
 const DOMAIN = `<domain><devices>
   <disk type='file' device='disk'><source file='/p/a.qcow2'/><target dev='vda' bus='virtio'/>
@@ -18,4 +18,9 @@ void test("the saved disk's device address is found by its target, in either quo
   assert.match(savedAddress(DOMAIN, 'vdb') ?? '', /slot="0x07"/);
   assert.equal(savedAddress(DOMAIN, 'vdc'), undefined, 'a disk with no address yet');
   assert.equal(savedAddress(DOMAIN, 'vdz'), undefined, 'no such disk');
+});
+
+void test('the whole saved disk element is found by its target (to put it back after a failed copy)', () => {
+  assert.match(savedDisk(DOMAIN, 'vdb') ?? '', /^<disk type="network"[\s\S]*iqn\/1[\s\S]*<\/disk>$/);
+  assert.equal(savedDisk(DOMAIN, 'vdz'), undefined);
 });

@@ -74,12 +74,29 @@ export async function copyDisk(
     await persistSource(virsh, vm, disk.target, savedXml, address);
     return { copied: false, tookMs: performance.now() - t0 };
   }
-  const r = await withPrivateDir(async (dir) => {
-    const path = join(dir, 'dest.xml');
-    await writeFile(path, xml, { mode: 0o600 });
-    return jobs.copy(vm, disk.target, path, timeoutMs);
-  });
-  await persistSource(virsh, vm, disk.target, savedXml, address);
+  // The saved definition is rewritten while the mirror runs (off the critical path). A copy that
+  // fails puts the saved disk back; a crash in between is mended by whatever runs next on this
+  // disk: a replay saves the destination, the job's undo (a copy back) saves the source.
+  const persisting = persistSource(virsh, vm, disk.target, savedXml, address).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  let r: Awaited<ReturnType<BlockJobs['copy']>>;
+  try {
+    r = await withPrivateDir(async (dir) => {
+      const path = join(dir, 'dest.xml');
+      await writeFile(path, xml, { mode: 0o600 });
+      return jobs.copy(vm, disk.target, path, timeoutMs);
+    });
+  } catch (e) {
+    await persisting;
+    const original = savedDisk(saved, disk.target);
+    if (original) await persistSource(virsh, vm, disk.target, original, undefined).catch(() => undefined);
+    throw e;
+  }
+  // pivoted, the saved definition not rewritten: the step fails, and its replay saves it again
+  const failed = await persisting;
+  if (failed !== undefined) throw failed;
   return {
     copied: true,
     tookMs: performance.now() - t0,
@@ -108,12 +125,17 @@ async function persistSource(
   });
 }
 
-/** The `<address/>` of the saved disk at `target`, or undefined. */
-export function savedAddress(domainXml: string, target: string): string | undefined {
+/** The saved disk element at `target`, or undefined. */
+export function savedDisk(domainXml: string, target: string): string | undefined {
   for (const m of domainXml.matchAll(/<disk\b[\s\S]*?<\/disk>/g)) {
-    const disk = m[0];
-    const dev = /<target\b[^>]*\bdev=(['"])([^'"]+)\1/.exec(disk)?.[2];
-    if (dev === target) return /<address\b[^>]*\/>/.exec(disk)?.[0];
+    const dev = /<target\b[^>]*\bdev=(['"])([^'"]+)\1/.exec(m[0])?.[2];
+    if (dev === target) return m[0];
   }
   return undefined;
+}
+
+/** The `<address/>` of the saved disk at `target`, or undefined. */
+export function savedAddress(domainXml: string, target: string): string | undefined {
+  const disk = savedDisk(domainXml, target);
+  return disk ? /<address\b[^>]*\/>/.exec(disk)?.[0] : undefined;
 }

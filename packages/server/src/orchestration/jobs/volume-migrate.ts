@@ -1,4 +1,4 @@
-import { listedSource, StrataError, volumeMachine, type Qos } from '@strata/core';
+import { StrataError, volumeMachine, type Qos } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
 import type { JobDefinition, TxStepContext } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
@@ -168,8 +168,10 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
           if (plan.liveHostId) {
             const vm = await loadVm(deps.db, v.vmId ?? '');
             const disk = await diskSpecFor(deps, sctx, v, hostRef(await loadHost(deps.db, plan.liveHostId)));
+            // Also when the guest is still on the source: the agent then saves the source in the
+            // domain's definition again (a copy it was making had rewritten it).
             const now = await liveSourceOf(deps, v, plan.liveHostId);
-            if (now !== undefined && now !== listedSource(disk.source))
+            if (now !== undefined)
               await deps.agent.send(
                 plan.liveHostId,
                 'disk.copy',
