@@ -173,6 +173,18 @@ try {
     move_ms_native: { value: m('native', 'moveMs'), unit: 'ms' },
     move_ratio_vs_native: { value: m('strata', 'moveMs') / m('native', 'moveMs'), unit: 'ratio' },
     guest_stall_ms_strata: { value: m('strata', 'stallMs'), unit: 'ms' },
+    // each round's own ratio (its two moves seconds apart, under the same load), their median
+    move_ratio_paired_median: {
+      value: median(
+        record
+          .filter((r) => !r.warmup)
+          .map((r) => {
+            const [n, s] = ['native', 'strata'].map((w) => r.samples.find((x) => x.who === w).moveMs);
+            return s / n;
+          }),
+      ),
+      unit: 'ratio',
+    },
   };
   const result = {
     name: 'disk-move',
