@@ -68,7 +68,7 @@ const EXPECTED_S = [
   [/\/crash-revert\.int\.test\.js$/, 450],
   [/\/crash-migrate\.int\.test\.js$/, 480],
   [/\/crash-fence\.int\.test\.js$/, 240],
-  [/\/crash-jobs\.int\.test\.js$/, 540],
+  [/\/crash-jobs\.int\.test\.js$/, 570],
   [/\/crash-snapshot-jobs\.int\.test\.js$/, 300],
   [/\/torture\.int\.test\.js$/, 310],
   [/\/io-error-resume\.int\.test\.js$/, 240],

@@ -102,11 +102,27 @@ try {
     const { job } = await rest.post(`/v1/volumes/${made.id}/migrate`, { poolId: to });
     await rest.waitJob(job, 1_800_000);
     const t1 = Date.now();
+    // where the time went: each step's run, and the job's own wait before its first step
+    const steps = await rest.get(`/v1/jobs/${job.id}/steps`);
+    const stepsMs = Object.fromEntries(
+      steps
+        .filter((st) => st.phase === 'run' && st.finishedAt)
+        .map((st) => [st.name, Date.parse(st.finishedAt) - Date.parse(st.startedAt)]),
+    );
+    const firstStart = Math.min(...steps.map((st) => Date.parse(st.startedAt)));
     const v = await rest.get(`/v1/volumes/${made.id}`);
     const records = (await readWriterLog(v.backendRef, { format: 'qcow2', maxBytes: 16 * MiB })).filter(
       (r) => r.timeUs >= (t0 - 5_000) * 1000 && r.timeUs <= (t1 + 5_000) * 1000,
     );
-    return { who: 'strata', moveMs: t1 - t0, stallMs: longestStallMs(records), records: records.length };
+    return {
+      who: 'strata',
+      moveMs: t1 - t0,
+      stallMs: longestStallMs(records),
+      records: records.length,
+      queuedMs: firstStart - t0,
+      stepsMs,
+      copy: steps.find((st) => st.name === 'copy' && st.phase === 'run')?.output,
+    };
   };
   // native: the same disk into a file made beforehand in the other pool, then back (not counted)
   const native = async (from, to, n) => {
@@ -157,6 +173,18 @@ try {
     move_ms_native: { value: m('native', 'moveMs'), unit: 'ms' },
     move_ratio_vs_native: { value: m('strata', 'moveMs') / m('native', 'moveMs'), unit: 'ratio' },
     guest_stall_ms_strata: { value: m('strata', 'stallMs'), unit: 'ms' },
+    // each round's own ratio (its two moves seconds apart, under the same load), their median
+    move_ratio_paired_median: {
+      value: median(
+        record
+          .filter((r) => !r.warmup)
+          .map((r) => {
+            const [n, s] = ['native', 'strata'].map((w) => r.samples.find((x) => x.who === w).moveMs);
+            return s / n;
+          }),
+      ),
+      unit: 'ratio',
+    },
   };
   const result = {
     name: 'disk-move',

@@ -6,6 +6,7 @@ import type { Accepted, JobView } from './rest.js';
 import { discardVm } from './discard-vm.js';
 import { waitForGuestAgent, type VolumeView } from './story.js';
 import { withCrashVm } from './crash-vm.js';
+import { agentsKilledMidCopy } from './crash-disk-move.js';
 
 const MiB = 1024 ** 2;
 
@@ -116,6 +117,14 @@ test(
       };
       cases.push(['vm.deploy', deploy]);
       const failures = await crashEachJobType(t, env, vm.id, cases, pools);
+      const only = process.env['STRATA_CRASH_ONLY']?.split(',');
+      if (!only || only.includes('volume.migrate')) {
+        const move = async () => (
+          await running(),
+          rest.post<{ job: JobView }>(`/v1/volumes/${moving}/migrate`, { poolId: await otherPool() })
+        );
+        failures.push(...(await agentsKilledMidCopy(t, env, vm.id, move, pools)));
+      }
       // each deployed VM (the probe's and the crashed ones'): on one host, its ROOT on its backend
       for (const d of deployed) {
         for (const p of await invariantProblems(env, d.resource.id))

@@ -11,6 +11,8 @@ import { bringUp, type Environment } from './demo.js';
 import type { Named } from './cloud.js';
 import { waitForGuestAgent, type VolumeView } from './story.js';
 import { discardVm } from './discard-vm.js';
+import { readAdminCredentials } from './processes.js';
+import { cloudstack } from '@strata/server/cloudstack/cs-client';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,6 +39,20 @@ async function iopsLimit(vmId: string, target: string): Promise<number> {
   const { stdout } = await run('virsh', ['-c', 'qemu:///system', 'blkdeviotune', vmId, target]);
   return Number(/total_iops_sec\s*:\s*(\d+)/.exec(stdout)?.[1] ?? NaN);
 }
+
+/** The disk element at `target` in the domain's saved (inactive) definition. */
+async function savedDisk(vmId: string, target: string): Promise<string> {
+  const { stdout } = await run('virsh', ['-c', 'qemu:///system', 'dumpxml', '--inactive', vmId]);
+  return (
+    [...stdout.matchAll(/<disk\b[\s\S]*?<\/disk>/g)]
+      .map((m) => m[0])
+      .find((d) => d.includes(`dev='${target}'`)) ?? ''
+  );
+}
+
+type Pool = { usedBytes: number };
+type Orphans = { orphans: Array<{ kind: string; ref: string; volumeId?: string }>; warnings: string[] };
+const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
 
 // A volume moved between every kind of pool while the guest writes ordered records on it (its
 // writer puts one record per slot, a global sequence across disks): qcow2 → tgt → RBD → qcow2
@@ -101,29 +117,10 @@ void describe('a disk moves between backends while its guest writes', { timeout:
     return v;
   };
 
-  void test('refused at once: its own pool, a pool that does not exist, a volume a snapshot needs', async () => {
-    const code = (c: string) => (e: unknown) => (e as { code?: string }).code === c;
+  void test('refused at once: its own pool, a pool that does not exist', async () => {
     const path = `/v1/volumes/${volume.id}/migrate`;
     await assert.rejects(env.rest.post(path, { poolId: env.cloud.pools.qcow2 }), code('INVALID_ARGUMENT'));
     await assert.rejects(env.rest.post(path, { poolId: 'no-such-pool' }), code('NOT_FOUND'));
-    // a detached tgt volume with a snapshot of its own
-    const pinned = (
-      await env.rest.run<VolumeView>('/v1/volumes', {
-        name: 'pinned',
-        poolId: env.cloud.pools.tgt,
-        sizeBytes: 64 * MiB,
-      })
-    ).resource;
-    const snap = await env.rest.run<{ id: string }>('/v1/volume-snapshots', {
-      volumeId: pinned.id,
-      name: 'pins it',
-    });
-    await assert.rejects(
-      env.rest.post(`/v1/volumes/${pinned.id}/migrate`, { poolId: env.cloud.pools.qcow2 }),
-      code('VOLUME_HAS_DEPENDENT_SNAPSHOTS'),
-    );
-    await env.rest.runDelete(`/v1/volume-snapshots/${snap.resource.id}`);
-    await env.rest.runDelete(`/v1/volumes/${pinned.id}`);
     const v = await env.rest.get<Moved>(`/v1/volumes/${volume.id}`);
     assert.equal(v.poolId, env.cloud.pools.qcow2, 'nothing moved');
     assert.equal(v.state, 'Ready');
@@ -147,7 +144,13 @@ void describe('a disk moves between backends while its guest writes', { timeout:
       if (!rbd) t.diagnostic(`no RBD pool: ${env.backends.cephSkipped}`);
       let moved = attached;
       for (const step of route) {
+        const addressBefore = /<address\b[^>]*\/>/.exec(await savedDisk(vm.id, target))?.[0];
         moved = await move(step.poolId);
+        // the saved definition names the new disk too, at the same device address
+        const saved = await savedDisk(vm.id, target);
+        if (step.poolId === qcow2) assert.ok(saved.includes(`file='${moved.backendRef}'`), saved);
+        else assert.ok(saved.includes(step.poolId === tgt ? "protocol='iscsi'" : "protocol='rbd'"), saved);
+        assert.equal(/<address\b[^>]*\/>/.exec(saved)?.[0], addressBefore, 'the device address is kept');
         // the source is gone with its move (the qcow2 file, until the disk comes back to its pool)
         if (step.poolId === tgt)
           await assert.rejects(run('qemu-img', ['info', '-U', oldFile]), 'the qcow2 source was deleted');
@@ -190,5 +193,165 @@ void describe('a disk moves between backends while its guest writes', { timeout:
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- log ---\n${lines.slice(-40).join('\n')}`, { cause: e });
     }
+  });
+
+  const csKeys = async () => {
+    const creds = await readAdminCredentials(join(root.dir, 'server'));
+    return { key: creds.apiKey, secret: creds.secretKey };
+  };
+  const usedOn = async (poolId: string) =>
+    (await env.rest.get<Pool>(`/v1/storage-pools/${poolId}`)).usedBytes;
+  const orphansOf = async (volumeId: string) =>
+    (await env.rest.get<Orphans>('/v1/orphans')).orphans.filter(
+      (o) => o.volumeId === volumeId || o.ref.includes(volumeId),
+    );
+
+  void test('a volume snapshot keeps its data on the pool the volume left, until it is deleted', async () => {
+    const { qcow2, tgt } = env.cloud.pools;
+    const pinned = (
+      await env.rest.run<VolumeView>('/v1/volumes', {
+        name: 'pinned <"x">',
+        poolId: tgt,
+        sizeBytes: 16 * MiB,
+      })
+    ).resource;
+    const snap = (
+      await env.rest.run<{ id: string }>('/v1/volume-snapshots', { volumeId: pinned.id, name: 's' })
+    ).resource;
+    const tgtBefore = await usedOn(tgt);
+    const moved = await env.rest.run<Moved>(`/v1/volumes/${pinned.id}/migrate`, { poolId: qcow2 });
+    const v = await env.rest.get<Moved>(`/v1/volumes/${pinned.id}`);
+    assert.deepEqual([v.poolId, v.state], [qcow2, 'Ready']);
+    assert.ok(
+      JSON.stringify(moved.job.result).includes('"sourceKept":true'),
+      JSON.stringify(moved.job.result),
+    );
+    // hidden: not a volume of its old pool, still counted there, no orphan
+    const onTgt = await env.rest.get<{ items: VolumeView[] }>('/v1/volumes', { poolId: tgt, limit: 500 });
+    assert.ok(!onTgt.items.some((x) => x.id === pinned.id), 'not listed on the pool it left');
+    assert.equal(await usedOn(tgt), tgtBefore, 'its former copy still counts on the pool it left');
+    assert.deepEqual(await orphansOf(pinned.id), [], 'the former copy is no orphan');
+    // the snapshot is listed; revert and a volume from it are refused; the way back is closed
+    const listed = await env.rest.get<{ items: { id: string; state: string }[] }>('/v1/volume-snapshots', {
+      volumeId: pinned.id,
+    });
+    assert.deepEqual(
+      listed.items.map((x) => [x.id, x.state]),
+      [[snap.id, 'Ready']],
+    );
+    await assert.rejects(
+      env.rest.post(`/v1/volume-snapshots/${snap.id}/revert`),
+      code('SNAPSHOT_ON_FORMER_POOL'),
+    );
+    await assert.rejects(
+      env.rest.post('/v1/volumes', { name: 'from it', snapshotId: snap.id }),
+      code('SNAPSHOT_ON_FORMER_POOL'),
+    );
+    await assert.rejects(
+      env.rest.post(`/v1/volumes/${pinned.id}/migrate`, { poolId: tgt }),
+      code('VOLUME_HAS_DEPENDENT_SNAPSHOTS'),
+    );
+    // the last snapshot deleted: its delete job deletes the former copy, the pool gets the room back
+    const deleted = await env.rest.runDelete(`/v1/volume-snapshots/${snap.id}`);
+    assert.ok(JSON.stringify(deleted.result).includes(`${pinned.id}@${tgt}`), JSON.stringify(deleted.result));
+    assert.equal(await usedOn(tgt), tgtBefore - 16 * MiB, 'the room is back');
+    assert.deepEqual(await orphansOf(pinned.id), []);
+    await env.rest.run(`/v1/volumes/${pinned.id}/migrate`, { poolId: tgt });
+    await env.rest.runDelete(`/v1/volumes/${pinned.id}`);
+  });
+
+  void test('a VM snapshot covering a moved disk: listed, revert refused, delete cleans the old pool', async () => {
+    const { qcow2, tgt } = env.cloud.pools;
+    const snapped = (
+      await env.rest.run<VolumeView>('/v1/volumes', { name: 'snapped', poolId: qcow2, sizeBytes: 16 * MiB })
+    ).resource;
+    await env.rest.run(`/v1/volumes/${snapped.id}/attach`, { vmId: vm.id });
+    const layered = await env.rest.get<Moved>(`/v1/volumes/${snapped.id}`);
+    const s = (await env.rest.run<{ id: string }>('/v1/vm-snapshots', { vmId: vm.id, name: 'covers it' }))
+      .resource;
+    const active = (await env.rest.get<Moved>(`/v1/volumes/${snapped.id}`)).backendRef ?? '';
+    const qcow2Before = await usedOn(qcow2);
+    // moved through CloudStack's migrateVolume (cs, the real client, signs it), its job polled
+    const cs = { endpoint: `${env.url}/client/api`, ...(await csKeys()) };
+    const refused = await cloudstack(cs, 'migrateVolume', { volumeid: snapped.id, storageid: tgt });
+    assert.equal(refused.code, 1, "a running VM's disk needs livemigrate=true");
+    const started = await cloudstack(
+      cs,
+      'migrateVolume',
+      { volumeid: snapped.id, storageid: tgt, livemigrate: 'true' },
+      { noWait: true },
+    );
+    const jobid = typeof started.json?.['jobid'] === 'string' ? started.json['jobid'] : '';
+    assert.ok(jobid, started.stdout);
+    let result: Record<string, unknown> = {};
+    for (let i = 0; i < 300; i++) {
+      result = (await cloudstack(cs, 'queryAsyncJobResult', { jobid })).json ?? {};
+      if (result['jobstatus'] !== 0) break;
+      await sleep(1_000);
+    }
+    assert.equal(result['jobstatus'], 1, JSON.stringify(result));
+    assert.equal(result['jobinstanceid'], snapped.id);
+    const answered = (result['jobresult'] as { volume?: { storageid?: string; state?: string } }).volume;
+    assert.deepEqual([answered?.storageid, answered?.state], [tgt, 'Ready'], JSON.stringify(result));
+    assert.equal(await usedOn(qcow2), qcow2Before, 'its former copy still counts on qcow2');
+    await run('qemu-img', ['info', '-U', active]); // the old layers are there
+    assert.deepEqual(await orphansOf(snapped.id), [], 'the former copy is no orphan');
+    const listed = await env.rest.get<{ items: { id: string }[] }>('/v1/vm-snapshots', { vmId: vm.id });
+    assert.ok(
+      listed.items.some((x) => x.id === s.id),
+      'the VM snapshot is listed',
+    );
+    await assert.rejects(env.rest.post(`/v1/vm-snapshots/${s.id}/revert`), code('SNAPSHOT_ON_FORMER_POOL'));
+    const deleted = await env.rest.runDelete(`/v1/vm-snapshots/${s.id}`);
+    assert.ok(
+      JSON.stringify(deleted.result).includes(`${snapped.id}@${qcow2}`),
+      JSON.stringify(deleted.result),
+    );
+    assert.equal(await usedOn(qcow2), qcow2Before - 16 * MiB, 'the room is back');
+    await assert.rejects(run('qemu-img', ['info', '-U', active]), 'its layers are gone');
+    await assert.rejects(run('qemu-img', ['info', '-U', layered.backendRef ?? '']), 'its base is gone');
+    assert.deepEqual(await orphansOf(snapped.id), []);
+    assert.equal((await guestExec(vm.id, 'true')).exitCode, 0, 'the guest runs on');
+    await env.rest.run(`/v1/volumes/${snapped.id}/detach`);
+    await env.rest.runDelete(`/v1/volumes/${snapped.id}`);
+  });
+
+  void test('an attach beside a move of a detached volume is refused or ordered, never raced', async () => {
+    const { qcow2, tgt } = env.cloud.pools;
+    const racer = (
+      await env.rest.run<VolumeView>('/v1/volumes', { name: 'racer', poolId: tgt, sizeBytes: 16 * MiB })
+    ).resource;
+    // the move first: marked at once, the attach refused at once
+    const m1 = await env.rest.post<{ job: { id: string } }>(`/v1/volumes/${racer.id}/migrate`, {
+      poolId: qcow2,
+    });
+    await assert.rejects(
+      env.rest.post(`/v1/volumes/${racer.id}/attach`, { vmId: vm.id }),
+      code('ILLEGAL_TRANSITION'),
+    );
+    await env.rest.waitJob(m1.job as never, 300_000);
+    // the attach first, the move right after: either the attach ran first (then a live move) or it meets the mark
+    const a = await env.rest.post<{ job: { id: string } }>(`/v1/volumes/${racer.id}/attach`, { vmId: vm.id });
+    const m2 = await env.rest.post<{ job: { id: string } }>(`/v1/volumes/${racer.id}/migrate`, {
+      poolId: tgt,
+    });
+    const attached = await env.rest.waitJob(a.job as never, 300_000).then(
+      () => true,
+      (e: Error) => {
+        assert.match(e.message, /ILLEGAL_TRANSITION/);
+        return false;
+      },
+    );
+    await env.rest.waitJob(m2.job as never, 300_000);
+    const v = await env.rest.get<Moved>(`/v1/volumes/${racer.id}`);
+    assert.deepEqual([v.poolId, v.state, v.vmId !== null], [tgt, 'Ready', attached]);
+    if (attached) {
+      const { stdout } = await run('virsh', ['-c', 'qemu:///system', 'domblklist', vm.id]);
+      const line = stdout.split('\n').find((l) => l.trim().startsWith(`${v.deviceName} `)) ?? '';
+      assert.ok(!line.includes('.qcow2'), `the guest's disk is on tgt: ${line}`);
+      await env.rest.run(`/v1/volumes/${racer.id}/detach`);
+    }
+    assert.deepEqual(await orphansOf(racer.id), []);
+    await env.rest.runDelete(`/v1/volumes/${racer.id}`);
   });
 });

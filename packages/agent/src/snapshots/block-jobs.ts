@@ -243,10 +243,12 @@ export class BlockJobs extends EventEmitter {
       if (status !== 'ready') throw new StrataError('BLOCK_JOB_FAILED', { job: 'copy', vm, target, status });
       this.phase(vm, target, 'copy', 'ready', t0);
       const p0 = performance.now();
+      // the guest's I/O waits on the switch: urgent, like every call made while a guest is held
       await this.virsh.run(['blockjob', '--domain', vm, '--path', target, '--pivot'], {
         vm,
         target,
         timeoutMs: 120_000,
+        urgent: true,
       });
       const pivotMs = performance.now() - p0;
       this.phase(vm, target, 'copy', 'completed', t0);

@@ -69,4 +69,12 @@ export const snapshotErrors = defineErrors('snapshot', {
     recovery:
       'Nothing the guest reads changed (a stream only copies data); check the chain with qemu-img info -U --backing-chain and retry the snapshot.',
   },
+  SNAPSHOT_ON_FORMER_POOL: {
+    status: 409,
+    retryable: false,
+    message:
+      'Snapshot {snapshot} holds the data of volume {volume} on pool {pool}, which the volume has moved off: it can be listed and deleted, not {operation}',
+    recovery:
+      'Take a new snapshot of the volume where it is now. Delete this one when it is no longer needed: the copy of the volume its pool keeps goes with the last snapshot that needs it.',
+  },
 });

@@ -45,6 +45,8 @@ export async function backendOrphans(
       for (const info of await driver.listVolumes(ctx)) {
         // a volume's row names one pool: the same id on another is a copy a move left behind
         if (rows.get(info.volumeId)?.poolId === pool.id || refs.busyVolumes.has(info.volumeId)) continue;
+        // kept on its former pool for snapshots until the last of them is deleted
+        if (refs.formerCopies.has(`${info.volumeId}@${pool.id}`)) continue;
         const elsewhere = rows.has(info.volumeId);
         out.push(
           orphan(

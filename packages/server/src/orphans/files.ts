@@ -73,6 +73,8 @@ export async function strayLayers(
       const path = join(dir, name);
       const volumeId = name.slice(0, name.indexOf('.'));
       if (used.has(path) || refs.busyVolumes.has(volumeId)) continue;
+      // a former copy's layers go with it, when its last snapshot is deleted
+      if (refs.formerCopies.has(`${volumeId}@${pool.id}`)) continue;
       const known = volumes.get(volumeId);
       out.push(
         orphan(

@@ -27,6 +27,8 @@ export type References = {
   /** VMs and volumes some live job may still be working on: left alone. */
   readonly busyVms: ReadonlySet<string>;
   readonly busyVolumes: ReadonlySet<string>;
+  /** `<volume>@<pool>`: a moved volume's former copy kept for its snapshots (never an orphan). */
+  readonly formerCopies: ReadonlySet<string>;
   readonly knownVms: ReadonlySet<string>;
   /** VM snapshots in a transitional state, with whether a live job names them. */
   readonly transitional: ReadonlyArray<{
@@ -58,6 +60,7 @@ export async function loadReferences(q: Queryable, exceptJob?: string): Promise<
     state: String(r['state']),
   }));
   const vms = await q.query('SELECT id, host_id FROM vms');
+  const kept = await q.query('SELECT volume_id, pool_id FROM volume_moved_sources');
   const snaps = await q.query(`SELECT id, backend_ref FROM volume_snapshots WHERE state <> 'Deleted'`);
   const memory = await q.query(
     `SELECT memory_path FROM vm_snapshots WHERE state <> 'Removed' AND memory_path IS NOT NULL`,
@@ -106,6 +109,7 @@ export async function loadReferences(q: Queryable, exceptJob?: string): Promise<
     memoryFiles: new Set(memory.map((r) => String(r['memory_path']))),
     busyVms,
     busyVolumes,
+    formerCopies: new Set(kept.map((r) => `${String(r['volume_id'])}@${String(r['pool_id'])}`)),
     knownVms: new Set(vms.map((r) => String(r['id']))),
     transitional: transitional.filter((t) => !busySnapshots.has(t.id)),
   };

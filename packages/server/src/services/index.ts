@@ -103,7 +103,7 @@ export function createServices(
     volumeSnapshots,
     vmSnapshots,
     jobs,
-    operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db),
+    operations: new Operations(jobs, volumes, vms, volumeSnapshots, vmSnapshots, db, events),
     vmLifecycle: new VmLifecycle(jobs, vms, db),
     secrets: new SecretsService(db, options.secrets, events),
     snapshotSchedules: new SnapshotScheduleService(db),

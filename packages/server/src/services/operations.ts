@@ -8,7 +8,8 @@ import {
   type VmSnapshot,
   type Volume,
 } from '@strata/core';
-import type { Queryable } from '../db/index.js';
+import type { Database } from '../db/index.js';
+import type { EventService } from './events.js';
 import type { Job, Json } from '../jobs/index.js';
 import { requireAdmin, type Actor } from './actor.js';
 import { refuseIfSnapshotsDepend } from './in-use.js';
@@ -25,6 +26,7 @@ import type { VmSnapshotService, CreateVmSnapshotInput } from './vm-snapshots.js
 import type { VmService } from './vms.js';
 import type { VolumeSnapshotService, VolumeSnapshotView } from './volume-snapshots.js';
 import { queueVolumeMigrate } from './volume-migrate.js';
+import { refuseIfOnFormerPool, refuseIfVmSnapshotOnFormerPool } from './moved-sources.js';
 import type { CreateVolumeInput, VolumeService } from './volumes.js';
 
 /** The `vm.deploy` job (registered by orchestration): ROOT volume from the template, then start. */
@@ -64,7 +66,8 @@ export class Operations {
     private readonly vms: VmService,
     private readonly volumeSnapshots: VolumeSnapshotService,
     private readonly vmSnapshots: VmSnapshotService,
-    private readonly db: Queryable,
+    private readonly db: Database,
+    private readonly events: EventService,
   ) {}
 
   /** The storage tags a disk offering requires of its volumes' pools (none without one). */
@@ -100,6 +103,7 @@ export class Operations {
           state: snap.state,
           event: 'CreateVolume',
         });
+      await refuseIfOnFormerPool(this.db, snap.id, 'made into a volume');
       const source = await this.volumes.get(actor, snap.volumeId);
       if (input.poolId && input.poolId !== source.poolId) {
         throw new StrataError('INVALID_ARGUMENT', {
@@ -194,7 +198,12 @@ export class Operations {
 
   /** Moves a volume to another pool, its guest running or not (`volume.migrate`). */
   migrateVolume(actor: Actor, id: string, poolId: string): Promise<Accepted<Volume>> {
-    return queueVolumeMigrate({ jobs: this.jobs, volumes: this.volumes, db: this.db }, actor, id, poolId);
+    return queueVolumeMigrate(
+      { jobs: this.jobs, volumes: this.volumes, db: this.db, events: this.events },
+      actor,
+      id,
+      poolId,
+    );
   }
 
   /**
@@ -418,6 +427,7 @@ export class Operations {
       });
     const v = await this.volumes.get(actor, s.volumeId);
     volumeMachine.next(v.state, 'Revert');
+    await refuseIfOnFormerPool(this.db, id, 'reverted');
     return this.queued(
       actor,
       JOB_TYPES.volumeSnapshotRevert,
@@ -453,6 +463,7 @@ export class Operations {
   ): Promise<Accepted<VmSnapshot>> {
     const s = await this.vmSnapshots.get(actor, id);
     vmSnapshotMachine.next(s.state, 'RevertRequested');
+    await refuseIfVmSnapshotOnFormerPool(this.db, id, 'reverted');
     const vm = await this.vms.get(actor, s.vmId);
     if (vm.state === 'Running' && !opts.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });
     return this.queued(

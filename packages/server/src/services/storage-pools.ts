@@ -253,6 +253,12 @@ export class StoragePoolService {
         [id],
       );
       if (live.length) throw inUse('POOL_IN_USE', { pool: id }, live);
+      // a moved volume's former copy kept here for its snapshots
+      const kept = await tx.query(
+        'SELECT volume_id AS id FROM volume_moved_sources WHERE pool_id = $1 ORDER BY volume_id LIMIT 51',
+        [id],
+      );
+      if (kept.length) throw inUse('POOL_IN_USE', { pool: id }, kept);
       await applyTransition(tx, this.events, {
         table: 'storage_pools',
         kind: 'storage-pool',

@@ -1,20 +1,30 @@
 import { StrataError, volumeMachine, type Volume } from '@strata/core';
-import type { Queryable } from '../db/index.js';
+import type { Database } from '../db/index.js';
 import { requireAdmin, type Actor } from './actor.js';
-import { refuseIfSnapshotsDepend } from './in-use.js';
 import { JOB_TYPES, vmLock, volumeLock } from './job-types.js';
 import type { JobService } from './jobs.js';
+import { refuseIfSourceKeptOn } from './moved-sources.js';
+import type { EventService } from './events.js';
 import type { Accepted } from './operations.js';
+import { applyTransition } from './transition.js';
 import type { VolumeService } from './volumes.js';
 
 /**
  * Queues a volume's move to another pool (admins: pools are the operator's). Checked at once, nothing
- * queued when refused: the volume can move (Ready), the pool is another Up pool, no snapshot
- * depends on the volume where it is now, and a VM it belongs to is running or stopped. The move
- * runs under the VM's lock when attached (never beside its start, stop or snapshots).
+ * queued when refused: the volume can move (Ready), the pool is another Up pool that keeps no
+ * former copy of it for snapshots, and a VM it belongs to is running or stopped. Its snapshots
+ * do not hold it back: their data stays on the source, kept hidden until the last one goes. The move
+ * runs under the VM's lock when attached (never beside its start, stop or snapshots). The volume
+ * is `Migrating` from the moment the job is queued (same transaction): an attach or detach queued
+ * beside it meets that state and is refused, never racing a move that took another lock.
  */
 export async function queueVolumeMigrate(
-  deps: { readonly jobs: JobService; readonly volumes: VolumeService; readonly db: Queryable },
+  deps: {
+    readonly jobs: JobService;
+    readonly volumes: VolumeService;
+    readonly db: Database;
+    readonly events: EventService;
+  },
   actor: Actor,
   id: string,
   poolId: string,
@@ -33,18 +43,33 @@ export async function queueVolumeMigrate(
     throw new StrataError('CONFLICT', {
       reason: `storage pool ${poolId} is ${String(pool['state'])}, not Up`,
     });
-  await refuseIfSnapshotsDepend(deps.db, id);
-  if (v.vmId) {
-    const vm = (await deps.db.query('SELECT state FROM vms WHERE id = $1', [v.vmId]))[0];
-    const state = String(vm?.['state']);
-    if (state !== 'Running' && state !== 'Stopped')
-      throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', state, event: 'MigrateVolume' });
-  }
-  const job = await deps.jobs.submit(
-    actor,
-    JOB_TYPES.volumeMigrate,
-    { volumeId: id, poolId },
-    { lockKey: v.vmId ? vmLock(v.vmId) : volumeLock(id), resourceType: 'volume', resourceId: id },
-  );
-  return { job, resource: v };
+  await refuseIfSourceKeptOn(deps.db, id, poolId);
+  const job = await deps.db.transaction(async (tx) => {
+    // Read again under the row's lock: an attach or detach that committed since chose the lock.
+    const now = (await tx.query('SELECT state, vm_id FROM volumes WHERE id = $1 FOR UPDATE', [id]))[0];
+    volumeMachine.next(String(now?.['state']) as Volume['state'], 'Migrate');
+    const vmId = (now?.['vm_id'] as string | null | undefined) ?? null;
+    if (vmId) {
+      const vm = (await tx.query('SELECT state FROM vms WHERE id = $1', [vmId]))[0];
+      const state = String(vm?.['state']);
+      if (state !== 'Running' && state !== 'Stopped')
+        throw new StrataError('ILLEGAL_TRANSITION', { machine: 'vm', state, event: 'MigrateVolume' });
+    }
+    const queued = await deps.jobs.submit(
+      actor,
+      JOB_TYPES.volumeMigrate,
+      { volumeId: id, poolId },
+      { tx, lockKey: vmId ? vmLock(vmId) : volumeLock(id), resourceType: 'volume', resourceId: id },
+    );
+    await applyTransition(tx, deps.events, {
+      table: 'volumes',
+      kind: 'volume',
+      machine: volumeMachine,
+      id,
+      event: 'Migrate',
+      jobId: queued.id,
+    });
+    return queued;
+  });
+  return { job, resource: { ...v, state: 'Migrating' } };
 }

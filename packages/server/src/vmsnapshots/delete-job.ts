@@ -2,6 +2,8 @@ import { vmSnapshotMachine, volumeSnapshotMachine } from '@strata/core';
 import type { JobDefinition, Json, PriorOutputs } from '../jobs/index.js';
 import type { OrchestrationDeps } from '../orchestration/deps.js';
 import { hostFiles } from '../orchestration/host-files.js';
+import { releaseFormerCopies } from '../orchestration/jobs/moved-source-release.js';
+import { storageContext } from '../orchestration/deps.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
 import { JOB_TYPES } from '../services/job-types.js';
 import { applyTransition } from '../services/transition.js';
@@ -71,10 +73,13 @@ export function vmSnapshotDeleteJob(
         name: 'delete-parts',
         run: async (ctx, input) => {
           const snapshot = await loadSnapshot(deps.db, input.vmSnapshotId);
+          const formerCopies = snapshot.parts.flatMap((p) =>
+            p.formerPoolId ? [{ volumeId: p.volumeId, poolId: p.formerPoolId }] : [],
+          );
           const deleted = await strategies
             .forSnapshot(snapshot)
             .delete(strategyContext(deps, ctx), { snapshot });
-          return deleted as unknown as Json;
+          return { ...deleted, formerCopies } as unknown as Json;
         },
       },
       {
@@ -164,6 +169,16 @@ export function vmSnapshotDeleteJob(
           const memory = await dropMemoryState(deps, input.vmSnapshotId);
           if (memory.removed) removed.push(memory.removed);
           return { removed, keptUnreadable: kept, ...(memory.kept && { memoryKept: memory.kept }) };
+        },
+      },
+      {
+        // The former copies of moved volumes this snapshot was the last to need (none journaled before: none).
+        name: 'release-former-copies',
+        run: async (ctx, _input, prior) => {
+          const parts =
+            (prior['delete-parts'] as { formerCopies?: { volumeId: string; poolId: string }[] } | undefined)
+              ?.formerCopies ?? [];
+          return releaseFormerCopies(deps, storageContext(ctx), parts);
         },
       },
     ],

@@ -53,6 +53,7 @@ const refsFor = (roots: string[]): References => ({
   memoryFiles: new Set(),
   busyVms: new Set(),
   busyVolumes: new Set(),
+  formerCopies: new Set(),
   knownVms: new Set(),
   transitional: [],
 });

@@ -4,6 +4,7 @@ import { loadVm, type OrchestrationDeps } from '../orchestration/deps.js';
 import { volumeFiles } from '../orchestration/pool-agent.js';
 import { defineAndStart, stopOnHost } from '../orchestration/jobs/vm-power.js';
 import { JOB_TYPES } from '../services/job-types.js';
+import { refuseIfVmSnapshotOnFormerPool } from '../services/moved-sources.js';
 import { applyTransition } from '../services/transition.js';
 import { memoryRestoreOf, restoreOnHost, type MemoryRestore } from './memory-restore.js';
 import { loadSnapshot, vmTransition } from './shared.js';
@@ -56,6 +57,7 @@ export function vmSnapshotRevertJob(
           const s = await loadSnapshot(deps.db, input.vmSnapshotId);
           // Before the VM is touched: only the strategy that took the snapshot may revert it.
           strategies.forSnapshot(s);
+          await refuseIfVmSnapshotOnFormerPool(deps.db, s.id, 'reverted');
           const vm = await loadVm(deps.db, s.vmId);
           const wasRunning = vm.state === 'Running';
           if (wasRunning && !input.restart) throw new StrataError('REVERT_NEEDS_STOP', { vm: vm.id });

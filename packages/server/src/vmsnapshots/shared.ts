@@ -19,6 +19,8 @@ export interface SnapshotRecord {
     readonly volumeId: string;
     readonly ref: string;
     readonly by: 'storage' | 'hypervisor';
+    /** Set when the volume moved off the pool that holds this part's data (that pool's id). */
+    readonly formerPoolId?: string;
   }>;
 }
 
@@ -26,7 +28,8 @@ export async function loadSnapshot(q: Queryable, id: string): Promise<SnapshotRe
   const row = (await q.query('SELECT * FROM vm_snapshots WHERE id = $1', [id]))[0];
   if (!row) throw new StrataError('NOT_FOUND', { kind: 'vm snapshot', id });
   const parts = await q.query(
-    `SELECT volume_id, backend_ref, taken_by FROM volume_snapshots WHERE vm_snapshot_id = $1 AND state = 'Ready' ORDER BY volume_id`,
+    `SELECT volume_id, backend_ref, taken_by, pool_id FROM volume_snapshots
+      WHERE vm_snapshot_id = $1 AND state = 'Ready' ORDER BY volume_id`,
     [id],
   );
   const rawPlan = row['plan'];
@@ -43,6 +46,7 @@ export async function loadSnapshot(q: Queryable, id: string): Promise<SnapshotRe
       volumeId: String(p['volume_id']),
       ref: String(p['backend_ref']),
       by: p['taken_by'] === 'hypervisor' ? 'hypervisor' : 'storage',
+      ...(typeof p['pool_id'] === 'string' && { formerPoolId: p['pool_id'] }),
     })),
   };
 }
@@ -71,7 +75,8 @@ export function storageGroups(s: SnapshotRecord, poolOf: ReadonlyMap<string, str
   const groups = new Map<string, string[]>();
   for (const p of s.parts) {
     if (p.by !== 'storage') continue;
-    const pool = poolOf.get(p.volumeId);
+    // a part the volume moved away from stays on its former pool, deleted there
+    const pool = p.formerPoolId ?? poolOf.get(p.volumeId);
     if (!pool) continue;
     groups.set(pool, [...(groups.get(pool) ?? []), p.volumeId]);
   }

@@ -16,6 +16,7 @@ import { userDisabledSchema } from './016-user-disabled.js';
 import { displayNamesSchema } from './017-display-names.js';
 import { storageTagsSchema } from './018-storage-tags.js';
 import { userProfileSchema } from './019-user-profile.js';
+import { movedSourcesSchema } from './020-moved-sources.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -41,4 +42,5 @@ export const migrations: readonly Migration[] = [
   displayNamesSchema,
   storageTagsSchema,
   userProfileSchema,
+  movedSourcesSchema,
 ];

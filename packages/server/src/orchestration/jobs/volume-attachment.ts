@@ -32,6 +32,14 @@ export function volumeAttachJob(deps: OrchestrationDeps): JobDefinition<AttachIn
         run: async (ctx, input) => {
           const v = await loadVolume(ctx.tx, input.volumeId);
           if (v.vmId === input.vmId && v.deviceName) return { device: v.deviceName };
+          // A move queued after this attach marked it: the move goes first, the attach is refused.
+          const row = (await ctx.tx.query('SELECT state FROM volumes WHERE id = $1 FOR UPDATE', [v.id]))[0];
+          if (row?.['state'] !== 'Ready')
+            throw new StrataError('ILLEGAL_TRANSITION', {
+              machine: 'volume',
+              state: String(row?.['state']),
+              event: 'Attach',
+            });
           if (v.vmId)
             throw new StrataError('CONFLICT', {
               reason: `volume ${v.id} is already attached to vm ${v.vmId}`,

@@ -92,14 +92,27 @@ export async function copyLive(
   sctx: StorageContext,
   to: Volume,
   hostId: string,
-): Promise<{ readonly copied: boolean; readonly tookMs: number; readonly iotune: Json }> {
+): Promise<{
+  readonly copied: boolean;
+  readonly tookMs: number;
+  readonly readyMs?: number;
+  readonly pivotMs?: number;
+  readonly iotune: Json;
+}> {
   if (!to.vmId) throw new StrataError('INTERNAL', { reason: `volume ${to.id} is not attached` });
   const vm = await loadVm(deps.db, to.vmId);
   const host = await loadHost(deps.db, hostId);
   const disk: DiskSpec = await diskSpecFor(deps, sctx, to, hostRef(host));
   const r = await deps.agent.send(hostId, 'disk.copy', { vm: domainName(vm), disk }, { signal: sctx.signal });
   const iotune = await setIoTune(deps, hostId, domainName(vm), disk, to.id);
-  return { copied: r.copied, tookMs: r.tookMs, iotune: JSON.parse(JSON.stringify(iotune)) as Json };
+  return {
+    copied: r.copied,
+    tookMs: r.tookMs,
+    // where the agent's time went: the mirror until ready, the pivot
+    ...(r.readyMs !== undefined && { readyMs: r.readyMs }),
+    ...(r.pivotMs !== undefined && { pivotMs: r.pivotMs }),
+    iotune: JSON.parse(JSON.stringify(iotune)) as Json,
+  };
 }
 
 export async function setIoTune(
@@ -110,12 +123,17 @@ export async function setIoTune(
   volumeId: string,
 ): Promise<IoTune> {
   const wanted = disk.iotune ?? { totalIopsSec: 0 };
+  const same = (got: IoTune) =>
+    got.totalIopsSec === wanted.totalIopsSec &&
+    (got.totalIopsSecMax ?? 0) === (wanted.totalIopsSecMax ?? 0) &&
+    (wanted.totalIopsSecMaxLength === undefined ||
+      got.totalIopsSecMaxLength === wanted.totalIopsSecMaxLength);
+  // Read first: a move between pools whose limits QEMU holds alike changes nothing live (the
+  // agent's copy already saved them in the definition); else set them, live and saved.
+  const now = await deps.agent.send(hostId, 'iotune.get', { vm, target: disk.target });
+  if (same(now)) return now;
   const got = await deps.agent.send(hostId, 'iotune.set', { vm, target: disk.target, iotune: wanted });
-  if (
-    got.totalIopsSec !== wanted.totalIopsSec ||
-    (got.totalIopsSecMax ?? 0) !== (wanted.totalIopsSecMax ?? 0) ||
-    (wanted.totalIopsSecMaxLength !== undefined && got.totalIopsSecMaxLength !== wanted.totalIopsSecMaxLength)
-  )
+  if (!same(got))
     throw new StrataError('QOS_NOT_APPLIED', {
       volume: volumeId,
       wanted: JSON.stringify(wanted),

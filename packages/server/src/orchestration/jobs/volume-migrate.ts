@@ -1,8 +1,8 @@
-import { listedSource, StrataError, volumeMachine, type Qos } from '@strata/core';
+import { StrataError, volumeMachine, type Qos } from '@strata/core';
 import type { Queryable } from '../../db/index.js';
 import type { JobDefinition, TxStepContext } from '../../jobs/index.js';
-import { refuseIfSnapshotsDepend } from '../../services/in-use.js';
 import { JOB_TYPES } from '../../services/job-types.js';
+import { keepSourceForSnapshots, refuseIfSourceKeptOn, sourceKept } from '../../services/moved-sources.js';
 import { applyTransition } from '../../services/transition.js';
 import { hostRef, loadHost, loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../deps.js';
 import { diskSpecFor } from '../host-disks.js';
@@ -51,7 +51,20 @@ const transition = (
 export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeMigrateInput> {
   return {
     type: JOB_TYPES.volumeMigrate,
+    // Cancelled while queued: the volume, marked Migrating when it was queued, is Ready again.
+    onCancelled: async (tx, input, jobId) => {
+      await readyAgain(deps, tx, input.volumeId, jobId);
+    },
     steps: [
+      {
+        // Holds nothing: its undo makes the volume Ready again whatever step after it fails (plan too).
+        name: 'begin',
+        transactional: true,
+        run: () => Promise.resolve(null),
+        compensate: async (ctx, input) => {
+          await readyAgain(deps, ctx.tx, input.volumeId, ctx.jobId);
+        },
+      },
       {
         name: 'plan',
         transactional: true,
@@ -62,7 +75,7 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
               field: 'poolId',
               reason: 'the volume is already on that pool',
             });
-          await refuseIfSnapshotsDepend(ctx.tx, v.id);
+          await refuseIfSourceKeptOn(ctx.tx, v.id, input.poolId);
           await admitMove(ctx.tx, v, input.poolId);
           let liveHostId: string | null = null;
           if (v.vmId) {
@@ -75,7 +88,8 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
                 event: 'MigrateVolume',
               });
           }
-          await transition(deps, ctx, v.id, 'Migrate');
+          // Marked when queued (a job queued before that change is marked here).
+          if (v.state !== 'Migrating') await transition(deps, ctx, v.id, 'Migrate');
           const plan: MovePlan = {
             sourcePoolId: v.poolId,
             sourceRef: v.backendRef,
@@ -85,10 +99,6 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
             vmId: v.vmId,
           };
           return plan;
-        },
-        compensate: async (ctx, input) => {
-          const v = await loadVolume(ctx.tx, input.volumeId);
-          if (v.state === 'Migrating') await transition(deps, ctx, v.id, 'Fail');
         },
       },
       {
@@ -158,8 +168,10 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
           if (plan.liveHostId) {
             const vm = await loadVm(deps.db, v.vmId ?? '');
             const disk = await diskSpecFor(deps, sctx, v, hostRef(await loadHost(deps.db, plan.liveHostId)));
+            // Also when the guest is still on the source: the agent then saves the source in the
+            // domain's definition again (a copy it was making had rewritten it).
             const now = await liveSourceOf(deps, v, plan.liveHostId);
-            if (now !== undefined && now !== listedSource(disk.source))
+            if (now !== undefined)
               await deps.agent.send(
                 plan.liveHostId,
                 'disk.copy',
@@ -179,11 +191,21 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
         run: async (ctx, input, prior) => {
           const plan = prior['plan'] as MovePlan;
           const made = prior['create-destination'] as Made;
+          const v = await loadVolume(ctx.tx, input.volumeId);
+          // Snapshots whose data is on the source keep it there, hidden, until the last goes.
+          const keptFor = await keepSourceForSnapshots(ctx.tx, {
+            volumeId: v.id,
+            poolId: plan.sourcePoolId,
+            backendRef: plan.sourceRef,
+            sizeBytes: v.sizeBytes,
+            minIops: v.qos?.minIops ?? 0,
+            jobId: ctx.jobId,
+          });
           await transition(deps, ctx, input.volumeId, 'Migrated', {
             pool_id: plan.destPoolId,
             backend_ref: made.backendRef,
           });
-          return null;
+          return { sourceKeptFor: keptFor };
         },
       },
       {
@@ -198,6 +220,14 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
           await revokeOn(deps, sctx, source, plan.copyHostId);
           // An offline copy's host runs no guest of this disk: its grant goes too.
           if (!plan.liveHostId) await revokeOn(deps, sctx, v, plan.copyHostId);
+          if (await sourceKept(deps.db, v.id, plan.sourcePoolId))
+            return {
+              volumeId: v.id,
+              poolId: plan.destPoolId,
+              fromPoolId: plan.sourcePoolId,
+              sourceDeleted: false,
+              sourceKept: true,
+            };
           const r = await (
             await deps.drivers.forPool(plan.sourcePoolId)
           ).deleteVolume(sctx, { volumeId: v.id });
@@ -211,6 +241,19 @@ export function volumeMigrateJob(deps: OrchestrationDeps): JobDefinition<VolumeM
       },
     ],
   };
+}
+
+async function readyAgain(deps: OrchestrationDeps, tx: Queryable, volumeId: string, jobId: string) {
+  const row = (await tx.query('SELECT state FROM volumes WHERE id = $1 FOR UPDATE', [volumeId]))[0];
+  if (row?.['state'] !== 'Migrating') return;
+  await applyTransition(tx, deps.events, {
+    table: 'volumes',
+    kind: 'volume',
+    machine: volumeMachine,
+    id: volumeId,
+    event: 'Fail',
+    jobId,
+  });
 }
 
 async function reserveOf(q: Queryable, offeringId: string | null): Promise<number> {

@@ -1,7 +1,9 @@
 import { StrataError, volumeMachine, volumeSnapshotMachine, type Vm, type Volume } from '@strata/core';
 import type { JobDefinition } from '../../jobs/index.js';
 import { JOB_TYPES } from '../../services/job-types.js';
+import { refuseIfOnFormerPool } from '../../services/moved-sources.js';
 import { applyTransition } from '../../services/transition.js';
+import { releaseFormerCopies } from './moved-source-release.js';
 import { loadVm, loadVolume, storageContext, type OrchestrationDeps } from '../deps.js';
 import { domainName } from '../naming.js';
 import { cutUnderFreeze, undoGroupCut, type GroupGuest } from './group-cut.js';
@@ -11,10 +13,17 @@ type SnapshotInput = { readonly snapshotId: string; readonly quiesce?: boolean }
 async function snapshotRow(
   deps: OrchestrationDeps,
   id: string,
-): Promise<{ volumeId: string; state: string }> {
-  const row = (await deps.db.query('SELECT volume_id, state FROM volume_snapshots WHERE id = $1', [id]))[0];
+): Promise<{ volumeId: string; state: string; poolId: string | null }> {
+  const row = (
+    await deps.db.query('SELECT volume_id, state, pool_id FROM volume_snapshots WHERE id = $1', [id])
+  )[0];
   if (!row) throw new StrataError('NOT_FOUND', { kind: 'volume snapshot', id });
-  return { volumeId: String(row['volume_id']), state: String(row['state']) };
+  return {
+    volumeId: String(row['volume_id']),
+    state: String(row['state']),
+    // set when the volume moved off the pool that holds the snapshot
+    poolId: (row['pool_id'] as string | null) ?? null,
+  };
 }
 
 /**
@@ -164,10 +173,10 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
       {
         name: 'delete-on-backend',
         run: async (ctx, input) => {
-          const { volumeId } = await snapshotRow(deps, input.snapshotId);
+          const { volumeId, poolId } = await snapshotRow(deps, input.snapshotId);
           const volume = await loadVolume(deps.db, volumeId);
           const r = await (
-            await deps.drivers.forPool(volume.poolId)
+            await deps.drivers.forPool(poolId ?? volume.poolId)
           ).deleteSnapshot(storageContext(ctx), { volumeId, snapshotId: input.snapshotId });
           return { deleted: r.deleted };
         },
@@ -185,6 +194,15 @@ export function volumeSnapshotDeleteJob(deps: OrchestrationDeps): JobDefinition<
             jobId: ctx.jobId,
           });
           return { snapshotId: input.snapshotId };
+        },
+      },
+      {
+        // After the record: the volume's former copy this snapshot was the last to need.
+        name: 'release-former-copy',
+        run: async (ctx, input) => {
+          const { volumeId, poolId } = await snapshotRow(deps, input.snapshotId);
+          if (!poolId) return { released: [] };
+          return releaseFormerCopies(deps, storageContext(ctx), [{ volumeId, poolId }]);
         },
       },
     ],
@@ -207,6 +225,7 @@ export function volumeSnapshotRevertJob(deps: OrchestrationDeps): JobDefinition<
             await ctx.tx.query('SELECT volume_id FROM volume_snapshots WHERE id = $1', [input.snapshotId])
           )[0];
           if (!row) throw new StrataError('NOT_FOUND', { kind: 'volume snapshot', id: input.snapshotId });
+          await refuseIfOnFormerPool(ctx.tx, input.snapshotId, 'reverted');
           const volume = await loadVolume(ctx.tx, String(row['volume_id']));
           if (volume.vmId) {
             const vm = await loadVm(ctx.tx, volume.vmId);

@@ -40,7 +40,8 @@ async function mergeFiles(ctx: StrategyContext, input: DeleteInput): Promise<Fil
   const s = input.snapshot;
   const vm = await loadVm(deps.db, s.vmId);
   const merges: FileMerge[] = [];
-  for (const part of s.parts.filter((p) => p.by === 'hypervisor')) {
+  // A part the volume moved away from is no layer of its disk now: its files go with the former copy.
+  for (const part of s.parts.filter((p) => p.by === 'hypervisor' && !p.formerPoolId)) {
     const volume = await loadVolume(deps.db, part.volumeId);
     const active = volume.backendRef;
     // Replays after a crash: the merge already happened when the active layer IS the frozen file.
