@@ -91,6 +91,18 @@ export function users(): Command {
           ctx.one(await ctx.client.request('PUT', `/v1/users/${enc(id)}/disabled`, { body: { disabled } })),
         ),
       );
+  cmd
+    .command('delete')
+    .alias('rm')
+    .description('delete a user with its sessions and API keys (its account keeps its resources)')
+    .argument('<id>', 'the user')
+    .action(
+      action(async (ctx, id: string) => {
+        await ctx.client.request('DELETE', `/v1/users/${enc(id)}`);
+        if (ctx.json) ctx.print({ deleted: id });
+        else ctx.one({ deleted: id });
+      }),
+    );
   return cmd;
 }
 

@@ -99,5 +99,32 @@ for (const database of TEST_DATABASES) {
         'AUTH_LAST_OPERATOR',
       );
     });
+
+    void test('a deleted user is gone with its keys; nobody deletes itself, a user nobody', async () => {
+      const acct = expectStatus(await operator.post('/v1/accounts', { name: 'tenant-f' }), 201);
+      const made = (username: string) =>
+        operator.post(`/v1/accounts/${acct.body.id}/users`, { username, password: 'a long password 2' });
+      const gone = expectStatus(await made(`gone "x" <$(id)>`), 201);
+      const plain = expectStatus(await made('plain-f'), 201);
+      const k = expectStatus(await operator.post('/v1/api-keys', { userId: gone.body.id }), 201);
+      const byKey = operator.as({ apiKey: k.body.apiKey, secretKey: k.body.secretKey });
+      expectStatus(await byKey.get('/v1/auth/whoami'), 200);
+      const pk = expectStatus(await operator.post('/v1/api-keys', { userId: plain.body.id }), 201);
+      const byPlain = operator.as({ apiKey: pk.body.apiKey, secretKey: pk.body.secretKey });
+      assert.equal((await byPlain.delete(`/v1/users/${gone.body.id}`)).body.error?.code, 'AUTH_FORBIDDEN');
+
+      expectStatus(await operator.delete(`/v1/users/${gone.body.id}`), 204);
+      expectStatus(await byKey.get('/v1/auth/whoami'), 401);
+      const left = expectStatus(await operator.get('/v1/users', { accountId: acct.body.id }), 200);
+      assert.deepEqual(
+        left.body.items.map((u: { username: string }) => u.username),
+        ['plain-f'],
+      );
+      assert.equal((await operator.delete(`/v1/users/${gone.body.id}`)).status, 404);
+      const me = expectStatus(await operator.get('/v1/auth/whoami'), 200);
+      assert.equal((await operator.delete(`/v1/users/${me.body.userId}`)).body.error?.code, 'CONFLICT');
+      const audit = expectStatus(await operator.get('/v1/audit-events', { kind: 'user.deleted' }), 200);
+      assert.equal(audit.body.items.length, 1);
+    });
   });
 }

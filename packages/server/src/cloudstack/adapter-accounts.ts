@@ -79,6 +79,7 @@ export function accountsPort(s: Services, hooks: AccountHooks = {}): CloudStackS
       const user = await s.accounts.updateUser(actorOf(c), id, profile);
       return (await withAccountNames(c, [user]))[0]!;
     },
+    deleteUser: (c, id) => s.roles.remove(actorOf(c), id),
     setUserDisabled: async (c, id, disabled) => {
       const user = await s.roles.setDisabled(actorOf(c), id, disabled);
       return (await withAccountNames(c, [user]))[0]!;

@@ -8,6 +8,7 @@ import { SYSTEM_ACTOR } from '../services/index.js';
 import { ansibleMissing, playbook } from './ansible-runner.js';
 import { csError, startAnsibleStack, succeeded, twice, type AnsibleStack } from './ansible-stack.js';
 import { cloudstack } from './cs-client.js';
+import { joinAgent } from './story-host.js';
 
 /**
  * Ansible's CloudStack modules for what needs no guest: the zone and directory, resource limits,
@@ -17,6 +18,7 @@ import { cloudstack } from './cs-client.js';
 const skip = await ansibleMissing();
 let st: AnsibleStack;
 let zoneId = '';
+let clusterId = '';
 
 before(async () => {
   if (skip) return;
@@ -25,7 +27,7 @@ before(async () => {
   const s = h.server.services;
   const zone = await s.zones.create(SYSTEM_ACTOR, { name: `zone "z" <${suffix}>` });
   zoneId = zone.id;
-  await s.clusters.create(SYSTEM_ACTOR, { zoneId, name: `cluster-${suffix}` });
+  clusterId = (await s.clusters.create(SYSTEM_ACTOR, { zoneId, name: `cluster-${suffix}` })).id;
   for (const [name, iops] of [
     [`files-${suffix}`, 0],
     [`fast-${suffix}`, 20_000],
@@ -124,43 +126,53 @@ void test(
         e ? reject(new Error(e.message)) : resolve(),
       ),
     );
-    const name = `tiny "base" <${suffix}>`;
-    const tv = { template_name: name, template_url: pathToFileURL(file).href };
-    await twice(st, 'template', { ...tv, template_state: 'present' }, 1);
-    const [made] = (await s.templates.list(h.admin.actor, { name })).items;
-    assert.deepEqual(
-      [made?.format, made?.sizeBytes],
-      ['qcow2', 64 * 1024 ** 2],
-      'the size is read from the file',
-    );
-    // Strata downloads nothing, and reads only the directories the operator allows.
-    for (const url of ['http://example.com/base.qcow2', '/etc/hostname', 'file:///etc/hostname']) {
-      const out = await cloudstack(h.admin, 'registerTemplate', {
-        name: `refused ${suffix}`,
-        url,
+    // The server opens no file: an agent (storage role alone, no libvirt) checks and sizes it.
+    const agent = await joinAgent(h, clusterId, {
+      stateDir: join(h.dataDir, 'agent'),
+      roles: 'storage',
+      poolDirs: [],
+    });
+    try {
+      const name = `tiny "base" <${suffix}>`;
+      const tv = { template_name: name, template_url: pathToFileURL(file).href };
+      await twice(st, 'template', { ...tv, template_state: 'present' }, 1);
+      const [made] = (await s.templates.list(h.admin.actor, { name })).items;
+      assert.deepEqual(
+        [made?.format, made?.sizeBytes],
+        ['qcow2', 64 * 1024 ** 2],
+        'the size is read from the file',
+      );
+      // Strata downloads nothing, and reads only the directories the operator allows.
+      for (const url of ['http://example.com/base.qcow2', '/etc/hostname', 'file:///etc/hostname']) {
+        const out = await cloudstack(h.admin, 'registerTemplate', {
+          name: `refused ${suffix}`,
+          url,
+          format: 'QCOW2',
+          hypervisor: 'KVM',
+          zoneid: zoneId,
+        });
+        const err = (out.json?.['registertemplateresponse'] ?? {}) as Record<string, unknown>;
+        assert.deepEqual([err['errorcode'], err['stratacode']], [431, 'INVALID_ARGUMENT'], url);
+        assert.match(String(err['errortext']), /url|path/, url);
+      }
+      // Registering is an operator's act.
+      const denied = await cloudstack(h.user, 'registerTemplate', {
+        name: `user ${suffix}`,
+        url: tv.template_url,
         format: 'QCOW2',
         hypervisor: 'KVM',
-        zoneid: zoneId,
       });
-      const err = (out.json?.['registertemplateresponse'] ?? {}) as Record<string, unknown>;
-      assert.deepEqual([err['errorcode'], err['stratacode']], [431, 'INVALID_ARGUMENT'], url);
-      assert.match(String(err['errortext']), /url|path/, url);
+      assert.deepEqual(csError(denied.json, 'registerTemplate'), [531, 'AUTH_FORBIDDEN']);
+      await twice(st, 'template', { ...tv, template_state: 'absent' }, 1);
+      assert.deepEqual((await s.templates.list(h.admin.actor, { name })).items, []);
+    } finally {
+      agent.kill('SIGTERM');
     }
-    // Registering is an operator's act.
-    const denied = await cloudstack(h.user, 'registerTemplate', {
-      name: `user ${suffix}`,
-      url: tv.template_url,
-      format: 'QCOW2',
-      hypervisor: 'KVM',
-    });
-    assert.deepEqual(csError(denied.json, 'registerTemplate'), [531, 'AUTH_FORBIDDEN']);
-    await twice(st, 'template', { ...tv, template_state: 'absent' }, 1);
-    assert.deepEqual((await s.templates.list(h.admin.actor, { name })).items, []);
   },
 );
 
 void test(
-  'cs_account and cs_user: an account, its users with profile and keys; updateUser; disabled and enabled',
+  'cs_account and cs_user: an account, its users with profile and keys; updateUser; disabled, enabled and absent',
   opts,
   async () => {
     const { h, suffix } = st;
@@ -201,6 +213,10 @@ void test(
     await twice(st, 'accounts', { ...moved, user_state: 'enabled' }, 1);
     const on = (await s.accounts.listUsers(h.admin.actor, { username: av.user_name })).items[0];
     assert.equal(on?.disabledAt, null, 'enabled again');
+    // Absent (deleteUser): one change, then none; its account and the account's first user stay.
+    await twice(st, 'accounts', { ...moved, user_state: 'absent' }, 1);
+    assert.deepEqual((await s.accounts.listUsers(h.admin.actor, { username: av.user_name })).items, []);
+    assert.equal((await s.accounts.listUsers(h.admin.actor, { accountId: account.id })).items.length, 1);
     // Creating accounts is an operator's act; bad names are coded 431s.
     const denied = await cloudstack(h.user, 'createAccount', {
       username: `x-${suffix}`,

@@ -221,6 +221,8 @@ export interface CloudStackServices {
     updateUser(c: Caller, id: string, profile: Partial<CsUserProfile>): Promise<CsUser>;
     /** disableUser / enableUser: the user's logins, sessions and keys refused, or allowed again. */
     setUserDisabled(c: Caller, id: string, disabled: boolean): Promise<CsUser>;
+    /** deleteUser: the user, its sessions and keys (its account's resources stay). */
+    deleteUser(c: Caller, id: string): Promise<void>;
     /** A new API key for the user: the secret is in this answer only. */
     registerKeys(c: Caller, userId: string): Promise<{ apiKey: string; secretKey: string }>;
     /** updateAccount: the account by id or name; with a role, the account and all its users take it. */

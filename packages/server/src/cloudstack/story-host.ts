@@ -56,30 +56,14 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
   const s = h.server.services;
   const zone = await s.zones.create(SYSTEM_ACTOR, { name: `story-zone-${suffix}` });
   const cluster = await s.clusters.create(SYSTEM_ACTOR, { zoneId: zone.id, name: `story-cluster-${suffix}` });
-  const hub = h.agents.hub();
-  const issued = await hub.issueRegistrationToken(cluster.id);
   const stateDir = join(h.dataDir, 'agent');
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const agent = spawn(process.execPath, [AGENT_MAIN], {
-    env: {
-      ...process.env,
-      STRATA_SERVER_URL: `wss://127.0.0.1:${hub.port}${CHANNEL_PATH}`,
-      STRATA_SERVER_FINGERPRINT: issued.fingerprint,
-      STRATA_REGISTRATION_TOKEN: issued.token,
-      STRATA_AGENT_STATE_DIR: stateDir,
-      // The files it serves: the harness's host state directory and the pools the tests make. It is
-      // also their storage node: the server runs the qcow2 and tgt drivers here (ADR 0003).
-      STRATA_HOST_STATE_DIR: join(h.dataDir, 'host-state'),
-      STRATA_AGENT_ROLES: 'kvm,storage',
-      STRATA_AGENT_POOL_DIRS: [qcow2Dir, join(h.dataDir, 'pool'), tgtDir].join(':'),
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  // The files it serves: the harness's host state directory and the pools the tests make. It is
+  // also their storage node: the server runs the qcow2 and tgt drivers here (ADR 0003).
+  const agent = await joinAgent(h, cluster.id, {
+    stateDir,
+    roles: 'kvm,storage',
+    poolDirs: [qcow2Dir, join(h.dataDir, 'pool'), tgtDir],
   });
-  await until(
-    'the host agent to connect',
-    60_000,
-    async () => (await s.hosts.list(SYSTEM_ACTOR, { state: 'Up' })).items[0],
-  );
   const template = await s.templates.create(SYSTEM_ACTOR, {
     name: `tiny-${suffix}`,
     path: guest.baseImage,
@@ -105,6 +89,40 @@ export async function prepareStoryHost(h: Harness & { dataDir: string }, suffix:
       await rm(tgtDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A real agent process joined to the harness's server with a one-time token, in the roles given
+ * (`storage` alone needs no libvirt); answers once a host is Up. SIGTERM it to stop.
+ */
+export async function joinAgent(
+  h: Harness & { dataDir: string },
+  clusterId: string,
+  o: { stateDir: string; roles: string; poolDirs: readonly string[] },
+): Promise<ChildProcess> {
+  const hub = h.agents.hub();
+  const issued = await hub.issueRegistrationToken(clusterId);
+  await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+  const agent = spawn(process.execPath, [AGENT_MAIN], {
+    env: {
+      ...process.env,
+      STRATA_SERVER_URL: `wss://127.0.0.1:${hub.port}${CHANNEL_PATH}`,
+      STRATA_SERVER_FINGERPRINT: issued.fingerprint,
+      STRATA_REGISTRATION_TOKEN: issued.token,
+      STRATA_AGENT_STATE_DIR: o.stateDir,
+      STRATA_HOST_STATE_DIR: join(h.dataDir, 'host-state'),
+      STRATA_AGENT_ROLES: o.roles,
+      STRATA_AGENT_POOL_DIRS: o.poolDirs.join(':'),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const s = h.server.services;
+  await until(
+    'the host agent to connect',
+    60_000,
+    async () => (await s.hosts.list(SYSTEM_ACTOR, { state: 'Up' })).items[0],
+  );
+  return agent;
 }
 
 /** The base image's virtual size: a ROOT volume from the template is at least that big. */

@@ -10,6 +10,7 @@ export const AUDIT_KINDS = [
   'role.changed',
   'user.disabled',
   'user.enabled',
+  'user.deleted',
   'api-key.created',
   'api-key.revoked',
   'agent.refused',

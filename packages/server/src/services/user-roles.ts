@@ -76,6 +76,38 @@ export class UserRoleService {
     });
   }
 
+  /**
+   * Deletes a user with its sessions and API keys (the resources it made are its account's and
+   * stay). Who may is who may give it its role; the last operator stays, and nobody deletes itself.
+   */
+  async remove(actor: Actor, userId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [ROLE_CHANGE_LOCK]);
+      const target = await memberOf(tx, userId, true);
+      enforce(
+        managementRefusal(actor, target, { action: 'Deleting a user', grant: target.role }),
+        'user',
+        userId,
+      );
+      if (actor.userId === userId)
+        throw new StrataError('CONFLICT', { reason: 'a user cannot delete itself' });
+      if (target.role === 'admin') await this.notLastOperator(tx, userId);
+      await tx.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
+      await tx.query('DELETE FROM api_keys WHERE user_id = $1', [userId]);
+      await tx.query('DELETE FROM users WHERE id = $1', [userId]);
+      await this.audit.record(
+        {
+          kind: 'user.deleted',
+          via: actor.via,
+          actor,
+          accountId: target.accountId,
+          target: { type: 'user', id: userId },
+        },
+        tx,
+      );
+    });
+  }
+
   /** AUTH_LAST_OPERATOR unless another enabled user is an operator. */
   private async notLastOperator(tx: Queryable, userId: string): Promise<void> {
     const others = await tx.query(

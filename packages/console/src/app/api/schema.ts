@@ -1870,7 +1870,187 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a user with its sessions and API keys (its account's resources stay); not oneself, not the last operator */
+        delete: {
+            parameters: {
+                query?: {
+                    /** @description API key (signed requests) */
+                    apiKey?: string;
+                    signatureVersion?: "3";
+                    /** @description ISO 8601 time with zone after which the signature is refused */
+                    expires?: string;
+                    /** @description any value, to sign two otherwise identical requests */
+                    nonce?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                message: string;
+                                status: number;
+                                retryable: boolean;
+                                details: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         /** Change a user's first and last name, e-mail or time zone (itself, its account admin, an operator; '' or null clears) */
@@ -3162,7 +3342,7 @@ export interface paths {
                     pageSize?: number;
                     /** @description also count every match */
                     total?: boolean;
-                    kind?: "auth.failed" | "role.changed" | "user.disabled" | "user.enabled" | "api-key.created" | "api-key.revoked" | "agent.refused";
+                    kind?: "auth.failed" | "role.changed" | "user.disabled" | "user.enabled" | "user.deleted" | "api-key.created" | "api-key.revoked" | "agent.refused";
                     accountId?: string;
                     /** @description ISO 8601 time: events at or after it */
                     since?: string;

@@ -203,6 +203,21 @@ export function authRoutes(app: FastifyInstance, { services, sessions, authentic
       return user;
     },
   );
+  app.delete<{ Params: { id: string } }>(
+    '/v1/users/:id',
+    {
+      schema: spec(
+        'accounts',
+        "Delete a user with its sessions and API keys (its account's resources stay); not oneself, not the last operator",
+        { params: obj({ id }, ['id']), querystring: query(), response: { 204: { type: 'null' } } },
+      ),
+    },
+    async (req, reply) => {
+      await services.roles.remove(actorOf(req), req.params.id);
+      authenticator.forgetUser(req.params.id);
+      return reply.code(204).send();
+    },
+  );
   app.get<{ Querystring: { accountId?: string; userId?: string } }>(
     '/v1/api-keys',
     {

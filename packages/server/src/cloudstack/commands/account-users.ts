@@ -147,3 +147,16 @@ export const disableUser = userSwitch(
   "Disables a user: its logins, sessions and API keys are refused (whoever may set the user's role)",
 );
 export const enableUser = userSwitch('enableUser', false, 'Enables a disabled user again');
+
+export const deleteUser: Command = {
+  name: 'deleteUser',
+  description:
+    "Deletes a user with its sessions and API keys (whoever may set the user's role); the account keeps its resources",
+  isAsync: false,
+  entity: 'user',
+  params: { id: { type: 'uuid', required: true, description: 'the user' } },
+  async handler(ctx) {
+    await need(ctx, 'accounts').deleteUser(ctx.caller, read.required(read.str(ctx.params, 'id')));
+    return body({ success: true });
+  },
+};

@@ -76,6 +76,7 @@ const all: Command[] = [
   accountUsers.updateUser,
   accountUsers.disableUser,
   accountUsers.enableUser,
+  accountUsers.deleteUser,
   accountUsers.getUserKeys,
   accounts.listUsers,
   accounts.createUser,
