@@ -71,14 +71,21 @@ export class IoErrorResumer extends EventEmitter {
     // its resume still caught it paused (QEMU retrying the failed requests).
     for (const [vm, seen] of [...this.#paused]) {
       if (names.includes(vm)) continue;
-      this.#paused.delete(vm);
-      if (seen.attempts > 0) await this.#reportIfRunning(vm, seen);
+      if (seen.attempts === 0) {
+        this.#paused.delete(vm);
+        continue;
+      }
+      // resumed by an attempt of ours: reported once seen running; kept while its state is unclear
+      const state = await this.#state(vm);
+      if (state.startsWith('running')) this.#report(vm, seen);
+      if (state === '' || !state.startsWith('paused')) this.#paused.delete(vm);
     }
     for (const vm of names) {
-      const state = (await this.virsh.run(['domstate', '--domain', vm, '--reason'], { vm }).catch(() => ''))
-        .trim()
-        .split('\n')[0];
-      if (!IO_ERROR_STATE.test(state?.trim() ?? '')) {
+      const state = await this.#state(vm);
+      if (!IO_ERROR_STATE.test(state)) {
+        // running again between the list and this read: after an attempt of ours, that is ours
+        const before = this.#paused.get(vm);
+        if (before && before.attempts > 0 && state.startsWith('running')) this.#report(vm, before);
         this.#paused.delete(vm);
         continue;
       }
@@ -101,9 +108,18 @@ export class IoErrorResumer extends EventEmitter {
   }
 
   async #reportIfRunning(vm: string, seen: { since: number; attempts: number }): Promise<boolean> {
-    const state = await this.virsh.run(['domstate', '--domain', vm, '--reason'], { vm }).catch(() => '');
-    if (!state.trim().startsWith('running')) return false;
-    this.emit('resumed', { vm, attempts: seen.attempts, pausedForMs: Date.now() - seen.since });
+    if (!(await this.#state(vm)).startsWith('running')) return false;
+    this.#report(vm, seen);
     return true;
+  }
+
+  /** `domstate --reason`'s first line; '' when libvirt cannot say (the domain gone, say). */
+  async #state(vm: string): Promise<string> {
+    const out = await this.virsh.run(['domstate', '--domain', vm, '--reason'], { vm }).catch(() => '');
+    return (out.trim().split('\n')[0] ?? '').trim();
+  }
+
+  #report(vm: string, seen: { since: number; attempts: number }): void {
+    this.emit('resumed', { vm, attempts: seen.attempts, pausedForMs: Date.now() - seen.since });
   }
 }
