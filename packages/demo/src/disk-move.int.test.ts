@@ -316,6 +316,55 @@ void describe('a disk moves between backends while its guest writes', { timeout:
     await env.rest.runDelete(`/v1/volumes/${snapped.id}`);
   });
 
+  for (const backend of ['tgt', 'rbd'] as const)
+    void test(`a VM-snapshot part ${backend} took itself, on the pool its disk left: revert refused, delete removes it and the former copy`, async (t) => {
+      const { qcow2 } = env.cloud.pools;
+      const from = env.cloud.pools[backend];
+      if (!from) return t.skip(`no ${backend} pool in this environment`);
+      const onIt = (
+        await env.rest.run<VolumeView>('/v1/volumes', {
+          name: `${backend} part <"p">`,
+          poolId: from,
+          sizeBytes: 16 * MiB,
+        })
+      ).resource;
+      await env.rest.run(`/v1/volumes/${onIt.id}/attach`, { vmId: vm.id });
+      const s = (
+        await env.rest.run<{ id: string }>('/v1/vm-snapshots', { vmId: vm.id, name: `${backend} part` })
+      ).resource;
+      // the size route says who took each part: a hypervisor overlay, or the storage (tgt sizes
+      // its part; an RBD group snapshot cannot be sized per volume)
+      const size = await env.rest.get<{
+        parts: { volumeId: string; size: number | null; sizeNote: string }[];
+      }>(`/v1/vm-snapshots/${s.id}/size`);
+      const part = size.parts.find((p) => p.volumeId === onIt.id);
+      assert.ok(
+        part && !/taken by the hypervisor/.test(part.sizeNote),
+        `${backend} took its part: ${JSON.stringify(size.parts)}`,
+      );
+      const before = await usedOn(from);
+      const moved = await env.rest.run<Moved>(`/v1/volumes/${onIt.id}/migrate`, { poolId: qcow2 });
+      assert.ok(
+        JSON.stringify(moved.job.result).includes('"sourceKept":true'),
+        JSON.stringify(moved.job.result),
+      );
+      const v = await env.rest.get<Moved>(`/v1/volumes/${onIt.id}`);
+      assert.deepEqual([v.poolId, v.state], [qcow2, 'Ready']);
+      assert.equal(await usedOn(from), before, `its former copy still counts on ${backend}`);
+      assert.deepEqual(await orphansOf(onIt.id), [], 'the former copy and its part are no orphans');
+      await assert.rejects(env.rest.post(`/v1/vm-snapshots/${s.id}/revert`), code('SNAPSHOT_ON_FORMER_POOL'));
+      const deleted = await env.rest.runDelete(`/v1/vm-snapshots/${s.id}`);
+      assert.ok(
+        JSON.stringify(deleted.result).includes(`${onIt.id}@${from}`),
+        JSON.stringify(deleted.result),
+      );
+      assert.equal(await usedOn(from), before - 16 * MiB, 'the room is back');
+      assert.deepEqual(await orphansOf(onIt.id), []);
+      assert.equal((await guestExec(vm.id, 'true')).exitCode, 0, 'the guest runs on');
+      await env.rest.run(`/v1/volumes/${onIt.id}/detach`);
+      await env.rest.runDelete(`/v1/volumes/${onIt.id}`);
+    });
+
   void test('an attach beside a move of a detached volume is refused or ordered, never raced', async () => {
     const { qcow2, tgt } = env.cloud.pools;
     const racer = (
