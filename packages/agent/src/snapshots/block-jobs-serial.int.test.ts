@@ -48,18 +48,24 @@ void test(
           active = next;
           await sleep(500);
         }
-        const [a, b, again] = await Promise.allSettled([
+        const [a, ...onVdb] = await Promise.allSettled([
           vm.agent.blockStream(vm.name, 'vda', 120_000, bases.vda),
           vm.agent.blockStream(vm.name, 'vdb', 120_000, bases.vdb),
           vm.agent.blockStream(vm.name, 'vdb', 120_000, bases.vdb),
         ]);
-        assert.equal(a.status, 'fulfilled', `round ${round}: vda streamed`);
-        assert.equal(b.status, 'fulfilled', `round ${round}: vdb streamed`);
-        assert.ok(
-          again.status === 'rejected' &&
-            again.reason instanceof StrataError &&
-            again.reason.code === 'CONFLICT',
-          'a second job on the same disk is refused',
+        const why = (r: PromiseSettledResult<unknown>) =>
+          r.status === 'rejected' ? String((r.reason as Error).message) : 'fulfilled';
+        assert.equal(a.status, 'fulfilled', `round ${round}: vda streamed (${why(a)})`);
+        // Of the two asked for vdb at once, whichever reaches the agent first streams; the other is
+        // refused at once (which one is a race between the two calls, not a property of the agent).
+        const streamed = onVdb.filter((r) => r.status === 'fulfilled');
+        const refused = onVdb.filter(
+          (r) => r.status === 'rejected' && r.reason instanceof StrataError && r.reason.code === 'CONFLICT',
+        );
+        assert.deepEqual(
+          [streamed.length, refused.length],
+          [1, 1],
+          `round ${round}: one vdb stream ran, a second job on the same disk was refused (${onVdb.map(why).join('; ')})`,
         );
         assert.equal((await vm.agent.vmState(vm.name)).state, 'running', `round ${round}: the domain runs`);
         assert.equal((await chain(active.vda))[1], bases.vda);
