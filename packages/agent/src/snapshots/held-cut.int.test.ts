@@ -1,29 +1,12 @@
-import { execFile } from 'node:child_process';
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName, waitForGuestAgent } from '@strata/testing';
 import { boostGuest, boostHold } from '../guest/hold-boost.js';
+import { fsfreezeStatus } from '../test-support/fsfreeze-status.js';
 import { startGuestVm } from '../test-support/guest-vm.js';
-
-const run = promisify(execFile);
-const fsfreezeStatus = async (vm: string) =>
-  (
-    JSON.parse(
-      (
-        await run('virsh', [
-          '-c',
-          'qemu:///system',
-          'qemu-agent-command',
-          vm,
-          '{"execute":"guest-fsfreeze-status"}',
-        ])
-      ).stdout,
-    ) as { return: string }
-  ).return;
 
 // snapshot.heldCut on a real guest: the hold (freeze or pause) and its release around one atomic
 // disk-only snapshot, on the host; a cut that fails still releases the guest at once.

@@ -4,23 +4,10 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { uniqueName, waitForGuestAgent } from '@strata/testing';
+import { fsfreezeStatus } from '../test-support/fsfreeze-status.js';
 import { startGuestVm } from '../test-support/guest-vm.js';
 
 const run = promisify(execFile);
-const fsfreezeStatus = async (vm: string) =>
-  (
-    JSON.parse(
-      (
-        await run('virsh', [
-          '-c',
-          'qemu:///system',
-          'qemu-agent-command',
-          vm,
-          '{"execute":"guest-fsfreeze-status"}',
-        ])
-      ).stdout,
-    ) as { return: string }
-  ).return;
 
 const DEADLINE_MS = 3_000;
 const watchdogsOf = async (vm: string) =>
